@@ -1,0 +1,3 @@
+"""creditguard limits service."""
+
+SERVICE_NAME = "limits"

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response, status
+
+from creditguard_limits.ledger import service
+from creditguard_limits.ledger.schemas import CreditNoteIn, CreditNoteOut, InvoiceIn, InvoiceOut, PaymentIn, PaymentOut
+from creditguard_shared.auth import Principal, Role, require_roles
+from creditguard_shared.service_app import UnitOfWorkDep
+
+router = APIRouter(prefix="/v1", tags=["ledger"])
+
+Ingest = Annotated[Principal, Depends(require_roles(Role.ERP, Role.CREDIT_MANAGER))]
+Read = Annotated[Principal, Depends(require_roles(Role.ERP, Role.CREDIT_MANAGER, Role.SALES))]
+
+
+def _created_status(response: Response, created: bool) -> None:
+    # 201 the first time, 200 for an identical re-send: the ERP may retry safely.
+    response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+
+
+@router.post("/invoices", response_model=InvoiceOut, status_code=201, summary="Post an invoice (idempotent by invoice_id)")
+async def post_invoice(body: InvoiceIn, uow: UnitOfWorkDep, response: Response, _: Ingest) -> InvoiceOut:
+    invoice, created = await service.post_invoice(uow, invoice=body)
+    await uow.commit()
+    _created_status(response, created)
+    return InvoiceOut.model_validate(invoice)
+
+
+@router.get("/invoices/{invoice_id}", response_model=InvoiceOut)
+async def get_invoice(invoice_id: str, uow: UnitOfWorkDep, _: Read) -> InvoiceOut:
+    return InvoiceOut.model_validate(await service.get_invoice(uow, invoice_id=invoice_id))
+
+
+@router.get("/buyers/{buyer_id}/invoices", response_model=list[InvoiceOut])
+async def list_buyer_invoices(buyer_id: str, uow: UnitOfWorkDep, _: Read, open_only: bool = Query(False)) -> list[InvoiceOut]:
+    return [InvoiceOut.model_validate(i) for i in await service.list_buyer_invoices(uow, buyer_id=buyer_id, open_only=open_only)]
+
+
+@router.post("/payments", response_model=PaymentOut, status_code=201, summary="Post a payment (idempotent by payment_id)")
+async def post_payment(body: PaymentIn, uow: UnitOfWorkDep, response: Response, _: Ingest) -> PaymentOut:
+    payment, created = await service.post_payment(uow, payment=body)
+    await uow.commit()
+    _created_status(response, created)
+    return PaymentOut.model_validate(payment)
+
+
+@router.post("/credit-notes", response_model=CreditNoteOut, status_code=201, summary="Post a credit note (idempotent by credit_note_id)")
+async def post_credit_note(body: CreditNoteIn, uow: UnitOfWorkDep, response: Response, _: Ingest) -> CreditNoteOut:
+    credit_note, created = await service.post_credit_note(uow, credit_note=body)
+    await uow.commit()
+    _created_status(response, created)
+    return CreditNoteOut.model_validate(credit_note)

@@ -1,0 +1,258 @@
+"""Pure-Python scorer for the additive financial-strength model (12-month PD).
+
+The trained model is an additive logit model (a scorecard / GAM)::
+
+    logit(PD) = intercept + sum_j f_j(x_j)
+
+where every shape function ``f_j`` is piecewise constant: a sorted list of
+thresholds splits the ratio ``x_j`` into bins, each bin has a score in logit
+points, and a missing value (None, NaN, empty string or ``"?"``) has its own
+score. Everything is read from the committed JSON artefact ``scorecard.json``;
+no scikit-learn / interpret / numpy is needed at runtime (stdlib only).
+
+Bin convention: with thresholds ``t_0 < t_1 < ... < t_{k-1}``, a value ``x`` falls
+into bin ``i`` = number of thresholds strictly below ``x``
+(``bisect.bisect_left``), i.e. ``x <= t_0`` is bin 0, ``t_{i-1} < x <= t_i`` is
+bin ``i`` and ``x > t_{k-1}`` is bin ``k``.
+
+Explanations: the contribution of feature ``j`` is ``f_j(x_j) - mean_j`` where
+``mean_j`` is the average of ``f_j`` over the training rows, so a contribution
+> 0 means "this ratio raises the risk compared with an average training
+company", and the contributions add up exactly to ``logit - baseline_logit``
+with ``baseline_logit = intercept + sum_j mean_j``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from bisect import bisect_left
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Mapping, Sequence, Union
+
+ARTEFACT_FORMAT = "creditguard-additive-scorecard/1"
+DEFAULT_ARTEFACT_PATH = Path(__file__).with_name("scorecard.json")
+
+_MISSING_STRINGS = frozenset({"", "?", "na", "nan", "null", "none"})
+
+RatioValue = Union[float, int, str, None]
+
+
+def logit(p: float) -> float:
+    """ln(p / (1 - p)), for 0 < p < 1."""
+    if not 0.0 < p < 1.0:
+        raise ValueError(f"probability must be strictly between 0 and 1, got {p!r}")
+    return math.log(p / (1.0 - p))
+
+
+def sigmoid(z: float) -> float:
+    """Numerically stable logistic function."""
+    if z >= 0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)
+
+
+def prior_shift(pd: float, source_base_rate: float, target_base_rate: float) -> float:
+    """Re-calibrate a PD from the base rate it was trained at to another one.
+
+    Elkan (2001) / logit offset: ``logit' = logit + ln(t/(1-t)) - ln(s/(1-s))``.
+    A monotone transformation, so the ranking of companies is unchanged.
+    """
+    if pd <= 0.0:
+        return 0.0
+    if pd >= 1.0:
+        return 1.0
+    return sigmoid(logit(pd) + logit(target_base_rate) - logit(source_base_rate))
+
+
+def parse_ratio(value: RatioValue) -> float | None:
+    """Normalise one input value: None / NaN / '' / '?' mean missing.
+
+    Strings are parsed as floats (the data set's CSV format); anything else that
+    is not a real number raises ``ValueError``.
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        if text.lower() in _MISSING_STRINGS:
+            return None
+        value = float(text)
+    if isinstance(value, bool):
+        raise ValueError("a boolean is not a financial ratio")
+    x = float(value)
+    if math.isnan(x):
+        return None
+    return x
+
+
+@dataclass(frozen=True)
+class FeatureShape:
+    """Piecewise-constant shape function of one ratio."""
+
+    code: str
+    description: str
+    thresholds: tuple[float, ...]
+    scores: tuple[float, ...]  # len(thresholds) + 1, logit points
+    missing_score: float
+    mean_score: float  # average of f_j over the training rows
+
+    def score(self, x: float | None) -> float:
+        if x is None:
+            return self.missing_score
+        return self.scores[bisect_left(self.thresholds, x)]
+
+
+@dataclass(frozen=True)
+class FeatureContribution:
+    """Signed contribution of one ratio, in logit points (> 0 raises risk)."""
+
+    code: str
+    description: str
+    value: float | None  # the input value (None = missing)
+    contribution: float  # f_j(x) - mean_j
+    missing: bool
+
+
+@dataclass(frozen=True)
+class FinancialAssessment:
+    """Result of scoring one company with the raw model."""
+
+    pd: float  # probability of default at the training base rate
+    logit: float
+    baseline_logit: float  # intercept + sum of average contributions
+    base_rate: float  # training base rate the raw PD refers to
+    model_version: str
+    contributions: tuple[FeatureContribution, ...]  # in feature order
+
+    def risk_drivers(self, n: int = 5) -> list[FeatureContribution]:
+        """The n contributions that raise the risk most (largest > 0 first)."""
+        ranked = sorted(self.contributions, key=lambda c: c.contribution, reverse=True)
+        return [c for c in ranked[:n] if c.contribution > 0]
+
+    def mitigants(self, n: int = 5) -> list[FeatureContribution]:
+        """The n contributions that lower the risk most (most negative first)."""
+        ranked = sorted(self.contributions, key=lambda c: c.contribution)
+        return [c for c in ranked[:n] if c.contribution < 0]
+
+
+@dataclass(frozen=True)
+class Scorecard:
+    """An additive logit scorecard loaded from the JSON artefact."""
+
+    version: str
+    intercept: float
+    shapes: tuple[FeatureShape, ...]
+    base_rate: float  # bankrupt share of the training rows
+    metadata: Mapping[str, Any]
+
+    @property
+    def features(self) -> tuple[str, ...]:
+        return tuple(s.code for s in self.shapes)
+
+    @property
+    def baseline_logit(self) -> float:
+        return self.intercept + math.fsum(s.mean_score for s in self.shapes)
+
+    def descriptions(self) -> dict[str, str]:
+        return {s.code: s.description for s in self.shapes}
+
+    def predict_logit(self, ratios: Mapping[str, RatioValue]) -> float:
+        """Fast path: the logit only, without building the explanation."""
+        total = self.intercept
+        get = ratios.get
+        for shape in self.shapes:
+            total += shape.score(parse_ratio(get(shape.code)))
+        return total
+
+    def predict_pd(self, ratios: Mapping[str, RatioValue]) -> float:
+        """Raw-model PD (at the training base rate), without the explanation."""
+        return sigmoid(self.predict_logit(ratios))
+
+    def predict(self, ratios: Mapping[str, RatioValue]) -> FinancialAssessment:
+        """Score one company; ratios missing from the mapping count as missing.
+
+        Keys that are not model features are ignored.
+        """
+        contributions = []
+        total = self.intercept
+        for shape in self.shapes:
+            x = parse_ratio(ratios.get(shape.code))
+            s = shape.score(x)
+            total += s
+            contributions.append(
+                FeatureContribution(
+                    code=shape.code,
+                    description=shape.description,
+                    value=x,
+                    contribution=s - shape.mean_score,
+                    missing=x is None,
+                )
+            )
+        return FinancialAssessment(
+            pd=sigmoid(total),
+            logit=total,
+            baseline_logit=self.baseline_logit,
+            base_rate=self.base_rate,
+            model_version=self.version,
+            contributions=tuple(contributions),
+        )
+
+    def recalibrate(self, pd: float, target_base_rate: float) -> float:
+        """Prior-shift a raw PD from the training base rate to a portfolio's."""
+        return prior_shift(pd, self.base_rate, target_base_rate)
+
+
+def _shape_from_json(obj: Mapping[str, Any]) -> FeatureShape:
+    thresholds = tuple(float(t) for t in obj["thresholds"])
+    scores = tuple(float(s) for s in obj["scores"])
+    code = str(obj["code"])
+    if len(scores) != len(thresholds) + 1:
+        raise ValueError(f"{code}: expected {len(thresholds) + 1} scores, got {len(scores)}")
+    if any(b <= a for a, b in zip(thresholds, thresholds[1:])):
+        raise ValueError(f"{code}: thresholds must be strictly increasing")
+    values = (*thresholds, *scores, float(obj["missing_score"]), float(obj["mean_score"]))
+    if not all(math.isfinite(v) for v in values):
+        raise ValueError(f"{code}: non-finite number in the artefact")
+    return FeatureShape(
+        code=code,
+        description=str(obj.get("description", "")),
+        thresholds=thresholds,
+        scores=scores,
+        missing_score=float(obj["missing_score"]),
+        mean_score=float(obj["mean_score"]),
+    )
+
+
+def scorecard_from_dict(obj: Mapping[str, Any]) -> Scorecard:
+    """Build a Scorecard from the parsed JSON artefact (validates it)."""
+    if obj.get("format") != ARTEFACT_FORMAT:
+        raise ValueError(f"unsupported artefact format {obj.get('format')!r}")
+    shapes: Sequence[FeatureShape] = tuple(_shape_from_json(f) for f in obj["features"])
+    codes = [s.code for s in shapes]
+    if len(set(codes)) != len(codes):
+        raise ValueError("duplicate feature codes in the artefact")
+    metadata = dict(obj.get("metadata", {}))
+    base_rate = float(obj["base_rate"])
+    if not 0.0 < base_rate < 1.0:
+        raise ValueError(f"base_rate must be in (0, 1), got {base_rate}")
+    intercept = float(obj["intercept"])
+    if not math.isfinite(intercept):
+        raise ValueError("non-finite intercept")
+    return Scorecard(
+        version=str(obj["version"]),
+        intercept=intercept,
+        shapes=tuple(shapes),
+        base_rate=base_rate,
+        metadata=MappingProxyType(metadata),
+    )
+
+
+def load_scorecard(path: str | Path | None = None) -> Scorecard:
+    """Load the scorecard artefact (default: the committed scorecard.json)."""
+    artefact = Path(path) if path is not None else DEFAULT_ARTEFACT_PATH
+    with artefact.open(encoding="utf-8") as fh:
+        return scorecard_from_dict(json.load(fh))

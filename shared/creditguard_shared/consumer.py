@@ -1,0 +1,169 @@
+"""Idempotent Kafka consumer: each event's id is recorded in the same transaction as its effect,
+offsets are committed afterwards, and a message that cannot be parsed or keeps failing goes to
+the topic's dead-letter topic with the reason."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from pydantic import BaseModel, ValidationError
+
+from creditguard_shared.errors import DomainError
+from creditguard_shared.events.catalogue import topic_named
+from creditguard_shared.events.envelope import EventEnvelope
+from creditguard_shared.kafka import KafkaConnection, _quietly_stop
+from creditguard_shared.metrics import ServiceMetrics
+from creditguard_shared.observability import correlation_id_var, new_correlation_id
+from creditguard_shared.settings import KafkaSettings
+from creditguard_shared.unit_of_work import UnitOfWork, UnitOfWorkFactory
+
+logger = logging.getLogger(__name__)
+
+EventHandler = Callable[[UnitOfWork, BaseModel, EventEnvelope], Awaitable[None]]
+
+
+class DeadLetterNotDelivered(Exception):
+    """The dead-letter topic could not be written; the offset is not committed and the message returns."""
+
+
+@dataclass(frozen=True)
+class Subscription:
+    topic: str
+    handler: EventHandler
+
+
+class EventConsumer:
+    def __init__(
+        self,
+        *,
+        name: str,
+        subscriptions: list[Subscription],
+        uow_factory: UnitOfWorkFactory,
+        kafka: KafkaConnection,
+        settings: KafkaSettings,
+        metrics: ServiceMetrics,
+        service: str,
+        retry_backoff_seconds: float = 0.2,
+    ) -> None:
+        self.name = name
+        self.group_id = f"creditguard-{name}"
+        self.handlers = {s.topic: s.handler for s in subscriptions}
+        self.uow_factory = uow_factory
+        self.kafka = kafka
+        self.settings = settings
+        self.metrics = metrics
+        self.service = service
+        self.retry_backoff_seconds = retry_backoff_seconds
+        self.assigned = asyncio.Event()
+
+    async def run(self) -> None:
+        """Consume until cancelled; reconnects with backoff while the broker is away."""
+        backoff = 0.5
+        while True:
+            consumer = AIOKafkaConsumer(
+                *self.handlers,
+                bootstrap_servers=self.settings.bootstrap_servers,
+                group_id=self.group_id,
+                client_id=f"creditguard-{self.name}",
+                enable_auto_commit=False,
+                auto_offset_reset=self.settings.consumer_auto_offset_reset,
+                request_timeout_ms=max(self.settings.request_timeout_ms, 40_000),
+            )
+            try:
+                await consumer.start()
+                backoff = 0.5
+                await self._consume(consumer)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - reconnect on any client failure
+                logger.warning("consumer %s restarting after %s: %s", self.name, exc.__class__.__name__, exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
+            finally:
+                self.assigned.clear()
+                await _quietly_stop(consumer)
+
+    async def _consume(self, consumer: AIOKafkaConsumer) -> None:
+        while True:
+            batch = await consumer.getmany(timeout_ms=500, max_records=500)
+            if consumer.assignment():
+                self.assigned.set()
+            for partition, records in batch.items():
+                for record in records:
+                    await self.process(record)
+                await consumer.commit({partition: records[-1].offset + 1})
+            await self._record_lag(consumer)
+
+    async def _record_lag(self, consumer: AIOKafkaConsumer) -> None:
+        for partition in consumer.assignment():
+            highwater = consumer.highwater(partition)
+            if highwater is None:
+                continue
+            position = await consumer.position(partition)
+            self.metrics.consumer_lag.labels(self.service, partition.topic, str(partition.partition)).set(max(highwater - position, 0))
+
+    async def process(self, record: ConsumerRecord) -> str:
+        """Handle one message; returns the outcome (processed, duplicate, dead-lettered)."""
+        try:
+            envelope = EventEnvelope.from_bytes(record.value)
+            topic = topic_named(record.topic)
+            if envelope.type != topic.event_type:
+                raise ValueError(f"event type {envelope.type!r} does not belong on topic {record.topic!r}")
+            payload = topic.payload.model_validate(envelope.data)
+        except (ValidationError, ValueError, KeyError, TypeError) as exc:
+            await self._dead_letter(record, reason="unparseable", detail=str(exc))
+            return "dead-lettered"
+
+        handler = self.handlers[record.topic]
+        token = correlation_id_var.set(envelope.correlationid or new_correlation_id())
+        try:
+            last_error: Exception | None = None
+            for attempt in range(1, self.settings.handler_max_attempts + 1):
+                try:
+                    async with self.uow_factory() as uow:
+                        if not await uow.claim_event(consumer=self.name, event_id=envelope.id, topic=record.topic):
+                            self.metrics.events_consumed.labels(self.service, record.topic, "duplicate").inc()
+                            return "duplicate"
+                        await handler(uow, payload, envelope)
+                        await uow.commit()
+                    self.metrics.events_consumed.labels(self.service, record.topic, "processed").inc()
+                    return "processed"
+                except asyncio.CancelledError:
+                    raise
+                except DomainError as exc:
+                    # The event breaks a business rule (e.g. a conflicting re-send): retrying cannot help.
+                    self.metrics.events_failed.labels(self.service, record.topic).inc()
+                    await self._dead_letter(record, reason="rejected", detail=f"{exc.__class__.__name__}: {exc.detail}")
+                    return "dead-lettered"
+                except Exception as exc:  # noqa: BLE001 - a failing handler is retried, then dead-lettered
+                    last_error = exc
+                    self.metrics.events_failed.labels(self.service, record.topic).inc()
+                    logger.warning(
+                        "handler for %s failed (attempt %d): %r", record.topic, attempt, exc,
+                        extra={"event_id": envelope.id, "topic": record.topic},
+                    )
+                    await asyncio.sleep(self.retry_backoff_seconds * attempt)
+            await self._dead_letter(record, reason="handler-failed", detail=repr(last_error))
+            return "dead-lettered"
+        finally:
+            correlation_id_var.reset(token)
+
+    async def _dead_letter(self, record: ConsumerRecord, *, reason: str, detail: str) -> None:
+        producer = await self.kafka.producer()
+        if producer is None:
+            raise DeadLetterNotDelivered("broker unreachable")
+        headers = list(record.headers or ()) + [
+            ("dlq-reason", reason.encode()),
+            ("dlq-detail", detail[:4000].encode()),
+            ("dlq-consumer", self.name.encode()),
+            ("dlq-source-topic", record.topic.encode()),
+            ("dlq-source-partition", str(record.partition).encode()),
+            ("dlq-source-offset", str(record.offset).encode()),
+        ]
+        await producer.send_and_wait(topic_named(record.topic).dead_letter_topic, value=record.value, key=record.key, headers=headers)
+        self.metrics.dead_lettered.labels(self.service, record.topic, reason).inc()
+        logger.error("dead-lettered a message from %s: %s (%s)", record.topic, reason, detail[:500], extra={"topic": record.topic})

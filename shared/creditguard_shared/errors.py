@@ -1,0 +1,136 @@
+"""Domain errors carry their HTTP status; one handler renders every error as RFC 9457 problem+json."""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+PROBLEM_TYPE_BASE = "https://creditguard.dev/problems/"
+
+logger = logging.getLogger(__name__)
+
+
+class DomainError(Exception):
+    """Base of every error a service raises on purpose; subclasses pick the status."""
+
+    status: int = 400
+    problem_type: str = "bad-request"
+
+    def __init__(self, detail: str, **extensions: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extensions = extensions
+
+
+class NotFound(DomainError):
+    status = 404
+    problem_type = "not-found"
+
+
+class Conflict(DomainError):
+    status = 409
+    problem_type = "conflict"
+
+
+class Unprocessable(DomainError):
+    status = 422
+    problem_type = "validation-error"
+
+
+class Unauthorized(DomainError):
+    status = 401
+    problem_type = "unauthorized"
+
+
+class Forbidden(DomainError):
+    status = 403
+    problem_type = "forbidden"
+
+
+class ServiceUnavailable(DomainError):
+    status = 503
+    problem_type = "service-unavailable"
+
+
+def problem_response(
+    *, status: int, problem_type: str, detail: str, instance: str | None = None, headers: dict[str, str] | None = None, **extensions: Any
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE_BASE + problem_type,
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+    }
+    if instance:
+        body["instance"] = instance
+    body.update(extensions)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_CONTENT_TYPE, headers=headers)
+
+
+def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    errors = []
+    for error in exc.errors():
+        # "body" / "query" / "path" prefixes tell the client where, the rest names the field.
+        location = [str(part) for part in error.get("loc", ())]
+        errors.append(
+            {
+                "field": ".".join(location[1:]) if len(location) > 1 else ".".join(location),
+                "location": location[0] if location else None,
+                "message": error.get("msg", "invalid"),
+                "type": error.get("type"),
+            }
+        )
+    return errors
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain_error(request: Request, exc: DomainError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        return problem_response(
+            status=exc.status,
+            problem_type=exc.problem_type,
+            detail=exc.detail,
+            instance=request.url.path,
+            headers=headers,
+            **exc.extensions,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = _field_errors(exc)
+        fields = ", ".join(e["field"] for e in errors if e["field"])
+        return problem_response(
+            status=422,
+            problem_type="validation-error",
+            detail=f"Request validation failed: {fields}" if fields else "Request validation failed",
+            instance=request.url.path,
+            errors=errors,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return problem_response(
+            status=exc.status_code,
+            problem_type=HTTPStatus(exc.status_code).phrase.lower().replace(" ", "-"),
+            detail=str(exc.detail),
+            instance=request.url.path,
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+        logger.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem_response(
+            status=500,
+            problem_type="internal-error",
+            detail="An unexpected error occurred; it has been logged.",
+            instance=request.url.path,
+        )

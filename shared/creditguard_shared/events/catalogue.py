@@ -1,0 +1,88 @@
+"""The one place that says which topics exist, what they carry, who writes and who reads them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from creditguard_shared.events.contracts import (
+    AccountHoldRequestedV1,
+    AccountStatusChangedV1,
+    CreditCheckDecidedV1,
+    CreditNoteIssuedV1,
+    EventPayload,
+    InvoicePostedV1,
+    LimitBreachedV1,
+    LimitChangedV1,
+    PaymentLateV1,
+    PaymentReceivedV1,
+    ScoreChangedV1,
+)
+
+DEAD_LETTER_SUFFIX = ".dlq"
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    event_type: str
+    payload: type[EventPayload]
+    producers: tuple[str, ...]
+    consumers: tuple[str, ...]
+    description: str
+    partitions: int = 6
+
+    @property
+    def dead_letter_topic(self) -> str:
+        return self.name + DEAD_LETTER_SUFFIX
+
+
+TOPICS: tuple[Topic, ...] = (
+    Topic("invoice-posted", "creditguard.invoice.posted.v1", InvoicePostedV1, ("limits", "erp"), ("limits", "scoring", "alerts"),
+          "An invoice was issued to a buyer (from an ERP directly or through the limits REST API)."),
+    Topic("payment-received", "creditguard.payment.received.v1", PaymentReceivedV1, ("limits", "erp"), ("limits", "scoring", "alerts"),
+          "A buyer paid (part of) an invoice."),
+    Topic("credit-note-issued", "creditguard.credit-note.issued.v1", CreditNoteIssuedV1, ("limits", "erp"), ("limits", "scoring", "alerts"),
+          "A credit note reduced an invoice's open amount."),
+    Topic("payment-late", "creditguard.payment.late.v1", PaymentLateV1, ("limits",), ("scoring", "alerts"),
+          "An open invoice crossed 1, 15, 30, 60 or 90 days past due."),
+    Topic("score-changed", "creditguard.score.changed.v1", ScoreChangedV1, ("scoring",), ("limits", "alerts"),
+          "A buyer's grade or risk class changed."),
+    Topic("limit-changed", "creditguard.limit.changed.v1", LimitChangedV1, ("limits",), ("alerts",),
+          "A buyer's credit limit was set or changed."),
+    Topic("limit-breached", "creditguard.limit.breached.v1", LimitBreachedV1, ("limits",), ("alerts",),
+          "A buyer's exposure went above its limit."),
+    Topic("credit-check-decided", "creditguard.credit-check.decided.v1", CreditCheckDecidedV1, ("limits",), ("alerts", "erp"),
+          "An order-entry credit check was decided (automatically or by a credit manager)."),
+    Topic("account-status-changed", "creditguard.account.status-changed.v1", AccountStatusChangedV1, ("limits",), ("alerts",),
+          "A credit account moved between active, on hold and blocked."),
+    Topic("account-hold-requested", "creditguard.account.hold-requested.v1", AccountHoldRequestedV1, ("alerts",), ("limits",),
+          "Collections asks to stop supplies to a buyer (or to lift the stop)."),
+)
+
+_BY_NAME = {t.name: t for t in TOPICS}
+_BY_PAYLOAD = {t.payload: t for t in TOPICS}
+_BY_EVENT_TYPE = {t.event_type: t for t in TOPICS}
+
+
+def topic_named(name: str) -> Topic:
+    return _BY_NAME[name]
+
+
+def topic_for(payload_model: type[EventPayload]) -> Topic:
+    return _BY_PAYLOAD[payload_model]
+
+
+def event_type_for(payload_model: type[EventPayload]) -> str:
+    return _BY_PAYLOAD[payload_model].event_type
+
+
+def payload_model_for(event_type: str) -> type[EventPayload] | None:
+    topic = _BY_EVENT_TYPE.get(event_type)
+    return topic.payload if topic else None
+
+
+def all_topic_names(*, with_dead_letters: bool = True) -> list[str]:
+    names = [t.name for t in TOPICS]
+    if with_dead_letters:
+        names += [t.dead_letter_topic for t in TOPICS]
+    return names

@@ -1,0 +1,119 @@
+"""Typed, versioned event payloads. A breaking change gets a new class and a new ``.vN`` type;
+old versions stay until no consumer needs them."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+BuyerId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+Money = Annotated[Decimal, Field(max_digits=18, decimal_places=2)]
+
+
+class EventPayload(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class InvoicePostedV1(EventPayload):
+    invoice_id: str
+    buyer_id: BuyerId
+    order_id: str | None = None
+    amount: Money
+    currency: Currency
+    issued_on: date
+    due_on: date
+
+
+class PaymentReceivedV1(EventPayload):
+    payment_id: str
+    buyer_id: BuyerId
+    invoice_id: str
+    amount: Money
+    currency: Currency
+    paid_on: date
+
+
+class CreditNoteIssuedV1(EventPayload):
+    credit_note_id: str
+    buyer_id: BuyerId
+    invoice_id: str
+    amount: Money
+    currency: Currency
+    issued_on: date
+
+
+class PaymentLateV1(EventPayload):
+    invoice_id: str
+    buyer_id: BuyerId
+    days_past_due: int
+    # The threshold just crossed: 1, 15, 30, 60 or 90 days past due.
+    bucket: int
+    open_amount: Money
+    currency: Currency
+    due_on: date
+    as_of: date
+
+
+class ReasonV1(EventPayload):
+    code: str
+    message: str
+    contribution: float | None = None
+
+
+class ScoreChangedV1(EventPayload):
+    buyer_id: BuyerId
+    old_grade: int | None
+    new_grade: int
+    old_risk_class: str | None
+    new_risk_class: str
+    pd: float
+    reasons: list[ReasonV1] = []
+    model_version: str
+    assessed_at: datetime
+
+
+class LimitChangedV1(EventPayload):
+    buyer_id: BuyerId
+    old_amount: Money | None
+    new_amount: Money
+    currency: Currency
+    changed_by: str
+    reason: str | None = None
+
+
+class LimitBreachedV1(EventPayload):
+    buyer_id: BuyerId
+    limit: Money
+    exposure: Money
+    excess: Money
+    currency: Currency
+
+
+class CreditCheckDecidedV1(EventPayload):
+    check_id: str
+    buyer_id: BuyerId
+    order_id: str
+    decision: Literal["approved", "approved_with_conditions", "referred", "rejected"]
+    amount: Money
+    currency: Currency
+    decided_by: str | None = None
+
+
+class AccountStatusChangedV1(EventPayload):
+    buyer_id: BuyerId
+    old_status: str | None
+    new_status: Literal["active", "on_hold", "blocked"]
+    reason: str | None = None
+
+
+class AccountHoldRequestedV1(EventPayload):
+    """Collections asks the limits service to stop supplies (or lift the stop)."""
+
+    buyer_id: BuyerId
+    hold: bool
+    reason: str
+    case_id: str | None = None

@@ -1,0 +1,187 @@
+"""Builds a service's FastAPI app: lifespan-managed engine, broker connection, outbox relay and
+consumers; problem+json errors; health, metrics, correlation ids and API-key auth."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from creditguard_shared.auth.keys import ApiKeyStore
+from creditguard_shared.consumer import EventConsumer, Subscription
+from creditguard_shared.database import create_engine, create_session_factory
+from creditguard_shared.errors import install_problem_handlers, problem_response
+from creditguard_shared.kafka import KafkaConnection
+from creditguard_shared.messaging_tables import MessagingTables
+from creditguard_shared.metrics import HttpMetricsMiddleware, ServiceMetrics
+from creditguard_shared.observability import CORRELATION_HEADER, configure_logging, correlation_id_var, new_correlation_id
+from creditguard_shared.outbox import OutboxRelay
+from creditguard_shared.settings import ServiceSettingsMixin
+from creditguard_shared.unit_of_work import UnitOfWork, UnitOfWorkFactory
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ConsumerSpec:
+    name: str
+    subscriptions: list[Subscription]
+
+
+BackgroundTaskFactory = Callable[["ServiceRuntime"], Awaitable[None]]
+
+
+@dataclass
+class ServiceRuntime:
+    """Everything the lifespan creates; reachable from routes as ``request.app.state.runtime``."""
+
+    settings: ServiceSettingsMixin
+    engine: AsyncEngine
+    session_factory: async_sessionmaker[AsyncSession]
+    uow_factory: UnitOfWorkFactory
+    kafka: KafkaConnection
+    relay: OutboxRelay
+    metrics: ServiceMetrics
+    consumers: list[EventConsumer] = field(default_factory=list)
+    tasks: list[asyncio.Task] = field(default_factory=list)
+
+
+class CorrelationIdMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope.get("headers") or ()).get(CORRELATION_HEADER.encode())
+        correlation_id = incoming.decode()[:64] if incoming else new_correlation_id()
+        token = correlation_id_var.set(correlation_id)
+
+        async def send_with_header(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", []).append((CORRELATION_HEADER.encode(), correlation_id.encode()))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_header)
+        finally:
+            correlation_id_var.reset(token)
+
+
+def create_service_app(
+    *,
+    settings: ServiceSettingsMixin,
+    title: str,
+    description: str,
+    version: str,
+    tables: MessagingTables,
+    routers: Sequence[APIRouter],
+    consumers: Sequence[ConsumerSpec] = (),
+    background_tasks: Sequence[BackgroundTaskFactory] = (),
+    metrics: ServiceMetrics | None = None,
+    on_startup: Callable[[ServiceRuntime], Awaitable[None]] | None = None,
+) -> FastAPI:
+    service = settings.service_name
+    metrics = metrics or ServiceMetrics(service)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(service=service, level=settings.log_level, json_format=settings.log_json)
+        engine = create_engine(settings.database_url)
+        session_factory = create_session_factory(engine)
+        kafka = KafkaConnection(settings=settings.kafka, service=service, metrics=metrics)
+        relay = OutboxRelay(
+            service=service, engine=engine, session_factory=session_factory, tables=tables, kafka=kafka,
+            metrics=metrics, poll_interval=settings.outbox_poll_interval_seconds, batch_size=settings.outbox_batch_size,
+        )
+        uow_factory = UnitOfWorkFactory(session_factory=session_factory, tables=tables, source=f"/creditguard/{service}", after_commit=relay.wake)
+        runtime = ServiceRuntime(
+            settings=settings, engine=engine, session_factory=session_factory, uow_factory=uow_factory,
+            kafka=kafka, relay=relay, metrics=metrics,
+        )
+        app.state.runtime = runtime
+        if on_startup is not None:
+            await on_startup(runtime)
+        if settings.relay_enabled:
+            runtime.tasks.append(asyncio.create_task(relay.run(), name=f"{service}-outbox-relay"))
+        if settings.consumers_enabled:
+            for spec in consumers:
+                consumer = EventConsumer(
+                    name=spec.name, subscriptions=spec.subscriptions, uow_factory=uow_factory, kafka=kafka,
+                    settings=settings.kafka, metrics=metrics, service=service,
+                )
+                runtime.consumers.append(consumer)
+                runtime.tasks.append(asyncio.create_task(consumer.run(), name=f"{service}-consumer-{spec.name}"))
+        for factory in background_tasks:
+            runtime.tasks.append(asyncio.create_task(factory(runtime), name=f"{service}-{factory.__name__}"))
+        logger.info("%s started on database %s, broker %s", service, engine.url.render_as_string(hide_password=True), settings.kafka.bootstrap_servers)
+        try:
+            yield
+        finally:
+            for task in runtime.tasks:
+                task.cancel()
+            await asyncio.gather(*runtime.tasks, return_exceptions=True)
+            await kafka.close()
+            await engine.dispose()
+            logger.info("%s stopped", service)
+
+    app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)
+    app.state.api_keys = ApiKeyStore(settings.api_keys_file)
+    app.state.metrics = metrics
+    install_problem_handlers(app)
+    app.add_middleware(HttpMetricsMiddleware, metrics=metrics)
+    app.add_middleware(CorrelationIdMiddleware)
+    app.include_router(_operations_router(metrics))
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+def _operations_router(metrics: ServiceMetrics) -> APIRouter:
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/health/live", summary="The process is up")
+    async def live() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/health/ready", summary="Database and broker reachable", responses={503: {"description": "Not ready"}})
+    async def ready(request: Request) -> JSONResponse:
+        runtime: ServiceRuntime = request.app.state.runtime
+        problems: list[str] = []
+        try:
+            async with runtime.engine.connect() as connection:
+                await asyncio.wait_for(connection.execute(text("SELECT 1")), timeout=2)
+        except Exception as exc:  # noqa: BLE001 - any failure means not ready
+            problems.append(f"database unreachable: {exc.__class__.__name__}")
+        broker_ok, broker_problem = await runtime.kafka.is_reachable()
+        if not broker_ok and broker_problem:
+            problems.append(broker_problem)
+        if problems:
+            return problem_response(status=503, problem_type="not-ready", detail="; ".join(problems), checks={"database": not any(p.startswith("database") for p in problems), "broker": broker_ok})
+        return JSONResponse({"status": "ready", "checks": {"database": True, "broker": True}})
+
+    @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
+    async def prometheus_metrics() -> object:
+        return metrics.render()
+
+    return router
+
+
+async def unit_of_work(request: Request) -> AsyncIterator[UnitOfWork]:
+    """Request-scoped unit of work; the route commits it explicitly (the request edge owns the transaction)."""
+    runtime: ServiceRuntime = request.app.state.runtime
+    async with runtime.uow_factory() as uow:
+        yield uow
+
+
+UnitOfWorkDep = Annotated[UnitOfWork, Depends(unit_of_work)]

@@ -1,0 +1,39 @@
+"""Settings pieces every service embeds in its own ``Settings`` class."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class KafkaSettings(BaseSettings):
+    """Broker connection, shared by all services (``KAFKA_`` prefix: one cluster for the whole system)."""
+
+    model_config = SettingsConfigDict(env_prefix="KAFKA_", extra="ignore")
+
+    bootstrap_servers: str = "127.0.0.1:9092"
+    # Apache Kafka accepts the idempotent-producer handshake; the local tansu broker rejects it.
+    enable_idempotence: bool = False
+    acks: str = "all"
+    request_timeout_ms: int = 10_000
+    # Retries before a message that keeps failing is dead-lettered.
+    handler_max_attempts: int = 3
+    consumer_auto_offset_reset: str = "earliest"
+
+
+class ServiceSettingsMixin(BaseSettings):
+    """Fields each service's ``Settings`` has; the service sets its own env prefix and defaults."""
+
+    service_name: str = "creditguard"
+    database_url: str = "sqlite+aiosqlite:///var/service.db"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # Hashed API keys (JSON file written by ``creditguard-keys``); plaintext keys are never stored.
+    api_keys_file: str = "var/api-keys.json"
+    log_level: str = "INFO"
+    log_json: bool = True
+    outbox_poll_interval_seconds: float = 0.5
+    outbox_batch_size: int = 200
+    consumers_enabled: bool = True
+    relay_enabled: bool = True
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)

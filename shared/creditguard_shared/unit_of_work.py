@@ -1,0 +1,102 @@
+"""A unit of work: one database transaction plus the events it causes, written to the outbox
+in that same transaction. HTTP routes and Kafka handlers both use it, so both paths call the
+same service functions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from types import TracebackType
+
+from pydantic import BaseModel
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from creditguard_shared.database import is_sqlite
+from creditguard_shared.events.catalogue import topic_for
+from creditguard_shared.events.envelope import EventEnvelope, new_event
+from creditguard_shared.messaging_tables import MessagingTables
+from creditguard_shared.outbox import OutboxRepository, PendingEvent
+
+
+class UnitOfWork:
+    def __init__(
+        self,
+        *,
+        session_factory: async_sessionmaker[AsyncSession],
+        tables: MessagingTables,
+        source: str,
+        after_commit: Callable[[], None] | None = None,
+    ) -> None:
+        self._session_factory = session_factory
+        self._tables = tables
+        self._source = source
+        self._after_commit = after_commit
+        self._events: list[PendingEvent] = []
+        self.session: AsyncSession
+
+    async def __aenter__(self) -> UnitOfWork:
+        self.session = self._session_factory()
+        await self.session.begin()
+        self._events = []
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        try:
+            if self.session.in_transaction():
+                await self.session.rollback()
+        finally:
+            await self.session.close()
+
+    def emit(self, payload: BaseModel, *, subject: str, time: datetime | None = None) -> EventEnvelope:
+        """Queue an event; it is written to the outbox at commit, atomically with the state change."""
+        envelope = new_event(source=self._source, payload=payload, subject=subject, time=time)
+        self._events.append(PendingEvent(topic=topic_for(type(payload)).name, envelope=envelope))
+        return envelope
+
+    @property
+    def emitted(self) -> list[EventEnvelope]:
+        return [e.envelope for e in self._events]
+
+    async def claim_event(self, *, consumer: str, event_id: str, topic: str) -> bool:
+        """Record that ``consumer`` processed ``event_id``; False if it already had. Runs in this
+        transaction, so the record and the effect commit or vanish together."""
+        table = self._tables.processed_events
+        dialect_insert = sqlite.insert if is_sqlite(str(self.session.bind.url)) else postgresql.insert
+        statement = (
+            dialect_insert(table)
+            .values(consumer=consumer, event_id=event_id, topic=topic, processed_at=datetime.now(UTC))
+            .on_conflict_do_nothing(index_elements=["consumer", "event_id"])
+        )
+        result = await self.session.execute(statement)
+        return result.rowcount == 1
+
+    async def commit(self) -> None:
+        wrote_events = bool(self._events)
+        await OutboxRepository(self.session, self._tables).add_many(self._events)
+        self._events = []
+        await self.session.commit()
+        if wrote_events and self._after_commit is not None:
+            self._after_commit()
+
+    async def rollback(self) -> None:
+        self._events = []
+        await self.session.rollback()
+
+
+class UnitOfWorkFactory:
+    def __init__(
+        self,
+        *,
+        session_factory: async_sessionmaker[AsyncSession],
+        tables: MessagingTables,
+        source: str,
+        after_commit: Callable[[], None] | None = None,
+    ) -> None:
+        self.session_factory = session_factory
+        self.tables = tables
+        self.source = source
+        self.after_commit = after_commit
+
+    def __call__(self) -> UnitOfWork:
+        return UnitOfWork(session_factory=self.session_factory, tables=self.tables, source=self.source, after_commit=self.after_commit)
