@@ -39,6 +39,12 @@ _MISSING_STRINGS = frozenset({"", "?", "na", "nan", "null", "none"})
 
 RatioValue = Union[float, int, str, None]
 
+#: How a missing ratio is scored. "learned": the missing bin's trained score (in the
+#: training data missingness itself is informative, e.g. X21 missing -> mostly
+#: bankrupt). "neutral": contribution 0 (the training-average score), for ratios that
+#: are missing only because the data source does not provide them.
+MISSING_POLICIES = ("learned", "neutral")
+
 
 def logit(p: float) -> float:
     """ln(p / (1 - p)), for 0 < p < 1."""
@@ -100,9 +106,9 @@ class FeatureShape:
     missing_score: float
     mean_score: float  # average of f_j over the training rows
 
-    def score(self, x: float | None) -> float:
+    def score(self, x: float | None, neutral_missing: bool = False) -> float:
         if x is None:
-            return self.missing_score
+            return self.mean_score if neutral_missing else self.missing_score
         return self.scores[bisect_left(self.thresholds, x)]
 
 
@@ -160,28 +166,31 @@ class Scorecard:
     def descriptions(self) -> dict[str, str]:
         return {s.code: s.description for s in self.shapes}
 
-    def predict_logit(self, ratios: Mapping[str, RatioValue]) -> float:
+    def predict_logit(self, ratios: Mapping[str, RatioValue], missing: str = "learned") -> float:
         """Fast path: the logit only, without building the explanation."""
+        neutral = _neutral(missing)
         total = self.intercept
         get = ratios.get
         for shape in self.shapes:
-            total += shape.score(parse_ratio(get(shape.code)))
+            total += shape.score(parse_ratio(get(shape.code)), neutral)
         return total
 
-    def predict_pd(self, ratios: Mapping[str, RatioValue]) -> float:
+    def predict_pd(self, ratios: Mapping[str, RatioValue], missing: str = "learned") -> float:
         """Raw-model PD (at the training base rate), without the explanation."""
-        return sigmoid(self.predict_logit(ratios))
+        return sigmoid(self.predict_logit(ratios, missing))
 
-    def predict(self, ratios: Mapping[str, RatioValue]) -> FinancialAssessment:
-        """Score one company; ratios missing from the mapping count as missing.
+    def predict(self, ratios: Mapping[str, RatioValue], missing: str = "learned") -> FinancialAssessment:
+        """Score one company; ratios absent from the mapping count as missing.
 
-        Keys that are not model features are ignored.
+        Keys that are not model features are ignored. ``missing`` is one of
+        ``MISSING_POLICIES`` (default "learned", the model as trained).
         """
+        neutral = _neutral(missing)
         contributions = []
         total = self.intercept
         for shape in self.shapes:
             x = parse_ratio(ratios.get(shape.code))
-            s = shape.score(x)
+            s = shape.score(x, neutral)
             total += s
             contributions.append(
                 FeatureContribution(
@@ -204,6 +213,12 @@ class Scorecard:
     def recalibrate(self, pd: float, target_base_rate: float) -> float:
         """Prior-shift a raw PD from the training base rate to a portfolio's."""
         return prior_shift(pd, self.base_rate, target_base_rate)
+
+
+def _neutral(missing: str) -> bool:
+    if missing not in MISSING_POLICIES:
+        raise ValueError(f"missing must be one of {MISSING_POLICIES}, got {missing!r}")
+    return missing == "neutral"
 
 
 def _shape_from_json(obj: Mapping[str, Any]) -> FeatureShape:
