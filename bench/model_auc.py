@@ -63,9 +63,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="AUC of the committed scorecard vs Altman Z''")
     parser.add_argument("data_dir", nargs="?", default=str(REPO_ROOT.parent / "shared" / "data" / "polish-bankruptcy"))
     parser.add_argument("--model", default=None, help="scorecard JSON (default: committed artefact)")
+    parser.add_argument("--missing", choices=("learned", "neutral"), default="learned",
+                        help="how the model scores missing ratios (default: learned missing bins)")
     args = parser.parse_args(argv)
     card = load_scorecard(args.model)
-    print(f"model {card.version}  ({len(card.features)} features)")
+    print(f"model {card.version}  ({len(card.features)} features, missing={args.missing})")
     print(f"{'file':<16}{'rows':>7}{'bankrupt':>10}{'model AUC':>11}{'Z rows':>8}{'model AUC (Z rows)':>20}{'Altman AUC':>12}")
     total_rows, total_secs = 0, 0.0
     for name in ("holdout_1y.csv", "holdout_5y.csv"):
@@ -77,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             rows = list(csv.DictReader(fh))
         labels = [int(r["bankrupt"]) for r in rows]
         t0 = time.perf_counter()
-        scores = [card.predict_logit(r) for r in rows]
+        scores = [card.predict_logit(r, args.missing) for r in rows]
         total_secs += time.perf_counter() - t0
         total_rows += len(rows)
         # Altman Z'' is undefined when one of its 4 ratios is missing: compare on the rows where it is.
@@ -94,7 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             rows = list(csv.DictReader(fh))
         t0 = time.perf_counter()
         for r in rows:
-            card.predict(r)
+            card.predict(r, args.missing)
         secs_explain = time.perf_counter() - t0
         print(f"scorer throughput: {total_rows / total_secs:,.0f} rows/s (predict_logit), "
               f"{len(rows) / secs_explain:,.0f} rows/s (predict with contributions), "

@@ -8,7 +8,8 @@ IN is in the Polish-bankruptcy data set's format: a ``company`` column and the
 ratio columns ``X1``..``X64`` (extra columns such as ``bankrupt`` are ignored;
 empty cells or ``?`` mean missing). OUT gets ``company,pd`` with the raw-model
 PD (training base rate); ``--base-rate R`` prior-shifts it to a portfolio base
-rate. Stdlib only.
+rate; ``--missing neutral`` scores missing ratios as average (contribution 0)
+instead of with their learned missing bin. Stdlib only.
 """
 
 from __future__ import annotations
@@ -19,21 +20,21 @@ import sys
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
-from .scorecard import Scorecard, load_scorecard
+from .scorecard import MISSING_POLICIES, Scorecard, load_scorecard
 
 
 def score_rows(scorecard: Scorecard, rows: Iterable[dict[str, str]],
-               base_rate: float | None = None) -> Iterator[tuple[str, float]]:
+               base_rate: float | None = None, missing: str = "learned") -> Iterator[tuple[str, float]]:
     """Yield (company, pd) for each CSV row (a dict of column -> text)."""
     for row in rows:
-        pd = scorecard.predict_pd(row)
+        pd = scorecard.predict_pd(row, missing)
         if base_rate is not None:
             pd = scorecard.recalibrate(pd, base_rate)
         yield row.get("company", ""), pd
 
 
 def score_file(in_path: str | Path, out_path: str | Path, scorecard: Scorecard | None = None,
-               base_rate: float | None = None) -> int:
+               base_rate: float | None = None, missing: str = "learned") -> int:
     """Score IN and write OUT; returns the number of rows written."""
     card = scorecard if scorecard is not None else load_scorecard()
     n = 0
@@ -47,7 +48,7 @@ def score_file(in_path: str | Path, out_path: str | Path, scorecard: Scorecard |
             raise ValueError(f"{in_path}: none of the model's ratio columns is present")
         writer = csv.writer(fout, lineterminator="\n")
         writer.writerow(["company", "pd"])
-        for company, pd in score_rows(card, reader, base_rate):
+        for company, pd in score_rows(card, reader, base_rate, missing):
             writer.writerow([company, repr(pd)])
             n += 1
     return n
@@ -60,11 +61,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--model", default=None, help="scorecard JSON (default: committed artefact)")
     parser.add_argument("--base-rate", type=float, default=None,
                         help="prior-shift the PD to this portfolio base rate (0 < r < 1)")
+    parser.add_argument("--missing", choices=MISSING_POLICIES, default="learned",
+                        help="how missing ratios are scored (default: learned missing bins)")
     args = parser.parse_args(argv)
     if args.base_rate is not None and not 0.0 < args.base_rate < 1.0:
         parser.error("--base-rate must be strictly between 0 and 1")
     card = load_scorecard(args.model)
-    n = score_file(args.input, args.output, card, args.base_rate)
+    n = score_file(args.input, args.output, card, args.base_rate, args.missing)
     print(f"scored {n} rows with model {card.version} -> {args.output}", file=sys.stderr)
     return 0
 
