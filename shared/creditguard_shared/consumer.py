@@ -5,6 +5,7 @@ the topic's dead-letter topic with the reason."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -59,11 +60,17 @@ class EventConsumer:
         self.service = service
         self.retry_backoff_seconds = retry_backoff_seconds
         self.assigned = asyncio.Event()
+        self._stopping = asyncio.Event()
+
+    def request_stop(self) -> None:
+        """Finish the current batch, commit, leave the group. Cancelling instead would interrupt
+        aiokafka mid-fetch and make its shutdown wait for timeouts."""
+        self._stopping.set()
 
     async def run(self) -> None:
         """Consume until cancelled; reconnects with backoff while the broker is away."""
         backoff = 0.5
-        while True:
+        while not self._stopping.is_set():
             consumer = AIOKafkaConsumer(
                 *self.handlers,
                 bootstrap_servers=self.settings.bootstrap_servers,
@@ -72,6 +79,8 @@ class EventConsumer:
                 enable_auto_commit=False,
                 auto_offset_reset=self.settings.consumer_auto_offset_reset,
                 request_timeout_ms=max(self.settings.request_timeout_ms, 40_000),
+                session_timeout_ms=self.settings.consumer_session_timeout_ms,
+                heartbeat_interval_ms=self.settings.consumer_heartbeat_interval_ms,
             )
             try:
                 await consumer.start()
@@ -81,14 +90,15 @@ class EventConsumer:
                 raise
             except Exception as exc:  # noqa: BLE001 - reconnect on any client failure
                 logger.warning("consumer %s restarting after %s: %s", self.name, exc.__class__.__name__, exc)
-                await asyncio.sleep(backoff)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), timeout=backoff)
                 backoff = min(backoff * 2, 10.0)
             finally:
                 self.assigned.clear()
                 await _quietly_stop(consumer)
 
     async def _consume(self, consumer: AIOKafkaConsumer) -> None:
-        while True:
+        while not self._stopping.is_set():
             batch = await consumer.getmany(timeout_ms=500, max_records=500)
             if consumer.assignment():
                 self.assigned.set()

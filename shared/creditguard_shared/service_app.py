@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from creditguard_shared.auth.keys import ApiKeyStore
+from creditguard_shared.clock import Clock
 from creditguard_shared.consumer import EventConsumer, Subscription
 from creditguard_shared.database import create_engine, create_session_factory
 from creditguard_shared.errors import install_problem_handlers, problem_response
@@ -51,6 +52,7 @@ class ServiceRuntime:
     kafka: KafkaConnection
     relay: OutboxRelay
     metrics: ServiceMetrics
+    clock: Clock
     consumers: list[EventConsumer] = field(default_factory=list)
     tasks: list[asyncio.Task] = field(default_factory=list)
 
@@ -90,9 +92,11 @@ def create_service_app(
     background_tasks: Sequence[BackgroundTaskFactory] = (),
     metrics: ServiceMetrics | None = None,
     on_startup: Callable[[ServiceRuntime], Awaitable[None]] | None = None,
+    clock: Clock | None = None,
 ) -> FastAPI:
     service = settings.service_name
     metrics = metrics or ServiceMetrics(service)
+    clock = clock or Clock()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -107,7 +111,7 @@ def create_service_app(
         uow_factory = UnitOfWorkFactory(session_factory=session_factory, tables=tables, source=f"/creditguard/{service}", after_commit=relay.wake)
         runtime = ServiceRuntime(
             settings=settings, engine=engine, session_factory=session_factory, uow_factory=uow_factory,
-            kafka=kafka, relay=relay, metrics=metrics,
+            kafka=kafka, relay=relay, metrics=metrics, clock=clock,
         )
         app.state.runtime = runtime
         if on_startup is not None:
@@ -128,6 +132,11 @@ def create_service_app(
         try:
             yield
         finally:
+            for consumer in runtime.consumers:
+                consumer.request_stop()
+            consumer_tasks = [t for t in runtime.tasks if t.get_name().startswith(f"{service}-consumer-")]
+            if consumer_tasks:
+                await asyncio.wait(consumer_tasks, timeout=10)
             for task in runtime.tasks:
                 task.cancel()
             await asyncio.gather(*runtime.tasks, return_exceptions=True)
@@ -138,6 +147,7 @@ def create_service_app(
     app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)
     app.state.api_keys = ApiKeyStore(settings.api_keys_file)
     app.state.metrics = metrics
+    app.state.clock = clock
     install_problem_handlers(app)
     app.add_middleware(HttpMetricsMiddleware, metrics=metrics)
     app.add_middleware(CorrelationIdMiddleware)

@@ -19,6 +19,10 @@ class KafkaSettings(BaseSettings):
     # Retries before a message that keeps failing is dead-lettered.
     handler_max_attempts: int = 3
     consumer_auto_offset_reset: str = "earliest"
+    # Kafka's defaults. A group join waits about half the session timeout, so the local broker
+    # (make run, tests) uses 1 s; Apache Kafka refuses sessions under group.min.session.timeout.ms (6 s).
+    consumer_session_timeout_ms: int = 10_000
+    consumer_heartbeat_interval_ms: int = 3_000
 
 
 class ServiceSettingsMixin(BaseSettings):

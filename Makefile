@@ -1,0 +1,38 @@
+# creditguard: `make run` starts the whole system locally, `make test` runs the whole suite.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+UV := $(VENV)/bin/uv
+UV_VERSION := 0.13.9
+INSTALLED := $(VENV)/.installed
+
+.PHONY: run test test-fast install lock asyncapi model-score bench clean help
+
+help:
+	@echo "make run    - set up, migrate, start the broker and the three services (Ctrl-C stops)"
+	@echo "make test   - set up and run the whole suite against SQLite and PostgreSQL"
+	@echo "make lock   - re-pin requirements.lock from requirements.in"
+
+$(INSTALLED): requirements.lock shared/pyproject.toml services/*/pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
+	$(UV) pip sync --python $(PY) -q requirements.lock
+	@touch $@
+
+install: $(INSTALLED)
+
+lock:
+	$(UV) pip compile requirements.in -o requirements.lock --python-version 3.11 -q
+
+run: $(INSTALLED)
+	$(PY) -m creditguard_shared.local_stack --var-dir var
+
+test: $(INSTALLED)
+	$(PY) -m pytest
+
+asyncapi: $(INSTALLED)
+	$(PY) -m creditguard_shared.events.asyncapi --out docs/asyncapi.json
+
+clean:
+	rm -rf var .pytest_cache

@@ -1,0 +1,3 @@
+"""creditguard alerts service."""
+
+SERVICE_NAME = "alerts"

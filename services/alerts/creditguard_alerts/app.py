@@ -1,0 +1,30 @@
+"""The scoring service's FastAPI app."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from creditguard_alerts import SERVICE_NAME
+from creditguard_alerts.database import messaging_tables
+from creditguard_alerts.models import load_all_models
+from creditguard_alerts.receivables import api as receivables_api
+from creditguard_alerts.receivables import handlers as receivables_handlers
+from creditguard_alerts.settings import Settings
+from creditguard_shared.clock import Clock
+from creditguard_shared.service_app import ConsumerSpec, create_service_app
+
+load_all_models()
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
+    settings = settings or Settings()
+    return create_service_app(
+        settings=settings,
+        title="creditguard alerts",
+        description="Early-warning rules, collection escalation and signed webhooks to sales.",
+        version="0.1.0",
+        tables=messaging_tables,
+        clock=clock,
+        routers=[receivables_api.router],
+        consumers=[ConsumerSpec(name=f"{SERVICE_NAME}-receivables", subscriptions=receivables_handlers.SUBSCRIPTIONS)],
+    )

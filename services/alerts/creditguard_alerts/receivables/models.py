@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import Date, Integer, Numeric, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from creditguard_alerts.database import Base
+
+MONEY = Numeric(18, 2)
+
+
+class Receivable(Base):
+    __tablename__ = "receivables"
+
+    invoice_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    buyer_id: Mapped[str] = mapped_column(String(64), index=True)
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    currency: Mapped[str] = mapped_column(String(3))
+    issued_on: Mapped[date] = mapped_column(Date)
+    due_on: Mapped[date] = mapped_column(Date)
+    open_amount: Mapped[Decimal] = mapped_column(MONEY)
+    settled_on: Mapped[date | None] = mapped_column(Date)
+    # Latest past-due threshold reported by the limits service's aging sweep (0 = none yet).
+    late_bucket: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ReceivableSettlement(Base):
+    __tablename__ = "receivable_settlements"
+
+    settlement_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    invoice_id: Mapped[str] = mapped_column(String(64), index=True)
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    settled_on: Mapped[date] = mapped_column(Date)

@@ -1,0 +1,58 @@
+"""Keep the watched receivables current from the event stream (idempotent, any order)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from creditguard_alerts.receivables.models import Receivable, ReceivableSettlement
+from creditguard_alerts.receivables.repository import ReceivableRepository
+from creditguard_shared.events.contracts import CreditNoteIssuedV1, InvoicePostedV1, PaymentLateV1, PaymentReceivedV1
+from creditguard_shared.receivables import settle
+from creditguard_shared.unit_of_work import UnitOfWork
+
+
+async def _refresh(repository: ReceivableRepository, receivable: Receivable) -> None:
+    settlements = await repository.settlements_for(receivable.invoice_id)
+    state = settle(receivable.amount, ((s.settled_on, s.amount) for s in settlements))
+    receivable.open_amount, receivable.settled_on = state.open_amount, state.settled_on
+
+
+async def record_invoice(uow: UnitOfWork, *, event: InvoicePostedV1) -> None:
+    repository = ReceivableRepository(uow.session)
+    if await repository.get(event.invoice_id) is not None:
+        return
+    receivable = Receivable(
+        invoice_id=event.invoice_id, buyer_id=event.buyer_id, amount=event.amount, currency=event.currency,
+        issued_on=event.issued_on, due_on=event.due_on, open_amount=event.amount, settled_on=None, late_bucket=0,
+    )
+    await repository.add(receivable)
+    await _refresh(repository, receivable)
+
+
+async def _record_settlement(uow: UnitOfWork, *, settlement_id: str, invoice_id: str, amount: Decimal, on: date) -> None:
+    repository = ReceivableRepository(uow.session)
+    if await repository.get_settlement(settlement_id) is not None:
+        return
+    await repository.add(ReceivableSettlement(settlement_id=settlement_id, invoice_id=invoice_id, amount=amount, settled_on=on))
+    receivable = await repository.get(invoice_id)
+    if receivable is not None:
+        await _refresh(repository, receivable)
+
+
+async def record_payment(uow: UnitOfWork, *, event: PaymentReceivedV1) -> None:
+    await _record_settlement(uow, settlement_id=f"payment:{event.payment_id}", invoice_id=event.invoice_id, amount=event.amount, on=event.paid_on)
+
+
+async def record_credit_note(uow: UnitOfWork, *, event: CreditNoteIssuedV1) -> None:
+    await _record_settlement(uow, settlement_id=f"credit_note:{event.credit_note_id}", invoice_id=event.invoice_id, amount=event.amount, on=event.issued_on)
+
+
+async def record_late_payment(uow: UnitOfWork, *, event: PaymentLateV1) -> None:
+    receivable = await ReceivableRepository(uow.session).get(event.invoice_id)
+    if receivable is not None:
+        receivable.late_bucket = max(receivable.late_bucket, event.bucket)
+
+
+async def buyer_receivables(uow: UnitOfWork, *, buyer_id: str, open_only: bool) -> list[Receivable]:
+    return await ReceivableRepository(uow.session).for_buyer(buyer_id, open_only=open_only)

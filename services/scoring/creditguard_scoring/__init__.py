@@ -1,0 +1,3 @@
+"""creditguard scoring service."""
+
+SERVICE_NAME = "scoring"

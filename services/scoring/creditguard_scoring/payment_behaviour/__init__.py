@@ -1,0 +1,1 @@
+"""Payment behaviour built from the receivables event stream."""

