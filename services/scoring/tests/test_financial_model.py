@@ -64,6 +64,8 @@ def test_artefact_loads_with_metadata(card: Scorecard) -> None:
     assert DEFAULT_ARTEFACT_PATH.exists()
     assert DEFAULT_ARTEFACT_PATH.stat().st_size < 1_000_000
     assert card.features == RATIO_CODES
+    assert len(card.pairs) <= 20  # "a few" pairwise terms only
+    assert all(a in RATIO_CODES and b in RATIO_CODES for a, b in card.interactions)
     assert card.version and card.version.startswith("financial-strength")
     td = card.metadata["training_data"]
     assert td["file"] == "train_1y.csv"
@@ -85,6 +87,15 @@ def test_artefact_validation_rejects_broken_files() -> None:
     bad["features"][0]["scores"] = bad["features"][0]["scores"][:-1]
     with pytest.raises(ValueError):
         scorecard_from_dict(bad)
+    if obj.get("interactions"):
+        bad = json.loads(json.dumps(obj))
+        bad["interactions"][0]["table"] = bad["interactions"][0]["table"][:-1]
+        with pytest.raises(ValueError):
+            scorecard_from_dict(bad)
+        bad = json.loads(json.dumps(obj))
+        bad["interactions"][0]["codes"] = ["X1", "X999"]
+        with pytest.raises(ValueError):
+            scorecard_from_dict(bad)
     bad = json.loads(json.dumps(obj))
     bad["format"] = "something-else"
     with pytest.raises(ValueError):
@@ -124,8 +135,8 @@ def test_profitability_alone_moves_pd_the_right_way(card: Scorecard) -> None:
 def test_missing_and_extreme_values_are_scored(card: Scorecard, ratios: dict) -> None:
     a = card.predict(ratios)
     assert 0.0 < a.pd < 1.0 and math.isfinite(a.logit)
-    assert len(a.contributions) == len(card.features)
-    for c in a.contributions:
+    assert len(a.contributions) == len(card.features) + len(card.pairs)
+    for c in a.contributions[: len(card.features)]:
         if c.code not in ratios or ratios[c.code] in (None, "", "?") or (
             isinstance(ratios[c.code], float) and math.isnan(ratios[c.code])
         ):
@@ -134,7 +145,8 @@ def test_missing_and_extreme_values_are_scored(card: Scorecard, ratios: dict) ->
 
 def test_all_missing_uses_missing_bins(card: Scorecard) -> None:
     a = card.predict({})
-    expected = card.intercept + math.fsum(s.missing_score for s in card.shapes)
+    expected = (card.intercept + math.fsum(s.missing_score for s in card.shapes)
+                + math.fsum(p.table[0][0] for p in card.pairs))
     assert a.logit == pytest.approx(expected)
 
 
@@ -143,7 +155,7 @@ def test_neutral_missing_policy(card: Scorecard) -> None:
     learned = card.predict(partial)
     neutral = card.predict(partial, missing="neutral")
     for c in neutral.contributions:
-        if c.code in ("X21", "X27", "X37"):
+        if set(c.codes) & {"X21", "X27", "X37"}:
             assert c.missing and c.contribution == pytest.approx(0.0, abs=1e-12)
     # complete inputs do not depend on the policy
     assert card.predict(STRONG, missing="neutral").logit == pytest.approx(card.predict(STRONG).logit)
@@ -163,13 +175,22 @@ def test_contributions_sum_to_logit_minus_baseline(card: Scorecard, ratios: dict
     a = card.predict(ratios)
     total = math.fsum(c.contribution for c in a.contributions)
     assert total == pytest.approx(a.logit - a.baseline_logit, abs=1e-9)
-    assert a.baseline_logit == pytest.approx(card.intercept + math.fsum(s.mean_score for s in card.shapes))
+    assert a.baseline_logit == pytest.approx(
+        card.intercept + math.fsum(s.mean_score for s in card.shapes) + math.fsum(p.mean_score for p in card.pairs)
+    )
+    by_ratio = a.by_ratio()
+    assert set(by_ratio) == set(card.features)
+    assert math.fsum(by_ratio.values()) == pytest.approx(a.logit - a.baseline_logit, abs=1e-9)
     assert a.pd == pytest.approx(1.0 / (1.0 + math.exp(-a.logit)))
     assert a.model_version == card.version
     assert card.predict_logit(ratios) == pytest.approx(a.logit)
-    codes = [c.code for c in a.contributions]
-    assert codes == list(card.features)
-    for c in a.contributions:
+    n = len(card.features)
+    assert [c.code for c in a.contributions[:n]] == list(card.features)
+    assert all(c.kind == "ratio" for c in a.contributions[:n])
+    for c, pair in zip(a.contributions[n:], card.pairs, strict=True):
+        assert c.kind == "interaction" and c.codes == pair.codes and c.code == f"{pair.codes[0]}:{pair.codes[1]}"
+        assert c.values == tuple(a.contributions[card.features.index(k)].value for k in pair.codes)
+    for c in a.contributions[:n]:
         assert c.description == RATIO_DEFINITIONS[c.code]
         if c.code in ratios:
             assert c.value == pytest.approx(float(ratios[c.code]))

@@ -2,9 +2,10 @@
 
 The trained model is an additive logit model (a scorecard / GAM)::
 
-    logit(PD) = intercept + sum_j f_j(x_j)
+    logit(PD) = intercept + sum_j f_j(x_j) [+ sum_(a,b) g_ab(x_a, x_b)]
 
-where every shape function ``f_j`` is piecewise constant: a sorted list of
+with a few optional pairwise terms ``g_ab`` (2-D tables, exposed as their own
+contributions). Every shape function ``f_j`` is piecewise constant: a sorted list of
 thresholds splits the ratio ``x_j`` into bins, each bin has a score in logit
 points, and a missing value (None, NaN, empty string or ``"?"``) has its own
 score. Everything is read from the committed JSON artefact ``scorecard.json``;
@@ -113,14 +114,53 @@ class FeatureShape:
 
 
 @dataclass(frozen=True)
+class PairShape:
+    """Piecewise-constant interaction term g(x_a, x_b) of two ratios (a 2-D table).
+
+    ``table[i][k]``: row/column 0 is "missing", row ``1 + bisect_left(thresholds_a, x_a)``
+    (same bin rule as the main effects).
+    """
+
+    codes: tuple[str, str]
+    descriptions: tuple[str, str]
+    thresholds_a: tuple[float, ...]
+    thresholds_b: tuple[float, ...]
+    table: tuple[tuple[float, ...], ...]
+    mean_score: float
+
+    @property
+    def code(self) -> str:
+        return f"{self.codes[0]}:{self.codes[1]}"
+
+    @property
+    def description(self) -> str:
+        return f"interaction of ({self.descriptions[0]}) and ({self.descriptions[1]})"
+
+    def score(self, xa: float | None, xb: float | None, neutral_missing: bool = False) -> float:
+        if neutral_missing and (xa is None or xb is None):
+            return self.mean_score
+        i = 0 if xa is None else 1 + bisect_left(self.thresholds_a, xa)
+        k = 0 if xb is None else 1 + bisect_left(self.thresholds_b, xb)
+        return self.table[i][k]
+
+
+@dataclass(frozen=True)
 class FeatureContribution:
-    """Signed contribution of one ratio, in logit points (> 0 raises risk)."""
+    """Signed contribution of one term, in logit points (> 0 raises risk).
+
+    Main-effect terms have ``kind == "ratio"`` and ``code`` like ``"X21"``; pairwise
+    terms have ``kind == "interaction"``, ``code`` like ``"X27:X46"``, ``codes`` /
+    ``values`` for both ratios and ``value`` None.
+    """
 
     code: str
     description: str
-    value: float | None  # the input value (None = missing)
+    value: float | None  # the input value (None = missing, or an interaction term)
     contribution: float  # f_j(x) - mean_j
-    missing: bool
+    missing: bool  # the ratio (or one of the pair) was missing
+    kind: str = "ratio"
+    codes: tuple[str, ...] = ()
+    values: tuple[float | None, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -132,7 +172,7 @@ class FinancialAssessment:
     baseline_logit: float  # intercept + sum of average contributions
     base_rate: float  # training base rate the raw PD refers to
     model_version: str
-    contributions: tuple[FeatureContribution, ...]  # in feature order
+    contributions: tuple[FeatureContribution, ...]  # ratios in feature order, then interactions
 
     def risk_drivers(self, n: int = 5) -> list[FeatureContribution]:
         """The n contributions that raise the risk most (largest > 0 first)."""
@@ -144,6 +184,18 @@ class FinancialAssessment:
         ranked = sorted(self.contributions, key=lambda c: c.contribution)
         return [c for c in ranked[:n] if c.contribution < 0]
 
+    def by_ratio(self) -> dict[str, float]:
+        """Total contribution per ratio, each interaction split equally between its two
+        ratios (sums to logit - baseline_logit like the terms themselves)."""
+        totals: dict[str, float] = {}
+        for c in self.contributions:
+            if c.kind == "interaction":
+                for code in c.codes:
+                    totals[code] = totals.get(code, 0.0) + c.contribution / len(c.codes)
+            else:
+                totals[c.code] = totals.get(c.code, 0.0) + c.contribution
+        return totals
+
 
 @dataclass(frozen=True)
 class Scorecard:
@@ -154,6 +206,11 @@ class Scorecard:
     shapes: tuple[FeatureShape, ...]
     base_rate: float  # bankrupt share of the training rows
     metadata: Mapping[str, Any]
+    pairs: tuple[PairShape, ...] = ()
+
+    @property
+    def interactions(self) -> tuple[tuple[str, str], ...]:
+        return tuple(p.codes for p in self.pairs)
 
     @property
     def features(self) -> tuple[str, ...]:
@@ -161,7 +218,8 @@ class Scorecard:
 
     @property
     def baseline_logit(self) -> float:
-        return self.intercept + math.fsum(s.mean_score for s in self.shapes)
+        return (self.intercept + math.fsum(s.mean_score for s in self.shapes)
+                + math.fsum(p.mean_score for p in self.pairs))
 
     def descriptions(self) -> dict[str, str]:
         return {s.code: s.description for s in self.shapes}
@@ -171,8 +229,17 @@ class Scorecard:
         neutral = _neutral(missing)
         total = self.intercept
         get = ratios.get
+        if not self.pairs:
+            for shape in self.shapes:
+                total += shape.score(parse_ratio(get(shape.code)), neutral)
+            return total
+        values: dict[str, float | None] = {}
         for shape in self.shapes:
-            total += shape.score(parse_ratio(get(shape.code)), neutral)
+            x = values[shape.code] = parse_ratio(get(shape.code))
+            total += shape.score(x, neutral)
+        for pair in self.pairs:
+            a, b = pair.codes
+            total += pair.score(values[a], values[b], neutral)
         return total
 
     def predict_pd(self, ratios: Mapping[str, RatioValue], missing: str = "learned") -> float:
@@ -188,8 +255,9 @@ class Scorecard:
         neutral = _neutral(missing)
         contributions = []
         total = self.intercept
+        values: dict[str, float | None] = {}
         for shape in self.shapes:
-            x = parse_ratio(ratios.get(shape.code))
+            x = values[shape.code] = parse_ratio(ratios.get(shape.code))
             s = shape.score(x, neutral)
             total += s
             contributions.append(
@@ -199,6 +267,24 @@ class Scorecard:
                     value=x,
                     contribution=s - shape.mean_score,
                     missing=x is None,
+                    codes=(shape.code,),
+                    values=(x,),
+                )
+            )
+        for pair in self.pairs:
+            xa, xb = values[pair.codes[0]], values[pair.codes[1]]
+            s = pair.score(xa, xb, neutral)
+            total += s
+            contributions.append(
+                FeatureContribution(
+                    code=pair.code,
+                    description=pair.description,
+                    value=None,
+                    contribution=s - pair.mean_score,
+                    missing=xa is None or xb is None,
+                    kind="interaction",
+                    codes=pair.codes,
+                    values=(xa, xb),
                 )
             )
         return FinancialAssessment(
@@ -242,6 +328,32 @@ def _shape_from_json(obj: Mapping[str, Any]) -> FeatureShape:
     )
 
 
+def _pair_from_json(obj: Mapping[str, Any], descriptions: Mapping[str, str]) -> PairShape:
+    a, b = (str(c) for c in obj["codes"])
+    ta = tuple(float(t) for t in obj["thresholds_a"])
+    tb = tuple(float(t) for t in obj["thresholds_b"])
+    table = tuple(tuple(float(v) for v in row) for row in obj["table"])
+    name = f"{a}:{b}"
+    if a not in descriptions or b not in descriptions or a == b:
+        raise ValueError(f"interaction {name}: unknown or repeated ratio")
+    if len(table) != len(ta) + 2 or any(len(row) != len(tb) + 2 for row in table):
+        raise ValueError(f"interaction {name}: table must be {len(ta) + 2} x {len(tb) + 2}")
+    for t in (ta, tb):
+        if any(y <= x for x, y in zip(t, t[1:])):
+            raise ValueError(f"interaction {name}: thresholds must be strictly increasing")
+    flat = (*ta, *tb, *(v for row in table for v in row), float(obj["mean_score"]))
+    if not all(math.isfinite(v) for v in flat):
+        raise ValueError(f"interaction {name}: non-finite number in the artefact")
+    return PairShape(
+        codes=(a, b),
+        descriptions=(descriptions[a], descriptions[b]),
+        thresholds_a=ta,
+        thresholds_b=tb,
+        table=table,
+        mean_score=float(obj["mean_score"]),
+    )
+
+
 def scorecard_from_dict(obj: Mapping[str, Any]) -> Scorecard:
     """Build a Scorecard from the parsed JSON artefact (validates it)."""
     if obj.get("format") != ARTEFACT_FORMAT:
@@ -250,6 +362,8 @@ def scorecard_from_dict(obj: Mapping[str, Any]) -> Scorecard:
     codes = [s.code for s in shapes]
     if len(set(codes)) != len(codes):
         raise ValueError("duplicate feature codes in the artefact")
+    descriptions = {s.code: s.description for s in shapes}
+    pairs = tuple(_pair_from_json(p, descriptions) for p in obj.get("interactions", ()))
     metadata = dict(obj.get("metadata", {}))
     base_rate = float(obj["base_rate"])
     if not 0.0 < base_rate < 1.0:
@@ -263,6 +377,7 @@ def scorecard_from_dict(obj: Mapping[str, Any]) -> Scorecard:
         shapes=tuple(shapes),
         base_rate=base_rate,
         metadata=MappingProxyType(metadata),
+        pairs=pairs,
     )
 
 

@@ -59,7 +59,7 @@ ROUND_DIGITS = 6  # scores are stored in logit points rounded to 1e-6
 class HyperParams:
     seed: int = 20261128
     # bagged boosted stumps (HistGradientBoostingClassifier, 2 leaves per tree)
-    hgb_seeds: int = 5
+    hgb_seeds: int = 0  # 0: EBM only (5-fold CV preferred the EBM with interactions alone)
     hgb_learning_rate: float = 0.05
     hgb_max_iter: int = 600
     hgb_max_features: float = 0.5
@@ -67,7 +67,8 @@ class HyperParams:
     hgb_min_samples_leaf: int = 20
     hgb_max_bins: int = 255
     # Explainable Boosting Machine, main effects only
-    ebm_weight: float = 0.5  # share of the EBM in the logit blend (0 = HGB only)
+    ebm_weight: float = 1.0  # share of the EBM in the logit blend (0 = HGB only)
+    ebm_interactions: int = 10  # pairwise terms (exported as 2-D tables); 0 = purely additive
     ebm_max_bins: int = 256
     ebm_outer_bags: int = 14
     ebm_learning_rate: float = 0.015
@@ -124,14 +125,37 @@ class Shape:
 
 
 @dataclass
+class Pair:
+    """2-D table; index 0 = missing, 1 + searchsorted(left) otherwise (scorer's rule)."""
+
+    codes: tuple[str, str]
+    thresholds_a: np.ndarray
+    thresholds_b: np.ndarray
+    table: np.ndarray  # (len(ta) + 2, len(tb) + 2)
+
+    def eval(self, xa: np.ndarray, xb: np.ndarray) -> np.ndarray:
+        def idx(x: np.ndarray, t: np.ndarray) -> np.ndarray:
+            out = np.zeros(len(x), dtype=int)
+            ok = ~np.isnan(x)
+            out[ok] = 1 + np.searchsorted(t, x[ok], side="left")
+            return out
+
+        return self.table[idx(xa, self.thresholds_a), idx(xb, self.thresholds_b)]
+
+
+@dataclass
 class Additive:
     intercept: float
     shapes: dict[str, Shape]
+    pairs: list[Pair] = field(default_factory=list)
 
     def logit(self, X: pd.DataFrame) -> np.ndarray:
         z = np.full(len(X), self.intercept, dtype=float)
         for code, shape in self.shapes.items():
             z += shape.eval(X[code].to_numpy(dtype=float))
+        for pair in self.pairs:
+            a, b = pair.codes
+            z += pair.eval(X[a].to_numpy(dtype=float), X[b].to_numpy(dtype=float))
         return z
 
 
@@ -151,7 +175,9 @@ def blend(models: Sequence[Additive], weights: Sequence[float], codes: Sequence[
         missing = sum(w * p.missing for w, p in zip(weights, parts))
         shapes[code] = Shape(cuts, np.asarray(scores, dtype=float), float(missing))
     intercept = sum(w * m.intercept for w, m in zip(weights, models))
-    return Additive(float(intercept), shapes)
+    pairs = [Pair(p.codes, p.thresholds_a, p.thresholds_b, w * p.table)
+             for w, m in zip(weights, models) for p in m.pairs]
+    return Additive(float(intercept), shapes, pairs)
 
 
 def simplify(shape: Shape, digits: int = ROUND_DIGITS) -> Shape:
@@ -218,7 +244,7 @@ def fit_ebm(X: pd.DataFrame, y: np.ndarray, hp: HyperParams, seed: int) -> Addit
     from interpret.glassbox import ExplainableBoostingClassifier
 
     model = ExplainableBoostingClassifier(
-        interactions=0,
+        interactions=hp.ebm_interactions,
         max_bins=hp.ebm_max_bins,
         outer_bags=hp.ebm_outer_bags,
         learning_rate=hp.ebm_learning_rate,
@@ -232,14 +258,24 @@ def fit_ebm(X: pd.DataFrame, y: np.ndarray, hp: HyperParams, seed: int) -> Addit
         warnings.simplefilter("ignore")  # "missing values detected": handled as their own bin
         model.fit(X, y)
     shapes: dict[str, Shape] = {}
-    for term, (feat_idx,) in enumerate(model.term_features_):
-        code = X.columns[feat_idx]
-        cuts = np.asarray(model.bins_[feat_idx][0], dtype=float)
+    pairs: list[Pair] = []
+    for term, feats in enumerate(model.term_features_):
         ts = np.asarray(model.term_scores_[term], dtype=float)
-        # term_scores_: [missing, bin 0 .. bin len(cuts), unseen]; EBM puts x == cut in the
-        # upper bin, the scorer in the lower one: shift each cut down by one ulp.
-        shapes[code] = Shape(np.nextafter(cuts, -np.inf), ts[1:-1].copy(), float(ts[0]))
-    return Additive(float(np.ravel(model.intercept_)[0]), shapes)
+        # term_scores_: [missing, bin 0 .. bin len(cuts), unseen] per dimension; EBM puts
+        # x == cut in the upper bin, the scorer in the lower one: shift cuts down one ulp.
+        if len(feats) == 1:
+            (feat_idx,) = feats
+            cuts = np.asarray(model.bins_[feat_idx][0], dtype=float)
+            shapes[X.columns[feat_idx]] = Shape(np.nextafter(cuts, -np.inf), ts[1:-1].copy(), float(ts[0]))
+        elif len(feats) == 2:
+            cuts = []
+            for f in feats:
+                levels = model.bins_[f]
+                cuts.append(np.nextafter(np.asarray(levels[1 if len(levels) > 1 else 0], dtype=float), -np.inf))
+            pairs.append(Pair((X.columns[feats[0]], X.columns[feats[1]]), cuts[0], cuts[1], ts[:-1, :-1].copy()))
+        else:  # pragma: no cover
+            raise RuntimeError("only main effects and pairs are supported")
+    return Additive(float(np.ravel(model.intercept_)[0]), shapes, pairs)
 
 
 def fit_additive(X: pd.DataFrame, y: np.ndarray, hp: HyperParams) -> Additive:
@@ -256,6 +292,8 @@ def fit_additive(X: pd.DataFrame, y: np.ndarray, hp: HyperParams) -> Additive:
         weights.append(hp.ebm_weight)
     model = blend(parts, weights, codes)
     model.shapes = {c: simplify(s) for c, s in model.shapes.items()}
+    for p in model.pairs:
+        p.table = np.round(p.table, ROUND_DIGITS)
     model.intercept = round(model.intercept, ROUND_DIGITS)
     return model
 
@@ -311,6 +349,16 @@ def to_artefact(model: Additive, X: pd.DataFrame, y: np.ndarray, data_path: Path
             "mean_score": round(mean_score, 9),
             "train_missing_share": round(float(X[code].isna().mean()), 6),
         })
+    interactions = []
+    for p in model.pairs:
+        a, b = p.codes
+        interactions.append({
+            "codes": [a, b],
+            "thresholds_a": [float(t) for t in p.thresholds_a],
+            "thresholds_b": [float(t) for t in p.thresholds_b],
+            "table": [[float(v) for v in row] for row in p.table],
+            "mean_score": round(float(np.mean(p.eval(X[a].to_numpy(dtype=float), X[b].to_numpy(dtype=float)))), 9),
+        })
     n, n_bad = int(len(y)), int(y.sum())
     data_sha = sha256_of(data_path)
     version = f"{MODEL_NAME}-{_dt.date.today():%Y%m%d}-{data_sha[:8]}"
@@ -331,9 +379,12 @@ def to_artefact(model: Additive, X: pd.DataFrame, y: np.ndarray, data_path: Path
         "intercept": model.intercept,
         "base_rate": n_bad / n,
         "features": features,
+        "interactions": interactions,
         "metadata": {
             "model": MODEL_NAME,
-            "model_type": "additive logit (GAM): blend of bagged boosted stumps and an EBM without interactions",
+            "model_type": (f"additive logit (GA2M): Explainable Boosting Machine, one step function per ratio"
+                           f" + {len(model.pairs)} pairwise 2-D terms, exposed as their own contributions"
+                           if model.pairs else "additive logit (GAM): one step function per ratio"),
             "training_data": {
                 "file": data_path.name,
                 "sha256": data_sha,
@@ -358,11 +409,14 @@ def to_artefact(model: Additive, X: pd.DataFrame, y: np.ndarray, data_path: Path
 
 def dump_artefact(artefact: dict[str, Any]) -> str:
     """JSON text: readable header and metadata, one compact line per feature."""
-    head = {k: v for k, v in artefact.items() if k != "features"}
+    head = {k: v for k, v in artefact.items() if k not in ("features", "interactions")}
     text = json.dumps(head, indent=1, allow_nan=False)
-    feats = ",\n".join("  " + json.dumps(f, separators=(",", ":"), allow_nan=False)
-                       for f in artefact["features"])
-    return text[:-2] + ',\n "features": [\n' + feats + "\n ]\n}\n"
+    parts = []
+    for key in ("features", "interactions"):
+        items = ",\n".join("  " + json.dumps(f, separators=(",", ":"), allow_nan=False)
+                           for f in artefact[key])
+        parts.append(f' "{key}": [\n{items}\n ]' if items else f' "{key}": []')
+    return text[:-2] + ",\n" + ",\n".join(parts) + "\n}\n"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -372,10 +426,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--cv-folds", type=int, default=5, help="cross-validation folds (0 = skip)")
     parser.add_argument("--ebm-weight", type=float, default=None, help="override the EBM share in the blend")
     parser.add_argument("--hgb-seeds", type=int, default=None, help="override the number of bagged HGB seeds")
+    parser.add_argument("--interactions", type=int, default=None, help="override the number of EBM pairwise terms")
     args = parser.parse_args(argv)
 
     hp = HyperParams()
-    overrides = {k: v for k, v in (("ebm_weight", args.ebm_weight), ("hgb_seeds", args.hgb_seeds)) if v is not None}
+    overrides = {k: v for k, v in (("ebm_weight", args.ebm_weight), ("hgb_seeds", args.hgb_seeds),
+                                               ("ebm_interactions", args.interactions)) if v is not None}
     if overrides:
         hp = HyperParams(**{**hp.__dict__, **overrides})
     X, y = load_training_data(args.data)
