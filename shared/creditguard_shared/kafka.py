@@ -107,6 +107,6 @@ class KafkaConnection:
 
 async def _quietly_stop(client) -> None:  # type: ignore[no-untyped-def]
     try:
-        await asyncio.wait_for(client.stop(), timeout=5)
+        await asyncio.wait_for(client.stop(), timeout=2)
     except Exception:  # noqa: BLE001 - best effort on a client that never connected
         pass

@@ -136,7 +136,8 @@ def create_service_app(
                 consumer.request_stop()
             consumer_tasks = [t for t in runtime.tasks if t.get_name().startswith(f"{service}-consumer-")]
             if consumer_tasks:
-                await asyncio.wait(consumer_tasks, timeout=10)
+                # A consumer still joining or reconnecting cannot see the flag; it is cancelled below.
+                await asyncio.wait(consumer_tasks, timeout=3)
             for task in runtime.tasks:
                 task.cancel()
             await asyncio.gather(*runtime.tasks, return_exceptions=True)

@@ -1,0 +1,53 @@
+"""Raw Kafka access for tests: read a topic from the beginning, publish bytes as an ERP would."""
+
+from __future__ import annotations
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from pydantic import BaseModel
+
+from creditguard_shared.events.catalogue import topic_for
+from creditguard_shared.events.envelope import EventEnvelope, new_event
+
+
+async def read_topic(bootstrap_servers: str, topic: str) -> list[ConsumerRecord]:
+    """Every message currently in ``topic`` (all partitions), without joining a group."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in (consumer.partitions_for_topic(topic) or set())]
+        if not partitions:
+            await consumer._client.force_metadata_update()  # noqa: SLF001 - first look at a topic
+            partitions = [TopicPartition(topic, p) for p in (consumer.partitions_for_topic(topic) or set())]
+        consumer.assign(partitions)
+        end_offsets = await consumer.end_offsets(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        records: list[ConsumerRecord] = []
+        remaining = {tp for tp in partitions if end_offsets[tp] > 0}
+        while remaining:
+            batch = await consumer.getmany(*remaining, timeout_ms=1000)
+            for tp, messages in batch.items():
+                records.extend(messages)
+                if messages and messages[-1].offset + 1 >= end_offsets[tp]:
+                    remaining.discard(tp)
+            for tp in list(remaining):
+                if await consumer.position(tp) >= end_offsets[tp]:
+                    remaining.discard(tp)
+        return records
+    finally:
+        await consumer.stop()
+
+
+async def publish_raw(bootstrap_servers: str, topic: str, messages: list[tuple[bytes | None, bytes, list[tuple[str, bytes]]]]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, enable_idempotence=False)
+    await producer.start()
+    try:
+        for key, value, headers in messages:
+            await producer.send_and_wait(topic, value=value, key=key, headers=headers)
+    finally:
+        await producer.stop()
+
+
+async def publish_event(bootstrap_servers: str, payload: BaseModel, *, subject: str, source: str = "/erp/test") -> EventEnvelope:
+    envelope = new_event(source=source, payload=payload, subject=subject)
+    await publish_raw(bootstrap_servers, topic_for(type(payload)).name, [(subject.encode(), envelope.to_bytes(), [])])
+    return envelope
