@@ -10,17 +10,15 @@ Training-only dependencies (services/scoring/requirements-train.txt): numpy, pan
 scikit-learn, interpret. The exported artefact is scored by ``scorecard.py`` with the
 standard library only.
 
-The model is an additive logit model: a blend (average of logits) of
-
-* bagged gradient boosting on stumps (scikit-learn ``HistGradientBoostingClassifier``
-  with 2 leaves per tree, one per seed), and
-* an Explainable Boosting Machine without interactions (interpret),
-
-each of which is a sum of one piecewise-constant function per ratio, so the blend is
-too: the exporter takes the union of the thresholds of every component for a ratio
-and averages the component functions on each resulting bin (exactly, not an
-approximation). Missing values get their own score per ratio (learned by both
-learners: HGB sends them to the better child, EBM has a dedicated missing bin).
+The default model (chosen by 5-fold CV on the training file) is an Explainable Boosting
+Machine (interpret) with one step function per ratio, a dedicated missing bin per
+ratio, and 10 pairwise terms exported as 2-D tables. The exporter can also blend in
+bagged gradient boosting on stumps (scikit-learn ``HistGradientBoostingClassifier``
+with 2 leaves per tree; ``--hgb-seeds N --ebm-weight W``) and can drop the pairs
+(``--interactions 0``, purely additive). Every component is a sum of per-ratio step
+functions (plus pair tables), so the blend is one too. The exporter takes the union of
+the components' thresholds for each ratio and combines the functions on the resulting
+bins. This is exact, not an approximation.
 
 Only the file given by ``--data`` is read. Hyper-parameters were chosen by 5-fold
 stratified cross-validation on that file; ``--cv-folds`` re-runs the cross-validation
