@@ -11,26 +11,24 @@ from creditguard_shared.events.envelope import EventEnvelope, new_event
 
 async def read_topic(bootstrap_servers: str, topic: str) -> list[ConsumerRecord]:
     """Every message currently in ``topic`` (all partitions), without joining a group."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False, auto_offset_reset="earliest")
     await consumer.start()
     try:
-        partitions = [TopicPartition(topic, p) for p in (consumer.partitions_for_topic(topic) or set())]
-        if not partitions:
-            await consumer._client.force_metadata_update()  # noqa: SLF001 - first look at a topic
-            partitions = [TopicPartition(topic, p) for p in (consumer.partitions_for_topic(topic) or set())]
+        await consumer.topics()  # fetches fresh metadata for every topic
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or set())]
+        assert partitions, f"topic {topic} does not exist"
         consumer.assign(partitions)
-        end_offsets = await consumer.end_offsets(partitions)
-        await consumer.seek_to_beginning(*partitions)
+        beginnings = await consumer.beginning_offsets(partitions)
+        ends = await consumer.end_offsets(partitions)
+        for tp in partitions:
+            consumer.seek(tp, beginnings[tp])
         records: list[ConsumerRecord] = []
-        remaining = {tp for tp in partitions if end_offsets[tp] > 0}
+        remaining = {tp for tp in partitions if ends[tp] > beginnings[tp]}
         while remaining:
             batch = await consumer.getmany(*remaining, timeout_ms=1000)
             for tp, messages in batch.items():
-                records.extend(messages)
-                if messages and messages[-1].offset + 1 >= end_offsets[tp]:
-                    remaining.discard(tp)
-            for tp in list(remaining):
-                if await consumer.position(tp) >= end_offsets[tp]:
+                records.extend(m for m in messages if m.offset < ends[tp])
+                if messages and messages[-1].offset + 1 >= ends[tp]:
                     remaining.discard(tp)
         return records
     finally:
