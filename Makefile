@@ -7,7 +7,7 @@ UV := $(VENV)/bin/uv
 UV_VERSION := 0.13.9
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test test-fast install lock asyncapi model-score bench clean help
+.PHONY: run test install lock asyncapi model-score bench clean help
 
 help:
 	@echo "make run    - set up, migrate, start the broker and the three services (Ctrl-C stops)"
@@ -30,6 +30,15 @@ run: $(INSTALLED)
 
 test: $(INSTALLED)
 	$(PY) -m pytest
+
+# Score a file in the Polish-bankruptcy format (company, X1..X64) with the committed model: writes company,pd.
+model-score: $(INSTALLED)
+	@test -n "$(IN)" -a -n "$(OUT)" || { echo "usage: make model-score IN=<csv> OUT=<csv>"; exit 2; }
+	$(PY) -m creditguard_scoring.financial_model.score_file "$(IN)" "$(OUT)"
+
+# Every benchmark under bench/ prints its own figures.
+bench: $(INSTALLED)
+	@for script in bench/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
 
 asyncapi: $(INSTALLED)
 	$(PY) -m creditguard_shared.events.asyncapi --out docs/asyncapi.json

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, model_validator
 
 
 class Clock:
@@ -25,3 +29,42 @@ class Clock:
 
     def advance(self, delta: timedelta) -> None:
         self._offset += delta
+
+
+class ClockChange(BaseModel):
+    """Either an absolute moment or a step forward."""
+
+    now: datetime | None = None
+    advance_seconds: float | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> ClockChange:
+        if (self.now is None) == (self.advance_seconds is None):
+            raise ValueError("give exactly one of 'now' and 'advance_seconds'")
+        return self
+
+
+class ClockReading(BaseModel):
+    now: datetime
+    today: date
+
+
+def clock_control_router(clock: Clock) -> APIRouter:
+    from creditguard_shared.auth import Principal, Role, require_roles
+
+    router = APIRouter(prefix="/internal", tags=["test clock"])
+    Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
+
+    @router.get("/clock", response_model=ClockReading)
+    async def read_clock(_: Admin) -> ClockReading:
+        return ClockReading(now=clock.now(), today=clock.today())
+
+    @router.put("/clock", response_model=ClockReading)
+    async def change_clock(change: ClockChange, _: Admin) -> ClockReading:
+        if change.now is not None:
+            clock.set(change.now)
+        else:
+            clock.advance(timedelta(seconds=change.advance_seconds or 0))
+        return ClockReading(now=clock.now(), today=clock.today())
+
+    return router

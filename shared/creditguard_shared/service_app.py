@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from creditguard_shared.auth.keys import ApiKeyStore
-from creditguard_shared.clock import Clock
+from creditguard_shared.clock import Clock, clock_control_router
 from creditguard_shared.consumer import EventConsumer, Subscription
 from creditguard_shared.database import create_engine, create_session_factory
 from creditguard_shared.errors import install_problem_handlers, problem_response
@@ -153,6 +153,8 @@ def create_service_app(
     app.add_middleware(HttpMetricsMiddleware, metrics=metrics)
     app.add_middleware(CorrelationIdMiddleware)
     app.include_router(_operations_router(metrics))
+    if settings.clock_control_enabled:
+        app.include_router(clock_control_router(clock))
     for router in routers:
         app.include_router(router)
     return app

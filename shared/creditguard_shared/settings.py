@@ -40,4 +40,7 @@ class ServiceSettingsMixin(BaseSettings):
     outbox_batch_size: int = 200
     consumers_enabled: bool = True
     relay_enabled: bool = True
+    # Exposes GET/PUT /internal/clock (admin only) so tests and the simulator can move time.
+    # Never enable in production.
+    clock_control_enabled: bool = False
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)

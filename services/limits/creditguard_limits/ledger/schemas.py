@@ -2,14 +2,9 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Annotated
+from pydantic import BaseModel, ConfigDict, model_validator
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
-
-Identifier = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
-CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
-# Decimal strings or JSON numbers are accepted; floats never reach the service (pydantic parses to Decimal).
-PositiveAmount = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=2)]
+from creditguard_shared.schema_types import CurrencyCode, Identifier, PositiveAmount
 
 
 class InvoiceIn(BaseModel):
