@@ -117,3 +117,57 @@ class AccountHoldRequestedV1(EventPayload):
     hold: bool
     reason: str
     case_id: str | None = None
+
+
+class BuyerAssessedV1(EventPayload):
+    """Every completed assessment, with the reference data other services keep about the buyer."""
+
+    buyer_id: BuyerId
+    assessment_id: str
+    assessed_at: datetime
+    model_version: str
+    pd: float
+    grade: int
+    risk_class: str
+    name: str | None = None
+    country: str | None = None
+    industry: str | None = None
+    group_id: str | None = None
+    account_owner: str | None = None
+    financial_data_missing: bool
+    # Financial capacity from the latest statement, in its currency, for limit recommendations.
+    equity: Money | None = None
+    sales: Money | None = None
+    statement_currency: Currency | None = None
+    statement_date: date | None = None
+
+
+class ExposureChangedV1(EventPayload):
+    """A buyer's exposure after any change to its invoices, open orders or limit (limit's currency)."""
+
+    buyer_id: BuyerId
+    currency: Currency
+    limit: Money | None
+    exposure: Money
+    open_invoices: Money
+    open_orders: Money
+    overdue: Money
+    available: Money | None
+    utilisation: float | None
+    insured: Money = Decimal("0")
+    uninsured: Money = Decimal("0")
+
+
+class InsuranceCoverChangedV1(EventPayload):
+    """Credit-insurance cover for a buyer was granted, changed or withdrawn."""
+
+    buyer_id: BuyerId
+    policy_id: str
+    insurer: str
+    currency: Currency
+    insured_amount: Money
+    indemnity_percentage: Decimal
+    report_overdue_within_days: int
+    file_claim_within_days: int
+    valid_from: date | None = None
+    valid_until: date | None = None
