@@ -7,7 +7,7 @@ UV := $(VENV)/bin/uv
 UV_VERSION := 0.13.9
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test install lock asyncapi model-score bench clean help
+.PHONY: run test install lock asyncapi model-score bench deploy-files prometheus clean help
 
 help:
 	@echo "make run    - set up, migrate, start the broker and the three services (Ctrl-C stops)"
@@ -28,8 +28,13 @@ lock:
 run: $(INSTALLED)
 	$(PY) -m creditguard_shared.local_stack --var-dir var
 
-test: $(INSTALLED)
+test: $(INSTALLED) prometheus
 	$(PY) -m pytest
+
+# The operations test runs a real Prometheus (Debian's package) against the services.
+prometheus:
+	@command -v prometheus >/dev/null || { echo "installing Debian's prometheus for the operations test"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
 
 # Score a file in the Polish-bankruptcy format (company, X1..X64) with the committed model: writes company,pd.
 model-score: $(INSTALLED)
@@ -42,6 +47,11 @@ bench: $(INSTALLED)
 
 asyncapi: $(INSTALLED)
 	$(PY) -m creditguard_shared.events.asyncapi --out docs/asyncapi.json
+
+# Regenerate the Grafana dashboards and Kubernetes manifests from their Python sources.
+deploy-files: $(INSTALLED)
+	$(PY) deploy/grafana/build_dashboards.py
+	$(PY) deploy/kubernetes/build_manifests.py
 
 clean:
 	rm -rf var .pytest_cache

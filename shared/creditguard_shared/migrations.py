@@ -8,10 +8,13 @@ from pathlib import Path
 
 from alembic import command, context
 from alembic.config import Config
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, text
 from sqlalchemy.engine import Connection
 
 from creditguard_shared.database import create_engine, is_sqlite, normalise_database_url
+
+
+MIGRATION_LOCK_KEY = 0x63676D67  # "cgmg": any constant shared by a service's replicas
 
 
 def alembic_config(migrations_dir: Path, database_url: str) -> Config:
@@ -35,6 +38,9 @@ def run_env(metadata: MetaData) -> None:
         return
 
     def _run(connection: Connection) -> None:
+        if not is_sqlite(url):
+            # Replicas that start together (Kubernetes init containers) migrate one after another.
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
         context.configure(connection=connection, target_metadata=metadata, render_as_batch=is_sqlite(url), compare_type=True)
         with context.begin_transaction():
             context.run_migrations()
