@@ -14,7 +14,6 @@ from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from creditguard_shared.database import is_sqlite
-from creditguard_shared.events.catalogue import topic_for
 from creditguard_shared.events.envelope import CLOUDEVENTS_CONTENT_TYPE, EventEnvelope
 from creditguard_shared.kafka import KafkaConnection
 from creditguard_shared.messaging_tables import MessagingTables
@@ -97,10 +96,6 @@ class OutboxRepository:
         if oldest is not None and oldest.tzinfo is None:
             oldest = oldest.replace(tzinfo=UTC)  # SQLite drops the offset
         return int(count), oldest
-
-
-def pending_event(envelope: EventEnvelope, payload_model: type) -> PendingEvent:
-    return PendingEvent(topic=topic_for(payload_model).name, envelope=envelope)
 
 
 class OutboxRelay:

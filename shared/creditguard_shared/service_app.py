@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -108,7 +109,7 @@ def create_service_app(
             service=service, engine=engine, session_factory=session_factory, tables=tables, kafka=kafka,
             metrics=metrics, poll_interval=settings.outbox_poll_interval_seconds, batch_size=settings.outbox_batch_size,
         )
-        uow_factory = UnitOfWorkFactory(session_factory=session_factory, tables=tables, source=f"/creditguard/{service}", after_commit=relay.wake)
+        uow_factory = functools.partial(UnitOfWork, session_factory=session_factory, tables=tables, source=f"/creditguard/{service}", after_commit=relay.wake)
         runtime = ServiceRuntime(
             settings=settings, engine=engine, session_factory=session_factory, uow_factory=uow_factory,
             kafka=kafka, relay=relay, metrics=metrics, clock=clock,

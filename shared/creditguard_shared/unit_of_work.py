@@ -84,19 +84,5 @@ class UnitOfWork:
         await self.session.rollback()
 
 
-class UnitOfWorkFactory:
-    def __init__(
-        self,
-        *,
-        session_factory: async_sessionmaker[AsyncSession],
-        tables: MessagingTables,
-        source: str,
-        after_commit: Callable[[], None] | None = None,
-    ) -> None:
-        self.session_factory = session_factory
-        self.tables = tables
-        self.source = source
-        self.after_commit = after_commit
-
-    def __call__(self) -> UnitOfWork:
-        return UnitOfWork(session_factory=self.session_factory, tables=self.tables, source=self.source, after_commit=self.after_commit)
+# A fresh unit of work per request or consumed event; the service wires it once at start-up.
+UnitOfWorkFactory = Callable[[], UnitOfWork]

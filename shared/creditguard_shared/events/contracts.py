@@ -83,6 +83,8 @@ class LimitChangedV1(EventPayload):
     currency: Currency
     changed_by: str
     reason: str | None = None
+    # When the limit is due for its next credit review (alerts warns once it is overdue).
+    review_due_on: date | None = None
 
 
 class LimitBreachedV1(EventPayload):
