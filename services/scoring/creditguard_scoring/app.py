@@ -2,29 +2,64 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from datetime import timedelta
+
 from fastapi import FastAPI
 
 from creditguard_scoring import SERVICE_NAME
+from creditguard_scoring.assessment import api as assessment_api
+from creditguard_scoring.assessment.service import AssessmentContext, load_risk_tables, run_due_reassessments
+from creditguard_scoring.buyers import api as buyers_api
 from creditguard_scoring.database import messaging_tables
+from creditguard_scoring.financial_model import load_scorecard
+from creditguard_scoring.metrics import ScoringMetrics
 from creditguard_scoring.models import load_all_models
 from creditguard_scoring.payment_behaviour import api as payment_behaviour_api
 from creditguard_scoring.payment_behaviour import handlers as payment_behaviour_handlers
 from creditguard_scoring.settings import Settings
+from creditguard_scoring.statements import api as statements_api
 from creditguard_shared.clock import Clock
-from creditguard_shared.service_app import ConsumerSpec, create_service_app
+from creditguard_shared.metrics import ServiceMetrics
+from creditguard_shared.service_app import ConsumerSpec, ServiceRuntime, create_service_app
 
 load_all_models()
+logger = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or Settings()
-    return create_service_app(
+    clock = clock or Clock()
+    metrics = ServiceMetrics(SERVICE_NAME)
+    context = AssessmentContext(
+        scorecard=load_scorecard(), tables=load_risk_tables(settings.risk_tables_dir),
+        portfolio_base_rate=settings.portfolio_base_rate, stale_after_days=settings.statement_stale_after_days,
+        max_reasons=settings.max_reasons, debounce=timedelta(seconds=settings.rescore_debounce_seconds),
+        max_delay=timedelta(seconds=settings.rescore_max_delay_seconds), metrics=ScoringMetrics(metrics),
+    )
+
+    async def debounced_reassessment(runtime: ServiceRuntime) -> None:
+        while True:
+            await asyncio.sleep(settings.rescore_interval_seconds)
+            try:
+                await run_due_reassessments(runtime.uow_factory, context=context, now=runtime.clock.now())
+            except Exception:
+                # The database may be briefly unreachable; the buyers stay due for the next pass.
+                logger.exception("debounced re-assessment pass failed")
+
+    app = create_service_app(
         settings=settings,
         title="creditguard scoring",
         description="Buyer profiles, financial statements, payment behaviour, probability of default, grades and peers.",
-        version="0.1.0",
+        version="0.2.0",
         tables=messaging_tables,
         clock=clock,
-        routers=[payment_behaviour_api.router],
-        consumers=[ConsumerSpec(name=f"{SERVICE_NAME}-payment-behaviour", subscriptions=payment_behaviour_handlers.SUBSCRIPTIONS)],
+        metrics=metrics,
+        routers=[buyers_api.router, statements_api.router, assessment_api.router, payment_behaviour_api.router],
+        consumers=[ConsumerSpec(name=f"{SERVICE_NAME}-payment-behaviour",
+                                subscriptions=payment_behaviour_handlers.subscriptions(context=context, clock=clock))],
+        background_tasks=[debounced_reassessment],
     )
+    app.state.assessment_context = context
+    return app

@@ -1,33 +1,41 @@
-"""Kafka adapters for the receivables topics."""
+"""Kafka adapters for the receivables topics. Settlements and late payments change the buyer's
+payment behaviour, so they also mark the buyer for a debounced re-assessment in the same transaction."""
 
 from __future__ import annotations
 
+from creditguard_scoring.assessment import service as assessment_service
 from creditguard_scoring.payment_behaviour import service
+from creditguard_shared.clock import Clock
 from creditguard_shared.consumer import Subscription
 from creditguard_shared.events.contracts import CreditNoteIssuedV1, InvoicePostedV1, PaymentLateV1, PaymentReceivedV1
 from creditguard_shared.events.envelope import EventEnvelope
 from creditguard_shared.unit_of_work import UnitOfWork
 
 
-async def on_invoice_posted(uow: UnitOfWork, event: InvoicePostedV1, _: EventEnvelope) -> None:
-    await service.record_invoice(uow, event=event)
+def subscriptions(*, context: assessment_service.AssessmentContext, clock: Clock) -> list[Subscription]:
+    """The handlers, bound to the app's assessment context and clock (the debounce window runs on it)."""
 
+    async def mark(uow: UnitOfWork, buyer_id: str) -> None:
+        await assessment_service.mark_for_reassessment(uow, context=context, buyer_id=buyer_id, now=clock.now())
 
-async def on_payment_received(uow: UnitOfWork, event: PaymentReceivedV1, _: EventEnvelope) -> None:
-    await service.record_payment(uow, event=event)
+    async def on_invoice_posted(uow: UnitOfWork, event: InvoicePostedV1, _: EventEnvelope) -> None:
+        await service.record_invoice(uow, event=event)
 
+    async def on_payment_received(uow: UnitOfWork, event: PaymentReceivedV1, _: EventEnvelope) -> None:
+        await service.record_payment(uow, event=event)
+        await mark(uow, event.buyer_id)
 
-async def on_credit_note_issued(uow: UnitOfWork, event: CreditNoteIssuedV1, _: EventEnvelope) -> None:
-    await service.record_credit_note(uow, event=event)
+    async def on_credit_note_issued(uow: UnitOfWork, event: CreditNoteIssuedV1, _: EventEnvelope) -> None:
+        await service.record_credit_note(uow, event=event)
+        await mark(uow, event.buyer_id)
 
+    async def on_payment_late(uow: UnitOfWork, event: PaymentLateV1, _: EventEnvelope) -> None:
+        await service.record_late_payment(uow, event=event)
+        await mark(uow, event.buyer_id)
 
-async def on_payment_late(uow: UnitOfWork, event: PaymentLateV1, _: EventEnvelope) -> None:
-    await service.record_late_payment(uow, event=event)
-
-
-SUBSCRIPTIONS = [
-    Subscription("invoice-posted", on_invoice_posted),
-    Subscription("payment-received", on_payment_received),
-    Subscription("credit-note-issued", on_credit_note_issued),
-    Subscription("payment-late", on_payment_late),
-]
+    return [
+        Subscription("invoice-posted", on_invoice_posted),
+        Subscription("payment-received", on_payment_received),
+        Subscription("credit-note-issued", on_credit_note_issued),
+        Subscription("payment-late", on_payment_late),
+    ]

@@ -1,0 +1,1 @@
+"""The assessment: probability of default, grade, risk class and reasons, kept current."""

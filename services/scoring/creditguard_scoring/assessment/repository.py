@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import and_, case, delete, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from creditguard_scoring.assessment.models import Assessment, BuyerScore, ReassessmentDue
+from creditguard_scoring.buyers.models import Buyer
+
+
+class AssessmentRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, entity: Assessment | BuyerScore | ReassessmentDue) -> None:
+        self.session.add(entity)
+        await self.session.flush()
+
+    async def current_score(self, buyer_id: str, *, for_update: bool = False) -> BuyerScore | None:
+        statement = select(BuyerScore).where(BuyerScore.buyer_id == buyer_id)
+        if for_update:
+            # Two assessments of one buyer at once (API and background pass) must not both see the old grade.
+            statement = statement.with_for_update()
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def get_assessment(self, assessment_id: str) -> Assessment | None:
+        return (await self.session.execute(select(Assessment).where(Assessment.assessment_id == assessment_id))).scalar_one_or_none()
+
+    async def history(self, buyer_id: str, *, limit: int, offset: int) -> tuple[list[Assessment], int]:
+        statement = (
+            select(Assessment).where(Assessment.buyer_id == buyer_id)
+            .order_by(Assessment.sequence.desc()).limit(limit).offset(offset)
+        )
+        total = await self.session.scalar(select(func.count()).select_from(Assessment).where(Assessment.buyer_id == buyer_id))
+        return list((await self.session.execute(statement)).scalars()), int(total or 0)
+
+    async def list_buyers(
+        self, *, grade: int | None, country: str | None, industry_section: str | None, industry_prefix: str | None, limit: int, offset: int
+    ) -> tuple[list[tuple[Buyer, BuyerScore | None]], int]:
+        conditions = []
+        if grade is not None:
+            conditions.append(BuyerScore.grade == grade)
+        if country is not None:
+            conditions.append(Buyer.country == country)
+        if industry_section is not None:
+            conditions.append(BuyerScore.industry_section == industry_section)
+        if industry_prefix is not None:
+            conditions.append(or_(Buyer.industry == industry_prefix, Buyer.industry.startswith(industry_prefix + ".")))
+        joined = select(Buyer, BuyerScore).outerjoin(BuyerScore, BuyerScore.buyer_id == Buyer.buyer_id).where(and_(True, *conditions))
+        total = await self.session.scalar(select(func.count()).select_from(joined.subquery()))
+        rows = (await self.session.execute(joined.order_by(Buyer.buyer_id).limit(limit).offset(offset))).all()
+        return [(buyer, score) for buyer, score in rows], int(total or 0)
+
+    async def rank_counts(self, *, values: dict[str, float], country: str | None = None, industry_section: str | None = None) -> dict[str, tuple[int, int, int]]:
+        """For each metric column: (rows below the value, rows equal, rows with a value), in the cohort."""
+        columns = []
+        for name, value in values.items():
+            column = getattr(BuyerScore, name)
+            columns += [
+                func.sum(case((column < value, 1), else_=0)),
+                func.sum(case((column == value, 1), else_=0)),
+                func.count(column),
+            ]
+        statement = select(*columns)
+        if country is not None:
+            statement = statement.where(BuyerScore.country == country)
+        if industry_section is not None:
+            statement = statement.where(BuyerScore.industry_section == industry_section)
+        row = (await self.session.execute(statement)).one()
+        return {name: (int(row[3 * i] or 0), int(row[3 * i + 1] or 0), int(row[3 * i + 2] or 0)) for i, name in enumerate(values)}
+
+    async def get_due(self, buyer_id: str, *, for_update: bool = False) -> ReassessmentDue | None:
+        statement = select(ReassessmentDue).where(ReassessmentDue.buyer_id == buyer_id)
+        if for_update:
+            # Another replica's pass may hold this buyer; skip it rather than assess it twice.
+            statement = statement.with_for_update(skip_locked=True)
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def due_buyer_ids(self, *, due_by: datetime | None, limit: int) -> list[str]:
+        """Buyers due by ``due_by`` (every marked buyer when None)."""
+        statement = select(ReassessmentDue.buyer_id).order_by(ReassessmentDue.due_at).limit(limit)
+        if due_by is not None:
+            statement = statement.where(or_(ReassessmentDue.due_at <= due_by, ReassessmentDue.latest_at <= due_by))
+        return list((await self.session.execute(statement)).scalars())
+
+    async def remove_due(self, buyer_id: str, *, marks: int) -> None:
+        # Only the marks this pass saw: an event that arrived meanwhile keeps the buyer due.
+        await self.session.execute(delete(ReassessmentDue).where(ReassessmentDue.buyer_id == buyer_id, ReassessmentDue.marks == marks))

@@ -1,0 +1,284 @@
+"""Assess buyers, keep each assessment, publish what changed; re-assess buyers whose payment
+behaviour changed once a burst of events is over."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from importlib.resources import files
+from pathlib import Path
+
+from creditguard_scoring.assessment import rules
+from creditguard_scoring.assessment.models import Assessment, BuyerScore, ReassessmentDue
+from creditguard_scoring.assessment.repository import AssessmentRepository
+from creditguard_scoring.buyers.models import Buyer
+from creditguard_scoring.buyers.repository import BuyerRepository
+from creditguard_scoring.buyers.rules import nace_section
+from creditguard_scoring.buyers.service import get_buyer
+from creditguard_scoring.financial_model import Scorecard
+from creditguard_scoring.metrics import ScoringMetrics
+from creditguard_scoring.payment_behaviour.service import buyer_payment_behaviour
+from creditguard_scoring.statements.rules import compute_ratios, key_ratios
+from creditguard_scoring.statements.service import latest_with_history, statement_lines
+from creditguard_shared.errors import NotFound
+from creditguard_shared.events.contracts import BuyerAssessedV1, ReasonV1, ScoreChangedV1
+from creditguard_shared.unit_of_work import UnitOfWork, UnitOfWorkFactory
+
+logger = logging.getLogger(__name__)
+
+MODEL_FAMILY = "creditguard-combined-1"
+RISK_TABLE_FILES = {"industry": "industry_risk.csv", "country": "country_risk.csv", "legal_form": "legal_form_risk.csv"}
+# Ratios missing from a statement are missing because our statement format or the buyer's filing
+# lacks the line, not because the company hid it, so they are scored as average (see docs/financial-model.md).
+MISSING_RATIO_POLICY = "neutral"
+PEER_METRICS = ("pd", "payment_index", "equity_ratio", "current_ratio", "return_on_assets", "net_margin", "debt_ratio")
+LOWER_IS_BETTER = frozenset({"pd", "debt_ratio"})
+
+
+def load_risk_tables(directory: str | None) -> rules.RiskTables:
+    """The packaged tables, or those in ``directory`` (edit them without touching code; restart to reload)."""
+    def read(name: str) -> str:
+        filename = RISK_TABLE_FILES[name]
+        if directory is not None:
+            return (Path(directory) / filename).read_text(encoding="utf-8")
+        return (files("creditguard_scoring") / "data" / filename).read_text(encoding="utf-8")
+
+    return rules.RiskTables(**{name: rules.parse_risk_table(name, read(name)) for name in RISK_TABLE_FILES})
+
+
+@dataclass(frozen=True)
+class AssessmentContext:
+    """What every assessment needs besides the buyer's data: the model, the tables, the settings."""
+
+    scorecard: Scorecard
+    tables: rules.RiskTables
+    portfolio_base_rate: float
+    stale_after_days: int
+    max_reasons: int
+    debounce: timedelta
+    max_delay: timedelta
+    metrics: ScoringMetrics
+
+    @property
+    def model_version(self) -> str:
+        return f"{MODEL_FAMILY}+{self.scorecard.version}"
+
+    @property
+    def anchor(self) -> float:
+        return rules.anchor_logit(
+            average_company_logit=self.scorecard.baseline_logit,
+            model_base_rate=self.scorecard.base_rate,
+            portfolio_base_rate=self.portfolio_base_rate,
+        )
+
+
+def _reason_dicts(reasons: tuple[rules.Reason, ...]) -> list[dict]:
+    return [{"code": r.code, "message": r.message, "contribution": round(r.contribution, 4)} for r in reasons]
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "isoformat"):
+        return value.isoformat()  # type: ignore[union-attr]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+async def assess_buyer(uow: UnitOfWork, *, context: AssessmentContext, buyer_id: str, trigger: str, now: datetime) -> Assessment:
+    """Assess one buyer now; store it, update the current score, publish buyer-assessed and,
+    when the grade or risk class moved, score-changed. Idempotent in effect: re-assessing with
+    unchanged data publishes no score-changed."""
+    started = time.perf_counter()
+    buyer = await get_buyer(uow, buyer_id=buyer_id)
+    repository = AssessmentRepository(uow.session)
+    previous = await repository.current_score(buyer_id, for_update=True)
+    latest, earlier = await latest_with_history(uow, buyer_id=buyer_id)
+    as_of = now.date()
+    payment = await buyer_payment_behaviour(uow, buyer_id=buyer_id, as_of=as_of)
+    events = await BuyerRepository(uow.session).adverse_events(buyer_id)
+    ratios = compute_ratios(statement_lines(latest), [statement_lines(e) for e in earlier]) if latest is not None else None
+    financial = context.scorecard.predict(ratios, missing=MISSING_RATIO_POLICY) if ratios is not None else None
+    inputs = rules.AssessmentInputs(
+        as_of=as_of, country=buyer.country, industry=buyer.industry, legal_form=buyer.legal_form, founded_on=buyer.founded_on,
+        financial=financial, statement_period_end=latest.period_end if latest else None, payment=payment,
+        adverse_events=[rules.AdverseEventFact(e.kind, e.occurred_on, e.resolved_on) for e in events],
+    )
+    outcome = rules.assess(inputs, tables=context.tables, anchor=context.anchor,
+                           portfolio_base_rate=context.portfolio_base_rate, stale_after_days=context.stale_after_days)
+    assessment = Assessment(
+        assessment_id=uuid.uuid4().hex, buyer_id=buyer_id, assessed_at=now, trigger=trigger,
+        model_version=context.model_version, pd=outcome.pd, grade=outcome.grade, risk_class=outcome.risk_class,
+        financial_data_missing=latest is None, reasons=_reason_dicts(outcome.reasons),
+        components={**{k: round(v, 4) for k, v in outcome.components.items()}, "anchor_pd": outcome.anchor_pd, "logit": outcome.logit, "defaulted": outcome.defaulted},
+        inputs=_jsonable({
+            "profile": {"country": buyer.country, "industry": buyer.industry, "legal_form": buyer.legal_form,
+                        "founded_on": buyer.founded_on, "profile_updated_at": buyer.updated_at},
+            "statement": None if latest is None else {
+                "fiscal_year": latest.fiscal_year, "period_end": latest.period_end, "currency": latest.currency,
+                "received_at": latest.received_at, "age_days": (as_of - latest.period_end).days,
+                "earlier_fiscal_years": [e.fiscal_year for e in earlier],
+            },
+            "ratios": ratios,
+            "financial_model": None if financial is None else {"raw_pd": financial.pd, "logit": financial.logit, "missing_policy": MISSING_RATIO_POLICY},
+            "payment_behaviour": {"as_of": as_of, **asdict(payment)},
+            "adverse_events": [{"event_id": e.event_id, "kind": e.kind, "occurred_on": e.occurred_on, "resolved_on": e.resolved_on} for e in events],
+            "portfolio_base_rate": context.portfolio_base_rate,
+            "risk_tables": context.tables.provenance(),
+        }),
+    )
+    await repository.add(assessment)
+    old_grade, old_class = (previous.grade, previous.risk_class) if previous else (None, None)
+    score = previous or BuyerScore(buyer_id=buyer_id)
+    _update_score(score, buyer=buyer, assessment=assessment, ratios=ratios, statement_date=latest.period_end if latest else None, payment_index=payment.payment_index)
+    if previous is None:
+        await repository.add(score)
+    top_reasons = [ReasonV1(**r) for r in assessment.reasons[: context.max_reasons]]
+    if old_grade != outcome.grade or old_class != outcome.risk_class:
+        uow.emit(ScoreChangedV1(
+            buyer_id=buyer_id, old_grade=old_grade, new_grade=outcome.grade, old_risk_class=old_class, new_risk_class=outcome.risk_class,
+            pd=outcome.pd, reasons=top_reasons, model_version=assessment.model_version, assessed_at=now,
+        ), subject=buyer_id)
+        if old_grade is not None and old_grade != outcome.grade:
+            context.metrics.grade_changed(old_grade=old_grade, new_grade=outcome.grade)
+    uow.emit(BuyerAssessedV1(
+        buyer_id=buyer_id, assessment_id=assessment.assessment_id, assessed_at=now, model_version=assessment.model_version,
+        pd=outcome.pd, grade=outcome.grade, risk_class=outcome.risk_class, name=buyer.name, country=buyer.country,
+        industry=buyer.industry, group_id=buyer.group_id, account_owner=buyer.account_owner, financial_data_missing=latest is None,
+        equity=latest.equity if latest else None, sales=latest.sales if latest else None,
+        statement_currency=latest.currency if latest else None, statement_date=latest.period_end if latest else None,
+    ), subject=buyer_id)
+    context.metrics.assessed(trigger=trigger, seconds=time.perf_counter() - started)
+    return assessment
+
+
+def _update_score(score: BuyerScore, *, buyer: Buyer, assessment: Assessment, ratios: dict | None, statement_date, payment_index: float | None) -> None:
+    score.assessment_id, score.assessed_at = assessment.assessment_id, assessment.assessed_at
+    score.pd, score.grade, score.risk_class = assessment.pd, assessment.grade, assessment.risk_class
+    score.country, score.industry_section = buyer.country, nace_section(buyer.industry)
+    score.statement_date, score.payment_index = statement_date, payment_index
+    for name, value in key_ratios(ratios or {}).items():
+        setattr(score, name, value)
+
+
+async def current_assessment(uow: UnitOfWork, *, buyer_id: str) -> Assessment:
+    repository = AssessmentRepository(uow.session)
+    score = await repository.current_score(buyer_id)
+    if score is None:
+        await get_buyer(uow, buyer_id=buyer_id)
+        raise NotFound(f"Buyer '{buyer_id}' has not been assessed yet.")
+    assessment = await repository.get_assessment(score.assessment_id)
+    assert assessment is not None  # the score row always points at a stored assessment
+    return assessment
+
+
+async def assessment_history(uow: UnitOfWork, *, buyer_id: str, limit: int, offset: int) -> tuple[list[Assessment], int]:
+    await get_buyer(uow, buyer_id=buyer_id)
+    return await AssessmentRepository(uow.session).history(buyer_id, limit=limit, offset=offset)
+
+
+async def list_buyers(uow: UnitOfWork, *, grade: int | None, country: str | None, industry: str | None, limit: int, offset: int):
+    section = industry if industry and industry.isalpha() else None
+    prefix = industry if industry and not industry.isalpha() else None
+    return await AssessmentRepository(uow.session).list_buyers(
+        grade=grade, country=country, industry_section=section, industry_prefix=prefix, limit=limit, offset=offset
+    )
+
+
+async def peers(uow: UnitOfWork, *, buyer_id: str) -> tuple[BuyerScore, dict[str, dict[str, dict]]]:
+    """Percentile of the buyer's PD and key measures among the same industry section and country,
+    and in the whole book. ``percentile``: share of peers with a lower value (mid-rank);
+    ``better_than``: share of peers the buyer beats, whichever direction is better."""
+    repository = AssessmentRepository(uow.session)
+    score = await repository.current_score(buyer_id)
+    if score is None:
+        await get_buyer(uow, buyer_id=buyer_id)
+        raise NotFound(f"Buyer '{buyer_id}' has not been assessed yet.")
+    values = {name: getattr(score, name) for name in PEER_METRICS if getattr(score, name) is not None}
+    cohorts = {
+        "industry_and_country": await repository.rank_counts(values=values, country=score.country, industry_section=score.industry_section or "?"),
+        "book": await repository.rank_counts(values=values),
+    }
+    result: dict[str, dict[str, dict]] = {}
+    for cohort, counts in cohorts.items():
+        result[cohort] = {}
+        for name in PEER_METRICS:
+            if name not in values:
+                result[cohort][name] = {"value": None, "percentile": None, "better_than": None, "peers": None}
+                continue
+            below, equal, count = counts[name]
+            percentile = rules.percentile_rank(below=below, equal=equal, count=count)
+            better = percentile if name not in LOWER_IS_BETTER or percentile is None else round(100.0 - percentile, 1)
+            result[cohort][name] = {"value": values[name], "percentile": percentile, "better_than": better, "peers": count}
+    return score, result
+
+
+async def mark_for_reassessment(uow: UnitOfWork, *, context: AssessmentContext, buyer_id: str, now: datetime) -> None:
+    """Called in the same transaction as the payment event: (re)start the buyer's debounce window."""
+    repository = AssessmentRepository(uow.session)
+    due = await repository.get_due(buyer_id)
+    if due is None:
+        await repository.add(ReassessmentDue(buyer_id=buyer_id, due_at=now + context.debounce, latest_at=now + context.max_delay, marks=1))
+        return
+    due.due_at = now + context.debounce
+    due.marks += 1
+    await uow.session.flush()
+
+
+async def reassess_if_due(uow: UnitOfWork, *, context: AssessmentContext, buyer_id: str, now: datetime, force: bool = False) -> bool:
+    """One buyer of the background pass, in its own unit of work."""
+    repository = AssessmentRepository(uow.session)
+    due = await repository.get_due(buyer_id, for_update=True)
+    if due is None or not (force or _as_aware(due.due_at) <= now or _as_aware(due.latest_at) <= now):
+        return False
+    marks = due.marks
+    if await BuyerRepository(uow.session).get(buyer_id) is not None:
+        await assess_buyer(uow, context=context, buyer_id=buyer_id, trigger="payment_behaviour", now=now)
+    # A buyer not registered yet is assessed when its profile arrives, with this behaviour included.
+    await repository.remove_due(buyer_id, marks=marks)
+    return True
+
+
+def _as_aware(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes; everything is stored in UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+async def run_due_reassessments(uow_factory: UnitOfWorkFactory, *, context: AssessmentContext, now: datetime, force: bool = False, limit: int = 500) -> int:
+    """One pass: every buyer whose debounce window elapsed (all marked buyers with ``force``)."""
+    async with uow_factory() as uow:
+        buyer_ids = await AssessmentRepository(uow.session).due_buyer_ids(due_by=None if force else now, limit=limit)
+    assessed = 0
+    for buyer_id in buyer_ids:
+        try:
+            async with uow_factory() as uow:
+                if await reassess_if_due(uow, context=context, buyer_id=buyer_id, now=now, force=force):
+                    await uow.commit()
+                    assessed += 1
+        except Exception:
+            # One buyer's failure must not stop the pass; it stays due and is retried next time.
+            logger.exception("re-assessment of buyer %s failed", buyer_id)
+    return assessed
+
+
+async def reassess_book(uow_factory: UnitOfWorkFactory, *, context: AssessmentContext, now: datetime) -> tuple[int, int]:
+    """Re-score every registered buyer, one unit of work each; returns (assessed, failed)."""
+    async with uow_factory() as uow:
+        buyer_ids = await BuyerRepository(uow.session).all_buyer_ids()
+    assessed = failed = 0
+    for buyer_id in buyer_ids:
+        try:
+            async with uow_factory() as uow:
+                await assess_buyer(uow, context=context, buyer_id=buyer_id, trigger="batch", now=now)
+                await uow.commit()
+                assessed += 1
+        except Exception:
+            failed += 1
+            logger.exception("batch re-assessment of buyer %s failed", buyer_id)
+    return assessed, failed

@@ -1,0 +1,1 @@
+"""Buyer profiles (the ERP's customers) and adverse events registered against them."""

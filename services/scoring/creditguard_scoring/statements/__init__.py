@@ -1,0 +1,1 @@
+"""Financial statements per fiscal year, and their mapping to the financial model's ratios."""

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import Date, DateTime, Integer, Numeric, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from creditguard_scoring.database import Base
+
+AMOUNT = Numeric(18, 2)
+
+
+class FinancialStatement(Base):
+    """One fiscal year's balance sheet and income statement, in the statement's own currency.
+    A line the buyer did not report is NULL, never zero."""
+
+    __tablename__ = "financial_statements"
+    __table_args__ = (UniqueConstraint("buyer_id", "fiscal_year"),)
+
+    statement_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    buyer_id: Mapped[str] = mapped_column(String(64), index=True)
+    fiscal_year: Mapped[int] = mapped_column(Integer)
+    period_end: Mapped[date] = mapped_column(Date)
+    currency: Mapped[str] = mapped_column(String(3))
+    source: Mapped[str | None] = mapped_column(String(200))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    total_assets: Mapped[Decimal | None] = mapped_column(AMOUNT)
+    current_assets: Mapped[Decimal | None] = mapped_column(AMOUNT)
+    cash: Mapped[Decimal | None] = mapped_column(AMOUNT)
+    receivables: Mapped[Decimal | None] = mapped_column(AMOUNT)
+    inventory: Mapped[Decimal | None] = mapped_column(AMOUNT)
+    fixed_assets: Mapped[Decimal | None] = mapped_column(AMOUNT)
+    total_liabilities: Mapped[Decimal | None] = mapped_column(AMOUNT)
+    short_term_liabilities: Mapped[Decimal | None] = mapped_column(AMOUNT)
+    long_term_liabilities: Mapped[Decimal | None] = mapped_column(AMOUNT)
+    equity: Mapped[Decimal | None] = mapped_column(AMOUNT)
+    share_capital: Mapped[Decimal | None] = mapped_column(AMOUNT)
+    retained_earnings: Mapped[Decimal | None] = mapped_column(AMOUNT)
+    sales: Mapped[Decimal | None] = mapped_column(AMOUNT)
+    cost_of_products_sold: Mapped[Decimal | None] = mapped_column(AMOUNT)
+    gross_profit: Mapped[Decimal | None] = mapped_column(AMOUNT)
+    operating_profit: Mapped[Decimal | None] = mapped_column(AMOUNT)
+    ebit: Mapped[Decimal | None] = mapped_column(AMOUNT)
+    depreciation: Mapped[Decimal | None] = mapped_column(AMOUNT)
+    interest_expenses: Mapped[Decimal | None] = mapped_column(AMOUNT)
+    net_profit: Mapped[Decimal | None] = mapped_column(AMOUNT)
+    prior_year_sales: Mapped[Decimal | None] = mapped_column(AMOUNT)

@@ -1,0 +1,223 @@
+"""The scoring service on both databases and the real broker: assessments from statements,
+payment events and profiles, their reasons, events, history, peers and bad input."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from creditguard_shared.clock import Clock
+from creditguard_shared.events.contracts import InvoicePostedV1, PaymentLateV1, PaymentReceivedV1
+from creditguard_shared.events.envelope import EventEnvelope
+from tests.kafka_tools import publish_event, publish_raw, read_topic
+
+from services.scoring.tests.statements_fixtures import STRONG, WEAK
+
+PROBLEM = "application/problem+json"
+NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
+def _profile(**overrides) -> dict:
+    return {"name": "Acme Fabrik GmbH", "country": "DE", "industry": "C", "legal_form": "GmbH", "founded_on": "2001-03-01",
+            "registration_number": "HRB 1234", "group_id": "G-ACME", "account_owner": "sam@example.com", **overrides}
+
+
+async def _scoring(start_service, databases, broker, **overrides):
+    return await start_service("scoring", database_url=await databases.create("scoring"), bootstrap_servers=broker.bootstrap_servers,
+                               clock=Clock(fixed=NOW), **overrides)
+
+
+async def _register(scoring, buyer: str, statement: dict | None, **profile) -> None:
+    response = await scoring.client.put(f"/v1/buyers/{buyer}", json=_profile(**profile), headers=scoring.auth("credit_manager"))
+    assert response.status_code == 201, response.text
+    if statement is not None:
+        response = await scoring.client.post(f"/v1/buyers/{buyer}/financial-statements", json=statement, headers=scoring.auth("credit_manager"))
+        assert response.status_code == 201, response.text
+
+
+async def _events_for(broker, topic: str, buyer: str) -> list[dict]:
+    return [EventEnvelope.from_bytes(r.value).data for r in await read_topic(broker.bootstrap_servers, topic) if r.key == buyer.encode()]
+
+
+async def _pay(broker, buyer: str, number: int, *, due_on: date, paid_on: date, late_days: int | None = None) -> list[EventEnvelope]:
+    invoice_id = f"{buyer}-I{number}"
+    sent = [await publish_event(broker.bootstrap_servers, InvoicePostedV1(
+        invoice_id=invoice_id, buyer_id=buyer, amount=Decimal("10000.00"), currency="EUR", issued_on=due_on - timedelta(days=30), due_on=due_on), subject=buyer)]
+    if late_days:
+        sent.append(await publish_event(broker.bootstrap_servers, PaymentLateV1(
+            invoice_id=invoice_id, buyer_id=buyer, days_past_due=late_days, bucket=90 if late_days >= 90 else 30, open_amount=Decimal("10000.00"),
+            currency="EUR", due_on=due_on, as_of=due_on + timedelta(days=late_days)), subject=buyer))
+    sent.append(await publish_event(broker.bootstrap_servers, PaymentReceivedV1(
+        payment_id=f"{invoice_id}-P", buyer_id=buyer, invoice_id=invoice_id, amount=Decimal("10000.00"), currency="EUR", paid_on=paid_on), subject=buyer))
+    return sent
+
+
+async def test_strong_clean_buyer_grades_better_than_loss_making_late_payer(start_service, databases, broker, eventually):
+    scoring = await _scoring(start_service, databases, broker)
+    tag = uuid.uuid4().hex[:6]
+    strong, weak = f"B-S-{tag}", f"B-W-{tag}"
+    await _register(scoring, strong, STRONG)
+    await _register(scoring, weak, WEAK, name="Wackel Bau GmbH", industry="41")
+    for n in range(3):
+        due = date(2026, 6, 1) + timedelta(days=30 * n)
+        await _pay(broker, strong, n, due_on=due, paid_on=due)
+        await _pay(broker, weak, n, due_on=due, paid_on=due + timedelta(days=95), late_days=90)
+
+    async def behaviour_arrived():
+        for buyer in (strong, weak):
+            body = (await scoring.client.get(f"/v1/buyers/{buyer}/payment-behaviour", headers=scoring.auth("sales"))).json()
+            assert body["invoices_total"] == 3 and body["invoices_open"] == 0, body
+
+    await eventually(behaviour_arrived, timeout=60)
+    run = await scoring.client.post("/v1/assessments/due/run", params={"force": True}, headers=scoring.auth("credit_manager"))
+    assert run.status_code == 200 and run.json()["assessed"] == 2, run.text
+
+    good = (await scoring.client.get(f"/v1/buyers/{strong}/score", headers=scoring.auth("erp"))).json()
+    bad = (await scoring.client.get(f"/v1/buyers/{weak}/score", headers=scoring.auth("sales"))).json()
+    assert good["grade"] < bad["grade"] and good["pd"] < bad["pd"], (good, bad)
+    assert good["risk_class"] == "low" and bad["risk_class"] == "very high"
+    assert bad["grade"] == 10 and bad["pd"] >= 0.30
+    bad_reasons = {r["code"]: r["contribution"] for r in bad["reasons"]}
+    assert bad_reasons["FIN_PROFITABILITY"] > 0 and bad_reasons["PAYMENT_INDEX"] > 0, bad["reasons"]
+    assert any(r["code"] == "PAYMENT_INDEX" and r["contribution"] < 0 for r in await _all_reasons(scoring, strong))
+    assert all(set(r) == {"code", "message", "contribution"} for r in bad["reasons"])
+    assert bad["model_version"].startswith("creditguard-combined-1+financial-strength")
+    assert bad["data"]["statement"]["fiscal_year"] == 2025 and bad["data"]["statement"]["age_days"] == (NOW.date() - date(2025, 12, 31)).days
+
+    async def every_assessment_published():
+        assessed = await _events_for(broker, "buyer-assessed", weak)
+        # Registration, statement, payment behaviour: each completed assessment is published with the reference data.
+        assert len(assessed) == 3, assessed
+        assert assessed[-1]["financial_data_missing"] is False and Decimal(assessed[-1]["equity"]) == Decimal("500000")
+        assert assessed[0]["financial_data_missing"] is True and assessed[0]["account_owner"] == "sam@example.com"
+
+    await eventually(every_assessment_published, timeout=30)
+    assert scoring.metric("creditguard_assessments_total", trigger="payment_behaviour") == 2
+    assert scoring.metric("creditguard_assessments_total", trigger="statement") == 2
+    assert scoring.metric("creditguard_assessment_duration_seconds_count") == 6
+
+
+async def _all_reasons(scoring, buyer: str) -> list[dict]:
+    history = (await scoring.client.get(f"/v1/buyers/{buyer}/assessments", headers=scoring.auth("credit_manager"))).json()
+    return history["items"][0]["reasons"]
+
+
+async def test_late_payments_move_index_then_grade_and_publish_score_changed_once(start_service, databases, broker, eventually):
+    scoring = await _scoring(start_service, databases, broker, rescore_interval_seconds=3600)
+    buyer = f"B-L-{uuid.uuid4().hex[:6]}"
+    await _register(scoring, buyer, STRONG)
+    first = (await scoring.client.get(f"/v1/buyers/{buyer}/score", headers=scoring.auth("sales"))).json()
+    sent = []
+    for n in range(4):
+        due = date(2026, 5, 1) + timedelta(days=30 * n)
+        sent += await _pay(broker, buyer, n, due_on=due, paid_on=due + timedelta(days=100), late_days=90)
+
+    async def index_dropped():
+        body = (await scoring.client.get(f"/v1/buyers/{buyer}/payment-behaviour", headers=scoring.auth("sales"))).json()
+        assert body["invoices_total"] == 4 and body["invoices_open"] == 0, body
+        assert body["payment_index"] < 40 and body["worst_days_past_due_12m"] >= 90, body
+
+    await eventually(index_dropped, timeout=60)
+    # Inside the debounce window nothing is re-assessed: a burst of events re-scores once, later.
+    assert (await scoring.client.post("/v1/assessments/due/run", headers=scoring.auth("credit_manager"))).json()["assessed"] == 0
+    scoring.clock.advance(timedelta(minutes=2))
+    assert (await scoring.client.post("/v1/assessments/due/run", headers=scoring.auth("credit_manager"))).json()["assessed"] == 1
+    after = (await scoring.client.get(f"/v1/buyers/{buyer}/score", headers=scoring.auth("sales"))).json()
+    assert after["grade"] > first["grade"], (first, after)
+    assert after["reasons"][0]["code"] == "PAYMENT_INDEX" and after["reasons"][0]["contribution"] > 1
+
+    # Replayed events (same bytes) and a new pass: nothing changes, no second score-changed.
+    await publish_raw(broker.bootstrap_servers, "payment-late", [(buyer.encode(), e.to_bytes(), []) for e in sent if e.type.endswith("late.v1")])
+    await eventually(lambda: _duplicates_seen(scoring), timeout=30)
+    scoring.clock.advance(timedelta(minutes=2))
+    await scoring.client.post("/v1/assessments/due/run", headers=scoring.auth("credit_manager"))
+
+    async def one_downgrade_published():
+        changes = await _events_for(broker, "score-changed", buyer)
+        downgrades = [c for c in changes if c["old_grade"] == first["grade"]]
+        assert len(downgrades) == 1, changes
+        assert downgrades[0]["old_grade"] == first["grade"] and downgrades[0]["new_grade"] == after["grade"]
+        assert downgrades[0]["reasons"][0]["code"] == "PAYMENT_INDEX"
+
+    await eventually(one_downgrade_published, timeout=30)
+    assert scoring.metric("creditguard_score_changes_total", direction="downgrade") == 1
+    assert scoring.metric("creditguard_score_changes_total", direction="upgrade") == 1  # the statement lifted it first
+
+
+async def _duplicates_seen(scoring):
+    assert scoring.metric("creditguard_events_consumed_total", topic="payment-late", outcome="duplicate") >= 4
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"total_assets": "-5"}, "total assets cannot be negative"),
+    ({"sales": "lots"}, "sales"),
+    ({"currency": "XYZ"}, "currency"),
+    ({"equity": "100"}, "total liabilities + equity do not equal total assets"),
+])
+async def test_bad_statements_are_422_problems(start_service, databases, broker, change, message):
+    if databases.backend == "postgresql" and change != {"total_assets": "-5"}:
+        pytest.skip("validation does not touch the database; one case on PostgreSQL is enough")
+    scoring = await _scoring(start_service, databases, broker, consumers_enabled=False)
+    buyer = f"B-X-{uuid.uuid4().hex[:6]}"
+    await _register(scoring, buyer, None)
+    response = await scoring.client.post(f"/v1/buyers/{buyer}/financial-statements", json={**STRONG, **change}, headers=scoring.auth("credit_manager"))
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == PROBLEM
+    assert message in response.text
+    history = (await scoring.client.get(f"/v1/buyers/{buyer}/assessments", headers=scoring.auth("sales"))).json()
+    assert history["total"] == 1 and history["items"][0]["financial_data_missing"] is True
+
+
+async def test_profile_without_statements_adverse_events_history_peers_and_listing(start_service, databases, broker):
+    scoring = await _scoring(start_service, databases, broker, consumers_enabled=False)
+    tag = uuid.uuid4().hex[:6]
+    buyers = [f"B-P{i}-{tag}" for i in range(3)]
+    await _register(scoring, buyers[0], None, country="FR", industry="F")
+    await _register(scoring, buyers[1], STRONG, country="FR", industry="41")
+    await _register(scoring, buyers[2], WEAK, country="FR", industry="43.1")
+    cm, sales = scoring.auth("credit_manager"), scoring.auth("sales")
+
+    unknown = (await scoring.client.get(f"/v1/buyers/{buyers[0]}/score", headers=sales)).json()
+    assert unknown["financial_data_missing"] is True
+    assert unknown["reasons"][0]["code"] == "FINANCIAL_DATA_MISSING" and unknown["reasons"][0]["contribution"] > 0
+
+    # Writes need credit_manager; the erp may read the score but not the profile.
+    assert (await scoring.client.put(f"/v1/buyers/{buyers[0]}", json=_profile(), headers=sales)).status_code == 403
+    assert (await scoring.client.get(f"/v1/buyers/{buyers[0]}", headers=scoring.auth("erp"))).status_code == 403
+    assert (await scoring.client.get("/v1/buyers/nobody/score", headers=sales)).status_code == 404
+    bad_country = await scoring.client.put(f"/v1/buyers/{buyers[0]}", json=_profile(country="XX"), headers=cm)
+    assert bad_country.status_code == 422 and bad_country.json()["errors"][0]["field"] == "country"
+
+    # An unchanged profile re-sent is not a change; an open insolvency filing means default.
+    again = await scoring.client.put(f"/v1/buyers/{buyers[1]}", json=_profile(country="FR", industry="41"), headers=cm)
+    assert again.status_code == 200
+    filing = {"event_id": f"INS-{tag}", "kind": "insolvency_filing", "occurred_on": "2026-10-20", "source": "Bundesanzeiger"}
+    assert (await scoring.client.post(f"/v1/buyers/{buyers[1]}/adverse-events", json=filing, headers=cm)).status_code == 201
+    assert (await scoring.client.post(f"/v1/buyers/{buyers[1]}/adverse-events", json=filing, headers=cm)).status_code == 200
+    defaulted = (await scoring.client.get(f"/v1/buyers/{buyers[1]}/score", headers=sales)).json()
+    assert defaulted["grade"] == 10 and defaulted["reasons"][0]["code"] == "ADVERSE_INSOLVENCY_FILING"
+    history = (await scoring.client.get(f"/v1/buyers/{buyers[1]}/assessments", headers=sales)).json()
+    assert [a["trigger"] for a in history["items"]] == ["profile", "statement", "profile"]
+    assert history["items"][1]["inputs"]["ratios"]["X29"] is None and history["items"][1]["inputs"]["ratios"]["X1"] == 0.15
+
+    manual = await scoring.client.post(f"/v1/buyers/{buyers[2]}/assessments", headers=cm)
+    assert manual.status_code == 201 and manual.json()["trigger"] == "api"
+
+    peers = (await scoring.client.get(f"/v1/buyers/{buyers[2]}/peers", headers=sales)).json()
+    assert peers["industry_section"] == "F"
+    assert peers["industry_and_country"]["pd"]["peers"] == 3
+    assert peers["industry_and_country"]["pd"]["better_than"] < 50
+    assert peers["industry_and_country"]["equity_ratio"]["peers"] == 2
+
+    listing = (await scoring.client.get("/v1/buyers", params={"country": "FR", "industry": "F", "limit": 2}, headers=sales)).json()
+    assert listing["total"] == 3 and len(listing["items"]) == 2
+    tens = (await scoring.client.get("/v1/buyers", params={"grade": 10, "country": "FR"}, headers=sales)).json()
+    assert {b["buyer_id"] for b in tens["items"]} >= {buyers[1]}
+    assert (await scoring.client.get("/v1/buyers", params={"industry": "99x"}, headers=sales)).status_code == 422
+
+    batch = (await scoring.client.post("/v1/assessments/batch", headers=cm)).json()
+    assert batch["assessed"] == 3 and batch["failed"] == 0
+    assert scoring.metric("creditguard_assessments_total", trigger="batch") == 3
