@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
+from creditguard_limits.context import LimitsContextDep
 from creditguard_limits.ledger import service
 from creditguard_limits.ledger.schemas import CreditNoteIn, CreditNoteOut, InvoiceIn, InvoiceOut, PaymentIn, PaymentOut
 from creditguard_shared.auth import Principal, Role, require_roles
@@ -12,6 +13,7 @@ from creditguard_shared.service_app import UnitOfWorkDep
 router = APIRouter(prefix="/v1", tags=["ledger"])
 
 Ingest = Annotated[Principal, Depends(require_roles(Role.ERP, Role.CREDIT_MANAGER))]
+Sweep = Annotated[Principal, Depends(require_roles(Role.CREDIT_MANAGER))]
 Read = Annotated[Principal, Depends(require_roles(Role.ERP, Role.CREDIT_MANAGER, Role.SALES))]
 
 
@@ -21,8 +23,8 @@ def _created_status(response: Response, created: bool) -> None:
 
 
 @router.post("/invoices", response_model=InvoiceOut, status_code=201, summary="Post an invoice (idempotent by invoice_id)")
-async def post_invoice(body: InvoiceIn, uow: UnitOfWorkDep, response: Response, _: Ingest) -> InvoiceOut:
-    invoice, created = await service.post_invoice(uow, invoice=body)
+async def post_invoice(body: InvoiceIn, uow: UnitOfWorkDep, context: LimitsContextDep, response: Response, _: Ingest) -> InvoiceOut:
+    invoice, created = await service.post_invoice(uow, context=context, invoice=body)
     await uow.commit()
     _created_status(response, created)
     return InvoiceOut.model_validate(invoice)
@@ -39,16 +41,23 @@ async def list_buyer_invoices(buyer_id: str, uow: UnitOfWorkDep, _: Read, open_o
 
 
 @router.post("/payments", response_model=PaymentOut, status_code=201, summary="Post a payment (idempotent by payment_id)")
-async def post_payment(body: PaymentIn, uow: UnitOfWorkDep, response: Response, _: Ingest) -> PaymentOut:
-    payment, created = await service.post_payment(uow, payment=body)
+async def post_payment(body: PaymentIn, uow: UnitOfWorkDep, context: LimitsContextDep, response: Response, _: Ingest) -> PaymentOut:
+    payment, created = await service.post_payment(uow, context=context, payment=body)
     await uow.commit()
     _created_status(response, created)
     return PaymentOut.model_validate(payment)
 
 
 @router.post("/credit-notes", response_model=CreditNoteOut, status_code=201, summary="Post a credit note (idempotent by credit_note_id)")
-async def post_credit_note(body: CreditNoteIn, uow: UnitOfWorkDep, response: Response, _: Ingest) -> CreditNoteOut:
-    credit_note, created = await service.post_credit_note(uow, credit_note=body)
+async def post_credit_note(body: CreditNoteIn, uow: UnitOfWorkDep, context: LimitsContextDep, response: Response, _: Ingest) -> CreditNoteOut:
+    credit_note, created = await service.post_credit_note(uow, context=context, credit_note=body)
     await uow.commit()
     _created_status(response, created)
     return CreditNoteOut.model_validate(credit_note)
+
+
+@router.post("/sweeps/daily", summary="Run the daily sweep now: aging (payment-late), expired reservations, ended temporary increases")
+async def run_daily_sweep(uow: UnitOfWorkDep, context: LimitsContextDep, _: Sweep) -> dict[str, int]:
+    result = await service.run_daily_sweep(uow, context=context)
+    await uow.commit()
+    return result

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from creditguard_limits.context import LimitsContext
 from creditguard_limits.ledger import service
 from creditguard_limits.ledger.schemas import CreditNoteIn, InvoiceIn, PaymentIn
 from creditguard_shared.consumer import Subscription
@@ -10,20 +11,20 @@ from creditguard_shared.events.envelope import EventEnvelope
 from creditguard_shared.unit_of_work import UnitOfWork
 
 
-async def on_invoice_posted(uow: UnitOfWork, event: InvoicePostedV1, _: EventEnvelope) -> None:
-    await service.record_invoice(uow, invoice=InvoiceIn.model_validate(event.model_dump()))
+def subscriptions(context: LimitsContext) -> list[Subscription]:
+    """The handlers need the service's clock and policy, so they are bound to its context."""
 
+    async def on_invoice_posted(uow: UnitOfWork, event: InvoicePostedV1, _: EventEnvelope) -> None:
+        await service.record_invoice(uow, context=context, invoice=InvoiceIn.model_validate(event.model_dump()))
 
-async def on_payment_received(uow: UnitOfWork, event: PaymentReceivedV1, _: EventEnvelope) -> None:
-    await service.record_payment(uow, payment=PaymentIn.model_validate(event.model_dump()), invoice_must_exist=False)
+    async def on_payment_received(uow: UnitOfWork, event: PaymentReceivedV1, _: EventEnvelope) -> None:
+        await service.record_payment(uow, context=context, payment=PaymentIn.model_validate(event.model_dump()), invoice_must_exist=False)
 
+    async def on_credit_note_issued(uow: UnitOfWork, event: CreditNoteIssuedV1, _: EventEnvelope) -> None:
+        await service.record_credit_note(uow, context=context, credit_note=CreditNoteIn.model_validate(event.model_dump()), invoice_must_exist=False)
 
-async def on_credit_note_issued(uow: UnitOfWork, event: CreditNoteIssuedV1, _: EventEnvelope) -> None:
-    await service.record_credit_note(uow, credit_note=CreditNoteIn.model_validate(event.model_dump()), invoice_must_exist=False)
-
-
-SUBSCRIPTIONS = [
-    Subscription("invoice-posted", on_invoice_posted),
-    Subscription("payment-received", on_payment_received),
-    Subscription("credit-note-issued", on_credit_note_issued),
-]
+    return [
+        Subscription("invoice-posted", on_invoice_posted),
+        Subscription("payment-received", on_payment_received),
+        Subscription("credit-note-issued", on_credit_note_issued),
+    ]

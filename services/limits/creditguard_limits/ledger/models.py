@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Date, DateTime, Numeric, String
+from sqlalchemy import Date, DateTime, Integer, Numeric, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from creditguard_limits.database import Base
@@ -23,6 +23,10 @@ class Invoice(Base):
     due_on: Mapped[date] = mapped_column(Date)
     # amount minus payments and credit notes, never below zero; kept current for fast exposure reads.
     open_amount: Mapped[Decimal] = mapped_column(MONEY)
+    # The date of the payment or credit note that closed the invoice; None while anything is open.
+    settled_on: Mapped[date | None] = mapped_column(Date)
+    # The highest days-past-due threshold (1, 15, 30, 60, 90) already announced with payment-late.
+    late_bucket_announced: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from creditguard_limits.ledger.models import CreditNote, Invoice, Payment
@@ -28,11 +29,21 @@ class LedgerRepository:
         self.session.add(entity)
         await self.session.flush()
 
-    async def settled_amount(self, invoice_id: str) -> Decimal:
-        """Payments plus credit notes recorded against an invoice."""
-        paid = (await self.session.execute(select(func.coalesce(func.sum(Payment.amount), 0)).where(Payment.invoice_id == invoice_id))).scalar_one()
-        credited = (await self.session.execute(select(func.coalesce(func.sum(CreditNote.amount), 0)).where(CreditNote.invoice_id == invoice_id))).scalar_one()
-        return Decimal(paid) + Decimal(credited)
+    async def settlements(self, invoice_id: str) -> list[tuple[date, Decimal]]:
+        """Payments and credit notes recorded against an invoice, with their dates."""
+        payments = select(Payment.paid_on, Payment.amount).where(Payment.invoice_id == invoice_id)
+        credit_notes = select(CreditNote.issued_on, CreditNote.amount).where(CreditNote.invoice_id == invoice_id)
+        rows = list((await self.session.execute(payments)).all()) + list((await self.session.execute(credit_notes)).all())
+        return [(on, Decimal(amount)) for on, amount in rows]
+
+    async def overdue_to_announce(self, *, today: date) -> list[Invoice]:
+        """Open invoices past due that have not yet announced the 90-day threshold."""
+        statement = (
+            select(Invoice)
+            .where(Invoice.open_amount > 0, Invoice.due_on < today, Invoice.late_bucket_announced < 90)
+            .order_by(Invoice.buyer_id, Invoice.due_on, Invoice.invoice_id)
+        )
+        return list((await self.session.execute(statement)).scalars())
 
     async def invoices_for_buyer(self, buyer_id: str, *, open_only: bool) -> list[Invoice]:
         statement = select(Invoice).where(Invoice.buyer_id == buyer_id).order_by(Invoice.due_on, Invoice.invoice_id)

@@ -5,13 +5,19 @@ through REST. Kafka handlers call ``record_*`` because the event is already on t
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal
 
+from creditguard_limits.accounts.repository import AccountsRepository
+from creditguard_limits.accounts.service import announce_ended_increases, follow_policy_limit
+from creditguard_limits.checks.service import expire_reservations, release_order
+from creditguard_limits.context import LimitsContext
+from creditguard_limits.exposure.service import refresh_exposure
 from creditguard_limits.ledger.models import CreditNote, Invoice, Payment
 from creditguard_limits.ledger.repository import LedgerRepository
+from creditguard_limits.ledger.rules import late_threshold_to_announce
 from creditguard_limits.ledger.schemas import CreditNoteIn, InvoiceIn, PaymentIn
 from creditguard_shared.errors import Conflict, NotFound, Unprocessable
-from creditguard_shared.events.contracts import CreditNoteIssuedV1, InvoicePostedV1, PaymentReceivedV1
+from creditguard_shared.events.contracts import CreditNoteIssuedV1, InvoicePostedV1, PaymentLateV1, PaymentReceivedV1
+from creditguard_shared.receivables import settle
 from creditguard_shared.unit_of_work import UnitOfWork
 
 INVOICE_FIELDS = ("buyer_id", "order_id", "amount", "currency", "issued_on", "due_on")
@@ -28,9 +34,28 @@ def _ensure_same_document(kind: str, document_id: str, stored: object, incoming:
         )
 
 
-async def _refresh_open_amount(repository: LedgerRepository, invoice: Invoice) -> None:
-    settled = await repository.settled_amount(invoice.invoice_id)
-    invoice.open_amount = max(invoice.amount - settled, Decimal("0.00"))
+async def _refresh_open_amount(uow: UnitOfWork, *, context: LimitsContext, invoice: Invoice) -> None:
+    state = settle(invoice.amount, await LedgerRepository(uow.session).settlements(invoice.invoice_id))
+    newly_settled = invoice.settled_on is None and state.settled_on is not None
+    invoice.open_amount, invoice.settled_on = state.open_amount, state.settled_on
+    if newly_settled:
+        await _record_settlement(uow, context=context, invoice=invoice)
+
+
+async def _record_settlement(uow: UnitOfWork, *, context: LimitsContext, invoice: Invoice) -> None:
+    """Keep the buyer's payment record (for ramp-up and the cash-in forecast) on its account row."""
+    assert invoice.settled_on is not None
+    account = await AccountsRepository(uow.session).lock_or_create(invoice.buyer_id, now=context.clock.now())
+    days_late = (invoice.settled_on - invoice.due_on).days
+    account.invoices_settled += 1
+    account.days_late_total += max(days_late, 0)
+    if days_late <= 0:
+        account.invoices_paid_on_time += 1
+        await follow_policy_limit(uow, context=context, account=account, reason=f"invoice {invoice.invoice_id} paid on time")
+
+
+async def _exposure_changed(uow: UnitOfWork, *, context: LimitsContext, buyer_id: str) -> None:
+    await refresh_exposure(uow, context=context, buyer_id=buyer_id)
 
 
 def _check_settles_invoice(kind: str, invoice: Invoice, *, buyer_id: str, currency: str) -> None:
@@ -40,28 +65,35 @@ def _check_settles_invoice(kind: str, invoice: Invoice, *, buyer_id: str, curren
         raise Unprocessable(f"{kind} is in {currency}, but invoice {invoice.invoice_id} is in {invoice.currency}.")
 
 
-async def record_invoice(uow: UnitOfWork, *, invoice: InvoiceIn) -> tuple[Invoice, bool]:
+async def record_invoice(uow: UnitOfWork, *, context: LimitsContext, invoice: InvoiceIn) -> tuple[Invoice, bool]:
     repository = LedgerRepository(uow.session)
+    # The account lock first: every change to one buyer's exposure queues behind the same row.
+    await AccountsRepository(uow.session).lock_or_create(invoice.buyer_id, now=context.clock.now())
     existing = await repository.get_invoice(invoice.invoice_id)
     if existing is not None:
         _ensure_same_document("Invoice", invoice.invoice_id, existing, invoice, INVOICE_FIELDS)
         return existing, False
-    entity = Invoice(**invoice.model_dump(), open_amount=invoice.amount, created_at=datetime.now(UTC))
+    entity = Invoice(**invoice.model_dump(), open_amount=invoice.amount, late_bucket_announced=0, created_at=datetime.now(UTC))
     await repository.add(entity)
     # Payments or credit notes consumed before their invoice (another topic) count at once.
-    await _refresh_open_amount(repository, entity)
+    await _refresh_open_amount(uow, context=context, invoice=entity)
+    if invoice.order_id is not None:
+        # The order's reservation becomes this invoice: release it in the same transaction.
+        await release_order(uow, context=context, order_id=invoice.order_id, status="invoiced")
+    await _exposure_changed(uow, context=context, buyer_id=invoice.buyer_id)
     return entity, True
 
 
-async def post_invoice(uow: UnitOfWork, *, invoice: InvoiceIn) -> tuple[Invoice, bool]:
-    entity, created = await record_invoice(uow, invoice=invoice)
+async def post_invoice(uow: UnitOfWork, *, context: LimitsContext, invoice: InvoiceIn) -> tuple[Invoice, bool]:
+    entity, created = await record_invoice(uow, context=context, invoice=invoice)
     if created:
         uow.emit(InvoicePostedV1(**invoice.model_dump()), subject=invoice.buyer_id)
     return entity, created
 
 
-async def record_payment(uow: UnitOfWork, *, payment: PaymentIn, invoice_must_exist: bool) -> tuple[Payment, bool]:
+async def record_payment(uow: UnitOfWork, *, context: LimitsContext, payment: PaymentIn, invoice_must_exist: bool) -> tuple[Payment, bool]:
     repository = LedgerRepository(uow.session)
+    await AccountsRepository(uow.session).lock_or_create(payment.buyer_id, now=context.clock.now())
     existing = await repository.get_payment(payment.payment_id)
     if existing is not None:
         _ensure_same_document("Payment", payment.payment_id, existing, payment, PAYMENT_FIELDS)
@@ -74,19 +106,21 @@ async def record_payment(uow: UnitOfWork, *, payment: PaymentIn, invoice_must_ex
     entity = Payment(**payment.model_dump(), created_at=datetime.now(UTC))
     await repository.add(entity)
     if invoice is not None:
-        await _refresh_open_amount(repository, invoice)
+        await _refresh_open_amount(uow, context=context, invoice=invoice)
+        await _exposure_changed(uow, context=context, buyer_id=invoice.buyer_id)
     return entity, True
 
 
-async def post_payment(uow: UnitOfWork, *, payment: PaymentIn) -> tuple[Payment, bool]:
-    entity, created = await record_payment(uow, payment=payment, invoice_must_exist=True)
+async def post_payment(uow: UnitOfWork, *, context: LimitsContext, payment: PaymentIn) -> tuple[Payment, bool]:
+    entity, created = await record_payment(uow, context=context, payment=payment, invoice_must_exist=True)
     if created:
         uow.emit(PaymentReceivedV1(**payment.model_dump()), subject=payment.buyer_id)
     return entity, created
 
 
-async def record_credit_note(uow: UnitOfWork, *, credit_note: CreditNoteIn, invoice_must_exist: bool) -> tuple[CreditNote, bool]:
+async def record_credit_note(uow: UnitOfWork, *, context: LimitsContext, credit_note: CreditNoteIn, invoice_must_exist: bool) -> tuple[CreditNote, bool]:
     repository = LedgerRepository(uow.session)
+    await AccountsRepository(uow.session).lock_or_create(credit_note.buyer_id, now=context.clock.now())
     existing = await repository.get_credit_note(credit_note.credit_note_id)
     if existing is not None:
         _ensure_same_document("Credit note", credit_note.credit_note_id, existing, credit_note, CREDIT_NOTE_FIELDS)
@@ -99,12 +133,13 @@ async def record_credit_note(uow: UnitOfWork, *, credit_note: CreditNoteIn, invo
     entity = CreditNote(**credit_note.model_dump(), created_at=datetime.now(UTC))
     await repository.add(entity)
     if invoice is not None:
-        await _refresh_open_amount(repository, invoice)
+        await _refresh_open_amount(uow, context=context, invoice=invoice)
+        await _exposure_changed(uow, context=context, buyer_id=invoice.buyer_id)
     return entity, True
 
 
-async def post_credit_note(uow: UnitOfWork, *, credit_note: CreditNoteIn) -> tuple[CreditNote, bool]:
-    entity, created = await record_credit_note(uow, credit_note=credit_note, invoice_must_exist=True)
+async def post_credit_note(uow: UnitOfWork, *, context: LimitsContext, credit_note: CreditNoteIn) -> tuple[CreditNote, bool]:
+    entity, created = await record_credit_note(uow, context=context, credit_note=credit_note, invoice_must_exist=True)
     if created:
         uow.emit(CreditNoteIssuedV1(**credit_note.model_dump()), subject=credit_note.buyer_id)
     return entity, created
@@ -119,3 +154,31 @@ async def get_invoice(uow: UnitOfWork, *, invoice_id: str) -> Invoice:
 
 async def list_buyer_invoices(uow: UnitOfWork, *, buyer_id: str, open_only: bool) -> list[Invoice]:
     return await LedgerRepository(uow.session).invoices_for_buyer(buyer_id, open_only=open_only)
+
+
+async def announce_late_payments(uow: UnitOfWork, *, context: LimitsContext) -> int:
+    """payment-late for each open invoice that crossed 1, 15, 30, 60 or 90 days past due since the
+    last sweep; the announced threshold is stored, so a second run the same day publishes nothing."""
+    today = context.clock.today()
+    announced = 0
+    for invoice in await LedgerRepository(uow.session).overdue_to_announce(today=today):
+        threshold = late_threshold_to_announce(due_on=invoice.due_on, today=today, announced=invoice.late_bucket_announced)
+        if threshold is None:
+            continue
+        invoice.late_bucket_announced = threshold
+        uow.emit(PaymentLateV1(
+            invoice_id=invoice.invoice_id, buyer_id=invoice.buyer_id, days_past_due=(today - invoice.due_on).days, bucket=threshold,
+            open_amount=invoice.open_amount, currency=invoice.currency, due_on=invoice.due_on, as_of=today,
+        ), subject=invoice.buyer_id)
+        announced += 1
+    return announced
+
+
+async def run_daily_sweep(uow: UnitOfWork, *, context: LimitsContext) -> dict[str, int]:
+    """Aging (payment-late), expired order reservations and ended temporary increases. Safe to
+    run any number of times a day: each step records what it already did."""
+    return {
+        "payment_late_published": await announce_late_payments(uow, context=context),
+        "buyers_with_expired_reservations": await expire_reservations(uow, context=context),
+        "temporary_increases_ended": await announce_ended_increases(uow, context=context),
+    }

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from creditguard_limits.accounts.models import CreditAccount, CreditGroup, LimitAudit, TemporaryIncrease
+from creditguard_shared.database import is_sqlite
+
+
+class AccountsRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, buyer_id: str, *, for_update: bool = False) -> CreditAccount | None:
+        statement = select(CreditAccount).where(CreditAccount.buyer_id == buyer_id)
+        if for_update:
+            # On PostgreSQL this serialises every change to one buyer's exposure; SQLite's
+            # BEGIN IMMEDIATE already serialises all writers.
+            statement = statement.with_for_update()
+        return (await self.session.execute(statement.execution_options(populate_existing=True))).scalar_one_or_none()
+
+    async def lock_or_create(self, buyer_id: str, *, now: datetime) -> CreditAccount:
+        """The buyer's account, locked for this transaction; created (active, no limit) if new."""
+        account = await self.get(buyer_id, for_update=True)
+        if account is not None:
+            return account
+        dialect_insert = sqlite.insert if is_sqlite(str(self.session.bind.url)) else postgresql.insert
+        await self.session.execute(
+            dialect_insert(CreditAccount)
+            .values(buyer_id=buyer_id, status="active", flags="[]", updated_at=now)
+            .on_conflict_do_nothing(index_elements=["buyer_id"])
+        )
+        account = await self.get(buyer_id, for_update=True)
+        assert account is not None
+        return account
+
+    async def list_accounts(self) -> list[CreditAccount]:
+        return list((await self.session.execute(select(CreditAccount))).scalars())
+
+    async def get_group(self, group_id: str, *, for_update: bool = False) -> CreditGroup | None:
+        statement = select(CreditGroup).where(CreditGroup.group_id == group_id)
+        if for_update:
+            statement = statement.with_for_update()
+        return (await self.session.execute(statement.execution_options(populate_existing=True))).scalar_one_or_none()
+
+    async def group_members(self, group_id: str) -> list[str]:
+        statement = select(CreditAccount.buyer_id).where(CreditAccount.group_id == group_id).order_by(CreditAccount.buyer_id)
+        return list((await self.session.execute(statement)).scalars())
+
+    async def add(self, entity: CreditAccount | CreditGroup | TemporaryIncrease | LimitAudit) -> None:
+        self.session.add(entity)
+        await self.session.flush()
+
+    async def get_increase(self, increase_id: str) -> TemporaryIncrease | None:
+        return await self.session.get(TemporaryIncrease, increase_id)
+
+    async def increases_for(self, buyer_id: str) -> list[TemporaryIncrease]:
+        statement = select(TemporaryIncrease).where(TemporaryIncrease.buyer_id == buyer_id).order_by(TemporaryIncrease.valid_from)
+        return list((await self.session.execute(statement)).scalars())
+
+    async def increases_ended_unannounced(self, *, before: object) -> list[TemporaryIncrease]:
+        statement = select(TemporaryIncrease).where(
+            TemporaryIncrease.valid_until < before, TemporaryIncrease.expiry_announced.is_(False), TemporaryIncrease.cancelled_at.is_(None)
+        )
+        return list((await self.session.execute(statement)).scalars())
+
+    async def audit_trail(self, *, subject_type: str, subject_id: str) -> list[LimitAudit]:
+        statement = (
+            select(LimitAudit)
+            .where(LimitAudit.subject_type == subject_type, LimitAudit.subject_id == subject_id)
+            .order_by(LimitAudit.audit_id)
+        )
+        return list((await self.session.execute(statement)).scalars())

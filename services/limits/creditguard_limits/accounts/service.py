@@ -1,0 +1,279 @@
+"""Account rules: every change is audited (who, when, old and new values, why) and followed by
+the account's new position on exposure-changed."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from creditguard_limits.accounts.models import CreditAccount, CreditGroup, LimitAudit, TemporaryIncrease
+from creditguard_limits.accounts.repository import AccountsRepository
+from creditguard_limits.accounts.rules import LIMIT_BELOW_EXPOSURE, Recommendation, audit_values, recommend, with_flag
+from creditguard_limits.accounts.schemas import GroupLimitIn, LimitIn, TemporaryIncreaseIn
+from creditguard_limits.context import LimitsContext
+from creditguard_limits.exposure.rules import Position
+from creditguard_limits.exposure.service import position_of, publish_position
+from creditguard_limits.fx.rules import RateTable
+from creditguard_limits.fx.service import rate_table
+from creditguard_shared.errors import NotFound, Unprocessable
+from creditguard_shared.events.contracts import (
+    AccountHoldRequestedV1,
+    AccountStatusChangedV1,
+    BuyerAssessedV1,
+    LimitChangedV1,
+    ScoreChangedV1,
+)
+from creditguard_shared.unit_of_work import UnitOfWork
+
+LIMIT_FIELDS = ("limit_amount", "currency", "payment_terms_days", "review_on", "limit_source")
+POLICY_ACTOR = "policy"
+
+
+async def _audit(
+    uow: UnitOfWork, *, context: LimitsContext, subject_type: str, subject_id: str, action: str,
+    old: dict, new: dict, reason: str | None, changed_by: str,
+) -> None:
+    await AccountsRepository(uow.session).add(LimitAudit(
+        subject_type=subject_type, subject_id=subject_id, action=action, old_values=json.dumps(old),
+        new_values=json.dumps(new), reason=reason, changed_by=changed_by, changed_at=context.clock.now(),
+    ))
+
+
+async def _republish(uow: UnitOfWork, *, context: LimitsContext, account: CreditAccount, rates: RateTable | None = None) -> Position:
+    """Recompute the position, keep the below-exposure flag current and publish it."""
+    position = await position_of(uow, context=context, account=account, rates=rates or await rate_table(uow, context=context), today=context.clock.today())
+    below = position.limit is not None and position.exposure.total > position.limit
+    account.flags = with_flag(account.flags, LIMIT_BELOW_EXPOSURE, present=below)
+    publish_position(uow, account=account, position=position)
+    return position
+
+
+async def _change_limit(
+    uow: UnitOfWork, *, context: LimitsContext, account: CreditAccount, amount: Decimal, currency: str,
+    payment_terms_days: int | None, review_on: object, source: str, reason: str, changed_by: str,
+) -> bool:
+    old = audit_values(account, LIMIT_FIELDS)
+    old_effective = account.limit_amount
+    account.limit_amount, account.currency, account.limit_source = amount, currency, source
+    account.payment_terms_days, account.review_on = payment_terms_days, review_on  # type: ignore[assignment]
+    account.updated_at = context.clock.now()
+    new = audit_values(account, LIMIT_FIELDS)
+    if new == old:
+        return False
+    await _audit(uow, context=context, subject_type="buyer", subject_id=account.buyer_id, action="limit_set", old=old, new=new, reason=reason, changed_by=changed_by)
+    uow.emit(LimitChangedV1(buyer_id=account.buyer_id, old_amount=old_effective, new_amount=amount, currency=currency, changed_by=changed_by, reason=reason), subject=account.buyer_id)
+    return True
+
+
+async def set_limit(uow: UnitOfWork, *, context: LimitsContext, buyer_id: str, limit: LimitIn, changed_by: str) -> CreditAccount:
+    """Lowering a limit below the current exposure is allowed; the account is flagged for review."""
+    account = await AccountsRepository(uow.session).lock_or_create(buyer_id, now=context.clock.now())
+    changed = await _change_limit(
+        uow, context=context, account=account, amount=limit.amount, currency=limit.currency,
+        payment_terms_days=limit.payment_terms_days, review_on=limit.review_on, source="manual", reason=limit.reason, changed_by=changed_by,
+    )
+    if changed:
+        await _republish(uow, context=context, account=account)
+    return account
+
+
+async def get_account(uow: UnitOfWork, *, buyer_id: str) -> CreditAccount:
+    account = await AccountsRepository(uow.session).get(buyer_id)
+    if account is None:
+        raise NotFound(f"Buyer {buyer_id} has no credit account.")
+    return account
+
+
+async def describe_account(uow: UnitOfWork, *, context: LimitsContext, buyer_id: str) -> tuple[CreditAccount, Position, list[TemporaryIncrease], Recommendation]:
+    account = await get_account(uow, buyer_id=buyer_id)
+    rates = await rate_table(uow, context=context)
+    position = await position_of(uow, context=context, account=account, rates=rates, today=context.clock.today())
+    increases = await AccountsRepository(uow.session).increases_for(buyer_id)
+    return account, position, increases, _recommendation(context=context, account=account, rates=rates)
+
+
+def _recommendation(*, context: LimitsContext, account: CreditAccount, rates: RateTable) -> Recommendation:
+    return recommend(
+        context.policy.current, grade=account.grade, equity=account.equity, sales=account.sales,
+        statement_currency=account.statement_currency, invoices_paid_on_time=account.invoices_paid_on_time, rates=rates,
+    )
+
+
+async def add_temporary_increase(uow: UnitOfWork, *, context: LimitsContext, buyer_id: str, increase: TemporaryIncreaseIn, changed_by: str) -> TemporaryIncrease:
+    account = await AccountsRepository(uow.session).lock_or_create(buyer_id, now=context.clock.now())
+    if account.limit_amount is None:
+        raise Unprocessable(f"Buyer {buyer_id} has no limit to increase; set one first.")
+    if increase.valid_until < context.clock.today():
+        raise Unprocessable("The increase would already have ended.", field="valid_until")
+    entity = TemporaryIncrease(
+        increase_id=str(uuid.uuid4()), buyer_id=buyer_id, amount=increase.amount, valid_from=increase.valid_from,
+        valid_until=increase.valid_until, reason=increase.reason, created_by=changed_by, created_at=context.clock.now(), expiry_announced=False,
+    )
+    await AccountsRepository(uow.session).add(entity)
+    await _audit(uow, context=context, subject_type="buyer", subject_id=buyer_id, action="temporary_increase_added", old={},
+                 new=increase.model_dump(mode="json", exclude={"reason"}) | {"increase_id": entity.increase_id}, reason=increase.reason, changed_by=changed_by)
+    await _announce_effective_limit(uow, context=context, account=account, changed_by=changed_by, reason=increase.reason)
+    return entity
+
+
+async def cancel_temporary_increase(uow: UnitOfWork, *, context: LimitsContext, buyer_id: str, increase_id: str, reason: str, changed_by: str) -> TemporaryIncrease:
+    account = await AccountsRepository(uow.session).lock_or_create(buyer_id, now=context.clock.now())
+    entity = await AccountsRepository(uow.session).get_increase(increase_id)
+    if entity is None or entity.buyer_id != buyer_id:
+        raise NotFound(f"Temporary increase {increase_id} not found for buyer {buyer_id}.")
+    if entity.cancelled_at is not None:
+        return entity
+    entity.cancelled_at = context.clock.now()
+    await _audit(uow, context=context, subject_type="buyer", subject_id=buyer_id, action="temporary_increase_cancelled",
+                 old={"increase_id": increase_id, "amount": str(entity.amount)}, new={}, reason=reason, changed_by=changed_by)
+    await _announce_effective_limit(uow, context=context, account=account, changed_by=changed_by, reason=reason)
+    return entity
+
+
+async def _announce_effective_limit(uow: UnitOfWork, *, context: LimitsContext, account: CreditAccount, changed_by: str, reason: str) -> None:
+    position = await _republish(uow, context=context, account=account)
+    assert position.limit is not None and account.currency is not None
+    uow.emit(LimitChangedV1(
+        buyer_id=account.buyer_id, old_amount=account.limit_amount, new_amount=position.limit, currency=account.currency,
+        changed_by=changed_by, reason=reason,
+    ), subject=account.buyer_id)
+
+
+async def announce_ended_increases(uow: UnitOfWork, *, context: LimitsContext) -> int:
+    """Temporary increases revert by themselves (the position only counts live ones); the daily
+    sweep tells the other services once each window has closed."""
+    repository = AccountsRepository(uow.session)
+    ended = await repository.increases_ended_unannounced(before=context.clock.today())
+    for increase in ended:
+        increase.expiry_announced = True
+        account = await repository.lock_or_create(increase.buyer_id, now=context.clock.now())
+        await _announce_effective_limit(uow, context=context, account=account, changed_by=POLICY_ACTOR, reason=f"temporary increase {increase.increase_id} ended")
+    return len(ended)
+
+
+async def set_group_limit(uow: UnitOfWork, *, context: LimitsContext, group_id: str, limit: GroupLimitIn, changed_by: str) -> CreditGroup:
+    repository = AccountsRepository(uow.session)
+    group = await repository.get_group(group_id, for_update=True)
+    fields = ("limit_amount", "currency", "review_on")
+    old = audit_values(group, fields) if group is not None else {}
+    if group is None:
+        group = CreditGroup(group_id=group_id, limit_amount=limit.amount, currency=limit.currency, review_on=limit.review_on, updated_at=context.clock.now())
+        await repository.add(group)
+    else:
+        group.limit_amount, group.currency, group.review_on, group.updated_at = limit.amount, limit.currency, limit.review_on, context.clock.now()
+    await _audit(uow, context=context, subject_type="group", subject_id=group_id, action="group_limit_set", old=old,
+                 new=audit_values(group, fields), reason=limit.reason, changed_by=changed_by)
+    await _republish_members(uow, context=context, group_id=group_id)
+    return group
+
+
+async def _republish_members(uow: UnitOfWork, *, context: LimitsContext, group_id: str) -> None:
+    repository = AccountsRepository(uow.session)
+    rates = await rate_table(uow, context=context)
+    for buyer_id in await repository.group_members(group_id):
+        account = await repository.get(buyer_id)
+        if account is not None:
+            await _republish(uow, context=context, account=account, rates=rates)
+
+
+async def describe_group(uow: UnitOfWork, *, context: LimitsContext, group_id: str) -> tuple[CreditGroup, list[str], Decimal]:
+    repository = AccountsRepository(uow.session)
+    group = await repository.get_group(group_id)
+    if group is None:
+        raise NotFound(f"Group {group_id} has no limit.")
+    members = await repository.group_members(group_id)
+    exposure = Decimal("0.00")
+    if members:
+        rates = await rate_table(uow, context=context)
+        account = await repository.get(members[0])
+        assert account is not None
+        position = await position_of(uow, context=context, account=account, rates=rates, today=context.clock.today())
+        if position.group is not None:
+            exposure = rates.convert(position.group.exposure, from_currency=position.currency, to_currency=group.currency)
+    return group, members, exposure
+
+
+async def assign_group(uow: UnitOfWork, *, context: LimitsContext, buyer_id: str, group_id: str | None, reason: str, changed_by: str) -> CreditAccount:
+    account = await AccountsRepository(uow.session).lock_or_create(buyer_id, now=context.clock.now())
+    if account.group_id == group_id:
+        return account
+    await _audit(uow, context=context, subject_type="buyer", subject_id=buyer_id, action="group_assigned",
+                 old={"group_id": account.group_id}, new={"group_id": group_id}, reason=reason, changed_by=changed_by)
+    account.group_id, account.updated_at = group_id, context.clock.now()
+    await _republish(uow, context=context, account=account)
+    return account
+
+
+async def set_status(uow: UnitOfWork, *, context: LimitsContext, buyer_id: str, status: str, reason: str, changed_by: str) -> CreditAccount:
+    account = await AccountsRepository(uow.session).lock_or_create(buyer_id, now=context.clock.now())
+    if account.status == status:
+        return account
+    old_status = account.status
+    await _audit(uow, context=context, subject_type="buyer", subject_id=buyer_id, action="status_changed",
+                 old={"status": old_status}, new={"status": status}, reason=reason, changed_by=changed_by)
+    account.status, account.status_reason, account.updated_at = status, reason, context.clock.now()
+    uow.emit(AccountStatusChangedV1(buyer_id=buyer_id, old_status=old_status, new_status=status, reason=reason), subject=buyer_id)  # type: ignore[arg-type]
+    await _republish(uow, context=context, account=account)
+    return account
+
+
+async def apply_hold_request(uow: UnitOfWork, *, context: LimitsContext, request: AccountHoldRequestedV1) -> CreditAccount:
+    """Collections may put an active account on hold and lift its own hold; it never unblocks."""
+    account = await AccountsRepository(uow.session).lock_or_create(request.buyer_id, now=context.clock.now())
+    actor = f"collections:{request.case_id}" if request.case_id else "collections"
+    if request.hold and account.status == "active":
+        return await set_status(uow, context=context, buyer_id=request.buyer_id, status="on_hold", reason=request.reason, changed_by=actor)
+    if not request.hold and account.status == "on_hold":
+        return await set_status(uow, context=context, buyer_id=request.buyer_id, status="active", reason=request.reason, changed_by=actor)
+    return account
+
+
+async def record_assessment(uow: UnitOfWork, *, context: LimitsContext, assessment: BuyerAssessedV1) -> CreditAccount:
+    account = await AccountsRepository(uow.session).lock_or_create(assessment.buyer_id, now=context.clock.now())
+    # score-changed and buyer-assessed travel on different topics: never let an older one win.
+    if account.assessed_at is not None and _aware(assessment.assessed_at) < _aware(account.assessed_at):
+        return account
+    account.grade, account.risk_class, account.pd = assessment.grade, assessment.risk_class, Decimal(str(assessment.pd))
+    account.assessed_at = assessment.assessed_at
+    account.name, account.country, account.industry = assessment.name, assessment.country, assessment.industry
+    account.equity, account.sales, account.statement_currency = assessment.equity, assessment.sales, assessment.statement_currency
+    if assessment.group_id is not None:
+        account.group_id = assessment.group_id
+    account.updated_at = context.clock.now()
+    await follow_policy_limit(uow, context=context, account=account, reason=f"assessment {assessment.assessment_id}")
+    await _republish(uow, context=context, account=account)
+    return account
+
+
+async def record_score(uow: UnitOfWork, *, context: LimitsContext, score: ScoreChangedV1) -> CreditAccount:
+    account = await AccountsRepository(uow.session).lock_or_create(score.buyer_id, now=context.clock.now())
+    if account.assessed_at is not None and _aware(score.assessed_at) < _aware(account.assessed_at):
+        return account
+    account.grade, account.risk_class, account.pd = score.new_grade, score.new_risk_class, Decimal(str(score.pd))
+    account.assessed_at, account.updated_at = score.assessed_at, context.clock.now()
+    await follow_policy_limit(uow, context=context, account=account, reason=f"grade {score.old_grade} -> {score.new_grade}")
+    await _republish(uow, context=context, account=account)
+    return account
+
+
+async def follow_policy_limit(uow: UnitOfWork, *, context: LimitsContext, account: CreditAccount, reason: str) -> None:
+    """Accounts without a manual limit follow the policy's recommendation and its ramp-up."""
+    if account.limit_source == "manual" or account.grade is None:
+        return
+    recommendation = _recommendation(context=context, account=account, rates=await rate_table(uow, context=context))
+    await _change_limit(
+        uow, context=context, account=account, amount=recommendation.amount, currency=recommendation.currency,
+        payment_terms_days=recommendation.max_terms_days, review_on=account.review_on, source="policy",
+        reason=f"policy recommendation ({reason}), ramp-up {recommendation.ramp_up_fraction}", changed_by=POLICY_ACTOR,
+    )
+
+
+async def audit_trail(uow: UnitOfWork, *, subject_type: str, subject_id: str) -> list[LimitAudit]:
+    return await AccountsRepository(uow.session).audit_trail(subject_type=subject_type, subject_id=subject_id)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+

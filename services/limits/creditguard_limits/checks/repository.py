@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from creditguard_limits.checks.models import CreditCheck, OrderReservation
+
+
+class ChecksRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def latest_for_order(self, order_id: str) -> CreditCheck | None:
+        statement = select(CreditCheck).where(CreditCheck.order_id == order_id).order_by(CreditCheck.created_at.desc()).limit(1)
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def get(self, check_id: str) -> CreditCheck | None:
+        return await self.session.get(CreditCheck, check_id)
+
+    async def pending(self, *, limit: int) -> list[CreditCheck]:
+        statement = select(CreditCheck).where(CreditCheck.state == "pending").order_by(CreditCheck.created_at).limit(limit)
+        return list((await self.session.execute(statement)).scalars())
+
+    async def count_pending(self) -> int:
+        return (await self.session.execute(select(func.count()).where(CreditCheck.state == "pending"))).scalar_one()
+
+    async def reservation(self, order_id: str) -> OrderReservation | None:
+        return await self.session.get(OrderReservation, order_id)
+
+    async def add(self, entity: CreditCheck | OrderReservation) -> None:
+        self.session.add(entity)
+        await self.session.flush()
+
+    async def open_reservations_for(self, buyer_id: str) -> list[OrderReservation]:
+        statement = select(OrderReservation).where(OrderReservation.buyer_id == buyer_id, OrderReservation.status == "open").order_by(OrderReservation.created_at)
+        return list((await self.session.execute(statement)).scalars())
+
+    async def expire_reservations(self, *, before: date, now: object) -> list[str]:
+        """Mark reservations past their expiry; returns the buyers whose exposure changed."""
+        statement = (
+            update(OrderReservation)
+            .where(OrderReservation.status == "open", OrderReservation.expires_on < before)
+            .values(status="expired", released_at=now)
+            .returning(OrderReservation.buyer_id)
+        )
+        return sorted(set((await self.session.execute(statement)).scalars()))

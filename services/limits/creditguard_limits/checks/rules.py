@@ -1,0 +1,202 @@
+"""The credit check itself: pure, ordered, each check configured in the policy file."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from creditguard_limits.exposure.rules import ZERO, Position
+from creditguard_limits.fx.rules import to_cents
+from creditguard_limits.policy.rules import CreditPolicy, Decision
+
+SEVERITY: dict[str, int] = {"approved": 0, "approved_with_conditions": 1, "referred": 2, "rejected": 3}
+
+
+@dataclass(frozen=True)
+class CheckRequest:
+    """The order in the position's currency. ``additional`` is what it adds to the exposure: the
+    whole amount, or the difference when an already approved order changes."""
+
+    amount: Decimal
+    additional: Decimal
+    payment_terms_days: int
+    today: date
+
+
+@dataclass(frozen=True)
+class AccountFacts:
+    status: str
+    grade: int | None
+    risk_class: str | None
+    review_on: date | None
+    payment_terms_days: int | None
+    # No limit and no assessment: nobody has looked at this buyer yet.
+    unknown: bool
+
+
+@dataclass
+class Outcome:
+    decision: Decision = "approved"
+    reasons: list[dict] = field(default_factory=list)
+    conditions: list[dict] = field(default_factory=list)
+
+    def add(self, action: str, code: str, message: str, conditions: list[dict] | None = None) -> None:
+        if SEVERITY[action] > SEVERITY[self.decision]:
+            self.decision = action  # type: ignore[assignment]
+        self.reasons.append({"code": code, "message": message})
+        if action == "approved_with_conditions":
+            self.conditions.extend(conditions or [{"code": code, "message": message}])
+
+
+@dataclass(frozen=True)
+class Rates:
+    """Policy amounts (matrix currency) converted into the position's currency."""
+
+    to_position: Callable[[Decimal], Decimal]
+
+
+def evaluate(policy: CreditPolicy, *, request: CheckRequest, account: AccountFacts, position: Position, rates: Rates) -> Outcome:
+    outcome = Outcome()
+    for name in policy.check_order:
+        CHECKS[name](outcome, policy, request, account, position, rates)
+    if outcome.decision != "approved_with_conditions":
+        outcome.conditions = []
+    return outcome
+
+
+def _account_status(outcome: Outcome, policy: CreditPolicy, request: CheckRequest, account: AccountFacts, position: Position, rates: Rates) -> None:
+    config = policy.checks.account_status
+    if not config.enabled:
+        return
+    if account.status == "blocked":
+        outcome.add(config.blocked, "account_blocked", "The account is blocked.")
+    elif account.status == "on_hold":
+        outcome.add(config.on_hold, "account_on_hold", "The account is on hold.")
+
+
+def _limit(outcome: Outcome, policy: CreditPolicy, request: CheckRequest, account: AccountFacts, position: Position, rates: Rates) -> None:
+    config = policy.checks.limit
+    if not config.enabled:
+        return
+    after = position.exposure.total + request.additional
+    if position.limit is None:
+        allowance = rates.to_position(policy.unknown_buyer.max_first_order) if account.unknown else ZERO
+        if after > allowance:
+            code, what = ("unknown_buyer", "The buyer is unknown") if account.unknown else ("no_limit", "The buyer has no credit limit")
+            outcome.add(policy.unknown_buyer.otherwise, code, f"{what}; exposure after the order would be {to_cents(after)} {position.currency}.")
+    elif request.additional > 0 and after > position.limit:
+        excess = after - position.limit
+        action = config.over_limit
+        if config.reject_above_share_of_limit is not None and excess > position.limit * config.reject_above_share_of_limit:
+            action = "rejected"
+        outcome.add(action, "limit_exceeded", f"Exposure after the order ({to_cents(after)}) exceeds the limit {to_cents(position.limit)} {position.currency} by {to_cents(excess)}.",
+                    [_prepayment(excess, "Prepay the part above the limit.")])
+    if position.group is not None and request.additional > 0:
+        group_after = position.group.exposure + request.additional
+        if group_after > position.group.limit:
+            excess = group_after - position.group.limit
+            outcome.add(config.over_limit, "group_limit_exceeded",
+                        f"Group {position.group.group_id} exposure after the order would exceed its limit {to_cents(position.group.limit)} {position.currency} by {to_cents(excess)}.",
+                        [_prepayment(excess, "Prepay the part above the group limit.")])
+
+
+def _overdue(outcome: Outcome, policy: CreditPolicy, request: CheckRequest, account: AccountFacts, position: Position, rates: Rates) -> None:
+    config = policy.checks.overdue
+    if not config.enabled:
+        return
+    exposure = position.exposure
+    if exposure.oldest_overdue_days > config.max_days_past_due:
+        outcome.add(config.action, "overdue_days", f"The oldest open invoice is {exposure.oldest_overdue_days} days past due (maximum {config.max_days_past_due}).",
+                    [{"code": "settle_overdue", "message": "Settle the overdue invoices before delivery.", "amount": str(exposure.overdue)}])
+    if config.max_overdue_share_of_limit is not None and position.limit is not None:
+        threshold = position.limit * config.max_overdue_share_of_limit
+        if exposure.overdue > threshold:
+            outcome.add(config.action, "overdue_amount", f"Overdue {exposure.overdue} {position.currency} is above {to_cents(threshold)}.",
+                        [{"code": "settle_overdue", "message": "Settle the overdue invoices before delivery.", "amount": str(exposure.overdue)}])
+
+
+def _single_order(outcome: Outcome, policy: CreditPolicy, request: CheckRequest, account: AccountFacts, position: Position, rates: Rates) -> None:
+    config = policy.checks.single_order
+    if not config.enabled or account.unknown:
+        return
+    maximum = rates.to_position(policy.for_grade(account.grade).max_single_order)
+    if request.amount > maximum:
+        outcome.add(config.action, "single_order_above_maximum", f"The order is above the maximum single order {maximum} {position.currency} for grade {account.grade}.",
+                    [_prepayment(request.amount - maximum, "Prepay the part above the maximum single order.")])
+
+
+def _grade(outcome: Outcome, policy: CreditPolicy, request: CheckRequest, account: AccountFacts, position: Position, rates: Rates) -> None:
+    if not policy.checks.grade.enabled or account.grade is None:
+        return
+    grade_policy = policy.for_grade(account.grade)
+    if grade_policy.action == "approved":
+        return
+    conditions = []
+    for template in grade_policy.conditions:
+        condition = {"code": template.code, "message": template.message}
+        if template.percentage is not None:
+            condition["percentage"] = str(template.percentage)
+            condition["amount"] = str(to_cents(request.amount * template.percentage / 100))
+        conditions.append(condition)
+    outcome.add(grade_policy.action, "grade_risk", f"Grade {account.grade} ({account.risk_class or 'unclassified'}) requires: {grade_policy.action.replace('_', ' ')}.", conditions)
+
+
+def _review_date(outcome: Outcome, policy: CreditPolicy, request: CheckRequest, account: AccountFacts, position: Position, rates: Rates) -> None:
+    config = policy.checks.review_date
+    if config.enabled and account.review_on is not None and account.review_on < request.today:
+        outcome.add(config.action, "review_overdue", f"The limit was due for review on {account.review_on.isoformat()}.")
+
+
+def _terms(outcome: Outcome, policy: CreditPolicy, request: CheckRequest, account: AccountFacts, position: Position, rates: Rates) -> None:
+    config = policy.checks.terms
+    if not config.enabled:
+        return
+    allowed = [policy.for_grade(account.grade).max_terms_days]
+    if account.payment_terms_days is not None:
+        allowed.append(account.payment_terms_days)
+    maximum = min(allowed)
+    if request.payment_terms_days > maximum:
+        outcome.add(config.action, "terms_above_maximum", f"Requested terms of {request.payment_terms_days} days are above the maximum of {maximum}.",
+                    [{"code": "shorter_terms", "message": f"Payment terms of at most {maximum} days.", "max_terms_days": maximum}])
+
+
+def _insurance(outcome: Outcome, policy: CreditPolicy, request: CheckRequest, account: AccountFacts, position: Position, rates: Rates) -> None:
+    config = policy.checks.insurance
+    if not config.enabled:
+        return
+    cover = position.cover
+    if cover is None:
+        if config.no_cover_action != "none":
+            outcome.add(config.no_cover_action, "no_insurance_cover", "The buyer has no credit-insurance cover.")
+        return
+    if cover.uninsured_action == "none":
+        return
+    before = position.exposure.total
+    after = before + max(request.additional, ZERO)
+    added_uninsured = (after - position.insured_part(after)) - (before - position.insured_part(before))
+    if added_uninsured > 0:
+        outcome.add(cover.uninsured_action, "uninsured_exposure",
+                    f"{to_cents(added_uninsured)} {position.currency} of the order is above the {cover.insurer} cover of {to_cents(cover.granted)}.",
+                    [_prepayment(added_uninsured, "Prepay the uninsured part of the order.")])
+    if request.payment_terms_days > cover.max_credit_period_days:
+        outcome.add(cover.uninsured_action, "terms_beyond_insured_period",
+                    f"Terms of {request.payment_terms_days} days exceed the insured maximum credit period of {cover.max_credit_period_days}.",
+                    [{"code": "shorter_terms", "message": f"Payment terms of at most {cover.max_credit_period_days} days.", "max_terms_days": cover.max_credit_period_days}])
+
+
+def _prepayment(amount: Decimal, message: str) -> dict:
+    return {"code": "prepayment", "message": message, "amount": str(to_cents(amount))}
+
+
+CHECKS = {
+    "account_status": _account_status,
+    "limit": _limit,
+    "overdue": _overdue,
+    "single_order": _single_order,
+    "grade": _grade,
+    "review_date": _review_date,
+    "terms": _terms,
+    "insurance": _insurance,
+}

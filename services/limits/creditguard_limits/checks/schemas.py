@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from creditguard_shared.schema_types import CurrencyCode, Identifier, PositiveAmount
+
+
+class CreditCheckIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    buyer_id: Identifier
+    order_id: Identifier
+    amount: PositiveAmount
+    currency: CurrencyCode
+    payment_terms_days: Annotated[int, Field(ge=0, le=365)]
+
+
+class ReasonOut(BaseModel):
+    code: str
+    message: str
+
+
+class ConditionOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    code: str
+    message: str
+    amount: Decimal | None = None
+    percentage: Decimal | None = None
+    max_terms_days: int | None = None
+
+
+class CreditCheckOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str = Field(validation_alias="check_id")
+    buyer_id: str
+    order_id: str
+    amount: Decimal
+    currency: str
+    payment_terms_days: int
+    decision: Literal["approved", "approved_with_conditions", "referred", "rejected"]
+    state: Literal["decided", "pending", "superseded"]
+    reasons: list[ReasonOut]
+    conditions: list[ConditionOut]
+    limit: Decimal | None = Field(validation_alias="limit_amount")
+    limit_currency: str
+    exposure_before: Decimal
+    exposure_after: Decimal
+    available_credit: Decimal | None
+    rules_version: str
+    decided_by: str | None
+    decision_comment: str | None
+    created_at: datetime
+    decided_at: datetime | None
+
+    @field_validator("created_at", "decided_at", mode="after")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        # SQLite hands timestamps back without their zone; they were written in UTC.
+        return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+    @field_validator("reasons", "conditions", mode="before")
+    @classmethod
+    def _parse(cls, value: object) -> object:
+        return json.loads(value) if isinstance(value, str) else value
+
+
+class CreditCheckExplanation(CreditCheckOut):
+    breakdown: dict
+
+    @field_validator("breakdown", mode="before")
+    @classmethod
+    def _parse_breakdown(cls, value: object) -> object:
+        return json.loads(value) if isinstance(value, str) else value
+
+
+class ManualDecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Literal["approved", "rejected"]
+    comment: Annotated[str, Field(min_length=1, max_length=1000)]
+
+
+class ReservationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    order_id: str
+    buyer_id: str
+    check_id: str
+    amount: Decimal
+    currency: str
+    status: str
+    expires_on: date

@@ -1,0 +1,188 @@
+"""The credit check, in one short transaction: lock the buyer's account (then its group), read
+the exposure with two aggregates, decide, reserve, publish."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+import uuid
+from datetime import timedelta
+from decimal import Decimal
+
+from creditguard_limits.accounts.models import CreditAccount
+from creditguard_limits.accounts.repository import AccountsRepository
+from creditguard_limits.checks.models import CreditCheck, OrderReservation
+from creditguard_limits.checks.repository import ChecksRepository
+from creditguard_limits.checks.rules import AccountFacts, CheckRequest, Outcome, Rates, evaluate
+from creditguard_limits.checks.schemas import CreditCheckIn
+from creditguard_limits.context import LimitsContext
+from creditguard_limits.exposure.rules import ZERO, Position, breakdown
+from creditguard_limits.exposure.service import position_of, publish_position, refresh_exposure
+from creditguard_limits.fx.rules import RateTable
+from creditguard_limits.fx.service import rate_table
+from creditguard_shared.errors import Conflict, NotFound
+from creditguard_shared.events.contracts import CreditCheckDecidedV1
+from creditguard_shared.unit_of_work import UnitOfWork
+
+APPROVALS = ("approved", "approved_with_conditions")
+
+
+async def run_credit_check(uow: UnitOfWork, *, context: LimitsContext, request: CreditCheckIn, requested_by: str) -> tuple[CreditCheck, bool]:
+    """Returns the decision and whether it is new. The same order sent again gets the stored
+    decision; a changed order is checked again for the difference."""
+    started = time.perf_counter()
+    account = await AccountsRepository(uow.session).lock_or_create(request.buyer_id, now=context.clock.now())
+    checks = ChecksRepository(uow.session)
+    previous = await checks.latest_for_order(request.order_id)
+    if previous is not None:
+        if previous.buyer_id != request.buyer_id:
+            raise Conflict(f"Order {request.order_id} was checked for buyer {previous.buyer_id}.", field="order_id")
+        if (previous.amount, previous.currency, previous.payment_terms_days) == (request.amount, request.currency, request.payment_terms_days):
+            return previous, False
+        if previous.state == "pending":
+            previous.state = "superseded"
+            context.metrics.referred_pending.dec()
+
+    rates = await rate_table(uow, context=context)
+    position = await position_of(uow, context=context, account=account, rates=rates, today=context.clock.today(), lock_group=True)
+    reservation = await checks.reservation(request.order_id)
+    reserved = _open_amount(reservation, rates=rates, currency=position.currency, today=context.clock.today())
+    amount = rates.convert(request.amount, from_currency=request.currency, to_currency=position.currency)
+    policy = context.policy.current
+    outcome = evaluate(
+        policy,
+        request=CheckRequest(amount=amount, additional=amount - reserved, payment_terms_days=request.payment_terms_days, today=context.clock.today()),
+        account=_facts(account),
+        position=position,
+        rates=Rates(to_position=lambda value: rates.convert(value, from_currency=policy.matrix_currency, to_currency=position.currency)),
+    )
+    check = _record(context=context, request=request, position=position, outcome=outcome, amount=amount, reserved=reserved, requested_by=requested_by)
+    await checks.add(check)
+    if outcome.decision in APPROVALS:
+        await _reserve(uow, context=context, account=account, check=check, reservation=reservation, position=position, added=amount - reserved)
+    elif outcome.decision == "referred":
+        context.metrics.referred_pending.inc()
+    _publish_decision(uow, check=check)
+    _count(context, check=check, seconds=time.perf_counter() - started)
+    return check, True
+
+
+def _facts(account: CreditAccount) -> AccountFacts:
+    return AccountFacts(
+        status=account.status, grade=account.grade, risk_class=account.risk_class, review_on=account.review_on,
+        payment_terms_days=account.payment_terms_days, unknown=account.limit_amount is None and account.grade is None,
+    )
+
+
+def _open_amount(reservation: OrderReservation | None, *, rates: RateTable, currency: str, today: object) -> Decimal:
+    if reservation is None or reservation.status != "open" or reservation.expires_on < today:  # type: ignore[operator]
+        return ZERO
+    return rates.convert(reservation.amount, from_currency=reservation.currency, to_currency=currency)
+
+
+def _record(*, context: LimitsContext, request: CreditCheckIn, position: Position, outcome: Outcome, amount: Decimal, reserved: Decimal, requested_by: str) -> CreditCheck:
+    before = position.exposure.total
+    after = before + amount - reserved
+    approved = outcome.decision in APPROVALS
+    available = position.available
+    if approved and available is not None:
+        available = max(available - (amount - reserved), ZERO)
+    now = context.clock.now()
+    return CreditCheck(
+        check_id=str(uuid.uuid4()), buyer_id=request.buyer_id, order_id=request.order_id, amount=request.amount, currency=request.currency,
+        payment_terms_days=request.payment_terms_days, decision=outcome.decision, state="pending" if outcome.decision == "referred" else "decided",
+        reasons=json.dumps(outcome.reasons), conditions=json.dumps(outcome.conditions), limit_currency=position.currency,
+        limit_amount=position.limit, exposure_before=before, exposure_after=after, available_credit=available,
+        breakdown=json.dumps({"position": breakdown(position), "order_amount_in_limit_currency": str(amount), "already_reserved": str(reserved),
+                              "inputs": request.model_dump(mode="json")}),
+        rules_version=context.policy.rules_version, requested_by=requested_by, created_at=now,
+        decided_at=None if outcome.decision == "referred" else now,
+    )
+
+
+async def _reserve(
+    uow: UnitOfWork, *, context: LimitsContext, account: CreditAccount, check: CreditCheck, reservation: OrderReservation | None,
+    position: Position | None, added: Decimal,
+) -> None:
+    expires_on = context.clock.today() + timedelta(days=context.policy.current.reservation_valid_days)
+    if reservation is None:
+        await ChecksRepository(uow.session).add(OrderReservation(
+            order_id=check.order_id, buyer_id=check.buyer_id, check_id=check.check_id, amount=check.amount, currency=check.currency,
+            status="open", expires_on=expires_on, created_at=context.clock.now(),
+        ))
+    else:
+        reservation.check_id, reservation.amount, reservation.currency = check.check_id, check.amount, check.currency
+        reservation.status, reservation.expires_on, reservation.released_at = "open", expires_on, None
+    if position is None:
+        await refresh_exposure(uow, context=context, buyer_id=account.buyer_id)
+        return
+    # The position was read under the lock a moment ago: adjust it rather than query again.
+    exposure = dataclasses.replace(position.exposure, open_orders=position.exposure.open_orders + added)
+    group = position.group and dataclasses.replace(position.group, exposure=position.group.exposure + added)
+    publish_position(uow, account=account, position=dataclasses.replace(position, exposure=exposure, group=group))
+
+
+def _publish_decision(uow: UnitOfWork, *, check: CreditCheck) -> None:
+    uow.emit(CreditCheckDecidedV1(
+        check_id=check.check_id, buyer_id=check.buyer_id, order_id=check.order_id, decision=check.decision,  # type: ignore[arg-type]
+        amount=check.amount, currency=check.currency, decided_by=check.decided_by,
+    ), subject=check.buyer_id)
+
+
+def _count(context: LimitsContext, *, check: CreditCheck, seconds: float) -> None:
+    context.metrics.checks.labels(check.decision).inc()
+    for reason in json.loads(check.reasons):
+        context.metrics.reasons.labels(reason["code"]).inc()
+    context.metrics.check_duration.observe(seconds)
+
+
+async def decide_referral(uow: UnitOfWork, *, context: LimitsContext, check_id: str, decision: str, comment: str, decided_by: str) -> CreditCheck:
+    """A credit manager's decision on a referred order; an approval reserves the credit even above
+    the limit (that is what the referral asked them to judge)."""
+    check = await get_check(uow, check_id=check_id)
+    account = await AccountsRepository(uow.session).lock_or_create(check.buyer_id, now=context.clock.now())
+    await uow.session.refresh(check)  # read before the lock; another manager may have decided meanwhile
+    if check.state != "pending":
+        raise Conflict(f"Credit check {check_id} is {check.state}, not waiting for a decision.", decision=check.decision)
+    check.decision, check.state, check.decided_by, check.decision_comment, check.decided_at = decision, "decided", decided_by, comment, context.clock.now()
+    context.metrics.referred_pending.dec()
+    if decision == "approved":
+        reservation = await ChecksRepository(uow.session).reservation(check.order_id)
+        await _reserve(uow, context=context, account=account, check=check, reservation=reservation, position=None, added=ZERO)
+    _publish_decision(uow, check=check)
+    return check
+
+
+async def get_check(uow: UnitOfWork, *, check_id: str) -> CreditCheck:
+    check = await ChecksRepository(uow.session).get(check_id)
+    if check is None:
+        raise NotFound(f"Credit check {check_id} not found.")
+    return check
+
+
+async def pending_referrals(uow: UnitOfWork, *, limit: int) -> list[CreditCheck]:
+    return await ChecksRepository(uow.session).pending(limit=limit)
+
+
+async def count_pending(uow: UnitOfWork) -> int:
+    return await ChecksRepository(uow.session).count_pending()
+
+
+async def release_order(uow: UnitOfWork, *, context: LimitsContext, order_id: str, status: str) -> OrderReservation | None:
+    """Free an order's reservation (invoiced or cancelled). Idempotent; None if it had none."""
+    reservation = await ChecksRepository(uow.session).reservation(order_id)
+    if reservation is None:
+        return None
+    await AccountsRepository(uow.session).lock_or_create(reservation.buyer_id, now=context.clock.now())
+    if reservation.status == "open":
+        reservation.status, reservation.released_at = status, context.clock.now()
+        await refresh_exposure(uow, context=context, buyer_id=reservation.buyer_id)
+    return reservation
+
+
+async def expire_reservations(uow: UnitOfWork, *, context: LimitsContext) -> int:
+    buyers = await ChecksRepository(uow.session).expire_reservations(before=context.clock.today(), now=context.clock.now())
+    for buyer_id in buyers:
+        await refresh_exposure(uow, context=context, buyer_id=buyer_id)
+    return len(buyers)

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+from pydantic import BaseModel
+
+
+class GroupExposureOut(BaseModel):
+    group_id: str
+    limit: Decimal
+    exposure: Decimal
+    available: Decimal
+
+
+class ExposureOut(BaseModel):
+    buyer_id: str
+    currency: str
+    status: str
+    limit: Decimal | None
+    temporary_increase: Decimal
+    open_invoices: Decimal
+    open_orders: Decimal
+    exposure: Decimal
+    overdue: Decimal
+    overdue_by_bucket: dict[str, Decimal]
+    oldest_overdue_days: int
+    available: Decimal | None
+    utilisation: float | None
+    insured: Decimal
+    uninsured: Decimal
+    group: GroupExposureOut | None

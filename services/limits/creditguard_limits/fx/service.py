@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+from creditguard_limits.context import LimitsContext
+from creditguard_limits.fx.models import FxRate
+from creditguard_limits.fx.repository import FxRepository
+from creditguard_limits.fx.rules import RateTable
+from creditguard_shared.errors import Unprocessable
+from creditguard_shared.unit_of_work import UnitOfWork
+
+
+async def rate_table(uow: UnitOfWork, *, context: LimitsContext) -> RateTable:
+    return RateTable(reporting_currency=context.settings.reporting_currency, rates=await FxRepository(uow.session).all_rates())
+
+
+async def set_rate(uow: UnitOfWork, *, context: LimitsContext, currency: str, rate: Decimal, changed_by: str) -> FxRate:
+    if currency == context.settings.reporting_currency and rate != 1:
+        raise Unprocessable(f"{currency} is the reporting currency; its rate is 1 by definition.", field="rate")
+    repository = FxRepository(uow.session)
+    entity = await repository.get(currency)
+    if entity is None:
+        entity = FxRate(currency=currency, rate=rate, updated_by=changed_by, updated_at=context.clock.now())
+        await repository.add(entity)
+    else:
+        entity.rate, entity.updated_by, entity.updated_at = rate, changed_by, context.clock.now()
+    return entity
+
+
+async def list_rates(uow: UnitOfWork) -> list[FxRate]:
+    return await FxRepository(uow.session).list()

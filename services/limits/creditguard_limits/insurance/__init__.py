@@ -1,0 +1,1 @@
+"""Credit insurance: policies and per-buyer cover; exposure above cover is uninsured."""

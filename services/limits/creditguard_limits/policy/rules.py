@@ -1,0 +1,124 @@
+"""The policy file's shape and the pure calculations on it: recommended limits and ramp-up."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Decision = Literal["approved", "approved_with_conditions", "referred", "rejected"]
+Action = Literal["approved_with_conditions", "referred", "rejected"]
+CHECK_NAMES = ("account_status", "limit", "overdue", "single_order", "grade", "review_date", "terms", "insurance")
+CENT = Decimal("0.01")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ConditionTemplate(_Strict):
+    code: str
+    message: str
+    percentage: Decimal | None = None
+
+
+class GradePolicy(_Strict):
+    max_limit: Decimal = Field(ge=0)
+    max_single_order: Decimal = Field(ge=0)
+    max_terms_days: int = Field(ge=0)
+    equity_share: Decimal = Field(ge=0)
+    sales_share: Decimal = Field(ge=0)
+    action: Decision
+    conditions: list[ConditionTemplate] = []
+
+
+class AccountStatusCheck(_Strict):
+    enabled: bool = True
+    on_hold: Action = "referred"
+    blocked: Action = "rejected"
+
+
+class LimitCheck(_Strict):
+    enabled: bool = True
+    over_limit: Action = "referred"
+    # Beyond this share of the limit over it, the order is rejected outright.
+    reject_above_share_of_limit: Decimal | None = None
+
+
+class OverdueCheck(_Strict):
+    enabled: bool = True
+    max_days_past_due: int = 30
+    max_overdue_share_of_limit: Decimal | None = None
+    action: Action = "referred"
+
+
+class SimpleCheck(_Strict):
+    enabled: bool = True
+    action: Action = "referred"
+
+
+class GradeCheck(_Strict):
+    enabled: bool = True
+
+
+class InsuranceCheck(_Strict):
+    enabled: bool = True
+    # What an order for a buyer without any cover gets ("none": nothing).
+    no_cover_action: Action | Literal["none"] = "none"
+
+
+class Checks(_Strict):
+    account_status: AccountStatusCheck = AccountStatusCheck()
+    limit: LimitCheck = LimitCheck()
+    overdue: OverdueCheck = OverdueCheck()
+    single_order: SimpleCheck = SimpleCheck()
+    grade: GradeCheck = GradeCheck()
+    review_date: SimpleCheck = SimpleCheck()
+    terms: SimpleCheck = SimpleCheck(action="approved_with_conditions")
+    insurance: InsuranceCheck = InsuranceCheck()
+
+
+class UnknownBuyerPolicy(_Strict):
+    # Up to this exposure (matrix currency) a buyer nobody has assessed or limited is approved.
+    max_first_order: Decimal = Field(ge=0)
+    otherwise: Action = "referred"
+
+
+class RampUp(_Strict):
+    start_fraction: Decimal = Field(gt=0, le=1)
+    step_per_invoice_paid_on_time: Decimal = Field(ge=0)
+
+
+class CreditPolicy(_Strict):
+    version: str
+    matrix_currency: str
+    check_order: list[Literal["account_status", "limit", "overdue", "single_order", "grade", "review_date", "terms", "insurance"]]
+    checks: Checks
+    grades: dict[int, GradePolicy]
+    ungraded: GradePolicy
+    unknown_buyer: UnknownBuyerPolicy
+    ramp_up: RampUp
+    reservation_valid_days: int = Field(gt=0)
+    loss_given_default: Decimal = Field(ge=0, le=1)
+    # Probability of default assumed for buyers scoring has not assessed (forecast's expected loss).
+    unassessed_pd: Decimal = Field(default=Decimal("0.05"), ge=0, le=1)
+
+    def for_grade(self, grade: int | None) -> GradePolicy:
+        if grade is None:
+            return self.ungraded
+        return self.grades.get(grade, self.ungraded)
+
+
+def ramp_up_fraction(ramp_up: RampUp, *, invoices_paid_on_time: int) -> Decimal:
+    return min(Decimal(1), ramp_up.start_fraction + ramp_up.step_per_invoice_paid_on_time * invoices_paid_on_time)
+
+
+def capacity_limit(grade_policy: GradePolicy, *, equity: Decimal | None, sales: Decimal | None) -> Decimal:
+    """The grade's maximum, capped by shares of equity and of sales when the statement has them."""
+    caps = [grade_policy.max_limit]
+    if equity is not None:
+        caps.append(max(equity, Decimal(0)) * grade_policy.equity_share)
+    if sales is not None:
+        caps.append(max(sales, Decimal(0)) * grade_policy.sales_share)
+    return min(caps).quantize(CENT)

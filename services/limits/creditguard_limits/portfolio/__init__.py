@@ -1,0 +1,2 @@
+"""Portfolio reads (exposure, utilisation, concentration), the cash-in forecast and the
+portfolio metrics, all in the reporting currency."""

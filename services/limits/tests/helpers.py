@@ -1,0 +1,52 @@
+"""Request helpers shared by the limits tests."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+
+def new_buyer() -> str:
+    return f"B-{uuid.uuid4().hex[:10]}"
+
+
+async def set_limit(service, buyer_id: str, amount: str, *, currency: str = "EUR", terms: int = 60, review_on: str | None = "2027-06-30") -> dict:  # type: ignore[no-untyped-def]
+    response = await service.client.put(f"/v1/buyers/{buyer_id}/limit", headers=service.auth("credit_manager"), json={
+        "amount": amount, "currency": currency, "payment_terms_days": terms, "review_on": review_on, "reason": "annual review",
+    })
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def check(service, buyer_id: str, order_id: str, amount: str, *, currency: str = "EUR", terms: int = 30, expect: int | None = None) -> dict:  # type: ignore[no-untyped-def]
+    response = await service.client.post("/v1/credit-checks", headers=service.auth("erp"), json={
+        "buyer_id": buyer_id, "order_id": order_id, "amount": amount, "currency": currency, "payment_terms_days": terms,
+    })
+    if expect is not None:
+        assert response.status_code == expect, response.text
+    assert response.status_code in (200, 201), response.text
+    return response.json()
+
+
+async def post_invoice(service, buyer_id: str, invoice_id: str, amount: str, *, due_on: str = "2027-01-31", issued_on: str = "2026-11-01",  # type: ignore[no-untyped-def]
+                       currency: str = "EUR", order_id: str | None = None) -> dict:
+    body = {"invoice_id": invoice_id, "buyer_id": buyer_id, "amount": amount, "currency": currency, "issued_on": issued_on, "due_on": due_on}
+    if order_id:
+        body["order_id"] = order_id
+    response = await service.client.post("/v1/invoices", headers=service.auth("erp"), json=body)
+    assert response.status_code in (200, 201), response.text
+    return response.json()
+
+
+async def exposure(service, buyer_id: str) -> dict:  # type: ignore[no-untyped-def]
+    response = await service.client.get(f"/v1/buyers/{buyer_id}/exposure", headers=service.auth("sales"))
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def codes(decision: dict) -> set[str]:
+    return {r["code"] for r in decision["reasons"]}
+
+
+def money(value: str | None) -> Decimal | None:
+    return None if value is None else Decimal(value)

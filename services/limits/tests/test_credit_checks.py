@@ -1,0 +1,138 @@
+"""The credit check on the real service: each check type, idempotency, referrals, reservations."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from services.limits.tests.helpers import check, codes, exposure, money, new_buyer, post_invoice, set_limit
+
+
+async def test_approval_reserves_and_limit_excess_is_referred_then_rejected(limits):
+    buyer = new_buyer()
+    await set_limit(limits, buyer, "10000.00")
+    await post_invoice(limits, buyer, f"{buyer}-I1", "4000.00")
+
+    approved = await check(limits, buyer, f"{buyer}-O1", "5000.00", expect=201)
+    assert approved["decision"] == "approved", approved
+    assert money(approved["exposure_before"]) == Decimal("4000.00")
+    assert money(approved["exposure_after"]) == Decimal("9000.00")
+    assert money(approved["available_credit"]) == Decimal("1000.00")
+    assert money(approved["limit"]) == Decimal("10000.00")
+
+    body = await exposure(limits, buyer)
+    assert (money(body["open_invoices"]), money(body["open_orders"]), money(body["available"])) == (Decimal("4000.00"), Decimal("5000.00"), Decimal("1000.00"))
+
+    referred = await check(limits, buyer, f"{buyer}-O2", "1500.00")
+    assert referred["decision"] == "referred" and codes(referred) == {"limit_exceeded"}
+    # 20% of the limit over it or more: rejected outright.
+    rejected = await check(limits, buyer, f"{buyer}-O3", "3500.00")
+    assert rejected["decision"] == "rejected" and "limit_exceeded" in codes(rejected)
+    assert money((await exposure(limits, buyer))["open_orders"]) == Decimal("5000.00")
+
+
+async def test_same_order_is_idempotent_and_a_changed_amount_rechecks_the_difference(limits):
+    buyer = new_buyer()
+    await set_limit(limits, buyer, "10000.00")
+    first = await check(limits, buyer, f"{buyer}-O1", "6000.00", expect=201)
+    again = await check(limits, buyer, f"{buyer}-O1", "6000.00", expect=200)
+    assert again == first
+    # Growing the order by 3000 fits (6000 reserved + 3000 more <= 10000): only the difference counts.
+    grown = await check(limits, buyer, f"{buyer}-O1", "9000.00", expect=201)
+    assert grown["decision"] == "approved" and grown["id"] != first["id"]
+    assert money((await exposure(limits, buyer))["open_orders"]) == Decimal("9000.00")
+    shrunk = await check(limits, buyer, f"{buyer}-O1", "2000.00", expect=201)
+    assert shrunk["decision"] == "approved"
+    assert money((await exposure(limits, buyer))["open_orders"]) == Decimal("2000.00")
+    # The same order id for another buyer is a conflict, not a silent re-use.
+    other = await limits.client.post("/v1/credit-checks", headers=limits.auth("erp"), json={
+        "buyer_id": new_buyer(), "order_id": f"{buyer}-O1", "amount": "10.00", "currency": "EUR", "payment_terms_days": 30})
+    assert other.status_code == 409
+
+
+async def test_account_status_overdue_review_and_terms_checks(limits):
+    buyer = new_buyer()
+    await set_limit(limits, buyer, "100000.00", terms=30, review_on="2026-11-15")
+    await post_invoice(limits, buyer, f"{buyer}-I1", "20000.00", issued_on="2026-08-01", due_on="2026-09-30")
+    decision = await check(limits, buyer, f"{buyer}-O1", "1000.00", terms=45)
+    assert decision["decision"] == "referred"
+    assert {"overdue_days", "overdue_amount", "review_overdue", "terms_above_maximum"} <= codes(decision)
+
+    clean = new_buyer()
+    await set_limit(limits, clean, "100000.00", terms=30)
+    conditioned = await check(limits, clean, f"{clean}-O1", "1000.00", terms=60)
+    assert conditioned["decision"] == "approved_with_conditions"
+    assert conditioned["conditions"] == [{"code": "shorter_terms", "message": "Payment terms of at most 30 days.", "amount": None, "percentage": None, "max_terms_days": 30}]
+
+    response = await limits.client.put(f"/v1/buyers/{clean}/status", headers=limits.auth("credit_manager"), json={"status": "blocked", "reason": "fraud suspicion"})
+    assert response.status_code == 200 and response.json()["status"] == "blocked"
+    blocked = await check(limits, clean, f"{clean}-O2", "10.00")
+    assert blocked["decision"] == "rejected" and codes(blocked) == {"account_blocked"}
+    await limits.client.put(f"/v1/buyers/{clean}/status", headers=limits.auth("credit_manager"), json={"status": "on_hold", "reason": "collections"})
+    held = await check(limits, clean, f"{clean}-O3", "10.00")
+    assert held["decision"] == "referred" and codes(held) == {"account_on_hold"}
+
+
+async def test_unknown_buyer_is_approved_up_to_a_first_order_then_referred(limits):
+    buyer = new_buyer()
+    small = await check(limits, buyer, f"{buyer}-O1", "3000.00")
+    assert small["decision"] == "approved" and small["limit"] is None
+    too_much = await check(limits, buyer, f"{buyer}-O2", "2500.00")
+    assert too_much["decision"] == "referred" and codes(too_much) == {"unknown_buyer"}
+
+
+async def test_referred_order_is_listed_and_decided_by_a_credit_manager(limits):
+    buyer = new_buyer()
+    await set_limit(limits, buyer, "1000.00")
+    referred = await check(limits, buyer, f"{buyer}-O1", "1100.00")
+    assert referred["decision"] == "referred" and referred["state"] == "pending"
+    pending = (await limits.client.get("/v1/credit-checks", headers=limits.auth("credit_manager"))).json()
+    assert referred["id"] in [p["id"] for p in pending]
+    assert (await limits.client.post(f"/v1/credit-checks/{referred['id']}/decision", headers=limits.auth("erp"),
+                                     json={"decision": "approved", "comment": "x"})).status_code == 403
+    decided = await limits.client.post(f"/v1/credit-checks/{referred['id']}/decision", headers=limits.auth("credit_manager"),
+                                       json={"decision": "approved", "comment": "long-standing customer, paid early"})
+    assert decided.status_code == 200, decided.text
+    assert decided.json()["decision"] == "approved" and decided.json()["decided_by"]
+    # The ERP polls the check and sees the outcome; the credit is reserved.
+    polled = (await limits.client.get(f"/v1/credit-checks/{referred['id']}", headers=limits.auth("erp"))).json()
+    assert polled["decision"] == "approved" and polled["decision_comment"] == "long-standing customer, paid early"
+    assert polled["breakdown"]["position"]["limit"] == "1000.00" and polled["rules_version"].startswith("2026.11-1+")
+    assert money((await exposure(limits, buyer))["open_orders"]) == Decimal("1100.00")
+    again = await limits.client.post(f"/v1/credit-checks/{referred['id']}/decision", headers=limits.auth("credit_manager"),
+                                     json={"decision": "rejected", "comment": "changed my mind"})
+    assert again.status_code == 409
+
+
+async def test_reservation_is_released_when_invoiced_or_cancelled_and_expires(limits):
+    buyer = new_buyer()
+    await set_limit(limits, buyer, "10000.00")
+    await check(limits, buyer, f"{buyer}-O1", "4000.00")
+    await check(limits, buyer, f"{buyer}-O2", "3000.00")
+    await post_invoice(limits, buyer, f"{buyer}-I1", "4100.00", order_id=f"{buyer}-O1")
+    body = await exposure(limits, buyer)
+    assert (money(body["open_invoices"]), money(body["open_orders"])) == (Decimal("4100.00"), Decimal("3000.00"))
+    cancelled = await limits.client.post(f"/v1/orders/{buyer}-O2/cancel", headers=limits.auth("erp"))
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    assert money((await exposure(limits, buyer))["open_orders"]) == Decimal("0.00")
+
+    await check(limits, buyer, f"{buyer}-O3", "1000.00")
+    limits.clock.advance(__import__("datetime").timedelta(days=31))
+    assert money((await exposure(limits, buyer))["open_orders"]) == Decimal("0.00")
+
+
+async def test_bad_input_and_metrics(limits):
+    response = await limits.client.post("/v1/credit-checks", headers=limits.auth("erp"), json={
+        "buyer_id": "B", "order_id": "O", "amount": "-5", "currency": "EUR", "payment_terms_days": 30})
+    assert response.status_code == 422 and response.headers["content-type"] == "application/problem+json"
+    response = await limits.client.post("/v1/credit-checks", headers=limits.auth("erp"), json={
+        "buyer_id": "B", "order_id": "O", "amount": "5", "currency": "XXX", "payment_terms_days": 30})
+    assert response.status_code == 422 and "XXX" in response.json()["detail"]
+    buyer = new_buyer()
+    await set_limit(limits, buyer, "100.00")
+    await check(limits, buyer, f"{buyer}-O1", "101.00")
+    metrics = (await limits.client.get("/metrics")).text
+    assert 'creditguard_credit_checks_total{decision="referred"} 1.0' in metrics
+    assert 'creditguard_credit_check_reasons_total{code="limit_exceeded"} 1.0' in metrics
+    assert "creditguard_credit_check_duration_seconds_count 1.0" in metrics
+    assert "creditguard_referred_checks_pending 1.0" in metrics
+    assert buyer not in metrics
