@@ -1,0 +1,268 @@
+"""Runs a book day by day against a credit system and records what happened.
+
+The world (orders, payments, defaults) is drawn from the seed alone; only what the credit system
+decides changes which orders become invoices. Running the same seed against ApproveEverything
+gives the counterfactual."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from creditguard_simulation import policies
+from creditguard_simulation.behaviour import payment_schedule
+from creditguard_simulation.book import Buyer, BookConfig
+from creditguard_simulation.calendar import SimulatedCalendar
+from creditguard_simulation.orders import Order, buyer_orders
+from creditguard_simulation.system import (
+    CheckOutcome, CreditSystem, InvoiceDocument, PaymentDocument, Promise, ReferralDecision,
+)
+
+ZERO = Decimal(0)
+
+
+@dataclass
+class OpenInvoice:
+    document: InvoiceDocument
+    schedule: list[tuple[int, Decimal]]
+    paid: Decimal = ZERO
+
+    @property
+    def open_amount(self) -> Decimal:
+        return self.document.amount - self.paid
+
+
+@dataclass
+class OrderRecord:
+    order: Order
+    decision: str
+    outcome: str = "pending"  # invoiced, rejected, walked_away, pending
+    decided_day: int | None = None
+    invoiced: Decimal = ZERO
+    check: CheckOutcome | None = None
+
+
+@dataclass
+class DefaultRecord:
+    buyer_id: str
+    day: int
+    loss: Decimal
+    insured: bool
+    cover: Decimal
+    oldest_unpaid_due_day: int | None
+    first_warning_day: int | None = None
+    reported_day: int | None = None
+
+    @property
+    def report_in_time(self) -> bool | None:
+        if not self.insured or self.loss <= 0 or self.oldest_unpaid_due_day is None:
+            return None
+        return self.reported_day is not None and self.reported_day <= policies.report_deadline(self.oldest_unpaid_due_day)
+
+    @property
+    def recovered(self) -> Decimal:
+        return policies.insurer_pays(loss=self.loss, cover=self.cover) if self.report_in_time else ZERO
+
+
+@dataclass
+class RunResult:
+    system: str
+    config: BookConfig
+    grades: dict[str, int | None]
+    orders: list[OrderRecord] = field(default_factory=list)
+    invoices: dict[str, OpenInvoice] = field(default_factory=dict)
+    defaults: dict[str, DefaultRecord] = field(default_factory=dict)
+    first_warning: dict[str, int] = field(default_factory=dict)
+    # The first day an insurer-deadline alert made the credit manager report the buyer to the insurer.
+    insurer_reports: dict[str, int] = field(default_factory=dict)
+    warnings_by_kind: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    cases_seen: set[str] = field(default_factory=set)
+    case_buyers: set[str] = field(default_factory=set)
+    promises: list[Promise] = field(default_factory=list)
+    daily_receivables: list[Decimal] = field(default_factory=list)
+    payments_posted: Decimal = ZERO
+    open_total: Decimal = ZERO
+    webhooks: int = 0
+    wall_seconds: float = 0.0
+
+    @property
+    def invoiced_total(self) -> Decimal:
+        return sum((i.document.amount for i in self.invoices.values()), ZERO)
+
+
+@dataclass
+class _Referral:
+    record: OrderRecord
+    decide_on: int
+
+
+class Simulation:
+    def __init__(self, *, book: list[Buyer], config: BookConfig, system: CreditSystem) -> None:
+        self.book = {b.buyer_id: b for b in book}
+        self.config = config
+        self.system = system
+        self.calendar = SimulatedCalendar(start=config.start, days=config.days)
+        self.result: RunResult | None = None
+        self._orders_by_day: dict[int, list[Order]] = defaultdict(list)
+        for buyer in book:
+            for order in buyer_orders(buyer, calendar=self.calendar, seed=config.seed):
+                self._orders_by_day[order.day].append(order)
+        self._open_by_buyer: dict[str, list[OpenInvoice]] = defaultdict(list)
+        self._referrals: list[_Referral] = []
+        self._insolvent: set[str] = set()
+        self._promised_cases: set[str] = set()
+
+    async def run(self, *, on_day: Callable[[int], None] | None = None) -> RunResult:
+        grades = await self.system.set_up(list(self.book.values()))
+        self.result = RunResult(system=self.system.name, config=self.config, grades=grades)
+        for day in range(self.config.days):
+            self.calendar.day = day
+            await self._simulate_day(day)
+            if on_day:
+                on_day(day)
+        self.result.webhooks = await self.system.webhooks_received()
+        return self.result
+
+    async def _simulate_day(self, day: int) -> None:
+        await self.system.start_day(day)
+        await self._defaults(day)
+        await self._payments(day)
+        invoices = await self._orders(day)
+        invoices += await self._referrals_due(day)
+        await self.system.post_invoices(invoices)
+        await self.system.run_daily_jobs(day)
+        await self._signals(day)
+        assert self.result is not None
+        self.result.daily_receivables.append(self.result.open_total)
+
+    async def _defaults(self, day: int) -> None:
+        assert self.result is not None
+        defaulting = [b for b in self.book.values() if b.default_day == day]
+        for buyer in defaulting:
+            self._insolvent.add(buyer.buyer_id)
+            unpaid = [i for i in self._open_by_buyer[buyer.buyer_id] if i.open_amount > 0]
+            record = DefaultRecord(
+                buyer_id=buyer.buyer_id, day=day, loss=sum((i.open_amount for i in unpaid), ZERO),
+                insured=buyer.insured, cover=buyer.insurance_cover,
+                oldest_unpaid_due_day=min((i.document.due_day for i in unpaid), default=None),
+                first_warning_day=self.result.first_warning.get(buyer.buyer_id),
+            )
+            # The insolvency is public on the default day: the credit manager reports it then at the latest.
+            record.reported_day = min(day, self.result.insurer_reports.get(buyer.buyer_id, day))
+            self.result.defaults[buyer.buyer_id] = record
+        if defaulting:
+            await self.system.record_defaults(defaulting, day)
+
+    async def _payments(self, day: int) -> None:
+        assert self.result is not None
+        payments = []
+        for invoices in self._open_by_buyer.values():
+            for invoice in invoices:
+                for number, (pay_day, amount) in enumerate(invoice.schedule, start=1):
+                    if pay_day == day:
+                        payments.append(PaymentDocument(
+                            payment_id=f"PAY-{invoice.document.invoice_id}-{number}", buyer_id=invoice.document.buyer_id,
+                            invoice_id=invoice.document.invoice_id, amount=amount, day=day,
+                        ))
+                        invoice.paid += amount
+                        self.result.payments_posted += amount
+                        self.result.open_total -= amount
+        await self.system.post_payments(payments)
+        for buyer_id, invoices in self._open_by_buyer.items():
+            self._open_by_buyer[buyer_id] = [i for i in invoices if i.open_amount > 0]
+
+    def _invoice(self, record: OrderRecord, amount: Decimal, day: int) -> InvoiceDocument:
+        assert self.result is not None
+        order = record.order
+        terms = min(order.terms_days, record.check.terms_days) if record.check and record.check.terms_days else order.terms_days
+        document = InvoiceDocument(
+            invoice_id=f"INV-{order.order_id[3:]}", buyer_id=order.buyer_id, order_id=order.order_id,
+            amount=amount, issued_day=day, due_day=day + terms,
+        )
+        buyer = self.book[order.buyer_id]
+        schedule = payment_schedule(buyer, invoice_id=document.invoice_id, amount=amount, due_day=document.due_day,
+                                    days=self.config.days, seed=self.config.seed)
+        invoice = OpenInvoice(document=document, schedule=schedule)
+        self.result.invoices[document.invoice_id] = invoice
+        self.result.open_total += amount
+        self._open_by_buyer[order.buyer_id].append(invoice)
+        record.outcome, record.decided_day, record.invoiced = "invoiced", day, amount
+        return document
+
+    async def _orders(self, day: int) -> list[InvoiceDocument]:
+        assert self.result is not None
+        orders = self._orders_by_day.get(day, [])
+        outcomes = {c.order_id: c for c in await self.system.check_orders(orders)}
+        invoices = []
+        for order in orders:
+            check = outcomes[order.order_id]
+            record = OrderRecord(order=order, decision=check.decision, check=check)
+            self.result.orders.append(record)
+            if check.decision in ("approved", "approved_with_conditions"):
+                amount = policies.invoiced_amount(order.amount, check.conditions)
+                if amount is None:
+                    record.outcome, record.decided_day = "walked_away", day
+                else:
+                    invoices.append(self._invoice(record, amount, day))
+            elif check.decision == "referred" and check.check_id:
+                self._referrals.append(_Referral(record=record, decide_on=day + policies.REFERRAL_DELAY_DAYS))
+            else:
+                record.outcome, record.decided_day = "rejected", day
+        return invoices
+
+    def _max_days_past_due(self, buyer_id: str, day: int) -> int:
+        return max((day - i.document.due_day for i in self._open_by_buyer[buyer_id] if i.open_amount > 0), default=0)
+
+    async def _referrals_due(self, day: int) -> list[InvoiceDocument]:
+        due = [r for r in self._referrals if r.decide_on <= day]
+        if not due:
+            return []
+        self._referrals = [r for r in self._referrals if r.decide_on > day]
+        available = await self.system.available_credit(sorted({r.record.order.buyer_id for r in due}))
+        decisions, invoices = [], []
+        for referral in due:
+            record, order = referral.record, referral.record.order
+            ruling = policies.rule_on_referral(
+                amount=order.amount, insolvent=order.buyer_id in self._insolvent,
+                max_days_past_due=self._max_days_past_due(order.buyer_id, day), available=available.get(order.buyer_id),
+            )
+            decisions.append(ReferralDecision(check_id=record.check.check_id, order_id=order.order_id, approve=ruling.approve, comment=ruling.comment))  # type: ignore[union-attr]
+            if ruling.approve:
+                invoices.append(self._invoice(record, order.amount, day))
+                # The approval uses up credit for the next referral of the same buyer today.
+                if available.get(order.buyer_id) is not None:
+                    available[order.buyer_id] -= order.amount  # type: ignore[operator]
+            else:
+                record.outcome, record.decided_day = "rejected", day
+        await self.system.decide_referrals(decisions)
+        return invoices
+
+    async def _signals(self, day: int) -> None:
+        assert self.result is not None
+        signals = await self.system.signals(day)
+        for alert in signals.alerts:
+            self.result.warnings_by_kind[alert.kind] += 1
+            self.result.first_warning.setdefault(alert.buyer_id, alert.day)
+            if alert.kind in policies.INSURER_DEADLINE_ALERTS:
+                self.result.insurer_reports.setdefault(alert.buyer_id, alert.day)
+        promises = []
+        for case in signals.open_cases:
+            self.result.cases_seen.add(case.case_id)
+            self.result.case_buyers.add(case.buyer_id)
+            if case.case_id in self._promised_cases:
+                continue
+            self._promised_cases.add(case.case_id)
+            promises.append(self._promise(case.case_id, case.buyer_id, day))
+        promises = [p for p in promises if p is not None]
+        self.result.promises.extend(promises)
+        await self.system.record_promises(promises)
+
+    def _promise(self, case_id: str, buyer_id: str, day: int) -> Promise | None:
+        overdue = [i for i in self._open_by_buyer[buyer_id] if i.open_amount > 0 and i.document.due_day < day]
+        if not overdue:
+            return None
+        future_days = [pay_day for i in overdue for pay_day, _ in i.schedule if pay_day > day]
+        promised = min(future_days) if future_days else day + policies.PROMISE_HORIZON_DAYS
+        return Promise(case_id=case_id, buyer_id=buyer_id, promised_day=promised, amount=sum((i.open_amount for i in overdue), ZERO))

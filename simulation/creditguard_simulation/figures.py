@@ -1,0 +1,142 @@
+"""The report's figures, computed from the run through creditguard and the counterfactual."""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from dataclasses import dataclass
+from decimal import Decimal
+
+from creditguard_simulation.engine import RunResult
+
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class Losses:
+    gross: Decimal
+    recovered: Decimal
+
+    @property
+    def net(self) -> Decimal:
+        return self.gross - self.recovered
+
+
+@dataclass(frozen=True)
+class OrderFigures:
+    count: int
+    value: Decimal
+
+
+@dataclass(frozen=True)
+class CalibrationRow:
+    grade: str
+    buyers: int
+    defaults: int
+
+    @property
+    def default_rate(self) -> float:
+        return self.defaults / self.buyers if self.buyers else 0.0
+
+
+@dataclass(frozen=True)
+class Figures:
+    buyers: int
+    days: int
+    defaulters: int
+    creditguard_losses: Losses
+    counterfactual_losses: Losses
+    creditguard_sales: Decimal
+    counterfactual_sales: Decimal
+    orders: int
+    orders_by_decision: dict[str, int]
+    good_turned_away: OrderFigures
+    good_delayed: OrderFigures
+    good_delay_days_mean: float
+    bad_stopped: OrderFigures
+    creditguard_dso: float
+    counterfactual_dso: float
+    warning_leads: list[int]
+    defaults_warned_late_or_never: int
+    webhooks: int
+    claims_in_time: int
+    claims_missed: int
+    counterfactual_claims_in_time: int
+    counterfactual_claims_missed: int
+    defaults_with_loss: int
+    defaults_with_case: int
+    promises: int
+    calibration: list[CalibrationRow]
+    wall_seconds: float
+
+    @property
+    def losses_avoided(self) -> Decimal:
+        return self.counterfactual_losses.net - self.creditguard_losses.net
+
+
+def losses(run: RunResult) -> Losses:
+    defaults = run.defaults.values()
+    return Losses(gross=sum((d.loss for d in defaults), ZERO), recovered=sum((d.recovered for d in defaults), ZERO))
+
+
+def days_sales_outstanding(run: RunResult) -> float:
+    """Average receivables over the period divided by average daily credit sales."""
+    if not run.daily_receivables or run.invoiced_total == 0:
+        return 0.0
+    average_receivables = sum(run.daily_receivables, ZERO) / len(run.daily_receivables)
+    return float(average_receivables / (run.invoiced_total / len(run.daily_receivables)))
+
+
+def _orders(records: list) -> OrderFigures:
+    return OrderFigures(count=len(records), value=sum((r.order.amount for r in records), ZERO))
+
+
+def calibration(run: RunResult, defaulters: set[str]) -> list[CalibrationRow]:
+    buyers = Counter("ungraded" if g is None else str(g) for g in run.grades.values())
+    defaults = Counter("ungraded" if run.grades.get(b) is None else str(run.grades[b]) for b in defaulters if b in run.grades)
+    order = sorted((k for k in buyers if k != "ungraded"), key=int) + (["ungraded"] if "ungraded" in buyers else [])
+    return [CalibrationRow(grade=k, buyers=buyers[k], defaults=defaults[k]) for k in order]
+
+
+def _claims(run: RunResult) -> tuple[int, int]:
+    outcomes = [d.report_in_time for d in run.defaults.values() if d.report_in_time is not None]
+    return sum(outcomes), len(outcomes) - sum(outcomes)
+
+
+def compute_figures(creditguard: RunResult, counterfactual: RunResult) -> Figures:
+    defaulters = set(creditguard.defaults)
+    good = [r for r in creditguard.orders if r.order.buyer_id not in defaulters]
+    bad = [r for r in creditguard.orders if r.order.buyer_id in defaulters]
+    delayed = [r for r in good if r.decision == "referred" and r.outcome == "invoiced"]
+    leads = [d.day - d.first_warning_day for d in creditguard.defaults.values() if d.first_warning_day is not None and d.first_warning_day <= d.day]
+    in_time, missed = _claims(creditguard)
+    cf_in_time, cf_missed = _claims(counterfactual)
+    return Figures(
+        buyers=len(creditguard.grades),
+        days=creditguard.config.days,
+        defaulters=len(defaulters),
+        creditguard_losses=losses(creditguard),
+        counterfactual_losses=losses(counterfactual),
+        creditguard_sales=creditguard.invoiced_total,
+        counterfactual_sales=counterfactual.invoiced_total,
+        orders=len(creditguard.orders),
+        orders_by_decision=dict(Counter(r.decision for r in creditguard.orders)),
+        good_turned_away=_orders([r for r in good if r.outcome in ("rejected", "walked_away")]),
+        good_delayed=_orders(delayed),
+        good_delay_days_mean=statistics.fmean([r.decided_day - r.order.day for r in delayed]) if delayed else 0.0,
+        bad_stopped=_orders([r for r in bad if r.outcome in ("rejected", "walked_away")]),
+        creditguard_dso=days_sales_outstanding(creditguard),
+        counterfactual_dso=days_sales_outstanding(counterfactual),
+        warning_leads=sorted(leads),
+        defaults_warned_late_or_never=len(defaulters) - len(leads),
+        webhooks=creditguard.webhooks,
+        claims_in_time=in_time,
+        claims_missed=missed,
+        counterfactual_claims_in_time=cf_in_time,
+        counterfactual_claims_missed=cf_missed,
+        defaults_with_loss=len([d for d in creditguard.defaults.values() if d.loss > 0]),
+        defaults_with_case=len([d for d in creditguard.defaults.values() if d.loss > 0 and d.buyer_id in creditguard.case_buyers]),
+        promises=len(creditguard.promises),
+        calibration=calibration(creditguard, defaulters),
+        wall_seconds=creditguard.wall_seconds,
+    )

@@ -1,0 +1,167 @@
+"""The simulation: its pure parts (book, statements, behaviour, policies, counterfactual, report)
+and, at a small size, a run through the real broker and services asserting the invariants."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from creditguard_scoring.buyers.rules import is_country, nace_section
+from creditguard_scoring.statements.rules import compute_ratios, statement_problems
+from creditguard_simulation import policies
+from creditguard_simulation.behaviour import payment_schedule
+from creditguard_simulation.book import Behaviour, BookConfig, generate_book
+from creditguard_simulation.calendar import SimulatedCalendar
+from creditguard_simulation.companies import DEFAULT_DATA_PATH, load_companies, resolve_data_path
+from creditguard_simulation.engine import Simulation
+from creditguard_simulation.figures import compute_figures
+from creditguard_simulation.orders import buyer_orders
+from creditguard_simulation.report import CHARTS, summary_lines, write_report
+from creditguard_simulation.statements import statement_lines, total_assets_eur
+from creditguard_simulation.system import ApproveEverything, CheckOutcome
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DATA = resolve_data_path(DEFAULT_DATA_PATH, repo_root=REPO_ROOT)
+pytestmark = pytest.mark.skipif(not DATA.exists(), reason=f"company data not found at {DATA}")
+
+
+@pytest.fixture(scope="module")
+def companies():
+    return load_companies(DATA)
+
+
+def test_every_company_becomes_a_statement_scoring_accepts_and_its_ratios_come_back(companies):
+    matches = {code: 0 for code in ("X1", "X2", "X7", "X9", "X18", "X22", "X51")}
+    comparable = dict.fromkeys(matches, 0)
+    for company in companies:
+        lines = statement_lines(company.ratios, total_assets=total_assets_eur(company.ratios))
+        assert statement_problems(lines) == [], (company.company_id, statement_problems(lines))
+        ratios = compute_ratios(lines)
+        for code in matches:
+            original = company.ratios[code]
+            if original is None or ratios[code] is None:
+                continue
+            comparable[code] += 1
+            matches[code] += abs(ratios[code] - original) <= 0.01 * max(1.0, abs(original))
+    for code in matches:
+        assert matches[code] >= 0.98 * comparable[code], (code, matches[code], comparable[code])
+
+
+def test_total_assets_come_from_the_companys_own_size():
+    # X29 is log10 of total assets in thousands of PLN.
+    assert total_assets_eur({"X29": 4.0}) == pytest.approx(10_000_000 / 4.3)
+
+
+def test_the_book_is_reproducible_and_uses_codes_scoring_accepts(companies):
+    config = BookConfig(buyers=300, days=365, seed=3)
+    book = generate_book(companies, config)
+    assert [(b.buyer_id, b.company.company_id, b.behaviour, b.default_day) for b in book] == \
+        [(b.buyer_id, b.company.company_id, b.behaviour, b.default_day) for b in generate_book(companies, config)]
+    assert [b.company.company_id for b in generate_book(companies, replace(config, seed=4))] != [b.company.company_id for b in book]
+    assert all(is_country(b.country) and nace_section(b.industry) for b in book)
+    assert len({b.buyer_id for b in book}) == 300 and len({b.account_owner for b in book}) > 1
+    assert 0.4 < sum(b.insured for b in book) / len(book) < 0.8
+    for buyer in book:
+        assert (buyer.behaviour is Behaviour.DEFAULTING) == buyer.company.bankrupt
+        if buyer.default_day is not None:
+            assert 0 < buyer.stops_paying_day <= buyer.default_day < config.days
+    assert {Behaviour.ON_TIME, Behaviour.HABITUALLY_LATE, Behaviour.DETERIORATING} <= {b.behaviour for b in book}
+
+
+def test_the_book_can_be_biased_towards_companies_that_went_bankrupt(companies):
+    book = generate_book(companies, BookConfig(buyers=40, days=60, bankrupt_share=0.25))
+    assert sum(b.company.bankrupt for b in book) == 10
+    assert all(b.default_day is not None and 15 <= b.default_day < 60 for b in book if b.company.bankrupt)
+
+
+def _buyer(companies, behaviour: Behaviour):
+    book = generate_book(companies, BookConfig(buyers=400, days=365, seed=11))
+    return next(b for b in book if b.behaviour is behaviour)
+
+
+def test_defaulters_slow_down_before_they_stop_paying(companies):
+    buyer = replace(_buyer(companies, Behaviour.DEFAULTING), default_day=300, slowdown_days=100, silent_days=20)
+    delays = {}
+    for due_day in range(100, 300, 5):
+        schedule = payment_schedule(buyer, invoice_id=f"I-{due_day}", amount=Decimal("1000.00"), due_day=due_day, days=365, seed=1)
+        assert all(day < 280 for day, _ in schedule)
+        if schedule:
+            delays[due_day] = max(day for day, _ in schedule) - due_day
+    early = [d for due, d in delays.items() if due < 200]
+    late = [d for due, d in delays.items() if 230 <= due]
+    assert max(early) <= 12 and min(late) > max(early)
+    assert not payment_schedule(buyer, invoice_id="I-last", amount=Decimal("10.00"), due_day=285, days=365, seed=1)
+
+
+def test_payments_are_reproducible_and_add_up(companies):
+    buyer = _buyer(companies, Behaviour.HABITUALLY_LATE)
+    for n in range(50):
+        schedule = payment_schedule(buyer, invoice_id=f"I-{n}", amount=Decimal("999.99"), due_day=30, days=365, seed=5)
+        assert schedule == payment_schedule(buyer, invoice_id=f"I-{n}", amount=Decimal("999.99"), due_day=30, days=365, seed=5)
+        assert sum(a for _, a in schedule) == Decimal("999.99")
+        assert all(day > 30 for day, _ in schedule[-1:])
+    on_time = _buyer(companies, Behaviour.ON_TIME)
+    delays = [payment_schedule(on_time, invoice_id=f"I-{n}", amount=Decimal(1), due_day=30, days=365, seed=5)[0][0] - 30 for n in range(200)]
+    assert sum(abs(d) <= 3 for d in delays) > 150
+
+
+def test_orders_fall_on_business_days_and_stop_at_the_default(companies):
+    buyer = replace(_buyer(companies, Behaviour.DEFAULTING), default_day=200)
+    calendar = SimulatedCalendar(start=BookConfig().start, days=365)
+    orders = buyer_orders(buyer, calendar=calendar, seed=1)
+    assert orders and all(calendar.is_business_day(o.day) and o.day < 200 and o.amount > 0 for o in orders)
+    assert orders == buyer_orders(buyer, calendar=calendar, seed=1)
+
+
+def test_credit_manager_rules():
+    assert not policies.rule_on_referral(amount=Decimal(10), insolvent=True, max_days_past_due=0, available=None).approve
+    assert not policies.rule_on_referral(amount=Decimal(10), insolvent=False, max_days_past_due=31, available=None).approve
+    assert not policies.rule_on_referral(amount=Decimal(10), insolvent=False, max_days_past_due=0, available=Decimal(9)).approve
+    assert policies.rule_on_referral(amount=Decimal(10), insolvent=False, max_days_past_due=30, available=Decimal(10)).approve
+    assert policies.invoiced_amount(Decimal("100.00"), ({"code": "prepayment", "percentage": "40"},)) == Decimal("60.00")
+    assert policies.invoiced_amount(Decimal("100.00"), ({"code": "bank_guarantee"},)) is None
+    assert policies.invoiced_amount(Decimal("100.00"), ()) == Decimal("100.00")
+
+
+class _RejectEveryOrderOf(ApproveEverything):
+    """A stand-in credit system for the engine's accounting: refuses the named buyers."""
+
+    name = "refuses some buyers"
+
+    def __init__(self, refused: set[str]) -> None:
+        self.refused = refused
+
+    async def check_orders(self, orders):
+        return [CheckOutcome(order_id=o.order_id, decision="rejected" if o.buyer_id in self.refused else "approved") for o in orders]
+
+
+async def test_counterfactual_and_a_refusing_system_run_the_same_world(companies, tmp_path):
+    config = BookConfig(buyers=60, days=120, bankrupt_share=0.2, seed=9)
+    book = generate_book(companies, config)
+    counterfactual = await Simulation(book=book, config=config, system=ApproveEverything()).run()
+    again = await Simulation(book=book, config=config, system=ApproveEverything()).run()
+    defaulters = {b.buyer_id for b in book if b.default_day is not None}
+    refusing = await Simulation(book=book, config=config, system=_RejectEveryOrderOf(defaulters)).run()
+
+    assert [o.order.order_id for o in counterfactual.orders] == [o.order.order_id for o in refusing.orders]
+    assert counterfactual.invoiced_total == again.invoiced_total and counterfactual.daily_receivables == again.daily_receivables
+    assert counterfactual.invoiced_total == sum(o.order.amount for o in counterfactual.orders)
+    for run in (counterfactual, refusing):
+        assert run.open_total == run.invoiced_total - run.payments_posted == sum(i.open_amount for i in run.invoices.values())
+    assert set(counterfactual.defaults) == set(refusing.defaults) == {b.buyer_id for b in book if b.default_day is not None and b.default_day < config.days}
+    figures = compute_figures(refusing, counterfactual)
+    assert figures.counterfactual_losses.gross > 0 and figures.creditguard_losses.gross == 0
+    assert figures.losses_avoided == figures.counterfactual_losses.net
+    assert figures.bad_stopped.count == sum(o.order.buyer_id in defaulters for o in refusing.orders)
+    assert figures.good_turned_away.count == 0
+
+    report = write_report(figures=figures, creditguard=refusing, counterfactual=counterfactual, out_dir=tmp_path, command="test", notes=["a note"])
+    text = report.read_text()
+    assert "Losses avoided" in text and "| grade | buyers | defaults |" in text and "a note" in text
+    for chart in CHARTS:
+        assert (tmp_path / chart).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert any("losses avoided" in line for line in summary_lines(figures))
