@@ -1,15 +1,21 @@
-"""The scoring service's FastAPI app."""
+"""The alerts service's FastAPI app."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
-from creditguard_alerts import SERVICE_NAME
+from creditguard_alerts import SERVICE_NAME, jobs
+from creditguard_alerts.alerting import api as alerting_api
+from creditguard_alerts.alerting import handlers as alerting_handlers
+from creditguard_alerts.buyers import api as buyers_api
+from creditguard_alerts.collections import api as collections_api
 from creditguard_alerts.database import messaging_tables
+from creditguard_alerts.metrics import AlertsMetrics
 from creditguard_alerts.models import load_all_models
 from creditguard_alerts.receivables import api as receivables_api
 from creditguard_alerts.receivables import handlers as receivables_handlers
 from creditguard_alerts.settings import Settings
+from creditguard_alerts.webhooks import api as webhooks_api
 from creditguard_shared.clock import Clock
 from creditguard_shared.service_app import ConsumerSpec, create_service_app
 
@@ -25,6 +31,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         version="0.1.0",
         tables=messaging_tables,
         clock=clock,
-        routers=[receivables_api.router],
-        consumers=[ConsumerSpec(name=f"{SERVICE_NAME}-receivables", subscriptions=receivables_handlers.SUBSCRIPTIONS)],
+        metrics=AlertsMetrics(settings.service_name),
+        on_startup=jobs.install_defaults,
+        routers=[receivables_api.router, buyers_api.router, alerting_api.router, collections_api.router, webhooks_api.router],
+        consumers=[
+            ConsumerSpec(name=f"{SERVICE_NAME}-receivables", subscriptions=receivables_handlers.SUBSCRIPTIONS),
+            ConsumerSpec(name=f"{SERVICE_NAME}-monitoring", subscriptions=alerting_handlers.SUBSCRIPTIONS),
+        ],
+        background_tasks=[jobs.sweep_loop, jobs.dispatch_loop],
     )

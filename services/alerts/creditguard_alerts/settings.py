@@ -1,3 +1,8 @@
+from __future__ import annotations
+
+from ipaddress import IPv4Network, IPv6Network, ip_network
+
+from pydantic import field_validator
 from pydantic_settings import SettingsConfigDict
 
 from creditguard_shared.settings import ServiceSettingsMixin
@@ -9,3 +14,27 @@ class Settings(ServiceSettingsMixin):
     service_name: str = "alerts"
     database_url: str = "sqlite+aiosqlite:///var/alerts.db"
     port: int = 8003
+    # Base of the REST links carried in webhook payloads.
+    public_base_url: str = "http://localhost:8003"
+    # Time-driven rules (days past due, insurer deadlines, reviews, collection levels) and gauges.
+    sweep_interval_seconds: float = 60.0
+    webhook_dispatch_interval_seconds: float = 1.0
+    webhook_timeout_seconds: float = 10.0
+    webhook_batch_size: int = 100
+    webhook_retry_base_seconds: float = 5.0
+    webhook_retry_max_delay_seconds: float = 3600.0
+    # After this long without a successful attempt a delivery is given up and its subscription disabled.
+    webhook_retry_period_seconds: float = 86400.0
+    # Comma-separated CIDRs that webhook targets may resolve to although private, loopback or link-local.
+    webhook_allowed_networks: str = ""
+
+    @field_validator("webhook_allowed_networks")
+    @classmethod
+    def _valid_networks(cls, value: str) -> str:
+        for cidr in filter(None, (part.strip() for part in value.split(","))):
+            ip_network(cidr, strict=False)
+        return value
+
+    @property
+    def allowed_networks(self) -> list[IPv4Network | IPv6Network]:
+        return [ip_network(part.strip(), strict=False) for part in self.webhook_allowed_networks.split(",") if part.strip()]

@@ -1,28 +1,46 @@
-"""Kafka adapters for the receivables topics."""
+"""Kafka adapters for the receivables topics: keep the copy current, then re-check the invoice's alerts and collection case."""
 
 from __future__ import annotations
 
+from creditguard_alerts.alerting.service import InvoiceFacts
+from creditguard_alerts.collections import service as collections
+from creditguard_alerts.context import handler_context
 from creditguard_alerts.receivables import service
+from creditguard_alerts.receivables.models import Receivable
 from creditguard_shared.consumer import Subscription
 from creditguard_shared.events.contracts import CreditNoteIssuedV1, InvoicePostedV1, PaymentLateV1, PaymentReceivedV1
 from creditguard_shared.events.envelope import EventEnvelope
 from creditguard_shared.unit_of_work import UnitOfWork
 
 
+async def _watch(uow: UnitOfWork, receivable: Receivable | None) -> None:
+    if receivable is not None:
+        ctx = handler_context()
+        await collections.watch_invoice(uow, ctx, invoice=collections.invoice_facts(receivable, today=ctx.today))
+
+
 async def on_invoice_posted(uow: UnitOfWork, event: InvoicePostedV1, _: EventEnvelope) -> None:
-    await service.record_invoice(uow, event=event)
+    await _watch(uow, await service.record_invoice(uow, event=event))
 
 
 async def on_payment_received(uow: UnitOfWork, event: PaymentReceivedV1, _: EventEnvelope) -> None:
-    await service.record_payment(uow, event=event)
+    await _watch(uow, await service.record_payment(uow, event=event))
 
 
 async def on_credit_note_issued(uow: UnitOfWork, event: CreditNoteIssuedV1, _: EventEnvelope) -> None:
-    await service.record_credit_note(uow, event=event)
+    await _watch(uow, await service.record_credit_note(uow, event=event))
 
 
 async def on_payment_late(uow: UnitOfWork, event: PaymentLateV1, _: EventEnvelope) -> None:
-    await service.record_late_payment(uow, event=event)
+    ctx = handler_context()
+    receivable = await service.record_late_payment(uow, event=event)
+    if receivable is not None:
+        invoice = collections.invoice_facts(receivable, today=ctx.today, days_past_due=event.days_past_due)
+    else:
+        # The invoice itself has not arrived yet (another topic); the event says enough to act on.
+        invoice = InvoiceFacts(invoice_id=event.invoice_id, buyer_id=event.buyer_id, due_on=event.due_on, open_amount=event.open_amount,
+                               currency=event.currency, days_past_due=event.days_past_due)
+    await collections.watch_invoice(uow, ctx, invoice=invoice)
 
 
 SUBSCRIPTIONS = [

@@ -24,6 +24,9 @@ class Receivable(Base):
     settled_on: Mapped[date | None] = mapped_column(Date)
     # Latest past-due threshold reported by the limits service's aging sweep (0 = none yet).
     late_bucket: Mapped[int] = mapped_column(Integer, default=0)
+    # Steps taken with the credit insurer (recorded on the collection case); they stop the deadline alerts.
+    insurer_notified_on: Mapped[date | None] = mapped_column(Date)
+    claim_filed_on: Mapped[date | None] = mapped_column(Date)
 
 
 class ReceivableSettlement(Base):

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,4 +29,8 @@ class ReceivableRepository:
         statement = select(Receivable).where(Receivable.buyer_id == buyer_id).order_by(Receivable.due_on, Receivable.invoice_id)
         if open_only:
             statement = statement.where(Receivable.open_amount > 0)
+        return list((await self.session.execute(statement)).scalars())
+
+    async def overdue_open(self, *, today: date) -> list[Receivable]:
+        statement = select(Receivable).where(Receivable.open_amount > 0, Receivable.due_on < today).order_by(Receivable.due_on, Receivable.invoice_id)
         return list((await self.session.execute(statement)).scalars())

@@ -18,40 +18,58 @@ async def _refresh(repository: ReceivableRepository, receivable: Receivable) -> 
     receivable.open_amount, receivable.settled_on = state.open_amount, state.settled_on
 
 
-async def record_invoice(uow: UnitOfWork, *, event: InvoicePostedV1) -> None:
+async def record_invoice(uow: UnitOfWork, *, event: InvoicePostedV1) -> Receivable:
     repository = ReceivableRepository(uow.session)
-    if await repository.get(event.invoice_id) is not None:
-        return
+    existing = await repository.get(event.invoice_id)
+    if existing is not None:
+        return existing
     receivable = Receivable(
         invoice_id=event.invoice_id, buyer_id=event.buyer_id, amount=event.amount, currency=event.currency,
         issued_on=event.issued_on, due_on=event.due_on, open_amount=event.amount, settled_on=None, late_bucket=0,
     )
     await repository.add(receivable)
     await _refresh(repository, receivable)
+    return receivable
 
 
-async def _record_settlement(uow: UnitOfWork, *, settlement_id: str, invoice_id: str, amount: Decimal, on: date) -> None:
+async def _record_settlement(uow: UnitOfWork, *, settlement_id: str, invoice_id: str, amount: Decimal, on: date) -> Receivable | None:
     repository = ReceivableRepository(uow.session)
-    if await repository.get_settlement(settlement_id) is not None:
-        return
-    await repository.add(ReceivableSettlement(settlement_id=settlement_id, invoice_id=invoice_id, amount=amount, settled_on=on))
     receivable = await repository.get(invoice_id)
+    if await repository.get_settlement(settlement_id) is not None:
+        return receivable
+    await repository.add(ReceivableSettlement(settlement_id=settlement_id, invoice_id=invoice_id, amount=amount, settled_on=on))
     if receivable is not None:
         await _refresh(repository, receivable)
+    return receivable
 
 
-async def record_payment(uow: UnitOfWork, *, event: PaymentReceivedV1) -> None:
-    await _record_settlement(uow, settlement_id=f"payment:{event.payment_id}", invoice_id=event.invoice_id, amount=event.amount, on=event.paid_on)
+async def record_payment(uow: UnitOfWork, *, event: PaymentReceivedV1) -> Receivable | None:
+    return await _record_settlement(uow, settlement_id=f"payment:{event.payment_id}", invoice_id=event.invoice_id, amount=event.amount, on=event.paid_on)
 
 
-async def record_credit_note(uow: UnitOfWork, *, event: CreditNoteIssuedV1) -> None:
-    await _record_settlement(uow, settlement_id=f"credit_note:{event.credit_note_id}", invoice_id=event.invoice_id, amount=event.amount, on=event.issued_on)
+async def record_credit_note(uow: UnitOfWork, *, event: CreditNoteIssuedV1) -> Receivable | None:
+    return await _record_settlement(uow, settlement_id=f"credit_note:{event.credit_note_id}", invoice_id=event.invoice_id, amount=event.amount, on=event.issued_on)
 
 
-async def record_late_payment(uow: UnitOfWork, *, event: PaymentLateV1) -> None:
+async def record_late_payment(uow: UnitOfWork, *, event: PaymentLateV1) -> Receivable | None:
     receivable = await ReceivableRepository(uow.session).get(event.invoice_id)
     if receivable is not None:
         receivable.late_bucket = max(receivable.late_bucket, event.bucket)
+    return receivable
+
+
+async def mark_insurer_step(uow: UnitOfWork, *, invoice_id: str, step: str, on: date) -> None:
+    receivable = await ReceivableRepository(uow.session).get(invoice_id)
+    if receivable is None:
+        return
+    if step == "insurer_notified":
+        receivable.insurer_notified_on = receivable.insurer_notified_on or on
+    else:
+        receivable.claim_filed_on = receivable.claim_filed_on or on
+
+
+async def overdue_receivables(uow: UnitOfWork, *, today: date) -> list[Receivable]:
+    return await ReceivableRepository(uow.session).overdue_open(today=today)
 
 
 async def buyer_receivables(uow: UnitOfWork, *, buyer_id: str, open_only: bool) -> list[Receivable]:

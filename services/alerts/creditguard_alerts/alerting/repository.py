@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from creditguard_alerts.alerting.models import Alert, AlertRule
+
+
+class AlertRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, entity: Alert | AlertRule) -> None:
+        self.session.add(entity)
+        await self.session.flush()
+
+    async def rule(self, rule_id: str) -> AlertRule | None:
+        return await self.session.get(AlertRule, rule_id)
+
+    async def rules(self, *, rule_types: tuple[str, ...] | None = None, enabled_only: bool = False) -> list[AlertRule]:
+        statement = select(AlertRule).order_by(AlertRule.rule_type, AlertRule.id)
+        if rule_types is not None:
+            statement = statement.where(AlertRule.rule_type.in_(rule_types))
+        if enabled_only:
+            statement = statement.where(AlertRule.enabled.is_(True))
+        return list((await self.session.execute(statement)).scalars())
+
+    async def rule_count(self) -> int:
+        return (await self.session.execute(select(func.count()).select_from(AlertRule))).scalar_one()
+
+    async def get(self, alert_id: str) -> Alert | None:
+        return await self.session.get(Alert, alert_id)
+
+    async def open_alert(self, rule_id: str, dedup_key: str) -> Alert | None:
+        statement = select(Alert).where(Alert.rule_id == rule_id, Alert.dedup_key == dedup_key, Alert.resolved_at.is_(None))
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def last_resolved(self, rule_id: str, dedup_key: str) -> Alert | None:
+        statement = (
+            select(Alert).where(Alert.rule_id == rule_id, Alert.dedup_key == dedup_key, Alert.resolved_at.is_not(None))
+            .order_by(Alert.resolved_at.desc()).limit(1)
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def open_alerts(self, *, rule_types: tuple[str, ...], buyer_id: str | None = None, invoice_id: str | None = None) -> list[Alert]:
+        statement = select(Alert).where(Alert.rule_type.in_(rule_types), Alert.resolved_at.is_(None))
+        if buyer_id is not None:
+            statement = statement.where(Alert.buyer_id == buyer_id)
+        if invoice_id is not None:
+            statement = statement.where(Alert.invoice_id == invoice_id)
+        return list((await self.session.execute(statement)).scalars())
+
+    async def page(self, *, buyer_id: str | None, severity: str | None, status: str | None, rule_type: str | None, limit: int, offset: int) -> tuple[list[Alert], int]:
+        conditions = []
+        if buyer_id is not None:
+            conditions.append(Alert.buyer_id == buyer_id)
+        if severity is not None:
+            conditions.append(Alert.severity == severity)
+        if status is not None:
+            conditions.append(Alert.status == status)
+        if rule_type is not None:
+            conditions.append(Alert.rule_type == rule_type)
+        total = (await self.session.execute(select(func.count()).select_from(Alert).where(*conditions))).scalar_one()
+        statement = select(Alert).where(*conditions).order_by(Alert.raised_at.desc(), Alert.id).limit(limit).offset(offset)
+        return list((await self.session.execute(statement)).scalars()), total
+
+    async def open_counts_by_severity(self) -> dict[str, int]:
+        rows = await self.session.execute(select(Alert.severity, func.count()).where(Alert.resolved_at.is_(None)).group_by(Alert.severity))
+        return {severity: count for severity, count in rows}

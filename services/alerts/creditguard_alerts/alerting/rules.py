@@ -1,0 +1,146 @@
+"""Pure early-warning calculations: severities, thresholds, deadlines and shares."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from enum import StrEnum
+
+
+class Severity(StrEnum):
+    INFO = "info"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+SEVERITY_ORDER = tuple(Severity)
+
+
+def severity_rank(severity: str) -> int:
+    return SEVERITY_ORDER.index(Severity(severity))
+
+
+def at_least(severity: str, minimum: str | None) -> bool:
+    return minimum is None or severity_rank(severity) >= severity_rank(minimum)
+
+
+class RuleType(StrEnum):
+    PAYMENT_DELAY = "payment_delay"
+    LIMIT_UTILISATION = "limit_utilisation"
+    LIMIT_BREACH = "limit_breach"
+    SCORE_DOWNGRADE = "score_downgrade"
+    RISK_CLASS_WORSENED = "risk_class_worsened"
+    REVIEW_OVERDUE = "review_overdue"
+    ACCOUNT_ON_HOLD = "account_on_hold"
+    ACCOUNT_BLOCKED = "account_blocked"
+    CONCENTRATION_BUYER = "concentration_buyer"
+    CONCENTRATION_COUNTRY = "concentration_country"
+    CONCENTRATION_INDUSTRY = "concentration_industry"
+    INSURANCE_REPORT_DEADLINE = "insurance_report_deadline"
+    INSURANCE_CLAIM_DEADLINE = "insurance_claim_deadline"
+    WEBHOOK_FAILING = "webhook_failing"
+
+
+INVOICE_RULES = (RuleType.PAYMENT_DELAY, RuleType.INSURANCE_REPORT_DEADLINE, RuleType.INSURANCE_CLAIM_DEADLINE)
+
+DEFAULT_PAYMENT_DELAY_LADDER = {"1": "info", "15": "low", "30": "medium", "60": "high", "90": "critical"}
+DEFAULT_RISK_CLASS_ORDER = ["very_low", "low", "moderate", "medium", "elevated", "high", "very_high", "severe", "default"]
+
+# Installed when the rules table is empty (first start); edited or disabled through the API afterwards.
+DEFAULT_RULES: tuple[dict, ...] = (
+    {"id": "payment-delay", "name": "Invoice past due", "rule_type": RuleType.PAYMENT_DELAY, "severity": "info",
+     "cooldown_seconds": 0, "params": {"severity_by_days_past_due": DEFAULT_PAYMENT_DELAY_LADDER}},
+    {"id": "limit-utilisation-80", "name": "Limit utilisation at or above 80%", "rule_type": RuleType.LIMIT_UTILISATION,
+     "severity": "medium", "cooldown_seconds": 86400, "params": {"threshold": 0.8}},
+    {"id": "limit-breach", "name": "Exposure above the credit limit", "rule_type": RuleType.LIMIT_BREACH,
+     "severity": "high", "cooldown_seconds": 3600, "params": {}},
+    {"id": "score-downgrade-2", "name": "Downgrade by two grades or more", "rule_type": RuleType.SCORE_DOWNGRADE,
+     "severity": "medium", "cooldown_seconds": 0, "params": {"grades": 2}},
+    {"id": "risk-class-worsened", "name": "Moved into a worse risk class", "rule_type": RuleType.RISK_CLASS_WORSENED,
+     "severity": "high", "cooldown_seconds": 0, "params": {"order": DEFAULT_RISK_CLASS_ORDER}},
+    {"id": "review-overdue", "name": "Credit review overdue", "rule_type": RuleType.REVIEW_OVERDUE,
+     "severity": "low", "cooldown_seconds": 0, "params": {"grace_days": 0}},
+    {"id": "account-on-hold", "name": "Account put on hold", "rule_type": RuleType.ACCOUNT_ON_HOLD,
+     "severity": "high", "cooldown_seconds": 0, "params": {}},
+    {"id": "account-blocked", "name": "Account blocked", "rule_type": RuleType.ACCOUNT_BLOCKED,
+     "severity": "critical", "cooldown_seconds": 0, "params": {}},
+    {"id": "concentration-buyer", "name": "One buyer above 10% of exposure", "rule_type": RuleType.CONCENTRATION_BUYER,
+     "severity": "medium", "cooldown_seconds": 86400, "params": {"max_share": 0.10, "min_buyers": 5}},
+    {"id": "concentration-country", "name": "One country above 40% of exposure", "rule_type": RuleType.CONCENTRATION_COUNTRY,
+     "severity": "medium", "cooldown_seconds": 86400, "params": {"max_share": 0.40, "min_buyers": 5}},
+    {"id": "concentration-industry", "name": "One industry above 30% of exposure", "rule_type": RuleType.CONCENTRATION_INDUSTRY,
+     "severity": "medium", "cooldown_seconds": 86400, "params": {"max_share": 0.30, "min_buyers": 5}},
+    {"id": "insurance-report-deadline", "name": "Report the overdue invoice to the credit insurer", "rule_type": RuleType.INSURANCE_REPORT_DEADLINE,
+     "severity": "high", "cooldown_seconds": 0, "params": {"days_before": 7}},
+    {"id": "insurance-claim-deadline", "name": "File the credit-insurance claim", "rule_type": RuleType.INSURANCE_CLAIM_DEADLINE,
+     "severity": "high", "cooldown_seconds": 0, "params": {"days_before": 14}},
+    {"id": "webhook-failing", "name": "Webhook subscription disabled after failing", "rule_type": RuleType.WEBHOOK_FAILING,
+     "severity": "high", "cooldown_seconds": 0, "params": {}},
+)
+
+
+def days_past_due(*, due_on: date, today: date) -> int:
+    return max((today - due_on).days, 0)
+
+
+def payment_delay_severity(ladder: dict[str, str], dpd: int) -> tuple[int, str] | None:
+    """The highest threshold reached and its severity, or None when not yet past the first."""
+    reached = [(int(days), severity) for days, severity in ladder.items() if dpd >= int(days)]
+    return max(reached) if reached else None
+
+
+@dataclass(frozen=True)
+class DeadlineState:
+    deadline: date
+    missed: bool
+
+
+def insurer_deadline(*, due_on: date, within_days: int, days_before: int, today: date) -> DeadlineState | None:
+    """Insurer deadlines count from the invoice's due date; None until ``days_before`` the deadline."""
+    deadline = due_on + timedelta(days=within_days)
+    if today < deadline - timedelta(days=days_before):
+        return None
+    return DeadlineState(deadline=deadline, missed=today > deadline)
+
+
+def is_downgrade(*, old_grade: int | None, new_grade: int, grades: int) -> bool:
+    """Grades count up from the best (1); a downgrade is a higher number."""
+    return old_grade is not None and new_grade - old_grade >= grades
+
+
+def risk_class_move(order: list[str], old: str | None, new: str) -> int:
+    """Positive when ``new`` is a worse class than ``old``, negative when better, 0 when unknown or equal."""
+    if old is None or old not in order or new not in order:
+        return 0
+    return order.index(new) - order.index(old)
+
+
+def review_overdue(*, review_due_on: date | None, today: date, grace_days: int) -> bool:
+    return review_due_on is not None and today > review_due_on + timedelta(days=grace_days)
+
+
+@dataclass(frozen=True)
+class Exposure:
+    buyer_id: str
+    country: str | None
+    industry: str | None
+    amount: Decimal
+
+
+def shares(exposures: Iterable[Exposure], *, key: str) -> dict[str, float]:
+    """Share of total exposure per buyer, country or industry (``key``); unknown countries or industries are left out."""
+    rows = list(exposures)
+    total = sum((e.amount for e in rows), Decimal("0"))
+    if total <= 0:
+        return {}
+    sums: dict[str, Decimal] = defaultdict(Decimal)
+    for row in rows:
+        group = getattr(row, key)
+        if group is not None:
+            sums[group] += row.amount
+    return {group: float(amount / total) for group, amount in sums.items()}

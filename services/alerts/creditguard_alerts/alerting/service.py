@@ -1,0 +1,354 @@
+"""Raise, escalate and resolve alerts. A condition is asserted (``raise_condition``) or cleared
+(``clear_condition``) by whatever event or sweep observes it; these two functions own
+deduplication, escalation, cooldown, the webhooks and the metric."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from creditguard_alerts.alerting import rules
+from creditguard_alerts.alerting.models import Alert, AlertRule
+from creditguard_alerts.alerting.repository import AlertRepository
+from creditguard_alerts.alerting.rules import RuleType, Severity
+from creditguard_alerts.alerting.schemas import AlertOut, RuleIn, RulePatch, validated_params
+from creditguard_alerts.buyers.models import BuyerProfile, InsuranceCover
+from creditguard_alerts.buyers.repository import BuyerRepository
+from creditguard_alerts.context import ServiceContext
+from creditguard_alerts.webhooks import service as webhooks
+from creditguard_shared.errors import Conflict, NotFound
+from creditguard_shared.events.contracts import AccountStatusChangedV1, LimitBreachedV1, ScoreChangedV1
+from creditguard_shared.unit_of_work import UnitOfWork
+
+OPEN, ACKNOWLEDGED, RESOLVED = "open", "acknowledged", "resolved"
+SYSTEM = "system"
+
+
+@dataclass(frozen=True)
+class InvoiceFacts:
+    invoice_id: str
+    buyer_id: str
+    due_on: date
+    open_amount: Decimal
+    currency: str
+    days_past_due: int
+    insurer_notified: bool = False
+    claim_filed: bool = False
+
+
+def _dedup_key(buyer_id: str | None, invoice_id: str | None, subject: str | None) -> str:
+    return f"{buyer_id or '*'}/{invoice_id or '*'}/{subject or '*'}"
+
+
+def _links(ctx: ServiceContext, alert: Alert) -> dict[str, str]:
+    base = ctx.settings.public_base_url.rstrip("/")
+    links = {"alert": f"{base}/v1/alerts/{alert.id}"}
+    if alert.buyer_id:
+        links["buyer_alerts"] = f"{base}/v1/alerts?buyer_id={alert.buyer_id}"
+        links["receivables"] = f"{base}/v1/buyers/{alert.buyer_id}/receivables"
+        links["collection_cases"] = f"{base}/v1/collections/cases?buyer_id={alert.buyer_id}"
+    return links
+
+
+async def _announce(uow: UnitOfWork, ctx: ServiceContext, *, event_type: str, alert: Alert) -> None:
+    await webhooks.publish(
+        uow, ctx, event_type=event_type, buyer_id=alert.buyer_id, severity=alert.severity,
+        data={"alert": AlertOut.model_validate(alert).model_dump(mode="json")}, links=_links(ctx, alert),
+    )
+
+
+async def ensure_default_rules(uow: UnitOfWork, *, ctx: ServiceContext) -> int:
+    repository = AlertRepository(uow.session)
+    if await repository.rule_count() > 0:
+        return 0
+    for definition in rules.DEFAULT_RULES:
+        await repository.add(AlertRule(**definition, enabled=True, created_at=ctx.now, updated_at=ctx.now))
+    return len(rules.DEFAULT_RULES)
+
+
+async def list_rules(uow: UnitOfWork) -> list[AlertRule]:
+    return await AlertRepository(uow.session).rules()
+
+
+async def create_rule(uow: UnitOfWork, ctx: ServiceContext, *, rule: RuleIn) -> AlertRule:
+    repository = AlertRepository(uow.session)
+    rule_id = rule.id or f"{rule.rule_type.value.replace('_', '-')}-{uuid.uuid4().hex[:8]}"
+    if await repository.rule(rule_id) is not None:
+        raise Conflict(f"Rule {rule_id} already exists.")
+    entity = AlertRule(
+        id=rule_id, name=rule.name, rule_type=rule.rule_type.value, severity=rule.severity.value, cooldown_seconds=rule.cooldown_seconds,
+        params=validated_params(rule.rule_type, rule.params), enabled=rule.enabled, created_at=ctx.now, updated_at=ctx.now,
+    )
+    await repository.add(entity)
+    return entity
+
+
+async def update_rule(uow: UnitOfWork, ctx: ServiceContext, *, rule_id: str, patch: RulePatch) -> AlertRule:
+    rule = await AlertRepository(uow.session).rule(rule_id)
+    if rule is None:
+        raise NotFound(f"Rule {rule_id} not found.")
+    changes = patch.model_dump(exclude_unset=True, mode="json")
+    if "params" in changes:
+        changes["params"] = validated_params(RuleType(rule.rule_type), changes["params"])
+    for field, value in changes.items():
+        if value is not None:
+            setattr(rule, field, value)
+    rule.updated_at = ctx.now
+    return rule
+
+
+async def raise_condition(
+    uow: UnitOfWork, ctx: ServiceContext, *, rule: AlertRule, severity: str, title: str, details: dict[str, Any],
+    buyer_id: str | None, invoice_id: str | None = None, subject: str | None = None,
+) -> Alert | None:
+    """Open the alert, or raise the open one in severity; repeats of the same condition change only its details."""
+    repository = AlertRepository(uow.session)
+    dedup_key = _dedup_key(buyer_id, invoice_id, subject)
+    alert = await repository.open_alert(rule.id, dedup_key)
+    if alert is not None:
+        alert.details, alert.updated_at = details, ctx.now
+        if rules.severity_rank(severity) > rules.severity_rank(alert.severity):
+            alert.severity, alert.title, alert.escalated_at = severity, title, ctx.now
+            # New information: an acknowledged alert needs looking at again.
+            alert.status = OPEN
+            await _announce(uow, ctx, event_type="alert.escalated", alert=alert)
+        return alert
+    previous = await repository.last_resolved(rule.id, dedup_key)
+    if (
+        previous is not None and previous.resolved_at is not None
+        and ctx.now < previous.resolved_at + timedelta(seconds=rule.cooldown_seconds)
+        and rules.severity_rank(severity) <= rules.severity_rank(previous.severity)
+    ):
+        return None
+    alert = Alert(
+        id=f"alt_{uuid.uuid4().hex}", rule_id=rule.id, rule_type=rule.rule_type, dedup_key=dedup_key, buyer_id=buyer_id,
+        invoice_id=invoice_id, subject=subject, severity=severity, raised_severity=severity, status=OPEN, title=title,
+        details=details, raised_at=ctx.now, updated_at=ctx.now,
+    )
+    await repository.add(alert)
+    ctx.metrics.alerts_raised.labels(ctx.metrics.service, rule.rule_type, severity).inc()
+    await _announce(uow, ctx, event_type="alert.raised", alert=alert)
+    return alert
+
+
+async def _resolve(uow: UnitOfWork, ctx: ServiceContext, *, alert: Alert, by: str, comment: str | None) -> None:
+    alert.status, alert.resolved_at, alert.resolved_by, alert.resolution_comment, alert.updated_at = RESOLVED, ctx.now, by, comment, ctx.now
+    # Later queries in this transaction must see it resolved (the sessions do not autoflush).
+    await uow.session.flush()
+    await _announce(uow, ctx, event_type="alert.resolved", alert=alert)
+
+
+async def clear_condition(
+    uow: UnitOfWork, ctx: ServiceContext, *, rule_types: tuple[str, ...], reason: str,
+    buyer_id: str | None = None, invoice_id: str | None = None, subject: str | None = None,
+) -> int:
+    """Resolve the open alerts of these rule types for the buyer / invoice / subject: the condition cleared."""
+    alerts = await AlertRepository(uow.session).open_alerts(rule_types=rule_types, buyer_id=buyer_id, invoice_id=invoice_id)
+    cleared = [a for a in alerts if subject is None or a.subject == subject]
+    for alert in cleared:
+        await _resolve(uow, ctx, alert=alert, by=SYSTEM, comment=reason)
+    return len(cleared)
+
+
+async def _enabled(uow: UnitOfWork, *rule_types: RuleType) -> list[AlertRule]:
+    return await AlertRepository(uow.session).rules(rule_types=tuple(t.value for t in rule_types), enabled_only=True)
+
+
+async def evaluate_invoice(uow: UnitOfWork, ctx: ServiceContext, *, invoice: InvoiceFacts, cover: InsuranceCover | None) -> None:
+    """Payment delay and insurer deadlines for one invoice; all of them clear once it is paid."""
+    if invoice.open_amount <= 0:
+        await clear_condition(uow, ctx, rule_types=tuple(t.value for t in rules.INVOICE_RULES), buyer_id=invoice.buyer_id,
+                              invoice_id=invoice.invoice_id, reason="invoice paid")
+        return
+    facts = {"invoice_id": invoice.invoice_id, "days_past_due": invoice.days_past_due, "due_on": invoice.due_on.isoformat(),
+             "open_amount": str(invoice.open_amount), "currency": invoice.currency}
+    for rule in await _enabled(uow, RuleType.PAYMENT_DELAY):
+        reached = rules.payment_delay_severity(rule.params["severity_by_days_past_due"], invoice.days_past_due)
+        if reached is not None:
+            threshold, severity = reached
+            await raise_condition(uow, ctx, rule=rule, severity=severity, buyer_id=invoice.buyer_id, invoice_id=invoice.invoice_id,
+                                  title=f"Invoice {invoice.invoice_id} is {threshold}+ days past due", details={**facts, "threshold": threshold})
+    if cover is None or invoice.days_past_due < 1 or not _cover_valid(cover, invoice.due_on):
+        return
+    await _evaluate_deadline(uow, ctx, invoice=invoice, cover=cover, facts=facts, rule_type=RuleType.INSURANCE_REPORT_DEADLINE,
+                             within_days=cover.report_overdue_within_days, done=invoice.insurer_notified, what="report the overdue invoice to")
+    await _evaluate_deadline(uow, ctx, invoice=invoice, cover=cover, facts=facts, rule_type=RuleType.INSURANCE_CLAIM_DEADLINE,
+                             within_days=cover.file_claim_within_days, done=invoice.claim_filed, what="file the claim with")
+
+
+def _cover_valid(cover: InsuranceCover, on: date) -> bool:
+    return (cover.valid_from is None or cover.valid_from <= on) and (cover.valid_until is None or on <= cover.valid_until)
+
+
+async def _evaluate_deadline(
+    uow: UnitOfWork, ctx: ServiceContext, *, invoice: InvoiceFacts, cover: InsuranceCover, facts: dict[str, Any],
+    rule_type: RuleType, within_days: int, done: bool, what: str,
+) -> None:
+    if done:
+        await clear_condition(uow, ctx, rule_types=(rule_type.value,), buyer_id=invoice.buyer_id, invoice_id=invoice.invoice_id, reason="done")
+        return
+    for rule in await _enabled(uow, rule_type):
+        state = rules.insurer_deadline(due_on=invoice.due_on, within_days=within_days, days_before=rule.params["days_before"], today=ctx.today)
+        if state is None:
+            continue
+        severity = Severity.CRITICAL.value if state.missed else rule.severity
+        verb = "Missed the deadline to" if state.missed else f"{(state.deadline - ctx.today).days} days left to"
+        await raise_condition(
+            uow, ctx, rule=rule, severity=severity, buyer_id=invoice.buyer_id, invoice_id=invoice.invoice_id,
+            title=f"{verb} {what} {cover.insurer} (invoice {invoice.invoice_id}, deadline {state.deadline.isoformat()})",
+            details={**facts, "deadline": state.deadline.isoformat(), "missed": state.missed, "insurer": cover.insurer, "policy_id": cover.policy_id},
+        )
+
+
+async def evaluate_exposure(uow: UnitOfWork, ctx: ServiceContext, *, buyer: BuyerProfile) -> None:
+    """Utilisation threshold, breach clearing and the buyer's concentration after an exposure change."""
+    utilisation = buyer.utilisation
+    facts = {"utilisation": utilisation, "exposure": str(buyer.exposure), "limit": None if buyer.limit_amount is None else str(buyer.limit_amount),
+             "currency": buyer.currency}
+    for rule in await _enabled(uow, RuleType.LIMIT_UTILISATION):
+        threshold = rule.params["threshold"]
+        if utilisation is not None and utilisation >= threshold:
+            await raise_condition(uow, ctx, rule=rule, severity=rule.severity, buyer_id=buyer.buyer_id, details={**facts, "threshold": threshold},
+                                  title=f"Buyer {buyer.buyer_id} uses {utilisation:.0%} of its limit (threshold {threshold:.0%})")
+        else:
+            await _clear_rule(uow, ctx, rule=rule, buyer_id=buyer.buyer_id, reason="utilisation below the threshold")
+    if utilisation is None or utilisation <= 1:
+        await clear_condition(uow, ctx, rule_types=(RuleType.LIMIT_BREACH.value,), buyer_id=buyer.buyer_id, reason="exposure back within the limit")
+    if buyer.currency is not None:
+        await evaluate_concentration(uow, ctx, currency=buyer.currency)
+
+
+async def _clear_rule(uow: UnitOfWork, ctx: ServiceContext, *, rule: AlertRule, buyer_id: str | None, reason: str, subject: str | None = None) -> None:
+    alert = await AlertRepository(uow.session).open_alert(rule.id, _dedup_key(buyer_id, None, subject))
+    if alert is not None:
+        await _resolve(uow, ctx, alert=alert, by=SYSTEM, comment=reason)
+
+
+async def limit_breached(uow: UnitOfWork, ctx: ServiceContext, *, event: LimitBreachedV1) -> None:
+    for rule in await _enabled(uow, RuleType.LIMIT_BREACH):
+        await raise_condition(
+            uow, ctx, rule=rule, severity=rule.severity, buyer_id=event.buyer_id,
+            title=f"Buyer {event.buyer_id} is {event.excess} {event.currency} above its limit",
+            details={"limit": str(event.limit), "exposure": str(event.exposure), "excess": str(event.excess), "currency": event.currency},
+        )
+
+
+async def evaluate_score(uow: UnitOfWork, ctx: ServiceContext, *, event: ScoreChangedV1) -> None:
+    facts = {"old_grade": event.old_grade, "new_grade": event.new_grade, "old_risk_class": event.old_risk_class,
+             "new_risk_class": event.new_risk_class, "pd": event.pd, "reasons": [r.model_dump() for r in event.reasons]}
+    for rule in await _enabled(uow, RuleType.SCORE_DOWNGRADE):
+        if rules.is_downgrade(old_grade=event.old_grade, new_grade=event.new_grade, grades=rule.params["grades"]):
+            await raise_condition(uow, ctx, rule=rule, severity=rule.severity, buyer_id=event.buyer_id, details=facts,
+                                  title=f"Buyer {event.buyer_id} downgraded from grade {event.old_grade} to {event.new_grade}")
+        elif event.old_grade is not None and event.new_grade < event.old_grade:
+            await _clear_rule(uow, ctx, rule=rule, buyer_id=event.buyer_id, reason="upgraded again")
+    for rule in await _enabled(uow, RuleType.RISK_CLASS_WORSENED):
+        move = rules.risk_class_move(rule.params["order"], event.old_risk_class, event.new_risk_class)
+        if move > 0:
+            await raise_condition(uow, ctx, rule=rule, severity=rule.severity, buyer_id=event.buyer_id, details=facts,
+                                  title=f"Buyer {event.buyer_id} moved from risk class {event.old_risk_class} to {event.new_risk_class}")
+        elif move < 0:
+            await _clear_rule(uow, ctx, rule=rule, buyer_id=event.buyer_id, reason="moved to a better risk class")
+
+
+async def evaluate_status(uow: UnitOfWork, ctx: ServiceContext, *, event: AccountStatusChangedV1) -> None:
+    raised = {"on_hold": RuleType.ACCOUNT_ON_HOLD, "blocked": RuleType.ACCOUNT_BLOCKED}.get(event.new_status)
+    others = tuple(t.value for t in (RuleType.ACCOUNT_ON_HOLD, RuleType.ACCOUNT_BLOCKED) if t is not raised)
+    await clear_condition(uow, ctx, rule_types=others, buyer_id=event.buyer_id, reason=f"account is {event.new_status}")
+    if raised is not None:
+        for rule in await _enabled(uow, raised):
+            await raise_condition(uow, ctx, rule=rule, severity=rule.severity, buyer_id=event.buyer_id,
+                                  title=f"Account {event.buyer_id} is {event.new_status.replace('_', ' ')}",
+                                  details={"old_status": event.old_status, "new_status": event.new_status, "reason": event.reason})
+    base = ctx.settings.public_base_url.rstrip("/")
+    await webhooks.publish(
+        uow, ctx, event_type="account.status_changed", buyer_id=event.buyer_id, severity=None,
+        data={"account": {"buyer_id": event.buyer_id, "old_status": event.old_status, "new_status": event.new_status, "reason": event.reason}},
+        links={"buyer_alerts": f"{base}/v1/alerts?buyer_id={event.buyer_id}", "collection_cases": f"{base}/v1/collections/cases?buyer_id={event.buyer_id}"},
+    )
+
+
+async def evaluate_review(uow: UnitOfWork, ctx: ServiceContext, *, buyer: BuyerProfile) -> None:
+    for rule in await _enabled(uow, RuleType.REVIEW_OVERDUE):
+        if rules.review_overdue(review_due_on=buyer.review_due_on, today=ctx.today, grace_days=rule.params["grace_days"]):
+            await raise_condition(uow, ctx, rule=rule, severity=rule.severity, buyer_id=buyer.buyer_id,
+                                  title=f"Credit review of {buyer.buyer_id} was due on {buyer.review_due_on}",
+                                  details={"review_due_on": str(buyer.review_due_on)})
+        else:
+            await _clear_rule(uow, ctx, rule=rule, buyer_id=buyer.buyer_id, reason="review no longer overdue")
+
+
+async def evaluate_reviews(uow: UnitOfWork, ctx: ServiceContext) -> int:
+    buyers_with_reviews = await BuyerRepository(uow.session).with_review_due()
+    for buyer in buyers_with_reviews:
+        await evaluate_review(uow, ctx, buyer=buyer)
+    return len(buyers_with_reviews)
+
+
+CONCENTRATION_KEYS = {RuleType.CONCENTRATION_BUYER: "buyer_id", RuleType.CONCENTRATION_COUNTRY: "country", RuleType.CONCENTRATION_INDUSTRY: "industry"}
+
+
+async def evaluate_concentration(uow: UnitOfWork, ctx: ServiceContext, *, currency: str) -> None:
+    """Shares of the whole portfolio in one currency; a change to one buyer moves every share, so all groups are re-checked."""
+    concentration_rules = await _enabled(uow, *CONCENTRATION_KEYS)
+    if not concentration_rules:
+        return
+    exposures = [rules.Exposure(*row) for row in await BuyerRepository(uow.session).exposures(currency)]
+    for rule in concentration_rules:
+        key = CONCENTRATION_KEYS[RuleType(rule.rule_type)]
+        max_share = rule.params["max_share"]
+        enough_buyers = len(exposures) >= rule.params["min_buyers"]
+        current = rules.shares(exposures, key=key) if enough_buyers else {}
+        open_alerts = {a.subject: a for a in await AlertRepository(uow.session).open_alerts(rule_types=(rule.rule_type,)) if a.details.get("currency") == currency}
+        for group, share in current.items():
+            subject = f"{key}:{group}"
+            if share > max_share:
+                await raise_condition(
+                    uow, ctx, rule=rule, severity=rule.severity, buyer_id=group if key == "buyer_id" else None, subject=subject,
+                    title=f"{key.replace('_id', '').capitalize()} {group} holds {share:.0%} of {currency} exposure (limit {max_share:.0%})",
+                    details={"group": group, "share": round(share, 4), "max_share": max_share, "currency": currency},
+                )
+                open_alerts.pop(subject, None)
+        for alert in open_alerts.values():
+            await _resolve(uow, ctx, alert=alert, by=SYSTEM, comment="share back under the maximum")
+
+
+async def raise_webhook_failing(uow: UnitOfWork, ctx: ServiceContext, *, subscription_id: str, url: str, reason: str) -> None:
+    for rule in await _enabled(uow, RuleType.WEBHOOK_FAILING):
+        await raise_condition(uow, ctx, rule=rule, severity=rule.severity, buyer_id=None, subject=f"subscription:{subscription_id}",
+                              title=f"Webhook subscription {subscription_id} disabled: {reason}",
+                              details={"subscription_id": subscription_id, "url": url, "reason": reason})
+
+
+async def get_alert(uow: UnitOfWork, *, alert_id: str) -> Alert:
+    alert = await AlertRepository(uow.session).get(alert_id)
+    if alert is None:
+        raise NotFound(f"Alert {alert_id} not found.")
+    return alert
+
+
+async def acknowledge(uow: UnitOfWork, ctx: ServiceContext, *, alert_id: str, by: str, comment: str | None) -> Alert:
+    alert = await get_alert(uow, alert_id=alert_id)
+    if alert.status == RESOLVED:
+        raise Conflict(f"Alert {alert_id} is already resolved.")
+    alert.status, alert.acknowledged_at, alert.acknowledged_by, alert.acknowledge_comment, alert.updated_at = ACKNOWLEDGED, ctx.now, by, comment, ctx.now
+    return alert
+
+
+async def resolve(uow: UnitOfWork, ctx: ServiceContext, *, alert_id: str, by: str, comment: str | None) -> Alert:
+    alert = await get_alert(uow, alert_id=alert_id)
+    if alert.status == RESOLVED:
+        raise Conflict(f"Alert {alert_id} is already resolved.")
+    await _resolve(uow, ctx, alert=alert, by=by, comment=comment)
+    return alert
+
+
+async def page_alerts(uow: UnitOfWork, *, buyer_id: str | None, severity: str | None, status: str | None, rule_type: str | None, limit: int, offset: int) -> tuple[list[Alert], int]:
+    return await AlertRepository(uow.session).page(buyer_id=buyer_id, severity=severity, status=status, rule_type=rule_type, limit=limit, offset=offset)
+
+
+async def open_counts(uow: UnitOfWork) -> dict[str, int]:
+    return await AlertRepository(uow.session).open_counts_by_severity()

@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from creditguard_alerts.collections.models import CollectionAction, CollectionCase, CollectionStrategy
+
+OPEN, CLOSED = "open", "closed"
+PENDING = "pending"
+
+
+class CollectionRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, entity: CollectionStrategy | CollectionCase | CollectionAction) -> None:
+        self.session.add(entity)
+        await self.session.flush()
+
+    async def strategy(self, strategy_id: str) -> CollectionStrategy | None:
+        return await self.session.get(CollectionStrategy, strategy_id)
+
+    async def strategies(self, *, enabled_only: bool = False) -> list[CollectionStrategy]:
+        statement = select(CollectionStrategy).order_by(CollectionStrategy.priority, CollectionStrategy.id)
+        if enabled_only:
+            statement = statement.where(CollectionStrategy.enabled.is_(True))
+        return list((await self.session.execute(statement)).scalars())
+
+    async def strategy_count(self) -> int:
+        return (await self.session.execute(select(func.count()).select_from(CollectionStrategy))).scalar_one()
+
+    async def case(self, case_id: str) -> CollectionCase | None:
+        return await self.session.get(CollectionCase, case_id)
+
+    async def case_for_invoice(self, invoice_id: str) -> CollectionCase | None:
+        return (await self.session.execute(select(CollectionCase).where(CollectionCase.invoice_id == invoice_id))).scalar_one_or_none()
+
+    async def open_cases(self) -> list[CollectionCase]:
+        return list((await self.session.execute(select(CollectionCase).where(CollectionCase.status == OPEN))).scalars())
+
+    async def buyer_holds_other_than(self, *, buyer_id: str, case_id: str) -> bool:
+        statement = select(func.count()).select_from(CollectionCase).where(
+            CollectionCase.buyer_id == buyer_id, CollectionCase.status == OPEN, CollectionCase.hold_requested.is_(True), CollectionCase.id != case_id,
+        )
+        return (await self.session.execute(statement)).scalar_one() > 0
+
+    async def page_cases(self, *, buyer_id: str | None, status: str | None, level: str | None, limit: int, offset: int) -> tuple[list[CollectionCase], int]:
+        conditions = []
+        if buyer_id is not None:
+            conditions.append(CollectionCase.buyer_id == buyer_id)
+        if status is not None:
+            conditions.append(CollectionCase.status == status)
+        if level is not None:
+            conditions.append(CollectionCase.level == level)
+        total = (await self.session.execute(select(func.count()).select_from(CollectionCase).where(*conditions))).scalar_one()
+        statement = select(CollectionCase).where(*conditions).order_by(CollectionCase.days_past_due.desc(), CollectionCase.id).limit(limit).offset(offset)
+        return list((await self.session.execute(statement)).scalars()), total
+
+    async def actions(self, case_id: str) -> list[CollectionAction]:
+        statement = select(CollectionAction).where(CollectionAction.case_id == case_id).order_by(CollectionAction.created_at, CollectionAction.id)
+        return list((await self.session.execute(statement)).scalars())
+
+    async def close_pending(self, *, case_id: str, status: str, at: datetime) -> None:
+        statement = (
+            update(CollectionAction).where(CollectionAction.case_id == case_id, CollectionAction.status == PENDING)
+            .values(status=status, completed_at=at).execution_options(synchronize_session="fetch")
+        )
+        await self.session.execute(statement)
+
+    async def work_queue(self, *, due_before: date, buyer_id: str | None, limit: int, offset: int) -> tuple[list[tuple[CollectionAction, CollectionCase]], int]:
+        conditions = [CollectionAction.status == PENDING, CollectionAction.due_on <= due_before]
+        if buyer_id is not None:
+            conditions.append(CollectionAction.buyer_id == buyer_id)
+        total = (await self.session.execute(select(func.count()).select_from(CollectionAction).where(*conditions))).scalar_one()
+        statement = (
+            select(CollectionAction, CollectionCase).join(CollectionCase, CollectionCase.id == CollectionAction.case_id)
+            .where(*conditions).order_by(CollectionAction.due_on, CollectionCase.days_past_due.desc(), CollectionAction.id).limit(limit).offset(offset)
+        )
+        return [(a, c) for a, c in await self.session.execute(statement)], total
+
+    async def open_counts_by_level(self) -> dict[str, int]:
+        rows = await self.session.execute(select(CollectionCase.level, func.count()).where(CollectionCase.status == OPEN).group_by(CollectionCase.level))
+        return {level: count for level, count in rows}

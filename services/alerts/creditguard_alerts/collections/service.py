@@ -1,0 +1,235 @@
+"""Collection cases: one per overdue invoice, escalated level by level along its strategy, paused
+by a promise to pay or a dispute, closed by payment. The stop-supplies level asks the limits
+service to put the account on hold; closing the last such case lifts the hold."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from creditguard_alerts.alerting import service as alerting
+from creditguard_alerts.alerting.rules import RuleType
+from creditguard_alerts.alerting.service import InvoiceFacts
+from creditguard_alerts.buyers.repository import BuyerRepository
+from creditguard_alerts.collections import rules
+from creditguard_alerts.collections.models import CollectionAction, CollectionCase, CollectionStrategy
+from creditguard_alerts.collections.repository import CLOSED, OPEN, PENDING, CollectionRepository
+from creditguard_alerts.collections.rules import Level
+from creditguard_alerts.collections.schemas import ActionIn, CaseOut, StrategyIn
+from creditguard_alerts.context import ServiceContext
+from creditguard_alerts.receivables import service as receivables
+from creditguard_alerts.receivables.models import Receivable
+from creditguard_alerts.webhooks import service as webhooks
+from creditguard_shared.errors import Conflict, NotFound, Unprocessable
+from creditguard_shared.events.contracts import AccountHoldRequestedV1
+from creditguard_shared.unit_of_work import UnitOfWork
+
+DONE, SUPERSEDED, CANCELLED, RECORDED = "done", "superseded", "cancelled", "recorded"
+SYSTEM = "system"
+
+
+async def ensure_default_strategies(uow: UnitOfWork, *, ctx: ServiceContext) -> int:
+    repository = CollectionRepository(uow.session)
+    if await repository.strategy_count() > 0:
+        return 0
+    for definition in rules.DEFAULT_STRATEGIES:
+        amounts = {k: None if definition[k] is None else Decimal(definition[k]) for k in ("min_amount", "max_amount")}
+        await repository.add(CollectionStrategy(**{**definition, **amounts}, enabled=True, created_at=ctx.now, updated_at=ctx.now))
+    return len(rules.DEFAULT_STRATEGIES)
+
+
+async def list_strategies(uow: UnitOfWork) -> list[CollectionStrategy]:
+    return await CollectionRepository(uow.session).strategies()
+
+
+async def put_strategy(uow: UnitOfWork, ctx: ServiceContext, *, strategy: StrategyIn) -> tuple[CollectionStrategy, bool]:
+    """Create or replace a strategy; open cases keep their strategy and follow its new levels."""
+    repository = CollectionRepository(uow.session)
+    fields = strategy.model_dump(mode="python")
+    fields["levels"] = [{"level": level.level.value, "days_past_due": level.days_past_due} for level in strategy.levels]
+    existing = await repository.strategy(strategy.id)
+    if existing is None:
+        entity = CollectionStrategy(**fields, created_at=ctx.now, updated_at=ctx.now)
+        await repository.add(entity)
+        return entity, True
+    for name, value in fields.items():
+        setattr(existing, name, value)
+    existing.updated_at = ctx.now
+    return existing, False
+
+
+async def _choose_strategy(uow: UnitOfWork, *, buyer_id: str, amount: Decimal) -> CollectionStrategy:
+    buyer = await BuyerRepository(uow.session).get(buyer_id)
+    segment = rules.Segment(risk_class=buyer.risk_class if buyer else None, industry=buyer.industry if buyer else None, amount=amount)
+    strategies = await CollectionRepository(uow.session).strategies(enabled_only=True)
+    for strategy in strategies:
+        if rules.in_segment(segment=segment, risk_classes=strategy.risk_classes, industries=strategy.industries,
+                            min_amount=strategy.min_amount, max_amount=strategy.max_amount):
+            return strategy
+    raise Unprocessable("No enabled collection strategy matches; keep a catch-all strategy enabled.")
+
+
+def _links(ctx: ServiceContext, case: CollectionCase) -> dict[str, str]:
+    base = ctx.settings.public_base_url.rstrip("/")
+    return {"case": f"{base}/v1/collections/cases/{case.id}", "work_queue": f"{base}/v1/collections/actions",
+            "buyer_alerts": f"{base}/v1/alerts?buyer_id={case.buyer_id}", "receivables": f"{base}/v1/buyers/{case.buyer_id}/receivables"}
+
+
+async def _announce(uow: UnitOfWork, ctx: ServiceContext, *, event_type: str, case: CollectionCase, extra: dict[str, Any] | None = None) -> None:
+    await uow.session.flush()
+    data = {"case": CaseOut.model_validate(case).model_dump(mode="json"), **(extra or {})}
+    await webhooks.publish(uow, ctx, event_type=event_type, buyer_id=case.buyer_id, severity=None, data=data, links=_links(ctx, case))
+
+
+async def _note(uow: UnitOfWork, ctx: ServiceContext, *, case: CollectionCase, kind: str, actor: str, comment: str | None = None,
+                details: dict[str, Any] | None = None, status: str = RECORDED, level: str | None = None) -> CollectionAction:
+    action = CollectionAction(
+        id=f"act_{uuid.uuid4().hex}", case_id=case.id, buyer_id=case.buyer_id, kind=kind, level=level, status=status,
+        due_on=ctx.today if status == PENDING else None, created_at=ctx.now, completed_at=None if status == PENDING else ctx.now,
+        actor=actor, comment=comment, details=details or {},
+    )
+    await CollectionRepository(uow.session).add(action)
+    return action
+
+
+async def track_invoice(uow: UnitOfWork, ctx: ServiceContext, *, invoice: InvoiceFacts) -> CollectionCase | None:
+    """Open, update, escalate or close the invoice's case from its latest open amount and days past due."""
+    repository = CollectionRepository(uow.session)
+    case = await repository.case_for_invoice(invoice.invoice_id)
+    if case is None:
+        if invoice.open_amount <= 0 or invoice.days_past_due < 1:
+            return None
+        strategy = await _choose_strategy(uow, buyer_id=invoice.buyer_id, amount=invoice.open_amount)
+        case = CollectionCase(
+            id=f"case_{uuid.uuid4().hex}", invoice_id=invoice.invoice_id, buyer_id=invoice.buyer_id, strategy_id=strategy.id,
+            currency=invoice.currency, due_on=invoice.due_on, open_amount=invoice.open_amount, days_past_due=invoice.days_past_due,
+            status=OPEN, level=rules.NO_LEVEL, level_index=-1, disputed=False, hold_requested=False, opened_at=ctx.now, updated_at=ctx.now,
+        )
+        await repository.add(case)
+        await _announce(uow, ctx, event_type="collection.case_opened", case=case, extra={"strategy_id": strategy.id})
+    if case.status == CLOSED:
+        return case
+    if invoice.open_amount <= 0:
+        await _close(uow, ctx, case=case, reason="paid")
+        return case
+    if invoice.open_amount < case.open_amount:
+        await _note(uow, ctx, case=case, kind="partial_payment", actor=SYSTEM,
+                    details={"previous_open_amount": str(case.open_amount), "open_amount": str(invoice.open_amount)})
+    case.open_amount, case.days_past_due = invoice.open_amount, max(case.days_past_due, invoice.days_past_due)
+    case.updated_at = ctx.now
+    await _escalate(uow, ctx, case=case)
+    return case
+
+
+async def _escalate(uow: UnitOfWork, ctx: ServiceContext, *, case: CollectionCase) -> None:
+    if rules.promise_broken(promised_until=case.promised_until, today=ctx.today):
+        await _note(uow, ctx, case=case, kind="promise_broken", actor=SYSTEM,
+                    details={"promised_until": case.promised_until.isoformat(), "promised_amount": None if case.promised_amount is None else str(case.promised_amount)})
+        case.promised_until, case.promised_amount = None, None
+    if rules.escalation_paused(promised_until=case.promised_until, disputed=case.disputed, today=ctx.today):
+        return
+    strategy = await CollectionRepository(uow.session).strategy(case.strategy_id)
+    if strategy is None:
+        return
+    target = rules.target_level_index(strategy.levels, case.days_past_due)
+    while case.level_index < target:
+        await _enter_level(uow, ctx, case=case, index=case.level_index + 1, levels=strategy.levels)
+
+
+async def _enter_level(uow: UnitOfWork, ctx: ServiceContext, *, case: CollectionCase, index: int, levels: list[dict]) -> None:
+    previous = case.level
+    await CollectionRepository(uow.session).close_pending(case_id=case.id, status=SUPERSEDED, at=ctx.now)
+    case.level_index, case.level, case.updated_at = index, levels[index]["level"], ctx.now
+    await _note(uow, ctx, case=case, kind="level_action", level=case.level, actor=SYSTEM, status=PENDING,
+                details={"days_past_due": case.days_past_due, "trigger_days_past_due": levels[index]["days_past_due"]})
+    if case.level == Level.STOP_SUPPLIES and not case.hold_requested:
+        case.hold_requested = True
+        uow.emit(AccountHoldRequestedV1(buyer_id=case.buyer_id, hold=True, case_id=case.id,
+                                        reason=f"Collections: invoice {case.invoice_id} is {case.days_past_due} days past due"), subject=case.buyer_id)
+    await _announce(uow, ctx, event_type="collection.level_changed", case=case, extra={"previous_level": previous, "level": case.level})
+
+
+async def _close(uow: UnitOfWork, ctx: ServiceContext, *, case: CollectionCase, reason: str) -> None:
+    repository = CollectionRepository(uow.session)
+    await repository.close_pending(case_id=case.id, status=CANCELLED, at=ctx.now)
+    case.status, case.closed_at, case.close_reason, case.open_amount, case.updated_at = CLOSED, ctx.now, reason, Decimal("0.00"), ctx.now
+    await _note(uow, ctx, case=case, kind="closed", actor=SYSTEM, comment=reason)
+    if case.hold_requested and not await repository.buyer_holds_other_than(buyer_id=case.buyer_id, case_id=case.id):
+        uow.emit(AccountHoldRequestedV1(buyer_id=case.buyer_id, hold=False, case_id=case.id,
+                                        reason=f"Collections: invoice {case.invoice_id} {reason}; no other case holds the account"), subject=case.buyer_id)
+    case.hold_requested = False
+    await _announce(uow, ctx, event_type="collection.case_closed", case=case)
+
+
+async def get_case(uow: UnitOfWork, *, case_id: str) -> tuple[CollectionCase, list[CollectionAction]]:
+    repository = CollectionRepository(uow.session)
+    case = await repository.case(case_id)
+    if case is None:
+        raise NotFound(f"Collection case {case_id} not found.")
+    return case, await repository.actions(case_id)
+
+
+async def record_action(uow: UnitOfWork, ctx: ServiceContext, *, case_id: str, action: ActionIn, actor: str) -> CollectionAction:
+    """What a collector did or learnt; anything but a note completes the level's pending task."""
+    case, _ = await get_case(uow, case_id=case_id)
+    if case.status == CLOSED:
+        raise Conflict(f"Collection case {case_id} is closed.")
+    if action.kind == "promise_to_pay":
+        if action.promised_on < ctx.today:
+            raise Unprocessable("promised_on must not be in the past.", field="promised_on")
+        case.promised_until, case.promised_amount = action.promised_on, action.promised_amount
+    elif action.kind == "dispute":
+        case.disputed = True
+    elif action.kind == "dispute_resolved":
+        case.disputed = False
+    elif action.kind in ("insurer_notified", "claim_filed"):
+        await receivables.mark_insurer_step(uow, invoice_id=case.invoice_id, step=action.kind, on=ctx.today)
+        rule_type = RuleType.INSURANCE_REPORT_DEADLINE if action.kind == "insurer_notified" else RuleType.INSURANCE_CLAIM_DEADLINE
+        await alerting.clear_condition(uow, ctx, rule_types=(rule_type.value,), buyer_id=case.buyer_id, invoice_id=case.invoice_id,
+                                       reason=f"{action.kind.replace('_', ' ')} by {actor}")
+    if action.kind != "note":
+        await CollectionRepository(uow.session).close_pending(case_id=case.id, status=DONE, at=ctx.now)
+    details = {k: str(v) for k, v in (("promised_on", action.promised_on), ("promised_amount", action.promised_amount)) if v is not None}
+    recorded = await _note(uow, ctx, case=case, kind=action.kind, actor=actor, comment=action.comment, details=details, level=case.level)
+    case.updated_at = ctx.now
+    if action.kind == "dispute_resolved":
+        await _escalate(uow, ctx, case=case)
+    return recorded
+
+
+async def escalate_open_cases(uow: UnitOfWork, ctx: ServiceContext) -> int:
+    """Days past due grow with the clock; so do levels (the sweep)."""
+    cases = await CollectionRepository(uow.session).open_cases()
+    for case in cases:
+        case.days_past_due = max(case.days_past_due, (ctx.today - case.due_on).days)
+        await _escalate(uow, ctx, case=case)
+    return len(cases)
+
+
+async def page_cases(uow: UnitOfWork, *, buyer_id: str | None, status: str | None, level: str | None, limit: int, offset: int) -> tuple[list[CollectionCase], int]:
+    return await CollectionRepository(uow.session).page_cases(buyer_id=buyer_id, status=status, level=level, limit=limit, offset=offset)
+
+
+async def work_queue(uow: UnitOfWork, ctx: ServiceContext, *, due_before: date | None, buyer_id: str | None, limit: int, offset: int) -> tuple[list[tuple[CollectionAction, CollectionCase]], int]:
+    return await CollectionRepository(uow.session).work_queue(due_before=due_before or ctx.today, buyer_id=buyer_id, limit=limit, offset=offset)
+
+
+async def open_counts(uow: UnitOfWork) -> dict[str, int]:
+    return await CollectionRepository(uow.session).open_counts_by_level()
+
+
+def invoice_facts(receivable: Receivable, *, today: date, days_past_due: int = 0) -> InvoiceFacts:
+    return InvoiceFacts(
+        invoice_id=receivable.invoice_id, buyer_id=receivable.buyer_id, due_on=receivable.due_on, open_amount=receivable.open_amount,
+        currency=receivable.currency, days_past_due=max(days_past_due, max((today - receivable.due_on).days, 0)),
+        insurer_notified=receivable.insurer_notified_on is not None, claim_filed=receivable.claim_filed_on is not None,
+    )
+
+
+async def watch_invoice(uow: UnitOfWork, ctx: ServiceContext, *, invoice: InvoiceFacts) -> None:
+    """Everything an invoice's state drives: its alerts and its collection case."""
+    cover = await BuyerRepository(uow.session).cover(invoice.buyer_id)
+    await alerting.evaluate_invoice(uow, ctx, invoice=invoice, cover=cover)
+    await track_invoice(uow, ctx, invoice=invoice)

@@ -1,0 +1,96 @@
+"""Background work: the sweep (time-driven rules and collection levels), the webhook dispatcher
+and the gauges; each loop also has an endpoint that runs one pass now."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import httpx
+
+from creditguard_alerts.alerting import service as alerting
+from creditguard_alerts.alerting.rules import SEVERITY_ORDER
+from creditguard_alerts.buyers.repository import BuyerRepository
+from creditguard_alerts.collections import service as collections
+from creditguard_alerts.collections.rules import NO_LEVEL, Level
+from creditguard_alerts.context import ServiceContext, bind_runtime, context_of
+from creditguard_alerts.receivables import service as receivables
+from creditguard_alerts.webhooks import service as webhooks
+from creditguard_alerts.webhooks.models import WebhookSubscription
+from creditguard_shared.service_app import ServiceRuntime
+from creditguard_shared.unit_of_work import UnitOfWork
+
+logger = logging.getLogger(__name__)
+
+
+async def sweep(uow: UnitOfWork, ctx: ServiceContext) -> dict[str, int]:
+    """One pass over what time changes: invoices growing older, promises expiring, reviews falling due, concentration."""
+    overdue = await receivables.overdue_receivables(uow, today=ctx.today)
+    for receivable in overdue:
+        await collections.watch_invoice(uow, ctx, invoice=collections.invoice_facts(receivable, today=ctx.today))
+    await collections.escalate_open_cases(uow, ctx)
+    reviews = await alerting.evaluate_reviews(uow, ctx)
+    for currency in await BuyerRepository(uow.session).currencies():
+        await alerting.evaluate_concentration(uow, ctx, currency=currency)
+    return {"invoices_checked": len(overdue), "reviews_checked": reviews}
+
+
+async def refresh_gauges(uow: UnitOfWork, ctx: ServiceContext) -> tuple[int, int]:
+    metrics = ctx.metrics
+    alerts_open = await alerting.open_counts(uow)
+    for severity in SEVERITY_ORDER:
+        metrics.alerts_open.labels(metrics.service, severity.value).set(alerts_open.get(severity.value, 0))
+    cases_open = await collections.open_counts(uow)
+    for level in [NO_LEVEL, *(level.value for level in Level)]:
+        metrics.collection_cases_open.labels(metrics.service, level).set(cases_open.get(level, 0))
+    return sum(alerts_open.values()), sum(cases_open.values())
+
+
+async def install_defaults(runtime: ServiceRuntime) -> None:
+    bind_runtime(runtime)
+    async with runtime.uow_factory() as uow:
+        ctx = context_of(runtime)
+        await alerting.ensure_default_rules(uow, ctx=ctx)
+        await collections.ensure_default_strategies(uow, ctx=ctx)
+        await refresh_gauges(uow, ctx)
+        await uow.commit()
+
+
+async def sweep_loop(runtime: ServiceRuntime) -> None:
+    while True:
+        await asyncio.sleep(runtime.settings.sweep_interval_seconds)  # type: ignore[attr-defined]
+        try:
+            async with runtime.uow_factory() as uow:
+                ctx = context_of(runtime)
+                await sweep(uow, ctx)
+                await refresh_gauges(uow, ctx)
+                await uow.commit()
+        except Exception:  # noqa: BLE001 - the next pass retries; one bad pass must not stop the loop
+            logger.exception("alerts sweep failed")
+
+
+async def disable_subscription_alert(uow: UnitOfWork, ctx: ServiceContext, subscription: WebhookSubscription, reason: str) -> None:
+    await alerting.raise_webhook_failing(uow, ctx, subscription_id=subscription.id, url=subscription.url, reason=reason)
+
+
+def webhook_client(ctx: ServiceContext) -> httpx.AsyncClient:
+    # No redirects: a redirect could lead to an address the target check would refuse.
+    return httpx.AsyncClient(timeout=ctx.settings.webhook_timeout_seconds, follow_redirects=False, trust_env=False)
+
+
+async def dispatch_once(runtime: ServiceRuntime, client: httpx.AsyncClient) -> int:
+    return await webhooks.dispatch_due(
+        uow_factory=runtime.uow_factory, context=lambda: context_of(runtime), client=client, on_subscription_disabled=disable_subscription_alert,
+    )
+
+
+async def dispatch_loop(runtime: ServiceRuntime) -> None:
+    async with webhook_client(context_of(runtime)) as client:
+        while True:
+            try:
+                sent = await dispatch_once(runtime, client)
+            except Exception:  # noqa: BLE001 - deliveries stay stored and due; the next pass retries
+                logger.exception("webhook dispatch failed")
+                sent = 0
+            if sent == 0:
+                await asyncio.sleep(runtime.settings.webhook_dispatch_interval_seconds)  # type: ignore[attr-defined]

@@ -1,0 +1,1 @@
+"""Signed webhooks (Standard Webhooks) to sales and other systems: subscriptions, stored deliveries, retries."""

@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from creditguard_alerts.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
+
+PENDING = "pending"
+
+
+class WebhookRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, entity: WebhookSubscription | WebhookDelivery | WebhookAttempt) -> None:
+        self.session.add(entity)
+        await self.session.flush()
+
+    async def subscription(self, subscription_id: str) -> WebhookSubscription | None:
+        return await self.session.get(WebhookSubscription, subscription_id)
+
+    async def subscriptions(self, *, enabled_only: bool = False) -> list[WebhookSubscription]:
+        statement = select(WebhookSubscription).order_by(WebhookSubscription.created_at, WebhookSubscription.id)
+        if enabled_only:
+            statement = statement.where(WebhookSubscription.enabled.is_(True))
+        return list((await self.session.execute(statement)).scalars())
+
+    async def delivery(self, delivery_id: str) -> WebhookDelivery | None:
+        return await self.session.get(WebhookDelivery, delivery_id)
+
+    async def deliveries(self, *, subscription_id: str, status: str | None, limit: int, offset: int) -> tuple[list[WebhookDelivery], int]:
+        conditions = [WebhookDelivery.subscription_id == subscription_id]
+        if status is not None:
+            conditions.append(WebhookDelivery.status == status)
+        total = (await self.session.execute(select(func.count()).select_from(WebhookDelivery).where(*conditions))).scalar_one()
+        statement = select(WebhookDelivery).where(*conditions).order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id).limit(limit).offset(offset)
+        return list((await self.session.execute(statement)).scalars()), total
+
+    async def attempts(self, delivery_id: str) -> list[WebhookAttempt]:
+        statement = select(WebhookAttempt).where(WebhookAttempt.delivery_id == delivery_id).order_by(WebhookAttempt.id)
+        return list((await self.session.execute(statement)).scalars())
+
+    async def due(self, *, now: datetime, limit: int) -> list[tuple[WebhookDelivery, WebhookSubscription]]:
+        statement = (
+            select(WebhookDelivery, WebhookSubscription)
+            .join(WebhookSubscription, WebhookSubscription.id == WebhookDelivery.subscription_id)
+            .where(WebhookDelivery.status == PENDING, WebhookDelivery.next_attempt_at <= now, WebhookSubscription.enabled.is_(True))
+            .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.created_at)
+            .limit(limit)
+        )
+        return [(d, s) for d, s in await self.session.execute(statement)]
+
+    async def lease(self, *, delivery_id: str, expected_next_attempt_at: datetime, until: datetime) -> bool:
+        """Claim a due delivery by moving its next attempt past the send; False if another dispatcher got it first."""
+        statement = (
+            update(WebhookDelivery)
+            .where(WebhookDelivery.id == delivery_id, WebhookDelivery.status == PENDING, WebhookDelivery.next_attempt_at == expected_next_attempt_at)
+            .values(next_attempt_at=until)
+            .execution_options(synchronize_session=False)
+        )
+        return (await self.session.execute(statement)).rowcount == 1
+
+    async def restart_pending(self, *, subscription_id: str, now: datetime) -> None:
+        statement = (
+            update(WebhookDelivery)
+            .where(WebhookDelivery.subscription_id == subscription_id, WebhookDelivery.status == PENDING)
+            .values(next_attempt_at=now, retry_started_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        await self.session.execute(statement)

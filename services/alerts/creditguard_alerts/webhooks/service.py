@@ -1,0 +1,252 @@
+"""Subscriptions, deliveries stored before they are sent, and the dispatch of due deliveries
+with Standard Webhooks signatures, exponential backoff with jitter and a retry period."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from creditguard_alerts.buyers.models import BuyerProfile
+from creditguard_alerts.buyers.repository import BuyerRepository
+from creditguard_alerts.context import ServiceContext
+from creditguard_alerts.webhooks import rules
+from creditguard_alerts.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
+from creditguard_alerts.webhooks.repository import PENDING, WebhookRepository
+from creditguard_alerts.webhooks.schemas import SubscriptionIn, SubscriptionPatch
+from creditguard_shared.errors import Conflict, NotFound, Unprocessable
+from creditguard_shared.unit_of_work import UnitOfWork, UnitOfWorkFactory
+
+DELIVERED, FAILED = "delivered", "failed"
+SEND_CONCURRENCY = 16
+
+
+async def check_target(url: str, ctx: ServiceContext) -> None:
+    """Refuse anything but http(s) to addresses outside private, loopback, link-local, multicast and
+    reserved ranges (unless an allowed network admits them). Every address the host resolves to counts."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        raise Unprocessable("Webhook URLs must use http or https.", field="url")
+    if not parts.hostname:
+        raise Unprocessable("The webhook URL has no host.", field="url")
+    if parts.username or parts.password:
+        raise Unprocessable("Webhook URLs must not carry credentials.", field="url")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        resolved = await asyncio.get_running_loop().getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, ValueError, UnicodeError) as exc:
+        raise Unprocessable(f"The webhook host {parts.hostname} cannot be resolved ({exc}).", field="url") from None
+    for address in {info[4][0] for info in resolved}:
+        reason = rules.unsafe_address(address, ctx.settings.allowed_networks)
+        if reason is not None:
+            raise Unprocessable(f"Webhook target {parts.hostname} refused: {reason}.", field="url")
+
+
+async def create_subscription(uow: UnitOfWork, ctx: ServiceContext, *, subscription: SubscriptionIn) -> WebhookSubscription:
+    await check_target(subscription.url, ctx)
+    entity = WebhookSubscription(
+        id=f"sub_{uuid.uuid4().hex}", url=subscription.url, description=subscription.description,
+        event_types=sorted(set(subscription.event_types)), filter=subscription.filter.model_dump(mode="json", exclude_none=True),
+        secret=rules.new_secret(), enabled=True, disabled_reason=None, created_at=ctx.now, updated_at=ctx.now,
+    )
+    await WebhookRepository(uow.session).add(entity)
+    return entity
+
+
+async def get_subscription(uow: UnitOfWork, *, subscription_id: str) -> WebhookSubscription:
+    subscription = await WebhookRepository(uow.session).subscription(subscription_id)
+    if subscription is None:
+        raise NotFound(f"Webhook subscription {subscription_id} not found.")
+    return subscription
+
+
+async def list_subscriptions(uow: UnitOfWork) -> list[WebhookSubscription]:
+    return await WebhookRepository(uow.session).subscriptions()
+
+
+async def update_subscription(uow: UnitOfWork, ctx: ServiceContext, *, subscription_id: str, patch: SubscriptionPatch) -> WebhookSubscription:
+    subscription = await get_subscription(uow, subscription_id=subscription_id)
+    if patch.url is not None:
+        await check_target(patch.url, ctx)
+        subscription.url = patch.url
+    if patch.event_types is not None:
+        subscription.event_types = sorted(set(patch.event_types))
+    if patch.filter is not None:
+        subscription.filter = patch.filter.model_dump(mode="json", exclude_none=True)
+    if patch.description is not None:
+        subscription.description = patch.description
+    if patch.enabled is True and not subscription.enabled:
+        subscription.enabled, subscription.disabled_reason = True, None
+        # What waited while it was disabled gets a fresh retry period.
+        await WebhookRepository(uow.session).restart_pending(subscription_id=subscription.id, now=ctx.now)
+    elif patch.enabled is False:
+        subscription.enabled, subscription.disabled_reason = False, "disabled through the API"
+    subscription.updated_at = ctx.now
+    return subscription
+
+
+def _buyer_view(buyer_id: str | None, buyer: BuyerProfile | None) -> dict[str, Any] | None:
+    if buyer_id is None:
+        return None
+    if buyer is None:
+        return {"buyer_id": buyer_id}
+    return {"buyer_id": buyer.buyer_id, "name": buyer.name, "country": buyer.country, "industry": buyer.industry,
+            "account_owner": buyer.account_owner, "grade": buyer.grade, "risk_class": buyer.risk_class, "account_status": buyer.account_status}
+
+
+async def publish(
+    uow: UnitOfWork, ctx: ServiceContext, *, event_type: str, buyer_id: str | None, severity: str | None,
+    data: dict[str, Any], links: dict[str, str],
+) -> int:
+    """Store one delivery per matching enabled subscription, in the caller's transaction."""
+    repository = WebhookRepository(uow.session)
+    subscriptions = [s for s in await repository.subscriptions(enabled_only=True) if event_type in s.event_types]
+    if not subscriptions:
+        return 0
+    buyer = await BuyerRepository(uow.session).get(buyer_id) if buyer_id else None
+    account_owner = buyer.account_owner if buyer is not None else None
+    matching = [s for s in subscriptions if rules.matches(s.filter, buyer_id=buyer_id, account_owner=account_owner, severity=severity)]
+    for subscription in matching:
+        message_id = f"msg_{uuid.uuid4().hex}"
+        body = {"type": event_type, "timestamp": ctx.now.isoformat(),
+                "data": {**data, "buyer": _buyer_view(buyer_id, buyer), "account_owner": account_owner, "links": links}}
+        await repository.add(WebhookDelivery(
+            id=message_id, subscription_id=subscription.id, event_type=event_type, buyer_id=buyer_id,
+            payload=json.dumps(body, separators=(",", ":"), default=str), status=PENDING, attempts=0,
+            next_attempt_at=ctx.now, created_at=ctx.now, retry_started_at=ctx.now,
+        ))
+    return len(matching)
+
+
+@dataclass(frozen=True)
+class AttemptOutcome:
+    delivery_id: str
+    status_code: int | None
+    error: str | None
+    duration_seconds: float
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+async def _send(client: httpx.AsyncClient, ctx: ServiceContext, *, delivery_id: str, url: str, secret: str, payload: str) -> AttemptOutcome:
+    started = time.perf_counter()
+    try:
+        # Resolved again at send time: a name that pointed outside may point inside now.
+        await check_target(url, ctx)
+        # Receivers compare this with their own clock (Standard Webhooks tolerance), so it is
+        # wall-clock time, never the service's controllable clock.
+        timestamp = int(time.time())
+        body = payload.encode()
+        headers = {
+            "content-type": "application/json",
+            "webhook-id": delivery_id,
+            "webhook-timestamp": str(timestamp),
+            "webhook-signature": rules.sign(secret=secret, message_id=delivery_id, timestamp=timestamp, body=body),
+            "user-agent": "creditguard-alerts-webhooks/1",
+        }
+        response = await client.post(url, content=body, headers=headers)
+        error = None if response.is_success else f"HTTP {response.status_code}"
+        return AttemptOutcome(delivery_id, response.status_code, error, time.perf_counter() - started)
+    except Unprocessable as exc:
+        return AttemptOutcome(delivery_id, None, exc.detail, time.perf_counter() - started)
+    except httpx.HTTPError as exc:
+        return AttemptOutcome(delivery_id, None, f"{exc.__class__.__name__}: {exc}"[:1000], time.perf_counter() - started)
+
+
+GaveUpHandler = Callable[[UnitOfWork, ServiceContext, WebhookSubscription, str], Awaitable[None]]
+
+
+async def dispatch_due(
+    *, uow_factory: UnitOfWorkFactory, context: Callable[[], ServiceContext], client: httpx.AsyncClient, on_subscription_disabled: GaveUpHandler,
+) -> int:
+    """Send every due delivery once: claim (lease), send without a transaction open, record the outcome."""
+    ctx = context()
+    lease_until = ctx.now + timedelta(seconds=ctx.settings.webhook_timeout_seconds + 30)
+    async with uow_factory() as uow:
+        repository = WebhookRepository(uow.session)
+        claimed = []
+        for delivery, subscription in await repository.due(now=ctx.now, limit=ctx.settings.webhook_batch_size):
+            if await repository.lease(delivery_id=delivery.id, expected_next_attempt_at=delivery.next_attempt_at, until=lease_until):
+                claimed.append((delivery.id, subscription.url, subscription.secret, delivery.payload))
+        await uow.commit()
+    if not claimed:
+        return 0
+    limit = asyncio.Semaphore(SEND_CONCURRENCY)
+
+    async def send(item: tuple[str, str, str, str]) -> AttemptOutcome:
+        async with limit:
+            delivery_id, url, secret, payload = item
+            return await _send(client, ctx, delivery_id=delivery_id, url=url, secret=secret, payload=payload)
+
+    outcomes = await asyncio.gather(*(send(item) for item in claimed))
+    async with uow_factory() as uow:
+        ctx = context()
+        for outcome in outcomes:
+            await _record(uow, ctx, outcome=outcome, on_subscription_disabled=on_subscription_disabled)
+        await uow.commit()
+    return len(outcomes)
+
+
+async def _record(uow: UnitOfWork, ctx: ServiceContext, *, outcome: AttemptOutcome, on_subscription_disabled: GaveUpHandler) -> None:
+    repository = WebhookRepository(uow.session)
+    delivery = await repository.delivery(outcome.delivery_id)
+    if delivery is None or delivery.status != PENDING:
+        return
+    metrics = ctx.metrics
+    metrics.webhook_duration.labels(metrics.service).observe(outcome.duration_seconds)
+    await repository.add(WebhookAttempt(
+        delivery_id=delivery.id, attempted_at=ctx.now, status_code=outcome.status_code, error=outcome.error,
+        duration_seconds=outcome.duration_seconds, succeeded=outcome.succeeded,
+    ))
+    delivery.attempts += 1
+    delivery.last_attempt_at, delivery.last_status_code, delivery.last_error = ctx.now, outcome.status_code, outcome.error
+    if outcome.succeeded:
+        delivery.status, delivery.delivered_at, delivery.next_attempt_at = DELIVERED, ctx.now, None
+        metrics.webhook_deliveries.labels(metrics.service, "delivered").inc()
+        return
+    settings = ctx.settings
+    if ctx.now - delivery.retry_started_at >= timedelta(seconds=settings.webhook_retry_period_seconds):
+        delivery.status, delivery.next_attempt_at = FAILED, None
+        metrics.webhook_deliveries.labels(metrics.service, "gave_up").inc()
+        subscription = await repository.subscription(delivery.subscription_id)
+        if subscription is not None and subscription.enabled:
+            reason = f"delivery {delivery.id} failed for {settings.webhook_retry_period_seconds:.0f}s: {outcome.error}"
+            subscription.enabled, subscription.disabled_reason, subscription.updated_at = False, reason, ctx.now
+            await on_subscription_disabled(uow, ctx, subscription, reason)
+        return
+    metrics.webhook_deliveries.labels(metrics.service, "failed_attempt").inc()
+    delay = rules.retry_delay_seconds(attempts=delivery.attempts, base=settings.webhook_retry_base_seconds, cap=settings.webhook_retry_max_delay_seconds)
+    delivery.next_attempt_at = ctx.now + timedelta(seconds=delay)
+
+
+async def page_deliveries(uow: UnitOfWork, *, subscription_id: str, status: str | None, limit: int, offset: int) -> tuple[list[WebhookDelivery], int]:
+    await get_subscription(uow, subscription_id=subscription_id)
+    return await WebhookRepository(uow.session).deliveries(subscription_id=subscription_id, status=status, limit=limit, offset=offset)
+
+
+async def get_delivery(uow: UnitOfWork, *, delivery_id: str) -> tuple[WebhookDelivery, list[WebhookAttempt]]:
+    repository = WebhookRepository(uow.session)
+    delivery = await repository.delivery(delivery_id)
+    if delivery is None:
+        raise NotFound(f"Webhook delivery {delivery_id} not found.")
+    return delivery, await repository.attempts(delivery_id)
+
+
+async def redeliver(uow: UnitOfWork, ctx: ServiceContext, *, delivery_id: str) -> WebhookDelivery:
+    """Send again now, with the same message id, and a fresh retry period."""
+    delivery, _ = await get_delivery(uow, delivery_id=delivery_id)
+    if delivery.status == PENDING:
+        raise Conflict(f"Delivery {delivery_id} is still being retried; it is due at {delivery.next_attempt_at}.")
+    delivery.status, delivery.next_attempt_at, delivery.retry_started_at, delivery.delivered_at = PENDING, ctx.now, ctx.now, None
+    return delivery

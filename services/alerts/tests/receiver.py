@@ -1,0 +1,65 @@
+"""A real HTTP webhook receiver on a free loopback port, started by the test: it verifies every
+request with the reference Standard Webhooks library and can be switched down (503) and up."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from standardwebhooks.webhooks import Webhook
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from creditguard_shared.local_stack import free_port
+
+
+@dataclass
+class Received:
+    webhook_id: str
+    payload: dict[str, Any]
+    verified: bool
+
+
+@dataclass
+class WebhookReceiver:
+    port: int
+    secret: str | None = None
+    down: bool = False
+    accepted: list[Received] = field(default_factory=list)
+    refused_ids: list[str] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hooks"
+
+    def accepted_of(self, event_type: str) -> list[Received]:
+        return [r for r in self.accepted if r.payload["type"] == event_type]
+
+    async def handle(self, request: Request) -> Response:
+        body = await request.body()
+        headers = {k: v for k, v in request.headers.items()}
+        if self.down:
+            self.refused_ids.append(headers["webhook-id"])
+            return Response(status_code=503)
+        try:
+            payload = Webhook(self.secret).verify(body, headers)
+            verified = True
+        except Exception:  # noqa: BLE001 - an unverifiable delivery is recorded as such and answered 400
+            payload, verified = json.loads(body), False
+        self.accepted.append(Received(headers["webhook-id"], payload, verified))
+        return Response(status_code=204 if verified else 400)
+
+
+async def start_receiver() -> tuple[WebhookReceiver, uvicorn.Server, asyncio.Task]:
+    receiver = WebhookReceiver(port=free_port())
+    app = Starlette(routes=[Route("/hooks", receiver.handle, methods=["POST"])])
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=receiver.port, log_level="warning", lifespan="off"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.02)
+    return receiver, server, task
