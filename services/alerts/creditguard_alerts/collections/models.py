@@ -4,7 +4,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, Index, Integer, Numeric, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Date, Index, Integer, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from creditguard_alerts.database import Base, UtcDateTime
@@ -58,7 +58,8 @@ class CollectionAction(Base):
     __tablename__ = "collection_actions"
     __table_args__ = (Index("ix_collection_actions_queue", "status", "due_on"),)
 
-    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    # Ascending in the order things happened, also within one transaction.
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True)
     case_id: Mapped[str] = mapped_column(String(40), index=True)
     buyer_id: Mapped[str] = mapped_column(String(64))
     # A strategy level to carry out (pending until done), or something that happened (recorded).

@@ -59,7 +59,7 @@ class CollectionRepository:
         return list((await self.session.execute(statement)).scalars()), total
 
     async def actions(self, case_id: str) -> list[CollectionAction]:
-        statement = select(CollectionAction).where(CollectionAction.case_id == case_id).order_by(CollectionAction.created_at, CollectionAction.id)
+        statement = select(CollectionAction).where(CollectionAction.case_id == case_id).order_by(CollectionAction.id)
         return list((await self.session.execute(statement)).scalars())
 
     async def close_pending(self, *, case_id: str, status: str, at: datetime) -> None:

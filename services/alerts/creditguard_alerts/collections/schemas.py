@@ -76,7 +76,7 @@ class ActionIn(BaseModel):
 class ActionOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
-    id: str
+    id: int
     case_id: str
     buyer_id: str
     kind: str

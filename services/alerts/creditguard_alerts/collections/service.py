@@ -86,7 +86,7 @@ async def _announce(uow: UnitOfWork, ctx: ServiceContext, *, event_type: str, ca
 async def _note(uow: UnitOfWork, ctx: ServiceContext, *, case: CollectionCase, kind: str, actor: str, comment: str | None = None,
                 details: dict[str, Any] | None = None, status: str = RECORDED, level: str | None = None) -> CollectionAction:
     action = CollectionAction(
-        id=f"act_{uuid.uuid4().hex}", case_id=case.id, buyer_id=case.buyer_id, kind=kind, level=level, status=status,
+        case_id=case.id, buyer_id=case.buyer_id, kind=kind, level=level, status=status,
         due_on=ctx.today if status == PENDING else None, created_at=ctx.now, completed_at=None if status == PENDING else ctx.now,
         actor=actor, comment=comment, details=details or {},
     )

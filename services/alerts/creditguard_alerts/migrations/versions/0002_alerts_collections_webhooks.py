@@ -84,7 +84,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_buyer_profiles_industry'), ['industry'], unique=False)
 
     op.create_table('collection_actions',
-    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('case_id', sa.String(length=40), nullable=False),
     sa.Column('buyer_id', sa.String(length=64), nullable=False),
     sa.Column('kind', sa.String(length=40), nullable=False),
