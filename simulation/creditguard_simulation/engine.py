@@ -17,7 +17,7 @@ from creditguard_simulation.book import Buyer, BookConfig
 from creditguard_simulation.calendar import SimulatedCalendar
 from creditguard_simulation.orders import Order, buyer_orders
 from creditguard_simulation.system import (
-    CheckOutcome, CreditSystem, InvoiceDocument, PaymentDocument, Promise, ReferralDecision,
+    CheckOutcome, CollectionCase, CreditSystem, InvoiceDocument, PaymentDocument, Promise, ReferralDecision,
 )
 
 ZERO = Decimal(0)
@@ -221,22 +221,27 @@ class Simulation:
             return []
         self._referrals = [r for r in self._referrals if r.decide_on > day]
         available = await self.system.available_credit(sorted({r.record.order.buyer_id for r in due}))
-        decisions, invoices = [], []
+        rulings = []
         for referral in due:
-            record, order = referral.record, referral.record.order
+            order = referral.record.order
             ruling = policies.rule_on_referral(
                 amount=order.amount, insolvent=order.buyer_id in self._insolvent,
                 max_days_past_due=self._max_days_past_due(order.buyer_id, day), available=available.get(order.buyer_id),
             )
-            decisions.append(ReferralDecision(check_id=record.check.check_id, order_id=order.order_id, approve=ruling.approve, comment=ruling.comment))  # type: ignore[union-attr]
-            if ruling.approve:
-                invoices.append(self._invoice(record, order.amount, day))
+            if ruling.approve and available.get(order.buyer_id) is not None:
                 # The approval uses up credit for the next referral of the same buyer today.
-                if available.get(order.buyer_id) is not None:
-                    available[order.buyer_id] -= order.amount  # type: ignore[operator]
+                available[order.buyer_id] -= order.amount  # type: ignore[operator]
+            rulings.append((referral.record, ruling))
+        accepted = await self.system.decide_referrals([
+            ReferralDecision(check_id=record.check.check_id, order_id=record.order.order_id, approve=ruling.approve, comment=ruling.comment)  # type: ignore[union-attr]
+            for record, ruling in rulings
+        ])
+        invoices = []
+        for record, ruling in rulings:
+            if ruling.approve and record.check.check_id in accepted:  # type: ignore[union-attr]
+                invoices.append(self._invoice(record, record.order.amount, day))
             else:
                 record.outcome, record.decided_day = "rejected", day
-        await self.system.decide_referrals(decisions)
         return invoices
 
     async def _signals(self, day: int) -> None:
@@ -247,6 +252,8 @@ class Simulation:
             self.result.first_warning.setdefault(alert.buyer_id, alert.day)
             if alert.kind in policies.INSURER_DEADLINE_ALERTS:
                 self.result.insurer_reports.setdefault(alert.buyer_id, alert.day)
+        for prompt in signals.insurer_prompts:
+            self.result.insurer_reports.setdefault(prompt.buyer_id, prompt.day)
         promises = []
         for case in signals.open_cases:
             self.result.cases_seen.add(case.case_id)
@@ -254,15 +261,17 @@ class Simulation:
             if case.case_id in self._promised_cases:
                 continue
             self._promised_cases.add(case.case_id)
-            promises.append(self._promise(case.case_id, case.buyer_id, day))
+            promises.append(self._promise(case, day))
         promises = [p for p in promises if p is not None]
         self.result.promises.extend(promises)
         await self.system.record_promises(promises)
 
-    def _promise(self, case_id: str, buyer_id: str, day: int) -> Promise | None:
-        overdue = [i for i in self._open_by_buyer[buyer_id] if i.open_amount > 0 and i.document.due_day < day]
+    def _promise(self, case: CollectionCase, day: int) -> Promise | None:
+        """The buyer promises its overdue invoices (the case's own, when it names one) for the day it will pay."""
+        overdue = [i for i in self._open_by_buyer[case.buyer_id] if i.open_amount > 0 and i.document.due_day < day
+                   and case.invoice_id in (None, i.document.invoice_id)]
         if not overdue:
             return None
         future_days = [pay_day for i in overdue for pay_day, _ in i.schedule if pay_day > day]
         promised = min(future_days) if future_days else day + policies.PROMISE_HORIZON_DAYS
-        return Promise(case_id=case_id, buyer_id=buyer_id, promised_day=promised, amount=sum((i.open_amount for i in overdue), ZERO))
+        return Promise(case_id=case.case_id, buyer_id=case.buyer_id, promised_day=promised, amount=sum((i.open_amount for i in overdue), ZERO))

@@ -11,8 +11,9 @@
   really will (a promise kept), or, if it will not, PROMISE_HORIZON_DAYS ahead (a promise broken).
 - Insurance: the insurer must hear of a non-payment within REPORT_OVERDUE_WITHIN_DAYS of the
   oldest unpaid invoice's due date, or the cover on it is lost. The credit manager reports on the
-  first insurer-deadline alert about the buyer, and at the latest when the insolvency is public
-  (the default day). Without creditguard only the insolvency triggers the report.
+  first insurer-deadline alert about the buyer or when one of its collection cases reaches the
+  insurer-notification level, and at the latest when the insolvency is public (the default day).
+  Without creditguard only the insolvency triggers the report.
 """
 
 from __future__ import annotations

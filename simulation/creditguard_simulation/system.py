@@ -64,6 +64,7 @@ class Signal:
 class CollectionCase:
     case_id: str
     buyer_id: str
+    invoice_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,8 @@ class Promise:
 class DaySignals:
     alerts: list[Signal] = field(default_factory=list)
     open_cases: list[CollectionCase] = field(default_factory=list)
+    # Buyers whose collection case reached the level that says: notify the insurer now.
+    insurer_prompts: list[Signal] = field(default_factory=list)
 
 
 class CreditSystem(Protocol):
@@ -96,7 +99,8 @@ class CreditSystem(Protocol):
 
     async def available_credit(self, buyer_ids: list[str]) -> dict[str, Decimal | None]: ...
 
-    async def decide_referrals(self, decisions: list[ReferralDecision]) -> None: ...
+    async def decide_referrals(self, decisions: list[ReferralDecision]) -> set[str]:
+        """Records the decisions; answers the check ids whose approval the system accepted."""
 
     async def post_invoices(self, invoices: list[InvoiceDocument]) -> None: ...
 
@@ -132,8 +136,8 @@ class ApproveEverything:
     async def available_credit(self, buyer_ids: list[str]) -> dict[str, Decimal | None]:
         return {buyer_id: None for buyer_id in buyer_ids}
 
-    async def decide_referrals(self, decisions: list[ReferralDecision]) -> None:
-        return None
+    async def decide_referrals(self, decisions: list[ReferralDecision]) -> set[str]:
+        return {d.check_id for d in decisions if d.approve}
 
     async def post_invoices(self, invoices: list[InvoiceDocument]) -> None:
         return None

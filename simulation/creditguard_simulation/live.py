@@ -1,0 +1,282 @@
+"""creditguard as the simulated company's credit system: every order, invoice, payment, decision,
+promise and insolvency goes through the services' REST APIs (and on to the others over Kafka),
+and the services' clocks follow the simulated calendar."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import httpx
+
+from creditguard_simulation import policies
+from creditguard_simulation.book import CURRENCY, Buyer, BookConfig
+from creditguard_simulation.calendar import SimulatedCalendar
+from creditguard_simulation.orders import Order
+from creditguard_simulation.stack import Endpoints
+from creditguard_simulation.system import (
+    CheckOutcome, CollectionCase, DaySignals, InvoiceDocument, PaymentDocument, Promise, ReferralDecision, Signal,
+)
+from creditguard_simulation.webhook_receiver import WebhookReceiver
+
+INSURANCE_POLICY_ID = "POL-SIM"
+STATEMENT_PERIOD_END = date(2025, 12, 31)
+PAGE = 500
+INSURER_NOTIFICATION_LEVEL = "insurer_notification"
+
+
+class ApiProblems(Counter):
+    """Calls that did not answer as the API promised, by route and status: the report lists them."""
+
+    def lines(self) -> list[str]:
+        return [f"{route}: {count} answered {status}" for (route, status), count in sorted(self.items())]
+
+
+class LiveSystem:
+    name = "creditguard"
+
+    def __init__(self, *, endpoints: Endpoints, config: BookConfig, receiver: WebhookReceiver | None, concurrency: int = 16) -> None:
+        self.endpoints = endpoints
+        self.config = config
+        self.calendar = SimulatedCalendar(start=config.start, days=config.days)
+        self.receiver = receiver
+        self.problems = ApiProblems()
+        self.seconds_by_route: Counter = Counter()
+        self.calls_by_route: Counter = Counter()
+        self.checks: list[CheckOutcome] = []
+        self._limit = asyncio.Semaphore(concurrency)
+        self._http = httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=concurrency * 3))
+        self._auth = {role: {"Authorization": f"Bearer {key}"} for role, key in endpoints.keys.items()}
+        self.assess_wait_seconds = 120.0
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    # -- plumbing ---------------------------------------------------------------------------
+    async def _call(self, method: str, url: str, *, role: str, route: str, ok: Iterable[int] = (200, 201), **kwargs: Any) -> httpx.Response | None:
+        async with self._limit:
+            started = time.perf_counter()
+            try:
+                response = await self._http.request(method, url, headers=self._auth[role], **kwargs)
+            except httpx.HTTPError as exc:
+                self.problems[(route, type(exc).__name__)] += 1
+                return None
+            finally:
+                self.seconds_by_route[route] += time.perf_counter() - started
+                self.calls_by_route[route] += 1
+        if response.status_code not in tuple(ok):
+            self.problems[(route, str(response.status_code))] += 1
+            return None
+        return response
+
+    async def _each(self, items: Iterable, call: Callable[[Any], Awaitable[Any]]) -> list:
+        return await asyncio.gather(*(call(item) for item in items))
+
+    def _date(self, day: int) -> str:
+        return self.calendar.date_of(day).isoformat()
+
+    # -- set-up -----------------------------------------------------------------------------
+    async def set_up(self, book: list[Buyer]) -> dict[str, int | None]:
+        await self.start_day(0)
+        e = self.endpoints
+        await self._call("PUT", f"{e.limits}/v1/insurance/policies/{INSURANCE_POLICY_ID}", role="credit_manager", route="PUT /v1/insurance/policies/{id}", json={
+            "insurer": "Simulated Credit Insurance", "indemnity_percentage": str(policies.INDEMNITY_SHARE * 100),
+            "max_credit_period_days": 120, "report_overdue_within_days": policies.REPORT_OVERDUE_WITHIN_DAYS,
+            "file_claim_within_days": policies.FILE_CLAIM_WITHIN_DAYS, "uninsured_action": "none",
+        })
+        if self.receiver:
+            await self._call("POST", f"{e.alerts}/v1/webhooks/subscriptions", role="credit_manager", route="POST /v1/webhooks/subscriptions",
+                             json={"url": self.receiver.url, "event_types": ["alert.raised", "collection.case_opened", "collection.level_changed"],
+                                   "description": "simulated sales system"})
+        await self._each(book, self._register)
+        grades = await self._wait_for_grades(book)
+        await self._each([b for b in book if b.insured], self._insure)
+        return grades
+
+    async def _register(self, buyer: Buyer) -> None:
+        e = self.endpoints
+        await self._call("PUT", f"{e.scoring}/v1/buyers/{buyer.buyer_id}", role="credit_manager", route="PUT /v1/buyers/{id}", json={
+            "name": buyer.name, "country": buyer.country, "industry": buyer.industry, "legal_form": buyer.legal_form,
+            "founded_on": buyer.founded_on.isoformat(), "account_owner": buyer.account_owner,
+            "registration_number": buyer.company.company_id,
+        })
+        statement = {name: str(value) for name, value in buyer.statement.items() if value is not None}
+        await self._call("POST", f"{e.scoring}/v1/buyers/{buyer.buyer_id}/financial-statements", role="credit_manager",
+                         route="POST /v1/buyers/{id}/financial-statements", json={
+                             **statement, "fiscal_year": STATEMENT_PERIOD_END.year, "period_end": STATEMENT_PERIOD_END.isoformat(),
+                             "currency": CURRENCY, "source": f"Polish bankruptcy data, row {buyer.company.company_id}",
+                         })
+
+    async def _grade(self, buyer: Buyer) -> tuple[str, int | None]:
+        response = await self._call("GET", f"{self.endpoints.limits}/v1/buyers/{buyer.buyer_id}/limit", role="credit_manager",
+                                    route="GET /v1/buyers/{id}/limit", ok=(200, 404))
+        return buyer.buyer_id, (response.json().get("grade") if response is not None and response.status_code == 200 else None)
+
+    async def _wait_for_grades(self, book: list[Buyer]) -> dict[str, int | None]:
+        """The assessments reach limits over Kafka; the book starts trading once limits has them."""
+        deadline = asyncio.get_running_loop().time() + self.assess_wait_seconds
+        grades: dict[str, int | None] = {}
+        while True:
+            pending = [b for b in book if grades.get(b.buyer_id) is None]
+            grades.update(dict(await self._each(pending, self._grade)))
+            if all(g is not None for g in grades.values()) or asyncio.get_running_loop().time() > deadline:
+                return grades
+            await asyncio.sleep(1.0)
+
+    async def _insure(self, buyer: Buyer) -> None:
+        await self._call("PUT", f"{self.endpoints.limits}/v1/buyers/{buyer.buyer_id}/insurance-cover", role="credit_manager",
+                         route="PUT /v1/buyers/{id}/insurance-cover", json={
+                             "policy_id": INSURANCE_POLICY_ID, "currency": CURRENCY, "requested_amount": str(buyer.insurance_cover),
+                             "granted_amount": str(buyer.insurance_cover), "valid_from": self._date(0),
+                             "valid_until": self._date(self.config.days + 365),
+                         })
+
+    # -- each day ---------------------------------------------------------------------------
+    async def start_day(self, day: int) -> None:
+        moment = self.calendar.moment(day).isoformat()
+        await self._each(
+            (self.endpoints.scoring, self.endpoints.limits, self.endpoints.alerts),
+            lambda base: self._call("PUT", f"{base}/internal/clock", role="admin", route="PUT /internal/clock", json={"now": moment}),
+        )
+
+    async def record_defaults(self, buyers: list[Buyer], day: int) -> None:
+        await self._each(buyers, lambda b: self._call(
+            "POST", f"{self.endpoints.scoring}/v1/buyers/{b.buyer_id}/adverse-events", role="credit_manager",
+            route="POST /v1/buyers/{id}/adverse-events", json={
+                "event_id": f"INSOLVENCY-{b.buyer_id}", "kind": "insolvency_filing", "occurred_on": self._date(day),
+                "source": "insolvency register (simulated)",
+            }))
+
+    async def post_payments(self, payments: list[PaymentDocument]) -> None:
+        await self._each(payments, lambda p: self._call("POST", f"{self.endpoints.limits}/v1/payments", role="erp", route="POST /v1/payments", json={
+            "payment_id": p.payment_id, "buyer_id": p.buyer_id, "invoice_id": p.invoice_id, "amount": str(p.amount),
+            "currency": CURRENCY, "paid_on": self._date(p.day),
+        }))
+
+    async def _check(self, order: Order) -> CheckOutcome:
+        response = await self._call("POST", f"{self.endpoints.limits}/v1/credit-checks", role="erp", route="POST /v1/credit-checks", json={
+            "buyer_id": order.buyer_id, "order_id": order.order_id, "amount": str(order.amount), "currency": CURRENCY,
+            "payment_terms_days": order.terms_days,
+        })
+        if response is None:
+            # No answer is no credit: the ERP does not ship.
+            return CheckOutcome(order_id=order.order_id, decision="rejected", reasons=("no answer from the credit check",))
+        body = response.json()
+        conditions = tuple(body.get("conditions") or ())
+        terms = min((c["max_terms_days"] for c in conditions if c.get("max_terms_days")), default=None)
+        outcome = CheckOutcome(
+            order_id=order.order_id, decision=body["decision"], check_id=body.get("id"), conditions=conditions, terms_days=terms,
+            limit_amount=Decimal(str(body["limit"])) if body.get("limit") is not None else None,
+            exposure_after=Decimal(str(body["exposure_after"])), reasons=tuple(r.get("code", "") for r in body.get("reasons") or ()),
+        )
+        self.checks.append(outcome)
+        return outcome
+
+    async def check_orders(self, orders: list[Order]) -> list[CheckOutcome]:
+        return await self._each(orders, self._check)
+
+    async def _available(self, buyer_id: str) -> tuple[str, Decimal | None]:
+        response = await self._call("GET", f"{self.endpoints.limits}/v1/buyers/{buyer_id}/exposure", role="credit_manager",
+                                    route="GET /v1/buyers/{id}/exposure")
+        available = response.json().get("available") if response is not None else None
+        # Without an answer the credit manager has nothing to approve against.
+        return buyer_id, Decimal(str(available)) if available is not None else Decimal(0)
+
+    async def available_credit(self, buyer_ids: list[str]) -> dict[str, Decimal | None]:
+        return dict(await self._each(buyer_ids, self._available))
+
+    async def _decide(self, decision: ReferralDecision) -> str | None:
+        response = await self._call("POST", f"{self.endpoints.limits}/v1/credit-checks/{decision.check_id}/decision", role="credit_manager",
+                                    route="POST /v1/credit-checks/{id}/decision",
+                                    json={"decision": "approved" if decision.approve else "rejected", "comment": decision.comment})
+        return decision.check_id if response is not None and decision.approve and response.json().get("decision") == "approved" else None
+
+    async def decide_referrals(self, decisions: list[ReferralDecision]) -> set[str]:
+        return {check_id for check_id in await self._each(decisions, self._decide) if check_id}
+
+    async def post_invoices(self, invoices: list[InvoiceDocument]) -> None:
+        await self._each(invoices, lambda i: self._call("POST", f"{self.endpoints.limits}/v1/invoices", role="erp", route="POST /v1/invoices", json={
+            "invoice_id": i.invoice_id, "buyer_id": i.buyer_id, "order_id": i.order_id, "amount": str(i.amount), "currency": CURRENCY,
+            "issued_on": self._date(i.issued_day), "due_on": self._date(i.due_day),
+        }))
+
+    async def run_daily_jobs(self, day: int) -> None:
+        e = self.endpoints
+        await asyncio.gather(
+            self._call("POST", f"{e.limits}/v1/sweeps/daily", role="credit_manager", route="POST /v1/sweeps/daily"),
+            self._call("POST", f"{e.scoring}/v1/assessments/due/run", role="credit_manager", route="POST /v1/assessments/due/run"),
+        )
+        await self._call("POST", f"{e.alerts}/v1/alerts/sweep", role="credit_manager", route="POST /v1/alerts/sweep")
+        await self._call("POST", f"{e.alerts}/v1/webhooks/dispatch", role="credit_manager", route="POST /v1/webhooks/dispatch")
+
+    def _day_of(self, moment: str | None) -> int:
+        if not moment:
+            return self.calendar.day
+        return self.calendar.day_of(datetime.fromisoformat(moment.replace("Z", "+00:00")).date())
+
+    def _signal(self, payload: dict, day: int) -> Signal | None:
+        """An ``alert.raised`` webhook: {"type", "timestamp", "data": {"alert": {...}, "buyer": {...}}}."""
+        alert = (payload.get("data") or {}).get("alert") if payload.get("type") == "alert.raised" else None
+        if not alert or not alert.get("buyer_id"):
+            return None
+        return Signal(buyer_id=alert["buyer_id"], kind=alert.get("rule_type", ""), severity=alert.get("severity", ""),
+                      day=min(day, self._day_of(alert.get("raised_at"))))
+
+    def _insurer_prompt(self, payload: dict, day: int) -> Signal | None:
+        data = payload.get("data") or {}
+        if payload.get("type") != "collection.level_changed" or data.get("level") != INSURER_NOTIFICATION_LEVEL:
+            return None
+        return Signal(buyer_id=data["case"]["buyer_id"], kind=INSURER_NOTIFICATION_LEVEL, severity="", day=day)
+
+    async def _pages(self, url: str, *, route: str, params: dict[str, Any]) -> list[dict]:
+        items: list[dict] = []
+        while True:
+            response = await self._call("GET", url, role="credit_manager", route=route, params={**params, "limit": PAGE, "offset": len(items)})
+            if response is None:
+                return items
+            page = response.json()["items"]
+            items += page
+            if len(page) < PAGE:
+                return items
+
+    async def signals(self, day: int) -> DaySignals:
+        self.calendar.day = day
+        received = self.receiver.take_new() if self.receiver else []
+        alerts = [s for p in received if (s := self._signal(p, day))]
+        prompts = [s for p in received if (s := self._insurer_prompt(p, day))]
+        cases = await self._pages(f"{self.endpoints.alerts}/v1/collections/cases", route="GET /v1/collections/cases", params={"status": "open"})
+        return DaySignals(alerts=alerts, insurer_prompts=prompts, open_cases=[
+            CollectionCase(case_id=c["id"], buyer_id=c["buyer_id"], invoice_id=c.get("invoice_id")) for c in cases
+        ])
+
+    async def record_promises(self, promises: list[Promise]) -> None:
+        await self._each(promises, lambda p: self._call(
+            "POST", f"{self.endpoints.alerts}/v1/collections/cases/{p.case_id}/actions", role="credit_manager",
+            route="POST /v1/collections/cases/{id}/actions", json={
+                "kind": "promise_to_pay", "promised_on": self._date(p.promised_day), "promised_amount": str(p.amount),
+                "comment": "promise recorded by the simulated credit manager",
+            }))
+
+    async def webhooks_received(self) -> int:
+        return len(self.receiver.received) if self.receiver else 0
+
+    # -- after the run: what the invariants are checked against -----------------------------
+    async def ledger_open_amounts(self, buyer_ids: Iterable[str]) -> dict[str, Decimal]:
+        async def open_amount(buyer_id: str) -> tuple[str, Decimal]:
+            response = await self._call("GET", f"{self.endpoints.limits}/v1/buyers/{buyer_id}/invoices", role="credit_manager",
+                                        route="GET /v1/buyers/{id}/invoices")
+            rows = response.json() if response is not None else []
+            return buyer_id, sum((Decimal(str(r["open_amount"])) for r in rows), Decimal(0))
+        return dict(await self._each(list(buyer_ids), open_amount))
+
+    async def all_alerts(self) -> list[dict]:
+        return await self._pages(f"{self.endpoints.alerts}/v1/alerts", route="GET /v1/alerts", params={})
+
+    async def case_buyers(self) -> set[str]:
+        cases = await self._pages(f"{self.endpoints.alerts}/v1/collections/cases", route="GET /v1/collections/cases", params={})
+        return {c["buyer_id"] for c in cases}

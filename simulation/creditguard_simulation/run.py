@@ -1,0 +1,120 @@
+"""One simulation: the counterfactual in-process, then the same book through the live system,
+the invariants checked against what the services hold, and the report written."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+from tqdm import tqdm
+
+from creditguard_simulation.book import Buyer, BookConfig, generate_book
+from creditguard_simulation.companies import load_companies
+from creditguard_simulation.engine import RunResult, Simulation
+from creditguard_simulation.figures import Figures, compute_figures
+from creditguard_simulation.live import LiveSystem
+from creditguard_simulation.report import write_report
+from creditguard_simulation.stack import Endpoints
+from creditguard_simulation.system import ApproveEverything
+from creditguard_simulation.webhook_receiver import WebhookReceiver
+
+
+# A case opens from the aging sweep's payment-late event, which reaches alerts over Kafka.
+CASE_PROPAGATION_DAYS = 2
+
+
+@dataclass
+class Outcome:
+    book: list[Buyer]
+    creditguard: RunResult
+    counterfactual: RunResult
+    figures: Figures
+    violations: list[str]
+    api_problems: list[str]
+    report: Path | None
+    live_checks: int = 0
+    notes: list[str] = field(default_factory=list)
+    timings: list[str] = field(default_factory=list)
+
+
+async def _reconcile_alerts(run: RunResult, live: LiveSystem) -> None:
+    """Webhooks are the live feed; the alert list afterwards catches any the run did not see in time."""
+    for alert in await live.all_alerts():
+        if not alert.get("buyer_id"):
+            continue
+        day = live.calendar.day_of(datetime.fromisoformat(alert["raised_at"]).date())
+        if day < run.first_warning.get(alert["buyer_id"], day + 1):
+            run.first_warning[alert["buyer_id"]] = day
+    for record in run.defaults.values():
+        warned = run.first_warning.get(record.buyer_id)
+        if warned is not None and warned <= record.day:
+            record.first_warning_day = warned
+    run.case_buyers |= await live.case_buyers()
+
+
+async def invariant_violations(run: RunResult, live: LiveSystem) -> list[str]:
+    violations = []
+    expected: dict[str, Decimal] = {}
+    for invoice in run.invoices.values():
+        expected[invoice.document.buyer_id] = expected.get(invoice.document.buyer_id, Decimal(0)) + invoice.open_amount
+    ledger = await live.ledger_open_amounts(expected)
+    for buyer_id, amount in sorted(expected.items()):
+        if ledger.get(buyer_id) != amount:
+            violations.append(f"ledger of {buyer_id}: limits holds {ledger.get(buyer_id)} open, invoices minus payments are {amount}")
+    last_day = run.config.days - 1
+    for record in run.defaults.values():
+        overdue = [i for i in run.invoices.values() if i.document.buyer_id == record.buyer_id and i.open_amount > 0
+                   and i.document.due_day < last_day - CASE_PROPAGATION_DAYS]
+        if overdue and record.buyer_id not in run.case_buyers:
+            violations.append(f"{record.buyer_id} defaulted with {len(overdue)} invoices overdue but no collection case")
+    for check in live.checks:
+        if check.decision in ("approved", "approved_with_conditions") and check.limit_amount is not None and check.exposure_after > check.limit_amount:
+            violations.append(f"order {check.order_id} approved with exposure {check.exposure_after} above the limit {check.limit_amount}")
+    return violations
+
+
+async def simulate(
+    *, config: BookConfig, data_path: Path, stack: Callable[[], AbstractContextManager[Endpoints]], out_dir: Path | None,
+    command: str, concurrency: int = 16, progress: bool = True,
+) -> Outcome:
+    book = generate_book(load_companies(data_path), config)
+    counterfactual = await Simulation(book=book, config=config, system=ApproveEverything()).run()
+    # Starting a stack runs its own event loop (topic creation), so it is entered off this loop.
+    context = stack()
+    endpoints = await asyncio.to_thread(context.__enter__)
+    try:
+        receiver = WebhookReceiver()
+        await receiver.start()
+        live = LiveSystem(endpoints=endpoints, config=config, receiver=receiver, concurrency=concurrency)
+        try:
+            started = time.perf_counter()
+            with tqdm(total=config.days, unit="day", desc="simulating", disable=not progress) as bar:
+                creditguard = await Simulation(book=book, config=config, system=live).run(on_day=lambda _: bar.update())
+            creditguard.wall_seconds = time.perf_counter() - started
+            await live.run_daily_jobs(config.days - 1)
+            await asyncio.sleep(1.0)
+            creditguard.webhooks = await live.webhooks_received()
+            await _reconcile_alerts(creditguard, live)
+            violations = await invariant_violations(creditguard, live)
+        finally:
+            await live.close()
+            await receiver.stop()
+    finally:
+        await asyncio.to_thread(context.__exit__, None, None, None)
+    figures = compute_figures(creditguard, counterfactual)
+    api_problems = live.problems.lines()
+    timings = [f"{route}: {live.calls_by_route[route]} calls, {seconds / live.calls_by_route[route] * 1000:.1f} ms mean"
+               for route, seconds in live.seconds_by_route.most_common()]
+    notes = [f"the live run took {creditguard.wall_seconds:.0f} s of wall time for {config.days} simulated days"]
+    notes += [f"invariant violated: {v}" for v in violations] or ["invariants held: ledger = invoices - payments for every buyer; "
+                                                                   "every default with a loss had a collection case; no approved exposure above its limit"]
+    notes += [f"API call not answered as expected: {p}" for p in api_problems]
+    report = write_report(figures=figures, creditguard=creditguard, counterfactual=counterfactual, out_dir=out_dir, command=command, notes=notes) if out_dir else None
+    return Outcome(book=book, creditguard=creditguard, counterfactual=counterfactual, figures=figures, violations=violations,
+                   api_problems=api_problems, report=report, live_checks=len(live.checks), notes=notes, timings=timings)
