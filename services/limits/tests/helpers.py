@@ -50,3 +50,16 @@ def codes(decision: dict) -> set[str]:
 
 def money(value: str | None) -> Decimal | None:
     return None if value is None else Decimal(value)
+
+
+async def emitted(service, topic: str, buyer_id: str) -> list[dict]:  # type: ignore[no-untyped-def]
+    """The events the service committed for a buyer on a topic, in order, from its outbox (what
+    the relay publishes; the relay itself is covered by the backbone tests)."""
+    import json
+
+    from sqlalchemy import text
+
+    async with service.runtime.engine.connect() as connection:
+        rows = (await connection.execute(text("SELECT payload FROM outbox_events WHERE topic = :t AND message_key = :k ORDER BY seq"),
+                                         {"t": topic, "k": buyer_id})).scalars()
+        return [json.loads(row)["data"] for row in rows]

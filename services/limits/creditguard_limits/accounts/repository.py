@@ -20,7 +20,7 @@ class AccountsRepository:
             # On PostgreSQL this serialises every change to one buyer's exposure; SQLite's
             # BEGIN IMMEDIATE already serialises all writers.
             statement = statement.with_for_update()
-        return (await self.session.execute(statement.execution_options(populate_existing=True))).scalar_one_or_none()
+        return (await self.session.execute(statement)).scalar_one_or_none()
 
     async def lock_or_create(self, buyer_id: str, *, now: datetime) -> CreditAccount:
         """The buyer's account, locked for this transaction; created (active, no limit) if new."""
@@ -44,7 +44,7 @@ class AccountsRepository:
         statement = select(CreditGroup).where(CreditGroup.group_id == group_id)
         if for_update:
             statement = statement.with_for_update()
-        return (await self.session.execute(statement.execution_options(populate_existing=True))).scalar_one_or_none()
+        return (await self.session.execute(statement)).scalar_one_or_none()
 
     async def group_members(self, group_id: str) -> list[str]:
         statement = select(CreditAccount.buyer_id).where(CreditAccount.group_id == group_id).order_by(CreditAccount.buyer_id)
