@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +24,8 @@ class Received:
     webhook_id: str
     payload: dict[str, Any]
     verified: bool
+    # perf_counter() on arrival, for the benchmark's delays.
+    at: float = field(default_factory=time.perf_counter)
 
 
 @dataclass
