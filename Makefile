@@ -7,14 +7,15 @@ UV := $(VENV)/bin/uv
 UV_VERSION := 0.13.9
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test install lock asyncapi model-score bench deploy-files prometheus clean help
+.PHONY: run test install lock asyncapi model-score bench deploy-files prometheus demo clean help
 
 help:
 	@echo "make run    - set up, migrate, start the broker and the three services (Ctrl-C stops)"
 	@echo "make test   - set up and run the whole suite against SQLite and PostgreSQL"
 	@echo "make lock   - re-pin requirements.lock from requirements.in"
+	@echo "make demo   - simulate a year of a 2,000-buyer book through the live system; report in docs/report/"
 
-$(INSTALLED): requirements.lock shared/pyproject.toml services/*/pyproject.toml
+$(INSTALLED): requirements.lock shared/pyproject.toml services/*/pyproject.toml simulation/pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
 	$(UV) pip sync --python $(PY) -q requirements.lock
@@ -44,6 +45,11 @@ model-score: $(INSTALLED)
 # Every benchmark under bench/ prints its own figures.
 bench: $(INSTALLED)
 	@for script in bench/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+
+# A year of a 2,000-buyer book through its own broker and services; the report goes to docs/report/.
+# Options pass through, e.g. make demo DEMO_ARGS="--buyers 500 --seed 3" (creditguard-simulate --help).
+demo: $(INSTALLED)
+	$(VENV)/bin/creditguard-simulate --out docs/report $(DEMO_ARGS)
 
 asyncapi: $(INSTALLED)
 	$(PY) -m creditguard_shared.events.asyncapi --out docs/asyncapi.json

@@ -165,3 +165,25 @@ async def test_counterfactual_and_a_refusing_system_run_the_same_world(companies
     for chart in CHARTS:
         assert (tmp_path / chart).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert any("losses avoided" in line for line in summary_lines(figures))
+
+
+@pytest.mark.e2e
+async def test_a_small_book_through_the_live_system_keeps_the_invariants(tmp_path):
+    from functools import partial
+
+    from creditguard_simulation.run import simulate
+    from creditguard_simulation.stack import own_stack
+
+    config = BookConfig(buyers=40, days=60, bankrupt_share=0.25, seed=7)
+    outcome = await simulate(config=config, data_path=DATA, stack=partial(own_stack, tmp_path / "stack"),
+                             out_dir=tmp_path / "report", command="test", progress=False)
+
+    assert outcome.violations == []
+    assert outcome.api_problems == []
+    assert len(outcome.creditguard.defaults) >= 2 and outcome.figures.counterfactual_losses.gross > 0
+    assert outcome.live_checks == len(outcome.creditguard.orders) > 0
+    # Every order reached a decision, and the grades came back from scoring through limits.
+    assert all(o.outcome != "pending" for o in outcome.creditguard.orders if o.order.day < config.days - 3)
+    assert sum(g is not None for g in outcome.creditguard.grades.values()) == config.buyers
+    assert outcome.figures.webhooks > 0 and outcome.creditguard.case_buyers
+    assert (tmp_path / "report" / "report.md").exists()
