@@ -75,7 +75,7 @@ OPERATIONS: dict[str, list[PanelSpec]] = {
     "Webhooks": [
         PanelSpec("Webhook deliveries by result", (Query(f"sum by (result) (rate(creditguard_webhook_deliveries_total{RATE}))", "{{result}}"),), unit="ops"),
         PanelSpec("Webhook success ratio", (Query(_ratio(
-            f'rate(creditguard_webhook_deliveries_total{{result="delivered"}}{RATE})', f"rate(creditguard_webhook_deliveries_total{RATE})", "service"), "{{service}}"),), unit="percentunit"),
+            f'rate(creditguard_webhook_deliveries_total{{result="delivered"}}{RATE})', f"rate(creditguard_webhook_deliveries_total{RATE})", "job"), "{{job}}"),), unit="percentunit"),
         PanelSpec("Webhook latency p50 / p95", (
             Query(f"histogram_quantile(0.5, sum by (le) (rate(creditguard_webhook_delivery_duration_seconds_bucket{RATE})))", "p50"),
             Query(f"histogram_quantile(0.95, sum by (le) (rate(creditguard_webhook_delivery_duration_seconds_bucket{RATE})))", "p95"),
@@ -87,7 +87,7 @@ PORTFOLIO: dict[str, list[PanelSpec]] = {
     "Credit decisions": [
         PanelSpec("Credit-check decisions", (Query(f"sum by (decision) (rate(creditguard_credit_checks_total{RATE}))", "{{decision}}"),), unit="ops"),
         PanelSpec("Approval rate", (Query(_ratio(
-            f'rate(creditguard_credit_checks_total{{decision=~"approved|approved_with_conditions"}}{RATE})', f"rate(creditguard_credit_checks_total{RATE})", "service"), "{{service}}"),), unit="percentunit"),
+            f'rate(creditguard_credit_checks_total{{decision=~"approved|approved_with_conditions"}}{RATE})', f"rate(creditguard_credit_checks_total{RATE})", "job"), "{{job}}"),), unit="percentunit"),
         PanelSpec("Top reason codes (1h)", (Query("topk(10, sum by (code) (increase(creditguard_credit_check_reasons_total[1h])))", "{{code}}"),)),
         PanelSpec("Credit-check latency p50 / p99", (
             Query(f"histogram_quantile(0.5, sum by (le) (rate(creditguard_credit_check_duration_seconds_bucket{RATE})))", "p50"),
