@@ -90,8 +90,12 @@ async def test_late_payment_alert_raised_once_escalates_and_resolves(alerts, rec
     # The filter by account owner kept the other buyer's alerts away.
     assert all(r.payload["data"]["buyer"]["buyer_id"] != other_owner for r in receiver.accepted)
 
-    history = (await alerts.client.get(f"/v1/webhooks/subscriptions/{subscription['id']}/deliveries", headers=alerts.auth("credit_manager"))).json()
-    assert {d["status"] for d in history["items"]} == {"delivered"}
+    async def recorded_delivered():
+        # The receiver answers before the dispatcher records the outcome.
+        history = (await alerts.client.get(f"/v1/webhooks/subscriptions/{subscription['id']}/deliveries", headers=alerts.auth("credit_manager"))).json()
+        assert {d["status"] for d in history["items"]} == {"delivered"}, history
+        assert alerts.metric("creditguard_webhook_deliveries_total", result="delivered") == 3
+
+    await eventually(recorded_delivered)
     assert alerts.metric("creditguard_alerts_raised_total", rule_type="payment_delay", severity="info") == 2
-    assert alerts.metric("creditguard_webhook_deliveries_total", result="delivered") == 3
     assert "creditguard_webhook_delivery_duration_seconds_count" in (await alerts.client.get("/metrics")).text
