@@ -35,8 +35,11 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ConsumerSpec:
+    """A consumer group. ``subscriptions`` may be a function of the runtime, for handlers that
+    need its clock, settings or metrics (they exist only once the lifespan has started)."""
+
     name: str
-    subscriptions: list[Subscription]
+    subscriptions: Sequence[Subscription] | Callable[["ServiceRuntime"], Sequence[Subscription]]
 
 
 BackgroundTaskFactory = Callable[["ServiceRuntime"], Awaitable[None]]
@@ -121,8 +124,9 @@ def create_service_app(
             runtime.tasks.append(asyncio.create_task(relay.run(), name=f"{service}-outbox-relay"))
         if settings.consumers_enabled:
             for spec in consumers:
+                subscriptions = spec.subscriptions(runtime) if callable(spec.subscriptions) else spec.subscriptions
                 consumer = EventConsumer(
-                    name=spec.name, subscriptions=spec.subscriptions, uow_factory=uow_factory, kafka=kafka,
+                    name=spec.name, subscriptions=list(subscriptions), uow_factory=uow_factory, kafka=kafka,
                     settings=settings.kafka, metrics=metrics, service=service,
                 )
                 runtime.consumers.append(consumer)

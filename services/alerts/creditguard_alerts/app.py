@@ -35,8 +35,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         on_startup=jobs.install_defaults,
         routers=[receivables_api.router, buyers_api.router, alerting_api.router, collections_api.router, webhooks_api.router],
         consumers=[
-            ConsumerSpec(name=f"{SERVICE_NAME}-receivables", subscriptions=receivables_handlers.SUBSCRIPTIONS),
-            ConsumerSpec(name=f"{SERVICE_NAME}-monitoring", subscriptions=alerting_handlers.SUBSCRIPTIONS),
+            ConsumerSpec(name=f"{SERVICE_NAME}-receivables", subscriptions=receivables_handlers.subscriptions),
+            ConsumerSpec(name=f"{SERVICE_NAME}-monitoring", subscriptions=alerting_handlers.subscriptions),
         ],
         background_tasks=[jobs.sweep_loop, jobs.dispatch_loop],
     )

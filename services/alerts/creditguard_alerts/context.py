@@ -1,11 +1,10 @@
 """What service functions need besides the unit of work: the service clock's reading, settings
-and metrics. Routes build it from the request's app; Kafka handlers (which the shared consumer
-calls with only a unit of work and the event) from the runtime bound when the app starts, which
-the consumer and background tasks inherit."""
+and metrics. Routes build it from the request's app, Kafka handlers and background tasks from
+the running app's runtime."""
 
 from __future__ import annotations
 
-from contextvars import ContextVar
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated
@@ -28,19 +27,12 @@ class ServiceContext:
         return self.now.date()
 
 
-_bound_runtime: ContextVar[ServiceRuntime] = ContextVar("alerts_runtime")
-
-
-def bind_runtime(runtime: ServiceRuntime) -> None:
-    _bound_runtime.set(runtime)
+# Read afresh for each event, so a moved test clock is seen at once.
+ContextSource = Callable[[], ServiceContext]
 
 
 def context_of(runtime: ServiceRuntime) -> ServiceContext:
     return ServiceContext(now=runtime.clock.now(), settings=runtime.settings, metrics=runtime.metrics)  # type: ignore[arg-type]
-
-
-def handler_context() -> ServiceContext:
-    return context_of(_bound_runtime.get())
 
 
 async def request_context(request: Request) -> ServiceContext:

@@ -13,7 +13,7 @@ from creditguard_alerts.alerting.rules import SEVERITY_ORDER
 from creditguard_alerts.buyers.repository import BuyerRepository
 from creditguard_alerts.collections import service as collections
 from creditguard_alerts.collections.rules import NO_LEVEL, Level
-from creditguard_alerts.context import ServiceContext, bind_runtime, context_of
+from creditguard_alerts.context import ServiceContext, context_of
 from creditguard_alerts.receivables import service as receivables
 from creditguard_alerts.webhooks import service as webhooks
 from creditguard_alerts.webhooks.models import WebhookSubscription
@@ -47,7 +47,6 @@ async def refresh_gauges(uow: UnitOfWork, ctx: ServiceContext) -> tuple[int, int
 
 
 async def install_defaults(runtime: ServiceRuntime) -> None:
-    bind_runtime(runtime)
     async with runtime.uow_factory() as uow:
         ctx = context_of(runtime)
         await alerting.ensure_default_rules(uow, ctx=ctx)

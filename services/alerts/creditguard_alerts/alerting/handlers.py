@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from creditguard_alerts.alerting import service
 from creditguard_alerts.buyers import service as buyers
-from creditguard_alerts.context import handler_context
+from creditguard_alerts.context import ContextSource, ServiceContext, context_of
 from creditguard_shared.consumer import Subscription
 from creditguard_shared.events.contracts import (
     AccountStatusChangedV1,
@@ -16,56 +18,63 @@ from creditguard_shared.events.contracts import (
     ScoreChangedV1,
 )
 from creditguard_shared.events.envelope import EventEnvelope
+from creditguard_shared.service_app import ServiceRuntime
 from creditguard_shared.unit_of_work import UnitOfWork
 
 
-async def on_buyer_assessed(uow: UnitOfWork, event: BuyerAssessedV1, _: EventEnvelope) -> None:
-    ctx = handler_context()
+async def on_buyer_assessed(uow: UnitOfWork, event: BuyerAssessedV1, _: EventEnvelope, *, context: ContextSource) -> None:
+    ctx = context()
     buyer = await buyers.record_assessment(uow, event=event, now=ctx.now)
     if buyer.currency is not None:
         # Country or industry may have changed, which moves the concentration groups.
         await service.evaluate_concentration(uow, ctx, currency=buyer.currency)
 
 
-async def on_score_changed(uow: UnitOfWork, event: ScoreChangedV1, _: EventEnvelope) -> None:
-    ctx = handler_context()
+async def on_score_changed(uow: UnitOfWork, event: ScoreChangedV1, _: EventEnvelope, *, context: ContextSource) -> None:
+    ctx = context()
     await buyers.record_score(uow, event=event, now=ctx.now)
     await service.evaluate_score(uow, ctx, event=event)
 
 
-async def on_exposure_changed(uow: UnitOfWork, event: ExposureChangedV1, _: EventEnvelope) -> None:
-    ctx = handler_context()
+async def on_exposure_changed(uow: UnitOfWork, event: ExposureChangedV1, _: EventEnvelope, *, context: ContextSource) -> None:
+    ctx = context()
     buyer = await buyers.record_exposure(uow, event=event, now=ctx.now)
     await service.evaluate_exposure(uow, ctx, buyer=buyer)
 
 
-async def on_limit_breached(uow: UnitOfWork, event: LimitBreachedV1, _: EventEnvelope) -> None:
-    await service.limit_breached(uow, handler_context(), event=event)
+async def on_limit_breached(uow: UnitOfWork, event: LimitBreachedV1, _: EventEnvelope, *, context: ContextSource) -> None:
+    await service.limit_breached(uow, context(), event=event)
 
 
-async def on_limit_changed(uow: UnitOfWork, event: LimitChangedV1, _: EventEnvelope) -> None:
-    ctx = handler_context()
+async def on_limit_changed(uow: UnitOfWork, event: LimitChangedV1, _: EventEnvelope, *, context: ContextSource) -> None:
+    ctx = context()
     buyer = await buyers.record_limit_change(uow, event=event, now=ctx.now)
     await service.evaluate_review(uow, ctx, buyer=buyer)
 
 
-async def on_account_status_changed(uow: UnitOfWork, event: AccountStatusChangedV1, _: EventEnvelope) -> None:
-    ctx = handler_context()
+async def on_account_status_changed(uow: UnitOfWork, event: AccountStatusChangedV1, _: EventEnvelope, *, context: ContextSource) -> None:
+    ctx = context()
     await buyers.record_status(uow, event=event, now=ctx.now)
     await service.evaluate_status(uow, ctx, event=event)
 
 
-async def on_insurance_cover_changed(uow: UnitOfWork, event: InsuranceCoverChangedV1, _: EventEnvelope) -> None:
+async def on_insurance_cover_changed(uow: UnitOfWork, event: InsuranceCoverChangedV1, _: EventEnvelope, *, context: ContextSource) -> None:
     # Deadlines are checked per invoice by the sweep and on each payment-late.
     await buyers.record_cover(uow, event=event)
 
 
-SUBSCRIPTIONS = [
-    Subscription("buyer-assessed", on_buyer_assessed),
-    Subscription("score-changed", on_score_changed),
-    Subscription("exposure-changed", on_exposure_changed),
-    Subscription("limit-breached", on_limit_breached),
-    Subscription("limit-changed", on_limit_changed),
-    Subscription("account-status-changed", on_account_status_changed),
-    Subscription("insurance-cover-changed", on_insurance_cover_changed),
-]
+def subscriptions(runtime: ServiceRuntime) -> list[Subscription]:
+    """Handlers read the service clock, settings and metrics of the running app."""
+
+    def context() -> ServiceContext:
+        return context_of(runtime)
+
+    return [
+        Subscription("buyer-assessed", partial(on_buyer_assessed, context=context)),
+        Subscription("score-changed", partial(on_score_changed, context=context)),
+        Subscription("exposure-changed", partial(on_exposure_changed, context=context)),
+        Subscription("limit-breached", partial(on_limit_breached, context=context)),
+        Subscription("limit-changed", partial(on_limit_changed, context=context)),
+        Subscription("account-status-changed", partial(on_account_status_changed, context=context)),
+        Subscription("insurance-cover-changed", partial(on_insurance_cover_changed, context=context)),
+    ]

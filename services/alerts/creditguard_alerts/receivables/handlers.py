@@ -2,37 +2,40 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from creditguard_alerts.alerting.service import InvoiceFacts
 from creditguard_alerts.collections import service as collections
-from creditguard_alerts.context import handler_context
+from creditguard_alerts.context import ContextSource, ServiceContext, context_of
 from creditguard_alerts.receivables import service
 from creditguard_alerts.receivables.models import Receivable
 from creditguard_shared.consumer import Subscription
 from creditguard_shared.events.contracts import CreditNoteIssuedV1, InvoicePostedV1, PaymentLateV1, PaymentReceivedV1
 from creditguard_shared.events.envelope import EventEnvelope
+from creditguard_shared.service_app import ServiceRuntime
 from creditguard_shared.unit_of_work import UnitOfWork
 
 
-async def _watch(uow: UnitOfWork, receivable: Receivable | None) -> None:
+async def _watch(uow: UnitOfWork, *, receivable: Receivable | None, context: ContextSource) -> None:
     if receivable is not None:
-        ctx = handler_context()
+        ctx = context()
         await collections.watch_invoice(uow, ctx, invoice=collections.invoice_facts(receivable, today=ctx.today))
 
 
-async def on_invoice_posted(uow: UnitOfWork, event: InvoicePostedV1, _: EventEnvelope) -> None:
-    await _watch(uow, await service.record_invoice(uow, event=event))
+async def on_invoice_posted(uow: UnitOfWork, event: InvoicePostedV1, _: EventEnvelope, *, context: ContextSource) -> None:
+    await _watch(uow, context=context, receivable=await service.record_invoice(uow, event=event))
 
 
-async def on_payment_received(uow: UnitOfWork, event: PaymentReceivedV1, _: EventEnvelope) -> None:
-    await _watch(uow, await service.record_payment(uow, event=event))
+async def on_payment_received(uow: UnitOfWork, event: PaymentReceivedV1, _: EventEnvelope, *, context: ContextSource) -> None:
+    await _watch(uow, context=context, receivable=await service.record_payment(uow, event=event))
 
 
-async def on_credit_note_issued(uow: UnitOfWork, event: CreditNoteIssuedV1, _: EventEnvelope) -> None:
-    await _watch(uow, await service.record_credit_note(uow, event=event))
+async def on_credit_note_issued(uow: UnitOfWork, event: CreditNoteIssuedV1, _: EventEnvelope, *, context: ContextSource) -> None:
+    await _watch(uow, context=context, receivable=await service.record_credit_note(uow, event=event))
 
 
-async def on_payment_late(uow: UnitOfWork, event: PaymentLateV1, _: EventEnvelope) -> None:
-    ctx = handler_context()
+async def on_payment_late(uow: UnitOfWork, event: PaymentLateV1, _: EventEnvelope, *, context: ContextSource) -> None:
+    ctx = context()
     receivable = await service.record_late_payment(uow, event=event)
     if receivable is not None:
         invoice = collections.invoice_facts(receivable, today=ctx.today, days_past_due=event.days_past_due)
@@ -43,9 +46,15 @@ async def on_payment_late(uow: UnitOfWork, event: PaymentLateV1, _: EventEnvelop
     await collections.watch_invoice(uow, ctx, invoice=invoice)
 
 
-SUBSCRIPTIONS = [
-    Subscription("invoice-posted", on_invoice_posted),
-    Subscription("payment-received", on_payment_received),
-    Subscription("credit-note-issued", on_credit_note_issued),
-    Subscription("payment-late", on_payment_late),
-]
+def subscriptions(runtime: ServiceRuntime) -> list[Subscription]:
+    """Handlers read the service clock, settings and metrics of the running app."""
+
+    def context() -> ServiceContext:
+        return context_of(runtime)
+
+    return [
+        Subscription("invoice-posted", partial(on_invoice_posted, context=context)),
+        Subscription("payment-received", partial(on_payment_received, context=context)),
+        Subscription("credit-note-issued", partial(on_credit_note_issued, context=context)),
+        Subscription("payment-late", partial(on_payment_late, context=context)),
+    ]
