@@ -1,0 +1,187 @@
+"""Benchmark POST /v1/credit-checks against a trivial FastAPI POST endpoint, on SQLite and PostgreSQL.
+
+Usage (from the repo root)::
+
+    .venv/bin/python bench/credit_checks.py [--buyers 3000] [--invoices-per-buyer 5] [--requests 3000] [--concurrency 32]
+
+For each database it creates a fresh database (a SQLite file; a PostgreSQL database on
+CREDITGUARD_TEST_POSTGRES, default postgresql://postgres@127.0.0.1:5432/postgres), migrates it,
+seeds buyers with limits and open invoices through the service's repository models, starts the
+limits service with uvicorn in a subprocess on a free loopback port (outbox relay and consumers
+off: events are still written to the outbox in each check's transaction), and drives it with 32
+concurrent httpx clients. The trivial endpoint (bench/credit_checks_trivial_app.py) is served and
+driven the same way in the same run. Prints figures; asserts nothing about time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+
+from creditguard_limits.accounts.models import CreditAccount  # noqa: E402
+from creditguard_limits.ledger.models import Invoice  # noqa: E402
+from creditguard_shared.auth.keys import Role, add_key  # noqa: E402
+from creditguard_shared.database import create_engine  # noqa: E402
+from creditguard_shared.local_stack import free_port, wait_for_port  # noqa: E402
+from creditguard_shared.migrations import upgrade_to_head  # noqa: E402
+from creditguard_shared.service_cli import migrations_dir  # noqa: E402
+
+POSTGRES_ADMIN_DSN = os.environ.get("CREDITGUARD_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+TODAY = date(2026, 12, 1)
+
+
+async def seed(database_url: str, *, buyers: int, invoices_per_buyer: int) -> list[str]:
+    engine = create_engine(database_url)
+    now = datetime.now(UTC)
+    rng = random.Random(7)
+    ids = [f"B-{i:06d}" for i in range(buyers)]
+    accounts, invoices = [], []
+    for buyer_id in ids:
+        accounts.append({"buyer_id": buyer_id, "limit_amount": Decimal(rng.choice([50_000, 100_000, 250_000, 1_000_000])), "currency": "EUR",
+                         "payment_terms_days": 60, "review_on": date(2027, 6, 30), "limit_source": "manual", "status": "active", "flags": "[]",
+                         "grade": rng.randint(1, 5), "risk_class": "low", "country": rng.choice(["DE", "FR", "NL", "IT", "ES"]), "updated_at": now})
+        for n in range(invoices_per_buyer):
+            amount = Decimal(rng.randint(500, 5_000))
+            issued = TODAY - timedelta(days=rng.randint(1, 80))
+            invoices.append({"invoice_id": f"{buyer_id}-I{n}", "buyer_id": buyer_id, "amount": amount, "currency": "EUR", "issued_on": issued,
+                             "due_on": issued + timedelta(days=60), "open_amount": amount, "late_bucket_announced": 0, "created_at": now})
+    async with engine.begin() as connection:
+        await connection.execute(CreditAccount.__table__.insert(), accounts)
+        for start in range(0, len(invoices), 5000):
+            await connection.execute(Invoice.__table__.insert(), invoices[start:start + 5000])
+    await engine.dispose()
+    return ids
+
+
+def serve(app: str, env: dict[str, str], *, factory: bool) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    command = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"]
+    if factory:
+        command.append("--factory")
+    process = subprocess.Popen(command, env={**os.environ, **env}, cwd=REPO_ROOT)
+    wait_for_port("127.0.0.1", port, timeout=60)
+    return process, f"http://127.0.0.1:{port}"
+
+
+async def drive(base_url: str, key: str, buyers: list[str], *, requests: int, concurrency: int) -> tuple[float, list[float], dict[str, int]]:
+    rng = random.Random(11)
+    bodies = [{"buyer_id": rng.choice(buyers), "order_id": f"O-{uuid.uuid4().hex}", "amount": f"{rng.randint(100, 20_000)}.00",
+               "currency": "EUR", "payment_terms_days": rng.choice([30, 45, 60])} for _ in range(requests)]
+    queue: asyncio.Queue = asyncio.Queue()
+    for body in bodies:
+        queue.put_nowait(body)
+    latencies: list[float] = []
+    decisions: dict[str, int] = {}
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base_url, headers={"Authorization": f"Bearer {key}"}, limits=limits, timeout=60) as client:
+        for body in bodies[:concurrency]:  # warm-up connections and code paths
+            await client.post("/v1/credit-checks", json=body | {"order_id": f"W-{uuid.uuid4().hex}"})
+
+        async def worker() -> None:
+            while not queue.empty():
+                body = queue.get_nowait()
+                started = time.perf_counter()
+                response = await client.post("/v1/credit-checks", json=body)
+                latencies.append(time.perf_counter() - started)
+                response.raise_for_status()
+                decision = response.json()["decision"]
+                decisions[decision] = decisions.get(decision, 0) + 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    return requests / elapsed, latencies, decisions
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+
+
+async def create_postgres_database() -> tuple[str, str]:
+    name = f"cg_bench_limits_{uuid.uuid4().hex[:8]}"
+    connection = await asyncpg.connect(POSTGRES_ADMIN_DSN)
+    try:
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+    return name, POSTGRES_ADMIN_DSN.rsplit("/", 1)[0] + f"/{name}"
+
+
+async def drop_postgres_database(name: str) -> None:
+    connection = await asyncpg.connect(POSTGRES_ADMIN_DSN)
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await connection.close()
+
+
+def report(label: str, throughput: float, latencies: list[float]) -> None:
+    print(f"  {label:<22} {throughput:8.0f} req/s   p50 {percentile(latencies, 0.50) * 1000:6.2f} ms   p99 {percentile(latencies, 0.99) * 1000:6.2f} ms")
+
+
+async def run(args: argparse.Namespace) -> None:
+    workdir = Path(tempfile.mkdtemp(prefix="cg-bench-limits-"))
+    keys_file = workdir / "api-keys.json"
+    erp_key = add_key(keys_file, role=Role.ERP, name="bench")[0]
+    backends = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
+    print(f"credit checks: {args.buyers} buyers x {args.invoices_per_buyer} open invoices, {args.requests} requests, {args.concurrency} concurrent clients")
+    for backend in backends:
+        pg_name = None
+        if backend == "sqlite":
+            url = f"sqlite+aiosqlite:///{workdir / 'limits.db'}"
+        else:
+            pg_name, url = await create_postgres_database()
+        try:
+            await asyncio.to_thread(upgrade_to_head, migrations_dir("creditguard_limits"), url)
+            buyers = await seed(url, buyers=args.buyers, invoices_per_buyer=args.invoices_per_buyer)
+            env = {"LIMITS_DATABASE_URL": url, "LIMITS_API_KEYS_FILE": str(keys_file), "LIMITS_RELAY_ENABLED": "false",
+                   "LIMITS_CONSUMERS_ENABLED": "false", "LIMITS_LOG_LEVEL": "WARNING", "LIMITS_DAILY_SWEEP_INTERVAL_SECONDS": "86400",
+                   "LIMITS_PORTFOLIO_METRICS_INTERVAL_SECONDS": "86400"}
+            service, service_url = serve("creditguard_limits.app:create_app", env, factory=True)
+            trivial, trivial_url = serve("bench.credit_checks_trivial_app:app", {}, factory=False)
+            try:
+                baseline, baseline_latencies, _ = await drive(trivial_url, erp_key, buyers, requests=args.requests, concurrency=args.concurrency)
+                throughput, latencies, decisions = await drive(service_url, erp_key, buyers, requests=args.requests, concurrency=args.concurrency)
+            finally:
+                for process in (service, trivial):
+                    process.terminate()
+                    process.wait(timeout=10)
+            print(f"{backend}:")
+            report("trivial POST", baseline, baseline_latencies)
+            report("POST /v1/credit-checks", throughput, latencies)
+            print(f"  ratio to trivial: {throughput / baseline:.2f}   decisions: {decisions}")
+        finally:
+            if pg_name:
+                await drop_postgres_database(pg_name)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--buyers", type=int, default=3000)
+    parser.add_argument("--invoices-per-buyer", type=int, default=5)
+    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="both")
+    asyncio.run(run(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
