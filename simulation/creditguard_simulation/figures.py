@@ -108,7 +108,7 @@ def compute_figures(creditguard: RunResult, counterfactual: RunResult) -> Figure
     good = [r for r in creditguard.orders if r.order.buyer_id not in defaulters]
     bad = [r for r in creditguard.orders if r.order.buyer_id in defaulters]
     delayed = [r for r in good if r.decision == "referred" and r.outcome == "invoiced"]
-    leads = [d.day - d.first_warning_day for d in creditguard.defaults.values() if d.first_warning_day is not None and d.first_warning_day <= d.day]
+    leads = [d.day - d.first_warning_day for d in creditguard.defaults.values() if d.first_warning_day is not None and d.first_warning_day < d.day]
     in_time, missed = _claims(creditguard)
     cf_in_time, cf_missed = _claims(counterfactual)
     return Figures(

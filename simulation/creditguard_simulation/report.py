@@ -59,7 +59,7 @@ def _losses_chart(f: Figures, path: Path) -> None:
 def _warning_chart(f: Figures, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(6, 3.6))
     if f.warning_leads:
-        ax.hist(f.warning_leads, bins=range(0, max(f.warning_leads) + 8, 7), color="#9bbb59", edgecolor="white")
+        ax.hist(f.warning_leads, bins=range(1, max(f.warning_leads) + 8, 7), color="#9bbb59", edgecolor="white")
     ax.set_xlabel("days from the first early warning to the default")
     ax.set_ylabel("defaults")
     ax.set_title(f"Early warning lead ({len(f.warning_leads)} warned, {f.defaults_warned_late_or_never} not before default)")
@@ -96,7 +96,7 @@ def _receivables_chart(creditguard: RunResult, counterfactual: RunResult, path: 
 
 
 def _lead_distribution(leads: list[int]) -> list[str]:
-    buckets = ((0, 6, "under a week"), (7, 29, "1-4 weeks"), (30, 59, "30-59 days"), (60, 89, "60-89 days"), (90, 10_000, "90 days or more"))
+    buckets = ((1, 6, "1-6 days"), (7, 29, "1-4 weeks"), (30, 59, "30-59 days"), (60, 89, "60-89 days"), (90, 10_000, "90 days or more"))
     return [f"| {label} | {sum(low <= lead <= high for lead in leads)} |" for low, high, label in buckets]
 
 
@@ -140,8 +140,8 @@ def markdown(f: Figures, *, command: str, notes: list[str]) -> str:
         "",
         "## Early warning",
         "",
-        f"{len(f.warning_leads)} of {f.defaulters} defaults had an alert before the default day; "
-        f"{f.defaults_warned_late_or_never} had none before it.",
+        f"{len(f.warning_leads)} of {f.defaulters} defaults had an alert at least a day before the default day; "
+        f"{f.defaults_warned_late_or_never} had none before it (an alert on the day is the insolvency itself being recorded).",
         "",
         "| days from first alert to default | defaults |",
         "|---|---:|",

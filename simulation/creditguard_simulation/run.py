@@ -53,7 +53,8 @@ async def _reconcile_alerts(run: RunResult, live: LiveSystem) -> None:
             run.first_warning[alert["buyer_id"]] = day
     for record in run.defaults.values():
         warned = run.first_warning.get(record.buyer_id)
-        if warned is not None and warned <= record.day:
+        # An alert on the default day itself is the insolvency being recorded, not a warning.
+        if warned is not None and warned < record.day:
             record.first_warning_day = warned
     run.case_buyers |= await live.case_buyers()
 
