@@ -5,7 +5,6 @@ the topic's dead-letter topic with the reason."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -16,10 +15,11 @@ from pydantic import BaseModel, ValidationError
 from creditguard_shared.errors import DomainError
 from creditguard_shared.events.catalogue import topic_named
 from creditguard_shared.events.envelope import EventEnvelope
-from creditguard_shared.kafka import KafkaConnection, _quietly_stop
+from creditguard_shared.kafka import KafkaConnection, stop_quietly
 from creditguard_shared.metrics import ServiceMetrics
 from creditguard_shared.observability import correlation_id_var, new_correlation_id
 from creditguard_shared.settings import KafkaSettings
+from creditguard_shared.timing import wait_at_most
 from creditguard_shared.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 logger = logging.getLogger(__name__)
@@ -90,12 +90,11 @@ class EventConsumer:
                 raise
             except Exception as exc:  # noqa: BLE001 - reconnect on any client failure
                 logger.warning("consumer %s restarting after %s: %s", self.name, exc.__class__.__name__, exc)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), timeout=backoff)
+                await wait_at_most(self._stopping.wait(), seconds=backoff)
                 backoff = min(backoff * 2, 10.0)
             finally:
                 self.assigned.clear()
-                await _quietly_stop(consumer)
+                await stop_quietly(consumer)
 
     async def _consume(self, consumer: AIOKafkaConsumer) -> None:
         while not self._stopping.is_set():

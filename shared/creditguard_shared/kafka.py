@@ -72,7 +72,7 @@ class KafkaConnection:
                     await ensure_topics(self.settings)
                 await producer.start()
             except Exception as exc:  # noqa: BLE001 - any connection failure means "not now"
-                await _quietly_stop(producer)
+                await stop_quietly(producer)
                 self._next_attempt = time.monotonic() + self._backoff
                 self._backoff = min(self._backoff * 2, 10.0)
                 logger.warning("broker unreachable (%s); events wait in the outbox", exc.__class__.__name__)
@@ -89,14 +89,15 @@ class KafkaConnection:
             producer, self._producer = self._producer, None
         self.metrics.broker_up.labels(self.service).set(0)
         if producer is not None:
-            await _quietly_stop(producer)
+            await stop_quietly(producer)
 
     async def is_reachable(self, timeout: float = 2.0) -> tuple[bool, str | None]:
         producer = await self.producer()
         if producer is None:
             return False, f"broker {self.settings.bootstrap_servers} unreachable"
         try:
-            await asyncio.wait_for(producer.client.fetch_all_metadata(), timeout=timeout)
+            async with asyncio.timeout(timeout):
+                await producer.client.fetch_all_metadata()
         except Exception as exc:  # noqa: BLE001
             return False, f"broker {self.settings.bootstrap_servers} not answering: {exc.__class__.__name__}"
         return True, None
@@ -105,8 +106,9 @@ class KafkaConnection:
         await self.reset_producer()
 
 
-async def _quietly_stop(client) -> None:  # type: ignore[no-untyped-def]
+async def stop_quietly(client) -> None:  # type: ignore[no-untyped-def]
     try:
-        await asyncio.wait_for(client.stop(), timeout=2)
+        async with asyncio.timeout(2):
+            await client.stop()
     except Exception:  # noqa: BLE001 - best effort on a client that never connected
         pass

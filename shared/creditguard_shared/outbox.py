@@ -18,6 +18,7 @@ from creditguard_shared.events.envelope import CLOUDEVENTS_CONTENT_TYPE, EventEn
 from creditguard_shared.kafka import KafkaConnection
 from creditguard_shared.messaging_tables import MessagingTables
 from creditguard_shared.metrics import ServiceMetrics
+from creditguard_shared.timing import wait_at_most
 
 logger = logging.getLogger(__name__)
 
@@ -156,10 +157,7 @@ class OutboxRelay:
                 published = 0
             if published >= self.batch_size:
                 continue  # more waiting: keep draining
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
-            except TimeoutError:
-                pass
+            await wait_at_most(self._wake.wait(), seconds=self.poll_interval)
             self._wake.clear()
 
     async def publish_pending(self) -> int:

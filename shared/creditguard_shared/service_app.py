@@ -145,7 +145,10 @@ def create_service_app(
                 await asyncio.wait(consumer_tasks, timeout=3)
             for task in runtime.tasks:
                 task.cancel()
-            await asyncio.gather(*runtime.tasks, return_exceptions=True)
+            if runtime.tasks:
+                _, stuck = await asyncio.wait(runtime.tasks, timeout=10)
+                for task in stuck:
+                    logger.error("background task %s did not stop when cancelled", task.get_name())
             await kafka.close()
             await engine.dispose()
             logger.info("%s stopped", service)
@@ -178,7 +181,8 @@ def _operations_router(metrics: ServiceMetrics) -> APIRouter:
         problems: list[str] = []
         try:
             async with runtime.engine.connect() as connection:
-                await asyncio.wait_for(connection.execute(text("SELECT 1")), timeout=2)
+                async with asyncio.timeout(2):
+                    await connection.execute(text("SELECT 1"))
         except Exception as exc:  # noqa: BLE001 - any failure means not ready
             problems.append(f"database unreachable: {exc.__class__.__name__}")
         broker_ok, broker_problem = await runtime.kafka.is_reachable()

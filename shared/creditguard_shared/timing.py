@@ -1,0 +1,18 @@
+"""Waiting with a deadline inside loops that must stop when cancelled.
+
+``asyncio.wait_for`` on Python 3.11 can swallow a cancellation that arrives as the awaited
+thing completes, and a loop around it then runs on forever after shutdown cancelled it.
+``asyncio.timeout`` does not have that flaw."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable
+
+
+async def wait_at_most(awaitable: Awaitable[object], *, seconds: float) -> None:
+    """Await ``awaitable`` for up to ``seconds``; a timeout is not an error, a cancellation is."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await awaitable
