@@ -19,11 +19,8 @@ class LedgerRepository:
             statement = statement.with_for_update()
         return (await self.session.execute(statement)).scalar_one_or_none()
 
-    async def get_payment(self, payment_id: str) -> Payment | None:
-        return await self.session.get(Payment, payment_id)
-
-    async def get_credit_note(self, credit_note_id: str) -> CreditNote | None:
-        return await self.session.get(CreditNote, credit_note_id)
+    async def get_settlement(self, model: type[Payment] | type[CreditNote], document_id: str) -> Payment | CreditNote | None:
+        return await self.session.get(model, document_id)
 
     async def add(self, entity: Invoice | Payment | CreditNote) -> None:
         self.session.add(entity)

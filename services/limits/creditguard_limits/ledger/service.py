@@ -91,24 +91,35 @@ async def post_invoice(uow: UnitOfWork, *, context: LimitsContext, invoice: Invo
     return entity, created
 
 
-async def record_payment(uow: UnitOfWork, *, context: LimitsContext, payment: PaymentIn, invoice_must_exist: bool) -> tuple[Payment, bool]:
+async def _apply_settlement_document(
+    uow: UnitOfWork, *, context: LimitsContext, kind: str, document_id: str, document: PaymentIn | CreditNoteIn,
+    model: type[Payment] | type[CreditNote], fields: tuple[str, ...], invoice_must_exist: bool,
+) -> tuple[Payment | CreditNote, bool]:
+    """A payment or credit note against an invoice: both reduce its open amount the same way."""
     repository = LedgerRepository(uow.session)
-    await AccountsRepository(uow.session).lock_or_create(payment.buyer_id, now=context.clock.now())
-    existing = await repository.get_payment(payment.payment_id)
+    await AccountsRepository(uow.session).lock_or_create(document.buyer_id, now=context.clock.now())
+    existing = await repository.get_settlement(model, document_id)
     if existing is not None:
-        _ensure_same_document("Payment", payment.payment_id, existing, payment, PAYMENT_FIELDS)
+        _ensure_same_document(kind, document_id, existing, document, fields)
         return existing, False
-    invoice = await repository.get_invoice(payment.invoice_id, for_update=True)
+    invoice = await repository.get_invoice(document.invoice_id, for_update=True)
     if invoice is None and invoice_must_exist:
-        raise Unprocessable(f"Invoice {payment.invoice_id} is unknown; post the invoice first.", field="invoice_id")
+        raise Unprocessable(f"Invoice {document.invoice_id} is unknown; post the invoice first.", field="invoice_id")
     if invoice is not None:
-        _check_settles_invoice("Payment", invoice, buyer_id=payment.buyer_id, currency=payment.currency)
-    entity = Payment(**payment.model_dump(), created_at=datetime.now(UTC))
+        _check_settles_invoice(kind, invoice, buyer_id=document.buyer_id, currency=document.currency)
+    entity = model(**document.model_dump(), created_at=datetime.now(UTC))
     await repository.add(entity)
     if invoice is not None:
         await _refresh_open_amount(uow, context=context, invoice=invoice)
         await _exposure_changed(uow, context=context, buyer_id=invoice.buyer_id)
     return entity, True
+
+
+async def record_payment(uow: UnitOfWork, *, context: LimitsContext, payment: PaymentIn, invoice_must_exist: bool) -> tuple[Payment, bool]:
+    return await _apply_settlement_document(  # type: ignore[return-value]
+        uow, context=context, kind="Payment", document_id=payment.payment_id, document=payment, model=Payment,
+        fields=PAYMENT_FIELDS, invoice_must_exist=invoice_must_exist,
+    )
 
 
 async def post_payment(uow: UnitOfWork, *, context: LimitsContext, payment: PaymentIn) -> tuple[Payment, bool]:
@@ -119,23 +130,10 @@ async def post_payment(uow: UnitOfWork, *, context: LimitsContext, payment: Paym
 
 
 async def record_credit_note(uow: UnitOfWork, *, context: LimitsContext, credit_note: CreditNoteIn, invoice_must_exist: bool) -> tuple[CreditNote, bool]:
-    repository = LedgerRepository(uow.session)
-    await AccountsRepository(uow.session).lock_or_create(credit_note.buyer_id, now=context.clock.now())
-    existing = await repository.get_credit_note(credit_note.credit_note_id)
-    if existing is not None:
-        _ensure_same_document("Credit note", credit_note.credit_note_id, existing, credit_note, CREDIT_NOTE_FIELDS)
-        return existing, False
-    invoice = await repository.get_invoice(credit_note.invoice_id, for_update=True)
-    if invoice is None and invoice_must_exist:
-        raise Unprocessable(f"Invoice {credit_note.invoice_id} is unknown; post the invoice first.", field="invoice_id")
-    if invoice is not None:
-        _check_settles_invoice("Credit note", invoice, buyer_id=credit_note.buyer_id, currency=credit_note.currency)
-    entity = CreditNote(**credit_note.model_dump(), created_at=datetime.now(UTC))
-    await repository.add(entity)
-    if invoice is not None:
-        await _refresh_open_amount(uow, context=context, invoice=invoice)
-        await _exposure_changed(uow, context=context, buyer_id=invoice.buyer_id)
-    return entity, True
+    return await _apply_settlement_document(  # type: ignore[return-value]
+        uow, context=context, kind="Credit note", document_id=credit_note.credit_note_id, document=credit_note, model=CreditNote,
+        fields=CREDIT_NOTE_FIELDS, invoice_must_exist=invoice_must_exist,
+    )
 
 
 async def post_credit_note(uow: UnitOfWork, *, context: LimitsContext, credit_note: CreditNoteIn) -> tuple[CreditNote, bool]:
