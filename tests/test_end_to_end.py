@@ -4,6 +4,7 @@ states unchanged."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from collections.abc import Iterator
@@ -12,42 +13,22 @@ from pathlib import Path
 import httpx
 import pytest
 
-from creditguard_shared.auth.keys import Role, add_key
 from creditguard_shared.events.catalogue import TOPICS
-from creditguard_shared.local_stack import Broker, ServiceProcess, create_topics, free_port, service_processes
+from creditguard_shared.local_stack import LocalSystem, local_system
+from tests.fixtures.infrastructure import DatabaseFactory
 from tests.kafka_tools import publish_raw, read_topic
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def stack(tmp_path: Path, database_backend: str, request: pytest.FixtureRequest) -> Iterator[tuple[Broker, dict[str, ServiceProcess], dict[str, str]]]:
-    import asyncio
-
-    from tests.fixtures.infrastructure import DatabaseFactory
-
-    broker = Broker(log_path=tmp_path / "broker.log")
-    broker.start()
-    create_topics(broker.bootstrap_servers)
-    keys = {role.value: add_key(tmp_path / "api-keys.json", role=role, name=role.value)[0] for role in Role}
+def stack(tmp_path: Path, database_backend: str) -> Iterator[LocalSystem]:
     factory = DatabaseFactory(database_backend, tmp_path)
     urls = {name: asyncio.run(factory.create(name)) for name in ("scoring", "limits", "alerts")}
-    (tmp_path / "logs").mkdir()
-    processes = service_processes(
-        var_dir=tmp_path, bootstrap_servers=broker.bootstrap_servers, database_urls=urls,
-        ports={name: free_port() for name in urls},
-    )
     try:
-        for process in processes:
-            process.migrate()
-            process.start()
-        for process in processes:
-            process.wait_ready()
-        yield broker, {p.name: p for p in processes}, keys
+        with local_system(tmp_path, database_urls=urls) as system:
+            yield system
     finally:
-        for process in processes:
-            process.stop()
-        broker.stop()
         asyncio.run(factory.drop_all())
 
 
@@ -57,8 +38,8 @@ def _consumed(metrics_text: str, outcome: str) -> float:
 
 
 async def test_invoice_flows_to_all_services_and_replay_changes_nothing(stack, eventually):
-    broker, services, keys = stack
-    auth = {role: {"Authorization": f"Bearer {key}"} for role, key in keys.items()}
+    broker, services = stack.broker, stack.services
+    auth = {role: stack.auth(role) for role in stack.keys}
     buyer = f"B-{uuid.uuid4().hex[:8]}"
     correlation_id = uuid.uuid4().hex
     async with httpx.AsyncClient(timeout=10) as http:

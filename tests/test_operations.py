@@ -14,8 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from creditguard_shared.auth.keys import Role, add_key
-from creditguard_shared.local_stack import Broker, ServiceProcess, create_topics, free_port, service_processes
+from creditguard_shared.local_stack import LocalSystem, local_system
 from tests.kafka_tools import publish_raw
 from tests.prometheus_server import ROOT, PrometheusServer
 
@@ -44,27 +43,9 @@ def webhook_receiver() -> Iterator[str]:
 
 
 @pytest.fixture
-def running_system(tmp_path: Path) -> Iterator[tuple[Broker, dict[str, ServiceProcess], dict[str, str]]]:
-    broker = Broker(log_path=tmp_path / "broker.log")
-    broker.start()
-    create_topics(broker.bootstrap_servers)
-    keys = {role.value: add_key(tmp_path / "api-keys.json", role=role, name=role.value)[0] for role in Role}
-    (tmp_path / "logs").mkdir()
-    processes = service_processes(
-        var_dir=tmp_path, bootstrap_servers=broker.bootstrap_servers, ports={n: free_port() for n in ("scoring", "limits", "alerts")},
-        extra_env={"ALERTS_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8", "ALERTS_WEBHOOK_DISPATCH_INTERVAL_SECONDS": "0.5"},
-    )
-    try:
-        for process in processes:
-            process.migrate()
-            process.start()
-        for process in processes:
-            process.wait_ready()
-        yield broker, {p.name: p for p in processes}, keys
-    finally:
-        for process in processes:
-            process.stop()
-        broker.stop()
+def running_system(tmp_path: Path) -> Iterator[LocalSystem]:
+    with local_system(tmp_path, extra_env={"ALERTS_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8"}) as system:
+        yield system
 
 
 def _dashboard_queries() -> list[tuple[str, str, str]]:
@@ -77,9 +58,9 @@ def _dashboard_queries() -> list[tuple[str, str, str]]:
     return queries
 
 
-async def _drive_scenario(broker: Broker, services: dict[str, ServiceProcess], keys: dict[str, str], receiver_url: str) -> None:
-    admin = {"Authorization": f"Bearer {keys['admin']}"}
-    scoring, limits, alerts = (services[n].base_url for n in ("scoring", "limits", "alerts"))
+async def _drive_scenario(system: LocalSystem, receiver_url: str) -> None:
+    admin = system.auth("admin")
+    scoring, limits, alerts = (system.services[n].base_url for n in ("scoring", "limits", "alerts"))
     buyer = f"B-OPS-{uuid.uuid4().hex[:6]}"
     async with httpx.AsyncClient(timeout=15, headers=admin) as http:
         async def ok(response: httpx.Response) -> dict:
@@ -94,7 +75,7 @@ async def _drive_scenario(broker: Broker, services: dict[str, ServiceProcess], k
         # An invoice already well past due: the aging sweep reports it late, alerts raise and call the webhook.
         await ok(await http.post(f"{limits}/v1/invoices", json={"invoice_id": f"{buyer}-INV1", "buyer_id": buyer, "order_id": f"{buyer}-SO1", "amount": "20000.00", "currency": "EUR", "issued_on": "2026-01-05", "due_on": "2026-02-04"}))
         await http.get(f"{limits}/v1/nothing-here")  # a 404 for the client-error panel
-        await publish_raw(broker.bootstrap_servers, "invoice-posted", [(buyer.encode(), b"not an event", [])])
+        await publish_raw(system.broker.bootstrap_servers, "invoice-posted", [(buyer.encode(), b"not an event", [])])
 
         for _ in range(60):
             await ok(await http.post(f"{limits}/v1/sweeps/daily"))
@@ -109,8 +90,8 @@ async def _drive_scenario(broker: Broker, services: dict[str, ServiceProcess], k
 
 
 async def test_every_dashboard_query_and_alert_rule_works_against_real_prometheus(running_system, webhook_receiver, tmp_path, eventually):
-    broker, services, keys = running_system
-    await _drive_scenario(broker, services, keys, webhook_receiver)
+    services = running_system.services
+    await _drive_scenario(running_system, webhook_receiver)
     prometheus = PrometheusServer(directory=tmp_path, targets={f"creditguard-{n}": f"127.0.0.1:{p.port}" for n, p in services.items()})
     prometheus.start()
     try:
@@ -120,7 +101,7 @@ async def test_every_dashboard_query_and_alert_rule_works_against_real_prometheu
             assert min(float(r["value"][1]) for r in prometheus.query("count_over_time(up[1m])")) >= 5
 
         await eventually(scraped_enough, timeout=60, interval=1)
-        async with httpx.AsyncClient(headers={"Authorization": f"Bearer {keys['sales']}"}) as http:
+        async with httpx.AsyncClient(headers=running_system.auth("sales")) as http:
             for _ in range(3):  # fresh traffic inside the rate windows
                 await http.get(f"{services['limits'].base_url}/v1/buyers/B-1/invoices")
                 await asyncio.sleep(1)

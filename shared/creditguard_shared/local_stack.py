@@ -11,7 +11,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -109,6 +110,10 @@ class ServiceProcess:
     def migrate(self) -> None:
         subprocess.run(self._command("migrate"), env=self.env, check=True, stdout=subprocess.DEVNULL)
 
+    def start_migration(self) -> subprocess.Popen:
+        """Migrate in the background, so the three services migrate side by side."""
+        return subprocess.Popen(self._command("migrate"), env=self.env, stdout=subprocess.DEVNULL)
+
     def start(self) -> None:
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         self.process = subprocess.Popen(
@@ -166,6 +171,49 @@ def service_processes(
         port = (ports or {}).get(name) or int(env.get(prefix + "PORT", default_port))
         processes.append(ServiceProcess(name=name, port=port, env=env, log_path=var_dir / "logs" / f"{name}.log"))
     return processes
+
+
+@dataclass
+class LocalSystem:
+    broker: Broker
+    services: dict[str, ServiceProcess]
+    keys: dict[str, str]
+
+    def auth(self, role: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.keys[role]}"}
+
+
+@contextmanager
+def local_system(
+    var_dir: Path, *, database_urls: Mapping[str, str] | None = None, extra_env: Mapping[str, str] | None = None,
+) -> Iterator[LocalSystem]:
+    """A broker and the three services on free loopback ports, with one fresh API key per role:
+    what the end-to-end tests, the operations test and the simulator run against."""
+    from creditguard_shared.auth.keys import Role, add_key
+
+    (var_dir / "logs").mkdir(parents=True, exist_ok=True)
+    broker = Broker(log_path=var_dir / "logs" / "broker.log")
+    broker.start()
+    processes: list[ServiceProcess] = []
+    try:
+        create_topics(broker.bootstrap_servers)
+        keys = {role.value: add_key(var_dir / "api-keys.json", role=role, name=f"local {role.value}")[0] for role in Role}
+        processes = service_processes(
+            var_dir=var_dir, bootstrap_servers=broker.bootstrap_servers, database_urls=database_urls,
+            ports={name: free_port() for name, _ in SERVICES}, extra_env=extra_env,
+        )
+        migrations = [p.start_migration() for p in processes]
+        for process, migration in zip(processes, migrations, strict=True):
+            if migration.wait() != 0:
+                raise RuntimeError(f"migrating {process.name} failed")
+            process.start()
+        for process in processes:
+            process.wait_ready(timeout=60)
+        yield LocalSystem(broker=broker, services={p.name: p for p in processes}, keys=keys)
+    finally:
+        for process in reversed(processes):
+            process.stop()
+        broker.stop()
 
 
 def run(var_dir: Path) -> int:
