@@ -28,6 +28,8 @@ INSURANCE_POLICY_ID = "POL-SIM"
 STATEMENT_PERIOD_END = date(2025, 12, 31)
 PAGE = 500
 INSURER_NOTIFICATION_LEVEL = "insurer_notification"
+TRANSPORT_ATTEMPTS = 3
+IDEMPOTENT_POSTS = frozenset({"POST /v1/invoices", "POST /v1/payments", "POST /v1/buyers/{id}/adverse-events"})
 
 
 class ApiProblems(Counter):
@@ -48,6 +50,7 @@ class LiveSystem:
         self.problems = ApiProblems()
         self.seconds_by_route: Counter = Counter()
         self.calls_by_route: Counter = Counter()
+        self.retries: Counter = Counter()
         self.checks: list[CheckOutcome] = []
         self._limit = asyncio.Semaphore(concurrency)
         self._http = httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=concurrency * 3))
@@ -62,7 +65,7 @@ class LiveSystem:
         async with self._limit:
             started = time.perf_counter()
             try:
-                response = await self._http.request(method, url, headers=self._auth[role], **kwargs)
+                response = await self._request(method, url, role=role, route=route, **kwargs)
             except httpx.HTTPError as exc:
                 self.problems[(route, type(exc).__name__)] += 1
                 return None
@@ -73,6 +76,18 @@ class LiveSystem:
             self.problems[(route, str(response.status_code))] += 1
             return None
         return response
+
+    async def _request(self, method: str, url: str, *, role: str, route: str, **kwargs: Any) -> httpx.Response:
+        """A dropped connection is retried where a re-send is harmless: reads, PUTs, and the ledger's
+        documents (idempotent by their ids); anything else is reported as it happened."""
+        attempts = TRANSPORT_ATTEMPTS if method in ("GET", "PUT") or route in IDEMPOTENT_POSTS else 1
+        for attempt in range(1, attempts):
+            try:
+                return await self._http.request(method, url, headers=self._auth[role], **kwargs)
+            except httpx.TransportError:
+                self.retries[route] += 1
+                await asyncio.sleep(0.5 * attempt)
+        return await self._http.request(method, url, headers=self._auth[role], **kwargs)
 
     async def _each(self, items: Iterable, call: Callable[[Any], Awaitable[Any]]) -> list:
         return await asyncio.gather(*(call(item) for item in items))
