@@ -72,7 +72,8 @@ def _make_sqlite_transactions_serialisable(engine: AsyncEngine) -> None:
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+    # Autoflush on: a query in a unit of work must see the changes made earlier in it.
+    return async_sessionmaker(engine, expire_on_commit=False)
 
 
 @asynccontextmanager

@@ -166,3 +166,18 @@ async def test_portfolio_and_cash_in_forecast(limits):
     assert "creditguard_portfolio_exposure_amount 12000.0" in metrics
     assert 'creditguard_portfolio_buyers_by_utilisation{bucket="80-100"} 1.0' in metrics
     assert 'creditguard_portfolio_overdue_amount{bucket="1-15"} 3000.0' in metrics
+
+
+async def test_invoicing_an_order_releases_its_reservation_in_the_published_exposure(limits):
+    """The exposure-changed event of the invoicing transaction must already see the released
+    reservation (alerts' utilisation rules act on it), not count the order twice."""
+    buyer = new_buyer()
+    await set_limit(limits, buyer, "100000.00")
+    decision = await check(limits, buyer, f"{buyer}-SO1", "8000.00")
+    assert decision["decision"] == "approved", decision["reasons"]
+    await post_invoice(limits, buyer, f"{buyer}-INV1", "8000.00", order_id=f"{buyer}-SO1")
+    current = await exposure(limits, buyer)
+    assert money(current["open_orders"]) == 0 and money(current["exposure"]) == money("8000.00")
+    last_published = (await emitted(limits, "exposure-changed", buyer))[-1]
+    assert money(last_published["open_orders"]) == 0
+    assert money(last_published["exposure"]) == money("8000.00")

@@ -136,8 +136,6 @@ async def raise_condition(
 
 async def _resolve(uow: UnitOfWork, ctx: ServiceContext, *, alert: Alert, by: str, comment: str | None) -> None:
     alert.status, alert.resolved_at, alert.resolved_by, alert.resolution_comment, alert.updated_at = RESOLVED, ctx.now, by, comment, ctx.now
-    # Later queries in this transaction must see it resolved (the sessions do not autoflush).
-    await uow.session.flush()
     await _announce(uow, ctx, event_type="alert.resolved", alert=alert)
 
 
