@@ -128,9 +128,16 @@ class LiveSystem:
                          })
 
     async def _grade(self, buyer: Buyer) -> tuple[str, int | None]:
-        response = await self._call("GET", f"{self.endpoints.limits}/v1/buyers/{buyer.buyer_id}/limit", role="credit_manager",
-                                    route="GET /v1/buyers/{id}/limit", ok=(200, 404))
-        return buyer.buyer_id, (response.json().get("grade") if response is not None and response.status_code == 200 else None)
+        """Scoring's grade once limits holds the same one. Registration assesses twice (profile,
+        then statements) and limits may still hold the profile-only grade for a moment."""
+        scored = await self._call("GET", f"{self.endpoints.scoring}/v1/buyers/{buyer.buyer_id}/score", role="credit_manager",
+                                  route="GET /v1/buyers/{id}/score", ok=(200, 404))
+        held = await self._call("GET", f"{self.endpoints.limits}/v1/buyers/{buyer.buyer_id}/limit", role="credit_manager",
+                                route="GET /v1/buyers/{id}/limit", ok=(200, 404))
+        if scored is None or held is None or scored.status_code != 200 or held.status_code != 200:
+            return buyer.buyer_id, None
+        grade = scored.json().get("grade")
+        return buyer.buyer_id, grade if grade is not None and held.json().get("grade") == grade else None
 
     async def _wait_for_grades(self, book: list[Buyer]) -> dict[str, int | None]:
         """The assessments reach limits over Kafka; the book starts trading once limits has them."""
