@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Annotated, Literal
 
@@ -7,6 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 from creditguard_scoring.buyers.rules import NACE_CODE, is_country, nace_section
 from creditguard_shared.schema_types import CountryCode, Identifier
+
+SECTION_LETTERED_DIVISION = re.compile(r"([A-U])(\d{2}(?:\.\d{1,2}){0,2})")
 
 Text200 = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
 
@@ -36,6 +39,9 @@ class BuyerIn(BaseModel):
         if value is None:
             return None
         value = value.strip().upper()
+        lettered = SECTION_LETTERED_DIVISION.fullmatch(value)
+        if lettered and nace_section(lettered.group(2)) == lettered.group(1):
+            value = lettered.group(2)  # Eurostat writes division 28 as "C28"; keep the plain code
         if not NACE_CODE.match(value) or nace_section(value) is None:
             raise ValueError(f"'{value}' is not a NACE Rev. 2 section or division")
         return value
