@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -30,11 +30,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import asyncpg
-import httpx
+import uvloop
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
+from bench.http_load import LoadResult, encode_post, run_closed_loop  # noqa: E402
 from creditguard_limits.accounts.models import CreditAccount  # noqa: E402
 from creditguard_limits.ledger.models import Invoice  # noqa: E402
 from creditguard_shared.auth.keys import Role, add_key  # noqa: E402
@@ -80,39 +81,24 @@ def serve(app: str, env: dict[str, str], *, factory: bool) -> tuple[subprocess.P
     return process, f"http://127.0.0.1:{port}"
 
 
-async def drive(base_url: str, key: str, buyers: list[str], *, requests: int, concurrency: int) -> tuple[float, list[float], dict[str, int]]:
+async def drive(base_url: str, key: str, buyers: list[str], *, requests: int, concurrency: int) -> tuple[LoadResult, dict[str, int]]:
     rng = random.Random(11)
-    bodies = [{"buyer_id": rng.choice(buyers), "order_id": f"O-{uuid.uuid4().hex}", "amount": f"{rng.randint(100, 20_000)}.00",
-               "currency": "EUR", "payment_terms_days": rng.choice([30, 45, 60])} for _ in range(requests)]
-    queue: asyncio.Queue = asyncio.Queue()
-    for body in bodies:
-        queue.put_nowait(body)
-    latencies: list[float] = []
+    url = f"{base_url}/v1/credit-checks"
+    headers = {"Authorization": f"Bearer {key}"}
+
+    def order(prefix: str) -> bytes:
+        return encode_post(url, {"buyer_id": rng.choice(buyers), "order_id": f"{prefix}-{uuid.uuid4().hex}", "amount": f"{rng.randint(100, 20_000)}.00",
+                                 "currency": "EUR", "payment_terms_days": rng.choice([30, 45, 60])}, headers=headers)
+
+    await run_closed_loop(url, [order("W") for _ in range(concurrency * 4)], concurrency=concurrency)  # warm connections and code paths
+    result = await run_closed_loop(url, [order("O") for _ in range(requests)], concurrency=concurrency, keep_bodies=True)
+    if set(result.statuses) - {200, 201}:
+        raise RuntimeError(f"unexpected statuses {result.statuses}: {result.bodies[:3]}")
     decisions: dict[str, int] = {}
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=base_url, headers={"Authorization": f"Bearer {key}"}, limits=limits, timeout=60) as client:
-        for body in bodies[:concurrency]:  # warm-up connections and code paths
-            await client.post("/v1/credit-checks", json=body | {"order_id": f"W-{uuid.uuid4().hex}"})
-
-        async def worker() -> None:
-            while not queue.empty():
-                body = queue.get_nowait()
-                started = time.perf_counter()
-                response = await client.post("/v1/credit-checks", json=body)
-                latencies.append(time.perf_counter() - started)
-                response.raise_for_status()
-                decision = response.json()["decision"]
-                decisions[decision] = decisions.get(decision, 0) + 1
-
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - started
-    return requests / elapsed, latencies, decisions
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+    for body in result.bodies:
+        decision = json.loads(body)["decision"]
+        decisions[decision] = decisions.get(decision, 0) + 1
+    return result, decisions
 
 
 async def create_postgres_database() -> tuple[str, str]:
@@ -133,8 +119,8 @@ async def drop_postgres_database(name: str) -> None:
         await connection.close()
 
 
-def report(label: str, throughput: float, latencies: list[float]) -> None:
-    print(f"  {label:<22} {throughput:8.0f} req/s   p50 {percentile(latencies, 0.50) * 1000:6.2f} ms   p99 {percentile(latencies, 0.99) * 1000:6.2f} ms")
+def report(label: str, result: LoadResult) -> None:
+    print(f"  {label:<22} {result.throughput:8.0f} req/s   p50 {result.percentile(0.50) * 1000:6.2f} ms   p99 {result.percentile(0.99) * 1000:6.2f} ms")
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -158,16 +144,16 @@ async def run(args: argparse.Namespace) -> None:
             service, service_url = serve("creditguard_limits.app:create_app", env, factory=True)
             trivial, trivial_url = serve("bench.credit_checks_trivial_app:app", {}, factory=False)
             try:
-                baseline, baseline_latencies, _ = await drive(trivial_url, erp_key, buyers, requests=args.requests, concurrency=args.concurrency)
-                throughput, latencies, decisions = await drive(service_url, erp_key, buyers, requests=args.requests, concurrency=args.concurrency)
+                baseline, _ = await drive(trivial_url, erp_key, buyers, requests=args.requests, concurrency=args.concurrency)
+                checks, decisions = await drive(service_url, erp_key, buyers, requests=args.requests, concurrency=args.concurrency)
             finally:
                 for process in (service, trivial):
                     process.terminate()
                     process.wait(timeout=10)
             print(f"{backend}:")
-            report("trivial POST", baseline, baseline_latencies)
-            report("POST /v1/credit-checks", throughput, latencies)
-            print(f"  ratio to trivial: {throughput / baseline:.2f}   decisions: {decisions}")
+            report("trivial POST", baseline)
+            report("POST /v1/credit-checks", checks)
+            print(f"  ratio to trivial: {checks.throughput / baseline.throughput:.2f}   decisions: {decisions}")
         finally:
             if pg_name:
                 await drop_postgres_database(pg_name)
@@ -180,7 +166,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="both")
-    asyncio.run(run(parser.parse_args()))
+    uvloop.run(run(parser.parse_args()))
 
 
 if __name__ == "__main__":

@@ -10,6 +10,8 @@ from sqlalchemy import MetaData, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from creditguard_shared.sqlite_driver import one_hop_dbapi
+
 # Explicit names so Alembic migrations are stable on both databases.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -46,7 +48,9 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         # One connection: SQLite has a single writer anyway, and queueing for the pool is fair
         # and sleep-free, where competing connections back off inside SQLite's busy handler
         # (tail latencies of seconds under concurrent credit checks).
-        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30}, pool_size=1, max_overflow=0, pool_timeout=60)
+        engine = create_async_engine(
+            url, echo=echo, module=one_hop_dbapi(), connect_args={"timeout": 30}, pool_size=1, max_overflow=0, pool_timeout=60,
+        )
         _make_sqlite_transactions_serialisable(engine)
         return engine
     return create_async_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
