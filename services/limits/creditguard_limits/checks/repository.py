@@ -29,9 +29,10 @@ class ChecksRepository:
     async def reservation(self, order_id: str) -> OrderReservation | None:
         return await self.session.get(OrderReservation, order_id)
 
-    async def add(self, entity: CreditCheck | OrderReservation) -> None:
+    def stage(self, entity: CreditCheck | OrderReservation) -> None:
+        """Insert at the unit of work's next flush (its commit at the latest): one flush for the
+        check, its reservation and the account's flags instead of one each."""
         self.session.add(entity)
-        await self.session.flush()
 
     async def open_reservations_for(self, buyer_id: str) -> list[OrderReservation]:
         statement = select(OrderReservation).where(OrderReservation.buyer_id == buyer_id, OrderReservation.status == "open").order_by(OrderReservation.created_at)

@@ -18,9 +18,8 @@ from creditguard_limits.checks.rules import AccountFacts, CheckRequest, Outcome,
 from creditguard_limits.checks.schemas import CreditCheckIn
 from creditguard_limits.context import LimitsContext
 from creditguard_limits.exposure.rules import ZERO, Position, breakdown
-from creditguard_limits.exposure.service import position_of, publish_position, refresh_exposure
+from creditguard_limits.exposure.service import locked_position, publish_position, refresh_exposure
 from creditguard_limits.fx.rules import RateTable
-from creditguard_limits.fx.service import rate_table
 from creditguard_shared.errors import Conflict, NotFound
 from creditguard_shared.events.contracts import CreditCheckDecidedV1
 from creditguard_shared.unit_of_work import UnitOfWork
@@ -32,9 +31,10 @@ async def run_credit_check(uow: UnitOfWork, *, context: LimitsContext, request: 
     """Returns the decision and whether it is new. The same order sent again gets the stored
     decision; a changed order is checked again for the difference."""
     started = time.perf_counter()
-    account = await AccountsRepository(uow.session).lock_or_create(request.buyer_id, now=context.clock.now())
+    account, position, rates = await locked_position(uow, context=context, buyer_id=request.buyer_id, lock_group=True)
     checks = ChecksRepository(uow.session)
     previous = await checks.latest_for_order(request.order_id)
+    reservation = None
     if previous is not None:
         if previous.buyer_id != request.buyer_id:
             raise Conflict(f"Order {request.order_id} was checked for buyer {previous.buyer_id}.", field="order_id")
@@ -43,10 +43,8 @@ async def run_credit_check(uow: UnitOfWork, *, context: LimitsContext, request: 
         if previous.state == "pending":
             previous.state = "superseded"
             context.metrics.referred_pending.dec()
-
-    rates = await rate_table(uow, context=context)
-    position = await position_of(uow, context=context, account=account, rates=rates, today=context.clock.today(), lock_group=True)
-    reservation = await checks.reservation(request.order_id)
+        # Only a checked order can hold a reservation.
+        reservation = await checks.reservation(request.order_id)
     reserved = _open_amount(reservation, rates=rates, currency=position.currency, today=context.clock.today())
     amount = rates.convert(request.amount, from_currency=request.currency, to_currency=position.currency)
     policy = context.policy.current
@@ -58,7 +56,7 @@ async def run_credit_check(uow: UnitOfWork, *, context: LimitsContext, request: 
         rates=Rates(to_position=lambda value: rates.convert(value, from_currency=policy.matrix_currency, to_currency=position.currency)),
     )
     check = _record(context=context, request=request, position=position, outcome=outcome, amount=amount, reserved=reserved, requested_by=requested_by)
-    await checks.add(check)
+    checks.stage(check)
     if outcome.decision in APPROVALS:
         await _reserve(uow, context=context, account=account, check=check, reservation=reservation, position=position, added=amount - reserved)
     elif outcome.decision == "referred":
@@ -107,7 +105,7 @@ async def _reserve(
 ) -> None:
     expires_on = context.clock.today() + timedelta(days=context.policy.current.reservation_valid_days)
     if reservation is None:
-        await ChecksRepository(uow.session).add(OrderReservation(
+        ChecksRepository(uow.session).stage(OrderReservation(
             order_id=check.order_id, buyer_id=check.buyer_id, check_id=check.check_id, amount=check.amount, currency=check.currency,
             status="open", expires_on=expires_on, created_at=context.clock.now(),
         ))

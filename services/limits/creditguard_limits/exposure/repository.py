@@ -1,84 +1,181 @@
-"""The exposure aggregates: one grouped, indexed query over a buyer's (or a group's) open
-invoices and one over its open orders, instead of keeping running totals that FX changes would
-invalidate."""
+"""The exposure aggregates: grouped, indexed sums over a buyer's (or a group's) open invoices and
+open orders, instead of running totals that FX changes would invalidate."""
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, Date, and_, case, func, select, type_coerce
+from sqlalchemy import Date, Numeric, String, and_, bindparam, case, func, literal_column, null, select, type_coerce, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from creditguard_limits.accounts.models import CreditAccount, TemporaryIncrease
 from creditguard_limits.checks.models import OrderReservation
-from creditguard_limits.exposure.rules import OVERDUE_BUCKET_STARTS, InvoiceTotals
+from creditguard_limits.exposure.rules import OVERDUE_BUCKET_STARTS, ZERO, InvoiceTotals
+from creditguard_limits.fx.models import FxRate
 from creditguard_limits.insurance.models import InsuranceCover, InsurancePolicy
 from creditguard_limits.ledger.models import MONEY, Invoice
 
 
-def _members(group_id: str):  # type: ignore[no-untyped-def]
-    return select(CreditAccount.buyer_id).where(CreditAccount.group_id == group_id).scalar_subquery()
+@dataclass(frozen=True)
+class CoverTerms:
+    """A buyer's current insurance cover with its policy's terms, in the cover's currency."""
+
+    policy_id: str
+    insurer: str
+    currency: str
+    granted_amount: Decimal
+    indemnity_percentage: Decimal
+    max_credit_period_days: int
+    uninsured_action: str
 
 
-def _buyer_filter(column, *, buyer_id: str | None, group_id: str | None) -> ColumnElement[bool]:  # type: ignore[no-untyped-def]
-    return column == buyer_id if buyer_id is not None else column.in_(_members(group_id or ""))
+@dataclass(frozen=True)
+class LimitTerms:
+    """What adds to or covers the account's own limit today."""
+
+    temporary_increase: Decimal
+    cover: CoverTerms | None
+
+
+@dataclass(frozen=True)
+class ExposureTotals:
+    invoices: list[InvoiceTotals]
+    orders: dict[str, Decimal]
+    rates: dict[str, Decimal] | None = None
+
+
+# Sums of money and exchange rates share one result column in the totals query, so it carries
+# the rates' scale; the exposure arithmetic rounds to cents afterwards.
+_AMOUNT = Numeric(28, 10)
+_BUCKETS = len(OVERDUE_BUCKET_STARTS)
+
+
+# The hot statements are built once, with bind parameters: building a SQLAlchemy statement
+# costs more CPU than SQLite takes to run it.
+_TODAY = bindparam("today", type_=Date)
+_BUYER = bindparam("buyer_id", type_=String)
+
+
+def _terms_columns() -> tuple:
+    current_increase = (
+        select(func.coalesce(func.sum(TemporaryIncrease.amount), 0))
+        .where(
+            TemporaryIncrease.buyer_id == CreditAccount.buyer_id,
+            TemporaryIncrease.cancelled_at.is_(None),
+            TemporaryIncrease.valid_from <= _TODAY,
+            TemporaryIncrease.valid_until >= _TODAY,
+        )
+        .scalar_subquery()
+    )
+    return (
+        type_coerce(current_increase, MONEY).label("temporary_increase"),
+        InsurancePolicy.policy_id, InsurancePolicy.insurer, InsuranceCover.currency, InsuranceCover.granted_amount,
+        InsurancePolicy.indemnity_percentage, InsurancePolicy.max_credit_period_days, InsurancePolicy.uninsured_action,
+    )
+
+
+def _from_account_with_current_cover(*columns):  # type: ignore[no-untyped-def]
+    current = and_(
+        InsuranceCover.buyer_id == CreditAccount.buyer_id,
+        (InsuranceCover.valid_from.is_(None)) | (InsuranceCover.valid_from <= _TODAY),
+        (InsuranceCover.valid_until.is_(None)) | (InsuranceCover.valid_until >= _TODAY),
+    )
+    return (
+        select(*columns)
+        .select_from(CreditAccount)
+        .outerjoin(InsuranceCover, current)
+        .outerjoin(InsurancePolicy, InsurancePolicy.policy_id == InsuranceCover.policy_id)
+        .where(CreditAccount.buyer_id == _BUYER)
+    )
+
+
+# Locks the account row only: PostgreSQL refuses to lock the nullable side of an outer join.
+_LOCKED_ACCOUNT_WITH_TERMS = _from_account_with_current_cover(CreditAccount, *_terms_columns()).with_for_update(of=CreditAccount)
+_LIMIT_TERMS = _from_account_with_current_cover(*_terms_columns())
+
+
+def _past_due_since(start: int) -> str:
+    return f"due_on_or_before_{start}"
+
+
+@functools.cache
+def _totals_statement(*, by_group: bool, with_rates: bool):  # type: ignore[no-untyped-def]
+    def owned_by(column):  # type: ignore[no-untyped-def]
+        if by_group:
+            return column.in_(select(CreditAccount.buyer_id).where(CreditAccount.group_id == bindparam("group_id", type_=String)))
+        return column == _BUYER
+
+    past_due = [
+        func.sum(case((Invoice.due_on <= bindparam(_past_due_since(start), type_=Date), Invoice.open_amount), else_=0))
+        for _, start in OVERDUE_BUCKET_STARTS
+    ]
+    oldest = func.min(case((Invoice.due_on < _TODAY, Invoice.due_on), else_=None))
+    nothing = [null()] * len(OVERDUE_BUCKET_STARTS)
+    branches = [
+        select(literal_column("'invoices'"), Invoice.currency, type_coerce(func.sum(Invoice.open_amount), _AMOUNT), type_coerce(oldest, Date), *past_due)
+        .where(owned_by(Invoice.buyer_id), Invoice.open_amount > 0)
+        .group_by(Invoice.currency),
+        select(literal_column("'orders'"), OrderReservation.currency, func.sum(OrderReservation.amount), null(), *nothing)
+        .where(owned_by(OrderReservation.buyer_id), OrderReservation.status == "open", OrderReservation.expires_on >= _TODAY)
+        .group_by(OrderReservation.currency),
+    ]
+    if with_rates:
+        branches.append(select(literal_column("'rates'"), FxRate.currency, FxRate.rate, null(), *nothing))
+    return union_all(*branches)
+
+
+def _limit_terms(row) -> LimitTerms:  # type: ignore[no-untyped-def]
+    increase, policy_id, insurer, currency, granted, indemnity, max_days, action = row
+    cover = None
+    if policy_id is not None:
+        cover = CoverTerms(policy_id=policy_id, insurer=insurer, currency=currency, granted_amount=Decimal(granted),
+                           indemnity_percentage=Decimal(indemnity), max_credit_period_days=max_days, uninsured_action=action)
+    return LimitTerms(temporary_increase=Decimal(increase or 0), cover=cover)
 
 
 class ExposureRepository:
+    """Each read is one statement: on the credit-check path every statement costs a round trip
+    (PostgreSQL) or a hop to the driver thread while the database is locked (SQLite)."""
+
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def invoice_totals(self, *, today: date, buyer_id: str | None = None, group_id: str | None = None) -> list[InvoiceTotals]:
-        past_due = [
-            type_coerce(func.sum(case((Invoice.due_on <= today - timedelta(days=start), Invoice.open_amount), else_=0)), MONEY)
-            for _, start in OVERDUE_BUCKET_STARTS
-        ]
-        oldest = type_coerce(func.min(case((Invoice.due_on < today, Invoice.due_on), else_=None)), Date)
-        statement = (
-            select(Invoice.currency, type_coerce(func.sum(Invoice.open_amount), MONEY), oldest, *past_due)
-            .where(_buyer_filter(Invoice.buyer_id, buyer_id=buyer_id, group_id=group_id), Invoice.open_amount > 0)
-            .group_by(Invoice.currency)
-        )
-        totals = []
-        for currency, open_amount, oldest_due, *cumulative in (await self.session.execute(statement)).all():
-            totals.append(InvoiceTotals(
-                currency=currency,
-                open_amount=Decimal(open_amount or 0),
-                past_due_at_least={start: Decimal(value or 0) for (_, start), value in zip(OVERDUE_BUCKET_STARTS, cumulative)},
-                oldest_overdue_due_on=oldest_due,
-            ))
-        return totals
+    async def locked_account_with_terms(self, *, buyer_id: str, today: date) -> tuple[CreditAccount, LimitTerms] | None:
+        """The account, locked for this transaction (the row only, not the outer-joined cover),
+        with its limit terms; None if the buyer has no account yet."""
+        row = (await self.session.execute(_LOCKED_ACCOUNT_WITH_TERMS, {"buyer_id": buyer_id, "today": today})).first()
+        return None if row is None else (row[0], _limit_terms(row[1:]))
 
-    async def order_totals(self, *, today: date, buyer_id: str | None = None, group_id: str | None = None) -> dict[str, Decimal]:
-        statement = (
-            select(OrderReservation.currency, type_coerce(func.sum(OrderReservation.amount), MONEY))
-            .where(
-                _buyer_filter(OrderReservation.buyer_id, buyer_id=buyer_id, group_id=group_id),
-                OrderReservation.status == "open",
-                OrderReservation.expires_on >= today,
-            )
-            .group_by(OrderReservation.currency)
-        )
-        return {currency: Decimal(amount or 0) for currency, amount in (await self.session.execute(statement)).all()}
+    async def limit_terms(self, *, buyer_id: str, today: date) -> LimitTerms:
+        row = (await self.session.execute(_LIMIT_TERMS, {"buyer_id": buyer_id, "today": today})).first()
+        return LimitTerms(temporary_increase=ZERO, cover=None) if row is None else _limit_terms(row)
 
-    async def temporary_increase(self, *, buyer_id: str, today: date) -> Decimal:
-        statement = select(type_coerce(func.coalesce(func.sum(TemporaryIncrease.amount), 0), MONEY)).where(
-            TemporaryIncrease.buyer_id == buyer_id,
-            TemporaryIncrease.cancelled_at.is_(None),
-            and_(TemporaryIncrease.valid_from <= today, TemporaryIncrease.valid_until >= today),
-        )
-        return Decimal((await self.session.execute(statement)).scalar_one() or 0)
+    async def totals(self, *, today: date, buyer_id: str | None = None, group_id: str | None = None, with_rates: bool = False) -> ExposureTotals:
+        """Open invoices (with their overdue buckets) and open orders per currency, and the
+        exchange rates if asked for: one UNION ALL, told apart by its first column."""
+        parameters: dict[str, object] = {"today": today, **({"buyer_id": buyer_id} if buyer_id is not None else {"group_id": group_id})}
+        parameters.update({_past_due_since(start): today - timedelta(days=start) for _, start in OVERDUE_BUCKET_STARTS})
+        statement = _totals_statement(by_group=buyer_id is None, with_rates=with_rates)
+        result = ExposureTotals(invoices=[], orders={}, rates={} if with_rates else None)
+        for kind, currency, amount, oldest_due, *cumulative in (await self.session.execute(statement, parameters)).all():
+            if kind == "invoices":
+                result.invoices.append(InvoiceTotals(
+                    currency=currency,
+                    open_amount=Decimal(amount or 0),
+                    past_due_at_least={start: Decimal(value or 0) for (_, start), value in zip(OVERDUE_BUCKET_STARTS, cumulative)},
+                    oldest_overdue_due_on=_as_date(oldest_due),
+                ))
+            elif kind == "orders":
+                result.orders[currency] = Decimal(amount or 0)
+            else:
+                assert result.rates is not None
+                result.rates[currency] = Decimal(amount)
+        return result
 
-    async def cover(self, *, buyer_id: str, today: date) -> tuple[InsuranceCover, InsurancePolicy] | None:
-        statement = (
-            select(InsuranceCover, InsurancePolicy)
-            .join(InsurancePolicy, InsurancePolicy.policy_id == InsuranceCover.policy_id)
-            .where(
-                InsuranceCover.buyer_id == buyer_id,
-                (InsuranceCover.valid_from.is_(None)) | (InsuranceCover.valid_from <= today),
-                (InsuranceCover.valid_until.is_(None)) | (InsuranceCover.valid_until >= today),
-            )
-        )
-        row = (await self.session.execute(statement)).first()
-        return (row[0], row[1]) if row else None
+
+def _as_date(value: date | str | None) -> date | None:
+    # A date in a UNION's result column comes back from SQLite as its ISO text.
+    return date.fromisoformat(value) if isinstance(value, str) else value

@@ -5,7 +5,7 @@ from datetime import date
 from creditguard_limits.accounts.models import CreditAccount
 from creditguard_limits.accounts.repository import AccountsRepository
 from creditguard_limits.context import LimitsContext
-from creditguard_limits.exposure.repository import ExposureRepository
+from creditguard_limits.exposure.repository import CoverTerms, ExposureRepository, ExposureTotals, LimitTerms
 from creditguard_limits.exposure.rules import ZERO, Cover, GroupPosition, Position, compute_exposure
 from creditguard_limits.fx.rules import RateTable
 from creditguard_limits.fx.service import rate_table
@@ -15,27 +15,47 @@ from creditguard_shared.unit_of_work import UnitOfWork
 
 
 async def position_of(
-    uow: UnitOfWork, *, context: LimitsContext, account: CreditAccount, rates: RateTable, today: date, lock_group: bool = False
+    uow: UnitOfWork, *, context: LimitsContext, account: CreditAccount, rates: RateTable, today: date, lock_group: bool = False,
+    terms: LimitTerms | None = None, totals: ExposureTotals | None = None,
 ) -> Position:
     """The account's position in its limit's currency (the reporting currency while it has none).
-    ``lock_group`` takes the group row's lock after the account's: always in that order."""
+    ``lock_group`` takes the group row's lock after the account's: always in that order. Callers
+    that already read the limit terms or the totals pass them in."""
     repository = ExposureRepository(uow.session)
     currency = account.currency or context.settings.reporting_currency
-    exposure = compute_exposure(
-        invoices=await repository.invoice_totals(today=today, buyer_id=account.buyer_id),
-        orders=await repository.order_totals(today=today, buyer_id=account.buyer_id),
-        rates=rates, currency=currency, today=today,
-    )
-    increase = await repository.temporary_increase(buyer_id=account.buyer_id, today=today) if account.limit_amount is not None else ZERO
+    if totals is None:
+        totals = await repository.totals(today=today, buyer_id=account.buyer_id)
+    if terms is None:
+        terms = await repository.limit_terms(buyer_id=account.buyer_id, today=today)
     return Position(
         buyer_id=account.buyer_id,
         currency=currency,
         base_limit=account.limit_amount,
-        temporary_increase=increase,
-        exposure=exposure,
+        temporary_increase=terms.temporary_increase if account.limit_amount is not None else ZERO,
+        exposure=compute_exposure(invoices=totals.invoices, orders=totals.orders, rates=rates, currency=currency, today=today),
         group=await _group_position(uow, account=account, rates=rates, currency=currency, today=today, lock=lock_group),
-        cover=await _cover(repository, buyer_id=account.buyer_id, rates=rates, currency=currency, today=today),
+        cover=_cover(terms.cover, rates=rates, currency=currency),
     )
+
+
+async def locked_position(
+    uow: UnitOfWork, *, context: LimitsContext, buyer_id: str, lock_group: bool = False
+) -> tuple[CreditAccount, Position, RateTable]:
+    """Lock the buyer's account (creating it if new) and read its position and the exchange
+    rates in two statements: the hot path of credit checks and ledger postings."""
+    today = context.clock.today()
+    repository = ExposureRepository(uow.session)
+    found = await repository.locked_account_with_terms(buyer_id=buyer_id, today=today)
+    if found is None:
+        await AccountsRepository(uow.session).lock_or_create(buyer_id, now=context.clock.now())
+        found = await repository.locked_account_with_terms(buyer_id=buyer_id, today=today)
+        assert found is not None
+    account, terms = found
+    totals = await repository.totals(today=today, buyer_id=buyer_id, with_rates=True)
+    assert totals.rates is not None
+    rates = RateTable(reporting_currency=context.settings.reporting_currency, rates=totals.rates)
+    position = await position_of(uow, context=context, account=account, rates=rates, today=today, lock_group=lock_group, terms=terms, totals=totals)
+    return account, position, rates
 
 
 async def _group_position(uow: UnitOfWork, *, account: CreditAccount, rates: RateTable, currency: str, today: date, lock: bool) -> GroupPosition | None:
@@ -44,12 +64,8 @@ async def _group_position(uow: UnitOfWork, *, account: CreditAccount, rates: Rat
     group = await AccountsRepository(uow.session).get_group(account.group_id, for_update=lock)
     if group is None:
         return None
-    repository = ExposureRepository(uow.session)
-    group_exposure = compute_exposure(
-        invoices=await repository.invoice_totals(today=today, group_id=group.group_id),
-        orders=await repository.order_totals(today=today, group_id=group.group_id),
-        rates=rates, currency=currency, today=today,
-    )
+    totals = await ExposureRepository(uow.session).totals(today=today, group_id=group.group_id)
+    group_exposure = compute_exposure(invoices=totals.invoices, orders=totals.orders, rates=rates, currency=currency, today=today)
     return GroupPosition(
         group_id=group.group_id,
         limit=rates.convert(group.limit_amount, from_currency=group.currency, to_currency=currency),
@@ -57,16 +73,14 @@ async def _group_position(uow: UnitOfWork, *, account: CreditAccount, rates: Rat
     )
 
 
-async def _cover(repository: ExposureRepository, *, buyer_id: str, rates: RateTable, currency: str, today: date) -> Cover | None:
-    found = await repository.cover(buyer_id=buyer_id, today=today)
-    if found is None:
+def _cover(terms: CoverTerms | None, *, rates: RateTable, currency: str) -> Cover | None:
+    if terms is None:
         return None
-    cover, policy = found
     return Cover(
-        policy_id=policy.policy_id, insurer=policy.insurer,
-        granted=rates.convert(cover.granted_amount, from_currency=cover.currency, to_currency=currency),
-        indemnity_percentage=policy.indemnity_percentage, max_credit_period_days=policy.max_credit_period_days,
-        uninsured_action=policy.uninsured_action,
+        policy_id=terms.policy_id, insurer=terms.insurer,
+        granted=rates.convert(terms.granted_amount, from_currency=terms.currency, to_currency=currency),
+        indemnity_percentage=terms.indemnity_percentage, max_credit_period_days=terms.max_credit_period_days,
+        uninsured_action=terms.uninsured_action,
     )
 
 
@@ -90,8 +104,7 @@ def publish_position(uow: UnitOfWork, *, account: CreditAccount, position: Posit
 
 async def refresh_exposure(uow: UnitOfWork, *, context: LimitsContext, buyer_id: str) -> Position:
     """Lock the buyer's account (creating it if new), recompute and publish its position."""
-    account = await AccountsRepository(uow.session).lock_or_create(buyer_id, now=context.clock.now())
-    position = await position_of(uow, context=context, account=account, rates=await rate_table(uow, context=context), today=context.clock.today())
+    account, position, _ = await locked_position(uow, context=context, buyer_id=buyer_id)
     publish_position(uow, account=account, position=position)
     return position
 
