@@ -9,8 +9,10 @@ CREDITGUARD_TEST_POSTGRES, default postgresql://postgres@127.0.0.1:5432/postgres
 seeds buyers with limits and open invoices through the service's repository models, starts the
 limits service with uvicorn in a subprocess on a free loopback port (outbox relay and consumers
 off: events are still written to the outbox in each check's transaction), and drives it with 32
-concurrent httpx clients. The trivial endpoint (bench/credit_checks_trivial_app.py) is served and
-driven the same way in the same run. Prints figures; asserts nothing about time.
+concurrent keep-alive clients (bench/http_load.py). Two baselines are served and driven the same
+way in the same run: a trivial endpoint (bench/credit_checks_trivial_app.py) and the cheapest
+durable answer, one INSERT and a commit on the same database (bench/credit_checks_floor_app.py).
+Prints figures; asserts nothing about time.
 """
 
 from __future__ import annotations
@@ -143,17 +145,22 @@ async def run(args: argparse.Namespace) -> None:
                    "LIMITS_PORTFOLIO_METRICS_INTERVAL_SECONDS": "86400"}
             service, service_url = serve("creditguard_limits.app:create_app", env, factory=True)
             trivial, trivial_url = serve("bench.credit_checks_trivial_app:app", {}, factory=False)
+            floor, floor_url = serve("bench.credit_checks_floor_app:app", {"FLOOR_DATABASE_URL": url}, factory=False)
             try:
                 baseline, _ = await drive(trivial_url, erp_key, buyers, requests=args.requests, concurrency=args.concurrency)
+                durable, _ = await drive(floor_url, erp_key, buyers, requests=args.requests, concurrency=args.concurrency)
                 checks, decisions = await drive(service_url, erp_key, buyers, requests=args.requests, concurrency=args.concurrency)
             finally:
-                for process in (service, trivial):
+                for process in (service, trivial, floor):
                     process.terminate()
                     process.wait(timeout=10)
             print(f"{backend}:")
             report("trivial POST", baseline)
+            report("one INSERT + commit", durable)
             report("POST /v1/credit-checks", checks)
-            print(f"  ratio to trivial: {checks.throughput / baseline.throughput:.2f}   decisions: {decisions}")
+            print(f"  credit checks / trivial: {checks.throughput / baseline.throughput:.2f}   credit checks / one INSERT + commit: "
+                  f"{checks.throughput / durable.throughput:.2f}   one INSERT + commit / trivial: {durable.throughput / baseline.throughput:.2f}")
+            print(f"  decisions: {decisions}")
         finally:
             if pg_name:
                 await drop_postgres_database(pg_name)

@@ -23,7 +23,8 @@ class LimitsContext:
     metrics: LimitsMetrics
 
 
-def limits_context(request: Request) -> LimitsContext:
+# async: FastAPI runs a plain ``def`` dependency on its thread pool, a thread hop on every request.
+async def limits_context(request: Request) -> LimitsContext:
     return request.app.state.limits
 
 

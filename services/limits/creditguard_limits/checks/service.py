@@ -56,7 +56,7 @@ async def run_credit_check(uow: UnitOfWork, *, context: LimitsContext, request: 
         rates=Rates(to_position=lambda value: rates.convert(value, from_currency=policy.matrix_currency, to_currency=position.currency)),
     )
     check = _record(context=context, request=request, position=position, outcome=outcome, amount=amount, reserved=reserved, requested_by=requested_by)
-    checks.stage(check)
+    await checks.insert(check)
     if outcome.decision in APPROVALS:
         await _reserve(uow, context=context, account=account, check=check, reservation=reservation, position=position, added=amount - reserved)
     elif outcome.decision == "referred":
@@ -105,7 +105,7 @@ async def _reserve(
 ) -> None:
     expires_on = context.clock.today() + timedelta(days=context.policy.current.reservation_valid_days)
     if reservation is None:
-        ChecksRepository(uow.session).stage(OrderReservation(
+        await ChecksRepository(uow.session).insert(OrderReservation(
             order_id=check.order_id, buyer_id=check.buyer_id, check_id=check.check_id, amount=check.amount, currency=check.currency,
             status="open", expires_on=expires_on, created_at=context.clock.now(),
         ))

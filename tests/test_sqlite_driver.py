@@ -1,0 +1,58 @@
+"""The one-hop SQLite cursor (shared/creditguard_shared/sqlite_driver.py) behaves like the DBAPI
+cursor it replaces: results, row counts, RETURNING, executemany, errors and rollback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Column, Integer, String, Table, bindparam, delete, exc, func, insert, select, text, update
+
+from creditguard_shared.database import create_engine, new_metadata
+from creditguard_shared.sqlite_driver import OneHopCursor
+
+metadata = new_metadata()
+items = Table("items", metadata, Column("id", Integer, primary_key=True, autoincrement=True), Column("name", String(20), unique=True, nullable=False))
+
+
+@pytest.fixture
+async def engine(tmp_path: Path):
+    engine = create_engine(f"sqlite:///{tmp_path / 'driver.db'}")
+    async with engine.begin() as connection:
+        await connection.run_sync(metadata.create_all)
+    yield engine
+    await engine.dispose()
+
+
+async def test_the_engine_uses_the_one_hop_cursor(engine) -> None:
+    async with engine.connect() as connection:
+        raw = await connection.get_raw_connection()
+        assert isinstance(raw.dbapi_connection.cursor(), OneHopCursor)
+
+
+async def test_rows_counts_returning_and_executemany(engine) -> None:
+    async with engine.begin() as connection:
+        result = await connection.execute(insert(items).returning(items.c.id, items.c.name), [{"name": "a"}])
+        assert [tuple(row) for row in result] == [(1, "a")]
+        result = await connection.execute(insert(items), [{"name": "b"}, {"name": "c"}, {"name": "d"}])
+        assert result.rowcount == 3
+        assert (await connection.execute(insert(items).values(name="e"))).inserted_primary_key == (5,)
+        assert (await connection.execute(update(items).where(items.c.id > 3).values(name=func.upper(items.c.name)))).rowcount == 2
+        assert (await connection.execute(delete(items).where(items.c.name == "b"))).rowcount == 1
+        renames = update(items).where(items.c.id == bindparam("item_id")).values(name=bindparam("new_name"))  # executemany
+        assert (await connection.execute(renames, [{"item_id": 3, "new_name": "c"}, {"item_id": 4, "new_name": "D"}])).rowcount == 2
+        assert (await connection.execute(select(items.c.name).order_by(items.c.id))).scalars().all() == ["a", "c", "D", "E"]
+        assert (await connection.execute(select(items.c.name).where(items.c.id == 99))).first() is None
+        assert (await connection.execute(text("SELECT count(*) FROM items"))).scalar_one() == 4
+
+
+async def test_errors_keep_their_dbapi_class_and_roll_back(engine) -> None:
+    with pytest.raises(exc.IntegrityError):
+        async with engine.begin() as connection:
+            await connection.execute(insert(items).values(name="x"))
+            await connection.execute(insert(items).values(name="x"))
+    with pytest.raises(exc.OperationalError):
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT * FROM no_such_table"))
+    async with engine.connect() as connection:
+        assert (await connection.execute(select(func.count()).select_from(items))).scalar_one() == 0
