@@ -24,9 +24,11 @@ from creditguard_shared.unit_of_work import UnitOfWork
 
 async def on_buyer_assessed(uow: UnitOfWork, event: BuyerAssessedV1, _: EventEnvelope, *, context: ContextSource) -> None:
     ctx = context()
+    known = await buyers.find_profile(uow, buyer_id=event.buyer_id)
+    groups_before = (known.country, known.industry) if known is not None else None
     buyer = await buyers.record_assessment(uow, event=event, now=ctx.now)
-    if buyer.currency is not None:
-        # Country or industry may have changed, which moves the concentration groups.
+    if buyer.currency is not None and buyer.exposure > 0 and groups_before != (buyer.country, buyer.industry):
+        # A new country or industry moves the buyer's exposure between concentration groups.
         await service.evaluate_concentration(uow, ctx, currency=buyer.currency)
 
 
@@ -38,8 +40,10 @@ async def on_score_changed(uow: UnitOfWork, event: ScoreChangedV1, _: EventEnvel
 
 async def on_exposure_changed(uow: UnitOfWork, event: ExposureChangedV1, _: EventEnvelope, *, context: ContextSource) -> None:
     ctx = context()
+    known = await buyers.find_profile(uow, buyer_id=event.buyer_id)
+    held_before = (known.currency, known.exposure) if known is not None else None
     buyer = await buyers.record_exposure(uow, event=event, now=ctx.now)
-    await service.evaluate_exposure(uow, ctx, buyer=buyer)
+    await service.evaluate_exposure(uow, ctx, buyer=buyer, shares_moved=held_before != (buyer.currency, buyer.exposure))
 
 
 async def on_limit_breached(uow: UnitOfWork, event: LimitBreachedV1, _: EventEnvelope, *, context: ContextSource) -> None:

@@ -5,6 +5,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from creditguard_alerts.alerting.models import Alert, AlertRule
 
+# Key of the unit of work's copy of the enabled rules in ``session.info`` (a dict per session).
+_ENABLED_RULES = "alerts.enabled_rules"
+
 
 class AlertRepository:
     def __init__(self, session: AsyncSession) -> None:
@@ -13,6 +16,19 @@ class AlertRepository:
     async def add(self, entity: Alert | AlertRule) -> None:
         self.session.add(entity)
         await self.session.flush()
+        if isinstance(entity, AlertRule):
+            self.forget_enabled_rules()
+
+    async def enabled_rules(self, rule_types: tuple[str, ...]) -> list[AlertRule]:
+        """Enabled rules of these types. Read once per unit of work: one event or sweep asks many
+        times, and rules change only through the API, which calls ``forget_enabled_rules``."""
+        enabled = self.session.info.get(_ENABLED_RULES)
+        if enabled is None:
+            enabled = self.session.info[_ENABLED_RULES] = await self.rules(enabled_only=True)
+        return [rule for rule in enabled if rule.rule_type in rule_types]
+
+    def forget_enabled_rules(self) -> None:
+        self.session.info.pop(_ENABLED_RULES, None)
 
     async def rule(self, rule_id: str) -> AlertRule | None:
         return await self.session.get(AlertRule, rule_id)
@@ -48,6 +64,11 @@ class AlertRepository:
             statement = statement.where(Alert.buyer_id == buyer_id)
         if invoice_id is not None:
             statement = statement.where(Alert.invoice_id == invoice_id)
+        return list((await self.session.execute(statement)).scalars())
+
+    async def open_alerts_of_rule(self, rule_id: str) -> list[Alert]:
+        """Open alerts of one rule (the partial unique index on rule and condition serves this)."""
+        statement = select(Alert).where(Alert.rule_id == rule_id, Alert.resolved_at.is_(None))
         return list((await self.session.execute(statement)).scalars())
 
     async def page(self, *, buyer_id: str | None, severity: str | None, status: str | None, rule_type: str | None, limit: int, offset: int) -> tuple[list[Alert], int]:

@@ -136,11 +136,22 @@ def shares(exposures: Iterable[Exposure], *, key: str) -> dict[str, float]:
     """Share of total exposure per buyer, country or industry (``key``); unknown countries or industries are left out."""
     rows = list(exposures)
     total = sum((e.amount for e in rows), Decimal("0"))
-    if total <= 0:
-        return {}
     sums: dict[str, Decimal] = defaultdict(Decimal)
     for row in rows:
         group = getattr(row, key)
         if group is not None:
             sums[group] += row.amount
+    return group_shares(sums, total=total)
+
+
+def group_shares(sums: dict[str, Decimal], *, total: Decimal) -> dict[str, float]:
+    """Each group's share of ``total``."""
+    if total <= 0:
+        return {}
     return {group: float(amount / total) for group, amount in sums.items()}
+
+
+def smallest_amount_above(share: float, *, total: Decimal) -> Decimal:
+    """An amount no group above ``share`` of ``total`` falls below (with a margin for float rounding);
+    the exact test is ``group_shares(...)[group] > share``."""
+    return (total * Decimal(share) * Decimal("0.999")).quantize(Decimal("0.01"), rounding="ROUND_FLOOR")

@@ -97,6 +97,7 @@ async def update_rule(uow: UnitOfWork, ctx: ServiceContext, *, rule_id: str, pat
         if value is not None:
             setattr(rule, field, value)
     rule.updated_at = ctx.now
+    AlertRepository(uow.session).forget_enabled_rules()
     return rule
 
 
@@ -152,7 +153,7 @@ async def clear_condition(
 
 
 async def _enabled(uow: UnitOfWork, *rule_types: RuleType) -> list[AlertRule]:
-    return await AlertRepository(uow.session).rules(rule_types=tuple(t.value for t in rule_types), enabled_only=True)
+    return await AlertRepository(uow.session).enabled_rules(tuple(t.value for t in rule_types))
 
 
 async def evaluate_invoice(uow: UnitOfWork, ctx: ServiceContext, *, invoice: InvoiceFacts, cover: InsuranceCover | None) -> None:
@@ -201,8 +202,9 @@ async def _evaluate_deadline(
         )
 
 
-async def evaluate_exposure(uow: UnitOfWork, ctx: ServiceContext, *, buyer: BuyerProfile) -> None:
-    """Utilisation threshold, breach clearing and the buyer's concentration after an exposure change."""
+async def evaluate_exposure(uow: UnitOfWork, ctx: ServiceContext, *, buyer: BuyerProfile, shares_moved: bool = True) -> None:
+    """Utilisation threshold, breach clearing and, when the buyer's exposure or currency changed
+    (``shares_moved``), the portfolio's concentration."""
     utilisation = buyer.utilisation
     facts = {"utilisation": utilisation, "exposure": str(buyer.exposure), "limit": None if buyer.limit_amount is None else str(buyer.limit_amount),
              "currency": buyer.currency}
@@ -215,7 +217,7 @@ async def evaluate_exposure(uow: UnitOfWork, ctx: ServiceContext, *, buyer: Buye
             await _clear_rule(uow, ctx, rule=rule, buyer_id=buyer.buyer_id, reason="utilisation below the threshold")
     if utilisation is None or utilisation <= 1:
         await clear_condition(uow, ctx, rule_types=(RuleType.LIMIT_BREACH.value,), buyer_id=buyer.buyer_id, reason="exposure back within the limit")
-    if buyer.currency is not None:
+    if shares_moved and buyer.currency is not None:
         await evaluate_concentration(uow, ctx, currency=buyer.currency)
 
 
@@ -280,27 +282,44 @@ async def evaluate_review(uow: UnitOfWork, ctx: ServiceContext, *, buyer: BuyerP
 
 
 async def evaluate_reviews(uow: UnitOfWork, ctx: ServiceContext) -> int:
-    buyers_with_reviews = await BuyerRepository(uow.session).with_review_due()
-    for buyer in buyers_with_reviews:
-        await evaluate_review(uow, ctx, buyer=buyer)
-    return len(buyers_with_reviews)
+    """What ``evaluate_review`` would do for every buyer with a review date, touching only the
+    buyers it changes: those overdue now and those whose overdue alert is open. Answers how many
+    buyers have a review date."""
+    buyers = BuyerRepository(uow.session)
+    for rule in await _enabled(uow, RuleType.REVIEW_OVERDUE):
+        overdue = await buyers.with_review_due_before(ctx.today - timedelta(days=rule.params["grace_days"]))
+        for buyer in overdue:
+            await raise_condition(uow, ctx, rule=rule, severity=rule.severity, buyer_id=buyer.buyer_id,
+                                  title=f"Credit review of {buyer.buyer_id} was due on {buyer.review_due_on}",
+                                  details={"review_due_on": str(buyer.review_due_on)})
+        still_overdue = {_dedup_key(buyer.buyer_id, None, None) for buyer in overdue}
+        for alert in await AlertRepository(uow.session).open_alerts_of_rule(rule.id):
+            if alert.dedup_key not in still_overdue:
+                await _resolve(uow, ctx, alert=alert, by=SYSTEM, comment="review no longer overdue")
+    return await buyers.count_with_review_due()
 
 
 CONCENTRATION_KEYS = {RuleType.CONCENTRATION_BUYER: "buyer_id", RuleType.CONCENTRATION_COUNTRY: "country", RuleType.CONCENTRATION_INDUSTRY: "industry"}
 
 
 async def evaluate_concentration(uow: UnitOfWork, ctx: ServiceContext, *, currency: str) -> None:
-    """Shares of the whole portfolio in one currency; a change to one buyer moves every share, so all groups are re-checked."""
+    """Shares of the whole portfolio in one currency; a change to one buyer moves every share, so all
+    groups are re-checked. The database sums the groups; only those that can be above the maximum come back."""
     concentration_rules = await _enabled(uow, *CONCENTRATION_KEYS)
     if not concentration_rules:
         return
-    exposures = [rules.Exposure(*row) for row in await BuyerRepository(uow.session).exposures(currency)]
+    buyers = BuyerRepository(uow.session)
+    buyer_count, total = await buyers.exposure_total(currency)
     for rule in concentration_rules:
         key = CONCENTRATION_KEYS[RuleType(rule.rule_type)]
         max_share = rule.params["max_share"]
-        enough_buyers = len(exposures) >= rule.params["min_buyers"]
-        current = rules.shares(exposures, key=key) if enough_buyers else {}
-        open_alerts = {a.subject: a for a in await AlertRepository(uow.session).open_alerts(rule_types=(rule.rule_type,)) if a.details.get("currency") == currency}
+        enough_buyers = buyer_count >= rule.params["min_buyers"]
+        current = {}
+        if enough_buyers and total > 0:
+            # Buyers are many: only the large ones are worth fetching. Countries and industries are few.
+            at_least = rules.smallest_amount_above(max_share, total=total) if key == "buyer_id" else Decimal(0)
+            current = rules.group_shares(await buyers.exposure_by(currency, key=key, at_least=at_least), total=total)
+        open_alerts = {a.subject: a for a in await AlertRepository(uow.session).open_alerts_of_rule(rule.id) if a.details.get("currency") == currency}
         for group, share in current.items():
             subject = f"{key}:{group}"
             if share > max_share:

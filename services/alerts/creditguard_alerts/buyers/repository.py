@@ -1,11 +1,16 @@
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import BigInteger, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from creditguard_alerts.buyers.models import BuyerProfile, InsuranceCover
+
+
+# Exposure as whole cents: integer sums are exact on SQLite too, where NUMERIC is stored as a float.
+_EXPOSURE_CENTS = cast(func.round(BuyerProfile.exposure * 100), BigInteger)
 
 
 class BuyerRepository:
@@ -34,16 +39,29 @@ class BuyerRepository:
         rows = await self.session.execute(select(InsuranceCover).where(InsuranceCover.buyer_id.in_(buyer_ids)))
         return {c.buyer_id: c for c in rows.scalars()}
 
-    async def with_review_due(self) -> list[BuyerProfile]:
-        return list((await self.session.execute(select(BuyerProfile).where(BuyerProfile.review_due_on.is_not(None)))).scalars())
+    async def with_review_due_before(self, day: date) -> list[BuyerProfile]:
+        return list((await self.session.execute(select(BuyerProfile).where(BuyerProfile.review_due_on < day))).scalars())
 
-    async def exposures(self, currency: str) -> list[tuple[str, str | None, str | None, Decimal]]:
-        """(buyer, country, industry, exposure) of every buyer with exposure in ``currency``."""
-        rows = await self.session.execute(
-            select(BuyerProfile.buyer_id, BuyerProfile.country, BuyerProfile.industry, BuyerProfile.exposure)
-            .where(BuyerProfile.currency == currency, BuyerProfile.exposure > 0)
+    async def count_with_review_due(self) -> int:
+        return (await self.session.execute(select(func.count()).select_from(BuyerProfile).where(BuyerProfile.review_due_on.is_not(None)))).scalar_one()
+
+    async def exposure_total(self, currency: str) -> tuple[int, Decimal]:
+        """How many buyers hold exposure in ``currency`` and its total, summed exactly in cents by the database."""
+        count, cents = (await self.session.execute(
+            select(func.count(), func.sum(_EXPOSURE_CENTS)).where(BuyerProfile.currency == currency, BuyerProfile.exposure > 0)
+        )).one()
+        return int(count), Decimal(int(cents or 0)) / 100
+
+    async def exposure_by(self, currency: str, *, key: str, at_least: Decimal = Decimal(0)) -> dict[str, Decimal]:
+        """Exposure in ``currency`` per buyer, country or industry (``key``) holding at least ``at_least``
+        (unknown groups left out), summed exactly in cents by the database."""
+        group = getattr(BuyerProfile, key)
+        cents = func.sum(_EXPOSURE_CENTS)
+        statement = (
+            select(group, cents).where(BuyerProfile.currency == currency, BuyerProfile.exposure > 0, group.is_not(None))
+            .group_by(group).having(cents >= int(at_least * 100))
         )
-        return [tuple(r) for r in rows]
+        return {name: Decimal(int(amount)) / 100 for name, amount in await self.session.execute(statement)}
 
     async def currencies(self) -> list[str]:
         rows = await self.session.execute(select(BuyerProfile.currency).where(BuyerProfile.currency.is_not(None)).group_by(BuyerProfile.currency))
