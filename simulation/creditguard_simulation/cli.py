@@ -63,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     ))
     print("\n".join(summary_lines(outcome.figures)))
     print("\n".join(outcome.notes))
+    print("time by step of the simulated days:\n  " + "\n  ".join(outcome.phases))
     print("time by API route:\n  " + "\n  ".join(outcome.timings))
     print(f"report: {outcome.report}")
     return 1 if outcome.violations else 0

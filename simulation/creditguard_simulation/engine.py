@@ -6,8 +6,10 @@ gives the counterfactual."""
 
 from __future__ import annotations
 
-from collections import defaultdict
+import time
+from collections import Counter, defaultdict
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -86,6 +88,11 @@ class RunResult:
     open_total: Decimal = ZERO
     webhooks: int = 0
     wall_seconds: float = 0.0
+    setup_seconds: float = 0.0
+    # Wall time of each step of the simulated days, summed over the run: where a slow run waits.
+    seconds_by_phase: Counter = field(default_factory=Counter)
+    # Wall time of each simulated day, in order: shows whether days grow slower as the book fills.
+    seconds_by_day: list[float] = field(default_factory=list)
 
     @property
     def invoiced_total(self) -> Decimal:
@@ -115,25 +122,46 @@ class Simulation:
         self._promised_cases: set[str] = set()
 
     async def run(self, *, on_day: Callable[[int], None] | None = None) -> RunResult:
+        started = time.perf_counter()
         grades = await self.system.set_up(list(self.book.values()))
         self.result = RunResult(system=self.system.name, config=self.config, grades=grades)
+        self.result.setup_seconds = time.perf_counter() - started
         for day in range(self.config.days):
             self.calendar.day = day
+            day_started = time.perf_counter()
             await self._simulate_day(day)
+            self.result.seconds_by_day.append(time.perf_counter() - day_started)
             if on_day:
                 on_day(day)
         self.result.webhooks = await self.system.webhooks_received()
         return self.result
 
+    @contextmanager
+    def _phase(self, name: str):
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            assert self.result is not None
+            self.result.seconds_by_phase[name] += time.perf_counter() - started
+
     async def _simulate_day(self, day: int) -> None:
-        await self.system.start_day(day)
-        await self._defaults(day)
-        await self._payments(day)
-        invoices = await self._orders(day)
-        invoices += await self._referrals_due(day)
-        await self.system.post_invoices(invoices)
-        await self.system.run_daily_jobs(day)
-        await self._signals(day)
+        with self._phase("clock"):
+            await self.system.start_day(day)
+        with self._phase("defaults"):
+            await self._defaults(day)
+        with self._phase("payments"):
+            await self._payments(day)
+        with self._phase("credit checks"):
+            invoices = await self._orders(day)
+        with self._phase("referrals"):
+            invoices += await self._referrals_due(day)
+        with self._phase("invoices"):
+            await self.system.post_invoices(invoices)
+        with self._phase("daily jobs"):
+            await self.system.run_daily_jobs(day)
+        with self._phase("signals and promises"):
+            await self._signals(day)
         assert self.result is not None
         self.result.daily_receivables.append(self.result.open_total)
 

@@ -41,6 +41,7 @@ class Outcome:
     live_checks: int = 0
     notes: list[str] = field(default_factory=list)
     timings: list[str] = field(default_factory=list)
+    phases: list[str] = field(default_factory=list)
 
 
 async def _reconcile_alerts(run: RunResult, live: LiveSystem) -> None:
@@ -123,10 +124,22 @@ async def simulate(
     api_problems = live.problems.lines()
     timings = [f"{route}: {live.calls_by_route[route]} calls, {seconds / live.calls_by_route[route] * 1000:.1f} ms mean"
                for route, seconds in live.seconds_by_route.most_common()]
-    notes = [f"the live run took {creditguard.wall_seconds:.0f} s of wall time for {config.days} simulated days"]
+    phases = [f"{phase}: {seconds:.1f} s" for phase, seconds in creditguard.seconds_by_phase.most_common()]
+    notes = [f"the live run took {creditguard.wall_seconds:.0f} s of wall time: {creditguard.setup_seconds:.0f} s setting up the book, "
+             f"then {sum(creditguard.seconds_by_day):.0f} s for {config.days} simulated days ({_day_times(creditguard.seconds_by_day)})"]
     notes += [f"invariant violated: {v}" for v in violations] or ["invariants held: ledger = invoices - payments for every buyer; "
                                                                    "every default with a loss had a collection case; no approved exposure above its limit"]
     notes += [f"API call not answered as expected: {p}" for p in api_problems]
     report = write_report(figures=figures, creditguard=creditguard, counterfactual=counterfactual, out_dir=out_dir, command=command, notes=notes) if out_dir else None
     return Outcome(book=book, creditguard=creditguard, counterfactual=counterfactual, figures=figures, violations=violations,
-                   api_problems=api_problems, report=report, live_checks=len(live.checks), notes=notes, timings=timings)
+                   api_problems=api_problems, report=report, live_checks=len(live.checks), notes=notes, timings=timings, phases=phases)
+
+
+def _day_times(seconds_by_day: list[float]) -> str:
+    """Mean seconds per day over the first and the last tenth of the run: whether days slow down as the book fills."""
+    if not seconds_by_day:
+        return "no days"
+    tenth = max(len(seconds_by_day) // 10, 1)
+    first, last = seconds_by_day[:tenth], seconds_by_day[-tenth:]
+    return (f"{sum(seconds_by_day) / len(seconds_by_day):.2f} s per day on average, {sum(first) / len(first):.2f} s over the first "
+            f"{len(first)} days, {sum(last) / len(last):.2f} s over the last {len(last)}")
