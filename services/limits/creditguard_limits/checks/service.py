@@ -168,7 +168,8 @@ async def count_pending(uow: UnitOfWork) -> int:
 
 
 async def release_order(uow: UnitOfWork, *, context: LimitsContext, order_id: str, status: str) -> OrderReservation | None:
-    """Free an order's reservation (invoiced or cancelled). Idempotent; None if it had none."""
+    """Free an order's reservation (cancelled) and publish the buyer's exposure. Idempotent;
+    None if it had none."""
     reservation = await ChecksRepository(uow.session).reservation(order_id)
     if reservation is None:
         return None
@@ -176,6 +177,15 @@ async def release_order(uow: UnitOfWork, *, context: LimitsContext, order_id: st
     if reservation.status == "open":
         reservation.status, reservation.released_at = status, context.clock.now()
         await refresh_exposure(uow, context=context, buyer_id=reservation.buyer_id)
+    return reservation
+
+
+async def release_order_quietly(uow: UnitOfWork, *, context: LimitsContext, order_id: str, status: str) -> OrderReservation | None:
+    """Free an order's reservation without publishing: for a caller that holds the buyer's
+    account lock and publishes the exposure once itself (an invoice replacing its order)."""
+    reservation = await ChecksRepository(uow.session).reservation(order_id)
+    if reservation is not None and reservation.status == "open":
+        reservation.status, reservation.released_at = status, context.clock.now()
     return reservation
 
 

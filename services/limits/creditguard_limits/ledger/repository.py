@@ -1,12 +1,13 @@
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from creditguard_limits.ledger.models import CreditNote, Invoice, Payment
+from creditguard_limits.ledger.rules import LATE_THRESHOLDS
 
 
 class LedgerRepository:
@@ -34,10 +35,15 @@ class LedgerRepository:
         return [(on, Decimal(amount)) for on, amount in rows]
 
     async def overdue_to_announce(self, *, today: date) -> list[Invoice]:
-        """Open invoices past due that have not yet announced the 90-day threshold."""
+        """Open invoices that crossed a days-past-due threshold they have not announced yet. Only
+        those are loaded: the sweep's cost follows the day's crossings, not the overdue book."""
+        crossed_unannounced = or_(*(
+            and_(Invoice.late_bucket_announced < threshold, Invoice.due_on <= today - timedelta(days=threshold))
+            for threshold in LATE_THRESHOLDS
+        ))
         statement = (
             select(Invoice)
-            .where(Invoice.open_amount > 0, Invoice.due_on < today, Invoice.late_bucket_announced < 90)
+            .where(Invoice.open_amount > 0, crossed_unannounced)
             .order_by(Invoice.buyer_id, Invoice.due_on, Invoice.invoice_id)
         )
         return list((await self.session.execute(statement)).scalars())

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from creditguard_limits.accounts.repository import AccountsRepository
 from creditguard_limits.accounts.service import announce_ended_increases, follow_policy_limit
-from creditguard_limits.checks.service import expire_reservations, release_order
+from creditguard_limits.checks.service import expire_reservations, release_order_quietly
 from creditguard_limits.context import LimitsContext
 from creditguard_limits.exposure.service import refresh_exposure
 from creditguard_limits.ledger.models import CreditNote, Invoice, Payment
@@ -78,8 +78,11 @@ async def record_invoice(uow: UnitOfWork, *, context: LimitsContext, invoice: In
     # Payments or credit notes consumed before their invoice (another topic) count at once.
     await _refresh_open_amount(uow, context=context, invoice=entity)
     if invoice.order_id is not None:
-        # The order's reservation becomes this invoice: release it in the same transaction.
-        await release_order(uow, context=context, order_id=invoice.order_id, status="invoiced")
+        # The order's reservation becomes this invoice: release it in the same transaction, and
+        # publish the exposure once with both changes.
+        reservation = await release_order_quietly(uow, context=context, order_id=invoice.order_id, status="invoiced")
+        if reservation is not None and reservation.buyer_id != invoice.buyer_id:
+            await _exposure_changed(uow, context=context, buyer_id=reservation.buyer_id)
     await _exposure_changed(uow, context=context, buyer_id=invoice.buyer_id)
     return entity, True
 
