@@ -4,8 +4,6 @@ through REST. Kafka handlers call ``record_*`` because the event is already on t
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from creditguard_limits.accounts.repository import AccountsRepository
 from creditguard_limits.accounts.service import announce_ended_increases, follow_policy_limit
 from creditguard_limits.checks.service import expire_reservations, release_order_quietly
@@ -73,7 +71,7 @@ async def record_invoice(uow: UnitOfWork, *, context: LimitsContext, invoice: In
     if existing is not None:
         _ensure_same_document("Invoice", invoice.invoice_id, existing, invoice, INVOICE_FIELDS)
         return existing, False
-    entity = Invoice(**invoice.model_dump(), open_amount=invoice.amount, late_bucket_announced=0, created_at=datetime.now(UTC))
+    entity = Invoice(**invoice.model_dump(), open_amount=invoice.amount, late_bucket_announced=0, created_at=context.clock.now())
     await repository.add(entity)
     # Payments or credit notes consumed before their invoice (another topic) count at once.
     await _refresh_open_amount(uow, context=context, invoice=entity)
@@ -110,7 +108,7 @@ async def _apply_settlement_document(
         raise Unprocessable(f"Invoice {document.invoice_id} is unknown; post the invoice first.", field="invoice_id")
     if invoice is not None:
         _check_settles_invoice(kind, invoice, buyer_id=document.buyer_id, currency=document.currency)
-    entity = model(**document.model_dump(), created_at=datetime.now(UTC))
+    entity = model(**document.model_dump(), created_at=context.clock.now())
     await repository.add(entity)
     if invoice is not None:
         await _refresh_open_amount(uow, context=context, invoice=invoice)
