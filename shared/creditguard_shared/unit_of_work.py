@@ -4,15 +4,16 @@ same service functions."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import UTC, datetime
 from types import TracebackType
 
 from pydantic import BaseModel
+from sqlalchemy import Insert, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from creditguard_shared.database import is_sqlite
 from creditguard_shared.events.catalogue import topic_for
 from creditguard_shared.events.envelope import EventEnvelope, new_event
 from creditguard_shared.messaging_tables import MessagingTables
@@ -61,14 +62,8 @@ class UnitOfWork:
     async def claim_event(self, *, consumer: str, event_id: str, topic: str) -> bool:
         """Record that ``consumer`` processed ``event_id``; False if it already had. Runs in this
         transaction, so the record and the effect commit or vanish together."""
-        table = self._tables.processed_events
-        dialect_insert = sqlite.insert if is_sqlite(str(self.session.bind.url)) else postgresql.insert
-        statement = (
-            dialect_insert(table)
-            .values(consumer=consumer, event_id=event_id, topic=topic, processed_at=datetime.now(UTC))
-            .on_conflict_do_nothing(index_elements=["consumer", "event_id"])
-        )
-        result = await self.session.execute(statement)
+        statement = _claim_statement(self._tables.processed_events, self.session.bind.dialect.name)
+        result = await self.session.execute(statement, {"consumer": consumer, "event_id": event_id, "topic": topic, "processed_at": datetime.now(UTC)})
         return result.rowcount == 1
 
     async def commit(self) -> None:
@@ -82,6 +77,13 @@ class UnitOfWork:
     async def rollback(self) -> None:
         self._events = []
         await self.session.rollback()
+
+
+@functools.cache
+def _claim_statement(table: Table, dialect: str) -> Insert:
+    """Built once per table and dialect: every consumed event runs it."""
+    dialect_insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
+    return dialect_insert(table).on_conflict_do_nothing(index_elements=["consumer", "event_id"])
 
 
 # A fresh unit of work per request or consumed event; the service wires it once at start-up.
