@@ -26,6 +26,7 @@ logger = logging.getLogger(__name__)
 async def sweep(uow: UnitOfWork, ctx: ServiceContext) -> dict[str, int]:
     """One pass over what time changes: invoices growing older, promises expiring, reviews falling due, concentration."""
     overdue = await receivables.overdue_receivables(uow, today=ctx.today)
+    await collections.load_for_watching(uow, receivables=overdue)
     for receivable in overdue:
         await collections.watch_invoice(uow, ctx, invoice=collections.invoice_facts(receivable, today=ctx.today))
     await collections.escalate_open_cases(uow, ctx)

@@ -5,8 +5,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from creditguard_alerts.alerting.models import Alert, AlertRule
 
-# Key of the unit of work's copy of the enabled rules in ``session.info`` (a dict per session).
+# Keys of what a unit of work keeps in ``session.info`` (a dict per session): its copy of the
+# enabled rules, and the open alerts a pass read at once (rule ids, alerts by rule and condition).
 _ENABLED_RULES = "alerts.enabled_rules"
+_OPEN_ALERTS = "alerts.open_alerts_by_condition"
 
 
 class AlertRepository:
@@ -18,6 +20,9 @@ class AlertRepository:
         await self.session.flush()
         if isinstance(entity, AlertRule):
             self.forget_enabled_rules()
+        loaded = self.session.info.get(_OPEN_ALERTS)
+        if isinstance(entity, Alert) and loaded is not None and entity.rule_id in loaded[0]:
+            loaded[1][(entity.rule_id, entity.dedup_key)] = entity
 
     async def enabled_rules(self, rule_types: tuple[str, ...]) -> list[AlertRule]:
         """Enabled rules of these types. Read once per unit of work: one event or sweep asks many
@@ -47,7 +52,18 @@ class AlertRepository:
     async def get(self, alert_id: str) -> Alert | None:
         return await self.session.get(Alert, alert_id)
 
+    async def load_open_alerts(self, rule_ids: tuple[str, ...]) -> None:
+        """Read the open alerts of these rules at once, for a pass that asks ``open_alert`` about
+        many of their conditions (the sweep); alerts raised later in the unit of work join them."""
+        statement = select(Alert).where(Alert.rule_id.in_(rule_ids), Alert.resolved_at.is_(None))
+        alerts = {(a.rule_id, a.dedup_key): a for a in (await self.session.execute(statement)).scalars()}
+        self.session.info[_OPEN_ALERTS] = (set(rule_ids), alerts)
+
     async def open_alert(self, rule_id: str, dedup_key: str) -> Alert | None:
+        loaded = self.session.info.get(_OPEN_ALERTS)
+        if loaded is not None and rule_id in loaded[0]:
+            alert = loaded[1].get((rule_id, dedup_key))
+            return alert if alert is not None and alert.resolved_at is None else None
         statement = select(Alert).where(Alert.rule_id == rule_id, Alert.dedup_key == dedup_key, Alert.resolved_at.is_(None))
         return (await self.session.execute(statement)).scalar_one_or_none()
 

@@ -156,6 +156,12 @@ async def _enabled(uow: UnitOfWork, *rule_types: RuleType) -> list[AlertRule]:
     return await AlertRepository(uow.session).enabled_rules(tuple(t.value for t in rule_types))
 
 
+async def load_invoice_alerts(uow: UnitOfWork) -> None:
+    """Read the open alerts of the invoice rules at once, for a pass over many invoices."""
+    invoice_rules = await _enabled(uow, *rules.INVOICE_RULES)
+    await AlertRepository(uow.session).load_open_alerts(tuple(rule.id for rule in invoice_rules))
+
+
 async def evaluate_invoice(uow: UnitOfWork, ctx: ServiceContext, *, invoice: InvoiceFacts, cover: InsuranceCover | None) -> None:
     """Payment delay and insurer deadlines for one invoice; all of them clear once it is paid."""
     if invoice.open_amount <= 0:

@@ -13,6 +13,10 @@ from creditguard_alerts.buyers.models import BuyerProfile, InsuranceCover
 _EXPOSURE_CENTS = cast(func.round(BuyerProfile.exposure * 100), BigInteger)
 
 
+# In ``session.info``: the insurance covers of the buyers a pass read at once (None where a buyer has none).
+_COVERS = "alerts.covers_by_buyer"
+
+
 class BuyerRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -29,15 +33,27 @@ class BuyerRepository:
     async def add(self, entity: BuyerProfile | InsuranceCover) -> None:
         self.session.add(entity)
         await self.session.flush()
+        loaded = self.session.info.get(_COVERS)
+        if isinstance(entity, InsuranceCover) and loaded is not None:
+            loaded[entity.buyer_id] = entity
+
+    async def load_covers(self, buyer_ids: set[str]) -> None:
+        """Read the covers of these buyers at once, for a pass that asks ``cover`` about each (the sweep)."""
+        self.session.info[_COVERS] = {buyer_id: None for buyer_id in buyer_ids} | await self.covers(buyer_ids)
 
     async def cover(self, buyer_id: str) -> InsuranceCover | None:
+        loaded = self.session.info.get(_COVERS)
+        if loaded is not None and buyer_id in loaded:
+            return loaded[buyer_id]
         return await self.session.get(InsuranceCover, buyer_id)
 
     async def covers(self, buyer_ids: set[str]) -> dict[str, InsuranceCover]:
-        if not buyer_ids:
-            return {}
-        rows = await self.session.execute(select(InsuranceCover).where(InsuranceCover.buyer_id.in_(buyer_ids)))
-        return {c.buyer_id: c for c in rows.scalars()}
+        ids = sorted(buyer_ids)
+        found: dict[str, InsuranceCover] = {}
+        for start in range(0, len(ids), 500):
+            rows = await self.session.execute(select(InsuranceCover).where(InsuranceCover.buyer_id.in_(ids[start:start + 500])))
+            found.update((c.buyer_id, c) for c in rows.scalars())
+        return found
 
     async def with_review_due_before(self, day: date) -> list[BuyerProfile]:
         return list((await self.session.execute(select(BuyerProfile).where(BuyerProfile.review_due_on < day))).scalars())

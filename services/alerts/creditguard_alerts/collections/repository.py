@@ -9,6 +9,9 @@ from creditguard_alerts.collections.models import CollectionAction, CollectionCa
 
 OPEN, CLOSED = "open", "closed"
 PENDING = "pending"
+# In ``session.info``: the cases of the invoices a pass read at once (None where an invoice has none).
+_CASES_BY_INVOICE = "alerts.cases_by_invoice"
+_IN_LIST_CHUNK = 500
 
 
 class CollectionRepository:
@@ -18,6 +21,9 @@ class CollectionRepository:
     async def add(self, entity: CollectionStrategy | CollectionCase | CollectionAction) -> None:
         self.session.add(entity)
         await self.session.flush()
+        loaded = self.session.info.get(_CASES_BY_INVOICE)
+        if isinstance(entity, CollectionCase) and loaded is not None:
+            loaded[entity.invoice_id] = entity
 
     async def strategy(self, strategy_id: str) -> CollectionStrategy | None:
         return await self.session.get(CollectionStrategy, strategy_id)
@@ -34,7 +40,19 @@ class CollectionRepository:
     async def case(self, case_id: str) -> CollectionCase | None:
         return await self.session.get(CollectionCase, case_id)
 
+    async def load_cases_for_invoices(self, invoice_ids: list[str]) -> None:
+        """Read the cases of these invoices at once, for a pass that asks ``case_for_invoice`` about each (the sweep)."""
+        loaded: dict[str, CollectionCase | None] = dict.fromkeys(invoice_ids)
+        for start in range(0, len(invoice_ids), _IN_LIST_CHUNK):
+            chunk = invoice_ids[start:start + _IN_LIST_CHUNK]
+            for case in (await self.session.execute(select(CollectionCase).where(CollectionCase.invoice_id.in_(chunk)))).scalars():
+                loaded[case.invoice_id] = case
+        self.session.info[_CASES_BY_INVOICE] = loaded
+
     async def case_for_invoice(self, invoice_id: str) -> CollectionCase | None:
+        loaded = self.session.info.get(_CASES_BY_INVOICE)
+        if loaded is not None and invoice_id in loaded:
+            return loaded[invoice_id]
         return (await self.session.execute(select(CollectionCase).where(CollectionCase.invoice_id == invoice_id))).scalar_one_or_none()
 
     async def open_cases(self) -> list[CollectionCase]:

@@ -228,6 +228,16 @@ def invoice_facts(receivable: Receivable, *, today: date, days_past_due: int = 0
     )
 
 
+async def load_for_watching(uow: UnitOfWork, *, receivables: list[Receivable]) -> None:
+    """Read at once what ``watch_invoice`` asks about each of these invoices (insurance cover, open
+    alerts, collection case), so a pass over many invoices does not query for each."""
+    if not receivables:
+        return
+    await BuyerRepository(uow.session).load_covers({r.buyer_id for r in receivables})
+    await alerting.load_invoice_alerts(uow)
+    await CollectionRepository(uow.session).load_cases_for_invoices([r.invoice_id for r in receivables])
+
+
 async def watch_invoice(uow: UnitOfWork, ctx: ServiceContext, *, invoice: InvoiceFacts) -> None:
     """Everything an invoice's state drives: its alerts and its collection case."""
     cover = await BuyerRepository(uow.session).cover(invoice.buyer_id)

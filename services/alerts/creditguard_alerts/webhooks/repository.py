@@ -8,6 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from creditguard_alerts.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 PENDING = "pending"
+# In ``session.info``: the unit of work's copy of the subscriptions (every published webhook asks).
+_SUBSCRIPTIONS = "alerts.webhook_subscriptions"
 
 
 class WebhookRepository:
@@ -17,15 +19,19 @@ class WebhookRepository:
     async def add(self, entity: WebhookSubscription | WebhookDelivery | WebhookAttempt) -> None:
         self.session.add(entity)
         await self.session.flush()
+        if isinstance(entity, WebhookSubscription):
+            self.session.info.pop(_SUBSCRIPTIONS, None)
 
     async def subscription(self, subscription_id: str) -> WebhookSubscription | None:
         return await self.session.get(WebhookSubscription, subscription_id)
 
     async def subscriptions(self, *, enabled_only: bool = False) -> list[WebhookSubscription]:
-        statement = select(WebhookSubscription).order_by(WebhookSubscription.created_at, WebhookSubscription.id)
-        if enabled_only:
-            statement = statement.where(WebhookSubscription.enabled.is_(True))
-        return list((await self.session.execute(statement)).scalars())
+        """Read once per unit of work; ``enabled`` is checked on the loaded objects, which see changes made in it."""
+        every = self.session.info.get(_SUBSCRIPTIONS)
+        if every is None:
+            statement = select(WebhookSubscription).order_by(WebhookSubscription.created_at, WebhookSubscription.id)
+            every = self.session.info[_SUBSCRIPTIONS] = list((await self.session.execute(statement)).scalars())
+        return [s for s in every if s.enabled or not enabled_only]
 
     async def delivery(self, delivery_id: str) -> WebhookDelivery | None:
         return await self.session.get(WebhookDelivery, delivery_id)
