@@ -58,7 +58,9 @@ async def _outage_scenario(start_service, databases, broker, network, eventually
     assert (await limits.client.post("/v1/payments", json=payment, headers=limits.auth("erp"))).status_code == 201
 
     async def outbox_waits():
-        assert limits.metric("creditguard_outbox_pending_events") == 2
+        # The gauge is the relay's count at the start of its last pass, and a pass can sit in a send
+        # to the dropped connection: it shows the invoice's two events, or those and the payment's.
+        assert limits.metric("creditguard_outbox_pending_events") in (2, 4)
         ready = await limits.client.get("/health/ready")
         assert ready.status_code == 503
         assert ready.headers["content-type"] == "application/problem+json"

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 
 from creditguard_shared.errors import DomainError
 from creditguard_shared.events.catalogue import topic_named
-from creditguard_shared.events.envelope import EventEnvelope
+from creditguard_shared.events.envelope import EventEnvelope, service_source
 from creditguard_shared.kafka import KafkaConnection, stop_quietly
 from creditguard_shared.metrics import ServiceMetrics
 from creditguard_shared.observability import correlation_id_var, new_correlation_id
@@ -35,6 +35,10 @@ class DeadLetterNotDelivered(Exception):
 class Subscription:
     topic: str
     handler: EventHandler
+    # For topics a service both consumes and publishes (an invoice posted through REST is
+    # published on invoice-posted, where ERPs post theirs too): its own events took effect in the
+    # transaction that wrote them, so consuming them again would only cost a transaction.
+    ignore_own_events: bool = False
 
 
 class EventConsumer:
@@ -53,6 +57,8 @@ class EventConsumer:
         self.name = name
         self.group_id = f"creditguard-{name}"
         self.handlers = {s.topic: s.handler for s in subscriptions}
+        self.ignores_own_events = {s.topic for s in subscriptions if s.ignore_own_events}
+        self.own_source = service_source(service)
         self.uow_factory = uow_factory
         self.kafka = kafka
         self.settings = settings
@@ -116,7 +122,7 @@ class EventConsumer:
             self.metrics.consumer_lag.labels(self.service, partition.topic, str(partition.partition)).set(max(highwater - position, 0))
 
     async def process(self, record: ConsumerRecord) -> str:
-        """Handle one message; returns the outcome (processed, duplicate, dead-lettered)."""
+        """Handle one message; returns the outcome (processed, duplicate, ignored, dead-lettered)."""
         try:
             envelope = EventEnvelope.from_bytes(record.value)
             topic = topic_named(record.topic)
@@ -127,6 +133,9 @@ class EventConsumer:
             await self._dead_letter(record, reason="unparseable", detail=str(exc))
             return "dead-lettered"
 
+        if record.topic in self.ignores_own_events and envelope.source == self.own_source:
+            self.metrics.events_consumed.labels(self.service, record.topic, "ignored").inc()
+            return "ignored"
         handler = self.handlers[record.topic]
         token = correlation_id_var.set(envelope.correlationid or new_correlation_id())
         try:

@@ -22,6 +22,7 @@ from creditguard_shared.clock import Clock, clock_control_router
 from creditguard_shared.consumer import EventConsumer, Subscription
 from creditguard_shared.database import create_engine, create_session_factory
 from creditguard_shared.errors import install_problem_handlers, problem_response
+from creditguard_shared.events.envelope import service_source
 from creditguard_shared.kafka import KafkaConnection
 from creditguard_shared.messaging_tables import MessagingTables
 from creditguard_shared.metrics import HttpMetricsMiddleware, ServiceMetrics
@@ -112,7 +113,7 @@ def create_service_app(
             service=service, engine=engine, session_factory=session_factory, tables=tables, kafka=kafka,
             metrics=metrics, poll_interval=settings.outbox_poll_interval_seconds, batch_size=settings.outbox_batch_size,
         )
-        uow_factory = functools.partial(UnitOfWork, session_factory=session_factory, tables=tables, source=f"/creditguard/{service}", after_commit=relay.wake)
+        uow_factory = functools.partial(UnitOfWork, session_factory=session_factory, tables=tables, source=service_source(service), after_commit=relay.wake)
         runtime = ServiceRuntime(
             settings=settings, engine=engine, session_factory=session_factory, uow_factory=uow_factory,
             kafka=kafka, relay=relay, metrics=metrics, clock=clock,

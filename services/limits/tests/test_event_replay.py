@@ -8,7 +8,7 @@ from decimal import Decimal
 from creditguard_shared.events.contracts import AccountHoldRequestedV1, CreditNoteIssuedV1, InvoicePostedV1, PaymentReceivedV1
 from creditguard_shared.events.envelope import new_event
 from creditguard_shared.events.catalogue import topic_for
-from services.limits.tests.helpers import exposure, money, new_buyer, set_limit
+from services.limits.tests.helpers import exposure, money, new_buyer, post_invoice, set_limit
 from tests.kafka_tools import publish_raw
 
 
@@ -45,3 +45,22 @@ async def test_replaying_all_events_twice_keeps_the_ledger_consistent(limits_con
         assert (await exposure(limits, buyer))["status"] == "active"
 
     await eventually(released, timeout=60)
+
+
+async def test_documents_posted_through_rest_come_back_from_kafka_and_are_ignored(limits_consuming, eventually):
+    """REST publishes the invoice and payment on the topics ERPs also use; the service's own copies
+    are skipped (they took effect with the REST call) and the exposure counts them once."""
+    limits = limits_consuming
+    buyer = new_buyer()
+    await set_limit(limits, buyer, "50000.00")
+    await post_invoice(limits, buyer, f"{buyer}-I1", "8000.00")
+    payment = {"payment_id": f"{buyer}-P1", "buyer_id": buyer, "invoice_id": f"{buyer}-I1", "amount": "3000.00", "currency": "EUR", "paid_on": "2026-11-20"}
+    assert (await limits.client.post("/v1/payments", json=payment, headers=limits.auth("erp"))).status_code == 201
+
+    async def ignored():
+        assert limits.metric("creditguard_events_consumed_total", topic="invoice-posted", outcome="ignored") == 1
+        assert limits.metric("creditguard_events_consumed_total", topic="payment-received", outcome="ignored") == 1
+
+    await eventually(ignored, timeout=60)
+    assert limits.metric("creditguard_events_consumed_total", topic="invoice-posted", outcome="processed") == 0
+    assert money((await exposure(limits, buyer))["open_invoices"]) == Decimal("5000.00")

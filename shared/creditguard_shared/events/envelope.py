@@ -39,6 +39,11 @@ class EventEnvelope(BaseModel):
         return cls.model_validate_json(raw)
 
 
+def service_source(service: str) -> str:
+    """The CloudEvents ``source`` of the events a creditguard service publishes."""
+    return f"/creditguard/{service}"
+
+
 def new_event(*, source: str, payload: BaseModel, subject: str, time: datetime | None = None, event_id: str | None = None) -> EventEnvelope:
     """Wrap a typed payload; its type and schema come from the catalogue."""
     from creditguard_shared.events.catalogue import event_type_for

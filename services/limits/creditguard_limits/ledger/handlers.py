@@ -23,8 +23,9 @@ def subscriptions(context: LimitsContext) -> list[Subscription]:
     async def on_credit_note_issued(uow: UnitOfWork, event: CreditNoteIssuedV1, _: EventEnvelope) -> None:
         await service.record_credit_note(uow, context=context, credit_note=CreditNoteIn.model_validate(event.model_dump()), invoice_must_exist=False)
 
+    # Documents posted through REST are published on the same topics; they already took effect.
     return [
-        Subscription("invoice-posted", on_invoice_posted),
-        Subscription("payment-received", on_payment_received),
-        Subscription("credit-note-issued", on_credit_note_issued),
+        Subscription("invoice-posted", on_invoice_posted, ignore_own_events=True),
+        Subscription("payment-received", on_payment_received, ignore_own_events=True),
+        Subscription("credit-note-issued", on_credit_note_issued, ignore_own_events=True),
     ]
