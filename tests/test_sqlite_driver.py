@@ -3,6 +3,7 @@ cursor it replaces: results, row counts, RETURNING, executemany, errors and roll
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -56,3 +57,24 @@ async def test_errors_keep_their_dbapi_class_and_roll_back(engine) -> None:
             await connection.execute(text("SELECT * FROM no_such_table"))
     async with engine.connect() as connection:
         assert (await connection.execute(select(func.count()).select_from(items))).scalar_one() == 0
+
+
+async def test_begin_immediate_takes_the_write_lock_with_the_first_statement(engine, tmp_path: Path) -> None:
+    other = sqlite3.connect(tmp_path / "driver.db", timeout=0, isolation_level=None)
+    try:
+        async with engine.begin() as connection:
+            other.execute("BEGIN IMMEDIATE")  # nothing ran yet: BEGIN is still waiting for a statement
+            other.execute("ROLLBACK")
+            await connection.execute(select(items.c.id))  # a read, but the transaction holds the write lock
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("BEGIN IMMEDIATE")
+            await connection.execute(insert(items).values(name="kept"))
+        async with engine.begin():
+            pass  # a transaction without statements commits without the driver
+        with pytest.raises(RuntimeError):
+            async with engine.begin() as connection:
+                await connection.execute(insert(items).values(name="dropped"))
+                raise RuntimeError("roll back")
+        assert [row[0] for row in other.execute("SELECT name FROM items")] == ["kept"]
+    finally:
+        other.close()

@@ -10,7 +10,7 @@ from sqlalchemy import MetaData, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from creditguard_shared.sqlite_driver import one_hop_dbapi
+from creditguard_shared.sqlite_driver import BEGIN_IMMEDIATE, one_hop_dbapi
 
 # Explicit names so Alembic migrations are stable on both databases.
 NAMING_CONVENTION = {
@@ -75,7 +75,7 @@ def _make_sqlite_transactions_serialisable(engine: AsyncEngine) -> None:
 
     @event.listens_for(sync_engine, "begin")
     def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql(BEGIN_IMMEDIATE)
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

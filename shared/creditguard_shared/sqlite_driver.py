@@ -6,6 +6,10 @@ close), and each hop costs a thread wake-up and an event-loop wake-up: on this 2
 credit check spent about three quarters of its 12 ms in hops, with the single SQLite
 connection held throughout. This cursor does all four in one call on the aiosqlite thread.
 
+``BEGIN IMMEDIATE`` (see database.py) costs no hop of its own either: it travels with the
+transaction's first statement, and a transaction that never ran a statement commits or rolls
+back without touching the driver thread.
+
 It plugs in through ``create_async_engine(module=...)`` (SQLAlchemy's documented way to give a
 dialect another DBAPI module), so the dialect, its SQL and its type handling stay SQLAlchemy's.
 """
@@ -22,6 +26,9 @@ from sqlalchemy.util import EMPTY_DICT
 from sqlalchemy.util.concurrency import await_
 
 
+BEGIN_IMMEDIATE = "BEGIN IMMEDIATE"
+
+
 class _StatementResult:
     __slots__ = ("description", "rowcount", "lastrowid", "rows")
 
@@ -32,7 +39,9 @@ class _StatementResult:
         self.lastrowid = cursor.lastrowid
 
 
-def _run_on_driver_thread(connection: sqlite3.Connection, operation: str, parameters: Any, *, many: bool) -> _StatementResult:
+def _run_on_driver_thread(connection: sqlite3.Connection, operation: str, parameters: Any, *, many: bool, begin_first: bool) -> _StatementResult:
+    if begin_first:
+        connection.execute(BEGIN_IMMEDIATE)
     cursor = connection.cursor()
     try:
         if many:
@@ -88,16 +97,41 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
             self._adapt_connection._handle_exception(error)
 
     async def _run(self, operation: Any, parameters: Any, *, many: bool) -> None:
+        connection: OneHopConnection = self._adapt_connection  # type: ignore[assignment]
+        if operation == BEGIN_IMMEDIATE and not many:
+            connection.begin_pending = True
+            self._result, self._rows = None, collections.deque()
+            return
         aiosqlite_connection: aiosqlite.Connection = self._connection  # type: ignore[assignment]
-        async with self._adapt_connection._execute_mutex:
-            result = await aiosqlite_connection._execute(_run_on_driver_thread, aiosqlite_connection._conn, operation, parameters, many=many)
+        async with connection._execute_mutex:
+            begin_first, connection.begin_pending = connection.begin_pending, False
+            result = await aiosqlite_connection._execute(
+                _run_on_driver_thread, aiosqlite_connection._conn, operation, parameters, many=many, begin_first=begin_first,
+            )
         self._result = result
         self._rows = collections.deque(result.rows)
 
 
 class OneHopConnection(AsyncAdapt_aiosqlite_connection):
-    __slots__ = ()
+    __slots__ = ("begin_pending",)
     _cursor_cls = OneHopCursor
+
+    def __init__(self, dbapi: Any, connection: aiosqlite.Connection) -> None:
+        super().__init__(dbapi, connection)
+        # BEGIN IMMEDIATE was asked for and not yet sent (it goes with the next statement).
+        self.begin_pending = False
+
+    def commit(self) -> None:
+        if self.begin_pending:
+            self.begin_pending = False  # nothing ran: nothing to commit
+            return
+        super().commit()
+
+    def rollback(self) -> None:
+        if self.begin_pending:
+            self.begin_pending = False
+            return
+        super().rollback()
 
 
 class OneHopDBAPI(AsyncAdapt_aiosqlite_dbapi):
