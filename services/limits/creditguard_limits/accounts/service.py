@@ -14,7 +14,7 @@ from creditguard_limits.accounts.rules import LIMIT_BELOW_EXPOSURE, Recommendati
 from creditguard_limits.accounts.schemas import GroupLimitIn, LimitIn, TemporaryIncreaseIn
 from creditguard_limits.context import LimitsContext
 from creditguard_limits.exposure.rules import Position
-from creditguard_limits.exposure.service import position_of, publish_position
+from creditguard_limits.exposure.service import LockedAccount, lock_account, position_of, publish_position
 from creditguard_limits.fx.rules import RateTable
 from creditguard_limits.fx.service import rate_table
 from creditguard_shared.errors import NotFound, Unprocessable
@@ -41,9 +41,16 @@ async def _audit(
     ))
 
 
-async def _republish(uow: UnitOfWork, *, context: LimitsContext, account: CreditAccount, rates: RateTable | None = None) -> Position:
-    """Recompute the position, keep the below-exposure flag current and publish it."""
-    position = await position_of(uow, context=context, account=account, rates=rates or await rate_table(uow, context=context), today=context.clock.today())
+async def _republish(uow: UnitOfWork, *, context: LimitsContext, account: CreditAccount, rates: RateTable | None = None, locked: LockedAccount | None = None) -> Position:
+    """Recompute the position, keep the below-exposure flag current and publish it. ``locked``:
+    the terms, totals and rates read with the account's lock, still current (a limit change
+    alters neither)."""
+    if locked is not None:
+        position = await position_of(
+            uow, context=context, account=account, rates=locked.rates, today=context.clock.today(), terms=locked.terms, totals=locked.totals,
+        )
+    else:
+        position = await position_of(uow, context=context, account=account, rates=rates or await rate_table(uow, context=context), today=context.clock.today())
     below = position.limit is not None and position.exposure.total > position.limit
     account.flags = with_flag(account.flags, LIMIT_BELOW_EXPOSURE, present=below)
     publish_position(uow, account=account, position=position)
@@ -231,7 +238,8 @@ async def apply_hold_request(uow: UnitOfWork, *, context: LimitsContext, request
 
 
 async def record_assessment(uow: UnitOfWork, *, context: LimitsContext, assessment: BuyerAssessedV1) -> CreditAccount:
-    account = await AccountsRepository(uow.session).lock_or_create(assessment.buyer_id, now=context.clock.now())
+    locked = await lock_account(uow, context=context, buyer_id=assessment.buyer_id)
+    account = locked.account
     # score-changed and buyer-assessed travel on different topics: never let an older one win.
     if account.assessed_at is not None and _aware(assessment.assessed_at) < _aware(account.assessed_at):
         return account
@@ -242,27 +250,28 @@ async def record_assessment(uow: UnitOfWork, *, context: LimitsContext, assessme
     if assessment.group_id is not None:
         account.group_id = assessment.group_id
     account.updated_at = context.clock.now()
-    await follow_policy_limit(uow, context=context, account=account, reason=f"assessment {assessment.assessment_id}")
-    await _republish(uow, context=context, account=account)
+    await follow_policy_limit(uow, context=context, account=account, reason=f"assessment {assessment.assessment_id}", rates=locked.rates)
+    await _republish(uow, context=context, account=account, locked=locked)
     return account
 
 
 async def record_score(uow: UnitOfWork, *, context: LimitsContext, score: ScoreChangedV1) -> CreditAccount:
-    account = await AccountsRepository(uow.session).lock_or_create(score.buyer_id, now=context.clock.now())
+    locked = await lock_account(uow, context=context, buyer_id=score.buyer_id)
+    account = locked.account
     if account.assessed_at is not None and _aware(score.assessed_at) < _aware(account.assessed_at):
         return account
     account.grade, account.risk_class, account.pd = score.new_grade, score.new_risk_class, Decimal(str(score.pd))
     account.assessed_at, account.updated_at = score.assessed_at, context.clock.now()
-    await follow_policy_limit(uow, context=context, account=account, reason=f"grade {score.old_grade} -> {score.new_grade}")
-    await _republish(uow, context=context, account=account)
+    await follow_policy_limit(uow, context=context, account=account, reason=f"grade {score.old_grade} -> {score.new_grade}", rates=locked.rates)
+    await _republish(uow, context=context, account=account, locked=locked)
     return account
 
 
-async def follow_policy_limit(uow: UnitOfWork, *, context: LimitsContext, account: CreditAccount, reason: str) -> None:
+async def follow_policy_limit(uow: UnitOfWork, *, context: LimitsContext, account: CreditAccount, reason: str, rates: RateTable | None = None) -> None:
     """Accounts without a manual limit follow the policy's recommendation and its ramp-up."""
     if account.limit_source == "manual" or account.grade is None:
         return
-    recommendation = _recommendation(context=context, account=account, rates=await rate_table(uow, context=context))
+    recommendation = _recommendation(context=context, account=account, rates=rates or await rate_table(uow, context=context))
     await _change_limit(
         uow, context=context, account=account, amount=recommendation.amount, currency=recommendation.currency,
         payment_terms_days=recommendation.max_terms_days, review_on=account.review_on, source="policy",

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 from creditguard_limits.accounts.models import CreditAccount
@@ -38,11 +39,19 @@ async def position_of(
     )
 
 
-async def locked_position(
-    uow: UnitOfWork, *, context: LimitsContext, buyer_id: str, lock_group: bool = False
-) -> tuple[CreditAccount, Position, RateTable]:
-    """Lock the buyer's account (creating it if new) and read its position and the exchange
-    rates in two statements: the hot path of credit checks and ledger postings."""
+@dataclass(frozen=True)
+class LockedAccount:
+    """A buyer's account, locked for the transaction, with what its position is computed from."""
+
+    account: CreditAccount
+    terms: LimitTerms
+    totals: ExposureTotals
+    rates: RateTable
+
+
+async def lock_account(uow: UnitOfWork, *, context: LimitsContext, buyer_id: str) -> LockedAccount:
+    """Lock the buyer's account (creating it if new) and read its limit terms, exposure totals and
+    the exchange rates in two statements."""
     today = context.clock.today()
     repository = ExposureRepository(uow.session)
     found = await repository.locked_account_with_terms(buyer_id=buyer_id, today=today)
@@ -53,9 +62,19 @@ async def locked_position(
     account, terms = found
     totals = await repository.totals(today=today, buyer_id=buyer_id, with_rates=True)
     assert totals.rates is not None
-    rates = RateTable(reporting_currency=context.settings.reporting_currency, rates=totals.rates)
-    position = await position_of(uow, context=context, account=account, rates=rates, today=today, lock_group=lock_group, terms=terms, totals=totals)
-    return account, position, rates
+    return LockedAccount(account=account, terms=terms, totals=totals, rates=RateTable(reporting_currency=context.settings.reporting_currency, rates=totals.rates))
+
+
+async def locked_position(
+    uow: UnitOfWork, *, context: LimitsContext, buyer_id: str, lock_group: bool = False
+) -> tuple[CreditAccount, Position, RateTable]:
+    """The hot path of credit checks and ledger postings: lock the account and read its position."""
+    locked = await lock_account(uow, context=context, buyer_id=buyer_id)
+    position = await position_of(
+        uow, context=context, account=locked.account, rates=locked.rates, today=context.clock.today(), lock_group=lock_group,
+        terms=locked.terms, totals=locked.totals,
+    )
+    return locked.account, position, locked.rates
 
 
 async def _group_position(uow: UnitOfWork, *, account: CreditAccount, rates: RateTable, currency: str, today: date, lock: bool) -> GroupPosition | None:
