@@ -27,6 +27,10 @@ logger = logging.getLogger(__name__)
 EventHandler = Callable[[UnitOfWork, BaseModel, EventEnvelope], Awaitable[None]]
 
 
+class _HandleAlone(Exception):
+    """A message of a group handled together that ``process`` must handle on its own."""
+
+
 class DeadLetterNotDelivered(Exception):
     """The dead-letter topic could not be written; the offset is not committed and the message returns."""
 
@@ -53,6 +57,7 @@ class EventConsumer:
         metrics: ServiceMetrics,
         service: str,
         retry_backoff_seconds: float = 0.2,
+        events_per_transaction: int = 1,
     ) -> None:
         self.name = name
         self.group_id = f"creditguard-{name}"
@@ -65,6 +70,7 @@ class EventConsumer:
         self.metrics = metrics
         self.service = service
         self.retry_backoff_seconds = retry_backoff_seconds
+        self.events_per_transaction = max(events_per_transaction, 1)
         self.assigned = asyncio.Event()
         self._stopping = asyncio.Event()
 
@@ -108,8 +114,8 @@ class EventConsumer:
             if consumer.assignment():
                 self.assigned.set()
             for partition, records in batch.items():
-                for record in records:
-                    await self.process(record)
+                for start in range(0, len(records), self.events_per_transaction):
+                    await self.process_together(records[start:start + self.events_per_transaction])
                 await consumer.commit({partition: records[-1].offset + 1})
             await self._record_lag(consumer)
 
@@ -121,14 +127,50 @@ class EventConsumer:
             position = await consumer.position(partition)
             self.metrics.consumer_lag.labels(self.service, partition.topic, str(partition.partition)).set(max(highwater - position, 0))
 
+    async def process_together(self, records: list[ConsumerRecord]) -> list[str]:
+        """Handle messages in one transaction: one begin and commit, and what a handler reads once
+        per unit of work, for all of them. If any cannot be parsed, is ignored or fails, the
+        transaction is rolled back and each message goes through ``process`` on its own, which
+        retries and dead-letters as usual."""
+        if len(records) == 1:
+            return [await self.process(records[0])]
+        outcomes: list[str] = []
+        try:
+            async with self.uow_factory() as uow:
+                for record in records:
+                    envelope, payload = self._parse(record)
+                    if record.topic in self.ignores_own_events and envelope.source == self.own_source:
+                        raise _HandleAlone
+                    token = correlation_id_var.set(envelope.correlationid or new_correlation_id())
+                    try:
+                        if await uow.claim_event(consumer=self.name, event_id=envelope.id, topic=record.topic):
+                            await self.handlers[record.topic](uow, payload, envelope)
+                            outcomes.append("processed")
+                        else:
+                            outcomes.append("duplicate")
+                    finally:
+                        correlation_id_var.reset(token)
+                await uow.commit()
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - rolled back; one at a time below, with the usual retries
+            return [await self.process(record) for record in records]
+        for record, outcome in zip(records, outcomes, strict=True):
+            self.metrics.events_consumed.labels(self.service, record.topic, outcome).inc()
+        return outcomes
+
+    @staticmethod
+    def _parse(record: ConsumerRecord) -> tuple[EventEnvelope, BaseModel]:
+        envelope = EventEnvelope.from_bytes(record.value)
+        topic = topic_named(record.topic)
+        if envelope.type != topic.event_type:
+            raise ValueError(f"event type {envelope.type!r} does not belong on topic {record.topic!r}")
+        return envelope, topic.payload.model_validate(envelope.data)
+
     async def process(self, record: ConsumerRecord) -> str:
         """Handle one message; returns the outcome (processed, duplicate, ignored, dead-lettered)."""
         try:
-            envelope = EventEnvelope.from_bytes(record.value)
-            topic = topic_named(record.topic)
-            if envelope.type != topic.event_type:
-                raise ValueError(f"event type {envelope.type!r} does not belong on topic {record.topic!r}")
-            payload = topic.payload.model_validate(envelope.data)
+            envelope, payload = self._parse(record)
         except (ValidationError, ValueError, KeyError, TypeError) as exc:
             await self._dead_letter(record, reason="unparseable", detail=str(exc))
             return "dead-lettered"
