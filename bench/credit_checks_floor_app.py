@@ -15,9 +15,9 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 from fastapi import FastAPI
-from pydantic import BaseModel
 from sqlalchemy import Column, DateTime, Integer, String, Table, insert
 
+from bench.credit_checks_trivial_app import Order
 from creditguard_shared.database import create_engine, new_metadata
 
 metadata = new_metadata()
@@ -29,14 +29,6 @@ orders = Table(
     Column("amount", String(32), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
-
-
-class Order(BaseModel):
-    buyer_id: str
-    order_id: str
-    amount: str
-    currency: str
-    payment_terms_days: int
 
 
 @asynccontextmanager
