@@ -53,7 +53,9 @@ class LiveSystem:
         self.retries: Counter = Counter()
         self.checks: list[CheckOutcome] = []
         self._limit = asyncio.Semaphore(concurrency)
-        self._http = httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=concurrency * 3))
+        # Idle connections are dropped before uvicorn's 5 s keep-alive timeout closes them: reusing
+        # one the server is closing fails the request with a ReadError (seen on non-idempotent POSTs).
+        self._http = httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=concurrency * 3, keepalive_expiry=4.0))
         self._auth = {role: {"Authorization": f"Bearer {key}"} for role, key in endpoints.keys.items()}
         self.assess_wait_seconds = 120.0
 
