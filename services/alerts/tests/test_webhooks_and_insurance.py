@@ -120,6 +120,10 @@ async def test_insurer_deadline_alert_fires_before_and_escalates_when_missed(ale
     async def late_alert_seen():
         items = (await alerts.client.get("/v1/alerts", params={"buyer_id": buyer}, headers=alerts.auth("sales"))).json()["items"]
         assert [a["rule_type"] for a in items] == ["payment_delay"]
+        # invoice-posted and payment-late are different topics, consumed in no set order: the
+        # sweep below needs the invoice itself, not only its lateness.
+        receivables = (await alerts.client.get(f"/v1/buyers/{buyer}/receivables", headers=alerts.auth("sales"))).json()
+        assert [r["invoice_id"] for r in receivables] == [f"{buyer}-1"]
 
     await eventually(late_alert_seen)
     assert await insurance_alerts() == []  # deadline 2026-10-31 is more than 7 days away
