@@ -166,7 +166,7 @@ class ExposureRepository:
                     currency=currency,
                     open_amount=Decimal(amount or 0),
                     past_due_at_least={start: Decimal(value or 0) for (_, start), value in zip(OVERDUE_BUCKET_STARTS, cumulative)},
-                    oldest_overdue_due_on=_as_date(oldest_due),
+                    oldest_overdue_due_on=oldest_due,
                 ))
             elif kind == "orders":
                 result.orders[currency] = Decimal(amount or 0)
@@ -175,7 +175,3 @@ class ExposureRepository:
                 result.rates[currency] = Decimal(amount)
         return result
 
-
-def _as_date(value: date | str | None) -> date | None:
-    # A date in a UNION's result column comes back from SQLite as its ISO text.
-    return date.fromisoformat(value) if isinstance(value, str) else value
