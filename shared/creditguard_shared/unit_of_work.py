@@ -5,7 +5,7 @@ same service functions."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Hashable
 from datetime import UTC, datetime
 from types import TracebackType
 
@@ -34,12 +34,14 @@ class UnitOfWork:
         self._source = source
         self._after_commit = after_commit
         self._events: list[PendingEvent] = []
+        self._before_commit: dict[Hashable, Callable[[], Awaitable[None]]] = {}
         self.session: AsyncSession
 
     async def __aenter__(self) -> UnitOfWork:
         self.session = self._session_factory()
         await self.session.begin()
         self._events = []
+        self._before_commit = {}
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
@@ -66,7 +68,18 @@ class UnitOfWork:
         result = await self.session.execute(statement, {"consumer": consumer, "event_id": event_id, "topic": topic, "processed_at": datetime.now(UTC)})
         return result.rowcount == 1
 
+    def before_commit(self, key: Hashable, work: Callable[[], Awaitable[None]]) -> None:
+        """Run ``work`` once, just before this transaction commits, however often it is asked for
+        under ``key``. For checks over the whole book that many changes in one transaction call
+        for (a batch of events moving exposures): they see every change and run once."""
+        self._before_commit.setdefault(key, work)
+
     async def commit(self) -> None:
+        while self._before_commit:
+            # Work may ask for more work; each key still runs once per round.
+            pending, self._before_commit = self._before_commit, {}
+            for work in pending.values():
+                await work()
         wrote_events = bool(self._events)
         await OutboxRepository(self.session, self._tables).add_many(self._events)
         self._events = []
@@ -76,6 +89,7 @@ class UnitOfWork:
 
     async def rollback(self) -> None:
         self._events = []
+        self._before_commit = {}
         await self.session.rollback()
 
 

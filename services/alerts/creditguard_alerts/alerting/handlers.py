@@ -29,7 +29,7 @@ async def on_buyer_assessed(uow: UnitOfWork, event: BuyerAssessedV1, _: EventEnv
     buyer = await buyers.record_assessment(uow, event=event, now=ctx.now)
     if buyer.currency is not None and buyer.exposure > 0 and groups_before != (buyer.country, buyer.industry):
         # A new country or industry moves the buyer's exposure between concentration groups.
-        await service.evaluate_concentration(uow, ctx, currency=buyer.currency)
+        service.recheck_concentration_before_commit(uow, ctx, currency=buyer.currency)
 
 
 async def on_score_changed(uow: UnitOfWork, event: ScoreChangedV1, _: EventEnvelope, *, context: ContextSource) -> None:

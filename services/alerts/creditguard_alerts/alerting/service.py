@@ -8,6 +8,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from creditguard_alerts.alerting import rules
@@ -224,7 +225,7 @@ async def evaluate_exposure(uow: UnitOfWork, ctx: ServiceContext, *, buyer: Buye
     if utilisation is None or utilisation <= 1:
         await clear_condition(uow, ctx, rule_types=(RuleType.LIMIT_BREACH.value,), buyer_id=buyer.buyer_id, reason="exposure back within the limit")
     if shares_moved and buyer.currency is not None:
-        await evaluate_concentration(uow, ctx, currency=buyer.currency)
+        recheck_concentration_before_commit(uow, ctx, currency=buyer.currency)
 
 
 async def _clear_rule(uow: UnitOfWork, ctx: ServiceContext, *, rule: AlertRule, buyer_id: str | None, reason: str, subject: str | None = None) -> None:
@@ -306,6 +307,12 @@ async def evaluate_reviews(uow: UnitOfWork, ctx: ServiceContext) -> int:
 
 
 CONCENTRATION_KEYS = {RuleType.CONCENTRATION_BUYER: "buyer_id", RuleType.CONCENTRATION_COUNTRY: "country", RuleType.CONCENTRATION_INDUSTRY: "industry"}
+
+
+def recheck_concentration_before_commit(uow: UnitOfWork, ctx: ServiceContext, *, currency: str) -> None:
+    """Concentration is a property of the whole book: a batch of exposure changes in one
+    transaction needs one re-check after the last of them, not one after each."""
+    uow.before_commit(("concentration", currency), partial(evaluate_concentration, uow, ctx, currency=currency))
 
 
 async def evaluate_concentration(uow: UnitOfWork, ctx: ServiceContext, *, currency: str) -> None:

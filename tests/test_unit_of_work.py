@@ -1,0 +1,94 @@
+"""The unit of work's before-commit work (shared/creditguard_shared/unit_of_work.py): asked for
+many times under one key, it runs once, after every change, inside the same transaction."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Column, Integer, String, Table, func, insert, select
+
+from creditguard_shared.database import create_engine, create_session_factory, new_metadata
+from creditguard_shared.messaging_tables import define_messaging_tables
+from creditguard_shared.unit_of_work import UnitOfWork
+
+metadata = new_metadata()
+tables = define_messaging_tables(metadata)
+entries = Table("entries", metadata, Column("id", Integer, primary_key=True), Column("kind", String(20), nullable=False))
+
+
+@pytest.fixture
+async def new_uow(tmp_path: Path):
+    engine = create_engine(f"sqlite:///{tmp_path / 'uow.db'}")
+    async with engine.begin() as connection:
+        await connection.run_sync(metadata.create_all)
+    sessions = create_session_factory(engine)
+    yield lambda: UnitOfWork(session_factory=sessions, tables=tables, source="test")
+    await engine.dispose()
+
+
+async def _kinds(new_uow) -> list[str]:
+    async with new_uow() as uow:
+        return list((await uow.session.execute(select(entries.c.kind).order_by(entries.c.id))).scalars())
+
+
+async def test_work_asked_for_under_one_key_runs_once_after_every_change(new_uow) -> None:
+    seen_by_summary: list[int] = []
+
+    async def summarise(uow: UnitOfWork) -> None:
+        count = (await uow.session.execute(select(func.count()).select_from(entries))).scalar_one()
+        seen_by_summary.append(count)
+        await uow.session.execute(insert(entries).values(kind="summary"))
+
+    async with new_uow() as uow:
+        for _ in range(3):
+            await uow.session.execute(insert(entries).values(kind="change"))
+            uow.before_commit("summary", lambda: summarise(uow))
+        await uow.commit()
+
+    assert seen_by_summary == [3]
+    assert await _kinds(new_uow) == ["change", "change", "change", "summary"]
+
+
+async def test_work_may_ask_for_more_work_and_keys_are_separate(new_uow) -> None:
+    async def second(uow: UnitOfWork) -> None:
+        await uow.session.execute(insert(entries).values(kind="second"))
+
+    async def first(uow: UnitOfWork) -> None:
+        await uow.session.execute(insert(entries).values(kind="first"))
+        uow.before_commit("second", lambda: second(uow))
+
+    async def other(uow: UnitOfWork) -> None:
+        await uow.session.execute(insert(entries).values(kind="other"))
+
+    async with new_uow() as uow:
+        uow.before_commit("first", lambda: first(uow))
+        uow.before_commit("other", lambda: other(uow))
+        await uow.commit()
+
+    assert await _kinds(new_uow) == ["first", "other", "second"]
+
+
+async def test_rolled_back_or_failing_work_leaves_nothing(new_uow) -> None:
+    ran: list[str] = []
+
+    async def record(uow: UnitOfWork, kind: str) -> None:
+        ran.append(kind)
+        await uow.session.execute(insert(entries).values(kind=kind))
+
+    async with new_uow() as uow:
+        await uow.session.execute(insert(entries).values(kind="dropped"))
+        uow.before_commit("k", lambda: record(uow, "forgotten"))
+        await uow.rollback()
+        await uow.commit()  # nothing left to do: the rollback forgot the work too
+    assert ran == [] and await _kinds(new_uow) == []
+
+    async def fail() -> None:
+        raise RuntimeError("check failed")
+
+    with pytest.raises(RuntimeError):
+        async with new_uow() as uow:
+            await uow.session.execute(insert(entries).values(kind="change"))
+            uow.before_commit("k", fail)
+            await uow.commit()
+    assert await _kinds(new_uow) == []
