@@ -250,8 +250,9 @@ async def record_assessment(uow: UnitOfWork, *, context: LimitsContext, assessme
     if assessment.group_id is not None:
         account.group_id = assessment.group_id
     account.updated_at = context.clock.now()
-    await follow_policy_limit(uow, context=context, account=account, reason=f"assessment {assessment.assessment_id}", rates=locked.rates)
-    await _republish(uow, context=context, account=account, locked=locked)
+    if await follow_policy_limit(uow, context=context, account=account, reason=f"assessment {assessment.assessment_id}", rates=locked.rates):
+        # Only a new limit moves the position; an unchanged one would repeat the last exposure-changed.
+        await _republish(uow, context=context, account=account, locked=locked)
     return account
 
 
@@ -262,17 +263,18 @@ async def record_score(uow: UnitOfWork, *, context: LimitsContext, score: ScoreC
         return account
     account.grade, account.risk_class, account.pd = score.new_grade, score.new_risk_class, Decimal(str(score.pd))
     account.assessed_at, account.updated_at = score.assessed_at, context.clock.now()
-    await follow_policy_limit(uow, context=context, account=account, reason=f"grade {score.old_grade} -> {score.new_grade}", rates=locked.rates)
-    await _republish(uow, context=context, account=account, locked=locked)
+    if await follow_policy_limit(uow, context=context, account=account, reason=f"grade {score.old_grade} -> {score.new_grade}", rates=locked.rates):
+        await _republish(uow, context=context, account=account, locked=locked)
     return account
 
 
-async def follow_policy_limit(uow: UnitOfWork, *, context: LimitsContext, account: CreditAccount, reason: str, rates: RateTable | None = None) -> None:
-    """Accounts without a manual limit follow the policy's recommendation and its ramp-up."""
+async def follow_policy_limit(uow: UnitOfWork, *, context: LimitsContext, account: CreditAccount, reason: str, rates: RateTable | None = None) -> bool:
+    """Accounts without a manual limit follow the policy's recommendation and its ramp-up.
+    Answers whether the limit or its terms changed."""
     if account.limit_source == "manual" or account.grade is None:
-        return
+        return False
     recommendation = _recommendation(context=context, account=account, rates=rates or await rate_table(uow, context=context))
-    await _change_limit(
+    return await _change_limit(
         uow, context=context, account=account, amount=recommendation.amount, currency=recommendation.currency,
         payment_terms_days=recommendation.max_terms_days, review_on=account.review_on, source="policy",
         reason=f"policy recommendation ({reason}), ramp-up {recommendation.ramp_up_fraction}", changed_by=POLICY_ACTOR,
