@@ -221,3 +221,48 @@ async def test_profile_without_statements_adverse_events_history_peers_and_listi
     batch = (await scoring.client.post("/v1/assessments/batch", headers=cm)).json()
     assert batch["assessed"] == 3 and batch["failed"] == 0
     assert scoring.metric("creditguard_assessments_total", trigger="batch") == 3
+
+
+async def test_due_pass_commits_in_batches_and_one_failing_buyer_holds_back_no_other(start_service, databases, broker):
+    """The pass re-assesses twenty buyers per transaction; when one buyer's assessment cannot be
+    stored (here the database refuses it), its batch is rolled back and redone buyer by buyer."""
+    from sqlalchemy import func, select, text
+
+    from creditguard_scoring.assessment.models import ReassessmentDue
+    from creditguard_scoring.assessment.service import REASSESSMENTS_PER_TRANSACTION
+
+    scoring = await _scoring(start_service, databases, broker)
+    tag = uuid.uuid4().hex[:6]
+    buyers = [f"B-D{n:02d}-{tag}" for n in range(REASSESSMENTS_PER_TRANSACTION + 5)]
+    refused = buyers[3]
+    for buyer in buyers:
+        await _register(scoring, buyer, None)
+    runtime = scoring.runtime
+    async with runtime.uow_factory() as uow:
+        for buyer in buyers:
+            uow.session.add(ReassessmentDue(buyer_id=buyer, due_at=NOW, latest_at=NOW, marks=1))
+        await uow.commit()
+    async with runtime.engine.begin() as connection:
+        if connection.dialect.name == "sqlite":
+            await connection.execute(text(f"CREATE TRIGGER refuse_one BEFORE INSERT ON assessments WHEN NEW.buyer_id = '{refused}' "
+                                          "BEGIN SELECT RAISE(ABORT, 'refused'); END"))
+        else:
+            await connection.execute(text(f"CREATE FUNCTION refuse_one() RETURNS trigger AS $$ BEGIN IF NEW.buyer_id = '{refused}' "
+                                          "THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql"))
+            await connection.execute(text("CREATE TRIGGER refuse_one BEFORE INSERT ON assessments FOR EACH ROW EXECUTE FUNCTION refuse_one()"))
+
+    run = await scoring.client.post("/v1/assessments/due/run", headers=scoring.auth("credit_manager"))
+    assert run.status_code == 200 and run.json()["assessed"] == len(buyers) - 1, run.text
+
+    async with runtime.uow_factory() as uow:
+        still_due = list((await uow.session.execute(select(ReassessmentDue.buyer_id))).scalars())
+        counts = dict((await uow.session.execute(text("SELECT buyer_id, count(*) FROM assessments GROUP BY buyer_id"))).all())
+    assert still_due == [refused]
+    # Registration assessed each buyer once; the pass once more, except the refused one.
+    assert counts == {buyer: 1 if buyer == refused else 2 for buyer in buyers}, counts
+
+    async with runtime.engine.begin() as connection:
+        await connection.execute(text("DROP TRIGGER refuse_one" if connection.dialect.name == "sqlite" else "DROP TRIGGER refuse_one ON assessments"))
+    assert (await scoring.client.post("/v1/assessments/due/run", headers=scoring.auth("credit_manager"))).json()["assessed"] == 1
+    async with runtime.uow_factory() as uow:
+        assert (await uow.session.execute(select(func.count()).select_from(ReassessmentDue))).scalar_one() == 0

@@ -36,6 +36,9 @@ RISK_TABLE_FILES = {"industry": "industry_risk.csv", "country": "country_risk.cs
 MISSING_RATIO_POLICY = "neutral"
 PEER_METRICS = ("pd", "payment_index", "equity_ratio", "current_ratio", "return_on_assets", "net_margin", "debt_ratio")
 LOWER_IS_BETTER = frozenset({"pd", "debt_ratio"})
+# The due pass commits this many re-assessments at once: one commit and one outbox write for all of
+# them. Small enough that the pass holds SQLite's single writer only briefly between batches.
+REASSESSMENTS_PER_TRANSACTION = 20
 
 
 def load_risk_tables(directory: str | None) -> rules.RiskTables:
@@ -255,16 +258,29 @@ async def run_due_reassessments(uow_factory: UnitOfWorkFactory, *, context: Asse
     async with uow_factory() as uow:
         buyer_ids = await AssessmentRepository(uow.session).due_buyer_ids(due_by=None if force else now, limit=limit)
     assessed = 0
-    for buyer_id in buyer_ids:
+    for start in range(0, len(buyer_ids), REASSESSMENTS_PER_TRANSACTION):
+        together = buyer_ids[start:start + REASSESSMENTS_PER_TRANSACTION]
         try:
             async with uow_factory() as uow:
-                if await reassess_if_due(uow, context=context, buyer_id=buyer_id, now=now, force=force):
-                    await uow.commit()
-                    assessed += 1
-        except Exception:
-            # One buyer's failure must not stop the pass; it stays due and is retried next time.
-            logger.exception("re-assessment of buyer %s failed", buyer_id)
+                done = [buyer_id for buyer_id in together if await reassess_if_due(uow, context=context, buyer_id=buyer_id, now=now, force=force)]
+                await uow.commit()
+            assessed += len(done)
+        except Exception:  # noqa: BLE001 - rolled back; each buyer alone below, so one failure holds back no other
+            for buyer_id in together:
+                assessed += await _reassess_alone(uow_factory, context=context, buyer_id=buyer_id, now=now, force=force)
     return assessed
+
+
+async def _reassess_alone(uow_factory: UnitOfWorkFactory, *, context: AssessmentContext, buyer_id: str, now: datetime, force: bool) -> int:
+    try:
+        async with uow_factory() as uow:
+            if await reassess_if_due(uow, context=context, buyer_id=buyer_id, now=now, force=force):
+                await uow.commit()
+                return 1
+    except Exception:
+        # One buyer's failure must not stop the pass; it stays due and is retried next time.
+        logger.exception("re-assessment of buyer %s failed", buyer_id)
+    return 0
 
 
 async def reassess_book(uow_factory: UnitOfWorkFactory, *, context: AssessmentContext, now: datetime) -> tuple[int, int]:
