@@ -27,10 +27,6 @@ logger = logging.getLogger(__name__)
 EventHandler = Callable[[UnitOfWork, BaseModel, EventEnvelope], Awaitable[None]]
 
 
-class _HandleAlone(Exception):
-    """A message of a group handled together that ``process`` must handle on its own."""
-
-
 class DeadLetterNotDelivered(Exception):
     """The dead-letter topic could not be written; the offset is not committed and the message returns."""
 
@@ -129,9 +125,9 @@ class EventConsumer:
 
     async def process_together(self, records: list[ConsumerRecord]) -> list[str]:
         """Handle messages in one transaction: one begin and commit, and what a handler reads once
-        per unit of work, for all of them. If any cannot be parsed, is ignored or fails, the
-        transaction is rolled back and each message goes through ``process`` on its own, which
-        retries and dead-letters as usual."""
+        per unit of work, for all of them. The service's own events are skipped as ``process``
+        skips them. If any cannot be parsed or fails, the transaction is rolled back and each
+        message goes through ``process`` on its own, which retries and dead-letters as usual."""
         if len(records) == 1:
             return [await self.process(records[0])]
         outcomes: list[str] = []
@@ -140,7 +136,8 @@ class EventConsumer:
                 for record in records:
                     envelope, payload = self._parse(record)
                     if record.topic in self.ignores_own_events and envelope.source == self.own_source:
-                        raise _HandleAlone
+                        outcomes.append("ignored")
+                        continue
                     token = correlation_id_var.set(envelope.correlationid or new_correlation_id())
                     try:
                         if await uow.claim_event(consumer=self.name, event_id=envelope.id, topic=record.topic):
