@@ -58,15 +58,21 @@ class WebhookRepository:
         )
         return [(d, s) for d, s in await self.session.execute(statement)]
 
-    async def lease(self, *, delivery_id: str, expected_next_attempt_at: datetime, until: datetime) -> bool:
-        """Claim a due delivery by moving its next attempt past the send; False if another dispatcher got it first."""
+    async def lease(self, *, delivery_ids: list[str], now: datetime, until: datetime) -> set[str]:
+        """Claim due deliveries by moving their next attempt past the send; answers those claimed.
+        One another dispatcher leased meanwhile is no longer due, so it is not claimed twice."""
         statement = (
             update(WebhookDelivery)
-            .where(WebhookDelivery.id == delivery_id, WebhookDelivery.status == PENDING, WebhookDelivery.next_attempt_at == expected_next_attempt_at)
+            .where(WebhookDelivery.id.in_(delivery_ids), WebhookDelivery.status == PENDING, WebhookDelivery.next_attempt_at <= now)
             .values(next_attempt_at=until)
+            .returning(WebhookDelivery.id)
             .execution_options(synchronize_session=False)
         )
-        return (await self.session.execute(statement)).rowcount == 1
+        return set((await self.session.execute(statement)).scalars())
+
+    async def load_deliveries(self, delivery_ids: list[str]) -> None:
+        """Read these deliveries at once, so ``delivery`` finds each without a query."""
+        await self.session.execute(select(WebhookDelivery).where(WebhookDelivery.id.in_(delivery_ids)))
 
     async def restart_pending(self, *, subscription_id: str, now: datetime) -> None:
         statement = (

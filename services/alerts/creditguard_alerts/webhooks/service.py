@@ -175,10 +175,9 @@ async def dispatch_due(
     lease_until = ctx.now + timedelta(seconds=ctx.settings.webhook_timeout_seconds + 30)
     async with uow_factory() as uow:
         repository = WebhookRepository(uow.session)
-        claimed = []
-        for delivery, subscription in await repository.due(now=ctx.now, limit=ctx.settings.webhook_batch_size):
-            if await repository.lease(delivery_id=delivery.id, expected_next_attempt_at=delivery.next_attempt_at, until=lease_until):
-                claimed.append((delivery.id, subscription.url, subscription.secret, delivery.payload))
+        due = await repository.due(now=ctx.now, limit=ctx.settings.webhook_batch_size)
+        leased = await repository.lease(delivery_ids=[delivery.id for delivery, _ in due], now=ctx.now, until=lease_until) if due else set()
+        claimed = [(delivery.id, subscription.url, subscription.secret, delivery.payload) for delivery, subscription in due if delivery.id in leased]
         await uow.commit()
     if not claimed:
         return 0
@@ -192,6 +191,7 @@ async def dispatch_due(
     outcomes = await asyncio.gather(*(send(item) for item in claimed))
     async with uow_factory() as uow:
         ctx = context()
+        await WebhookRepository(uow.session).load_deliveries([outcome.delivery_id for outcome in outcomes])
         for outcome in outcomes:
             await _record(uow, ctx, outcome=outcome, on_subscription_disabled=on_subscription_disabled)
         await uow.commit()
