@@ -109,10 +109,15 @@ class EventConsumer:
             batch = await consumer.getmany(timeout_ms=500, max_records=500)
             if consumer.assignment():
                 self.assigned.set()
-            for partition, records in batch.items():
-                for start in range(0, len(records), self.events_per_transaction):
-                    await self.process_together(records[start:start + self.events_per_transaction])
-                await consumer.commit({partition: records[-1].offset + 1})
+            # A fetch spans many partitions (six per topic), each holding a few messages: grouping
+            # across them keeps transactions full, and one offset commit covers the whole fetch.
+            # Each partition's messages keep their order; a crash before the commit replays the
+            # fetch, which the processed-event ids make harmless.
+            records = [record for partition_records in batch.values() for record in partition_records]
+            for start in range(0, len(records), self.events_per_transaction):
+                await self.process_together(records[start:start + self.events_per_transaction])
+            if batch:
+                await consumer.commit({partition: partition_records[-1].offset + 1 for partition, partition_records in batch.items()})
             await self._record_lag(consumer)
 
     async def _record_lag(self, consumer: AIOKafkaConsumer) -> None:
