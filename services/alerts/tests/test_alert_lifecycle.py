@@ -62,6 +62,12 @@ async def test_late_payment_alert_raised_once_escalates_and_resolves(alerts, rec
     assert escalated["details"]["threshold"] == 30
     assert escalated["escalated_at"] is not None
 
+    # The next day's sweep finds the same condition: nothing about the alert changes.
+    alerts.clock.advance(timedelta(days=1))
+    assert (await alerts.client.post("/v1/alerts/sweep", headers=alerts.auth("credit_manager"))).status_code == 200
+    [unchanged] = await buyer_alerts(alerts, buyer)
+    assert unchanged == escalated
+
     ack = await alerts.client.post(f"/v1/alerts/{alert['id']}/ack", headers=alerts.auth("sales"), json={"comment": "calling them"})
     assert ack.json()["status"] == "acknowledged"
 

@@ -111,9 +111,10 @@ async def raise_condition(
     dedup_key = _dedup_key(buyer_id, invoice_id, subject)
     alert = await repository.open_alert(rule.id, dedup_key)
     if alert is not None:
-        alert.details, alert.updated_at = details, ctx.now
+        if alert.details != details:
+            alert.details, alert.updated_at = details, ctx.now
         if rules.severity_rank(severity) > rules.severity_rank(alert.severity):
-            alert.severity, alert.title, alert.escalated_at = severity, title, ctx.now
+            alert.severity, alert.title, alert.escalated_at, alert.updated_at = severity, title, ctx.now, ctx.now
             # New information: an acknowledged alert needs looking at again.
             alert.status = OPEN
             await _announce(uow, ctx, event_type="alert.escalated", alert=alert)
@@ -169,7 +170,9 @@ async def evaluate_invoice(uow: UnitOfWork, ctx: ServiceContext, *, invoice: Inv
         await clear_condition(uow, ctx, rule_types=tuple(t.value for t in rules.INVOICE_RULES), buyer_id=invoice.buyer_id,
                               invoice_id=invoice.invoice_id, reason="invoice paid")
         return
-    facts = {"invoice_id": invoice.invoice_id, "days_past_due": invoice.days_past_due, "due_on": invoice.due_on.isoformat(),
+    # The facts that define the condition; the day count is left out because it grows every day
+    # and would rewrite every open invoice alert on every sweep (due_on gives it).
+    facts = {"invoice_id": invoice.invoice_id, "due_on": invoice.due_on.isoformat(),
              "open_amount": str(invoice.open_amount), "currency": invoice.currency}
     for rule in await _enabled(uow, RuleType.PAYMENT_DELAY):
         reached = rules.payment_delay_severity(rule.params["severity_by_days_past_due"], invoice.days_past_due)
