@@ -4,6 +4,7 @@ through REST. Kafka handlers call ``record_*`` because the event is already on t
 
 from __future__ import annotations
 
+from creditguard_limits.accounts.models import CreditAccount
 from creditguard_limits.accounts.repository import AccountsRepository
 from creditguard_limits.accounts.service import announce_ended_increases, follow_policy_limit
 from creditguard_limits.checks.service import expire_reservations, release_order_quietly
@@ -32,24 +33,25 @@ def _ensure_same_document(kind: str, document_id: str, stored: object, incoming:
         )
 
 
-async def _refresh_open_amount(uow: UnitOfWork, *, context: LimitsContext, invoice: Invoice) -> None:
+async def _refresh_open_amount(uow: UnitOfWork, *, context: LimitsContext, invoice: Invoice, account: CreditAccount) -> None:
+    """``account``: the invoice buyer's, already locked by the caller."""
     state = settle(invoice.amount, await LedgerRepository(uow.session).settlements(invoice.invoice_id))
     newly_settled = invoice.settled_on is None and state.settled_on is not None
     invoice.open_amount, invoice.settled_on = state.open_amount, state.settled_on
     if newly_settled:
-        await _record_settlement(uow, context=context, invoice=invoice)
+        _record_settlement_on(account, invoice=invoice)
+        if invoice.settled_on <= invoice.due_on:
+            await follow_policy_limit(uow, context=context, account=account, reason=f"invoice {invoice.invoice_id} paid on time")
 
 
-async def _record_settlement(uow: UnitOfWork, *, context: LimitsContext, invoice: Invoice) -> None:
+def _record_settlement_on(account: CreditAccount, *, invoice: Invoice) -> None:
     """Keep the buyer's payment record (for ramp-up and the cash-in forecast) on its account row."""
     assert invoice.settled_on is not None
-    account = await AccountsRepository(uow.session).lock_or_create(invoice.buyer_id, now=context.clock.now())
     days_late = (invoice.settled_on - invoice.due_on).days
     account.invoices_settled += 1
     account.days_late_total += max(days_late, 0)
     if days_late <= 0:
         account.invoices_paid_on_time += 1
-        await follow_policy_limit(uow, context=context, account=account, reason=f"invoice {invoice.invoice_id} paid on time")
 
 
 async def _exposure_changed(uow: UnitOfWork, *, context: LimitsContext, buyer_id: str) -> None:
@@ -66,7 +68,7 @@ def _check_settles_invoice(kind: str, invoice: Invoice, *, buyer_id: str, curren
 async def record_invoice(uow: UnitOfWork, *, context: LimitsContext, invoice: InvoiceIn) -> tuple[Invoice, bool]:
     repository = LedgerRepository(uow.session)
     # The account lock first: every change to one buyer's exposure queues behind the same row.
-    await AccountsRepository(uow.session).lock_or_create(invoice.buyer_id, now=context.clock.now())
+    account = await AccountsRepository(uow.session).lock_or_create(invoice.buyer_id, now=context.clock.now())
     existing = await repository.get_invoice(invoice.invoice_id)
     if existing is not None:
         _ensure_same_document("Invoice", invoice.invoice_id, existing, invoice, INVOICE_FIELDS)
@@ -74,7 +76,7 @@ async def record_invoice(uow: UnitOfWork, *, context: LimitsContext, invoice: In
     entity = Invoice(**invoice.model_dump(), open_amount=invoice.amount, late_bucket_announced=0, created_at=context.clock.now())
     await repository.add(entity)
     # Payments or credit notes consumed before their invoice (another topic) count at once.
-    await _refresh_open_amount(uow, context=context, invoice=entity)
+    await _refresh_open_amount(uow, context=context, invoice=entity, account=account)
     if invoice.order_id is not None:
         # The order's reservation becomes this invoice: release it in the same transaction, and
         # publish the exposure once with both changes.
@@ -98,7 +100,7 @@ async def _apply_settlement_document(
 ) -> tuple[Payment | CreditNote, bool]:
     """A payment or credit note against an invoice: both reduce its open amount the same way."""
     repository = LedgerRepository(uow.session)
-    await AccountsRepository(uow.session).lock_or_create(document.buyer_id, now=context.clock.now())
+    account = await AccountsRepository(uow.session).lock_or_create(document.buyer_id, now=context.clock.now())
     existing = await repository.get_settlement(model, document_id)
     if existing is not None:
         _ensure_same_document(kind, document_id, existing, document, fields)
@@ -111,7 +113,7 @@ async def _apply_settlement_document(
     entity = model(**document.model_dump(), created_at=context.clock.now())
     await repository.add(entity)
     if invoice is not None:
-        await _refresh_open_amount(uow, context=context, invoice=invoice)
+        await _refresh_open_amount(uow, context=context, invoice=invoice, account=account)
         await _exposure_changed(uow, context=context, buyer_id=invoice.buyer_id)
     return entity, True
 
