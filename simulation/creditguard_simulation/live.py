@@ -230,12 +230,15 @@ class LiveSystem:
         }))
 
     async def run_daily_jobs(self, day: int) -> None:
+        """The three services' daily passes at once, as their own schedulers would run them: none
+        waits for another (what one tells the others travels over Kafka, in its own time). Then
+        the webhooks they raised go out, so the credit managers see them before their day ends."""
         e = self.endpoints
         await asyncio.gather(
             self._call("POST", f"{e.limits}/v1/sweeps/daily", role="credit_manager", route="POST /v1/sweeps/daily"),
             self._call("POST", f"{e.scoring}/v1/assessments/due/run", role="credit_manager", route="POST /v1/assessments/due/run"),
+            self._call("POST", f"{e.alerts}/v1/alerts/sweep", role="credit_manager", route="POST /v1/alerts/sweep"),
         )
-        await self._call("POST", f"{e.alerts}/v1/alerts/sweep", role="credit_manager", route="POST /v1/alerts/sweep")
         await self._call("POST", f"{e.alerts}/v1/webhooks/dispatch", role="credit_manager", route="POST /v1/webhooks/dispatch")
 
     def _day_of(self, moment: str | None) -> int:
