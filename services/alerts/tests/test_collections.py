@@ -50,9 +50,12 @@ async def test_case_escalates_level_by_level_and_stop_supplies_holds_the_account
                                        json={"kind": "promise_to_pay", "promised_on": "2026-10-20", "promised_amount": "5000.00", "comment": "CFO promised"})
     assert promise.status_code == 201, promise.text
     assert (await alerts.client.get("/v1/collections/actions", headers=alerts.auth("credit_manager"), params={"buyer_id": buyer})).json()["total"] == 0
+    after_promise = await the_case(alerts, buyer)
     alerts.clock.advance(timedelta(days=17))  # 18 days past due, promise still running
     await sweep(alerts)
-    assert (await the_case(alerts, buyer))["level"] == "friendly_reminder"
+    waiting = await the_case(alerts, buyer)
+    # The days count on; nothing happened to the case itself, so it was not updated.
+    assert (waiting["level"], waiting["days_past_due"], waiting["updated_at"]) == ("friendly_reminder", 18, after_promise["updated_at"])
 
     alerts.clock.advance(timedelta(days=4))  # promise broken, 22 days past due
     await sweep(alerts)

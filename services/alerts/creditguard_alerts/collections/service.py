@@ -117,8 +117,10 @@ async def track_invoice(uow: UnitOfWork, ctx: ServiceContext, *, invoice: Invoic
     if invoice.open_amount < case.open_amount:
         await _note(uow, ctx, case=case, kind="partial_payment", actor=SYSTEM,
                     details={"previous_open_amount": str(case.open_amount), "open_amount": str(invoice.open_amount)})
-    case.open_amount, case.days_past_due = invoice.open_amount, max(case.days_past_due, invoice.days_past_due)
-    case.updated_at = ctx.now
+    if invoice.open_amount != case.open_amount:
+        case.open_amount, case.updated_at = invoice.open_amount, ctx.now
+    # The day count follows the clock; it alone does not make the case updated.
+    case.days_past_due = max(case.days_past_due, invoice.days_past_due)
     await _escalate(uow, ctx, case=case)
     return case
 
@@ -127,7 +129,7 @@ async def _escalate(uow: UnitOfWork, ctx: ServiceContext, *, case: CollectionCas
     if rules.promise_broken(promised_until=case.promised_until, today=ctx.today):
         await _note(uow, ctx, case=case, kind="promise_broken", actor=SYSTEM,
                     details={"promised_until": case.promised_until.isoformat(), "promised_amount": None if case.promised_amount is None else str(case.promised_amount)})
-        case.promised_until, case.promised_amount = None, None
+        case.promised_until, case.promised_amount, case.updated_at = None, None, ctx.now
     if rules.escalation_paused(promised_until=case.promised_until, disputed=case.disputed, today=ctx.today):
         return
     strategy = await CollectionRepository(uow.session).strategy(case.strategy_id)
