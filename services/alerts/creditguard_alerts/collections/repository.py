@@ -9,8 +9,10 @@ from creditguard_alerts.collections.models import CollectionAction, CollectionCa
 
 OPEN, CLOSED = "open", "closed"
 PENDING = "pending"
-# In ``session.info``: the cases of the invoices a pass read at once (None where an invoice has none).
+# In ``session.info``: the cases of the invoices a pass read at once (None where an invoice has none),
+# and the strategies by id, read once per unit of work.
 _CASES_BY_INVOICE = "alerts.cases_by_invoice"
+_STRATEGIES = "alerts.strategies_by_id"
 _IN_LIST_CHUNK = 500
 
 
@@ -24,9 +26,18 @@ class CollectionRepository:
         loaded = self.session.info.get(_CASES_BY_INVOICE)
         if isinstance(entity, CollectionCase) and loaded is not None:
             loaded[entity.invoice_id] = entity
+        strategies = self.session.info.get(_STRATEGIES)
+        if isinstance(entity, CollectionStrategy) and strategies is not None:
+            strategies[entity.id] = entity
 
     async def strategy(self, strategy_id: str) -> CollectionStrategy | None:
-        return await self.session.get(CollectionStrategy, strategy_id)
+        """Strategies are few and every case asks for its own: all of them are read once per unit
+        of work and held here. (The session's identity map holds objects weakly, so a strategy
+        nobody referenced was read again, after an autoflush, for each case of a sweep.)"""
+        strategies = self.session.info.get(_STRATEGIES)
+        if strategies is None:
+            strategies = self.session.info[_STRATEGIES] = {s.id: s for s in await self.strategies()}
+        return strategies.get(strategy_id)
 
     async def strategies(self, *, enabled_only: bool = False) -> list[CollectionStrategy]:
         statement = select(CollectionStrategy).order_by(CollectionStrategy.priority, CollectionStrategy.id)
