@@ -30,6 +30,8 @@ class Alert(Base):
         Index("ix_alerts_one_open", "rule_id", "dedup_key", unique=True,
               postgresql_where=text("resolved_at IS NULL"), sqlite_where=text("resolved_at IS NULL")),
         Index("ix_alerts_status_raised", "status", "raised_at"),
+        # The last resolved alert of a condition (the cooldown check before raising a new one).
+        Index("ix_alerts_condition_resolved", "rule_id", "dedup_key", "resolved_at"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
