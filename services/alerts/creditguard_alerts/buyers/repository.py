@@ -13,8 +13,10 @@ from creditguard_alerts.buyers.models import BuyerProfile, InsuranceCover
 _EXPOSURE_CENTS = cast(func.round(BuyerProfile.exposure * 100), BigInteger)
 
 
-# In ``session.info``: the insurance covers of the buyers a pass read at once (None where a buyer has none).
+# In ``session.info``: the insurance covers and profiles of the buyers a pass read at once (None where
+# a buyer has none). Held here, because the session's identity map holds objects only weakly.
 _COVERS = "alerts.covers_by_buyer"
+_PROFILES = "alerts.profiles_by_buyer"
 
 
 class BuyerRepository:
@@ -22,6 +24,9 @@ class BuyerRepository:
         self.session = session
 
     async def get(self, buyer_id: str) -> BuyerProfile | None:
+        loaded = self.session.info.get(_PROFILES)
+        if loaded is not None and buyer_id in loaded:
+            return loaded[buyer_id]
         return await self.session.get(BuyerProfile, buyer_id)
 
     async def get_many(self, buyer_ids: set[str]) -> dict[str, BuyerProfile]:
@@ -36,10 +41,19 @@ class BuyerRepository:
         loaded = self.session.info.get(_COVERS)
         if isinstance(entity, InsuranceCover) and loaded is not None:
             loaded[entity.buyer_id] = entity
+        profiles = self.session.info.get(_PROFILES)
+        if isinstance(entity, BuyerProfile) and profiles is not None:
+            profiles[entity.buyer_id] = entity
 
     async def load_covers(self, buyer_ids: set[str]) -> None:
-        """Read the covers of these buyers at once, for a pass that asks ``cover`` about each (the sweep)."""
+        """Read the covers and profiles of these buyers at once, for a pass that asks ``cover`` and
+        ``get`` about each (the sweep)."""
         self.session.info[_COVERS] = {buyer_id: None for buyer_id in buyer_ids} | await self.covers(buyer_ids)
+        profiles: dict[str, BuyerProfile | None] = dict.fromkeys(buyer_ids)
+        ids = sorted(buyer_ids)
+        for start in range(0, len(ids), 500):
+            profiles.update(await self.get_many(set(ids[start:start + 500])))
+        self.session.info[_PROFILES] = profiles
 
     async def cover(self, buyer_id: str) -> InsuranceCover | None:
         loaded = self.session.info.get(_COVERS)
