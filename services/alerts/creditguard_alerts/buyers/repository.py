@@ -30,10 +30,16 @@ class BuyerRepository:
         return await self.session.get(BuyerProfile, buyer_id)
 
     async def get_many(self, buyer_ids: set[str]) -> dict[str, BuyerProfile]:
-        if not buyer_ids:
-            return {}
-        rows = await self.session.execute(select(BuyerProfile).where(BuyerProfile.buyer_id.in_(buyer_ids)))
-        return {p.buyer_id: p for p in rows.scalars()}
+        return await self._by_buyer(BuyerProfile, buyer_ids)  # type: ignore[return-value]
+
+    async def _by_buyer(self, model: type[BuyerProfile] | type[InsuranceCover], buyer_ids: set[str]) -> dict[str, BuyerProfile | InsuranceCover]:
+        """Rows of ``model`` for these buyers, 500 ids per IN list."""
+        ids = sorted(buyer_ids)
+        found: dict[str, BuyerProfile | InsuranceCover] = {}
+        for start in range(0, len(ids), 500):
+            rows = await self.session.execute(select(model).where(model.buyer_id.in_(ids[start:start + 500])))
+            found.update((row.buyer_id, row) for row in rows.scalars())
+        return found
 
     async def add(self, entity: BuyerProfile | InsuranceCover) -> None:
         self.session.add(entity)
@@ -45,15 +51,11 @@ class BuyerRepository:
         if isinstance(entity, BuyerProfile) and profiles is not None:
             profiles[entity.buyer_id] = entity
 
-    async def load_covers(self, buyer_ids: set[str]) -> None:
+    async def load_covers_and_profiles(self, buyer_ids: set[str]) -> None:
         """Read the covers and profiles of these buyers at once, for a pass that asks ``cover`` and
         ``get`` about each (the sweep)."""
-        self.session.info[_COVERS] = {buyer_id: None for buyer_id in buyer_ids} | await self.covers(buyer_ids)
-        profiles: dict[str, BuyerProfile | None] = dict.fromkeys(buyer_ids)
-        ids = sorted(buyer_ids)
-        for start in range(0, len(ids), 500):
-            profiles.update(await self.get_many(set(ids[start:start + 500])))
-        self.session.info[_PROFILES] = profiles
+        self.session.info[_COVERS] = dict.fromkeys(buyer_ids) | await self.covers(buyer_ids)
+        self.session.info[_PROFILES] = dict.fromkeys(buyer_ids) | await self.get_many(buyer_ids)
 
     async def cover(self, buyer_id: str) -> InsuranceCover | None:
         loaded = self.session.info.get(_COVERS)
@@ -62,12 +64,7 @@ class BuyerRepository:
         return await self.session.get(InsuranceCover, buyer_id)
 
     async def covers(self, buyer_ids: set[str]) -> dict[str, InsuranceCover]:
-        ids = sorted(buyer_ids)
-        found: dict[str, InsuranceCover] = {}
-        for start in range(0, len(ids), 500):
-            rows = await self.session.execute(select(InsuranceCover).where(InsuranceCover.buyer_id.in_(ids[start:start + 500])))
-            found.update((c.buyer_id, c) for c in rows.scalars())
-        return found
+        return await self._by_buyer(InsuranceCover, buyer_ids)  # type: ignore[return-value]
 
     async def with_review_due_before(self, day: date) -> list[BuyerProfile]:
         return list((await self.session.execute(select(BuyerProfile).where(BuyerProfile.review_due_on < day))).scalars())

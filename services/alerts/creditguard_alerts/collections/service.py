@@ -235,7 +235,7 @@ async def load_for_watching(uow: UnitOfWork, *, receivables: list[Receivable]) -
     alerts, collection case), so a pass over many invoices does not query for each."""
     if not receivables:
         return
-    await BuyerRepository(uow.session).load_covers({r.buyer_id for r in receivables})
+    await BuyerRepository(uow.session).load_covers_and_profiles({r.buyer_id for r in receivables})
     await alerting.load_invoice_alerts(uow)
     await CollectionRepository(uow.session).load_cases_for_invoices([r.invoice_id for r in receivables])
 
