@@ -1,5 +1,6 @@
-"""The unit of work's before-commit work (shared/creditguard_shared/unit_of_work.py): asked for
-many times under one key, it runs once, after every change, inside the same transaction."""
+"""The unit of work (shared/creditguard_shared/unit_of_work.py): before-commit work asked for many
+times under one key runs once, after every change, inside the same transaction; a batch of
+consumed events is claimed in one statement, each id once, and only with its transaction."""
 
 from __future__ import annotations
 
@@ -19,7 +20,12 @@ entries = Table("entries", metadata, Column("id", Integer, primary_key=True), Co
 
 @pytest.fixture
 async def new_uow(tmp_path: Path):
-    engine = create_engine(f"sqlite:///{tmp_path / 'uow.db'}")
+    async for factory in _unit_of_work_factory(f"sqlite:///{tmp_path / 'uow.db'}"):
+        yield factory
+
+
+async def _unit_of_work_factory(url: str):
+    engine = create_engine(url)
     async with engine.begin() as connection:
         await connection.run_sync(metadata.create_all)
     sessions = create_session_factory(engine)
@@ -92,3 +98,20 @@ async def test_rolled_back_or_failing_work_leaves_nothing(new_uow) -> None:
             uow.before_commit("k", fail)
             await uow.commit()
     assert await _kinds(new_uow) == []
+
+
+async def test_a_batch_of_events_is_claimed_once_each_on_both_databases(databases) -> None:
+    async for new_uow in _unit_of_work_factory(await databases.create("uow")):
+        async with new_uow() as uow:
+            assert await uow.claim_events(consumer="c", events=[("e1", "t"), ("e2", "t")]) == {"e1", "e2"}
+            await uow.commit()
+        async with new_uow() as uow:
+            # e1 was processed; e3 arrives twice in the batch (published twice); another consumer's ids are its own.
+            assert await uow.claim_events(consumer="c", events=[("e1", "t"), ("e3", "t"), ("e3", "t")]) == {"e3"}
+            assert await uow.claim_events(consumer="other", events=[("e1", "t")]) == {"e1"}
+            assert await uow.claim_event(consumer="c", event_id="e3", topic="t") is False
+            await uow.rollback()
+        async with new_uow() as uow:
+            # The rollback took the claims with it.
+            assert await uow.claim_events(consumer="c", events=[("e3", "t")]) == {"e3"}
+            assert await uow.claim_events(consumer="c", events=[]) == set()

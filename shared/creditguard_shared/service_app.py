@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from creditguard_shared.auth.keys import ApiKeyStore
 from creditguard_shared.clock import Clock, clock_control_router
-from creditguard_shared.consumer import EventConsumer, Subscription
+from creditguard_shared.consumer import BatchPreparation, EventConsumer, Subscription
 from creditguard_shared.database import create_engine, create_session_factory
 from creditguard_shared.errors import install_problem_handlers, problem_response
 from creditguard_shared.events.envelope import service_source
@@ -44,6 +44,9 @@ class ConsumerSpec:
     # Messages of one fetched batch handled in one transaction (see EventConsumer.process_together).
     # More saves a commit per message but holds the database longer (on SQLite, the one connection).
     events_per_transaction: int = 1
+    # Reads what a batch's handlers will ask for, in a few statements, before they run (see
+    # EventConsumer.prepare_batch).
+    prepare_batch: BatchPreparation | None = None
 
 
 BackgroundTaskFactory = Callable[["ServiceRuntime"], Awaitable[None]]
@@ -132,6 +135,7 @@ def create_service_app(
                 consumer = EventConsumer(
                     name=spec.name, subscriptions=list(subscriptions), uow_factory=uow_factory, kafka=kafka,
                     settings=settings.kafka, metrics=metrics, service=service, events_per_transaction=spec.events_per_transaction,
+                    prepare_batch=spec.prepare_batch,
                 )
                 runtime.consumers.append(consumer)
                 runtime.tasks.append(asyncio.create_task(consumer.run(), name=f"{service}-consumer-{spec.name}"))

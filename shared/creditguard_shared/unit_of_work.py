@@ -68,6 +68,20 @@ class UnitOfWork:
         result = await self.session.execute(statement, {"consumer": consumer, "event_id": event_id, "topic": topic, "processed_at": datetime.now(UTC)})
         return result.rowcount == 1
 
+    async def claim_events(self, *, consumer: str, events: list[tuple[str, str]]) -> set[str]:
+        """``claim_event`` for many (event id, topic) pairs in one statement; answers the ids this
+        call recorded (an id already processed, or repeated in ``events``, is claimed once at most)."""
+        if not events:
+            return set()
+        processed_at = datetime.now(UTC)
+        table = self._tables.processed_events
+        statement = (
+            _claim_statement(table, self.session.bind.dialect.name)
+            .values([{"consumer": consumer, "event_id": event_id, "topic": topic, "processed_at": processed_at} for event_id, topic in events])
+            .returning(table.c.event_id)
+        )
+        return set((await self.session.execute(statement)).scalars())
+
     def before_commit(self, key: Hashable, work: Callable[[], Awaitable[None]]) -> None:
         """Run ``work`` once, just before this transaction commits, however often it is asked for
         under ``key``. For checks over the whole book that many changes in one transaction call
