@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from functools import partial
 
+from pydantic import BaseModel
+
 from creditguard_alerts.alerting import service
 from creditguard_alerts.buyers import service as buyers
 from creditguard_alerts.context import ContextSource, ServiceContext, context_of
@@ -65,6 +67,11 @@ async def on_account_status_changed(uow: UnitOfWork, event: AccountStatusChanged
 async def on_insurance_cover_changed(uow: UnitOfWork, event: InsuranceCoverChangedV1, _: EventEnvelope, *, context: ContextSource) -> None:
     # Deadlines are checked per invoice by the sweep and on each payment-late.
     await buyers.record_cover(uow, event=event)
+
+
+async def read_ahead(uow: UnitOfWork, payloads: list[BaseModel]) -> None:
+    """Every event here names its buyer: the batch's profiles, covers and open alerts in a few statements."""
+    await service.read_ahead_for_buyers(uow, buyer_ids={payload.buyer_id for payload in payloads})  # type: ignore[attr-defined]
 
 
 def subscriptions(runtime: ServiceRuntime) -> list[Subscription]:

@@ -1,14 +1,37 @@
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from creditguard_alerts.alerting.models import Alert, AlertRule
+from creditguard_alerts.buyers.repository import IN_LIST_SIZE
 
 # Keys of what a unit of work keeps in ``session.info`` (a dict per session): its copy of the
-# enabled rules, and the open alerts a pass read at once (rule ids, alerts by rule and condition).
+# enabled rules, and the open alerts a pass or a batch of events read at once.
 _ENABLED_RULES = "alerts.enabled_rules"
-_OPEN_ALERTS = "alerts.open_alerts_by_condition"
+_OPEN_ALERTS = "alerts.open_alerts_read_at_once"
+
+
+@dataclass
+class _OpenAlertsRead:
+    """Every open alert of ``rule_ids`` (a sweep) and of ``buyer_ids`` (a batch of events), by rule
+    and condition; alerts raised later in the unit of work join them. Held here also because the
+    session's identity map holds objects only weakly."""
+
+    rule_ids: set[str] = field(default_factory=set)
+    buyer_ids: set[str] = field(default_factory=set)
+    alerts: dict[tuple[str, str], Alert] = field(default_factory=dict)
+
+    def covers(self, *, rule_id: str | None = None, buyer_id: str | None = None) -> bool:
+        return rule_id in self.rule_ids or buyer_id in self.buyer_ids
+
+    def open_alerts(self, *, rule_types: tuple[str, ...], buyer_id: str, invoice_id: str | None) -> list[Alert]:
+        return [
+            a for a in self.alerts.values()
+            if a.resolved_at is None and a.buyer_id == buyer_id and a.rule_type in rule_types and (invoice_id is None or a.invoice_id == invoice_id)
+        ]
 
 
 class AlertRepository:
@@ -20,9 +43,9 @@ class AlertRepository:
         await self.session.flush()
         if isinstance(entity, AlertRule):
             self.forget_enabled_rules()
-        loaded = self.session.info.get(_OPEN_ALERTS)
-        if isinstance(entity, Alert) and loaded is not None and entity.rule_id in loaded[0]:
-            loaded[1][(entity.rule_id, entity.dedup_key)] = entity
+        read = self._open_alerts_read()
+        if isinstance(entity, Alert) and read.covers(rule_id=entity.rule_id, buyer_id=entity.buyer_id):
+            read.alerts[(entity.rule_id, entity.dedup_key)] = entity
 
     async def enabled_rules(self, rule_types: tuple[str, ...]) -> list[AlertRule]:
         """Enabled rules of these types. Read once per unit of work: one event or sweep asks many
@@ -52,17 +75,31 @@ class AlertRepository:
     async def get(self, alert_id: str) -> Alert | None:
         return await self.session.get(Alert, alert_id)
 
+    def _open_alerts_read(self) -> _OpenAlertsRead:
+        return self.session.info.setdefault(_OPEN_ALERTS, _OpenAlertsRead())
+
     async def load_open_alerts(self, rule_ids: tuple[str, ...]) -> None:
         """Read the open alerts of these rules at once, for a pass that asks ``open_alert`` about
-        many of their conditions (the sweep); alerts raised later in the unit of work join them."""
+        many of their conditions (the sweep)."""
         statement = select(Alert).where(Alert.rule_id.in_(rule_ids), Alert.resolved_at.is_(None))
-        alerts = {(a.rule_id, a.dedup_key): a for a in (await self.session.execute(statement)).scalars()}
-        self.session.info[_OPEN_ALERTS] = (set(rule_ids), alerts)
+        read = self._open_alerts_read()
+        read.alerts.update(((a.rule_id, a.dedup_key), a) for a in (await self.session.execute(statement)).scalars())
+        read.rule_ids.update(rule_ids)
 
-    async def open_alert(self, rule_id: str, dedup_key: str) -> Alert | None:
-        loaded = self.session.info.get(_OPEN_ALERTS)
-        if loaded is not None and rule_id in loaded[0]:
-            alert = loaded[1].get((rule_id, dedup_key))
+    async def load_open_alerts_of_buyers(self, buyer_ids: set[str]) -> None:
+        """Read the open alerts of these buyers at once, for a batch of events about them."""
+        read = self._open_alerts_read()
+        ids = sorted(buyer_ids - read.buyer_ids)
+        for start in range(0, len(ids), IN_LIST_SIZE):
+            statement = select(Alert).where(Alert.buyer_id.in_(ids[start:start + IN_LIST_SIZE]), Alert.resolved_at.is_(None))
+            read.alerts.update(((a.rule_id, a.dedup_key), a) for a in (await self.session.execute(statement)).scalars())
+        read.buyer_ids.update(ids)
+
+    async def open_alert(self, rule_id: str, dedup_key: str, *, buyer_id: str | None = None) -> Alert | None:
+        """The open alert of the rule for the condition (``buyer_id``: the condition's buyer, if any)."""
+        read = self._open_alerts_read()
+        if read.covers(rule_id=rule_id, buyer_id=buyer_id):
+            alert = read.alerts.get((rule_id, dedup_key))
             return alert if alert is not None and alert.resolved_at is None else None
         statement = select(Alert).where(Alert.rule_id == rule_id, Alert.dedup_key == dedup_key, Alert.resolved_at.is_(None))
         return (await self.session.execute(statement)).scalar_one_or_none()
@@ -75,6 +112,9 @@ class AlertRepository:
         return (await self.session.execute(statement)).scalar_one_or_none()
 
     async def open_alerts(self, *, rule_types: tuple[str, ...], buyer_id: str | None = None, invoice_id: str | None = None) -> list[Alert]:
+        read = self._open_alerts_read()
+        if buyer_id is not None and read.covers(buyer_id=buyer_id):
+            return read.open_alerts(rule_types=rule_types, buyer_id=buyer_id, invoice_id=invoice_id)
         statement = select(Alert).where(Alert.rule_type.in_(rule_types), Alert.resolved_at.is_(None))
         if buyer_id is not None:
             statement = statement.where(Alert.buyer_id == buyer_id)

@@ -109,7 +109,7 @@ async def raise_condition(
     """Open the alert, or raise the open one in severity; repeats of the same condition change only its details."""
     repository = AlertRepository(uow.session)
     dedup_key = _dedup_key(buyer_id, invoice_id, subject)
-    alert = await repository.open_alert(rule.id, dedup_key)
+    alert = await repository.open_alert(rule.id, dedup_key, buyer_id=buyer_id)
     if alert is not None:
         if alert.details != details:
             alert.details, alert.updated_at = details, ctx.now
@@ -156,6 +156,12 @@ async def clear_condition(
 
 async def _enabled(uow: UnitOfWork, *rule_types: RuleType) -> list[AlertRule]:
     return await AlertRepository(uow.session).enabled_rules(tuple(t.value for t in rule_types))
+
+
+async def read_ahead_for_buyers(uow: UnitOfWork, *, buyer_ids: set[str]) -> None:
+    """Read these buyers' profiles, covers and open alerts at once, for a batch of events about them."""
+    await BuyerRepository(uow.session).load_covers_and_profiles(buyer_ids)
+    await AlertRepository(uow.session).load_open_alerts_of_buyers(buyer_ids)
 
 
 async def load_invoice_alerts(uow: UnitOfWork) -> None:
@@ -232,7 +238,7 @@ async def evaluate_exposure(uow: UnitOfWork, ctx: ServiceContext, *, buyer: Buye
 
 
 async def _clear_rule(uow: UnitOfWork, ctx: ServiceContext, *, rule: AlertRule, buyer_id: str | None, reason: str, subject: str | None = None) -> None:
-    alert = await AlertRepository(uow.session).open_alert(rule.id, _dedup_key(buyer_id, None, subject))
+    alert = await AlertRepository(uow.session).open_alert(rule.id, _dedup_key(buyer_id, None, subject), buyer_id=buyer_id)
     if alert is not None:
         await _resolve(uow, ctx, alert=alert, by=SYSTEM, comment=reason)
 

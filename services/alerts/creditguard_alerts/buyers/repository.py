@@ -13,6 +13,9 @@ from creditguard_alerts.buyers.models import BuyerProfile, InsuranceCover
 _EXPOSURE_CENTS = cast(func.round(BuyerProfile.exposure * 100), BigInteger)
 
 
+# Ids per IN list: well under SQLite's and PostgreSQL's limits on bound parameters.
+IN_LIST_SIZE = 500
+
 # In ``session.info``: the insurance covers and profiles of the buyers a pass read at once (None where
 # a buyer has none). Held here, because the session's identity map holds objects only weakly.
 _COVERS = "alerts.covers_by_buyer"
@@ -33,11 +36,11 @@ class BuyerRepository:
         return await self._by_buyer(BuyerProfile, buyer_ids)  # type: ignore[return-value]
 
     async def _by_buyer(self, model: type[BuyerProfile] | type[InsuranceCover], buyer_ids: set[str]) -> dict[str, BuyerProfile | InsuranceCover]:
-        """Rows of ``model`` for these buyers, 500 ids per IN list."""
+        """Rows of ``model`` for these buyers, a chunk of ids per IN list."""
         ids = sorted(buyer_ids)
         found: dict[str, BuyerProfile | InsuranceCover] = {}
-        for start in range(0, len(ids), 500):
-            rows = await self.session.execute(select(model).where(model.buyer_id.in_(ids[start:start + 500])))
+        for start in range(0, len(ids), IN_LIST_SIZE):
+            rows = await self.session.execute(select(model).where(model.buyer_id.in_(ids[start:start + IN_LIST_SIZE])))
             found.update((row.buyer_id, row) for row in rows.scalars())
         return found
 
@@ -54,8 +57,12 @@ class BuyerRepository:
     async def load_covers_and_profiles(self, buyer_ids: set[str]) -> None:
         """Read the covers and profiles of these buyers at once, for a pass that asks ``cover`` and
         ``get`` about each (the sweep)."""
-        self.session.info[_COVERS] = dict.fromkeys(buyer_ids) | await self.covers(buyer_ids)
-        self.session.info[_PROFILES] = dict.fromkeys(buyer_ids) | await self.get_many(buyer_ids)
+        self.session.info.setdefault(_COVERS, {}).update(dict.fromkeys(buyer_ids) | await self.covers(buyer_ids))
+        await self.load_profiles(buyer_ids)
+
+    async def load_profiles(self, buyer_ids: set[str]) -> None:
+        """Read the profiles of these buyers at once, for a batch of events that asks ``get`` about each."""
+        self.session.info.setdefault(_PROFILES, {}).update(dict.fromkeys(buyer_ids) | await self.get_many(buyer_ids))
 
     async def cover(self, buyer_id: str) -> InsuranceCover | None:
         loaded = self.session.info.get(_COVERS)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from functools import partial
 
+from pydantic import BaseModel
+
+from creditguard_alerts.alerting import service as alerting
 from creditguard_alerts.alerting.service import InvoiceFacts
 from creditguard_alerts.collections import service as collections
 from creditguard_alerts.context import ContextSource, ServiceContext, context_of
@@ -44,6 +47,11 @@ async def on_payment_late(uow: UnitOfWork, event: PaymentLateV1, _: EventEnvelop
         invoice = InvoiceFacts(invoice_id=event.invoice_id, buyer_id=event.buyer_id, due_on=event.due_on, open_amount=event.open_amount,
                                currency=event.currency, days_past_due=event.days_past_due)
     await collections.watch_invoice(uow, ctx, invoice=invoice)
+
+
+async def read_ahead(uow: UnitOfWork, payloads: list[BaseModel]) -> None:
+    """Every event here names its buyer: the batch's profiles, covers and open alerts in a few statements."""
+    await alerting.read_ahead_for_buyers(uow, buyer_ids={payload.buyer_id for payload in payloads})  # type: ignore[attr-defined]
 
 
 def subscriptions(runtime: ServiceRuntime) -> list[Subscription]:
