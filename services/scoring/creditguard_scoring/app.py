@@ -59,7 +59,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         routers=[buyers_api.router, statements_api.router, assessment_api.router, payment_behaviour_api.router],
         # Every invoice, payment and late payment of the book arrives here: twenty per transaction.
         consumers=[ConsumerSpec(name=f"{SERVICE_NAME}-payment-behaviour", events_per_transaction=20,
-                                subscriptions=payment_behaviour_handlers.subscriptions(context=context, clock=clock))],
+                                subscriptions=payment_behaviour_handlers.subscriptions(context=context, clock=clock),
+                                prepare_batch=payment_behaviour_handlers.read_ahead)],
         background_tasks=[debounced_reassessment],
     )
     app.state.assessment_context = context

@@ -266,3 +266,59 @@ async def test_due_pass_commits_in_batches_and_one_failing_buyer_holds_back_no_o
     assert (await scoring.client.post("/v1/assessments/due/run", headers=scoring.auth("credit_manager"))).json()["assessed"] == 1
     async with runtime.uow_factory() as uow:
         assert (await uow.session.execute(select(func.count()).select_from(ReassessmentDue))).scalar_one() == 0
+
+
+async def test_due_pass_reads_each_batch_at_once_and_assesses_as_one_by_one(start_service, databases, broker):
+    """The pass reads a batch's due marks, scores, profiles, statements, payment experiences and
+    adverse events in a few statements for all its buyers; each assessment must come out as a
+    re-assessment of that buyer alone (POST /assessments, no read-ahead) does."""
+    from sqlalchemy import event
+
+    from creditguard_scoring.assessment.models import ReassessmentDue
+    from creditguard_scoring.assessment.service import REASSESSMENTS_PER_TRANSACTION
+    from creditguard_scoring.payment_behaviour.models import PaymentExperience
+
+    scoring = await _scoring(start_service, databases, broker)
+    tag = uuid.uuid4().hex[:6]
+    buyers = [f"B-R{n:02d}-{tag}" for n in range(REASSESSMENTS_PER_TRANSACTION + 5)]
+    for n, buyer in enumerate(buyers):
+        await _register(scoring, buyer, [STRONG, WEAK, None][n % 3])
+        if n % 4 == 0:
+            response = await scoring.client.post(f"/v1/buyers/{buyer}/adverse-events", headers=scoring.auth("credit_manager"), json={
+                "event_id": f"J-{buyer}", "kind": "court_judgment", "occurred_on": "2026-09-01", "source": "test"})
+            assert response.status_code == 201, response.text
+    runtime = scoring.runtime
+    async with runtime.uow_factory() as uow:
+        for n, buyer in enumerate(buyers):
+            for k in range(n % 3):
+                due_on = date(2026, 8, 1) + timedelta(days=20 * k)
+                uow.session.add(PaymentExperience(
+                    invoice_id=f"{buyer}-I{k}", buyer_id=buyer, amount=Decimal("5000.00"), currency="EUR", issued_on=due_on - timedelta(days=30),
+                    due_on=due_on, open_amount=Decimal(0) if k else Decimal("5000.00"), settled_on=due_on + timedelta(days=10 * n) if k else None,
+                    max_days_past_due=10 * n if k else 0))
+            uow.session.add(ReassessmentDue(buyer_id=buyer, due_at=NOW, latest_at=NOW, marks=1))
+        await uow.commit()
+
+    reads: list[str] = []
+
+    def count_reads(_conn, _cursor, statement, *_args) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "outbox_events" not in statement:
+            reads.append(statement)
+
+    event.listen(runtime.engine.sync_engine, "before_cursor_execute", count_reads)
+    try:
+        run = await scoring.client.post("/v1/assessments/due/run", headers=scoring.auth("credit_manager"))
+    finally:
+        event.remove(runtime.engine.sync_engine, "before_cursor_execute", count_reads)
+    assert run.status_code == 200 and run.json()["assessed"] == len(buyers), run.text
+    # One by one, each buyer took nine reads; read ahead, each batch of twenty takes six.
+    assert len(reads) < len(buyers), reads
+
+    for buyer in buyers:
+        alone = await scoring.client.post(f"/v1/buyers/{buyer}/assessments", headers=scoring.auth("credit_manager"))
+        assert alone.status_code == 201, alone.text
+        history = (await scoring.client.get(f"/v1/buyers/{buyer}/assessments", headers=scoring.auth("sales"))).json()["items"]
+        alone, by_pass = history[0], history[1]
+        assert by_pass["trigger"] == "payment_behaviour"
+        compared = ("pd", "grade", "risk_class", "reasons", "components")
+        assert {k: by_pass[k] for k in compared} == {k: alone[k] for k in compared}, buyer

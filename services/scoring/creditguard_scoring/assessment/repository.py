@@ -1,12 +1,19 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, case, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from creditguard_scoring.assessment.models import Assessment, BuyerScore, ReassessmentDue
 from creditguard_scoring.buyers.models import Buyer
+
+
+# In ``session.info``: the scores and due marks of the buyers a pass read at once, locked as
+# ``current_score`` and ``get_due`` lock them (None where a buyer has none).
+_SCORES = "scoring.scores_by_buyer"
+_DUES = "scoring.dues_by_buyer"
 
 
 class AssessmentRepository:
@@ -16,8 +23,35 @@ class AssessmentRepository:
     async def add(self, entity: Assessment | BuyerScore | ReassessmentDue) -> None:
         self.session.add(entity)
         await self.session.flush()
+        for key, kind in ((_SCORES, BuyerScore), (_DUES, ReassessmentDue)):
+            loaded = self.session.info.get(key)
+            if isinstance(entity, kind) and loaded is not None:
+                loaded[entity.buyer_id] = entity
+
+    async def load_for_buyers(self, buyer_ids: list[str]) -> None:
+        """Read and lock the scores and due marks of these buyers at once, for a pass that asks
+        ``current_score`` and ``get_due`` (both ``for_update``) about each; in buyer order, as
+        one-by-one locking would take them."""
+        ids = sorted(buyer_ids)
+        dues = select(ReassessmentDue).where(ReassessmentDue.buyer_id.in_(ids)).order_by(ReassessmentDue.buyer_id).with_for_update(skip_locked=True)
+        scores = select(BuyerScore).where(BuyerScore.buyer_id.in_(ids)).order_by(BuyerScore.buyer_id).with_for_update()
+        self.session.info[_DUES] = dict.fromkeys(ids) | {d.buyer_id: d for d in (await self.session.execute(dues)).scalars()}
+        self.session.info[_SCORES] = dict.fromkeys(ids) | {s.buyer_id: s for s in (await self.session.execute(scores)).scalars()}
+
+    async def load_dues(self, buyer_ids: set[str]) -> None:
+        """Read the due marks of these buyers at once, for a batch of events that marks them."""
+        dues = select(ReassessmentDue).where(ReassessmentDue.buyer_id.in_(buyer_ids))
+        self.session.info[_DUES] = dict.fromkeys(buyer_ids) | {d.buyer_id: d for d in (await self.session.execute(dues)).scalars()}
+
+    @staticmethod
+    def _loaded(session: AsyncSession, key: str, buyer_id: str) -> tuple[bool, Any]:
+        loaded = session.info.get(key)
+        return (True, loaded[buyer_id]) if loaded is not None and buyer_id in loaded else (False, None)
 
     async def current_score(self, buyer_id: str, *, for_update: bool = False) -> BuyerScore | None:
+        found, score = self._loaded(self.session, _SCORES, buyer_id)
+        if found:
+            return score
         statement = select(BuyerScore).where(BuyerScore.buyer_id == buyer_id)
         if for_update:
             # Two assessments of one buyer at once (API and background pass) must not both see the old grade.
@@ -71,6 +105,9 @@ class AssessmentRepository:
         return {name: (int(row[3 * i] or 0), int(row[3 * i + 1] or 0), int(row[3 * i + 2] or 0)) for i, name in enumerate(values)}
 
     async def get_due(self, buyer_id: str, *, for_update: bool = False) -> ReassessmentDue | None:
+        found, due = self._loaded(self.session, _DUES, buyer_id)
+        if found:
+            return due
         statement = select(ReassessmentDue).where(ReassessmentDue.buyer_id == buyer_id)
         if for_update:
             # Another replica's pass may hold this buyer; skip it rather than assess it twice.
@@ -87,3 +124,6 @@ class AssessmentRepository:
     async def remove_due(self, buyer_id: str, *, marks: int) -> None:
         # Only the marks this pass saw: an event that arrived meanwhile keeps the buyer due.
         await self.session.execute(delete(ReassessmentDue).where(ReassessmentDue.buyer_id == buyer_id, ReassessmentDue.marks == marks))
+        loaded = self.session.info.get(_DUES)
+        if loaded is not None:
+            loaded.pop(buyer_id, None)  # asked again, the database answers
