@@ -52,13 +52,14 @@ class CollectionRepository:
         return await self.session.get(CollectionCase, case_id)
 
     async def load_cases_for_invoices(self, invoice_ids: list[str]) -> None:
-        """Read the cases of these invoices at once, for a pass that asks ``case_for_invoice`` about each (the sweep)."""
-        loaded: dict[str, CollectionCase | None] = dict.fromkeys(invoice_ids)
+        """Read the cases of these invoices at once, for a pass or a batch of events that asks
+        ``case_for_invoice`` about each."""
+        loaded: dict[str, CollectionCase | None] = self.session.info.setdefault(_CASES_BY_INVOICE, {})
+        loaded.update(dict.fromkeys(invoice_ids))
         for start in range(0, len(invoice_ids), _IN_LIST_CHUNK):
             chunk = invoice_ids[start:start + _IN_LIST_CHUNK]
             for case in (await self.session.execute(select(CollectionCase).where(CollectionCase.invoice_id.in_(chunk)))).scalars():
                 loaded[case.invoice_id] = case
-        self.session.info[_CASES_BY_INVOICE] = loaded
 
     async def case_for_invoice(self, invoice_id: str) -> CollectionCase | None:
         loaded = self.session.info.get(_CASES_BY_INVOICE)

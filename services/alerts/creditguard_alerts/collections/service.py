@@ -240,6 +240,11 @@ async def load_for_watching(uow: UnitOfWork, *, receivables: list[Receivable]) -
     await CollectionRepository(uow.session).load_cases_for_invoices([r.invoice_id for r in receivables])
 
 
+async def read_ahead_cases(uow: UnitOfWork, *, invoice_ids: list[str]) -> None:
+    """Read these invoices' collection cases at once, for a batch of events about them."""
+    await CollectionRepository(uow.session).load_cases_for_invoices(invoice_ids)
+
+
 async def watch_invoice(uow: UnitOfWork, ctx: ServiceContext, *, invoice: InvoiceFacts) -> None:
     """Everything an invoice's state drives: its alerts and its collection case."""
     cover = await BuyerRepository(uow.session).cover(invoice.buyer_id)

@@ -50,8 +50,12 @@ async def on_payment_late(uow: UnitOfWork, event: PaymentLateV1, _: EventEnvelop
 
 
 async def read_ahead(uow: UnitOfWork, payloads: list[BaseModel]) -> None:
-    """Every event here names its buyer: the batch's profiles, covers and open alerts in a few statements."""
-    await alerting.read_ahead_for_buyers(uow, buyer_ids={payload.buyer_id for payload in payloads})  # type: ignore[attr-defined]
+    """The batch's receivables, settlements and collection cases, and its buyers' profiles, covers
+    and open alerts, in a few statements."""
+    events = [p for p in payloads if isinstance(p, service.ReceivablesEvent)]
+    await service.read_ahead(uow, events=events)
+    await collections.read_ahead_cases(uow, invoice_ids=sorted({event.invoice_id for event in events}))
+    await alerting.read_ahead_for_buyers(uow, buyer_ids={event.buyer_id for event in events})
 
 
 def subscriptions(runtime: ServiceRuntime) -> list[Subscription]:
