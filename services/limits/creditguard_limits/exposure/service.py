@@ -49,9 +49,8 @@ class LockedAccount:
     rates: RateTable
 
 
-async def lock_account(uow: UnitOfWork, *, context: LimitsContext, buyer_id: str) -> LockedAccount:
-    """Lock the buyer's account (creating it if new) and read its limit terms, exposure totals and
-    the exchange rates in two statements."""
+async def lock_with_terms(uow: UnitOfWork, *, context: LimitsContext, buyer_id: str) -> tuple[CreditAccount, LimitTerms]:
+    """Lock the buyer's account (creating it if new) and read its limit terms, in one statement."""
     today = context.clock.today()
     repository = ExposureRepository(uow.session)
     found = await repository.locked_account_with_terms(buyer_id=buyer_id, today=today)
@@ -59,17 +58,26 @@ async def lock_account(uow: UnitOfWork, *, context: LimitsContext, buyer_id: str
         await AccountsRepository(uow.session).lock_or_create(buyer_id, now=context.clock.now())
         found = await repository.locked_account_with_terms(buyer_id=buyer_id, today=today)
         assert found is not None
-    account, terms = found
-    totals = await repository.totals(today=today, buyer_id=buyer_id, with_rates=True)
+    return found
+
+
+async def lock_account(
+    uow: UnitOfWork, *, context: LimitsContext, buyer_id: str, locked: tuple[CreditAccount, LimitTerms] | None = None,
+) -> LockedAccount:
+    """Lock the buyer's account (creating it if new) and read its limit terms, exposure totals and
+    the exchange rates in two statements (one, when ``locked`` holds the account and terms already)."""
+    account, terms = locked or await lock_with_terms(uow, context=context, buyer_id=buyer_id)
+    totals = await ExposureRepository(uow.session).totals(today=context.clock.today(), buyer_id=buyer_id, with_rates=True)
     assert totals.rates is not None
     return LockedAccount(account=account, terms=terms, totals=totals, rates=RateTable(reporting_currency=context.settings.reporting_currency, rates=totals.rates))
 
 
 async def locked_position(
-    uow: UnitOfWork, *, context: LimitsContext, buyer_id: str, lock_group: bool = False
+    uow: UnitOfWork, *, context: LimitsContext, buyer_id: str, lock_group: bool = False, locked: tuple[CreditAccount, LimitTerms] | None = None,
 ) -> tuple[CreditAccount, Position, RateTable]:
-    """The hot path of credit checks and ledger postings: lock the account and read its position."""
-    locked = await lock_account(uow, context=context, buyer_id=buyer_id)
+    """The hot path of credit checks and ledger postings: lock the account and read its position.
+    ``locked``: the account and terms, if the caller locked the account already in this transaction."""
+    locked = await lock_account(uow, context=context, buyer_id=buyer_id, locked=locked)
     position = await position_of(
         uow, context=context, account=locked.account, rates=locked.rates, today=context.clock.today(), lock_group=lock_group,
         terms=locked.terms, totals=locked.totals,
@@ -121,9 +129,10 @@ def publish_position(uow: UnitOfWork, *, account: CreditAccount, position: Posit
     account.breached = over
 
 
-async def refresh_exposure(uow: UnitOfWork, *, context: LimitsContext, buyer_id: str) -> Position:
-    """Lock the buyer's account (creating it if new), recompute and publish its position."""
-    account, position, _ = await locked_position(uow, context=context, buyer_id=buyer_id)
+async def refresh_exposure(uow: UnitOfWork, *, context: LimitsContext, buyer_id: str, locked: tuple[CreditAccount, LimitTerms] | None = None) -> Position:
+    """Lock the buyer's account (creating it if new), recompute and publish its position.
+    ``locked``: the account and terms, if the caller locked the account already in this transaction."""
+    account, position, _ = await locked_position(uow, context=context, buyer_id=buyer_id, locked=locked)
     publish_position(uow, account=account, position=position)
     return position
 

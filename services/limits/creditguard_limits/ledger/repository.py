@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from creditguard_limits.ledger.models import CreditNote, Invoice, Payment
@@ -31,7 +31,7 @@ class LedgerRepository:
         """Payments and credit notes recorded against an invoice, with their dates."""
         payments = select(Payment.paid_on, Payment.amount).where(Payment.invoice_id == invoice_id)
         credit_notes = select(CreditNote.issued_on, CreditNote.amount).where(CreditNote.invoice_id == invoice_id)
-        rows = list((await self.session.execute(payments)).all()) + list((await self.session.execute(credit_notes)).all())
+        rows = (await self.session.execute(union_all(payments, credit_notes))).all()
         return [(on, Decimal(amount)) for on, amount in rows]
 
     async def overdue_to_announce(self, *, today: date) -> list[Invoice]:

@@ -5,11 +5,11 @@ through REST. Kafka handlers call ``record_*`` because the event is already on t
 from __future__ import annotations
 
 from creditguard_limits.accounts.models import CreditAccount
-from creditguard_limits.accounts.repository import AccountsRepository
 from creditguard_limits.accounts.service import announce_ended_increases, follow_policy_limit
 from creditguard_limits.checks.service import expire_reservations, release_order_quietly
 from creditguard_limits.context import LimitsContext
-from creditguard_limits.exposure.service import refresh_exposure
+from creditguard_limits.exposure.repository import LimitTerms
+from creditguard_limits.exposure.service import lock_with_terms, refresh_exposure
 from creditguard_limits.ledger.models import CreditNote, Invoice, Payment
 from creditguard_limits.ledger.repository import LedgerRepository
 from creditguard_limits.ledger.rules import late_threshold_to_announce
@@ -37,7 +37,9 @@ async def _refresh_open_amount(uow: UnitOfWork, *, context: LimitsContext, invoi
     """``account``: the invoice buyer's, already locked by the caller."""
     state = settle(invoice.amount, await LedgerRepository(uow.session).settlements(invoice.invoice_id))
     newly_settled = invoice.settled_on is None and state.settled_on is not None
-    invoice.open_amount, invoice.settled_on = state.open_amount, state.settled_on
+    # Assigned only when changed: a new invoice with nothing against it would be written twice.
+    if (invoice.open_amount, invoice.settled_on) != (state.open_amount, state.settled_on):
+        invoice.open_amount, invoice.settled_on = state.open_amount, state.settled_on
     if newly_settled:
         _record_settlement_on(account, invoice=invoice)
         if invoice.settled_on <= invoice.due_on:
@@ -54,8 +56,8 @@ def _record_settlement_on(account: CreditAccount, *, invoice: Invoice) -> None:
         account.invoices_paid_on_time += 1
 
 
-async def _exposure_changed(uow: UnitOfWork, *, context: LimitsContext, buyer_id: str) -> None:
-    await refresh_exposure(uow, context=context, buyer_id=buyer_id)
+async def _exposure_changed(uow: UnitOfWork, *, context: LimitsContext, buyer_id: str, locked: tuple[CreditAccount, LimitTerms] | None = None) -> None:
+    await refresh_exposure(uow, context=context, buyer_id=buyer_id, locked=locked)
 
 
 def _check_settles_invoice(kind: str, invoice: Invoice, *, buyer_id: str, currency: str) -> None:
@@ -68,7 +70,8 @@ def _check_settles_invoice(kind: str, invoice: Invoice, *, buyer_id: str, curren
 async def record_invoice(uow: UnitOfWork, *, context: LimitsContext, invoice: InvoiceIn) -> tuple[Invoice, bool]:
     repository = LedgerRepository(uow.session)
     # The account lock first: every change to one buyer's exposure queues behind the same row.
-    account = await AccountsRepository(uow.session).lock_or_create(invoice.buyer_id, now=context.clock.now())
+    locked = await lock_with_terms(uow, context=context, buyer_id=invoice.buyer_id)
+    account = locked[0]
     existing = await repository.get_invoice(invoice.invoice_id)
     if existing is not None:
         _ensure_same_document("Invoice", invoice.invoice_id, existing, invoice, INVOICE_FIELDS)
@@ -83,7 +86,7 @@ async def record_invoice(uow: UnitOfWork, *, context: LimitsContext, invoice: In
         reservation = await release_order_quietly(uow, context=context, order_id=invoice.order_id, status="invoiced")
         if reservation is not None and reservation.buyer_id != invoice.buyer_id:
             await _exposure_changed(uow, context=context, buyer_id=reservation.buyer_id)
-    await _exposure_changed(uow, context=context, buyer_id=invoice.buyer_id)
+    await _exposure_changed(uow, context=context, buyer_id=invoice.buyer_id, locked=locked)
     return entity, True
 
 
@@ -100,7 +103,8 @@ async def _apply_settlement_document(
 ) -> tuple[Payment | CreditNote, bool]:
     """A payment or credit note against an invoice: both reduce its open amount the same way."""
     repository = LedgerRepository(uow.session)
-    account = await AccountsRepository(uow.session).lock_or_create(document.buyer_id, now=context.clock.now())
+    locked = await lock_with_terms(uow, context=context, buyer_id=document.buyer_id)
+    account = locked[0]
     existing = await repository.get_settlement(model, document_id)
     if existing is not None:
         _ensure_same_document(kind, document_id, existing, document, fields)
@@ -114,7 +118,8 @@ async def _apply_settlement_document(
     await repository.add(entity)
     if invoice is not None:
         await _refresh_open_amount(uow, context=context, invoice=invoice, account=account)
-        await _exposure_changed(uow, context=context, buyer_id=invoice.buyer_id)
+        # The invoice's buyer is the document's (checked above): its account is the one locked.
+        await _exposure_changed(uow, context=context, buyer_id=invoice.buyer_id, locked=locked)
     return entity, True
 
 
