@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
+import aiohttp
 
 from creditguard_alerts.buyers.models import BuyerProfile
 from creditguard_alerts.buyers.repository import BuyerRepository
@@ -139,7 +139,7 @@ class AttemptOutcome:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-async def _send(client: httpx.AsyncClient, ctx: ServiceContext, *, delivery_id: str, url: str, secret: str, payload: str) -> AttemptOutcome:
+async def _send(client: aiohttp.ClientSession, ctx: ServiceContext, *, delivery_id: str, url: str, secret: str, payload: str) -> AttemptOutcome:
     started = time.perf_counter()
     try:
         # Resolved again at send time: a name that pointed outside may point inside now.
@@ -155,12 +155,16 @@ async def _send(client: httpx.AsyncClient, ctx: ServiceContext, *, delivery_id: 
             "webhook-signature": rules.sign(secret=secret, message_id=delivery_id, timestamp=timestamp, body=body),
             "user-agent": "creditguard-alerts-webhooks/1",
         }
-        response = await client.post(url, content=body, headers=headers)
-        error = None if response.is_success else f"HTTP {response.status_code}"
-        return AttemptOutcome(delivery_id, response.status_code, error, time.perf_counter() - started)
+        # No redirects: a redirect could lead to an address the target check would refuse.
+        async with client.post(url, data=body, headers=headers, allow_redirects=False) as response:
+            status = response.status
+        error = None if 200 <= status < 300 else f"HTTP {status}"
+        return AttemptOutcome(delivery_id, status, error, time.perf_counter() - started)
     except Unprocessable as exc:
         return AttemptOutcome(delivery_id, None, exc.detail, time.perf_counter() - started)
-    except httpx.HTTPError as exc:
+    except TimeoutError:
+        return AttemptOutcome(delivery_id, None, f"no answer within {ctx.settings.webhook_timeout_seconds} s", time.perf_counter() - started)
+    except aiohttp.ClientError as exc:
         return AttemptOutcome(delivery_id, None, f"{exc.__class__.__name__}: {exc}"[:1000], time.perf_counter() - started)
 
 
@@ -168,7 +172,7 @@ GaveUpHandler = Callable[[UnitOfWork, ServiceContext, WebhookSubscription, str],
 
 
 async def dispatch_due(
-    *, uow_factory: UnitOfWorkFactory, context: Callable[[], ServiceContext], client: httpx.AsyncClient, on_subscription_disabled: GaveUpHandler,
+    *, uow_factory: UnitOfWorkFactory, context: Callable[[], ServiceContext], client: aiohttp.ClientSession, on_subscription_disabled: GaveUpHandler,
 ) -> int:
     """Send every due delivery once: claim (lease), send without a transaction open, record the outcome."""
     ctx = context()
