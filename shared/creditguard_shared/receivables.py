@@ -7,6 +7,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from creditguard_shared.events.contracts import CreditNoteIssuedV1, InvoicePostedV1, PaymentLateV1, PaymentReceivedV1
+
+# The events a receivables copy is kept from.
+ReceivablesEvent = InvoicePostedV1 | PaymentReceivedV1 | CreditNoteIssuedV1 | PaymentLateV1
 
 
 @dataclass(frozen=True)
@@ -24,3 +33,70 @@ def settle(amount: Decimal, settlements: Iterable[tuple[date, Decimal]]) -> Sett
         if remaining <= 0 and settled_on is None:
             settled_on = on
     return SettlementState(open_amount=max(remaining, Decimal("0.00")), settled_on=settled_on)
+
+
+def settlement_id_of(event: PaymentReceivedV1 | CreditNoteIssuedV1) -> str:
+    """Payments and credit notes settle alike and share one table in each copy, keyed by kind and id."""
+    return f"payment:{event.payment_id}" if isinstance(event, PaymentReceivedV1) else f"credit_note:{event.credit_note_id}"
+
+
+def settlement_ids_of(events: Iterable[ReceivablesEvent]) -> set[str]:
+    return {settlement_id_of(event) for event in events if isinstance(event, PaymentReceivedV1 | CreditNoteIssuedV1)}
+
+
+class ReceivablesReadAhead:
+    """A batch's invoices (the service's own copy of each) and their settlements, read at once: for
+    a batch of receivables events whose handlers ask, event by event, for an invoice, a settlement
+    by id and an invoice's settlements. The service's repository asks here first and the database
+    only for what was not read; what the batch adds joins in (``added``).
+
+    ``documents`` and ``settlements`` are the service's mapped classes; both have ``invoice_id``,
+    settlements also ``settlement_id`` and ``settled_on``."""
+
+    def __init__(self, *, documents: type, settlements: type) -> None:
+        self._document_model, self._settlement_model = documents, settlements
+        self._documents: dict[str, Any] = {}
+        self._settlements_by_invoice: dict[str, list[Any]] = {}
+        # Every settlement of these ids that exists is in ``_settlements``.
+        self._settlement_ids: set[str] = set()
+        self._settlements: dict[str, Any] = {}
+
+    async def read(self, session: AsyncSession, *, invoice_ids: set[str], settlement_ids: set[str]) -> None:
+        """The invoices and their settlements, and these settlements (of any invoice): two statements."""
+        documents, settlements = self._document_model, self._settlement_model
+        found = (await session.execute(select(documents).where(documents.invoice_id.in_(invoice_ids)))).scalars()
+        self._documents.update(dict.fromkeys(invoice_ids) | {d.invoice_id: d for d in found})
+        self._settlements_by_invoice.update({invoice_id: [] for invoice_id in invoice_ids})
+        self._settlement_ids.update(settlement_ids)
+        statement = (
+            select(settlements).where(or_(settlements.invoice_id.in_(invoice_ids), settlements.settlement_id.in_(settlement_ids)))
+            .order_by(settlements.settled_on)
+        )
+        for settlement in (await session.execute(statement)).scalars():
+            self._remember(settlement)
+
+    def document(self, invoice_id: str) -> tuple[bool, Any]:
+        """(whether it was read, the invoice or None)."""
+        return (True, self._documents[invoice_id]) if invoice_id in self._documents else (False, None)
+
+    def settlement(self, settlement_id: str) -> tuple[bool, Any]:
+        return (True, self._settlements.get(settlement_id)) if settlement_id in self._settlement_ids else (False, None)
+
+    def settlements_for(self, invoice_id: str) -> list[Any] | None:
+        """The invoice's settlements by date, or None if it was not read."""
+        found = self._settlements_by_invoice.get(invoice_id)
+        return None if found is None else list(found)
+
+    def added(self, entity: object) -> None:
+        if isinstance(entity, self._document_model):
+            if entity.invoice_id in self._documents:  # type: ignore[attr-defined]
+                self._documents[entity.invoice_id] = entity  # type: ignore[attr-defined]
+        elif isinstance(entity, self._settlement_model):
+            self._settlement_ids.add(entity.settlement_id)  # type: ignore[attr-defined]
+            self._remember(entity)
+            self._settlements_by_invoice.get(entity.invoice_id, []).sort(key=lambda s: s.settled_on)  # type: ignore[attr-defined]
+
+    def _remember(self, settlement: Any) -> None:
+        self._settlements[settlement.settlement_id] = settlement
+        if settlement.invoice_id in self._settlements_by_invoice:
+            self._settlements_by_invoice[settlement.invoice_id].append(settlement)

@@ -15,6 +15,7 @@ from creditguard_alerts.receivables.models import Receivable
 from creditguard_shared.consumer import Subscription
 from creditguard_shared.events.contracts import CreditNoteIssuedV1, InvoicePostedV1, PaymentLateV1, PaymentReceivedV1
 from creditguard_shared.events.envelope import EventEnvelope
+from creditguard_shared.receivables import ReceivablesEvent
 from creditguard_shared.service_app import ServiceRuntime
 from creditguard_shared.unit_of_work import UnitOfWork
 
@@ -52,7 +53,7 @@ async def on_payment_late(uow: UnitOfWork, event: PaymentLateV1, _: EventEnvelop
 async def read_ahead(uow: UnitOfWork, payloads: list[BaseModel]) -> None:
     """The batch's receivables, settlements and collection cases, and its buyers' profiles, covers
     and open alerts, in a few statements."""
-    events = [p for p in payloads if isinstance(p, service.ReceivablesEvent)]
+    events = [p for p in payloads if isinstance(p, ReceivablesEvent)]
     await service.read_ahead(uow, events=events)
     await collections.read_ahead_cases(uow, invoice_ids=sorted({event.invoice_id for event in events}))
     await alerting.read_ahead_for_buyers(uow, buyer_ids={event.buyer_id for event in events})

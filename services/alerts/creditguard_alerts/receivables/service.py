@@ -8,7 +8,7 @@ from decimal import Decimal
 from creditguard_alerts.receivables.models import Receivable, ReceivableSettlement
 from creditguard_alerts.receivables.repository import ReceivableRepository
 from creditguard_shared.events.contracts import CreditNoteIssuedV1, InvoicePostedV1, PaymentLateV1, PaymentReceivedV1
-from creditguard_shared.receivables import settle
+from creditguard_shared.receivables import ReceivablesEvent, settle, settlement_id_of, settlement_ids_of
 from creditguard_shared.unit_of_work import UnitOfWork
 
 
@@ -43,26 +43,19 @@ async def _record_settlement(uow: UnitOfWork, *, settlement_id: str, invoice_id:
     return receivable
 
 
-def _settlement_id(event: PaymentReceivedV1 | CreditNoteIssuedV1) -> str:
-    return f"payment:{event.payment_id}" if isinstance(event, PaymentReceivedV1) else f"credit_note:{event.credit_note_id}"
-
-
 async def record_payment(uow: UnitOfWork, *, event: PaymentReceivedV1) -> Receivable | None:
-    return await _record_settlement(uow, settlement_id=_settlement_id(event), invoice_id=event.invoice_id, amount=event.amount, on=event.paid_on)
+    return await _record_settlement(uow, settlement_id=settlement_id_of(event), invoice_id=event.invoice_id, amount=event.amount, on=event.paid_on)
 
 
 async def record_credit_note(uow: UnitOfWork, *, event: CreditNoteIssuedV1) -> Receivable | None:
-    return await _record_settlement(uow, settlement_id=_settlement_id(event), invoice_id=event.invoice_id, amount=event.amount, on=event.issued_on)
-
-
-ReceivablesEvent = InvoicePostedV1 | PaymentReceivedV1 | CreditNoteIssuedV1 | PaymentLateV1
+    return await _record_settlement(uow, settlement_id=settlement_id_of(event), invoice_id=event.invoice_id, amount=event.amount, on=event.issued_on)
 
 
 async def read_ahead(uow: UnitOfWork, *, events: list[ReceivablesEvent]) -> None:
     """Read the receivables and settlements these events are about at once, for a batch of them."""
     await ReceivableRepository(uow.session).load_for_invoices(
         invoice_ids={event.invoice_id for event in events},
-        settlement_ids={_settlement_id(event) for event in events if isinstance(event, PaymentReceivedV1 | CreditNoteIssuedV1)},
+        settlement_ids=settlement_ids_of(events),
     )
 
 

@@ -11,12 +11,13 @@ from creditguard_shared.clock import Clock
 from creditguard_shared.consumer import Subscription
 from creditguard_shared.events.contracts import CreditNoteIssuedV1, InvoicePostedV1, PaymentLateV1, PaymentReceivedV1
 from creditguard_shared.events.envelope import EventEnvelope
+from creditguard_shared.receivables import ReceivablesEvent
 from creditguard_shared.unit_of_work import UnitOfWork
 
 
 async def read_ahead(uow: UnitOfWork, payloads: list[BaseModel]) -> None:
     """A batch's invoices, settlements and due marks in three statements."""
-    events = [p for p in payloads if isinstance(p, service.ReceivablesEvent)]
+    events = [p for p in payloads if isinstance(p, ReceivablesEvent)]
     await service.read_ahead(uow, events=events)
     await assessment_service.read_ahead_dues(uow, buyer_ids={event.buyer_id for event in events})
 

@@ -1,11 +1,10 @@
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from creditguard_scoring.payment_behaviour.models import PaymentExperience, Settlement
+from creditguard_shared.receivables import ReceivablesReadAhead
 
 
 # In ``session.info``: the payment experiences of the buyers a pass read at once, by due date; and
@@ -13,15 +12,6 @@ from creditguard_scoring.payment_behaviour.models import PaymentExperience, Sett
 # because the session's identity map holds objects only weakly.
 _EXPERIENCES = "scoring.experiences_by_buyer"
 _INVOICES = "scoring.receivables_read_at_once"
-
-
-@dataclass
-class _InvoicesRead:
-    experiences: dict[str, PaymentExperience | None] = field(default_factory=dict)
-    settlements_by_invoice: dict[str, list[Settlement]] = field(default_factory=dict)
-    # Every settlement of ``settlement_ids`` that exists is among ``settlements``.
-    settlement_ids: set[str] = field(default_factory=set)
-    settlements: dict[str, Settlement] = field(default_factory=dict)
 
 
 class PaymentBehaviourRepository:
@@ -40,54 +30,32 @@ class PaymentBehaviourRepository:
         """Read the experiences and settlements of these invoices, and these settlements, at once:
         for a batch of events that asks ``get_experience``, ``get_settlement`` and
         ``settlements_for_invoice`` about them."""
-        read = _InvoicesRead(settlement_ids=set(settlement_ids))
-        experiences = select(PaymentExperience).where(PaymentExperience.invoice_id.in_(invoice_ids))
-        read.experiences = dict.fromkeys(invoice_ids) | {e.invoice_id: e for e in (await self.session.execute(experiences)).scalars()}
-        read.settlements_by_invoice = {invoice_id: [] for invoice_id in invoice_ids}
-        settlements = (
-            select(Settlement).where(or_(Settlement.invoice_id.in_(invoice_ids), Settlement.settlement_id.in_(settlement_ids)))
-            .order_by(Settlement.settled_on)
-        )
-        for settlement in (await self.session.execute(settlements)).scalars():
-            read.settlements[settlement.settlement_id] = settlement
-            if settlement.invoice_id in read.settlements_by_invoice:
-                read.settlements_by_invoice[settlement.invoice_id].append(settlement)
+        read = ReceivablesReadAhead(documents=PaymentExperience, settlements=Settlement)
+        await read.read(self.session, invoice_ids=invoice_ids, settlement_ids=settlement_ids)
         self.session.info[_INVOICES] = read
 
-    def _invoices_read(self) -> _InvoicesRead:
-        return self.session.info.get(_INVOICES) or _InvoicesRead()
+    def _invoices_read(self) -> ReceivablesReadAhead:
+        return self.session.info.get(_INVOICES) or ReceivablesReadAhead(documents=PaymentExperience, settlements=Settlement)
 
     async def get_experience(self, invoice_id: str) -> PaymentExperience | None:
-        read = self._invoices_read()
-        if invoice_id in read.experiences:
-            return read.experiences[invoice_id]
-        return await self.session.get(PaymentExperience, invoice_id)
+        found, experience = self._invoices_read().document(invoice_id)
+        return experience if found else await self.session.get(PaymentExperience, invoice_id)
 
     async def get_settlement(self, settlement_id: str) -> Settlement | None:
-        read = self._invoices_read()
-        if settlement_id in read.settlement_ids:
-            return read.settlements.get(settlement_id)
-        return await self.session.get(Settlement, settlement_id)
+        found, settlement = self._invoices_read().settlement(settlement_id)
+        return settlement if found else await self.session.get(Settlement, settlement_id)
 
     async def add(self, entity: PaymentExperience | Settlement) -> None:
         self.session.add(entity)
         await self.session.flush()
-        read = self._invoices_read()
+        self._invoices_read().added(entity)
         if isinstance(entity, PaymentExperience):
             self.session.info.get(_EXPERIENCES, {}).pop(entity.buyer_id, None)  # asked again, the database answers
-            if entity.invoice_id in read.experiences:
-                read.experiences[entity.invoice_id] = entity
-        else:
-            read.settlements[entity.settlement_id] = entity
-            read.settlement_ids.add(entity.settlement_id)
-            if entity.invoice_id in read.settlements_by_invoice:
-                read.settlements_by_invoice[entity.invoice_id].append(entity)
-                read.settlements_by_invoice[entity.invoice_id].sort(key=lambda s: s.settled_on)
 
     async def settlements_for_invoice(self, invoice_id: str) -> list[Settlement]:
-        read = self._invoices_read()
-        if invoice_id in read.settlements_by_invoice:
-            return list(read.settlements_by_invoice[invoice_id])
+        read = self._invoices_read().settlements_for(invoice_id)
+        if read is not None:
+            return read
         statement = select(Settlement).where(Settlement.invoice_id == invoice_id).order_by(Settlement.settled_on)
         return list((await self.session.execute(statement)).scalars())
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 from creditguard_scoring.payment_behaviour.models import PaymentExperience, Settlement
 from creditguard_scoring.payment_behaviour.repository import PaymentBehaviourRepository
 from creditguard_scoring.payment_behaviour.rules import PaymentBehaviourSummary, summarise
-from creditguard_shared.receivables import settle
+from creditguard_shared.receivables import ReceivablesEvent, settle, settlement_id_of, settlement_ids_of
 from creditguard_shared.events.contracts import CreditNoteIssuedV1, InvoicePostedV1, PaymentLateV1, PaymentReceivedV1
 from creditguard_shared.unit_of_work import UnitOfWork
 
@@ -44,21 +44,14 @@ async def _record_settlement(uow: UnitOfWork, *, settlement_id: str, kind: str, 
         await _recompute_settlement(repository, experience)
 
 
-def _settlement_id(event: PaymentReceivedV1 | CreditNoteIssuedV1) -> str:
-    return f"payment:{event.payment_id}" if isinstance(event, PaymentReceivedV1) else f"credit_note:{event.credit_note_id}"
-
-
 async def record_payment(uow: UnitOfWork, *, event: PaymentReceivedV1) -> None:
-    await _record_settlement(uow, settlement_id=_settlement_id(event), kind="payment", buyer_id=event.buyer_id,
+    await _record_settlement(uow, settlement_id=settlement_id_of(event), kind="payment", buyer_id=event.buyer_id,
                              invoice_id=event.invoice_id, amount=event.amount, on=event.paid_on)
 
 
 async def record_credit_note(uow: UnitOfWork, *, event: CreditNoteIssuedV1) -> None:
-    await _record_settlement(uow, settlement_id=_settlement_id(event), kind="credit_note", buyer_id=event.buyer_id,
+    await _record_settlement(uow, settlement_id=settlement_id_of(event), kind="credit_note", buyer_id=event.buyer_id,
                              invoice_id=event.invoice_id, amount=event.amount, on=event.issued_on)
-
-
-ReceivablesEvent = InvoicePostedV1 | PaymentReceivedV1 | CreditNoteIssuedV1 | PaymentLateV1
 
 
 async def read_ahead(uow: UnitOfWork, *, events: list[ReceivablesEvent]) -> None:
@@ -66,7 +59,7 @@ async def read_ahead(uow: UnitOfWork, *, events: list[ReceivablesEvent]) -> None
     at once, for a batch of events about them."""
     await PaymentBehaviourRepository(uow.session).load_for_invoices(
         invoice_ids={event.invoice_id for event in events},
-        settlement_ids={_settlement_id(event) for event in events if isinstance(event, PaymentReceivedV1 | CreditNoteIssuedV1)},
+        settlement_ids=settlement_ids_of(events),
     )
 
 
