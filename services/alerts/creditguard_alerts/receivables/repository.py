@@ -26,7 +26,11 @@ class ReceivableRepository:
         self.session.info[_READ_AT_ONCE] = read
 
     def _read(self) -> ReceivablesReadAhead:
-        return self.session.info.get(_READ_AT_ONCE) or ReceivablesReadAhead(documents=Receivable, settlements=ReceivableSettlement)
+        read = self.session.info.get(_READ_AT_ONCE)
+        # Nothing read ahead: an empty one, kept for the unit of work, sends every question to the database.
+        if read is None:
+            read = self.session.info[_READ_AT_ONCE] = ReceivablesReadAhead(documents=Receivable, settlements=ReceivableSettlement)
+        return read
 
     async def get(self, invoice_id: str) -> Receivable | None:
         found, receivable = self._read().document(invoice_id)

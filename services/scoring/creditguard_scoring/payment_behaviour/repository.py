@@ -35,7 +35,11 @@ class PaymentBehaviourRepository:
         self.session.info[_INVOICES] = read
 
     def _invoices_read(self) -> ReceivablesReadAhead:
-        return self.session.info.get(_INVOICES) or ReceivablesReadAhead(documents=PaymentExperience, settlements=Settlement)
+        read = self.session.info.get(_INVOICES)
+        # Nothing read ahead: an empty one, kept for the unit of work, sends every question to the database.
+        if read is None:
+            read = self.session.info[_INVOICES] = ReceivablesReadAhead(documents=PaymentExperience, settlements=Settlement)
+        return read
 
     async def get_experience(self, invoice_id: str) -> PaymentExperience | None:
         found, experience = self._invoices_read().document(invoice_id)
