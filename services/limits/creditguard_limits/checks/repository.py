@@ -29,6 +29,12 @@ class ChecksRepository:
     async def reservation(self, order_id: str) -> OrderReservation | None:
         return await self.session.get(OrderReservation, order_id)
 
+    async def load_reservations(self, order_ids: set[str]) -> None:
+        """Read these orders' reservations into the session at once: ``reservation`` then finds
+        them without a statement each."""
+        if order_ids:
+            (await self.session.execute(select(OrderReservation).where(OrderReservation.order_id.in_(order_ids)))).scalars().all()
+
     async def insert(self, entity: CreditCheck | OrderReservation) -> None:
         """A plain INSERT of a new check or reservation; the object stays outside the session.
         On the credit-check path the ORM's flush bookkeeping cost more than the INSERT itself;

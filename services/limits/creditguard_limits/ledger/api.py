@@ -6,7 +6,10 @@ from fastapi import APIRouter, Depends, Query, Response, status
 
 from creditguard_limits.context import LimitsContextDep
 from creditguard_limits.ledger import service
-from creditguard_limits.ledger.schemas import CreditNoteIn, CreditNoteOut, InvoiceIn, InvoiceOut, PaymentIn, PaymentOut
+from creditguard_limits.ledger.schemas import (
+    CreditNoteIn, CreditNoteOut, InvoiceBatchIn, InvoiceBatchItemOut, InvoiceBatchOut, InvoiceIn, InvoiceOut, PaymentBatchIn, PaymentBatchItemOut,
+    PaymentBatchOut, PaymentIn, PaymentOut,
+)
 from creditguard_shared.auth import Principal, Role, require_roles
 from creditguard_shared.service_app import UnitOfWorkDep
 
@@ -30,6 +33,16 @@ async def post_invoice(body: InvoiceIn, uow: UnitOfWorkDep, context: LimitsConte
     return InvoiceOut.model_validate(invoice)
 
 
+@router.post("/invoices/batch", response_model=InvoiceBatchOut,
+             summary="Post an invoice run (up to 500 invoices) in one transaction: all recorded, or none and the first problem")
+async def post_invoices(body: InvoiceBatchIn, uow: UnitOfWorkDep, context: LimitsContextDep, _: Ingest) -> InvoiceBatchOut:
+    results = await service.post_invoices(uow, context=context, invoices=body.invoices)
+    await uow.commit()
+    items = [InvoiceBatchItemOut(created=created, invoice=InvoiceOut.model_validate(invoice)) for invoice, created in results]
+    created = sum(item.created for item in items)
+    return InvoiceBatchOut(created=created, unchanged=len(items) - created, items=items)
+
+
 @router.get("/invoices/{invoice_id}", response_model=InvoiceOut)
 async def get_invoice(invoice_id: str, uow: UnitOfWorkDep, _: Read) -> InvoiceOut:
     return InvoiceOut.model_validate(await service.get_invoice(uow, invoice_id=invoice_id))
@@ -46,6 +59,16 @@ async def post_payment(body: PaymentIn, uow: UnitOfWorkDep, context: LimitsConte
     await uow.commit()
     _created_status(response, created)
     return PaymentOut.model_validate(payment)
+
+
+@router.post("/payments/batch", response_model=PaymentBatchOut,
+             summary="Post a bank statement's payments (up to 500) in one transaction: all recorded, or none and the first problem")
+async def post_payments(body: PaymentBatchIn, uow: UnitOfWorkDep, context: LimitsContextDep, _: Ingest) -> PaymentBatchOut:
+    results = await service.post_payments(uow, context=context, payments=body.payments)
+    await uow.commit()
+    items = [PaymentBatchItemOut(created=created, payment=PaymentOut.model_validate(payment)) for payment, created in results]
+    created = sum(item.created for item in items)
+    return PaymentBatchOut(created=created, unchanged=len(items) - created, items=items)
 
 
 @router.post("/credit-notes", response_model=CreditNoteOut, status_code=201, summary="Post a credit note (idempotent by credit_note_id)")

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -9,30 +10,89 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from creditguard_limits.ledger.models import CreditNote, Invoice, Payment
 from creditguard_limits.ledger.rules import LATE_THRESHOLDS
 
+SettlementModel = type[Payment] | type[CreditNote]
+
+# In ``session.info``: the documents a batch read at once (see LedgerRepository.read_ahead).
+_READ_AHEAD = "ledger_read_ahead"
+
+
+@dataclass
+class _LedgerRead:
+    """Every invoice and settlement of the ids read, None where there is none; the settlements of
+    each invoice read. What the batch records joins in, so later documents of the batch see it."""
+
+    invoices: dict[str, Invoice | None] = field(default_factory=dict)
+    settlements: dict[SettlementModel, dict[str, Payment | CreditNote | None]] = field(default_factory=dict)
+    settlements_of_invoice: dict[str, list[tuple[date, Decimal]]] = field(default_factory=dict)
+
+
+def _settled_on(document: Payment | CreditNote) -> date:
+    return document.paid_on if isinstance(document, Payment) else document.issued_on
+
 
 class LedgerRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
+    @property
+    def _read(self) -> _LedgerRead | None:
+        return self.session.info.get(_READ_AHEAD)
+
+    async def read_ahead(self, *, invoice_ids: set[str], settlement_model: SettlementModel | None = None, settlement_ids: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+        """Read a batch's invoices, their settlements and the batch's settlement ids in three
+        statements, for the questions its documents will ask one by one. Call it with the
+        documents' buyers locked: what is read must not change before the batch writes."""
+        read = self.session.info.setdefault(_READ_AHEAD, _LedgerRead())
+        found = {i.invoice_id: i for i in (await self.session.execute(select(Invoice).where(Invoice.invoice_id.in_(invoice_ids)))).scalars()}
+        read.invoices.update({invoice_id: found.get(invoice_id) for invoice_id in invoice_ids})
+        settlements_of_invoice: dict[str, list[tuple[date, Decimal]]] = {invoice_id: [] for invoice_id in invoice_ids}
+        for invoice_id, on, amount in (await self.session.execute(_settlements_of(invoice_ids))).all():
+            settlements_of_invoice[invoice_id].append((on, Decimal(amount)))
+        read.settlements_of_invoice.update(settlements_of_invoice)
+        if settlement_model is not None:
+            key = settlement_model.__mapper__.primary_key[0]
+            documents = {getattr(d, key.key): d for d in (await self.session.execute(select(settlement_model).where(key.in_(settlement_ids)))).scalars()}
+            read.settlements.setdefault(settlement_model, {}).update({i: documents.get(i) for i in settlement_ids})
+
     async def get_invoice(self, invoice_id: str, *, for_update: bool = False) -> Invoice | None:
+        read = self._read
+        if read is not None and invoice_id in read.invoices:
+            return read.invoices[invoice_id]
         statement = select(Invoice).where(Invoice.invoice_id == invoice_id)
         if for_update:
             statement = statement.with_for_update()
         return (await self.session.execute(statement)).scalar_one_or_none()
 
-    async def get_settlement(self, model: type[Payment] | type[CreditNote], document_id: str) -> Payment | CreditNote | None:
+    async def get_settlement(self, model: SettlementModel, document_id: str) -> Payment | CreditNote | None:
+        read = self._read
+        if read is not None and document_id in read.settlements.get(model, {}):
+            return read.settlements[model][document_id]
         return await self.session.get(model, document_id)
 
-    async def add(self, entity: Invoice | Payment | CreditNote) -> None:
+    def add(self, entity: Invoice | Payment | CreditNote) -> None:
+        """Written at the next flush: the next query, or the commit. A batch's documents go
+        to the database together."""
         self.session.add(entity)
-        await self.session.flush()
+        read = self._read
+        if read is None:
+            return
+        if isinstance(entity, Invoice):
+            read.invoices[entity.invoice_id] = entity
+            read.settlements_of_invoice.setdefault(entity.invoice_id, [])
+            return
+        model = type(entity)
+        if model in read.settlements:
+            read.settlements[model][entity.payment_id if isinstance(entity, Payment) else entity.credit_note_id] = entity
+        if entity.invoice_id in read.settlements_of_invoice:
+            read.settlements_of_invoice[entity.invoice_id].append((_settled_on(entity), entity.amount))
 
     async def settlements(self, invoice_id: str) -> list[tuple[date, Decimal]]:
         """Payments and credit notes recorded against an invoice, with their dates."""
-        payments = select(Payment.paid_on, Payment.amount).where(Payment.invoice_id == invoice_id)
-        credit_notes = select(CreditNote.issued_on, CreditNote.amount).where(CreditNote.invoice_id == invoice_id)
-        rows = (await self.session.execute(union_all(payments, credit_notes))).all()
-        return [(on, Decimal(amount)) for on, amount in rows]
+        read = self._read
+        if read is not None and invoice_id in read.settlements_of_invoice:
+            return list(read.settlements_of_invoice[invoice_id])
+        rows = (await self.session.execute(_settlements_of({invoice_id}))).all()
+        return [(on, Decimal(amount)) for _, on, amount in rows]
 
     async def overdue_to_announce(self, *, today: date) -> list[Invoice]:
         """Open invoices that crossed a days-past-due threshold they have not announced yet. Only
@@ -53,3 +113,9 @@ class LedgerRepository:
         if open_only:
             statement = statement.where(Invoice.open_amount > 0)
         return list((await self.session.execute(statement)).scalars())
+
+
+def _settlements_of(invoice_ids: set[str]):  # type: ignore[no-untyped-def]
+    payments = select(Payment.invoice_id, Payment.paid_on, Payment.amount).where(Payment.invoice_id.in_(invoice_ids))
+    credit_notes = select(CreditNote.invoice_id, CreditNote.issued_on, CreditNote.amount).where(CreditNote.invoice_id.in_(invoice_ids))
+    return union_all(payments, credit_notes)

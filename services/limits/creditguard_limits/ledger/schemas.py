@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from creditguard_shared.schema_types import CurrencyCode, Identifier, PositiveAmount
 
@@ -58,6 +58,49 @@ class PaymentOut(BaseModel):
     amount: Decimal
     currency: str
     paid_on: date
+
+
+# Documents in one batch request: one transaction, a few hundred milliseconds of the database.
+MAX_BATCH_DOCUMENTS = 500
+
+
+class InvoiceBatchIn(BaseModel):
+    """An ERP's invoice run."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    invoices: list[InvoiceIn] = Field(min_length=1, max_length=MAX_BATCH_DOCUMENTS)
+
+
+class InvoiceBatchItemOut(BaseModel):
+    # False: the invoice was already recorded with the same content (a re-sent document).
+    created: bool
+    invoice: InvoiceOut
+
+
+class InvoiceBatchOut(BaseModel):
+    created: int
+    unchanged: int
+    items: list[InvoiceBatchItemOut]
+
+
+class PaymentBatchIn(BaseModel):
+    """A bank statement's payments."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    payments: list[PaymentIn] = Field(min_length=1, max_length=MAX_BATCH_DOCUMENTS)
+
+
+class PaymentBatchItemOut(BaseModel):
+    created: bool
+    payment: PaymentOut
+
+
+class PaymentBatchOut(BaseModel):
+    created: int
+    unchanged: int
+    items: list[PaymentBatchItemOut]
 
 
 class CreditNoteIn(BaseModel):

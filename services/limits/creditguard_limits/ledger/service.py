@@ -4,8 +4,12 @@ through REST. Kafka handlers call ``record_*`` because the event is already on t
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+from typing import TypeVar
+
 from creditguard_limits.accounts.models import CreditAccount
 from creditguard_limits.accounts.service import announce_ended_increases, follow_policy_limit
+from creditguard_limits.checks.repository import ChecksRepository
 from creditguard_limits.checks.service import expire_reservations, release_order_quietly
 from creditguard_limits.context import LimitsContext
 from creditguard_limits.exposure.repository import LimitTerms
@@ -14,10 +18,12 @@ from creditguard_limits.ledger.models import CreditNote, Invoice, Payment
 from creditguard_limits.ledger.repository import LedgerRepository
 from creditguard_limits.ledger.rules import late_threshold_to_announce
 from creditguard_limits.ledger.schemas import CreditNoteIn, InvoiceIn, PaymentIn
-from creditguard_shared.errors import Conflict, NotFound, Unprocessable
+from creditguard_shared.errors import Conflict, DomainError, NotFound, Unprocessable
 from creditguard_shared.events.contracts import CreditNoteIssuedV1, InvoicePostedV1, PaymentLateV1, PaymentReceivedV1
 from creditguard_shared.receivables import settle
 from creditguard_shared.unit_of_work import UnitOfWork
+
+T = TypeVar("T")
 
 INVOICE_FIELDS = ("buyer_id", "order_id", "amount", "currency", "issued_on", "due_on")
 PAYMENT_FIELDS = ("buyer_id", "invoice_id", "amount", "currency", "paid_on")
@@ -56,8 +62,14 @@ def _record_settlement_on(account: CreditAccount, *, invoice: Invoice) -> None:
         account.invoices_paid_on_time += 1
 
 
-async def _exposure_changed(uow: UnitOfWork, *, context: LimitsContext, buyer_id: str, locked: tuple[CreditAccount, LimitTerms] | None = None) -> None:
-    await refresh_exposure(uow, context=context, buyer_id=buyer_id, locked=locked)
+def _exposure_changed(uow: UnitOfWork, *, context: LimitsContext, buyer_id: str, locked: tuple[CreditAccount, LimitTerms] | None = None) -> None:
+    """The buyer's exposure is published once, just before the transaction commits, however many
+    of its documents the transaction records (a batch, or a batch of consumed events)."""
+
+    async def publish() -> None:
+        await refresh_exposure(uow, context=context, buyer_id=buyer_id, locked=locked)
+
+    uow.before_commit(("exposure", buyer_id), publish)
 
 
 def _check_settles_invoice(kind: str, invoice: Invoice, *, buyer_id: str, currency: str) -> None:
@@ -67,17 +79,20 @@ def _check_settles_invoice(kind: str, invoice: Invoice, *, buyer_id: str, curren
         raise Unprocessable(f"{kind} is in {currency}, but invoice {invoice.invoice_id} is in {invoice.currency}.")
 
 
-async def record_invoice(uow: UnitOfWork, *, context: LimitsContext, invoice: InvoiceIn) -> tuple[Invoice, bool]:
+async def record_invoice(
+    uow: UnitOfWork, *, context: LimitsContext, invoice: InvoiceIn, locked: tuple[CreditAccount, LimitTerms] | None = None,
+) -> tuple[Invoice, bool]:
+    """``locked``: the buyer's account and terms, if the caller locked it in this transaction."""
     repository = LedgerRepository(uow.session)
     # The account lock first: every change to one buyer's exposure queues behind the same row.
-    locked = await lock_with_terms(uow, context=context, buyer_id=invoice.buyer_id)
+    locked = locked or await lock_with_terms(uow, context=context, buyer_id=invoice.buyer_id)
     account = locked[0]
     existing = await repository.get_invoice(invoice.invoice_id)
     if existing is not None:
         _ensure_same_document("Invoice", invoice.invoice_id, existing, invoice, INVOICE_FIELDS)
         return existing, False
     entity = Invoice(**invoice.model_dump(), open_amount=invoice.amount, late_bucket_announced=0, created_at=context.clock.now())
-    await repository.add(entity)
+    repository.add(entity)
     # Payments or credit notes consumed before their invoice (another topic) count at once.
     await _refresh_open_amount(uow, context=context, invoice=entity, account=account)
     if invoice.order_id is not None:
@@ -85,13 +100,15 @@ async def record_invoice(uow: UnitOfWork, *, context: LimitsContext, invoice: In
         # publish the exposure once with both changes.
         reservation = await release_order_quietly(uow, context=context, order_id=invoice.order_id, status="invoiced")
         if reservation is not None and reservation.buyer_id != invoice.buyer_id:
-            await _exposure_changed(uow, context=context, buyer_id=reservation.buyer_id)
-    await _exposure_changed(uow, context=context, buyer_id=invoice.buyer_id, locked=locked)
+            _exposure_changed(uow, context=context, buyer_id=reservation.buyer_id)
+    _exposure_changed(uow, context=context, buyer_id=invoice.buyer_id, locked=locked)
     return entity, True
 
 
-async def post_invoice(uow: UnitOfWork, *, context: LimitsContext, invoice: InvoiceIn) -> tuple[Invoice, bool]:
-    entity, created = await record_invoice(uow, context=context, invoice=invoice)
+async def post_invoice(
+    uow: UnitOfWork, *, context: LimitsContext, invoice: InvoiceIn, locked: tuple[CreditAccount, LimitTerms] | None = None,
+) -> tuple[Invoice, bool]:
+    entity, created = await record_invoice(uow, context=context, invoice=invoice, locked=locked)
     if created:
         uow.emit(InvoicePostedV1(**invoice.model_dump()), subject=invoice.buyer_id)
     return entity, created
@@ -99,11 +116,11 @@ async def post_invoice(uow: UnitOfWork, *, context: LimitsContext, invoice: Invo
 
 async def _apply_settlement_document(
     uow: UnitOfWork, *, context: LimitsContext, kind: str, document_id: str, document: PaymentIn | CreditNoteIn,
-    model: type[Payment] | type[CreditNote], fields: tuple[str, ...], invoice_must_exist: bool,
+    model: type[Payment] | type[CreditNote], fields: tuple[str, ...], invoice_must_exist: bool, locked: tuple[CreditAccount, LimitTerms] | None = None,
 ) -> tuple[Payment | CreditNote, bool]:
     """A payment or credit note against an invoice: both reduce its open amount the same way."""
     repository = LedgerRepository(uow.session)
-    locked = await lock_with_terms(uow, context=context, buyer_id=document.buyer_id)
+    locked = locked or await lock_with_terms(uow, context=context, buyer_id=document.buyer_id)
     account = locked[0]
     existing = await repository.get_settlement(model, document_id)
     if existing is not None:
@@ -115,23 +132,27 @@ async def _apply_settlement_document(
     if invoice is not None:
         _check_settles_invoice(kind, invoice, buyer_id=document.buyer_id, currency=document.currency)
     entity = model(**document.model_dump(), created_at=context.clock.now())
-    await repository.add(entity)
+    repository.add(entity)
     if invoice is not None:
         await _refresh_open_amount(uow, context=context, invoice=invoice, account=account)
         # The invoice's buyer is the document's (checked above): its account is the one locked.
-        await _exposure_changed(uow, context=context, buyer_id=invoice.buyer_id, locked=locked)
+        _exposure_changed(uow, context=context, buyer_id=invoice.buyer_id, locked=locked)
     return entity, True
 
 
-async def record_payment(uow: UnitOfWork, *, context: LimitsContext, payment: PaymentIn, invoice_must_exist: bool) -> tuple[Payment, bool]:
+async def record_payment(
+    uow: UnitOfWork, *, context: LimitsContext, payment: PaymentIn, invoice_must_exist: bool, locked: tuple[CreditAccount, LimitTerms] | None = None,
+) -> tuple[Payment, bool]:
     return await _apply_settlement_document(  # type: ignore[return-value]
         uow, context=context, kind="Payment", document_id=payment.payment_id, document=payment, model=Payment,
-        fields=PAYMENT_FIELDS, invoice_must_exist=invoice_must_exist,
+        fields=PAYMENT_FIELDS, invoice_must_exist=invoice_must_exist, locked=locked,
     )
 
 
-async def post_payment(uow: UnitOfWork, *, context: LimitsContext, payment: PaymentIn) -> tuple[Payment, bool]:
-    entity, created = await record_payment(uow, context=context, payment=payment, invoice_must_exist=True)
+async def post_payment(
+    uow: UnitOfWork, *, context: LimitsContext, payment: PaymentIn, locked: tuple[CreditAccount, LimitTerms] | None = None,
+) -> tuple[Payment, bool]:
+    entity, created = await record_payment(uow, context=context, payment=payment, invoice_must_exist=True, locked=locked)
     if created:
         uow.emit(PaymentReceivedV1(**payment.model_dump()), subject=payment.buyer_id)
     return entity, created
@@ -149,6 +170,48 @@ async def post_credit_note(uow: UnitOfWork, *, context: LimitsContext, credit_no
     if created:
         uow.emit(CreditNoteIssuedV1(**credit_note.model_dump()), subject=credit_note.buyer_id)
     return entity, created
+
+
+async def post_invoices(uow: UnitOfWork, *, context: LimitsContext, invoices: list[InvoiceIn]) -> list[tuple[Invoice, bool]]:
+    """An ERP's invoice run in one transaction: each invoice recorded and published as
+    ``post_invoice`` would, in the run's order, and each buyer's exposure published once. A
+    document that cannot be recorded rejects the run; nothing of it is kept."""
+    locks = await _lock_buyers(uow, context=context, buyer_ids={i.buyer_id for i in invoices})
+    await LedgerRepository(uow.session).read_ahead(invoice_ids={i.invoice_id for i in invoices})
+    await ChecksRepository(uow.session).load_reservations({i.order_id for i in invoices if i.order_id is not None})
+    return [
+        await _document_of_batch(index, "Invoice", invoice.invoice_id, post_invoice(uow, context=context, invoice=invoice, locked=locks[invoice.buyer_id]))
+        for index, invoice in enumerate(invoices)
+    ]
+
+
+async def post_payments(uow: UnitOfWork, *, context: LimitsContext, payments: list[PaymentIn]) -> list[tuple[Payment, bool]]:
+    """A bank statement's payments in one transaction, as ``post_invoices`` does invoices."""
+    locks = await _lock_buyers(uow, context=context, buyer_ids={p.buyer_id for p in payments})
+    await LedgerRepository(uow.session).read_ahead(
+        invoice_ids={p.invoice_id for p in payments}, settlement_model=Payment, settlement_ids={p.payment_id for p in payments},
+    )
+    return [
+        await _document_of_batch(index, "Payment", payment.payment_id, post_payment(uow, context=context, payment=payment, locked=locks[payment.buyer_id]))
+        for index, payment in enumerate(payments)
+    ]
+
+
+async def _lock_buyers(uow: UnitOfWork, *, context: LimitsContext, buyer_ids: set[str]) -> dict[str, tuple[CreditAccount, LimitTerms]]:
+    """Every buyer's account locked before anything is read, in one order for every batch: two
+    batches naming the same buyers cannot each hold a lock the other waits for."""
+    return {buyer_id: await lock_with_terms(uow, context=context, buyer_id=buyer_id) for buyer_id in sorted(buyer_ids)}
+
+
+async def _document_of_batch(index: int, kind: str, document_id: str, recording: Awaitable[T]) -> T:
+    """Names the document a batch was rejected for, and where it stands in the batch."""
+    try:
+        return await recording
+    except DomainError as error:
+        error.detail = f"{kind} {document_id} (item {index} of the batch): {error.detail}"
+        error.args = (error.detail,)
+        error.extensions = {**error.extensions, "item": index, "document_id": document_id}
+        raise
 
 
 async def get_invoice(uow: UnitOfWork, *, invoice_id: str) -> Invoice:
