@@ -31,7 +31,13 @@ STATEMENT_PERIOD_END = date(2025, 12, 31)
 PAGE = 500
 INSURER_NOTIFICATION_LEVEL = "insurer_notification"
 TRANSPORT_ATTEMPTS = 3
-IDEMPOTENT_POSTS = frozenset({"POST /v1/invoices", "POST /v1/payments", "POST /v1/buyers/{id}/adverse-events"})
+IDEMPOTENT_POSTS = frozenset({"POST /v1/invoices/batch", "POST /v1/payments/batch", "POST /v1/buyers/{id}/adverse-events"})
+# Documents per ledger batch request (limits accepts up to 500).
+BATCH = 500
+
+
+def _chunks(items: list, size: int) -> list[list]:
+    return [items[start:start + size] for start in range(0, len(items), size)]
 
 
 @dataclass(frozen=True)
@@ -205,10 +211,12 @@ class LiveSystem:
             }))
 
     async def post_payments(self, payments: list[PaymentDocument]) -> None:
-        await self._each(payments, lambda p: self._call("POST", f"{self.endpoints.limits}/v1/payments", role="erp", route="POST /v1/payments", json={
-            "payment_id": p.payment_id, "buyer_id": p.buyer_id, "invoice_id": p.invoice_id, "amount": str(p.amount),
-            "currency": CURRENCY, "paid_on": self._date(p.day),
-        }))
+        """The day's bank statement, as the ERP imports it: one request per 500 payments."""
+        await self._each(_chunks(payments, BATCH), lambda chunk: self._call(
+            "POST", f"{self.endpoints.limits}/v1/payments/batch", role="erp", route="POST /v1/payments/batch", json={"payments": [{
+                "payment_id": p.payment_id, "buyer_id": p.buyer_id, "invoice_id": p.invoice_id, "amount": str(p.amount),
+                "currency": CURRENCY, "paid_on": self._date(p.day),
+            } for p in chunk]}))
 
     async def _check(self, order: Order) -> CheckOutcome:
         response = await self._call("POST", f"{self.endpoints.limits}/v1/credit-checks", role="erp", route="POST /v1/credit-checks", json={
@@ -252,10 +260,12 @@ class LiveSystem:
         return {check_id for check_id in await self._each(decisions, self._decide) if check_id}
 
     async def post_invoices(self, invoices: list[InvoiceDocument]) -> None:
-        await self._each(invoices, lambda i: self._call("POST", f"{self.endpoints.limits}/v1/invoices", role="erp", route="POST /v1/invoices", json={
-            "invoice_id": i.invoice_id, "buyer_id": i.buyer_id, "order_id": i.order_id, "amount": str(i.amount), "currency": CURRENCY,
-            "issued_on": self._date(i.issued_day), "due_on": self._date(i.due_day),
-        }))
+        """The day's invoice run: one request per 500 invoices."""
+        await self._each(_chunks(invoices, BATCH), lambda chunk: self._call(
+            "POST", f"{self.endpoints.limits}/v1/invoices/batch", role="erp", route="POST /v1/invoices/batch", json={"invoices": [{
+                "invoice_id": i.invoice_id, "buyer_id": i.buyer_id, "order_id": i.order_id, "amount": str(i.amount), "currency": CURRENCY,
+                "issued_on": self._date(i.issued_day), "due_on": self._date(i.due_day),
+            } for i in chunk]}))
 
     async def run_daily_jobs(self, day: int) -> None:
         """The three services' daily passes at once, as their own schedulers would run them: none
