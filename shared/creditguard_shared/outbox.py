@@ -5,12 +5,13 @@ per key; consumers make duplicates harmless."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import Insert, Table, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from creditguard_shared.database import is_sqlite
@@ -40,6 +41,12 @@ class OutboxRow:
     correlation_id: str | None
 
 
+@functools.cache
+def _insert_statement(table: Table) -> Insert:
+    """Built once per table: every unit of work that emits runs it."""
+    return insert(table)
+
+
 class OutboxRepository:
     def __init__(self, session: AsyncSession, tables: MessagingTables) -> None:
         self.session = session
@@ -49,21 +56,20 @@ class OutboxRepository:
         if not events:
             return
         now = datetime.now(UTC)
-        await self.session.execute(
-            insert(self.table),
-            [
-                {
-                    "event_id": e.envelope.id,
-                    "topic": e.topic,
-                    "message_key": e.envelope.subject,
-                    "event_type": e.envelope.type,
-                    "payload": e.envelope.to_bytes().decode(),
-                    "correlation_id": e.envelope.correlationid,
-                    "created_at": now,
-                }
-                for e in events
-            ],
-        )
+        rows = [
+            {
+                "event_id": e.envelope.id,
+                "topic": e.topic,
+                "message_key": e.envelope.subject,
+                "event_type": e.envelope.type,
+                "payload": e.envelope.to_bytes().decode(),
+                "correlation_id": e.envelope.correlationid,
+                "created_at": now,
+            }
+            for e in events
+        ]
+        # One row as a plain execute: the executemany path costs more for a single parameter set.
+        await self.session.execute(_insert_statement(self.table), rows[0] if len(rows) == 1 else rows)
 
     async def unpublished(self, limit: int) -> list[OutboxRow]:
         t = self.table

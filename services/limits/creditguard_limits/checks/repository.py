@@ -1,11 +1,24 @@
 from __future__ import annotations
 
+import functools
 from datetime import date
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Insert, String, Table, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from creditguard_limits.checks.models import CreditCheck, OrderReservation
+
+
+# Built once: every credit check runs these, and building a statement costs more CPU than
+# SQLite takes to run it.
+_LATEST_FOR_ORDER = (
+    select(CreditCheck).where(CreditCheck.order_id == bindparam("order_id", type_=String)).order_by(CreditCheck.created_at.desc()).limit(1)
+)
+
+
+@functools.cache
+def _insert_statement(table: Table) -> Insert:
+    return insert(table)
 
 
 class ChecksRepository:
@@ -13,8 +26,7 @@ class ChecksRepository:
         self.session = session
 
     async def latest_for_order(self, order_id: str) -> CreditCheck | None:
-        statement = select(CreditCheck).where(CreditCheck.order_id == order_id).order_by(CreditCheck.created_at.desc()).limit(1)
-        return (await self.session.execute(statement)).scalar_one_or_none()
+        return (await self.session.execute(_LATEST_FOR_ORDER, {"order_id": order_id})).scalar_one_or_none()
 
     async def get(self, check_id: str) -> CreditCheck | None:
         return await self.session.get(CreditCheck, check_id)
@@ -40,7 +52,7 @@ class ChecksRepository:
         On the credit-check path the ORM's flush bookkeeping cost more than the INSERT itself;
         nothing in the transaction changes these rows after they are written."""
         table = type(entity).__table__
-        await self.session.execute(insert(table), [{column.key: getattr(entity, column.key) for column in table.columns}])
+        await self.session.execute(_insert_statement(table), {column.key: getattr(entity, column.key) for column in table.columns})
 
     async def open_reservations_for(self, buyer_id: str) -> list[OrderReservation]:
         statement = select(OrderReservation).where(OrderReservation.buyer_id == buyer_id, OrderReservation.status == "open").order_by(OrderReservation.created_at)
