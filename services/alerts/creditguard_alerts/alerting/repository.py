@@ -39,8 +39,9 @@ class AlertRepository:
         self.session = session
 
     async def add(self, entity: Alert | AlertRule) -> None:
+        """Written at the next flush (the next query or the commit): a sweep's many new rows go
+        out together, not one statement each. Every column is set here; nothing is read back."""
         self.session.add(entity)
-        await self.session.flush()
         if isinstance(entity, AlertRule):
             self.forget_enabled_rules()
         read = self._open_alerts_read()

@@ -119,7 +119,8 @@ async def raise_condition(
             alert.status = OPEN
             await _announce(uow, ctx, event_type="alert.escalated", alert=alert)
         return alert
-    previous = await repository.last_resolved(rule.id, dedup_key)
+    # Without a cool-down there is nothing to look up (a sweep raises many alerts of such rules).
+    previous = await repository.last_resolved(rule.id, dedup_key) if rule.cooldown_seconds > 0 else None
     if (
         previous is not None and previous.resolved_at is not None
         and ctx.now < previous.resolved_at + timedelta(seconds=rule.cooldown_seconds)

@@ -21,8 +21,9 @@ class CollectionRepository:
         self.session = session
 
     async def add(self, entity: CollectionStrategy | CollectionCase | CollectionAction) -> None:
+        """Written at the next flush (the next query or the commit): a sweep's many new rows go
+        out together, not one statement each. Every column is set here; nothing is read back."""
         self.session.add(entity)
-        await self.session.flush()
         loaded = self.session.info.get(_CASES_BY_INVOICE)
         if isinstance(entity, CollectionCase) and loaded is not None:
             loaded[entity.invoice_id] = entity
@@ -34,10 +35,18 @@ class CollectionRepository:
         """Strategies are few and every case asks for its own: all of them are read once per unit
         of work and held here. (The session's identity map holds objects weakly, so a strategy
         nobody referenced was read again, after an autoflush, for each case of a sweep.)"""
+        return (await self._strategies_of_unit_of_work()).get(strategy_id)
+
+    async def enabled_strategies(self) -> list[CollectionStrategy]:
+        """In the order they are tried (priority, then id), from the same copy as ``strategy``:
+        a sweep opening many cases chose each one's strategy with a query."""
+        return sorted((s for s in (await self._strategies_of_unit_of_work()).values() if s.enabled), key=lambda s: (s.priority, s.id))
+
+    async def _strategies_of_unit_of_work(self) -> dict[str, CollectionStrategy]:
         strategies = self.session.info.get(_STRATEGIES)
         if strategies is None:
             strategies = self.session.info[_STRATEGIES] = {s.id: s for s in await self.strategies()}
-        return strategies.get(strategy_id)
+        return strategies
 
     async def strategies(self, *, enabled_only: bool = False) -> list[CollectionStrategy]:
         statement = select(CollectionStrategy).order_by(CollectionStrategy.priority, CollectionStrategy.id)

@@ -63,8 +63,7 @@ async def put_strategy(uow: UnitOfWork, ctx: ServiceContext, *, strategy: Strate
 async def _choose_strategy(uow: UnitOfWork, *, buyer_id: str, amount: Decimal) -> CollectionStrategy:
     buyer = await BuyerRepository(uow.session).get(buyer_id)
     segment = rules.Segment(risk_class=buyer.risk_class if buyer else None, industry=buyer.industry if buyer else None, amount=amount)
-    strategies = await CollectionRepository(uow.session).strategies(enabled_only=True)
-    for strategy in strategies:
+    for strategy in await CollectionRepository(uow.session).enabled_strategies():
         if rules.in_segment(segment=segment, risk_classes=strategy.risk_classes, industries=strategy.industries,
                             min_amount=strategy.min_amount, max_amount=strategy.max_amount):
             return strategy
@@ -78,7 +77,6 @@ def _links(ctx: ServiceContext, case: CollectionCase) -> dict[str, str]:
 
 
 async def _announce(uow: UnitOfWork, ctx: ServiceContext, *, event_type: str, case: CollectionCase, extra: dict[str, Any] | None = None) -> None:
-    await uow.session.flush()
     data = {"case": CaseOut.model_validate(case).model_dump(mode="json"), **(extra or {})}
     await webhooks.publish(uow, ctx, event_type=event_type, buyer_id=case.buyer_id, severity=None, data=data, links=_links(ctx, case))
 
@@ -142,7 +140,9 @@ async def _escalate(uow: UnitOfWork, ctx: ServiceContext, *, case: CollectionCas
 
 async def _enter_level(uow: UnitOfWork, ctx: ServiceContext, *, case: CollectionCase, index: int, levels: list[dict]) -> None:
     previous = case.level
-    await CollectionRepository(uow.session).close_pending(case_id=case.id, status=SUPERSEDED, at=ctx.now)
+    if case.level_index >= 0:
+        # Only a level's task is ever pending: a case entering its first level has none to close.
+        await CollectionRepository(uow.session).close_pending(case_id=case.id, status=SUPERSEDED, at=ctx.now)
     case.level_index, case.level, case.updated_at = index, levels[index]["level"], ctx.now
     await _note(uow, ctx, case=case, kind="level_action", level=case.level, actor=SYSTEM, status=PENDING,
                 details={"days_past_due": case.days_past_due, "trigger_days_past_due": levels[index]["days_past_due"]})
@@ -175,7 +175,9 @@ async def get_case(uow: UnitOfWork, *, case_id: str) -> tuple[CollectionCase, li
 
 async def record_action(uow: UnitOfWork, ctx: ServiceContext, *, case_id: str, action: ActionIn, actor: str) -> CollectionAction:
     """What a collector did or learnt; anything but a note completes the level's pending task."""
-    case, _ = await get_case(uow, case_id=case_id)
+    case = await CollectionRepository(uow.session).case(case_id)
+    if case is None:
+        raise NotFound(f"Collection case {case_id} not found.")
     if case.status == CLOSED:
         raise Conflict(f"Collection case {case_id} is closed.")
     if action.kind == "promise_to_pay":

@@ -17,8 +17,9 @@ class WebhookRepository:
         self.session = session
 
     async def add(self, entity: WebhookSubscription | WebhookDelivery | WebhookAttempt) -> None:
+        """Written at the next flush (the next query or the commit): a sweep's many new rows go
+        out together, not one statement each. Every column is set here; nothing is read back."""
         self.session.add(entity)
-        await self.session.flush()
         if isinstance(entity, WebhookSubscription):
             self.session.info.pop(_SUBSCRIPTIONS, None)
 
