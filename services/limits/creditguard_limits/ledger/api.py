@@ -38,9 +38,7 @@ async def post_invoice(body: InvoiceIn, uow: UnitOfWorkDep, context: LimitsConte
 async def post_invoices(body: InvoiceBatchIn, uow: UnitOfWorkDep, context: LimitsContextDep, _: Ingest) -> InvoiceBatchOut:
     results = await service.post_invoices(uow, context=context, invoices=body.invoices)
     await uow.commit()
-    items = [InvoiceBatchItemOut(created=created, invoice=InvoiceOut.model_validate(invoice)) for invoice, created in results]
-    created = sum(item.created for item in items)
-    return InvoiceBatchOut(created=created, unchanged=len(items) - created, items=items)
+    return InvoiceBatchOut(items=[InvoiceBatchItemOut(created=created, invoice=InvoiceOut.model_validate(invoice)) for invoice, created in results])
 
 
 @router.get("/invoices/{invoice_id}", response_model=InvoiceOut)
@@ -66,9 +64,7 @@ async def post_payment(body: PaymentIn, uow: UnitOfWorkDep, context: LimitsConte
 async def post_payments(body: PaymentBatchIn, uow: UnitOfWorkDep, context: LimitsContextDep, _: Ingest) -> PaymentBatchOut:
     results = await service.post_payments(uow, context=context, payments=body.payments)
     await uow.commit()
-    items = [PaymentBatchItemOut(created=created, payment=PaymentOut.model_validate(payment)) for payment, created in results]
-    created = sum(item.created for item in items)
-    return PaymentBatchOut(created=created, unchanged=len(items) - created, items=items)
+    return PaymentBatchOut(items=[PaymentBatchItemOut(created=created, payment=PaymentOut.model_validate(payment)) for payment, created in results])
 
 
 @router.post("/credit-notes", response_model=CreditNoteOut, status_code=201, summary="Post a credit note (idempotent by credit_note_id)")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
 from creditguard_shared.schema_types import CurrencyCode, Identifier, PositiveAmount
 
@@ -78,9 +78,21 @@ class InvoiceBatchItemOut(BaseModel):
     invoice: InvoiceOut
 
 
-class InvoiceBatchOut(BaseModel):
-    created: int
-    unchanged: int
+class _BatchCounts(BaseModel):
+    """How many of a batch's documents were new; the subclass lists them as ``items``."""
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def created(self) -> int:
+        return sum(item.created for item in self.items)  # type: ignore[attr-defined]
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def unchanged(self) -> int:
+        return len(self.items) - self.created  # type: ignore[attr-defined]
+
+
+class InvoiceBatchOut(_BatchCounts):
     items: list[InvoiceBatchItemOut]
 
 
@@ -97,9 +109,7 @@ class PaymentBatchItemOut(BaseModel):
     payment: PaymentOut
 
 
-class PaymentBatchOut(BaseModel):
-    created: int
-    unchanged: int
+class PaymentBatchOut(_BatchCounts):
     items: list[PaymentBatchItemOut]
 
 
