@@ -74,13 +74,12 @@ class UnitOfWork:
         if not events:
             return set()
         processed_at = datetime.now(UTC)
-        table = self._tables.processed_events
-        statement = (
-            _claim_statement(table, self.session.bind.dialect.name)
-            .values([{"consumer": consumer, "event_id": event_id, "topic": topic, "processed_at": processed_at} for event_id, topic in events])
-            .returning(table.c.event_id)
-        )
-        return set((await self.session.execute(statement)).scalars())
+        # Bound as many parameter sets to one prebuilt statement: SQLAlchemy still sends one
+        # multi-row INSERT, but no longer builds and compiles a new statement (with its own
+        # parameter names) for every batch, which cost more than the insert itself.
+        rows = [{"consumer": consumer, "event_id": event_id, "topic": topic, "processed_at": processed_at} for event_id, topic in dict.fromkeys(events)]
+        statement = _claim_many_statement(self._tables.processed_events, self.session.bind.dialect.name)
+        return set((await self.session.execute(statement, rows)).scalars())
 
     def before_commit(self, key: Hashable, work: Callable[[], Awaitable[None]]) -> None:
         """Run ``work`` once, just before this transaction commits, however often it is asked for
@@ -112,6 +111,11 @@ def _claim_statement(table: Table, dialect: str) -> Insert:
     """Built once per table and dialect: every consumed event runs it."""
     dialect_insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
     return dialect_insert(table).on_conflict_do_nothing(index_elements=["consumer", "event_id"])
+
+
+@functools.cache
+def _claim_many_statement(table: Table, dialect: str) -> Insert:
+    return _claim_statement(table, dialect).returning(table.c.event_id)
 
 
 # A fresh unit of work per request or consumed event; the service wires it once at start-up.
