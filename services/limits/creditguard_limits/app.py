@@ -50,7 +50,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             # Every re-assessment in scoring arrives here as an event: a transaction each was a commit
             # per buyer per day. Twenty at a time; a failing batch is redone one event at a time.
             ConsumerSpec(name=f"{SERVICE_NAME}-ledger", subscriptions=ledger_handlers.subscriptions(context), events_per_transaction=20),
-            ConsumerSpec(name=f"{SERVICE_NAME}-accounts", subscriptions=accounts_handlers.subscriptions(context), events_per_transaction=20),
+            ConsumerSpec(name=f"{SERVICE_NAME}-accounts", subscriptions=accounts_handlers.subscriptions(context), events_per_transaction=20,
+                         prepare_batch=accounts_handlers.read_ahead(context)),
         ],
         background_tasks=[daily_sweep_task(context), portfolio_metrics_task(context)],
     )

@@ -181,3 +181,46 @@ async def test_invoicing_an_order_releases_its_reservation_in_the_published_expo
     last_published = (await emitted(limits, "exposure-changed", buyer))[-1]
     assert money(last_published["open_orders"]) == 0
     assert money(last_published["exposure"]) == money("8000.00")
+
+
+async def test_a_batch_of_assessments_reads_its_accounts_at_once_and_decides_as_one_by_one(limits):
+    """The accounts consumer's read-ahead (accounts locked, terms and totals read for the whole
+    batch) gives the limits and exposure events that one event at a time gives."""
+    from datetime import UTC, datetime
+
+    from creditguard_limits.accounts import handlers
+    from creditguard_shared.events.contracts import BuyerAssessedV1
+
+    def assessed(buyer_id: str, *, grade: int, hour: int) -> BuyerAssessedV1:
+        return BuyerAssessedV1(
+            buyer_id=buyer_id, assessment_id=f"A-{buyer_id}-{hour}", assessed_at=datetime(2026, 11, 30, hour, tzinfo=UTC), model_version="m1",
+            pd=0.01 * grade, grade=grade, risk_class="low", country="DE", industry="retail", financial_data_missing=False,
+            equity=Decimal("2000000"), sales=Decimal("9000000"), statement_currency="EUR")
+
+    known, new = new_buyer(), new_buyer()
+    context = limits.app.state.limits
+    on_assessed = {s.topic: s.handler for s in handlers.subscriptions(context)}["buyer-assessed"]
+    async with limits.runtime.uow_factory() as uow:
+        await on_assessed(uow, assessed(known, grade=2, hour=8), None)
+        await uow.commit()
+    await post_invoice(limits, known, f"{known}-I1", "1000.00")
+    assert (await check(limits, known, f"{known}-O1", "500.00"))["decision"] == "approved"
+
+    # A new grade moves the policy limit, which republishes the exposure; an older assessment
+    # of the same buyer arrives after the newer one in the same batch.
+    batch = [assessed(known, grade=3, hour=10), assessed(new, grade=4, hour=10), assessed(known, grade=5, hour=9)]
+    async with limits.runtime.uow_factory() as uow:
+        await handlers.read_ahead(context)(uow, batch)
+        for event in batch:
+            await on_assessed(uow, event, None)
+        published = [e.data for e in uow.emitted if e.type == "creditguard.exposure.changed.v1"]
+        await uow.commit()
+
+    limit = (await limits.client.get(f"/v1/buyers/{known}/limit", headers=limits.auth("sales"))).json()
+    assert limit["grade"] == 3 and limit["limit_source"] == "policy"
+    assert (await limits.client.get(f"/v1/buyers/{new}/limit", headers=limits.auth("sales"))).json()["grade"] == 4
+    # The exposure read ahead (an open invoice and an open order) is what the event carries.
+    mine = [p for p in published if p["buyer_id"] == known]
+    assert [(Decimal(p["open_invoices"]), Decimal(p["open_orders"]), Decimal(p["exposure"])) for p in mine] == [
+        (Decimal("1000.00"), Decimal("500.00"), Decimal("1500.00"))]
+    assert money((await exposure(limits, known))["exposure"]) == Decimal("1500.00")

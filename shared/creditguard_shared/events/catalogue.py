@@ -48,7 +48,7 @@ TOPICS: tuple[Topic, ...] = (
           "A credit note reduced an invoice's open amount."),
     Topic("payment-late", "creditguard.payment.late.v1", PaymentLateV1, ("limits",), ("scoring", "alerts"),
           "An open invoice crossed 1, 15, 30, 60 or 90 days past due."),
-    Topic("score-changed", "creditguard.score.changed.v1", ScoreChangedV1, ("scoring",), ("limits", "alerts"),
+    Topic("score-changed", "creditguard.score.changed.v1", ScoreChangedV1, ("scoring",), ("alerts",),
           "A buyer's grade or risk class changed."),
     Topic("buyer-assessed", "creditguard.buyer.assessed.v1", BuyerAssessedV1, ("scoring",), ("limits", "alerts"),
           "A buyer was assessed (every assessment, with the reference data limits and alerts keep)."),

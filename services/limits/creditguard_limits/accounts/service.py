@@ -23,7 +23,6 @@ from creditguard_shared.events.contracts import (
     AccountStatusChangedV1,
     BuyerAssessedV1,
     LimitChangedV1,
-    ScoreChangedV1,
 )
 from creditguard_shared.unit_of_work import UnitOfWork
 
@@ -240,7 +239,7 @@ async def apply_hold_request(uow: UnitOfWork, *, context: LimitsContext, request
 async def record_assessment(uow: UnitOfWork, *, context: LimitsContext, assessment: BuyerAssessedV1) -> CreditAccount:
     locked = await lock_account(uow, context=context, buyer_id=assessment.buyer_id)
     account = locked.account
-    # score-changed and buyer-assessed travel on different topics: never let an older one win.
+    # A re-delivered older assessment must not undo a newer one.
     if account.assessed_at is not None and _aware(assessment.assessed_at) < _aware(account.assessed_at):
         return account
     account.grade, account.risk_class, account.pd = assessment.grade, assessment.risk_class, Decimal(str(assessment.pd))
@@ -252,18 +251,6 @@ async def record_assessment(uow: UnitOfWork, *, context: LimitsContext, assessme
     account.updated_at = context.clock.now()
     if await follow_policy_limit(uow, context=context, account=account, reason=f"assessment {assessment.assessment_id}", rates=locked.rates):
         # Only a new limit moves the position; an unchanged one would repeat the last exposure-changed.
-        await _republish(uow, context=context, account=account, locked=locked)
-    return account
-
-
-async def record_score(uow: UnitOfWork, *, context: LimitsContext, score: ScoreChangedV1) -> CreditAccount:
-    locked = await lock_account(uow, context=context, buyer_id=score.buyer_id)
-    account = locked.account
-    if account.assessed_at is not None and _aware(score.assessed_at) < _aware(account.assessed_at):
-        return account
-    account.grade, account.risk_class, account.pd = score.new_grade, score.new_risk_class, Decimal(str(score.pd))
-    account.assessed_at, account.updated_at = score.assessed_at, context.clock.now()
-    if await follow_policy_limit(uow, context=context, account=account, reason=f"grade {score.old_grade} -> {score.new_grade}", rates=locked.rates):
         await _republish(uow, context=context, account=account, locked=locked)
     return account
 

@@ -57,6 +57,7 @@ _BUCKETS = len(OVERDUE_BUCKET_STARTS)
 # costs more CPU than SQLite takes to run it.
 _TODAY = bindparam("today", type_=Date)
 _BUYER = bindparam("buyer_id", type_=String)
+_BUYERS = bindparam("buyer_ids", expanding=True)
 
 
 def _terms_columns() -> tuple:
@@ -77,7 +78,7 @@ def _terms_columns() -> tuple:
     )
 
 
-def _from_account_with_current_cover(*columns):  # type: ignore[no-untyped-def]
+def _from_account_with_current_cover(*columns, buyers=CreditAccount.buyer_id == _BUYER):  # type: ignore[no-untyped-def]
     current = and_(
         InsuranceCover.buyer_id == CreditAccount.buyer_id,
         (InsuranceCover.valid_from.is_(None)) | (InsuranceCover.valid_from <= _TODAY),
@@ -88,12 +89,18 @@ def _from_account_with_current_cover(*columns):  # type: ignore[no-untyped-def]
         .select_from(CreditAccount)
         .outerjoin(InsuranceCover, current)
         .outerjoin(InsurancePolicy, InsurancePolicy.policy_id == InsuranceCover.policy_id)
-        .where(CreditAccount.buyer_id == _BUYER)
+        .where(buyers)
     )
 
 
 # Locks the account row only: PostgreSQL refuses to lock the nullable side of an outer join.
 _LOCKED_ACCOUNT_WITH_TERMS = _from_account_with_current_cover(CreditAccount, *_terms_columns()).with_for_update(of=CreditAccount)
+# Many accounts at once, locked in buyer id order (the order every batch locks in: no deadlocks).
+_LOCKED_ACCOUNTS_WITH_TERMS = (
+    _from_account_with_current_cover(CreditAccount, *_terms_columns(), buyers=CreditAccount.buyer_id.in_(_BUYERS))
+    .order_by(CreditAccount.buyer_id)
+    .with_for_update(of=CreditAccount)
+)
 _LIMIT_TERMS = _from_account_with_current_cover(*_terms_columns())
 
 
@@ -102,11 +109,18 @@ def _past_due_since(start: int) -> str:
 
 
 @functools.cache
-def _totals_statement(*, by_group: bool, with_rates: bool):  # type: ignore[no-untyped-def]
+def _totals_statement(*, owner: str, with_rates: bool):  # type: ignore[no-untyped-def]
+    """``owner``: "buyer" (one buyer's totals), "group" (its members' together) or "buyers"
+    (each of a list of buyers' own, told apart by a second column holding the buyer id)."""
     def owned_by(column):  # type: ignore[no-untyped-def]
-        if by_group:
+        if owner == "group":
             return column.in_(select(CreditAccount.buyer_id).where(CreditAccount.group_id == bindparam("group_id", type_=String)))
+        if owner == "buyers":
+            return column.in_(_BUYERS)
         return column == _BUYER
+
+    def per_buyer(column):  # type: ignore[no-untyped-def]
+        return [column] if owner == "buyers" else []
 
     past_due = [
         func.sum(case((Invoice.due_on <= bindparam(_past_due_since(start), type_=Date), Invoice.open_amount), else_=0))
@@ -115,16 +129,36 @@ def _totals_statement(*, by_group: bool, with_rates: bool):  # type: ignore[no-u
     oldest = func.min(case((Invoice.due_on < _TODAY, Invoice.due_on), else_=None))
     nothing = [null()] * len(OVERDUE_BUCKET_STARTS)
     branches = [
-        select(literal_column("'invoices'"), Invoice.currency, type_coerce(func.sum(Invoice.open_amount), _AMOUNT), type_coerce(oldest, Date), *past_due)
+        select(literal_column("'invoices'"), *per_buyer(Invoice.buyer_id), Invoice.currency, type_coerce(func.sum(Invoice.open_amount), _AMOUNT),
+               type_coerce(oldest, Date), *past_due)
         .where(owned_by(Invoice.buyer_id), Invoice.open_amount > 0)
-        .group_by(Invoice.currency),
-        select(literal_column("'orders'"), OrderReservation.currency, func.sum(OrderReservation.amount), null(), *nothing)
+        .group_by(*per_buyer(Invoice.buyer_id), Invoice.currency),
+        select(literal_column("'orders'"), *per_buyer(OrderReservation.buyer_id), OrderReservation.currency, func.sum(OrderReservation.amount), null(), *nothing)
         .where(owned_by(OrderReservation.buyer_id), OrderReservation.status == "open", OrderReservation.expires_on >= _TODAY)
-        .group_by(OrderReservation.currency),
+        .group_by(*per_buyer(OrderReservation.buyer_id), OrderReservation.currency),
     ]
     if with_rates:
-        branches.append(select(literal_column("'rates'"), FxRate.currency, FxRate.rate, null(), *nothing))
+        branches.append(select(literal_column("'rates'"), *per_buyer(type_coerce(null(), String)), FxRate.currency, FxRate.rate, null(), *nothing))
     return union_all(*branches)
+
+
+def _totals_parameters(today: date) -> dict[str, object]:
+    return {"today": today, **{_past_due_since(start): today - timedelta(days=start) for _, start in OVERDUE_BUCKET_STARTS}}
+
+
+def _add_totals_row(result: ExposureTotals, kind: str, currency: str, amount, oldest_due, cumulative) -> None:  # type: ignore[no-untyped-def]
+    if kind == "invoices":
+        result.invoices.append(InvoiceTotals(
+            currency=currency,
+            open_amount=Decimal(amount or 0),
+            past_due_at_least={start: Decimal(value or 0) for (_, start), value in zip(OVERDUE_BUCKET_STARTS, cumulative)},
+            oldest_overdue_due_on=oldest_due,
+        ))
+    elif kind == "orders":
+        result.orders[currency] = Decimal(amount or 0)
+    else:
+        assert result.rates is not None
+        result.rates[currency] = Decimal(amount)
 
 
 def _limit_terms(row) -> LimitTerms:  # type: ignore[no-untyped-def]
@@ -153,25 +187,31 @@ class ExposureRepository:
         row = (await self.session.execute(_LIMIT_TERMS, {"buyer_id": buyer_id, "today": today})).first()
         return LimitTerms(temporary_increase=ZERO, cover=None) if row is None else _limit_terms(row)
 
+    async def locked_accounts_with_terms(self, *, buyer_ids: list[str], today: date) -> dict[str, tuple[CreditAccount, LimitTerms]]:
+        """``locked_account_with_terms`` for many buyers in one statement, locked in buyer id
+        order; buyers without an account are left out."""
+        rows = (await self.session.execute(_LOCKED_ACCOUNTS_WITH_TERMS, {"buyer_ids": buyer_ids, "today": today})).all()
+        return {row[0].buyer_id: (row[0], _limit_terms(row[1:])) for row in rows}
+
     async def totals(self, *, today: date, buyer_id: str | None = None, group_id: str | None = None, with_rates: bool = False) -> ExposureTotals:
         """Open invoices (with their overdue buckets) and open orders per currency, and the
         exchange rates if asked for: one UNION ALL, told apart by its first column."""
-        parameters: dict[str, object] = {"today": today, **({"buyer_id": buyer_id} if buyer_id is not None else {"group_id": group_id})}
-        parameters.update({_past_due_since(start): today - timedelta(days=start) for _, start in OVERDUE_BUCKET_STARTS})
-        statement = _totals_statement(by_group=buyer_id is None, with_rates=with_rates)
+        parameters = {**_totals_parameters(today), **({"buyer_id": buyer_id} if buyer_id is not None else {"group_id": group_id})}
+        statement = _totals_statement(owner="buyer" if buyer_id is not None else "group", with_rates=with_rates)
         result = ExposureTotals(invoices=[], orders={}, rates={} if with_rates else None)
         for kind, currency, amount, oldest_due, *cumulative in (await self.session.execute(statement, parameters)).all():
-            if kind == "invoices":
-                result.invoices.append(InvoiceTotals(
-                    currency=currency,
-                    open_amount=Decimal(amount or 0),
-                    past_due_at_least={start: Decimal(value or 0) for (_, start), value in zip(OVERDUE_BUCKET_STARTS, cumulative)},
-                    oldest_overdue_due_on=oldest_due,
-                ))
-            elif kind == "orders":
-                result.orders[currency] = Decimal(amount or 0)
-            else:
-                assert result.rates is not None
-                result.rates[currency] = Decimal(amount)
+            _add_totals_row(result, kind, currency, amount, oldest_due, cumulative)
         return result
+
+    async def totals_of_buyers(self, *, today: date, buyer_ids: list[str]) -> dict[str, ExposureTotals]:
+        """Each buyer's ``totals`` (with the exchange rates, shared) in one statement."""
+        rates: dict[str, Decimal] = {}
+        results = {buyer_id: ExposureTotals(invoices=[], orders={}, rates=rates) for buyer_id in buyer_ids}
+        statement = _totals_statement(owner="buyers", with_rates=True)
+        for kind, buyer_id, currency, amount, oldest_due, *cumulative in (await self.session.execute(statement, {**_totals_parameters(today), "buyer_ids": buyer_ids})).all():
+            if kind == "rates":
+                rates[currency] = Decimal(amount)
+            else:
+                _add_totals_row(results[buyer_id], kind, currency, amount, oldest_due, cumulative)
+        return results
 

@@ -13,7 +13,7 @@ from creditguard_limits.checks.repository import ChecksRepository
 from creditguard_limits.checks.service import expire_reservations, release_order_quietly
 from creditguard_limits.context import LimitsContext
 from creditguard_limits.exposure.repository import LimitTerms
-from creditguard_limits.exposure.service import lock_with_terms, refresh_exposure
+from creditguard_limits.exposure.service import forget_locked_ahead, lock_with_terms, refresh_exposure
 from creditguard_limits.ledger.models import CreditNote, Invoice, Payment
 from creditguard_limits.ledger.repository import LedgerRepository
 from creditguard_limits.ledger.rules import late_threshold_to_announce
@@ -65,6 +65,9 @@ def _record_settlement_on(account: CreditAccount, *, invoice: Invoice) -> None:
 def _exposure_changed(uow: UnitOfWork, *, context: LimitsContext, buyer_id: str, locked: tuple[CreditAccount, LimitTerms] | None = None) -> None:
     """The buyer's exposure is published once, just before the transaction commits, however many
     of its documents the transaction records (a batch, or a batch of consumed events)."""
+
+    # Totals read ahead for this buyer no longer hold.
+    forget_locked_ahead(uow, buyer_id=buyer_id)
 
     async def publish() -> None:
         await refresh_exposure(uow, context=context, buyer_id=buyer_id, locked=locked)
