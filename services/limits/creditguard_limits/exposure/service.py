@@ -65,18 +65,26 @@ async def lock_with_terms(uow: UnitOfWork, *, context: LimitsContext, buyer_id: 
 _LOCKED_AHEAD = "limits.accounts_locked_ahead"
 
 
+async def lock_many_with_terms(uow: UnitOfWork, *, context: LimitsContext, buyer_ids: set[str]) -> dict[str, tuple[CreditAccount, LimitTerms]]:
+    """``lock_with_terms`` for many buyers: the existing accounts in one statement, in id order
+    (the order every batch locks in, so two batches cannot each hold a lock the other waits
+    for); new buyers' accounts are created after them, one by one."""
+    locked = await ExposureRepository(uow.session).locked_accounts_with_terms(buyer_ids=sorted(buyer_ids), today=context.clock.today())
+    for buyer_id in sorted(buyer_ids - locked.keys()):
+        locked[buyer_id] = await lock_with_terms(uow, context=context, buyer_id=buyer_id)
+    return locked
+
+
 async def lock_accounts_ahead(uow: UnitOfWork, *, context: LimitsContext, buyer_ids: set[str]) -> None:
-    """For a batch of events that re-decide these buyers' limits: lock their accounts (in id
-    order) and read their terms, exposure totals and the exchange rates in two statements, where
-    ``lock_account`` took two for each. Buyers without an account are left to ``lock_account``.
-    The totals stay valid while the unit of work changes none of these buyers' invoices or
-    orders; ``forget_locked_ahead`` drops a buyer whose documents change."""
+    """For work on many buyers in one unit of work (a batch of assessments; the exposure events
+    of a batch of documents): lock their accounts and read their terms, exposure totals and the
+    exchange rates in two statements, where ``lock_account`` took two for each. The totals stay
+    valid while the unit of work changes none of these buyers' invoices or orders;
+    ``forget_locked_ahead`` drops a buyer whose documents change."""
     if not buyer_ids:
         return
-    today = context.clock.today()
-    repository = ExposureRepository(uow.session)
-    locked = await repository.locked_accounts_with_terms(buyer_ids=sorted(buyer_ids), today=today)
-    totals = await repository.totals_of_buyers(buyer_ids=sorted(locked), today=today) if locked else {}
+    locked = await lock_many_with_terms(uow, context=context, buyer_ids=buyer_ids)
+    totals = await ExposureRepository(uow.session).totals_of_buyers(buyer_ids=sorted(locked), today=context.clock.today())
     uow.session.info.setdefault(_LOCKED_AHEAD, {}).update({
         buyer_id: LockedAccount(account=account, terms=terms, totals=totals[buyer_id],
                                 rates=RateTable(reporting_currency=context.settings.reporting_currency, rates=totals[buyer_id].rates or {}))
@@ -94,7 +102,7 @@ async def lock_account(
     """Lock the buyer's account (creating it if new) and read its limit terms, exposure totals and
     the exchange rates in two statements (one, when ``locked`` holds the account and terms already;
     none, when ``lock_accounts_ahead`` read it for this unit of work)."""
-    if locked is None and (ahead := uow.session.info.get(_LOCKED_AHEAD, {}).get(buyer_id)) is not None:
+    if (ahead := uow.session.info.get(_LOCKED_AHEAD, {}).get(buyer_id)) is not None:
         return ahead
     account, terms = locked or await lock_with_terms(uow, context=context, buyer_id=buyer_id)
     totals = await ExposureRepository(uow.session).totals(today=context.clock.today(), buyer_id=buyer_id, with_rates=True)

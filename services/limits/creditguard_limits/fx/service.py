@@ -10,13 +10,23 @@ from creditguard_shared.errors import Unprocessable
 from creditguard_shared.unit_of_work import UnitOfWork
 
 
+# In ``session.info``: the rates this unit of work read (until it changes one).
+_RATE_TABLE = "limits.rate_table"
+
+
 async def rate_table(uow: UnitOfWork, *, context: LimitsContext) -> RateTable:
-    return RateTable(reporting_currency=context.settings.reporting_currency, rates=await FxRepository(uow.session).all_rates())
+    """Read once per unit of work: a bank statement's payments each re-decide a policy limit."""
+    table = uow.session.info.get(_RATE_TABLE)
+    if table is None:
+        rates = await FxRepository(uow.session).all_rates()
+        table = uow.session.info[_RATE_TABLE] = RateTable(reporting_currency=context.settings.reporting_currency, rates=rates)
+    return table
 
 
 async def set_rate(uow: UnitOfWork, *, context: LimitsContext, currency: str, rate: Decimal, changed_by: str) -> FxRate:
     if currency == context.settings.reporting_currency and rate != 1:
         raise Unprocessable(f"{currency} is the reporting currency; its rate is 1 by definition.", field="rate")
+    uow.session.info.pop(_RATE_TABLE, None)
     repository = FxRepository(uow.session)
     entity = await repository.get(currency)
     if entity is None:

@@ -13,7 +13,7 @@ from creditguard_limits.checks.repository import ChecksRepository
 from creditguard_limits.checks.service import expire_reservations, release_order_quietly
 from creditguard_limits.context import LimitsContext
 from creditguard_limits.exposure.repository import LimitTerms
-from creditguard_limits.exposure.service import forget_locked_ahead, lock_with_terms, refresh_exposure
+from creditguard_limits.exposure.service import forget_locked_ahead, lock_accounts_ahead, lock_many_with_terms, lock_with_terms, refresh_exposure
 from creditguard_limits.ledger.models import CreditNote, Invoice, Payment
 from creditguard_limits.ledger.repository import LedgerRepository
 from creditguard_limits.ledger.rules import late_threshold_to_announce
@@ -62,16 +62,28 @@ def _record_settlement_on(account: CreditAccount, *, invoice: Invoice) -> None:
         account.invoices_paid_on_time += 1
 
 
+# In ``session.info``: the buyers whose exposure this unit of work publishes before it commits.
+_EXPOSURE_TO_PUBLISH = "limits.exposure_to_publish"
+
+
 def _exposure_changed(uow: UnitOfWork, *, context: LimitsContext, buyer_id: str, locked: tuple[CreditAccount, LimitTerms] | None = None) -> None:
     """The buyer's exposure is published once, just before the transaction commits, however many
-    of its documents the transaction records (a batch, or a batch of consumed events)."""
-
+    of its documents the transaction records (a batch, or a batch of consumed events). With more
+    than one buyer to publish, their totals are read first in one statement for all."""
     # Totals read ahead for this buyer no longer hold.
     forget_locked_ahead(uow, buyer_id=buyer_id)
+    uow.session.info.setdefault(_EXPOSURE_TO_PUBLISH, set()).add(buyer_id)
+
+    async def read_ahead() -> None:
+        buyer_ids = uow.session.info.pop(_EXPOSURE_TO_PUBLISH, set())
+        if len(buyer_ids) > 1:
+            await lock_accounts_ahead(uow, context=context, buyer_ids=buyer_ids)
 
     async def publish() -> None:
         await refresh_exposure(uow, context=context, buyer_id=buyer_id, locked=locked)
 
+    # Registered before the first buyer's publication, so it runs before all of them.
+    uow.before_commit("exposure read-ahead", read_ahead)
     uow.before_commit(("exposure", buyer_id), publish)
 
 
@@ -179,7 +191,7 @@ async def post_invoices(uow: UnitOfWork, *, context: LimitsContext, invoices: li
     """An ERP's invoice run in one transaction: each invoice recorded and published as
     ``post_invoice`` would, in the run's order, and each buyer's exposure published once. A
     document that cannot be recorded rejects the run; nothing of it is kept."""
-    locks = await _lock_buyers(uow, context=context, buyer_ids={i.buyer_id for i in invoices})
+    locks = await lock_many_with_terms(uow, context=context, buyer_ids={i.buyer_id for i in invoices})
     await LedgerRepository(uow.session).read_ahead(invoice_ids={i.invoice_id for i in invoices})
     await ChecksRepository(uow.session).load_reservations({i.order_id for i in invoices if i.order_id is not None})
     return [
@@ -190,7 +202,7 @@ async def post_invoices(uow: UnitOfWork, *, context: LimitsContext, invoices: li
 
 async def post_payments(uow: UnitOfWork, *, context: LimitsContext, payments: list[PaymentIn]) -> list[tuple[Payment, bool]]:
     """A bank statement's payments in one transaction, as ``post_invoices`` does invoices."""
-    locks = await _lock_buyers(uow, context=context, buyer_ids={p.buyer_id for p in payments})
+    locks = await lock_many_with_terms(uow, context=context, buyer_ids={p.buyer_id for p in payments})
     await LedgerRepository(uow.session).read_ahead(
         invoice_ids={p.invoice_id for p in payments}, settlement_model=Payment, settlement_ids={p.payment_id for p in payments},
     )
@@ -198,12 +210,6 @@ async def post_payments(uow: UnitOfWork, *, context: LimitsContext, payments: li
         await _document_of_batch(index, "Payment", payment.payment_id, post_payment(uow, context=context, payment=payment, locked=locks[payment.buyer_id]))
         for index, payment in enumerate(payments)
     ]
-
-
-async def _lock_buyers(uow: UnitOfWork, *, context: LimitsContext, buyer_ids: set[str]) -> dict[str, tuple[CreditAccount, LimitTerms]]:
-    """Every buyer's account locked before anything is read, in one order for every batch: two
-    batches naming the same buyers cannot each hold a lock the other waits for."""
-    return {buyer_id: await lock_with_terms(uow, context=context, buyer_id=buyer_id) for buyer_id in sorted(buyer_ids)}
 
 
 async def _document_of_batch(index: int, kind: str, document_id: str, recording: Awaitable[T]) -> T:
