@@ -148,3 +148,23 @@ async def test_insurer_deadline_alert_fires_before_and_escalates_when_missed(ale
     assert resolved["status"] == "resolved"
     await alerts.client.post("/v1/alerts/sweep", headers=alerts.auth("credit_manager"))
     assert [a["status"] for a in await insurance_alerts()] == ["resolved"]
+
+
+async def test_a_target_is_checked_again_when_its_deliveries_are_sent(alerts, receiver, broker, eventually):
+    """A target allowed when subscribed but refused by the time its deliveries go out (its name
+    now resolves inside, or the allowed networks shrank) receives nothing: each attempt fails."""
+    manager = alerts.auth("credit_manager")
+    created = await alerts.client.post("/v1/webhooks/subscriptions", headers=manager, json={"url": receiver.url, "event_types": ["alert.raised"]})
+    assert created.status_code == 201, created.text
+    alerts.runtime.settings.webhook_allowed_networks = ""
+    buyers = [new_buyer() for _ in range(2)]
+    await publish_assessments(alerts, broker.bootstrap_servers, *(assessed(b) for b in buyers))
+    for buyer in buyers:
+        await publish_event(broker.bootstrap_servers, late(buyer, f"{buyer}-1", days=1, bucket=1), subject=buyer)
+
+    async def refused_at_send_time():
+        items = (await alerts.client.get(f"/v1/webhooks/subscriptions/{created.json()['id']}/deliveries", headers=manager)).json()["items"]
+        assert len(items) == 2 and all(d["attempts"] >= 1 and "refused" in d["last_error"] for d in items), items
+
+    await eventually(refused_at_send_time)
+    assert receiver.accepted == [] and receiver.refused_ids == []

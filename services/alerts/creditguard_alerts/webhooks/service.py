@@ -139,11 +139,21 @@ class AttemptOutcome:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-async def _send(client: aiohttp.ClientSession, ctx: ServiceContext, *, delivery_id: str, url: str, secret: str, payload: str) -> AttemptOutcome:
-    started = time.perf_counter()
+async def _refusal(url: str, ctx: ServiceContext) -> str | None:
     try:
-        # Resolved again at send time: a name that pointed outside may point inside now.
         await check_target(url, ctx)
+    except Unprocessable as exc:
+        return exc.detail
+    return None
+
+
+async def _send(
+    client: aiohttp.ClientSession, ctx: ServiceContext, *, delivery_id: str, url: str, secret: str, payload: str, refusal: str | None,
+) -> AttemptOutcome:
+    started = time.perf_counter()
+    if refusal is not None:
+        return AttemptOutcome(delivery_id, None, refusal, time.perf_counter() - started)
+    try:
         # Receivers compare this with their own clock (Standard Webhooks tolerance), so it is
         # wall-clock time, never the service's controllable clock.
         timestamp = int(time.time())
@@ -160,8 +170,6 @@ async def _send(client: aiohttp.ClientSession, ctx: ServiceContext, *, delivery_
             status = response.status
         error = None if 200 <= status < 300 else f"HTTP {status}"
         return AttemptOutcome(delivery_id, status, error, time.perf_counter() - started)
-    except Unprocessable as exc:
-        return AttemptOutcome(delivery_id, None, exc.detail, time.perf_counter() - started)
     except TimeoutError:
         return AttemptOutcome(delivery_id, None, f"no answer within {ctx.settings.webhook_timeout_seconds} s", time.perf_counter() - started)
     except aiohttp.ClientError as exc:
@@ -185,12 +193,15 @@ async def dispatch_due(
         await uow.commit()
     if not claimed:
         return 0
+    # Each target is resolved again at send time, once per pass (not once per delivery): a name
+    # that pointed outside when subscribed may point inside now.
+    refusals = {url: await _refusal(url, ctx) for url in {url for _, url, _, _ in claimed}}
     limit = asyncio.Semaphore(SEND_CONCURRENCY)
 
     async def send(item: tuple[str, str, str, str]) -> AttemptOutcome:
         async with limit:
             delivery_id, url, secret, payload = item
-            return await _send(client, ctx, delivery_id=delivery_id, url=url, secret=secret, payload=payload)
+            return await _send(client, ctx, delivery_id=delivery_id, url=url, secret=secret, payload=payload, refusal=refusals[url])
 
     outcomes = await asyncio.gather(*(send(item) for item in claimed))
     async with uow_factory() as uow:
