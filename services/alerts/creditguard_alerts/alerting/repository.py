@@ -123,6 +123,14 @@ class AlertRepository:
             statement = statement.where(Alert.invoice_id == invoice_id)
         return list((await self.session.execute(statement)).scalars())
 
+    async def open_alerts_of_rules(self, rule_ids: list[str]) -> dict[str, list[Alert]]:
+        """``open_alerts_of_rule`` for several rules in one statement."""
+        by_rule: dict[str, list[Alert]] = {rule_id: [] for rule_id in rule_ids}
+        statement = select(Alert).where(Alert.rule_id.in_(rule_ids), Alert.resolved_at.is_(None))
+        for alert in (await self.session.execute(statement)).scalars():
+            by_rule[alert.rule_id].append(alert)
+        return by_rule
+
     async def open_alerts_of_rule(self, rule_id: str) -> list[Alert]:
         """Open alerts of one rule (the partial unique index on rule and condition serves this)."""
         statement = select(Alert).where(Alert.rule_id == rule_id, Alert.resolved_at.is_(None))

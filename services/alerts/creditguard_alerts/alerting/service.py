@@ -333,16 +333,19 @@ async def evaluate_concentration(uow: UnitOfWork, ctx: ServiceContext, *, curren
         return
     buyers = BuyerRepository(uow.session)
     buyer_count, total = await buyers.exposure_total(currency)
-    for rule in concentration_rules:
-        key = CONCENTRATION_KEYS[RuleType(rule.rule_type)]
+    keyed = [(rule, CONCENTRATION_KEYS[RuleType(rule.rule_type)]) for rule in concentration_rules]
+    checked = {rule.id for rule, _ in keyed if buyer_count >= rule.params["min_buyers"] and total > 0}
+    sums: dict[str, dict[str, Decimal]] = {}
+    if checked:
+        # Buyers are many: only the large ones are worth fetching. Countries and industries are few.
+        buyer_shares = [rule.params["max_share"] for rule, key in keyed if rule.id in checked and key == "buyer_id"]
+        sums = await buyers.exposure_by(currency, keys=sorted({key for rule, key in keyed if rule.id in checked}),
+                                        buyer_at_least=rules.smallest_amount_above(min(buyer_shares), total=total) if buyer_shares else Decimal(0))
+    open_by_rule = await AlertRepository(uow.session).open_alerts_of_rules([rule.id for rule in concentration_rules])
+    for rule, key in keyed:
         max_share = rule.params["max_share"]
-        enough_buyers = buyer_count >= rule.params["min_buyers"]
-        current = {}
-        if enough_buyers and total > 0:
-            # Buyers are many: only the large ones are worth fetching. Countries and industries are few.
-            at_least = rules.smallest_amount_above(max_share, total=total) if key == "buyer_id" else Decimal(0)
-            current = rules.group_shares(await buyers.exposure_by(currency, key=key, at_least=at_least), total=total)
-        open_alerts = {a.subject: a for a in await AlertRepository(uow.session).open_alerts_of_rule(rule.id) if a.details.get("currency") == currency}
+        current = rules.group_shares(sums[key], total=total) if rule.id in checked else {}
+        open_alerts = {a.subject: a for a in open_by_rule[rule.id] if a.details.get("currency") == currency}
         for group, share in current.items():
             subject = f"{key}:{group}"
             if share > max_share:
