@@ -111,3 +111,18 @@ def test_percentile_rank_is_mid_rank():
     assert rules.percentile_rank(below=0, equal=1, count=1) == 50.0
     assert rules.percentile_rank(below=3, equal=1, count=4) == 87.5
     assert rules.percentile_rank(below=0, equal=0, count=0) is None
+
+
+def test_financial_scores_are_kept_by_statement_content():
+    from creditguard_scoring.assessment.service import MISSING_RATIO_POLICY, FinancialScores
+
+    scores = FinancialScores(CARD, size=8)
+    previous = {**LINES_STRONG, "sales": Decimal(16_000_000)}
+    ratios, financial = scores.of(dict(LINES_STRONG), [previous])
+    direct = compute_ratios(LINES_STRONG, [previous])
+    assert ratios == direct and financial == CARD.predict(direct, missing=MISSING_RATIO_POLICY)
+    again, kept = scores.of(dict(LINES_STRONG), [dict(previous)])
+    assert kept is financial and again == ratios and again is not ratios  # a copy: callers may not share it
+    changed, rescored = scores.of({**LINES_STRONG, "net_profit": Decimal(-900_000)}, [previous])
+    assert changed["X1"] != ratios["X1"] and rescored.pd > financial.pd
+    assert scores.of(dict(LINES_STRONG), [])[0] == compute_ratios(LINES_STRONG)  # other history, other ratios
