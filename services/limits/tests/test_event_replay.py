@@ -64,3 +64,47 @@ async def test_documents_posted_through_rest_come_back_from_kafka_and_are_ignore
     await eventually(ignored, timeout=60)
     assert limits.metric("creditguard_events_consumed_total", topic="invoice-posted", outcome="processed") == 0
     assert money((await exposure(limits, buyer))["open_invoices"]) == Decimal("5000.00")
+
+
+async def test_assessments_from_kafka_set_policy_limits_batch_by_batch(limits_consuming, broker, eventually):
+    """buyer-assessed over the broker, several at once (the consumer reads the batch's accounts
+    ahead): a known buyer with an open invoice, a new buyer, and an older assessment after a newer."""
+    from datetime import UTC, datetime
+
+    from creditguard_shared.events.contracts import BuyerAssessedV1
+    from services.limits.tests.helpers import emitted
+
+    limits = limits_consuming
+    known, new = new_buyer(), new_buyer()
+
+    def assessed(buyer_id: str, *, grade: int, hour: int) -> BuyerAssessedV1:
+        return BuyerAssessedV1(
+            buyer_id=buyer_id, assessment_id=f"A-{buyer_id}-{hour}", assessed_at=datetime(2026, 11, 30, hour, tzinfo=UTC), model_version="m1",
+            pd=0.01 * grade, grade=grade, risk_class="low", country="DE", industry="retail", financial_data_missing=False,
+            equity=Decimal("2000000"), sales=Decimal("9000000"), statement_currency="EUR")
+
+    async def publish(*assessments: BuyerAssessedV1) -> None:
+        await publish_raw(broker.bootstrap_servers, "buyer-assessed", [
+            (a.buyer_id.encode(), new_event(source="/scoring", payload=a, subject=a.buyer_id).to_bytes(), []) for a in assessments])
+
+    async def grade_of(buyer_id: str) -> int | None:
+        response = await limits.client.get(f"/v1/buyers/{buyer_id}/limit", headers=limits.auth("sales"))
+        return response.json()["grade"] if response.status_code == 200 else None
+
+    await publish(assessed(known, grade=2, hour=8))
+
+    async def known_graded():
+        assert await grade_of(known) == 2
+
+    await eventually(known_graded, timeout=60)
+    await post_invoice(limits, known, f"{known}-I1", "1000.00")
+    await publish(assessed(known, grade=3, hour=10), assessed(new, grade=4, hour=10), assessed(known, grade=5, hour=9))
+
+    async def both_graded():
+        assert (await grade_of(known), await grade_of(new)) == (3, 4)
+        latest = (await emitted(limits, "exposure-changed", known))[-1]
+        assert (money(latest["open_invoices"]), money(latest["exposure"])) == (Decimal("1000.00"), Decimal("1000.00"))
+        limit = (await limits.client.get(f"/v1/buyers/{known}/limit", headers=limits.auth("sales"))).json()
+        assert limit["limit_source"] == "policy" and money(latest["limit"]) == money(limit["amount"])
+
+    await eventually(both_graded, timeout=60)
