@@ -26,6 +26,9 @@ class InvoicePostedV1(EventPayload):
     currency: Currency
     issued_on: date
     due_on: date
+    # True for documents of an imported book: history, not news. Consumers record them (payment
+    # behaviour, receivables copies) but raise no alerts, collection steps or webhooks for them.
+    historical: bool = False
 
 
 class PaymentReceivedV1(EventPayload):
@@ -35,6 +38,8 @@ class PaymentReceivedV1(EventPayload):
     amount: Money
     currency: Currency
     paid_on: date
+    # See InvoicePostedV1.historical.
+    historical: bool = False
 
 
 class CreditNoteIssuedV1(EventPayload):

@@ -36,7 +36,7 @@ async def _render(uow, context: LimitsContext, buyer_id: str) -> LimitOut:  # ty
         review_on=account.review_on, limit_source=account.limit_source, status=account.status, status_reason=account.status_reason,
         flags=json.loads(account.flags), group_id=account.group_id, temporary_increase=position.temporary_increase,
         effective_limit=position.limit, temporary_increases=[TemporaryIncreaseOut.model_validate(i) for i in increases],
-        grade=account.grade, risk_class=account.risk_class, recommendation=RecommendationOut(**asdict(recommendation)),
+        grade=account.grade, risk_class=account.risk_class, relationship_since=account.relationship_since, recommendation=RecommendationOut(**asdict(recommendation)),
     )
 
 

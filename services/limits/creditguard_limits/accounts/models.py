@@ -47,6 +47,10 @@ class CreditAccount(Base):
     invoices_settled: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     invoices_paid_on_time: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     days_late_total: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    # Since when the company sells to the buyer on credit: imported with an existing book, else
+    # the day the account was created. Older than the policy's ramp_up.established_after_days:
+    # no ramp-up.
+    relationship_since: Mapped[date | None] = mapped_column(Date)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 

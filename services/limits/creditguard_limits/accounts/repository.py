@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -30,12 +30,25 @@ class AccountsRepository:
         dialect_insert = sqlite.insert if is_sqlite(str(self.session.bind.url)) else postgresql.insert
         await self.session.execute(
             dialect_insert(CreditAccount)
-            .values(buyer_id=buyer_id, status="active", flags="[]", updated_at=now)
+            .values(buyer_id=buyer_id, status="active", flags="[]", relationship_since=now.date(), updated_at=now)
             .on_conflict_do_nothing(index_elements=["buyer_id"])
         )
         account = await self.get(buyer_id, for_update=True)
         assert account is not None
         return account
+
+    async def create_missing(self, relationship_since: dict[str, date], *, now: datetime) -> set[str]:
+        """Create the accounts of these buyers that do not exist yet (active, no limit) in two
+        statements; answers the ids created. The caller locks them afterwards."""
+        existing = set((await self.session.execute(select(CreditAccount.buyer_id).where(CreditAccount.buyer_id.in_(relationship_since)))).scalars())
+        missing = sorted(relationship_since.keys() - existing)
+        if missing:
+            dialect_insert = sqlite.insert if is_sqlite(str(self.session.bind.url)) else postgresql.insert
+            await self.session.execute(dialect_insert(CreditAccount).on_conflict_do_nothing(index_elements=["buyer_id"]), [
+                {"buyer_id": buyer_id, "status": "active", "flags": "[]", "relationship_since": relationship_since[buyer_id], "updated_at": now}
+                for buyer_id in missing
+            ])
+        return set(missing)
 
     async def list_accounts(self) -> list[CreditAccount]:
         return list((await self.session.execute(select(CreditAccount))).scalars())

@@ -25,10 +25,11 @@ class Recommendation:
 
 def recommend(
     policy: CreditPolicy, *, grade: int | None, equity: Decimal | None, sales: Decimal | None, statement_currency: str | None,
-    invoices_paid_on_time: int, rates: RateTable,
+    invoices_paid_on_time: int, rates: RateTable, relationship_days: int | None = None,
 ) -> Recommendation:
     """The grade's policy applied to the buyer's financial capacity, times the ramp-up fraction a
-    new relationship has earned with invoices paid on time. In the policy's matrix currency."""
+    new relationship has earned with invoices paid on time (an established one, older than the
+    ramp-up's ``established_after_days``, gets it all). In the policy's matrix currency."""
     grade_policy = policy.for_grade(grade)
     currency = policy.matrix_currency
 
@@ -38,7 +39,7 @@ def recommend(
         return rates.convert(amount, from_currency=statement_currency, to_currency=currency)
 
     capacity = capacity_limit(grade_policy, equity=in_matrix_currency(equity), sales=in_matrix_currency(sales))
-    fraction = ramp_up_fraction(policy.ramp_up, invoices_paid_on_time=invoices_paid_on_time)
+    fraction = ramp_up_fraction(policy.ramp_up, invoices_paid_on_time=invoices_paid_on_time, relationship_days=relationship_days)
     return Recommendation(
         currency=currency, grade=grade, capacity_limit=capacity, ramp_up_fraction=fraction,
         amount=to_cents(capacity * fraction), max_single_order=grade_policy.max_single_order,

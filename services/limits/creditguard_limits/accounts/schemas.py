@@ -23,6 +23,17 @@ class LimitIn(BaseModel):
     reason: Reason
 
 
+class ImportedLimit(BaseModel):
+    """An existing book's limit for a buyer: set as a manual limit (reason "imported book")."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    amount: NonNegativeAmount
+    currency: CurrencyCode
+    payment_terms_days: TermsDays
+    review_on: date | None = None
+
+
 class TemporaryIncreaseIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -78,6 +89,7 @@ class LimitOut(BaseModel):
     temporary_increases: list[TemporaryIncreaseOut]
     grade: int | None
     risk_class: str | None
+    relationship_since: date | None
     recommendation: RecommendationOut | None
 
 

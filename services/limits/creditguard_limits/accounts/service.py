@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from creditguard_limits.accounts.models import CreditAccount, CreditGroup, LimitAudit, TemporaryIncrease
 from creditguard_limits.accounts.repository import AccountsRepository
 from creditguard_limits.accounts.rules import LIMIT_BELOW_EXPOSURE, Recommendation, audit_values, recommend, with_flag
-from creditguard_limits.accounts.schemas import GroupLimitIn, LimitIn, TemporaryIncreaseIn
+from creditguard_limits.accounts.schemas import GroupLimitIn, ImportedLimit, LimitIn, TemporaryIncreaseIn
 from creditguard_limits.context import LimitsContext
 from creditguard_limits.exposure.rules import Position
 from creditguard_limits.exposure.service import LockedAccount, lock_account, position_of, publish_position
@@ -26,6 +26,7 @@ from creditguard_shared.events.contracts import (
 )
 from creditguard_shared.unit_of_work import UnitOfWork
 
+IMPORT_REASON = "imported book"
 LIMIT_FIELDS = ("limit_amount", "currency", "payment_terms_days", "review_on", "limit_source")
 POLICY_ACTOR = "policy"
 
@@ -104,7 +105,29 @@ def _recommendation(*, context: LimitsContext, account: CreditAccount, rates: Ra
     return recommend(
         context.policy.current, grade=account.grade, equity=account.equity, sales=account.sales,
         statement_currency=account.statement_currency, invoices_paid_on_time=account.invoices_paid_on_time, rates=rates,
+        relationship_days=None if account.relationship_since is None else (context.clock.today() - account.relationship_since).days,
     )
+
+
+async def import_account(
+    uow: UnitOfWork, *, context: LimitsContext, account: CreditAccount, relationship_since: date, limit: ImportedLimit | None, changed_by: str,
+) -> bool:
+    """An account of an imported book: its relationship start and, if the book had one, its limit
+    (a manual limit from then on). ``account``: locked by the caller. Answers whether anything
+    changed; the caller publishes the position once with the book's documents."""
+    changed = False
+    if account.relationship_since != relationship_since:
+        await _audit(uow, context=context, subject_type="buyer", subject_id=account.buyer_id, action="relationship_imported",
+                     old={"relationship_since": None if account.relationship_since is None else account.relationship_since.isoformat()},
+                     new={"relationship_since": relationship_since.isoformat()}, reason=IMPORT_REASON, changed_by=changed_by)
+        account.relationship_since, account.updated_at = relationship_since, context.clock.now()
+        changed = True
+    if limit is not None:
+        changed |= await _change_limit(
+            uow, context=context, account=account, amount=limit.amount, currency=limit.currency,
+            payment_terms_days=limit.payment_terms_days, review_on=limit.review_on, source="manual", reason=IMPORT_REASON, changed_by=changed_by,
+        )
+    return changed
 
 
 async def add_temporary_increase(uow: UnitOfWork, *, context: LimitsContext, buyer_id: str, increase: TemporaryIncreaseIn, changed_by: str) -> TemporaryIncrease:

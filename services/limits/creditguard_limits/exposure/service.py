@@ -149,8 +149,9 @@ def _cover(terms: CoverTerms | None, *, rates: RateTable, currency: str) -> Cove
     )
 
 
-def publish_position(uow: UnitOfWork, *, account: CreditAccount, position: Position) -> None:
-    """exposure-changed after every change; limit-breached when exposure goes above the limit."""
+def publish_position(uow: UnitOfWork, *, account: CreditAccount, position: Position, announce_breach: bool = True) -> None:
+    """exposure-changed after every change; limit-breached when exposure goes above the limit
+    (unless ``announce_breach`` is False: an imported book's position is not news)."""
     exposure = position.exposure
     uow.emit(ExposureChangedV1(
         buyer_id=account.buyer_id, currency=position.currency, limit=position.limit, exposure=exposure.total,
@@ -158,7 +159,7 @@ def publish_position(uow: UnitOfWork, *, account: CreditAccount, position: Posit
         available=position.available, utilisation=position.utilisation, insured=position.insured, uninsured=position.uninsured,
     ), subject=account.buyer_id)
     over = position.limit is not None and exposure.total > position.limit
-    if over and not account.breached:
+    if over and not account.breached and announce_breach:
         assert position.limit is not None
         uow.emit(LimitBreachedV1(
             buyer_id=account.buyer_id, limit=position.limit, exposure=exposure.total,
@@ -167,11 +168,13 @@ def publish_position(uow: UnitOfWork, *, account: CreditAccount, position: Posit
     account.breached = over
 
 
-async def refresh_exposure(uow: UnitOfWork, *, context: LimitsContext, buyer_id: str, locked: tuple[CreditAccount, LimitTerms] | None = None) -> Position:
+async def refresh_exposure(
+    uow: UnitOfWork, *, context: LimitsContext, buyer_id: str, locked: tuple[CreditAccount, LimitTerms] | None = None, announce_breach: bool = True,
+) -> Position:
     """Lock the buyer's account (creating it if new), recompute and publish its position.
     ``locked``: the account and terms, if the caller locked the account already in this transaction."""
     account, position, _ = await locked_position(uow, context=context, buyer_id=buyer_id, locked=locked)
-    publish_position(uow, account=account, position=position)
+    publish_position(uow, account=account, position=position, announce_breach=announce_breach)
     return position
 
 

@@ -15,10 +15,11 @@ def subscriptions(context: LimitsContext) -> list[Subscription]:
     """The handlers need the service's clock and policy, so they are bound to its context."""
 
     async def on_invoice_posted(uow: UnitOfWork, event: InvoicePostedV1, _: EventEnvelope) -> None:
-        await service.record_invoice(uow, context=context, invoice=InvoiceIn.model_validate(event.model_dump()))
+        await service.record_invoice(uow, context=context, invoice=InvoiceIn.model_validate(event.model_dump(exclude={"historical"})), historical=event.historical)
 
     async def on_payment_received(uow: UnitOfWork, event: PaymentReceivedV1, _: EventEnvelope) -> None:
-        await service.record_payment(uow, context=context, payment=PaymentIn.model_validate(event.model_dump()), invoice_must_exist=False)
+        await service.record_payment(uow, context=context, payment=PaymentIn.model_validate(event.model_dump(exclude={"historical"})), invoice_must_exist=False,
+                                     historical=event.historical)
 
     async def on_credit_note_issued(uow: UnitOfWork, event: CreditNoteIssuedV1, _: EventEnvelope) -> None:
         await service.record_credit_note(uow, context=context, credit_note=CreditNoteIn.model_validate(event.model_dump()), invoice_must_exist=False)

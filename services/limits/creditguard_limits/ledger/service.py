@@ -39,8 +39,9 @@ def _ensure_same_document(kind: str, document_id: str, stored: object, incoming:
         )
 
 
-async def _refresh_open_amount(uow: UnitOfWork, *, context: LimitsContext, invoice: Invoice, account: CreditAccount) -> None:
-    """``account``: the invoice buyer's, already locked by the caller."""
+async def _refresh_open_amount(uow: UnitOfWork, *, context: LimitsContext, invoice: Invoice, account: CreditAccount, historical: bool = False) -> None:
+    """``account``: the invoice buyer's, already locked by the caller. ``historical``: a document
+    of an imported book; the importer follows the policy limit once per buyer afterwards."""
     state = settle(invoice.amount, await LedgerRepository(uow.session).settlements(invoice.invoice_id))
     newly_settled = invoice.settled_on is None and state.settled_on is not None
     # Assigned only when changed: a new invoice with nothing against it would be written twice.
@@ -48,7 +49,7 @@ async def _refresh_open_amount(uow: UnitOfWork, *, context: LimitsContext, invoi
         invoice.open_amount, invoice.settled_on = state.open_amount, state.settled_on
     if newly_settled:
         _record_settlement_on(account, invoice=invoice)
-        if invoice.settled_on <= invoice.due_on:
+        if invoice.settled_on <= invoice.due_on and not historical:
             await follow_policy_limit(uow, context=context, account=account, reason=f"invoice {invoice.invoice_id} paid on time")
 
 
@@ -66,10 +67,14 @@ def _record_settlement_on(account: CreditAccount, *, invoice: Invoice) -> None:
 _EXPOSURE_TO_PUBLISH = "limits.exposure_to_publish"
 
 
-def _exposure_changed(uow: UnitOfWork, *, context: LimitsContext, buyer_id: str, locked: tuple[CreditAccount, LimitTerms] | None = None) -> None:
+def _exposure_changed(
+    uow: UnitOfWork, *, context: LimitsContext, buyer_id: str, locked: tuple[CreditAccount, LimitTerms] | None = None, historical: bool = False,
+) -> None:
     """The buyer's exposure is published once, just before the transaction commits, however many
     of its documents the transaction records (a batch, or a batch of consumed events). With more
-    than one buyer to publish, their totals are read first in one statement for all."""
+    than one buyer to publish, their totals are read first in one statement for all.
+    ``historical``: an imported book's documents; its position is published, but a limit it
+    exceeds is not news (no limit-breached)."""
     # Totals read ahead for this buyer no longer hold.
     forget_locked_ahead(uow, buyer_id=buyer_id)
     uow.session.info.setdefault(_EXPOSURE_TO_PUBLISH, set()).add(buyer_id)
@@ -80,7 +85,7 @@ def _exposure_changed(uow: UnitOfWork, *, context: LimitsContext, buyer_id: str,
             await lock_accounts_ahead(uow, context=context, buyer_ids=buyer_ids)
 
     async def publish() -> None:
-        await refresh_exposure(uow, context=context, buyer_id=buyer_id, locked=locked)
+        await refresh_exposure(uow, context=context, buyer_id=buyer_id, locked=locked, announce_breach=not historical)
 
     # Registered before the first buyer's publication, so it runs before all of them.
     uow.before_commit("exposure read-ahead", read_ahead)
@@ -95,7 +100,7 @@ def _check_settles_invoice(kind: str, invoice: Invoice, *, buyer_id: str, curren
 
 
 async def record_invoice(
-    uow: UnitOfWork, *, context: LimitsContext, invoice: InvoiceIn, locked: tuple[CreditAccount, LimitTerms] | None = None,
+    uow: UnitOfWork, *, context: LimitsContext, invoice: InvoiceIn, locked: tuple[CreditAccount, LimitTerms] | None = None, historical: bool = False,
 ) -> tuple[Invoice, bool]:
     """``locked``: the buyer's account and terms, if the caller locked it in this transaction."""
     repository = LedgerRepository(uow.session)
@@ -109,29 +114,30 @@ async def record_invoice(
     entity = Invoice(**invoice.model_dump(), open_amount=invoice.amount, late_bucket_announced=0, created_at=context.clock.now())
     repository.add(entity)
     # Payments or credit notes consumed before their invoice (another topic) count at once.
-    await _refresh_open_amount(uow, context=context, invoice=entity, account=account)
+    await _refresh_open_amount(uow, context=context, invoice=entity, account=account, historical=historical)
     if invoice.order_id is not None:
         # The order's reservation becomes this invoice: release it in the same transaction, and
         # publish the exposure once with both changes.
         reservation = await release_order_quietly(uow, context=context, order_id=invoice.order_id, status="invoiced")
         if reservation is not None and reservation.buyer_id != invoice.buyer_id:
             _exposure_changed(uow, context=context, buyer_id=reservation.buyer_id)
-    _exposure_changed(uow, context=context, buyer_id=invoice.buyer_id, locked=locked)
+    _exposure_changed(uow, context=context, buyer_id=invoice.buyer_id, locked=locked, historical=historical)
     return entity, True
 
 
 async def post_invoice(
-    uow: UnitOfWork, *, context: LimitsContext, invoice: InvoiceIn, locked: tuple[CreditAccount, LimitTerms] | None = None,
+    uow: UnitOfWork, *, context: LimitsContext, invoice: InvoiceIn, locked: tuple[CreditAccount, LimitTerms] | None = None, historical: bool = False,
 ) -> tuple[Invoice, bool]:
-    entity, created = await record_invoice(uow, context=context, invoice=invoice, locked=locked)
+    entity, created = await record_invoice(uow, context=context, invoice=invoice, locked=locked, historical=historical)
     if created:
-        uow.emit(InvoicePostedV1(**invoice.model_dump()), subject=invoice.buyer_id)
+        uow.emit(InvoicePostedV1(**invoice.model_dump(), historical=historical), subject=invoice.buyer_id)
     return entity, created
 
 
 async def _apply_settlement_document(
     uow: UnitOfWork, *, context: LimitsContext, kind: str, document_id: str, document: PaymentIn | CreditNoteIn,
     model: type[Payment] | type[CreditNote], fields: tuple[str, ...], invoice_must_exist: bool, locked: tuple[CreditAccount, LimitTerms] | None = None,
+    historical: bool = False,
 ) -> tuple[Payment | CreditNote, bool]:
     """A payment or credit note against an invoice: both reduce its open amount the same way."""
     repository = LedgerRepository(uow.session)
@@ -149,27 +155,28 @@ async def _apply_settlement_document(
     entity = model(**document.model_dump(), created_at=context.clock.now())
     repository.add(entity)
     if invoice is not None:
-        await _refresh_open_amount(uow, context=context, invoice=invoice, account=account)
+        await _refresh_open_amount(uow, context=context, invoice=invoice, account=account, historical=historical)
         # The invoice's buyer is the document's (checked above): its account is the one locked.
-        _exposure_changed(uow, context=context, buyer_id=invoice.buyer_id, locked=locked)
+        _exposure_changed(uow, context=context, buyer_id=invoice.buyer_id, locked=locked, historical=historical)
     return entity, True
 
 
 async def record_payment(
     uow: UnitOfWork, *, context: LimitsContext, payment: PaymentIn, invoice_must_exist: bool, locked: tuple[CreditAccount, LimitTerms] | None = None,
+    historical: bool = False,
 ) -> tuple[Payment, bool]:
     return await _apply_settlement_document(  # type: ignore[return-value]
         uow, context=context, kind="Payment", document_id=payment.payment_id, document=payment, model=Payment,
-        fields=PAYMENT_FIELDS, invoice_must_exist=invoice_must_exist, locked=locked,
+        fields=PAYMENT_FIELDS, invoice_must_exist=invoice_must_exist, locked=locked, historical=historical,
     )
 
 
 async def post_payment(
-    uow: UnitOfWork, *, context: LimitsContext, payment: PaymentIn, locked: tuple[CreditAccount, LimitTerms] | None = None,
+    uow: UnitOfWork, *, context: LimitsContext, payment: PaymentIn, locked: tuple[CreditAccount, LimitTerms] | None = None, historical: bool = False,
 ) -> tuple[Payment, bool]:
-    entity, created = await record_payment(uow, context=context, payment=payment, invoice_must_exist=True, locked=locked)
+    entity, created = await record_payment(uow, context=context, payment=payment, invoice_must_exist=True, locked=locked, historical=historical)
     if created:
-        uow.emit(PaymentReceivedV1(**payment.model_dump()), subject=payment.buyer_id)
+        uow.emit(PaymentReceivedV1(**payment.model_dump(), historical=historical), subject=payment.buyer_id)
     return entity, created
 
 
@@ -195,7 +202,7 @@ async def post_invoices(uow: UnitOfWork, *, context: LimitsContext, invoices: li
     await LedgerRepository(uow.session).read_ahead(invoice_ids={i.invoice_id for i in invoices})
     await ChecksRepository(uow.session).load_reservations({i.order_id for i in invoices if i.order_id is not None})
     return [
-        await _document_of_batch(index, "Invoice", invoice.invoice_id, post_invoice(uow, context=context, invoice=invoice, locked=locks[invoice.buyer_id]))
+        await document_of_batch(index, "Invoice", invoice.invoice_id, post_invoice(uow, context=context, invoice=invoice, locked=locks[invoice.buyer_id]))
         for index, invoice in enumerate(invoices)
     ]
 
@@ -207,12 +214,12 @@ async def post_payments(uow: UnitOfWork, *, context: LimitsContext, payments: li
         invoice_ids={p.invoice_id for p in payments}, settlement_model=Payment, settlement_ids={p.payment_id for p in payments},
     )
     return [
-        await _document_of_batch(index, "Payment", payment.payment_id, post_payment(uow, context=context, payment=payment, locked=locks[payment.buyer_id]))
+        await document_of_batch(index, "Payment", payment.payment_id, post_payment(uow, context=context, payment=payment, locked=locks[payment.buyer_id]))
         for index, payment in enumerate(payments)
     ]
 
 
-async def _document_of_batch(index: int, kind: str, document_id: str, recording: Awaitable[T]) -> T:
+async def document_of_batch(index: int, kind: str, document_id: str, recording: Awaitable[T]) -> T:
     """Names the document a batch was rejected for, and where it stands in the batch."""
     try:
         return await recording

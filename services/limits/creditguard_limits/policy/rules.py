@@ -88,6 +88,8 @@ class UnknownBuyerPolicy(_Strict):
 class RampUp(_Strict):
     start_fraction: Decimal = Field(gt=0, le=1)
     step_per_invoice_paid_on_time: Decimal = Field(ge=0)
+    # A relationship older than this is established: the full recommendation, no probation.
+    established_after_days: int = Field(default=365, ge=0)
 
 
 class CreditPolicy(_Strict):
@@ -110,7 +112,10 @@ class CreditPolicy(_Strict):
         return self.grades.get(grade, self.ungraded)
 
 
-def ramp_up_fraction(ramp_up: RampUp, *, invoices_paid_on_time: int) -> Decimal:
+def ramp_up_fraction(ramp_up: RampUp, *, invoices_paid_on_time: int, relationship_days: int | None = None) -> Decimal:
+    """``relationship_days``: how long the company has sold to the buyer (None: unknown, new)."""
+    if relationship_days is not None and relationship_days > ramp_up.established_after_days:
+        return Decimal(1)
     return min(Decimal(1), ramp_up.start_fraction + ramp_up.step_per_invoice_paid_on_time * invoices_paid_on_time)
 
 

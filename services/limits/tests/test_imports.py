@@ -1,0 +1,150 @@
+"""Onboarding an existing book through POST /v1/imports: one transaction, the ledger's rules,
+history published as history, and the ramp-up left to relationships that are really new."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from services.limits.tests.conftest import TODAY
+from services.limits.tests.helpers import emitted, money, new_buyer
+
+SINCE_YEARS = "2019-03-01"
+
+
+def _invoice(buyer: str, number: int, amount: str, *, issued_on: str, due_on: str) -> dict:
+    return {"invoice_id": f"{buyer}-I{number}", "buyer_id": buyer, "amount": amount, "currency": "EUR", "issued_on": issued_on, "due_on": due_on}
+
+
+def _payment(buyer: str, number: int, amount: str, *, paid_on: str) -> dict:
+    return {"payment_id": f"{buyer}-P{number}", "buyer_id": buyer, "invoice_id": f"{buyer}-I{number}", "amount": amount, "currency": "EUR",
+            "paid_on": paid_on}
+
+
+def _book(established: str, newcomer: str, limited: str) -> dict:
+    return {
+        "accounts": [
+            {"buyer_id": established, "relationship_since": SINCE_YEARS, "limit": None},
+            {"buyer_id": newcomer, "relationship_since": "2026-09-01", "limit": None},
+            {"buyer_id": limited, "relationship_since": "2021-01-15",
+             "limit": {"amount": "40000.00", "currency": "EUR", "payment_terms_days": 30, "review_on": "2027-06-30"}},
+        ],
+        # Payments listed before their invoices, and the open invoice first: applied in date order.
+        "payments": [
+            _payment(established, 1, "12000.00", paid_on="2026-08-30"),
+            _payment(newcomer, 1, "3000.00", paid_on="2026-10-10"),
+            _payment(newcomer, 2, "3000.00", paid_on="2026-11-09"),
+            _payment(limited, 1, "50000.00", paid_on="2026-10-20"),
+        ],
+        "invoices": [
+            _invoice(established, 2, "8000.00", issued_on="2026-11-15", due_on="2026-12-15"),
+            _invoice(established, 1, "12000.00", issued_on="2026-08-01", due_on="2026-08-31"),
+            _invoice(newcomer, 1, "3000.00", issued_on="2026-09-10", due_on="2026-10-10"),
+            _invoice(newcomer, 2, "3000.00", issued_on="2026-10-10", due_on="2026-11-09"),
+            _invoice(limited, 1, "50000.00", issued_on="2026-09-20", due_on="2026-10-20"),
+            # Above its limit of 40,000 while still open: the position says so, but no limit-breached.
+            _invoice(limited, 2, "45000.00", issued_on="2026-11-20", due_on="2026-12-20"),
+        ],
+    }
+
+
+async def _limit(limits, buyer: str) -> dict:  # type: ignore[no-untyped-def]
+    response = await limits.client.get(f"/v1/buyers/{buyer}/limit", headers=limits.auth("sales"))
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def _assess(limits, buyer: str) -> None:  # type: ignore[no-untyped-def]
+    """Grade 3 with capacity 240,000 (12 % of equity 2,000,000), as scoring's event would set it."""
+    from datetime import UTC, datetime
+
+    from creditguard_limits.accounts import service as accounts_service
+    from creditguard_shared.events.contracts import BuyerAssessedV1
+
+    async with limits.runtime.uow_factory() as uow:
+        await accounts_service.record_assessment(uow, context=limits.app.state.limits, assessment=BuyerAssessedV1(
+            buyer_id=buyer, assessment_id=f"A-{buyer}", assessed_at=datetime(2026, 11, 30, tzinfo=UTC), model_version="m1", pd=0.01, grade=3,
+            risk_class="low", country="DE", industry="retail", financial_data_missing=False, equity=Decimal("2000000"), sales=Decimal("9000000"),
+            statement_currency="EUR"))
+        await uow.commit()
+
+
+async def _outbox_size(limits) -> int:  # type: ignore[no-untyped-def]
+    from sqlalchemy import text
+
+    async with limits.runtime.engine.connect() as connection:
+        return (await connection.execute(text("SELECT COUNT(*) FROM outbox_events"))).scalar_one()
+
+
+async def test_an_imported_book_sets_relationships_limits_and_ramp_up_and_publishes_history_as_history(limits):
+    established, newcomer, limited = new_buyer(), new_buyer(), new_buyer()
+    for buyer in (established, newcomer):
+        await _assess(limits, buyer)
+    # Registered before the import: a relationship of today, on probation at 25 % of 240,000.
+    before = await _limit(limits, established)
+    assert before["relationship_since"] == TODAY.date().isoformat() and money(before["amount"]) == Decimal("60000.00")
+    book = _book(established, newcomer, limited)
+
+    response = await limits.client.post("/v1/imports", headers=limits.auth("credit_manager"), json=book)
+
+    assert response.status_code == 200, response.text
+    assert response.json() == {"accounts": {"created": 1, "unchanged": 0, "updated": 2},
+                               "invoices": {"created": 6, "unchanged": 0}, "payments": {"created": 4, "unchanged": 0}}
+    # Years of history: no probation, the full recommendation.
+    settled = await _limit(limits, established)
+    assert settled["relationship_since"] == SINCE_YEARS
+    assert money(settled["recommendation"]["ramp_up_fraction"]) == 1 and money(settled["amount"]) == Decimal("240000.00")
+    # Three months old: on probation, with credit for its two invoices paid on time (25 % + 2 x 15 %).
+    young = await _limit(limits, newcomer)
+    assert young["relationship_since"] == "2026-09-01" and money(young["amount"]) == Decimal("132000.00")
+    kept = await _limit(limits, limited)
+    assert (money(kept["amount"]), kept["limit_source"], kept["relationship_since"]) == (Decimal("40000.00"), "manual", "2021-01-15")
+    assert money((await limits.client.get(f"/v1/buyers/{limited}/exposure", headers=limits.auth("sales"))).json()["exposure"]) == Decimal("45000.00")
+    assert await emitted(limits, "limit-breached", limited) == []
+    # Every document went out once, as history, in date order.
+    posted = await emitted(limits, "invoice-posted", established)
+    assert [(e["invoice_id"], e["historical"]) for e in posted] == [(f"{established}-I1", True), (f"{established}-I2", True)]
+    assert [(e["payment_id"], e["paid_on"], e["historical"]) for e in await emitted(limits, "payment-received", established)] == [
+        (f"{established}-P1", "2026-08-30", True)]
+    # The established buyer's limit moved once for the whole book, not once per invoice paid on time.
+    assert [money(e["new_amount"]) for e in await emitted(limits, "limit-changed", established)] == [Decimal("60000.00"), Decimal("240000.00")]
+    invoices = (await limits.client.get(f"/v1/buyers/{established}/invoices", headers=limits.auth("sales"))).json()
+    assert [(i["invoice_id"], money(i["open_amount"])) for i in invoices] == [(f"{established}-I1", 0), (f"{established}-I2", Decimal("8000.00"))]
+
+    # The same book again: nothing changes, nothing is published.
+    published = await _outbox_size(limits)
+    again = await limits.client.post("/v1/imports", headers=limits.auth("credit_manager"), json=book)
+    assert again.status_code == 200, again.text
+    assert again.json() == {"accounts": {"created": 0, "unchanged": 3, "updated": 0},
+                            "invoices": {"created": 0, "unchanged": 6}, "payments": {"created": 0, "unchanged": 4}}
+    assert await _outbox_size(limits) == published
+
+
+async def test_an_import_is_all_or_nothing_and_names_the_document_it_refuses(limits):
+    established, newcomer, limited = new_buyer(), new_buyer(), new_buyer()
+    book = _book(established, newcomer, limited)
+    assert (await limits.client.post("/v1/imports", headers=limits.auth("credit_manager"), json=book)).status_code == 200
+    published = await _outbox_size(limits)
+    late_comer = new_buyer()
+    changed = {
+        "accounts": [{"buyer_id": late_comer, "relationship_since": SINCE_YEARS, "limit": None}],
+        "invoices": [_invoice(late_comer, 1, "1000.00", issued_on="2026-10-01", due_on="2026-10-31"), book["invoices"][1] | {"amount": "12500.00"}],
+        "payments": [],
+    }
+
+    refused = await limits.client.post("/v1/imports", headers=limits.auth("credit_manager"), json=changed)
+
+    assert refused.status_code == 409, refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    problem = refused.json()
+    assert problem["document_id"] == f"{established}-I1" and problem["item"] == 1 and "amount" in problem["detail"]
+    assert (await limits.client.get(f"/v1/invoices/{late_comer}-I1", headers=limits.auth("sales"))).status_code == 404
+    assert (await limits.client.get(f"/v1/buyers/{late_comer}/limit", headers=limits.auth("sales"))).status_code == 404
+    assert await _outbox_size(limits) == published
+
+    unknown = await limits.client.post("/v1/imports", headers=limits.auth("credit_manager"), json={
+        "payments": [_payment(late_comer, 7, "10.00", paid_on="2026-10-02")]})
+    assert unknown.status_code == 422 and unknown.json()["document_id"] == f"{late_comer}-P7", unknown.text
+    repeated = await limits.client.post("/v1/imports", headers=limits.auth("credit_manager"), json={"invoices": book["invoices"][:1] * 2})
+    assert repeated.status_code == 422 and f"{established}-I2" in repeated.text, repeated.text
+    assert (await limits.client.post("/v1/imports", headers=limits.auth("erp"), json=book)).status_code == 403
