@@ -8,7 +8,7 @@ from creditguard_limits.accounts.repository import AccountsRepository
 from creditguard_limits.accounts.service import follow_policy_limit, import_account
 from creditguard_limits.checks.repository import ChecksRepository
 from creditguard_limits.context import LimitsContext
-from creditguard_limits.exposure.service import lock_many_with_terms, refresh_exposure
+from creditguard_limits.exposure.service import lock_accounts_ahead, lock_many_with_terms, refresh_exposure
 from creditguard_limits.fx.service import rate_table
 from creditguard_limits.imports.rules import ledger_order
 from creditguard_limits.imports.schemas import AccountImportCounts, ImportCounts, ImportIn, ImportOut
@@ -70,9 +70,11 @@ async def import_book(uow: UnitOfWork, *, context: LimitsContext, book: ImportIn
     # them once, not once per invoice paid on time.
     rates = await rate_table(uow, context=context)
     for buyer_id in sorted(changed_accounts | changed_ledgers):
-        account = locks[buyer_id][0]
-        moved = await follow_policy_limit(uow, context=context, account=account, reason="imported book", rates=rates)
-        if buyer_id not in changed_ledgers and (moved or buyer_id in changed_accounts):
-            # Documents publish their buyer's position at commit; these buyers have none.
-            await refresh_exposure(uow, context=context, buyer_id=buyer_id, locked=locks[buyer_id], announce_breach=False)
+        await follow_policy_limit(uow, context=context, account=locks[buyer_id][0], reason="imported book", rates=rates)
+    # Documents publish their buyer's position at commit; buyers with none in the import publish
+    # theirs here, their exposure totals read in one statement for all.
+    without_documents = changed_accounts - changed_ledgers
+    await lock_accounts_ahead(uow, context=context, buyer_ids=without_documents)
+    for buyer_id in sorted(without_documents):
+        await refresh_exposure(uow, context=context, buyer_id=buyer_id, locked=locks[buyer_id], announce_breach=False)
     return counts
