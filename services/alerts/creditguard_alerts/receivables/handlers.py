@@ -27,11 +27,17 @@ async def _watch(uow: UnitOfWork, *, receivable: Receivable | None, context: Con
 
 
 async def on_invoice_posted(uow: UnitOfWork, event: InvoicePostedV1, _: EventEnvelope, *, context: ContextSource) -> None:
-    await _watch(uow, context=context, receivable=await service.record_invoice(uow, event=event))
+    receivable = await service.record_invoice(uow, event=event)
+    # An imported book's documents are history: kept in the copy (the daily sweep alerts on what
+    # is overdue now), but they raise no alert, collection step or webhook of their own.
+    if not event.historical:
+        await _watch(uow, context=context, receivable=receivable)
 
 
 async def on_payment_received(uow: UnitOfWork, event: PaymentReceivedV1, _: EventEnvelope, *, context: ContextSource) -> None:
-    await _watch(uow, context=context, receivable=await service.record_payment(uow, event=event))
+    receivable = await service.record_payment(uow, event=event)
+    if not event.historical:
+        await _watch(uow, context=context, receivable=receivable)
 
 
 async def on_credit_note_issued(uow: UnitOfWork, event: CreditNoteIssuedV1, _: EventEnvelope, *, context: ContextSource) -> None:
