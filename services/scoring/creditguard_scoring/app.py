@@ -12,6 +12,8 @@ from creditguard_scoring import SERVICE_NAME
 from creditguard_scoring.assessment import api as assessment_api
 from creditguard_scoring.assessment.service import AssessmentContext, load_risk_tables, run_due_reassessments
 from creditguard_scoring.buyers import api as buyers_api
+from creditguard_scoring.calibration import api as calibration_api
+from creditguard_scoring.calibration.rules import Calibration
 from creditguard_scoring.database import messaging_tables
 from creditguard_scoring.financial_model import load_scorecard
 from creditguard_scoring.metrics import ScoringMetrics
@@ -37,6 +39,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         portfolio_base_rate=settings.portfolio_base_rate, stale_after_days=settings.statement_stale_after_days,
         max_reasons=settings.max_reasons, debounce=timedelta(seconds=settings.rescore_debounce_seconds),
         max_delay=timedelta(seconds=settings.rescore_max_delay_seconds), metrics=ScoringMetrics(metrics),
+        base_calibration=Calibration.from_settings(settings),
     )
 
     async def debounced_reassessment(runtime: ServiceRuntime) -> None:
@@ -56,7 +59,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         tables=messaging_tables,
         clock=clock,
         metrics=metrics,
-        routers=[buyers_api.router, statements_api.router, assessment_api.router, payment_behaviour_api.router],
+        routers=[buyers_api.router, statements_api.router, assessment_api.router, payment_behaviour_api.router, calibration_api.router],
         # Every invoice, payment and late payment of the book arrives here: twenty per transaction.
         consumers=[ConsumerSpec(name=f"{SERVICE_NAME}-payment-behaviour", events_per_transaction=20,
                                 subscriptions=payment_behaviour_handlers.subscriptions(context=context, clock=clock),
@@ -64,4 +67,5 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         background_tasks=[debounced_reassessment],
     )
     app.state.assessment_context = context
+    app.state.regrade_chunk = settings.regrade_chunk
     return app

@@ -10,8 +10,18 @@ class Settings(ServiceSettingsMixin):
     service_name: str = "scoring"
     database_url: str = "sqlite+aiosqlite:///var/scoring.db"
     port: int = 8001
-    # Share of buyers expected to default within a year in this book; PDs are calibrated to it.
-    portfolio_base_rate: float = Field(0.02, gt=0, lt=1)
+    # Share of buyers expected to default within a year in this book: the financial model's average
+    # company is shifted to it, a buyer without statements is scored at it, and the calibration
+    # turns about it. 7 %: the bankrupt share of the company data the default calibration was fitted on.
+    portfolio_base_rate: float = Field(0.07, gt=0, lt=1)
+    # Calibration version 0, in force until a credit manager applies a fitted one (POST
+    # /v1/calibration/recalibrations): logit(PD) = pivot + intercept + slope * (score - pivot)
+    # + payment points, pivot = logit(portfolio_base_rate). Fitted by maximum likelihood on
+    # train_1y.csv as the simulation books it (bench/calibration_book.py); see docs/scoring.md.
+    calibration_intercept: float = 1.312
+    calibration_slope: float = Field(0.744, gt=0)
+    # Buyers re-assessed per transaction when a recalibration re-grades the book.
+    regrade_chunk: int = Field(200, ge=1, le=5000)
     # Payment events mark a buyer for re-assessment; it runs once the burst has been quiet this long.
     rescore_debounce_seconds: float = Field(30.0, ge=0)
     # ... but at most this long after the first event, so a steady stream cannot postpone it for ever.

@@ -9,6 +9,7 @@ import pytest
 
 from creditguard_scoring.assessment import rules
 from creditguard_scoring.assessment.service import load_risk_tables
+from creditguard_scoring.calibration.rules import Calibration
 from creditguard_scoring.financial_model import load_scorecard
 from creditguard_scoring.payment_behaviour.rules import summarise
 from creditguard_scoring.statements.rules import LINES, compute_ratios, statement_problems
@@ -18,6 +19,8 @@ LINES_STRONG = {name: Decimal(STRONG[name]) for name in LINES}
 TABLES = load_risk_tables(None)
 CARD = load_scorecard()
 ANCHOR = rules.anchor_logit(average_company_logit=CARD.baseline_logit, model_base_rate=CARD.base_rate, portfolio_base_rate=0.02)
+# A calibration that shifts and flattens, so every test also checks the reasons stay additive under it.
+CALIBRATION = Calibration(version=3, intercept=1.3, slope=0.75, pivot=rules.logit(0.02))
 
 
 def test_ratios_follow_the_definitions_and_missing_lines_give_missing_ratios_not_zero():
@@ -77,18 +80,20 @@ def _inputs(**overrides) -> rules.AssessmentInputs:
 
 
 def _assess(inputs: rules.AssessmentInputs) -> rules.Outcome:
-    return rules.assess(inputs, tables=TABLES, anchor=ANCHOR, portfolio_base_rate=0.02, stale_after_days=548)
+    return rules.assess(inputs, tables=TABLES, anchor=ANCHOR, portfolio_base_rate=0.02, stale_after_days=548, calibration=CALIBRATION)
 
 
 def test_contributions_add_up_to_the_pd_and_missing_financials_sit_at_the_base_rate():
     outcome = _assess(_inputs(country="FR", industry="M", founded_on=None))  # adjustments 0 except industry -0.05
     missing = next(r for r in outcome.reasons if r.code == "FINANCIAL_DATA_MISSING")
-    assert rules.sigmoid(ANCHOR + missing.contribution) == pytest.approx(0.02)
-    assert outcome.logit == pytest.approx(ANCHOR + sum(r.contribution for r in outcome.reasons))
+    assert rules.sigmoid(CALIBRATION.apply(ANCHOR) + missing.contribution) == pytest.approx(0.02)
+    assert outcome.logit == pytest.approx(CALIBRATION.apply(ANCHOR) + sum(r.contribution for r in outcome.reasons))
+    assert outcome.calibration_version == 3 and outcome.anchor_pd == pytest.approx(rules.sigmoid(CALIBRATION.apply(ANCHOR)))
     financial = CARD.predict(compute_ratios(LINES_STRONG), missing="neutral")
     scored = _assess(_inputs(financial=financial, statement_period_end=date(2025, 12, 31)))
     fin_total = sum(r.contribution for r in scored.reasons if r.code.startswith("FIN_"))
-    assert fin_total == pytest.approx(financial.logit - financial.baseline_logit)
+    assert fin_total == pytest.approx(CALIBRATION.slope * (financial.logit - financial.baseline_logit))
+    assert scored.logit == pytest.approx(CALIBRATION.apply(scored.score_logit) + scored.overlay)
     stale = _assess(_inputs(financial=financial, statement_period_end=date(2024, 6, 30)))
     assert any(r.code == "FINANCIAL_DATA_STALE" for r in stale.reasons) and stale.pd > scored.pd
 

@@ -20,6 +20,8 @@ class Assessment(Base):
     assessed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     trigger: Mapped[str] = mapped_column(String(32))
     model_version: Mapped[str] = mapped_column(String(120))
+    # The calibration that turned the score into this PD (0: the settings'; None: before calibrations).
+    calibration_version: Mapped[int | None] = mapped_column(Integer)
     pd: Mapped[float] = mapped_column(Float)
     grade: Mapped[int] = mapped_column(Integer)
     risk_class: Mapped[str] = mapped_column(String(16))

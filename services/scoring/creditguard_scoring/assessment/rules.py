@@ -1,9 +1,13 @@
 """Pure assessment rules: an additive logit model whose every term is a reason.
 
-    logit(PD) = anchor + financial themes + payment behaviour + profile + industry + country
+    score    = anchor + financial themes + profile + industry + country
+    logit(PD) = intercept + slope * score + payment behaviour + adverse events
 
-``anchor`` is the financial model's average company, prior-shifted to the portfolio's base rate.
-Each adjustment is in logit points (+0.69 roughly doubles the odds of default).
+``anchor`` is the financial model's average company, prior-shifted to the portfolio's base rate;
+``intercept`` and ``slope`` are the calibration in force (calibration/rules.py), fitted to the
+book's realised defaults. Payment behaviour and adverse events act on the calibrated odds.
+Each adjustment is in logit points (+0.69 roughly doubles the odds of default). A buyer with an
+open insolvency filing or an invoice 90 or more days past due is in default: grade 10, PD 1.
 """
 
 from __future__ import annotations
@@ -17,12 +21,15 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from creditguard_scoring.buyers.rules import nace_division, nace_section
+from creditguard_scoring.calibration.rules import DEFAULT_DAYS_PAST_DUE, Calibration
 from creditguard_scoring.financial_model.scorecard import FinancialAssessment, logit, sigmoid
 from creditguard_scoring.payment_behaviour.rules import PaymentBehaviourSummary
 
 # Upper PD bound of grades 1..9; grade 10 is everything above, and default.
 GRADE_UPPER_BOUNDS: tuple[float, ...] = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.04, 0.08, 0.15, 0.30)
 DEFAULT_GRADE = 10
+# A buyer in default has defaulted: its PD is certainty, whatever the score says.
+DEFAULTED_PD = 1.0
 RISK_CLASSES: tuple[tuple[int, str], ...] = ((3, "low"), (6, "medium"), (8, "high"), (10, "very high"))
 
 # Financial model ratios grouped into the themes a credit manager reads; ratios overlap heavily
@@ -43,10 +50,19 @@ PAYMENT_INDEX_ADJUSTMENTS: tuple[tuple[float, float], ...] = (
 )
 # Worst days past due in the last 12 months -> logit points (first threshold reached counts).
 WORST_DPD_ADJUSTMENTS: tuple[tuple[int, float], ...] = ((90, 0.8), (60, 0.5), (30, 0.2))
+# Days the oldest open invoice is past due today -> logit points (first threshold reached counts).
+# They come on top of what the same invoice does to the payment index, the worst days past due
+# and the overdue share: all together 30 days past due multiplies the odds by about eight, 60 by
+# about thirty-five; 90 is default.
+CURRENT_DPD_ADJUSTMENTS: tuple[tuple[int, float], ...] = ((DEFAULT_DAYS_PAST_DUE, 4.0), (60, 1.2), (30, 0.6), (15, 0.3), (1, 0.1))
 OVERDUE_SHARE_THRESHOLD = 0.5
 OVERDUE_SHARE_ADJUSTMENT = 0.3
+# A payment index falling by TREND_THRESHOLD points over 90 days adds TREND_WORSENING_ADJUSTMENT,
+# each further point TREND_POINT_ADJUSTMENT, up to TREND_MAX_ADJUSTMENT.
 TREND_THRESHOLD = 10.0
 TREND_WORSENING_ADJUSTMENT = 0.3
+TREND_POINT_ADJUSTMENT = 0.03
+TREND_MAX_ADJUSTMENT = 1.2
 # Company age in years -> logit points (first bound reached counts).
 AGE_ADJUSTMENTS: tuple[tuple[float, float, str], ...] = (
     (2, 0.7, "founded less than 2 years ago"), (5, 0.35, "founded less than 5 years ago"),
@@ -165,6 +181,10 @@ class Outcome:
     logit: float
     anchor_pd: float
     defaulted: bool
+    # Before calibration (the statistical score) and the payment and adverse-event points on top.
+    score_logit: float
+    overlay: float
+    calibration_version: int
     reasons: tuple[Reason, ...]  # every non-zero term, largest absolute contribution first
     components: Mapping[str, float] = field(default_factory=dict)
 
@@ -225,6 +245,11 @@ def payment_reasons(payment: PaymentBehaviourSummary) -> list[Reason]:
             f"{'beyond' if (days or 0) > 0 else 'within'} terms",
             adjustment,
         ))
+    for threshold, adjustment in CURRENT_DPD_ADJUSTMENTS:
+        if payment.current_days_past_due >= threshold:
+            in_default = " (in default)" if threshold >= DEFAULT_DAYS_PAST_DUE else ""
+            reasons.append(Reason("PAYMENT_PAST_DUE", f"An open invoice is {payment.current_days_past_due} days past due{in_default}", adjustment))
+            break
     for threshold, adjustment in WORST_DPD_ADJUSTMENTS:
         if payment.worst_days_past_due_12m >= threshold:
             reasons.append(Reason("PAYMENT_WORST_DPD", f"An invoice went {payment.worst_days_past_due_12m} days past due in the last 12 months", adjustment))
@@ -234,7 +259,8 @@ def payment_reasons(payment: PaymentBehaviourSummary) -> list[Reason]:
         reasons.append(Reason("PAYMENT_OVERDUE", f"{share:.0%} of the open amount ({payment.overdue_amount}) is overdue", OVERDUE_SHARE_ADJUSTMENT))
     trend = payment.payment_index_trend_90d
     if trend is not None and trend <= -TREND_THRESHOLD:
-        reasons.append(Reason("PAYMENT_TREND", f"Payment index fell {abs(trend):g} points over the last 90 days", TREND_WORSENING_ADJUSTMENT))
+        adjustment = min(TREND_WORSENING_ADJUSTMENT + TREND_POINT_ADJUSTMENT * (abs(trend) - TREND_THRESHOLD), TREND_MAX_ADJUSTMENT)
+        reasons.append(Reason("PAYMENT_TREND", f"Payment index fell {abs(trend):g} points over the last 90 days", adjustment))
     return reasons
 
 
@@ -299,34 +325,46 @@ def country_reason(country: str, tables: RiskTables) -> list[Reason]:
     return [Reason("COUNTRY_RISK", f"Country risk of {name}", row.adjustment)]
 
 
-def assess(inputs: AssessmentInputs, *, tables: RiskTables, anchor: float, portfolio_base_rate: float, stale_after_days: int) -> Outcome:
-    reasons: list[Reason] = []
+def assess(inputs: AssessmentInputs, *, tables: RiskTables, anchor: float, portfolio_base_rate: float, stale_after_days: int,
+           calibration: Calibration) -> Outcome:
+    score: list[Reason] = []
     if inputs.financial is None:
-        # Nothing known about financial strength: the buyer is an average member of the book.
-        reasons.append(Reason("FINANCIAL_DATA_MISSING", "No financial statements: financial strength is taken as the portfolio average", logit(portfolio_base_rate) - anchor))
+        # Nothing known about financial strength: under the calibration in force the buyer lands
+        # at the portfolio's base rate (before its profile, industry and country).
+        average = calibration.pivot - calibration.intercept / calibration.slope
+        score.append(Reason("FINANCIAL_DATA_MISSING", "No financial statements: financial strength is taken as the portfolio average", average - anchor))
     else:
-        reasons.extend(financial_reasons(inputs.financial))
+        score.extend(financial_reasons(inputs.financial))
         if inputs.statement_period_end is not None and (inputs.as_of - inputs.statement_period_end).days > stale_after_days:
-            reasons.append(Reason("FINANCIAL_DATA_STALE", f"Latest statement is for the period ending {inputs.statement_period_end.isoformat()}", STALE_STATEMENT_ADJUSTMENT))
-    payment = payment_reasons(inputs.payment)
+            score.append(Reason("FINANCIAL_DATA_STALE", f"Latest statement is for the period ending {inputs.statement_period_end.isoformat()}", STALE_STATEMENT_ADJUSTMENT))
     profile = profile_reasons(inputs, tables)
-    adverse, defaulted = adverse_event_reasons(inputs.adverse_events, inputs.as_of)
     industry = industry_reason(inputs.industry, tables)
     country = country_reason(inputs.country, tables)
-    reasons += payment + profile + adverse + industry + country
-    total = anchor + math.fsum(r.contribution for r in reasons)
-    pd = sigmoid(total)
+    score += profile + industry + country
+    score_logit = anchor + math.fsum(r.contribution for r in score)
+    # The score's reasons are shown in calibrated points, so that every reason's contribution and
+    # the calibrated anchor add up to the logit of the PD.
+    score = [Reason(r.code, r.message, calibration.slope * r.contribution) for r in score]
+    payment = payment_reasons(inputs.payment)
+    adverse, insolvent = adverse_event_reasons(inputs.adverse_events, inputs.as_of)
+    overlay = math.fsum(r.contribution for r in payment + adverse)
+    total = calibration.apply(score_logit) + overlay
+    defaulted = insolvent or inputs.payment.current_days_past_due >= DEFAULT_DAYS_PAST_DUE
+    pd = DEFAULTED_PD if defaulted else sigmoid(total)
     grade = grade_for(pd, defaulted=defaulted)
+    reasons = score + payment + adverse
+    profile_codes = {r.code for r in profile}
     components = {
-        "financial": math.fsum(r.contribution for r in reasons if r.code.startswith("FIN")),
+        "financial": math.fsum(r.contribution for r in score if r.code.startswith("FIN")),
         "payment_behaviour": math.fsum(r.contribution for r in payment),
-        "profile": math.fsum(r.contribution for r in profile + adverse),
-        "industry": math.fsum(r.contribution for r in industry),
-        "country": math.fsum(r.contribution for r in country),
+        "profile": math.fsum(r.contribution for r in score if r.code in profile_codes) + math.fsum(r.contribution for r in adverse),
+        "industry": calibration.slope * math.fsum(r.contribution for r in industry),
+        "country": calibration.slope * math.fsum(r.contribution for r in country),
     }
     ranked = tuple(sorted((r for r in reasons if abs(r.contribution) > 1e-9), key=lambda r: -abs(r.contribution)))
-    return Outcome(pd=pd, grade=grade, risk_class=risk_class_for(grade), logit=total, anchor_pd=sigmoid(anchor),
-                   defaulted=defaulted, reasons=ranked, components=components)
+    return Outcome(pd=pd, grade=grade, risk_class=risk_class_for(grade), logit=total, anchor_pd=sigmoid(calibration.apply(anchor)),
+                   defaulted=defaulted, reasons=ranked, components=components, score_logit=score_logit, overlay=overlay,
+                   calibration_version=calibration.version)
 
 
 def percentile_rank(*, below: int, equal: int, count: int) -> float | None:

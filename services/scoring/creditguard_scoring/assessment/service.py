@@ -8,7 +8,7 @@ import logging
 import time
 import uuid
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from importlib.resources import files
 from pathlib import Path
 
@@ -19,10 +19,12 @@ from creditguard_scoring.buyers.models import Buyer
 from creditguard_scoring.buyers.repository import BuyerRepository
 from creditguard_scoring.buyers.rules import nace_section
 from creditguard_scoring.buyers.service import get_buyer
+from creditguard_scoring.calibration.repository import CalibrationRepository
+from creditguard_scoring.calibration.rules import Calibration
 from creditguard_scoring.financial_model import FinancialAssessment, Scorecard
 from creditguard_scoring.metrics import ScoringMetrics
 from creditguard_scoring.payment_behaviour.repository import PaymentBehaviourRepository
-from creditguard_scoring.payment_behaviour.service import buyer_payment_behaviour
+from creditguard_scoring.payment_behaviour.service import assessed_payment_behaviour
 from creditguard_scoring.statements.repository import StatementRepository
 from creditguard_scoring.statements.rules import compute_ratios, key_ratios
 from creditguard_scoring.statements.service import latest_with_history, statement_lines
@@ -85,6 +87,8 @@ class AssessmentContext:
     debounce: timedelta
     max_delay: timedelta
     metrics: ScoringMetrics
+    # Version 0, in force until a credit manager applies a fitted calibration.
+    base_calibration: Calibration | None = None
 
     @functools.cached_property
     def financial_scores(self) -> FinancialScores:
@@ -101,6 +105,14 @@ class AssessmentContext:
             model_base_rate=self.scorecard.base_rate,
             portfolio_base_rate=self.portfolio_base_rate,
         )
+
+
+async def calibration_in_force(uow: UnitOfWork, *, context: AssessmentContext) -> Calibration:
+    stored = await CalibrationRepository(uow.session).current()
+    if stored is None:
+        assert context.base_calibration is not None  # set by the app from its settings
+        return context.base_calibration
+    return Calibration(version=stored.version, intercept=stored.intercept, slope=stored.slope, pivot=stored.pivot)
 
 
 def _reason_dicts(reasons: tuple[rules.Reason, ...]) -> list[dict]:
@@ -129,7 +141,8 @@ async def assess_buyer(uow: UnitOfWork, *, context: AssessmentContext, buyer_id:
     previous = await repository.current_score(buyer_id, for_update=True)
     latest, earlier = await latest_with_history(uow, buyer_id=buyer_id)
     as_of = now.date()
-    payment = await buyer_payment_behaviour(uow, buyer_id=buyer_id, as_of=as_of)
+    payment = await assessed_payment_behaviour(uow, buyer_id=buyer_id, as_of=as_of)
+    calibration = await calibration_in_force(uow, context=context)
     events = await BuyerRepository(uow.session).adverse_events(buyer_id)
     ratios, financial = context.financial_scores.of(statement_lines(latest), [statement_lines(e) for e in earlier]) if latest is not None else (None, None)
     inputs = rules.AssessmentInputs(
@@ -138,12 +151,13 @@ async def assess_buyer(uow: UnitOfWork, *, context: AssessmentContext, buyer_id:
         adverse_events=[rules.AdverseEventFact(e.kind, e.occurred_on, e.resolved_on) for e in events],
     )
     outcome = rules.assess(inputs, tables=context.tables, anchor=context.anchor,
-                           portfolio_base_rate=context.portfolio_base_rate, stale_after_days=context.stale_after_days)
+                           portfolio_base_rate=context.portfolio_base_rate, stale_after_days=context.stale_after_days, calibration=calibration)
     assessment = Assessment(
         assessment_id=uuid.uuid4().hex, buyer_id=buyer_id, assessed_at=now, trigger=trigger,
-        model_version=context.model_version, pd=outcome.pd, grade=outcome.grade, risk_class=outcome.risk_class,
+        model_version=context.model_version, calibration_version=calibration.version, pd=outcome.pd, grade=outcome.grade, risk_class=outcome.risk_class,
         financial_data_missing=latest is None, reasons=_reason_dicts(outcome.reasons),
-        components={**{k: round(v, 4) for k, v in outcome.components.items()}, "anchor_pd": outcome.anchor_pd, "logit": outcome.logit, "defaulted": outcome.defaulted},
+        components={**{k: round(v, 4) for k, v in outcome.components.items()}, "anchor_pd": outcome.anchor_pd, "logit": outcome.logit, "defaulted": outcome.defaulted,
+                    "score_logit": outcome.score_logit, "overlay": outcome.overlay, "calibration_version": calibration.version},
         inputs=_jsonable({
             "profile": {"country": buyer.country, "industry": buyer.industry, "legal_form": buyer.legal_form,
                         "founded_on": buyer.founded_on, "profile_updated_at": buyer.updated_at},
@@ -157,6 +171,7 @@ async def assess_buyer(uow: UnitOfWork, *, context: AssessmentContext, buyer_id:
             "payment_behaviour": {"as_of": as_of, **asdict(payment)},
             "adverse_events": [{"event_id": e.event_id, "kind": e.kind, "occurred_on": e.occurred_on, "resolved_on": e.resolved_on} for e in events],
             "portfolio_base_rate": context.portfolio_base_rate,
+            "calibration": asdict(calibration),
             "risk_tables": context.tables.provenance(),
         }),
     )
@@ -258,12 +273,31 @@ async def mark_for_reassessment(uow: UnitOfWork, *, context: AssessmentContext, 
     await uow.session.flush()
 
 
+async def mark_past_due_crossings(uow: UnitOfWork, *, today: date, now: datetime) -> int:
+    """Mark for re-assessment, due now, every registered buyer with an open invoice past a
+    days-past-due threshold its latest assessment did not reflect."""
+    repository = AssessmentRepository(uow.session)
+    buyer_ids = await PaymentBehaviourRepository(uow.session).buyers_past_new_threshold(today=today)
+    if not buyer_ids:
+        return 0
+    await repository.load_dues(set(buyer_ids))
+    for buyer_id in buyer_ids:
+        due = await repository.get_due(buyer_id)
+        if due is None:
+            await repository.add(ReassessmentDue(buyer_id=buyer_id, due_at=now, latest_at=now, marks=1))
+        else:
+            due.due_at, due.marks = min(_as_aware(due.due_at), now), due.marks + 1
+    await uow.session.flush()
+    return len(buyer_ids)
+
+
 async def read_ahead_dues(uow: UnitOfWork, *, buyer_ids: set[str]) -> None:
     """Read these buyers' due marks at once, for a batch of events that marks them."""
     await AssessmentRepository(uow.session).load_dues(buyer_ids)
 
 
-async def reassess_if_due(uow: UnitOfWork, *, context: AssessmentContext, buyer_id: str, now: datetime, force: bool = False) -> bool:
+async def reassess_if_due(uow: UnitOfWork, *, context: AssessmentContext, buyer_id: str, now: datetime, force: bool = False,
+                          trigger: str = "payment_behaviour") -> bool:
     """One buyer of the background pass, in its own unit of work."""
     repository = AssessmentRepository(uow.session)
     due = await repository.get_due(buyer_id, for_update=True)
@@ -271,7 +305,7 @@ async def reassess_if_due(uow: UnitOfWork, *, context: AssessmentContext, buyer_
         return False
     marks = due.marks
     if await BuyerRepository(uow.session).get(buyer_id) is not None:
-        await assess_buyer(uow, context=context, buyer_id=buyer_id, trigger="payment_behaviour", now=now)
+        await assess_buyer(uow, context=context, buyer_id=buyer_id, trigger=trigger, now=now)
     # A buyer not registered yet is assessed when its profile arrives, with this behaviour included.
     await repository.remove_due(buyer_id, marks=marks)
     return True
@@ -283,7 +317,12 @@ def _as_aware(moment: datetime) -> datetime:
 
 
 async def run_due_reassessments(uow_factory: UnitOfWorkFactory, *, context: AssessmentContext, now: datetime, force: bool = False, limit: int = 500) -> int:
-    """One pass: every buyer whose debounce window elapsed (all marked buyers with ``force``)."""
+    """One pass: every buyer whose debounce window elapsed (all marked buyers with ``force``),
+    after marking the buyers whose open invoices crossed 30, 60 or 90 days past due since their
+    last assessment (days pass without any event)."""
+    async with uow_factory() as uow:
+        await mark_past_due_crossings(uow, today=now.date(), now=now)
+        await uow.commit()
     async with uow_factory() as uow:
         buyer_ids = await AssessmentRepository(uow.session).due_buyer_ids(due_by=None if force else now, limit=limit)
     assessed = 0

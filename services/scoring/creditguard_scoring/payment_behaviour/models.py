@@ -27,6 +27,9 @@ class PaymentExperience(Base):
     settled_on: Mapped[date | None] = mapped_column(Date)
     # Worst days past due seen so far (from payment-late events or at settlement).
     max_days_past_due: Mapped[int] = mapped_column(Integer, default=0)
+    # The days-past-due threshold (30, 60, 90) the buyer's latest assessment already reflected for
+    # this invoice: the due pass re-assesses buyers whose open invoices crossed the next one.
+    past_due_threshold_assessed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Settlement(Base):

@@ -1,9 +1,14 @@
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import date, timedelta
+
+from sqlalchemy import and_, or_, select
+
+from creditguard_scoring.buyers.models import Buyer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from creditguard_scoring.payment_behaviour.models import PaymentExperience, Settlement
+from creditguard_scoring.payment_behaviour.rules import REVIEW_THRESHOLDS
 from creditguard_shared.receivables import ReceivablesReadAhead
 
 
@@ -68,4 +73,17 @@ class PaymentBehaviourRepository:
         if loaded is not None and buyer_id in loaded:
             return list(loaded[buyer_id])
         statement = select(PaymentExperience).where(PaymentExperience.buyer_id == buyer_id).order_by(PaymentExperience.due_on)
+        return list((await self.session.execute(statement)).scalars())
+
+    async def buyers_past_new_threshold(self, *, today: date) -> list[str]:
+        """Registered buyers with an open invoice past a review threshold its assessment did not see."""
+        crossed = or_(*[
+            and_(PaymentExperience.due_on <= today - timedelta(days=threshold), PaymentExperience.past_due_threshold_assessed < threshold)
+            for threshold in REVIEW_THRESHOLDS
+        ])
+        statement = (
+            select(PaymentExperience.buyer_id).distinct()
+            .join(Buyer, Buyer.buyer_id == PaymentExperience.buyer_id)
+            .where(PaymentExperience.open_amount > 0, crossed).order_by(PaymentExperience.buyer_id)
+        )
         return list((await self.session.execute(statement)).scalars())

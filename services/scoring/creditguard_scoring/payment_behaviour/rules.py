@@ -24,6 +24,19 @@ def payment_index(days_beyond_terms: float) -> float:
     return INDEX_ANCHORS[-1][1]
 
 
+# Days past due at which the grade of a buyer with an open invoice moves: the due pass re-assesses
+# a buyer when one of its open invoices crosses the next of them, with no event needed.
+REVIEW_THRESHOLDS: tuple[int, ...] = (1, 15, 30, 60, 90)
+
+
+def past_due_threshold(experience: PaymentExperience, *, as_of: date) -> int:
+    """The highest review threshold an open invoice has reached (0 when settled or not that late)."""
+    if experience.open_amount <= 0:
+        return 0
+    days = (as_of - experience.due_on).days
+    return max((t for t in REVIEW_THRESHOLDS if days >= t), default=0)
+
+
 def days_beyond_terms(experience: PaymentExperience, as_of: date) -> int | None:
     """Settled invoices count to their settlement date; open ones count only once overdue."""
     if experience.settled_on is not None:
@@ -42,6 +55,8 @@ class PaymentBehaviourSummary:
     average_days_beyond_terms: float | None
     share_paid_late: float | None
     worst_days_past_due_12m: int
+    # Days the oldest invoice still open is past its due date (0 when nothing open is overdue).
+    current_days_past_due: int
     payment_index: float | None
     payment_index_trend_90d: float | None
 
@@ -65,6 +80,7 @@ def summarise(experiences: list[PaymentExperience], *, as_of: date) -> PaymentBe
     late = [e for e in settled if e.settled_on and e.settled_on > e.due_on]
     year_ago = as_of - timedelta(days=365)
     worst = 0
+    current_worst = max(((as_of - e.due_on).days for e in open_ if as_of > e.due_on), default=0)
     for e in experiences:
         if e.due_on < year_ago:
             continue
@@ -86,6 +102,7 @@ def summarise(experiences: list[PaymentExperience], *, as_of: date) -> PaymentBe
         average_days_beyond_terms=round(average, 1) if average is not None else None,
         share_paid_late=round(len(late) / len(settled), 4) if settled else None,
         worst_days_past_due_12m=worst,
+        current_days_past_due=current_worst,
         payment_index=payment_index(average) if average is not None else None,
         payment_index_trend_90d=trend,
     )

@@ -18,5 +18,6 @@ class PaymentBehaviourOut(BaseModel):
     average_days_beyond_terms: float | None
     share_paid_late: float | None
     worst_days_past_due_12m: int
+    current_days_past_due: int
     payment_index: float | None
     payment_index_trend_90d: float | None

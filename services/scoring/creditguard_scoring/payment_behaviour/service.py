@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from creditguard_scoring.payment_behaviour.models import PaymentExperience, Settlement
 from creditguard_scoring.payment_behaviour.repository import PaymentBehaviourRepository
-from creditguard_scoring.payment_behaviour.rules import PaymentBehaviourSummary, summarise
+from creditguard_scoring.payment_behaviour.rules import PaymentBehaviourSummary, past_due_threshold, summarise
 from creditguard_shared.receivables import ReceivablesEvent, settle, settlement_id_of, settlement_ids_of
 from creditguard_shared.events.contracts import CreditNoteIssuedV1, InvoicePostedV1, PaymentLateV1, PaymentReceivedV1
 from creditguard_shared.unit_of_work import UnitOfWork
@@ -67,6 +67,17 @@ async def record_late_payment(uow: UnitOfWork, *, event: PaymentLateV1) -> None:
     experience = await PaymentBehaviourRepository(uow.session).get_experience(event.invoice_id)
     if experience is not None:
         experience.max_days_past_due = max(experience.max_days_past_due, event.days_past_due)
+
+
+async def assessed_payment_behaviour(uow: UnitOfWork, *, buyer_id: str, as_of: date) -> PaymentBehaviourSummary:
+    """The summary an assessment rests on; the invoices remember the past-due threshold it saw,
+    so the due pass re-assesses the buyer only when one crosses the next threshold."""
+    experiences = await PaymentBehaviourRepository(uow.session).experiences_for_buyer(buyer_id)
+    for experience in experiences:
+        reached = past_due_threshold(experience, as_of=as_of)
+        if reached != experience.past_due_threshold_assessed:
+            experience.past_due_threshold_assessed = reached
+    return summarise(experiences, as_of=as_of)
 
 
 async def buyer_payment_behaviour(uow: UnitOfWork, *, buyer_id: str, as_of: date) -> PaymentBehaviourSummary:
