@@ -157,9 +157,9 @@ async def test_portfolio_and_cash_in_forecast(limits):
     assert body["herfindahl_index"] == 0.625
     assert money(body["overdue_by_bucket"]["1-15"]) == Decimal("3000.00")
     forecast = (await limits.client.get("/v1/forecast/cash-in?weeks=4", headers=limits.auth("credit_manager"))).json()
-    # Unassessed buyers: PD 5%, LGD 45%, nothing insured -> 2.25% expected loss.
-    assert money(forecast["expected_loss"]) == Decimal("270.00")
-    assert [money(w["expected_collections"]) for w in forecast["weeks"]] == [Decimal("2932.50"), Decimal("8797.50"), Decimal("0.00"), Decimal("0.00")]
+    # Unassessed buyers: PD 5%, LGD 85% (economics.loss_given_default), nothing insured -> 4.25% expected loss.
+    assert money(forecast["expected_loss"]) == Decimal("510.00")
+    assert [money(w["expected_collections"]) for w in forecast["weeks"]] == [Decimal("2872.50"), Decimal("8617.50"), Decimal("0.00"), Decimal("0.00")]
     refreshed = await limits.client.post("/v1/portfolio/metrics/refresh", headers=limits.auth("credit_manager"))
     assert refreshed.status_code == 200
     metrics = (await limits.client.get("/metrics")).text

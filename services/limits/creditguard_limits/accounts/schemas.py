@@ -62,15 +62,36 @@ class TemporaryIncreaseOut(BaseModel):
     cancelled_at: datetime | None
 
 
+class LimitEconomicsOut(BaseModel):
+    """Per unit of exposure and per year: M = margin x 365 / D, E = PD12 x LGD, C = cost of capital."""
+
+    margin_rate: Decimal
+    pd_12m: Decimal
+    terms_days: int
+    expected_days_late: Decimal
+    exposure_days: Decimal
+    margin_per_year: Decimal
+    expected_loss_rate: Decimal
+    financing_rate: Decimal
+    net_rate: Decimal
+    capacity_limit: Decimal
+    max_expected_loss_share: Decimal
+    appetite_limit: Decimal | None
+    economic_limit: Decimal
+    expected_contribution_per_year: Decimal
+
+
 class RecommendationOut(BaseModel):
     currency: str
     grade: int | None
     capacity_limit: Decimal
+    economic_limit: Decimal
     ramp_up_fraction: Decimal
     amount: Decimal
     max_single_order: Decimal
     max_terms_days: int
     conditions: list[dict]
+    economics: LimitEconomicsOut
 
 
 class LimitOut(BaseModel):

@@ -10,9 +10,10 @@ from decimal import Decimal
 
 from creditguard_limits.accounts.models import CreditAccount, CreditGroup, LimitAudit, TemporaryIncrease
 from creditguard_limits.accounts.repository import AccountsRepository
-from creditguard_limits.accounts.rules import LIMIT_BELOW_EXPOSURE, Recommendation, audit_values, recommend, with_flag
+from creditguard_limits.accounts.rules import LIMIT_BELOW_EXPOSURE, Recommendation, audit_values, recommend, usual_terms_days, with_flag
 from creditguard_limits.accounts.schemas import GroupLimitIn, ImportedLimit, LimitIn, TemporaryIncreaseIn
 from creditguard_limits.context import LimitsContext
+from creditguard_limits.economics.rules import expected_days_late
 from creditguard_limits.exposure.rules import Position
 from creditguard_limits.exposure.service import LockedAccount, lock_account, position_of, publish_position
 from creditguard_limits.fx.rules import RateTable
@@ -98,14 +99,19 @@ async def describe_account(uow: UnitOfWork, *, context: LimitsContext, buyer_id:
     rates = await rate_table(uow, context=context)
     position = await position_of(uow, context=context, account=account, rates=rates, today=context.clock.today())
     increases = await AccountsRepository(uow.session).increases_for(buyer_id)
-    return account, position, increases, _recommendation(context=context, account=account, rates=rates)
+    return account, position, increases, recommendation_for(context=context, account=account, rates=rates)
 
 
-def _recommendation(*, context: LimitsContext, account: CreditAccount, rates: RateTable) -> Recommendation:
+def recommendation_for(*, context: LimitsContext, account: CreditAccount, rates: RateTable) -> Recommendation:
+    """The policy's recommendation for the account, priced with its PD, industry, usual terms and
+    payment record (the credit check reads its economic capacity too)."""
+    policy = context.policy.current
     return recommend(
-        context.policy.current, grade=account.grade, equity=account.equity, sales=account.sales,
+        policy, grade=account.grade, equity=account.equity, sales=account.sales,
         statement_currency=account.statement_currency, invoices_paid_on_time=account.invoices_paid_on_time, rates=rates,
         relationship_days=None if account.relationship_since is None else (context.clock.today() - account.relationship_since).days,
+        pd=account.pd, industry=account.industry, expected_days_late=expected_days_late(days_late_total=account.days_late_total, invoices_settled=account.invoices_settled),
+        terms_days=usual_terms_days(policy, grade=account.grade, limit_source=account.limit_source, payment_terms_days=account.payment_terms_days),
     )
 
 
@@ -283,7 +289,7 @@ async def follow_policy_limit(uow: UnitOfWork, *, context: LimitsContext, accoun
     Answers whether the limit or its terms changed."""
     if account.limit_source == "manual" or account.grade is None:
         return False
-    recommendation = _recommendation(context=context, account=account, rates=rates or await rate_table(uow, context=context))
+    recommendation = recommendation_for(context=context, account=account, rates=rates or await rate_table(uow, context=context))
     return await _change_limit(
         uow, context=context, account=account, amount=recommendation.amount, currency=recommendation.currency,
         payment_terms_days=recommendation.max_terms_days, review_on=account.review_on, source="policy",

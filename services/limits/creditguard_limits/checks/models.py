@@ -28,11 +28,15 @@ class CreditCheck(Base):
     reasons: Mapped[str] = mapped_column(Text)
     conditions: Mapped[str] = mapped_column(Text)
     limit_currency: Mapped[str] = mapped_column(String(3))
+    # The limit the decision was made against: "limit" or "economic_capacity" (see economics).
     limit_amount: Mapped[Decimal | None] = mapped_column(MONEY)
+    limit_basis: Mapped[str | None] = mapped_column(String(24))
     exposure_before: Mapped[Decimal] = mapped_column(MONEY)
     exposure_after: Mapped[Decimal] = mapped_column(MONEY)
     available_credit: Mapped[Decimal | None] = mapped_column(MONEY)
     breakdown: Mapped[str] = mapped_column(Text)
+    # JSON: the order's expected contribution and its inputs (docs/economics.md).
+    economics: Mapped[str | None] = mapped_column(Text)
     rules_version: Mapped[str] = mapped_column(String(64))
     requested_by: Mapped[str] = mapped_column(String(100))
     decided_by: Mapped[str | None] = mapped_column(String(100))

@@ -7,11 +7,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from creditguard_limits.economics.rules import OrderEconomics, Rescue, find_rescue, order_economics
 from creditguard_limits.exposure.rules import ZERO, Position
 from creditguard_limits.fx.rules import to_cents
 from creditguard_limits.policy.rules import CreditPolicy, Decision
 
 SEVERITY: dict[str, int] = {"approved": 0, "approved_with_conditions": 1, "referred": 2, "rejected": 3}
+# Reasons of the limit check a positive expected contribution may outweigh (a group limit may not).
+LIMIT_CODES = frozenset({"limit_exceeded", "no_limit"})
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,7 @@ class CheckRequest:
     additional: Decimal
     payment_terms_days: int
     today: date
+    product_line: str | None = None
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,14 @@ class AccountFacts:
     payment_terms_days: int | None
     # No limit and no assessment: nobody has looked at this buyer yet.
     unknown: bool
+    # Scoring's 12-month PD (None: not assessed, the policy's unassessed_pd applies) and NACE code.
+    pd: Decimal | None = None
+    industry: str | None = None
+    expected_days_late: Decimal = Decimal(0)
+    # The recommended limit before the ramp-up, in the position's currency: the most exposure the
+    # risk appetite accepts for this buyer. None without an assessment.
+    economic_capacity: Decimal | None = None
+    limit_source: str | None = None
 
 
 @dataclass
@@ -41,13 +53,29 @@ class Outcome:
     decision: Decision = "approved"
     reasons: list[dict] = field(default_factory=list)
     conditions: list[dict] = field(default_factory=list)
+    # Each reason's action, so a reason can be outweighed later (``waive``).
+    actions: list[tuple[str, str]] = field(default_factory=list)
+    economics: OrderEconomics | None = None
+    # The limit the decision was made against: the buyer's ("limit") or, when a positive expected
+    # contribution outweighed it, the economic capacity.
+    limit_basis: str = "limit"
+    decision_limit: Decimal | None = None
 
     def add(self, action: str, code: str, message: str, conditions: list[dict] | None = None) -> None:
         if SEVERITY[action] > SEVERITY[self.decision]:
             self.decision = action  # type: ignore[assignment]
         self.reasons.append({"code": code, "message": message})
+        self.actions.append((code, action))
         if action == "approved_with_conditions":
             self.conditions.extend(conditions or [{"code": code, "message": message}])
+
+    def blocking(self) -> list[str]:
+        return [code for code, action in self.actions if SEVERITY[action] >= SEVERITY["referred"]]
+
+    def waive(self, codes: frozenset[str]) -> None:
+        """The decision without these reasons' actions (the reasons stay listed)."""
+        self.actions = [(code, action) for code, action in self.actions if code not in codes]
+        self.decision = max((action for _, action in self.actions), key=SEVERITY.__getitem__, default="approved")  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -58,12 +86,109 @@ class Rates:
 
 
 def evaluate(policy: CreditPolicy, *, request: CheckRequest, account: AccountFacts, position: Position, rates: Rates) -> Outcome:
-    outcome = Outcome()
+    outcome = Outcome(decision_limit=position.limit)
     for name in policy.check_order:
         CHECKS[name](outcome, policy, request, account, position, rates)
+    _contribution(outcome, policy, request, account, position)
     if outcome.decision != "approved_with_conditions":
         outcome.conditions = []
     return outcome
+
+
+def price_order(policy: CreditPolicy, *, request: CheckRequest, account: AccountFacts, position: Position) -> OrderEconomics:
+    """The order's expected contribution as requested: what it adds to the exposure, at its terms."""
+    economics = policy.economics
+    added = max(request.additional, ZERO)
+    before = position.exposure.total
+    cover = position.cover
+    return order_economics(
+        economics, currency=position.currency, amount=added,
+        margin_rate=economics.gross_margin.rate(industry=account.industry, product_line=request.product_line),
+        pd_12m=_pd(policy, account), terms_days=request.payment_terms_days, expected_days_late=account.expected_days_late,
+        insured=position.insured_part(before + added) - position.insured_part(before),
+        indemnity_share=cover.indemnity_percentage / 100 if cover is not None else economics.insurance.indemnity_share,
+    )
+
+
+def _pd(policy: CreditPolicy, account: AccountFacts) -> Decimal:
+    return account.pd if account.pd is not None else policy.unassessed_pd
+
+
+def _contribution(outcome: Outcome, policy: CreditPolicy, request: CheckRequest, account: AccountFacts, position: Position) -> None:
+    """Decisions that know money. Hard stops (any blocking reason but the buyer's own limit) stay as
+    they are, with the figures. A limit is outweighed when the order earns (EC > 0) and the
+    exposure stays within the economic capacity. An order expected to lose gets the first
+    condition that makes it earn, or is referred with the figures."""
+    order = outcome.economics = price_order(policy, request=request, account=account, position=position)
+    rules = policy.economics.decisions
+    blocking = outcome.blocking()
+    if any(code not in LIMIT_CODES for code in blocking) or order.amount <= 0:
+        return
+    after = position.exposure.total + order.amount
+    capacity = account.economic_capacity
+    if blocking:
+        outweighable = (
+            rules.approve_within_economic_capacity and capacity is not None and account.grade is not None and after <= capacity
+            and (rules.include_manual_limits or account.limit_source != "manual")
+        )
+        if not outweighable:
+            return
+    figures = _figures(order)
+    if order.expected_contribution > 0:
+        if blocking:
+            _outweigh_limit(outcome, capacity=capacity, currency=position.currency)  # type: ignore[arg-type]
+            outcome.add("approved", "approved_on_contribution",
+                        f"Expected contribution {figures}; exposure after the order {to_cents(after)} stays within the economic capacity "
+                        f"{to_cents(capacity)} {position.currency}: approved above the limit.")  # type: ignore[arg-type]
+        return
+    if rules.negative_contribution == "none":
+        return
+    rescue = find_rescue(
+        policy.economics, order=order, has_cover=position.cover is not None,
+        insured_for=lambda credit: position.insured_part(position.exposure.total + credit) - position.insured_part(position.exposure.total),
+    )
+    if rescue is not None and rescue.code != "credit_insurance":
+        if blocking:
+            _outweigh_limit(outcome, capacity=capacity, currency=position.currency)  # type: ignore[arg-type]
+        outcome.add("approved_with_conditions", "negative_contribution",
+                    f"Expected contribution {figures}; {_rescue_text(rescue)}.", [_rescue_condition(rescue, order)])
+        return
+    if rescue is not None:
+        outcome.add("referred", "contribution_needs_cover", f"Expected contribution {figures}; {_rescue_text(rescue)}.")
+        return
+    outcome.add(rules.negative_contribution, "negative_contribution",
+                f"Expected contribution {figures}; no shorter terms (down to {rules.min_terms_days} days), prepayment (up to "
+                f"{rules.max_prepayment_share * 100:.0f} %) or insurance cover makes it positive.")
+
+
+def _outweigh_limit(outcome: Outcome, *, capacity: Decimal, currency: str) -> None:
+    outcome.waive(LIMIT_CODES)
+    outcome.limit_basis, outcome.decision_limit = "economic_capacity", capacity
+
+
+def _figures(order: OrderEconomics) -> str:
+    return (f"{order.expected_contribution} {order.currency} (margin {order.gross_margin} - expected loss {order.expected_loss} - "
+            f"financing {order.financing_cost} - premium {order.insurance_premium})")
+
+
+def _rescue_text(rescue: Rescue) -> str:
+    earns = f"{rescue.economics.expected_contribution} {rescue.economics.currency}"
+    if rescue.code == "shorter_terms":
+        return f"payment terms of {rescue.max_terms_days} days make it {earns}"
+    if rescue.code == "prepayment":
+        return f"a prepayment of {format((rescue.share * 100).normalize(), 'f')} % makes it {earns}"  # type: ignore[operator]
+    return f"insuring the order (indemnity {rescue.economics.indemnity_share * 100:.0f} %) would make it {earns}; the buyer has no cover"
+
+
+def _rescue_condition(rescue: Rescue, order: OrderEconomics) -> dict:
+    contribution = str(rescue.economics.expected_contribution)
+    if rescue.code == "shorter_terms":
+        return {"code": "shorter_terms", "message": f"Payment terms of at most {rescue.max_terms_days} days (expected contribution {contribution}).",
+                "max_terms_days": rescue.max_terms_days, "expected_contribution": contribution}
+    percentage = format((rescue.share * 100).normalize(), "f")  # type: ignore[operator]
+    return {"code": "prepayment", "message": f"Prepay {percentage}% of the order (expected contribution {contribution}).",
+            "percentage": percentage, "amount": str(to_cents(order.amount - rescue.economics.credit_amount)),
+            "expected_contribution": contribution}
 
 
 def _account_status(outcome: Outcome, policy: CreditPolicy, request: CheckRequest, account: AccountFacts, position: Position, rates: Rates) -> None:

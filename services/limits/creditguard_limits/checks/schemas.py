@@ -18,6 +18,8 @@ class CreditCheckIn(BaseModel):
     amount: PositiveAmount
     currency: CurrencyCode
     payment_terms_days: Annotated[int, Field(ge=0, le=365)]
+    # Prices the order with the policy's margin for this product line, if it names one.
+    product_line: Identifier | None = None
 
 
 class ReasonOut(BaseModel):
@@ -35,6 +37,33 @@ class ConditionOut(BaseModel):
     max_terms_days: int | None = None
 
 
+class OrderEconomicsOut(BaseModel):
+    """The order's expected contribution, in the limit's currency (docs/economics.md):
+    expected_contribution = gross_margin - expected_loss - financing_cost - insurance_premium."""
+
+    currency: str
+    amount: Decimal
+    credit_amount: Decimal
+    margin_rate: Decimal
+    gross_margin: Decimal
+    pd_12m: Decimal
+    terms_days: int
+    expected_days_late: Decimal
+    exposure_days: Decimal
+    pd_over_period: Decimal
+    loss_given_default: Decimal
+    insured: Decimal
+    uninsured: Decimal
+    indemnity_share: Decimal
+    expected_loss: Decimal
+    financing_cost: Decimal
+    insurance_premium: Decimal
+    expected_contribution: Decimal
+    # The most exposure the risk appetite accepts for the buyer (recommended limit before the
+    # ramp-up); None without an assessment.
+    economic_capacity: Decimal | None = None
+
+
 class CreditCheckOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -48,7 +77,11 @@ class CreditCheckOut(BaseModel):
     state: Literal["decided", "pending", "superseded"]
     reasons: list[ReasonOut]
     conditions: list[ConditionOut]
+    # The limit the decision was made against; limit_basis says which: "limit" (the buyer's
+    # limit with any temporary increase) or "economic_capacity" (a positive expected
+    # contribution outweighed the limit, up to the economic capacity).
     limit: Decimal | None = Field(validation_alias="limit_amount")
+    limit_basis: Literal["limit", "economic_capacity"] | None = None
     limit_currency: str
     exposure_before: Decimal
     exposure_after: Decimal
@@ -58,6 +91,7 @@ class CreditCheckOut(BaseModel):
     decision_comment: str | None
     created_at: datetime
     decided_at: datetime | None
+    economics: OrderEconomicsOut | None = None
 
     @field_validator("created_at", "decided_at", mode="after")
     @classmethod
@@ -65,7 +99,7 @@ class CreditCheckOut(BaseModel):
         # SQLite hands timestamps back without their zone; they were written in UTC.
         return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
-    @field_validator("reasons", "conditions", mode="before")
+    @field_validator("reasons", "conditions", "economics", mode="before")
     @classmethod
     def _parse(cls, value: object) -> object:
         return json.loads(value) if isinstance(value, str) else value

@@ -12,14 +12,16 @@ from decimal import Decimal
 
 from creditguard_limits.accounts.models import CreditAccount
 from creditguard_limits.accounts.repository import AccountsRepository
+from creditguard_limits.accounts.service import recommendation_for
 from creditguard_limits.checks.models import CreditCheck, OrderReservation
 from creditguard_limits.checks.repository import ChecksRepository
 from creditguard_limits.checks.rules import AccountFacts, CheckRequest, Outcome, Rates, evaluate
 from creditguard_limits.checks.schemas import CreditCheckIn
 from creditguard_limits.context import LimitsContext
+from creditguard_limits.economics.rules import expected_days_late
 from creditguard_limits.exposure.rules import ZERO, Position, breakdown
 from creditguard_limits.exposure.service import locked_position, publish_position, refresh_exposure
-from creditguard_limits.fx.rules import RateTable
+from creditguard_limits.fx.rules import RateTable, to_cents
 from creditguard_shared.errors import Conflict, NotFound
 from creditguard_shared.events.contracts import CreditCheckDecidedV1
 from creditguard_shared.unit_of_work import UnitOfWork
@@ -48,14 +50,16 @@ async def run_credit_check(uow: UnitOfWork, *, context: LimitsContext, request: 
     reserved = _open_amount(reservation, rates=rates, currency=position.currency, today=context.clock.today())
     amount = rates.convert(request.amount, from_currency=request.currency, to_currency=position.currency)
     policy = context.policy.current
+    to_position = Rates(to_position=lambda value: rates.convert(value, from_currency=policy.matrix_currency, to_currency=position.currency))
+    facts = _facts(account, context=context, rates=rates, to_position=to_position)
     outcome = evaluate(
         policy,
-        request=CheckRequest(amount=amount, additional=amount - reserved, payment_terms_days=request.payment_terms_days, today=context.clock.today()),
-        account=_facts(account),
-        position=position,
-        rates=Rates(to_position=lambda value: rates.convert(value, from_currency=policy.matrix_currency, to_currency=position.currency)),
+        request=CheckRequest(amount=amount, additional=amount - reserved, payment_terms_days=request.payment_terms_days, today=context.clock.today(),
+                             product_line=request.product_line),
+        account=facts, position=position, rates=to_position,
     )
-    check = _record(context=context, request=request, position=position, outcome=outcome, amount=amount, reserved=reserved, requested_by=requested_by)
+    check = _record(context=context, request=request, position=position, outcome=outcome, amount=amount, reserved=reserved, requested_by=requested_by,
+                    capacity=facts.economic_capacity)
     await checks.insert(check)
     if outcome.decision in APPROVALS:
         await _reserve(uow, context=context, account=account, check=check, reservation=reservation, position=position, added=amount - reserved)
@@ -66,10 +70,16 @@ async def run_credit_check(uow: UnitOfWork, *, context: LimitsContext, request: 
     return check, True
 
 
-def _facts(account: CreditAccount) -> AccountFacts:
+def _facts(account: CreditAccount, *, context: LimitsContext, rates: RateTable, to_position: Rates) -> AccountFacts:
+    capacity = None
+    if account.grade is not None:
+        # The recommendation before the ramp-up, in the position's currency.
+        capacity = to_position.to_position(recommendation_for(context=context, account=account, rates=rates).economic_limit)
     return AccountFacts(
         status=account.status, grade=account.grade, risk_class=account.risk_class, review_on=account.review_on,
         payment_terms_days=account.payment_terms_days, unknown=account.limit_amount is None and account.grade is None,
+        pd=account.pd, industry=account.industry, limit_source=account.limit_source, economic_capacity=capacity,
+        expected_days_late=expected_days_late(days_late_total=account.days_late_total, invoices_settled=account.invoices_settled),
     )
 
 
@@ -79,19 +89,30 @@ def _open_amount(reservation: OrderReservation | None, *, rates: RateTable, curr
     return rates.convert(reservation.amount, from_currency=reservation.currency, to_currency=currency)
 
 
-def _record(*, context: LimitsContext, request: CreditCheckIn, position: Position, outcome: Outcome, amount: Decimal, reserved: Decimal, requested_by: str) -> CreditCheck:
+def _record(
+    *, context: LimitsContext, request: CreditCheckIn, position: Position, outcome: Outcome, amount: Decimal, reserved: Decimal, requested_by: str,
+    capacity: Decimal | None,
+) -> CreditCheck:
     before = position.exposure.total
     after = before + amount - reserved
     approved = outcome.decision in APPROVALS
     available = position.available
+    if outcome.limit_basis == "economic_capacity" and outcome.decision_limit is not None:
+        # Headroom against the limit the decision was made against.
+        own = max(outcome.decision_limit - before, ZERO)
+        available = own if position.group is None else min(own, position.group.available)
     if approved and available is not None:
         available = max(available - (amount - reserved), ZERO)
+    economics = None
+    if outcome.economics is not None:
+        economics = json.dumps(outcome.economics.as_json() | {"economic_capacity": None if capacity is None else str(to_cents(capacity))})
     now = context.clock.now()
     return CreditCheck(
         check_id=str(uuid.uuid4()), buyer_id=request.buyer_id, order_id=request.order_id, amount=request.amount, currency=request.currency,
         payment_terms_days=request.payment_terms_days, decision=outcome.decision, state="pending" if outcome.decision == "referred" else "decided",
         reasons=json.dumps(outcome.reasons), conditions=json.dumps(outcome.conditions), limit_currency=position.currency,
-        limit_amount=position.limit, exposure_before=before, exposure_after=after, available_credit=available,
+        limit_amount=outcome.decision_limit, limit_basis=None if outcome.decision_limit is None else outcome.limit_basis,
+        economics=economics, exposure_before=before, exposure_after=after, available_credit=available,
         breakdown=json.dumps({"position": breakdown(position), "order_amount_in_limit_currency": str(amount), "already_reserved": str(reserved),
                               "inputs": request.model_dump(mode="json")}),
         rules_version=context.policy.rules_version, requested_by=requested_by, created_at=now,

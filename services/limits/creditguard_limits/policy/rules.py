@@ -5,7 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from creditguard_limits.policy.economics import Economics
 
 Decision = Literal["approved", "approved_with_conditions", "referred", "rejected"]
 Action = Literal["approved_with_conditions", "referred", "rejected"]
@@ -102,9 +104,26 @@ class CreditPolicy(_Strict):
     unknown_buyer: UnknownBuyerPolicy
     ramp_up: RampUp
     reservation_valid_days: int = Field(gt=0)
-    loss_given_default: Decimal = Field(ge=0, le=1)
-    # Probability of default assumed for buyers scoring has not assessed (forecast's expected loss).
+    # Probability of default assumed for buyers scoring has not assessed (forecast's expected
+    # loss, an order's expected contribution).
     unassessed_pd: Decimal = Field(default=Decimal("0.05"), ge=0, le=1)
+    economics: Economics = Economics()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_loss_given_default(cls, data: object) -> object:
+        """Older policy files set ``loss_given_default`` at the top; it lives in ``economics`` now,
+        so the forecast and the credit check cannot read two different values."""
+        if not isinstance(data, dict) or "loss_given_default" not in data:
+            return data
+        data = dict(data)
+        legacy = data.pop("loss_given_default")
+        economics = dict(data.get("economics") or {})
+        if "loss_given_default" in economics and Decimal(str(economics["loss_given_default"])) != Decimal(str(legacy)):
+            raise ValueError("loss_given_default is set twice with different values; keep economics.loss_given_default only")
+        economics.setdefault("loss_given_default", legacy)
+        data["economics"] = economics
+        return data
 
     def for_grade(self, grade: int | None) -> GradePolicy:
         if grade is None:

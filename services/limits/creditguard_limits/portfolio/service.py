@@ -85,7 +85,7 @@ async def cash_in_forecast(uow: UnitOfWork, *, context: LimitsContext, weeks: in
         account, position = positions[buyer_id]
         amount = rates.convert(open_amount, from_currency=invoice_currency, to_currency=currency)
         pd = account.pd if account.pd is not None else policy.unassessed_pd
-        loss = amount * Decimal(pd) * policy.loss_given_default * uninsured_share(position)
+        loss = amount * Decimal(pd) * policy.economics.loss_given_default * uninsured_share(position)
         average_late = Decimal(account.days_late_total) / account.invoices_settled if account.invoices_settled else Decimal(0)
         week = rules.week_index(on=rules.expected_payment_date(due_on=due_on, average_days_late=average_late, today=today), today=today)
         total_open += amount

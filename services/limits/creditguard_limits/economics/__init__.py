@@ -1,0 +1,1 @@
+"""Decision economics: what an order and a limit earn and risk, in money (pure rules)."""
