@@ -3,8 +3,10 @@ and, at a small size, a run through the real broker and services asserting the i
 
 from __future__ import annotations
 
+import json
 import random
 from dataclasses import replace
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -14,19 +16,20 @@ from creditguard_scoring.buyers.rules import is_country, nace_section
 from creditguard_scoring.statements.rules import compute_ratios, statement_problems
 from creditguard_simulation import policies
 from creditguard_simulation.behaviour import payment_schedule
-from creditguard_simulation.book import Behaviour, BookConfig, generate_book
+from creditguard_simulation.book import ONBOARDING_DAYS, Behaviour, BookConfig, Scenario, generate_book
 from creditguard_simulation.calendar import SimulatedCalendar
 from creditguard_simulation.companies import DEFAULT_DATA_PATH, load_companies, resolve_data_path
 from creditguard_simulation.engine import Simulation
 from creditguard_simulation.figures import compute_figures
-from creditguard_simulation.orders import buyer_orders
-from creditguard_simulation.report import CHARTS, summary_lines, write_report
+from creditguard_simulation.economics import CompanyEconomics, credit_policy, policy_result
+from creditguard_simulation.orders import buyer_orders, history_orders
+from creditguard_simulation.report import CHARTS, FRONTIER_CHART, summary_lines, write_report
+from creditguard_simulation.run import Outcome
 from creditguard_simulation.statements import statement_lines, total_assets_eur
-from creditguard_simulation.system import ApproveEverything, CheckOutcome
+from creditguard_simulation.system import ApproveEverything, CheckOutcome, StaticLimits
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DATA = resolve_data_path(DEFAULT_DATA_PATH, repo_root=REPO_ROOT)
-pytestmark = pytest.mark.skipif(not DATA.exists(), reason=f"company data not found at {DATA}")
 
 
 @pytest.fixture(scope="module")
@@ -125,6 +128,8 @@ def test_credit_manager_rules():
     assert policies.invoiced_amount(Decimal("100.00"), ({"code": "prepayment", "percentage": "40"},)) == Decimal("60.00")
     assert policies.invoiced_amount(Decimal("100.00"), ({"code": "bank_guarantee"},)) is None
     assert policies.invoiced_amount(Decimal("100.00"), ()) == Decimal("100.00")
+    # A buyer that has stopped paying has no cash to prepay with.
+    assert policies.invoiced_amount(Decimal("100.00"), ({"code": "prepayment", "percentage": "40"},), can_prepay=False) is None
 
 
 class _RejectEveryOrderOf(ApproveEverything):
@@ -150,33 +155,130 @@ async def test_counterfactual_and_a_refusing_system_run_the_same_world(companies
     assert [o.order.order_id for o in counterfactual.orders] == [o.order.order_id for o in refusing.orders]
     assert counterfactual.invoiced_total == again.invoiced_total and counterfactual.daily_receivables == again.daily_receivables
     assert counterfactual.invoiced_total == sum(o.order.amount for o in counterfactual.orders)
+    history_open = sum(i.open_amount for i in Simulation(book=book, config=config, system=ApproveEverything())._history_invoices)
     for run in (counterfactual, refusing):
-        assert run.open_total == run.invoiced_total - run.payments_posted == sum(i.open_amount for i in run.invoices.values())
+        assert run.open_total == sum(i.open_amount for i in run.all_invoices()) == history_open + run.invoiced_total - run.payments_posted
     assert set(counterfactual.defaults) == set(refusing.defaults) == {b.buyer_id for b in book if b.default_day is not None and b.default_day < config.days}
     figures = compute_figures(refusing, counterfactual)
-    assert figures.counterfactual_losses.gross > 0 and figures.creditguard_losses.gross == 0
-    assert figures.losses_avoided == figures.counterfactual_losses.net
+    assert figures.counterfactual_losses.gross > 0
     assert figures.bad_stopped.count == sum(o.order.buyer_id in defaulters for o in refusing.orders)
     assert figures.good_turned_away.count == 0
 
-    report = write_report(figures=figures, creditguard=refusing, counterfactual=counterfactual, out_dir=tmp_path, command="test", notes=["a note"])
+    economics = CompanyEconomics(margin=Decimal("0.15"))
+    static = await Simulation(book=book, config=config, system=StaticLimits()).run()
+    results = {"approve_all": policy_result(counterfactual, economics), "static_limits": policy_result(static, economics),
+               "creditguard": policy_result(refusing, economics)}
+    for result in results.values():
+        assert result.net_contribution == result.gross_margin - result.net_bad_debt - result.financing_cost - result.insurance_premium
+        assert result.gross_margin == (result.sales * Decimal("0.15")).quantize(Decimal("0.01"))
+    assert results["approve_all"].good_sales_turned_away == 0 and results["approve_all"].sales == counterfactual.invoiced_total
+    assert results["creditguard"].good_sales_turned_away == 0 and results["creditguard"].bad_sales_stopped > 0
+    # Refusing the defaulters outright saves their open invoices of the year, not those they brought from before.
+    assert results["creditguard"].gross_bad_debt < results["approve_all"].gross_bad_debt
+
+    outcome = Outcome(config=config, book=book, approve_all=counterfactual, static_limits=static, creditguard=refusing, results=results,
+                      figures=figures, violations=[], api_problems=[], notes=["a note"])
+    report = write_report(base=outcome, downturn=outcome, sweep=[replace(outcome, risk_appetite=Decimal("0.1")), replace(outcome, risk_appetite=Decimal("0.5"))],
+                          economics=economics, out_dir=tmp_path, command="test")
     text = report.read_text()
-    assert "Losses avoided" in text and "| grade | buyers | defaults |" in text and "a note" in text
-    for chart in CHARTS:
+    assert "net contribution" in text and "| grade | buyers | defaults | mean predicted PD |" in text and "a note" in text and "## Risk appetite" in text
+    for chart in (*CHARTS, FRONTIER_CHART):
         assert (tmp_path / chart).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert any("losses avoided" in line for line in summary_lines(figures))
+    document = json.loads((tmp_path / "report.json").read_text())
+    assert set(document["policies"]) == {"approve_all", "static_limits", "creditguard"}
+    for policy in document["policies"].values():
+        assert {"credit_sales", "gross_margin", "net_bad_debt", "financing_cost", "insurance_premium", "net_contribution",
+                "good_sales", "good_sales_turned_away"} <= set(policy)
+    assert document["policies"]["creditguard"]["net_contribution"] == float(results["creditguard"].net_contribution)
+    assert {"scenario", "seed", "buyers", "days", "calibration", "downturn", "risk_appetite_sweep"} <= set(document)
+    assert document["seed"] == 9 and document["buyers"] == 60 and len(document["risk_appetite_sweep"]) == 2
+    assert any("net contribution" in line for line in summary_lines(outcome))
+
+
+async def test_the_book_brings_its_history_and_wins_new_buyers_during_the_year(companies):
+    config = BookConfig(buyers=300, days=365, seed=5)
+    book = generate_book(companies, config)
+    new = [b for b in book if b.is_new]
+    assert 0.08 * len(book) < len(new) < 0.25 * len(book)
+    calendar = SimulatedCalendar(start=config.start, days=config.days)
+    for buyer in new:
+        assert buyer.relationship_since == config.start + timedelta(days=buyer.joins_day)
+        assert all(o.day >= buyer.joins_day + ONBOARDING_DAYS for o in buyer_orders(buyer, calendar=calendar, seed=config.seed))
+        assert history_orders(buyer, calendar=calendar, seed=config.seed, history_days=365) == []
+        assert buyer.default_day is None or buyer.default_day >= buyer.joins_day + 60
+    existing = [b for b in book if not b.is_new]
+    assert all((config.start - b.relationship_since).days >= 400 for b in existing)
+    simulation = Simulation(book=book, config=config, system=ApproveEverything())
+    history = simulation.history
+    assert set(history.relationships) == {b.buyer_id for b in existing}
+    assert history.invoices and all(-365 <= i.issued_day < 0 and i.due_day > i.issued_day for i in history.invoices)
+    assert history.payments and all(p.day < 0 for p in history.payments)
+    invoices = {i.invoice_id: i for i in history.invoices}
+    assert all(invoices[p.invoice_id].buyer_id == p.buyer_id for p in history.payments)
+    # Some of the history is still open on the first day: it is paid (or lost) during the year.
+    assert any(i.open_amount > 0 for i in simulation._history_invoices)
+    assert [i.invoice_id for i in Simulation(book=book, config=config, system=ApproveEverything()).history.invoices] == list(invoices)
+
+
+def test_the_downturn_doubles_the_defaults_of_the_second_half(companies):
+    config = BookConfig(buyers=1000, days=365, seed=7)
+    base = generate_book(companies, config)
+    worse = generate_book(companies, replace(config, scenario=Scenario.DOWNTURN))
+    half = config.days // 2
+    second_half = sum(1 for b in base if b.default_day is not None and b.default_day >= half)
+    assert second_half > 10
+    assert sum(1 for b in worse if b.default_day is not None and b.default_day >= half) == 2 * second_half
+    assert [b.default_day for b in base if b.default_day is not None and b.default_day < half] == \
+        [b.default_day for b in worse if b.buyer_id in {x.buyer_id for x in base if x.default_day is not None and x.default_day < half}]
+    changed = [w for b, w in zip(base, worse) if b != w]
+    assert all(w.behaviour is Behaviour.DEFAULTING and w.default_day >= half and not w.company.bankrupt for w in changed)
+
+
+async def test_static_limits_block_what_would_go_above_two_months_of_purchases(companies):
+    config = BookConfig(buyers=120, days=90, seed=3)
+    book = generate_book(companies, config)
+    system = StaticLimits()
+    run = await Simulation(book=book, config=config, system=system).run()
+    history = Simulation(book=book, config=config, system=ApproveEverything()).history
+    buyer = next(b for b in book if not b.is_new and any(i.buyer_id == b.buyer_id for i in history.invoices))
+    purchases = sum(i.amount for i in history.invoices if i.buyer_id == buyer.buyer_id)
+    expected = (purchases / (Decimal(365) / Decimal("30.4")) * 2 / 1000).to_integral_value(rounding="ROUND_CEILING") * 1000
+    assert system.limits[buyer.buyer_id] == expected
+    rejected = [r for r in run.orders if r.decision == "rejected"]
+    approved = [r for r in run.orders if r.decision == "approved"]
+    assert rejected and approved
+    assert all(r.check.exposure_after > r.check.limit_amount for r in rejected)
+    assert all(r.check.exposure_after <= r.check.limit_amount for r in approved)
+
+
+def test_the_live_runs_credit_policy_carries_the_companys_economics():
+    from creditguard_limits.policy.service import parse_policy
+
+    policy = parse_policy(json.dumps(credit_policy(CompanyEconomics(margin=Decimal("0.22"), cost_of_capital=Decimal("0.08")), risk_appetite=Decimal("0.05"))))
+    assert policy.economics.gross_margin.default == Decimal("0.22")
+    assert policy.economics.cost_of_capital == Decimal("0.08")
+    assert policy.economics.risk_appetite.max_expected_loss_share == Decimal("0.05")
+
+
+def test_the_command_line_takes_the_books_size_seed_margin_and_folder():
+    from creditguard_simulation.cli import parser
+
+    args = parser().parse_args(["--buyers", "50", "--days", "30", "--seed", "4", "--margin", "0.2", "--out", "x", "--sweep", "0.1,0.5", "--no-downturn"])
+    assert (args.buyers, args.days, args.seed, args.margin, args.out, args.sweep, args.downturn) == (50, 30, 4, Decimal("0.2"), Path("x"), (Decimal("0.1"), Decimal("0.5")), False)
+    assert parser().parse_args([]).out == Path("var/simulation/report")
+    with pytest.raises(SystemExit):
+        parser().parse_args(["--margin", "1.5"])
 
 
 @pytest.mark.e2e
 async def test_a_small_book_through_the_live_system_keeps_the_invariants(tmp_path):
-    from functools import partial
-
     from creditguard_simulation.run import simulate
     from creditguard_simulation.stack import own_stack
 
-    config = BookConfig(buyers=40, days=60, bankrupt_share=0.25, seed=7)
-    outcome = await simulate(config=config, data_path=DATA, stack=partial(own_stack, tmp_path / "stack"),
-                             out_dir=tmp_path / "report", command="test", progress=False)
+    config = BookConfig(buyers=40, days=60, bankrupt_share=0.25, seed=7, history_days=120)
+    demo = await simulate(config=config, data_path=DATA, stack=lambda policy, label: own_stack(tmp_path / label, policy),
+                          out_dir=tmp_path / "report", command="test", progress=False)
+    outcome = demo.base
 
     assert outcome.violations == []
     assert outcome.api_problems == []
@@ -186,4 +288,7 @@ async def test_a_small_book_through_the_live_system_keeps_the_invariants(tmp_pat
     assert all(o.outcome != "pending" for o in outcome.creditguard.orders if o.order.day < config.days - 3)
     assert sum(g is not None for g in outcome.creditguard.grades.values()) == config.buyers
     assert outcome.figures.webhooks > 0 and outcome.creditguard.case_buyers
-    assert (tmp_path / "report" / "report.md").exists()
+    # The history the book brought set the buyers' payment behaviour: established buyers trade on full limits.
+    assert outcome.creditguard.history_invoices and any(r.decision == "approved" for r in outcome.creditguard.orders)
+    document = json.loads((tmp_path / "report" / "report.json").read_text())
+    assert document["policies"]["creditguard"]["credit_sales"] == float(outcome.creditguard.invoiced_total)

@@ -5,7 +5,7 @@ how much and how often they order, and how they pay."""
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -40,6 +40,12 @@ class Behaviour(StrEnum):
     DEFAULTING = "defaulting"
 
 
+class Scenario(StrEnum):
+    BASE = "base"
+    # Twice as many defaults in the second half of the year: weaker companies of the book fail too.
+    DOWNTURN = "downturn"
+
+
 @dataclass(frozen=True)
 class BookConfig:
     buyers: int = 2000
@@ -49,6 +55,13 @@ class BookConfig:
     # None keeps the data set's own share of companies that went bankrupt (about 7%).
     bankrupt_share: float | None = None
     insured_share: float = 0.6
+    # Gross margin of every sale: what an order earns when it is paid.
+    margin: Decimal = Decimal("0.15")
+    # The company brings its book with this much sales history (days before the first day)...
+    history_days: int = 365
+    # ...and wins this share of the buyers during the year: new relationships, onboarded on the day.
+    new_buyer_share: float = 0.15
+    scenario: Scenario = Scenario.BASE
 
 
 @dataclass(frozen=True)
@@ -76,6 +89,13 @@ class Buyer:
     orders_per_year: float
     mean_order: Decimal
     payment_terms_days: int
+    # The day the company wins the buyer: 0 for the book it already has, later for new relationships.
+    joins_day: int = 0
+    relationship_since: date | None = None
+
+    @property
+    def is_new(self) -> bool:
+        return self.joins_day > 0
 
     @property
     def insured(self) -> bool:
@@ -120,12 +140,32 @@ def _behaviour(company: Company, rng: random.Random) -> Behaviour:
     return Behaviour.HABITUALLY_LATE if draw < deteriorating + late else Behaviour.ON_TIME
 
 
+# A new buyer's first order comes this many days after it was won (registered and assessed).
+ONBOARDING_DAYS = 2
+# A defaulter won during the year trades at least this long before it fails.
+NEW_BUYER_MIN_LIFE_DAYS = 60
+
+
+def _joins_day(config: BookConfig, rng: random.Random) -> int:
+    if rng.random() >= config.new_buyer_share or config.days < 20:
+        return 0
+    return rng.randint(5, max(int(config.days * 0.8), 5))
+
+
 def _buyer(index: int, company: Company, config: BookConfig, rng: random.Random) -> Buyer:
     country, _, legal_forms = _weighted(rng, COUNTRIES)
     industry = _weighted(rng, INDUSTRIES)[0]
     statement = statement_lines(company.ratios, total_assets=total_assets_eur(company.ratios))
     behaviour = _behaviour(company, rng)
-    default_day = rng.randint(int(config.days * 0.25), max(int(config.days * 0.95), int(config.days * 0.25))) if behaviour is Behaviour.DEFAULTING else None
+    joins_day = _joins_day(config, rng)
+    earliest_default = int(config.days * 0.25)
+    if behaviour is Behaviour.DEFAULTING and joins_day + NEW_BUYER_MIN_LIFE_DAYS > int(config.days * 0.95):
+        joins_day = 0
+    if joins_day:
+        earliest_default = max(earliest_default, joins_day + NEW_BUYER_MIN_LIFE_DAYS)
+    default_day = rng.randint(earliest_default, max(int(config.days * 0.95), earliest_default)) if behaviour is Behaviour.DEFAULTING else None
+    # An existing relationship is more than a year old (up to fifteen), a new one starts on its day.
+    relationship_since = config.start + timedelta(days=joins_day) if joins_day else config.start - timedelta(days=rng.randint(400, 15 * 365))
     sales = float(statement.get("sales") or 0) or 1_000_000.0
     # A supplier sells a buyer a small share of what the buyer turns over.
     annual_purchases = min(max(sales * rng.uniform(0.005, 0.03), 12_000.0), 3_000_000.0)
@@ -150,10 +190,43 @@ def _buyer(index: int, company: Company, config: BookConfig, rng: random.Random)
         orders_per_year=orders_per_year,
         mean_order=Decimal(str(round(annual_purchases / orders_per_year, 2))),
         payment_terms_days=rng.choice(PAYMENT_TERMS_DAYS),
+        joins_day=joins_day,
+        relationship_since=relationship_since,
     )
+
+
+def _downturn_weight(buyer: Buyer) -> float:
+    """A downturn takes the weak first: thin equity and losses make a company several times likelier to fail."""
+    equity_ratio, return_on_assets = buyer.company.ratios.get("X10"), buyer.company.ratios.get("X1")
+    weight = 1.0
+    if equity_ratio is not None and equity_ratio < 0.2:
+        weight += 3.0
+    if return_on_assets is not None and return_on_assets < 0:
+        weight += 3.0
+    return weight
+
+
+def _with_downturn(book: list[Buyer], config: BookConfig) -> list[Buyer]:
+    """Doubles the defaults of the second half of the year: as many more buyers as default there
+    already fail there too, drawn from the healthy ones (the weak ones likelier)."""
+    rng = random.Random(f"downturn:{config.seed}")
+    half = config.days // 2
+    extra = sum(1 for b in book if b.default_day is not None and b.default_day >= half)
+    candidates = [b for b in book if b.default_day is None and b.joins_day + NEW_BUYER_MIN_LIFE_DAYS < int(config.days * 0.95)]
+    chosen: set[str] = set()
+    while len(chosen) < min(extra, len(candidates)):
+        pool = [b for b in candidates if b.buyer_id not in chosen]
+        chosen.add(rng.choices(pool, weights=[_downturn_weight(b) for b in pool])[0].buyer_id)
+    failing = {}
+    for buyer in candidates:
+        if buyer.buyer_id in chosen:
+            earliest = max(half, buyer.joins_day + NEW_BUYER_MIN_LIFE_DAYS)
+            failing[buyer.buyer_id] = replace(buyer, behaviour=Behaviour.DEFAULTING, default_day=rng.randint(earliest, max(int(config.days * 0.95), earliest)))
+    return [failing.get(b.buyer_id, b) for b in book]
 
 
 def generate_book(companies: list[Company], config: BookConfig) -> list[Buyer]:
     rng = random.Random(f"book:{config.seed}")
     chosen = _sample_companies(companies, config, rng)
-    return [_buyer(i + 1, company, config, rng) for i, company in enumerate(chosen)]
+    book = [_buyer(i + 1, company, config, rng) for i, company in enumerate(chosen)]
+    return _with_downturn(book, config) if config.scenario is Scenario.DOWNTURN else book

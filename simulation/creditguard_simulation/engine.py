@@ -17,9 +17,9 @@ from creditguard_simulation import policies
 from creditguard_simulation.behaviour import payment_schedule
 from creditguard_simulation.book import Buyer, BookConfig
 from creditguard_simulation.calendar import SimulatedCalendar
-from creditguard_simulation.orders import Order, buyer_orders
+from creditguard_simulation.orders import Order, buyer_orders, history_orders
 from creditguard_simulation.system import (
-    CheckOutcome, CollectionCase, CreditSystem, InvoiceDocument, PaymentDocument, Promise, ReferralDecision,
+    CheckOutcome, CollectionCase, CreditSystem, History, InvoiceDocument, PaymentDocument, Promise, ReferralDecision,
 )
 
 ZERO = Decimal(0)
@@ -75,6 +75,11 @@ class RunResult:
     grades: dict[str, int | None]
     orders: list[OrderRecord] = field(default_factory=list)
     invoices: dict[str, OpenInvoice] = field(default_factory=dict)
+    # What the book brought from before the first day: its invoices go on being paid (or not) in the run.
+    history_invoices: dict[str, OpenInvoice] = field(default_factory=dict)
+    insured_buyers: dict[str, bool] = field(default_factory=dict)
+    # Each buyer's probability of default when it was graded at the start (or when it was won).
+    pds: dict[str, float] = field(default_factory=dict)
     defaults: dict[str, DefaultRecord] = field(default_factory=dict)
     first_warning: dict[str, int] = field(default_factory=dict)
     # The first day an insurer-deadline alert made the credit manager report the buyer to the insurer.
@@ -98,6 +103,9 @@ class RunResult:
     def invoiced_total(self) -> Decimal:
         return sum((i.document.amount for i in self.invoices.values()), ZERO)
 
+    def all_invoices(self) -> list[OpenInvoice]:
+        return [*self.history_invoices.values(), *self.invoices.values()]
+
 
 @dataclass
 class _Referral:
@@ -113,18 +121,47 @@ class Simulation:
         self.calendar = SimulatedCalendar(start=config.start, days=config.days)
         self.result: RunResult | None = None
         self._orders_by_day: dict[int, list[Order]] = defaultdict(list)
+        self._joining: dict[int, list[Buyer]] = defaultdict(list)
         for buyer in book:
             for order in buyer_orders(buyer, calendar=self.calendar, seed=config.seed):
                 self._orders_by_day[order.day].append(order)
+            if buyer.is_new:
+                self._joining[buyer.joins_day].append(buyer)
         self._open_by_buyer: dict[str, list[OpenInvoice]] = defaultdict(list)
         self._referrals: list[_Referral] = []
         self._insolvent: set[str] = set()
         self._promised_cases: set[str] = set()
+        self._history_invoices, self.history = self._book_history()
+
+    def _book_history(self) -> tuple[list[OpenInvoice], History]:
+        """The existing book's invoices before the first day and the payments made on them by then:
+        the same in every run of the seed, whatever the credit system."""
+        invoices: list[OpenInvoice] = []
+        payments: list[PaymentDocument] = []
+        for buyer in self.book.values():
+            for order in history_orders(buyer, calendar=self.calendar, seed=self.config.seed, history_days=self.config.history_days):
+                document = InvoiceDocument(invoice_id=f"INV-{order.order_id[3:]}", buyer_id=order.buyer_id, order_id=order.order_id,
+                                           amount=order.amount, issued_day=order.day, due_day=order.day + order.terms_days)
+                schedule = payment_schedule(buyer, invoice_id=document.invoice_id, amount=order.amount, due_day=document.due_day,
+                                            days=self.config.days, seed=self.config.seed)
+                paid = [(number, day, amount) for number, (day, amount) in enumerate(schedule, start=1) if day < 0]
+                payments += [PaymentDocument(payment_id=f"PAY-{document.invoice_id}-{number}", buyer_id=buyer.buyer_id,
+                                             invoice_id=document.invoice_id, amount=amount, day=day) for number, day, amount in paid]
+                invoices.append(OpenInvoice(document=document, schedule=schedule, paid=sum((amount for _, _, amount in paid), ZERO)))
+        relationships = {b.buyer_id: b.relationship_since for b in self.book.values() if not b.is_new and b.relationship_since}
+        return invoices, History(invoices=[i.document for i in invoices], payments=payments, relationships=relationships,
+                                 history_days=self.config.history_days)
 
     async def run(self, *, on_day: Callable[[int], None] | None = None) -> RunResult:
         started = time.perf_counter()
-        grades = await self.system.set_up(list(self.book.values()))
-        self.result = RunResult(system=self.system.name, config=self.config, grades=grades)
+        grades = await self.system.set_up([b for b in self.book.values() if not b.is_new], self.history)
+        self.result = RunResult(system=self.system.name, config=self.config, grades=grades,
+                                insured_buyers={b.buyer_id: b.insured for b in self.book.values()})
+        for invoice in self._history_invoices:
+            self.result.history_invoices[invoice.document.invoice_id] = invoice
+            self.result.open_total += invoice.open_amount
+            if invoice.open_amount > 0:
+                self._open_by_buyer[invoice.document.buyer_id].append(invoice)
         self.result.setup_seconds = time.perf_counter() - started
         for day in range(self.config.days):
             self.calendar.day = day
@@ -148,6 +185,10 @@ class Simulation:
     async def _simulate_day(self, day: int) -> None:
         with self._phase("clock"):
             await self.system.start_day(day)
+        if self._joining.get(day):
+            with self._phase("new buyers"):
+                assert self.result is not None
+                self.result.grades.update(await self.system.onboard(self._joining[day], day))
         with self._phase("defaults"):
             await self._defaults(day)
         with self._phase("payments"):
@@ -229,7 +270,9 @@ class Simulation:
             record = OrderRecord(order=order, decision=check.decision, check=check)
             self.result.orders.append(record)
             if check.decision in ("approved", "approved_with_conditions"):
-                amount = policies.invoiced_amount(order.amount, check.conditions)
+                buyer = self.book[order.buyer_id]
+                stopped_paying = buyer.stops_paying_day is not None and day >= buyer.stops_paying_day
+                amount = policies.invoiced_amount(order.amount, check.conditions, can_prepay=not stopped_paying)
                 if amount is None:
                     record.outcome, record.decided_day = "walked_away", day
                 else:

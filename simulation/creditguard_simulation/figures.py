@@ -33,10 +33,30 @@ class CalibrationRow:
     grade: str
     buyers: int
     defaults: int
+    # The mean probability of default scoring gave the grade's buyers when they were graded.
+    mean_pd: float | None = None
 
     @property
     def default_rate(self) -> float:
         return self.defaults / self.buyers if self.buyers else 0.0
+
+    def interval(self, z: float = 1.96) -> tuple[float, float]:
+        """Wilson's 95 % interval of the observed default rate."""
+        if not self.buyers:
+            return 0.0, 1.0
+        n, rate = self.buyers, self.default_rate
+        centre = (rate + z * z / (2 * n)) / (1 + z * z / n)
+        half = z * ((rate * (1 - rate) / n + z * z / (4 * n * n)) ** 0.5) / (1 + z * z / n)
+        return max(0.0, centre - half), min(1.0, centre + half)
+
+    @property
+    def calibrated(self) -> bool | None:
+        """Observed within a factor of two of the predicted rate, or the prediction inside the 95 % interval."""
+        if self.mean_pd is None or not self.buyers:
+            return None
+        low, high = self.interval()
+        within_factor = self.mean_pd / 2 <= self.default_rate <= self.mean_pd * 2
+        return within_factor or low <= self.mean_pd <= high
 
 
 @dataclass(frozen=True)
@@ -51,6 +71,8 @@ class Figures:
     orders: int
     orders_by_decision: dict[str, int]
     good_turned_away: OrderFigures
+    # What stopped them: each reason code the check gave, with the orders and value it was among the reasons for.
+    good_turned_away_reasons: dict[str, OrderFigures]
     good_delayed: OrderFigures
     good_delay_days_mean: float
     bad_stopped: OrderFigures
@@ -91,11 +113,23 @@ def _orders(records: list) -> OrderFigures:
     return OrderFigures(count=len(records), value=sum((r.order.amount for r in records), ZERO))
 
 
+def _by_reason(records: list) -> dict[str, OrderFigures]:
+    reasons: dict[str, list] = {}
+    for record in records:
+        for code in (record.check.reasons if record.check and record.check.reasons else ("no reason given",)):
+            reasons.setdefault(code, []).append(record)
+    return {code: _orders(found) for code, found in sorted(reasons.items(), key=lambda item: -len(item[1]))}
+
+
 def calibration(run: RunResult, defaulters: set[str]) -> list[CalibrationRow]:
     buyers = Counter("ungraded" if g is None else str(g) for g in run.grades.values())
     defaults = Counter("ungraded" if run.grades.get(b) is None else str(run.grades[b]) for b in defaulters if b in run.grades)
+    pds: dict[str, list[float]] = {}
+    for buyer_id, grade in run.grades.items():
+        if grade is not None and buyer_id in run.pds:
+            pds.setdefault(str(grade), []).append(run.pds[buyer_id])
     order = sorted((k for k in buyers if k != "ungraded"), key=int) + (["ungraded"] if "ungraded" in buyers else [])
-    return [CalibrationRow(grade=k, buyers=buyers[k], defaults=defaults[k]) for k in order]
+    return [CalibrationRow(grade=k, buyers=buyers[k], defaults=defaults[k], mean_pd=statistics.fmean(pds[k]) if pds.get(k) else None) for k in order]
 
 
 def _claims(run: RunResult) -> tuple[int, int]:
@@ -122,6 +156,7 @@ def compute_figures(creditguard: RunResult, counterfactual: RunResult) -> Figure
         orders=len(creditguard.orders),
         orders_by_decision=dict(Counter(r.decision for r in creditguard.orders)),
         good_turned_away=_orders([r for r in good if r.outcome in ("rejected", "walked_away")]),
+        good_turned_away_reasons=_by_reason([r for r in good if r.outcome in ("rejected", "walked_away")]),
         good_delayed=_orders(delayed),
         good_delay_days_mean=statistics.fmean([r.decided_day - r.order.day for r in delayed]) if delayed else 0.0,
         bad_stopped=_orders([r for r in bad if r.outcome in ("rejected", "walked_away")]),

@@ -22,7 +22,7 @@ from creditguard_simulation.calendar import SimulatedCalendar
 from creditguard_simulation.orders import Order
 from creditguard_simulation.stack import Endpoints
 from creditguard_simulation.system import (
-    CheckOutcome, CollectionCase, DaySignals, InvoiceDocument, PaymentDocument, Promise, ReferralDecision, Signal,
+    CheckOutcome, CollectionCase, DaySignals, History, InvoiceDocument, PaymentDocument, Promise, ReferralDecision, Signal,
 )
 from creditguard_simulation.webhook_receiver import WebhookReceiver
 
@@ -34,6 +34,10 @@ TRANSPORT_ATTEMPTS = 3
 IDEMPOTENT_POSTS = frozenset({"POST /v1/invoices/batch", "POST /v1/payments/batch", "POST /v1/buyers/{id}/adverse-events"})
 # Documents per ledger batch request (limits accepts up to 500).
 BATCH = 500
+# Documents per import request (limits accepts up to 5,000 in one transaction).
+IMPORT_BATCH = 5000
+# How long a new buyer's first assessment may take to reach limits before its first order is checked.
+ONBOARD_WAIT_SECONDS = 30.0
 
 
 def _chunks(items: list, size: int) -> list[list]:
@@ -71,6 +75,8 @@ class LiveSystem:
         self.calls_by_route: Counter = Counter()
         self.retries: Counter = Counter()
         self.checks: list[CheckOutcome] = []
+        # Each buyer's probability of default when it was first graded.
+        self.pds: dict[str, float] = {}
         self._limit = asyncio.Semaphore(concurrency)
         self._connections = concurrency * 3
         self._http: aiohttp.ClientSession | None = None
@@ -132,7 +138,7 @@ class LiveSystem:
         return self.calendar.date_of(day).isoformat()
 
     # -- set-up -----------------------------------------------------------------------------
-    async def set_up(self, book: list[Buyer]) -> dict[str, int | None]:
+    async def set_up(self, book: list[Buyer], history: History) -> dict[str, int | None]:
         await self.start_day(0)
         e = self.endpoints
         await self._call("PUT", f"{e.limits}/v1/insurance/policies/{INSURANCE_POLICY_ID}", role="credit_manager", route="PUT /v1/insurance/policies/{id}", json={
@@ -145,9 +151,54 @@ class LiveSystem:
                              json={"url": self.receiver.url, "event_types": ["alert.raised", "collection.case_opened", "collection.level_changed"],
                                    "description": "simulated sales system"})
         await self._each(book, self._register)
+        await self._import(history)
         grades = await self._wait_for_grades(book)
-        await self._each([b for b in book if b.insured], self._insure)
+        await self._each([b for b in book if b.insured], lambda b: self._insure(b, 0))
         return grades
+
+    async def onboard(self, buyers: list[Buyer], day: int) -> dict[str, int | None]:
+        """A buyer won today: registered with its statements (scoring assesses it and tells limits),
+        insured when the insurer grants cover; its first order comes a couple of days later."""
+        await self._each(buyers, self._register)
+        grades = await self._wait_for_grades(buyers, wait_seconds=ONBOARD_WAIT_SECONDS)
+        await self._each([b for b in buyers if b.insured], lambda b: self._insure(b, day))
+        return grades
+
+    def _import_requests(self, history: History) -> list[dict]:
+        """The history in requests of at most IMPORT_BATCH documents, each buyer's documents in one
+        request (a payment travels with its invoice)."""
+        invoices: dict[str, list[InvoiceDocument]] = {}
+        payments: dict[str, list[PaymentDocument]] = {}
+        for invoice in history.invoices:
+            invoices.setdefault(invoice.buyer_id, []).append(invoice)
+        for payment in history.payments:
+            payments.setdefault(payment.buyer_id, []).append(payment)
+        requests: list[dict] = []
+        current: dict = {"accounts": [], "invoices": [], "payments": []}
+        size = 0
+        for buyer_id, since in sorted(history.relationships.items()):
+            documents = len(invoices.get(buyer_id, ())) + len(payments.get(buyer_id, ())) + 1
+            if size and size + documents > IMPORT_BATCH:
+                requests.append(current)
+                current, size = {"accounts": [], "invoices": [], "payments": []}, 0
+            current["accounts"].append({"buyer_id": buyer_id, "relationship_since": since.isoformat(), "limit": None})
+            current["invoices"] += [{
+                "invoice_id": i.invoice_id, "buyer_id": i.buyer_id, "order_id": i.order_id, "amount": str(i.amount), "currency": CURRENCY,
+                "issued_on": self._date(i.issued_day), "due_on": self._date(i.due_day),
+            } for i in invoices.get(buyer_id, ())]
+            current["payments"] += [{
+                "payment_id": p.payment_id, "buyer_id": p.buyer_id, "invoice_id": p.invoice_id, "amount": str(p.amount),
+                "currency": CURRENCY, "paid_on": self._date(p.day),
+            } for p in payments.get(buyer_id, ())]
+            size += documents
+        if size:
+            requests.append(current)
+        return requests
+
+    async def _import(self, history: History) -> None:
+        """The book's history through the import API, one request after another (each is one transaction)."""
+        for request in self._import_requests(history):
+            await self._call("POST", f"{self.endpoints.limits}/v1/imports", role="credit_manager", route="POST /v1/imports", json=request)
 
     async def _register(self, buyer: Buyer) -> None:
         e = self.endpoints
@@ -173,24 +224,27 @@ class LiveSystem:
         if scored is None or held is None or scored.status_code != 200 or held.status_code != 200:
             return buyer.buyer_id, None
         grade = scored.json().get("grade")
-        return buyer.buyer_id, grade if grade is not None and held.json().get("grade") == grade else None
+        if grade is not None and held.json().get("grade") == grade:
+            self.pds[buyer.buyer_id] = float(scored.json()["pd"])
+            return buyer.buyer_id, grade
+        return buyer.buyer_id, None
 
-    async def _wait_for_grades(self, book: list[Buyer]) -> dict[str, int | None]:
+    async def _wait_for_grades(self, book: list[Buyer], *, wait_seconds: float | None = None) -> dict[str, int | None]:
         """The assessments reach limits over Kafka; the book starts trading once limits has them."""
-        deadline = asyncio.get_running_loop().time() + self.assess_wait_seconds
+        deadline = asyncio.get_running_loop().time() + (self.assess_wait_seconds if wait_seconds is None else wait_seconds)
         grades: dict[str, int | None] = {}
         while True:
             pending = [b for b in book if grades.get(b.buyer_id) is None]
             grades.update(dict(await self._each(pending, self._grade)))
             if all(g is not None for g in grades.values()) or asyncio.get_running_loop().time() > deadline:
                 return grades
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(0.2)
 
-    async def _insure(self, buyer: Buyer) -> None:
+    async def _insure(self, buyer: Buyer, day: int) -> None:
         await self._call("PUT", f"{self.endpoints.limits}/v1/buyers/{buyer.buyer_id}/insurance-cover", role="credit_manager",
                          route="PUT /v1/buyers/{id}/insurance-cover", json={
                              "policy_id": INSURANCE_POLICY_ID, "currency": CURRENCY, "requested_amount": str(buyer.insurance_cover),
-                             "granted_amount": str(buyer.insurance_cover), "valid_from": self._date(0),
+                             "granted_amount": str(buyer.insurance_cover), "valid_from": self._date(day),
                              "valid_until": self._date(self.config.days + 365),
                          })
 

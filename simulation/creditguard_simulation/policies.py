@@ -5,7 +5,8 @@
   the buyer's available credit at that moment (so a manual approval never takes exposure above
   the limit); otherwise it is rejected.
 - Conditions on an approval: a prepayment of p% is paid with the order, so only the rest is
-  invoiced; a buyer asked for a bank guarantee walks away (the order is lost); other conditions
+  invoiced, except by a buyer that has stopped paying altogether (it has no cash to prepay and
+  walks away); a buyer asked for a bank guarantee walks away (the order is lost); other conditions
   (e.g. shorter terms, given as the check's terms) are accepted.
 - A collection case gets one call: the buyer promises to pay its overdue invoices on the day it
   really will (a promise kept), or, if it will not, PROMISE_HORIZON_DAYS ahead (a promise broken).
@@ -46,10 +47,10 @@ def rule_on_referral(*, amount: Decimal, insolvent: bool, max_days_past_due: int
     return ReferralRuling(True, "within available credit and nothing seriously overdue")
 
 
-def invoiced_amount(amount: Decimal, conditions: tuple[dict, ...]) -> Decimal | None:
+def invoiced_amount(amount: Decimal, conditions: tuple[dict, ...], *, can_prepay: bool = True) -> Decimal | None:
     """What is invoiced on credit after the conditions of an approval; None when the buyer walks away."""
     codes = {c.get("code") for c in conditions}
-    if "bank_guarantee" in codes:
+    if "bank_guarantee" in codes or ("prepayment" in codes and not can_prepay):
         return None
     prepaid = sum((Decimal(str(c.get("percentage", "0"))) for c in conditions if c.get("code") == "prepayment"), Decimal(0))
     remainder = (amount * (Decimal(100) - min(prepaid, Decimal(100))) / 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)

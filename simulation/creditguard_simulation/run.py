@@ -1,5 +1,6 @@
-"""One simulation: the counterfactual in-process, then the same book through the live system,
-the invariants checked against what the services hold, and the report written."""
+"""A simulation: the same book and seed under every order approved and under static limits
+(in-process), then through the live system; the invariants checked against what the services
+hold; optionally the same in a downturn and across a sweep of risk appetites; the report written."""
 
 from __future__ import annotations
 
@@ -7,41 +8,68 @@ import asyncio
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
 from tqdm import tqdm
 
-from creditguard_simulation.book import Buyer, BookConfig, generate_book
-from creditguard_simulation.companies import load_companies
+from creditguard_simulation.book import Buyer, BookConfig, Scenario, generate_book
+from creditguard_simulation.companies import Company, load_companies
+from creditguard_simulation.economics import CompanyEconomics, PolicyResult, credit_policy, policy_result
 from creditguard_simulation.engine import RunResult, Simulation
 from creditguard_simulation.figures import Figures, compute_figures
 from creditguard_simulation.live import LiveSystem
 from creditguard_simulation.report import write_report
 from creditguard_simulation.stack import Endpoints
-from creditguard_simulation.system import ApproveEverything
+from creditguard_simulation.system import ApproveEverything, StaticLimits
 from creditguard_simulation.webhook_receiver import WebhookReceiver
-
 
 # A case opens from the aging sweep's payment-late event, which reaches alerts over Kafka.
 CASE_PROPAGATION_DAYS = 2
+POLICIES = ("approve_all", "static_limits", "creditguard")
+
+# Starts a live system with the given credit policy (None: the system's own) in the given folder.
+StackFactory = Callable[[dict | None, str], AbstractContextManager[Endpoints]]
 
 
 @dataclass
 class Outcome:
+    """One book and seed under the three policies."""
+
+    config: BookConfig
     book: list[Buyer]
+    approve_all: RunResult
+    static_limits: RunResult
     creditguard: RunResult
-    counterfactual: RunResult
+    results: dict[str, PolicyResult]
     figures: Figures
     violations: list[str]
     api_problems: list[str]
-    report: Path | None
     live_checks: int = 0
     notes: list[str] = field(default_factory=list)
     timings: list[str] = field(default_factory=list)
     phases: list[str] = field(default_factory=list)
+    risk_appetite: Decimal | None = None
+
+    @property
+    def counterfactual(self) -> RunResult:
+        return self.approve_all
+
+    @property
+    def advantage(self) -> Decimal:
+        """creditguard's net contribution above the better of the two comparisons."""
+        best_other = max(self.results["approve_all"].net_contribution, self.results["static_limits"].net_contribution)
+        return self.results["creditguard"].net_contribution - best_other
+
+
+@dataclass
+class Demo:
+    base: Outcome
+    downturn: Outcome | None
+    sweep: list[Outcome]
+    report: Path | None
 
 
 async def _reconcile_alerts(run: RunResult, live: LiveSystem) -> None:
@@ -63,7 +91,7 @@ async def _reconcile_alerts(run: RunResult, live: LiveSystem) -> None:
 async def invariant_violations(run: RunResult, live: LiveSystem) -> list[str]:
     violations = []
     expected: dict[str, Decimal] = {}
-    for invoice in run.invoices.values():
+    for invoice in run.all_invoices():
         expected[invoice.document.buyer_id] = expected.get(invoice.document.buyer_id, Decimal(0)) + invoice.open_amount
     ledger = await live.ledger_open_amounts(expected)
     for buyer_id, amount in sorted(expected.items()):
@@ -71,7 +99,7 @@ async def invariant_violations(run: RunResult, live: LiveSystem) -> list[str]:
             violations.append(f"ledger of {buyer_id}: limits holds {ledger.get(buyer_id)} open, invoices minus payments are {amount}")
     last_day = run.config.days - 1
     for record in run.defaults.values():
-        overdue = [i for i in run.invoices.values() if i.document.buyer_id == record.buyer_id and i.open_amount > 0
+        overdue = [i for i in run.all_invoices() if i.document.buyer_id == record.buyer_id and i.open_amount > 0
                    and i.document.due_day < last_day - CASE_PROPAGATION_DAYS]
         if overdue and record.buyer_id not in run.case_buyers:
             violations.append(f"{record.buyer_id} defaulted with {len(overdue)} invoices overdue but no collection case")
@@ -92,14 +120,20 @@ async def _settled_violations(run: RunResult, live: LiveSystem, *, patience_seco
         run.case_buyers |= await live.case_buyers()
 
 
-async def simulate(
-    *, config: BookConfig, data_path: Path, stack: Callable[[], AbstractContextManager[Endpoints]], out_dir: Path | None,
-    command: str, concurrency: int = 16, progress: bool = True,
+async def run_book(
+    *, config: BookConfig, companies: list[Company], stack: StackFactory, economics: CompanyEconomics,
+    risk_appetite: Decimal | None = None, label: str = "base", concurrency: int = 16, progress: bool = True,
+    policy: dict | None = None,
 ) -> Outcome:
-    book = generate_book(load_companies(data_path), config)
-    counterfactual = await Simulation(book=book, config=config, system=ApproveEverything()).run()
+    """One book under the three policies. ``policy``: the live system's credit policy (default:
+    the packaged one with the company's economics and ``risk_appetite``)."""
+    book = generate_book(companies, config)
+    approve_all = await Simulation(book=book, config=config, system=ApproveEverything()).run()
+    static_limits = await Simulation(book=book, config=config, system=StaticLimits()).run()
+    if policy is None:
+        policy = credit_policy(economics, risk_appetite=risk_appetite)
     # Starting a stack runs its own event loop (topic creation), so it is entered off this loop.
-    context = stack()
+    context = stack(policy, label)
     endpoints = await asyncio.to_thread(context.__enter__)
     try:
         receiver = WebhookReceiver()
@@ -107,9 +141,10 @@ async def simulate(
         live = LiveSystem(endpoints=endpoints, config=config, receiver=receiver, concurrency=concurrency)
         try:
             started = time.perf_counter()
-            with tqdm(total=config.days, unit="day", desc="simulating", disable=not progress) as bar:
+            with tqdm(total=config.days, unit="day", desc=f"simulating ({label})", disable=not progress) as bar:
                 creditguard = await Simulation(book=book, config=config, system=live).run(on_day=lambda _: bar.update())
             creditguard.wall_seconds = time.perf_counter() - started
+            creditguard.pds = dict(live.pds)
             await live.run_daily_jobs(config.days - 1)
             await asyncio.sleep(1.0)
             creditguard.webhooks = await live.webhooks_received()
@@ -120,19 +155,41 @@ async def simulate(
             await receiver.stop()
     finally:
         await asyncio.to_thread(context.__exit__, None, None, None)
-    figures = compute_figures(creditguard, counterfactual)
+    results = {name: policy_result(run, economics) for name, run in
+               (("approve_all", approve_all), ("static_limits", static_limits), ("creditguard", creditguard))}
     api_problems = live.problems.lines()
     timings = [f"{route}: {live.calls_by_route[route]} calls, {seconds / live.calls_by_route[route] * 1000:.1f} ms mean"
                for route, seconds in live.seconds_by_route.most_common()]
     phases = [f"{phase}: {seconds:.1f} s" for phase, seconds in creditguard.seconds_by_phase.most_common()]
-    notes = [f"the live run took {creditguard.wall_seconds:.0f} s of wall time: {creditguard.setup_seconds:.0f} s setting up the book, "
+    notes = [f"the live run took {creditguard.wall_seconds:.0f} s of wall time: {creditguard.setup_seconds:.0f} s setting up and importing the book, "
              f"then {sum(creditguard.seconds_by_day):.0f} s for {config.days} simulated days ({_day_times(creditguard.seconds_by_day)})"]
     notes += [f"invariant violated: {v}" for v in violations] or ["invariants held: ledger = invoices - payments for every buyer; "
                                                                    "every default with a loss had a collection case; no approved exposure above its limit"]
     notes += [f"API call not answered as expected: {p}" for p in api_problems]
-    report = write_report(figures=figures, creditguard=creditguard, counterfactual=counterfactual, out_dir=out_dir, command=command, notes=notes) if out_dir else None
-    return Outcome(book=book, creditguard=creditguard, counterfactual=counterfactual, figures=figures, violations=violations,
-                   api_problems=api_problems, report=report, live_checks=len(live.checks), notes=notes, timings=timings, phases=phases)
+    return Outcome(config=config, book=book, approve_all=approve_all, static_limits=static_limits, creditguard=creditguard,
+                   results=results, figures=compute_figures(creditguard, approve_all), violations=violations,
+                   api_problems=api_problems, live_checks=len(live.checks), notes=notes, timings=timings, phases=phases,
+                   risk_appetite=risk_appetite)
+
+
+async def simulate(
+    *, config: BookConfig, data_path: Path, stack: StackFactory, out_dir: Path | None, command: str,
+    economics: CompanyEconomics | None = None, risk_appetite: Decimal | None = None, downturn: bool = False,
+    sweep: tuple[Decimal, ...] = (), sweep_buyers: int | None = None, concurrency: int = 16, progress: bool = True,
+) -> Demo:
+    """The book as configured; with ``downturn`` the same book in the downturn scenario too; with
+    ``sweep`` a book of ``sweep_buyers`` under each risk appetite. Writes the report to ``out_dir``."""
+    companies = load_companies(data_path)
+    economics = economics or CompanyEconomics(margin=config.margin)
+    common = {"companies": companies, "stack": stack, "economics": economics, "concurrency": concurrency, "progress": progress}
+    base = await run_book(config=config, risk_appetite=risk_appetite, label=str(config.scenario), **common)
+    worse = None
+    if downturn and config.scenario is not Scenario.DOWNTURN:
+        worse = await run_book(config=replace(config, scenario=Scenario.DOWNTURN), risk_appetite=risk_appetite, label="downturn", **common)
+    sweep_config = replace(config, buyers=sweep_buyers or config.buyers)
+    points = [await run_book(config=sweep_config, risk_appetite=appetite, label=f"appetite-{appetite}", **common) for appetite in sweep]
+    report = write_report(base=base, downturn=worse, sweep=points, economics=economics, out_dir=out_dir, command=command) if out_dir else None
+    return Demo(base=base, downturn=worse, sweep=points, report=report)
 
 
 def _day_times(seconds_by_day: list[float]) -> str:

@@ -36,11 +36,16 @@ def simulation_env(*, webhook_networks: str = "127.0.0.1/32") -> dict[str, str]:
 
 
 @contextmanager
-def own_stack(var_dir: Path) -> Iterator[Endpoints]:
+def own_stack(var_dir: Path, policy: dict | None = None) -> Iterator[Endpoints]:
+    """``policy``: a credit policy for limits (the packaged one when None), written beside the databases."""
     var_dir.mkdir(parents=True, exist_ok=True)
     (var_dir / "logs").mkdir(exist_ok=True)
-    for stale in ("scoring.db", "limits.db", "alerts.db", "api-keys.json"):
+    for stale in ("scoring.db", "limits.db", "alerts.db", "api-keys.json", "credit_policy.json"):
         (var_dir / stale).unlink(missing_ok=True)
+    extra_env = simulation_env()
+    if policy is not None:
+        (var_dir / "credit_policy.json").write_text(json.dumps(policy, indent=2))
+        extra_env["LIMITS_POLICY_FILE"] = str(var_dir / "credit_policy.json")
     broker = Broker(log_path=var_dir / "logs" / "broker.log")
     broker.start()
     processes = []
@@ -49,7 +54,7 @@ def own_stack(var_dir: Path) -> Iterator[Endpoints]:
         keys = {role.value: add_key(var_dir / "api-keys.json", role=role, name=f"simulation {role.value}")[0] for role in Role}
         processes = service_processes(
             var_dir=var_dir, bootstrap_servers=broker.bootstrap_servers,
-            ports={name: free_port() for name in ("scoring", "limits", "alerts")}, extra_env=simulation_env(),
+            ports={name: free_port() for name in ("scoring", "limits", "alerts")}, extra_env=extra_env,
         )
         for process in processes:
             process.migrate()

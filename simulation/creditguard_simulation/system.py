@@ -1,9 +1,12 @@
 """What the simulated company's ERP and credit managers talk to: creditguard (live, over REST and
-Kafka) or, for the counterfactual, nothing at all (every order approved)."""
+Kafka) or, for the comparisons, nothing at all (every order approved) or the static limits an
+ERP ships (one fixed limit per customer, blocked when over)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
+from decimal import ROUND_CEILING
 from decimal import Decimal
 from typing import Protocol
 
@@ -83,11 +86,25 @@ class DaySignals:
     insurer_prompts: list[Signal] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class History:
+    """What the company brings when it adopts a credit system: its invoices of the last
+    ``history_days``, the payments made on them before the first day, and when each relationship began."""
+
+    invoices: list[InvoiceDocument]
+    payments: list[PaymentDocument]
+    relationships: dict[str, date]
+    history_days: int
+
+
 class CreditSystem(Protocol):
     name: str
 
-    async def set_up(self, book: list[Buyer]) -> dict[str, int | None]:
-        """Register the book; answers each buyer's grade at the start (None when ungraded)."""
+    async def set_up(self, book: list[Buyer], history: History) -> dict[str, int | None]:
+        """Register the existing book and import its history; answers each buyer's grade at the start (None when ungraded)."""
+
+    async def onboard(self, buyers: list[Buyer], day: int) -> dict[str, int | None]:
+        """Register buyers won during the year; answers their grades."""
 
     async def start_day(self, day: int) -> None: ...
 
@@ -118,8 +135,11 @@ class ApproveEverything:
 
     name = "every order approved"
 
-    async def set_up(self, book: list[Buyer]) -> dict[str, int | None]:
+    async def set_up(self, book: list[Buyer], history: History) -> dict[str, int | None]:
         return {buyer.buyer_id: None for buyer in book}
+
+    async def onboard(self, buyers: list[Buyer], day: int) -> dict[str, int | None]:
+        return {buyer.buyer_id: None for buyer in buyers}
 
     async def start_day(self, day: int) -> None:
         return None
@@ -153,3 +173,58 @@ class ApproveEverything:
 
     async def webhooks_received(self) -> int:
         return 0
+
+
+class StaticLimits(ApproveEverything):
+    """The baseline ERPs ship: one fixed limit per customer, ``months`` of its average purchases
+    (from the history the company brings; for a new customer, from the purchases the salesperson
+    expects), rounded up to a thousand; an order that would take the open invoices above it is blocked."""
+
+    name = "static limits"
+
+    def __init__(self, *, months: int = 2) -> None:
+        self.months = months
+        self.limits: dict[str, Decimal] = {}
+        self._open: dict[str, Decimal] = {}
+        self._approved_today: dict[str, Decimal] = {}
+
+    def _limit(self, monthly_purchases: Decimal) -> Decimal:
+        return (monthly_purchases * self.months / 1000).to_integral_value(rounding=ROUND_CEILING) * 1000
+
+    async def set_up(self, book: list[Buyer], history: History) -> dict[str, int | None]:
+        purchases = {buyer.buyer_id: Decimal(0) for buyer in book}
+        for invoice in history.invoices:
+            purchases[invoice.buyer_id] += invoice.amount
+            self._open[invoice.buyer_id] = self._open.get(invoice.buyer_id, Decimal(0)) + invoice.amount
+        for payment in history.payments:
+            self._open[payment.buyer_id] -= payment.amount
+        months_of_history = Decimal(history.history_days) / Decimal("30.4")
+        self.limits.update({buyer_id: self._limit(total / months_of_history) for buyer_id, total in purchases.items()})
+        return await super().set_up(book, history)
+
+    async def onboard(self, buyers: list[Buyer], day: int) -> dict[str, int | None]:
+        self.limits.update({b.buyer_id: self._limit(b.mean_order * Decimal(str(b.orders_per_year)) / 12) for b in buyers})
+        return await super().onboard(buyers, day)
+
+    async def check_orders(self, orders: list[Order]) -> list[CheckOutcome]:
+        outcomes = []
+        for order in orders:
+            after = self._open.get(order.buyer_id, Decimal(0)) + self._approved_today.get(order.buyer_id, Decimal(0)) + order.amount
+            limit = self.limits.get(order.buyer_id, Decimal(0))
+            if after > limit:
+                outcomes.append(CheckOutcome(order_id=order.order_id, decision="rejected", limit_amount=limit, exposure_after=after,
+                                             reasons=("limit_exceeded",)))
+                continue
+            self._approved_today[order.buyer_id] = self._approved_today.get(order.buyer_id, Decimal(0)) + order.amount
+            outcomes.append(CheckOutcome(order_id=order.order_id, decision="approved", limit_amount=limit, exposure_after=after))
+        return outcomes
+
+    async def post_invoices(self, invoices: list[InvoiceDocument]) -> None:
+        # Every approved order is invoiced the day it is approved: the day's approvals become open invoices.
+        self._approved_today.clear()
+        for invoice in invoices:
+            self._open[invoice.buyer_id] = self._open.get(invoice.buyer_id, Decimal(0)) + invoice.amount
+
+    async def post_payments(self, payments: list[PaymentDocument]) -> None:
+        for payment in payments:
+            self._open[payment.buyer_id] = self._open.get(payment.buyer_id, Decimal(0)) - payment.amount
