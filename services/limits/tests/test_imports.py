@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 
 from services.limits.tests.conftest import TODAY
-from services.limits.tests.helpers import emitted, money, new_buyer
+from services.limits.tests.helpers import emitted, money, new_buyer, set_limit
 
 SINCE_YEARS = "2019-03-01"
 
@@ -148,3 +148,10 @@ async def test_an_import_is_all_or_nothing_and_names_the_document_it_refuses(lim
     repeated = await limits.client.post("/v1/imports", headers=limits.auth("credit_manager"), json={"invoices": book["invoices"][:1] * 2})
     assert repeated.status_code == 422 and f"{established}-I2" in repeated.text, repeated.text
     assert (await limits.client.post("/v1/imports", headers=limits.auth("erp"), json=book)).status_code == 403
+
+    # A limit a credit manager set by hand since is never overridden by re-running the import.
+    await set_limit(limits, limited, "45000.00", terms=30)
+    overridden = await limits.client.post("/v1/imports", headers=limits.auth("credit_manager"), json=book)
+    assert overridden.status_code == 409 and overridden.json()["document_id"] == limited, overridden.text
+    assert "amount" in overridden.json()["conflicting_fields"]
+    assert money((await _limit(limits, limited))["amount"]) == Decimal("45000.00")

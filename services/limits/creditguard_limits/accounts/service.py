@@ -18,7 +18,7 @@ from creditguard_limits.exposure.rules import Position
 from creditguard_limits.exposure.service import LockedAccount, lock_account, position_of, publish_position
 from creditguard_limits.fx.rules import RateTable
 from creditguard_limits.fx.service import rate_table
-from creditguard_shared.errors import NotFound, Unprocessable
+from creditguard_shared.errors import Conflict, NotFound, Unprocessable
 from creditguard_shared.events.contracts import (
     AccountHoldRequestedV1,
     AccountStatusChangedV1,
@@ -119,8 +119,9 @@ async def import_account(
     uow: UnitOfWork, *, context: LimitsContext, account: CreditAccount, relationship_since: date, limit: ImportedLimit | None, changed_by: str,
 ) -> bool:
     """An account of an imported book: its relationship start and, if the book had one, its limit
-    (a manual limit from then on). ``account``: locked by the caller. Answers whether anything
-    changed; the caller publishes the position once with the book's documents."""
+    (a manual limit from then on; a different manual limit already on the account is a conflict).
+    ``account``: locked by the caller. Answers whether anything changed; the caller publishes the
+    position once with the book's documents."""
     changed = False
     if account.relationship_since != relationship_since:
         await _audit(uow, context=context, subject_type="buyer", subject_id=account.buyer_id, action="relationship_imported",
@@ -128,12 +129,25 @@ async def import_account(
                      new={"relationship_since": relationship_since.isoformat()}, reason=IMPORT_REASON, changed_by=changed_by)
         account.relationship_since, account.updated_at = relationship_since, context.clock.now()
         changed = True
-    if limit is not None:
-        changed |= await _change_limit(
-            uow, context=context, account=account, amount=limit.amount, currency=limit.currency,
-            payment_terms_days=limit.payment_terms_days, review_on=limit.review_on, source="manual", reason=IMPORT_REASON, changed_by=changed_by,
+    if limit is None:
+        return changed
+    imported = (limit.amount, limit.currency, limit.payment_terms_days, limit.review_on)
+    current = (account.limit_amount, account.currency, account.payment_terms_days, account.review_on)
+    if account.limit_source == "manual" and current != imported:
+        # Someone set this limit by hand (or an earlier import did, differently): an import never
+        # overrides a person's decision silently.
+        raise Conflict(
+            f"Buyer {account.buyer_id} has a manual limit of {account.limit_amount} {account.currency} "
+            f"({account.payment_terms_days} days, review {account.review_on}); the import's is {limit.amount} {limit.currency} "
+            f"({limit.payment_terms_days} days, review {limit.review_on}). Change it with PUT /v1/buyers/{account.buyer_id}/limit.",
+            conflicting_fields=[f for f, a, b in zip(("amount", "currency", "payment_terms_days", "review_on"), current, imported) if a != b],
         )
-    return changed
+    if account.limit_source == "manual":
+        return changed
+    return await _change_limit(
+        uow, context=context, account=account, amount=limit.amount, currency=limit.currency,
+        payment_terms_days=limit.payment_terms_days, review_on=limit.review_on, source="manual", reason=IMPORT_REASON, changed_by=changed_by,
+    ) or changed
 
 
 async def add_temporary_increase(uow: UnitOfWork, *, context: LimitsContext, buyer_id: str, increase: TemporaryIncreaseIn, changed_by: str) -> TemporaryIncrease:
