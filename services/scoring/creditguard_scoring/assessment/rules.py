@@ -53,8 +53,8 @@ WORST_DPD_ADJUSTMENTS: tuple[tuple[int, float], ...] = ((90, 0.8), (60, 0.5), (3
 # Days the oldest open invoice is past due today -> logit points (first threshold reached counts).
 # They come on top of what the same invoice does to the payment index, the worst days past due
 # and the overdue share: all together 30 days past due multiplies the odds by about eight, 60 by
-# about thirty-five; 90 is default.
-CURRENT_DPD_ADJUSTMENTS: tuple[tuple[int, float], ...] = ((DEFAULT_DAYS_PAST_DUE, 4.0), (60, 1.2), (30, 0.6), (15, 0.3), (1, 0.1))
+# about thirty; 90 is default.
+CURRENT_DPD_ADJUSTMENTS: tuple[tuple[int, float], ...] = ((DEFAULT_DAYS_PAST_DUE, 4.0), (60, 1.0), (30, 0.6), (15, 0.3), (1, 0.1))
 OVERDUE_SHARE_THRESHOLD = 0.5
 OVERDUE_SHARE_ADJUSTMENT = 0.3
 # A payment index falling by TREND_THRESHOLD points over 90 days adds TREND_WORSENING_ADJUSTMENT,
