@@ -155,3 +155,37 @@ async def test_an_import_is_all_or_nothing_and_names_the_document_it_refuses(lim
     assert overridden.status_code == 409 and overridden.json()["document_id"] == limited, overridden.text
     assert "amount" in overridden.json()["conflicting_fields"]
     assert money((await _limit(limits, limited))["amount"]) == Decimal("45000.00")
+
+
+async def test_historical_documents_from_kafka_follow_the_policy_once_and_breach_nothing(limits_consuming, broker, eventually):
+    """An ERP may publish its imported history straight to the topics: the same rules as the API."""
+    from creditguard_shared.events.catalogue import topic_for
+    from creditguard_shared.events.contracts import InvoicePostedV1, PaymentReceivedV1
+    from creditguard_shared.events.envelope import new_event
+    from tests.kafka_tools import publish_raw
+
+    limits = limits_consuming
+    buyer = new_buyer()
+    await _assess(limits, buyer)
+    assert money((await _limit(limits, buyer))["amount"]) == Decimal("60000.00")
+    documents = [
+        InvoicePostedV1(invoice_id=f"{buyer}-I1", buyer_id=buyer, amount=Decimal("9000.00"), currency="EUR", issued_on=date(2026, 9, 1),
+                        due_on=date(2026, 10, 1), historical=True),
+        PaymentReceivedV1(payment_id=f"{buyer}-P1", buyer_id=buyer, invoice_id=f"{buyer}-I1", amount=Decimal("9000.00"), currency="EUR",
+                          paid_on=date(2026, 9, 30), historical=True),
+        # Above the limit: the position shows it, but history is no breach.
+        InvoicePostedV1(invoice_id=f"{buyer}-I2", buyer_id=buyer, amount=Decimal("99000.00"), currency="EUR", issued_on=date(2026, 11, 20),
+                        due_on=date(2026, 12, 20), historical=True),
+    ]
+    for document in documents:
+        envelope = new_event(source="/erp/test", payload=document, subject=buyer)
+        await publish_raw(broker.bootstrap_servers, topic_for(type(document)).name, [(buyer.encode(), envelope.to_bytes(), [])])
+
+    async def applied() -> None:
+        body = (await limits.client.get(f"/v1/buyers/{buyer}/exposure", headers=limits.auth("sales"))).json()
+        assert money(body["exposure"]) == Decimal("99000.00"), body
+        # One invoice paid on time: 25 % + 15 % of 240,000.
+        assert money((await _limit(limits, buyer))["amount"]) == Decimal("96000.00")
+
+    await eventually(applied, timeout=60)
+    assert await emitted(limits, "limit-breached", buyer) == []

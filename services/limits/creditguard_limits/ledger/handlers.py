@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from creditguard_limits.accounts.service import follow_policy_limit
 from creditguard_limits.context import LimitsContext
+from creditguard_limits.exposure.service import lock_with_terms
 from creditguard_limits.ledger import service
 from creditguard_limits.ledger.schemas import CreditNoteIn, InvoiceIn, PaymentIn
 from creditguard_shared.consumer import Subscription
@@ -14,10 +16,25 @@ from creditguard_shared.unit_of_work import UnitOfWork
 def subscriptions(context: LimitsContext) -> list[Subscription]:
     """The handlers need the service's clock and policy, so they are bound to its context."""
 
+    def follow_history(uow: UnitOfWork, buyer_id: str) -> None:
+        """Historical documents leave the policy limit alone one by one (see ledger.service); it
+        follows the buyer's payment record once, before the exposure publication of the transaction,
+        so registered ahead of the documents' own before-commit work."""
+
+        async def follow() -> None:
+            account, _ = await lock_with_terms(uow, context=context, buyer_id=buyer_id)
+            await follow_policy_limit(uow, context=context, account=account, reason="historical documents")
+
+        uow.before_commit(("policy limit", buyer_id), follow)
+
     async def on_invoice_posted(uow: UnitOfWork, event: InvoicePostedV1, _: EventEnvelope) -> None:
+        if event.historical:
+            follow_history(uow, event.buyer_id)
         await service.record_invoice(uow, context=context, invoice=InvoiceIn.model_validate(event.model_dump(exclude={"historical"})), historical=event.historical)
 
     async def on_payment_received(uow: UnitOfWork, event: PaymentReceivedV1, _: EventEnvelope) -> None:
+        if event.historical:
+            follow_history(uow, event.buyer_id)
         await service.record_payment(uow, context=context, payment=PaymentIn.model_validate(event.model_dump(exclude={"historical"})), invoice_must_exist=False,
                                      historical=event.historical)
 
