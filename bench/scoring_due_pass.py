@@ -34,6 +34,7 @@ from creditguard_scoring.assessment.models import ReassessmentDue
 from creditguard_scoring.assessment.service import (
     REASSESSMENTS_PER_TRANSACTION, AssessmentContext, load_risk_tables, reassess_if_due, run_due_reassessments,
 )
+from creditguard_scoring.calibration.rules import Calibration
 from creditguard_scoring.database import messaging_tables
 from creditguard_scoring.financial_model import load_scorecard
 from creditguard_scoring.metrics import ScoringMetrics
@@ -60,7 +61,7 @@ def _context(settings: Settings) -> AssessmentContext:
         scorecard=load_scorecard(), tables=load_risk_tables(settings.risk_tables_dir), portfolio_base_rate=settings.portfolio_base_rate,
         stale_after_days=settings.statement_stale_after_days, max_reasons=settings.max_reasons,
         debounce=timedelta(seconds=settings.rescore_debounce_seconds), max_delay=timedelta(seconds=settings.rescore_max_delay_seconds),
-        metrics=ScoringMetrics(ServiceMetrics("scoring")),
+        metrics=ScoringMetrics(ServiceMetrics("scoring")), base_calibration=Calibration.from_settings(settings),
     )
 
 
