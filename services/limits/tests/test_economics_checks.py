@@ -76,7 +76,7 @@ async def test_a_known_order_shows_its_expected_contribution_and_a_ramp_up_does_
     assert money((await exposure(limits, buyer))["open_orders"]) == Decimal("90000.00")
 
 
-async def test_a_losing_order_gets_conditions_or_is_referred_with_its_figures(limits):
+async def test_a_losing_order_gets_conditions_or_is_referred_and_concurrent_orders_stay_within_the_economic_capacity(limits):
     # PD 95 %: at 30 days an order loses; shorter terms rescue it.
     risky = new_buyer()
     await assess(limits, risky, grade=5, pd="0.95")
@@ -95,10 +95,9 @@ async def test_a_losing_order_gets_conditions_or_is_referred_with_its_figures(li
     listed = next(p for p in pending if p["id"] == referred["id"])
     assert listed["economics"] == referred["economics"]
 
-
-async def test_simultaneous_earning_orders_never_pass_the_economic_capacity(limits):
+    # Simultaneous earning orders: 12 % of equity 1,000,000 = 120,000 of economic capacity, a
+    # ramp-up limit of 30,000: exactly twelve orders of 10,000 pass, whatever the interleaving.
     buyer = new_buyer()
-    # 12 % of equity 1,000,000 = 120,000 of economic capacity; the ramp-up limit is 30,000.
     await assess(limits, buyer, grade=3, pd="0.02", equity="1000000")
     decisions = await asyncio.gather(*(check(limits, buyer, f"{buyer}-O{i}", "10000.00", terms=60) for i in range(16)))
     approved = [d for d in decisions if d["decision"] == "approved"]
@@ -119,7 +118,9 @@ async def test_the_policy_file_setting_carries_the_economics(start_service, data
     # 2 % margin at 90 days: M = 0.0811 < E 0.17 + C 0.06: the exposure earns nothing, no policy limit.
     assert money(limit["recommendation"]["economic_limit"]) == Decimal("0.00") and money(limit["amount"]) == Decimal("0.00")
     thin = await check(service, buyer, f"{buyer}-O1", "1000.00", terms=90)
-    assert thin["decision"] in ("referred", "rejected") and money(thin["economics"]["margin_rate"]) == Decimal("0.02")
+    # Nothing to outweigh the zero limit with: the economic capacity is zero too.
+    assert thin["decision"] == "rejected" and codes(thin) == {"limit_exceeded"} and thin["limit_basis"] == "limit"
+    assert money(thin["economics"]["margin_rate"]) == Decimal("0.02") and money(thin["economics"]["economic_capacity"]) == Decimal("0.00")
     response = await service.client.post("/v1/credit-checks", headers=service.auth("erp"), json={
         "buyer_id": buyer, "order_id": f"{buyer}-O2", "amount": "1000.00", "currency": "EUR", "payment_terms_days": 90, "product_line": "services"})
     assert response.status_code == 201 and money(response.json()["economics"]["gross_margin"]) == Decimal("300.00")
