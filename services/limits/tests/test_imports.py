@@ -48,6 +48,27 @@ def _book(established: str, newcomer: str, limited: str) -> dict:
     }
 
 
+def test_the_ramp_up_spares_relationships_older_than_established_after_days():
+    from creditguard_limits.policy.rules import RampUp, ramp_up_fraction
+
+    ramp_up = RampUp(start_fraction=Decimal("0.25"), step_per_invoice_paid_on_time=Decimal("0.15"), established_after_days=365)
+    assert ramp_up_fraction(ramp_up, invoices_paid_on_time=2, relationship_days=366) == 1
+    assert ramp_up_fraction(ramp_up, invoices_paid_on_time=2, relationship_days=365) == Decimal("0.55")
+    assert ramp_up_fraction(ramp_up, invoices_paid_on_time=0, relationship_days=None) == Decimal("0.25")
+
+
+def test_an_import_is_applied_in_date_order_and_a_prepayment_after_its_invoice():
+    from creditguard_limits.imports.rules import ledger_order
+    from creditguard_limits.ledger.schemas import InvoiceIn, PaymentIn
+
+    invoices = [InvoiceIn.model_validate(_invoice("B", n, "100.00", issued_on=on, due_on="2026-12-31"))
+                for n, on in ((1, "2026-10-05"), (2, "2026-09-01"))]
+    payments = [PaymentIn.model_validate(_payment("B", n, "100.00", paid_on=on)) for n, on in ((2, "2026-10-05"), (1, "2026-10-01"))]
+    order = [d.payment_id if isinstance(d, PaymentIn) else d.invoice_id for _, d in ledger_order(invoices, payments)]
+    # P1 was paid before its invoice was issued (a prepayment): it follows I1; P2 follows I1 on the same day.
+    assert order == ["B-I2", "B-I1", "B-P1", "B-P2"]
+
+
 async def _limit(limits, buyer: str) -> dict:  # type: ignore[no-untyped-def]
     response = await limits.client.get(f"/v1/buyers/{buyer}/limit", headers=limits.auth("sales"))
     assert response.status_code == 200, response.text
