@@ -4,6 +4,7 @@ the ramp-up stage, raises no alert, collection case or webhook, and a re-import 
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -146,3 +147,29 @@ async def test_an_imported_book_sets_behaviour_and_ramp_up_and_alerts_on_none_of
     invoices_csv.write_text("\n".join(lines) + "\n")
     with pytest.raises(BadInput, match=r"invoices.csv line 3: issued_on"):
         read_book(files)
+
+
+def test_a_json_book_reads_like_the_api_and_bad_files_are_named(tmp_path):
+    from creditguard_limits.import_cli import chunks
+
+    book_file = tmp_path / "book.json"
+    book_file.write_text(json.dumps({
+        "buyers": [{"buyer_id": "B-1", "name": "Acme GmbH", "country": "DE", "industry": "C"}],
+        "accounts": [{"buyer_id": "B-1", "relationship_since": "2019-01-01", "limit": None}],
+        "payments": [{"payment_id": "P-1", "buyer_id": "B-1", "invoice_id": "I-1", "amount": "10.00", "currency": "EUR", "paid_on": "2026-10-30"}],
+        "invoices": [{"invoice_id": "I-1", "buyer_id": "B-1", "amount": "10.00", "currency": "EUR", "issued_on": "2026-10-01", "due_on": "2026-10-31"}],
+    }))
+    book = read_book([book_file])
+    assert [(where, buyer_id, profile["industry"]) for where, buyer_id, profile in book.buyers] == [("book.json buyers[0]", "B-1", "C")]
+    # Accounts first, then the invoice before the payment that settles it; two requests of at most two documents.
+    assert [(len(c.body["accounts"]), len(c.body["invoices"]), len(c.body["payments"])) for c in chunks(book, size=2)] == [(1, 1, 0), (0, 0, 1)]
+
+    book_file.write_text(json.dumps({"invoices": [{"invoice_id": "I-1", "buyer_id": "B-1", "amount": "-5", "currency": "EUR",
+                                                   "issued_on": "2026-10-01", "due_on": "2026-10-31"}]}))
+    with pytest.raises(BadInput, match=r"book.json invoices\[0\]: amount"):
+        read_book([book_file])
+    payments_csv = _csv(tmp_path / "payments.csv", "payment_id,buyer_id,invoice,amount,currency,paid_on", ["P-1,B-1,I-1,10.00,EUR,2026-10-30"])
+    with pytest.raises(BadInput, match=r"payments.csv line 1: unknown column invoice; missing column invoice_id"):
+        read_book([payments_csv])
+    with pytest.raises(BadInput, match=r"ledger.csv: a CSV file's name ends in buyers, invoices or payments"):
+        read_book([_csv(tmp_path / "ledger.csv", "x", [])])
