@@ -118,8 +118,8 @@ async def test_the_policy_file_setting_carries_the_economics(start_service, data
     # 2 % margin at 90 days: M = 0.0811 < E 0.17 + C 0.06: the exposure earns nothing, no policy limit.
     assert money(limit["recommendation"]["economic_limit"]) == Decimal("0.00") and money(limit["amount"]) == Decimal("0.00")
     thin = await check(service, buyer, f"{buyer}-O1", "1000.00", terms=90)
-    # Nothing to outweigh the zero limit with: the economic capacity is zero too.
-    assert thin["decision"] == "rejected" and codes(thin) == {"limit_exceeded"} and thin["limit_basis"] == "limit"
+    # Nothing to outweigh the zero limit with: the economic capacity is zero too; a credit manager decides.
+    assert thin["decision"] == "referred" and codes(thin) == {"limit_exceeded", "no_economic_capacity"} and thin["limit_basis"] == "limit"
     assert money(thin["economics"]["margin_rate"]) == Decimal("0.02") and money(thin["economics"]["economic_capacity"]) == Decimal("0.00")
     response = await service.client.post("/v1/credit-checks", headers=service.auth("erp"), json={
         "buyer_id": buyer, "order_id": f"{buyer}-O2", "amount": "1000.00", "currency": "EUR", "payment_terms_days": 90, "product_line": "services"})

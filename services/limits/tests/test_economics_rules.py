@@ -154,6 +154,10 @@ def test_a_limit_in_the_way_of_an_earning_order_is_outweighed_up_to_the_economic
                     rates=SAME).decision == "rejected"
     assert evaluate(POLICY, request=_order("10000"), account=_facts(grade=None, pd=None, economic_capacity=None),
                     position=_position(limit="25000", exposure="20000"), rates=SAME).decision == "referred"
+    # A buyer whose exposure earns nothing (economic capacity 0) is referred with the figures, not
+    # rejected by its zero limit.
+    zero = evaluate(POLICY, request=_order("1000"), account=_facts(economic_capacity=Decimal(0)), position=_position(limit="0"), rates=SAME)
+    assert zero.decision == "referred" and [r["code"] for r in zero.reasons] == ["limit_exceeded", "no_economic_capacity"]
     # A manual limit is outweighed only if the policy says so.
     strict = POLICY.model_copy(update={"economics": Economics(decisions={"include_manual_limits": False})})
     assert evaluate(strict, request=_order("10000"), account=_facts(limit_source="manual"), position=_position(limit="25000", exposure="20000"),

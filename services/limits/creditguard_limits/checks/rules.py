@@ -132,6 +132,13 @@ def _contribution(outcome: Outcome, policy: CreditPolicy, request: CheckRequest,
             and (rules.include_manual_limits or account.limit_source != "manual")
         )
         if not outweighable:
+            if capacity is not None and capacity <= 0 and account.grade is not None:
+                # Nothing earns within the risk appetite (a zero recommendation): a credit manager
+                # weighs the order with its figures rather than the zero limit rejecting it.
+                outcome.waive(LIMIT_CODES)
+                outcome.add("referred", "no_economic_capacity",
+                            f"Expected contribution {_figures(order)}; the buyer's exposure earns nothing within the risk appetite "
+                            f"(economic capacity 0).")
             return
     figures = _figures(order)
     if order.expected_contribution > 0:
@@ -234,6 +241,12 @@ def _overdue(outcome: Outcome, policy: CreditPolicy, request: CheckRequest, acco
     exposure = position.exposure
     if exposure.oldest_overdue_days > config.max_days_past_due:
         outcome.add(config.action, "overdue_days", f"The oldest open invoice is {exposure.oldest_overdue_days} days past due (maximum {config.max_days_past_due}).",
+                    [{"code": "settle_overdue", "message": "Settle the overdue invoices before delivery.", "amount": str(exposure.overdue)}])
+    elif config.max_days_beyond_usual is not None and exposure.oldest_overdue_days > account.expected_days_late + config.max_days_beyond_usual:
+        beyond = exposure.oldest_overdue_days - account.expected_days_late
+        outcome.add(config.action, "overdue_beyond_usual",
+                    f"The oldest open invoice is {exposure.oldest_overdue_days} days past due, {beyond} days later than the buyer usually pays "
+                    f"({account.expected_days_late} days late on average; tolerance {config.max_days_beyond_usual}).",
                     [{"code": "settle_overdue", "message": "Settle the overdue invoices before delivery.", "amount": str(exposure.overdue)}])
     if config.max_overdue_share_of_limit is not None and position.limit is not None:
         threshold = position.limit * config.max_overdue_share_of_limit
