@@ -173,3 +173,16 @@ def test_a_json_book_reads_like_the_api_and_bad_files_are_named(tmp_path):
         read_book([payments_csv])
     with pytest.raises(BadInput, match=r"ledger.csv: a CSV file's name ends in buyers, invoices or payments"):
         read_book([_csv(tmp_path / "ledger.csv", "x", [])])
+
+
+def test_the_command_exits_non_zero_naming_the_bad_row(tmp_path, capsys):
+    from creditguard_limits.import_cli import main
+
+    invoices = _csv(tmp_path / "invoices.csv", "invoice_id,buyer_id,order_id,amount,currency,issued_on,due_on", [
+        "I-1,B-1,,100.00,EUR,2026-10-01,2026-10-31",
+        "I-2,B-1,,100.00,EURO,2026-10-01,2026-10-31",
+    ])
+
+    assert main(["--api-key", "unused", "--limits-url", "http://127.0.0.1:9", "--scoring-url", "http://127.0.0.1:9", str(invoices)]) == 1
+
+    assert "invoices.csv line 3: currency" in capsys.readouterr().err
