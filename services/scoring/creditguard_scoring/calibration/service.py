@@ -7,12 +7,14 @@ import logging
 from dataclasses import asdict
 from datetime import UTC, date, datetime, time, timedelta
 
+from sqlalchemy.exc import IntegrityError
+
 from creditguard_scoring.assessment.models import Assessment
 from creditguard_scoring.assessment.service import AssessmentContext, calibration_in_force, read_ahead, reassess_if_due
 from creditguard_scoring.calibration import rules
 from creditguard_scoring.calibration.models import CalibrationVersion
 from creditguard_scoring.calibration.repository import CalibrationRepository
-from creditguard_shared.errors import Unprocessable
+from creditguard_shared.errors import Conflict, Unprocessable
 from creditguard_shared.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 logger = logging.getLogger(__name__)
@@ -99,7 +101,11 @@ async def apply_recalibration(uow: UnitOfWork, *, context: AssessmentContext, as
         backtest=_jsonable(figures), applied_by=applied_by, applied_at=now, reason=reason,
     )
     repository = CalibrationRepository(uow.session)
-    await repository.add(record)
+    try:
+        await repository.add(record)
+    except IntegrityError as error:
+        # Two recalibrations fitted on the same version at once: the second must not overwrite the first unseen.
+        raise Conflict(f"Calibration version {new.version} was applied meanwhile; read GET /v1/calibration and decide again.") from error
     buyer_ids = await repository.mark_all_buyers_due(now=now)
     return record, buyer_ids
 
