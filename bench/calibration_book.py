@@ -4,13 +4,14 @@ Each company of train_1y.csv (rows with bankrupt=1 default within the year) beco
 the simulation's profile (country, industry, legal form, age) and the statement the simulation
 derives from its ratios; it is assessed in process by the scoring service's own rules (financial
 model, profile tables, calibration of the service's default settings), with no payment history,
-at the start of the year. Prints, per grade: buyers, mean predicted PD, observed default rate,
+at the start of the year; with --history, with the payment history the simulation's existing book
+brings (its invoices and payments before the first day), as the simulation imports it. Prints, per grade: buyers, mean predicted PD, observed default rate,
 the binomial test of the two and whether the grade is calibrated within a factor of two; then the
 Brier score and AUC. Tuning on train_1y is allowed; never point this at a holdout file to tune.
 
 Usage (from the repo root)::
 
-    .venv/bin/python bench/calibration_book.py [--data PATH] [--buyers N --seed S]
+    .venv/bin/python bench/calibration_book.py [--data PATH] [--buyers N --seed S] [--history]
 
 Without --buyers every company of the file is a buyer (the population the simulation samples).
 """
@@ -33,15 +34,41 @@ from creditguard_scoring.financial_model import load_scorecard  # noqa: E402
 from creditguard_scoring.payment_behaviour.rules import summarise  # noqa: E402
 from creditguard_scoring.settings import Settings  # noqa: E402
 from creditguard_scoring.statements.rules import compute_ratios, statement_problems  # noqa: E402
+from creditguard_simulation.behaviour import payment_schedule  # noqa: E402
 from creditguard_simulation.book import BookConfig, generate_book  # noqa: E402
+from creditguard_simulation.calendar import SimulatedCalendar  # noqa: E402
+from creditguard_simulation.orders import history_orders  # noqa: E402
+from creditguard_scoring.payment_behaviour.models import PaymentExperience  # noqa: E402
 from creditguard_simulation.companies import load_companies  # noqa: E402
 
 DEFAULT_DATA = REPO_ROOT.parent / "shared" / "data" / "polish-bankruptcy" / "train_1y.csv"
 
 
-def assess_book(book, *, context: AssessmentContext, calibration: calibration_rules.Calibration) -> list[tuple[float, int, bool, float]]:
+def history_experiences(buyer, *, config: BookConfig) -> list[PaymentExperience]:
+    """The buyer's invoices before the first day as scoring knows them on the first day (the
+    simulation engine's ``_book_history``, seen from scoring's side)."""
+    calendar = SimulatedCalendar(start=config.start, days=config.days)
+    experiences = []
+    for order in history_orders(buyer, calendar=calendar, seed=config.seed, history_days=config.history_days):
+        invoice_id = f"INV-{order.order_id[3:]}"
+        due_day = order.day + order.terms_days
+        paid = [(day, amount) for day, amount in payment_schedule(buyer, invoice_id=invoice_id, amount=order.amount, due_day=due_day,
+                                                                  days=config.days, seed=config.seed) if day < 0]
+        open_amount = order.amount - sum(amount for _, amount in paid)
+        settled_on = calendar.date_of(max(day for day, _ in paid)) if paid and open_amount <= 0 else None
+        due_on = calendar.date_of(due_day)
+        experiences.append(PaymentExperience(
+            invoice_id=invoice_id, buyer_id=buyer.buyer_id, amount=order.amount, currency="EUR", issued_on=calendar.date_of(order.day),
+            due_on=due_on, open_amount=max(open_amount, 0), settled_on=settled_on,
+            max_days_past_due=max((settled_on - due_on).days, 0) if settled_on else 0,
+        ))
+    return experiences
+
+
+def assess_book(book, *, context: AssessmentContext, calibration: calibration_rules.Calibration,
+                config: BookConfig, history: bool = False) -> list[tuple[float, int, bool, float]]:
     """(pd, grade, defaulted within the year, score logit) of every buyer at the start of the year."""
-    as_of = BookConfig().start
+    as_of = config.start
     no_payments = summarise([], as_of=as_of)
     results = []
     for buyer in book:
@@ -52,7 +79,8 @@ def assess_book(book, *, context: AssessmentContext, calibration: calibration_ru
             financial = context.scorecard.predict(compute_ratios(lines, []), missing=MISSING_RATIO_POLICY)
         inputs = rules.AssessmentInputs(
             as_of=as_of, country=buyer.country, industry=buyer.industry, legal_form=buyer.legal_form, founded_on=buyer.founded_on,
-            financial=financial, statement_period_end=None, payment=no_payments,
+            financial=financial, statement_period_end=None,
+            payment=summarise(history_experiences(buyer, config=config), as_of=as_of) if history else no_payments,
         )
         outcome = rules.assess(inputs, tables=context.tables, anchor=context.anchor, portfolio_base_rate=context.portfolio_base_rate,
                                stale_after_days=context.stale_after_days, calibration=calibration)
@@ -65,16 +93,20 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--buyers", type=int, default=None, help="draw a book of this size as the simulation does (default: every company)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--history", action="store_true", help="the existing book's payment history too (new buyers of the year left out)")
     args = parser.parse_args()
     companies = load_companies(args.data)
-    book = generate_book(companies, BookConfig(buyers=args.buyers or len(companies), seed=args.seed))
+    config = BookConfig(buyers=args.buyers or len(companies), seed=args.seed)
+    book = generate_book(companies, config)
+    if args.history:
+        book = [b for b in book if not b.is_new]
     settings = Settings()
     context = AssessmentContext(
         scorecard=load_scorecard(), tables=load_risk_tables(None), portfolio_base_rate=settings.portfolio_base_rate,
         stale_after_days=settings.statement_stale_after_days, max_reasons=settings.max_reasons, debounce=None, max_delay=None, metrics=None,  # type: ignore[arg-type]
     )
     calibration = calibration_rules.Calibration.from_settings(settings)
-    results = assess_book(book, context=context, calibration=calibration)
+    results = assess_book(book, context=context, calibration=calibration, config=config, history=args.history)
     statements = [not statement_problems(dict(b.statement)) for b in book]
     print(f"{len(book) - sum(statements)} buyers without a statement the service accepts")
     by_grade: dict[int, list[tuple[float, bool]]] = defaultdict(list)
