@@ -4,11 +4,13 @@ a year of invoices and their payments) in one unit of work, as the route runs it
 Usage (from the repo root)::
 
     .venv/bin/python bench/limits_import.py [--buyers 300] [--documents 5000] [--repeat 2]
+    .venv/bin/python bench/limits_import.py --database-url postgresql+asyncpg://postgres@127.0.0.1:5432/empty_db
 
 Each repetition migrates a fresh SQLite database in a temporary directory, records an assessment
 for every buyer (as scoring's buyer-assessed would, before the import; not timed), parses the
 request body as the route does, imports it and commits, then imports the same body again (a re-import
-changes nothing). It prints wall and CPU time of both. Asserts nothing about time.
+changes nothing). It prints wall and CPU time of both. With ``--database-url`` it runs once on
+that database instead, which must be empty (e.g. a fresh ``createdb``). Asserts nothing about time.
 """
 
 from __future__ import annotations
@@ -91,25 +93,32 @@ async def _assess_all(engine, context: LimitsContext, buyer_ids: list[str]) -> N
         await uow.commit()
 
 
-async def run(*, buyers: int, documents: int, repeat: int) -> None:
+async def _run_once(url: str, body: str) -> None:
+    parsed = json.loads(body)
+    await asyncio.to_thread(functools.partial(upgrade_to_head, migrations_dir("creditguard_limits"), url))
+    settings = Settings(database_url=url)
+    context = LimitsContext(settings=settings, clock=Clock(fixed=datetime(2026, 12, 1, 9, tzinfo=UTC)), policy=PolicyStore(None),
+                            metrics=LimitsMetrics(ServiceMetrics("limits-bench")))
+    engine = create_engine(url)
+    try:
+        await _assess_all(engine, context, [a["buyer_id"] for a in parsed["accounts"]])
+        for label in ("import", "re-import"):
+            counts, wall, cpu = await _import(engine, context, body)
+            print(f"{label:9}: {wall:6.2f} s wall, {cpu:6.2f} s CPU  {counts}")
+    finally:
+        await engine.dispose()
+
+
+async def run(*, buyers: int, documents: int, repeat: int, database_url: str | None) -> None:
     body = book(buyers=buyers, documents=documents)
     parsed = json.loads(body)
     print(f"{len(parsed['accounts'])} accounts, {len(parsed['invoices'])} invoices, {len(parsed['payments'])} payments")
+    if database_url:
+        await _run_once(database_url, body)
+        return
     for _ in range(repeat):
         with tempfile.TemporaryDirectory() as directory:
-            url = f"sqlite+aiosqlite:///{Path(directory) / 'limits.db'}"
-            await asyncio.to_thread(functools.partial(upgrade_to_head, migrations_dir("creditguard_limits"), url))
-            settings = Settings(database_url=url)
-            context = LimitsContext(settings=settings, clock=Clock(fixed=datetime(2026, 12, 1, 9, tzinfo=UTC)), policy=PolicyStore(None),
-                                    metrics=LimitsMetrics(ServiceMetrics("limits-bench")))
-            engine = create_engine(url)
-            try:
-                await _assess_all(engine, context, [a["buyer_id"] for a in parsed["accounts"]])
-                for label in ("import", "re-import"):
-                    counts, wall, cpu = await _import(engine, context, body)
-                    print(f"{label:9}: {wall:6.2f} s wall, {cpu:6.2f} s CPU  {counts}")
-            finally:
-                await engine.dispose()
+            await _run_once(f"sqlite+aiosqlite:///{Path(directory) / 'limits.db'}", body)
 
 
 def main() -> None:
@@ -117,8 +126,9 @@ def main() -> None:
     parser.add_argument("--buyers", type=int, default=300)
     parser.add_argument("--documents", type=int, default=5000)
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--database-url", help="an empty database to run once on, instead of fresh SQLite files")
     arguments = parser.parse_args()
-    asyncio.run(run(buyers=arguments.buyers, documents=arguments.documents, repeat=arguments.repeat))
+    asyncio.run(run(buyers=arguments.buyers, documents=arguments.documents, repeat=arguments.repeat, database_url=arguments.database_url))
 
 
 if __name__ == "__main__":
