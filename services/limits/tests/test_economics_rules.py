@@ -7,20 +7,24 @@ from __future__ import annotations
 import json
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
 from creditguard_limits.accounts.rules import recommend
 from creditguard_limits.checks.rules import AccountFacts, CheckRequest, Rates, evaluate
-from creditguard_limits.economics.rules import find_rescue, limit_economics, order_economics
+from creditguard_limits.economics.rules import expected_days_late, find_rescue, limit_economics, order_economics
 from creditguard_limits.exposure.rules import Cover, Exposure, GroupPosition, Position
 from creditguard_limits.fx.rules import RateTable
 from creditguard_limits.policy.economics import Economics, GrossMargin
 from creditguard_limits.policy.rules import CreditPolicy
 from creditguard_limits.policy.service import DEFAULT_POLICY_FILE, PolicyStore
 
-POLICY = PolicyStore(None).current
+# The figures below are worked out for this policy (grade matrix and economics), independent of
+# how the packaged policy is tuned.
+TEST_POLICY_FILE = Path(__file__).with_name("economics_policy.json")
+POLICY = PolicyStore(str(TEST_POLICY_FILE)).current
 ECONOMICS = POLICY.economics
 TODAY = date(2026, 12, 1)
 SAME = Rates(to_position=lambda value: value)
@@ -42,6 +46,9 @@ def test_expected_contribution_of_a_known_order_matches_the_hand_calculation():
     assert (order.gross_margin, order.expected_loss, order.financing_cost, order.insurance_premium) == (
         Decimal("1500.00"), expected_loss, financing, Decimal("8.00"))
     assert order.expected_contribution == Decimal("1500.00") - expected_loss - financing - Decimal("8.00") == Decimal("1365.61")
+    # L is the buyer's average days late over its settled invoices.
+    assert expected_days_late(days_late_total=16, invoices_settled=3) == Decimal("5.3")
+    assert expected_days_late(days_late_total=0, invoices_settled=0) == Decimal(0)
 
 
 def test_margin_by_product_line_then_longest_industry_prefix_then_default():
@@ -57,7 +64,8 @@ def test_margin_by_product_line_then_longest_industry_prefix_then_default():
 
 
 def test_one_loss_given_default_for_forecast_and_checks():
-    data = json.loads(DEFAULT_POLICY_FILE.read_text())
+    assert "loss_given_default" not in json.loads(DEFAULT_POLICY_FILE.read_text())
+    data = json.loads(TEST_POLICY_FILE.read_text())
     assert "loss_given_default" not in data and POLICY.economics.loss_given_default == Decimal("0.85")
     legacy = {k: v for k, v in data.items() if k != "economics"} | {"loss_given_default": "0.60"}
     assert CreditPolicy.model_validate(legacy).economics.loss_given_default == Decimal("0.60")
