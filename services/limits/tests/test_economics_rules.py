@@ -160,6 +160,10 @@ def test_a_limit_in_the_way_of_an_earning_order_is_outweighed_up_to_the_economic
                     rates=SAME).decision == "referred"
     assert evaluate(POLICY, request=_order("10000"), account=_facts(status="blocked"), position=_position(limit="25000", exposure="20000"),
                     rates=SAME).decision == "rejected"
+    # A defaulted buyer's limit is never outweighed, even with a grade row that would approve.
+    lenient = POLICY.model_copy(update={"grades": POLICY.grades | {10: POLICY.grades[3]}})
+    defaulted = evaluate(lenient, request=_order("10000"), account=_facts(grade=10), position=_position(limit="25000", exposure="20000"), rates=SAME)
+    assert defaulted.decision == "referred" and defaulted.limit_basis == "limit"
     assert evaluate(POLICY, request=_order("10000"), account=_facts(grade=None, pd=None, economic_capacity=None),
                     position=_position(limit="25000", exposure="20000"), rates=SAME).decision == "referred"
     # A buyer whose exposure earns nothing (economic capacity 0) is referred with the figures, not

@@ -15,6 +15,8 @@ from creditguard_limits.policy.rules import CreditPolicy, Decision
 SEVERITY: dict[str, int] = {"approved": 0, "approved_with_conditions": 1, "referred": 2, "rejected": 3}
 # Reasons of the limit check a positive expected contribution may outweigh (a group limit may not).
 LIMIT_CODES = frozenset({"limit_exceeded", "no_limit"})
+# Scoring's grade for a buyer in default: never outweighed by a contribution, whatever its row says.
+DEFAULT_GRADE = 10
 
 
 @dataclass(frozen=True)
@@ -122,7 +124,7 @@ def _contribution(outcome: Outcome, policy: CreditPolicy, request: CheckRequest,
     order = outcome.economics = price_order(policy, request=request, account=account, position=position)
     rules = policy.economics.decisions
     blocking = outcome.blocking()
-    if any(code not in LIMIT_CODES for code in blocking) or order.amount <= 0:
+    if any(code not in LIMIT_CODES for code in blocking) or order.amount <= 0 or (account.grade or 0) >= DEFAULT_GRADE:
         return
     after = position.exposure.total + order.amount
     capacity = account.economic_capacity
