@@ -55,7 +55,15 @@ async def test_account_status_overdue_review_and_terms_checks(limits):
     await post_invoice(limits, buyer, f"{buyer}-I1", "20000.00", issued_on="2026-08-01", due_on="2026-09-30")
     decision = await check(limits, buyer, f"{buyer}-O1", "1000.00", terms=45)
     assert decision["decision"] == "referred"
-    assert {"overdue_days", "overdue_amount", "review_overdue", "terms_above_maximum"} <= codes(decision)
+    assert {"overdue_days", "review_overdue", "terms_above_maximum"} <= codes(decision)
+
+    # 20 days past due is no news from a buyer that usually pays 20 days late; from one with no
+    # such habit (nothing settled yet: 0 days late usually) it is 5 days beyond the policy's 15.
+    slipping = new_buyer()
+    await set_limit(limits, slipping, "100000.00", terms=30)
+    await post_invoice(limits, slipping, f"{slipping}-I1", "5000.00", issued_on="2026-10-02", due_on="2026-11-11")
+    late = await check(limits, slipping, f"{slipping}-O1", "1000.00", terms=30)
+    assert late["decision"] == "referred" and codes(late) == {"overdue_beyond_usual"}, late
 
     clean = new_buyer()
     await set_limit(limits, clean, "100000.00", terms=30)
@@ -96,7 +104,7 @@ async def test_referred_order_is_listed_and_decided_by_a_credit_manager(limits):
     # The ERP polls the check and sees the outcome; the credit is reserved.
     polled = (await limits.client.get(f"/v1/credit-checks/{referred['id']}", headers=limits.auth("erp"))).json()
     assert polled["decision"] == "approved" and polled["decision_comment"] == "long-standing customer, paid early"
-    assert polled["breakdown"]["position"]["limit"] == "1000.00" and polled["rules_version"].startswith("2026.11-1+")
+    assert polled["breakdown"]["position"]["limit"] == "1000.00" and polled["rules_version"].startswith("2026.12-1+")
     assert money((await exposure(limits, buyer))["open_orders"]) == Decimal("1100.00")
     again = await limits.client.post(f"/v1/credit-checks/{referred['id']}/decision", headers=limits.auth("credit_manager"),
                                      json={"decision": "rejected", "comment": "changed my mind"})

@@ -160,10 +160,13 @@ def test_a_limit_in_the_way_of_an_earning_order_is_outweighed_up_to_the_economic
                     rates=SAME).decision == "referred"
     assert evaluate(POLICY, request=_order("10000"), account=_facts(status="blocked"), position=_position(limit="25000", exposure="20000"),
                     rates=SAME).decision == "rejected"
-    # A defaulted buyer's limit is never outweighed, even with a grade row that would approve.
+    # A defaulted buyer's limit (PD 1) is never outweighed, even with a grade row that would approve;
+    # a weak grade-10 buyer that still pays is priced like any other.
     lenient = POLICY.model_copy(update={"grades": POLICY.grades | {10: POLICY.grades[3]}})
-    defaulted = evaluate(lenient, request=_order("10000"), account=_facts(grade=10), position=_position(limit="25000", exposure="20000"), rates=SAME)
+    defaulted = evaluate(lenient, request=_order("10000"), account=_facts(grade=10, pd=Decimal(1)), position=_position(limit="25000", exposure="20000"), rates=SAME)
     assert defaulted.decision == "referred" and defaulted.limit_basis == "limit"
+    weak = evaluate(lenient, request=_order("10000"), account=_facts(grade=10, pd=Decimal("0.40")), position=_position(limit="25000", exposure="20000"), rates=SAME)
+    assert weak.decision == "approved" and weak.limit_basis == "economic_capacity"
     assert evaluate(POLICY, request=_order("10000"), account=_facts(grade=None, pd=None, economic_capacity=None),
                     position=_position(limit="25000", exposure="20000"), rates=SAME).decision == "referred"
     # A buyer whose exposure earns nothing (economic capacity 0) is referred with the figures, not

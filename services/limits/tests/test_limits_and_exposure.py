@@ -85,15 +85,17 @@ async def test_ramp_up_follows_invoices_paid_on_time(limits):
             statement_currency="EUR"))
         await uow.commit()
     limit = (await limits.client.get(f"/v1/buyers/{buyer}/limit", headers=limits.auth("sales"))).json()
-    # Grade 3: min(1,000,000; 12% of equity 240,000; 7% of sales 630,000) = 240,000; a new buyer starts at 25%.
-    assert money(limit["recommendation"]["capacity_limit"]) == Decimal("240000.00")
-    assert money(limit["amount"]) == Decimal("60000.00") and limit["limit_source"] == "policy"
+    # Grade 3: the smallest of the grade's maximum and its shares of equity and sales; a new buyer starts at 25%.
+    row = context.policy.current.grades[3]
+    capacity = min(row.max_limit, Decimal("2000000") * row.equity_share, Decimal("9000000") * row.sales_share)
+    assert money(limit["recommendation"]["capacity_limit"]) == capacity
+    assert money(limit["amount"]) == capacity / 4 and limit["limit_source"] == "policy"
     await post_invoice(limits, buyer, f"{buyer}-I1", "1000.00", due_on="2026-12-20")
     paid = await limits.client.post("/v1/payments", headers=limits.auth("erp"), json={
         "payment_id": f"{buyer}-P1", "buyer_id": buyer, "invoice_id": f"{buyer}-I1", "amount": "1000.00", "currency": "EUR", "paid_on": "2026-12-15"})
     assert paid.status_code == 201
     limit = (await limits.client.get(f"/v1/buyers/{buyer}/limit", headers=limits.auth("sales"))).json()
-    assert money(limit["amount"]) == Decimal("96000.00")  # 40% after one invoice paid on time
+    assert money(limit["amount"]) == capacity * Decimal("0.40")  # 40% after one invoice paid on time
     # A manual limit stops the policy from moving it.
     await set_limit(limits, buyer, "50000.00")
     assert (await limits.client.get(f"/v1/buyers/{buyer}/limit", headers=limits.auth("sales"))).json()["limit_source"] == "manual"

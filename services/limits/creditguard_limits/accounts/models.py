@@ -51,6 +51,9 @@ class CreditAccount(Base):
     # the day the account was created. Older than the policy's ramp_up.established_after_days:
     # no ramp-up.
     relationship_since: Mapped[date | None] = mapped_column(Date)
+    # What the buyer bought on credit over the last twelve months, in the policy's matrix currency:
+    # its payment experience (policy payment_experience). Refreshed by the daily sweep and imports.
+    purchases_12m: Mapped[Decimal] = mapped_column(MONEY, server_default=text("0"))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -49,6 +50,16 @@ class AccountsRepository:
                 for buyer_id in missing
             ])
         return set(missing)
+
+    async def purchases_by_buyer(self) -> dict[str, Decimal]:
+        rows = await self.session.execute(select(CreditAccount.buyer_id, CreditAccount.purchases_12m))
+        return {buyer_id: Decimal(value) for buyer_id, value in rows}
+
+    async def set_purchases(self, purchases: dict[str, Decimal]) -> None:
+        """One statement for all: the daily refresh touches every account whose figure moved."""
+        if not purchases:
+            return
+        await self.session.execute(update(CreditAccount), [{"buyer_id": buyer_id, "purchases_12m": value} for buyer_id, value in purchases.items()])
 
     async def list_accounts(self) -> list[CreditAccount]:
         return list((await self.session.execute(select(CreditAccount))).scalars())

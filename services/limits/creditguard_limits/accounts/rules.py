@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from creditguard_limits.economics.rules import LimitEconomics, limit_economics
 from creditguard_limits.fx.rules import RateTable, to_cents
-from creditguard_limits.policy.rules import CreditPolicy, capacity_limit, ramp_up_fraction
+from creditguard_limits.policy.rules import CreditPolicy, capacity_limit, experienced_exposure, ramp_up_fraction
 
 LIMIT_BELOW_EXPOSURE = "limit_below_exposure"
 COVER_REDUCED = "cover_reduced"
@@ -40,6 +40,7 @@ def recommend(
     policy: CreditPolicy, *, grade: int | None, equity: Decimal | None, sales: Decimal | None, statement_currency: str | None,
     invoices_paid_on_time: int, rates: RateTable, relationship_days: int | None = None,
     pd: Decimal | None = None, industry: str | None = None, terms_days: int | None = None, expected_days_late: Decimal = Decimal(0),
+    purchases_12m: Decimal = Decimal(0),
 ) -> Recommendation:
     """The grade's policy applied to the buyer's financial capacity, reduced to what earns within
     the risk appetite (``limit_economics``), times the ramp-up fraction a new relationship has
@@ -53,10 +54,12 @@ def recommend(
             return None
         return rates.convert(amount, from_currency=statement_currency, to_currency=currency)
 
-    capacity = capacity_limit(grade_policy, equity=in_matrix_currency(equity), sales=in_matrix_currency(sales))
+    usual_terms = grade_policy.max_terms_days if terms_days is None else terms_days
+    experienced = experienced_exposure(policy.payment_experience, purchases_12m=purchases_12m, terms_days=usual_terms, expected_days_late=expected_days_late)
+    capacity = capacity_limit(grade_policy, equity=in_matrix_currency(equity), sales=in_matrix_currency(sales), experienced=experienced)
     money = limit_economics(
         policy.economics, capacity=capacity, margin_rate=policy.economics.gross_margin.rate(industry=industry, product_line=None),
-        pd_12m=pd if pd is not None else policy.unassessed_pd, terms_days=grade_policy.max_terms_days if terms_days is None else terms_days,
+        pd_12m=pd if pd is not None else policy.unassessed_pd, terms_days=usual_terms,
         expected_days_late=expected_days_late,
     )
     fraction = ramp_up_fraction(policy.ramp_up, invoices_paid_on_time=invoices_paid_on_time, relationship_days=relationship_days)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from creditguard_limits.accounts.models import CreditAccount, CreditGroup, LimitAudit, TemporaryIncrease
@@ -16,8 +16,9 @@ from creditguard_limits.context import LimitsContext
 from creditguard_limits.economics.rules import expected_days_late
 from creditguard_limits.exposure.rules import Position
 from creditguard_limits.exposure.service import LockedAccount, lock_account, position_of, publish_position
-from creditguard_limits.fx.rules import RateTable
+from creditguard_limits.fx.rules import RateTable, to_cents
 from creditguard_limits.fx.service import rate_table
+from creditguard_limits.ledger.repository import LedgerRepository
 from creditguard_shared.errors import Conflict, NotFound, Unprocessable
 from creditguard_shared.events.contracts import (
     AccountHoldRequestedV1,
@@ -112,6 +113,7 @@ def recommendation_for(*, context: LimitsContext, account: CreditAccount, rates:
         relationship_days=None if account.relationship_since is None else (context.clock.today() - account.relationship_since).days,
         pd=account.pd, industry=account.industry, expected_days_late=expected_days_late(days_late_total=account.days_late_total, invoices_settled=account.invoices_settled),
         terms_days=usual_terms_days(policy, grade=account.grade, limit_source=account.limit_source, payment_terms_days=account.payment_terms_days),
+        purchases_12m=account.purchases_12m,
     )
 
 
@@ -296,6 +298,38 @@ async def record_assessment(uow: UnitOfWork, *, context: LimitsContext, assessme
         # Only a new limit moves the position; an unchanged one would repeat the last exposure-changed.
         await _republish(uow, context=context, account=account, locked=locked)
     return account
+
+
+# Payment experience looks back this far: a year of purchases.
+EXPERIENCE_DAYS = 365
+
+
+async def _purchases(uow: UnitOfWork, *, context: LimitsContext, buyer_ids: set[str] | None, rates: RateTable) -> dict[str, Decimal]:
+    """Each buyer's credit purchases over the last year, in the policy's matrix currency."""
+    currency = context.policy.current.matrix_currency
+    totals: dict[str, Decimal] = {}
+    since = context.clock.today() - timedelta(days=EXPERIENCE_DAYS)
+    for buyer_id, invoice_currency, amount in await LedgerRepository(uow.session).purchases_since(since, buyer_ids=buyer_ids):
+        totals[buyer_id] = totals.get(buyer_id, Decimal(0)) + rates.convert(amount, from_currency=invoice_currency, to_currency=currency)
+    return {buyer_id: to_cents(total) for buyer_id, total in totals.items()}
+
+
+async def refresh_payment_experience(uow: UnitOfWork, *, context: LimitsContext, accounts: list[CreditAccount] | None = None) -> int:
+    """Keeps every account's last twelve months of purchases current (the daily sweep), or those of
+    the ``accounts`` given (an import, whose accounts are locked and loaded). Answers how many moved."""
+    rates = await rate_table(uow, context=context)
+    if accounts is not None:
+        purchases = await _purchases(uow, context=context, buyer_ids={a.buyer_id for a in accounts}, rates=rates)
+        moved = [a for a in accounts if a.purchases_12m != purchases.get(a.buyer_id, Decimal(0))]
+        for account in moved:
+            account.purchases_12m = purchases.get(account.buyer_id, Decimal(0))
+        return len(moved)
+    repository = AccountsRepository(uow.session)
+    purchases = await _purchases(uow, context=context, buyer_ids=None, rates=rates)
+    current = await repository.purchases_by_buyer()
+    moved_by_buyer = {b: purchases.get(b, Decimal(0)) for b, value in current.items() if value != purchases.get(b, Decimal(0))}
+    await repository.set_purchases(moved_by_buyer)
+    return len(moved_by_buyer)
 
 
 async def follow_policy_limit(uow: UnitOfWork, *, context: LimitsContext, account: CreditAccount, reason: str, rates: RateTable | None = None) -> bool:

@@ -15,8 +15,9 @@ from creditguard_limits.policy.rules import CreditPolicy, Decision
 SEVERITY: dict[str, int] = {"approved": 0, "approved_with_conditions": 1, "referred": 2, "rejected": 3}
 # Reasons of the limit check a positive expected contribution may outweigh (a group limit may not).
 LIMIT_CODES = frozenset({"limit_exceeded", "no_limit"})
-# Scoring's grade for a buyer in default: never outweighed by a contribution, whatever its row says.
-DEFAULT_GRADE = 10
+# Scoring's PD of a buyer in default (insolvent, or 90+ days past due): its limit is never
+# outweighed by a contribution, whatever its grade's row says. A weak but paying grade-10 buyer's is.
+IN_DEFAULT_PD = Decimal(1)
 
 
 @dataclass(frozen=True)
@@ -124,13 +125,14 @@ def _contribution(outcome: Outcome, policy: CreditPolicy, request: CheckRequest,
     order = outcome.economics = price_order(policy, request=request, account=account, position=position)
     rules = policy.economics.decisions
     blocking = outcome.blocking()
-    if any(code not in LIMIT_CODES for code in blocking) or order.amount <= 0 or (account.grade or 0) >= DEFAULT_GRADE:
+    if any(code not in LIMIT_CODES for code in blocking) or order.amount <= 0:
         return
     after = position.exposure.total + order.amount
     capacity = account.economic_capacity
     if blocking:
         outweighable = (
             rules.approve_within_economic_capacity and capacity is not None and account.grade is not None and after <= capacity
+            and _pd(policy, account) < IN_DEFAULT_PD
             and (rules.include_manual_limits or account.limit_source != "manual")
         )
         if not outweighable:

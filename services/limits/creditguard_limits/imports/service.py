@@ -5,7 +5,7 @@ published as ``historical``: consumers record them, but nothing alerts on histor
 from __future__ import annotations
 
 from creditguard_limits.accounts.repository import AccountsRepository
-from creditguard_limits.accounts.service import follow_policy_limit, import_account
+from creditguard_limits.accounts.service import follow_policy_limit, import_account, refresh_payment_experience
 from creditguard_limits.checks.repository import ChecksRepository
 from creditguard_limits.context import LimitsContext
 from creditguard_limits.exposure.service import lock_accounts_ahead, lock_many_with_terms, refresh_exposure
@@ -69,6 +69,7 @@ async def import_book(uow: UnitOfWork, *, context: LimitsContext, book: ImportIn
     # The payment record and relationship are complete now: each buyer's policy limit follows
     # them once, not once per invoice paid on time.
     rates = await rate_table(uow, context=context)
+    await refresh_payment_experience(uow, context=context, accounts=[locks[b][0] for b in sorted(changed_ledgers)])
     for buyer_id in sorted(changed_accounts | changed_ledgers):
         await follow_policy_limit(uow, context=context, account=locks[buyer_id][0], reason="imported book", rates=rates)
     # Documents publish their buyer's position at commit; buyers with none in the import publish

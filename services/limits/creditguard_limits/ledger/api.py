@@ -75,7 +75,7 @@ async def post_credit_note(body: CreditNoteIn, uow: UnitOfWorkDep, context: Limi
     return CreditNoteOut.model_validate(credit_note)
 
 
-@router.post("/sweeps/daily", summary="Run the daily sweep now: aging (payment-late), expired reservations, ended temporary increases")
+@router.post("/sweeps/daily", summary="Run the daily sweep now: aging (payment-late), expired reservations, ended temporary increases, payment experience")
 async def run_daily_sweep(uow: UnitOfWorkDep, context: LimitsContextDep, _: Sweep) -> dict[str, int]:
     result = await service.run_daily_sweep(uow, context=context)
     await uow.commit()

@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import and_, or_, select, union_all
+from sqlalchemy import and_, func, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from creditguard_limits.ledger.models import CreditNote, Invoice, Payment
@@ -107,6 +107,17 @@ class LedgerRepository:
             .order_by(Invoice.buyer_id, Invoice.due_on, Invoice.invoice_id)
         )
         return list((await self.session.execute(statement)).scalars())
+
+    async def purchases_since(self, since: date, *, buyer_ids: set[str] | None = None) -> list[tuple[str, str, Decimal]]:
+        """(buyer, currency, total invoiced) of the invoices issued after ``since``."""
+        statement = (
+            select(Invoice.buyer_id, Invoice.currency, func.sum(Invoice.amount))
+            .where(Invoice.issued_on > since)
+            .group_by(Invoice.buyer_id, Invoice.currency)
+        )
+        if buyer_ids is not None:
+            statement = statement.where(Invoice.buyer_id.in_(buyer_ids))
+        return [(buyer_id, currency, Decimal(total)) for buyer_id, currency, total in await self.session.execute(statement)]
 
     async def invoices_for_buyer(self, buyer_id: str, *, open_only: bool) -> list[Invoice]:
         statement = select(Invoice).where(Invoice.buyer_id == buyer_id).order_by(Invoice.due_on, Invoice.invoice_id)

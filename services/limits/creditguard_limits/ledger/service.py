@@ -8,7 +8,7 @@ from collections.abc import Awaitable
 from typing import TypeVar
 
 from creditguard_limits.accounts.models import CreditAccount
-from creditguard_limits.accounts.service import announce_ended_increases, follow_policy_limit
+from creditguard_limits.accounts.service import announce_ended_increases, follow_policy_limit, refresh_payment_experience
 from creditguard_limits.checks.repository import ChecksRepository
 from creditguard_limits.checks.service import expire_reservations, release_order_quietly
 from creditguard_limits.context import LimitsContext
@@ -266,4 +266,5 @@ async def run_daily_sweep(uow: UnitOfWork, *, context: LimitsContext) -> dict[st
         "payment_late_published": await announce_late_payments(uow, context=context),
         "buyers_with_expired_reservations": await expire_reservations(uow, context=context),
         "temporary_increases_ended": await announce_ended_increases(uow, context=context),
+        "payment_experience_refreshed": await refresh_payment_experience(uow, context=context),
     }

@@ -51,6 +51,10 @@ class LimitCheck(_Strict):
 class OverdueCheck(_Strict):
     enabled: bool = True
     max_days_past_due: int = 30
+    # A buyer paying later than it usually does is the earliest sign of trouble; one that always
+    # pays 35 days late and does so again is not. Days past due beyond the buyer's own average days
+    # late (over its settled invoices) that trigger the action; None turns the rule off.
+    max_days_beyond_usual: int | None = Field(default=None, ge=0)
     max_overdue_share_of_limit: Decimal | None = None
     action: Action = "referred"
 
@@ -94,6 +98,16 @@ class RampUp(_Strict):
     established_after_days: int = Field(default=365, ge=0)
 
 
+class PaymentExperience(_Strict):
+    """A buyer that has bought and paid for years has shown what it can carry, whatever its
+    balance sheet says (thin or negative equity is common among small companies that pay): its
+    capacity is at least the exposure its last twelve months of purchases run up at its usual
+    terms and days late, plus ``headroom_days`` of purchases, up to the grade's maximum."""
+
+    enabled: bool = True
+    headroom_days: int = Field(default=60, ge=0, le=365)
+
+
 class CreditPolicy(_Strict):
     version: str
     matrix_currency: str
@@ -108,6 +122,7 @@ class CreditPolicy(_Strict):
     # loss, an order's expected contribution).
     unassessed_pd: Decimal = Field(default=Decimal("0.05"), ge=0, le=1)
     economics: Economics = Economics()
+    payment_experience: PaymentExperience = PaymentExperience()
 
     @model_validator(mode="before")
     @classmethod
@@ -138,11 +153,21 @@ def ramp_up_fraction(ramp_up: RampUp, *, invoices_paid_on_time: int, relationshi
     return min(Decimal(1), ramp_up.start_fraction + ramp_up.step_per_invoice_paid_on_time * invoices_paid_on_time)
 
 
-def capacity_limit(grade_policy: GradePolicy, *, equity: Decimal | None, sales: Decimal | None) -> Decimal:
-    """The grade's maximum, capped by shares of equity and of sales when the statement has them."""
+def capacity_limit(grade_policy: GradePolicy, *, equity: Decimal | None, sales: Decimal | None, experienced: Decimal = Decimal(0)) -> Decimal:
+    """The grade's maximum, capped by shares of equity and of sales when the statement has them;
+    never below what the buyer's payment experience has shown it carries (``experienced``), up to
+    the grade's maximum."""
     caps = [grade_policy.max_limit]
     if equity is not None:
         caps.append(max(equity, Decimal(0)) * grade_policy.equity_share)
     if sales is not None:
         caps.append(max(sales, Decimal(0)) * grade_policy.sales_share)
-    return min(caps).quantize(CENT)
+    return min(max(min(caps), experienced), grade_policy.max_limit).quantize(CENT)
+
+
+def experienced_exposure(experience: PaymentExperience, *, purchases_12m: Decimal, terms_days: int, expected_days_late: Decimal) -> Decimal:
+    """The exposure a year's purchases run up when paid as the buyer usually pays, plus headroom."""
+    if not experience.enabled or purchases_12m <= 0:
+        return Decimal(0)
+    days = Decimal(terms_days) + max(expected_days_late, Decimal(0)) + experience.headroom_days
+    return (purchases_12m * days / 365).quantize(CENT)
