@@ -121,10 +121,13 @@ def test_orders_fall_on_business_days_and_stop_at_the_default(companies):
 
 
 def test_credit_manager_rules():
-    assert not policies.rule_on_referral(amount=Decimal(10), insolvent=True, max_days_past_due=0, available=None).approve
-    assert not policies.rule_on_referral(amount=Decimal(10), insolvent=False, max_days_past_due=31, available=None).approve
-    assert not policies.rule_on_referral(amount=Decimal(10), insolvent=False, max_days_past_due=0, available=Decimal(9)).approve
-    assert policies.rule_on_referral(amount=Decimal(10), insolvent=False, max_days_past_due=30, available=Decimal(10)).approve
+    assert not policies.rule_on_referral(amount=Decimal(10), insolvent=True, max_days_past_due=0, usual_days_late=0, available=None).approve
+    assert not policies.rule_on_referral(amount=Decimal(10), insolvent=False, max_days_past_due=16, usual_days_late=0, available=None).approve
+    assert not policies.rule_on_referral(amount=Decimal(10), insolvent=False, max_days_past_due=0, usual_days_late=0, available=Decimal(9)).approve
+    assert policies.rule_on_referral(amount=Decimal(10), insolvent=False, max_days_past_due=15, usual_days_late=0, available=Decimal(10)).approve
+    # A buyer that usually pays 30 days late may be 60 days past due (1.5 x 30 + 15), not 61.
+    assert policies.rule_on_referral(amount=Decimal(10), insolvent=False, max_days_past_due=60, usual_days_late=30, available=None).approve
+    assert not policies.rule_on_referral(amount=Decimal(10), insolvent=False, max_days_past_due=61, usual_days_late=30, available=None).approve
     assert policies.invoiced_amount(Decimal("100.00"), ({"code": "prepayment", "percentage": "40"},)) == Decimal("60.00")
     assert policies.invoiced_amount(Decimal("100.00"), ({"code": "bank_guarantee"},)) is None
     assert policies.invoiced_amount(Decimal("100.00"), ()) == Decimal("100.00")

@@ -19,7 +19,7 @@ from creditguard_simulation.report import summary_lines
 from creditguard_simulation.run import simulate
 from creditguard_simulation.stack import Endpoints, own_stack, running_stack
 
-DEFAULT_SWEEP = "0.02,0.05,0.1,0.25,0.5,1"
+DEFAULT_SWEEP = "0.02,0.05,0.1,0.25,1"
 # The sweep runs a smaller book than the main run by default: six live years of the full book would take hours.
 DEFAULT_SWEEP_BUYERS = 400
 

@@ -80,6 +80,8 @@ class RunResult:
     insured_buyers: dict[str, bool] = field(default_factory=dict)
     # Each buyer's probability of default when it was graded at the start (or when it was won).
     pds: dict[str, float] = field(default_factory=dict)
+    # Scoring's back-test of the first day's PDs against the run's defaults, as its API answers it.
+    backtest: dict | None = None
     defaults: dict[str, DefaultRecord] = field(default_factory=dict)
     first_warning: dict[str, int] = field(default_factory=dict)
     # The first day an insurer-deadline alert made the credit manager report the buyer to the insurer.
@@ -128,6 +130,7 @@ class Simulation:
             if buyer.is_new:
                 self._joining[buyer.joins_day].append(buyer)
         self._open_by_buyer: dict[str, list[OpenInvoice]] = defaultdict(list)
+        self._all_by_buyer: dict[str, list[OpenInvoice]] = defaultdict(list)
         self._referrals: list[_Referral] = []
         self._insolvent: set[str] = set()
         self._promised_cases: set[str] = set()
@@ -158,6 +161,7 @@ class Simulation:
         self.result = RunResult(system=self.system.name, config=self.config, grades=grades,
                                 insured_buyers={b.buyer_id: b.insured for b in self.book.values()})
         for invoice in self._history_invoices:
+            self._all_by_buyer[invoice.document.buyer_id].append(invoice)
             self.result.history_invoices[invoice.document.invoice_id] = invoice
             self.result.open_total += invoice.open_amount
             if invoice.open_amount > 0:
@@ -257,6 +261,7 @@ class Simulation:
         self.result.invoices[document.invoice_id] = invoice
         self.result.open_total += amount
         self._open_by_buyer[order.buyer_id].append(invoice)
+        self._all_by_buyer[order.buyer_id].append(invoice)
         record.outcome, record.decided_day, record.invoiced = "invoiced", day, amount
         return document
 
@@ -286,6 +291,13 @@ class Simulation:
     def _max_days_past_due(self, buyer_id: str, day: int) -> int:
         return max((day - i.document.due_day for i in self._open_by_buyer[buyer_id] if i.open_amount > 0), default=0)
 
+    def _usual_days_late(self, buyer_id: str, day: int) -> float:
+        """How late the buyer usually pays: the mean days late of its invoices settled by ``day``
+        (the credit manager reads it off the ledger; early payments count as on time)."""
+        lateness = [max(max(d for d, _ in i.schedule) - i.document.due_day, 0) for i in self._all_by_buyer.get(buyer_id, ())
+                    if i.schedule and i.open_amount == 0 and max(d for d, _ in i.schedule) < day]
+        return sum(lateness) / len(lateness) if lateness else 0.0
+
     async def _referrals_due(self, day: int) -> list[InvoiceDocument]:
         due = [r for r in self._referrals if r.decide_on <= day]
         if not due:
@@ -297,7 +309,8 @@ class Simulation:
             order = referral.record.order
             ruling = policies.rule_on_referral(
                 amount=order.amount, insolvent=order.buyer_id in self._insolvent,
-                max_days_past_due=self._max_days_past_due(order.buyer_id, day), available=available.get(order.buyer_id),
+                max_days_past_due=self._max_days_past_due(order.buyer_id, day), usual_days_late=self._usual_days_late(order.buyer_id, day),
+                available=available.get(order.buyer_id),
             )
             if ruling.approve and available.get(order.buyer_id) is not None:
                 # The approval uses up credit for the next referral of the same buyer today.

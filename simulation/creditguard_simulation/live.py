@@ -393,6 +393,13 @@ class LiveSystem:
             return buyer_id, sum((Decimal(str(r["open_amount"])) for r in rows), Decimal(0))
         return dict(await self._each(list(buyer_ids), open_amount))
 
+    async def backtest(self) -> dict | None:
+        """Scoring's own back-test of the PDs in force on the first day against the defaults since."""
+        response = await self._call("GET", f"{self.endpoints.scoring}/v1/calibration/backtest", role="credit_manager",
+                                    route="GET /v1/calibration/backtest",
+                                    params={"as_of": self._date(0), "horizon_days": max(self.calendar.day, 1)})
+        return response.json() if response is not None else None
+
     async def all_alerts(self) -> list[dict]:
         return await self._pages(f"{self.endpoints.alerts}/v1/alerts", route="GET /v1/alerts", params={})
 

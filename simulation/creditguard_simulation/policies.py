@@ -1,9 +1,11 @@
 """The credit managers' simple, documented rules (see docs/simulation.md).
 
 - Referred orders wait REFERRAL_DELAY_DAYS, then a credit manager approves one only if the buyer
-  is not insolvent, has nothing more than MAX_DAYS_PAST_DUE days past due, and the order fits
-  the buyer's available credit at that moment (so a manual approval never takes exposure above
-  the limit); otherwise it is rejected.
+  is not insolvent, its oldest open invoice is no more days past due than USUAL_LATENESS_FACTOR
+  times its mean days late so far plus MAX_DAYS_BEYOND_USUAL (a customer that always pays 30
+  days late and does so again is not news; one that pays on time and is 20 days late is), and
+  the order fits the buyer's available credit at that moment (so a manual approval never takes
+  exposure above the limit); otherwise it is rejected.
 - Conditions on an approval: a prepayment of p% is paid with the order, so only the rest is
   invoiced, except by a buyer that has stopped paying altogether (it has no cash to prepay and
   walks away); a buyer asked for a bank guarantee walks away (the order is lost); other conditions
@@ -23,7 +25,8 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 REFERRAL_DELAY_DAYS = 2
-MAX_DAYS_PAST_DUE = 30
+MAX_DAYS_BEYOND_USUAL = 15
+USUAL_LATENESS_FACTOR = 1.5
 PROMISE_HORIZON_DAYS = 14
 REPORT_OVERDUE_WITHIN_DAYS = 60
 FILE_CLAIM_WITHIN_DAYS = 180
@@ -37,14 +40,14 @@ class ReferralRuling:
     comment: str
 
 
-def rule_on_referral(*, amount: Decimal, insolvent: bool, max_days_past_due: int, available: Decimal | None) -> ReferralRuling:
+def rule_on_referral(*, amount: Decimal, insolvent: bool, max_days_past_due: int, usual_days_late: float, available: Decimal | None) -> ReferralRuling:
     if insolvent:
         return ReferralRuling(False, "buyer is insolvent")
-    if max_days_past_due > MAX_DAYS_PAST_DUE:
-        return ReferralRuling(False, f"an invoice is {max_days_past_due} days past due")
+    if max_days_past_due > USUAL_LATENESS_FACTOR * usual_days_late + MAX_DAYS_BEYOND_USUAL:
+        return ReferralRuling(False, f"an invoice is {max_days_past_due} days past due; the buyer usually pays {usual_days_late:.0f} days late")
     if available is not None and amount > available:
         return ReferralRuling(False, f"order {amount} exceeds available credit {available}")
-    return ReferralRuling(True, "within available credit and nothing seriously overdue")
+    return ReferralRuling(True, "within available credit and paying as it usually does")
 
 
 def invoiced_amount(amount: Decimal, conditions: tuple[dict, ...], *, can_prepay: bool = True) -> Decimal | None:

@@ -170,9 +170,11 @@ def _lead_distribution(leads: list[int]) -> list[str]:
 
 
 def calibration_holds(f: Figures) -> bool:
-    rows = [r for r in f.calibration if r.grade != "ungraded" and r.buyers >= CALIBRATION_MIN_BUYERS]
-    rates = [r.default_rate for r in sorted(rows, key=lambda r: int(r.grade))]
-    return all(r.calibrated for r in rows) and all(a <= b for a, b in zip(rates, rates[1:]))
+    """Every grade with enough buyers calibrated, and default rates rising with the grade: no
+    better grade defaulting significantly more than a worse one (their 95 % intervals apart)."""
+    rows = sorted((r for r in f.calibration if r.grade != "ungraded" and r.buyers >= CALIBRATION_MIN_BUYERS), key=lambda r: int(r.grade))
+    inverted = [(a, b) for i, a in enumerate(rows) for b in rows[i + 1:] if a.interval()[0] > b.interval()[1]]
+    return all(r.calibrated for r in rows) and not inverted
 
 
 def _calibration_table(f: Figures) -> list[str]:
@@ -214,7 +216,8 @@ def markdown(base: Outcome, *, downturn: Outcome | None, sweep: list[Outcome], e
                      f"goes from {_signed(base.advantage)} to {_signed(downturn.advantage)}")
     lines += [
         f"- calibration: for every grade with at least {CALIBRATION_MIN_BUYERS} buyers the realised default rate is within a factor of two "
-        f"of the mean predicted PD or inside its 95% interval, and rates rise with the grade: **{'yes' if calibration_holds(f) else 'no'}**",
+        f"of the mean predicted PD or inside its 95% interval, and rates rise with the grade (no better grade defaulting more than a worse one "
+        f"beyond both 95% intervals): **{'yes' if calibration_holds(f) else 'no'}**",
         "",
         "![net contribution](contribution.png) ![losses](losses.png)",
         "",
@@ -290,12 +293,39 @@ def markdown(base: Outcome, *, downturn: Outcome | None, sweep: list[Outcome], e
         "",
         "![calibration](calibration.png) ![receivables](receivables.png)",
         "",
+        *_backtest_lines(base.creditguard.backtest),
     ]
     notes = base.notes + [f"downturn: {n}" for n in downturn.notes] if downturn is not None else base.notes
     notes = notes + [f"risk appetite {float(o.risk_appetite or 0):g}: {n}" for o in sweep for n in o.notes]
     if notes:
         lines += ["## Notes on this run", "", *[f"- {note}" for note in notes], ""]
     return "\n".join(lines)
+
+
+def _number(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def _backtest_lines(backtest: dict | None) -> list[str]:
+    """Scoring's own back-test (GET /v1/calibration/backtest) over the run: what a credit manager sees before recalibrating."""
+    if not backtest:
+        return []
+
+    def pct(value: float | None) -> str:
+        return "n/a" if value is None else f"{100 * value:.2f}%"
+
+    return [
+        f"Scoring's back-test over the run (`GET /v1/calibration/backtest?as_of={backtest['as_of']}&horizon_days={backtest['horizon_days']}`): "
+        f"{backtest['buyers']} buyers, {backtest['defaults']} defaults ({backtest['definition']}); mean PD {pct(backtest['mean_pd'])}, "
+        f"default rate {pct(backtest['default_rate'])}, Brier score {backtest['brier_score'] or 0:.4f}, AUC {backtest['auc'] or 0:.3f}.",
+        "",
+        "| grade | buyers | defaults | mean PD | default rate | 95% interval | binomial p | calibrated |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
+        *[f"| {g['grade']} | {g['buyers']} | {g['defaults']} | {pct(g['mean_pd'])} | {pct(g['default_rate'])} | "
+          f"{pct(g['interval_low'])}-{pct(g['interval_high'])} | {_number(g['p_value'])} | "
+          f"{'n/a' if g['calibrated'] is None else ('yes' if g['calibrated'] else 'no')} |" for g in backtest["grades"] if g["buyers"]],
+        "",
+    ]
 
 
 def _policies_json(outcome: Outcome) -> dict:

@@ -149,6 +149,7 @@ async def run_book(
             await asyncio.sleep(1.0)
             creditguard.webhooks = await live.webhooks_received()
             await _reconcile_alerts(creditguard, live)
+            creditguard.backtest = await live.backtest()
             violations = await _settled_violations(creditguard, live)
         finally:
             await live.close()

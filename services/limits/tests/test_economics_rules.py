@@ -193,3 +193,13 @@ def test_a_losing_order_gets_the_condition_that_makes_it_earn_or_is_referred_wit
     assert referred.decision == "referred" and referred.conditions == []
     reason = next(r for r in referred.reasons if r["code"] == "negative_contribution")
     assert str(referred.economics.expected_contribution) in reason["message"] and referred.economics.expected_contribution < 0
+
+
+def test_an_earning_order_may_go_the_tolerance_above_the_economic_capacity_and_no_further():
+    tolerant = POLICY.model_copy(update={"economics": POLICY.economics.model_copy(update={
+        "decisions": POLICY.economics.decisions.model_copy(update={"capacity_tolerance": Decimal("0.20")})})})
+    # Capacity 100,000 with 20,000 used: up to 120,000 is approved, and the answer's limit is that ceiling.
+    within = evaluate(tolerant, request=_order("100000"), account=_facts(), position=_position(limit="25000", exposure="20000"), rates=SAME)
+    assert within.decision == "approved" and within.limit_basis == "economic_capacity" and within.decision_limit == Decimal("120000.00")
+    beyond = evaluate(tolerant, request=_order("100000.01"), account=_facts(), position=_position(limit="25000", exposure="20000"), rates=SAME)
+    assert beyond.decision != "approved" and beyond.limit_basis == "limit"

@@ -129,9 +129,10 @@ def _contribution(outcome: Outcome, policy: CreditPolicy, request: CheckRequest,
         return
     after = position.exposure.total + order.amount
     capacity = account.economic_capacity
+    ceiling = None if capacity is None else to_cents(capacity * (1 + rules.capacity_tolerance))
     if blocking:
         outweighable = (
-            rules.approve_within_economic_capacity and capacity is not None and account.grade is not None and after <= capacity
+            rules.approve_within_economic_capacity and ceiling is not None and account.grade is not None and after <= ceiling
             and _pd(policy, account) < IN_DEFAULT_PD
             and (rules.include_manual_limits or account.limit_source != "manual")
         )
@@ -147,10 +148,10 @@ def _contribution(outcome: Outcome, policy: CreditPolicy, request: CheckRequest,
     figures = _figures(order)
     if order.expected_contribution > 0:
         if blocking:
-            _outweigh_limit(outcome, capacity=capacity, currency=position.currency)  # type: ignore[arg-type]
+            _outweigh_limit(outcome, capacity=ceiling, currency=position.currency)  # type: ignore[arg-type]
             outcome.add("approved", "approved_on_contribution",
                         f"Expected contribution {figures}; exposure after the order {to_cents(after)} stays within the economic capacity "
-                        f"{to_cents(capacity)} {position.currency}: approved above the limit.")  # type: ignore[arg-type]
+                        f"{to_cents(capacity)} {position.currency} and its tolerance ({ceiling}): approved above the limit.")  # type: ignore[arg-type]
         return
     if rules.negative_contribution == "none":
         return
@@ -246,11 +247,12 @@ def _overdue(outcome: Outcome, policy: CreditPolicy, request: CheckRequest, acco
     if exposure.oldest_overdue_days > config.max_days_past_due:
         outcome.add(config.action, "overdue_days", f"The oldest open invoice is {exposure.oldest_overdue_days} days past due (maximum {config.max_days_past_due}).",
                     [{"code": "settle_overdue", "message": "Settle the overdue invoices before delivery.", "amount": str(exposure.overdue)}])
-    elif config.max_days_beyond_usual is not None and exposure.oldest_overdue_days > account.expected_days_late + config.max_days_beyond_usual:
-        beyond = exposure.oldest_overdue_days - account.expected_days_late
+    elif config.max_days_beyond_usual is not None and exposure.oldest_overdue_days > (
+            account.expected_days_late * config.usual_lateness_factor + config.max_days_beyond_usual):
+        allowed = to_cents(account.expected_days_late * config.usual_lateness_factor + config.max_days_beyond_usual)
         outcome.add(config.action, "overdue_beyond_usual",
-                    f"The oldest open invoice is {exposure.oldest_overdue_days} days past due, {beyond} days later than the buyer usually pays "
-                    f"({account.expected_days_late} days late on average; tolerance {config.max_days_beyond_usual}).",
+                    f"The oldest open invoice is {exposure.oldest_overdue_days} days past due; the buyer usually pays "
+                    f"{account.expected_days_late} days late (allowed: {config.usual_lateness_factor} x that + {config.max_days_beyond_usual} = {allowed}).",
                     [{"code": "settle_overdue", "message": "Settle the overdue invoices before delivery.", "amount": str(exposure.overdue)}])
     if config.max_overdue_share_of_limit is not None and position.limit is not None:
         threshold = position.limit * config.max_overdue_share_of_limit

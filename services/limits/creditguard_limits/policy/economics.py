@@ -53,7 +53,7 @@ class InsuranceTerms(_Strict):
 class RiskAppetite(_Strict):
     # A limit's expected loss may be at most this share of the gross margin the buyer's full
     # financial capacity would earn in a year. Lower: smaller limits for risky buyers.
-    max_expected_loss_share: Decimal = Field(default=Decimal("0.25"), gt=0, le=1)
+    max_expected_loss_share: Decimal = Field(default=Decimal("0.50"), gt=0, le=1)
 
 
 class ContributionDecisions(_Strict):
@@ -68,6 +68,9 @@ class ContributionDecisions(_Strict):
     negative_contribution: Literal["approved_with_conditions", "referred", "rejected", "none"] = "referred"
     # Conditions tried on such an order, in this order: terms down to min_terms_days, then
     # prepayment in steps of prepayment_step up to max_prepayment_share, then insurance cover.
+    # An earning order may take the exposure this share above the economic capacity: orders are
+    # lumpy, and refusing a paying buyer's order for going 5 % over costs its whole margin.
+    capacity_tolerance: Decimal = Field(default=Decimal("0.20"), ge=0, le=1)
     min_terms_days: int = Field(default=14, ge=0, le=365)
     prepayment_step: Decimal = Field(default=Decimal("0.10"), gt=0, le=1)
     max_prepayment_share: Decimal = Field(default=Decimal("0.50"), ge=0, le=1)

@@ -55,6 +55,9 @@ class OverdueCheck(_Strict):
     # pays 35 days late and does so again is not. Days past due beyond the buyer's own average days
     # late (over its settled invoices) that trigger the action; None turns the rule off.
     max_days_beyond_usual: int | None = Field(default=None, ge=0)
+    # ... on top of the habit times this factor: one that usually pays 30 days late may drift to 45
+    # and back (1.5 x 30), one that pays on time may not.
+    usual_lateness_factor: Decimal = Field(default=Decimal("1.5"), ge=1)
     max_overdue_share_of_limit: Decimal | None = None
     action: Action = "referred"
 
