@@ -13,7 +13,7 @@ help:
 	@echo "make run    - set up, migrate, start the broker and the three services (Ctrl-C stops)"
 	@echo "make test   - set up and run the whole suite against SQLite and PostgreSQL"
 	@echo "make lock   - re-pin requirements.lock from requirements.in"
-	@echo "make demo   - simulate a year of a 2,000-buyer book through the live system; report in docs/report/"
+	@echo "make demo   - simulate a year of a 2,000-buyer book through the live system; report in var/simulation/report/"
 
 $(INSTALLED): requirements.lock shared/pyproject.toml services/*/pyproject.toml simulation/pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -46,10 +46,13 @@ model-score: $(INSTALLED)
 bench: $(INSTALLED)
 	@for script in bench/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
 
-# A year of a 2,000-buyer book through its own broker and services; the report goes to docs/report/.
+# A year of a 2,000-buyer book under every order approved, static limits and creditguard (live,
+# through its own broker and services), in the base year and a downturn, plus a risk-appetite
+# sweep. The report goes to var/simulation/report/; DEMO_OUT=docs/report rewrites the committed one.
 # Options pass through, e.g. make demo DEMO_ARGS="--buyers 500 --seed 3" (creditguard-simulate --help).
+DEMO_OUT ?= var/simulation/report
 demo: $(INSTALLED)
-	$(VENV)/bin/creditguard-simulate --out docs/report $(DEMO_ARGS)
+	$(VENV)/bin/creditguard-simulate --out $(DEMO_OUT) $(DEMO_ARGS)
 
 asyncapi: $(INSTALLED)
 	$(PY) -m creditguard_shared.events.asyncapi --out docs/asyncapi.json
