@@ -88,6 +88,12 @@ def _policy_table(outcome: Outcome) -> list[str]:
     ]
 
 
+def _save(fig, path: Path) -> None:  # type: ignore[no-untyped-def]
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def _bars(outcome: Outcome, path: Path, *, title: str, values: dict[str, float], ylabel: str) -> None:
     fig, ax = plt.subplots(figsize=(6, 3.6))
     names = list(values)
@@ -96,9 +102,7 @@ def _bars(outcome: Outcome, path: Path, *, title: str, values: dict[str, float],
         ax.annotate(f"{values[name] / 1e6:,.2f} m", (index, values[name]), ha="center", va="bottom", fontsize=8)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def _warning_chart(f: Figures, path: Path) -> None:
@@ -108,9 +112,7 @@ def _warning_chart(f: Figures, path: Path) -> None:
     ax.set_xlabel("days from the first early warning to the default")
     ax.set_ylabel("defaults")
     ax.set_title(f"Early warning lead ({len(f.warning_leads)} warned, {f.defaults_warned_late_or_never} not before default)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def _calibration_chart(f: Figures, path: Path) -> None:
@@ -126,9 +128,7 @@ def _calibration_chart(f: Figures, path: Path) -> None:
     ax.set_ylabel("%")
     ax.set_title("Predicted PD against realised defaults")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def _receivables_chart(outcome: Outcome, path: Path) -> None:
@@ -139,9 +139,7 @@ def _receivables_chart(outcome: Outcome, path: Path) -> None:
     ax.set_ylabel("open receivables, EUR")
     ax.set_title("Receivables outstanding")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def _frontier_chart(sweep: list[Outcome], path: Path) -> None:
@@ -159,9 +157,7 @@ def _frontier_chart(sweep: list[Outcome], path: Path) -> None:
     ax.set_ylabel("net contribution, EUR")
     ax.set_title("Net contribution against losses (risk-appetite sweep)")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def _lead_distribution(leads: list[int]) -> list[str]:

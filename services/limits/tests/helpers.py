@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from decimal import Decimal
 
 
@@ -63,3 +64,19 @@ async def emitted(service, topic: str, buyer_id: str) -> list[dict]:  # type: ig
         rows = (await connection.execute(text("SELECT payload FROM outbox_events WHERE topic = :t AND message_key = :k ORDER BY seq"),
                                          {"t": topic, "k": buyer_id})).scalars()
         return [json.loads(row)["data"] for row in rows]
+
+
+async def assess(service, buyer_id: str, *, grade: int, pd: str, equity: str = "2000000", sales: str = "9000000", industry: str = "C25") -> dict:  # type: ignore[no-untyped-def]
+    """The buyer's assessment as scoring's buyer-assessed would bring it; answers the limit it leads to."""
+    from creditguard_limits.accounts import service as accounts_service
+    from creditguard_shared.events.contracts import BuyerAssessedV1
+
+    async with service.runtime.uow_factory() as uow:
+        await accounts_service.record_assessment(uow, context=service.app.state.limits, assessment=BuyerAssessedV1(
+            buyer_id=buyer_id, assessment_id=f"A-{buyer_id}", assessed_at=datetime(2026, 11, 30, tzinfo=UTC), model_version="m1", pd=float(pd),
+            grade=grade, risk_class="test", country="DE", industry=industry, financial_data_missing=False, equity=Decimal(equity),
+            sales=Decimal(sales), statement_currency="EUR"))
+        await uow.commit()
+    response = await service.client.get(f"/v1/buyers/{buyer_id}/limit", headers=service.auth("credit_manager"))
+    assert response.status_code == 200, response.text
+    return response.json()

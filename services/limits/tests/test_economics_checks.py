@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 
 from creditguard_shared.clock import Clock
 from services.limits.tests.conftest import TODAY
-from services.limits.tests.helpers import check, codes, exposure, money, new_buyer
+from services.limits.tests.helpers import assess, check, codes, exposure, money, new_buyer
 from services.limits.tests.test_economics_rules import TEST_POLICY_FILE
 
 
@@ -25,24 +24,9 @@ async def limits(start_service, databases, broker):
                                clock=Clock(fixed=TODAY), consumers_enabled=False, policy_file=str(TEST_POLICY_FILE))
 
 
-async def assess(service, buyer: str, *, grade: int, pd: str, equity: str = "2000000", industry: str = "C25") -> dict:  # type: ignore[no-untyped-def]
-    from creditguard_limits.accounts import service as accounts_service
-    from creditguard_shared.events.contracts import BuyerAssessedV1
-
-    async with service.runtime.uow_factory() as uow:
-        await accounts_service.record_assessment(uow, context=service.app.state.limits, assessment=BuyerAssessedV1(
-            buyer_id=buyer, assessment_id=f"A-{buyer}", assessed_at=datetime(2026, 11, 30, tzinfo=UTC), model_version="m1", pd=float(pd),
-            grade=grade, risk_class="test", country="DE", industry=industry, financial_data_missing=False, equity=Decimal(equity),
-            sales=Decimal("90000000"), statement_currency="EUR"))
-        await uow.commit()
-    response = await service.client.get(f"/v1/buyers/{buyer}/limit", headers=service.auth("credit_manager"))
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
 async def test_a_known_order_shows_its_expected_contribution_and_a_ramp_up_does_not_stop_an_earning_order(limits):
     buyer = new_buyer()
-    limit = await assess(limits, buyer, grade=3, pd="0.02")
+    limit = await assess(limits, buyer, grade=3, pd="0.02", sales="90000000")
     # Grade 3: 12 % of equity 2,000,000 = 240,000; PD 2 % at 90 days earns (M 0.608 > E 0.017 + C 0.06)
     # and the appetite cap is far above it; a new relationship starts at 25 %: 60,000.
     recommendation = limit["recommendation"]
@@ -87,7 +71,7 @@ async def test_a_known_order_shows_its_expected_contribution_and_a_ramp_up_does_
 async def test_a_losing_order_gets_conditions_or_is_referred_and_concurrent_orders_stay_within_the_economic_capacity(limits):
     # PD 95 %: at 30 days an order loses; shorter terms rescue it.
     risky = new_buyer()
-    await assess(limits, risky, grade=5, pd="0.95")
+    await assess(limits, risky, grade=5, pd="0.95", sales="90000000")
     shortened = await check(limits, risky, f"{risky}-O1", "3000.00", terms=30)
     assert shortened["decision"] == "approved_with_conditions" and "negative_contribution" in codes(shortened)
     assert money(shortened["economics"]["expected_contribution"]) < 0
@@ -95,7 +79,7 @@ async def test_a_losing_order_gets_conditions_or_is_referred_and_concurrent_orde
     assert 14 <= condition["max_terms_days"] < 30 and money(condition["expected_contribution"]) > 0
     # Certain default, no cover: nothing but insurance makes it earn; referred with that suggestion.
     doomed = new_buyer()
-    await assess(limits, doomed, grade=5, pd="1")
+    await assess(limits, doomed, grade=5, pd="1", sales="90000000")
     referred = await check(limits, doomed, f"{doomed}-O1", "3000.00", terms=30)
     assert referred["decision"] == "referred" and "contribution_needs_cover" in codes(referred)
     assert money(referred["economics"]["expected_loss"]) == Decimal("2550.00")  # p = 1: 3,000 x 0.85
@@ -106,7 +90,7 @@ async def test_a_losing_order_gets_conditions_or_is_referred_and_concurrent_orde
     # Simultaneous earning orders: 12 % of equity 1,000,000 = 120,000 of economic capacity, a
     # ramp-up limit of 30,000: exactly twelve orders of 10,000 pass, whatever the interleaving.
     buyer = new_buyer()
-    await assess(limits, buyer, grade=3, pd="0.02", equity="1000000")
+    await assess(limits, buyer, grade=3, pd="0.02", equity="1000000", sales="90000000")
     decisions = await asyncio.gather(*(check(limits, buyer, f"{buyer}-O{i}", "10000.00", terms=60) for i in range(16)))
     approved = [d for d in decisions if d["decision"] == "approved"]
     assert len(approved) == 12, [d["decision"] for d in decisions]
@@ -122,7 +106,7 @@ async def test_the_policy_file_setting_carries_the_economics(start_service, data
     service = await start_service("limits", database_url=await databases.create("limits"), bootstrap_servers=broker.bootstrap_servers,
                                   clock=Clock(fixed=TODAY), consumers_enabled=False, policy_file=str(path))
     buyer = new_buyer()
-    limit = await assess(service, buyer, grade=3, pd="0.20", industry="C25")
+    limit = await assess(service, buyer, grade=3, pd="0.20", industry="C25", sales="90000000")
     # 2 % margin at 90 days: M = 0.0811 < E 0.17 + C 0.06: the exposure earns nothing, no policy limit.
     assert money(limit["recommendation"]["economic_limit"]) == Decimal("0.00") and money(limit["amount"]) == Decimal("0.00")
     thin = await check(service, buyer, f"{buyer}-O1", "1000.00", terms=90)

@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 
 from services.limits.tests.conftest import TODAY
-from services.limits.tests.helpers import emitted, money, new_buyer, set_limit
+from services.limits.tests.helpers import assess, emitted, money, new_buyer, set_limit
 
 SINCE_YEARS = "2019-03-01"
 
@@ -75,21 +75,6 @@ async def _limit(limits, buyer: str) -> dict:  # type: ignore[no-untyped-def]
     return response.json()
 
 
-async def _assess(limits, buyer: str) -> None:  # type: ignore[no-untyped-def]
-    """A grade 3 assessment with a statement, as scoring's event would set it: the policy recommends a limit."""
-    from datetime import UTC, datetime
-
-    from creditguard_limits.accounts import service as accounts_service
-    from creditguard_shared.events.contracts import BuyerAssessedV1
-
-    async with limits.runtime.uow_factory() as uow:
-        await accounts_service.record_assessment(uow, context=limits.app.state.limits, assessment=BuyerAssessedV1(
-            buyer_id=buyer, assessment_id=f"A-{buyer}", assessed_at=datetime(2026, 11, 30, tzinfo=UTC), model_version="m1", pd=0.01, grade=3,
-            risk_class="low", country="DE", industry="retail", financial_data_missing=False, equity=Decimal("2000000"), sales=Decimal("9000000"),
-            statement_currency="EUR"))
-        await uow.commit()
-
-
 def _following(limit: dict, fraction: str) -> Decimal:
     """The limit, checked to be the policy's recommendation at ``fraction`` of the ramp-up (whatever
     the matrix and economics make the full recommendation)."""
@@ -109,7 +94,7 @@ async def _outbox_size(limits) -> int:  # type: ignore[no-untyped-def]
 async def test_an_imported_book_sets_relationships_limits_and_ramp_up_and_publishes_history_as_history(limits):
     established, newcomer, limited = new_buyer(), new_buyer(), new_buyer()
     for buyer in (established, newcomer):
-        await _assess(limits, buyer)
+        await assess(limits, buyer, grade=3, pd="0.01", industry="retail")
     # Registered before the import: a relationship of today, on probation at 25 % of 240,000.
     before = await _limit(limits, established)
     assert before["relationship_since"] == TODAY.date().isoformat()
@@ -198,7 +183,7 @@ async def test_historical_documents_from_kafka_follow_the_policy_once_and_breach
 
     limits = limits_consuming
     buyer = new_buyer()
-    await _assess(limits, buyer)
+    await assess(limits, buyer, grade=3, pd="0.01", industry="retail")
     probation = _following(await _limit(limits, buyer), "0.25")
     documents = [
         InvoicePostedV1(invoice_id=f"{buyer}-I1", buyer_id=buyer, amount=Decimal("9000.00"), currency="EUR", issued_on=date(2026, 9, 1),

@@ -3,23 +3,11 @@ up, even when its balance sheet alone would allow nothing."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from services.limits.tests.conftest import TODAY
-from services.limits.tests.helpers import check, money, new_buyer, post_invoice
-
-
-async def _assess_with_negative_equity(limits, buyer: str) -> None:  # type: ignore[no-untyped-def]
-    from creditguard_limits.accounts import service as accounts_service
-    from creditguard_shared.events.contracts import BuyerAssessedV1
-
-    async with limits.runtime.uow_factory() as uow:
-        await accounts_service.record_assessment(uow, context=limits.app.state.limits, assessment=BuyerAssessedV1(
-            buyer_id=buyer, assessment_id=f"A-{buyer}", assessed_at=datetime(2026, 11, 30, tzinfo=UTC), model_version="m1", pd=0.015, grade=5,
-            risk_class="medium", country="DE", industry="C", financial_data_missing=False, equity=Decimal("-50000"), sales=Decimal("2000000"),
-            statement_currency="EUR"))
-        await uow.commit()
+from services.limits.tests.helpers import assess, check, money, new_buyer, post_invoice
 
 
 def _year_of_history(buyer: str) -> dict:
@@ -38,7 +26,7 @@ def _year_of_history(buyer: str) -> dict:
 
 async def test_a_years_purchases_paid_as_usual_give_a_thin_balance_sheet_its_capacity(limits):
     buyer = new_buyer()
-    await _assess_with_negative_equity(limits, buyer)
+    await assess(limits, buyer, grade=5, pd="0.015", equity="-50000", sales="2000000")
     before = (await limits.client.get(f"/v1/buyers/{buyer}/limit", headers=limits.auth("sales"))).json()
     assert money(before["recommendation"]["capacity_limit"]) == 0
     refused = await check(limits, buyer, f"SO-{buyer}-0", "20000.00", terms=30)
