@@ -18,6 +18,7 @@ from creditguard_shared.events.contracts import (
     LimitChangedV1,
     PaymentLateV1,
     PaymentReceivedV1,
+    PromiseBrokenV1,
     ScoreChangedV1,
 )
 
@@ -66,6 +67,8 @@ TOPICS: tuple[Topic, ...] = (
           "A credit account moved between active, on hold and blocked."),
     Topic("account-hold-requested", "creditguard.account.hold-requested.v1", AccountHoldRequestedV1, ("alerts",), ("limits",),
           "Collections asks to stop supplies to a buyer (or to lift the stop)."),
+    Topic("promise-broken", "creditguard.promise.broken.v1", PromiseBrokenV1, ("alerts",), ("scoring",),
+          "A buyer did not pay by the date it promised in collections."),
 )
 
 _BY_NAME = {t.name: t for t in TOPICS}

@@ -126,6 +126,17 @@ class AccountHoldRequestedV1(EventPayload):
     case_id: str | None = None
 
 
+class PromiseBrokenV1(EventPayload):
+    """A buyer did not pay by the date it promised in collections."""
+
+    buyer_id: BuyerId
+    case_id: str
+    invoice_id: str
+    promised_until: date
+    promised_amount: Money | None = None
+    broken_on: date
+
+
 class BuyerAssessedV1(EventPayload):
     """Every completed assessment, with the reference data other services keep about the buyer."""
 
