@@ -64,6 +64,14 @@ async def test_case_escalates_level_by_level_and_stop_supplies_holds_the_account
     assert "promise_broken" in [a["kind"] for a in case["actions"]]
     assert await hold_requests(broker, buyer) == []
 
+    async def promise_broken_published():
+        records = await read_topic(broker.bootstrap_servers, "promise-broken")
+        broken = [EventEnvelope.from_bytes(r.value).data for r in records if r.key == buyer.encode()]
+        assert broken == [{"buyer_id": buyer, "case_id": case["id"], "invoice_id": f"{buyer}-1", "promised_until": "2026-10-20",
+                           "promised_amount": "5000.00", "broken_on": "2026-10-23"}], broken
+
+    await eventually(promise_broken_published)
+
     await publish_event(servers, paid(buyer, f"{buyer}-1", amount="1000.00"), subject=buyer)
 
     async def partially_paid():

@@ -23,7 +23,7 @@ from creditguard_alerts.receivables import service as receivables
 from creditguard_alerts.receivables.models import Receivable
 from creditguard_alerts.webhooks import service as webhooks
 from creditguard_shared.errors import Conflict, NotFound, Unprocessable
-from creditguard_shared.events.contracts import AccountHoldRequestedV1
+from creditguard_shared.events.contracts import AccountHoldRequestedV1, PromiseBrokenV1
 from creditguard_shared.unit_of_work import UnitOfWork
 
 DONE, SUPERSEDED, CANCELLED, RECORDED = "done", "superseded", "cancelled", "recorded"
@@ -127,6 +127,9 @@ async def _escalate(uow: UnitOfWork, ctx: ServiceContext, *, case: CollectionCas
     if rules.promise_broken(promised_until=case.promised_until, today=ctx.today):
         await _note(uow, ctx, case=case, kind="promise_broken", actor=SYSTEM,
                     details={"promised_until": case.promised_until.isoformat(), "promised_amount": None if case.promised_amount is None else str(case.promised_amount)})
+        # Scoring counts broken promises in the buyer's payment behaviour.
+        uow.emit(PromiseBrokenV1(buyer_id=case.buyer_id, case_id=case.id, invoice_id=case.invoice_id, promised_until=case.promised_until,
+                                 promised_amount=case.promised_amount, broken_on=ctx.today), subject=case.buyer_id)
         case.promised_until, case.promised_amount, case.updated_at = None, None, ctx.now
     if rules.escalation_paused(promised_until=case.promised_until, disputed=case.disputed, today=ctx.today):
         return
