@@ -99,9 +99,10 @@ def _open_invoice(days_past_due: int, *, amount: str = "10000") -> PaymentExperi
                              due_on=due, open_amount=Decimal(amount), settled_on=None, max_days_past_due=0)
 
 
-def _grade_with(experiences: list[PaymentExperience]) -> assessment_rules.Outcome:
+def _grade_with(experiences: list[PaymentExperience], broken_promises: tuple[date, ...] = ()) -> assessment_rules.Outcome:
+    payment = summarise(experiences, as_of=AS_OF, broken_promises=broken_promises)
     inputs = assessment_rules.AssessmentInputs(as_of=AS_OF, country="DE", industry="C", legal_form="GmbH", founded_on=date(2001, 1, 1),
-                                               financial=None, statement_period_end=None, payment=summarise(experiences, as_of=AS_OF))
+                                               financial=None, statement_period_end=None, payment=payment)
     # A book whose average buyer has a PD of 0.5 %: room for the grade to move either way.
     base_rate = 0.005
     calibration = rules.Calibration(version=0, intercept=0.0, slope=0.744, pivot=math.log(base_rate / (1 - base_rate)))
@@ -137,6 +138,23 @@ def test_a_worsening_payment_trend_raises_the_pd_the_more_it_worsens():
     assert pds == sorted(pds) and pds[-1] > pds[0] * 2
     trend = [r for r in _grade_with(history(40)).reasons if r.code == "PAYMENT_TREND"]
     assert trend and trend[0].contribution > assessment_rules.TREND_WORSENING_ADJUSTMENT
+
+
+def test_broken_promises_raise_the_pd_never_lower_it_and_only_for_twelve_months():
+    clean = _grade_with([])
+    recent = [AS_OF - timedelta(days=10 * n) for n in range(6)]
+    outcomes = [_grade_with([], tuple(recent[:count])) for count in range(6)]
+    pds = [o.pd for o in outcomes]
+    assert pds[0] == clean.pd and all(a < b for a, b in zip(pds, pds[1:4], strict=False)) and pds == sorted(pds)
+    assert [o.grade for o in outcomes] == sorted(o.grade for o in outcomes) and outcomes[-1].grade > clean.grade
+    reasons = [r for r in outcomes[2].reasons if r.code == "PAYMENT_PROMISE_BROKEN"]
+    assert [(r.message, r.contribution) for r in reasons] == [("2 promises to pay broken in the last 12 months", pytest.approx(0.8))]
+    capped = [r for r in outcomes[5].reasons if r.code == "PAYMENT_PROMISE_BROKEN"][0]
+    assert capped.contribution == assessment_rules.BROKEN_PROMISE_MAX_ADJUSTMENT
+    # A promise broken more than a year ago no longer counts.
+    old = _grade_with([], (AS_OF - timedelta(days=400),))
+    assert old.pd == clean.pd and not [r for r in old.reasons if r.code == "PAYMENT_PROMISE_BROKEN"]
+    assert summarise([], as_of=AS_OF, broken_promises=(AS_OF - timedelta(days=400), AS_OF)).broken_promises_12m == 1
 
 
 def test_past_due_thresholds_for_the_due_pass():

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from creditguard_shared.clock import Clock
-from creditguard_shared.events.contracts import InvoicePostedV1, PaymentLateV1, PaymentReceivedV1
+from creditguard_shared.events.contracts import InvoicePostedV1, PaymentLateV1, PaymentReceivedV1, PromiseBrokenV1
 from creditguard_shared.events.envelope import EventEnvelope
 from tests.kafka_tools import publish_event, publish_raw, read_topic
 
@@ -148,6 +148,34 @@ async def test_late_payments_move_index_then_grade_and_publish_score_changed_onc
     assert scoring.metric("creditguard_score_changes_total", direction="upgrade") == 1  # the statement lifted it first
 
 
+async def test_broken_promises_to_pay_count_once_each_and_worsen_the_pd(start_service, databases, broker, eventually):
+    scoring = await _scoring(start_service, databases, broker, rescore_interval_seconds=3600)
+    buyer = f"B-P-{uuid.uuid4().hex[:6]}"
+    await _register(scoring, buyer, STRONG)
+    first = (await scoring.client.get(f"/v1/buyers/{buyer}/score", headers=scoring.auth("sales"))).json()
+
+    def broken(case: str, promised_until: date) -> PromiseBrokenV1:
+        return PromiseBrokenV1(buyer_id=buyer, case_id=f"{buyer}-{case}", invoice_id=f"{buyer}-I{case}", promised_until=promised_until,
+                               promised_amount=Decimal("5000.00"), broken_on=promised_until + timedelta(days=1))
+
+    # The same broken promise told twice (another event id) counts once; another case's promise counts too.
+    for event in (broken("1", date(2026, 10, 20)), broken("1", date(2026, 10, 20)), broken("2", date(2026, 10, 25))):
+        await publish_event(broker.bootstrap_servers, event, subject=buyer)
+
+    async def counted():
+        body = (await scoring.client.get(f"/v1/buyers/{buyer}/payment-behaviour", headers=scoring.auth("sales"))).json()
+        assert body["broken_promises_12m"] == 2, body
+        assert scoring.metric("creditguard_events_consumed_total", topic="promise-broken", outcome="processed") == 3
+
+    await eventually(counted, timeout=30)
+    run = await scoring.client.post("/v1/assessments/due/run", params={"force": True}, headers=scoring.auth("credit_manager"))
+    assert run.status_code == 200 and run.json()["assessed"] == 1, run.text
+    after = (await scoring.client.get(f"/v1/buyers/{buyer}/score", headers=scoring.auth("sales"))).json()
+    assert after["pd"] > first["pd"] and after["grade"] >= first["grade"], (first, after)
+    promised = [r for r in after["reasons"] if r["code"] == "PAYMENT_PROMISE_BROKEN"]
+    assert [(r["message"], r["contribution"]) for r in promised] == [("2 promises to pay broken in the last 12 months", pytest.approx(0.8))]
+
+
 async def _duplicates_seen(scoring):
     assert scoring.metric("creditguard_events_consumed_total", topic="payment-late", outcome="duplicate") >= 4
 
@@ -278,7 +306,7 @@ async def test_due_pass_reads_each_batch_at_once_and_assesses_as_one_by_one(star
 
     from creditguard_scoring.assessment.models import ReassessmentDue
     from creditguard_scoring.assessment.service import REASSESSMENTS_PER_TRANSACTION
-    from creditguard_scoring.payment_behaviour.models import PaymentExperience
+    from creditguard_scoring.payment_behaviour.models import BrokenPromise, PaymentExperience
 
     scoring = await _scoring(start_service, databases, broker)
     tag = uuid.uuid4().hex[:6]
@@ -298,6 +326,9 @@ async def test_due_pass_reads_each_batch_at_once_and_assesses_as_one_by_one(star
                     invoice_id=f"{buyer}-I{k}", buyer_id=buyer, amount=Decimal("5000.00"), currency="EUR", issued_on=due_on - timedelta(days=30),
                     due_on=due_on, open_amount=Decimal(0) if k else Decimal("5000.00"), settled_on=due_on + timedelta(days=10 * n) if k else None,
                     max_days_past_due=10 * n if k else 0))
+            for k in range(n % 5 // 3):
+                uow.session.add(BrokenPromise(case_id=f"C-{buyer}-{k}", promised_until=date(2026, 9, 1), buyer_id=buyer,
+                                              invoice_id=f"{buyer}-I0", promised_amount=None, broken_on=date(2026, 9, 2)))
             uow.session.add(ReassessmentDue(buyer_id=buyer, due_at=NOW, latest_at=NOW, marks=1))
         await uow.commit()
 

@@ -63,6 +63,12 @@ TREND_THRESHOLD = 10.0
 TREND_WORSENING_ADJUSTMENT = 0.3
 TREND_POINT_ADJUSTMENT = 0.03
 TREND_MAX_ADJUSTMENT = 1.2
+# Promises to pay broken in the last 12 months: the first adds BROKEN_PROMISE_FIRST_ADJUSTMENT, each
+# further one BROKEN_PROMISE_FURTHER_ADJUSTMENT, up to BROKEN_PROMISE_MAX_ADJUSTMENT. A broken promise
+# says the buyer cannot (or will not) pay even what it committed to, beyond its days past due.
+BROKEN_PROMISE_FIRST_ADJUSTMENT = 0.5
+BROKEN_PROMISE_FURTHER_ADJUSTMENT = 0.3
+BROKEN_PROMISE_MAX_ADJUSTMENT = 1.2
 # Company age in years -> logit points (first bound reached counts).
 AGE_ADJUSTMENTS: tuple[tuple[float, float, str], ...] = (
     (2, 0.7, "founded less than 2 years ago"), (5, 0.35, "founded less than 5 years ago"),
@@ -261,6 +267,11 @@ def payment_reasons(payment: PaymentBehaviourSummary) -> list[Reason]:
     if trend is not None and trend <= -TREND_THRESHOLD:
         adjustment = min(TREND_WORSENING_ADJUSTMENT + TREND_POINT_ADJUSTMENT * (abs(trend) - TREND_THRESHOLD), TREND_MAX_ADJUSTMENT)
         reasons.append(Reason("PAYMENT_TREND", f"Payment index fell {abs(trend):g} points over the last 90 days", adjustment))
+    broken = payment.broken_promises_12m
+    if broken > 0:
+        adjustment = min(BROKEN_PROMISE_FIRST_ADJUSTMENT + BROKEN_PROMISE_FURTHER_ADJUSTMENT * (broken - 1), BROKEN_PROMISE_MAX_ADJUSTMENT)
+        noun = "promise to pay" if broken == 1 else "promises to pay"
+        reasons.append(Reason("PAYMENT_PROMISE_BROKEN", f"{broken} {noun} broken in the last 12 months", adjustment))
     return reasons
 
 

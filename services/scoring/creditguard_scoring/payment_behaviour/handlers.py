@@ -1,5 +1,6 @@
-"""Kafka adapters for the receivables topics. Settlements and late payments change the buyer's
-payment behaviour, so they also mark the buyer for a debounced re-assessment in the same transaction."""
+"""Kafka adapters for the receivables topics and broken promises to pay. Settlements, late
+payments and broken promises change the buyer's payment behaviour, so they also mark the buyer
+for a debounced re-assessment in the same transaction."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from creditguard_scoring.assessment import service as assessment_service
 from creditguard_scoring.payment_behaviour import service
 from creditguard_shared.clock import Clock
 from creditguard_shared.consumer import Subscription
-from creditguard_shared.events.contracts import CreditNoteIssuedV1, InvoicePostedV1, PaymentLateV1, PaymentReceivedV1
+from creditguard_shared.events.contracts import CreditNoteIssuedV1, InvoicePostedV1, PaymentLateV1, PaymentReceivedV1, PromiseBrokenV1
 from creditguard_shared.events.envelope import EventEnvelope
 from creditguard_shared.receivables import ReceivablesEvent
 from creditguard_shared.unit_of_work import UnitOfWork
@@ -19,7 +20,8 @@ async def read_ahead(uow: UnitOfWork, payloads: list[BaseModel]) -> None:
     """A batch's invoices, settlements and due marks in three statements."""
     events = [p for p in payloads if isinstance(p, ReceivablesEvent)]
     await service.read_ahead(uow, events=events)
-    await assessment_service.read_ahead_dues(uow, buyer_ids={event.buyer_id for event in events})
+    promises = [p for p in payloads if isinstance(p, PromiseBrokenV1)]
+    await assessment_service.read_ahead_dues(uow, buyer_ids={event.buyer_id for event in [*events, *promises]})
 
 
 def subscriptions(*, context: assessment_service.AssessmentContext, clock: Clock) -> list[Subscription]:
@@ -43,9 +45,14 @@ def subscriptions(*, context: assessment_service.AssessmentContext, clock: Clock
         await service.record_late_payment(uow, event=event)
         await mark(uow, event.buyer_id)
 
+    async def on_promise_broken(uow: UnitOfWork, event: PromiseBrokenV1, _: EventEnvelope) -> None:
+        if await service.record_broken_promise(uow, event=event):
+            await mark(uow, event.buyer_id)
+
     return [
         Subscription("invoice-posted", on_invoice_posted),
         Subscription("payment-received", on_payment_received),
         Subscription("credit-note-issued", on_credit_note_issued),
         Subscription("payment-late", on_payment_late),
+        Subscription("promise-broken", on_promise_broken),
     ]

@@ -43,3 +43,17 @@ class Settlement(Base):
     kind: Mapped[str] = mapped_column(String(16))  # payment | credit_note
     amount: Mapped[Decimal] = mapped_column(MONEY)
     settled_on: Mapped[date] = mapped_column(Date)
+
+
+class BrokenPromise(Base):
+    """A promise to pay that collections saw broken; one per case and promised date, so a
+    redelivered event or a case's second broken promise each count once."""
+
+    __tablename__ = "broken_promises"
+
+    case_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    promised_until: Mapped[date] = mapped_column(Date, primary_key=True)
+    buyer_id: Mapped[str] = mapped_column(String(64), index=True)
+    invoice_id: Mapped[str] = mapped_column(String(64))
+    promised_amount: Mapped[Decimal | None] = mapped_column(MONEY)
+    broken_on: Mapped[date] = mapped_column(Date)

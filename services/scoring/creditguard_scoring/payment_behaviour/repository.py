@@ -7,7 +7,7 @@ from sqlalchemy import and_, or_, select
 from creditguard_scoring.buyers.models import Buyer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from creditguard_scoring.payment_behaviour.models import PaymentExperience, Settlement
+from creditguard_scoring.payment_behaviour.models import BrokenPromise, PaymentExperience, Settlement
 from creditguard_scoring.payment_behaviour.rules import REVIEW_THRESHOLDS
 from creditguard_shared.receivables import ReceivablesReadAhead
 
@@ -17,6 +17,7 @@ from creditguard_shared.receivables import ReceivablesReadAhead
 # because the session's identity map holds objects only weakly.
 _EXPERIENCES = "scoring.experiences_by_buyer"
 _INVOICES = "scoring.receivables_read_at_once"
+_BROKEN_PROMISES = "scoring.broken_promises_by_buyer"
 
 
 class PaymentBehaviourRepository:
@@ -24,12 +25,18 @@ class PaymentBehaviourRepository:
         self.session = session
 
     async def load_experiences_for_buyers(self, buyer_ids: list[str]) -> None:
-        """Read these buyers' payment experiences at once, for a pass that asks ``experiences_for_buyer`` about each."""
+        """Read these buyers' payment experiences and broken promises at once, for a pass that asks
+        ``experiences_for_buyer`` and ``broken_promise_dates`` about each."""
         by_buyer: dict[str, list[PaymentExperience]] = {buyer_id: [] for buyer_id in buyer_ids}
         statement = select(PaymentExperience).where(PaymentExperience.buyer_id.in_(buyer_ids)).order_by(PaymentExperience.due_on)
         for experience in (await self.session.execute(statement)).scalars():
             by_buyer[experience.buyer_id].append(experience)
         self.session.info[_EXPERIENCES] = by_buyer
+        broken: dict[str, list[date]] = {buyer_id: [] for buyer_id in buyer_ids}
+        promises = select(BrokenPromise.buyer_id, BrokenPromise.broken_on).where(BrokenPromise.buyer_id.in_(buyer_ids)).order_by(BrokenPromise.broken_on)
+        for buyer_id, broken_on in (await self.session.execute(promises)).all():
+            broken[buyer_id].append(broken_on)
+        self.session.info[_BROKEN_PROMISES] = broken
 
     async def load_for_invoices(self, *, invoice_ids: set[str], settlement_ids: set[str]) -> None:
         """Read the experiences and settlements of these invoices, and these settlements, at once:
@@ -73,6 +80,21 @@ class PaymentBehaviourRepository:
         if loaded is not None and buyer_id in loaded:
             return list(loaded[buyer_id])
         statement = select(PaymentExperience).where(PaymentExperience.buyer_id == buyer_id).order_by(PaymentExperience.due_on)
+        return list((await self.session.execute(statement)).scalars())
+
+    async def get_broken_promise(self, *, case_id: str, promised_until: date) -> BrokenPromise | None:
+        return await self.session.get(BrokenPromise, (case_id, promised_until))
+
+    async def add_broken_promise(self, promise: BrokenPromise) -> None:
+        self.session.add(promise)
+        await self.session.flush()
+        self.session.info.get(_BROKEN_PROMISES, {}).pop(promise.buyer_id, None)  # asked again, the database answers
+
+    async def broken_promise_dates(self, buyer_id: str) -> list[date]:
+        loaded = self.session.info.get(_BROKEN_PROMISES)
+        if loaded is not None and buyer_id in loaded:
+            return list(loaded[buyer_id])
+        statement = select(BrokenPromise.broken_on).where(BrokenPromise.buyer_id == buyer_id).order_by(BrokenPromise.broken_on)
         return list((await self.session.execute(statement)).scalars())
 
     async def buyers_past_new_threshold(self, *, today: date) -> list[str]:

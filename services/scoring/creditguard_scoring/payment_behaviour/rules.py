@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -59,6 +60,8 @@ class PaymentBehaviourSummary:
     current_days_past_due: int
     payment_index: float | None
     payment_index_trend_90d: float | None
+    # Promises to pay made in collections and broken in the last 365 days.
+    broken_promises_12m: int = 0
 
 
 def _weighted_days(experiences: list[PaymentExperience], as_of: date) -> float | None:
@@ -72,7 +75,8 @@ def _weighted_days(experiences: list[PaymentExperience], as_of: date) -> float |
     return weighted / weight if weight else None
 
 
-def summarise(experiences: list[PaymentExperience], *, as_of: date) -> PaymentBehaviourSummary:
+def summarise(experiences: list[PaymentExperience], *, as_of: date, broken_promises: Sequence[date] = ()) -> PaymentBehaviourSummary:
+    """``broken_promises``: the dates promises to pay were found broken."""
     settled = [e for e in experiences if e.settled_on is not None]
     open_ = [e for e in experiences if e.open_amount > 0]
     overdue = sum((e.open_amount for e in open_ if e.due_on < as_of), Decimal("0.00"))
@@ -105,4 +109,5 @@ def summarise(experiences: list[PaymentExperience], *, as_of: date) -> PaymentBe
         current_days_past_due=current_worst,
         payment_index=payment_index(average) if average is not None else None,
         payment_index_trend_90d=trend,
+        broken_promises_12m=sum(1 for broken_on in broken_promises if year_ago < broken_on <= as_of),
     )

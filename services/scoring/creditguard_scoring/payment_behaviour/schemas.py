@@ -21,3 +21,4 @@ class PaymentBehaviourOut(BaseModel):
     current_days_past_due: int
     payment_index: float | None
     payment_index_trend_90d: float | None
+    broken_promises_12m: int

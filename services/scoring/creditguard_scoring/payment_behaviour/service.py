@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from creditguard_scoring.payment_behaviour.models import PaymentExperience, Settlement
+from creditguard_scoring.payment_behaviour.models import BrokenPromise, PaymentExperience, Settlement
 from creditguard_scoring.payment_behaviour.repository import PaymentBehaviourRepository
 from creditguard_scoring.payment_behaviour.rules import PaymentBehaviourSummary, past_due_threshold, summarise
 from creditguard_shared.receivables import ReceivablesEvent, settle, settlement_id_of, settlement_ids_of
-from creditguard_shared.events.contracts import CreditNoteIssuedV1, InvoicePostedV1, PaymentLateV1, PaymentReceivedV1
+from creditguard_shared.events.contracts import CreditNoteIssuedV1, InvoicePostedV1, PaymentLateV1, PaymentReceivedV1, PromiseBrokenV1
 from creditguard_shared.unit_of_work import UnitOfWork
 
 
@@ -69,17 +69,31 @@ async def record_late_payment(uow: UnitOfWork, *, event: PaymentLateV1) -> None:
         experience.max_days_past_due = max(experience.max_days_past_due, event.days_past_due)
 
 
+async def record_broken_promise(uow: UnitOfWork, *, event: PromiseBrokenV1) -> bool:
+    """Store the broken promise once; False when it was already known."""
+    repository = PaymentBehaviourRepository(uow.session)
+    if await repository.get_broken_promise(case_id=event.case_id, promised_until=event.promised_until) is not None:
+        return False
+    await repository.add_broken_promise(BrokenPromise(
+        case_id=event.case_id, promised_until=event.promised_until, buyer_id=event.buyer_id, invoice_id=event.invoice_id,
+        promised_amount=event.promised_amount, broken_on=event.broken_on,
+    ))
+    return True
+
+
 async def assessed_payment_behaviour(uow: UnitOfWork, *, buyer_id: str, as_of: date) -> PaymentBehaviourSummary:
     """The summary an assessment rests on; the invoices remember the past-due threshold it saw,
     so the due pass re-assesses the buyer only when one crosses the next threshold."""
-    experiences = await PaymentBehaviourRepository(uow.session).experiences_for_buyer(buyer_id)
+    repository = PaymentBehaviourRepository(uow.session)
+    experiences = await repository.experiences_for_buyer(buyer_id)
     for experience in experiences:
         reached = past_due_threshold(experience, as_of=as_of)
         if reached != experience.past_due_threshold_assessed:
             experience.past_due_threshold_assessed = reached
-    return summarise(experiences, as_of=as_of)
+    return summarise(experiences, as_of=as_of, broken_promises=await repository.broken_promise_dates(buyer_id))
 
 
 async def buyer_payment_behaviour(uow: UnitOfWork, *, buyer_id: str, as_of: date) -> PaymentBehaviourSummary:
-    experiences = await PaymentBehaviourRepository(uow.session).experiences_for_buyer(buyer_id)
-    return summarise(experiences, as_of=as_of)
+    repository = PaymentBehaviourRepository(uow.session)
+    experiences = await repository.experiences_for_buyer(buyer_id)
+    return summarise(experiences, as_of=as_of, broken_promises=await repository.broken_promise_dates(buyer_id))
