@@ -203,3 +203,13 @@ def test_an_earning_order_may_go_the_tolerance_above_the_economic_capacity_and_n
     assert within.decision == "approved" and within.limit_basis == "economic_capacity" and within.decision_limit == Decimal("120000.00")
     beyond = evaluate(tolerant, request=_order("100000.01"), account=_facts(), position=_position(limit="25000", exposure="20000"), rates=SAME)
     assert beyond.decision != "approved" and beyond.limit_basis == "limit"
+
+
+def test_a_rescued_order_above_its_limit_answers_the_ceiling_it_was_decided_against():
+    tolerant = POLICY.model_copy(update={"economics": POLICY.economics.model_copy(update={
+        "decisions": POLICY.economics.decisions.model_copy(update={"capacity_tolerance": Decimal("0.20")})})})
+    # A risky buyer (PD 72 %): the order loses money at 60 days, shorter terms rescue it; it goes
+    # above the capacity of 100,000 but within the tolerance, so the answer's limit is 120,000.
+    outcome = evaluate(tolerant, request=_order("15000"), account=_facts(pd=Decimal("0.72")), position=_position(limit="25000", exposure="100000"), rates=SAME)
+    assert outcome.decision == "approved_with_conditions" and outcome.limit_basis == "economic_capacity"
+    assert outcome.decision_limit == Decimal("120000.00") >= Decimal("115000")

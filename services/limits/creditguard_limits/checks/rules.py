@@ -161,7 +161,7 @@ def _contribution(outcome: Outcome, policy: CreditPolicy, request: CheckRequest,
     )
     if rescue is not None and rescue.code != "credit_insurance":
         if blocking:
-            _outweigh_limit(outcome, capacity=capacity, currency=position.currency)  # type: ignore[arg-type]
+            _outweigh_limit(outcome, capacity=ceiling, currency=position.currency)  # type: ignore[arg-type]
         outcome.add("approved_with_conditions", "negative_contribution",
                     f"Expected contribution {figures}; {_rescue_text(rescue)}.", [_rescue_condition(rescue, order)])
         return
