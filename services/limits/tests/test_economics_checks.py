@@ -49,16 +49,17 @@ async def test_a_known_order_shows_its_expected_contribution_and_a_ramp_up_does_
                                            "expected_contribution", "economic_capacity")} == {
         "gross_margin": Decimal("1500.00"), "insured": Decimal("4000.00"), "uninsured": Decimal("6000.00"), "expected_loss": Decimal("18.04"),
         "financing_cost": Decimal("98.63"), "insurance_premium": Decimal("8.00"), "expected_contribution": Decimal("1375.33"),
-        "economic_capacity": Decimal("240000.00")}
+        "economic_capacity": Decimal("244000.00")}
     assert (figures["currency"], money(figures["margin_rate"]), money(figures["indemnity_share"])) == ("EUR", Decimal("0.15"), Decimal("0.9"))
 
-    # 80,000 more takes the exposure to 90,000: over the ramp-up limit by half, within the economic capacity.
+    # 80,000 more takes the exposure to 90,000: over the ramp-up limit by half, within the economic
+    # capacity (240,000 of its own and the insurer's 4,000 cover).
     earning = await check(limits, buyer, f"{buyer}-O2", "80000.00", terms=60)
     assert earning["decision"] == "approved", earning["reasons"]
     assert codes(earning) == {"limit_exceeded", "approved_on_contribution"}
-    assert earning["limit_basis"] == "economic_capacity" and money(earning["limit"]) == Decimal("240000.00")
+    assert earning["limit_basis"] == "economic_capacity" and money(earning["limit"]) == Decimal("244000.00")
     assert money(earning["exposure_after"]) == Decimal("90000.00") <= money(earning["limit"])
-    assert money(earning["available_credit"]) == Decimal("150000.00") and money(earning["economics"]["expected_contribution"]) > 0
+    assert money(earning["available_credit"]) == Decimal("154000.00") and money(earning["economics"]["expected_contribution"]) > 0
     # Above the economic capacity the limit holds, and the figures come with the decision.
     beyond = await check(limits, buyer, f"{buyer}-O3", "160000.00", terms=60)
     assert beyond["decision"] == "rejected" and beyond["limit_basis"] == "limit" and money(beyond["limit"]) == Decimal("60000.00")
@@ -66,6 +67,31 @@ async def test_a_known_order_shows_its_expected_contribution_and_a_ramp_up_does_
     stored = (await limits.client.get(f"/v1/credit-checks/{earning['id']}", headers=limits.auth("sales"))).json()
     assert stored["economics"] == earning["economics"] and stored["limit_basis"] == "economic_capacity"
     assert money((await exposure(limits, buyer))["open_orders"]) == Decimal("90000.00")
+
+
+async def test_an_insured_buyer_may_use_its_insurers_cover_beyond_its_own_economic_capacity(limits):
+    # A weak buyer (PD 60 %, grade 3's 90-day terms): 12 % of equity 1,000,000 = 120,000 of financial
+    # capacity, cut by the risk appetite to 0.25 x M 0.6083 x 120,000 / E 0.51 = 35,784.31 of its
+    # own. The insurer covers 100,000 at 90 %: inside the cover a default costs 0.6 x 0.85 x 0.1 =
+    # 0.051 a year, so the whole cover adds to what an earning order may use.
+    buyer = new_buyer()
+    limit = await assess(limits, buyer, grade=3, pd="0.6", equity="1000000", sales="90000000")
+    own = money(limit["recommendation"]["economic_limit"])
+    assert own == Decimal("35784.31"), limit["recommendation"]
+    policy = {"insurer": "Atradius", "indemnity_percentage": "90", "max_credit_period_days": 120, "report_overdue_within_days": 60,
+              "file_claim_within_days": 150, "uninsured_action": "none"}
+    assert (await limits.client.put("/v1/insurance/policies/P-I", headers=limits.auth("credit_manager"), json=policy)).status_code == 200
+    cover = {"policy_id": "P-I", "currency": "EUR", "requested_amount": "100000.00", "granted_amount": "100000.00"}
+    assert (await limits.client.put(f"/v1/buyers/{buyer}/insurance-cover", headers=limits.auth("credit_manager"), json=cover)).status_code == 200
+
+    insured = await check(limits, buyer, f"{buyer}-O1", "120000.00", terms=45)
+    assert insured["decision"] == "approved" and "approved_on_contribution" in codes(insured), insured["reasons"]
+    assert insured["limit_basis"] == "economic_capacity" and money(insured["limit"]) == own + Decimal("100000.00")
+    assert money(insured["economics"]["insured"]) == Decimal("100000.00")
+    # Beyond its own capacity and the cover, the limit holds.
+    beyond = await check(limits, buyer, f"{buyer}-O2", "30000.00", terms=45)
+    assert beyond["decision"] in ("referred", "rejected") and beyond["limit_basis"] == "limit", beyond["reasons"]
+    assert money((await exposure(limits, buyer))["open_orders"]) == Decimal("120000.00")
 
 
 async def test_a_losing_order_gets_conditions_or_is_referred_and_concurrent_orders_stay_within_the_economic_capacity(limits):

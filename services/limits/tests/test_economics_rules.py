@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from creditguard_limits.accounts.rules import recommend
 from creditguard_limits.checks.rules import AccountFacts, CheckRequest, Rates, evaluate
-from creditguard_limits.economics.rules import expected_days_late, find_rescue, limit_economics, order_economics
+from creditguard_limits.economics.rules import expected_days_late, find_rescue, insured_capacity, limit_economics, order_economics
 from creditguard_limits.exposure.rules import Cover, Exposure, GroupPosition, Position
 from creditguard_limits.fx.rules import RateTable
 from creditguard_limits.policy.economics import Economics, GrossMargin
@@ -119,6 +119,28 @@ def test_recommendation_maximises_contribution_within_the_risk_appetite():
     assert limit("0.01", share="0.05") == capacity
     # At a 1 % margin the exposure does not earn: M = 0.0811 < E + C = 0.085 + 0.06.
     assert limit("0.10", margin="0.01") == Decimal("0.00")
+
+
+def test_an_insurers_cover_adds_to_the_economic_capacity_while_exposure_inside_it_earns():
+    def capacity(pd: str, *, margin: str = "0.15", indemnity: str = "0.90") -> tuple[Decimal, Decimal]:
+        own = limit_economics(ECONOMICS, capacity=Decimal("100000"), margin_rate=Decimal(margin), pd_12m=Decimal(pd), terms_days=45,
+                              expected_days_late=Decimal(0))
+        return own.economic_limit, insured_capacity(ECONOMICS, cover=Decimal("250000"), indemnity_share=Decimal(indemnity), limit=own)
+
+    # PD 90 % over 45 days: M = 1.2167 > E + C = 0.765 + 0.06, so the own exposure earns but the
+    # risk appetite caps it; inside the cover the loss rate is only 0.9 x 0.85 x 0.10 = 0.0765
+    # (premium 0.002 x 365 / 45 = 0.0162 a year), so the whole cover counts.
+    own, insured = capacity("0.90")
+    assert insured == Decimal("250000.00") and own < Decimal("100000")
+    # At a 2 % margin over 45 days (M = 0.1622) a buyer with PD 90 % loses even on its own
+    # exposure (E + C = 0.825), and inside the cover too once the insurer pays only half:
+    # 0.9 x 0.85 x 0.5 = 0.3825 > 0.1622 - 0.06 - 0.0162.
+    assert capacity("0.90", margin="0.02", indemnity="0.50") == (Decimal("0.00"), Decimal("0.00"))
+    # With the usual 90 % indemnity the insured exposure still earns where the own does not:
+    # 0.1622 - 0.0765 - 0.06 - 0.0162 = 0.0095.
+    assert capacity("0.90", margin="0.02") == (Decimal("0.00"), Decimal("250000.00"))
+    # A buyer in default (PD 1) gets nothing from its cover.
+    assert capacity("1")[1] == Decimal("0.00")
 
 
 def test_recommend_applies_the_ramp_up_to_the_economic_limit():

@@ -18,7 +18,7 @@ from creditguard_limits.checks.repository import ChecksRepository
 from creditguard_limits.checks.rules import AccountFacts, CheckRequest, Outcome, Rates, evaluate
 from creditguard_limits.checks.schemas import CreditCheckIn
 from creditguard_limits.context import LimitsContext
-from creditguard_limits.economics.rules import expected_days_late
+from creditguard_limits.economics.rules import expected_days_late, insured_capacity
 from creditguard_limits.exposure.rules import ZERO, Position, breakdown
 from creditguard_limits.exposure.service import locked_position, publish_position, refresh_exposure
 from creditguard_limits.fx.rules import RateTable, to_cents
@@ -51,7 +51,7 @@ async def run_credit_check(uow: UnitOfWork, *, context: LimitsContext, request: 
     amount = rates.convert(request.amount, from_currency=request.currency, to_currency=position.currency)
     policy = context.policy.current
     to_position = Rates(to_position=lambda value: rates.convert(value, from_currency=policy.matrix_currency, to_currency=position.currency))
-    facts = _facts(account, context=context, rates=rates, to_position=to_position)
+    facts = _facts(account, context=context, rates=rates, to_position=to_position, position=position)
     outcome = evaluate(
         policy,
         request=CheckRequest(amount=amount, additional=amount - reserved, payment_terms_days=request.payment_terms_days, today=context.clock.today(),
@@ -70,11 +70,16 @@ async def run_credit_check(uow: UnitOfWork, *, context: LimitsContext, request: 
     return check, True
 
 
-def _facts(account: CreditAccount, *, context: LimitsContext, rates: RateTable, to_position: Rates) -> AccountFacts:
+def _facts(account: CreditAccount, *, context: LimitsContext, rates: RateTable, to_position: Rates, position: Position) -> AccountFacts:
     capacity = None
     if account.grade is not None:
-        # The recommendation before the ramp-up, in the position's currency.
-        capacity = to_position.to_position(recommendation_for(context=context, account=account, rates=rates).economic_limit)
+        # The recommendation before the ramp-up, in the position's currency, plus the insurer's
+        # cover when exposure inside it earns.
+        recommendation = recommendation_for(context=context, account=account, rates=rates)
+        capacity = to_position.to_position(recommendation.economic_limit)
+        if position.cover is not None:
+            capacity += insured_capacity(context.policy.current.economics, cover=position.cover.granted,
+                                         indemnity_share=position.cover.indemnity_percentage / 100, limit=recommendation.economics)
     return AccountFacts(
         status=account.status, grade=account.grade, risk_class=account.risk_class, review_on=account.review_on,
         payment_terms_days=account.payment_terms_days, unknown=account.limit_amount is None and account.grade is None,

@@ -186,3 +186,16 @@ def limit_economics(
         net_rate=net.quantize(RATE), capacity_limit=capacity, max_expected_loss_share=share, appetite_limit=appetite,
         economic_limit=to_cents(limit), expected_contribution_per_year=to_cents(limit * net),
     )
+
+
+def insured_capacity(economics: Economics, *, cover: Decimal, indemnity_share: Decimal, limit: LimitEconomics) -> Decimal:
+    """Exposure inside an insurer's cover risks only the part the insurer does not pay: per unit
+    and year it earns M - PD12 x LGD x (1 - indemnity) - cost of capital - premium rate x 365 / D.
+    The whole cover adds to the economic capacity when that is positive (an insurer that
+    underwrote the buyer is the better judge of how much of it is sound), nothing otherwise."""
+    if cover <= 0 or limit.pd_12m >= ONE:
+        return ZERO
+    loss_rate = limit.pd_12m * economics.loss_given_default * (ONE - indemnity_share)
+    premium_per_year = economics.insurance.premium_rate * YEAR / limit.exposure_days
+    net = limit.margin_per_year - loss_rate - economics.cost_of_capital - premium_per_year
+    return to_cents(cover) if net > 0 else ZERO
