@@ -92,7 +92,7 @@ async def test_ramp_up_follows_invoices_paid_on_time(limits):
     assert money(limit["amount"]) == capacity / 4 and limit["limit_source"] == "policy"
     await post_invoice(limits, buyer, f"{buyer}-I1", "1000.00", due_on="2026-12-20")
     paid = await limits.client.post("/v1/payments", headers=limits.auth("erp"), json={
-        "payment_id": f"{buyer}-P1", "buyer_id": buyer, "invoice_id": f"{buyer}-I1", "amount": "1000.00", "currency": "EUR", "paid_on": "2026-12-15"})
+        "payment_id": f"{buyer}-P1", "buyer_id": buyer, "invoice_id": f"{buyer}-I1", "amount": "1000.00", "currency": "EUR", "paid_on": "2026-11-28"})
     assert paid.status_code == 201
     limit = (await limits.client.get(f"/v1/buyers/{buyer}/limit", headers=limits.auth("sales"))).json()
     assert money(limit["amount"]) == capacity * Decimal("0.40")  # 40% after one invoice paid on time

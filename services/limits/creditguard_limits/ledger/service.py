@@ -16,7 +16,7 @@ from creditguard_limits.exposure.repository import LimitTerms
 from creditguard_limits.exposure.service import forget_locked_ahead, lock_accounts_ahead, lock_many_with_terms, lock_with_terms, refresh_exposure
 from creditguard_limits.ledger.models import CreditNote, Invoice, Payment
 from creditguard_limits.ledger.repository import LedgerRepository
-from creditguard_limits.ledger.rules import late_threshold_to_announce
+from creditguard_limits.ledger.rules import invoice_date_problem, late_threshold_to_announce, settlement_date_problem
 from creditguard_limits.ledger.schemas import CreditNoteIn, InvoiceIn, PaymentIn
 from creditguard_shared.errors import Conflict, DomainError, NotFound, Unprocessable
 from creditguard_shared.events.contracts import CreditNoteIssuedV1, InvoicePostedV1, PaymentLateV1, PaymentReceivedV1
@@ -111,6 +111,9 @@ async def record_invoice(
     if existing is not None:
         _ensure_same_document("Invoice", invoice.invoice_id, existing, invoice, INVOICE_FIELDS)
         return existing, False
+    problem = invoice_date_problem(issued_on=invoice.issued_on, due_on=invoice.due_on, today=context.clock.today())
+    if problem is not None:
+        raise Unprocessable(f"Invoice {invoice.invoice_id}: {problem[1]}.", field=problem[0])
     entity = Invoice(**invoice.model_dump(), open_amount=invoice.amount, late_bucket_announced=0, created_at=context.clock.now())
     repository.add(entity)
     # Payments or credit notes consumed before their invoice (another topic) count at once.
@@ -152,6 +155,15 @@ async def _apply_settlement_document(
         raise Unprocessable(f"Invoice {document.invoice_id} is unknown; post the invoice first.", field="invoice_id")
     if invoice is not None:
         _check_settles_invoice(kind, invoice, buyer_id=document.buyer_id, currency=document.currency)
+    field = "paid_on" if isinstance(document, PaymentIn) else "issued_on"
+    problem = settlement_date_problem(kind=kind, field=field, dated=getattr(document, field),
+                                      invoice_issued_on=None if invoice is None else invoice.issued_on, today=context.clock.today())
+    if problem is not None:
+        raise Unprocessable(f"{kind} {document_id}: {problem[1]}.", field=problem[0])
+    if isinstance(document, CreditNoteIn) and invoice is not None and document.amount > invoice.open_amount:
+        # A credit note corrects what the buyer still owes; one above it would invent a debt of ours.
+        raise Unprocessable(f"Credit note {document_id} of {document.amount} {document.currency} is more than the {invoice.open_amount} "
+                            f"still open on invoice {invoice.invoice_id}.", field="amount")
     entity = model(**document.model_dump(), created_at=context.clock.now())
     repository.add(entity)
     if invoice is not None:
