@@ -3,11 +3,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, Date, DateTime, Integer, Numeric, String, Text, false, text
+from sqlalchemy import Boolean, Date, Integer, Numeric, String, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from creditguard_limits.database import Base
 from creditguard_limits.ledger.models import MONEY
+from creditguard_shared.database import UtcDateTime
 
 PROBABILITY = Numeric(9, 8)
 
@@ -42,7 +43,7 @@ class CreditAccount(Base):
     equity: Mapped[Decimal | None] = mapped_column(MONEY)
     sales: Mapped[Decimal | None] = mapped_column(MONEY)
     statement_currency: Mapped[str | None] = mapped_column(String(3))
-    assessed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    assessed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     # Payment record, kept incrementally by the ledger for ramp-up and the cash-in forecast.
     invoices_settled: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     invoices_paid_on_time: Mapped[int] = mapped_column(Integer, server_default=text("0"))
@@ -54,7 +55,7 @@ class CreditAccount(Base):
     # What the buyer bought on credit over the last twelve months, in the policy's matrix currency:
     # its payment experience (policy payment_experience). Refreshed by the daily sweep and imports.
     purchases_12m: Mapped[Decimal] = mapped_column(MONEY, server_default=text("0"))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class CreditGroup(Base):
@@ -66,7 +67,7 @@ class CreditGroup(Base):
     limit_amount: Mapped[Decimal] = mapped_column(MONEY)
     currency: Mapped[str] = mapped_column(String(3))
     review_on: Mapped[date | None] = mapped_column(Date)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class TemporaryIncrease(Base):
@@ -79,8 +80,8 @@ class TemporaryIncrease(Base):
     valid_until: Mapped[date] = mapped_column(Date)
     reason: Mapped[str] = mapped_column(String(500))
     created_by: Mapped[str] = mapped_column(String(100))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     # Set by the daily sweep once limit-changed announced the end of the window.
     expiry_announced: Mapped[bool] = mapped_column(Boolean, server_default=false())
 
@@ -98,7 +99,7 @@ class LimitAudit(Base):
     new_values: Mapped[str] = mapped_column(Text)
     reason: Mapped[str | None] = mapped_column(String(500))
     changed_by: Mapped[str] = mapped_column(String(100))
-    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    changed_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 __all__ = ["CreditAccount", "CreditGroup", "TemporaryIncrease", "LimitAudit"]

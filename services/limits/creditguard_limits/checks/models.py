@@ -3,11 +3,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Date, DateTime, Index, Integer, String, Text
+from sqlalchemy import Date, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from creditguard_limits.database import Base
 from creditguard_limits.ledger.models import MONEY
+from creditguard_shared.database import UtcDateTime
 
 
 class CreditCheck(Base):
@@ -41,8 +42,8 @@ class CreditCheck(Base):
     requested_by: Mapped[str] = mapped_column(String(100))
     decided_by: Mapped[str | None] = mapped_column(String(100))
     decision_comment: Mapped[str | None] = mapped_column(String(1000))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class OrderReservation(Base):
@@ -59,8 +60,8 @@ class OrderReservation(Base):
     # "open", "invoiced", "cancelled" or "expired".
     status: Mapped[str] = mapped_column(String(16))
     expires_on: Mapped[date] = mapped_column(Date)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    released_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 __all__ = ["CreditCheck", "OrderReservation"]

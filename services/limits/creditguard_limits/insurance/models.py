@@ -3,11 +3,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Date, DateTime, Integer, Numeric, String
+from sqlalchemy import Date, Integer, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from creditguard_limits.database import Base
 from creditguard_limits.ledger.models import MONEY
+from creditguard_shared.database import UtcDateTime
 
 
 class InsurancePolicy(Base):
@@ -21,7 +22,7 @@ class InsurancePolicy(Base):
     file_claim_within_days: Mapped[int] = mapped_column(Integer)
     # What an order that adds uninsured exposure gets: "referred", "approved_with_conditions" or "none".
     uninsured_action: Mapped[str] = mapped_column(String(32))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class InsuranceCover(Base):
@@ -37,7 +38,7 @@ class InsuranceCover(Base):
     valid_from: Mapped[date | None] = mapped_column(Date)
     valid_until: Mapped[date | None] = mapped_column(Date)
     updated_by: Mapped[str] = mapped_column(String(100))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 __all__ = ["InsurancePolicy", "InsuranceCover"]

@@ -3,10 +3,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Date, DateTime, Integer, Numeric, String, text
+from sqlalchemy import Date, Integer, Numeric, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from creditguard_limits.database import Base
+from creditguard_shared.database import UtcDateTime
 
 MONEY = Numeric(18, 2)
 
@@ -27,7 +28,7 @@ class Invoice(Base):
     settled_on: Mapped[date | None] = mapped_column(Date)
     # The highest days-past-due threshold (1, 15, 30, 60, 90) already announced with payment-late.
     late_bucket_announced: Mapped[int] = mapped_column(Integer, server_default=text("0"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class Payment(Base):
@@ -40,7 +41,7 @@ class Payment(Base):
     amount: Mapped[Decimal] = mapped_column(MONEY)
     currency: Mapped[str] = mapped_column(String(3))
     paid_on: Mapped[date] = mapped_column(Date)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class CreditNote(Base):
@@ -52,7 +53,7 @@ class CreditNote(Base):
     amount: Mapped[Decimal] = mapped_column(MONEY)
     currency: Mapped[str] = mapped_column(String(3))
     issued_on: Mapped[date] = mapped_column(Date)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 __all__ = ["Invoice", "Payment", "CreditNote"]

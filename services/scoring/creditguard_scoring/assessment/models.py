@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, Float, Integer, String
+from sqlalchemy import JSON, Boolean, Date, Float, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from creditguard_scoring.database import Base
+from creditguard_shared.database import UtcDateTime
 
 
 class Assessment(Base):
@@ -17,7 +18,7 @@ class Assessment(Base):
     sequence: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     assessment_id: Mapped[str] = mapped_column(String(32), unique=True)
     buyer_id: Mapped[str] = mapped_column(String(64), index=True)
-    assessed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    assessed_at: Mapped[datetime] = mapped_column(UtcDateTime())
     trigger: Mapped[str] = mapped_column(String(32))
     model_version: Mapped[str] = mapped_column(String(120))
     # The calibration that turned the score into this PD (0: the settings'; None: before calibrations).
@@ -38,7 +39,7 @@ class BuyerScore(Base):
 
     buyer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     assessment_id: Mapped[str] = mapped_column(String(32))
-    assessed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    assessed_at: Mapped[datetime] = mapped_column(UtcDateTime())
     pd: Mapped[float] = mapped_column(Float)
     grade: Mapped[int] = mapped_column(Integer, index=True)
     risk_class: Mapped[str] = mapped_column(String(16))
@@ -60,7 +61,7 @@ class ReassessmentDue(Base):
 
     buyer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     # Pushed back by every new event (the debounce window) ...
-    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     # ... but never beyond this, so a steady stream of events cannot postpone it for ever.
-    latest_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    latest_at: Mapped[datetime] = mapped_column(UtcDateTime())
     marks: Mapped[int] = mapped_column(Integer)

@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, DateTime, String, Text
+from sqlalchemy import Date, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from creditguard_scoring.database import Base
+from creditguard_shared.database import UtcDateTime
 
 
 class Buyer(Base):
@@ -22,8 +23,8 @@ class Buyer(Base):
     founded_on: Mapped[date | None] = mapped_column(Date)
     group_id: Mapped[str | None] = mapped_column(String(64), index=True)
     account_owner: Mapped[str | None] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class AdverseEvent(Base):
@@ -38,4 +39,4 @@ class AdverseEvent(Base):
     resolved_on: Mapped[date | None] = mapped_column(Date)
     source: Mapped[str | None] = mapped_column(String(200))
     description: Mapped[str | None] = mapped_column(Text)
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())

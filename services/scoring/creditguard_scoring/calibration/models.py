@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, Float, Integer, String, Text
+from sqlalchemy import JSON, Float, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from creditguard_scoring.database import Base
+from creditguard_shared.database import UtcDateTime
 
 
 class CalibrationVersion(Base):
@@ -23,5 +24,5 @@ class CalibrationVersion(Base):
     previous_version: Mapped[int] = mapped_column(Integer)
     backtest: Mapped[dict] = mapped_column(JSON)
     applied_by: Mapped[str] = mapped_column(String(200))
-    applied_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    applied_at: Mapped[datetime] = mapped_column(UtcDateTime())
     reason: Mapped[str] = mapped_column(Text)

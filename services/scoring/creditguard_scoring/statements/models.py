@@ -3,10 +3,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Date, DateTime, Integer, Numeric, String, UniqueConstraint
+from sqlalchemy import Date, Integer, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from creditguard_scoring.database import Base
+from creditguard_shared.database import UtcDateTime
 
 AMOUNT = Numeric(18, 2)
 
@@ -24,7 +25,7 @@ class FinancialStatement(Base):
     period_end: Mapped[date] = mapped_column(Date)
     currency: Mapped[str] = mapped_column(String(3))
     source: Mapped[str | None] = mapped_column(String(200))
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime())
     total_assets: Mapped[Decimal | None] = mapped_column(AMOUNT)
     current_assets: Mapped[Decimal | None] = mapped_column(AMOUNT)
     cash: Mapped[Decimal | None] = mapped_column(AMOUNT)
