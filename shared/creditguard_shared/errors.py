@@ -106,7 +106,8 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = _field_errors(exc)
-        fields = ", ".join(e["field"] for e in errors if e["field"])
+        # The detail names each field with what is wrong, so a person reading a log needs nothing else.
+        fields = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5] if e["field"])
         return problem_response(
             status=422,
             problem_type="validation-error",
@@ -134,3 +135,61 @@ def install_problem_handlers(app: FastAPI) -> None:
             detail="An unexpected error occurred; it has been logged.",
             instance=request.url.path,
         )
+
+
+PROBLEM_SCHEMA = {
+    "type": "object",
+    "description": "An RFC 9457 problem: what went wrong, for a program (type, status) and a person (title, detail).",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string", "format": "uri"},
+        "title": {"type": "string"},
+        "status": {"type": "integer", "minimum": 400, "maximum": 599},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "errors": {"type": "array", "items": {"type": "object", "properties": {
+            "field": {"type": "string"}, "location": {"type": ["string", "null"]}, "message": {"type": "string"}, "type": {"type": ["string", "null"]}}}},
+    },
+    "additionalProperties": True,
+}
+ERROR_DESCRIPTIONS = {
+    401: "No API key, or one that is not valid", 403: "The key's role may not do this", 404: "Not found",
+    409: "Conflicts with what is recorded (a document re-sent with other content, a decision already taken)",
+    422: "The request is not valid; `errors` lists each field",
+}
+
+
+def document_problems(app: FastAPI) -> None:
+    """Every operation's error answers in the OpenAPI document, as problem+json: 401 and 403 on
+    the authenticated API, 404 where the path names something, 409 on writes, 422 where there is
+    input. FastAPI's own 422 schema (plain JSON) is replaced, because the handler above answers
+    every validation error as a problem."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = generate()
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components["Problem"] = PROBLEM_SCHEMA
+        for name in ("HTTPValidationError", "ValidationError"):
+            components.pop(name, None)
+        content = {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+        for path, operations in schema.get("paths", {}).items():
+            for method, operation in operations.items():
+                statuses = set()
+                if path.startswith("/v1/"):
+                    statuses |= {401, 403}
+                if "{" in path:
+                    statuses.add(404)
+                if method in ("post", "put", "patch") and path.startswith("/v1/"):
+                    statuses.add(409)
+                if operation.get("parameters") or operation.get("requestBody"):
+                    statuses.add(422)
+                responses = operation.setdefault("responses", {})
+                for status in sorted(statuses):
+                    responses[str(status)] = {"description": ERROR_DESCRIPTIONS[status], "content": content}
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -21,7 +21,7 @@ from creditguard_shared.auth.keys import ApiKeyStore
 from creditguard_shared.clock import Clock, clock_control_router
 from creditguard_shared.consumer import BatchPreparation, EventConsumer, Subscription
 from creditguard_shared.database import create_engine, create_session_factory
-from creditguard_shared.errors import install_problem_handlers, problem_response
+from creditguard_shared.errors import document_problems, install_problem_handlers, problem_response
 from creditguard_shared.events.envelope import service_source
 from creditguard_shared.kafka import KafkaConnection
 from creditguard_shared.messaging_tables import MessagingTables
@@ -166,6 +166,7 @@ def create_service_app(
     app.state.metrics = metrics
     app.state.clock = clock
     install_problem_handlers(app)
+    document_problems(app)
     app.add_middleware(HttpMetricsMiddleware, metrics=metrics)
     app.add_middleware(CorrelationIdMiddleware)
     app.include_router(_operations_router(metrics))

@@ -11,6 +11,7 @@ from creditguard_alerts.alerting.schemas import AlertComment, AlertOut, AlertPag
 from creditguard_alerts.context import ContextDep
 from creditguard_shared.auth import Principal, Role, require_roles
 from creditguard_shared.service_app import UnitOfWorkDep
+from creditguard_shared.schema_types import MAX_OFFSET, PathId
 
 router = APIRouter(prefix="/v1", tags=["alerts"])
 
@@ -23,26 +24,26 @@ AlertStatus = Annotated[str | None, Query(pattern="^(open|acknowledged|resolved)
 @router.get("/alerts", response_model=AlertPage, summary="Alerts, newest first, filtered and paged")
 async def list_alerts(
     uow: UnitOfWorkDep, _: Read, buyer_id: str | None = None, severity: Severity | None = None, status: AlertStatus = None,
-    rule_type: RuleType | None = None, limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0),
+    rule_type: RuleType | None = None, limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> AlertPage:
     alerts, total = await service.page_alerts(uow, buyer_id=buyer_id, severity=severity, status=status, rule_type=rule_type, limit=limit, offset=offset)
     return AlertPage(items=[AlertOut.model_validate(a) for a in alerts], total=total, limit=limit, offset=offset)
 
 
 @router.get("/alerts/{alert_id}", response_model=AlertOut)
-async def get_alert(alert_id: str, uow: UnitOfWorkDep, _: Read) -> AlertOut:
+async def get_alert(alert_id: PathId, uow: UnitOfWorkDep, _: Read) -> AlertOut:
     return AlertOut.model_validate(await service.get_alert(uow, alert_id=alert_id))
 
 
 @router.post("/alerts/{alert_id}/ack", response_model=AlertOut, summary="Acknowledge: someone is on it")
-async def acknowledge(alert_id: str, body: AlertComment, uow: UnitOfWorkDep, ctx: ContextDep, principal: Acknowledge) -> AlertOut:
+async def acknowledge(alert_id: PathId, body: AlertComment, uow: UnitOfWorkDep, ctx: ContextDep, principal: Acknowledge) -> AlertOut:
     alert = await service.acknowledge(uow, ctx, alert_id=alert_id, by=principal.name, comment=body.comment)
     await uow.commit()
     return AlertOut.model_validate(alert)
 
 
 @router.post("/alerts/{alert_id}/resolve", response_model=AlertOut, summary="Resolve by hand, with a comment")
-async def resolve(alert_id: str, body: AlertComment, uow: UnitOfWorkDep, ctx: ContextDep, principal: Manage) -> AlertOut:
+async def resolve(alert_id: PathId, body: AlertComment, uow: UnitOfWorkDep, ctx: ContextDep, principal: Manage) -> AlertOut:
     alert = await service.resolve(uow, ctx, alert_id=alert_id, by=principal.name, comment=body.comment)
     await uow.commit()
     return AlertOut.model_validate(alert)
@@ -69,7 +70,7 @@ async def create_rule(body: RuleIn, uow: UnitOfWorkDep, ctx: ContextDep, _: Mana
 
 
 @router.patch("/alert-rules/{rule_id}", response_model=RuleOut)
-async def update_rule(rule_id: str, body: RulePatch, uow: UnitOfWorkDep, ctx: ContextDep, _: Manage) -> RuleOut:
+async def update_rule(rule_id: PathId, body: RulePatch, uow: UnitOfWorkDep, ctx: ContextDep, _: Manage) -> RuleOut:
     rule = await service.update_rule(uow, ctx, rule_id=rule_id, patch=body)
     await uow.commit()
     return RuleOut.model_validate(rule)

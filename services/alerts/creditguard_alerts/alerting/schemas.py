@@ -8,6 +8,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapte
 from creditguard_alerts.alerting.rules import RuleType, Severity
 from creditguard_shared.errors import Unprocessable
 
+# A year: the longest quiet period a rule may ask for (and an integer every database holds).
+MAX_COOLDOWN_SECONDS = 365 * 24 * 3600
+
 Share = Annotated[float, Field(gt=0, le=1)]
 
 
@@ -30,7 +33,7 @@ class UtilisationParams(BaseModel):
 
 class ScoreDowngradeParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    grades: Annotated[int, Field(ge=1)]
+    grades: Annotated[int, Field(ge=1, le=10)]
 
 
 class RiskClassParams(BaseModel):
@@ -40,19 +43,19 @@ class RiskClassParams(BaseModel):
 
 class ReviewParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    grace_days: Annotated[int, Field(ge=0)] = 0
+    grace_days: Annotated[int, Field(ge=0, le=3650)] = 0
 
 
 class ConcentrationParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
     max_share: Share
     # Below this many buyers with exposure every share is large; no alert then.
-    min_buyers: Annotated[int, Field(ge=1)] = 5
+    min_buyers: Annotated[int, Field(ge=1, le=1_000_000)] = 5
 
 
 class DeadlineParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    days_before: Annotated[int, Field(ge=0)]
+    days_before: Annotated[int, Field(ge=0, le=3650)]
 
 
 class NoParams(BaseModel):
@@ -92,7 +95,7 @@ class RuleIn(BaseModel):
     name: Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
     rule_type: RuleType
     severity: Severity
-    cooldown_seconds: Annotated[int, Field(ge=0)] = 0
+    cooldown_seconds: Annotated[int, Field(ge=0, le=MAX_COOLDOWN_SECONDS)] = 0
     params: dict[str, Any] = {}
     enabled: bool = True
 
@@ -102,7 +105,7 @@ class RulePatch(BaseModel):
 
     name: Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)] | None = None
     severity: Severity | None = None
-    cooldown_seconds: Annotated[int, Field(ge=0)] | None = None
+    cooldown_seconds: Annotated[int, Field(ge=0, le=MAX_COOLDOWN_SECONDS)] | None = None
     params: dict[str, Any] | None = None
     enabled: bool | None = None
 

@@ -12,6 +12,7 @@ from creditguard_alerts.context import ContextDep
 from creditguard_shared.auth import Principal, Role, require_roles
 from creditguard_shared.errors import Unprocessable
 from creditguard_shared.service_app import UnitOfWorkDep
+from creditguard_shared.schema_types import MAX_OFFSET, PathId
 
 router = APIRouter(prefix="/v1/collections", tags=["collections"])
 
@@ -24,20 +25,20 @@ LevelName = Annotated[str | None, Query(pattern="^(" + "|".join([NO_LEVEL, *(lev
 @router.get("/cases", response_model=CasePage, summary="Collection cases, most overdue first")
 async def list_cases(
     uow: UnitOfWorkDep, _: Read, buyer_id: str | None = None, status: CaseStatus = None, level: LevelName = None,
-    limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0),
+    limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> CasePage:
     cases, total = await service.page_cases(uow, buyer_id=buyer_id, status=status, level=level, limit=limit, offset=offset)
     return CasePage(items=[CaseOut.model_validate(c) for c in cases], total=total, limit=limit, offset=offset)
 
 
 @router.get("/cases/{case_id}", response_model=CaseDetail, summary="A case with its history")
-async def get_case(case_id: str, uow: UnitOfWorkDep, _: Read) -> CaseDetail:
+async def get_case(case_id: PathId, uow: UnitOfWorkDep, _: Read) -> CaseDetail:
     case, actions = await service.get_case(uow, case_id=case_id)
     return CaseDetail(**CaseOut.model_validate(case).model_dump(), actions=[ActionOut.model_validate(a) for a in actions])
 
 
 @router.post("/cases/{case_id}/actions", response_model=ActionOut, status_code=201, summary="Record a call, a promise to pay, a dispute...")
-async def record_action(case_id: str, body: ActionIn, uow: UnitOfWorkDep, ctx: ContextDep, principal: Work) -> ActionOut:
+async def record_action(case_id: PathId, body: ActionIn, uow: UnitOfWorkDep, ctx: ContextDep, principal: Work) -> ActionOut:
     action = await service.record_action(uow, ctx, case_id=case_id, action=body, actor=principal.name)
     await uow.commit()
     return ActionOut.model_validate(action)
@@ -46,7 +47,7 @@ async def record_action(case_id: str, body: ActionIn, uow: UnitOfWorkDep, ctx: C
 @router.get("/actions", response_model=WorkQueue, summary="The work queue: pending level actions due on or before a day (default today)")
 async def work_queue(
     uow: UnitOfWorkDep, ctx: ContextDep, _: Read, due_before: date | None = None, buyer_id: str | None = None,
-    limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
+    limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> WorkQueue:
     rows, total = await service.work_queue(uow, ctx, due_before=due_before, buyer_id=buyer_id, limit=limit, offset=offset)
     items = [WorkItem(action=ActionOut.model_validate(a), case=CaseOut.model_validate(c)) for a, c in rows]
@@ -59,7 +60,7 @@ async def list_strategies(uow: UnitOfWorkDep, _: Read) -> list[StrategyOut]:
 
 
 @router.put("/strategies/{strategy_id}", response_model=StrategyOut, summary="Create or replace a strategy")
-async def put_strategy(strategy_id: str, body: StrategyIn, uow: UnitOfWorkDep, ctx: ContextDep, response: Response, _: Work) -> StrategyOut:
+async def put_strategy(strategy_id: PathId, body: StrategyIn, uow: UnitOfWorkDep, ctx: ContextDep, response: Response, _: Work) -> StrategyOut:
     if body.id != strategy_id:
         raise Unprocessable("The body's id must match the path.", field="id")
     strategy, created = await service.put_strategy(uow, ctx, strategy=body)

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from creditguard_alerts.collections.rules import Level
-from creditguard_shared.schema_types import Identifier, NonNegativeAmount, PositiveAmount
+from creditguard_shared.schema_types import Identifier, IsoDate, NonNegativeAmount, PositiveAmount
 
 ActionKind = Literal[
     "call", "email", "letter", "note", "promise_to_pay", "dispute", "dispute_resolved",
@@ -27,7 +27,7 @@ class StrategyIn(BaseModel):
 
     id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
     name: Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
-    priority: Annotated[int, Field(ge=0)] = 50
+    priority: Annotated[int, Field(ge=0, le=1000)] = 50
     risk_classes: list[Identifier] | None = None
     industries: list[Identifier] | None = None
     min_amount: NonNegativeAmount | None = None
@@ -63,7 +63,7 @@ class ActionIn(BaseModel):
 
     kind: ActionKind
     comment: Annotated[str, StringConstraints(max_length=2000, strip_whitespace=True)] | None = None
-    promised_on: date | None = None
+    promised_on: IsoDate | None = None
     promised_amount: PositiveAmount | None = None
 
     @model_validator(mode="after")

@@ -21,6 +21,7 @@ from creditguard_alerts.webhooks.schemas import (
 )
 from creditguard_shared.auth import Principal, Role, require_roles
 from creditguard_shared.service_app import UnitOfWorkDep
+from creditguard_shared.schema_types import MAX_OFFSET, PathId
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 
@@ -41,12 +42,12 @@ async def list_subscriptions(uow: UnitOfWorkDep, _: Manage) -> list[Subscription
 
 
 @router.get("/subscriptions/{subscription_id}", response_model=SubscriptionOut)
-async def get_subscription(subscription_id: str, uow: UnitOfWorkDep, _: Manage) -> SubscriptionOut:
+async def get_subscription(subscription_id: PathId, uow: UnitOfWorkDep, _: Manage) -> SubscriptionOut:
     return SubscriptionOut.model_validate(await service.get_subscription(uow, subscription_id=subscription_id))
 
 
 @router.patch("/subscriptions/{subscription_id}", response_model=SubscriptionOut, summary="Change, disable or re-enable a subscription")
-async def update_subscription(subscription_id: str, body: SubscriptionPatch, uow: UnitOfWorkDep, ctx: ContextDep, _: Manage) -> SubscriptionOut:
+async def update_subscription(subscription_id: PathId, body: SubscriptionPatch, uow: UnitOfWorkDep, ctx: ContextDep, _: Manage) -> SubscriptionOut:
     subscription = await service.update_subscription(uow, ctx, subscription_id=subscription_id, patch=body)
     await uow.commit()
     return SubscriptionOut.model_validate(subscription)
@@ -54,22 +55,22 @@ async def update_subscription(subscription_id: str, body: SubscriptionPatch, uow
 
 @router.get("/subscriptions/{subscription_id}/deliveries", response_model=DeliveryPage, summary="Delivery history, newest first")
 async def list_deliveries(
-    subscription_id: str, uow: UnitOfWorkDep, _: Manage, status: DeliveryStatus = None,
-    limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0),
+    subscription_id: PathId, uow: UnitOfWorkDep, _: Manage, status: DeliveryStatus = None,
+    limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> DeliveryPage:
     deliveries, total = await service.page_deliveries(uow, subscription_id=subscription_id, status=status, limit=limit, offset=offset)
     return DeliveryPage(items=[DeliveryOut.model_validate(d) for d in deliveries], total=total, limit=limit, offset=offset)
 
 
 @router.get("/deliveries/{delivery_id}", response_model=DeliveryDetail, summary="A delivery with its payload and every attempt")
-async def get_delivery(delivery_id: str, uow: UnitOfWorkDep, _: Manage) -> DeliveryDetail:
+async def get_delivery(delivery_id: PathId, uow: UnitOfWorkDep, _: Manage) -> DeliveryDetail:
     delivery, attempts = await service.get_delivery(uow, delivery_id=delivery_id)
     return DeliveryDetail(**DeliveryOut.model_validate(delivery).model_dump(), payload=json.loads(delivery.payload),
                           attempt_history=[AttemptOut.model_validate(a) for a in attempts])
 
 
 @router.post("/deliveries/{delivery_id}/redeliver", response_model=DeliveryOut, summary="Send again (same webhook-id), with a fresh retry period")
-async def redeliver(delivery_id: str, uow: UnitOfWorkDep, ctx: ContextDep, _: Manage) -> DeliveryOut:
+async def redeliver(delivery_id: PathId, uow: UnitOfWorkDep, ctx: ContextDep, _: Manage) -> DeliveryOut:
     delivery = await service.redeliver(uow, ctx, delivery_id=delivery_id)
     await uow.commit()
     return DeliveryOut.model_validate(delivery)

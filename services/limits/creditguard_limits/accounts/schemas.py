@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from creditguard_shared.schema_types import CurrencyCode, Identifier, NonNegativeAmount, PositiveAmount
+from creditguard_shared.schema_types import CurrencyCode, Identifier, IsoDate, NonNegativeAmount, PositiveAmount
 
 Reason = Annotated[str, Field(min_length=1, max_length=500)]
 TermsDays = Annotated[int, Field(ge=0, le=365)]
@@ -19,7 +19,7 @@ class LimitIn(BaseModel):
     amount: NonNegativeAmount
     currency: CurrencyCode
     payment_terms_days: TermsDays
-    review_on: date | None = None
+    review_on: IsoDate | None = None
     reason: Reason
 
 
@@ -31,15 +31,15 @@ class ImportedLimit(BaseModel):
     amount: NonNegativeAmount
     currency: CurrencyCode
     payment_terms_days: TermsDays
-    review_on: date | None = None
+    review_on: IsoDate | None = None
 
 
 class TemporaryIncreaseIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     amount: PositiveAmount
-    valid_from: date
-    valid_until: date
+    valid_from: IsoDate
+    valid_until: IsoDate
     reason: Reason
 
     @model_validator(mode="after")
@@ -119,7 +119,7 @@ class GroupLimitIn(BaseModel):
 
     amount: NonNegativeAmount
     currency: CurrencyCode
-    review_on: date | None = None
+    review_on: IsoDate | None = None
     reason: Reason
 
 

@@ -10,6 +10,7 @@ from creditguard_limits.context import LimitsContextDep
 from creditguard_shared.auth import Principal, Role, require_roles
 from creditguard_shared.errors import NotFound
 from creditguard_shared.service_app import UnitOfWorkDep
+from creditguard_shared.schema_types import PathId
 
 router = APIRouter(prefix="/v1", tags=["credit checks"])
 
@@ -34,19 +35,19 @@ async def list_credit_checks(uow: UnitOfWorkDep, _: Review, state: Literal["pend
 
 
 @router.get("/credit-checks/{check_id}", response_model=CreditCheckExplanation, summary="A decision with its inputs, rules version and exposure breakdown")
-async def get_credit_check(check_id: str, uow: UnitOfWorkDep, _: Read) -> CreditCheckExplanation:
+async def get_credit_check(check_id: PathId, uow: UnitOfWorkDep, _: Read) -> CreditCheckExplanation:
     return CreditCheckExplanation.model_validate(await service.get_check(uow, check_id=check_id))
 
 
 @router.post("/credit-checks/{check_id}/decision", response_model=CreditCheckOut, summary="Approve or reject a referred order")
-async def post_decision(check_id: str, body: ManualDecisionIn, uow: UnitOfWorkDep, context: LimitsContextDep, principal: Decide) -> CreditCheckOut:
+async def post_decision(check_id: PathId, body: ManualDecisionIn, uow: UnitOfWorkDep, context: LimitsContextDep, principal: Decide) -> CreditCheckOut:
     check = await service.decide_referral(uow, context=context, check_id=check_id, decision=body.decision, comment=body.comment, decided_by=principal.key_id)
     await uow.commit()
     return CreditCheckOut.model_validate(check)
 
 
 @router.post("/orders/{order_id}/cancel", response_model=ReservationOut, summary="Release an order's credit reservation")
-async def cancel_order(order_id: str, uow: UnitOfWorkDep, context: LimitsContextDep, _: Check) -> ReservationOut:
+async def cancel_order(order_id: PathId, uow: UnitOfWorkDep, context: LimitsContextDep, _: Check) -> ReservationOut:
     reservation = await service.release_order(uow, context=context, order_id=order_id, status="cancelled")
     if reservation is None:
         raise NotFound(f"Order {order_id} has no credit reservation.")

@@ -9,6 +9,7 @@ from creditguard_limits.exposure import service
 from creditguard_limits.exposure.schemas import ExposureOut, GroupExposureOut
 from creditguard_shared.auth import Principal, Role, require_roles
 from creditguard_shared.service_app import UnitOfWorkDep
+from creditguard_shared.schema_types import PathId
 
 router = APIRouter(prefix="/v1", tags=["exposure"])
 
@@ -16,7 +17,7 @@ Read = Annotated[Principal, Depends(require_roles(Role.ERP, Role.CREDIT_MANAGER,
 
 
 @router.get("/buyers/{buyer_id}/exposure", response_model=ExposureOut, summary="Limit, open invoices and orders, overdue by bucket, available, insured part")
-async def get_exposure(buyer_id: str, uow: UnitOfWorkDep, context: LimitsContextDep, _: Read) -> ExposureOut:
+async def get_exposure(buyer_id: PathId, uow: UnitOfWorkDep, context: LimitsContextDep, _: Read) -> ExposureOut:
     account, position = await service.current_position(uow, context=context, buyer_id=buyer_id)
     exposure = position.exposure
     return ExposureOut(

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from creditguard_limits.accounts.schemas import ImportedLimit
 from creditguard_limits.ledger.schemas import InvoiceIn, PaymentIn
-from creditguard_shared.schema_types import Identifier
+from creditguard_shared.schema_types import Identifier, IsoDate
 
 # Documents (accounts, invoices and payments together) in one import: one transaction of a few
 # seconds at most. A bigger book goes in several requests, in date order.
@@ -20,7 +19,7 @@ class ImportedAccount(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     buyer_id: Identifier
-    relationship_since: date
+    relationship_since: IsoDate
     limit: ImportedLimit | None = None
 
 

@@ -9,6 +9,7 @@ from creditguard_limits.insurance import service
 from creditguard_limits.insurance.schemas import InsuranceCoverIn, InsuranceCoverOut, InsurancePolicyIn, InsurancePolicyOut
 from creditguard_shared.auth import Principal, Role, require_roles
 from creditguard_shared.service_app import UnitOfWorkDep
+from creditguard_shared.schema_types import PathId
 
 router = APIRouter(prefix="/v1", tags=["credit insurance"])
 
@@ -17,24 +18,24 @@ Read = Annotated[Principal, Depends(require_roles(Role.CREDIT_MANAGER, Role.SALE
 
 
 @router.put("/insurance/policies/{policy_id}", response_model=InsurancePolicyOut, summary="Create or update a credit-insurance policy")
-async def put_policy(policy_id: str, body: InsurancePolicyIn, uow: UnitOfWorkDep, context: LimitsContextDep, _: Manage) -> InsurancePolicyOut:
+async def put_policy(policy_id: PathId, body: InsurancePolicyIn, uow: UnitOfWorkDep, context: LimitsContextDep, _: Manage) -> InsurancePolicyOut:
     policy = await service.put_policy(uow, context=context, policy_id=policy_id, policy=body)
     await uow.commit()
     return InsurancePolicyOut.model_validate(policy)
 
 
 @router.get("/insurance/policies/{policy_id}", response_model=InsurancePolicyOut)
-async def get_policy(policy_id: str, uow: UnitOfWorkDep, _: Read) -> InsurancePolicyOut:
+async def get_policy(policy_id: PathId, uow: UnitOfWorkDep, _: Read) -> InsurancePolicyOut:
     return InsurancePolicyOut.model_validate(await service.get_policy(uow, policy_id=policy_id))
 
 
 @router.put("/buyers/{buyer_id}/insurance-cover", response_model=InsuranceCoverOut, summary="Record the insurer's cover on a buyer (requested and granted)")
-async def put_cover(buyer_id: str, body: InsuranceCoverIn, uow: UnitOfWorkDep, context: LimitsContextDep, principal: Manage) -> InsuranceCoverOut:
+async def put_cover(buyer_id: PathId, body: InsuranceCoverIn, uow: UnitOfWorkDep, context: LimitsContextDep, principal: Manage) -> InsuranceCoverOut:
     cover = await service.put_cover(uow, context=context, buyer_id=buyer_id, cover=body, changed_by=principal.key_id)
     await uow.commit()
     return InsuranceCoverOut.model_validate(cover)
 
 
 @router.get("/buyers/{buyer_id}/insurance-cover", response_model=InsuranceCoverOut)
-async def get_cover(buyer_id: str, uow: UnitOfWorkDep, _: Read) -> InsuranceCoverOut:
+async def get_cover(buyer_id: PathId, uow: UnitOfWorkDep, _: Read) -> InsuranceCoverOut:
     return InsuranceCoverOut.model_validate(await service.get_cover(uow, buyer_id=buyer_id))

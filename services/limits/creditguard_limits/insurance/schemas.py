@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from creditguard_shared.schema_types import CurrencyCode, Identifier, NonNegativeAmount
+from creditguard_shared.schema_types import CurrencyCode, Identifier, IsoDate, NonNegativeAmount
 
 Days = Annotated[int, Field(ge=0, le=3650)]
 
@@ -35,8 +35,8 @@ class InsuranceCoverIn(BaseModel):
     currency: CurrencyCode
     requested_amount: NonNegativeAmount
     granted_amount: NonNegativeAmount
-    valid_from: date | None = None
-    valid_until: date | None = None
+    valid_from: IsoDate | None = None
+    valid_until: IsoDate | None = None
 
     @model_validator(mode="after")
     def _window(self) -> InsuranceCoverIn:

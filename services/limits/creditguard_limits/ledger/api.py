@@ -12,6 +12,7 @@ from creditguard_limits.ledger.schemas import (
 )
 from creditguard_shared.auth import Principal, Role, require_roles
 from creditguard_shared.service_app import UnitOfWorkDep
+from creditguard_shared.schema_types import PathId
 
 router = APIRouter(prefix="/v1", tags=["ledger"])
 
@@ -42,12 +43,12 @@ async def post_invoices(body: InvoiceBatchIn, uow: UnitOfWorkDep, context: Limit
 
 
 @router.get("/invoices/{invoice_id}", response_model=InvoiceOut)
-async def get_invoice(invoice_id: str, uow: UnitOfWorkDep, _: Read) -> InvoiceOut:
+async def get_invoice(invoice_id: PathId, uow: UnitOfWorkDep, _: Read) -> InvoiceOut:
     return InvoiceOut.model_validate(await service.get_invoice(uow, invoice_id=invoice_id))
 
 
 @router.get("/buyers/{buyer_id}/invoices", response_model=list[InvoiceOut])
-async def list_buyer_invoices(buyer_id: str, uow: UnitOfWorkDep, _: Read, open_only: bool = Query(False)) -> list[InvoiceOut]:
+async def list_buyer_invoices(buyer_id: PathId, uow: UnitOfWorkDep, _: Read, open_only: bool = Query(False)) -> list[InvoiceOut]:
     return [InvoiceOut.model_validate(i) for i in await service.list_buyer_invoices(uow, buyer_id=buyer_id, open_only=open_only)]
 
 

@@ -4,7 +4,7 @@ from datetime import date
 from decimal import Decimal
 from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
-from creditguard_shared.schema_types import CurrencyCode, Identifier, PositiveAmount
+from creditguard_shared.schema_types import CurrencyCode, Identifier, IsoDate, PositiveAmount
 
 
 class InvoiceIn(BaseModel):
@@ -15,8 +15,8 @@ class InvoiceIn(BaseModel):
     order_id: Identifier | None = None
     amount: PositiveAmount
     currency: CurrencyCode
-    issued_on: date
-    due_on: date
+    issued_on: IsoDate
+    due_on: IsoDate
 
     @model_validator(mode="after")
     def _due_after_issue(self) -> InvoiceIn:
@@ -46,7 +46,7 @@ class PaymentIn(BaseModel):
     invoice_id: Identifier
     amount: PositiveAmount
     currency: CurrencyCode
-    paid_on: date
+    paid_on: IsoDate
 
 
 class PaymentOut(BaseModel):
@@ -121,7 +121,7 @@ class CreditNoteIn(BaseModel):
     invoice_id: Identifier
     amount: PositiveAmount
     currency: CurrencyCode
-    issued_on: date
+    issued_on: IsoDate
 
 
 class CreditNoteOut(BaseModel):

@@ -17,7 +17,7 @@ from creditguard_scoring.assessment.schemas import (
     ScoreOut,
 )
 from creditguard_shared.auth import Principal, Role, require_roles
-from creditguard_shared.schema_types import CountryCode
+from creditguard_shared.schema_types import MAX_OFFSET, CountryCode, PathId
 from creditguard_shared.service_app import UnitOfWorkDep
 
 router = APIRouter(prefix="/v1", tags=["assessment"])
@@ -58,7 +58,7 @@ async def list_buyers(
     uow: UnitOfWorkDep, _: Read,
     grade: int | None = Query(None, ge=1, le=10), country: CountryCode | None = None,
     industry: str | None = Query(None, pattern=r"^(?:[A-U]|\d{2}(?:\.\d{1,2})?)$", description="NACE section or division"),
-    limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0),
+    limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> BuyerPage:
     rows, total = await service.list_buyers(uow, grade=grade, country=country, industry=industry, limit=limit, offset=offset)
     items = [
@@ -72,26 +72,26 @@ async def list_buyers(
 
 
 @router.get("/buyers/{buyer_id}/score", response_model=ScoreOut, summary="The buyer's current probability of default, grade and reasons")
-async def get_score(buyer_id: str, request: Request, uow: UnitOfWorkDep, _: ReadScore) -> ScoreOut:
+async def get_score(buyer_id: PathId, request: Request, uow: UnitOfWorkDep, _: ReadScore) -> ScoreOut:
     assessment = await service.current_assessment(uow, buyer_id=buyer_id)
     return ScoreOut(**render_score(assessment, max_reasons=context_of(request).max_reasons))
 
 
 @router.post("/buyers/{buyer_id}/assessments", response_model=AssessmentOut, status_code=201, summary="Re-assess the buyer now")
-async def reassess(buyer_id: str, request: Request, uow: UnitOfWorkDep, _: Write) -> AssessmentOut:
+async def reassess(buyer_id: PathId, request: Request, uow: UnitOfWorkDep, _: Write) -> AssessmentOut:
     assessment = await service.assess_buyer(uow, context=context_of(request), buyer_id=buyer_id, trigger="api", now=request.app.state.clock.now())
     await uow.commit()
     return render_assessment(assessment)
 
 
 @router.get("/buyers/{buyer_id}/assessments", response_model=AssessmentPage, summary="Every assessment of the buyer, newest first")
-async def history(buyer_id: str, uow: UnitOfWorkDep, _: Read, limit: int = Query(20, ge=1, le=200), offset: int = Query(0, ge=0)) -> AssessmentPage:
+async def history(buyer_id: PathId, uow: UnitOfWorkDep, _: Read, limit: int = Query(20, ge=1, le=200), offset: int = Query(0, ge=0, le=MAX_OFFSET)) -> AssessmentPage:
     assessments, total = await service.assessment_history(uow, buyer_id=buyer_id, limit=limit, offset=offset)
     return AssessmentPage(items=[render_assessment(a) for a in assessments], total=total, limit=limit, offset=offset)
 
 
 @router.get("/buyers/{buyer_id}/peers", response_model=PeersOut, summary="Percentiles among the same industry and country, and in the whole book")
-async def get_peers(buyer_id: str, uow: UnitOfWorkDep, _: Read) -> PeersOut:
+async def get_peers(buyer_id: PathId, uow: UnitOfWorkDep, _: Read) -> PeersOut:
     score, cohorts = await service.peers(uow, buyer_id=buyer_id)
     return PeersOut(buyer_id=buyer_id, country=score.country, industry_section=score.industry_section, assessed_at=score.assessed_at,
                     statement_date=score.statement_date, **cohorts)

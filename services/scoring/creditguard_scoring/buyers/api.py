@@ -8,7 +8,7 @@ from creditguard_scoring.assessment import service as assessment_service
 from creditguard_scoring.buyers import service
 from creditguard_scoring.buyers.schemas import AdverseEventIn, AdverseEventOut, BuyerIn, BuyerOut
 from creditguard_shared.auth import Principal, Role, require_roles
-from creditguard_shared.schema_types import Identifier
+from creditguard_shared.schema_types import Identifier, PathId
 from creditguard_shared.service_app import UnitOfWorkDep
 
 router = APIRouter(prefix="/v1", tags=["buyers"])
@@ -29,13 +29,13 @@ async def put_buyer(buyer_id: Identifier, body: BuyerIn, request: Request, respo
 
 
 @router.get("/buyers/{buyer_id}", response_model=BuyerOut)
-async def get_buyer(buyer_id: str, uow: UnitOfWorkDep, _: Read) -> BuyerOut:
+async def get_buyer(buyer_id: PathId, uow: UnitOfWorkDep, _: Read) -> BuyerOut:
     return BuyerOut.model_validate(await service.get_buyer(uow, buyer_id=buyer_id))
 
 
 @router.post("/buyers/{buyer_id}/adverse-events", response_model=AdverseEventOut, status_code=201,
              summary="Record an insolvency filing, court judgment or payment default (idempotent by event_id)")
-async def post_adverse_event(buyer_id: str, body: AdverseEventIn, request: Request, response: Response, uow: UnitOfWorkDep, _: Write) -> AdverseEventOut:
+async def post_adverse_event(buyer_id: PathId, body: AdverseEventIn, request: Request, response: Response, uow: UnitOfWorkDep, _: Write) -> AdverseEventOut:
     now = request.app.state.clock.now()
     event, created, changed = await service.record_adverse_event(uow, buyer_id=buyer_id, event=body, now=now)
     if changed:
@@ -46,5 +46,5 @@ async def post_adverse_event(buyer_id: str, body: AdverseEventIn, request: Reque
 
 
 @router.get("/buyers/{buyer_id}/adverse-events", response_model=list[AdverseEventOut])
-async def list_adverse_events(buyer_id: str, uow: UnitOfWorkDep, _: Read) -> list[AdverseEventOut]:
+async def list_adverse_events(buyer_id: PathId, uow: UnitOfWorkDep, _: Read) -> list[AdverseEventOut]:
     return [AdverseEventOut.model_validate(e) for e in await service.adverse_events(uow, buyer_id=buyer_id)]

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from creditguard_scoring.buyers.rules import NACE_CODE, is_country, nace_section
-from creditguard_shared.schema_types import CountryCode, Identifier
+from creditguard_shared.schema_types import CountryCode, Identifier, IsoDate
 
 SECTION_LETTERED_DIVISION = re.compile(r"([A-U])(\d{2}(?:\.\d{1,2}){0,2})")
 
@@ -22,7 +22,7 @@ class BuyerIn(BaseModel):
     industry: str | None = Field(None, description="NACE Rev. 2 section (A-U) or division (e.g. 41 or 41.20)")
     registration_number: Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)] | None = None
     legal_form: Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)] | None = None
-    founded_on: date | None = None
+    founded_on: IsoDate | None = None
     group_id: Identifier | None = None
     account_owner: Text200 | None = None
 
@@ -68,8 +68,8 @@ class AdverseEventIn(BaseModel):
 
     event_id: Identifier | None = Field(None, description="Your id for the event; a re-send with the same id is harmless")
     kind: Literal["insolvency_filing", "court_judgment", "payment_default"]
-    occurred_on: date
-    resolved_on: date | None = Field(None, description="Dismissed, settled or paid; a resolved event weighs less")
+    occurred_on: IsoDate
+    resolved_on: IsoDate | None = Field(None, description="Dismissed, settled or paid; a resolved event weighs less")
     source: Text200 | None = None
     description: Annotated[str, StringConstraints(max_length=2000)] | None = None
 

@@ -4,6 +4,7 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from creditguard_shared.schema_types import IsoDate
 
 
 class GradeBacktestOut(BaseModel):
@@ -35,7 +36,7 @@ class BacktestOut(BaseModel):
 class RecalibrationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    as_of: date = Field(description="Start of the back-test window: the assessments in force at the end of this day")
+    as_of: IsoDate = Field(description="Start of the back-test window: the assessments in force at the end of this day")
     horizon_days: int = Field(365, ge=30, le=1825)
     method: Literal["intercept", "logistic"] = Field(
         "intercept", description="intercept: shift every PD's logit so the mean PD matches the default rate; logistic: fit intercept and slope")

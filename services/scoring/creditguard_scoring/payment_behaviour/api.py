@@ -9,6 +9,7 @@ from creditguard_scoring.payment_behaviour import service
 from creditguard_scoring.payment_behaviour.schemas import PaymentBehaviourOut
 from creditguard_shared.auth import Principal, Role, require_roles
 from creditguard_shared.service_app import UnitOfWorkDep
+from creditguard_shared.schema_types import PathId
 
 router = APIRouter(prefix="/v1", tags=["payment behaviour"])
 
@@ -16,7 +17,7 @@ Read = Annotated[Principal, Depends(require_roles(Role.CREDIT_MANAGER, Role.SALE
 
 
 @router.get("/buyers/{buyer_id}/payment-behaviour", response_model=PaymentBehaviourOut)
-async def get_payment_behaviour(buyer_id: str, request: Request, uow: UnitOfWorkDep, _: Read) -> PaymentBehaviourOut:
+async def get_payment_behaviour(buyer_id: PathId, request: Request, uow: UnitOfWorkDep, _: Read) -> PaymentBehaviourOut:
     as_of = request.app.state.clock.today()
     summary = await service.buyer_payment_behaviour(uow, buyer_id=buyer_id, as_of=as_of)
     return PaymentBehaviourOut(buyer_id=buyer_id, as_of=as_of, **asdict(summary))

@@ -9,6 +9,7 @@ from creditguard_scoring.statements import service
 from creditguard_scoring.statements.schemas import StatementIn, StatementOut
 from creditguard_shared.auth import Principal, Role, require_roles
 from creditguard_shared.service_app import UnitOfWorkDep
+from creditguard_shared.schema_types import PathId
 
 router = APIRouter(prefix="/v1", tags=["financial statements"])
 
@@ -18,7 +19,7 @@ Read = Annotated[Principal, Depends(require_roles(Role.CREDIT_MANAGER, Role.SALE
 
 @router.post("/buyers/{buyer_id}/financial-statements", response_model=StatementOut, status_code=201,
              summary="Submit a fiscal year's statement (a re-send for the same year replaces it) and re-assess")
-async def submit_statement(buyer_id: str, body: StatementIn, request: Request, response: Response, uow: UnitOfWorkDep, _: Write) -> StatementOut:
+async def submit_statement(buyer_id: PathId, body: StatementIn, request: Request, response: Response, uow: UnitOfWorkDep, _: Write) -> StatementOut:
     now = request.app.state.clock.now()
     statement, created, changed = await service.submit_statement(uow, buyer_id=buyer_id, submitted=body, now=now)
     if changed:
@@ -31,5 +32,5 @@ async def submit_statement(buyer_id: str, body: StatementIn, request: Request, r
 
 
 @router.get("/buyers/{buyer_id}/financial-statements", response_model=list[StatementOut], summary="The buyer's statements, newest first, with their ratios")
-async def list_statements(buyer_id: str, uow: UnitOfWorkDep, _: Read) -> list[StatementOut]:
+async def list_statements(buyer_id: PathId, uow: UnitOfWorkDep, _: Read) -> list[StatementOut]:
     return [StatementOut.model_validate(s).model_copy(update={"ratios": r}) for s, r in await service.statements(uow, buyer_id=buyer_id)]

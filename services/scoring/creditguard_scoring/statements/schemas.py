@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from creditguard_scoring.statements.rules import ISO_CURRENCIES
+from creditguard_shared.schema_types import IsoDate
 
 StatementAmount = Annotated[Decimal, Field(max_digits=18, decimal_places=2)]
 
@@ -41,7 +42,7 @@ class StatementIn(StatementLinesModel):
     model_config = ConfigDict(extra="forbid")
 
     fiscal_year: int = Field(ge=1900, le=2200)
-    period_end: date
+    period_end: IsoDate
     currency: str = Field(description="ISO 4217 code of the statement's currency")
     source: Annotated[str, StringConstraints(max_length=200, strip_whitespace=True)] | None = None
 
