@@ -159,3 +159,27 @@ async def test_the_openapi_document_describes_amounts_and_every_error_as_a_probl
     assert list(post_invoice["422"]["content"]) == [PROBLEM]
     assert set(document["paths"]["/v1/invoices/{invoice_id}"]["get"]["responses"]) >= {"401", "403", "404", "422"}
     assert "HTTPValidationError" not in schemas and "Problem" in schemas
+
+
+async def test_a_currency_without_a_rate_is_refused_and_never_takes_the_book_down(limits):
+    for path, body in (("/v1/buyers/B-FX/limit", {"amount": "1000.00", "currency": "CHF", "payment_terms_days": 30, "reason": "new"}),
+                       ("/v1/groups/G-FX/limit", {"amount": "1000.00", "currency": "CHF", "reason": "new"})):
+        problem = refused(await limits.client.put(path, json=body, headers=limits.auth("credit_manager")), "currency")
+        assert "No exchange rate for CHF" in problem["detail"]
+    # A row that cannot be converted (a rate removed behind the service's back, a row from before
+    # this rule) is left out of book-wide figures and listed, not a failure of the whole book.
+    assert (await limits.client.put("/v1/fx-rates/CHF", json={"rate": "1.05"}, headers=limits.auth("admin"))).status_code == 200
+    for buyer in ("B-FX", "B-EUR"):
+        currency = "CHF" if buyer == "B-FX" else "EUR"
+        limit = {"amount": "1000.00", "currency": currency, "payment_terms_days": 30, "reason": "new"}
+        assert (await limits.client.put(f"/v1/buyers/{buyer}/limit", json=limit, headers=limits.auth("credit_manager"))).status_code == 200
+        assert (await post(limits, "/v1/invoices", invoice(f"I-{buyer}", buyer_id=buyer, currency=currency))).status_code == 201
+    async with limits.runtime.uow_factory() as uow:
+        from sqlalchemy import text
+        await uow.session.execute(text("DELETE FROM fx_rates WHERE currency = 'CHF'"))
+        await uow.commit()
+    portfolio = await limits.client.get("/v1/portfolio", headers=limits.auth("admin"))
+    assert portfolio.status_code == 200, portfolio.text
+    assert portfolio.json()["unconverted_buyers"] == ["B-FX"] and portfolio.json()["total_exposure"] == "100.00"
+    forecast = await limits.client.get("/v1/forecast/cash-in", headers=limits.auth("admin"))
+    assert forecast.status_code == 200 and forecast.json()["unconverted_buyers"] == ["B-FX"], forecast.text

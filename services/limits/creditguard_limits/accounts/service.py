@@ -17,7 +17,7 @@ from creditguard_limits.economics.rules import expected_days_late
 from creditguard_limits.exposure.rules import Position
 from creditguard_limits.exposure.service import LockedAccount, lock_account, position_of, publish_position
 from creditguard_limits.fx.rules import RateTable, to_cents
-from creditguard_limits.fx.service import rate_table
+from creditguard_limits.fx.service import rate_table, require_rate
 from creditguard_limits.ledger.repository import LedgerRepository
 from creditguard_shared.errors import Conflict, NotFound, Unprocessable
 from creditguard_shared.events.contracts import (
@@ -78,6 +78,7 @@ async def _change_limit(
 
 async def set_limit(uow: UnitOfWork, *, context: LimitsContext, buyer_id: str, limit: LimitIn, changed_by: str) -> CreditAccount:
     """Lowering a limit below the current exposure is allowed; the account is flagged for review."""
+    await require_rate(uow, context=context, currency=limit.currency)
     account = await AccountsRepository(uow.session).lock_or_create(buyer_id, now=context.clock.now())
     changed = await _change_limit(
         uow, context=context, account=account, amount=limit.amount, currency=limit.currency,
@@ -133,6 +134,7 @@ async def import_account(
         changed = True
     if limit is None:
         return changed
+    await require_rate(uow, context=context, currency=limit.currency)
     imported = (limit.amount, limit.currency, limit.payment_terms_days, limit.review_on)
     current = (account.limit_amount, account.currency, account.payment_terms_days, account.review_on)
     if account.limit_source == "manual" and current != imported:
@@ -205,6 +207,7 @@ async def announce_ended_increases(uow: UnitOfWork, *, context: LimitsContext) -
 
 
 async def set_group_limit(uow: UnitOfWork, *, context: LimitsContext, group_id: str, limit: GroupLimitIn, changed_by: str) -> CreditGroup:
+    await require_rate(uow, context=context, currency=limit.currency)
     repository = AccountsRepository(uow.session)
     group = await repository.get_group(group_id, for_update=True)
     fields = ("limit_amount", "currency", "review_on")

@@ -23,6 +23,12 @@ async def rate_table(uow: UnitOfWork, *, context: LimitsContext) -> RateTable:
     return table
 
 
+async def require_rate(uow: UnitOfWork, *, context: LimitsContext, currency: str) -> None:
+    """A limit or cover in a currency without a rate could never be compared with an exposure
+    nor added to the book's totals: refused (422 naming the currency) until the rate is set."""
+    (await rate_table(uow, context=context)).rate(currency)
+
+
 async def set_rate(uow: UnitOfWork, *, context: LimitsContext, currency: str, rate: Decimal, changed_by: str) -> FxRate:
     if currency == context.settings.reporting_currency and rate != 1:
         raise Unprocessable(f"{currency} is the reporting currency; its rate is 1 by definition.", field="rate")

@@ -28,6 +28,8 @@ class PortfolioOut(BaseModel):
     countries: list[ShareOut]
     industries: list[ShareOut]
     herfindahl_index: float
+    # Buyers left out of every figure above: an amount of theirs is in a currency without a rate.
+    unconverted_buyers: list[str] = []
 
 
 class ForecastWeekOut(BaseModel):
@@ -44,3 +46,5 @@ class CashInForecastOut(BaseModel):
     beyond_horizon: Decimal
     total_open: Decimal
     expected_loss: Decimal
+    # Buyers whose invoices are left out: an amount of theirs is in a currency without a rate.
+    unconverted_buyers: list[str] = []

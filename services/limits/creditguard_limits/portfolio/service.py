@@ -1,7 +1,8 @@
 from __future__ import annotations
 
+import logging
 from collections import Counter
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from creditguard_limits.accounts.models import CreditAccount
@@ -13,41 +14,57 @@ from creditguard_limits.fx.service import rate_table
 from creditguard_limits.portfolio import rules
 from creditguard_limits.portfolio.repository import PortfolioRepository
 from creditguard_limits.portfolio.schemas import CashInForecastOut, ForecastWeekOut, PortfolioOut, ShareOut
+from creditguard_shared.errors import Unprocessable
 from creditguard_shared.unit_of_work import UnitOfWork
 
 TOP = 10
 
+logger = logging.getLogger(__name__)
 
-async def _positions(uow: UnitOfWork, *, context: LimitsContext, rates: RateTable) -> list[tuple[CreditAccount, Position]]:
-    """Every buyer's position in the reporting currency, from four grouped queries."""
+
+async def _positions(uow: UnitOfWork, *, context: LimitsContext, rates: RateTable) -> tuple[list[tuple[CreditAccount, Position]], list[str]]:
+    """Every buyer's position in the reporting currency, from four grouped queries, and the
+    buyers left out because an amount of theirs is in a currency without a rate: one such row
+    must not take the whole book's figures down with it."""
     repository = PortfolioRepository(uow.session)
     today, currency = context.clock.today(), context.settings.reporting_currency
     invoices = await repository.invoice_totals_by_buyer(today=today)
     orders = await repository.order_totals_by_buyer(today=today)
     increases = await repository.temporary_increases_by_buyer(today=today)
     covers = await repository.covers_by_buyer(today=today)
-    positions = []
+    positions, unconverted = [], []
     for account in await repository.accounts():
-        cover = covers.get(account.buyer_id)
-        positions.append((account, Position(
-            buyer_id=account.buyer_id, currency=currency,
-            base_limit=None if account.limit_amount is None else rates.convert(account.limit_amount, from_currency=account.currency or currency, to_currency=currency),
-            temporary_increase=ZERO if account.limit_amount is None else rates.convert(increases.get(account.buyer_id, ZERO), from_currency=account.currency or currency, to_currency=currency),
-            exposure=compute_exposure(invoices=invoices.get(account.buyer_id, []), orders=orders.get(account.buyer_id, {}), rates=rates, currency=currency, today=today),
-            group=None,
-            cover=None if cover is None else Cover(
-                policy_id=cover[1].policy_id, insurer=cover[1].insurer,
-                granted=rates.convert(cover[0].granted_amount, from_currency=cover[0].currency, to_currency=currency),
-                indemnity_percentage=cover[1].indemnity_percentage, max_credit_period_days=cover[1].max_credit_period_days,
-                uninsured_action=cover[1].uninsured_action,
-            ),
-        )))
-    return positions
+        try:
+            positions.append((account, _position(account, invoices=invoices, orders=orders, increases=increases, covers=covers,
+                                                 rates=rates, currency=currency, today=today)))
+        except Unprocessable:
+            unconverted.append(account.buyer_id)
+    if unconverted:
+        logger.warning("book-wide figures leave out %d buyers with amounts in currencies without a rate: %s", len(unconverted), unconverted[:20])
+    return positions, unconverted
+
+
+def _position(account: CreditAccount, *, invoices: dict, orders: dict, increases: dict, covers: dict, rates: RateTable, currency: str,
+              today: date) -> Position:
+    cover = covers.get(account.buyer_id)
+    return Position(
+        buyer_id=account.buyer_id, currency=currency,
+        base_limit=None if account.limit_amount is None else rates.convert(account.limit_amount, from_currency=account.currency or currency, to_currency=currency),
+        temporary_increase=ZERO if account.limit_amount is None else rates.convert(increases.get(account.buyer_id, ZERO), from_currency=account.currency or currency, to_currency=currency),
+        exposure=compute_exposure(invoices=invoices.get(account.buyer_id, []), orders=orders.get(account.buyer_id, {}), rates=rates, currency=currency, today=today),
+        group=None,
+        cover=None if cover is None else Cover(
+            policy_id=cover[1].policy_id, insurer=cover[1].insurer,
+            granted=rates.convert(cover[0].granted_amount, from_currency=cover[0].currency, to_currency=currency),
+            indemnity_percentage=cover[1].indemnity_percentage, max_credit_period_days=cover[1].max_credit_period_days,
+            uninsured_action=cover[1].uninsured_action,
+        ),
+    )
 
 
 async def portfolio(uow: UnitOfWork, *, context: LimitsContext) -> PortfolioOut:
     rates = await rate_table(uow, context=context)
-    positions = await _positions(uow, context=context, rates=rates)
+    positions, unconverted = await _positions(uow, context=context, rates=rates)
     exposures = {account.buyer_id: position.exposure.total for account, position in positions}
     overdue = {name: sum((p.exposure.overdue_by_bucket[name] for _, p in positions), ZERO) for name, _ in OVERDUE_BUCKET_STARTS}
     return PortfolioOut(
@@ -63,6 +80,7 @@ async def portfolio(uow: UnitOfWork, *, context: LimitsContext) -> PortfolioOut:
         countries=[ShareOut(**s) for s in rules.shares(rules.group_by([(a.country, p.exposure.total) for a, p in positions]), top=TOP)],
         industries=[ShareOut(**s) for s in rules.shares(rules.group_by([(a.industry, p.exposure.total) for a, p in positions]), top=TOP)],
         herfindahl_index=rules.herfindahl(list(exposures.values())),
+        unconverted_buyers=unconverted,
     )
 
 
@@ -77,11 +95,14 @@ async def cash_in_forecast(uow: UnitOfWork, *, context: LimitsContext, weeks: in
     rates = await rate_table(uow, context=context)
     policy = context.policy.current
     today, currency = context.clock.today(), context.settings.reporting_currency
-    positions = {account.buyer_id: (account, position) for account, position in await _positions(uow, context=context, rates=rates)}
+    listed, unconverted = await _positions(uow, context=context, rates=rates)
+    positions = {account.buyer_id: (account, position) for account, position in listed}
     collections = [ZERO] * weeks
     losses = [ZERO] * weeks
     beyond = total_open = total_loss = ZERO
     for buyer_id, invoice_currency, open_amount, due_on in await PortfolioRepository(uow.session).open_invoices():
+        if buyer_id not in positions:
+            continue
         account, position = positions[buyer_id]
         amount = rates.convert(open_amount, from_currency=invoice_currency, to_currency=currency)
         pd = account.pd if account.pd is not None else policy.unassessed_pd
@@ -99,7 +120,7 @@ async def cash_in_forecast(uow: UnitOfWork, *, context: LimitsContext, weeks: in
         currency=currency, as_of=today,
         weeks=[ForecastWeekOut(week=i + 1, week_start=today + timedelta(days=7 * i), expected_collections=to_cents(collections[i]), expected_loss=to_cents(losses[i]))
                for i in range(weeks)],
-        beyond_horizon=to_cents(beyond), total_open=to_cents(total_open), expected_loss=to_cents(total_loss),
+        beyond_horizon=to_cents(beyond), total_open=to_cents(total_open), expected_loss=to_cents(total_loss), unconverted_buyers=unconverted,
     )
 
 
