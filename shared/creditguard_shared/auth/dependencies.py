@@ -29,7 +29,7 @@ READ_METHODS = frozenset({"GET", "HEAD"})
 MAX_ACTOR_LENGTH = 100
 
 
-def acting_principal(request: Request, console: Principal, allowed: frozenset[Role]) -> Principal:
+def acting_principal(request: Request, console: Principal, allowed: frozenset[Role], *, changes_nothing: bool = False) -> Principal:
     name = unquote(request.headers.get(ACTING_USER_HEADER, "")).strip()
     role = request.headers.get(ACTING_ROLE_HEADER, "")
     if not name or role not in PERSON_ROLES:
@@ -37,7 +37,7 @@ def acting_principal(request: Request, console: Principal, allowed: frozenset[Ro
     if len(name) > MAX_ACTOR_LENGTH:
         raise Forbidden(f"{ACTING_USER_HEADER} is longer than {MAX_ACTOR_LENGTH} characters.")
     if role == READ_ONLY:
-        permitted = request.method in READ_METHODS and bool(allowed & {Role.CREDIT_MANAGER, Role.SALES})
+        permitted = (request.method in READ_METHODS or changes_nothing) and bool(allowed & {Role.CREDIT_MANAGER, Role.SALES})
     else:
         permitted = Role(role) in allowed
     if not permitted:
@@ -45,7 +45,8 @@ def acting_principal(request: Request, console: Principal, allowed: frozenset[Ro
     return replace(console, acting_for=name)
 
 
-def require_roles(*roles: Role) -> Callable[..., Awaitable[Principal]]:
+def require_roles(*roles: Role, changes_nothing: bool = False) -> Callable[..., Awaitable[Principal]]:
+    """``changes_nothing``: a POST that only reads (a search with a body), open to read-only people."""
     allowed = frozenset(roles) | {Role.ADMIN}
 
     async def authenticated_principal(
@@ -58,7 +59,7 @@ def require_roles(*roles: Role) -> Callable[..., Awaitable[Principal]]:
         if principal is None:
             raise Unauthorized("The API key is not valid.")
         if principal.role is Role.CONSOLE:
-            return acting_principal(request, principal, allowed)
+            return acting_principal(request, principal, allowed, changes_nothing=changes_nothing)
         if principal.role not in allowed:
             raise Forbidden(
                 f"Role '{principal.role.value}' may not do this; allowed: {', '.join(sorted(r.value for r in allowed))}."

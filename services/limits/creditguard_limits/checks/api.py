@@ -25,6 +25,7 @@ Check = Annotated[Principal, Depends(require_roles(Role.ERP, Role.CREDIT_MANAGER
 Decide = Annotated[Principal, Depends(require_roles(Role.CREDIT_MANAGER))]
 Read = Annotated[Principal, Depends(require_roles(Role.ERP, Role.CREDIT_MANAGER, Role.SALES))]
 Review = Annotated[Principal, Depends(require_roles(Role.CREDIT_MANAGER, Role.SALES))]
+Search = Annotated[Principal, Depends(require_roles(Role.CREDIT_MANAGER, Role.SALES, changes_nothing=True))]
 
 
 @router.post("/credit-checks", response_model=CreditCheckOut, status_code=201,
@@ -43,7 +44,7 @@ async def list_credit_checks(uow: UnitOfWorkDep, _: Review, state: Literal["pend
 
 @router.post("/credit-checks/search", response_model=CreditCheckPage,
              summary="Credit checks filtered (state, buyers, reason, decision), sorted and paged: the referral queue, a buyer's past decisions")
-async def search_credit_checks(body: CreditCheckSearch, uow: UnitOfWorkDep, _: Review) -> CreditCheckPage:
+async def search_credit_checks(body: CreditCheckSearch, uow: UnitOfWorkDep, _: Search) -> CreditCheckPage:
     checks, total = await service.search_checks(
         uow, state=body.state, buyer_ids=body.buyer_ids, reason=body.reason, decision=body.decision, sort=body.sort, limit=body.limit, offset=body.offset,
     )
