@@ -15,9 +15,9 @@ class Bar:
     y: float
 
 
-def reason_bars(reasons: list[dict], *, width: float = 320, row: float = 22) -> tuple[list[Bar], float, float]:
-    """Bars from a centre line: right (red) raises the PD, left (green) lowers it. Returns the
-    bars, the centre's x and the chart's height."""
+def reason_bars(reasons: list[dict], *, width: float = 300, row: float = 34) -> tuple[list[Bar], float, float]:
+    """Bars from a centre line: right (red) raises the PD, left (green) lowers it; each reason's
+    text above its bar. Returns the bars, the centre's x and the chart's height."""
     centre = width / 2
     largest = max((abs(float(r.get("contribution") or 0)) for r in reasons), default=0) or 1
     bars = []
