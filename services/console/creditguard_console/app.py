@@ -22,6 +22,7 @@ from creditguard_console.accounts import api as accounts_api
 from creditguard_console.context import ConsoleContext
 from creditguard_console.imports import api as imports_api
 from creditguard_console.inbox import api as inbox_api
+from creditguard_console.metrics import ConsoleMetrics
 from creditguard_console.models import load_all_models
 from creditguard_console.pages import SignInRequired, render, safe_next
 from creditguard_console.portfolio import api as portfolio_api
@@ -29,7 +30,7 @@ from creditguard_console.referrals import api as referrals_api
 from creditguard_console.search import api as search_api
 from creditguard_console.sessions import api as sessions_api
 from creditguard_console.settings import Settings
-from creditguard_console.upstream.client import Upstream, UpstreamMetrics
+from creditguard_console.upstream.client import Upstream
 from creditguard_shared.api_docs import install_local_docs
 from creditguard_shared.clock import Clock
 from creditguard_shared.database import create_engine, create_session_factory
@@ -74,7 +75,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     settings = settings or Settings()
     clock = clock or Clock()
     metrics = ServiceMetrics(settings.service_name)
-    context = ConsoleContext(settings=settings, clock=clock)
+    context = ConsoleContext(settings=settings, clock=clock, metrics=ConsoleMetrics(metrics))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -83,7 +84,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         context.session_factory = create_session_factory(context.engine)
         context.upstream = Upstream(
             urls={"scoring": settings.scoring_url, "limits": settings.limits_url, "alerts": settings.alerts_url},
-            api_key=settings.api_key, timeout=settings.upstream_timeout_seconds, metrics=UpstreamMetrics(metrics.registry, settings.service_name),
+            api_key=settings.api_key, timeout=settings.upstream_timeout_seconds, metrics=context.metrics,
             transports=transports,
         )
         if not settings.api_key:

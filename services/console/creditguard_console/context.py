@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from creditguard_console.metrics import ConsoleMetrics
 from creditguard_console.people.service import SignInPolicy
 from creditguard_console.settings import Settings
 from creditguard_console.upstream.client import Upstream
@@ -18,6 +19,7 @@ from creditguard_shared.clock import Clock
 class ConsoleContext:
     settings: Settings
     clock: Clock
+    metrics: ConsoleMetrics
     engine: AsyncEngine | None = None
     session_factory: async_sessionmaker[AsyncSession] | None = None
     upstream: Upstream | None = None

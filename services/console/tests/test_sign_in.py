@@ -65,3 +65,8 @@ async def test_five_wrong_passwords_lock_the_account(console):
         person.locked_until = context.clock.now()
         await session.commit()
     assert (await sign_in(client, "sales")).status_code == 303
+
+    metrics = (await client.get("/metrics")).text
+    assert 'creditguard_console_sign_ins_total{outcome="refused",service="console"} 4.0' in metrics
+    assert 'creditguard_console_sign_ins_total{outcome="locked_out",service="console"} 2.0' in metrics
+    assert 'creditguard_console_sign_ins_total{outcome="signed_in",service="console"} 2.0' in metrics

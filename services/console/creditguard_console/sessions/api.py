@@ -49,9 +49,11 @@ async def login(
     try:
         person = await people.sign_in(session, email=email, password=password, now=context.clock.now(), policy=context.sign_in_policy)
     except (people.SignInRefused, people.LockedOut) as refused:
+        context.metrics.sign_ins.labels(context.metrics.service, "locked_out" if isinstance(refused, people.LockedOut) else "refused").inc()
         # The failure count must stick although sign-in failed.
         await session.commit()
         return _login_page(request, context, error=refused.detail, email=email, status_code=refused.status)
+    context.metrics.sign_ins.labels(context.metrics.service, "signed_in").inc()
     token = await sessions.open_session(session, person=person, now=context.clock.now(), hours=context.settings.session_hours)
     await session.commit()
     response = RedirectResponse(safe_next(next, home_of(person.role)), status_code=303)

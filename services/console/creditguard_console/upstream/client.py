@@ -8,29 +8,19 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-from prometheus_client import CollectorRegistry, Histogram
 
+from creditguard_console.metrics import ConsoleMetrics
 from creditguard_console.people.models import Person
 from creditguard_shared.auth.dependencies import ACTING_ROLE_HEADER, ACTING_USER_HEADER
 from creditguard_shared.errors import Conflict, DomainError, Forbidden, NotFound, ServiceUnavailable, Unprocessable
-from creditguard_shared.metrics import LATENCY_BUCKETS
 from creditguard_shared.observability import CORRELATION_HEADER, correlation_id_var
 
 SERVICES = ("scoring", "limits", "alerts")
 
 
-class UpstreamMetrics:
-    def __init__(self, registry: CollectorRegistry, service: str) -> None:
-        self.service = service
-        self.duration = Histogram(
-            "creditguard_console_upstream_request_duration_seconds", "Calls from the console to a service, by service, method and outcome.",
-            ["service", "upstream", "method", "outcome"], buckets=LATENCY_BUCKETS, registry=registry,
-        )
-
-
 class Upstream:
     def __init__(
-        self, *, urls: dict[str, str], api_key: str, timeout: float, metrics: UpstreamMetrics,
+        self, *, urls: dict[str, str], api_key: str, timeout: float, metrics: ConsoleMetrics,
         transports: dict[str, httpx.AsyncBaseTransport] | None = None,
     ) -> None:
         """``transports`` replaces the network for a service (tests run the services in-process)."""
@@ -69,7 +59,7 @@ class Upstream:
         except httpx.HTTPError as exc:
             raise ServiceUnavailable(f"The {service} service did not answer ({exc.__class__.__name__}); try again shortly.") from exc
         finally:
-            self.metrics.duration.labels(self.metrics.service, service, method, outcome).observe(time.perf_counter() - started)
+            self.metrics.upstream_duration.labels(self.metrics.service, service, method, outcome).observe(time.perf_counter() - started)
         if response.is_success:
             return response.json()
         raise _error(service, response)
