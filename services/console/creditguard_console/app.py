@@ -26,6 +26,7 @@ from creditguard_console.metrics import ConsoleMetrics
 from creditguard_console.models import load_all_models
 from creditguard_console.pages import SignInRequired, render, safe_next
 from creditguard_console.portfolio import api as portfolio_api
+from creditguard_console.portfolio.service import PortfolioCache
 from creditguard_console.referrals import api as referrals_api
 from creditguard_console.search import api as search_api
 from creditguard_console.sessions import api as sessions_api
@@ -75,7 +76,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     settings = settings or Settings()
     clock = clock or Clock()
     metrics = ServiceMetrics(settings.service_name)
-    context = ConsoleContext(settings=settings, clock=clock, metrics=ConsoleMetrics(metrics))
+    context = ConsoleContext(settings=settings, clock=clock, metrics=ConsoleMetrics(metrics),
+                             portfolio_cache=PortfolioCache(seconds=settings.portfolio_cache_seconds))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from creditguard_console.metrics import ConsoleMetrics
 from creditguard_console.people.service import SignInPolicy
+from creditguard_console.portfolio.service import PortfolioCache
 from creditguard_console.settings import Settings
 from creditguard_console.upstream.client import Upstream
 from creditguard_shared.clock import Clock
@@ -23,6 +24,7 @@ class ConsoleContext:
     engine: AsyncEngine | None = None
     session_factory: async_sessionmaker[AsyncSession] | None = None
     upstream: Upstream | None = None
+    portfolio_cache: PortfolioCache = field(default_factory=lambda: PortfolioCache(seconds=0))
 
     @property
     def sign_in_policy(self) -> SignInPolicy:

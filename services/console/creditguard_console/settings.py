@@ -25,5 +25,8 @@ class Settings(BaseSettings):
     # Consecutive failed sign-ins that lock a person out, and for how long.
     lock_out_after_failures: int = 5
     lock_out_minutes: int = 15
+    # The portfolio page's figures are shared by everyone and refetched in the background once
+    # older than this (limits computes them from the whole book); 0 fetches them on every view.
+    portfolio_cache_seconds: float = 60.0
     # Lines one bulk limit import may carry (each becomes one call to the limits service).
     import_max_rows: int = 2000

@@ -13,7 +13,7 @@ router = APIRouter(tags=["portfolio"], include_in_schema=False)
 
 @router.get("/portfolio", response_class=HTMLResponse)
 async def portfolio_page(request: Request, me: Me, context: ContextDep) -> HTMLResponse:
-    portfolio = await service.load(context.upstream, person=me.person)
+    portfolio = await context.portfolio_cache.get(lambda: service.load(context.upstream, person=me.person))
     utilisation = charts.column_bars([(k, float(v)) for k, v in portfolio.figures["utilisation_distribution"].items()], width=320, height=125)
     forecast = charts.column_bars([(w["week_start"][5:], float(w["expected_collections"])) for w in portfolio.forecast["weeks"]], width=900, height=145)
     return render(request, "portfolio.html", me=me, portfolio=portfolio, utilisation=utilisation, forecast=forecast)
