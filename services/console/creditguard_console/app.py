@@ -24,7 +24,7 @@ from creditguard_console.imports import api as imports_api
 from creditguard_console.inbox import api as inbox_api
 from creditguard_console.metrics import ConsoleMetrics
 from creditguard_console.models import load_all_models
-from creditguard_console.pages import SignInRequired, render, safe_next
+from creditguard_console.pages import SignInRequired, render, safe_next, with_message
 from creditguard_console.portfolio import api as portfolio_api
 from creditguard_console.portfolio.service import PortfolioCache
 from creditguard_console.referrals import api as referrals_api
@@ -133,8 +133,7 @@ def _install_page_errors(app: FastAPI) -> None:
         if request.method == "POST" and exc.status in (409, 422):
             referer = urlsplit(request.headers.get("referer", ""))
             back = safe_next(referer.path + (f"?{referer.query}" if referer.query else ""), "/")
-            back = back.split("notice=")[0].split("error=")[0].rstrip("?&") or "/"
-            return RedirectResponse(f"{back}{'&' if '?' in back else '?'}error={quote(exc.detail[:300])}", status_code=303)
+            return RedirectResponse(with_message(back, error=exc.detail[:300]), status_code=303)
         return render(request, "error.html", me=getattr(request.state, "signed_in", None), status_code=exc.status, status=exc.status, detail=exc.detail)
 
 

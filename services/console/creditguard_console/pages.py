@@ -10,7 +10,7 @@ from datetime import date
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -85,9 +85,16 @@ def render(request: Request, template: str, *, me: sessions.SignedIn | None, sta
 
 
 def redirect(path: str, *, notice: str | None = None, error: str | None = None) -> RedirectResponse:
-    """After a form post: back to a page (303, so a reload does not post again), with a message."""
-    query = urlencode({k: v for k, v in (("notice", notice), ("error", error)) if v})
-    return RedirectResponse(f"{path}{'&' if '?' in path else '?'}{query}" if query else path, status_code=303)
+    """After a form post: back to a page (303, so a reload does not post again), with a message
+    in place of the one the page showed before."""
+    return RedirectResponse(with_message(path, notice=notice, error=error), status_code=303)
+
+
+def with_message(path: str, *, notice: str | None = None, error: str | None = None) -> str:
+    parts = urlsplit(path)
+    kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in ("notice", "error")]
+    kept += [(k, v) for k, v in (("notice", notice), ("error", error)) if v]
+    return f"{parts.path}?{urlencode(kept)}" if kept else parts.path
 
 
 def safe_next(path: str | None, default: str) -> str:

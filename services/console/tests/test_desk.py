@@ -38,6 +38,9 @@ async def test_referral_queue_decision_and_account_actions_are_recorded_under_th
     paged = await client.get("/referrals?per_page=1&page=2")
     assert f"O-{run}-2" in paged.text and f"O-{run}-1" not in paged.text and "Page 2 of 2" in paged.text
 
+    invalid = await client.get("/referrals?grade=eleven&country=Germany")
+    assert invalid.status_code == 422 and "grade" in invalid.text and "country" in invalid.text
+
     exported = await client.get("/referrals.csv")
     assert exported.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(exported.text)))

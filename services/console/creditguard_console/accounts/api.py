@@ -7,6 +7,7 @@ from decimal import Decimal, InvalidOperation
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from starlette.datastructures import FormData
 
 from creditguard_console import charts
 from creditguard_console.accounts import service
@@ -27,14 +28,14 @@ async def account_page(buyer_id: str, request: Request, me: Me, context: Context
                   grade_line=line, grade_points=points, today=context.clock.now().date())
 
 
-def _text(form: CheckedForm, name: str, *, required: bool = True, max_length: int = 500) -> str:
+def _text(form: FormData, name: str, *, required: bool = True, max_length: int = 500) -> str:
     value = str(form.get(name) or "").strip()
     if required and not value:
         raise Unprocessable(f"'{name.replace('_', ' ')}' is required.")
     return value[:max_length]
 
 
-def _amount(form: CheckedForm, name: str, *, required: bool = True) -> str | None:
+def _amount(form: FormData, name: str, *, required: bool = True) -> str | None:
     value = _text(form, name, required=required).replace(",", "").replace(" ", "")
     if not value:
         return None
@@ -47,7 +48,7 @@ def _amount(form: CheckedForm, name: str, *, required: bool = True) -> str | Non
     return str(amount)
 
 
-def _date(form: CheckedForm, name: str, *, required: bool = True) -> date | None:
+def _date(form: FormData, name: str, *, required: bool = True) -> date | None:
     value = _text(form, name, required=required)
     try:
         return date.fromisoformat(value) if value else None

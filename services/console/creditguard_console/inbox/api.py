@@ -17,13 +17,13 @@ def _owner(me: Me, everyone: bool) -> str | None:
 
 
 @router.get("/inbox", response_class=HTMLResponse)
-async def inbox_page(request: Request, me: Me, context: ContextDep, all: bool = False, page: int = Query(1, ge=1)) -> HTMLResponse:
-    inbox = await service.load(context.upstream, person=me.person, owner=_owner(me, all), page=page)
+async def inbox_page(request: Request, me: Me, context: ContextDep, everyone: bool = Query(False, alias="all"), page: int = Query(1, ge=1)) -> HTMLResponse:
+    inbox = await service.load(context.upstream, person=me.person, owner=_owner(me, everyone), page=page)
     return render(request, "inbox.html", me=me, inbox=inbox, everyone=inbox.owner is None, page=page)
 
 
 @router.get("/inbox.csv")
-async def inbox_csv(me: Me, context: ContextDep, all: bool = False) -> Response:
-    inbox = await service.load(context.upstream, person=me.person, owner=_owner(me, all), page=1, per_page=500)
+async def inbox_csv(me: Me, context: ContextDep, everyone: bool = Query(False, alias="all")) -> Response:
+    inbox = await service.load(context.upstream, person=me.person, owner=_owner(me, everyone), page=1, per_page=500)
     return csv_download("inbox-alerts.csv", ["alert_id", "buyer_id", "severity", "status", "title", "raised_at", "acknowledged_by"],
                         ([a["id"], a["buyer_id"], a["severity"], a["status"], a["title"], a["raised_at"], a["acknowledged_by"]] for a in inbox.alerts))

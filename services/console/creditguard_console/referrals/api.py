@@ -6,12 +6,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
 
 from creditguard_console.context import ContextDep
 from creditguard_console.pages import CheckedForm, Me, csv_download, redirect, render, require, safe_next
 from creditguard_console.people.rules import Permission
 from creditguard_console.referrals import service
 from creditguard_console.referrals.schemas import SORT_LABELS, QueueFilters
+from creditguard_shared.errors import Unprocessable
 
 router = APIRouter(tags=["referrals"], include_in_schema=False)
 EXPORT_CAP = 10_000
@@ -19,7 +21,11 @@ EXPORT_CAP = 10_000
 
 def queue_filters(request: Request) -> QueueFilters:
     params = {k: v for k, v in request.query_params.items() if v != ""}
-    return QueueFilters.model_validate(params)
+    try:
+        return QueueFilters.model_validate(params)
+    except ValidationError as invalid:
+        fields = ", ".join(str(e["loc"][0]) for e in invalid.errors() if e.get("loc"))
+        raise Unprocessable(f"These filters are not valid: {fields}.") from None
 
 
 Filters = Annotated[QueueFilters, Depends(queue_filters)]

@@ -12,6 +12,7 @@ from creditguard_console.pages import CSRF_FIELD, LOGIN_CSRF_COOKIE, SESSION_COO
 from creditguard_console.people import service as people
 from creditguard_console.people.rules import PersonRole
 from creditguard_console.sessions import service as sessions
+from creditguard_shared.errors import Forbidden
 
 router = APIRouter(tags=["sign-in"], include_in_schema=False)
 
@@ -44,7 +45,7 @@ async def login(
         return _login_page(request, context, error="The form's CSRF token is missing: reload the page and sign in again.", email=email, status_code=403)
     try:
         sessions.check_csrf(cookie, submitted)
-    except Exception:  # noqa: BLE001 - any mismatch is the same refusal
+    except Forbidden:
         return _login_page(request, context, error="The form's CSRF token is wrong: reload the page and sign in again.", email=email, status_code=403)
     try:
         person = await people.sign_in(session, email=email, password=password, now=context.clock.now(), policy=context.sign_in_policy)
