@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -78,19 +77,32 @@ async def console(databases, api_keys):
             yield Desk(console=app, client=client, scoring=None, limits=None, alerts=None)  # type: ignore[arg-type]
 
 
-@pytest.fixture
-async def desk(start_service, databases, broker, api_keys, tmp_path: Path):
-    # Alerts consumes scoring's and limits' events (owners, holds); the others need no consumer.
+async def _desk(start_service, databases, broker, api_keys, *, alerts_consuming: bool):  # type: ignore[no-untyped-def]
     scoring = await start_service("scoring", database_url=await databases.create("scoring"), bootstrap_servers=broker.bootstrap_servers, consumers_enabled=False)
     limits = await start_service("limits", database_url=await databases.create("limits"), bootstrap_servers=broker.bootstrap_servers, consumers_enabled=False)
     alerts = await start_service("alerts", database_url=await databases.create("alerts"), bootstrap_servers=broker.bootstrap_servers,
-                                 sweep_interval_seconds=3600)
+                                 sweep_interval_seconds=3600, consumers_enabled=alerts_consuming)
     transports = {s.name: httpx.ASGITransport(app=s.app) for s in (scoring, limits, alerts)}
     app = await _console(await databases.create("console"), api_key=api_keys["console"], transports=transports)
     async with app.router.lifespan_context(app):
         await _add_people(app)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://console.test", headers={"Accept": "text/html"}) as client:
             yield Desk(console=app, client=client, scoring=scoring, limits=limits, alerts=alerts)
+
+
+@pytest.fixture
+async def desk(broker, start_service, databases, api_keys):
+    # The broker is asked for first so it stops last: services stopping after it wait seconds on
+    # their Kafka clients. Consumers stay off: group joins cost seconds, and these read no events.
+    async for running in _desk(start_service, databases, broker, api_keys, alerts_consuming=False):
+        yield running
+
+
+@pytest.fixture
+async def desk_with_events(broker, start_service, databases, api_keys):
+    """Alerts consumes scoring's and limits' events (account owners, holds): for the inbox."""
+    async for running in _desk(start_service, databases, broker, api_keys, alerts_consuming=True):
+        yield running
 
 
 async def register_buyer(scoring: RunningService, buyer_id: str, *, name: str, owner: str | None, country: str = "DE") -> None:

@@ -79,7 +79,8 @@ async def _sign_in(page, base: str, role: str, *, password: str = PASSWORD) -> N
 
 
 @pytest.mark.parametrize("database_backend", ["sqlite"])
-async def test_the_desk_in_a_browser(desk, eventually, tmp_path: Path):
+async def test_the_desk_in_a_browser(desk_with_events, eventually, tmp_path: Path):
+    desk = desk_with_events
     from playwright.async_api import async_playwright
 
     run = uuid.uuid4().hex[:6]

@@ -14,7 +14,8 @@ async def _hold(limits, buyer_id: str) -> None:  # type: ignore[no-untyped-def]
     assert response.status_code == 200, response.text
 
 
-async def test_sales_inbox_shows_only_own_accounts_and_acknowledges_under_their_name(desk, eventually):
+async def test_sales_inbox_shows_only_own_accounts_and_acknowledges_under_their_name(desk_with_events, eventually):
+    desk = desk_with_events
     run = uuid.uuid4().hex[:6]
     own, foreign = f"B-{run}-own", f"B-{run}-foreign"
     await register_buyer(desk.scoring, own, name="Sams Own Bakery", owner="sam@desk.test")
