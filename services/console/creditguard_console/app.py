@@ -25,6 +25,7 @@ from creditguard_console.inbox import api as inbox_api
 from creditguard_console.metrics import ConsoleMetrics
 from creditguard_console.models import load_all_models
 from creditguard_console.pages import SignInRequired, render, safe_next, with_message
+from creditguard_console.people import api as people_api
 from creditguard_console.portfolio import api as portfolio_api
 from creditguard_console.portfolio.service import PortfolioCache
 from creditguard_console.referrals import api as referrals_api
@@ -112,7 +113,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     app.mount("/static", StaticFiles(directory=Path(str(resources.files("creditguard_console").joinpath("static")))), name="static")
     app.include_router(_operations_router(context, metrics))
     for router in (sessions_api.router, referrals_api.router, accounts_api.router, portfolio_api.router, inbox_api.router,
-                   search_api.router, imports_api.router):
+                   search_api.router, imports_api.router, people_api.router):
         app.include_router(router)
     return app
 

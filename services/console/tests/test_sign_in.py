@@ -70,3 +70,35 @@ async def test_five_wrong_passwords_lock_the_account(console):
     assert 'creditguard_console_sign_ins_total{outcome="refused",service="console"} 4.0' in metrics
     assert 'creditguard_console_sign_ins_total{outcome="locked_out",service="console"} 2.0' in metrics
     assert 'creditguard_console_sign_ins_total{outcome="signed_in",service="console"} 2.0' in metrics
+
+
+async def test_an_admin_adds_people_and_lifts_a_lock_out(console):
+    admin = console.client
+    assert (await sign_in(admin, "admin")).status_code == 303
+    page = await admin.get("/people")
+    assert page.status_code == 200 and "carla@desk.test" in page.text
+    token = csrf_of(page.text)
+    assert (await admin.post("/people", data={"name": "Nina New", "email": "Nina@Desk.test", "role": "sales", "password": "long enough pw"})).status_code == 403
+    added = await admin.post("/people", data={"name": "Nina New", "email": "Nina@Desk.test", "role": "sales", "password": "long enough pw", "csrf_token": token})
+    assert added.status_code == 303 and "notice=" in added.headers["location"]
+    short = await admin.post("/people", data={"name": "Short", "email": "s@desk.test", "role": "sales", "password": "short", "csrf_token": token},
+                             headers={"Referer": "http://console.test/people"})
+    assert short.status_code == 303 and "12+characters" in short.headers["location"]
+    twice = await admin.post("/people", data={"name": "Nina", "email": "nina@desk.test", "role": "sales", "password": "long enough pw", "csrf_token": token},
+                             headers={"Referer": "http://console.test/people"})
+    assert "already+has+an+account" in twice.headers["location"]
+
+    nina = console.browser()
+    form = await nina.get("/login")
+    signed_in = await nina.post("/login", data={"email": "nina@desk.test", "password": "long enough pw", "csrf_token": csrf_of(form.text)})
+    assert signed_in.headers["location"] == "/inbox"
+    assert (await nina.get("/people")).status_code == 403  # sales may not manage people
+
+    for attempt in range(5):
+        await sign_in(console.browser(), "read_only", password=f"nope {attempt}")
+    assert (await sign_in(console.browser(), "read_only")).status_code == 423
+    page = await admin.get("/people")
+    assert 'data-email="rita@desk.test"' in page.text and "Unlock" in page.text
+    person_id = page.text.split('action="/people/')[1].split("/unlock")[0]
+    assert (await admin.post(f"/people/{person_id}/unlock", data={"csrf_token": token})).status_code == 303
+    assert (await sign_in(console.browser(), "read_only")).status_code == 303

@@ -49,7 +49,8 @@ async def create_person(session: AsyncSession, *, email: str, name: str, role: s
     email = rules.normalise_email(email)
     if "@" not in email:
         raise Unprocessable(f"'{email}' is not an e-mail address.")
-    role = rules.PersonRole(role).value
+    if role not in {r.value for r in rules.PersonRole}:
+        raise Unprocessable(f"'{role}' is not a role.")
     repository = PeopleRepository(session)
     if await repository.by_email(email) is not None:
         raise Conflict(f"{email} already has an account.")
@@ -88,6 +89,14 @@ async def sign_in(session: AsyncSession, *, email: str, password: str, now: date
     person.failed_sign_ins, person.locked_until, person.last_sign_in_at = 0, None, now
     if _hasher.check_needs_rehash(person.password_hash):
         person.password_hash = _hasher.hash(password)
+    return person
+
+
+async def unlock(session: AsyncSession, *, person_id: str) -> Person:
+    person = await PeopleRepository(session).get(person_id)
+    if person is None:
+        raise NotFound(f"No person {person_id}.")
+    person.failed_sign_ins, person.locked_until = 0, None
     return person
 
 
