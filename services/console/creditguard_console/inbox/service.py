@@ -17,6 +17,7 @@ class Inbox:
     alerts_total: int
     holds: list[dict]
     holds_total: int
+    names: dict[str, str]
 
 
 async def load(upstream: Upstream, *, person: Person, owner: str | None, page: int, per_page: int = 50) -> Inbox:
@@ -26,4 +27,7 @@ async def load(upstream: Upstream, *, person: Person, owner: str | None, page: i
         upstream.get("alerts", "/v1/alerts", person=person, params={**owned, "unresolved": "true", "limit": per_page, "offset": (page - 1) * per_page}),
         upstream.get("alerts", "/v1/buyer-profiles", person=person, params={**owned, "account_status": "on_hold", "limit": 200}),
     )
-    return Inbox(owner=owner, alerts=alerts["items"], alerts_total=alerts["total"], holds=holds["items"], holds_total=holds["total"])
+    buyer_ids = sorted({a["buyer_id"] for a in alerts["items"] if a["buyer_id"]})
+    page = await upstream.get("scoring", "/v1/buyers", person=person, params={"buyer_id": buyer_ids, "limit": len(buyer_ids)}) if buyer_ids else {"items": []}
+    return Inbox(owner=owner, alerts=alerts["items"], alerts_total=alerts["total"], holds=holds["items"], holds_total=holds["total"],
+                 names={b["buyer_id"]: b["name"] for b in page["items"]})
