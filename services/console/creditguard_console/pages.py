@@ -18,7 +18,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 
-from creditguard_console.context import ConsoleContext, ContextDep
+from creditguard_console.context import ContextDep
 from creditguard_console.people.rules import Permission, may
 from creditguard_console.sessions import service as sessions
 from creditguard_shared.errors import DomainError, Forbidden
@@ -118,6 +118,3 @@ def _csv_safe(value: Any) -> Any:
         return "'" + value
     return value
 
-
-def page_context(context: ConsoleContext) -> dict[str, Any]:
-    return {"today": context.clock.now().date()}
