@@ -72,8 +72,14 @@ async def test_roles_are_enforced_by_the_console_and_by_the_services(desk):
     await set_limit(desk.limits, buyer, "1000.00")
     referred = await order(desk.limits, buyer, f"O-{run}", "1100.00")
 
+    # A buyer the ERP sent but scoring does not know yet is in the queue too, without a profile.
+    ghost = await order(desk.limits, f"B-{run}-ghost", f"O-{run}-ghost", "90000.00")
+    assert ghost["decision"] == "referred", ghost
+
     sales = desk.client
     await sign_in(sales, "sales")
+    queue = await sales.get("/referrals")
+    assert queue.status_code == 200 and f"O-{run}-ghost" in queue.text and "Role Test Ltd" in queue.text
     account = await sales.get(f"/accounts/{buyer}")
     assert account.status_code == 200 and "Role Test Ltd" in account.text
     assert "Approve" not in account.text and "Set limit" not in account.text  # no buttons a sales person may not use
