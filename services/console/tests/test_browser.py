@@ -126,6 +126,25 @@ async def test_the_desk_in_a_browser(desk_with_events, eventually, tmp_path: Pat
                 assert (polled["decision"], polled["decided_by"], polled["decision_comment"]) == (
                     "approved", "Carla Credit", "Long-standing customer, pays on time")
 
+                # A promise to pay on the collection case, and the overdue alert acknowledged, under her name.
+                case_form = page.locator("form[action*='/promise']")
+                await case_form.locator("input[name=promised_on]").fill("2027-01-15")
+                await case_form.locator("input[name=promised_amount]").fill("6200")
+                await case_form.locator("input[name=comment]").fill("Pays after the holidays")
+                await case_form.get_by_role("button", name="Record promise").click()
+                await page.wait_for_load_state()
+                assert "Promise to pay recorded" in await page.locator(".notice").inner_text()
+                case_id = (await page.locator("form[action*='/promise']").get_attribute("action")).split("/cases/")[1].split("/")[0]
+                case = (await desk.alerts.client.get(f"/v1/collections/cases/{case_id}", headers=desk.alerts.auth("sales"))).json()
+                promise = [a for a in case["actions"] if a["kind"] == "promise_to_pay"]
+                assert [(a["actor"], a["comment"]) for a in promise] == [("Carla Credit", "Pays after the holidays")] and case["promised_until"] == "2027-01-15"
+                alert_row = page.locator("table.alerts tr[data-alert-id]").first
+                alert_id = await alert_row.get_attribute("data-alert-id")
+                await alert_row.get_by_role("button", name="Acknowledge").click()
+                await page.wait_for_load_state()
+                alert = (await desk.alerts.client.get(f"/v1/alerts/{alert_id}", headers=desk.alerts.auth("sales"))).json()
+                assert (alert["status"], alert["acknowledged_by"]) == ("acknowledged", "Carla Credit")
+
                 await page.goto(f"{base}/portfolio")
                 assert await page.locator("svg.forecast-chart").count() == 1
                 await screenshot(page, "portfolio")

@@ -69,6 +69,13 @@ async def test_referral_queue_decision_and_account_actions_are_recorded_under_th
     assert (await client.post(f"/accounts/{mine}/limit", data={"amount": "5000", "currency": "EUR", "payment_terms_days": "45", "reason": "more business",
                                                            "csrf_token": token})).status_code == 303
     assert (await client.post(f"/accounts/{mine}/status", data={"status": "on_hold", "reason": "check pending", "csrf_token": token})).status_code == 303
+    assert (await client.post(f"/accounts/{mine}/temporary-increase", data={"amount": "750", "valid_from": "2026-01-01", "valid_until": "2099-12-31",
+                                                                        "reason": "season", "csrf_token": token})).status_code == 303
+    bad_dates = await client.post(f"/accounts/{mine}/temporary-increase", data={"amount": "750", "valid_from": "2026-13-01", "valid_until": "2099-12-31",
+                                                                              "reason": "season", "csrf_token": token}, headers={"Referer": f"http://console.test/accounts/{mine}"})
+    assert bad_dates.status_code == 303 and "not+a+date" in bad_dates.headers["location"]
+    increases = (await desk.limits.client.get(f"/v1/buyers/{mine}/limit", headers=desk.limits.auth("sales"))).json()["temporary_increases"]
+    assert [(i["amount"], i["created_by"]) for i in increases] == [("750.00", "Carla Credit")]
     audit = (await desk.limits.client.get(f"/v1/buyers/{mine}/limit/audit", headers=desk.limits.auth("credit_manager"))).json()
     assert {a["changed_by"] for a in audit if a["reason"] in ("more business", "check pending")} == {"Carla Credit"}
     page = await client.get(f"/accounts/{mine}")
