@@ -74,8 +74,9 @@ async def _sign_in(page, base: str, role: str, *, password: str = PASSWORD) -> N
     await page.goto(f"{base}/login")
     await page.fill("input[name=email]", PEOPLE[role][1])
     await page.fill("input[name=password]", password)
-    await page.click("button[type=submit]")
-    await page.wait_for_load_state()
+    # Wait for the navigation the post causes, not just the current page's load state.
+    async with page.expect_navigation():
+        await page.click("button[type=submit]")
 
 
 @pytest.mark.parametrize("database_backend", ["sqlite"])
@@ -116,8 +117,8 @@ async def test_the_desk_in_a_browser(desk_with_events, eventually, tmp_path: Pat
                 await screenshot(page, "account")
                 pending = page.locator(f"table.pending tr[data-order-id='O-{run}-1']")
                 await pending.locator("input[name=comment]").fill("Long-standing customer, pays on time")
-                await pending.get_by_role("button", name="Approve").click()
-                await page.wait_for_load_state()
+                async with page.expect_navigation():
+                    await pending.get_by_role("button", name="Approve").click()
                 assert "approved by Carla Credit" in await page.locator(".notice").inner_text()
                 assert "Long-standing customer, pays on time" in await page.locator("main").inner_text()
 
@@ -131,8 +132,8 @@ async def test_the_desk_in_a_browser(desk_with_events, eventually, tmp_path: Pat
                 await case_form.locator("input[name=promised_on]").fill("2027-01-15")
                 await case_form.locator("input[name=promised_amount]").fill("6200")
                 await case_form.locator("input[name=comment]").fill("Pays after the holidays")
-                await case_form.get_by_role("button", name="Record promise").click()
-                await page.wait_for_load_state()
+                async with page.expect_navigation():
+                    await case_form.get_by_role("button", name="Record promise").click()
                 assert "Promise to pay recorded" in await page.locator(".notice").inner_text()
                 case_id = (await page.locator("form[action*='/promise']").get_attribute("action")).split("/cases/")[1].split("/")[0]
                 case = (await desk.alerts.client.get(f"/v1/collections/cases/{case_id}", headers=desk.alerts.auth("sales"))).json()
@@ -140,8 +141,8 @@ async def test_the_desk_in_a_browser(desk_with_events, eventually, tmp_path: Pat
                 assert [(a["actor"], a["comment"]) for a in promise] == [("Carla Credit", "Pays after the holidays")] and case["promised_until"] == "2027-01-15"
                 alert_row = page.locator("table.alerts tr[data-alert-id]").first
                 alert_id = await alert_row.get_attribute("data-alert-id")
-                await alert_row.get_by_role("button", name="Acknowledge").click()
-                await page.wait_for_load_state()
+                async with page.expect_navigation():
+                    await alert_row.get_by_role("button", name="Acknowledge").click()
                 alert = (await desk.alerts.client.get(f"/v1/alerts/{alert_id}", headers=desk.alerts.auth("sales"))).json()
                 assert (alert["status"], alert["acknowledged_by"]) == ("acknowledged", "Carla Credit")
 
@@ -154,8 +155,8 @@ async def test_the_desk_in_a_browser(desk_with_events, eventually, tmp_path: Pat
                 form = page.locator(f"form[action='/accounts/{mine}/status']")
                 await form.locator("input[name=reason]").fill("forged")
                 await form.evaluate("f => f.querySelector('input[name=csrf_token]').remove()")
-                await form.get_by_role("button").click()
-                await page.wait_for_load_state()
+                async with page.expect_navigation():
+                    await form.get_by_role("button").click()
                 assert "CSRF" in await page.locator(".error").inner_text()
                 limit = (await desk.limits.client.get(f"/v1/buyers/{mine}/limit", headers=desk.limits.auth("sales"))).json()
                 assert limit["status"] == "active"
