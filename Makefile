@@ -7,10 +7,10 @@ UV := $(VENV)/bin/uv
 UV_VERSION := 0.13.9
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test install lock asyncapi model-score bench deploy-files prometheus demo clean help
+.PHONY: run test install lock asyncapi model-score bench deploy-files prometheus chromium demo clean help
 
 help:
-	@echo "make run    - set up, migrate, start the broker and the three services (Ctrl-C stops)"
+	@echo "make run    - set up, migrate, start the broker, the three services and the console (Ctrl-C stops)"
 	@echo "make test   - set up and run the whole suite against SQLite and PostgreSQL"
 	@echo "make lock   - re-pin requirements.lock from requirements.in"
 	@echo "make demo   - simulate a year of a 2,000-buyer book through the live system; report in var/simulation/report/"
@@ -29,13 +29,18 @@ lock:
 run: $(INSTALLED)
 	$(PY) -m creditguard_shared.local_stack --var-dir var
 
-test: $(INSTALLED) prometheus
+test: $(INSTALLED) prometheus chromium
 	$(PY) -m pytest
 
 # The operations test runs a real Prometheus (Debian's package) against the services.
 prometheus:
 	@command -v prometheus >/dev/null || { echo "installing Debian's prometheus for the operations test"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
+
+# The console's browser tests drive Debian's headless Chromium (Playwright launches it by path).
+chromium:
+	@command -v chromium >/dev/null || { echo "installing Debian's chromium for the console's browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver fonts-dejavu-core >/dev/null; }
 
 # Score a file in the Polish-bankruptcy format (company, X1..X64) with the committed model: writes company,pd.
 model-score: $(INSTALLED)

@@ -53,10 +53,15 @@ def test_compose_stack_is_wired_by_configuration():
         assert env[f"{name.upper()}_DATABASE_URL"].endswith(f"/creditguard_{name}")
         assert env["KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092"
         assert env["KAFKA_ENABLE_IDEMPOTENCE"] == "true"
+    console = services["console"]
+    assert "--migrate" in console["command"] and "8004:8004" in console["ports"]
+    assert console["environment"]["CONSOLE_DATABASE_URL"].endswith("/creditguard_console")
+    assert {console["environment"][f"CONSOLE_{n.upper()}_URL"] for n in ("scoring", "limits", "alerts")} == {
+        "http://scoring:8001", "http://limits:8002", "http://alerts:8003"}
     scrape_targets = {c["static_configs"][0]["targets"][0] for c in yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())["scrape_configs"]}
-    assert scrape_targets == {"scoring:8001", "limits:8002", "alerts:8003"}
+    assert scrape_targets == {"scoring:8001", "limits:8002", "alerts:8003", "console:8004"}
     databases = (ROOT / "deploy/postgres/init-databases.sql").read_text()
-    assert all(f"creditguard_{n}" in databases for n in ("scoring", "limits", "alerts"))
+    assert all(f"creditguard_{n}" in databases for n in ("scoring", "limits", "alerts", "console"))
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "USER 10001" in dockerfile
 
@@ -71,7 +76,7 @@ def test_kubernetes_manifests_are_valid_and_current():
     kinds = {}
     for document in documents:
         kinds.setdefault(document["kind"], []).append(document)
-    assert len(kinds["Deployment"]) == len(kinds["HorizontalPodAutoscaler"]) == len(kinds["Service"]) == 3
+    assert len(kinds["Deployment"]) == len(kinds["HorizontalPodAutoscaler"]) == len(kinds["Service"]) == 4
     for deployment in kinds["Deployment"]:
         container = deployment["spec"]["template"]["spec"]["containers"][0]
         assert container["livenessProbe"]["httpGet"]["path"] == "/health/live"

@@ -1,10 +1,12 @@
-"""A real Prometheus scrapes the three running services while a scenario drives them; then every
-dashboard panel's query must return data and every alerting rule must evaluate without error."""
+"""A real Prometheus scrapes the three running services and the console while a scenario drives
+them; then every dashboard panel's query must return data and every alerting rule must evaluate
+without error."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
 import threading
 import uuid
 from collections.abc import Iterator
@@ -44,8 +46,20 @@ def webhook_receiver() -> Iterator[str]:
 
 @pytest.fixture
 def running_system(tmp_path: Path) -> Iterator[LocalSystem]:
-    with local_system(tmp_path, extra_env={"ALERTS_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8"}) as system:
+    with local_system(tmp_path, extra_env={"ALERTS_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8"}, console=True) as system:
         yield system
+
+
+async def _console_page(system: LocalSystem, path: str, *, wrong_password_first: bool = False) -> None:
+    """Sign in to the console as the credit manager and open a page (the console's panels)."""
+    person = system.people["credit_manager"]
+    async with httpx.AsyncClient(base_url=system.services["console"].base_url, timeout=15) as console:
+        for password in (["not the password"] if wrong_password_first else []) + [person["password"]]:
+            form = await console.get("/login")
+            token = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+            await console.post("/login", data={"email": person["email"], "password": password, "csrf_token": token})
+        page = await console.get(path)
+        assert page.status_code == 200, page.text
 
 
 def _dashboard_queries() -> list[tuple[str, str, str]]:
@@ -75,6 +89,7 @@ async def _drive_scenario(system: LocalSystem, receiver_url: str) -> None:
         # An invoice already well past due: the aging sweep reports it late, alerts raise and call the webhook.
         await ok(await http.post(f"{limits}/v1/invoices", json={"invoice_id": f"{buyer}-INV1", "buyer_id": buyer, "order_id": f"{buyer}-SO1", "amount": "20000.00", "currency": "EUR", "issued_on": "2026-01-05", "due_on": "2026-02-04"}))
         await http.get(f"{limits}/v1/nothing-here")  # a 404 for the client-error panel
+        await _console_page(system, f"/accounts/{buyer}", wrong_password_first=True)
         await publish_raw(system.broker.bootstrap_servers, "invoice-posted", [(buyer.encode(), b"not an event", [])])
 
         for _ in range(60):
@@ -104,6 +119,7 @@ async def test_every_dashboard_query_and_alert_rule_works_against_real_prometheu
         async with httpx.AsyncClient(headers=running_system.auth("sales")) as http:
             for _ in range(3):  # fresh traffic inside the rate windows
                 await http.get(f"{services['limits'].base_url}/v1/buyers/B-1/invoices")
+                await _console_page(running_system, "/referrals")
                 await asyncio.sleep(1)
 
         async def every_query_returns_data():

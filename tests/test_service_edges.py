@@ -29,7 +29,12 @@ async def test_health_metrics_and_openapi(service):
     ready = await service.client.get("/health/ready")
     assert ready.status_code == 200, ready.text
     assert ready.json()["checks"] == {"database": True, "broker": True}
-    assert (await service.client.get("/docs")).status_code == 200
+    # Swagger UI and ReDoc load their files from the service itself, never from a CDN.
+    for page, asset in (("/docs", "/docs-assets/swagger-ui-bundle.js"), ("/redoc", "/docs-assets/redoc.standalone.js")):
+        html = (await service.client.get(page)).text
+        assert asset in html and "cdn" not in html.lower() and "https://" not in html.split("<body>")[-1].split("</script>")[0]
+        served = await service.client.get(asset)
+        assert served.status_code == 200 and len(served.content) > 100_000
     assert (await service.client.get("/openapi.json")).json()["info"]["title"] == f"creditguard {service.name}"
     await service.client.get(READS[service.name], headers=service.auth("credit_manager"))
     metrics = (await service.client.get("/metrics")).text

@@ -72,6 +72,12 @@ OPERATIONS: dict[str, list[PanelSpec]] = {
         PanelSpec("Events published", (Query(f"sum by (service, topic) (rate(creditguard_events_published_total{RATE}))", "{{service}} {{topic}}"),), unit="ops"),
         PanelSpec("Dead-lettered messages", (Query("sum by (service, topic, reason) (increase(creditguard_events_dead_lettered_total[1h]))", "{{service}} {{topic}} {{reason}}"),)),
     ],
+    "Console": [
+        PanelSpec("Console calls to the services p95 by service called", (
+            Query(f"histogram_quantile(0.95, sum by (upstream, le) (rate(creditguard_console_upstream_request_duration_seconds_bucket{RATE})))", "p95 {{upstream}}"),
+        ), unit="s"),
+        PanelSpec("Sign-ins by outcome", (Query(f"sum by (outcome) (rate(creditguard_console_sign_ins_total{RATE}))", "{{outcome}}"),), unit="ops"),
+    ],
     "Webhooks": [
         PanelSpec("Webhook deliveries by result", (Query(f"sum by (result) (rate(creditguard_webhook_deliveries_total{RATE}))", "{{result}}"),), unit="ops"),
         PanelSpec("Webhook success ratio", (Query(_ratio(

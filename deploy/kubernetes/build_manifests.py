@@ -1,5 +1,5 @@
 """Writes deploy/kubernetes/creditguard.yaml: one Deployment, Service, HorizontalPodAutoscaler and
-PodDisruptionBudget per service, plus the shared ConfigMap (``python deploy/kubernetes/build_manifests.py``).
+PodDisruptionBudget per service and for the console, plus the shared ConfigMap (``python deploy/kubernetes/build_manifests.py``).
 Generated so the three services cannot drift apart; a test validates the output against the
 Kubernetes schemas and checks it is current."""
 
@@ -33,7 +33,10 @@ SERVICES = (
     # Every ERP order passes through limits: more headroom and replicas.
     ServiceSpec("limits", 8002, 3, 12, "500m", "256Mi", "2", "512Mi"),
     ServiceSpec("alerts", 8003, 2, 6, "250m", "256Mi", "1", "512Mi"),
+    # The web desk: people and sessions only; it calls the three services by their Service names.
+    ServiceSpec("console", 8004, 2, 4, "250m", "256Mi", "1", "512Mi"),
 )
+CONSOLE = "console"
 
 
 def _labels(name: str) -> dict[str, str]:
@@ -55,9 +58,12 @@ def deployment(spec: ServiceSpec) -> dict:
         "envFrom": [{"configMapRef": {"name": "creditguard-config"}}],
         "env": [
             {"name": f"{prefix}_DATABASE_URL", "valueFrom": {"secretKeyRef": {"name": "creditguard-secrets", "key": f"{spec.name}-database-url"}}},
-            {"name": f"{prefix}_API_KEYS_FILE", "value": "/etc/creditguard/api-keys.json"},
+            # The console checks no API keys; it holds one, to call the services on a person's behalf.
+            {"name": "CONSOLE_API_KEY", "valueFrom": {"secretKeyRef": {"name": "creditguard-secrets", "key": "console-api-key"}}}
+            if spec.name == CONSOLE else {"name": f"{prefix}_API_KEYS_FILE", "value": "/etc/creditguard/api-keys.json"},
         ],
-        "volumeMounts": [{"name": "api-keys", "mountPath": "/etc/creditguard", "readOnly": True}],
+        # The console spools large CSV uploads to /tmp; the root filesystem stays read-only.
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}] if spec.name == CONSOLE else [{"name": "api-keys", "mountPath": "/etc/creditguard", "readOnly": True}],
         "resources": {
             "requests": {"cpu": spec.cpu_request, "memory": spec.memory_request},
             "limits": {"cpu": spec.cpu_limit, "memory": spec.memory_limit},
@@ -94,7 +100,8 @@ def deployment(spec: ServiceSpec) -> dict:
                     "terminationGracePeriodSeconds": 30,
                     "initContainers": [migrate],
                     "containers": [container],
-                    "volumes": [{"name": "api-keys", "secret": {"secretName": "creditguard-secrets", "items": [{"key": "api-keys.json", "path": "api-keys.json"}]}}],
+                    "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}] if spec.name == CONSOLE else
+                    [{"name": "api-keys", "secret": {"secretName": "creditguard-secrets", "items": [{"key": "api-keys.json", "path": "api-keys.json"}]}}],
                 },
             },
         },
@@ -147,6 +154,10 @@ def shared_resources() -> list[dict]:
                 "SCORING_LOG_JSON": "true",
                 "LIMITS_LOG_JSON": "true",
                 "ALERTS_LOG_JSON": "true",
+                "CONSOLE_LOG_JSON": "true",
+                "CONSOLE_SCORING_URL": "http://creditguard-scoring:8001",
+                "CONSOLE_LIMITS_URL": "http://creditguard-limits:8002",
+                "CONSOLE_ALERTS_URL": "http://creditguard-alerts:8003",
             },
         },
     ]

@@ -2,3 +2,4 @@
 CREATE DATABASE creditguard_scoring OWNER creditguard;
 CREATE DATABASE creditguard_limits OWNER creditguard;
 CREATE DATABASE creditguard_alerts OWNER creditguard;
+CREATE DATABASE creditguard_console OWNER creditguard;

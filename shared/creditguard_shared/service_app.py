@@ -17,6 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from creditguard_shared.api_docs import install_local_docs
 from creditguard_shared.auth.keys import ApiKeyStore
 from creditguard_shared.clock import Clock, clock_control_router
 from creditguard_shared.consumer import BatchPreparation, EventConsumer, Subscription
@@ -161,7 +162,8 @@ def create_service_app(
             await engine.dispose()
             logger.info("%s stopped", service)
 
-    app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)
+    app = FastAPI(title=title, description=description, version=version, lifespan=lifespan, docs_url=None, redoc_url=None)
+    install_local_docs(app)
     app.state.api_keys = ApiKeyStore(settings.api_keys_file)
     app.state.metrics = metrics
     app.state.clock = clock

@@ -43,6 +43,13 @@ async def test_late_payment_alert_raised_once_escalates_and_resolves(alerts, rec
         return items[0]
 
     alert = await eventually(raised)
+    # A person's alerts: those on the buyers whose account owner they are.
+    owned = (await alerts.client.get("/v1/alerts", params={"account_owner": "anna.sales", "unresolved": "true"}, headers=alerts.auth("sales"))).json()
+    assert buyer in {a["buyer_id"] for a in owned["items"]} and other_owner not in {a["buyer_id"] for a in owned["items"]}
+    profiles = (await alerts.client.get("/v1/buyer-profiles", params={"account_owner": "someone.else"}, headers=alerts.auth("sales"))).json()
+    assert [p["buyer_id"] for p in profiles["items"]] == [other_owner] and profiles["items"][0]["account_status"] == "active"
+    assert (await alerts.client.get("/v1/buyer-profiles", params={"account_owner": "someone.else", "account_status": "on_hold"},
+                                    headers=alerts.auth("sales"))).json()["total"] == 0
     # The limits sweep re-announcing the same bucket (a new event id) is the same condition: no second alert.
     await publish_event(servers, late(buyer, f"{buyer}-1", days=1, bucket=1), subject=buyer)
     await publish_event(servers, invoice(buyer, f"{buyer}-marker", due_on=alerts.clock.today() + timedelta(days=90)), subject=buyer)

@@ -110,6 +110,23 @@ async def test_referred_order_is_listed_and_decided_by_a_credit_manager(limits):
                                      json={"decision": "rejected", "comment": "changed my mind"})
     assert again.status_code == 409
 
+    # The queue and a buyer's past decisions: search by state, buyers, reason and decision, sorted and paged.
+    other = new_buyer()
+    await set_limit(limits, other, "1000.00")
+    waiting = [await check(limits, other, f"{other}-O{i}", amount) for i, amount in enumerate(("1050.00", "1150.00"))]
+    search = lambda **body: limits.client.post("/v1/credit-checks/search", headers=limits.auth("sales"), json=body)  # noqa: E731
+    queue = (await search(buyer_ids=[buyer, other])).json()
+    # Pending only (the decided one is not in the queue); this clock stands still, so no age order to see.
+    assert queue["total"] == 2 and {c["id"] for c in queue["items"]} == {w["id"] for w in waiting}
+    largest = (await search(buyer_ids=[other], sort="-amount", limit=1, offset=0)).json()
+    assert largest["total"] == 2 and [c["amount"] for c in largest["items"]] == ["1150.00"]
+    assert (await search(buyer_ids=[other], reason="limit_exceeded")).json()["total"] == 2
+    assert (await search(buyer_ids=[other], reason="overdue_days")).json()["total"] == 0
+    decisions = (await search(state="decided", buyer_ids=[buyer], decision="approved")).json()
+    assert [c["id"] for c in decisions["items"]] == [referred["id"]]
+    assert (await search(buyer_ids=[buyer, other], reason="Not A Code")).status_code == 422
+    assert (await limits.client.post("/v1/credit-checks/search", headers=limits.auth("erp"), json={})).status_code == 403
+
 
 async def test_reservation_is_released_when_invoiced_or_cancelled_and_expires(limits):
     buyer = new_buyer()

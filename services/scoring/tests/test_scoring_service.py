@@ -248,6 +248,23 @@ async def test_profile_without_statements_adverse_events_history_peers_and_listi
     assert {b["buyer_id"] for b in tens["items"]} >= {buyers[1]}
     assert (await scoring.client.get("/v1/buyers", params={"industry": "99x"}, headers=sales)).status_code == 422
 
+    # Search by part of the name (any case) or the start of the id; by owner; by ids; riskiest first.
+    await scoring.client.put(f"/v1/buyers/{buyers[2]}", json=_profile(country="FR", industry="43.1", name="Bäckerei 100% Öko", account_owner="ana@example.com"), headers=cm)
+    named = (await scoring.client.get("/v1/buyers", params={"q": "BÄCKEREI 100%"}, headers=sales)).json()
+    assert [b["buyer_id"] for b in named["items"]] == [buyers[2]]
+    assert (await scoring.client.get("/v1/buyers", params={"q": "0%_"}, headers=sales)).json()["total"] == 0  # % and _ are text
+    by_id = (await scoring.client.get("/v1/buyers", params={"q": f"b-p1-{tag}"}, headers=sales)).json()
+    assert [b["buyer_id"] for b in by_id["items"]] == [buyers[1]]
+    owned = (await scoring.client.get("/v1/buyers", params={"account_owner": "ana@example.com"}, headers=sales)).json()
+    assert [b["buyer_id"] for b in owned["items"]] == [buyers[2]]
+    chosen = (await scoring.client.get("/v1/buyers", params=[("buyer_id", buyers[0]), ("buyer_id", buyers[1])], headers=sales)).json()
+    assert {b["buyer_id"] for b in chosen["items"]} == {buyers[0], buyers[1]}
+    riskiest = (await scoring.client.get("/v1/buyers", params={"country": "FR", "sort": "-pd"}, headers=sales)).json()["items"]
+    assert riskiest[0]["buyer_id"] == buyers[1] and [b["pd"] for b in riskiest] == sorted((b["pd"] for b in riskiest), reverse=True)
+    ids = (await scoring.client.get("/v1/buyer-ids", params={"country": "FR", "limit": 2}, headers=sales)).json()
+    assert ids == {"buyer_ids": sorted(buyers)[:2], "truncated": True}
+    assert (await scoring.client.get("/v1/buyer-ids", params={"account_owner": "ana@example.com"}, headers=sales)).json()["buyer_ids"] == [buyers[2]]
+
     batch = (await scoring.client.post("/v1/assessments/batch", headers=cm)).json()
     assert batch["assessed"] == 3 and batch["failed"] == 0
     assert scoring.metric("creditguard_assessments_total", trigger="batch") == 3

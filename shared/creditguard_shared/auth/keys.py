@@ -17,6 +17,9 @@ class Role(StrEnum):
     CREDIT_MANAGER = "credit_manager"
     SALES = "sales"
     ADMIN = "admin"
+    # The web console: it passes no check by itself, only on behalf of the person it names in
+    # the acting headers (see dependencies.acting_principal), whose role is then checked.
+    CONSOLE = "console"
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,18 @@ class Principal:
     key_id: str
     name: str
     role: Role
+    # Set when the console calls on behalf of a person: their name, recorded as the actor.
+    acting_for: str | None = None
+
+    @property
+    def actor(self) -> str:
+        """Who a change is recorded under: the person, else the key's id."""
+        return self.acting_for or self.key_id
+
+    @property
+    def actor_name(self) -> str:
+        """The same for records that show a readable name: the person, else the key's name."""
+        return self.acting_for or self.name
 
 
 def generate_api_key(role: Role) -> str:

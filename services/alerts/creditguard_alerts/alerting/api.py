@@ -25,8 +25,11 @@ AlertStatus = Annotated[str | None, Query(pattern="^(open|acknowledged|resolved)
 async def list_alerts(
     uow: UnitOfWorkDep, _: Read, buyer_id: str | None = None, severity: Severity | None = None, status: AlertStatus = None,
     rule_type: RuleType | None = None, limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=MAX_OFFSET),
+    account_owner: str | None = Query(None, min_length=1, max_length=200, description="Only alerts on the buyers this person owns"),
+    unresolved: bool = Query(False, description="Only open and acknowledged alerts"),
 ) -> AlertPage:
-    alerts, total = await service.page_alerts(uow, buyer_id=buyer_id, severity=severity, status=status, rule_type=rule_type, limit=limit, offset=offset)
+    alerts, total = await service.page_alerts(uow, buyer_id=buyer_id, severity=severity, status=status, rule_type=rule_type, limit=limit, offset=offset,
+                                              account_owner=account_owner, unresolved=unresolved)
     return AlertPage(items=[AlertOut.model_validate(a) for a in alerts], total=total, limit=limit, offset=offset)
 
 
@@ -37,14 +40,14 @@ async def get_alert(alert_id: PathId, uow: UnitOfWorkDep, _: Read) -> AlertOut:
 
 @router.post("/alerts/{alert_id}/ack", response_model=AlertOut, summary="Acknowledge: someone is on it")
 async def acknowledge(alert_id: PathId, body: AlertComment, uow: UnitOfWorkDep, ctx: ContextDep, principal: Acknowledge) -> AlertOut:
-    alert = await service.acknowledge(uow, ctx, alert_id=alert_id, by=principal.name, comment=body.comment)
+    alert = await service.acknowledge(uow, ctx, alert_id=alert_id, by=principal.actor_name, comment=body.comment)
     await uow.commit()
     return AlertOut.model_validate(alert)
 
 
 @router.post("/alerts/{alert_id}/resolve", response_model=AlertOut, summary="Resolve by hand, with a comment")
 async def resolve(alert_id: PathId, body: AlertComment, uow: UnitOfWorkDep, ctx: ContextDep, principal: Manage) -> AlertOut:
-    alert = await service.resolve(uow, ctx, alert_id=alert_id, by=principal.name, comment=body.comment)
+    alert = await service.resolve(uow, ctx, alert_id=alert_id, by=principal.actor_name, comment=body.comment)
     await uow.commit()
     return AlertOut.model_validate(alert)
 

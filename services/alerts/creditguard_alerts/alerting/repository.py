@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from creditguard_alerts.alerting.models import Alert, AlertRule
+from creditguard_alerts.buyers.models import BuyerProfile
 from creditguard_alerts.buyers.repository import IN_LIST_SIZE
 
 # Keys of what a unit of work keeps in ``session.info`` (a dict per session): its copy of the
@@ -136,10 +137,17 @@ class AlertRepository:
         statement = select(Alert).where(Alert.rule_id == rule_id, Alert.resolved_at.is_(None))
         return list((await self.session.execute(statement)).scalars())
 
-    async def page(self, *, buyer_id: str | None, severity: str | None, status: str | None, rule_type: str | None, limit: int, offset: int) -> tuple[list[Alert], int]:
+    async def page(
+        self, *, buyer_id: str | None, severity: str | None, status: str | None, rule_type: str | None, limit: int, offset: int,
+        account_owner: str | None = None, unresolved: bool = False,
+    ) -> tuple[list[Alert], int]:
         conditions = []
         if buyer_id is not None:
             conditions.append(Alert.buyer_id == buyer_id)
+        if account_owner is not None:
+            conditions.append(Alert.buyer_id.in_(select(BuyerProfile.buyer_id).where(BuyerProfile.account_owner == account_owner)))
+        if unresolved:
+            conditions.append(Alert.resolved_at.is_(None))
         if severity is not None:
             conditions.append(Alert.severity == severity)
         if status is not None:

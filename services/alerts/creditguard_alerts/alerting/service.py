@@ -389,8 +389,12 @@ async def resolve(uow: UnitOfWork, ctx: ServiceContext, *, alert_id: str, by: st
     return alert
 
 
-async def page_alerts(uow: UnitOfWork, *, buyer_id: str | None, severity: str | None, status: str | None, rule_type: str | None, limit: int, offset: int) -> tuple[list[Alert], int]:
-    return await AlertRepository(uow.session).page(buyer_id=buyer_id, severity=severity, status=status, rule_type=rule_type, limit=limit, offset=offset)
+async def page_alerts(
+    uow: UnitOfWork, *, buyer_id: str | None, severity: str | None, status: str | None, rule_type: str | None, limit: int, offset: int,
+    account_owner: str | None = None, unresolved: bool = False,
+) -> tuple[list[Alert], int]:
+    return await AlertRepository(uow.session).page(buyer_id=buyer_id, severity=severity, status=status, rule_type=rule_type, limit=limit, offset=offset,
+                                                   account_owner=account_owner, unresolved=unresolved)
 
 
 async def open_counts(uow: UnitOfWork) -> dict[str, int]:

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 
 from creditguard_alerts.buyers import service
-from creditguard_alerts.buyers.schemas import BuyerProfileOut, InsuranceCoverOut
+from creditguard_alerts.buyers.schemas import BuyerProfileOut, BuyerProfilePage, InsuranceCoverOut
 from creditguard_shared.auth import Principal, Role, require_roles
 from creditguard_shared.service_app import UnitOfWorkDep
 from creditguard_shared.schema_types import PathId
@@ -13,6 +13,17 @@ from creditguard_shared.schema_types import PathId
 router = APIRouter(prefix="/v1", tags=["buyers"])
 
 Read = Annotated[Principal, Depends(require_roles(Role.CREDIT_MANAGER, Role.SALES))]
+
+
+@router.get("/buyer-profiles", response_model=BuyerProfilePage, summary="Buyer profiles by account owner and status (a person's accounts on hold), paged")
+async def list_profiles(
+    uow: UnitOfWorkDep, _: Read,
+    account_owner: str | None = Query(None, min_length=1, max_length=200),
+    account_status: str | None = Query(None, pattern="^(active|on_hold|blocked)$"),
+    limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0),
+) -> BuyerProfilePage:
+    profiles, total = await service.page_profiles(uow, account_owner=account_owner, account_status=account_status, limit=limit, offset=offset)
+    return BuyerProfilePage(items=[BuyerProfileOut.model_validate(p) for p in profiles], total=total, limit=limit, offset=offset)
 
 
 @router.get("/buyers/{buyer_id}/profile", response_model=BuyerProfileOut, summary="What the alerts service knows about a buyer")

@@ -48,6 +48,16 @@ class BuyerRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
+    async def page(self, *, account_owner: str | None, account_status: str | None, limit: int, offset: int) -> tuple[list[BuyerProfile], int]:
+        conditions = []
+        if account_owner is not None:
+            conditions.append(BuyerProfile.account_owner == account_owner)
+        if account_status is not None:
+            conditions.append(BuyerProfile.account_status == account_status)
+        total = (await self.session.execute(select(func.count()).select_from(BuyerProfile).where(*conditions))).scalar_one()
+        statement = select(BuyerProfile).where(*conditions).order_by(BuyerProfile.buyer_id).limit(limit).offset(offset)
+        return list((await self.session.execute(statement)).scalars()), int(total)
+
     async def get(self, buyer_id: str) -> BuyerProfile | None:
         loaded = self.session.info.get(_PROFILES)
         if loaded is not None and buyer_id in loaded:

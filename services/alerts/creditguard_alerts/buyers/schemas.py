@@ -38,3 +38,10 @@ class BuyerProfileOut(BaseModel):
     review_due_on: date | None
     updated_at: datetime
     insurance_cover: InsuranceCoverOut | None = None
+
+
+class BuyerProfilePage(BaseModel):
+    items: list[BuyerProfileOut]
+    total: int
+    limit: int
+    offset: int

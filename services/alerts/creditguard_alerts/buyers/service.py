@@ -89,3 +89,7 @@ async def get_profile(uow: UnitOfWork, *, buyer_id: str) -> tuple[BuyerProfile, 
     if buyer is None:
         raise NotFound(f"Buyer {buyer_id} is not known to the alerts service yet.")
     return buyer, await repository.cover(buyer_id)
+
+
+async def page_profiles(uow: UnitOfWork, *, account_owner: str | None, account_status: str | None, limit: int, offset: int) -> tuple[list[BuyerProfile], int]:
+    return await BuyerRepository(uow.session).page(account_owner=account_owner, account_status=account_status, limit=limit, offset=offset)

@@ -39,7 +39,7 @@ async def get_case(case_id: PathId, uow: UnitOfWorkDep, _: Read) -> CaseDetail:
 
 @router.post("/cases/{case_id}/actions", response_model=ActionOut, status_code=201, summary="Record a call, a promise to pay, a dispute...")
 async def record_action(case_id: PathId, body: ActionIn, uow: UnitOfWorkDep, ctx: ContextDep, principal: Work) -> ActionOut:
-    action = await service.record_action(uow, ctx, case_id=case_id, action=body, actor=principal.name)
+    action = await service.record_action(uow, ctx, case_id=case_id, action=body, actor=principal.actor_name)
     await uow.commit()
     return ActionOut.model_validate(action)
 

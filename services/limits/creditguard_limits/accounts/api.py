@@ -43,7 +43,7 @@ async def _render(uow, context: LimitsContext, buyer_id: PathId) -> LimitOut:  #
 
 @router.put("/buyers/{buyer_id}/limit", response_model=LimitOut, summary="Set a buyer's credit limit, terms and review date")
 async def put_limit(buyer_id: PathId, body: LimitIn, uow: UnitOfWorkDep, context: LimitsContextDep, principal: Manage) -> LimitOut:
-    await service.set_limit(uow, context=context, buyer_id=buyer_id, limit=body, changed_by=principal.key_id)
+    await service.set_limit(uow, context=context, buyer_id=buyer_id, limit=body, changed_by=principal.actor)
     await uow.commit()
     return await _render(uow, context, buyer_id)
 
@@ -56,7 +56,7 @@ async def get_limit(buyer_id: PathId, uow: UnitOfWorkDep, context: LimitsContext
 @router.post("/buyers/{buyer_id}/temporary-increases", response_model=TemporaryIncreaseOut, status_code=201,
              summary="Raise the limit for a validity window; it reverts by itself")
 async def post_temporary_increase(buyer_id: PathId, body: TemporaryIncreaseIn, uow: UnitOfWorkDep, context: LimitsContextDep, principal: Manage) -> TemporaryIncreaseOut:
-    increase = await service.add_temporary_increase(uow, context=context, buyer_id=buyer_id, increase=body, changed_by=principal.key_id)
+    increase = await service.add_temporary_increase(uow, context=context, buyer_id=buyer_id, increase=body, changed_by=principal.actor)
     await uow.commit()
     return TemporaryIncreaseOut.model_validate(increase)
 
@@ -66,21 +66,21 @@ async def delete_temporary_increase(
     buyer_id: PathId, increase_id: PathId, uow: UnitOfWorkDep, context: LimitsContextDep, principal: Manage,
     reason: str = Query(..., min_length=1, max_length=500),
 ) -> TemporaryIncreaseOut:
-    increase = await service.cancel_temporary_increase(uow, context=context, buyer_id=buyer_id, increase_id=increase_id, reason=reason, changed_by=principal.key_id)
+    increase = await service.cancel_temporary_increase(uow, context=context, buyer_id=buyer_id, increase_id=increase_id, reason=reason, changed_by=principal.actor)
     await uow.commit()
     return TemporaryIncreaseOut.model_validate(increase)
 
 
 @router.put("/buyers/{buyer_id}/status", response_model=LimitOut, summary="Put an account on hold, block it or reactivate it")
 async def put_status(buyer_id: PathId, body: StatusIn, uow: UnitOfWorkDep, context: LimitsContextDep, principal: Manage) -> LimitOut:
-    await service.set_status(uow, context=context, buyer_id=buyer_id, status=body.status, reason=body.reason, changed_by=principal.key_id)
+    await service.set_status(uow, context=context, buyer_id=buyer_id, status=body.status, reason=body.reason, changed_by=principal.actor)
     await uow.commit()
     return await _render(uow, context, buyer_id)
 
 
 @router.put("/buyers/{buyer_id}/group", response_model=LimitOut, summary="Attach a buyer to a group (parent) or detach it (group_id null)")
 async def put_group_membership(buyer_id: PathId, body: GroupMembershipIn, uow: UnitOfWorkDep, context: LimitsContextDep, principal: Manage) -> LimitOut:
-    await service.assign_group(uow, context=context, buyer_id=buyer_id, group_id=body.group_id, reason=body.reason, changed_by=principal.key_id)
+    await service.assign_group(uow, context=context, buyer_id=buyer_id, group_id=body.group_id, reason=body.reason, changed_by=principal.actor)
     await uow.commit()
     return await _render(uow, context, buyer_id)
 
@@ -98,7 +98,7 @@ async def _render_group(uow, context: LimitsContext, group_id: PathId) -> GroupO
 
 @router.put("/groups/{group_id}/limit", response_model=GroupOut, summary="Set a limit its member buyers share")
 async def put_group_limit(group_id: PathId, body: GroupLimitIn, uow: UnitOfWorkDep, context: LimitsContextDep, principal: Manage) -> GroupOut:
-    await service.set_group_limit(uow, context=context, group_id=group_id, limit=body, changed_by=principal.key_id)
+    await service.set_group_limit(uow, context=context, group_id=group_id, limit=body, changed_by=principal.actor)
     await uow.commit()
     return await _render_group(uow, context, group_id)
 

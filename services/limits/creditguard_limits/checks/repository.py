@@ -35,6 +35,27 @@ class ChecksRepository:
         statement = select(CreditCheck).where(CreditCheck.state == "pending").order_by(CreditCheck.created_at).limit(limit)
         return list((await self.session.execute(statement)).scalars())
 
+    async def search(
+        self, *, state: str | None, buyer_ids: list[str] | None, reason: str | None, decision: str | None, sort: str, limit: int, offset: int,
+    ) -> tuple[list[CreditCheck], int]:
+        conditions = []
+        if state is not None:
+            conditions.append(CreditCheck.state == state)
+        if buyer_ids is not None:
+            conditions.append(CreditCheck.buyer_id.in_(buyer_ids))
+        if reason is not None:
+            # Reasons are stored as JSON; the code is a lower-case identifier, so its quoted form
+            # matches only the code field.
+            conditions.append(CreditCheck.reasons.contains(f'"{reason}"', autoescape=True))
+        if decision is not None:
+            conditions.append(CreditCheck.decision == decision)
+        column = {"created_at": CreditCheck.created_at, "amount": CreditCheck.amount, "exposure_after": CreditCheck.exposure_after}[sort.lstrip("-")]
+        # check_id breaks ties so pages never overlap.
+        order = (column.desc(), CreditCheck.check_id) if sort.startswith("-") else (column, CreditCheck.check_id)
+        total = (await self.session.execute(select(func.count()).select_from(CreditCheck).where(*conditions))).scalar_one()
+        rows = await self.session.execute(select(CreditCheck).where(*conditions).order_by(*order).limit(limit).offset(offset))
+        return list(rows.scalars()), int(total)
+
     async def count_pending(self) -> int:
         return (await self.session.execute(select(func.count()).where(CreditCheck.state == "pending"))).scalar_one()
 

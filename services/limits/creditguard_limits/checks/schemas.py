@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from creditguard_shared.schema_types import CurrencyCode, Identifier, PositiveAmount
+from creditguard_shared.schema_types import MAX_OFFSET, CurrencyCode, Identifier, PositiveAmount
 
 
 class CreditCheckIn(BaseModel):
@@ -119,6 +119,28 @@ class ManualDecisionIn(BaseModel):
 
     decision: Literal["approved", "rejected"]
     comment: Annotated[str, Field(min_length=1, max_length=1000)]
+
+
+class CreditCheckSearch(BaseModel):
+    """Filters for the referral queue and a buyer's past decisions. A body rather than a query
+    string: the buyers of a country or an owner can be thousands of ids."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    state: Literal["pending", "decided", "superseded"] | None = "pending"
+    buyer_ids: Annotated[list[str], Field(max_length=100_000)] | None = Field(None, description="Only these buyers' checks")
+    reason: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")] | None = Field(None, description="Only checks with this reason code")
+    decision: Literal["approved", "approved_with_conditions", "referred", "rejected"] | None = None
+    sort: Literal["created_at", "-created_at", "amount", "-amount", "exposure_after", "-exposure_after"] = "created_at"
+    limit: Annotated[int, Field(ge=1, le=500)] = 50
+    offset: Annotated[int, Field(ge=0, le=MAX_OFFSET)] = 0
+
+
+class CreditCheckPage(BaseModel):
+    items: list[CreditCheckOut]
+    total: int
+    limit: int
+    offset: int
 
 
 class ReservationOut(BaseModel):

@@ -189,6 +189,14 @@ async def pending_referrals(uow: UnitOfWork, *, limit: int) -> list[CreditCheck]
     return await ChecksRepository(uow.session).pending(limit=limit)
 
 
+async def search_checks(
+    uow: UnitOfWork, *, state: str | None, buyer_ids: list[str] | None, reason: str | None, decision: str | None, sort: str, limit: int, offset: int,
+) -> tuple[list[CreditCheck], int]:
+    return await ChecksRepository(uow.session).search(
+        state=state, buyer_ids=buyer_ids, reason=reason, decision=decision, sort=sort, limit=limit, offset=offset,
+    )
+
+
 async def count_pending(uow: UnitOfWork) -> int:
     return await ChecksRepository(uow.session).count_pending()
 

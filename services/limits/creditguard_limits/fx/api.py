@@ -23,7 +23,7 @@ def _render(rate, reporting_currency: str) -> FxRateOut:  # type: ignore[no-unty
 
 @router.put("/fx-rates/{currency}", response_model=FxRateOut, summary="Set what one unit of a currency is worth in the reporting currency")
 async def put_rate(currency: CurrencyPath, body: FxRateIn, uow: UnitOfWorkDep, context: LimitsContextDep, principal: Manage) -> FxRateOut:
-    rate = await service.set_rate(uow, context=context, currency=currency, rate=body.rate, changed_by=principal.key_id)
+    rate = await service.set_rate(uow, context=context, currency=currency, rate=body.rate, changed_by=principal.actor)
     await uow.commit()
     return _render(rate, context.settings.reporting_currency)
 

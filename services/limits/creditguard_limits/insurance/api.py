@@ -31,7 +31,7 @@ async def get_policy(policy_id: PathId, uow: UnitOfWorkDep, _: Read) -> Insuranc
 
 @router.put("/buyers/{buyer_id}/insurance-cover", response_model=InsuranceCoverOut, summary="Record the insurer's cover on a buyer (requested and granted)")
 async def put_cover(buyer_id: PathId, body: InsuranceCoverIn, uow: UnitOfWorkDep, context: LimitsContextDep, principal: Manage) -> InsuranceCoverOut:
-    cover = await service.put_cover(uow, context=context, buyer_id=buyer_id, cover=body, changed_by=principal.key_id)
+    cover = await service.put_cover(uow, context=context, buyer_id=buyer_id, cover=body, changed_by=principal.actor)
     await uow.commit()
     return InsuranceCoverOut.model_validate(cover)
 

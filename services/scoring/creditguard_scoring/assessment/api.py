@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 
@@ -10,6 +10,7 @@ from creditguard_scoring.assessment.models import Assessment
 from creditguard_scoring.assessment.schemas import (
     AssessmentOut,
     AssessmentPage,
+    BuyerIds,
     BuyerListItem,
     BuyerPage,
     PassOut,
@@ -53,14 +54,22 @@ def render_assessment(assessment: Assessment) -> AssessmentOut:
     return AssessmentOut(**render_score(assessment, max_reasons=len(assessment.reasons)), trigger=assessment.trigger, inputs=assessment.inputs)
 
 
-@router.get("/buyers", response_model=BuyerPage, summary="Buyers with their current grade, filtered and paged")
+BuyerSearch = Annotated[str | None, Query(min_length=1, max_length=200, description="Part of the name, or the start of the id (any case)")]
+AccountOwner = Annotated[str | None, Query(min_length=1, max_length=200)]
+
+
+@router.get("/buyers", response_model=BuyerPage, summary="Buyers with their current grade, searched, filtered, sorted and paged")
 async def list_buyers(
     uow: UnitOfWorkDep, _: Read,
     grade: int | None = Query(None, ge=1, le=10), country: CountryCode | None = None,
     industry: str | None = Query(None, pattern=r"^(?:[A-U]|\d{2}(?:\.\d{1,2})?)$", description="NACE section or division"),
+    q: BuyerSearch = None, account_owner: AccountOwner = None,
+    buyer_id: list[str] | None = Query(None, max_length=500, description="Only these buyers (repeat the parameter)"),
+    sort: Literal["buyer_id", "name", "-pd"] = "buyer_id",
     limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> BuyerPage:
-    rows, total = await service.list_buyers(uow, grade=grade, country=country, industry=industry, limit=limit, offset=offset)
+    rows, total = await service.list_buyers(uow, grade=grade, country=country, industry=industry, limit=limit, offset=offset,
+                                            search=q, account_owner=account_owner, buyer_ids=buyer_id, sort=sort)
     items = [
         BuyerListItem(
             buyer_id=b.buyer_id, name=b.name, country=b.country, industry=b.industry, group_id=b.group_id, account_owner=b.account_owner,
@@ -69,6 +78,15 @@ async def list_buyers(
         for b, s in rows
     ]
     return BuyerPage(items=items, total=total, limit=limit, offset=offset)
+
+
+@router.get("/buyer-ids", response_model=BuyerIds, summary="The ids of the buyers a filter matches, for filtering another service's lists")
+async def list_buyer_ids(
+    uow: UnitOfWorkDep, _: Read, grade: int | None = Query(None, ge=1, le=10), country: CountryCode | None = None,
+    q: BuyerSearch = None, account_owner: AccountOwner = None, limit: int = Query(100_000, ge=1, le=100_000),
+) -> BuyerIds:
+    ids = await service.buyer_ids(uow, grade=grade, country=country, account_owner=account_owner, search=q, limit=limit + 1)
+    return BuyerIds(buyer_ids=ids[:limit], truncated=len(ids) > limit)
 
 
 @router.get("/buyers/{buyer_id}/score", response_model=ScoreOut, summary="The buyer's current probability of default, grade and reasons")

@@ -70,8 +70,34 @@ class AssessmentRepository:
         return list((await self.session.execute(statement)).scalars()), int(total or 0)
 
     async def list_buyers(
-        self, *, grade: int | None, country: str | None, industry_section: str | None, industry_prefix: str | None, limit: int, offset: int
+        self, *, grade: int | None, country: str | None, industry_section: str | None, industry_prefix: str | None, limit: int, offset: int,
+        search: str | None = None, account_owner: str | None = None, buyer_ids: list[str] | None = None, sort: str = "buyer_id",
     ) -> tuple[list[tuple[Buyer, BuyerScore | None]], int]:
+        joined = select(Buyer, BuyerScore).outerjoin(BuyerScore, BuyerScore.buyer_id == Buyer.buyer_id).where(
+            and_(True, *self._buyer_conditions(grade=grade, country=country, industry_section=industry_section, industry_prefix=industry_prefix,
+                                               search=search, account_owner=account_owner, buyer_ids=buyer_ids))
+        )
+        total = await self.session.scalar(select(func.count()).select_from(joined.subquery()))
+        # Unscored buyers last when ranking by PD; buyer_id breaks ties so pages never overlap.
+        order = {
+            "buyer_id": (Buyer.buyer_id,),
+            "name": (Buyer.name, Buyer.buyer_id),
+            "-pd": (BuyerScore.pd.is_(None), BuyerScore.pd.desc(), Buyer.buyer_id),
+        }[sort]
+        rows = (await self.session.execute(joined.order_by(*order).limit(limit).offset(offset))).all()
+        return [(buyer, score) for buyer, score in rows], int(total or 0)
+
+    async def buyer_ids(self, *, grade: int | None, country: str | None, account_owner: str | None, search: str | None, limit: int) -> list[str]:
+        conditions = self._buyer_conditions(grade=grade, country=country, industry_section=None, industry_prefix=None,
+                                             search=search, account_owner=account_owner, buyer_ids=None)
+        statement = select(Buyer.buyer_id).outerjoin(BuyerScore, BuyerScore.buyer_id == Buyer.buyer_id).where(and_(True, *conditions))
+        return list((await self.session.execute(statement.order_by(Buyer.buyer_id).limit(limit))).scalars())
+
+    @staticmethod
+    def _buyer_conditions(
+        *, grade: int | None, country: str | None, industry_section: str | None, industry_prefix: str | None,
+        search: str | None, account_owner: str | None, buyer_ids: list[str] | None,
+    ) -> list:
         conditions = []
         if grade is not None:
             conditions.append(BuyerScore.grade == grade)
@@ -81,10 +107,15 @@ class AssessmentRepository:
             conditions.append(BuyerScore.industry_section == industry_section)
         if industry_prefix is not None:
             conditions.append(or_(Buyer.industry == industry_prefix, Buyer.industry.startswith(industry_prefix + ".")))
-        joined = select(Buyer, BuyerScore).outerjoin(BuyerScore, BuyerScore.buyer_id == Buyer.buyer_id).where(and_(True, *conditions))
-        total = await self.session.scalar(select(func.count()).select_from(joined.subquery()))
-        rows = (await self.session.execute(joined.order_by(Buyer.buyer_id).limit(limit).offset(offset))).all()
-        return [(buyer, score) for buyer, score in rows], int(total or 0)
+        if search:
+            # A person types part of a name or the start of an id, in any case.
+            needle = search.lower()
+            conditions.append(or_(func.lower(Buyer.name).contains(needle, autoescape=True), func.lower(Buyer.buyer_id).startswith(needle, autoescape=True)))
+        if account_owner is not None:
+            conditions.append(Buyer.account_owner == account_owner)
+        if buyer_ids is not None:
+            conditions.append(Buyer.buyer_id.in_(buyer_ids))
+        return conditions
 
     async def rank_counts(self, *, values: dict[str, float], country: str | None = None, industry_section: str | None = None) -> dict[str, tuple[int, int, int]]:
         """For each metric column: (rows below the value, rows equal, rows with a value), in the cohort."""

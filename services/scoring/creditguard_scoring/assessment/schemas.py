@@ -60,6 +60,12 @@ class BuyerPage(BaseModel):
     offset: int
 
 
+class BuyerIds(BaseModel):
+    buyer_ids: list[str]
+    # True when there were more than the limit asked for.
+    truncated: bool
+
+
 class PeerMetric(BaseModel):
     value: float | None
     percentile: float | None

@@ -225,12 +225,20 @@ async def assessment_history(uow: UnitOfWork, *, buyer_id: str, limit: int, offs
     return await AssessmentRepository(uow.session).history(buyer_id, limit=limit, offset=offset)
 
 
-async def list_buyers(uow: UnitOfWork, *, grade: int | None, country: str | None, industry: str | None, limit: int, offset: int):
+async def list_buyers(
+    uow: UnitOfWork, *, grade: int | None, country: str | None, industry: str | None, limit: int, offset: int,
+    search: str | None = None, account_owner: str | None = None, buyer_ids: list[str] | None = None, sort: str = "buyer_id",
+):
     section = industry if industry and industry.isalpha() else None
     prefix = industry if industry and not industry.isalpha() else None
     return await AssessmentRepository(uow.session).list_buyers(
-        grade=grade, country=country, industry_section=section, industry_prefix=prefix, limit=limit, offset=offset
+        grade=grade, country=country, industry_section=section, industry_prefix=prefix, limit=limit, offset=offset,
+        search=search, account_owner=account_owner, buyer_ids=buyer_ids, sort=sort,
     )
+
+
+async def buyer_ids(uow: UnitOfWork, *, grade: int | None, country: str | None, account_owner: str | None, search: str | None, limit: int) -> list[str]:
+    return await AssessmentRepository(uow.session).buyer_ids(grade=grade, country=country, account_owner=account_owner, search=search, limit=limit)
 
 
 async def peers(uow: UnitOfWork, *, buyer_id: str) -> tuple[BuyerScore, dict[str, dict[str, dict]]]:

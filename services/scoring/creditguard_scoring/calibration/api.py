@@ -48,7 +48,7 @@ async def recalibrate(body: RecalibrationIn, request: Request, uow: UnitOfWorkDe
     context = context_of(request)
     now = request.app.state.clock.now()
     record, buyer_ids = await service.apply_recalibration(uow, context=context, as_of=body.as_of, horizon_days=body.horizon_days,
-                                                          method=body.method, reason=body.reason, applied_by=principal.name, now=now)
+                                                          method=body.method, reason=body.reason, applied_by=principal.actor_name, now=now)
     await uow.commit()
     regraded = await service.regrade(request.app.state.runtime.uow_factory, context=context, buyer_ids=buyer_ids, now=now,
                                      chunk=request.app.state.regrade_chunk)

@@ -1,0 +1,104 @@
+"""One buyer on one screen: profile and score from scoring, limit, exposure, invoices, decisions and
+audit from limits, alerts and collection cases from alerts, read side by side."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, TypeVar
+
+from creditguard_console.people.models import Person
+from creditguard_console.upstream.client import Upstream
+from creditguard_shared.errors import NotFound
+
+T = TypeVar("T")
+
+
+async def _or_none(call: Awaitable[T]) -> T | None:
+    """A buyer known to one service may be unknown to another (no limit yet, never scored)."""
+    try:
+        return await call
+    except NotFound:
+        return None
+
+
+@dataclass(frozen=True)
+class Account:
+    buyer_id: str
+    profile: dict | None
+    score: dict | None
+    grade_history: list[dict]
+    limit: dict | None
+    exposure: dict | None
+    invoices: list[dict]
+    alerts: list[dict]
+    cases: list[dict]
+    pending_checks: list[dict]
+    past_checks: list[dict]
+    audit: list[dict]
+
+    @property
+    def name(self) -> str:
+        return (self.profile or {}).get("name") or self.buyer_id
+
+
+async def load(upstream: Upstream, *, person: Person, buyer_id: str) -> Account:
+    def reader(service: str):  # type: ignore[no-untyped-def]
+        return lambda path, **params: upstream.get(service, path, person=person, params=params or None)
+
+    scoring, limits, alerts = reader("scoring"), reader("limits"), reader("alerts")
+
+    def checks(state: str, limit: int) -> Awaitable[dict]:
+        return upstream.post("limits", "/v1/credit-checks/search", person=person, json={"state": state, "buyer_ids": [buyer_id], "sort": "-created_at", "limit": limit})
+
+    (profile, score, history, limit, exposure, invoices, alert_page, case_page, pending, decided, audit) = await asyncio.gather(
+        _or_none(scoring(f"/v1/buyers/{buyer_id}")),
+        _or_none(scoring(f"/v1/buyers/{buyer_id}/score")),
+        _or_none(scoring(f"/v1/buyers/{buyer_id}/assessments", limit=12)),
+        _or_none(limits(f"/v1/buyers/{buyer_id}/limit")),
+        _or_none(limits(f"/v1/buyers/{buyer_id}/exposure")),
+        _or_none(limits(f"/v1/buyers/{buyer_id}/invoices", open_only="true")),
+        alerts("/v1/alerts", buyer_id=buyer_id, limit=50),
+        alerts("/v1/collections/cases", buyer_id=buyer_id, status="open", limit=20),
+        checks("pending", 50),
+        checks("decided", 20),
+        _or_none(limits(f"/v1/buyers/{buyer_id}/limit/audit")),
+    )
+    if profile is None and limit is None and exposure is None:
+        raise NotFound(f"No buyer {buyer_id} in scoring or limits.")
+    cases = await asyncio.gather(*(alerts(f"/v1/collections/cases/{c['id']}") for c in case_page["items"]))
+    return Account(
+        buyer_id=buyer_id, profile=profile, score=score,
+        grade_history=list(reversed((history or {}).get("items", []))), limit=limit, exposure=exposure, invoices=invoices or [],
+        alerts=alert_page["items"], cases=list(cases), pending_checks=pending["items"], past_checks=decided["items"],
+        audit=sorted(audit or [], key=lambda a: a["changed_at"], reverse=True)[:30],
+    )
+
+
+async def set_limit(upstream: Upstream, *, person: Person, buyer_id: str, amount: str, currency: str, terms_days: int, review_on: date | None, reason: str) -> dict:
+    body: dict[str, Any] = {"amount": amount, "currency": currency, "payment_terms_days": terms_days, "reason": reason}
+    if review_on:
+        body["review_on"] = review_on.isoformat()
+    return await upstream.put("limits", f"/v1/buyers/{buyer_id}/limit", person=person, json=body)
+
+
+async def add_temporary_increase(upstream: Upstream, *, person: Person, buyer_id: str, amount: str, valid_from: date, valid_until: date, reason: str) -> dict:
+    return await upstream.post("limits", f"/v1/buyers/{buyer_id}/temporary-increases", person=person, json={
+        "amount": amount, "valid_from": valid_from.isoformat(), "valid_until": valid_until.isoformat(), "reason": reason})
+
+
+async def set_status(upstream: Upstream, *, person: Person, buyer_id: str, status: str, reason: str) -> dict:
+    return await upstream.put("limits", f"/v1/buyers/{buyer_id}/status", person=person, json={"status": status, "reason": reason})
+
+
+async def record_promise(upstream: Upstream, *, person: Person, case_id: str, promised_on: date, amount: str | None, comment: str | None) -> dict:
+    body: dict[str, Any] = {"kind": "promise_to_pay", "promised_on": promised_on.isoformat(), "comment": comment or None}
+    if amount:
+        body["promised_amount"] = amount
+    return await upstream.post("alerts", f"/v1/collections/cases/{case_id}/actions", person=person, json=body)
+
+
+async def acknowledge_alert(upstream: Upstream, *, person: Person, alert_id: str, comment: str | None) -> dict:
+    return await upstream.post("alerts", f"/v1/alerts/{alert_id}/ack", person=person, json={"comment": comment or None})
