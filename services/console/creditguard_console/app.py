@@ -27,6 +27,7 @@ from creditguard_console.models import load_all_models
 from creditguard_console.pages import SignInRequired, render, safe_next, with_message
 from creditguard_console.people import api as people_api
 from creditguard_console.portfolio import api as portfolio_api
+from creditguard_console.portfolio import service as portfolio_service
 from creditguard_console.portfolio.service import PortfolioCache
 from creditguard_console.referrals import api as referrals_api
 from creditguard_console.search import api as search_api
@@ -93,9 +94,17 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         if not settings.api_key:
             logger.warning("CONSOLE_API_KEY is empty: every page that reads a service will fail")
         logger.info("%s started on database %s", settings.service_name, context.engine.url.render_as_string(hide_password=True))
+        warming = None
+        if settings.portfolio_warm_up and settings.api_key and settings.portfolio_cache_seconds > 0:
+            upstream = context.upstream
+            warming = asyncio.create_task(portfolio_service.warm_up(
+                context.portfolio_cache, lambda: portfolio_service.load(upstream, person=portfolio_service.WARM_UP_READER)))
         try:
             yield
         finally:
+            if warming is not None:
+                warming.cancel()
+                await asyncio.gather(warming, return_exceptions=True)
             await context.upstream.close()
             await context.engine.dispose()
 

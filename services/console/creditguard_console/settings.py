@@ -28,5 +28,7 @@ class Settings(BaseSettings):
     # The portfolio page's figures are shared by everyone and refetched in the background once
     # older than this (limits computes them from the whole book); 0 fetches them on every view.
     portfolio_cache_seconds: float = 60.0
+    # Fetch the portfolio figures at start-up (retrying while the services start), not on the first view.
+    portfolio_warm_up: bool = True
     # Lines one bulk limit import may carry (each becomes one call to the limits service).
     import_max_rows: int = 2000

@@ -54,7 +54,8 @@ async def _console(database_url: str, *, api_key: str, transports: dict[str, htt
     await migrate("console", database_url)
     # Without transports, the services' URLs are ports nothing listens on.
     nowhere = {f"{name}_url": f"http://127.0.0.1:{free_port()}" for name in ("scoring", "limits", "alerts")}
-    settings = Settings(database_url=database_url, api_key=api_key, cookie_secure=False, log_json=False, **nowhere)
+    # No start-up fetch: each test decides what the services hold before the portfolio is read.
+    settings = Settings(database_url=database_url, api_key=api_key, cookie_secure=False, log_json=False, portfolio_warm_up=False, **nowhere)
     app = create_app(settings, clock=Clock(), transports=transports)
     return app
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
-from creditguard_console.portfolio.service import Portfolio, PortfolioCache
+from creditguard_console.portfolio.service import Portfolio, PortfolioCache, warm_up
 
 
 async def test_stale_while_revalidate():
@@ -36,3 +36,24 @@ async def test_stale_while_revalidate():
 
 async def _fresh() -> Portfolio:
     return Portfolio(figures={"n": 0}, forecast={}, riskiest=[], names={}, fetched_at=datetime.now(UTC))
+
+
+async def test_the_figures_are_fetched_at_start_up_while_the_services_come_up():
+    calls = 0
+
+    async def fetch() -> Portfolio:
+        nonlocal calls
+        calls += 1
+        if calls < 3:
+            raise ConnectionError("limits is still starting")
+        return Portfolio(figures={"n": calls}, forecast={}, riskiest=[], names={}, fetched_at=datetime.now(UTC))
+
+    cache = PortfolioCache(seconds=60)
+    assert await warm_up(cache, fetch, attempts=5, pause_seconds=0.01)
+    # The first person to open the page gets the figures fetched at start-up, without waiting.
+    assert (await cache.get(_fresh)).figures == {"n": 3} and calls == 3
+    assert not await warm_up(PortfolioCache(seconds=60), _down, attempts=2, pause_seconds=0.01)
+
+
+async def _down() -> Portfolio:
+    raise ConnectionError("limits is down")

@@ -55,6 +55,24 @@ class PortfolioCache:
             logger.warning("refreshing the portfolio figures failed; showing the previous ones", exc_info=True)
 
 
+# The console itself, reading the book's figures at start-up as a read-only person, so that the
+# first person to open the portfolio does not wait while limits computes them from every account.
+WARM_UP_READER = Person(person_id="console", email="console@localhost", name="creditguard console", role="read_only")
+
+
+async def warm_up(cache: PortfolioCache, fetch: Callable[[], Awaitable[Portfolio]], *, attempts: int = 20, pause_seconds: float = 3.0) -> bool:
+    """Fills the cache once, retrying while the services are still starting; whether it did."""
+    for attempt in range(attempts):
+        try:
+            await cache.get(fetch)
+            return True
+        except Exception:  # noqa: BLE001 - a service not up yet; the first view fetches if this never succeeds
+            if attempt + 1 < attempts:
+                await asyncio.sleep(pause_seconds)
+    logger.warning("could not fetch the portfolio figures at start-up; the first view will")
+    return False
+
+
 async def load(upstream: Upstream, *, person: Person, riskiest: int = 15) -> Portfolio:
     figures, forecast, risky = await asyncio.gather(
         upstream.get("limits", "/v1/portfolio", person=person),
