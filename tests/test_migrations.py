@@ -1,15 +1,23 @@
-"""Each service's Alembic tree builds its schema on both databases and matches its models."""
+"""Each service's Alembic tree builds its schema on both databases and matches its models, and
+turns the binary-float amounts earlier revisions stored on SQLite into exact whole cents."""
 
 from __future__ import annotations
 
 import asyncio
 import importlib
+import sqlite3
+from decimal import Decimal
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import select, text
 
-from creditguard_shared.database import create_engine
+from creditguard_shared.database import Money, create_engine
+from creditguard_shared.migrations import alembic_config
+from creditguard_shared.schema_types import MAX_AMOUNT
+from creditguard_shared.service_cli import migrations_dir
 from tests.fixtures.services import migrate
 
 
@@ -29,3 +37,75 @@ async def test_migrations_match_models(service, databases):
     # Migrating again is a no-op.
     await migrate(service, url)
     await asyncio.sleep(0)
+
+
+PREVIOUS_REVISION = {"limits": "0005", "scoring": "0004", "alerts": "0003"}
+# As the earlier revisions stored them on SQLite: binary floats (0.29 is 0.28999..., 1000.0 an
+# INTEGER by NUMERIC affinity), a negative figure as a statement may hold, the largest amount.
+OLD_AMOUNTS = [Decimal("0.10"), Decimal("0.20"), Decimal("0.29"), Decimal("1000.00"), Decimal("-1234.57"), MAX_AMOUNT]
+
+
+def _filler(declared_type: str, row: int) -> object:
+    """A value of the column's declared type, different in every row (unique constraints)."""
+    declared = declared_type.upper()
+    if declared.startswith(("INT", "BIGINT", "SMALLINT")):
+        return row + 1
+    if declared.startswith(("FLOAT", "NUMERIC", "REAL", "DOUBLE")):
+        return 0.5
+    if declared == "BOOLEAN":
+        return 0
+    if declared == "DATE":
+        return f"2026-01-{row + 1:02d}"
+    if declared == "DATETIME":
+        return f"2026-01-{row + 1:02d} 09:00:00.000000"
+    if declared == "JSON":
+        return "{}"
+    return f"r{row}"
+
+
+@pytest.mark.parametrize("service", ["scoring", "limits", "alerts"])
+async def test_sqlite_amounts_stored_as_floats_come_out_exact_after_the_upgrade(service, tmp_path):
+    path = tmp_path / f"{service}.db"
+    url = f"sqlite:///{path}"
+    config = alembic_config(migrations_dir(f"creditguard_{service}"), url)
+    await asyncio.to_thread(command.upgrade, config, PREVIOUS_REVISION[service])
+    importlib.import_module(f"creditguard_{service}.models").load_all_models()
+    metadata = importlib.import_module(f"creditguard_{service}.database").Base.metadata
+    money = {table.name: [c.name for c in table.columns if isinstance(c.type, Money)] for table in metadata.sorted_tables}
+    money = {table: columns for table, columns in money.items() if columns}
+    assert money, "the service has money columns"
+
+    with sqlite3.connect(path) as connection:
+        for table, columns in money.items():
+            described = connection.execute(f"PRAGMA table_info({table})").fetchall()
+            names = [name for _, name, *_ in described]
+            for row, amount in enumerate(OLD_AMOUNTS):
+                values = [float(amount) if name in columns else _filler(declared, row) for _, name, declared, *_ in described]
+                connection.execute(f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})", values)
+            assert {kind for (kind,) in connection.execute(f"SELECT typeof({columns[0]}) FROM {table}")} >= {"real"}
+
+    await asyncio.to_thread(command.upgrade, config, "head")
+
+    with sqlite3.connect(path) as connection:
+        for table, columns in money.items():
+            for column in columns:
+                stored = connection.execute(f"SELECT typeof({column}), {column} FROM {table} ORDER BY rowid").fetchall()
+                assert stored == [("integer", int(amount * 100)) for amount in OLD_AMOUNTS], (table, column, stored)
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            for table, columns in money.items():
+                model = metadata.tables[table]
+                for column in columns:
+                    read = (await connection.execute(select(model.c[column]).order_by(text("rowid")))).scalars().all()
+                    assert read == OLD_AMOUNTS and all(str(value) == str(amount) for value, amount in zip(read, OLD_AMOUNTS)), (table, column, read)
+    finally:
+        await engine.dispose()
+
+    # The downgrade gives the previous revision its amounts in units back.
+    await asyncio.to_thread(command.downgrade, config, PREVIOUS_REVISION[service])
+    with sqlite3.connect(path) as connection:
+        for table, columns in money.items():
+            for column in columns:
+                values = [value for (value,) in connection.execute(f"SELECT {column} FROM {table} ORDER BY rowid")]
+                assert values == [float(amount) for amount in OLD_AMOUNTS], (table, column, values)

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, MetaData, Numeric, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -43,6 +45,56 @@ class UtcDateTime(TypeDecorator):
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+class Money(TypeDecorator):
+    """Money, exact on every database: NUMERIC(18, 2) on PostgreSQL; on SQLite, whose NUMERIC
+    would hold a binary float (0.1 + 0.2 != 0.3), whole cents, which SQLite's NUMERIC affinity
+    stores as an exact 64-bit INTEGER and sums exactly (failing loudly on overflow, never rounding).
+
+    The column is declared NUMERIC(18, 2) on both, so the schema and the migrations stay the same
+    and only the stored representation differs. Sums, MIN/MAX, CASE and COALESCE over a money
+    column keep this type, so their results come back as Decimals too; a value compared with or
+    bound to a money column is converted the same way. Raw SQL must not mix a money column with a
+    literal amount in units, nor multiply one by a float.
+    """
+
+    impl = Numeric(18, 2)
+    cache_ok = True
+
+    def bind_processor(self, dialect: Dialect):  # type: ignore[no-untyped-def]
+        return _to_cents if dialect.name == "sqlite" else super().bind_processor(dialect)
+
+    def literal_processor(self, dialect: Dialect):  # type: ignore[no-untyped-def]
+        if dialect.name != "sqlite":
+            return super().literal_processor(dialect)
+        return lambda value: str(_to_cents(value))
+
+    def result_processor(self, dialect: Dialect, coltype: Any):  # type: ignore[no-untyped-def]
+        # Not the SQLite NUMERIC processor: it formats through a float, inexact beyond 2**53 cents.
+        return _from_cents if dialect.name == "sqlite" else super().result_processor(dialect, coltype)
+
+
+_CENT = Decimal("0.01")
+
+
+def _to_cents(value: Decimal | int | str | None) -> int | None:
+    if value is None:
+        return None
+    # Half away from zero to the cent, as PostgreSQL's NUMERIC(18, 2) rounds; str() so a float
+    # that slipped through counts as what it prints, not its binary expansion.
+    return int((Decimal(str(value)) * 100).to_integral_value(ROUND_HALF_UP))
+
+
+def _from_cents(value: int | float | str | None) -> Decimal | None:
+    if value is None:
+        return None
+    cents = Decimal(value)
+    if cents != cents.to_integral_value():
+        # A fraction of a cent means a REAL left by an unmigrated database or arithmetic with a
+        # float: refuse it rather than answer an amount that is silently off.
+        raise ValueError(f"money column holds {value!r}, not whole cents")
+    return cents.scaleb(-2).quantize(_CENT)
 
 
 def normalise_database_url(url: str) -> str:

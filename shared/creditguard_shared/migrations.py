@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from alembic import command, context
+from alembic import command, context, op
 from alembic.config import Config
 from sqlalchemy import MetaData, text
 from sqlalchemy.engine import Connection
@@ -53,3 +53,25 @@ def run_env(metadata: MetaData) -> None:
         await engine.dispose()
 
     asyncio.run(_online())
+
+
+def sqlite_money_to_cents(columns: dict[str, tuple[str, ...]]) -> None:
+    """In a migration: rewrite the money ``columns`` (table -> column names) of a SQLite database
+    from the binary floats earlier revisions stored to whole cents (``database.Money``). PostgreSQL
+    keeps NUMERIC and is left alone."""
+    _rewrite_sqlite_money(columns, "CAST(ROUND({column} * 100) AS INTEGER)")
+
+
+def sqlite_money_to_units(columns: dict[str, tuple[str, ...]]) -> None:
+    """The downgrade of ``sqlite_money_to_cents``: back to amounts in units (floats again)."""
+    _rewrite_sqlite_money(columns, "{column} / 100.0")
+
+
+def _rewrite_sqlite_money(columns: dict[str, tuple[str, ...]], expression: str) -> None:
+    bind = op.get_bind()
+    if bind.dialect.name != "sqlite":
+        return
+    for table, names in columns.items():
+        # Names come from the migration itself, never from input; NULL stays NULL.
+        assignments = ", ".join(f"{name} = {expression.format(column=name)}" for name in names)
+        bind.execute(text(f"UPDATE {table} SET {assignments}"))

@@ -2,11 +2,11 @@
 
 from sqlalchemy.orm import DeclarativeBase
 
-from creditguard_shared.database import UtcDateTime, new_metadata
+from creditguard_shared.database import Money, UtcDateTime, new_metadata
 from creditguard_shared.messaging_tables import define_messaging_tables
 
-# The alerts models import the column type from here, beside their Base.
-__all__ = ["Base", "UtcDateTime", "messaging_tables"]
+# The alerts models import the column types from here, beside their Base.
+__all__ = ["Base", "Money", "UtcDateTime", "messaging_tables"]
 
 
 class Base(DeclarativeBase):

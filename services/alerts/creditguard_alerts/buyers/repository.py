@@ -5,32 +5,30 @@ from decimal import Decimal
 
 import functools
 
-from sqlalchemy import BigInteger, bindparam, cast, func, literal_column, select, union_all
+from sqlalchemy import bindparam, func, literal_column, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from creditguard_alerts.buyers.models import BuyerProfile, InsuranceCover
-
-
-# Exposure as whole cents: integer sums are exact on SQLite too, where NUMERIC is stored as a float.
-_EXPOSURE_CENTS = cast(func.round(BuyerProfile.exposure * 100), BigInteger)
+from creditguard_alerts.database import Money
 
 
 # Built once: the concentration check runs them for every batch of exposure changes.
 _EXPOSED_IN_CURRENCY = (BuyerProfile.currency == bindparam("currency"), BuyerProfile.exposure > 0)
-_EXPOSURE_TOTAL = select(func.count(), func.sum(_EXPOSURE_CENTS)).where(*_EXPOSED_IN_CURRENCY)
+# Money columns sum exactly on both databases (whole cents on SQLite, NUMERIC on PostgreSQL).
+_EXPOSURE_TOTAL = select(func.count(), func.sum(BuyerProfile.exposure)).where(*_EXPOSED_IN_CURRENCY)
 
 
 @functools.cache
 def _exposure_by_statement(keys: tuple[str, ...]):  # type: ignore[no-untyped-def]
     """Sums per group of each key in one UNION ALL, told apart by its first column; buyers only
-    from ``buyer_at_least_cents`` up (they are many, and only the large ones matter)."""
+    from ``buyer_at_least`` up (they are many, and only the large ones matter)."""
     branches = []
     for key in keys:
         group = getattr(BuyerProfile, key)
-        cents = func.sum(_EXPOSURE_CENTS)
-        branch = select(literal_column(f"'{key}'"), group, cents).where(*_EXPOSED_IN_CURRENCY, group.is_not(None)).group_by(group)
+        total = func.sum(BuyerProfile.exposure)
+        branch = select(literal_column(f"'{key}'"), group, total).where(*_EXPOSED_IN_CURRENCY, group.is_not(None)).group_by(group)
         if key == "buyer_id":
-            branch = branch.having(cents >= bindparam("buyer_at_least_cents", type_=BigInteger))
+            branch = branch.having(total >= bindparam("buyer_at_least", type_=Money()))
         branches.append(branch)
     return union_all(*branches)
 
@@ -112,18 +110,18 @@ class BuyerRepository:
         return (await self.session.execute(select(func.count()).select_from(BuyerProfile).where(BuyerProfile.review_due_on.is_not(None)))).scalar_one()
 
     async def exposure_total(self, currency: str) -> tuple[int, Decimal]:
-        """How many buyers hold exposure in ``currency`` and its total, summed exactly in cents by the database."""
-        count, cents = (await self.session.execute(_EXPOSURE_TOTAL, {"currency": currency})).one()
-        return int(count), Decimal(int(cents or 0)) / 100
+        """How many buyers hold exposure in ``currency`` and its total, summed exactly by the database."""
+        count, total = (await self.session.execute(_EXPOSURE_TOTAL, {"currency": currency})).one()
+        return int(count), total if total is not None else Decimal("0.00")
 
     async def exposure_by(self, currency: str, *, keys: list[str], buyer_at_least: Decimal = Decimal(0)) -> dict[str, dict[str, Decimal]]:
         """Exposure in ``currency`` per buyer, country and/or industry (``keys``; buyers only those
-        holding at least ``buyer_at_least``, unknown groups left out), summed exactly in cents by
-        the database, in one statement."""
+        holding at least ``buyer_at_least``, unknown groups left out), summed exactly by the
+        database, in one statement."""
         sums: dict[str, dict[str, Decimal]] = {key: {} for key in keys}
-        parameters = {"currency": currency, "buyer_at_least_cents": int(buyer_at_least * 100)}
+        parameters = {"currency": currency, "buyer_at_least": buyer_at_least}
         for key, name, amount in await self.session.execute(_exposure_by_statement(tuple(keys)), parameters):
-            sums[key][name] = Decimal(int(amount)) / 100
+            sums[key][name] = amount
         return sums
 
     async def currencies(self) -> list[str]:

@@ -4,12 +4,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Date, Index, Integer, Numeric, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Date, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from creditguard_alerts.database import Base, UtcDateTime
-
-MONEY = Numeric(18, 2)
+from creditguard_alerts.database import Base, Money, UtcDateTime
 
 
 class CollectionStrategy(Base):
@@ -21,8 +19,8 @@ class CollectionStrategy(Base):
     priority: Mapped[int] = mapped_column(Integer)
     risk_classes: Mapped[list[str] | None] = mapped_column(JSON)
     industries: Mapped[list[str] | None] = mapped_column(JSON)
-    min_amount: Mapped[Decimal | None] = mapped_column(MONEY)
-    max_amount: Mapped[Decimal | None] = mapped_column(MONEY)
+    min_amount: Mapped[Decimal | None] = mapped_column(Money)
+    max_amount: Mapped[Decimal | None] = mapped_column(Money)
     levels: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     enabled: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
@@ -39,13 +37,13 @@ class CollectionCase(Base):
     strategy_id: Mapped[str] = mapped_column(String(64))
     currency: Mapped[str] = mapped_column(String(3))
     due_on: Mapped[date] = mapped_column(Date)
-    open_amount: Mapped[Decimal] = mapped_column(MONEY)
+    open_amount: Mapped[Decimal] = mapped_column(Money)
     days_past_due: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(10))
     level: Mapped[str] = mapped_column(String(40))
     level_index: Mapped[int] = mapped_column(Integer)
     promised_until: Mapped[date | None] = mapped_column(Date)
-    promised_amount: Mapped[Decimal | None] = mapped_column(MONEY)
+    promised_amount: Mapped[Decimal | None] = mapped_column(Money)
     disputed: Mapped[bool] = mapped_column(Boolean)
     hold_requested: Mapped[bool] = mapped_column(Boolean)
     opened_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -3,12 +3,10 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import Date, Integer, Numeric, String
+from sqlalchemy import Date, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from creditguard_alerts.database import Base
-
-MONEY = Numeric(18, 2)
+from creditguard_alerts.database import Base, Money
 
 
 class Receivable(Base):
@@ -16,11 +14,11 @@ class Receivable(Base):
 
     invoice_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     buyer_id: Mapped[str] = mapped_column(String(64), index=True)
-    amount: Mapped[Decimal] = mapped_column(MONEY)
+    amount: Mapped[Decimal] = mapped_column(Money)
     currency: Mapped[str] = mapped_column(String(3))
     issued_on: Mapped[date] = mapped_column(Date)
     due_on: Mapped[date] = mapped_column(Date)
-    open_amount: Mapped[Decimal] = mapped_column(MONEY)
+    open_amount: Mapped[Decimal] = mapped_column(Money)
     settled_on: Mapped[date | None] = mapped_column(Date)
     # Latest past-due threshold reported by the limits service's aging sweep (0 = none yet).
     late_bucket: Mapped[int] = mapped_column(Integer, default=0)
@@ -34,5 +32,5 @@ class ReceivableSettlement(Base):
 
     settlement_id: Mapped[str] = mapped_column(String(80), primary_key=True)
     invoice_id: Mapped[str] = mapped_column(String(64), index=True)
-    amount: Mapped[Decimal] = mapped_column(MONEY)
+    amount: Mapped[Decimal] = mapped_column(Money)
     settled_on: Mapped[date] = mapped_column(Date)

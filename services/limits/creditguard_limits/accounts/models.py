@@ -7,8 +7,7 @@ from sqlalchemy import Boolean, Date, Integer, Numeric, String, Text, false, tex
 from sqlalchemy.orm import Mapped, mapped_column
 
 from creditguard_limits.database import Base
-from creditguard_limits.ledger.models import MONEY
-from creditguard_shared.database import UtcDateTime
+from creditguard_shared.database import Money, UtcDateTime
 
 PROBABILITY = Numeric(9, 8)
 
@@ -22,7 +21,7 @@ class CreditAccount(Base):
     buyer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     group_id: Mapped[str | None] = mapped_column(String(64), index=True)
     # None until a credit manager or the policy sets a limit.
-    limit_amount: Mapped[Decimal | None] = mapped_column(MONEY)
+    limit_amount: Mapped[Decimal | None] = mapped_column(Money)
     currency: Mapped[str | None] = mapped_column(String(3))
     payment_terms_days: Mapped[int | None] = mapped_column(Integer)
     review_on: Mapped[date | None] = mapped_column(Date)
@@ -40,8 +39,8 @@ class CreditAccount(Base):
     grade: Mapped[int | None] = mapped_column(Integer)
     risk_class: Mapped[str | None] = mapped_column(String(32))
     pd: Mapped[Decimal | None] = mapped_column(PROBABILITY)
-    equity: Mapped[Decimal | None] = mapped_column(MONEY)
-    sales: Mapped[Decimal | None] = mapped_column(MONEY)
+    equity: Mapped[Decimal | None] = mapped_column(Money)
+    sales: Mapped[Decimal | None] = mapped_column(Money)
     statement_currency: Mapped[str | None] = mapped_column(String(3))
     assessed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     # Payment record, kept incrementally by the ledger for ramp-up and the cash-in forecast.
@@ -54,7 +53,7 @@ class CreditAccount(Base):
     relationship_since: Mapped[date | None] = mapped_column(Date)
     # What the buyer bought on credit over the last twelve months, in the policy's matrix currency:
     # its payment experience (policy payment_experience). Refreshed by the daily sweep and imports.
-    purchases_12m: Mapped[Decimal] = mapped_column(MONEY, server_default=text("0"))
+    purchases_12m: Mapped[Decimal] = mapped_column(Money, server_default=text("0"))
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
@@ -64,7 +63,7 @@ class CreditGroup(Base):
     __tablename__ = "credit_groups"
 
     group_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    limit_amount: Mapped[Decimal] = mapped_column(MONEY)
+    limit_amount: Mapped[Decimal] = mapped_column(Money)
     currency: Mapped[str] = mapped_column(String(3))
     review_on: Mapped[date | None] = mapped_column(Date)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
@@ -75,7 +74,7 @@ class TemporaryIncrease(Base):
 
     increase_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     buyer_id: Mapped[str] = mapped_column(String(64), index=True)
-    amount: Mapped[Decimal] = mapped_column(MONEY)
+    amount: Mapped[Decimal] = mapped_column(Money)
     valid_from: Mapped[date] = mapped_column(Date)
     valid_until: Mapped[date] = mapped_column(Date)
     reason: Mapped[str] = mapped_column(String(500))

@@ -7,8 +7,7 @@ from sqlalchemy import Date, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from creditguard_limits.database import Base
-from creditguard_limits.ledger.models import MONEY
-from creditguard_shared.database import UtcDateTime
+from creditguard_shared.database import Money, UtcDateTime
 
 
 class CreditCheck(Base):
@@ -20,7 +19,7 @@ class CreditCheck(Base):
     check_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     buyer_id: Mapped[str] = mapped_column(String(64), index=True)
     order_id: Mapped[str] = mapped_column(String(64))
-    amount: Mapped[Decimal] = mapped_column(MONEY)
+    amount: Mapped[Decimal] = mapped_column(Money)
     currency: Mapped[str] = mapped_column(String(3))
     payment_terms_days: Mapped[int] = mapped_column(Integer)
     decision: Mapped[str] = mapped_column(String(32))
@@ -30,11 +29,11 @@ class CreditCheck(Base):
     conditions: Mapped[str] = mapped_column(Text)
     limit_currency: Mapped[str] = mapped_column(String(3))
     # The limit the decision was made against: "limit" or "economic_capacity" (see economics).
-    limit_amount: Mapped[Decimal | None] = mapped_column(MONEY)
+    limit_amount: Mapped[Decimal | None] = mapped_column(Money)
     limit_basis: Mapped[str | None] = mapped_column(String(24))
-    exposure_before: Mapped[Decimal] = mapped_column(MONEY)
-    exposure_after: Mapped[Decimal] = mapped_column(MONEY)
-    available_credit: Mapped[Decimal | None] = mapped_column(MONEY)
+    exposure_before: Mapped[Decimal] = mapped_column(Money)
+    exposure_after: Mapped[Decimal] = mapped_column(Money)
+    available_credit: Mapped[Decimal | None] = mapped_column(Money)
     breakdown: Mapped[str] = mapped_column(Text)
     # JSON: the order's expected contribution and its inputs (docs/economics.md).
     economics: Mapped[str | None] = mapped_column(Text)
@@ -55,7 +54,7 @@ class OrderReservation(Base):
     order_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     buyer_id: Mapped[str] = mapped_column(String(64))
     check_id: Mapped[str] = mapped_column(String(36))
-    amount: Mapped[Decimal] = mapped_column(MONEY)
+    amount: Mapped[Decimal] = mapped_column(Money)
     currency: Mapped[str] = mapped_column(String(3))
     # "open", "invoiced", "cancelled" or "expired".
     status: Mapped[str] = mapped_column(String(16))

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import Date, Numeric, String, and_, bindparam, case, func, literal_column, null, select, type_coerce, union_all
+from sqlalchemy import Date, String, and_, bindparam, case, cast, func, literal_column, null, select, type_coerce, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from creditguard_limits.accounts.models import CreditAccount, TemporaryIncrease
@@ -16,7 +16,8 @@ from creditguard_limits.checks.models import OrderReservation
 from creditguard_limits.exposure.rules import OVERDUE_BUCKET_STARTS, ZERO, InvoiceTotals
 from creditguard_limits.fx.models import FxRate
 from creditguard_limits.insurance.models import InsuranceCover, InsurancePolicy
-from creditguard_limits.ledger.models import MONEY, Invoice
+from creditguard_limits.ledger.models import Invoice
+from creditguard_shared.database import Money
 
 
 @dataclass(frozen=True)
@@ -47,9 +48,9 @@ class ExposureTotals:
     rates: dict[str, Decimal] | None = None
 
 
-# Sums of money and exchange rates share one result column in the totals query, so it carries
-# the rates' scale; the exposure arithmetic rounds to cents afterwards.
-_AMOUNT = Numeric(28, 10)
+# Money sums and exchange rates come back in separate columns of the totals query: a UNION column
+# has one type, and on SQLite money comes back as whole cents where rates do not.
+_RATE = FxRate.__table__.c.rate.type
 _BUCKETS = len(OVERDUE_BUCKET_STARTS)
 
 
@@ -72,7 +73,7 @@ def _terms_columns() -> tuple:
         .scalar_subquery()
     )
     return (
-        type_coerce(current_increase, MONEY).label("temporary_increase"),
+        type_coerce(current_increase, Money()).label("temporary_increase"),
         InsurancePolicy.policy_id, InsurancePolicy.insurer, InsuranceCover.currency, InsuranceCover.granted_amount,
         InsurancePolicy.indemnity_percentage, InsurancePolicy.max_credit_period_days, InsurancePolicy.uninsured_action,
     )
@@ -129,16 +130,16 @@ def _totals_statement(*, owner: str, with_rates: bool):  # type: ignore[no-untyp
     oldest = func.min(case((Invoice.due_on < _TODAY, Invoice.due_on), else_=None))
     nothing = [null()] * len(OVERDUE_BUCKET_STARTS)
     branches = [
-        select(literal_column("'invoices'"), *per_buyer(Invoice.buyer_id), Invoice.currency, type_coerce(func.sum(Invoice.open_amount), _AMOUNT),
-               type_coerce(oldest, Date), *past_due)
+        select(literal_column("'invoices'"), *per_buyer(Invoice.buyer_id), Invoice.currency, func.sum(Invoice.open_amount),
+               cast(null(), _RATE), type_coerce(oldest, Date), *past_due)
         .where(owned_by(Invoice.buyer_id), Invoice.open_amount > 0)
         .group_by(*per_buyer(Invoice.buyer_id), Invoice.currency),
-        select(literal_column("'orders'"), *per_buyer(OrderReservation.buyer_id), OrderReservation.currency, func.sum(OrderReservation.amount), null(), *nothing)
+        select(literal_column("'orders'"), *per_buyer(OrderReservation.buyer_id), OrderReservation.currency, func.sum(OrderReservation.amount), null(), null(), *nothing)
         .where(owned_by(OrderReservation.buyer_id), OrderReservation.status == "open", OrderReservation.expires_on >= _TODAY)
         .group_by(*per_buyer(OrderReservation.buyer_id), OrderReservation.currency),
     ]
     if with_rates:
-        branches.append(select(literal_column("'rates'"), *per_buyer(type_coerce(null(), String)), FxRate.currency, FxRate.rate, null(), *nothing))
+        branches.append(select(literal_column("'rates'"), *per_buyer(type_coerce(null(), String)), FxRate.currency, null(), FxRate.rate, null(), *nothing))
     return union_all(*branches)
 
 
@@ -146,7 +147,7 @@ def _totals_parameters(today: date) -> dict[str, object]:
     return {"today": today, **{_past_due_since(start): today - timedelta(days=start) for _, start in OVERDUE_BUCKET_STARTS}}
 
 
-def _add_totals_row(result: ExposureTotals, kind: str, currency: str, amount, oldest_due, cumulative) -> None:  # type: ignore[no-untyped-def]
+def _add_totals_row(result: ExposureTotals, kind: str, currency: str, amount, rate, oldest_due, cumulative) -> None:  # type: ignore[no-untyped-def]
     if kind == "invoices":
         result.invoices.append(InvoiceTotals(
             currency=currency,
@@ -158,7 +159,7 @@ def _add_totals_row(result: ExposureTotals, kind: str, currency: str, amount, ol
         result.orders[currency] = Decimal(amount or 0)
     else:
         assert result.rates is not None
-        result.rates[currency] = Decimal(amount)
+        result.rates[currency] = Decimal(rate)
 
 
 def _limit_terms(row) -> LimitTerms:  # type: ignore[no-untyped-def]
@@ -199,8 +200,8 @@ class ExposureRepository:
         parameters = {**_totals_parameters(today), **({"buyer_id": buyer_id} if buyer_id is not None else {"group_id": group_id})}
         statement = _totals_statement(owner="buyer" if buyer_id is not None else "group", with_rates=with_rates)
         result = ExposureTotals(invoices=[], orders={}, rates={} if with_rates else None)
-        for kind, currency, amount, oldest_due, *cumulative in (await self.session.execute(statement, parameters)).all():
-            _add_totals_row(result, kind, currency, amount, oldest_due, cumulative)
+        for kind, currency, amount, rate, oldest_due, *cumulative in (await self.session.execute(statement, parameters)).all():
+            _add_totals_row(result, kind, currency, amount, rate, oldest_due, cumulative)
         return result
 
     async def totals_of_buyers(self, *, today: date, buyer_ids: list[str]) -> dict[str, ExposureTotals]:
@@ -208,10 +209,10 @@ class ExposureRepository:
         rates: dict[str, Decimal] = {}
         results = {buyer_id: ExposureTotals(invoices=[], orders={}, rates=rates) for buyer_id in buyer_ids}
         statement = _totals_statement(owner="buyers", with_rates=True)
-        for kind, buyer_id, currency, amount, oldest_due, *cumulative in (await self.session.execute(statement, {**_totals_parameters(today), "buyer_ids": buyer_ids})).all():
+        for kind, buyer_id, currency, amount, rate, oldest_due, *cumulative in (await self.session.execute(statement, {**_totals_parameters(today), "buyer_ids": buyer_ids})).all():
             if kind == "rates":
-                rates[currency] = Decimal(amount)
+                rates[currency] = Decimal(rate)
             else:
-                _add_totals_row(results[buyer_id], kind, currency, amount, oldest_due, cumulative)
+                _add_totals_row(results[buyer_id], kind, currency, amount, rate, oldest_due, cumulative)
         return results
 

@@ -7,8 +7,7 @@ from sqlalchemy import Date, Integer, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from creditguard_limits.database import Base
-from creditguard_limits.ledger.models import MONEY
-from creditguard_shared.database import UtcDateTime
+from creditguard_shared.database import Money, UtcDateTime
 
 
 class InsurancePolicy(Base):
@@ -33,8 +32,8 @@ class InsuranceCover(Base):
     buyer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     policy_id: Mapped[str] = mapped_column(String(64), index=True)
     currency: Mapped[str] = mapped_column(String(3))
-    requested_amount: Mapped[Decimal] = mapped_column(MONEY)
-    granted_amount: Mapped[Decimal] = mapped_column(MONEY)
+    requested_amount: Mapped[Decimal] = mapped_column(Money)
+    granted_amount: Mapped[Decimal] = mapped_column(Money)
     valid_from: Mapped[date | None] = mapped_column(Date)
     valid_until: Mapped[date | None] = mapped_column(Date)
     updated_by: Mapped[str] = mapped_column(String(100))

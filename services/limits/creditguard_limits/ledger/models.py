@@ -3,13 +3,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Date, Integer, Numeric, String, text
+from sqlalchemy import Date, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from creditguard_limits.database import Base
-from creditguard_shared.database import UtcDateTime
-
-MONEY = Numeric(18, 2)
+from creditguard_shared.database import Money, UtcDateTime
 
 
 class Invoice(Base):
@@ -18,12 +16,12 @@ class Invoice(Base):
     invoice_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     buyer_id: Mapped[str] = mapped_column(String(64), index=True)
     order_id: Mapped[str | None] = mapped_column(String(64))
-    amount: Mapped[Decimal] = mapped_column(MONEY)
+    amount: Mapped[Decimal] = mapped_column(Money)
     currency: Mapped[str] = mapped_column(String(3))
     issued_on: Mapped[date] = mapped_column(Date)
     due_on: Mapped[date] = mapped_column(Date)
     # amount minus payments and credit notes, never below zero; kept current for fast exposure reads.
-    open_amount: Mapped[Decimal] = mapped_column(MONEY)
+    open_amount: Mapped[Decimal] = mapped_column(Money)
     # The date of the payment or credit note that closed the invoice; None while anything is open.
     settled_on: Mapped[date | None] = mapped_column(Date)
     # The highest days-past-due threshold (1, 15, 30, 60, 90) already announced with payment-late.
@@ -38,7 +36,7 @@ class Payment(Base):
     buyer_id: Mapped[str] = mapped_column(String(64), index=True)
     # No foreign key: a payment consumed from Kafka may arrive before its invoice (different topics).
     invoice_id: Mapped[str] = mapped_column(String(64), index=True)
-    amount: Mapped[Decimal] = mapped_column(MONEY)
+    amount: Mapped[Decimal] = mapped_column(Money)
     currency: Mapped[str] = mapped_column(String(3))
     paid_on: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
@@ -50,7 +48,7 @@ class CreditNote(Base):
     credit_note_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     buyer_id: Mapped[str] = mapped_column(String(64), index=True)
     invoice_id: Mapped[str] = mapped_column(String(64), index=True)
-    amount: Mapped[Decimal] = mapped_column(MONEY)
+    amount: Mapped[Decimal] = mapped_column(Money)
     currency: Mapped[str] = mapped_column(String(3))
     issued_on: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())

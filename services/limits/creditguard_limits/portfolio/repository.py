@@ -11,7 +11,8 @@ from creditguard_limits.accounts.models import CreditAccount, TemporaryIncrease
 from creditguard_limits.checks.models import OrderReservation
 from creditguard_limits.exposure.rules import OVERDUE_BUCKET_STARTS, InvoiceTotals
 from creditguard_limits.insurance.models import InsuranceCover, InsurancePolicy
-from creditguard_limits.ledger.models import MONEY, Invoice
+from creditguard_limits.ledger.models import Invoice
+from creditguard_shared.database import Money
 
 
 class PortfolioRepository:
@@ -25,12 +26,12 @@ class PortfolioRepository:
 
     async def invoice_totals_by_buyer(self, *, today: date) -> dict[str, list[InvoiceTotals]]:
         past_due = [
-            type_coerce(func.sum(case((Invoice.due_on <= today - timedelta(days=start), Invoice.open_amount), else_=0)), MONEY)
+            type_coerce(func.sum(case((Invoice.due_on <= today - timedelta(days=start), Invoice.open_amount), else_=0)), Money())
             for _, start in OVERDUE_BUCKET_STARTS
         ]
         oldest = type_coerce(func.min(case((Invoice.due_on < today, Invoice.due_on), else_=None)), Date)
         statement = (
-            select(Invoice.buyer_id, Invoice.currency, type_coerce(func.sum(Invoice.open_amount), MONEY), oldest, *past_due)
+            select(Invoice.buyer_id, Invoice.currency, type_coerce(func.sum(Invoice.open_amount), Money()), oldest, *past_due)
             .where(Invoice.open_amount > 0)
             .group_by(Invoice.buyer_id, Invoice.currency)
         )
@@ -44,7 +45,7 @@ class PortfolioRepository:
 
     async def order_totals_by_buyer(self, *, today: date) -> dict[str, dict[str, Decimal]]:
         statement = (
-            select(OrderReservation.buyer_id, OrderReservation.currency, type_coerce(func.sum(OrderReservation.amount), MONEY))
+            select(OrderReservation.buyer_id, OrderReservation.currency, type_coerce(func.sum(OrderReservation.amount), Money()))
             .where(OrderReservation.status == "open", OrderReservation.expires_on >= today)
             .group_by(OrderReservation.buyer_id, OrderReservation.currency)
         )
@@ -55,7 +56,7 @@ class PortfolioRepository:
 
     async def temporary_increases_by_buyer(self, *, today: date) -> dict[str, Decimal]:
         statement = (
-            select(TemporaryIncrease.buyer_id, type_coerce(func.sum(TemporaryIncrease.amount), MONEY))
+            select(TemporaryIncrease.buyer_id, type_coerce(func.sum(TemporaryIncrease.amount), Money()))
             .where(TemporaryIncrease.cancelled_at.is_(None), TemporaryIncrease.valid_from <= today, TemporaryIncrease.valid_until >= today)
             .group_by(TemporaryIncrease.buyer_id)
         )

@@ -3,12 +3,11 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import Date, Integer, Numeric, String
+from sqlalchemy import Date, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from creditguard_scoring.database import Base
-
-MONEY = Numeric(18, 2)
+from creditguard_shared.database import Money
 
 
 class PaymentExperience(Base):
@@ -18,11 +17,11 @@ class PaymentExperience(Base):
 
     invoice_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     buyer_id: Mapped[str] = mapped_column(String(64), index=True)
-    amount: Mapped[Decimal] = mapped_column(MONEY)
+    amount: Mapped[Decimal] = mapped_column(Money)
     currency: Mapped[str] = mapped_column(String(3))
     issued_on: Mapped[date] = mapped_column(Date)
     due_on: Mapped[date] = mapped_column(Date)
-    open_amount: Mapped[Decimal] = mapped_column(MONEY)
+    open_amount: Mapped[Decimal] = mapped_column(Money)
     # Date the open amount reached zero; days beyond terms are measured to it.
     settled_on: Mapped[date | None] = mapped_column(Date)
     # Worst days past due seen so far (from payment-late events or at settlement).
@@ -41,7 +40,7 @@ class Settlement(Base):
     buyer_id: Mapped[str] = mapped_column(String(64), index=True)
     invoice_id: Mapped[str] = mapped_column(String(64), index=True)
     kind: Mapped[str] = mapped_column(String(16))  # payment | credit_note
-    amount: Mapped[Decimal] = mapped_column(MONEY)
+    amount: Mapped[Decimal] = mapped_column(Money)
     settled_on: Mapped[date] = mapped_column(Date)
 
 
@@ -55,5 +54,5 @@ class BrokenPromise(Base):
     promised_until: Mapped[date] = mapped_column(Date, primary_key=True)
     buyer_id: Mapped[str] = mapped_column(String(64), index=True)
     invoice_id: Mapped[str] = mapped_column(String(64))
-    promised_amount: Mapped[Decimal | None] = mapped_column(MONEY)
+    promised_amount: Mapped[Decimal | None] = mapped_column(Money)
     broken_on: Mapped[date] = mapped_column(Date)

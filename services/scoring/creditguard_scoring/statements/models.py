@@ -3,13 +3,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Date, Integer, Numeric, String, UniqueConstraint
+from sqlalchemy import Date, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from creditguard_scoring.database import Base
-from creditguard_shared.database import UtcDateTime
-
-AMOUNT = Numeric(18, 2)
+from creditguard_shared.database import Money, UtcDateTime
 
 
 class FinancialStatement(Base):
@@ -26,24 +24,24 @@ class FinancialStatement(Base):
     currency: Mapped[str] = mapped_column(String(3))
     source: Mapped[str | None] = mapped_column(String(200))
     received_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    total_assets: Mapped[Decimal | None] = mapped_column(AMOUNT)
-    current_assets: Mapped[Decimal | None] = mapped_column(AMOUNT)
-    cash: Mapped[Decimal | None] = mapped_column(AMOUNT)
-    receivables: Mapped[Decimal | None] = mapped_column(AMOUNT)
-    inventory: Mapped[Decimal | None] = mapped_column(AMOUNT)
-    fixed_assets: Mapped[Decimal | None] = mapped_column(AMOUNT)
-    total_liabilities: Mapped[Decimal | None] = mapped_column(AMOUNT)
-    short_term_liabilities: Mapped[Decimal | None] = mapped_column(AMOUNT)
-    long_term_liabilities: Mapped[Decimal | None] = mapped_column(AMOUNT)
-    equity: Mapped[Decimal | None] = mapped_column(AMOUNT)
-    share_capital: Mapped[Decimal | None] = mapped_column(AMOUNT)
-    retained_earnings: Mapped[Decimal | None] = mapped_column(AMOUNT)
-    sales: Mapped[Decimal | None] = mapped_column(AMOUNT)
-    cost_of_products_sold: Mapped[Decimal | None] = mapped_column(AMOUNT)
-    gross_profit: Mapped[Decimal | None] = mapped_column(AMOUNT)
-    operating_profit: Mapped[Decimal | None] = mapped_column(AMOUNT)
-    ebit: Mapped[Decimal | None] = mapped_column(AMOUNT)
-    depreciation: Mapped[Decimal | None] = mapped_column(AMOUNT)
-    interest_expenses: Mapped[Decimal | None] = mapped_column(AMOUNT)
-    net_profit: Mapped[Decimal | None] = mapped_column(AMOUNT)
-    prior_year_sales: Mapped[Decimal | None] = mapped_column(AMOUNT)
+    total_assets: Mapped[Decimal | None] = mapped_column(Money)
+    current_assets: Mapped[Decimal | None] = mapped_column(Money)
+    cash: Mapped[Decimal | None] = mapped_column(Money)
+    receivables: Mapped[Decimal | None] = mapped_column(Money)
+    inventory: Mapped[Decimal | None] = mapped_column(Money)
+    fixed_assets: Mapped[Decimal | None] = mapped_column(Money)
+    total_liabilities: Mapped[Decimal | None] = mapped_column(Money)
+    short_term_liabilities: Mapped[Decimal | None] = mapped_column(Money)
+    long_term_liabilities: Mapped[Decimal | None] = mapped_column(Money)
+    equity: Mapped[Decimal | None] = mapped_column(Money)
+    share_capital: Mapped[Decimal | None] = mapped_column(Money)
+    retained_earnings: Mapped[Decimal | None] = mapped_column(Money)
+    sales: Mapped[Decimal | None] = mapped_column(Money)
+    cost_of_products_sold: Mapped[Decimal | None] = mapped_column(Money)
+    gross_profit: Mapped[Decimal | None] = mapped_column(Money)
+    operating_profit: Mapped[Decimal | None] = mapped_column(Money)
+    ebit: Mapped[Decimal | None] = mapped_column(Money)
+    depreciation: Mapped[Decimal | None] = mapped_column(Money)
+    interest_expenses: Mapped[Decimal | None] = mapped_column(Money)
+    net_profit: Mapped[Decimal | None] = mapped_column(Money)
+    prior_year_sales: Mapped[Decimal | None] = mapped_column(Money)
