@@ -20,10 +20,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from creditguard_scoring.buyers.rules import nace_division, nace_section
 from creditguard_scoring.calibration.rules import DEFAULT_DAYS_PAST_DUE, Calibration
 from creditguard_scoring.financial_model.scorecard import FinancialAssessment, logit, sigmoid
 from creditguard_scoring.payment_behaviour.rules import PaymentBehaviourSummary
+from creditguard_shared.nace import nace_division, nace_section
 
 # Upper PD bound of grades 1..9; grade 10 is everything above, and default.
 GRADE_UPPER_BOUNDS: tuple[float, ...] = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.04, 0.08, 0.15, 0.30)
