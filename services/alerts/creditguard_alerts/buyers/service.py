@@ -59,7 +59,9 @@ async def record_exposure(uow: UnitOfWork, *, event: ExposureChangedV1, now: dat
 async def record_limit_change(uow: UnitOfWork, *, event: LimitChangedV1, now: datetime) -> BuyerProfile:
     buyer = await profile(uow, buyer_id=event.buyer_id, now=now)
     buyer.currency, buyer.limit_amount, buyer.updated_at = event.currency, event.new_amount, now
-    if event.review_due_on is not None:
+    # Limits says the review date with every change, including none (the review date removed); an
+    # older producer's event without the field leaves the known date alone.
+    if "review_due_on" in event.model_fields_set:
         buyer.review_due_on = event.review_due_on
     return buyer
 

@@ -72,7 +72,8 @@ async def _change_limit(
     if new == old:
         return False
     await _audit(uow, context=context, subject_type="buyer", subject_id=account.buyer_id, action="limit_set", old=old, new=new, reason=reason, changed_by=changed_by)
-    uow.emit(LimitChangedV1(buyer_id=account.buyer_id, old_amount=old_effective, new_amount=amount, currency=currency, changed_by=changed_by, reason=reason), subject=account.buyer_id)
+    uow.emit(LimitChangedV1(buyer_id=account.buyer_id, old_amount=old_effective, new_amount=amount, currency=currency, changed_by=changed_by, reason=reason,
+                            review_due_on=account.review_on), subject=account.buyer_id)
     return True
 
 
@@ -190,7 +191,7 @@ async def _announce_effective_limit(uow: UnitOfWork, *, context: LimitsContext, 
     assert position.limit is not None and account.currency is not None
     uow.emit(LimitChangedV1(
         buyer_id=account.buyer_id, old_amount=account.limit_amount, new_amount=position.limit, currency=account.currency,
-        changed_by=changed_by, reason=reason,
+        changed_by=changed_by, reason=reason, review_due_on=account.review_on,
     ), subject=account.buyer_id)
 
 
