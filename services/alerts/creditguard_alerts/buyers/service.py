@@ -39,13 +39,13 @@ async def record_assessment(uow: UnitOfWork, *, event: BuyerAssessedV1, now: dat
         value = getattr(event, field)
         if value is not None:
             setattr(buyer, field, value)
-    buyer.grade, buyer.risk_class, buyer.updated_at = event.grade, event.risk_class, now
+    buyer.grade, buyer.risk_class, buyer.updated_at = event.grade, event.risk_class.value, now
     return buyer
 
 
 async def record_score(uow: UnitOfWork, *, event: ScoreChangedV1, now: datetime) -> BuyerProfile:
     buyer = await profile(uow, buyer_id=event.buyer_id, now=now)
-    buyer.grade, buyer.risk_class, buyer.updated_at = event.new_grade, event.new_risk_class, now
+    buyer.grade, buyer.risk_class, buyer.updated_at = event.new_grade, event.new_risk_class.value, now
     return buyer
 
 

@@ -49,6 +49,7 @@ async def put_strategy(uow: UnitOfWork, ctx: ServiceContext, *, strategy: Strate
     repository = CollectionRepository(uow.session)
     fields = strategy.model_dump(mode="python")
     fields["levels"] = [{"level": level.level.value, "days_past_due": level.days_past_due} for level in strategy.levels]
+    fields["risk_classes"] = None if strategy.risk_classes is None else [risk_class.value for risk_class in strategy.risk_classes]
     existing = await repository.strategy(strategy.id)
     if existing is None:
         entity = CollectionStrategy(**fields, created_at=ctx.now, updated_at=ctx.now)

@@ -291,7 +291,7 @@ async def record_assessment(uow: UnitOfWork, *, context: LimitsContext, assessme
     # A re-delivered older assessment must not undo a newer one.
     if account.assessed_at is not None and _aware(assessment.assessed_at) < _aware(account.assessed_at):
         return account
-    account.grade, account.risk_class, account.pd = assessment.grade, assessment.risk_class, Decimal(str(assessment.pd))
+    account.grade, account.risk_class, account.pd = assessment.grade, assessment.risk_class.value, Decimal(str(assessment.pd))
     account.assessed_at = assessment.assessed_at
     account.name, account.country, account.industry = assessment.name, assessment.country, assessment.industry
     account.equity, account.sales, account.statement_currency = assessment.equity, assessment.sales, assessment.statement_currency
