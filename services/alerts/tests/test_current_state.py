@@ -1,0 +1,147 @@
+"""Rules that used to stay silent, stale or noisy: an open alert's title and severity follow its
+condition, a zero limit stays breached, the worst risk class (under its old spelling too) is a
+worsening, an overdue review raises and a new review date clears it and industries group by
+NACE division or section."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from creditguard_shared.events.contracts import ExposureChangedV1, LimitBreachedV1, LimitChangedV1, ScoreChangedV1
+from creditguard_shared.events.envelope import new_event
+from services.alerts.tests.events import assessed, new_buyer, publish_assessments
+from tests.kafka_tools import publish_event, publish_raw
+
+
+def exposure(buyer_id: str, amount: str, *, limit: str | None, currency: str = "EUR") -> ExposureChangedV1:
+    value = Decimal(amount)
+    limit_amount = None if limit is None else Decimal(limit)
+    utilisation = None if limit_amount is None or limit_amount <= 0 else float(value / limit_amount)
+    available = None if limit_amount is None else max(limit_amount - value, Decimal("0"))
+    return ExposureChangedV1(buyer_id=buyer_id, currency=currency, limit=limit_amount, exposure=value, open_invoices=value,
+                             open_orders=Decimal("0"), overdue=Decimal("0"), available=available, utilisation=utilisation)
+
+
+async def alerts_of(alerts, buyer_id: str | None, rule_type: str, **params: str) -> list[dict]:  # type: ignore[no-untyped-def]
+    query = {"rule_type": rule_type, **params} | ({"buyer_id": buyer_id} if buyer_id else {})
+    response = await alerts.client.get("/v1/alerts", params=query, headers=alerts.auth("sales"))
+    assert response.status_code == 200, response.text
+    return response.json()["items"]
+
+
+def one(items: list[dict]) -> dict:
+    assert len(items) == 1, items
+    return items[0]
+
+
+async def profile(alerts, buyer_id: str) -> dict:  # type: ignore[no-untyped-def]
+    return (await alerts.client.get(f"/v1/buyers/{buyer_id}/profile", headers=alerts.auth("sales"))).json()
+
+
+async def test_alerts_follow_their_condition_and_the_silent_rules_fire(alerts, broker, eventually):
+    servers = broker.bootstrap_servers
+    used, zero, downgraded, reviewed = (new_buyer() for _ in range(4))
+    await publish_assessments(alerts, servers, *(assessed(b) for b in (used, zero, downgraded, reviewed)))
+
+    # Utilisation: raised at 85 %, then the same alert says 160 % and is critical, then 90 % and medium again.
+    await publish_event(servers, exposure(used, "8500.00", limit="10000.00"), subject=used)
+
+    async def utilisation_alert(percent: str, severity: str) -> dict:
+        alert = one(await alerts_of(alerts, used, "limit_utilisation"))
+        assert (alert["status"], alert["severity"], percent in alert["title"]) == ("open", severity, True), alert
+        return alert
+
+    first = await eventually(lambda: utilisation_alert("85%", "medium"))
+    await publish_event(servers, exposure(used, "16000.00", limit="10000.00"), subject=used)
+    worse = await eventually(lambda: utilisation_alert("160%", "critical"))
+    assert worse["id"] == first["id"] and worse["escalated_at"] is not None and worse["raised_severity"] == "medium"
+    await publish_event(servers, exposure(used, "9000.00", limit="10000.00"), subject=used)
+    better = await eventually(lambda: utilisation_alert("90%", "medium"))
+    assert better["id"] == first["id"]
+
+    # A zero limit: utilisation is undefined, the breach is not "back within the limit".
+    await publish_event(servers, exposure(zero, "500.00", limit="0.00"), subject=zero)
+    await eventually(lambda: _exposure_is(alerts, zero, "500.00"))
+    await publish_event(servers, LimitBreachedV1(buyer_id=zero, limit=Decimal("0.00"), exposure=Decimal("500.00"), excess=Decimal("500.00"),
+                                                 currency="EUR"), subject=zero)
+
+    async def breach_open() -> None:
+        assert [a["status"] for a in await alerts_of(alerts, zero, "limit_breach")] == ["open"]
+
+    await eventually(breach_open)
+    await publish_event(servers, exposure(zero, "600.00", limit="0.00"), subject=zero)
+    await eventually(lambda: _exposure_is(alerts, zero, "600.00"))
+    await breach_open()
+    zero_used = one(await alerts_of(alerts, zero, "limit_utilisation"))
+    assert (zero_used["severity"], "zero limit" in zero_used["title"]) == ("critical", True), zero_used
+    await publish_event(servers, exposure(zero, "0.00", limit="0.00"), subject=zero)
+
+    async def breach_resolved() -> None:
+        breach = one(await alerts_of(alerts, zero, "limit_breach"))
+        assert (breach["status"], breach["resolution_comment"]) == ("resolved", "exposure back within the limit"), breach
+
+    await eventually(breach_resolved)
+
+    # Grade 1 to 10, published by an older scoring as "very high": a critical downgrade and a worsening.
+    change = ScoreChangedV1(buyer_id=downgraded, old_grade=1, new_grade=10, old_risk_class="low", new_risk_class="very_high", pd=0.45,
+                            model_version="test", assessed_at=datetime(2026, 10, 1, tzinfo=UTC))
+    envelope = new_event(source="/creditguard/scoring", payload=change, subject=downgraded)
+    envelope.data["new_risk_class"] = "very high"
+    await publish_raw(servers, "score-changed", [(downgraded.encode(), envelope.to_bytes(), [])])
+
+    async def downgrade_alerts() -> None:
+        grade = one(await alerts_of(alerts, downgraded, "score_downgrade"))
+        assert (grade["severity"], grade["title"]) == ("critical", f"Buyer {downgraded} downgraded from grade 1 to 10"), grade
+        moved = one(await alerts_of(alerts, downgraded, "risk_class_worsened"))
+        assert moved["title"] == f"Buyer {downgraded} moved from risk class low to very_high", moved
+        assert (await profile(alerts, downgraded))["risk_class"] == "very_high"
+
+    await eventually(downgrade_alerts)
+
+    # The review date limits announces: overdue at once (it passed yesterday), cleared by the next review date.
+    yesterday = alerts.clock.today() - timedelta(days=1)
+    await publish_event(servers, LimitChangedV1(buyer_id=reviewed, old_amount=None, new_amount=Decimal("20000.00"), currency="EUR",
+                                                changed_by="test", review_due_on=yesterday), subject=reviewed)
+
+    async def review_overdue() -> None:
+        alert = one(await alerts_of(alerts, reviewed, "review_overdue"))
+        assert (alert["status"], alert["details"]) == ("open", {"review_due_on": yesterday.isoformat()}), alert
+
+    await eventually(review_overdue)
+    await publish_event(servers, LimitChangedV1(buyer_id=reviewed, old_amount=Decimal("20000.00"), new_amount=Decimal("25000.00"),
+                                                currency="EUR", changed_by="test", review_due_on=yesterday + timedelta(days=366)), subject=reviewed)
+
+    async def reviewed_again() -> None:
+        alert = one(await alerts_of(alerts, reviewed, "review_overdue"))
+        assert alert["status"] == "resolved", alert
+
+    await eventually(reviewed_again)
+
+    # Industries by NACE division: 28 and 28.1 are one industry holding 40 % of the USD book.
+    industries = ["28", "28.1", "10", "41", "62"]
+    book = [new_buyer() for _ in industries]
+    await publish_assessments(alerts, servers, *(assessed(b, industry=i) for b, i in zip(book, industries, strict=True)))
+    for buyer_id in book:
+        await publish_event(servers, exposure(buyer_id, "1000.00", limit="5000.00", currency="USD"), subject=buyer_id)
+
+    async def industry_alerts(expected: list[str]) -> list[dict]:
+        found = [a for a in await alerts_of(alerts, None, "concentration_industry", status="open") if a["details"]["currency"] == "USD"]
+        assert [(a["subject"], a["details"]["share"]) for a in found] == [(subject, share) for subject, share in expected], found
+        return found
+
+    await eventually(lambda: industry_alerts([("industry:28", 0.4)]))
+    # By section instead: 28, 28.1 and 10 are all manufacturing (C), 60 %.
+    refused = await alerts.client.patch("/v1/alert-rules/concentration-industry", headers=alerts.auth("credit_manager"),
+                                        json={"params": {"max_share": 0.3, "industry_level": "group"}})
+    assert refused.status_code == 422 and refused.headers["content-type"] == "application/problem+json", refused.text
+    patched = await alerts.client.patch("/v1/alert-rules/concentration-industry", headers=alerts.auth("credit_manager"),
+                                        json={"params": {"max_share": 0.3, "industry_level": "section"}})
+    assert patched.status_code == 200, patched.text
+    assert (await alerts.client.post("/v1/alerts/sweep", headers=alerts.auth("credit_manager"))).status_code == 200
+    await industry_alerts([("industry:C", 0.6)])
+
+
+async def _exposure_is(alerts, buyer_id: str, amount: str) -> None:  # type: ignore[no-untyped-def]
+    assert Decimal(str((await profile(alerts, buyer_id))["exposure"])) == Decimal(amount)
+
