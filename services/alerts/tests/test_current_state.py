@@ -1,16 +1,24 @@
 """Rules that used to stay silent, stale or noisy: an open alert's title and severity follow its
 condition, a zero limit stays breached, the worst risk class (under its old spelling too) is a
-worsening, an overdue review raises and a new review date clears it and industries group by
-NACE division or section."""
+worsening, an overdue review raises and a new review date clears it, industries group by NACE
+division or section, and history posted before its payments is judged by the documents' dates."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from creditguard_shared.events.contracts import ExposureChangedV1, LimitBreachedV1, LimitChangedV1, ScoreChangedV1
+from creditguard_shared.events.contracts import (
+    ExposureChangedV1,
+    InvoicePostedV1,
+    LimitBreachedV1,
+    LimitChangedV1,
+    PaymentReceivedV1,
+    ScoreChangedV1,
+)
 from creditguard_shared.events.envelope import new_event
-from services.alerts.tests.events import assessed, new_buyer, publish_assessments
+from services.alerts.tests.events import assessed, late, new_buyer, publish_assessments
+from services.alerts.tests.test_collections import hold_requests
 from tests.kafka_tools import publish_event, publish_raw
 
 
@@ -145,3 +153,80 @@ async def test_alerts_follow_their_condition_and_the_silent_rules_fire(alerts, b
 async def _exposure_is(alerts, buyer_id: str, amount: str) -> None:  # type: ignore[no-untyped-def]
     assert Decimal(str((await profile(alerts, buyer_id))["exposure"])) == Decimal(amount)
 
+
+def payment(buyer_id: str, invoice_id: str, *, paid_on: date, amount: str = "5000.00") -> PaymentReceivedV1:
+    return PaymentReceivedV1(payment_id=f"{invoice_id}-P", buyer_id=buyer_id, invoice_id=invoice_id, amount=Decimal(amount), currency="EUR", paid_on=paid_on)
+
+
+async def test_history_posted_before_its_payments_is_judged_by_the_documents_dates(alerts, receiver, broker, eventually):
+    """An ERP loads last spring's invoices today and their payments after them: nothing is chased
+    for an invoice its payment (by its own date) settled, only the one still unpaid; and a live
+    invoice whose payment turns out to be dated on time closes as paid on time."""
+    servers = broker.bootstrap_servers
+    subscribed = await alerts.client.post("/v1/webhooks/subscriptions", headers=alerts.auth("credit_manager"), json={
+        "url": receiver.url, "event_types": ["alert.raised", "alert.escalated", "collection.case_opened", "collection.level_changed"]})
+    assert subscribed.status_code == 201, subscribed.text
+    receiver.secret = subscribed.json()["secret"]
+    buyer = new_buyer()
+    # Grade 9-10 buyers are "very_high": the high-risk strategy is theirs.
+    await publish_assessments(alerts, servers, assessed(buyer, risk_class="very_high"))
+    on_time, paid_late, unpaid, live = (f"{buyer}-{name}" for name in ("A", "B", "C", "D"))
+    for invoice_id, issued_on, due_on in ((on_time, date(2026, 5, 1), date(2026, 6, 1)), (paid_late, date(2026, 6, 1), date(2026, 7, 1)),
+                                          (unpaid, date(2026, 6, 15), date(2026, 7, 15)), (live, date(2026, 9, 1), date(2026, 10, 1))):
+        await publish_event(servers, InvoicePostedV1(invoice_id=invoice_id, buyer_id=buyer, amount=Decimal("5000.00"), currency="EUR",
+                                                     issued_on=issued_on, due_on=due_on), subject=buyer)
+
+    async def cases() -> dict[str, dict]:
+        page = (await alerts.client.get("/v1/collections/cases", params={"buyer_id": buyer}, headers=alerts.auth("sales"))).json()
+        return {case["invoice_id"]: case for case in page["items"]}
+
+    async def invoices_known() -> None:
+        receivables = (await alerts.client.get(f"/v1/buyers/{buyer}/receivables", headers=alerts.auth("sales"))).json()
+        assert len(receivables) == 4, receivables
+
+    await eventually(invoices_known)
+    # Limits' aging sweep ran before the payments came: it reports the old invoice 123 days late.
+    await publish_event(servers, late(buyer, on_time, days=123, bucket=90, due_on=date(2026, 6, 1)), subject=buyer)
+    await publish_event(servers, late(buyer, live, days=1, bucket=1, due_on=date(2026, 10, 1)), subject=buyer)
+
+    async def live_case_open() -> None:
+        receivables = (await alerts.client.get(f"/v1/buyers/{buyer}/receivables", headers=alerts.auth("sales"))).json()
+        assert {r["invoice_id"]: r["late_bucket"] for r in receivables} == {on_time: 90, paid_late: 0, unpaid: 0, live: 1}, receivables
+        assert list(await cases()) == [live]
+
+    await eventually(live_case_open)
+    sweep = await alerts.client.post("/v1/alerts/sweep", headers=alerts.auth("credit_manager"))
+    assert sweep.status_code == 200, sweep.text
+    assert list(await cases()) == [live]
+    assert [a["invoice_id"] for a in await alerts_of(alerts, buyer, "payment_delay")] == [live]
+
+    # The payments: spring's on time, June's 19 days late, and the live invoice's bank statement dated on time.
+    for invoice_id, paid_on in ((on_time, date(2026, 5, 30)), (paid_late, date(2026, 7, 20)), (live, date(2026, 9, 30))):
+        await publish_event(servers, payment(buyer, invoice_id, paid_on=paid_on), subject=buyer)
+
+    async def live_case_closed_on_time() -> None:
+        case = (await cases())[live]
+        assert (case["status"], case["close_reason"], case["hold_requested"]) == ("closed", "invoice paid on time (2026-09-30)", False), case
+        alert = one(await alerts_of(alerts, buyer, "payment_delay"))
+        assert (alert["status"], alert["resolution_comment"]) == ("resolved", "invoice paid on time (2026-09-30)"), alert
+
+    await eventually(live_case_closed_on_time)
+
+    # A day later the history has had its chance to arrive: only the invoice nobody paid is chased.
+    alerts.clock.advance(timedelta(hours=25))
+    sweep = await alerts.client.post("/v1/alerts/sweep", headers=alerts.auth("credit_manager"))
+    assert sweep.status_code == 200, sweep.text
+    chased = await cases()
+    assert sorted(chased) == [unpaid, live]
+    assert (chased[unpaid]["strategy_id"], chased[unpaid]["status"], chased[unpaid]["hold_requested"]) == ("high-risk", "open", True), chased[unpaid]
+    assert {a["invoice_id"]: a["severity"] for a in await alerts_of(alerts, buyer, "payment_delay", status="open")} == {unpaid: "high"}
+    holds = await hold_requests(broker, buyer)
+    assert [(h["hold"], h["case_id"]) for h in holds] == [(True, chased[unpaid]["id"])], holds
+
+    async def webhooks_sent() -> None:
+        opened = {r.payload["data"]["case"]["invoice_id"] for r in receiver.accepted_of("collection.case_opened")}
+        assert opened == {unpaid, live}, opened
+
+    await eventually(webhooks_sent)
+    about = {r.payload["data"].get("alert", r.payload["data"].get("case", {})).get("invoice_id") for r in receiver.accepted}
+    assert about == {unpaid, live}, about

@@ -91,6 +91,26 @@ def days_past_due(*, due_on: date, today: date) -> int:
     return max((today - due_on).days, 0)
 
 
+def awaiting_settlements(*, due_on: date, recorded_at: datetime | None, now: datetime, backposted_after_days: int, settle_hours: float) -> bool:
+    """An invoice that arrived more than ``backposted_after_days`` after its due date is history
+    being loaded, and its payments often come in a later file: until ``settle_hours`` after its
+    arrival nothing is concluded from it being open."""
+    if recorded_at is None:
+        return False
+    return (recorded_at.date() - due_on).days > backposted_after_days and now < recorded_at + timedelta(hours=settle_hours)
+
+
+def settled_reason(*, due_on: date, settled_on: date | None) -> str:
+    """Why an invoice's alerts and case close, judged by the date it was paid (which may be long
+    before the payment arrived), not by when the news came."""
+    if settled_on is None:
+        return "invoice paid"
+    late = (settled_on - due_on).days
+    if late <= 0:
+        return f"invoice paid on time ({settled_on.isoformat()})"
+    return f"invoice paid {late} days late ({settled_on.isoformat()})"
+
+
 def payment_delay_severity(ladder: dict[str, str], dpd: int) -> tuple[int, str] | None:
     """The highest threshold reached and its severity, or None when not yet past the first."""
     reached = [(int(days), severity) for days, severity in ladder.items() if dpd >= int(days)]

@@ -38,6 +38,10 @@ class InvoiceFacts:
     days_past_due: int
     insurer_notified: bool = False
     claim_filed: bool = False
+    # When it was paid in full, by the documents' own dates.
+    settled_on: date | None = None
+    # Back-posted and still within the wait for its payments (see rules.awaiting_settlements).
+    awaiting_settlements: bool = False
 
 
 def _dedup_key(buyer_id: str | None, invoice_id: str | None, subject: str | None) -> str:
@@ -180,7 +184,7 @@ async def evaluate_invoice(uow: UnitOfWork, ctx: ServiceContext, *, invoice: Inv
     """Payment delay and insurer deadlines for one invoice; all of them clear once it is paid."""
     if invoice.open_amount <= 0:
         await clear_condition(uow, ctx, rule_types=tuple(t.value for t in rules.INVOICE_RULES), buyer_id=invoice.buyer_id,
-                              invoice_id=invoice.invoice_id, reason="invoice paid")
+                              invoice_id=invoice.invoice_id, reason=rules.settled_reason(due_on=invoice.due_on, settled_on=invoice.settled_on))
         return
     # The facts that define the condition; the day count is left out because it grows every day
     # and would rewrite every open invoice alert on every sweep (due_on gives it).
