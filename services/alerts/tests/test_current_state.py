@@ -107,6 +107,19 @@ async def test_alerts_follow_their_condition_and_the_silent_rules_fire(alerts, b
 
     await eventually(downgrade_alerts)
 
+    # A fall in two steps is one fall: 1 -> 4 is medium, then 4 -> 9 makes the same alert "1 to 9", critical.
+    falling = new_buyer()
+    for old_grade, new_grade, old_class, new_class in ((1, 4, "low", "medium"), (4, 9, "medium", "very_high")):
+        await publish_event(servers, ScoreChangedV1(buyer_id=falling, old_grade=old_grade, new_grade=new_grade, old_risk_class=old_class,
+                                                    new_risk_class=new_class, pd=0.2, model_version="test",
+                                                    assessed_at=datetime(2026, 10, 1, tzinfo=UTC)), subject=falling)
+
+    async def one_fall() -> None:
+        fall = one(await alerts_of(alerts, falling, "score_downgrade"))
+        assert (fall["severity"], fall["raised_severity"], fall["title"]) == ("critical", "medium", f"Buyer {falling} downgraded from grade 1 to 9"), fall
+
+    await eventually(one_fall)
+
     # The review date limits announces: overdue at once (it passed yesterday), cleared by the next review date.
     yesterday = alerts.clock.today() - timedelta(days=1)
     await publish_event(servers, LimitChangedV1(buyer_id=reviewed, old_amount=None, new_amount=Decimal("20000.00"), currency="EUR",

@@ -275,9 +275,13 @@ async def evaluate_score(uow: UnitOfWork, ctx: ServiceContext, *, event: ScoreCh
     for rule in await _enabled(uow, RuleType.SCORE_DOWNGRADE):
         if rules.is_downgrade(old_grade=event.old_grade, new_grade=event.new_grade, grades=rule.params["grades"]):
             assert event.old_grade is not None
-            severity = rules.downgrade_severity(old_grade=event.old_grade, new_grade=event.new_grade, base=rule.severity)
-            await raise_condition(uow, ctx, rule=rule, severity=severity, buyer_id=event.buyer_id, details=facts,
-                                  title=f"Buyer {event.buyer_id} downgraded from grade {event.old_grade} to {event.new_grade}")
+            # A further downgrade while the alert is open continues the same fall: 1 -> 4, then 4 -> 9
+            # is a fall from grade 1 to 9.
+            open_alert = await AlertRepository(uow.session).open_alert(rule.id, _dedup_key(event.buyer_id, None, None), buyer_id=event.buyer_id)
+            fell_from = min(event.old_grade, open_alert.details.get("old_grade") or event.old_grade) if open_alert is not None else event.old_grade
+            severity = rules.downgrade_severity(old_grade=fell_from, new_grade=event.new_grade, base=rule.severity)
+            await raise_condition(uow, ctx, rule=rule, severity=severity, buyer_id=event.buyer_id, details={**facts, "old_grade": fell_from},
+                                  title=f"Buyer {event.buyer_id} downgraded from grade {fell_from} to {event.new_grade}")
         elif event.old_grade is not None and event.new_grade < event.old_grade:
             await _clear_rule(uow, ctx, rule=rule, buyer_id=event.buyer_id, reason="upgraded again")
     for rule in await _enabled(uow, RuleType.RISK_CLASS_WORSENED):
