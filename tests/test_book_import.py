@@ -100,9 +100,11 @@ async def test_an_imported_book_sets_behaviour_and_ramp_up_and_alerts_on_none_of
     assert (accounts["created"] + accounts["updated"], accounts["unchanged"]) == (3, 0), totals.imported
     assert totals.imported["invoices"] == {"created": 14, "unchanged": 0}
     assert totals.imported["payments"] == {"created": 11, "unchanged": 0}
-    # The control: the same overdue invoice posted live for another buyer alerts, opens a case and calls the webhook.
+    # The control: an overdue invoice posted live for another buyer alerts, opens a case and calls the
+    # webhook. (Posted within a week of its due date: news. One posted 47 days after it, like the
+    # imported X1, would wait a day for its payments, see docs/alerts.md.)
     posted = await limits.client.post("/v1/invoices", headers=limits.auth("erp"), json={
-        "invoice_id": f"{live}-X1", "buyer_id": live, "amount": "4000.00", "currency": "EUR", "issued_on": "2026-09-15", "due_on": "2026-10-15"})
+        "invoice_id": f"{live}-X1", "buyer_id": live, "amount": "4000.00", "currency": "EUR", "issued_on": "2026-10-27", "due_on": "2026-11-26"})
     assert posted.status_code == 201, posted.text
 
     async def caught_up() -> None:
@@ -129,7 +131,7 @@ async def test_an_imported_book_sets_behaviour_and_ramp_up_and_alerts_on_none_of
     limited_limit = (await limits.client.get(f"/v1/buyers/{limited}/limit", headers=limits.auth("sales"))).json()
     assert (Decimal(limited_limit["amount"]), limited_limit["limit_source"]) == (Decimal("30000.00"), "manual"), limited_limit
 
-    # History raised nothing: the live invoice did (same facts), the imported ones did not.
+    # History raised nothing: the live invoice did, the imported ones (one of them overdue too) did not.
     live_alerts = (await alerts.client.get("/v1/alerts", params={"buyer_id": live, "rule_type": "payment_delay"}, headers=alerts.auth("sales"))).json()
     assert live_alerts["total"] == 1
     assert (await alerts.client.get("/v1/collections/cases", params={"buyer_id": live}, headers=alerts.auth("sales"))).json()["total"] == 1

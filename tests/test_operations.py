@@ -10,6 +10,7 @@ import re
 import threading
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -86,8 +87,12 @@ async def _drive_scenario(system: LocalSystem, receiver_url: str) -> None:
         await ok(await http.put(f"{limits}/v1/buyers/{buyer}/limit", json={"amount": "100000.00", "currency": "EUR", "payment_terms_days": 60, "review_on": "2027-06-30", "reason": "operations test"}))
         await ok(await http.post(f"{limits}/v1/credit-checks", json={"buyer_id": buyer, "order_id": f"{buyer}-SO1", "amount": "20000.00", "currency": "EUR", "payment_terms_days": 30}))
         await ok(await http.post(f"{limits}/v1/credit-checks", json={"buyer_id": f"B-UNKNOWN-{uuid.uuid4().hex[:6]}", "order_id": "SO-X", "amount": "90000.00", "currency": "EUR", "payment_terms_days": 30}))
-        # An invoice already well past due: the aging sweep reports it late, alerts raise and call the webhook.
-        await ok(await http.post(f"{limits}/v1/invoices", json={"invoice_id": f"{buyer}-INV1", "buyer_id": buyer, "order_id": f"{buyer}-SO1", "amount": "20000.00", "currency": "EUR", "issued_on": "2026-01-05", "due_on": "2026-02-04"}))
+        # An invoice already past due: the aging sweep reports it late, alerts raise and call the webhook.
+        # (A few days past due: one posted months after its due date is history, which alerts judge
+        # only once its payments had a day to follow.)
+        due_on = datetime.now(UTC).date() - timedelta(days=3)
+        await ok(await http.post(f"{limits}/v1/invoices", json={"invoice_id": f"{buyer}-INV1", "buyer_id": buyer, "order_id": f"{buyer}-SO1", "amount": "20000.00", "currency": "EUR",
+                                                                "issued_on": (due_on - timedelta(days=30)).isoformat(), "due_on": due_on.isoformat()}))
         await http.get(f"{limits}/v1/nothing-here")  # a 404 for the client-error panel
         await _console_page(system, f"/accounts/{buyer}", wrong_password_first=True)
         await publish_raw(system.broker.bootstrap_servers, "invoice-posted", [(buyer.encode(), b"not an event", [])])

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from creditguard_scoring.buyers.rules import is_country, nace_section
+from creditguard_scoring.buyers.rules import is_country
 from creditguard_scoring.statements.rules import compute_ratios, statement_problems
+from creditguard_shared.nace import nace_section
 from creditguard_simulation import policies
 from creditguard_simulation.behaviour import payment_schedule
 from creditguard_simulation.book import ONBOARDING_DAYS, Behaviour, BookConfig, Scenario, generate_book

@@ -28,7 +28,7 @@ async def sweep(uow: UnitOfWork, ctx: ServiceContext) -> dict[str, int]:
     overdue = await receivables.overdue_receivables(uow, today=ctx.today)
     await collections.load_for_watching(uow, receivables=overdue)
     for receivable in overdue:
-        await collections.watch_invoice(uow, ctx, invoice=collections.invoice_facts(receivable, today=ctx.today))
+        await collections.watch_invoice(uow, ctx, invoice=collections.invoice_facts(receivable, ctx=ctx))
     await collections.escalate_open_cases(uow, ctx)
     reviews = await alerting.evaluate_reviews(uow, ctx)
     for currency in await BuyerRepository(uow.session).currencies():

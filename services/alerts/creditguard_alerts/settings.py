@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from ipaddress import IPv4Network, IPv6Network, ip_network
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from creditguard_shared.settings import ServiceSettingsMixin
@@ -18,6 +18,11 @@ class Settings(ServiceSettingsMixin):
     public_base_url: str = "http://localhost:8003"
     # Time-driven rules (days past due, insurer deadlines, reviews, collection levels) and gauges.
     sweep_interval_seconds: float = 60.0
+    # An invoice that arrives more than this many days after its due date is back-posted history
+    # (an ERP loading its book, documents re-sent); the rules wait this many hours for its payments
+    # and credit notes before judging it, so history arriving invoices first raises nothing.
+    backposted_after_days: int = Field(default=7, ge=0, le=3650)
+    backposted_settle_hours: float = Field(default=24.0, ge=0, le=24 * 365)
     webhook_dispatch_interval_seconds: float = 1.0
     webhook_timeout_seconds: float = 10.0
     webhook_batch_size: int = 100

@@ -110,7 +110,7 @@ async def test_case_escalates_level_by_level_and_stop_supplies_holds_the_account
 
     async def closed_and_released():
         current = await the_case(alerts, buyer)
-        assert (current["status"], current["close_reason"], current["hold_requested"]) == ("closed", "paid", False), current
+        assert (current["status"], current["close_reason"], current["hold_requested"]) == ("closed", "invoice paid 35 days late (2026-11-05)", False), current
         assert [r["hold"] for r in await hold_requests(broker, buyer)] == [True, False]
 
     await eventually(closed_and_released)

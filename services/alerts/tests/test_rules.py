@@ -36,6 +36,52 @@ def test_score_and_risk_class_moves():
     assert alert_rules.risk_class_move(order, "medium", "high") > 0
     assert alert_rules.risk_class_move(order, "high", "low") < 0
     assert alert_rules.risk_class_move(order, "unknown", "high") == 0
+    # Scoring's worst class is in the order, under either spelling: a move into it is a worsening.
+    assert alert_rules.risk_class_move(order, "high", "very_high") > 0
+    assert alert_rules.risk_class_move(order, "high", "very high") > 0
+    assert alert_rules.risk_class_move(["low", "very high"], "low", "very_high") > 0
+
+
+def test_risk_classes_are_one_enumeration_normalised_on_input():
+    from pydantic import ValidationError
+
+    from creditguard_shared.events.contracts import RiskClass, ScoreChangedV1
+
+    assert alert_rules.DEFAULT_RISK_CLASS_ORDER == ["low", "medium", "high", "very_high"]
+    assert collection_rules.DEFAULT_STRATEGIES[0]["risk_classes"] == ["high", "very_high"]
+    old_event = {"buyer_id": "B1", "old_grade": 7, "new_grade": 10, "old_risk_class": "high", "new_risk_class": "very high", "pd": 0.4,
+                 "model_version": "m", "assessed_at": "2026-11-01T00:00:00Z"}
+    parsed = ScoreChangedV1.model_validate(old_event)
+    assert parsed.new_risk_class is RiskClass.VERY_HIGH and parsed.model_dump(mode="json")["new_risk_class"] == "very_high"
+    with pytest.raises(ValidationError):
+        ScoreChangedV1.model_validate({**old_event, "new_risk_class": "severe"})
+    segment = collection_rules.Segment(risk_class="very high", industry=None, amount=Decimal("10"))
+    assert collection_rules.in_segment(segment=segment, risk_classes=["high", "very_high"], industries=None, min_amount=None, max_amount=None)
+
+
+def test_severity_bands_follow_how_far_the_condition_has_gone():
+    assert alert_rules.utilisation_severity(utilisation=0.85, base="medium") == "medium"
+    assert alert_rules.utilisation_severity(utilisation=1.0, base="medium") == "high"
+    assert alert_rules.utilisation_severity(utilisation=1.6, base="medium") == "critical"
+    assert alert_rules.utilisation_severity(utilisation=1.2, base="critical") == "critical"
+    assert alert_rules.downgrade_severity(old_grade=3, new_grade=5, base="medium") == "medium"
+    assert alert_rules.downgrade_severity(old_grade=3, new_grade=7, base="medium") == "high"
+    assert alert_rules.downgrade_severity(old_grade=1, new_grade=10, base="medium") == "critical"
+
+
+def test_a_zero_limit_is_breached_by_any_exposure():
+    assert alert_rules.over_limit(exposure=Decimal("0.01"), limit=Decimal("0"))
+    assert not alert_rules.over_limit(exposure=Decimal("0"), limit=Decimal("0"))
+    assert not alert_rules.over_limit(exposure=Decimal("100"), limit=Decimal("100"))
+    assert not alert_rules.over_limit(exposure=Decimal("100"), limit=None)
+
+
+@pytest.mark.parametrize(("industry", "level", "group"), [
+    ("28", "division", "28"), ("28.1", "division", "28"), ("28.92", "division", "28"), ("28.1", "section", "C"), ("10", "section", "C"),
+    ("C", "division", "C"), ("C", "section", "C"), ("machinery", "division", "machinery"), ("machinery", "section", "machinery"),
+])
+def test_industries_group_by_the_chosen_nace_level(industry, level, group):
+    assert alert_rules.industry_group(industry, level=level) == group
 
 
 def test_concentration_shares_by_group():

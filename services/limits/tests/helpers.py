@@ -74,7 +74,7 @@ async def assess(service, buyer_id: str, *, grade: int, pd: str, equity: str = "
     async with service.runtime.uow_factory() as uow:
         await accounts_service.record_assessment(uow, context=service.app.state.limits, assessment=BuyerAssessedV1(
             buyer_id=buyer_id, assessment_id=f"A-{buyer_id}", assessed_at=datetime(2026, 11, 30, tzinfo=UTC), model_version="m1", pd=float(pd),
-            grade=grade, risk_class="test", country="DE", industry=industry, financial_data_missing=False, equity=Decimal(equity),
+            grade=grade, risk_class="medium", country="DE", industry=industry, financial_data_missing=False, equity=Decimal(equity),
             sales=Decimal(sales), statement_currency="EUR"))
         await uow.commit()
     response = await service.client.get(f"/v1/buyers/{buyer_id}/limit", headers=service.auth("credit_manager"))

@@ -28,6 +28,8 @@ async def test_temporary_increase_applies_within_its_window_and_reverts(limits, 
     async def announced():
         events = await emitted(limits, "limit-changed", buyer)
         assert [Decimal(e["new_amount"]) for e in events if e["buyer_id"] == buyer] == [Decimal("10000.00"), Decimal("15000.00"), Decimal("10000.00")]
+        # Every announcement says when the limit is due for review: alerts' review-overdue rule needs it.
+        assert [e["review_due_on"] for e in events] == ["2027-06-30"] * 3
 
     await eventually(announced)
     audit = (await limits.client.get(f"/v1/buyers/{buyer}/limit/audit", headers=limits.auth("sales"))).json()
@@ -124,6 +126,9 @@ async def test_insurance_cover_uninsured_exposure_and_reduction(limits, broker, 
     async def announced():
         events = await emitted(limits, "insurance-cover-changed", buyer)
         assert [e["insured_amount"] for e in events if e["buyer_id"] == buyer] == ["15000.00", "5000.00"]
+        # The review brought forward is announced with the unchanged limit.
+        changes = await emitted(limits, "limit-changed", buyer)
+        assert [(e["new_amount"], e["review_due_on"]) for e in changes] == [("50000.00", "2027-06-30"), ("50000.00", "2026-12-01")]
 
     await eventually(announced)
 

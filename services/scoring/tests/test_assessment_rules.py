@@ -55,7 +55,7 @@ def test_implausible_statements_are_named():
 
 @pytest.mark.parametrize("pd, grade, risk_class", [
     (0.0005, 1, "low"), (0.001, 2, "low"), (0.004, 3, "low"), (0.0099, 4, "medium"), (0.015, 5, "medium"),
-    (0.03, 6, "medium"), (0.05, 7, "high"), (0.1, 8, "high"), (0.2, 9, "very high"), (0.3, 10, "very high"),
+    (0.03, 6, "medium"), (0.05, 7, "high"), (0.1, 8, "high"), (0.2, 9, "very_high"), (0.3, 10, "very_high"),
 ])
 def test_grade_bands(pd, grade, risk_class):
     assert rules.grade_for(pd) == grade

@@ -57,6 +57,9 @@ async def _pay(broker, buyer: str, number: int, *, due_on: date, paid_on: date, 
 
 async def test_strong_clean_buyer_grades_better_than_loss_making_late_payer(start_service, databases, broker, eventually):
     scoring = await _scoring(start_service, databases, broker)
+    # Alerts consumes what scoring publishes, over the broker: the risk classes are one enumeration.
+    alerts = await start_service("alerts", database_url=await databases.create("alerts"), bootstrap_servers=broker.bootstrap_servers,
+                                 clock=Clock(fixed=NOW), sweep_interval_seconds=3600)
     tag = uuid.uuid4().hex[:6]
     strong, weak = f"B-S-{tag}", f"B-W-{tag}"
     await _register(scoring, strong, STRONG)
@@ -79,7 +82,7 @@ async def test_strong_clean_buyer_grades_better_than_loss_making_late_payer(star
     bad = (await scoring.client.get(f"/v1/buyers/{weak}/score", headers=scoring.auth("sales"))).json()
     assert good["grade"] < bad["grade"] and good["pd"] < bad["pd"], (good, bad)
     # The default calibration is fitted to a book with 7 % defaults a year: a strong buyer there still has a PD near 1 %.
-    assert good["grade"] <= 5 and good["pd"] < 0.02 and bad["risk_class"] == "very high"
+    assert good["grade"] <= 5 and good["pd"] < 0.02 and bad["risk_class"] == "very_high"
     assert bad["grade"] == 10 and bad["pd"] >= 0.30
     bad_reasons = {r["code"]: r["contribution"] for r in bad["reasons"]}
     assert bad_reasons["FIN_PROFITABILITY"] > 0 and bad_reasons["PAYMENT_INDEX"] > 0, bad["reasons"]
@@ -96,6 +99,17 @@ async def test_strong_clean_buyer_grades_better_than_loss_making_late_payer(star
         assert assessed[0]["financial_data_missing"] is True and assessed[0]["account_owner"] == "sam@example.com"
 
     await eventually(every_assessment_published, timeout=30)
+
+    moves = [(e["old_risk_class"], e["new_risk_class"]) for e in await _events_for(broker, "score-changed", weak)]
+    assert moves[-1][1] == "very_high" and any(old in ("low", "medium", "high") and new == "very_high" for old, new in moves), moves
+
+    async def alerts_saw_the_worst_class():
+        profile = (await alerts.client.get(f"/v1/buyers/{weak}/profile", headers=alerts.auth("sales"))).json()
+        assert (profile.get("risk_class"), profile.get("grade")) == ("very_high", 10), profile
+        found = (await alerts.client.get("/v1/alerts", params={"buyer_id": weak, "rule_type": "risk_class_worsened"}, headers=alerts.auth("sales"))).json()
+        assert [a["details"]["new_risk_class"] for a in found["items"]] == ["very_high"], found
+
+    await eventually(alerts_saw_the_worst_class, timeout=30)
     assert scoring.metric("creditguard_assessments_total", trigger="payment_behaviour") == 2
     assert scoring.metric("creditguard_assessments_total", trigger="statement") == 2
     assert scoring.metric("creditguard_assessment_duration_seconds_count") == 6

@@ -5,13 +5,34 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from enum import StrEnum
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 BuyerId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 Money = Annotated[Decimal, Field(max_digits=18, decimal_places=2)]
+
+
+class RiskClass(StrEnum):
+    """Scoring's risk classes, best first: the one enumeration every event, rule and collection
+    strategy names them by."""
+
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    VERY_HIGH = "very_high"
+
+
+def normalise_risk_class(value: Any) -> Any:
+    """Scoring once published ``very high``; events and rows of that time still say so."""
+    if isinstance(value, str) and not isinstance(value, RiskClass):
+        return value.strip().lower().replace(" ", "_").replace("-", "_")
+    return value
+
+
+RiskClassName = Annotated[RiskClass, BeforeValidator(normalise_risk_class)]
 
 
 class EventPayload(BaseModel):
@@ -73,8 +94,8 @@ class ScoreChangedV1(EventPayload):
     buyer_id: BuyerId
     old_grade: int | None
     new_grade: int
-    old_risk_class: str | None
-    new_risk_class: str
+    old_risk_class: RiskClassName | None
+    new_risk_class: RiskClassName
     pd: float
     reasons: list[ReasonV1] = []
     model_version: str
@@ -146,7 +167,7 @@ class BuyerAssessedV1(EventPayload):
     model_version: str
     pd: float
     grade: int
-    risk_class: str
+    risk_class: RiskClassName
     name: str | None = None
     country: str | None = None
     industry: str | None = None

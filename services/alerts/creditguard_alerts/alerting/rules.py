@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
+
+from creditguard_shared.events.contracts import RiskClass, normalise_risk_class
+from creditguard_shared.nace import NACE_CODE, nace_division, nace_section
 
 
 class Severity(StrEnum):
@@ -49,7 +52,7 @@ class RuleType(StrEnum):
 INVOICE_RULES = (RuleType.PAYMENT_DELAY, RuleType.INSURANCE_REPORT_DEADLINE, RuleType.INSURANCE_CLAIM_DEADLINE)
 
 DEFAULT_PAYMENT_DELAY_LADDER = {"1": "info", "15": "low", "30": "medium", "60": "high", "90": "critical"}
-DEFAULT_RISK_CLASS_ORDER = ["very_low", "low", "moderate", "medium", "elevated", "high", "very_high", "severe", "default"]
+DEFAULT_RISK_CLASS_ORDER = [risk_class.value for risk_class in RiskClass]
 
 # Installed when the rules table is empty (first start); edited or disabled through the API afterwards.
 DEFAULT_RULES: tuple[dict, ...] = (
@@ -74,7 +77,7 @@ DEFAULT_RULES: tuple[dict, ...] = (
     {"id": "concentration-country", "name": "One country above 40% of exposure", "rule_type": RuleType.CONCENTRATION_COUNTRY,
      "severity": "medium", "cooldown_seconds": 86400, "params": {"max_share": 0.40, "min_buyers": 5}},
     {"id": "concentration-industry", "name": "One industry above 30% of exposure", "rule_type": RuleType.CONCENTRATION_INDUSTRY,
-     "severity": "medium", "cooldown_seconds": 86400, "params": {"max_share": 0.30, "min_buyers": 5}},
+     "severity": "medium", "cooldown_seconds": 86400, "params": {"max_share": 0.30, "min_buyers": 5, "industry_level": "division"}},
     {"id": "insurance-report-deadline", "name": "Report the overdue invoice to the credit insurer", "rule_type": RuleType.INSURANCE_REPORT_DEADLINE,
      "severity": "high", "cooldown_seconds": 0, "params": {"days_before": 7}},
     {"id": "insurance-claim-deadline", "name": "File the credit-insurance claim", "rule_type": RuleType.INSURANCE_CLAIM_DEADLINE,
@@ -86,6 +89,26 @@ DEFAULT_RULES: tuple[dict, ...] = (
 
 def days_past_due(*, due_on: date, today: date) -> int:
     return max((today - due_on).days, 0)
+
+
+def awaiting_settlements(*, due_on: date, recorded_at: datetime | None, now: datetime, backposted_after_days: int, settle_hours: float) -> bool:
+    """An invoice that arrived more than ``backposted_after_days`` after its due date is history
+    being loaded, and its payments often come in a later file: until ``settle_hours`` after its
+    arrival nothing is concluded from it being open."""
+    if recorded_at is None:
+        return False
+    return (recorded_at.date() - due_on).days > backposted_after_days and now < recorded_at + timedelta(hours=settle_hours)
+
+
+def settled_reason(*, due_on: date, settled_on: date | None) -> str:
+    """Why an invoice's alerts and case close, judged by the date it was paid (which may be long
+    before the payment arrived), not by when the news came."""
+    if settled_on is None:
+        return "invoice paid"
+    late = (settled_on - due_on).days
+    if late <= 0:
+        return f"invoice paid on time ({settled_on.isoformat()})"
+    return f"invoice paid {late} days late ({settled_on.isoformat()})"
 
 
 def payment_delay_severity(ladder: dict[str, str], dpd: int) -> tuple[int, str] | None:
@@ -114,10 +137,61 @@ def is_downgrade(*, old_grade: int | None, new_grade: int, grades: int) -> bool:
 
 
 def risk_class_move(order: list[str], old: str | None, new: str) -> int:
-    """Positive when ``new`` is a worse class than ``old``, negative when better, 0 when unknown or equal."""
+    """Positive when ``new`` is a worse class than ``old``, negative when better, 0 when unknown or equal.
+    Names are compared in the events' spelling (a rule stored with ``very high`` still matches)."""
+    order = [normalise_risk_class(name) for name in order]
+    old, new = normalise_risk_class(old), normalise_risk_class(new)
     if old is None or old not in order or new not in order:
         return 0
     return order.index(new) - order.index(old)
+
+
+def _at_least(severity: str, floor: str) -> str:
+    return severity if severity_rank(severity) >= severity_rank(floor) else floor
+
+
+# Severity bands: the rule's own severity is the least an alert of it gets; a condition this far
+# gone gets at least the band's. An open alert follows its condition from band to band.
+UTILISATION_BANDS: tuple[tuple[float, Severity], ...] = ((1.5, Severity.CRITICAL), (1.0, Severity.HIGH))
+DOWNGRADE_BANDS: tuple[tuple[int, Severity], ...] = ((6, Severity.CRITICAL), (4, Severity.HIGH))
+
+
+def utilisation_severity(*, utilisation: float, base: str) -> str:
+    """At or above the limit at least high, at 150% of it critical."""
+    for at_least_used, floor in UTILISATION_BANDS:
+        if utilisation >= at_least_used:
+            return _at_least(base, floor)
+    return base
+
+
+def downgrade_severity(*, old_grade: int, new_grade: int, base: str) -> str:
+    """Four grades or more at least high, six or more (1 to 7, or 1 to 10) critical."""
+    for at_least_grades, floor in DOWNGRADE_BANDS:
+        if new_grade - old_grade >= at_least_grades:
+            return _at_least(base, floor)
+    return base
+
+
+def over_limit(*, exposure: Decimal, limit: Decimal | None) -> bool:
+    """Exposure above the limit, by amounts: utilisation is undefined for a zero limit, yet any
+    exposure breaches it. Without a limit there is nothing to breach."""
+    return limit is not None and exposure > limit
+
+
+class IndustryLevel(StrEnum):
+    SECTION = "section"
+    DIVISION = "division"
+
+
+def industry_group(industry: str, *, level: str) -> str:
+    """The concentration group of an industry code: NACE codes by their section (``C``) or
+    division (``28``; ``28.1`` and ``28.92`` belong to it). A section letter is its own group at
+    either level; a code outside NACE (a house classification) is taken as it is."""
+    code = industry.strip().upper()
+    if not NACE_CODE.match(code):
+        return industry
+    grouped = nace_section(code) if level == IndustryLevel.SECTION else nace_division(code) or code
+    return grouped or industry
 
 
 def review_overdue(*, review_due_on: date | None, today: date, grace_days: int) -> bool:

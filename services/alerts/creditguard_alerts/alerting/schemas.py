@@ -5,8 +5,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError, field_validator
 
-from creditguard_alerts.alerting.rules import RuleType, Severity
+from creditguard_alerts.alerting.rules import IndustryLevel, RuleType, Severity
 from creditguard_shared.errors import Unprocessable
+from creditguard_shared.events.contracts import RiskClassName
 
 # A year: the longest quiet period a rule may ask for (and an integer every database holds).
 MAX_COOLDOWN_SECONDS = 365 * 24 * 3600
@@ -38,7 +39,15 @@ class ScoreDowngradeParams(BaseModel):
 
 class RiskClassParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    order: Annotated[list[str], Field(min_length=2)]
+    # Scoring's classes, best first; ``very high`` is read as ``very_high``.
+    order: Annotated[list[RiskClassName], Field(min_length=2)]
+
+    @field_validator("order")
+    @classmethod
+    def _each_once(cls, order: list[RiskClassName]) -> list[RiskClassName]:
+        if len(set(order)) != len(order):
+            raise ValueError("name each risk class at most once")
+        return order
 
 
 class ReviewParams(BaseModel):
@@ -51,6 +60,11 @@ class ConcentrationParams(BaseModel):
     max_share: Share
     # Below this many buyers with exposure every share is large; no alert then.
     min_buyers: Annotated[int, Field(ge=1, le=1_000_000)] = 5
+
+
+class IndustryConcentrationParams(ConcentrationParams):
+    # NACE codes are grouped by their division (28 and 28.1 are one industry) or their section (C).
+    industry_level: IndustryLevel = IndustryLevel.DIVISION
 
 
 class DeadlineParams(BaseModel):
@@ -73,7 +87,7 @@ PARAMS_BY_TYPE: dict[RuleType, type[BaseModel]] = {
     RuleType.ACCOUNT_BLOCKED: NoParams,
     RuleType.CONCENTRATION_BUYER: ConcentrationParams,
     RuleType.CONCENTRATION_COUNTRY: ConcentrationParams,
-    RuleType.CONCENTRATION_INDUSTRY: ConcentrationParams,
+    RuleType.CONCENTRATION_INDUSTRY: IndustryConcentrationParams,
     RuleType.INSURANCE_REPORT_DEADLINE: DeadlineParams,
     RuleType.INSURANCE_CLAIM_DEADLINE: DeadlineParams,
     RuleType.WEBHOOK_FAILING: NoParams,

@@ -38,6 +38,10 @@ class InvoiceFacts:
     days_past_due: int
     insurer_notified: bool = False
     claim_filed: bool = False
+    # When it was paid in full, by the documents' own dates.
+    settled_on: date | None = None
+    # Back-posted and still within the wait for its payments (see rules.awaiting_settlements).
+    awaiting_settlements: bool = False
 
 
 def _dedup_key(buyer_id: str | None, invoice_id: str | None, subject: str | None) -> str:
@@ -111,13 +115,18 @@ async def raise_condition(
     dedup_key = _dedup_key(buyer_id, invoice_id, subject)
     alert = await repository.open_alert(rule.id, dedup_key, buyer_id=buyer_id)
     if alert is not None:
-        if alert.details != details:
-            alert.details, alert.updated_at = details, ctx.now
+        # Title, details and severity say how things stand now, not when the alert was raised.
+        if (alert.details, alert.title) != (details, title):
+            alert.details, alert.title, alert.updated_at = details, title, ctx.now
         if rules.severity_rank(severity) > rules.severity_rank(alert.severity):
-            alert.severity, alert.title, alert.escalated_at, alert.updated_at = severity, title, ctx.now, ctx.now
+            alert.severity, alert.escalated_at, alert.updated_at = severity, ctx.now, ctx.now
             # New information: an acknowledged alert needs looking at again.
             alert.status = OPEN
             await _announce(uow, ctx, event_type="alert.escalated", alert=alert)
+        elif severity != alert.severity:
+            # Better, though not yet cleared: the severity follows quietly (no webhook), and an
+            # acknowledged alert stays acknowledged.
+            alert.severity, alert.updated_at = severity, ctx.now
         return alert
     # Without a cool-down there is nothing to look up (a sweep raises many alerts of such rules).
     previous = await repository.last_resolved(rule.id, dedup_key) if rule.cooldown_seconds > 0 else None
@@ -175,7 +184,7 @@ async def evaluate_invoice(uow: UnitOfWork, ctx: ServiceContext, *, invoice: Inv
     """Payment delay and insurer deadlines for one invoice; all of them clear once it is paid."""
     if invoice.open_amount <= 0:
         await clear_condition(uow, ctx, rule_types=tuple(t.value for t in rules.INVOICE_RULES), buyer_id=invoice.buyer_id,
-                              invoice_id=invoice.invoice_id, reason="invoice paid")
+                              invoice_id=invoice.invoice_id, reason=rules.settled_reason(due_on=invoice.due_on, settled_on=invoice.settled_on))
         return
     # The facts that define the condition; the day count is left out because it grows every day
     # and would rewrite every open invoice alert on every sweep (due_on gives it).
@@ -223,16 +232,23 @@ async def evaluate_exposure(uow: UnitOfWork, ctx: ServiceContext, *, buyer: Buye
     """Utilisation threshold, breach clearing and, when the buyer's exposure or currency changed
     (``shares_moved``), the portfolio's concentration."""
     utilisation = buyer.utilisation
+    zero_limit_used = buyer.limit_amount is not None and buyer.limit_amount <= 0 and buyer.exposure > 0
     facts = {"utilisation": utilisation, "exposure": str(buyer.exposure), "limit": None if buyer.limit_amount is None else str(buyer.limit_amount),
              "currency": buyer.currency}
     for rule in await _enabled(uow, RuleType.LIMIT_UTILISATION):
         threshold = rule.params["threshold"]
-        if utilisation is not None and utilisation >= threshold:
-            await raise_condition(uow, ctx, rule=rule, severity=rule.severity, buyer_id=buyer.buyer_id, details={**facts, "threshold": threshold},
+        if zero_limit_used:
+            # No share of a zero limit can be given (limits sends none), but any exposure is beyond it.
+            await raise_condition(uow, ctx, rule=rule, severity=rules.utilisation_severity(utilisation=float("inf"), base=rule.severity),
+                                  buyer_id=buyer.buyer_id, details={**facts, "threshold": threshold},
+                                  title=f"Buyer {buyer.buyer_id} has {buyer.exposure} {buyer.currency} exposure against a zero limit")
+        elif utilisation is not None and utilisation >= threshold:
+            await raise_condition(uow, ctx, rule=rule, severity=rules.utilisation_severity(utilisation=utilisation, base=rule.severity),
+                                  buyer_id=buyer.buyer_id, details={**facts, "threshold": threshold},
                                   title=f"Buyer {buyer.buyer_id} uses {utilisation:.0%} of its limit (threshold {threshold:.0%})")
         else:
             await _clear_rule(uow, ctx, rule=rule, buyer_id=buyer.buyer_id, reason="utilisation below the threshold")
-    if utilisation is None or utilisation <= 1:
+    if not rules.over_limit(exposure=buyer.exposure, limit=buyer.limit_amount):
         await clear_condition(uow, ctx, rule_types=(RuleType.LIMIT_BREACH.value,), buyer_id=buyer.buyer_id, reason="exposure back within the limit")
     if shares_moved and buyer.currency is not None:
         recheck_concentration_before_commit(uow, ctx, currency=buyer.currency)
@@ -258,8 +274,14 @@ async def evaluate_score(uow: UnitOfWork, ctx: ServiceContext, *, event: ScoreCh
              "new_risk_class": event.new_risk_class, "pd": event.pd, "reasons": [r.model_dump() for r in event.reasons]}
     for rule in await _enabled(uow, RuleType.SCORE_DOWNGRADE):
         if rules.is_downgrade(old_grade=event.old_grade, new_grade=event.new_grade, grades=rule.params["grades"]):
-            await raise_condition(uow, ctx, rule=rule, severity=rule.severity, buyer_id=event.buyer_id, details=facts,
-                                  title=f"Buyer {event.buyer_id} downgraded from grade {event.old_grade} to {event.new_grade}")
+            assert event.old_grade is not None
+            # A further downgrade while the alert is open continues the same fall: 1 -> 4, then 4 -> 9
+            # is a fall from grade 1 to 9.
+            open_alert = await AlertRepository(uow.session).open_alert(rule.id, _dedup_key(event.buyer_id, None, None), buyer_id=event.buyer_id)
+            fell_from = min(event.old_grade, open_alert.details.get("old_grade") or event.old_grade) if open_alert is not None else event.old_grade
+            severity = rules.downgrade_severity(old_grade=fell_from, new_grade=event.new_grade, base=rule.severity)
+            await raise_condition(uow, ctx, rule=rule, severity=severity, buyer_id=event.buyer_id, details={**facts, "old_grade": fell_from},
+                                  title=f"Buyer {event.buyer_id} downgraded from grade {fell_from} to {event.new_grade}")
         elif event.old_grade is not None and event.new_grade < event.old_grade:
             await _clear_rule(uow, ctx, rule=rule, buyer_id=event.buyer_id, reason="upgraded again")
     for rule in await _enabled(uow, RuleType.RISK_CLASS_WORSENED):
@@ -344,7 +366,7 @@ async def evaluate_concentration(uow: UnitOfWork, ctx: ServiceContext, *, curren
     open_by_rule = await AlertRepository(uow.session).open_alerts_of_rules([rule.id for rule in concentration_rules])
     for rule, key in keyed:
         max_share = rule.params["max_share"]
-        current = rules.group_shares(sums[key], total=total) if rule.id in checked else {}
+        current = rules.group_shares(_grouped(rule, key, sums[key]), total=total) if rule.id in checked else {}
         open_alerts = {a.subject: a for a in open_by_rule[rule.id] if a.details.get("currency") == currency}
         for group, share in current.items():
             subject = f"{key}:{group}"
@@ -357,6 +379,19 @@ async def evaluate_concentration(uow: UnitOfWork, ctx: ServiceContext, *, curren
                 open_alerts.pop(subject, None)
         for alert in open_alerts.values():
             await _resolve(uow, ctx, alert=alert, by=SYSTEM, comment="share back under the maximum")
+
+
+def _grouped(rule: AlertRule, key: str, sums: dict[str, Decimal]) -> dict[str, Decimal]:
+    """The database sums by the industry code as stored; the rule's level folds ``28`` and
+    ``28.1`` (or every code of section C) into one industry."""
+    if key != "industry":
+        return sums
+    level = rule.params.get("industry_level", rules.IndustryLevel.DIVISION)
+    folded: dict[str, Decimal] = {}
+    for industry, amount in sums.items():
+        group = rules.industry_group(industry, level=level)
+        folded[group] = folded.get(group, Decimal(0)) + amount
+    return folded
 
 
 async def raise_webhook_failing(uow: UnitOfWork, ctx: ServiceContext, *, subscription_id: str, url: str, reason: str) -> None:

@@ -39,13 +39,13 @@ async def record_assessment(uow: UnitOfWork, *, event: BuyerAssessedV1, now: dat
         value = getattr(event, field)
         if value is not None:
             setattr(buyer, field, value)
-    buyer.grade, buyer.risk_class, buyer.updated_at = event.grade, event.risk_class, now
+    buyer.grade, buyer.risk_class, buyer.updated_at = event.grade, event.risk_class.value, now
     return buyer
 
 
 async def record_score(uow: UnitOfWork, *, event: ScoreChangedV1, now: datetime) -> BuyerProfile:
     buyer = await profile(uow, buyer_id=event.buyer_id, now=now)
-    buyer.grade, buyer.risk_class, buyer.updated_at = event.new_grade, event.new_risk_class, now
+    buyer.grade, buyer.risk_class, buyer.updated_at = event.new_grade, event.new_risk_class.value, now
     return buyer
 
 
@@ -59,7 +59,9 @@ async def record_exposure(uow: UnitOfWork, *, event: ExposureChangedV1, now: dat
 async def record_limit_change(uow: UnitOfWork, *, event: LimitChangedV1, now: datetime) -> BuyerProfile:
     buyer = await profile(uow, buyer_id=event.buyer_id, now=now)
     buyer.currency, buyer.limit_amount, buyer.updated_at = event.currency, event.new_amount, now
-    if event.review_due_on is not None:
+    # Limits says the review date with every change, including none (the review date removed); an
+    # older producer's event without the field leaves the known date alone.
+    if "review_due_on" in event.model_fields_set:
         buyer.review_due_on = event.review_due_on
     return buyer
 

@@ -8,6 +8,8 @@ from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
+from creditguard_shared.events.contracts import RiskClass, normalise_risk_class
+
 
 class Level(StrEnum):
     FRIENDLY_REMINDER = "friendly_reminder"
@@ -23,7 +25,7 @@ NO_LEVEL = "none"
 
 DEFAULT_STRATEGIES: tuple[dict, ...] = (
     {"id": "high-risk", "name": "High-risk buyers: fast escalation", "priority": 10,
-     "risk_classes": ["high", "very_high", "severe", "default"], "industries": None, "min_amount": None, "max_amount": None,
+     "risk_classes": [RiskClass.HIGH.value, RiskClass.VERY_HIGH.value], "industries": None, "min_amount": None, "max_amount": None,
      "levels": [{"level": "friendly_reminder", "days_past_due": 1}, {"level": "phone_call", "days_past_due": 7},
                 {"level": "stop_supplies", "days_past_due": 15}, {"level": "insurer_notification", "days_past_due": 30},
                 {"level": "legal_action", "days_past_due": 60}]},
@@ -50,7 +52,8 @@ class Segment:
 def in_segment(*, segment: Segment, risk_classes: Sequence[str] | None, industries: Sequence[str] | None,
                min_amount: Decimal | None, max_amount: Decimal | None) -> bool:
     return (
-        (not risk_classes or segment.risk_class in risk_classes)
+        # Strategies and profiles stored before the class names were one enumeration may still say ``very high``.
+        (not risk_classes or normalise_risk_class(segment.risk_class) in {normalise_risk_class(c) for c in risk_classes})
         and (not industries or segment.industry in industries)
         and (min_amount is None or segment.amount >= min_amount)
         and (max_amount is None or segment.amount <= max_amount)

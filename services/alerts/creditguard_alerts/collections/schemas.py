@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from creditguard_alerts.collections.rules import Level
+from creditguard_shared.events.contracts import RiskClassName
 from creditguard_shared.schema_types import Identifier, IsoDate, NonNegativeAmount, PositiveAmount
 
 ActionKind = Literal[
@@ -28,7 +29,8 @@ class StrategyIn(BaseModel):
     id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
     name: Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
     priority: Annotated[int, Field(ge=0, le=1000)] = 50
-    risk_classes: list[Identifier] | None = None
+    # Scoring's classes (``very high`` is read as ``very_high``).
+    risk_classes: list[RiskClassName] | None = None
     industries: list[Identifier] | None = None
     min_amount: NonNegativeAmount | None = None
     max_amount: NonNegativeAmount | None = None

@@ -9,6 +9,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from creditguard_alerts.alerting import rules as alert_rules
 from creditguard_alerts.alerting import service as alerting
 from creditguard_alerts.alerting.rules import RuleType
 from creditguard_alerts.alerting.service import InvoiceFacts
@@ -49,6 +50,7 @@ async def put_strategy(uow: UnitOfWork, ctx: ServiceContext, *, strategy: Strate
     repository = CollectionRepository(uow.session)
     fields = strategy.model_dump(mode="python")
     fields["levels"] = [{"level": level.level.value, "days_past_due": level.days_past_due} for level in strategy.levels]
+    fields["risk_classes"] = None if strategy.risk_classes is None else [risk_class.value for risk_class in strategy.risk_classes]
     existing = await repository.strategy(strategy.id)
     if existing is None:
         entity = CollectionStrategy(**fields, created_at=ctx.now, updated_at=ctx.now)
@@ -110,7 +112,7 @@ async def track_invoice(uow: UnitOfWork, ctx: ServiceContext, *, invoice: Invoic
     if case.status == CLOSED:
         return case
     if invoice.open_amount <= 0:
-        await _close(uow, ctx, case=case, reason="paid")
+        await _close(uow, ctx, case=case, reason=alert_rules.settled_reason(due_on=invoice.due_on, settled_on=invoice.settled_on))
         return case
     if invoice.open_amount < case.open_amount:
         await _note(uow, ctx, case=case, kind="partial_payment", actor=SYSTEM,
@@ -227,11 +229,16 @@ async def open_counts(uow: UnitOfWork) -> dict[str, int]:
     return await CollectionRepository(uow.session).open_counts_by_level()
 
 
-def invoice_facts(receivable: Receivable, *, today: date, days_past_due: int = 0) -> InvoiceFacts:
+def invoice_facts(receivable: Receivable, *, ctx: ServiceContext, days_past_due: int = 0) -> InvoiceFacts:
     return InvoiceFacts(
         invoice_id=receivable.invoice_id, buyer_id=receivable.buyer_id, due_on=receivable.due_on, open_amount=receivable.open_amount,
-        currency=receivable.currency, days_past_due=max(days_past_due, max((today - receivable.due_on).days, 0)),
+        currency=receivable.currency, days_past_due=max(days_past_due, max((ctx.today - receivable.due_on).days, 0)),
         insurer_notified=receivable.insurer_notified_on is not None, claim_filed=receivable.claim_filed_on is not None,
+        settled_on=receivable.settled_on,
+        awaiting_settlements=alert_rules.awaiting_settlements(
+            due_on=receivable.due_on, recorded_at=receivable.recorded_at, now=ctx.now,
+            backposted_after_days=ctx.settings.backposted_after_days, settle_hours=ctx.settings.backposted_settle_hours,
+        ),
     )
 
 
@@ -251,7 +258,10 @@ async def read_ahead_cases(uow: UnitOfWork, *, invoice_ids: list[str]) -> None:
 
 
 async def watch_invoice(uow: UnitOfWork, ctx: ServiceContext, *, invoice: InvoiceFacts) -> None:
-    """Everything an invoice's state drives: its alerts and its collection case."""
+    """Everything an invoice's state drives: its alerts and its collection case. A back-posted
+    invoice still open while its payments may yet arrive is left alone; the sweep judges it."""
+    if invoice.awaiting_settlements and invoice.open_amount > 0:
+        return
     cover = await BuyerRepository(uow.session).cover(invoice.buyer_id)
     await alerting.evaluate_invoice(uow, ctx, invoice=invoice, cover=cover)
     await track_invoice(uow, ctx, invoice=invoice)

@@ -23,11 +23,11 @@ from creditguard_shared.unit_of_work import UnitOfWork
 async def _watch(uow: UnitOfWork, *, receivable: Receivable | None, context: ContextSource) -> None:
     if receivable is not None:
         ctx = context()
-        await collections.watch_invoice(uow, ctx, invoice=collections.invoice_facts(receivable, today=ctx.today))
+        await collections.watch_invoice(uow, ctx, invoice=collections.invoice_facts(receivable, ctx=ctx))
 
 
 async def on_invoice_posted(uow: UnitOfWork, event: InvoicePostedV1, _: EventEnvelope, *, context: ContextSource) -> None:
-    receivable = await service.record_invoice(uow, event=event)
+    receivable = await service.record_invoice(uow, event=event, now=context().now)
     # An imported book's documents are history: kept in the copy (the daily sweep alerts on what
     # is overdue now), but they raise no alert, collection step or webhook of their own.
     if not event.historical:
@@ -48,7 +48,7 @@ async def on_payment_late(uow: UnitOfWork, event: PaymentLateV1, _: EventEnvelop
     ctx = context()
     receivable = await service.record_late_payment(uow, event=event)
     if receivable is not None:
-        invoice = collections.invoice_facts(receivable, today=ctx.today, days_past_due=event.days_past_due)
+        invoice = collections.invoice_facts(receivable, ctx=ctx, days_past_due=event.days_past_due)
     else:
         # The invoice itself has not arrived yet (another topic); the event says enough to act on.
         invoice = InvoiceFacts(invoice_id=event.invoice_id, buyer_id=event.buyer_id, due_on=event.due_on, open_amount=event.open_amount,

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import Date, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from creditguard_alerts.database import Base, Money
+from creditguard_alerts.database import Base, Money, UtcDateTime
 
 
 class Receivable(Base):
@@ -25,6 +25,9 @@ class Receivable(Base):
     # Steps taken with the credit insurer (recorded on the collection case); they stop the deadline alerts.
     insurer_notified_on: Mapped[date | None] = mapped_column(Date)
     claim_filed_on: Mapped[date | None] = mapped_column(Date)
+    # When the invoice reached this service (None: before it was recorded): an invoice posted long
+    # after its due date is history arriving, judged once its payments had time to follow.
+    recorded_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class ReceivableSettlement(Base):

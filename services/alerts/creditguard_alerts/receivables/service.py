@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from creditguard_alerts.receivables.models import Receivable, ReceivableSettlement
@@ -18,14 +18,14 @@ async def _refresh(repository: ReceivableRepository, receivable: Receivable) -> 
     receivable.open_amount, receivable.settled_on = state.open_amount, state.settled_on
 
 
-async def record_invoice(uow: UnitOfWork, *, event: InvoicePostedV1) -> Receivable:
+async def record_invoice(uow: UnitOfWork, *, event: InvoicePostedV1, now: datetime) -> Receivable:
     repository = ReceivableRepository(uow.session)
     existing = await repository.get(event.invoice_id)
     if existing is not None:
         return existing
     receivable = Receivable(
         invoice_id=event.invoice_id, buyer_id=event.buyer_id, amount=event.amount, currency=event.currency,
-        issued_on=event.issued_on, due_on=event.due_on, open_amount=event.amount, settled_on=None, late_bucket=0,
+        issued_on=event.issued_on, due_on=event.due_on, open_amount=event.amount, settled_on=None, late_bucket=0, recorded_at=now,
     )
     await repository.add(receivable)
     await _refresh(repository, receivable)

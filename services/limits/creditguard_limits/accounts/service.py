@@ -72,7 +72,8 @@ async def _change_limit(
     if new == old:
         return False
     await _audit(uow, context=context, subject_type="buyer", subject_id=account.buyer_id, action="limit_set", old=old, new=new, reason=reason, changed_by=changed_by)
-    uow.emit(LimitChangedV1(buyer_id=account.buyer_id, old_amount=old_effective, new_amount=amount, currency=currency, changed_by=changed_by, reason=reason), subject=account.buyer_id)
+    uow.emit(LimitChangedV1(buyer_id=account.buyer_id, old_amount=old_effective, new_amount=amount, currency=currency, changed_by=changed_by, reason=reason,
+                            review_due_on=account.review_on), subject=account.buyer_id)
     return True
 
 
@@ -190,7 +191,7 @@ async def _announce_effective_limit(uow: UnitOfWork, *, context: LimitsContext, 
     assert position.limit is not None and account.currency is not None
     uow.emit(LimitChangedV1(
         buyer_id=account.buyer_id, old_amount=account.limit_amount, new_amount=position.limit, currency=account.currency,
-        changed_by=changed_by, reason=reason,
+        changed_by=changed_by, reason=reason, review_due_on=account.review_on,
     ), subject=account.buyer_id)
 
 
@@ -290,7 +291,7 @@ async def record_assessment(uow: UnitOfWork, *, context: LimitsContext, assessme
     # A re-delivered older assessment must not undo a newer one.
     if account.assessed_at is not None and _aware(assessment.assessed_at) < _aware(account.assessed_at):
         return account
-    account.grade, account.risk_class, account.pd = assessment.grade, assessment.risk_class, Decimal(str(assessment.pd))
+    account.grade, account.risk_class, account.pd = assessment.grade, assessment.risk_class.value, Decimal(str(assessment.pd))
     account.assessed_at = assessment.assessed_at
     account.name, account.country, account.industry = assessment.name, assessment.country, assessment.industry
     account.equity, account.sales, account.statement_currency = assessment.equity, assessment.sales, assessment.statement_currency

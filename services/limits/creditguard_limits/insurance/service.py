@@ -9,7 +9,7 @@ from creditguard_limits.insurance.models import InsuranceCover, InsurancePolicy
 from creditguard_limits.insurance.repository import InsuranceRepository
 from creditguard_limits.insurance.schemas import InsuranceCoverIn, InsurancePolicyIn
 from creditguard_shared.errors import NotFound, Unprocessable
-from creditguard_shared.events.contracts import InsuranceCoverChangedV1
+from creditguard_shared.events.contracts import InsuranceCoverChangedV1, LimitChangedV1
 from creditguard_shared.unit_of_work import UnitOfWork
 
 
@@ -54,6 +54,13 @@ async def put_cover(uow: UnitOfWork, *, context: LimitsContext, buyer_id: str, c
         account.flags = with_flag(account.flags, COVER_REDUCED, present=True)
         today = context.clock.today()
         account.review_on = min(account.review_on, today) if account.review_on else today
+        if account.limit_amount is not None and account.currency is not None:
+            # Alerts watches the review date through limit-changed; the amount stays as it was.
+            uow.emit(LimitChangedV1(
+                buyer_id=buyer_id, old_amount=account.limit_amount, new_amount=account.limit_amount, currency=account.currency,
+                changed_by=changed_by, reason=f"insurance cover reduced: review brought forward to {account.review_on.isoformat()}",
+                review_due_on=account.review_on,
+            ), subject=buyer_id)
     uow.emit(InsuranceCoverChangedV1(
         buyer_id=buyer_id, policy_id=policy.policy_id, insurer=policy.insurer, currency=cover.currency, insured_amount=cover.granted_amount,
         indemnity_percentage=policy.indemnity_percentage, report_overdue_within_days=policy.report_overdue_within_days,

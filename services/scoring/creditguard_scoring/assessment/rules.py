@@ -20,17 +20,19 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from creditguard_scoring.buyers.rules import nace_division, nace_section
 from creditguard_scoring.calibration.rules import DEFAULT_DAYS_PAST_DUE, Calibration
 from creditguard_scoring.financial_model.scorecard import FinancialAssessment, logit, sigmoid
 from creditguard_scoring.payment_behaviour.rules import PaymentBehaviourSummary
+from creditguard_shared.events.contracts import RiskClass
+from creditguard_shared.nace import nace_division, nace_section
 
 # Upper PD bound of grades 1..9; grade 10 is everything above, and default.
 GRADE_UPPER_BOUNDS: tuple[float, ...] = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.04, 0.08, 0.15, 0.30)
 DEFAULT_GRADE = 10
 # A buyer in default has defaulted: its PD is certainty, whatever the score says.
 DEFAULTED_PD = 1.0
-RISK_CLASSES: tuple[tuple[int, str], ...] = ((3, "low"), (6, "medium"), (8, "high"), (10, "very high"))
+# The highest grade of each class; the names are the events' enumeration.
+RISK_CLASSES: tuple[tuple[int, str], ...] = ((3, RiskClass.LOW.value), (6, RiskClass.MEDIUM.value), (8, RiskClass.HIGH.value), (10, RiskClass.VERY_HIGH.value))
 
 # Financial model ratios grouped into the themes a credit manager reads; ratios overlap heavily
 # in the data, so a theme is a more honest reason than any one ratio.

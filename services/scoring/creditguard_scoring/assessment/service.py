@@ -17,7 +17,7 @@ from creditguard_scoring.assessment.models import Assessment, BuyerScore, Reasse
 from creditguard_scoring.assessment.repository import AssessmentRepository
 from creditguard_scoring.buyers.models import Buyer
 from creditguard_scoring.buyers.repository import BuyerRepository
-from creditguard_scoring.buyers.rules import nace_section
+from creditguard_shared.nace import nace_section
 from creditguard_scoring.buyers.service import get_buyer
 from creditguard_scoring.calibration.repository import CalibrationRepository
 from creditguard_scoring.calibration.rules import Calibration

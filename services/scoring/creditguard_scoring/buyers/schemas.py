@@ -6,7 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from creditguard_scoring.buyers.rules import NACE_CODE, is_country, nace_section
+from creditguard_scoring.buyers.rules import is_country
+from creditguard_shared.nace import NACE_CODE, nace_section
 from creditguard_shared.schema_types import CountryCode, Identifier, IsoDate
 
 SECTION_LETTERED_DIVISION = re.compile(r"([A-U])(\d{2}(?:\.\d{1,2}){0,2})")
