@@ -4,11 +4,11 @@ open orders, instead of running totals that FX changes would invalidate."""
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import Date, Numeric, String, and_, bindparam, case, func, literal_column, null, select, type_coerce, union_all
+from sqlalchemy import Date, Numeric, String, and_, bindparam, case, func, literal_column, null, or_, select, type_coerce, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from creditguard_limits.accounts.models import CreditAccount, TemporaryIncrease
@@ -16,7 +16,7 @@ from creditguard_limits.checks.models import OrderReservation
 from creditguard_limits.exposure.rules import OVERDUE_BUCKET_STARTS, ZERO, InvoiceTotals
 from creditguard_limits.fx.models import FxRate
 from creditguard_limits.insurance.models import InsuranceCover, InsurancePolicy
-from creditguard_limits.ledger.models import MONEY, Invoice
+from creditguard_limits.ledger.models import MONEY, Invoice, Payment, Refund
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,8 @@ class ExposureTotals:
     invoices: list[InvoiceTotals]
     orders: dict[str, Decimal]
     rates: dict[str, Decimal] | None = None
+    # Unapplied cash by currency.
+    cash: dict[str, Decimal] = field(default_factory=dict)
 
 
 # Sums of money and exchange rates share one result column in the totals query, so it carries
@@ -137,6 +139,18 @@ def _totals_statement(*, owner: str, with_rates: bool):  # type: ignore[no-untyp
         .where(owned_by(OrderReservation.buyer_id), OrderReservation.status == "open", OrderReservation.expires_on >= _TODAY)
         .group_by(*per_buyer(OrderReservation.buyer_id), OrderReservation.currency),
     ]
+    # Unapplied cash: what payments left over after their invoices (all of a payment whose invoice
+    # is not known yet), less refunds.
+    cash = union_all(
+        select(Payment.buyer_id.label("buyer_id"), Payment.currency.label("currency"),
+               (Payment.amount - func.coalesce(Payment.applied_amount, 0)).label("amount"))
+        .where(owned_by(Payment.buyer_id), or_(Payment.applied_amount.is_(None), Payment.applied_amount < Payment.amount)),
+        select(Refund.buyer_id, Refund.currency, -Refund.amount).where(owned_by(Refund.buyer_id)),
+    ).subquery("cash")
+    branches.append(
+        select(literal_column("'cash'"), *per_buyer(cash.c.buyer_id), cash.c.currency, type_coerce(func.sum(cash.c.amount), _AMOUNT), null(), *nothing)
+        .group_by(*per_buyer(cash.c.buyer_id), cash.c.currency)
+    )
     if with_rates:
         branches.append(select(literal_column("'rates'"), *per_buyer(type_coerce(null(), String)), FxRate.currency, FxRate.rate, null(), *nothing))
     return union_all(*branches)
@@ -156,6 +170,9 @@ def _add_totals_row(result: ExposureTotals, kind: str, currency: str, amount, ol
         ))
     elif kind == "orders":
         result.orders[currency] = Decimal(amount or 0)
+    elif kind == "cash":
+        if amount:
+            result.cash[currency] = Decimal(amount)
     else:
         assert result.rates is not None
         result.rates[currency] = Decimal(amount)

@@ -35,7 +35,7 @@ def subscriptions(context: LimitsContext) -> list[Subscription]:
     async def on_payment_received(uow: UnitOfWork, event: PaymentReceivedV1, _: EventEnvelope) -> None:
         if event.historical:
             follow_history(uow, event.buyer_id)
-        await service.record_payment(uow, context=context, payment=PaymentIn.model_validate(event.model_dump(exclude={"historical"})), invoice_must_exist=False,
+        await service.record_payment(uow, context=context, payment=PaymentIn.model_validate(event.model_dump(exclude={"historical", "unapplied_amount"})), invoice_must_exist=False,
                                      historical=event.historical)
 
     async def on_credit_note_issued(uow: UnitOfWork, event: CreditNoteIssuedV1, _: EventEnvelope) -> None:

@@ -4,10 +4,11 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import and_, func, or_, select, union_all
+from sqlalchemy import and_, case, func, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from creditguard_limits.ledger.models import CreditNote, Invoice, Payment
+from creditguard_limits.fx.rules import to_cents
+from creditguard_limits.ledger.models import CreditNote, Invoice, Payment, Refund
 from creditguard_limits.ledger.rules import LATE_THRESHOLDS
 
 SettlementModel = type[Payment] | type[CreditNote]
@@ -28,6 +29,14 @@ class _LedgerRead:
 
 def _settled_on(document: Payment | CreditNote) -> date:
     return document.paid_on if isinstance(document, Payment) else document.issued_on
+
+
+def _settling_amount(document: Payment | CreditNote) -> Decimal:
+    """What the document takes off its invoice: a payment only its applied part (the rest is
+    unapplied cash), a payment still held for its invoice all of it."""
+    if isinstance(document, Payment) and document.applied_amount is not None:
+        return document.applied_amount
+    return document.amount
 
 
 class LedgerRepository:
@@ -84,7 +93,7 @@ class LedgerRepository:
         if model in read.settlements:
             read.settlements[model][entity.payment_id if isinstance(entity, Payment) else entity.credit_note_id] = entity
         if entity.invoice_id in read.settlements_of_invoice:
-            read.settlements_of_invoice[entity.invoice_id].append((_settled_on(entity), entity.amount))
+            read.settlements_of_invoice[entity.invoice_id].append((_settled_on(entity), _settling_amount(entity)))
 
     async def settlements(self, invoice_id: str) -> list[tuple[date, Decimal]]:
         """Payments and credit notes recorded against an invoice, with their dates."""
@@ -93,6 +102,52 @@ class LedgerRepository:
             return list(read.settlements_of_invoice[invoice_id])
         rows = (await self.session.execute(_settlements_of({invoice_id}))).all()
         return [(on, Decimal(amount)) for _, on, amount in rows]
+
+    async def settlement_documents(self, invoice_id: str) -> tuple[list[Payment], list[CreditNote]]:
+        """The invoice's payments (by date, then id) and credit notes, as documents."""
+        payments = (await self.session.execute(select(Payment).where(Payment.invoice_id == invoice_id).order_by(Payment.paid_on, Payment.payment_id))).scalars()
+        credit_notes = (await self.session.execute(select(CreditNote).where(CreditNote.invoice_id == invoice_id))).scalars()
+        return list(payments), list(credit_notes)
+
+    def settlements_changed(self, invoice_id: str, settlements: list[tuple[date, Decimal]]) -> None:
+        """What the batch read ahead for the invoice, after its held payments were applied."""
+        read = self._read
+        if read is not None:
+            read.settlements_of_invoice[invoice_id] = list(settlements)
+
+    async def refundable_cash(self, *, buyer_id: str, currency: str) -> Decimal:
+        """The buyer's unapplied cash in ``currency`` that is free to refund: overpayments less
+        refunds, not payments still held for an invoice not yet recorded."""
+        cash = union_all(
+            select((Payment.amount - Payment.applied_amount).label("amount"))
+            .where(Payment.buyer_id == buyer_id, Payment.currency == currency, Payment.applied_amount < Payment.amount),
+            select(-Refund.amount).where(Refund.buyer_id == buyer_id, Refund.currency == currency),
+        ).subquery("cash")
+        return Decimal((await self.session.execute(select(func.coalesce(func.sum(cash.c.amount), 0)))).scalar_one())
+
+    async def get_refund(self, refund_id: str) -> Refund | None:
+        return await self.session.get(Refund, refund_id)
+
+    def add_refund(self, refund: Refund) -> None:
+        self.session.add(refund)
+
+    async def refunds_for_buyer(self, buyer_id: str) -> list[Refund]:
+        return list((await self.session.execute(select(Refund).where(Refund.buyer_id == buyer_id).order_by(Refund.refunded_on, Refund.refund_id))).scalars())
+
+    async def cash_by_currency(self, buyer_id: str) -> list[tuple[str, Decimal, Decimal, Decimal, Decimal]]:
+        """(currency, received, applied, held for unknown invoices) of the buyer's payments, and
+        refunded, by currency."""
+        payments = select(
+            Payment.currency.label("currency"), Payment.amount.label("received"), func.coalesce(Payment.applied_amount, 0).label("applied"),
+            case((Payment.applied_amount.is_(None), Payment.amount), else_=0).label("held"), literal(0).label("refunded"),
+        ).where(Payment.buyer_id == buyer_id)
+        refunds = select(Refund.currency, literal(0), literal(0), literal(0), Refund.amount).where(Refund.buyer_id == buyer_id)
+        rows = union_all(payments, refunds).subquery("cash")
+        statement = (
+            select(rows.c.currency, func.sum(rows.c.received), func.sum(rows.c.applied), func.sum(rows.c.held), func.sum(rows.c.refunded))
+            .group_by(rows.c.currency).order_by(rows.c.currency)
+        )
+        return [(currency, *(to_cents(Decimal(total)) for total in totals)) for currency, *totals in (await self.session.execute(statement)).all()]
 
     async def overdue_to_announce(self, *, today: date) -> list[Invoice]:
         """Open invoices that crossed a days-past-due threshold they have not announced yet. Only
@@ -127,6 +182,7 @@ class LedgerRepository:
 
 
 def _settlements_of(invoice_ids: set[str]):  # type: ignore[no-untyped-def]
-    payments = select(Payment.invoice_id, Payment.paid_on, Payment.amount).where(Payment.invoice_id.in_(invoice_ids))
+    # A payment settles its applied part; one held for its (then unknown) invoice, all of it.
+    payments = select(Payment.invoice_id, Payment.paid_on, func.coalesce(Payment.applied_amount, Payment.amount)).where(Payment.invoice_id.in_(invoice_ids))
     credit_notes = select(CreditNote.invoice_id, CreditNote.issued_on, CreditNote.amount).where(CreditNote.invoice_id.in_(invoice_ids))
     return union_all(payments, credit_notes)
