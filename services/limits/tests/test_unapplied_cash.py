@@ -66,3 +66,39 @@ async def test_an_overpayment_becomes_unapplied_cash_that_reduces_exposure_and_c
     assert cash["balances"] == [{"currency": "EUR", "received": "1000000.00", "applied": "46000.00", "held_for_unknown_invoices": "0.00",
                                  "refunded": "950000.00", "refundable": "4000.00", "unapplied_cash": "4000.00"}]
     assert [r["refund_id"] for r in cash["refunds"]] == [f"{buyer}-R1"]
+
+
+async def _apply(limits, buyer: str, application_id: str, invoice_id: str, amount: str, *, expect: int = 201) -> dict:  # type: ignore[no-untyped-def]
+    response = await limits.client.post(f"/v1/buyers/{buyer}/cash-applications", headers=limits.auth("credit_manager"), json={
+        "application_id": application_id, "invoice_id": invoice_id, "amount": amount, "currency": "EUR", "applied_on": "2026-12-01"})
+    assert response.status_code == expect, response.text
+    return response.json()
+
+
+async def test_unapplied_cash_applied_to_a_later_invoice_settles_it_everywhere(limits):
+    """The application is published as a payment of the invoice (no new money), so scoring's and
+    alerts' copies of the invoice settle as limits' does."""
+    buyer = new_buyer()
+    await set_limit(limits, buyer, "100000.00")
+    await post_invoice(limits, buyer, f"{buyer}-I1", "1000.00")
+    await _pay(limits, buyer, f"{buyer}-P1", f"{buyer}-I1", "1600.00")
+    await post_invoice(limits, buyer, f"{buyer}-I2", "900.00")
+    assert money((await exposure(limits, buyer))["exposure"]) == Decimal("300.00")
+
+    assert (await _apply(limits, buyer, f"{buyer}-A1", f"{buyer}-I2", "600.01", expect=422))["field"] == "amount"  # more than the cash
+    await _apply(limits, buyer, f"{buyer}-A1", f"{buyer}-IX", "100.00", expect=422)  # unknown invoice
+    await _apply(limits, buyer, f"{buyer}-P1", f"{buyer}-I2", "100.00", expect=409)  # a payment's id
+    applied = await _apply(limits, buyer, f"{buyer}-A1", f"{buyer}-I2", "600.00")
+    assert money(applied["invoice_open_amount"]) == Decimal("300.00")
+    assert (await _apply(limits, buyer, f"{buyer}-A1", f"{buyer}-I2", "600.00", expect=200)) == applied
+    assert (await _apply(limits, buyer, f"{buyer}-A1", f"{buyer}-I2", "500.00", expect=409))["conflicting_fields"] == ["amount"]
+    await _pay(limits, buyer, f"{buyer}-A1", f"{buyer}-I2", "600.00", expect=409)  # a payment may not reuse it either
+
+    body = await exposure(limits, buyer)
+    assert (money(body["open_invoices"]), money(body["unapplied_cash"]), money(body["exposure"])) == (Decimal("300.00"), Decimal("0.00"), Decimal("300.00"))
+    published = await emitted(limits, "payment-received", buyer)
+    assert [(p["payment_id"], p["amount"], p["unapplied_amount"], p["from_unapplied_cash"]) for p in published] == [
+        (f"{buyer}-P1", "1600.00", "600.00", False), (f"{buyer}-A1", "600.00", "0.00", True)]
+    cash = (await limits.client.get(f"/v1/buyers/{buyer}/cash", headers=limits.auth("sales"))).json()["balances"]
+    assert [(c["received"], c["applied"], c["refundable"]) for c in cash] == [("1600.00", "1600.00", "0.00")]
+    await _refund(limits, buyer, f"{buyer}-R1", "0.01", expect=422)

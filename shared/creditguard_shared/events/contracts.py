@@ -44,6 +44,9 @@ class PaymentReceivedV1(EventPayload):
     # account by limits. Limits sets it on the payments it records through its API; None from a
     # publisher that does not split payments (an ERP), whose surplus shows in exposure-changed.
     unapplied_amount: Money | None = None
+    # True: no new money but the buyer's unapplied cash applied to this invoice (a cash
+    # application). It settles the invoice like a payment; the cash was counted when received.
+    from_unapplied_cash: bool = False
 
 
 class CreditNoteIssuedV1(EventPayload):

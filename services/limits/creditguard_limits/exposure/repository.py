@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import Date, Numeric, String, and_, bindparam, case, func, literal_column, null, or_, select, type_coerce, union_all
+from sqlalchemy import Date, Numeric, String, and_, bindparam, case, func, literal_column, null, select, type_coerce, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from creditguard_limits.accounts.models import CreditAccount, TemporaryIncrease
@@ -17,6 +17,7 @@ from creditguard_limits.exposure.rules import OVERDUE_BUCKET_STARTS, ZERO, Invoi
 from creditguard_limits.fx.models import FxRate
 from creditguard_limits.insurance.models import InsuranceCover, InsurancePolicy
 from creditguard_limits.ledger.models import MONEY, Invoice, Payment, Refund
+from creditguard_limits.ledger.repository import unapplied_cash_rows
 
 
 @dataclass(frozen=True)
@@ -139,14 +140,7 @@ def _totals_statement(*, owner: str, with_rates: bool):  # type: ignore[no-untyp
         .where(owned_by(OrderReservation.buyer_id), OrderReservation.status == "open", OrderReservation.expires_on >= _TODAY)
         .group_by(*per_buyer(OrderReservation.buyer_id), OrderReservation.currency),
     ]
-    # Unapplied cash: what payments left over after their invoices (all of a payment whose invoice
-    # is not known yet), less refunds.
-    cash = union_all(
-        select(Payment.buyer_id.label("buyer_id"), Payment.currency.label("currency"),
-               (Payment.amount - func.coalesce(Payment.applied_amount, 0)).label("amount"))
-        .where(owned_by(Payment.buyer_id), or_(Payment.applied_amount.is_(None), Payment.applied_amount < Payment.amount)),
-        select(Refund.buyer_id, Refund.currency, -Refund.amount).where(owned_by(Refund.buyer_id)),
-    ).subquery("cash")
+    cash = unapplied_cash_rows(owned_by(Payment.buyer_id), owned_by(Refund.buyer_id))
     branches.append(
         select(literal_column("'cash'"), *per_buyer(cash.c.buyer_id), cash.c.currency, type_coerce(func.sum(cash.c.amount), _AMOUNT), null(), *nothing)
         .group_by(*per_buyer(cash.c.buyer_id), cash.c.currency)

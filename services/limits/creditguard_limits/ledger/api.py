@@ -8,7 +8,7 @@ from creditguard_limits.context import LimitsContextDep
 from creditguard_limits.ledger import service
 from creditguard_limits.ledger.schemas import (
     CreditNoteIn, CreditNoteOut, InvoiceBatchIn, InvoiceBatchItemOut, InvoiceBatchOut, InvoiceIn, InvoiceOut, PaymentBatchIn, PaymentBatchItemOut,
-    PaymentBatchOut, PaymentIn, PaymentOut, BuyerCashOut, RefundIn, RefundOut,
+    PaymentBatchOut, PaymentIn, PaymentOut, BuyerCashOut, CashApplicationIn, CashApplicationOut, RefundIn, RefundOut,
 )
 from creditguard_shared.auth import Principal, Role, require_roles
 from creditguard_shared.service_app import UnitOfWorkDep
@@ -84,6 +84,17 @@ async def post_refund(buyer_id: PathId, body: RefundIn, uow: UnitOfWorkDep, cont
     await uow.commit()
     _created_status(response, created)
     return RefundOut.model_validate(refund)
+
+
+@router.post("/buyers/{buyer_id}/cash-applications", response_model=CashApplicationOut, status_code=201,
+             summary="Apply a buyer's unapplied cash to one of its open invoices (idempotent by application_id)")
+async def post_cash_application(
+    buyer_id: PathId, body: CashApplicationIn, uow: UnitOfWorkDep, context: LimitsContextDep, response: Response, _: Ingest,
+) -> CashApplicationOut:
+    application, created = await service.apply_unapplied_cash(uow, context=context, buyer_id=buyer_id, application=body)
+    await uow.commit()
+    _created_status(response, created)
+    return application
 
 
 @router.get("/buyers/{buyer_id}/cash", response_model=BuyerCashOut,

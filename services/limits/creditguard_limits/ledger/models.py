@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Date, Integer, Numeric, String, text
+from sqlalchemy import Boolean, Date, Integer, Numeric, String, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from creditguard_limits.database import Base
@@ -45,6 +45,9 @@ class Payment(Base):
     # for a payment consumed before its invoice, when the invoice arrived). The rest is the buyer's
     # unapplied cash. None while the invoice is unknown: the whole payment is held for it.
     applied_amount: Mapped[Decimal | None] = mapped_column(MONEY)
+    # Not money received: the buyer's unapplied cash applied to this invoice (a cash application,
+    # ``applied_amount`` = ``amount``). It settles the invoice and spends that much unapplied cash.
+    from_unapplied_cash: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 

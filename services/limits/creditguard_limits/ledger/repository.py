@@ -116,13 +116,9 @@ class LedgerRepository:
             read.settlements_of_invoice[invoice_id] = list(settlements)
 
     async def refundable_cash(self, *, buyer_id: str, currency: str) -> Decimal:
-        """The buyer's unapplied cash in ``currency`` that is free to refund: overpayments less
-        refunds, not payments still held for an invoice not yet recorded."""
-        cash = union_all(
-            select((Payment.amount - Payment.applied_amount).label("amount"))
-            .where(Payment.buyer_id == buyer_id, Payment.currency == currency, Payment.applied_amount < Payment.amount),
-            select(-Refund.amount).where(Refund.buyer_id == buyer_id, Refund.currency == currency),
-        ).subquery("cash")
+        """The buyer's unapplied cash in ``currency`` that is free to refund or apply: overpayments
+        less cash applications and refunds, not payments still held for an unknown invoice."""
+        cash = unapplied_cash_rows(Payment.buyer_id == buyer_id, Refund.buyer_id == buyer_id, currency=currency, held=False)
         return Decimal((await self.session.execute(select(func.coalesce(func.sum(cash.c.amount), 0)))).scalar_one())
 
     async def get_refund(self, refund_id: str) -> Refund | None:
@@ -135,10 +131,11 @@ class LedgerRepository:
         return list((await self.session.execute(select(Refund).where(Refund.buyer_id == buyer_id).order_by(Refund.refunded_on, Refund.refund_id))).scalars())
 
     async def cash_by_currency(self, buyer_id: str) -> list[tuple[str, Decimal, Decimal, Decimal, Decimal]]:
-        """(currency, received, applied, held for unknown invoices) of the buyer's payments, and
-        refunded, by currency."""
+        """(currency, received, applied to invoices (cash applications too), held for unknown
+        invoices, refunded) of the buyer's cash, by currency."""
         payments = select(
-            Payment.currency.label("currency"), Payment.amount.label("received"), func.coalesce(Payment.applied_amount, 0).label("applied"),
+            Payment.currency.label("currency"), case((Payment.from_unapplied_cash, 0), else_=Payment.amount).label("received"),
+            func.coalesce(Payment.applied_amount, 0).label("applied"),
             case((Payment.applied_amount.is_(None), Payment.amount), else_=0).label("held"), literal(0).label("refunded"),
         ).where(Payment.buyer_id == buyer_id)
         refunds = select(Refund.currency, literal(0), literal(0), literal(0), Refund.amount).where(Refund.buyer_id == buyer_id)
@@ -186,3 +183,21 @@ def _settlements_of(invoice_ids: set[str]):  # type: ignore[no-untyped-def]
     payments = select(Payment.invoice_id, Payment.paid_on, func.coalesce(Payment.applied_amount, Payment.amount)).where(Payment.invoice_id.in_(invoice_ids))
     credit_notes = select(CreditNote.invoice_id, CreditNote.issued_on, CreditNote.amount).where(CreditNote.invoice_id.in_(invoice_ids))
     return union_all(payments, credit_notes)
+
+
+def unapplied_cash_rows(payments_of, refunds_of, *, currency: str | None = None, held: bool = True):  # type: ignore[no-untyped-def]
+    """(buyer_id, currency, amount) rows that sum, per buyer and currency, to its unapplied cash:
+    what payments left over after their invoices, less cash applied to other invoices, less
+    refunds; with ``held``, also all of each payment held for an invoice not recorded yet.
+    ``payments_of`` and ``refunds_of`` say whose (a condition on each table's buyer_id)."""
+    payment_rows = (
+        select(Payment.buyer_id.label("buyer_id"), Payment.currency.label("currency"),
+               case((Payment.from_unapplied_cash, -Payment.amount), else_=Payment.amount - func.coalesce(Payment.applied_amount, 0)).label("amount"))
+        .where(payments_of, or_(Payment.from_unapplied_cash, Payment.applied_amount < Payment.amount,
+                                *([Payment.applied_amount.is_(None)] if held else [])))
+    )
+    refund_rows = select(Refund.buyer_id, Refund.currency, -Refund.amount).where(refunds_of)
+    if currency is not None:
+        payment_rows = payment_rows.where(Payment.currency == currency)
+        refund_rows = refund_rows.where(Refund.currency == currency)
+    return union_all(payment_rows, refund_rows).subquery("cash")

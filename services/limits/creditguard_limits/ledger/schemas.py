@@ -146,6 +146,31 @@ class CreditNoteOut(BaseModel):
     issued_on: date
 
 
+class CashApplicationIn(BaseModel):
+    """Some of a buyer's unapplied cash applied to one of its open invoices (the buyer comes from the path)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # Idempotency key, unique among payments and cash applications: the application is published
+    # as a payment of the invoice under this id.
+    application_id: Identifier
+    invoice_id: Identifier
+    amount: PositiveAmount
+    currency: CurrencyCode
+    applied_on: IsoDate
+
+
+class CashApplicationOut(BaseModel):
+    application_id: str
+    buyer_id: str
+    invoice_id: str
+    amount: Decimal
+    currency: str
+    applied_on: date
+    # The invoice's open amount after the application.
+    invoice_open_amount: Decimal
+
+
 class RefundIn(BaseModel):
     """Unapplied cash paid back to the buyer (the buyer comes from the path)."""
 

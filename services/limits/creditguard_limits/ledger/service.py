@@ -20,7 +20,7 @@ from creditguard_limits.exposure.service import forget_locked_ahead, lock_accoun
 from creditguard_limits.ledger.models import CreditNote, Invoice, Payment, Refund
 from creditguard_limits.ledger.repository import LedgerRepository
 from creditguard_limits.ledger.rules import invoice_date_problem, late_threshold_to_announce, refund_date_problem, settlement_date_problem
-from creditguard_limits.ledger.schemas import BuyerCashOut, CashBalanceOut, CreditNoteIn, InvoiceIn, PaymentIn, RefundIn, RefundOut
+from creditguard_limits.ledger.schemas import BuyerCashOut, CashApplicationIn, CashApplicationOut, CashBalanceOut, CreditNoteIn, InvoiceIn, PaymentIn, RefundIn, RefundOut
 from creditguard_shared.errors import Conflict, DomainError, NotFound, Unprocessable
 from creditguard_shared.events.contracts import CashRefundedV1, CreditNoteIssuedV1, InvoicePostedV1, PaymentLateV1, PaymentReceivedV1
 from creditguard_shared.receivables import settle
@@ -31,6 +31,7 @@ T = TypeVar("T")
 INVOICE_FIELDS = ("buyer_id", "order_id", "amount", "currency", "issued_on", "due_on")
 PAYMENT_FIELDS = ("buyer_id", "invoice_id", "amount", "currency", "paid_on")
 CREDIT_NOTE_FIELDS = ("buyer_id", "invoice_id", "amount", "currency", "issued_on")
+APPLICATION_FIELDS = ("invoice_id", "amount", "currency", "applied_on")
 REFUND_FIELDS = ("buyer_id", "amount", "currency", "refunded_on", "reason")
 
 
@@ -183,6 +184,8 @@ async def _apply_settlement_document(
     account = locked[0]
     existing = await repository.get_settlement(model, document_id)
     if existing is not None:
+        if isinstance(existing, Payment) and existing.from_unapplied_cash:
+            raise Conflict(f"{kind} {document_id}: the id is a cash application's, not a payment's.", conflicting_fields=["payment_id"])
         _ensure_same_document(kind, document_id, existing, document, fields)
         return existing, False
     invoice = await repository.get_invoice(document.invoice_id, for_update=True)
@@ -274,6 +277,53 @@ async def refund_cash(uow: UnitOfWork, *, context: LimitsContext, buyer_id: str,
     uow.emit(CashRefundedV1(**incoming.model_dump(), unapplied_cash_after=refundable - refund.amount), subject=buyer_id)
     _exposure_changed(uow, context=context, buyer_id=buyer_id, locked=locked)
     return entity, True
+
+
+async def apply_unapplied_cash(uow: UnitOfWork, *, context: LimitsContext, buyer_id: str, application: CashApplicationIn) -> tuple[CashApplicationOut, bool]:
+    """Settle (part of) an open invoice from the buyer's unapplied cash: at most what is open on
+    it and what overpayments left free in its currency. Recorded as a payment of the invoice
+    (``from_unapplied_cash``) and published as one, so scoring's and alerts' copies of the
+    invoice settle too. Idempotent by ``application_id``."""
+    repository = LedgerRepository(uow.session)
+    locked = await lock_with_terms(uow, context=context, buyer_id=buyer_id)
+    document = PaymentIn(payment_id=application.application_id, buyer_id=buyer_id, invoice_id=application.invoice_id, amount=application.amount,
+                         currency=application.currency, paid_on=application.applied_on)
+    existing = await repository.get_settlement(Payment, application.application_id)
+    if existing is not None:
+        assert isinstance(existing, Payment)
+        if not existing.from_unapplied_cash:
+            raise Conflict(f"Cash application {application.application_id}: the id is a payment's.", conflicting_fields=["application_id"])
+        recorded = _application_out(existing, await repository.get_invoice(existing.invoice_id))
+        _ensure_same_document("Cash application", application.application_id, recorded, application, APPLICATION_FIELDS)
+        return recorded, False
+    invoice = await repository.get_invoice(application.invoice_id, for_update=True)
+    if invoice is None:
+        raise Unprocessable(f"Invoice {application.invoice_id} is unknown.", field="invoice_id")
+    _check_settles_invoice("Cash application", invoice, buyer_id=buyer_id, currency=application.currency)
+    problem = settlement_date_problem(kind="Payment", field="applied_on", dated=application.applied_on, invoice_issued_on=invoice.issued_on,
+                                      today=context.clock.today())
+    if problem is not None:
+        raise Unprocessable(f"Cash application {application.application_id}: {problem[1]}.", field=problem[0])
+    if application.amount > invoice.open_amount:
+        raise Unprocessable(f"Cash application {application.application_id} of {application.amount} {application.currency} is more than the "
+                            f"{invoice.open_amount} still open on invoice {invoice.invoice_id}.", field="amount")
+    free = await repository.refundable_cash(buyer_id=buyer_id, currency=application.currency)
+    if application.amount > free:
+        raise Unprocessable(f"Cash application {application.application_id} of {application.amount} {application.currency} is more than the "
+                            f"{free:.2f} {application.currency} of unapplied cash buyer {buyer_id} has.", field="amount")
+    entity = Payment(**document.model_dump(), applied_amount=application.amount, from_unapplied_cash=True, created_at=context.clock.now())
+    repository.add(entity)
+    await _refresh_open_amount(uow, context=context, invoice=invoice, account=locked[0])
+    uow.emit(PaymentReceivedV1(**document.model_dump(), unapplied_amount=ZERO, from_unapplied_cash=True), subject=buyer_id)
+    _exposure_changed(uow, context=context, buyer_id=buyer_id, locked=locked)
+    return _application_out(entity, invoice), True
+
+
+def _application_out(payment: Payment, invoice: Invoice | None) -> CashApplicationOut:
+    return CashApplicationOut(
+        application_id=payment.payment_id, buyer_id=payment.buyer_id, invoice_id=payment.invoice_id, amount=payment.amount, currency=payment.currency,
+        applied_on=payment.paid_on, invoice_open_amount=ZERO if invoice is None else invoice.open_amount,
+    )
 
 
 async def buyer_cash(uow: UnitOfWork, *, buyer_id: str) -> BuyerCashOut:

@@ -4,14 +4,15 @@ from collections import defaultdict
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import Date, case, func, or_, select, type_coerce, union_all
+from sqlalchemy import Date, case, func, select, true, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from creditguard_limits.accounts.models import CreditAccount, TemporaryIncrease
 from creditguard_limits.checks.models import OrderReservation
 from creditguard_limits.exposure.rules import OVERDUE_BUCKET_STARTS, InvoiceTotals
 from creditguard_limits.insurance.models import InsuranceCover, InsurancePolicy
-from creditguard_limits.ledger.models import MONEY, Invoice, Payment, Refund
+from creditguard_limits.ledger.models import MONEY, Invoice
+from creditguard_limits.ledger.repository import unapplied_cash_rows
 
 
 class PortfolioRepository:
@@ -55,12 +56,7 @@ class PortfolioRepository:
 
     async def cash_totals_by_buyer(self) -> dict[str, dict[str, Decimal]]:
         """Unapplied cash by buyer and currency, as a buyer's exposure counts it."""
-        cash = union_all(
-            select(Payment.buyer_id.label("buyer_id"), Payment.currency.label("currency"),
-                   (Payment.amount - func.coalesce(Payment.applied_amount, 0)).label("amount"))
-            .where(or_(Payment.applied_amount.is_(None), Payment.applied_amount < Payment.amount)),
-            select(Refund.buyer_id, Refund.currency, -Refund.amount),
-        ).subquery("cash")
+        cash = unapplied_cash_rows(true(), true())
         statement = select(cash.c.buyer_id, cash.c.currency, type_coerce(func.sum(cash.c.amount), MONEY)).group_by(cash.c.buyer_id, cash.c.currency)
         totals: dict[str, dict[str, Decimal]] = defaultdict(dict)
         for buyer_id, currency, amount in (await self.session.execute(statement)).all():

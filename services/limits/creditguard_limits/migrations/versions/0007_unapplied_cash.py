@@ -1,4 +1,5 @@
-"""ledger: the part of each payment applied to its invoice (the rest is unapplied cash), refunds
+"""ledger: the part of each payment applied to its invoice (the rest is unapplied cash), cash
+applications, refunds
 
 Revision ID: 0007
 Revises: 0005
@@ -19,6 +20,7 @@ depends_on = None
 
 def upgrade() -> None:
     op.add_column('payments', sa.Column('applied_amount', sa.Numeric(18, 2), nullable=True))
+    op.add_column('payments', sa.Column('from_unapplied_cash', sa.Boolean(), server_default=sa.false(), nullable=False))
     op.create_table('refunds',
     sa.Column('refund_id', sa.String(length=64), nullable=False),
     sa.Column('buyer_id', sa.String(length=64), nullable=False),
@@ -60,4 +62,5 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_refunds_buyer_id'))
     op.drop_table('refunds')
     with op.batch_alter_table('payments') as batch:
+        batch.drop_column('from_unapplied_cash')
         batch.drop_column('applied_amount')
