@@ -43,18 +43,24 @@ def _split_recorded_payments() -> None:
     used to drop, becomes the buyer's unapplied cash. Payments of unknown invoices stay held."""
     bind = op.get_bind()
     open_after_credit_notes = {
-        invoice_id: Decimal(amount) - Decimal(credited)
+        invoice_id: _money(amount) - _money(credited)
         for invoice_id, amount, credited in bind.execute(sa.text(
             "SELECT i.invoice_id, i.amount, COALESCE((SELECT SUM(c.amount) FROM credit_notes c WHERE c.invoice_id = i.invoice_id), 0) FROM invoices i"))
     }
     applied: dict[str, Decimal] = defaultdict(Decimal)
+    update = sa.text("UPDATE payments SET applied_amount = :share WHERE payment_id = :id").bindparams(sa.bindparam("share", type_=sa.Numeric(18, 2)))
     payments = bind.execute(sa.text("SELECT payment_id, invoice_id, amount FROM payments ORDER BY invoice_id, paid_on, payment_id")).all()
     for payment_id, invoice_id, amount in payments:
         if invoice_id not in open_after_credit_notes:
             continue
-        share = min(Decimal(amount), max(open_after_credit_notes[invoice_id] - applied[invoice_id], Decimal("0.00")))
+        share = min(_money(amount), max(open_after_credit_notes[invoice_id] - applied[invoice_id], Decimal("0.00")))
         applied[invoice_id] += share
-        bind.execute(sa.text("UPDATE payments SET applied_amount = :share WHERE payment_id = :id"), {"share": share, "id": payment_id})
+        bind.execute(update, {"share": share, "id": payment_id})
+
+
+def _money(value) -> Decimal:  # type: ignore[no-untyped-def]
+    # SQLite answers a raw query's numerics as floats: through str, never binary fractions.
+    return Decimal(str(value)).quantize(Decimal("0.01"))
 
 
 def downgrade() -> None:
