@@ -20,7 +20,8 @@ is the documented rules:
   exposure = max(open + orders - unapplied, 0);
 - REST refuses a payment or credit note of an unknown invoice (422), a refund or application
   above the free unapplied cash (or an application above what is open: 422) and a re-send with
-  other content (409); Kafka dead-letters the latter.
+  other content (409); Kafka dead-letters the latter, and an ERP's application the service would
+  refuse.
 
 Credit notes are generated within what their invoice's payments leave open, and cash is applied
 only to invoices without credit notes, so no credit note is refused in any order (one above the
@@ -33,8 +34,10 @@ import asyncio
 import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 
+import pytest
 from aiokafka import AIOKafkaProducer
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -45,7 +48,7 @@ from creditguard_shared.events.envelope import EventEnvelope, new_event
 from services.limits.tests.helpers import emitted, exposure, money, set_limit
 
 # Both databases together stay well under a minute; derandomized, so every run tries the same.
-EXAMPLES = 12
+EXAMPLES = 10
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 BUYERS = 2
@@ -81,22 +84,25 @@ class Step:
 
 @st.composite
 def scenarios(draw):  # type: ignore[no-untyped-def]
+    """Hypothesis starts from the simplest draws (first choices, small numbers), so those are
+    already a buyer that overpaid one invoice and owes another, then refunds and applications."""
     documents: list[Document] = []
+    invoices_of: dict[int, list[int]] = {}
     for buyer in range(BUYERS):
-        for number in range(draw(st.integers(1, 2))):
+        invoices_of[buyer] = []
+        for number in range(draw(st.integers(2, 3))):
             key = f"I{buyer}{number}"
             amount = draw(st.integers(100, 100_000))
-            credited = draw(st.booleans())
-            documents.append(Document("invoice", key, buyer, key, amount, credited=credited))
-            if not credited:
-                # Paid, perhaps several times, perhaps far beyond the invoice.
-                for paid in range(draw(st.integers(0, 2))):
-                    documents.append(Document("payment", f"P{key}{paid}", buyer, key, draw(st.integers(1, 150_000))))
-            else:
-                # Credit notes and payments that together stay within the invoice.
-                for part in range(draw(st.integers(0, 3))):
-                    kind = draw(st.sampled_from(["payment", "credit_note"]))
-                    documents.append(Document(kind, f"{'P' if kind == 'payment' else 'C'}{key}{part}", buyer, key, draw(st.integers(1, amount // 3))))
+            mode = draw(st.sampled_from(["overpaid", "open", "credited"] if number == 0 else ["open", "credited", "overpaid"]))
+            invoices_of[buyer].append(len(documents))
+            documents.append(Document("invoice", key, buyer, key, amount, credited=mode == "credited"))
+            if mode == "overpaid":
+                documents.append(Document("payment", f"P{key}0", buyer, key, amount + draw(st.integers(1, amount))))
+            # More payments, perhaps beyond the invoice; or credit notes and payments that together stay within it.
+            for part in range(draw(st.integers(0, 2))):
+                kind = draw(st.sampled_from(["payment", "credit_note"])) if mode == "credited" else "payment"
+                cents = draw(st.integers(1, amount // 3)) if mode == "credited" else draw(st.integers(1, 2 * amount))
+                documents.append(Document(kind, f"{'P' if kind == 'payment' else 'C'}{key}{part + 1}", buyer, key, cents))
         if draw(st.booleans()):
             # A payment naming an invoice the ledger never sees.
             documents.append(Document("payment", f"PX{buyer}", buyer, f"IX{buyer}", draw(st.integers(1, 50_000))))
@@ -108,6 +114,13 @@ def scenarios(draw):  # type: ignore[no-untyped-def]
             document=draw(st.integers(0, len(documents) - 1)), buyer=draw(st.integers(0, BUYERS - 1)), percent=draw(st.integers(1, 130)),
         )
         steps.insert(draw(st.integers(0, len(steps))), extra)
+    # Most documents are in by the end: where a credit balance is likeliest to be applied (to the
+    # buyer's later invoices first) or refunded.
+    for buyer in range(BUYERS):
+        for action in draw(st.permutations(["apply", "refund"])):
+            invoices = invoices_of[buyer]
+            target = invoices[len(invoices) - 1 - draw(st.integers(0, len(invoices) - 1))]
+            steps.append(Step(action, draw(st.sampled_from(["rest", "kafka"])), document=target, buyer=buyer, percent=draw(st.integers(1, 110))))
     return documents, steps
 
 
@@ -227,12 +240,12 @@ class Run:
         document, or its invoice. Otherwise the two go on side by side, in either order."""
         return any(p.key in (document.key, document.invoice) for p in self.pending)
 
+    def dead_letters(self) -> float:
+        return sum(self.limits.metric("creditguard_events_dead_lettered_total", topic=t, reason=r) for t in TOPICS.values() for r in DEAD_LETTER_REASONS)
+
     def consumed(self) -> float:
         """Kafka documents the service is done with: taken, skipped as duplicates or dead-lettered."""
-        return sum(
-            [self.limits.metric("creditguard_events_consumed_total", topic=t, outcome=o) for t in TOPICS.values() for o in CONSUMED]
-            + [self.limits.metric("creditguard_events_dead_lettered_total", topic=t, reason=r) for t in TOPICS.values() for r in DEAD_LETTER_REASONS]
-        )
+        return sum(self.limits.metric("creditguard_events_consumed_total", topic=t, outcome=o) for t in TOPICS.values() for o in CONSUMED) + self.dead_letters()
 
     async def drain(self) -> None:
         """Publish the queued Kafka documents together and wait until the service consumed them."""
@@ -247,8 +260,13 @@ class Run:
             assert asyncio.get_running_loop().time() < deadline, f"consumed {self.consumed() - before} of {expected - before} Kafka documents"
             await asyncio.sleep(0.02)
 
+    async def drain_buyer(self, buyer: int) -> None:
+        """A buyer's cash depends on its own documents only: other buyers' may stay in flight."""
+        if any(p.buyer == buyer for p in self.pending):
+            await self.drain()
+
     async def refund(self, step: Step) -> None:
-        await self.drain()
+        await self.drain_buyer(step.buyer)
         free = self.model.totals(step.buyer)["refundable"]
         amount = max((free * step.percent / 100).quantize(CENT), CENT)
         response = await self.limits.client.post(f"/v1/buyers/{self.buyers[step.buyer]}/refunds", headers=self.limits.auth("credit_manager"), json={
@@ -263,19 +281,31 @@ class Run:
         invoice = self.documents[step.document]
         if invoice.kind != "invoice" or invoice.credited:
             return
-        await self.drain()
+        # Over Kafka the application itself is checked by counting dead letters: nothing else in flight.
+        await (self.drain() if step.channel == "kafka" else self.drain_buyer(invoice.buyer))
         known = self.model.invoice_known(invoice.key)
         totals = self.model.totals(invoice.buyer)
         most = min(totals["open_by_invoice"].get(invoice.key, ZERO), totals["refundable"])  # type: ignore[attr-defined]
         amount = max((most * step.percent / 100).quantize(CENT), CENT)
-        response = await self.limits.client.post(f"/v1/buyers/{self.buyers[invoice.buyer]}/cash-applications", headers=self.limits.auth("erp"), json={
-            "application_id": f"A-{uuid.uuid4().hex[:12]}", "invoice_id": self.ids[invoice.key], "amount": str(amount), "currency": "EUR",
-            "applied_on": "2026-12-01"})
         expect = 201 if known and amount <= most else 422
-        assert response.status_code == expect, (step, most, response.text)
+        application_id = f"A-{uuid.uuid4().hex[:12]}"
+        if step.channel == "kafka":
+            # An ERP that applied the credit balance itself: applied alike, or dead-lettered.
+            buyer = self.buyers[invoice.buyer]
+            self.burst.append((TOPICS["payment"], buyer.encode(), new_event(source="/erp/test", subject=buyer, payload=PaymentReceivedV1(
+                payment_id=application_id, buyer_id=buyer, invoice_id=self.ids[invoice.key], amount=amount, currency="EUR", paid_on=date(2026, 12, 1),
+                from_unapplied_cash=True)).to_bytes()))
+            dead_letters = self.dead_letters()
+            await self.drain()
+            assert self.dead_letters() == dead_letters + (expect == 422), (step, most)
+        else:
+            response = await self.limits.client.post(f"/v1/buyers/{self.buyers[invoice.buyer]}/cash-applications", headers=self.limits.auth("erp"), json={
+                "application_id": application_id, "invoice_id": self.ids[invoice.key], "amount": str(amount), "currency": "EUR", "applied_on": "2026-12-01"})
+            assert response.status_code == expect, (step, most, response.text)
+            if expect == 201:
+                self.model.published[("payment", invoice.buyer)] += 1
         if expect == 201:
             self.model.applied[invoice.key] += amount
-            self.model.published[("payment", invoice.buyer)] += 1
 
     async def verify(self) -> None:
         await self.drain()
@@ -301,6 +331,9 @@ class Run:
             assert (money(latest["exposure"]), money(latest["unapplied_cash"])) == (expected["exposure"], expected["unapplied"])
 
 
+# The service's event loop (the Kafka client's jitter) draws from ``random`` while Hypothesis
+# generates in its thread; that is not the strategy's doing.
+@pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisDeprecationWarning")
 async def test_every_buyers_ledger_matches_the_model_whatever_the_order_and_channel(limits_consuming, broker):
     limits = limits_consuming
     loop = asyncio.get_running_loop()

@@ -36,7 +36,7 @@ def subscriptions(context: LimitsContext) -> list[Subscription]:
         if event.from_unapplied_cash:
             # An ERP that applied the buyer's credit balance itself: no new money.
             await service.apply_unapplied_cash(uow, context=context, buyer_id=event.buyer_id, application=CashApplicationIn(
-                application_id=event.payment_id, invoice_id=event.invoice_id, amount=event.amount, currency=event.currency, applied_on=event.paid_on))
+                application_id=event.payment_id, invoice_id=event.invoice_id, amount=event.amount, currency=event.currency, applied_on=event.paid_on), publish=False)
             return
         if event.historical:
             follow_history(uow, event.buyer_id)

@@ -279,11 +279,14 @@ async def refund_cash(uow: UnitOfWork, *, context: LimitsContext, buyer_id: str,
     return entity, True
 
 
-async def apply_unapplied_cash(uow: UnitOfWork, *, context: LimitsContext, buyer_id: str, application: CashApplicationIn) -> tuple[CashApplicationOut, bool]:
+async def apply_unapplied_cash(
+    uow: UnitOfWork, *, context: LimitsContext, buyer_id: str, application: CashApplicationIn, publish: bool = True,
+) -> tuple[CashApplicationOut, bool]:
     """Settle (part of) an open invoice from the buyer's unapplied cash: at most what is open on
     it and what overpayments left free in its currency. Recorded as a payment of the invoice
     (``from_unapplied_cash``) and published as one, so scoring's and alerts' copies of the
-    invoice settle too. Idempotent by ``application_id``."""
+    invoice settle too; ``publish=False`` for an application consumed from the topic, which is
+    there already. Idempotent by ``application_id``."""
     repository = LedgerRepository(uow.session)
     locked = await lock_with_terms(uow, context=context, buyer_id=buyer_id)
     document = PaymentIn(payment_id=application.application_id, buyer_id=buyer_id, invoice_id=application.invoice_id, amount=application.amount,
@@ -314,7 +317,8 @@ async def apply_unapplied_cash(uow: UnitOfWork, *, context: LimitsContext, buyer
     entity = Payment(**document.model_dump(), applied_amount=application.amount, from_unapplied_cash=True, created_at=context.clock.now())
     repository.add(entity)
     await _refresh_open_amount(uow, context=context, invoice=invoice, account=locked[0])
-    uow.emit(PaymentReceivedV1(**document.model_dump(), unapplied_amount=ZERO, from_unapplied_cash=True), subject=buyer_id)
+    if publish:
+        uow.emit(PaymentReceivedV1(**document.model_dump(), unapplied_amount=ZERO, from_unapplied_cash=True), subject=buyer_id)
     _exposure_changed(uow, context=context, buyer_id=buyer_id, locked=locked)
     return _application_out(entity, invoice), True
 
