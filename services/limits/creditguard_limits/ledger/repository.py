@@ -119,7 +119,8 @@ class LedgerRepository:
         """The buyer's unapplied cash in ``currency`` that is free to refund or apply: overpayments
         less cash applications and refunds, not payments still held for an unknown invoice."""
         cash = unapplied_cash_rows(Payment.buyer_id == buyer_id, Refund.buyer_id == buyer_id, currency=currency, held=False)
-        return Decimal((await self.session.execute(select(func.coalesce(func.sum(cash.c.amount), 0)))).scalar_one())
+        # To cents: SQLite sums money as binary floating point.
+        return to_cents(Decimal((await self.session.execute(select(func.coalesce(func.sum(cash.c.amount), 0)))).scalar_one()))
 
     async def get_refund(self, refund_id: str) -> Refund | None:
         return await self.session.get(Refund, refund_id)
