@@ -76,6 +76,10 @@ async def test_sqlite_amounts_stored_as_floats_come_out_exact_after_the_upgrade(
     assert money, "the service has money columns"
 
     with sqlite3.connect(path) as connection:
+        # Only what the previous revision had: later migrations add money columns and tables of their own.
+        existing = {table: {name for _, name, *_ in connection.execute(f"PRAGMA table_info({table})")} for table in money}
+        money = {table: [c for c in columns if c in existing[table]] for table, columns in money.items()}
+        money = {table: columns for table, columns in money.items() if columns}
         for table, columns in money.items():
             described = connection.execute(f"PRAGMA table_info({table})").fetchall()
             names = [name for _, name, *_ in described]
@@ -109,3 +113,39 @@ async def test_sqlite_amounts_stored_as_floats_come_out_exact_after_the_upgrade(
             for column in columns:
                 values = [value for (value,) in connection.execute(f"SELECT {column} FROM {table} ORDER BY rowid")]
                 assert values == [float(amount) for amount in OLD_AMOUNTS], (table, column, values)
+
+
+async def test_limits_0008_splits_recorded_payments_into_applied_and_unapplied(databases):
+    """Payments recorded before the split: each invoice's credit notes first, then its payments by
+    date, each applied up to what is open; what used to vanish becomes unapplied cash, and a payment
+    of an unknown invoice stays held."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from creditguard_shared.migrations import alembic_config
+    from creditguard_shared.service_cli import migrations_dir
+
+    url = await databases.create("limits")
+    config = alembic_config(migrations_dir("creditguard_limits"), url)
+    await asyncio.to_thread(command.upgrade, config, "0005")
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text(
+                "INSERT INTO invoices (invoice_id, buyer_id, amount, currency, issued_on, due_on, open_amount, created_at, late_bucket_announced) "
+                "VALUES ('I1', 'B', 100.00, 'EUR', '2026-01-01', '2026-02-01', 0, '2026-01-01 00:00:00+00:00', 0)"))
+            await connection.execute(text("INSERT INTO credit_notes VALUES ('C1', 'B', 'I1', 30.00, 'EUR', '2026-01-05', '2026-01-05 00:00:00+00:00')"))
+            await connection.execute(text(
+                "INSERT INTO payments (payment_id, buyer_id, invoice_id, amount, currency, paid_on, created_at) VALUES "
+                "('P2', 'B', 'I1', 50.00, 'EUR', '2026-01-10', '2026-01-10 00:00:00+00:00'), ('P1', 'B', 'I1', 40.00, 'EUR', '2026-01-09', '2026-01-09 00:00:00+00:00'), "
+                "('P3', 'B', 'I1', 5.10, 'EUR', '2026-01-11', '2026-01-11 00:00:00+00:00'), ('PX', 'B', 'IX', 7.00, 'EUR', '2026-01-01', '2026-01-01 00:00:00+00:00')"))
+        await asyncio.to_thread(command.upgrade, config, "head")
+        async with engine.connect() as connection:
+            # Through the model's Money column: on SQLite the amounts are whole cents by now (0006).
+            from creditguard_limits.ledger.models import Payment
+            payments = Payment.__table__
+            rows = (await connection.execute(select(payments.c.payment_id, payments.c.applied_amount).order_by(payments.c.payment_id))).all()
+    finally:
+        await engine.dispose()
+    assert [(p, a) for p, a in rows] == [
+        ("P1", Decimal("40.00")), ("P2", Decimal("30.00")), ("P3", Decimal("0.00")), ("PX", None)]

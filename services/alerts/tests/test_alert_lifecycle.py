@@ -4,6 +4,7 @@ and every webhook about it verifies with the reference Standard Webhooks library
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 from services.alerts.tests.events import assessed, invoice, late, new_buyer, paid, publish_assessments
 from tests.kafka_tools import publish_event
@@ -79,13 +80,16 @@ async def test_late_payment_alert_raised_once_escalates_and_resolves(alerts, rec
     assert ack.json()["status"] == "acknowledged"
 
     await publish_event(servers, paid(buyer, f"{buyer}-1", amount="2000.00"), subject=buyer)
-    await publish_event(servers, paid(buyer, f"{buyer}-1", amount="3000.00"), subject=buyer)
+    # Overpaid by 500 (limits keeps that as the buyer's unapplied cash): the copy's invoice is settled, never negative.
+    await publish_event(servers, paid(buyer, f"{buyer}-1", amount="3500.00").model_copy(update={"unapplied_amount": Decimal("500.00")}), subject=buyer)
 
     async def resolved():
         [item] = await buyer_alerts(alerts, buyer)
         assert item["status"] == "resolved" and item["resolved_by"] == "system", item
 
     await eventually(resolved)
+    receivables = (await alerts.client.get(f"/v1/buyers/{buyer}/receivables", headers=alerts.auth("sales"))).json()
+    assert {r["invoice_id"]: r["open_amount"] for r in receivables}[f"{buyer}-1"] == "0.00"
     assert await buyer_alerts(alerts, buyer, status="open") == []
 
     async def webhooks_received():

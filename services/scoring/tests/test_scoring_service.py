@@ -42,7 +42,7 @@ async def _events_for(broker, topic: str, buyer: str) -> list[dict]:
     return [EventEnvelope.from_bytes(r.value).data for r in await read_topic(broker.bootstrap_servers, topic) if r.key == buyer.encode()]
 
 
-async def _pay(broker, buyer: str, number: int, *, due_on: date, paid_on: date, late_days: int | None = None) -> list[EventEnvelope]:
+async def _pay(broker, buyer: str, number: int, *, due_on: date, paid_on: date, late_days: int | None = None, amount: str = "10000.00") -> list[EventEnvelope]:
     invoice_id = f"{buyer}-I{number}"
     sent = [await publish_event(broker.bootstrap_servers, InvoicePostedV1(
         invoice_id=invoice_id, buyer_id=buyer, amount=Decimal("10000.00"), currency="EUR", issued_on=due_on - timedelta(days=30), due_on=due_on), subject=buyer)]
@@ -51,7 +51,8 @@ async def _pay(broker, buyer: str, number: int, *, due_on: date, paid_on: date, 
             invoice_id=invoice_id, buyer_id=buyer, days_past_due=late_days, bucket=90 if late_days >= 90 else 30, open_amount=Decimal("10000.00"),
             currency="EUR", due_on=due_on, as_of=due_on + timedelta(days=late_days)), subject=buyer))
     sent.append(await publish_event(broker.bootstrap_servers, PaymentReceivedV1(
-        payment_id=f"{invoice_id}-P", buyer_id=buyer, invoice_id=invoice_id, amount=Decimal("10000.00"), currency="EUR", paid_on=paid_on), subject=buyer))
+        payment_id=f"{invoice_id}-P", buyer_id=buyer, invoice_id=invoice_id, amount=Decimal(amount), currency="EUR", paid_on=paid_on,
+        unapplied_amount=max(Decimal(amount) - Decimal("10000.00"), Decimal("0.00"))), subject=buyer))
     return sent
 
 
@@ -66,13 +67,14 @@ async def test_strong_clean_buyer_grades_better_than_loss_making_late_payer(star
     await _register(scoring, weak, WEAK, name="Wackel Bau GmbH", industry="41")
     for n in range(3):
         due = date(2026, 6, 1) + timedelta(days=30 * n)
-        await _pay(broker, strong, n, due_on=due, paid_on=due)
+        # The strong buyer overpays its first invoice (limits keeps 400 as unapplied cash): settled on time, nothing negative.
+        await _pay(broker, strong, n, due_on=due, paid_on=due, amount="10400.00" if n == 0 else "10000.00")
         await _pay(broker, weak, n, due_on=due, paid_on=due + timedelta(days=95), late_days=90)
 
     async def behaviour_arrived():
         for buyer in (strong, weak):
             body = (await scoring.client.get(f"/v1/buyers/{buyer}/payment-behaviour", headers=scoring.auth("sales"))).json()
-            assert body["invoices_total"] == 3 and body["invoices_open"] == 0, body
+            assert body["invoices_total"] == 3 and body["invoices_open"] == 0 and Decimal(body["open_amount"]) == 0, body
 
     await eventually(behaviour_arrived, timeout=60)
     run = await scoring.client.post("/v1/assessments/due/run", params={"force": True}, headers=scoring.auth("credit_manager"))

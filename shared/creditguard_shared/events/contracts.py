@@ -61,6 +61,13 @@ class PaymentReceivedV1(EventPayload):
     paid_on: date
     # See InvoicePostedV1.historical.
     historical: bool = False
+    # What the invoice could not take (an overpayment): the buyer's unapplied cash, kept on its
+    # account by limits. Limits sets it on the payments it records through its API; None from a
+    # publisher that does not split payments (an ERP), whose surplus shows in exposure-changed.
+    unapplied_amount: Money | None = None
+    # True: no new money but the buyer's unapplied cash applied to this invoice (a cash
+    # application). It settles the invoice like a payment; the cash was counted when received.
+    from_unapplied_cash: bool = False
 
 
 class CreditNoteIssuedV1(EventPayload):
@@ -195,6 +202,23 @@ class ExposureChangedV1(EventPayload):
     utilisation: float | None
     insured: Money = Decimal("0")
     uninsured: Money = Decimal("0")
+    # Cash received and not applied to an invoice (overpayments, payments of invoices not yet
+    # known, less refunds); already deducted from ``exposure``.
+    unapplied_cash: Money = Decimal("0")
+
+
+class CashRefundedV1(EventPayload):
+    """Unapplied cash (an overpayment) was paid back to the buyer; the ERP books the payout."""
+
+    refund_id: str
+    buyer_id: BuyerId
+    amount: Money
+    currency: Currency
+    refunded_on: date
+    reason: str
+    refunded_by: str
+    # The buyer's unapplied cash in this currency after the refund.
+    unapplied_cash_after: Money
 
 
 class InsuranceCoverChangedV1(EventPayload):

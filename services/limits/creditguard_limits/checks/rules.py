@@ -127,7 +127,7 @@ def _contribution(outcome: Outcome, policy: CreditPolicy, request: CheckRequest,
     blocking = outcome.blocking()
     if any(code not in LIMIT_CODES for code in blocking) or order.amount <= 0:
         return
-    after = position.exposure.total + order.amount
+    after = position.exposure.with_order(order.amount)
     capacity = account.economic_capacity
     ceiling = None if capacity is None else to_cents(capacity * (1 + rules.capacity_tolerance))
     if blocking:
@@ -157,7 +157,7 @@ def _contribution(outcome: Outcome, policy: CreditPolicy, request: CheckRequest,
         return
     rescue = find_rescue(
         policy.economics, order=order, has_cover=position.cover is not None,
-        insured_for=lambda credit: position.insured_part(position.exposure.total + credit) - position.insured_part(position.exposure.total),
+        insured_for=lambda credit: position.insured_part(position.exposure.with_order(credit)) - position.insured_part(position.exposure.total),
     )
     if rescue is not None and rescue.code != "credit_insurance":
         if blocking:
@@ -217,7 +217,7 @@ def _limit(outcome: Outcome, policy: CreditPolicy, request: CheckRequest, accoun
     config = policy.checks.limit
     if not config.enabled:
         return
-    after = position.exposure.total + request.additional
+    after = position.exposure.with_order(request.additional)
     if position.limit is None:
         allowance = rates.to_position(policy.unknown_buyer.max_first_order) if account.unknown else ZERO
         if after > allowance:

@@ -4,7 +4,7 @@ open orders, instead of running totals that FX changes would invalidate."""
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -16,7 +16,8 @@ from creditguard_limits.checks.models import OrderReservation
 from creditguard_limits.exposure.rules import OVERDUE_BUCKET_STARTS, ZERO, InvoiceTotals
 from creditguard_limits.fx.models import FxRate
 from creditguard_limits.insurance.models import InsuranceCover, InsurancePolicy
-from creditguard_limits.ledger.models import Invoice
+from creditguard_limits.ledger.models import Invoice, Payment, Refund
+from creditguard_limits.ledger.repository import unapplied_cash_rows
 from creditguard_shared.database import Money
 
 
@@ -46,6 +47,8 @@ class ExposureTotals:
     invoices: list[InvoiceTotals]
     orders: dict[str, Decimal]
     rates: dict[str, Decimal] | None = None
+    # Unapplied cash by currency.
+    cash: dict[str, Decimal] = field(default_factory=dict)
 
 
 # Money sums and exchange rates come back in separate columns of the totals query: a UNION column
@@ -138,6 +141,11 @@ def _totals_statement(*, owner: str, with_rates: bool):  # type: ignore[no-untyp
         .where(owned_by(OrderReservation.buyer_id), OrderReservation.status == "open", OrderReservation.expires_on >= _TODAY)
         .group_by(*per_buyer(OrderReservation.buyer_id), OrderReservation.currency),
     ]
+    cash = unapplied_cash_rows(owned_by(Payment.buyer_id), owned_by(Refund.buyer_id))
+    branches.append(
+        select(literal_column("'cash'"), *per_buyer(cash.c.buyer_id), cash.c.currency, type_coerce(func.sum(cash.c.amount), Money()), null(), null(), *nothing)
+        .group_by(*per_buyer(cash.c.buyer_id), cash.c.currency)
+    )
     if with_rates:
         branches.append(select(literal_column("'rates'"), *per_buyer(type_coerce(null(), String)), FxRate.currency, null(), FxRate.rate, null(), *nothing))
     return union_all(*branches)
@@ -157,6 +165,9 @@ def _add_totals_row(result: ExposureTotals, kind: str, currency: str, amount, ra
         ))
     elif kind == "orders":
         result.orders[currency] = Decimal(amount or 0)
+    elif kind == "cash":
+        if amount:
+            result.cash[currency] = Decimal(amount)
     else:
         assert result.rates is not None
         result.rates[currency] = Decimal(rate)

@@ -29,19 +29,31 @@ class Exposure:
     currency: str
     open_invoices: Decimal = ZERO
     open_orders: Decimal = ZERO
+    # Cash received and not applied to an invoice: overpayments and payments of invoices not yet
+    # known, less refunds. Money the buyer has already paid us, so it offsets what it owes.
+    unapplied_cash: Decimal = ZERO
     overdue_by_bucket: dict[str, Decimal] = field(default_factory=lambda: {name: ZERO for name, _ in OVERDUE_BUCKET_STARTS})
     oldest_overdue_days: int = 0
 
     @property
     def total(self) -> Decimal:
-        return self.open_invoices + self.open_orders
+        """Never below zero: cash held for a buyer covers what it owes and orders, but a credit
+        balance is not credit on top of its limit."""
+        return self.with_order(ZERO)
+
+    def with_order(self, amount: Decimal) -> Decimal:
+        """The total once an order of ``amount`` is reserved: unapplied cash left over covers it too."""
+        return max(self.open_invoices + self.open_orders + amount - self.unapplied_cash, ZERO)
 
     @property
     def overdue(self) -> Decimal:
         return sum(self.overdue_by_bucket.values(), ZERO)
 
 
-def compute_exposure(*, invoices: list[InvoiceTotals], orders: dict[str, Decimal], rates: RateTable, currency: str, today: date) -> Exposure:
+def compute_exposure(
+    *, invoices: list[InvoiceTotals], orders: dict[str, Decimal], rates: RateTable, currency: str, today: date, cash: dict[str, Decimal] | None = None,
+) -> Exposure:
+    """``cash``: unapplied cash by currency."""
     def convert(amount: Decimal, from_currency: str) -> Decimal:
         return rates.convert(Decimal(amount), from_currency=from_currency, to_currency=currency)
 
@@ -57,6 +69,7 @@ def compute_exposure(*, invoices: list[InvoiceTotals], orders: dict[str, Decimal
         currency=currency,
         open_invoices=to_cents(open_invoices),
         open_orders=to_cents(sum((convert(a, c) for c, a in orders.items()), ZERO)),
+        unapplied_cash=to_cents(sum((convert(a, c) for c, a in (cash or {}).items()), ZERO)),
         overdue_by_bucket=buckets,
         oldest_overdue_days=(today - oldest).days if oldest is not None else 0,
     )
@@ -149,6 +162,7 @@ def breakdown(position: Position) -> dict:
         "temporary_increase": _text(position.temporary_increase),
         "open_invoices": _text(exposure.open_invoices),
         "open_orders": _text(exposure.open_orders),
+        "unapplied_cash": _text(exposure.unapplied_cash),
         "exposure": _text(exposure.total),
         "overdue": _text(exposure.overdue),
         "overdue_by_bucket": {k: _text(v) for k, v in exposure.overdue_by_bucket.items()},

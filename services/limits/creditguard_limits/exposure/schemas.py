@@ -20,6 +20,10 @@ class ExposureOut(BaseModel):
     temporary_increase: Decimal
     open_invoices: Decimal
     open_orders: Decimal
+    # Cash received and not applied to an invoice (overpayments, payments of invoices not yet
+    # recorded), less refunds, in the position's currency: exposure = max(open_invoices +
+    # open_orders - unapplied_cash, 0).
+    unapplied_cash: Decimal
     exposure: Decimal
     overdue: Decimal
     overdue_by_bucket: dict[str, Decimal]

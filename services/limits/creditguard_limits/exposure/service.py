@@ -33,7 +33,7 @@ async def position_of(
         currency=currency,
         base_limit=account.limit_amount,
         temporary_increase=terms.temporary_increase if account.limit_amount is not None else ZERO,
-        exposure=compute_exposure(invoices=totals.invoices, orders=totals.orders, rates=rates, currency=currency, today=today),
+        exposure=compute_exposure(invoices=totals.invoices, orders=totals.orders, rates=rates, currency=currency, today=today, cash=totals.cash),
         group=await _group_position(uow, account=account, rates=rates, currency=currency, today=today, lock=lock_group),
         cover=_cover(terms.cover, rates=rates, currency=currency),
     )
@@ -130,7 +130,7 @@ async def _group_position(uow: UnitOfWork, *, account: CreditAccount, rates: Rat
     if group is None:
         return None
     totals = await ExposureRepository(uow.session).totals(today=today, group_id=group.group_id)
-    group_exposure = compute_exposure(invoices=totals.invoices, orders=totals.orders, rates=rates, currency=currency, today=today)
+    group_exposure = compute_exposure(invoices=totals.invoices, orders=totals.orders, rates=rates, currency=currency, today=today, cash=totals.cash)
     return GroupPosition(
         group_id=group.group_id,
         limit=rates.convert(group.limit_amount, from_currency=group.currency, to_currency=currency),
@@ -155,7 +155,7 @@ def publish_position(uow: UnitOfWork, *, account: CreditAccount, position: Posit
     exposure = position.exposure
     uow.emit(ExposureChangedV1(
         buyer_id=account.buyer_id, currency=position.currency, limit=position.limit, exposure=exposure.total,
-        open_invoices=exposure.open_invoices, open_orders=exposure.open_orders, overdue=exposure.overdue,
+        open_invoices=exposure.open_invoices, open_orders=exposure.open_orders, unapplied_cash=exposure.unapplied_cash, overdue=exposure.overdue,
         available=position.available, utilisation=position.utilisation, insured=position.insured, uninsured=position.uninsured,
     ), subject=account.buyer_id)
     over = position.limit is not None and exposure.total > position.limit

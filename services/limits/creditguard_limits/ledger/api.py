@@ -8,7 +8,7 @@ from creditguard_limits.context import LimitsContextDep
 from creditguard_limits.ledger import service
 from creditguard_limits.ledger.schemas import (
     CreditNoteIn, CreditNoteOut, InvoiceBatchIn, InvoiceBatchItemOut, InvoiceBatchOut, InvoiceIn, InvoiceOut, PaymentBatchIn, PaymentBatchItemOut,
-    PaymentBatchOut, PaymentIn, PaymentOut,
+    PaymentBatchOut, PaymentIn, PaymentOut, BuyerCashOut, CashApplicationIn, CashApplicationOut, RefundIn, RefundOut,
 )
 from creditguard_shared.auth import Principal, Role, require_roles
 from creditguard_shared.service_app import UnitOfWorkDep
@@ -18,6 +18,7 @@ router = APIRouter(prefix="/v1", tags=["ledger"])
 
 Ingest = Annotated[Principal, Depends(require_roles(Role.ERP, Role.CREDIT_MANAGER))]
 Sweep = Annotated[Principal, Depends(require_roles(Role.CREDIT_MANAGER))]
+Refunder = Annotated[Principal, Depends(require_roles(Role.CREDIT_MANAGER))]
 Read = Annotated[Principal, Depends(require_roles(Role.ERP, Role.CREDIT_MANAGER, Role.SALES))]
 
 
@@ -74,6 +75,32 @@ async def post_credit_note(body: CreditNoteIn, uow: UnitOfWorkDep, context: Limi
     await uow.commit()
     _created_status(response, created)
     return CreditNoteOut.model_validate(credit_note)
+
+
+@router.post("/buyers/{buyer_id}/refunds", response_model=RefundOut, status_code=201,
+             summary="Refund a buyer's unapplied cash (idempotent by refund_id); at most what overpayments left in that currency")
+async def post_refund(buyer_id: PathId, body: RefundIn, uow: UnitOfWorkDep, context: LimitsContextDep, response: Response, principal: Refunder) -> RefundOut:
+    refund, created = await service.refund_cash(uow, context=context, buyer_id=buyer_id, refund=body, refunded_by=principal.actor)
+    await uow.commit()
+    _created_status(response, created)
+    return RefundOut.model_validate(refund)
+
+
+@router.post("/buyers/{buyer_id}/cash-applications", response_model=CashApplicationOut, status_code=201,
+             summary="Apply a buyer's unapplied cash to one of its open invoices (idempotent by application_id)")
+async def post_cash_application(
+    buyer_id: PathId, body: CashApplicationIn, uow: UnitOfWorkDep, context: LimitsContextDep, response: Response, _: Ingest,
+) -> CashApplicationOut:
+    application, created = await service.apply_unapplied_cash(uow, context=context, buyer_id=buyer_id, application=body)
+    await uow.commit()
+    _created_status(response, created)
+    return application
+
+
+@router.get("/buyers/{buyer_id}/cash", response_model=BuyerCashOut,
+            summary="A buyer's cash by currency: received, applied to invoices, held for unknown invoices, refunded, unapplied; and its refunds")
+async def get_buyer_cash(buyer_id: PathId, uow: UnitOfWorkDep, _: Read) -> BuyerCashOut:
+    return await service.buyer_cash(uow, buyer_id=buyer_id)
 
 
 @router.post("/sweeps/daily", summary="Run the daily sweep now: aging (payment-late), expired reservations, ended temporary increases, payment experience")

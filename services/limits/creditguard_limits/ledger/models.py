@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Date, Integer, String, text
+from sqlalchemy import Boolean, Date, Integer, String, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from creditguard_limits.database import Base
@@ -39,6 +39,13 @@ class Payment(Base):
     amount: Mapped[Decimal] = mapped_column(Money)
     currency: Mapped[str] = mapped_column(String(3))
     paid_on: Mapped[date] = mapped_column(Date)
+    # The part that settled its invoice: at most what was open when the payment was recorded (or,
+    # for a payment consumed before its invoice, when the invoice arrived). The rest is the buyer's
+    # unapplied cash. None while the invoice is unknown: the whole payment is held for it.
+    applied_amount: Mapped[Decimal | None] = mapped_column(Money)
+    # Not money received: the buyer's unapplied cash applied to this invoice (a cash application,
+    # ``applied_amount`` = ``amount``). It settles the invoice and spends that much unapplied cash.
+    from_unapplied_cash: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
@@ -54,4 +61,19 @@ class CreditNote(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
-__all__ = ["Invoice", "Payment", "CreditNote"]
+class Refund(Base):
+    """Unapplied cash paid back to the buyer, in the currency it was received in."""
+
+    __tablename__ = "refunds"
+
+    refund_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    buyer_id: Mapped[str] = mapped_column(String(64), index=True)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    currency: Mapped[str] = mapped_column(String(3))
+    refunded_on: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(500))
+    refunded_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+__all__ = ["Invoice", "Payment", "CreditNote", "Refund"]

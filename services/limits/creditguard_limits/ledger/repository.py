@@ -4,11 +4,13 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import and_, func, or_, select, union_all
+from sqlalchemy import and_, case, func, literal, or_, select, type_coerce, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from creditguard_limits.ledger.models import CreditNote, Invoice, Payment
+from creditguard_limits.fx.rules import to_cents
+from creditguard_limits.ledger.models import CreditNote, Invoice, Payment, Refund
 from creditguard_limits.ledger.rules import LATE_THRESHOLDS
+from creditguard_shared.database import Money
 
 SettlementModel = type[Payment] | type[CreditNote]
 
@@ -28,6 +30,14 @@ class _LedgerRead:
 
 def _settled_on(document: Payment | CreditNote) -> date:
     return document.paid_on if isinstance(document, Payment) else document.issued_on
+
+
+def _settling_amount(document: Payment | CreditNote) -> Decimal:
+    """What the document takes off its invoice: a payment only its applied part (the rest is
+    unapplied cash), a payment still held for its invoice all of it."""
+    if isinstance(document, Payment) and document.applied_amount is not None:
+        return document.applied_amount
+    return document.amount
 
 
 class LedgerRepository:
@@ -84,7 +94,7 @@ class LedgerRepository:
         if model in read.settlements:
             read.settlements[model][entity.payment_id if isinstance(entity, Payment) else entity.credit_note_id] = entity
         if entity.invoice_id in read.settlements_of_invoice:
-            read.settlements_of_invoice[entity.invoice_id].append((_settled_on(entity), entity.amount))
+            read.settlements_of_invoice[entity.invoice_id].append((_settled_on(entity), _settling_amount(entity)))
 
     async def settlements(self, invoice_id: str) -> list[tuple[date, Decimal]]:
         """Payments and credit notes recorded against an invoice, with their dates."""
@@ -93,6 +103,50 @@ class LedgerRepository:
             return list(read.settlements_of_invoice[invoice_id])
         rows = (await self.session.execute(_settlements_of({invoice_id}))).all()
         return [(on, Decimal(amount)) for _, on, amount in rows]
+
+    async def settlement_documents(self, invoice_id: str) -> tuple[list[Payment], list[CreditNote]]:
+        """The invoice's payments (by date, then id) and credit notes, as documents."""
+        payments = (await self.session.execute(select(Payment).where(Payment.invoice_id == invoice_id).order_by(Payment.paid_on, Payment.payment_id))).scalars()
+        credit_notes = (await self.session.execute(select(CreditNote).where(CreditNote.invoice_id == invoice_id))).scalars()
+        return list(payments), list(credit_notes)
+
+    def settlements_changed(self, invoice_id: str, settlements: list[tuple[date, Decimal]]) -> None:
+        """What the batch read ahead for the invoice, after its held payments were applied."""
+        read = self._read
+        if read is not None:
+            read.settlements_of_invoice[invoice_id] = list(settlements)
+
+    async def refundable_cash(self, *, buyer_id: str, currency: str) -> Decimal:
+        """The buyer's unapplied cash in ``currency`` that is free to refund or apply: overpayments
+        less cash applications and refunds, not payments still held for an unknown invoice."""
+        cash = unapplied_cash_rows(Payment.buyer_id == buyer_id, Refund.buyer_id == buyer_id, currency=currency, held=False)
+        return to_cents(Decimal((await self.session.execute(select(type_coerce(func.coalesce(func.sum(cash.c.amount), 0), Money())))).scalar_one()))
+
+    async def get_refund(self, refund_id: str) -> Refund | None:
+        return await self.session.get(Refund, refund_id)
+
+    def add_refund(self, refund: Refund) -> None:
+        self.session.add(refund)
+
+    async def refunds_for_buyer(self, buyer_id: str) -> list[Refund]:
+        return list((await self.session.execute(select(Refund).where(Refund.buyer_id == buyer_id).order_by(Refund.refunded_on, Refund.refund_id))).scalars())
+
+    async def cash_by_currency(self, buyer_id: str) -> list[tuple[str, Decimal, Decimal, Decimal, Decimal]]:
+        """(currency, received, applied to invoices (cash applications too), held for unknown
+        invoices, refunded) of the buyer's cash, by currency."""
+        payments = select(
+            Payment.currency.label("currency"), case((Payment.from_unapplied_cash, 0), else_=Payment.amount).label("received"),
+            func.coalesce(Payment.applied_amount, 0).label("applied"),
+            case((Payment.applied_amount.is_(None), Payment.amount), else_=0).label("held"), literal(0).label("refunded"),
+        ).where(Payment.buyer_id == buyer_id)
+        refunds = select(Refund.currency, literal(0), literal(0), literal(0), Refund.amount).where(Refund.buyer_id == buyer_id)
+        rows = union_all(payments, refunds).subquery("cash")
+        statement = (
+            # Typed as money: a CASE whose first branch is a literal 0 would otherwise read SQLite's cents as units.
+            select(rows.c.currency, *(type_coerce(func.sum(column), Money()) for column in (rows.c.received, rows.c.applied, rows.c.held, rows.c.refunded)))
+            .group_by(rows.c.currency).order_by(rows.c.currency)
+        )
+        return [(currency, *(to_cents(Decimal(total)) for total in totals)) for currency, *totals in (await self.session.execute(statement)).all()]
 
     async def overdue_to_announce(self, *, today: date) -> list[Invoice]:
         """Open invoices that crossed a days-past-due threshold they have not announced yet. Only
@@ -127,6 +181,25 @@ class LedgerRepository:
 
 
 def _settlements_of(invoice_ids: set[str]):  # type: ignore[no-untyped-def]
-    payments = select(Payment.invoice_id, Payment.paid_on, Payment.amount).where(Payment.invoice_id.in_(invoice_ids))
+    # A payment settles its applied part; one held for its (then unknown) invoice, all of it.
+    payments = select(Payment.invoice_id, Payment.paid_on, func.coalesce(Payment.applied_amount, Payment.amount)).where(Payment.invoice_id.in_(invoice_ids))
     credit_notes = select(CreditNote.invoice_id, CreditNote.issued_on, CreditNote.amount).where(CreditNote.invoice_id.in_(invoice_ids))
     return union_all(payments, credit_notes)
+
+
+def unapplied_cash_rows(payments_of, refunds_of, *, currency: str | None = None, held: bool = True):  # type: ignore[no-untyped-def]
+    """(buyer_id, currency, amount) rows that sum, per buyer and currency, to its unapplied cash:
+    what payments left over after their invoices, less cash applied to other invoices, less
+    refunds; with ``held``, also all of each payment held for an invoice not recorded yet.
+    ``payments_of`` and ``refunds_of`` say whose (a condition on each table's buyer_id)."""
+    payment_rows = (
+        select(Payment.buyer_id.label("buyer_id"), Payment.currency.label("currency"),
+               case((Payment.from_unapplied_cash, -Payment.amount), else_=Payment.amount - func.coalesce(Payment.applied_amount, 0)).label("amount"))
+        .where(payments_of, or_(Payment.from_unapplied_cash, Payment.applied_amount < Payment.amount,
+                                *([Payment.applied_amount.is_(None)] if held else [])))
+    )
+    refund_rows = select(Refund.buyer_id, Refund.currency, -Refund.amount).where(refunds_of)
+    if currency is not None:
+        payment_rows = payment_rows.where(Payment.currency == currency)
+        refund_rows = refund_rows.where(Refund.currency == currency)
+    return union_all(payment_rows, refund_rows).subquery("cash")

@@ -40,3 +40,10 @@ def settlement_date_problem(*, kind: str, field: str, dated: date, invoice_issue
     if invoice_issued_on is not None and dated < invoice_issued_on:
         return field, f"{field} {dated} is before the invoice was issued ({invoice_issued_on})"
     return None
+
+
+def refund_date_problem(*, refunded_on: date, today: date) -> tuple[str, str] | None:
+    """A refund is a payment of ours: dated at most a day ahead, like the buyer's payments."""
+    if (refunded_on - today).days > PAYMENT_DATED_AHEAD_DAYS:
+        return "refunded_on", f"refunded_on {refunded_on} is more than {PAYMENT_DATED_AHEAD_DAYS} day after today ({today})"
+    return None

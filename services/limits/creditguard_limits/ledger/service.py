@@ -5,6 +5,8 @@ through REST. Kafka handlers call ``record_*`` because the event is already on t
 from __future__ import annotations
 
 from collections.abc import Awaitable
+from datetime import date
+from decimal import Decimal
 from typing import TypeVar
 
 from creditguard_limits.accounts.models import CreditAccount
@@ -13,13 +15,14 @@ from creditguard_limits.checks.repository import ChecksRepository
 from creditguard_limits.checks.service import expire_reservations, release_order_quietly
 from creditguard_limits.context import LimitsContext
 from creditguard_limits.exposure.repository import LimitTerms
+from creditguard_limits.exposure.rules import ZERO
 from creditguard_limits.exposure.service import forget_locked_ahead, lock_accounts_ahead, lock_many_with_terms, lock_with_terms, refresh_exposure
-from creditguard_limits.ledger.models import CreditNote, Invoice, Payment
+from creditguard_limits.ledger.models import CreditNote, Invoice, Payment, Refund
 from creditguard_limits.ledger.repository import LedgerRepository
-from creditguard_limits.ledger.rules import invoice_date_problem, late_threshold_to_announce, settlement_date_problem
-from creditguard_limits.ledger.schemas import CreditNoteIn, InvoiceIn, PaymentIn
+from creditguard_limits.ledger.rules import invoice_date_problem, late_threshold_to_announce, refund_date_problem, settlement_date_problem
+from creditguard_limits.ledger.schemas import BuyerCashOut, CashApplicationIn, CashApplicationOut, CashBalanceOut, CreditNoteIn, InvoiceIn, PaymentIn, RefundIn, RefundOut
 from creditguard_shared.errors import Conflict, DomainError, NotFound, Unprocessable
-from creditguard_shared.events.contracts import CreditNoteIssuedV1, InvoicePostedV1, PaymentLateV1, PaymentReceivedV1
+from creditguard_shared.events.contracts import CashRefundedV1, CreditNoteIssuedV1, InvoicePostedV1, PaymentLateV1, PaymentReceivedV1
 from creditguard_shared.receivables import settle
 from creditguard_shared.unit_of_work import UnitOfWork
 
@@ -28,6 +31,8 @@ T = TypeVar("T")
 INVOICE_FIELDS = ("buyer_id", "order_id", "amount", "currency", "issued_on", "due_on")
 PAYMENT_FIELDS = ("buyer_id", "invoice_id", "amount", "currency", "paid_on")
 CREDIT_NOTE_FIELDS = ("buyer_id", "invoice_id", "amount", "currency", "issued_on")
+APPLICATION_FIELDS = ("invoice_id", "amount", "currency", "applied_on")
+REFUND_FIELDS = ("buyer_id", "amount", "currency", "refunded_on", "reason")
 
 
 def _ensure_same_document(kind: str, document_id: str, stored: object, incoming: object, fields: tuple[str, ...]) -> None:
@@ -39,10 +44,16 @@ def _ensure_same_document(kind: str, document_id: str, stored: object, incoming:
         )
 
 
-async def _refresh_open_amount(uow: UnitOfWork, *, context: LimitsContext, invoice: Invoice, account: CreditAccount, historical: bool = False) -> None:
+async def _refresh_open_amount(
+    uow: UnitOfWork, *, context: LimitsContext, invoice: Invoice, account: CreditAccount, historical: bool = False,
+    settlements: list[tuple[date, Decimal]] | None = None,
+) -> None:
     """``account``: the invoice buyer's, already locked by the caller. ``historical``: a document
-    of an imported book; the importer follows the policy limit once per buyer afterwards."""
-    state = settle(invoice.amount, await LedgerRepository(uow.session).settlements(invoice.invoice_id))
+    of an imported book; the importer follows the policy limit once per buyer afterwards.
+    ``settlements``: the invoice's, if the caller has just read them."""
+    if settlements is None:
+        settlements = await LedgerRepository(uow.session).settlements(invoice.invoice_id)
+    state = settle(invoice.amount, settlements)
     newly_settled = invoice.settled_on is None and state.settled_on is not None
     # Assigned only when changed: a new invoice with nothing against it would be written twice.
     if (invoice.open_amount, invoice.settled_on) != (state.open_amount, state.settled_on):
@@ -116,8 +127,11 @@ async def record_invoice(
         raise Unprocessable(f"Invoice {invoice.invoice_id}: {problem[1]}.", field=problem[0])
     entity = Invoice(**invoice.model_dump(), open_amount=invoice.amount, late_bucket_announced=0, created_at=context.clock.now())
     repository.add(entity)
-    # Payments or credit notes consumed before their invoice (another topic) count at once.
-    await _refresh_open_amount(uow, context=context, invoice=entity, account=account, historical=historical)
+    settlements = await repository.settlements(entity.invoice_id)
+    if settlements:
+        # Payments or credit notes consumed before their invoice (another topic) count at once.
+        settlements = await _apply_held_payments(repository, invoice=entity)
+    await _refresh_open_amount(uow, context=context, invoice=entity, account=account, historical=historical, settlements=settlements)
     if invoice.order_id is not None:
         # The order's reservation becomes this invoice: release it in the same transaction, and
         # publish the exposure once with both changes.
@@ -126,6 +140,28 @@ async def record_invoice(
             _exposure_changed(uow, context=context, buyer_id=reservation.buyer_id)
     _exposure_changed(uow, context=context, buyer_id=invoice.buyer_id, locked=locked, historical=historical)
     return entity, True
+
+
+async def _apply_held_payments(repository: LedgerRepository, *, invoice: Invoice) -> list[tuple[date, Decimal]]:
+    """Payments consumed before their invoice were held whole as unapplied cash. Now the invoice
+    is here, its credit notes count first and then the payments by date (and id), each applied
+    up to what is still open: the same split, whatever order the documents came in. A payment
+    naming another buyer or currency cannot settle this invoice: all of it stays its own buyer's
+    unapplied cash. Answers the invoice's settlements."""
+    payments, credit_notes = await repository.settlement_documents(invoice.invoice_id)
+    remaining = max(invoice.amount - sum((c.amount for c in credit_notes), ZERO), ZERO)
+    for payment in payments:
+        if payment.applied_amount is not None:
+            remaining -= payment.applied_amount
+            continue
+        if (payment.buyer_id, payment.currency) != (invoice.buyer_id, invoice.currency):
+            payment.applied_amount = ZERO
+            continue
+        payment.applied_amount = min(payment.amount, max(remaining, ZERO))
+        remaining -= payment.applied_amount
+    settlements = [(c.issued_on, c.amount) for c in credit_notes] + [(p.paid_on, p.applied_amount) for p in payments if p.applied_amount]
+    repository.settlements_changed(invoice.invoice_id, settlements)
+    return settlements
 
 
 async def post_invoice(
@@ -148,6 +184,8 @@ async def _apply_settlement_document(
     account = locked[0]
     existing = await repository.get_settlement(model, document_id)
     if existing is not None:
+        if isinstance(existing, Payment) and existing.from_unapplied_cash:
+            raise Conflict(f"{kind} {document_id}: the id is a cash application's, not a payment's.", conflicting_fields=["payment_id"])
         _ensure_same_document(kind, document_id, existing, document, fields)
         return existing, False
     invoice = await repository.get_invoice(document.invoice_id, for_update=True)
@@ -164,12 +202,18 @@ async def _apply_settlement_document(
         # A credit note corrects what the buyer still owes; one above it would invent a debt of ours.
         raise Unprocessable(f"Credit note {document_id} of {document.amount} {document.currency} is more than the {invoice.open_amount} "
                             f"still open on invoice {invoice.invoice_id}.", field="amount")
-    entity = model(**document.model_dump(), created_at=context.clock.now())
+    split = {}
+    if isinstance(document, PaymentIn):
+        # Cash application: the invoice takes what is open on it; the rest is the buyer's
+        # unapplied cash. A payment of an invoice not recorded yet is held whole until it is.
+        split = {"applied_amount": None if invoice is None else min(document.amount, invoice.open_amount)}
+    entity = model(**document.model_dump(), **split, created_at=context.clock.now())
     repository.add(entity)
     if invoice is not None:
         await _refresh_open_amount(uow, context=context, invoice=invoice, account=account, historical=historical)
+    if invoice is not None or isinstance(document, PaymentIn):
         # The invoice's buyer is the document's (checked above): its account is the one locked.
-        _exposure_changed(uow, context=context, buyer_id=invoice.buyer_id, locked=locked, historical=historical)
+        _exposure_changed(uow, context=context, buyer_id=document.buyer_id, locked=locked, historical=historical)
     return entity, True
 
 
@@ -188,7 +232,9 @@ async def post_payment(
 ) -> tuple[Payment, bool]:
     entity, created = await record_payment(uow, context=context, payment=payment, invoice_must_exist=True, locked=locked, historical=historical)
     if created:
-        uow.emit(PaymentReceivedV1(**payment.model_dump(), historical=historical), subject=payment.buyer_id)
+        assert entity.applied_amount is not None  # the API records payments of known invoices only
+        uow.emit(PaymentReceivedV1(**payment.model_dump(), historical=historical, unapplied_amount=entity.amount - entity.applied_amount),
+                 subject=payment.buyer_id)
     return entity, created
 
 
@@ -204,6 +250,95 @@ async def post_credit_note(uow: UnitOfWork, *, context: LimitsContext, credit_no
     if created:
         uow.emit(CreditNoteIssuedV1(**credit_note.model_dump()), subject=credit_note.buyer_id)
     return entity, created
+
+
+async def refund_cash(uow: UnitOfWork, *, context: LimitsContext, buyer_id: str, refund: RefundIn, refunded_by: str) -> tuple[Refund, bool]:
+    """Pay a buyer's unapplied cash back: at most what overpayments left in that currency, less
+    earlier refunds (a payment still held for an unknown invoice is not free to refund).
+    Idempotent by ``refund_id``."""
+    repository = LedgerRepository(uow.session)
+    # The account lock serialises the refund with the buyer's payments: two refunds cannot both
+    # spend the same cash.
+    locked = await lock_with_terms(uow, context=context, buyer_id=buyer_id)
+    existing = await repository.get_refund(refund.refund_id)
+    incoming = RefundOut(**refund.model_dump(), buyer_id=buyer_id, refunded_by=refunded_by)
+    if existing is not None:
+        _ensure_same_document("Refund", refund.refund_id, existing, incoming, REFUND_FIELDS)
+        return existing, False
+    problem = refund_date_problem(refunded_on=refund.refunded_on, today=context.clock.today())
+    if problem is not None:
+        raise Unprocessable(f"Refund {refund.refund_id}: {problem[1]}.", field=problem[0])
+    refundable = await repository.refundable_cash(buyer_id=buyer_id, currency=refund.currency)
+    if refund.amount > refundable:
+        raise Unprocessable(f"Refund {refund.refund_id} of {refund.amount} {refund.currency} is more than the {refundable:.2f} {refund.currency} "
+                            f"of unapplied cash buyer {buyer_id} has to refund.", field="amount")
+    entity = Refund(**incoming.model_dump(), created_at=context.clock.now())
+    repository.add_refund(entity)
+    uow.emit(CashRefundedV1(**incoming.model_dump(), unapplied_cash_after=refundable - refund.amount), subject=buyer_id)
+    _exposure_changed(uow, context=context, buyer_id=buyer_id, locked=locked)
+    return entity, True
+
+
+async def apply_unapplied_cash(
+    uow: UnitOfWork, *, context: LimitsContext, buyer_id: str, application: CashApplicationIn, publish: bool = True,
+) -> tuple[CashApplicationOut, bool]:
+    """Settle (part of) an open invoice from the buyer's unapplied cash: at most what is open on
+    it and what overpayments left free in its currency. Recorded as a payment of the invoice
+    (``from_unapplied_cash``) and published as one, so scoring's and alerts' copies of the
+    invoice settle too; ``publish=False`` for an application consumed from the topic, which is
+    there already. Idempotent by ``application_id``."""
+    repository = LedgerRepository(uow.session)
+    locked = await lock_with_terms(uow, context=context, buyer_id=buyer_id)
+    document = PaymentIn(payment_id=application.application_id, buyer_id=buyer_id, invoice_id=application.invoice_id, amount=application.amount,
+                         currency=application.currency, paid_on=application.applied_on)
+    existing = await repository.get_settlement(Payment, application.application_id)
+    if existing is not None:
+        assert isinstance(existing, Payment)
+        if not existing.from_unapplied_cash:
+            raise Conflict(f"Cash application {application.application_id}: the id is a payment's.", conflicting_fields=["application_id"])
+        recorded = _application_out(existing, await repository.get_invoice(existing.invoice_id))
+        _ensure_same_document("Cash application", application.application_id, recorded, application, APPLICATION_FIELDS)
+        return recorded, False
+    invoice = await repository.get_invoice(application.invoice_id, for_update=True)
+    if invoice is None:
+        raise Unprocessable(f"Invoice {application.invoice_id} is unknown.", field="invoice_id")
+    _check_settles_invoice("Cash application", invoice, buyer_id=buyer_id, currency=application.currency)
+    problem = settlement_date_problem(kind="Payment", field="applied_on", dated=application.applied_on, invoice_issued_on=invoice.issued_on,
+                                      today=context.clock.today())
+    if problem is not None:
+        raise Unprocessable(f"Cash application {application.application_id}: {problem[1]}.", field=problem[0])
+    if application.amount > invoice.open_amount:
+        raise Unprocessable(f"Cash application {application.application_id} of {application.amount} {application.currency} is more than the "
+                            f"{invoice.open_amount} still open on invoice {invoice.invoice_id}.", field="amount")
+    free = await repository.refundable_cash(buyer_id=buyer_id, currency=application.currency)
+    if application.amount > free:
+        raise Unprocessable(f"Cash application {application.application_id} of {application.amount} {application.currency} is more than the "
+                            f"{free:.2f} {application.currency} of unapplied cash buyer {buyer_id} has.", field="amount")
+    entity = Payment(**document.model_dump(), applied_amount=application.amount, from_unapplied_cash=True, created_at=context.clock.now())
+    repository.add(entity)
+    await _refresh_open_amount(uow, context=context, invoice=invoice, account=locked[0])
+    if publish:
+        uow.emit(PaymentReceivedV1(**document.model_dump(), unapplied_amount=ZERO, from_unapplied_cash=True), subject=buyer_id)
+    _exposure_changed(uow, context=context, buyer_id=buyer_id, locked=locked)
+    return _application_out(entity, invoice), True
+
+
+def _application_out(payment: Payment, invoice: Invoice | None) -> CashApplicationOut:
+    return CashApplicationOut(
+        application_id=payment.payment_id, buyer_id=payment.buyer_id, invoice_id=payment.invoice_id, amount=payment.amount, currency=payment.currency,
+        applied_on=payment.paid_on, invoice_open_amount=ZERO if invoice is None else invoice.open_amount,
+    )
+
+
+async def buyer_cash(uow: UnitOfWork, *, buyer_id: str) -> BuyerCashOut:
+    repository = LedgerRepository(uow.session)
+    balances = []
+    for currency, received, applied, held, refunded in await repository.cash_by_currency(buyer_id):
+        refundable = received - applied - held - refunded
+        balances.append(CashBalanceOut(currency=currency, received=received, applied=applied, held_for_unknown_invoices=held, refunded=refunded,
+                                       refundable=refundable, unapplied_cash=refundable + held))
+    refunds = [RefundOut.model_validate(r) for r in await repository.refunds_for_buyer(buyer_id)]
+    return BuyerCashOut(buyer_id=buyer_id, balances=balances, refunds=refunds)
 
 
 async def post_invoices(uow: UnitOfWork, *, context: LimitsContext, invoices: list[InvoiceIn]) -> list[tuple[Invoice, bool]]:

@@ -4,7 +4,7 @@ from collections import defaultdict
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import Date, case, func, select, type_coerce
+from sqlalchemy import Date, case, func, select, true, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from creditguard_limits.accounts.models import CreditAccount, TemporaryIncrease
@@ -12,6 +12,7 @@ from creditguard_limits.checks.models import OrderReservation
 from creditguard_limits.exposure.rules import OVERDUE_BUCKET_STARTS, InvoiceTotals
 from creditguard_limits.insurance.models import InsuranceCover, InsurancePolicy
 from creditguard_limits.ledger.models import Invoice
+from creditguard_limits.ledger.repository import unapplied_cash_rows
 from creditguard_shared.database import Money
 
 
@@ -52,6 +53,16 @@ class PortfolioRepository:
         totals: dict[str, dict[str, Decimal]] = defaultdict(dict)
         for buyer_id, currency, amount in (await self.session.execute(statement)).all():
             totals[buyer_id][currency] = Decimal(amount or 0)
+        return totals
+
+    async def cash_totals_by_buyer(self) -> dict[str, dict[str, Decimal]]:
+        """Unapplied cash by buyer and currency, as a buyer's exposure counts it."""
+        cash = unapplied_cash_rows(true(), true())
+        statement = select(cash.c.buyer_id, cash.c.currency, type_coerce(func.sum(cash.c.amount), Money())).group_by(cash.c.buyer_id, cash.c.currency)
+        totals: dict[str, dict[str, Decimal]] = defaultdict(dict)
+        for buyer_id, currency, amount in (await self.session.execute(statement)).all():
+            if amount:
+                totals[buyer_id][currency] = Decimal(amount)
         return totals
 
     async def temporary_increases_by_buyer(self, *, today: date) -> dict[str, Decimal]:

@@ -19,6 +19,8 @@ class PortfolioOut(BaseModel):
     total_exposure: Decimal
     open_invoices: Decimal
     open_orders: Decimal
+    # Overpayments and unmatched payments held for buyers, less refunds (deducted from exposures).
+    unapplied_cash: Decimal
     overdue_by_bucket: dict[str, Decimal]
     insured: Decimal
     uninsured: Decimal

@@ -30,12 +30,13 @@ async def _positions(uow: UnitOfWork, *, context: LimitsContext, rates: RateTabl
     today, currency = context.clock.today(), context.settings.reporting_currency
     invoices = await repository.invoice_totals_by_buyer(today=today)
     orders = await repository.order_totals_by_buyer(today=today)
+    cash = await repository.cash_totals_by_buyer()
     increases = await repository.temporary_increases_by_buyer(today=today)
     covers = await repository.covers_by_buyer(today=today)
     positions, unconverted = [], []
     for account in await repository.accounts():
         try:
-            positions.append((account, _position(account, invoices=invoices, orders=orders, increases=increases, covers=covers,
+            positions.append((account, _position(account, invoices=invoices, orders=orders, cash=cash, increases=increases, covers=covers,
                                                  rates=rates, currency=currency, today=today)))
         except Unprocessable:
             unconverted.append(account.buyer_id)
@@ -44,14 +45,15 @@ async def _positions(uow: UnitOfWork, *, context: LimitsContext, rates: RateTabl
     return positions, unconverted
 
 
-def _position(account: CreditAccount, *, invoices: dict, orders: dict, increases: dict, covers: dict, rates: RateTable, currency: str,
+def _position(account: CreditAccount, *, invoices: dict, orders: dict, cash: dict, increases: dict, covers: dict, rates: RateTable, currency: str,
               today: date) -> Position:
     cover = covers.get(account.buyer_id)
     return Position(
         buyer_id=account.buyer_id, currency=currency,
         base_limit=None if account.limit_amount is None else rates.convert(account.limit_amount, from_currency=account.currency or currency, to_currency=currency),
         temporary_increase=ZERO if account.limit_amount is None else rates.convert(increases.get(account.buyer_id, ZERO), from_currency=account.currency or currency, to_currency=currency),
-        exposure=compute_exposure(invoices=invoices.get(account.buyer_id, []), orders=orders.get(account.buyer_id, {}), rates=rates, currency=currency, today=today),
+        exposure=compute_exposure(invoices=invoices.get(account.buyer_id, []), orders=orders.get(account.buyer_id, {}), rates=rates, currency=currency, today=today,
+                                  cash=cash.get(account.buyer_id)),
         group=None,
         cover=None if cover is None else Cover(
             policy_id=cover[1].policy_id, insurer=cover[1].insurer,
@@ -72,6 +74,7 @@ async def portfolio(uow: UnitOfWork, *, context: LimitsContext) -> PortfolioOut:
         total_exposure=sum(exposures.values(), ZERO),
         open_invoices=sum((p.exposure.open_invoices for _, p in positions), ZERO),
         open_orders=sum((p.exposure.open_orders for _, p in positions), ZERO),
+        unapplied_cash=sum((p.exposure.unapplied_cash for _, p in positions), ZERO),
         overdue_by_bucket=overdue,
         insured=sum((p.insured for _, p in positions), ZERO), uninsured=sum((p.uninsured for _, p in positions), ZERO),
         total_limits=sum((p.limit for _, p in positions if p.limit is not None), ZERO),
