@@ -12,6 +12,7 @@ import asyncio
 import os
 import shutil
 import uuid
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -44,8 +45,11 @@ async def _seed(desk, run: str, eventually) -> dict:  # type: ignore[no-untyped-
     for buyer_id, name, owner, country in buyers.values():
         await register_buyer(desk.scoring, buyer_id, name=name, owner=owner, country=country)
         await set_limit(desk.limits, buyer_id, "10000.00")
+    # Days overdue, posted as it is issued would be: an invoice posted long after its due date
+    # waits for its payments before alerts acts on it.
+    today = date.today()
     invoice = await desk.limits.client.post("/v1/invoices", headers=desk.limits.auth("erp"), json={
-        "invoice_id": f"I-{run}-1", "buyer_id": buyers["mine"][0], "amount": "6200.00", "currency": "EUR", "issued_on": "2026-10-01", "due_on": "2026-11-15"})
+        "invoice_id": f"I-{run}-1", "buyer_id": buyers["mine"][0], "amount": "6200.00", "currency": "EUR", "issued_on": (today - timedelta(days=45)).isoformat(), "due_on": (today - timedelta(days=6)).isoformat()})
     assert invoice.status_code in (200, 201), invoice.text
     referred = await order(desk.limits, buyers["mine"][0], f"O-{run}-1", "4800.00")
     await order(desk.limits, buyers["other"][0], f"O-{run}-2", "10900.00")
