@@ -3,9 +3,18 @@ answer is one the document describes, as a problem+json where it is an error."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 PROBLEM = "application/problem+json"
+UNSTORABLE = "text with a NUL character or a lone surrogate, which cannot be stored"
+
+
+def refused(response) -> dict:  # type: ignore[no-untyped-def]
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == PROBLEM
+    return response.json()
 
 
 @pytest.fixture
@@ -56,3 +65,25 @@ async def test_creates_that_may_be_sent_again_document_both_201_and_200(scoring,
     for expected in (201, 200):
         response = await alerts.client.put("/v1/collections/strategies/s-twice", json=strategy, headers=alerts.auth("admin"))
         assert response.status_code == expected, response.text
+
+
+async def test_text_with_a_nul_or_a_lone_surrogate_is_a_422_problem_on_every_database(scoring, limits):
+    # PostgreSQL refused the NUL with an error the service answered as a 500; UTF-8 cannot encode the surrogate.
+    write = scoring.auth("credit_manager")
+    for name in ("Nul\u0000 GmbH", "Half \ud800 GmbH"):
+        body = json.dumps({"name": name, "country": "DE"}).encode()  # ensure_ascii: the JSON escapes, as a client sends them
+        response = await scoring.client.put("/v1/buyers/B-TEXT", content=body, headers={**write, "content-type": "application/json"})
+        problem = refused(response)
+        assert problem["errors"] == [{"field": "name", "location": "body", "message": UNSTORABLE, "type": "string_unstorable"}], problem
+    assert (await scoring.client.get("/v1/buyers/B-TEXT", headers=write)).status_code == 404
+    for params in ({"q": "a\u0000b"}, {"account_owner": "\u0000"}):
+        problem = refused(await scoring.client.get("/v1/buyers", params=params, headers=write))
+        assert problem["errors"][0]["location"] == "query" and problem["errors"][0]["field"] in params, problem
+    # Deep in a batch, the field is named by its place.
+    batch = {"invoices": [{"invoice_id": "I-T1", "buyer_id": "B-T", "amount": "1.00", "currency": "EUR", "issued_on": "2026-11-01",
+                           "due_on": "2026-12-01"}, {"invoice_id": "I-T2\u0000"}]}
+    problem = refused(await limits.client.post("/v1/invoices/batch", json=batch, headers=limits.auth("erp")))
+    assert [e["field"] for e in problem["errors"]] == ["invoices.1.invoice_id"], problem
+    # Text without either is untouched, escapes and all.
+    accepted = await scoring.client.put("/v1/buyers/B-TEXT", json={"name": "Zürich \u00e9\U0001f600 AG", "country": "CH"}, headers=write)
+    assert accepted.status_code == 201 and accepted.json()["name"] == "Zürich é\U0001f600 AG", accepted.text

@@ -9,17 +9,25 @@ and money the same way (docs/api-conventions.md lists the rules).
   (NUMERIC(18, 2)), every total of a buyer's documents and every event room to hold the sums.
 - Dates: ISO 8601 strings (YYYY-MM-DD) only, years 1800-2999; a number is not a date.
 - Currencies: ISO 4217 codes in circulation; countries: ISO 3166-1 alpha-2 shaped codes.
-- Paging: ``offset`` at most ``MAX_OFFSET``, so no integer reaches the database that it cannot hold."""
+- Paging: ``offset`` at most ``MAX_OFFSET``, so no integer reaches the database that it cannot hold.
+- Text: no string in a JSON or form body or in the query holds a NUL or a lone UTF-16 surrogate
+  (U+0000, an unpaired U+D800-U+DFFF): PostgreSQL cannot store the one, UTF-8 cannot encode the other.
+  ``storable_text`` refuses them with 422 for every route of an app, before any field is read."""
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Iterator
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
+from urllib.parse import parse_qsl
 
-from fastapi import Path
+from fastapi import Path, Request
 from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, WithJsonSchema
+
+from creditguard_shared.errors import Unprocessable
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,63}$"
 MAX_AMOUNT = Decimal("999999999999.99")
@@ -96,3 +104,57 @@ NonNegativeAmount = Annotated[Decimal, BeforeValidator(_plain_amount), Field(ge=
 IsoDate = Annotated[date, BeforeValidator(_iso_date), AfterValidator(_plausible_year)]
 # An id in a URL path: the same rule, so a PUT never creates what a body could not name.
 PathId = Annotated[str, Path(pattern=ID_PATTERN)]
+
+
+def _unstorable(text: str) -> bool:
+    if "\x00" in text:
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate, which a JSON escape can spell
+        return True
+    return False
+
+
+def _strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(key, path)
+            yield from _strings(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _strings(item, f"{path}.{index}" if path else str(index))
+
+
+def _unstorable_fields(request: Request, body: bytes) -> Iterator[tuple[str, str]]:
+    for name, value in request.query_params.multi_items():
+        if _unstorable(name) or _unstorable(value):
+            yield "query", name
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "application/x-www-form-urlencoded":
+        for name, value in parse_qsl(body.decode("latin-1"), keep_blank_values=True):
+            if "\x00" in name or "\x00" in value:
+                yield "body", name
+    # Valid JSON can hold a NUL or a lone surrogate only as an escape (backslash-u): other bodies are not parsed twice.
+    elif content_type.endswith("json") and b"\\u" in body:
+        try:
+            document = json.loads(body)
+        except (ValueError, RecursionError):
+            return  # not JSON: the route's own validation says so
+        for field, text in _strings(document, ""):
+            if _unstorable(text):
+                yield "body", field
+
+
+async def storable_text(request: Request) -> None:
+    """App-wide dependency: refuse text no database can store (see the module docstring)."""
+    body = await request.body() if request.method in ("POST", "PUT", "PATCH") else b""
+    refused = list(dict.fromkeys(_unstorable_fields(request, body)))
+    if refused:
+        message = "text with a NUL character or a lone surrogate, which cannot be stored"
+        raise Unprocessable(
+            "Request validation failed: " + "; ".join(f"{field or location}: {message}" for location, field in refused[:5]),
+            errors=[{"field": field, "location": location, "message": message, "type": "string_unstorable"} for location, field in refused],
+        )
