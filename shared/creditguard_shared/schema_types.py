@@ -22,7 +22,6 @@ from collections.abc import Iterator
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
-from urllib.parse import parse_qsl
 
 from fastapi import Path, Request
 from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, WithJsonSchema
@@ -128,30 +127,30 @@ def _strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
             yield from _strings(item, f"{path}.{index}" if path else str(index))
 
 
-def _unstorable_fields(request: Request, body: bytes) -> Iterator[tuple[str, str]]:
-    for name, value in request.query_params.multi_items():
-        if _unstorable(name) or _unstorable(value):
-            yield "query", name
+async def _unstorable_fields(request: Request) -> list[tuple[str, str]]:
+    refused = [("query", name) for name, value in request.query_params.multi_items() if _unstorable(name) or _unstorable(value)]
+    if request.method not in ("POST", "PUT", "PATCH"):
+        return refused
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "application/x-www-form-urlencoded":
-        for name, value in parse_qsl(body.decode("latin-1"), keep_blank_values=True):
-            if "\x00" in name or "\x00" in value:
-                yield "body", name
-    # Valid JSON can hold a NUL or a lone surrogate only as an escape (backslash-u): other bodies are not parsed twice.
-    elif content_type.endswith("json") and b"\\u" in body:
-        try:
-            document = json.loads(body)
-        except (ValueError, RecursionError):
-            return  # not JSON: the route's own validation says so
-        for field, text in _strings(document, ""):
-            if _unstorable(text):
-                yield "body", field
+        # The form as FastAPI parsed it for the route (the stream is read once).
+        form = await request.form()
+        refused += [("body", name) for name, value in form.multi_items() if isinstance(value, str) and (_unstorable(name) or _unstorable(value))]
+    elif content_type.endswith("json"):
+        body = await request.body()
+        # Valid JSON can hold a NUL or a lone surrogate only as an escape (backslash-u): other bodies are not parsed twice.
+        if b"\\u" in body:
+            try:
+                document = json.loads(body)
+            except (ValueError, RecursionError):
+                return refused  # not JSON: the route's own validation says so
+            refused += [("body", field) for field, text in _strings(document, "") if _unstorable(text)]
+    return list(dict.fromkeys(refused))
 
 
 async def storable_text(request: Request) -> None:
     """App-wide dependency: refuse text no database can store (see the module docstring)."""
-    body = await request.body() if request.method in ("POST", "PUT", "PATCH") else b""
-    refused = list(dict.fromkeys(_unstorable_fields(request, body)))
+    refused = await _unstorable_fields(request)
     if refused:
         message = "text with a NUL character or a lone surrogate, which cannot be stored"
         raise Unprocessable(
