@@ -7,6 +7,8 @@ import json
 
 import pytest
 
+from creditguard_shared.schema_types import MAX_OFFSET
+
 PROBLEM = "application/problem+json"
 UNSTORABLE = "text with a NUL character or a lone surrogate, which cannot be stored"
 
@@ -87,3 +89,14 @@ async def test_text_with_a_nul_or_a_lone_surrogate_is_a_422_problem_on_every_dat
     # Text without either is untouched, escapes and all.
     accepted = await scoring.client.put("/v1/buyers/B-TEXT", json={"name": "Zürich \u00e9\U0001f600 AG", "country": "CH"}, headers=write)
     assert accepted.status_code == 201 and accepted.json()["name"] == "Zürich é\U0001f600 AG", accepted.text
+
+
+async def test_every_offset_has_the_documented_maximum(alerts):
+    # Buyer profiles took any offset: one past 2^63 reached the database, which cannot hold it (a 500).
+    huge = "9223372036854775808"
+    problem = refused(await alerts.client.get("/v1/buyer-profiles", params={"offset": huge}, headers=alerts.auth("admin")))
+    assert [e["field"] for e in problem["errors"]] == ["offset"], problem
+    document = (await alerts.client.get("/openapi.json")).json()
+    offsets = [(path, parameter["schema"]) for path, operations in document["paths"].items() for operation in operations.values()
+               for parameter in operation.get("parameters", []) if parameter["name"] == "offset"]
+    assert offsets and all(schema.get("maximum") == MAX_OFFSET for _, schema in offsets), offsets
