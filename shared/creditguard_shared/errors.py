@@ -15,6 +15,8 @@ PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://creditguard.dev/problems/"
 
 logger = logging.getLogger(__name__)
+# What reading a JSON body raises besides a JSONDecodeError: bytes that are not UTF-8, nesting deeper than the parser recurses.
+UNREADABLE_BODY = (UnicodeDecodeError, RecursionError)
 
 
 class DomainError(Exception):
@@ -118,6 +120,16 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and isinstance(exc.__cause__, UNREADABLE_BODY):
+            # FastAPI answers a body that is not UTF-8 (or nests too deep to parse) with a bare 400, but
+            # malformed JSON with a 422: both are a body that is not JSON, so both get the same 422.
+            return problem_response(
+                status=422,
+                problem_type="validation-error",
+                detail="Request validation failed: body: not a JSON document in UTF-8",
+                instance=request.url.path,
+                errors=[{"field": "body", "location": "body", "message": "not a JSON document in UTF-8", "type": "json_invalid"}],
+            )
         return problem_response(
             status=exc.status_code,
             problem_type=HTTPStatus(exc.status_code).phrase.lower().replace(" ", "-"),

@@ -9,17 +9,24 @@ and money the same way (docs/api-conventions.md lists the rules).
   (NUMERIC(18, 2)), every total of a buyer's documents and every event room to hold the sums.
 - Dates: ISO 8601 strings (YYYY-MM-DD) only, years 1800-2999; a number is not a date.
 - Currencies: ISO 4217 codes in circulation; countries: ISO 3166-1 alpha-2 shaped codes.
-- Paging: ``offset`` at most ``MAX_OFFSET``, so no integer reaches the database that it cannot hold."""
+- Paging: ``offset`` at most ``MAX_OFFSET``, so no integer reaches the database that it cannot hold.
+- Text: no string in a JSON or form body or in the query holds a NUL or a lone UTF-16 surrogate
+  (U+0000, an unpaired U+D800-U+DFFF): PostgreSQL cannot store the one, UTF-8 cannot encode the other.
+  ``storable_text`` refuses them with 422 for every route of an app, before any field is read."""
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Iterator
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import Path
+from fastapi import Path, Request
 from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, WithJsonSchema
+
+from creditguard_shared.errors import Unprocessable
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,63}$"
 MAX_AMOUNT = Decimal("999999999999.99")
@@ -96,3 +103,57 @@ NonNegativeAmount = Annotated[Decimal, BeforeValidator(_plain_amount), Field(ge=
 IsoDate = Annotated[date, BeforeValidator(_iso_date), AfterValidator(_plausible_year)]
 # An id in a URL path: the same rule, so a PUT never creates what a body could not name.
 PathId = Annotated[str, Path(pattern=ID_PATTERN)]
+
+
+def _unstorable(text: str) -> bool:
+    if "\x00" in text:
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate, which a JSON escape can spell
+        return True
+    return False
+
+
+def _strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(key, path)
+            yield from _strings(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _strings(item, f"{path}.{index}" if path else str(index))
+
+
+async def _unstorable_fields(request: Request) -> list[tuple[str, str]]:
+    refused = [("query", name) for name, value in request.query_params.multi_items() if _unstorable(name) or _unstorable(value)]
+    if request.method not in ("POST", "PUT", "PATCH"):
+        return refused
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "application/x-www-form-urlencoded":
+        # The form as FastAPI parsed it for the route (the stream is read once).
+        form = await request.form()
+        refused += [("body", name) for name, value in form.multi_items() if isinstance(value, str) and (_unstorable(name) or _unstorable(value))]
+    elif content_type.endswith("json"):
+        body = await request.body()
+        # Valid JSON can hold a NUL or a lone surrogate only as an escape (backslash-u): other bodies are not parsed twice.
+        if b"\\u" in body:
+            try:
+                document = json.loads(body)
+            except (ValueError, RecursionError):
+                return refused  # not JSON: the route's own validation says so
+            refused += [("body", field) for field, text in _strings(document, "") if _unstorable(text)]
+    return list(dict.fromkeys(refused))
+
+
+async def storable_text(request: Request) -> None:
+    """App-wide dependency: refuse text no database can store (see the module docstring)."""
+    refused = await _unstorable_fields(request)
+    if refused:
+        message = "text with a NUL character or a lone surrogate, which cannot be stored"
+        raise Unprocessable(
+            "Request validation failed: " + "; ".join(f"{field or location}: {message}" for location, field in refused[:5]),
+            errors=[{"field": field, "location": location, "message": message, "type": "string_unstorable"} for location, field in refused],
+        )

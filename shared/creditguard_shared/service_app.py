@@ -29,6 +29,7 @@ from creditguard_shared.messaging_tables import MessagingTables
 from creditguard_shared.metrics import HttpMetricsMiddleware, ServiceMetrics
 from creditguard_shared.observability import CORRELATION_HEADER, configure_logging, correlation_id_var, new_correlation_id
 from creditguard_shared.outbox import OutboxRelay
+from creditguard_shared.schema_types import storable_text
 from creditguard_shared.settings import ServiceSettingsMixin
 from creditguard_shared.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
@@ -162,7 +163,8 @@ def create_service_app(
             await engine.dispose()
             logger.info("%s stopped", service)
 
-    app = FastAPI(title=title, description=description, version=version, lifespan=lifespan, docs_url=None, redoc_url=None)
+    app = FastAPI(title=title, description=description, version=version, lifespan=lifespan, docs_url=None, redoc_url=None,
+                  dependencies=[Depends(storable_text)])
     install_local_docs(app)
     app.state.api_keys = ApiKeyStore(settings.api_keys_file)
     app.state.metrics = metrics

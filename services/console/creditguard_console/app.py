@@ -11,7 +11,7 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import httpx
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
@@ -40,6 +40,7 @@ from creditguard_shared.database import create_engine, create_session_factory
 from creditguard_shared.errors import DomainError, install_problem_handlers, problem_response
 from creditguard_shared.metrics import HttpMetricsMiddleware, ServiceMetrics
 from creditguard_shared.observability import configure_logging
+from creditguard_shared.schema_types import storable_text
 from creditguard_shared.service_app import CorrelationIdMiddleware
 
 load_all_models()
@@ -109,7 +110,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
             await context.engine.dispose()
 
     app = FastAPI(title="creditguard console", description="The credit desk: referral queue, accounts, portfolio, inbox.",
-                  version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
+                  version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None, dependencies=[Depends(storable_text)])
     install_local_docs(app)
     app.state.console = context
     app.state.metrics = metrics

@@ -102,3 +102,12 @@ async def test_an_admin_adds_people_and_lifts_a_lock_out(console):
     person_id = page.text.split('action="/people/')[1].split("/unlock")[0]
     assert (await admin.post(f"/people/{person_id}/unlock", data={"csrf_token": token})).status_code == 303
     assert (await sign_in(console.browser(), "read_only")).status_code == 303
+
+
+async def test_a_nul_in_a_form_is_refused_not_a_server_error(console):
+    # PostgreSQL cannot store or compare a NUL: the sign-in lookup answered it with a 500.
+    form = await console.client.get("/login")
+    response = await console.client.post("/login", data={"email": "carla\u0000@desk.test", "password": PASSWORD, "csrf_token": csrf_of(form.text)})
+    # Back to the form with the message, as for any refused form.
+    assert response.status_code == 303 and "which+cannot+be+stored" in response.headers["location"], response.headers
+    assert "cg_session=" not in response.headers.get("set-cookie", "")

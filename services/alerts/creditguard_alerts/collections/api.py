@@ -59,7 +59,7 @@ async def list_strategies(uow: UnitOfWorkDep, _: Read) -> list[StrategyOut]:
     return [StrategyOut.model_validate(s) for s in await service.list_strategies(uow)]
 
 
-@router.put("/strategies/{strategy_id}", response_model=StrategyOut, summary="Create or replace a strategy")
+@router.put("/strategies/{strategy_id}", response_model=StrategyOut, responses={201: {"model": StrategyOut, "description": "Created"}}, summary="Create or replace a strategy")
 async def put_strategy(strategy_id: PathId, body: StrategyIn, uow: UnitOfWorkDep, ctx: ContextDep, response: Response, _: Work) -> StrategyOut:
     if body.id != strategy_id:
         raise Unprocessable("The body's id must match the path.", field="id")

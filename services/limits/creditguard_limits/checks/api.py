@@ -30,6 +30,7 @@ Search = Annotated[Principal, Depends(require_roles(Role.CREDIT_MANAGER, Role.SA
 
 
 @router.post("/credit-checks", response_model=CreditCheckOut, status_code=201,
+             responses={200: {"model": CreditCheckOut, "description": "The order was decided before: that decision"}},
              summary="Decide an order now: approved, approved_with_conditions, referred or rejected (idempotent by order_id)")
 async def post_credit_check(body: CreditCheckIn, uow: UnitOfWorkDep, context: LimitsContextDep, response: Response, principal: Check) -> CreditCheckOut:
     check, created = await service.run_credit_check(uow, context=context, request=body, requested_by=principal.actor)

@@ -27,7 +27,11 @@ def _created_status(response: Response, created: bool) -> None:
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
 
 
-@router.post("/invoices", response_model=InvoiceOut, status_code=201, summary="Post an invoice (idempotent by invoice_id)")
+def _resent(model: type) -> dict:
+    return {200: {"model": model, "description": "An identical re-send: what is recorded"}}
+
+
+@router.post("/invoices", response_model=InvoiceOut, status_code=201, responses=_resent(InvoiceOut), summary="Post an invoice (idempotent by invoice_id)")
 async def post_invoice(body: InvoiceIn, uow: UnitOfWorkDep, context: LimitsContextDep, response: Response, _: Ingest) -> InvoiceOut:
     invoice, created = await service.post_invoice(uow, context=context, invoice=body)
     await uow.commit()
@@ -53,7 +57,7 @@ async def list_buyer_invoices(buyer_id: PathId, uow: UnitOfWorkDep, _: Read, ope
     return [InvoiceOut.model_validate(i) for i in await service.list_buyer_invoices(uow, buyer_id=buyer_id, open_only=open_only)]
 
 
-@router.post("/payments", response_model=PaymentOut, status_code=201, summary="Post a payment (idempotent by payment_id)")
+@router.post("/payments", response_model=PaymentOut, status_code=201, responses=_resent(PaymentOut), summary="Post a payment (idempotent by payment_id)")
 async def post_payment(body: PaymentIn, uow: UnitOfWorkDep, context: LimitsContextDep, response: Response, _: Ingest) -> PaymentOut:
     payment, created = await service.post_payment(uow, context=context, payment=body)
     await uow.commit()
@@ -69,7 +73,7 @@ async def post_payments(body: PaymentBatchIn, uow: UnitOfWorkDep, context: Limit
     return PaymentBatchOut(items=[PaymentBatchItemOut(created=created, payment=PaymentOut.model_validate(payment)) for payment, created in results])
 
 
-@router.post("/credit-notes", response_model=CreditNoteOut, status_code=201, summary="Post a credit note (idempotent by credit_note_id)")
+@router.post("/credit-notes", response_model=CreditNoteOut, status_code=201, responses=_resent(CreditNoteOut), summary="Post a credit note (idempotent by credit_note_id)")
 async def post_credit_note(body: CreditNoteIn, uow: UnitOfWorkDep, context: LimitsContextDep, response: Response, _: Ingest) -> CreditNoteOut:
     credit_note, created = await service.post_credit_note(uow, context=context, credit_note=body)
     await uow.commit()
