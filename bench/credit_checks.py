@@ -38,8 +38,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 from bench.http_load import LoadResult, encode_post, run_closed_loop  # noqa: E402
-from creditguard_limits.accounts.models import CreditAccount  # noqa: E402
-from creditguard_limits.ledger.models import Invoice  # noqa: E402
+from creditguard_limits.models.accounts import CreditAccount  # noqa: E402
+from creditguard_limits.models.ledger import Invoice  # noqa: E402
 from creditguard_shared.auth.keys import Role, add_key  # noqa: E402
 from creditguard_shared.database import create_engine  # noqa: E402
 from creditguard_shared.local_stack import free_port, wait_for_port  # noqa: E402

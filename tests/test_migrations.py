@@ -142,7 +142,7 @@ async def test_limits_0008_splits_recorded_payments_into_applied_and_unapplied(d
         await asyncio.to_thread(command.upgrade, config, "head")
         async with engine.connect() as connection:
             # Through the model's Money column: on SQLite the amounts are whole cents by now (0006).
-            from creditguard_limits.ledger.models import Payment
+            from creditguard_limits.models.ledger import Payment
             payments = Payment.__table__
             rows = (await connection.execute(select(payments.c.payment_id, payments.c.applied_amount).order_by(payments.c.payment_id))).all()
     finally:

@@ -10,7 +10,7 @@ from creditguard_limits.accounts import handlers as accounts_handlers
 from creditguard_limits.checks import api as checks_api
 from creditguard_limits.context import LimitsContext
 from creditguard_limits.database import messaging_tables
-from creditguard_limits.exposure import api as exposure_api
+from creditguard_limits.position import api as position_api
 from creditguard_limits.fx import api as fx_api
 from creditguard_limits.imports import api as imports_api
 from creditguard_limits.insurance import api as insurance_api
@@ -46,7 +46,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         tables=messaging_tables,
         clock=clock,
         metrics=metrics,
-        routers=[checks_api.router, accounts_api.router, exposure_api.router, ledger_api.router, insurance_api.router, fx_api.router, portfolio_api.router, imports_api.router],
+        routers=[checks_api.router, accounts_api.router, position_api.router, ledger_api.router, insurance_api.router, fx_api.router, portfolio_api.router, imports_api.router],
         consumers=[
             # Every re-assessment in scoring arrives here as an event: a transaction each was a commit
             # per buyer per day. Twenty at a time; a failing batch is redone one event at a time.

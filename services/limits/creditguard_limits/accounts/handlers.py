@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from creditguard_limits.accounts import service
 from creditguard_limits.context import LimitsContext
-from creditguard_limits.exposure.service import lock_accounts_ahead
+from creditguard_limits.position.service import lock_accounts_ahead
 from creditguard_shared.consumer import Subscription
 from creditguard_shared.events.contracts import AccountHoldRequestedV1, BuyerAssessedV1
 from creditguard_shared.events.envelope import EventEnvelope

@@ -3,11 +3,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from creditguard_limits.accounts.models import CreditAccount, CreditGroup, LimitAudit, TemporaryIncrease
+from creditguard_limits.models.accounts import CreditAccount, CreditGroup, LimitAudit, TemporaryIncrease
+from creditguard_limits.models.ledger import Invoice
 from creditguard_shared.database import is_sqlite
 
 
@@ -15,28 +16,9 @@ class AccountsRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def get(self, buyer_id: str, *, for_update: bool = False) -> CreditAccount | None:
-        statement = select(CreditAccount).where(CreditAccount.buyer_id == buyer_id)
-        if for_update:
-            # On PostgreSQL this serialises every change to one buyer's exposure; SQLite's
-            # BEGIN IMMEDIATE already serialises all writers.
-            statement = statement.with_for_update()
-        return (await self.session.execute(statement)).scalar_one_or_none()
-
-    async def lock_or_create(self, buyer_id: str, *, now: datetime) -> CreditAccount:
-        """The buyer's account, locked for this transaction; created (active, no limit) if new."""
-        account = await self.get(buyer_id, for_update=True)
-        if account is not None:
-            return account
-        dialect_insert = sqlite.insert if is_sqlite(str(self.session.bind.url)) else postgresql.insert
-        await self.session.execute(
-            dialect_insert(CreditAccount)
-            .values(buyer_id=buyer_id, status="active", flags="[]", relationship_since=now.date(), updated_at=now)
-            .on_conflict_do_nothing(index_elements=["buyer_id"])
-        )
-        account = await self.get(buyer_id, for_update=True)
-        assert account is not None
-        return account
+    async def get(self, buyer_id: str) -> CreditAccount | None:
+        """The account as it stands, unlocked: position.service locks an account for a change."""
+        return await self.session.get(CreditAccount, buyer_id)
 
     async def create_missing(self, relationship_since: dict[str, date], *, now: datetime) -> set[str]:
         """Create the accounts of these buyers that do not exist yet (active, no limit) in two
@@ -64,11 +46,8 @@ class AccountsRepository:
     async def list_accounts(self) -> list[CreditAccount]:
         return list((await self.session.execute(select(CreditAccount))).scalars())
 
-    async def get_group(self, group_id: str, *, for_update: bool = False) -> CreditGroup | None:
-        statement = select(CreditGroup).where(CreditGroup.group_id == group_id)
-        if for_update:
-            statement = statement.with_for_update()
-        return (await self.session.execute(statement)).scalar_one_or_none()
+    async def get_group(self, group_id: str) -> CreditGroup | None:
+        return await self.session.get(CreditGroup, group_id)
 
     async def group_members(self, group_id: str) -> list[str]:
         statement = select(CreditAccount.buyer_id).where(CreditAccount.group_id == group_id).order_by(CreditAccount.buyer_id)
@@ -103,3 +82,15 @@ class AccountsRepository:
             .order_by(LimitAudit.audit_id)
         )
         return list((await self.session.execute(statement)).scalars())
+
+    async def purchases_since(self, since: date, *, buyer_ids: set[str] | None = None) -> list[tuple[str, str, Decimal]]:
+        """(buyer, currency, total invoiced) of the invoices issued after ``since``."""
+        statement = (
+            select(Invoice.buyer_id, Invoice.currency, func.sum(Invoice.amount))
+            .where(Invoice.issued_on > since)
+            .group_by(Invoice.buyer_id, Invoice.currency)
+        )
+        if buyer_ids is not None:
+            statement = statement.where(Invoice.buyer_id.in_(buyer_ids))
+        return [(buyer_id, currency, Decimal(total)) for buyer_id, currency, total in await self.session.execute(statement)]
+

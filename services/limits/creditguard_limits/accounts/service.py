@@ -8,17 +8,16 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from creditguard_limits.accounts.models import CreditAccount, CreditGroup, LimitAudit, TemporaryIncrease
+from creditguard_limits.models.accounts import CreditAccount, CreditGroup, LimitAudit, TemporaryIncrease
 from creditguard_limits.accounts.repository import AccountsRepository
 from creditguard_limits.accounts.rules import LIMIT_BELOW_EXPOSURE, Recommendation, audit_values, recommend, usual_terms_days, with_flag
 from creditguard_limits.accounts.schemas import GroupLimitIn, ImportedLimit, LimitIn, TemporaryIncreaseIn
 from creditguard_limits.context import LimitsContext
 from creditguard_limits.economics.rules import expected_days_late
-from creditguard_limits.exposure.rules import Position
-from creditguard_limits.exposure.service import LockedAccount, lock_account, position_of, publish_position
+from creditguard_limits.position.rules import Position
+from creditguard_limits.position.service import LockedAccount, lock_account, lock_group, lock_or_create_account, position_of, publish_position
 from creditguard_limits.fx.rules import RateTable, to_cents
 from creditguard_limits.fx.service import rate_table, require_rate
-from creditguard_limits.ledger.repository import LedgerRepository
 from creditguard_shared.errors import Conflict, NotFound, Unprocessable
 from creditguard_shared.events.contracts import (
     AccountHoldRequestedV1,
@@ -80,7 +79,7 @@ async def _change_limit(
 async def set_limit(uow: UnitOfWork, *, context: LimitsContext, buyer_id: str, limit: LimitIn, changed_by: str) -> CreditAccount:
     """Lowering a limit below the current exposure is allowed; the account is flagged for review."""
     await require_rate(uow, context=context, currency=limit.currency)
-    account = await AccountsRepository(uow.session).lock_or_create(buyer_id, now=context.clock.now())
+    account = await lock_or_create_account(uow, context=context, buyer_id=buyer_id)
     changed = await _change_limit(
         uow, context=context, account=account, amount=limit.amount, currency=limit.currency,
         payment_terms_days=limit.payment_terms_days, review_on=limit.review_on, source="manual", reason=limit.reason, changed_by=changed_by,
@@ -156,7 +155,7 @@ async def import_account(
 
 
 async def add_temporary_increase(uow: UnitOfWork, *, context: LimitsContext, buyer_id: str, increase: TemporaryIncreaseIn, changed_by: str) -> TemporaryIncrease:
-    account = await AccountsRepository(uow.session).lock_or_create(buyer_id, now=context.clock.now())
+    account = await lock_or_create_account(uow, context=context, buyer_id=buyer_id)
     if account.limit_amount is None:
         raise Unprocessable(f"Buyer {buyer_id} has no limit to increase; set one first.")
     if increase.valid_until < context.clock.today():
@@ -173,7 +172,7 @@ async def add_temporary_increase(uow: UnitOfWork, *, context: LimitsContext, buy
 
 
 async def cancel_temporary_increase(uow: UnitOfWork, *, context: LimitsContext, buyer_id: str, increase_id: str, reason: str, changed_by: str) -> TemporaryIncrease:
-    account = await AccountsRepository(uow.session).lock_or_create(buyer_id, now=context.clock.now())
+    account = await lock_or_create_account(uow, context=context, buyer_id=buyer_id)
     entity = await AccountsRepository(uow.session).get_increase(increase_id)
     if entity is None or entity.buyer_id != buyer_id:
         raise NotFound(f"Temporary increase {increase_id} not found for buyer {buyer_id}.")
@@ -202,7 +201,7 @@ async def announce_ended_increases(uow: UnitOfWork, *, context: LimitsContext) -
     ended = await repository.increases_ended_unannounced(before=context.clock.today())
     for increase in ended:
         increase.expiry_announced = True
-        account = await repository.lock_or_create(increase.buyer_id, now=context.clock.now())
+        account = await lock_or_create_account(uow, context=context, buyer_id=increase.buyer_id)
         await _announce_effective_limit(uow, context=context, account=account, changed_by=POLICY_ACTOR, reason=f"temporary increase {increase.increase_id} ended")
     return len(ended)
 
@@ -210,7 +209,7 @@ async def announce_ended_increases(uow: UnitOfWork, *, context: LimitsContext) -
 async def set_group_limit(uow: UnitOfWork, *, context: LimitsContext, group_id: str, limit: GroupLimitIn, changed_by: str) -> CreditGroup:
     await require_rate(uow, context=context, currency=limit.currency)
     repository = AccountsRepository(uow.session)
-    group = await repository.get_group(group_id, for_update=True)
+    group = await lock_group(uow, group_id=group_id)
     fields = ("limit_amount", "currency", "review_on")
     old = audit_values(group, fields) if group is not None else {}
     if group is None:
@@ -251,7 +250,7 @@ async def describe_group(uow: UnitOfWork, *, context: LimitsContext, group_id: s
 
 
 async def assign_group(uow: UnitOfWork, *, context: LimitsContext, buyer_id: str, group_id: str | None, reason: str, changed_by: str) -> CreditAccount:
-    account = await AccountsRepository(uow.session).lock_or_create(buyer_id, now=context.clock.now())
+    account = await lock_or_create_account(uow, context=context, buyer_id=buyer_id)
     if account.group_id == group_id:
         return account
     await _audit(uow, context=context, subject_type="buyer", subject_id=buyer_id, action="group_assigned",
@@ -262,7 +261,7 @@ async def assign_group(uow: UnitOfWork, *, context: LimitsContext, buyer_id: str
 
 
 async def set_status(uow: UnitOfWork, *, context: LimitsContext, buyer_id: str, status: str, reason: str, changed_by: str) -> CreditAccount:
-    account = await AccountsRepository(uow.session).lock_or_create(buyer_id, now=context.clock.now())
+    account = await lock_or_create_account(uow, context=context, buyer_id=buyer_id)
     if account.status == status:
         return account
     old_status = account.status
@@ -276,7 +275,7 @@ async def set_status(uow: UnitOfWork, *, context: LimitsContext, buyer_id: str, 
 
 async def apply_hold_request(uow: UnitOfWork, *, context: LimitsContext, request: AccountHoldRequestedV1) -> CreditAccount:
     """Collections may put an active account on hold and lift its own hold; it never unblocks."""
-    account = await AccountsRepository(uow.session).lock_or_create(request.buyer_id, now=context.clock.now())
+    account = await lock_or_create_account(uow, context=context, buyer_id=request.buyer_id)
     actor = f"collections:{request.case_id}" if request.case_id else "collections"
     if request.hold and account.status == "active":
         return await set_status(uow, context=context, buyer_id=request.buyer_id, status="on_hold", reason=request.reason, changed_by=actor)
@@ -313,7 +312,7 @@ async def _purchases(uow: UnitOfWork, *, context: LimitsContext, buyer_ids: set[
     currency = context.policy.current.matrix_currency
     totals: dict[str, Decimal] = {}
     since = context.clock.today() - timedelta(days=EXPERIENCE_DAYS)
-    for buyer_id, invoice_currency, amount in await LedgerRepository(uow.session).purchases_since(since, buyer_ids=buyer_ids):
+    for buyer_id, invoice_currency, amount in await AccountsRepository(uow.session).purchases_since(since, buyer_ids=buyer_ids):
         totals[buyer_id] = totals.get(buyer_id, Decimal(0)) + rates.convert(amount, from_currency=invoice_currency, to_currency=currency)
     return {buyer_id: to_cents(total) for buyer_id, total in totals.items()}
 

@@ -6,7 +6,7 @@ from datetime import date
 from sqlalchemy import Insert, String, Table, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from creditguard_limits.checks.models import CreditCheck, OrderReservation
+from creditguard_limits.models.checks import CreditCheck, OrderReservation
 
 
 # Built once: every credit check runs these, and building a statement costs more CPU than

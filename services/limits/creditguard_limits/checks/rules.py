@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal
 
 from creditguard_limits.economics.rules import OrderEconomics, Rescue, find_rescue, order_economics
-from creditguard_limits.exposure.rules import ZERO, Position
+from creditguard_limits.position.rules import ZERO, Position
 from creditguard_limits.fx.rules import to_cents
 from creditguard_limits.policy.rules import CreditPolicy, Decision
 

@@ -10,17 +10,16 @@ import uuid
 from datetime import timedelta
 from decimal import Decimal
 
-from creditguard_limits.accounts.models import CreditAccount
-from creditguard_limits.accounts.repository import AccountsRepository
+from creditguard_limits.models.accounts import CreditAccount
 from creditguard_limits.accounts.service import recommendation_for
-from creditguard_limits.checks.models import CreditCheck, OrderReservation
+from creditguard_limits.models.checks import CreditCheck, OrderReservation
 from creditguard_limits.checks.repository import ChecksRepository
 from creditguard_limits.checks.rules import AccountFacts, CheckRequest, Outcome, Rates, evaluate
 from creditguard_limits.checks.schemas import CreditCheckIn
 from creditguard_limits.context import LimitsContext
 from creditguard_limits.economics.rules import expected_days_late, insured_capacity
-from creditguard_limits.exposure.rules import ZERO, Position, breakdown
-from creditguard_limits.exposure.service import locked_position, publish_position, refresh_exposure
+from creditguard_limits.position.rules import ZERO, Position, breakdown
+from creditguard_limits.position.service import lock_or_create_account, locked_position, publish_position, refresh_exposure
 from creditguard_limits.fx.rules import RateTable, to_cents
 from creditguard_shared.errors import Conflict, NotFound
 from creditguard_shared.events.contracts import CreditCheckDecidedV1
@@ -165,7 +164,7 @@ async def decide_referral(uow: UnitOfWork, *, context: LimitsContext, check_id: 
     """A credit manager's decision on a referred order; an approval reserves the credit even above
     the limit (that is what the referral asked them to judge)."""
     check = await get_check(uow, check_id=check_id)
-    account = await AccountsRepository(uow.session).lock_or_create(check.buyer_id, now=context.clock.now())
+    account = await lock_or_create_account(uow, context=context, buyer_id=check.buyer_id)
     await uow.session.refresh(check)  # read before the lock; another manager may have decided meanwhile
     if check.state != "pending":
         raise Conflict(f"Credit check {check_id} is {check.state}, not waiting for a decision.", decision=check.decision)
@@ -207,7 +206,7 @@ async def release_order(uow: UnitOfWork, *, context: LimitsContext, order_id: st
     reservation = await ChecksRepository(uow.session).reservation(order_id)
     if reservation is None:
         return None
-    await AccountsRepository(uow.session).lock_or_create(reservation.buyer_id, now=context.clock.now())
+    await lock_or_create_account(uow, context=context, buyer_id=reservation.buyer_id)
     if reservation.status == "open":
         reservation.status, reservation.released_at = status, context.clock.now()
         await refresh_exposure(uow, context=context, buyer_id=reservation.buyer_id)

@@ -5,7 +5,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from creditguard_limits.fx.models import FxRate
+from creditguard_limits.models.fx import FxRate
 
 
 class FxRepository:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from creditguard_limits.context import LimitsContext
-from creditguard_limits.fx.models import FxRate
+from creditguard_limits.models.fx import FxRate
 from creditguard_limits.fx.repository import FxRepository
 from creditguard_limits.fx.rules import RateTable
 from creditguard_shared.errors import Unprocessable

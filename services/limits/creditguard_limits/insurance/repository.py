@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from creditguard_limits.insurance.models import InsuranceCover, InsurancePolicy
+from creditguard_limits.models.insurance import InsuranceCover, InsurancePolicy
 
 
 class InsuranceRepository:

@@ -1,11 +1,10 @@
 from __future__ import annotations
 
-from creditguard_limits.accounts.repository import AccountsRepository
 from creditguard_limits.accounts.rules import COVER_REDUCED, with_flag
 from creditguard_limits.context import LimitsContext
 from creditguard_limits.fx.service import require_rate
-from creditguard_limits.exposure.service import refresh_exposure
-from creditguard_limits.insurance.models import InsuranceCover, InsurancePolicy
+from creditguard_limits.position.service import lock_or_create_account, refresh_exposure
+from creditguard_limits.models.insurance import InsuranceCover, InsurancePolicy
 from creditguard_limits.insurance.repository import InsuranceRepository
 from creditguard_limits.insurance.schemas import InsuranceCoverIn, InsurancePolicyIn
 from creditguard_shared.errors import NotFound, Unprocessable
@@ -40,7 +39,7 @@ async def put_cover(uow: UnitOfWork, *, context: LimitsContext, buyer_id: str, c
     if policy is None:
         raise Unprocessable(f"Insurance policy {cover.policy_id} is unknown; create it first.", field="policy_id")
     await require_rate(uow, context=context, currency=cover.currency)
-    account = await AccountsRepository(uow.session).lock_or_create(buyer_id, now=context.clock.now())
+    account = await lock_or_create_account(uow, context=context, buyer_id=buyer_id)
     entity = await repository.get_cover(buyer_id)
     reduced = entity is not None and (cover.granted_amount < entity.granted_amount or cover.currency != entity.currency)
     if entity is None:

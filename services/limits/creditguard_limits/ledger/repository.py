@@ -8,8 +8,9 @@ from sqlalchemy import and_, case, func, literal, or_, select, type_coerce, unio
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from creditguard_limits.fx.rules import to_cents
-from creditguard_limits.ledger.models import CreditNote, Invoice, Payment, Refund
+from creditguard_limits.models.ledger import CreditNote, Invoice, Payment, Refund
 from creditguard_limits.ledger.rules import LATE_THRESHOLDS
+from creditguard_limits.position.repository import unapplied_cash_rows
 from creditguard_shared.database import Money
 
 SettlementModel = type[Payment] | type[CreditNote]
@@ -162,17 +163,6 @@ class LedgerRepository:
         )
         return list((await self.session.execute(statement)).scalars())
 
-    async def purchases_since(self, since: date, *, buyer_ids: set[str] | None = None) -> list[tuple[str, str, Decimal]]:
-        """(buyer, currency, total invoiced) of the invoices issued after ``since``."""
-        statement = (
-            select(Invoice.buyer_id, Invoice.currency, func.sum(Invoice.amount))
-            .where(Invoice.issued_on > since)
-            .group_by(Invoice.buyer_id, Invoice.currency)
-        )
-        if buyer_ids is not None:
-            statement = statement.where(Invoice.buyer_id.in_(buyer_ids))
-        return [(buyer_id, currency, Decimal(total)) for buyer_id, currency, total in await self.session.execute(statement)]
-
     async def invoices_for_buyer(self, buyer_id: str, *, open_only: bool) -> list[Invoice]:
         statement = select(Invoice).where(Invoice.buyer_id == buyer_id).order_by(Invoice.due_on, Invoice.invoice_id)
         if open_only:
@@ -185,21 +175,3 @@ def _settlements_of(invoice_ids: set[str]):  # type: ignore[no-untyped-def]
     payments = select(Payment.invoice_id, Payment.paid_on, func.coalesce(Payment.applied_amount, Payment.amount)).where(Payment.invoice_id.in_(invoice_ids))
     credit_notes = select(CreditNote.invoice_id, CreditNote.issued_on, CreditNote.amount).where(CreditNote.invoice_id.in_(invoice_ids))
     return union_all(payments, credit_notes)
-
-
-def unapplied_cash_rows(payments_of, refunds_of, *, currency: str | None = None, held: bool = True):  # type: ignore[no-untyped-def]
-    """(buyer_id, currency, amount) rows that sum, per buyer and currency, to its unapplied cash:
-    what payments left over after their invoices, less cash applied to other invoices, less
-    refunds; with ``held``, also all of each payment held for an invoice not recorded yet.
-    ``payments_of`` and ``refunds_of`` say whose (a condition on each table's buyer_id)."""
-    payment_rows = (
-        select(Payment.buyer_id.label("buyer_id"), Payment.currency.label("currency"),
-               case((Payment.from_unapplied_cash, -Payment.amount), else_=Payment.amount - func.coalesce(Payment.applied_amount, 0)).label("amount"))
-        .where(payments_of, or_(Payment.from_unapplied_cash, Payment.applied_amount < Payment.amount,
-                                *([Payment.applied_amount.is_(None)] if held else [])))
-    )
-    refund_rows = select(Refund.buyer_id, Refund.currency, -Refund.amount).where(refunds_of)
-    if currency is not None:
-        payment_rows = payment_rows.where(Payment.currency == currency)
-        refund_rows = refund_rows.where(Refund.currency == currency)
-    return union_all(payment_rows, refund_rows).subquery("cash")

@@ -7,12 +7,12 @@ from decimal import Decimal
 from sqlalchemy import Date, case, func, select, true, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from creditguard_limits.accounts.models import CreditAccount, TemporaryIncrease
-from creditguard_limits.checks.models import OrderReservation
-from creditguard_limits.exposure.rules import OVERDUE_BUCKET_STARTS, InvoiceTotals
-from creditguard_limits.insurance.models import InsuranceCover, InsurancePolicy
-from creditguard_limits.ledger.models import Invoice
-from creditguard_limits.ledger.repository import unapplied_cash_rows
+from creditguard_limits.models.accounts import CreditAccount, TemporaryIncrease
+from creditguard_limits.models.checks import OrderReservation
+from creditguard_limits.position.rules import OVERDUE_BUCKET_STARTS, InvoiceTotals
+from creditguard_limits.models.insurance import InsuranceCover, InsurancePolicy
+from creditguard_limits.models.ledger import Invoice
+from creditguard_limits.position.repository import unapplied_cash_rows
 from creditguard_shared.database import Money
 
 

@@ -5,10 +5,10 @@ from collections import Counter
 from datetime import date, timedelta
 from decimal import Decimal
 
-from creditguard_limits.accounts.models import CreditAccount
+from creditguard_limits.models.accounts import CreditAccount
 from creditguard_limits.checks.service import count_pending
 from creditguard_limits.context import LimitsContext
-from creditguard_limits.exposure.rules import ZERO, OVERDUE_BUCKET_STARTS, Cover, Position, compute_exposure, uninsured_share
+from creditguard_limits.position.rules import ZERO, OVERDUE_BUCKET_STARTS, Cover, Position, compute_exposure, uninsured_share
 from creditguard_limits.fx.rules import RateTable, to_cents
 from creditguard_limits.fx.service import rate_table
 from creditguard_limits.portfolio import rules

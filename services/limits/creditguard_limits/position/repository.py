@@ -1,24 +1,25 @@
-"""The exposure aggregates: grouped, indexed sums over a buyer's (or a group's) open invoices and
-open orders, instead of running totals that FX changes would invalidate."""
+"""A buyer's position in SQL: locking its account (and group), its limit terms and cover, and the
+exposure aggregates: grouped, indexed sums over a buyer's (or a group's) open invoices, open
+orders and unapplied cash, instead of running totals that FX changes would invalidate."""
 
 from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import Date, String, and_, bindparam, case, cast, func, literal_column, null, select, type_coerce, union_all
+from sqlalchemy import Date, String, and_, bindparam, case, cast, func, literal_column, null, or_, select, type_coerce, union_all
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from creditguard_limits.accounts.models import CreditAccount, TemporaryIncrease
-from creditguard_limits.checks.models import OrderReservation
-from creditguard_limits.exposure.rules import OVERDUE_BUCKET_STARTS, ZERO, InvoiceTotals
-from creditguard_limits.fx.models import FxRate
-from creditguard_limits.insurance.models import InsuranceCover, InsurancePolicy
-from creditguard_limits.ledger.models import Invoice, Payment, Refund
-from creditguard_limits.ledger.repository import unapplied_cash_rows
-from creditguard_shared.database import Money
+from creditguard_limits.models.accounts import CreditAccount, CreditGroup, TemporaryIncrease
+from creditguard_limits.models.checks import OrderReservation
+from creditguard_limits.models.fx import FxRate
+from creditguard_limits.models.insurance import InsuranceCover, InsurancePolicy
+from creditguard_limits.models.ledger import Invoice, Payment, Refund
+from creditguard_limits.position.rules import OVERDUE_BUCKET_STARTS, ZERO, InvoiceTotals
+from creditguard_shared.database import Money, is_sqlite
 
 
 @dataclass(frozen=True)
@@ -182,12 +183,38 @@ def _limit_terms(row) -> LimitTerms:  # type: ignore[no-untyped-def]
     return LimitTerms(temporary_increase=Decimal(increase or 0), cover=cover)
 
 
-class ExposureRepository:
+class PositionRepository:
     """Each read is one statement: on the credit-check path every statement costs a round trip
     (PostgreSQL) or a hop to the driver thread while the database is locked (SQLite)."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    async def _locked(self, buyer_id: str) -> CreditAccount | None:
+        # On PostgreSQL this serialises every change to one buyer's exposure; SQLite's
+        # BEGIN IMMEDIATE already serialises all writers.
+        return (await self.session.execute(select(CreditAccount).where(CreditAccount.buyer_id == buyer_id).with_for_update())).scalar_one_or_none()
+
+    async def lock_or_create(self, buyer_id: str, *, now: datetime) -> CreditAccount:
+        """The buyer's account, locked for this transaction; created (active, no limit) if new."""
+        account = await self._locked(buyer_id)
+        if account is not None:
+            return account
+        dialect_insert = sqlite.insert if is_sqlite(str(self.session.bind.url)) else postgresql.insert
+        await self.session.execute(
+            dialect_insert(CreditAccount)
+            .values(buyer_id=buyer_id, status="active", flags="[]", relationship_since=now.date(), updated_at=now)
+            .on_conflict_do_nothing(index_elements=["buyer_id"])
+        )
+        account = await self._locked(buyer_id)
+        assert account is not None
+        return account
+
+    async def group(self, group_id: str, *, for_update: bool = False) -> CreditGroup | None:
+        statement = select(CreditGroup).where(CreditGroup.group_id == group_id)
+        if for_update:
+            statement = statement.with_for_update()
+        return (await self.session.execute(statement)).scalar_one_or_none()
 
     async def locked_account_with_terms(self, *, buyer_id: str, today: date) -> tuple[CreditAccount, LimitTerms] | None:
         """The account, locked for this transaction (the row only, not the outer-joined cover),
@@ -227,3 +254,20 @@ class ExposureRepository:
                 _add_totals_row(results[buyer_id], kind, currency, amount, rate, oldest_due, cumulative)
         return results
 
+
+def unapplied_cash_rows(payments_of, refunds_of, *, currency: str | None = None, held: bool = True):  # type: ignore[no-untyped-def]
+    """(buyer_id, currency, amount) rows that sum, per buyer and currency, to its unapplied cash:
+    what payments left over after their invoices, less cash applied to other invoices, less
+    refunds; with ``held``, also all of each payment held for an invoice not recorded yet.
+    ``payments_of`` and ``refunds_of`` say whose (a condition on each table's buyer_id)."""
+    payment_rows = (
+        select(Payment.buyer_id.label("buyer_id"), Payment.currency.label("currency"),
+               case((Payment.from_unapplied_cash, -Payment.amount), else_=Payment.amount - func.coalesce(Payment.applied_amount, 0)).label("amount"))
+        .where(payments_of, or_(Payment.from_unapplied_cash, Payment.applied_amount < Payment.amount,
+                                *([Payment.applied_amount.is_(None)] if held else [])))
+    )
+    refund_rows = select(Refund.buyer_id, Refund.currency, -Refund.amount).where(refunds_of)
+    if currency is not None:
+        payment_rows = payment_rows.where(Payment.currency == currency)
+        refund_rows = refund_rows.where(Refund.currency == currency)
+    return union_all(payment_rows, refund_rows).subquery("cash")

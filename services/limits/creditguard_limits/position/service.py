@@ -3,16 +3,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from creditguard_limits.accounts.models import CreditAccount
-from creditguard_limits.accounts.repository import AccountsRepository
+from creditguard_limits.models.accounts import CreditAccount, CreditGroup
 from creditguard_limits.context import LimitsContext
-from creditguard_limits.exposure.repository import CoverTerms, ExposureRepository, ExposureTotals, LimitTerms
-from creditguard_limits.exposure.rules import ZERO, Cover, GroupPosition, Position, compute_exposure
+from creditguard_limits.position.repository import CoverTerms, PositionRepository, ExposureTotals, LimitTerms
+from creditguard_limits.position.rules import ZERO, Cover, GroupPosition, Position, compute_exposure
 from creditguard_limits.fx.rules import RateTable
 from creditguard_limits.fx.service import rate_table
 from creditguard_shared.errors import NotFound
 from creditguard_shared.events.contracts import ExposureChangedV1, LimitBreachedV1
 from creditguard_shared.unit_of_work import UnitOfWork
+
+
+async def lock_or_create_account(uow: UnitOfWork, *, context: LimitsContext, buyer_id: str) -> CreditAccount:
+    """The buyer's account, locked for this transaction (created, active and without a limit, if
+    new): every change to a buyer's limit, status or exposure takes this lock first."""
+    return await PositionRepository(uow.session).lock_or_create(buyer_id, now=context.clock.now())
+
+
+async def lock_group(uow: UnitOfWork, *, group_id: str) -> CreditGroup | None:
+    return await PositionRepository(uow.session).group(group_id, for_update=True)
 
 
 async def position_of(
@@ -22,7 +31,7 @@ async def position_of(
     """The account's position in its limit's currency (the reporting currency while it has none).
     ``lock_group`` takes the group row's lock after the account's: always in that order. Callers
     that already read the limit terms or the totals pass them in."""
-    repository = ExposureRepository(uow.session)
+    repository = PositionRepository(uow.session)
     currency = account.currency or context.settings.reporting_currency
     if totals is None:
         totals = await repository.totals(today=today, buyer_id=account.buyer_id)
@@ -52,10 +61,10 @@ class LockedAccount:
 async def lock_with_terms(uow: UnitOfWork, *, context: LimitsContext, buyer_id: str) -> tuple[CreditAccount, LimitTerms]:
     """Lock the buyer's account (creating it if new) and read its limit terms, in one statement."""
     today = context.clock.today()
-    repository = ExposureRepository(uow.session)
+    repository = PositionRepository(uow.session)
     found = await repository.locked_account_with_terms(buyer_id=buyer_id, today=today)
     if found is None:
-        await AccountsRepository(uow.session).lock_or_create(buyer_id, now=context.clock.now())
+        await repository.lock_or_create(buyer_id, now=context.clock.now())
         found = await repository.locked_account_with_terms(buyer_id=buyer_id, today=today)
         assert found is not None
     return found
@@ -69,7 +78,7 @@ async def lock_many_with_terms(uow: UnitOfWork, *, context: LimitsContext, buyer
     """``lock_with_terms`` for many buyers: the existing accounts in one statement, in id order
     (the order every batch locks in, so two batches cannot each hold a lock the other waits
     for); new buyers' accounts are created after them, one by one."""
-    locked = await ExposureRepository(uow.session).locked_accounts_with_terms(buyer_ids=sorted(buyer_ids), today=context.clock.today())
+    locked = await PositionRepository(uow.session).locked_accounts_with_terms(buyer_ids=sorted(buyer_ids), today=context.clock.today())
     for buyer_id in sorted(buyer_ids - locked.keys()):
         locked[buyer_id] = await lock_with_terms(uow, context=context, buyer_id=buyer_id)
     return locked
@@ -84,7 +93,7 @@ async def lock_accounts_ahead(uow: UnitOfWork, *, context: LimitsContext, buyer_
     if not buyer_ids:
         return
     locked = await lock_many_with_terms(uow, context=context, buyer_ids=buyer_ids)
-    totals = await ExposureRepository(uow.session).totals_of_buyers(buyer_ids=sorted(locked), today=context.clock.today())
+    totals = await PositionRepository(uow.session).totals_of_buyers(buyer_ids=sorted(locked), today=context.clock.today())
     uow.session.info.setdefault(_LOCKED_AHEAD, {}).update({
         buyer_id: LockedAccount(account=account, terms=terms, totals=totals[buyer_id],
                                 rates=RateTable(reporting_currency=context.settings.reporting_currency, rates=totals[buyer_id].rates or {}))
@@ -105,7 +114,7 @@ async def lock_account(
     if (ahead := uow.session.info.get(_LOCKED_AHEAD, {}).get(buyer_id)) is not None:
         return ahead
     account, terms = locked or await lock_with_terms(uow, context=context, buyer_id=buyer_id)
-    totals = await ExposureRepository(uow.session).totals(today=context.clock.today(), buyer_id=buyer_id, with_rates=True)
+    totals = await PositionRepository(uow.session).totals(today=context.clock.today(), buyer_id=buyer_id, with_rates=True)
     assert totals.rates is not None
     return LockedAccount(account=account, terms=terms, totals=totals, rates=RateTable(reporting_currency=context.settings.reporting_currency, rates=totals.rates))
 
@@ -126,10 +135,10 @@ async def locked_position(
 async def _group_position(uow: UnitOfWork, *, account: CreditAccount, rates: RateTable, currency: str, today: date, lock: bool) -> GroupPosition | None:
     if account.group_id is None:
         return None
-    group = await AccountsRepository(uow.session).get_group(account.group_id, for_update=lock)
+    group = await PositionRepository(uow.session).group(account.group_id, for_update=lock)
     if group is None:
         return None
-    totals = await ExposureRepository(uow.session).totals(today=today, group_id=group.group_id)
+    totals = await PositionRepository(uow.session).totals(today=today, group_id=group.group_id)
     group_exposure = compute_exposure(invoices=totals.invoices, orders=totals.orders, rates=rates, currency=currency, today=today, cash=totals.cash)
     return GroupPosition(
         group_id=group.group_id,
@@ -179,7 +188,7 @@ async def refresh_exposure(
 
 
 async def current_position(uow: UnitOfWork, *, context: LimitsContext, buyer_id: str) -> tuple[CreditAccount, Position]:
-    account = await AccountsRepository(uow.session).get(buyer_id)
+    account = await uow.session.get(CreditAccount, buyer_id)
     if account is None:
         raise NotFound(f"Buyer {buyer_id} has no credit account.")
     return account, await position_of(uow, context=context, account=account, rates=await rate_table(uow, context=context), today=context.clock.today())

@@ -5,8 +5,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from creditguard_limits.context import LimitsContextDep
-from creditguard_limits.exposure import service
-from creditguard_limits.exposure.schemas import ExposureOut, GroupExposureOut
+from creditguard_limits.position import service
+from creditguard_limits.position.schemas import ExposureOut, GroupExposureOut
 from creditguard_shared.auth import Principal, Role, require_roles
 from creditguard_shared.service_app import UnitOfWorkDep
 from creditguard_shared.schema_types import PathId
