@@ -60,6 +60,21 @@ class CalibrationRow:
 
 
 @dataclass(frozen=True)
+class TurnedAway:
+    buyer_id: str
+    day: int
+    amount: Decimal
+    terms_days: int
+    decision: str
+    outcome: str
+    reasons: tuple[str, ...]
+    final_grade: int | None
+
+
+LARGEST_TURNED_AWAY = 10
+
+
+@dataclass(frozen=True)
 class Figures:
     buyers: int
     days: int
@@ -73,6 +88,8 @@ class Figures:
     good_turned_away: OrderFigures
     # What stopped them: each reason code the check gave, with the orders and value it was among the reasons for.
     good_turned_away_reasons: dict[str, OrderFigures]
+    # The largest of them, so a reader can see which decisions cost the most margin.
+    largest_good_turned_away: list[TurnedAway]
     good_delayed: OrderFigures
     good_delay_days_mean: float
     bad_stopped: OrderFigures
@@ -111,6 +128,14 @@ def days_sales_outstanding(run: RunResult) -> float:
 
 def _orders(records: list) -> OrderFigures:
     return OrderFigures(count=len(records), value=sum((r.order.amount for r in records), ZERO))
+
+
+def _largest(run: RunResult, records: list) -> list[TurnedAway]:
+    return [
+        TurnedAway(buyer_id=r.order.buyer_id, day=r.order.day, amount=r.order.amount, terms_days=r.order.terms_days, decision=r.decision,
+                   outcome=r.outcome, reasons=tuple(r.check.reasons) if r.check else (), final_grade=run.grades.get(r.order.buyer_id))
+        for r in sorted(records, key=lambda r: -r.order.amount)[:LARGEST_TURNED_AWAY]
+    ]
 
 
 def _by_reason(records: list) -> dict[str, OrderFigures]:
@@ -157,6 +182,7 @@ def compute_figures(creditguard: RunResult, counterfactual: RunResult) -> Figure
         orders_by_decision=dict(Counter(r.decision for r in creditguard.orders)),
         good_turned_away=_orders([r for r in good if r.outcome in ("rejected", "walked_away")]),
         good_turned_away_reasons=_by_reason([r for r in good if r.outcome in ("rejected", "walked_away")]),
+        largest_good_turned_away=_largest(creditguard, [r for r in good if r.outcome in ("rejected", "walked_away")]),
         good_delayed=_orders(delayed),
         good_delay_days_mean=statistics.fmean([r.decided_day - r.order.day for r in delayed]) if delayed else 0.0,
         bad_stopped=_orders([r for r in bad if r.outcome in ("rejected", "walked_away")]),

@@ -262,6 +262,11 @@ def markdown(base: Outcome, *, downturn: Outcome | None, sweep: list[Outcome], e
         "|---|---:|---:|",
         *[f"| {code} | {figures.count} | {eur(figures.value)} |" for code, figures in f.good_turned_away_reasons.items()],
         "",
+        "| largest good orders turned away | day | amount | terms | decision | outcome | reasons | grade at the end |",
+        "|---|---:|---:|---:|---|---|---|---:|",
+        *[f"| {o.buyer_id} | {o.day} | {eur(o.amount)} | {o.terms_days} | {o.decision} | {o.outcome} | {', '.join(o.reasons)} | "
+          f"{'' if o.final_grade is None else o.final_grade} |" for o in f.largest_good_turned_away],
+        "",
         "## Early warning",
         "",
         f"{len(f.warning_leads)} of {f.defaulters} defaults had an alert at least a day before the default day; "
