@@ -25,6 +25,7 @@ from creditguard_shared.database import create_engine, create_session_factory
 from creditguard_shared.errors import document_problems, install_problem_handlers, problem_response
 from creditguard_shared.events.envelope import service_source
 from creditguard_shared.kafka import KafkaConnection
+from creditguard_shared.leadership import run_as_leader
 from creditguard_shared.messaging_tables import MessagingTables
 from creditguard_shared.metrics import HttpMetricsMiddleware, ServiceMetrics
 from creditguard_shared.observability import CORRELATION_HEADER, configure_logging, correlation_id_var, new_correlation_id
@@ -142,7 +143,11 @@ def create_service_app(
                 runtime.consumers.append(consumer)
                 runtime.tasks.append(asyncio.create_task(consumer.run(), name=f"{service}-consumer-{spec.name}"))
         for factory in background_tasks:
-            runtime.tasks.append(asyncio.create_task(factory(runtime), name=f"{service}-{factory.__name__}"))
+            # Scheduled work runs in one process of the service at a time (see leadership.py).
+            job = functools.partial(factory, runtime)
+            runtime.tasks.append(asyncio.create_task(
+                run_as_leader(engine, name=f"creditguard-{service}-{factory.__name__}", work=job), name=f"{service}-{factory.__name__}",
+            ))
         logger.info("%s started on database %s, broker %s", service, engine.url.render_as_string(hide_password=True), settings.kafka.bootstrap_servers)
         try:
             yield

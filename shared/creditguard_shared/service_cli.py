@@ -7,6 +7,7 @@ from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
+from creditguard_shared.database import is_sqlite
 from creditguard_shared.migrations import upgrade_to_head
 from creditguard_shared.settings import ServiceSettingsMixin
 
@@ -26,6 +27,8 @@ def run_service_cli(
     serve.add_argument("--host", default=settings.host)
     serve.add_argument("--port", type=int, default=settings.port)
     serve.add_argument("--migrate", action="store_true", help="apply migrations before serving")
+    serve.add_argument("--workers", type=int, default=settings.workers,
+                       help="worker processes sharing the port (PostgreSQL only: SQLite serialises every writer in one file)")
     args = parser.parse_args(argv)
 
     if args.command == "migrate" or getattr(args, "migrate", False):
@@ -34,5 +37,12 @@ def run_service_cli(
     if args.command == "serve":
         import uvicorn
 
-        uvicorn.run(app_path, factory=True, host=args.host, port=args.port, log_config=None, access_log=False)
+        if args.workers < 1:
+            parser.error("--workers must be at least 1")
+        if args.workers > 1 and is_sqlite(settings.database_url):
+            parser.error("--workers above 1 needs PostgreSQL: on SQLite the workers would only queue for the one writer lock")
+        # A worker starting on busy cores can take longer than uvicorn's 5 s to answer its first
+        # health check; the supervisor would kill it and start another, and none would ever serve.
+        uvicorn.run(app_path, factory=True, host=args.host, port=args.port, workers=args.workers, log_config=None, access_log=False,
+                    timeout_worker_healthcheck=60)
     return 0

@@ -32,6 +32,9 @@ class ServiceSettingsMixin(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///var/service.db"
     host: str = "127.0.0.1"
     port: int = 8000
+    # Processes serving the port (``serve --workers``): each runs the API and joins the consumer
+    # groups; one at a time relays the outbox and runs the daily jobs. PostgreSQL only.
+    workers: int = 1
     # Hashed API keys (JSON file written by ``creditguard-keys``); plaintext keys are never stored.
     api_keys_file: str = "var/api-keys.json"
     log_level: str = "INFO"
