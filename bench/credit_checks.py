@@ -3,6 +3,7 @@
 Usage (from the repo root)::
 
     .venv/bin/python bench/credit_checks.py [--buyers 3000] [--invoices-per-buyer 5] [--requests 3000] [--concurrency 32]
+        [--rates 100,300] [--seconds 10] [--workers 1,2] [--database both]
 
 For each database it creates a fresh database (a SQLite file; a PostgreSQL database on
 CREDITGUARD_TEST_POSTGRES, default postgresql://postgres@127.0.0.1:5432/postgres), migrates it,
@@ -12,7 +13,10 @@ off: events are still written to the outbox in each check's transaction), and dr
 concurrent keep-alive clients (bench/http_load.py). Two baselines are served and driven the same
 way in the same run: a trivial endpoint (bench/credit_checks_trivial_app.py) and the cheapest
 durable answer, one INSERT and a commit on the same database (bench/credit_checks_floor_app.py).
-Prints figures; asserts nothing about time.
+Then the open loop: credit checks sent on a fixed schedule at each offered rate for ``--seconds``
+(bench/http_load.py ``run_open_loop``), latency from each request's scheduled send time, so
+queueing counts: p50, p99 and max at 100 and 300 checks/s. On PostgreSQL the service also runs
+with each ``--workers`` count (uvicorn worker processes). Prints figures; asserts nothing about time.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ import uvloop
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from bench.http_load import LoadResult, encode_post, run_closed_loop  # noqa: E402
+from bench.http_load import LoadResult, OpenLoopResult, encode_post, run_closed_loop, run_open_loop  # noqa: E402
 from creditguard_limits.models.accounts import CreditAccount  # noqa: E402
 from creditguard_limits.models.ledger import Invoice  # noqa: E402
 from creditguard_shared.auth.keys import Role, add_key  # noqa: E402
@@ -73,14 +77,40 @@ async def seed(database_url: str, *, buyers: int, invoices_per_buyer: int) -> li
     return ids
 
 
-def serve(app: str, env: dict[str, str], *, factory: bool) -> tuple[subprocess.Popen, str]:
+def serve(app: str, env: dict[str, str], *, factory: bool, workers: int = 1) -> tuple[subprocess.Popen, str]:
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"]
     if factory:
         command.append("--factory")
+    if workers > 1:
+        command += ["--workers", str(workers), "--timeout-worker-healthcheck", "60"]
     process = subprocess.Popen(command, env={**os.environ, **env}, cwd=REPO_ROOT)
-    wait_for_port("127.0.0.1", port, timeout=60)
+    wait_for_port("127.0.0.1", port, timeout=120)
     return process, f"http://127.0.0.1:{port}"
+
+
+def orders(base_url: str, key: str, buyers: list[str], *, count: int, prefix: str, seed: int) -> list[bytes]:
+    """Pre-encoded credit checks of random buyers, amounts and terms, each a new order."""
+    rng = random.Random(seed)
+    url = f"{base_url}/v1/credit-checks"
+    headers = {"Authorization": f"Bearer {key}"}
+    return [encode_post(url, {"buyer_id": rng.choice(buyers), "order_id": f"{prefix}-{uuid.uuid4().hex}", "amount": f"{rng.randint(100, 20_000)}.00",
+                              "currency": "EUR", "payment_terms_days": rng.choice([30, 45, 60])}, headers=headers) for _ in range(count)]
+
+
+async def drive_open_loop(base_url: str, key: str, buyers: list[str], *, rate: float, seconds: float) -> OpenLoopResult:
+    url = f"{base_url}/v1/credit-checks"
+    await run_closed_loop(url, orders(base_url, key, buyers, count=64, prefix=f"WO{rate:g}", seed=5), concurrency=8)  # warm up
+    result = await run_open_loop(url, orders(base_url, key, buyers, count=int(rate * seconds), prefix=f"R{rate:g}", seed=int(rate)), rate=rate)
+    if set(result.statuses) - {200, 201}:
+        raise RuntimeError(f"unexpected statuses {result.statuses}")
+    return result
+
+
+def report_open_loop(label: str, result: OpenLoopResult) -> None:
+    print(f"  {label:<22} offered {result.offered_rate:5.0f}/s  achieved {result.throughput:6.0f}/s   p50 {result.percentile(0.50) * 1000:7.2f} ms   "
+          f"p99 {result.percentile(0.99) * 1000:7.2f} ms   max {result.max_latency * 1000:7.2f} ms   "
+          f"({len(result.latencies)} checks, {result.connections} connections, {result.late_starts} sent late)")
 
 
 async def drive(base_url: str, key: str, buyers: list[str], *, requests: int, concurrency: int) -> tuple[LoadResult, dict[str, int]]:
@@ -130,6 +160,8 @@ async def run(args: argparse.Namespace) -> None:
     keys_file = workdir / "api-keys.json"
     erp_key = add_key(keys_file, role=Role.ERP, name="bench")[0]
     backends = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
+    rates = [float(r) for r in args.rates.split(",") if r]
+    worker_counts = [int(w) for w in args.workers.split(",") if w]
     print(f"credit checks: {args.buyers} buyers x {args.invoices_per_buyer} open invoices, {args.requests} requests, {args.concurrency} concurrent clients")
     for backend in backends:
         pg_name = None
@@ -143,24 +175,33 @@ async def run(args: argparse.Namespace) -> None:
             env = {"LIMITS_DATABASE_URL": url, "LIMITS_API_KEYS_FILE": str(keys_file), "LIMITS_RELAY_ENABLED": "false",
                    "LIMITS_CONSUMERS_ENABLED": "false", "LIMITS_LOG_LEVEL": "WARNING", "LIMITS_DAILY_SWEEP_INTERVAL_SECONDS": "86400",
                    "LIMITS_PORTFOLIO_METRICS_INTERVAL_SECONDS": "86400"}
-            service, service_url = serve("creditguard_limits.app:create_app", env, factory=True)
             trivial, trivial_url = serve("bench.credit_checks_trivial_app:app", {}, factory=False)
             floor, floor_url = serve("bench.credit_checks_floor_app:app", {"FLOOR_DATABASE_URL": url}, factory=False)
             try:
                 baseline, _ = await drive(trivial_url, erp_key, buyers, requests=args.requests, concurrency=args.concurrency)
                 durable, _ = await drive(floor_url, erp_key, buyers, requests=args.requests, concurrency=args.concurrency)
-                checks, decisions = await drive(service_url, erp_key, buyers, requests=args.requests, concurrency=args.concurrency)
             finally:
-                for process in (service, trivial, floor):
+                for process in (trivial, floor):
                     process.terminate()
                     process.wait(timeout=10)
             print(f"{backend}:")
             report("trivial POST", baseline)
             report("one INSERT + commit", durable)
-            report("POST /v1/credit-checks", checks)
-            print(f"  credit checks / trivial: {checks.throughput / baseline.throughput:.2f}   credit checks / one INSERT + commit: "
-                  f"{checks.throughput / durable.throughput:.2f}   one INSERT + commit / trivial: {durable.throughput / baseline.throughput:.2f}")
-            print(f"  decisions: {decisions}")
+            for workers in (worker_counts if backend == "postgresql" else [1]):
+                service, service_url = serve("creditguard_limits.app:create_app", env, factory=True, workers=workers)
+                try:
+                    checks, decisions = await drive(service_url, erp_key, buyers, requests=args.requests, concurrency=args.concurrency)
+                    open_loops = [await drive_open_loop(service_url, erp_key, buyers, rate=rate, seconds=args.seconds) for rate in rates]
+                finally:
+                    service.terminate()
+                    service.wait(timeout=30)
+                label = f"{workers} worker{'s' if workers > 1 else ''}"
+                report(f"credit checks, {label}", checks)
+                print(f"    credit checks / trivial: {checks.throughput / baseline.throughput:.2f}   credit checks / one INSERT + commit: "
+                      f"{checks.throughput / durable.throughput:.2f}   one INSERT + commit / trivial: {durable.throughput / baseline.throughput:.2f}")
+                print(f"    decisions: {decisions}")
+                for result in open_loops:
+                    report_open_loop("  open loop", result)
         finally:
             if pg_name:
                 await drop_postgres_database(pg_name)
@@ -173,6 +214,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--rates", default="100,300", help="open-loop offered loads, checks per second, comma-separated ('' for none)")
+    parser.add_argument("--seconds", type=float, default=10, help="how long each open-loop load is offered")
+    parser.add_argument("--workers", default="1,2", help="uvicorn worker counts to run limits with on PostgreSQL, comma-separated")
     uvloop.run(run(parser.parse_args()))
 
 

@@ -1,5 +1,8 @@
-"""A closed-loop HTTP/1.1 load generator for the benchmarks: N clients, each on its own
-keep-alive connection, each sending its next request as soon as the previous answer arrives.
+"""HTTP/1.1 load generators for the benchmarks. Closed loop: N clients, each on its own
+keep-alive connection, each sending its next request as soon as the previous answer arrives
+(throughput at saturation). Open loop: requests leave on a fixed schedule whatever the server's
+pace, and each latency runs from the request's scheduled time, so time spent queueing behind a
+slow answer counts (latency at a stated offered load).
 
 httpx spends about 3 ms of CPU per request here, so on a 2-core machine it measured itself
 (a trivial endpoint topped out near 300 requests/s). This client writes pre-encoded requests on
@@ -81,4 +84,60 @@ async def run_closed_loop(url: str, requests: Sequence[bytes], *, concurrency: i
     started = time.perf_counter()
     await asyncio.gather(*(client() for _ in range(concurrency)))
     result.elapsed_seconds = time.perf_counter() - started
+    return result
+
+
+@dataclass
+class OpenLoopResult(LoadResult):
+    offered_rate: float = 0.0
+    # Requests that left more than a millisecond after their scheduled time: the generator fell
+    # behind (its latencies still run from the schedule).
+    late_starts: int = 0
+    connections: int = 0
+
+    @property
+    def max_latency(self) -> float:
+        return max(self.latencies) if self.latencies else 0.0
+
+
+async def run_open_loop(url: str, requests: Sequence[bytes], *, rate: float, max_connections: int = 512) -> OpenLoopResult:
+    """Send request i at ``i / rate`` seconds after the start on an idle keep-alive connection
+    (a new one when all are busy, up to ``max_connections``; beyond that it waits for one), and
+    time it from its scheduled send time."""
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    idle: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = asyncio.Queue()
+    opened: list[asyncio.StreamWriter] = []
+    result = OpenLoopResult(elapsed_seconds=0.0, offered_rate=rate)
+
+    async def connection() -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        if not idle.empty() or len(opened) >= max_connections:
+            return await idle.get()
+        reader, writer = await asyncio.open_connection(host, port)
+        opened.append(writer)
+        return reader, writer
+
+    async def send(request: bytes, scheduled: float) -> None:
+        reader, writer = await connection()
+        writer.write(request)
+        status, _ = await _read_response(reader)
+        result.latencies.append(time.perf_counter() - scheduled)
+        result.statuses[status] = result.statuses.get(status, 0) + 1
+        idle.put_nowait((reader, writer))
+
+    loop_start = time.perf_counter()
+    in_flight = []
+    for index, request in enumerate(requests):
+        scheduled = loop_start + index / rate
+        delay = scheduled - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        elif delay < -0.001:
+            result.late_starts += 1
+        in_flight.append(asyncio.create_task(send(request, scheduled)))
+    await asyncio.gather(*in_flight)
+    result.elapsed_seconds = time.perf_counter() - loop_start
+    result.connections = len(opened)
+    for writer in opened:
+        writer.close()
     return result

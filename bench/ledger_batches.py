@@ -1,0 +1,130 @@
+"""Benchmark the ledger's batch routes (an ERP's invoice run, a bank statement's payments) in
+documents per second, on SQLite and PostgreSQL.
+
+Usage (from the repo root)::
+
+    .venv/bin/python bench/ledger_batches.py [--buyers 3000] [--batches 20] [--batch-size 500] [--clients 4] [--database both]
+
+For each database it migrates a fresh database, seeds buyers with limits and an open invoice
+each (as bench/credit_checks.py does), starts limits with uvicorn on a free loopback port (relay
+and consumers off: each batch still writes its events to the outbox in its transaction), and
+sends ``--batches`` invoice batches of ``--batch-size`` new invoices of random buyers from
+``--clients`` concurrent clients, then as many payment batches paying those invoices in full.
+The baseline, measured the same way in the same run, is an app that parses and validates the
+same bodies and stores nothing (bench/ledger_batches_trivial_app.py). Prints documents/s and
+the ratio; asserts nothing about time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import sys
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+
+import uvloop
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+
+from bench.credit_checks import TODAY, create_postgres_database, drop_postgres_database, seed, serve  # noqa: E402
+from bench.http_load import LoadResult, encode_post, run_closed_loop  # noqa: E402
+from creditguard_shared.auth.keys import Role, add_key  # noqa: E402
+from creditguard_shared.migrations import upgrade_to_head  # noqa: E402
+from creditguard_shared.service_cli import migrations_dir  # noqa: E402
+
+
+def batches(base_url: str, key: str, buyers: list[str], *, count: int, size: int, run: str) -> tuple[list[bytes], list[bytes]]:
+    """``count`` invoice batches of ``size`` new invoices, and the payment batches settling them."""
+    rng = random.Random(run)
+    headers = {"Authorization": f"Bearer {key}"}
+    invoices, payments = [], []
+    for b in range(count):
+        run_invoices = []
+        for n in range(size):
+            issued = TODAY - timedelta(days=rng.randint(0, 30))
+            run_invoices.append({"invoice_id": f"{run}-I{b}-{n}", "buyer_id": rng.choice(buyers), "amount": f"{rng.randint(100, 9_000)}.00",
+                                 "currency": "EUR", "issued_on": issued.isoformat(), "due_on": (issued + timedelta(days=60)).isoformat()})
+        invoices.append(encode_post(f"{base_url}/v1/invoices/batch", {"invoices": run_invoices}, headers=headers))
+        payments.append(encode_post(f"{base_url}/v1/payments/batch", {"payments": [
+            {"payment_id": f"P-{i['invoice_id']}", "buyer_id": i["buyer_id"], "invoice_id": i["invoice_id"], "amount": i["amount"],
+             "currency": "EUR", "paid_on": TODAY.isoformat()} for i in run_invoices]}, headers=headers))
+    return invoices, payments
+
+
+async def drive(base_url: str, key: str, buyers: list[str], args: argparse.Namespace, run: str) -> tuple[LoadResult, LoadResult]:
+    invoices, payments = batches(base_url, key, buyers, count=args.batches, size=args.batch_size, run=run)
+    warm_invoices, warm_payments = batches(base_url, key, buyers, count=2, size=args.batch_size, run=f"warm-{run}")
+    await run_closed_loop(f"{base_url}/v1/invoices/batch", warm_invoices, concurrency=1)
+    await run_closed_loop(f"{base_url}/v1/payments/batch", warm_payments, concurrency=1)
+    invoiced = await run_closed_loop(f"{base_url}/v1/invoices/batch", invoices, concurrency=args.clients, keep_bodies=True)
+    paid = await run_closed_loop(f"{base_url}/v1/payments/batch", payments, concurrency=args.clients, keep_bodies=True)
+    for result in (invoiced, paid):
+        if set(result.statuses) - {200}:
+            raise RuntimeError(f"unexpected statuses {result.statuses}: {result.bodies[0][:300]!r}")
+        created = sum(json.loads(body)["created"] for body in result.bodies)
+        if created != args.batches * args.batch_size:
+            raise RuntimeError(f"{created} documents created of {args.batches * args.batch_size}")
+    return invoiced, paid
+
+
+def documents_per_second(result: LoadResult, batch_size: int) -> float:
+    return result.throughput * batch_size
+
+
+async def run(args: argparse.Namespace) -> None:
+    workdir = Path(tempfile.mkdtemp(prefix="cg-bench-ledger-"))
+    keys_file = workdir / "api-keys.json"
+    erp_key = add_key(keys_file, role=Role.ERP, name="bench")[0]
+    backends = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
+    print(f"ledger batches: {args.buyers} buyers, {args.batches} batches of {args.batch_size} documents each way, {args.clients} concurrent clients")
+    for backend in backends:
+        pg_name = None
+        if backend == "sqlite":
+            url = f"sqlite+aiosqlite:///{workdir / 'limits.db'}"
+        else:
+            pg_name, url = await create_postgres_database()
+        try:
+            await asyncio.to_thread(upgrade_to_head, migrations_dir("creditguard_limits"), url)
+            buyers = await seed(url, buyers=args.buyers, invoices_per_buyer=1)
+            env = {"LIMITS_DATABASE_URL": url, "LIMITS_API_KEYS_FILE": str(keys_file), "LIMITS_RELAY_ENABLED": "false",
+                   "LIMITS_CONSUMERS_ENABLED": "false", "LIMITS_LOG_LEVEL": "WARNING", "LIMITS_DAILY_SWEEP_INTERVAL_SECONDS": "86400",
+                   "LIMITS_PORTFOLIO_METRICS_INTERVAL_SECONDS": "86400"}
+            trivial, trivial_url = serve("bench.ledger_batches_trivial_app:app", {}, factory=False)
+            try:
+                baseline = await drive(trivial_url, erp_key, buyers, args, run="baseline")
+            finally:
+                trivial.terminate()
+                trivial.wait(timeout=10)
+            service, service_url = serve("creditguard_limits.app:create_app", env, factory=True)
+            try:
+                measured = await drive(service_url, erp_key, buyers, args, run=backend)
+            finally:
+                service.terminate()
+                service.wait(timeout=30)
+            print(f"{backend}:")
+            for label, base, result in (("invoice batches", baseline[0], measured[0]), ("payment batches", baseline[1], measured[1])):
+                rate, base_rate = documents_per_second(result, args.batch_size), documents_per_second(base, args.batch_size)
+                print(f"  {label:<16} {rate:8.0f} documents/s   p50 {result.percentile(0.5) * 1000:7.1f} ms per batch   "
+                      f"baseline (parse only) {base_rate:8.0f} documents/s   ratio {rate / base_rate:.2f}")
+        finally:
+            if pg_name:
+                await drop_postgres_database(pg_name)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--buyers", type=int, default=3000)
+    parser.add_argument("--batches", type=int, default=20)
+    parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="both")
+    uvloop.run(run(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
