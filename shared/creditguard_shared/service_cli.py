@@ -32,7 +32,14 @@ def run_service_cli(
         upgrade_to_head(migrations_dir(package), settings.database_url)
         print(f"{settings.service_name}: database migrated ({settings.database_url.split('@')[-1]})")
     if args.command == "serve":
+        import os
+
         import uvicorn
+
+        # The app reads its settings afresh: let them see where it really serves (an option given
+        # here wins over the environment), so what it says about its own address is true.
+        prefix = settings.model_config.get("env_prefix", "")
+        os.environ[f"{prefix}HOST"], os.environ[f"{prefix}PORT"] = args.host, str(args.port)
 
         uvicorn.run(app_path, factory=True, host=args.host, port=args.port, log_config=None, access_log=False)
     return 0
