@@ -259,3 +259,26 @@ def test_the_broker_comes_back_on_its_own_port(first):
     # The services reconnect to it (never to anything else).
     service_pids = {first.pid(name) for name in ("scoring", "limits", "alerts")}
     _wait(lambda: port in _remote_ports_of(service_pids), timeout=60, what="the services reconnecting to the broker")
+
+
+def test_key_files_and_sqlite_databases_are_created_owner_only(tmp_path):
+    """Outside make run too: the key CLI and every SQLite engine create their files 0600."""
+    import asyncio
+
+    from creditguard_shared.auth.cli import main as keys_main
+    from creditguard_shared.database import create_engine
+
+    keys_main(["--file", str(tmp_path / "api-keys.json"), "dev", "--plaintext-out", str(tmp_path / "dev-api-keys.json")])
+    keys_main(["--file", str(tmp_path / "api-keys.json"), "create", "--role", "erp", "--name", "erp"])
+
+    async def touch_database() -> None:
+        engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'service.db'}")
+        async with engine.begin() as connection:
+            from sqlalchemy import text
+
+            await connection.execute(text("CREATE TABLE t (x INTEGER)"))
+        await engine.dispose()
+
+    asyncio.run(touch_database())
+    for name in ("api-keys.json", "dev-api-keys.json", "service.db"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600, name
