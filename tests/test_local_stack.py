@@ -84,11 +84,19 @@ def _launch(var_dir: Path, ports: dict[str, str], *args: str) -> tuple[subproces
     return process, output
 
 
+def _announced_by(var_dir: Path, pid: int) -> bool:
+    """Whether this make run wrote the ports file (one killed earlier may have left its own)."""
+    try:
+        return read_stack_file(var_dir)["supervisor_pid"] == pid
+    except (OSError, ValueError, KeyError):
+        return False
+
+
 def _start(var_dir: Path, ports: dict[str, str]) -> RunningStack:
     process, output = _launch(var_dir, ports)
     stack = RunningStack(var_dir=var_dir, process=process, output=output)
     deadline = time.monotonic() + START_TIMEOUT
-    while not (var_dir / "stack.json").exists():
+    while not _announced_by(var_dir, process.pid):
         if process.poll() is not None or time.monotonic() > deadline:
             stack.stop()
             raise AssertionError(f"make run did not come up:\n{output.read_text()}")
@@ -260,6 +268,28 @@ def test_the_broker_comes_back_on_its_own_port(first):
     service_pids = {first.pid(name) for name in ("scoring", "limits", "alerts")}
     _wait(lambda: port in _remote_ports_of(service_pids), timeout=60, what="the services reconnecting to the broker")
 
+
+def test_make_run_killed_outright_is_replaced_by_the_next_and_keeps_its_data(first):
+    buyers = [f"B-{uuid.uuid4().hex[:6]}" for _ in range(3)]
+    posted = set(_post_invoices(first, buyers, "kept"))
+    _wait(lambda: _known_everywhere(first, buyers, posted), timeout=60, what="the invoices reaching limits and alerts")
+    keys, webhook_key = (first.var_dir / "dev-api-keys.json").read_text(), (first.var_dir / "webhook-secret-keys").read_text()
+    left = first.pids()
+
+    # SIGKILL leaves the broker and the services running, holding the databases.
+    first.process.kill()
+    first.process.wait()
+    assert all(Path(f"/proc/{pid}").exists() for pid in left)
+    ports = {name: str(first.port(name)) for name in ("broker", "scoring", "limits", "alerts", "console")}
+    again = _start(first.var_dir, _preferred_ports(int(ports["broker"]), tuple(int(ports[n]) for n in ("scoring", "limits", "alerts", "console"))))  # type: ignore[arg-type]
+    first.process, first.output = again.process, again.output
+    assert "left running by an earlier make run" in first.log()
+    assert not any(Path(f"/proc/{pid}").exists() and b"creditguard" in Path(f"/proc/{pid}/cmdline").read_bytes() for pid in left)
+    # The ports the leftovers held are free again, so the new system has the same ones.
+    assert {name: str(first.port(name)) for name in ports} == ports
+    assert (first.var_dir / "dev-api-keys.json").read_text() == keys
+    assert (first.var_dir / "webhook-secret-keys").read_text() == webhook_key
+    _wait(lambda: _known_everywhere(first, buyers, posted), timeout=60, what="the invoices still being there")
 
 def test_key_files_and_sqlite_databases_are_created_owner_only(tmp_path):
     """Outside make run too: the key CLI and every SQLite engine create their files 0600."""

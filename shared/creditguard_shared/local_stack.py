@@ -463,6 +463,9 @@ def read_stack_file(var_dir: Path) -> dict:
 def run(var_dir: Path, *, fixed_ports: bool = False) -> int:
     """``make run``: bring everything up on free ports, print where it is, keep it running (a
     process that dies is restarted; the broker on its own port), stop it all on Ctrl-C."""
+    # Line by line even into a file or a pipe: restarts are announced as they happen.
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(line_buffering=True)
     var_dir.mkdir(parents=True, exist_ok=True)
     (var_dir / "logs").mkdir(exist_ok=True)
     lock = StackLock(var_dir)
@@ -544,7 +547,6 @@ def _start_everything(var_dir: Path, *, fixed_ports: bool) -> list[Supervised]:
     desk.wait_ready()
     _private(var_dir / "api-keys.json", var_dir / "dev-api-keys.json", var_dir / "dev-users.json", var_dir / "webhook-secret-keys",
              *var_dir.glob("*.db"), *var_dir.glob("*.db-wal"), *var_dir.glob("*.db-shm"))
-    _write_stack_file(var_dir, _describe(var_dir, supervised, bootstrap))
     for service in services:
         print(f"{service.name:<11} {service.base_url}  (docs {service.base_url}/docs, metrics {service.base_url}/metrics, log {service.log_path})")
     print(f"{'console':<11} {desk.base_url}  (the credit desk: sign in at {desk.base_url}/login, log {desk.log_path})")
@@ -557,6 +559,8 @@ def _start_everything(var_dir: Path, *, fixed_ports: bool) -> list[Supervised]:
     print(f"ports       {var_dir / STACK_FILE}")
     print(f"logs        {var_dir / 'logs'}/")
     print("A process that dies is started again; Ctrl-C stops everything.", flush=True)
+    # Last: whoever waits for this file finds everything up and announced.
+    _write_stack_file(var_dir, _describe(var_dir, supervised, bootstrap))
     return supervised
 
 
