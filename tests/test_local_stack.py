@@ -114,7 +114,11 @@ def _remote_ports_of(pids: set[int]) -> set[int]:
                 established[fields[9]] = int(fields[2].rsplit(":", 1)[1], 16)
     ports = set()
     for pid in pids:
-        for descriptor in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            descriptors = list(Path(f"/proc/{pid}/fd").iterdir())
+        except OSError:  # exited meanwhile
+            continue
+        for descriptor in descriptors:
             try:
                 target = os.readlink(descriptor)
             except OSError:

@@ -129,13 +129,13 @@ class Broker:
         self._wait_listening()
 
     def _wait_listening(self, timeout: float = 20.0) -> None:
-        """Until this broker process listens: one that exits (its port taken) or a port answered
-        by another process is an error, never taken for ours."""
+        """Until this broker process listens: one that exits (its port taken, say) is an error, and
+        a port answered by another process is never taken for ours."""
         assert self.process is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise PortTaken(
+                raise RuntimeError(
                     f"the broker exited ({self.process.returncode}) instead of listening on {self.host}:{self.port}"
                     + (f"; see {self.log_path}" if self.log_path else "")
                 )
