@@ -316,3 +316,16 @@ def test_key_files_and_sqlite_databases_are_created_owner_only(tmp_path):
     asyncio.run(touch_database())
     for name in ("api-keys.json", "dev-api-keys.json", "service.db"):
         assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600, name
+
+
+def test_restart_back_off_doubles_to_its_cap_and_resets_after_a_stable_run():
+    from creditguard_shared.local_stack import STABLE_AFTER_SECONDS, Broker, Supervised
+
+    entry = Supervised("broker", Broker(port=1), started_at=0.0)
+    delays = []
+    for _ in range(7):
+        delays.append(entry.schedule_restart(now=1.0))
+        entry.restart_at, entry.started_at = None, 1.0
+    assert delays == [1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0]
+    # Up for a minute before dying again: the next start comes quickly.
+    assert entry.schedule_restart(now=1.0 + STABLE_AFTER_SECONDS) == 1.0
