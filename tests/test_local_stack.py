@@ -24,7 +24,8 @@ from creditguard_shared.local_stack import free_port, owns_listener, read_stack_
 
 pytestmark = pytest.mark.e2e
 
-START_TIMEOUT = 180.0
+# make run itself waits up to 180 s for each service to answer.
+START_TIMEOUT = 420.0
 
 
 @dataclass

@@ -359,6 +359,9 @@ def local_system(
 RESTART_BACKOFF_SECONDS = (1.0, 30.0)
 STABLE_AFTER_SECONDS = 60.0
 STACK_FILE = "stack.json"
+# A first start imports and migrates everything at once: on a busy 2-core machine a service can
+# take a minute to answer, which is slow, not broken.
+READY_TIMEOUT_SECONDS = 180.0
 
 
 def choose_port(preferred: int, *, what: str, fixed: bool, avoid: set[int]) -> int:
@@ -537,14 +540,14 @@ def _start_everything(var_dir: Path, *, fixed_ports: bool) -> list[Supervised]:
         service.start()
         supervised.append(Supervised(service.name, service))
     for service in services:
-        service.wait_ready()
+        service.wait_ready(timeout=READY_TIMEOUT_SECONDS)
     dev_keys = json.loads((var_dir / "dev-api-keys.json").read_text())
     desk = console_process(var_dir=var_dir, services=list(services), api_key=dev_keys["console"], port=console_port)
     desk.migrate()
     people = create_dev_people(desk, var_dir / "dev-users.json")
     desk.start()
     supervised.append(Supervised("console", desk))
-    desk.wait_ready()
+    desk.wait_ready(timeout=READY_TIMEOUT_SECONDS)
     _private(var_dir / "api-keys.json", var_dir / "dev-api-keys.json", var_dir / "dev-users.json", var_dir / "webhook-secret-keys",
              *var_dir.glob("*.db"), *var_dir.glob("*.db-wal"), *var_dir.glob("*.db-shm"))
     for service in services:
