@@ -22,7 +22,8 @@ import pytest
 
 from creditguard_shared.local_stack import free_port, owns_listener, read_stack_file
 
-pytestmark = pytest.mark.e2e
+# Starting whole systems side by side on a busy 2-core machine can outlast pytest.ini's 300 s.
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 # make run itself waits up to 180 s for each service to answer.
 START_TIMEOUT = 420.0
