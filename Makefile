@@ -10,7 +10,7 @@ INSTALLED := $(VENV)/.installed
 .PHONY: run test install lock asyncapi model-score bench deploy-files prometheus chromium demo clean help
 
 help:
-	@echo "make run    - set up, migrate, start the broker, the three services and the console (Ctrl-C stops)"
+	@echo "make run    - set up, migrate, start the broker, the three services and the console on free ports, restart what dies (Ctrl-C stops)"
 	@echo "make test   - set up and run the whole suite against SQLite and PostgreSQL"
 	@echo "make lock   - re-pin requirements.lock from requirements.in"
 	@echo "make demo   - simulate a year of a 2,000-buyer book through the live system; report in var/simulation/report/"

@@ -35,6 +35,7 @@ from sqlalchemy import func, select  # noqa: E402
 from creditguard_alerts.app import create_app  # noqa: E402
 from creditguard_alerts.receivables.models import Receivable  # noqa: E402
 from creditguard_alerts.settings import Settings  # noqa: E402
+from creditguard_alerts.webhooks.secret_keys import new_key  # noqa: E402
 from creditguard_shared.auth.keys import Role, add_key  # noqa: E402
 from creditguard_shared.clock import Clock  # noqa: E402
 from creditguard_shared.events.catalogue import topic_for  # noqa: E402
@@ -81,7 +82,7 @@ async def run(events: int, database_url: str, workdir: Path) -> None:
             kafka=KafkaSettings(bootstrap_servers=broker.bootstrap_servers, consumer_session_timeout_ms=LOCAL_BROKER_SESSION_TIMEOUT_MS,
                                 consumer_heartbeat_interval_ms=LOCAL_BROKER_HEARTBEAT_INTERVAL_MS),
             webhook_allowed_networks="127.0.0.0/8", webhook_dispatch_interval_seconds=0.05, outbox_poll_interval_seconds=0.1,
-            sweep_interval_seconds=3600,
+            sweep_interval_seconds=3600, webhook_secret_keys=new_key(),
         )
         app = create_app(settings, clock=Clock(fixed=datetime(2026, 10, 2, 9, tzinfo=UTC)))
         async with AsyncExitStack() as stack:

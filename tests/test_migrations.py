@@ -149,3 +149,42 @@ async def test_limits_0008_splits_recorded_payments_into_applied_and_unapplied(d
         await engine.dispose()
     assert [(p, a) for p, a in rows] == [
         ("P1", Decimal("40.00")), ("P2", Decimal("30.00")), ("P3", Decimal("0.00")), ("PX", None)]
+
+
+async def test_alerts_0006_encrypts_plain_webhook_secrets_and_refuses_without_a_key(databases, monkeypatch):
+    """Secrets stored in clear before 0006 come out as tokens that decrypt to the same secrets
+    (so signatures do not change); without a key the upgrade stops with the plain column intact;
+    the downgrade decrypts them back."""
+    from creditguard_alerts.webhooks.secret_keys import WebhookSecretKeys, new_key
+
+    url = await databases.create("alerts")
+    config = alembic_config(migrations_dir("creditguard_alerts"), url)
+    await asyncio.to_thread(command.upgrade, config, "0005")
+    secrets = {"sub_a": "whsec_" + "A" * 44, "sub_b": "whsec_" + "B" * 44}
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            for subscription_id, secret in secrets.items():
+                await connection.execute(text(
+                    "INSERT INTO webhook_subscriptions (id, url, event_types, filter, secret, enabled, created_at, updated_at) "
+                    "VALUES (:id, 'https://example.com/hooks', '[]', '{}', :secret, true, '2026-01-01 00:00:00', '2026-01-01 00:00:00')"),
+                    {"id": subscription_id, "secret": secret})
+        monkeypatch.delenv("ALERTS_WEBHOOK_SECRET_KEYS", raising=False)
+        with pytest.raises(RuntimeError, match="ALERTS_WEBHOOK_SECRET_KEYS is not set"):
+            await asyncio.to_thread(command.upgrade, config, "head")
+        async with engine.connect() as connection:
+            assert dict((await connection.execute(text("SELECT id, secret FROM webhook_subscriptions"))).all()) == secrets
+
+        key = new_key()
+        monkeypatch.setenv("ALERTS_WEBHOOK_SECRET_KEYS", key)
+        await asyncio.to_thread(command.upgrade, config, "head")
+        async with engine.connect() as connection:
+            stored = dict((await connection.execute(text("SELECT id, secret_encrypted FROM webhook_subscriptions"))).all())
+        assert {k: WebhookSecretKeys([key]).decrypt(token) for k, token in stored.items()} == secrets
+        assert not any(secret in token for secret in secrets.values() for token in stored.values())
+
+        await asyncio.to_thread(command.downgrade, config, "0005")
+        async with engine.connect() as connection:
+            assert dict((await connection.execute(text("SELECT id, secret FROM webhook_subscriptions"))).all()) == secrets
+    finally:
+        await engine.dispose()

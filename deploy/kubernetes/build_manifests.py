@@ -74,12 +74,15 @@ def deployment(spec: ServiceSpec) -> dict:
         "startupProbe": _probe("/health/live", spec.port, period=2, failures=30),
         "securityContext": {"runAsNonRoot": True, "runAsUser": 10001, "allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True, "capabilities": {"drop": ["ALL"]}},
     }
+    if spec.name == "alerts":
+        # Encrypts webhook signing secrets at rest; the migrations need it too (0006 encrypts old ones).
+        container["env"].insert(1, {"name": "ALERTS_WEBHOOK_SECRET_KEYS", "valueFrom": {"secretKeyRef": {"name": "creditguard-secrets", "key": "alerts-webhook-secret-keys"}}})
     migrate = {
         "name": "migrate",
         "image": IMAGE,
         # Replicas starting together serialise on an advisory lock inside the migration.
         "command": [*command, "migrate"],
-        "env": container["env"][:1],
+        "env": container["env"][:2] if spec.name == "alerts" else container["env"][:1],
         "securityContext": container["securityContext"],
         "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}},
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -116,6 +117,9 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         database = make_url(url).database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
+            # Created empty (a valid SQLite database) and owner-only; SQLite gives its -wal and
+            # -shm files the database file's permissions.
+            os.close(os.open(database, os.O_WRONLY | os.O_CREAT, 0o600))
         # One connection: SQLite has a single writer anyway, and queueing for the pool is fair
         # and sleep-free, where competing connections back off inside SQLite's busy handler
         # (tail latencies of seconds under concurrent credit checks).

@@ -35,12 +35,19 @@ def run_service_cli(
         upgrade_to_head(migrations_dir(package), settings.database_url)
         print(f"{settings.service_name}: database migrated ({settings.database_url.split('@')[-1]})")
     if args.command == "serve":
+        import os
+
         import uvicorn
 
         if args.workers < 1:
             parser.error("--workers must be at least 1")
         if args.workers > 1 and is_sqlite(settings.database_url):
             parser.error("--workers above 1 needs PostgreSQL: on SQLite the workers would only queue for the one writer lock")
+        # The app reads its settings afresh: let them see where it really serves (an option given
+        # here wins over the environment), so what it says about its own address is true.
+        prefix = settings.model_config.get("env_prefix", "")
+        os.environ[f"{prefix}HOST"], os.environ[f"{prefix}PORT"] = args.host, str(args.port)
+
         # A worker starting on busy cores can take longer than uvicorn's 5 s to answer its first
         # health check; the supervisor would kill it and start another, and none would ever serve.
         uvicorn.run(app_path, factory=True, host=args.host, port=args.port, workers=args.workers, log_config=None, access_log=False,

@@ -82,9 +82,10 @@ def parser() -> argparse.ArgumentParser:
                         "(no downturn, no sweep: its databases cannot be reset between runs)")
     p.add_argument("--var-dir", type=Path, default=Path("var/simulation"), help="databases and logs of the systems it starts")
     p.add_argument("--keys-file", type=Path, default=Path("var/dev-api-keys.json"), help="with --against running")
-    p.add_argument("--scoring-url", default="http://127.0.0.1:8001")
-    p.add_argument("--limits-url", default="http://127.0.0.1:8002")
-    p.add_argument("--alerts-url", default="http://127.0.0.1:8003")
+    # Unset: where make run put them (var/stack.json beside the keys file), else the default ports.
+    p.add_argument("--scoring-url", help="with --against running (default: from var/stack.json, else http://127.0.0.1:8001)")
+    p.add_argument("--limits-url", help="with --against running (default: from var/stack.json, else http://127.0.0.1:8002)")
+    p.add_argument("--alerts-url", help="with --against running (default: from var/stack.json, else http://127.0.0.1:8003)")
     p.add_argument("--no-progress", action="store_true")
     return p
 
@@ -100,6 +101,19 @@ class _Given(AbstractContextManager):
 
     def __exit__(self, *exc: object) -> None:
         return None
+
+
+def _running_urls(var_dir: Path, **given: str | None) -> dict[str, str]:
+    """The URLs given, else those make run wrote to its ports file (it may have taken free ports),
+    else the default ports."""
+    from creditguard_shared.local_stack import SERVICES, read_stack_file
+
+    try:
+        running = {name: entry["url"] for name, entry in read_stack_file(var_dir)["processes"].items() if entry.get("url")}
+    except (OSError, ValueError, KeyError):
+        running = {}
+    defaults = {name: f"http://127.0.0.1:{port}" for name, port in SERVICES}
+    return {name: value or running.get(name) or defaults[name] for name, value in given.items()}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -119,7 +133,8 @@ def main(argv: list[str] | None = None) -> int:
             return own_stack(var_dir / label, policy)
         downturn, sweep = args.downturn, args.sweep
     else:
-        endpoints = running_stack(args.keys_file, scoring=args.scoring_url, limits=args.limits_url, alerts=args.alerts_url)
+        urls = _running_urls(args.keys_file.parent, scoring=args.scoring_url, limits=args.limits_url, alerts=args.alerts_url)
+        endpoints = running_stack(args.keys_file, **urls)
 
         def stack(policy: dict | None, label: str) -> AbstractContextManager[Endpoints]:
             return _Given(endpoints)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -22,7 +23,12 @@ def _dev_keys(file: str, plaintext_out: str) -> None:
             return
     keys = {role.value: add_key(file, role=role, name=f"dev-{role.value}")[0] for role in Role}
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(keys, indent=2))
+    # Plain keys: readable by their owner only, from the moment the file exists.
+    temporary = out.with_suffix(".tmp")
+    temporary.unlink(missing_ok=True)
+    with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:
+        handle.write(json.dumps(keys, indent=2))
+    temporary.replace(out)
     print(json.dumps(keys, indent=2))
 
 

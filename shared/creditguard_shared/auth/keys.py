@@ -88,10 +88,7 @@ def add_key(path: str | os.PathLike[str], *, role: Role, name: str) -> tuple[str
     key = generate_api_key(role)
     entry = {"id": f"key_{secrets.token_hex(6)}", "name": name, "role": role.value, "sha256": hash_api_key(key)}
     entries.append(entry)
-    tmp = file.with_suffix(".tmp")
-    tmp.write_text(json.dumps(entries, indent=2))
-    os.chmod(tmp, 0o600)
-    tmp.replace(file)
+    _write_private(file, json.dumps(entries, indent=2))
     return key, entry
 
 
@@ -103,5 +100,15 @@ def revoke_key(path: str | os.PathLike[str], key_id: str) -> bool:
         if entry["id"] == key_id:
             entry["revoked"] = True
             found = True
-    file.write_text(json.dumps(entries, indent=2))
+    _write_private(file, json.dumps(entries, indent=2))
     return found
+
+
+def _write_private(file: Path, text: str) -> None:
+    """Replace ``file`` with ``text``, readable by its owner only from the moment it exists (a
+    chmod after writing would leave a moment in which others could read it)."""
+    temporary = file.with_suffix(".tmp")
+    temporary.unlink(missing_ok=True)
+    with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:
+        handle.write(text)
+    temporary.replace(file)

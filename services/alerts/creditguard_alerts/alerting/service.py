@@ -49,7 +49,7 @@ def _dedup_key(buyer_id: str | None, invoice_id: str | None, subject: str | None
 
 
 def _links(ctx: ServiceContext, alert: Alert) -> dict[str, str]:
-    base = ctx.settings.public_base_url.rstrip("/")
+    base = ctx.settings.links_base_url
     links = {"alert": f"{base}/v1/alerts/{alert.id}"}
     if alert.buyer_id:
         links["buyer_alerts"] = f"{base}/v1/alerts?buyer_id={alert.buyer_id}"
@@ -302,7 +302,7 @@ async def evaluate_status(uow: UnitOfWork, ctx: ServiceContext, *, event: Accoun
             await raise_condition(uow, ctx, rule=rule, severity=rule.severity, buyer_id=event.buyer_id,
                                   title=f"Account {event.buyer_id} is {event.new_status.replace('_', ' ')}",
                                   details={"old_status": event.old_status, "new_status": event.new_status, "reason": event.reason})
-    base = ctx.settings.public_base_url.rstrip("/")
+    base = ctx.settings.links_base_url
     await webhooks.publish(
         uow, ctx, event_type="account.status_changed", buyer_id=event.buyer_id, severity=None,
         data={"account": {"buyer_id": event.buyer_id, "old_status": event.old_status, "new_status": event.new_status, "reason": event.reason}},

@@ -73,7 +73,7 @@ async def _choose_strategy(uow: UnitOfWork, *, buyer_id: str, amount: Decimal) -
 
 
 def _links(ctx: ServiceContext, case: CollectionCase) -> dict[str, str]:
-    base = ctx.settings.public_base_url.rstrip("/")
+    base = ctx.settings.links_base_url
     return {"case": f"{base}/v1/collections/cases/{case.id}", "work_queue": f"{base}/v1/collections/actions",
             "buyer_alerts": f"{base}/v1/alerts?buyer_id={case.buyer_id}", "receivables": f"{base}/v1/buyers/{case.buyer_id}/receivables"}
 

@@ -31,9 +31,9 @@ DeliveryStatus = Annotated[str | None, Query(pattern="^(pending|delivered|failed
 
 @router.post("/subscriptions", response_model=SubscriptionCreated, status_code=201, summary="Subscribe a URL; the signing secret is shown only here")
 async def create_subscription(body: SubscriptionIn, uow: UnitOfWorkDep, ctx: ContextDep, _: Manage) -> SubscriptionCreated:
-    subscription = await service.create_subscription(uow, ctx, subscription=body)
+    subscription, secret = await service.create_subscription(uow, ctx, subscription=body)
     await uow.commit()
-    return SubscriptionCreated.model_validate(subscription)
+    return SubscriptionCreated(**SubscriptionOut.model_validate(subscription).model_dump(), secret=secret)
 
 
 @router.get("/subscriptions", response_model=list[SubscriptionOut])

@@ -17,8 +17,9 @@ class WebhookSubscription(Base):
     description: Mapped[str | None] = mapped_column(String(500))
     event_types: Mapped[list[str]] = mapped_column(JSON)
     filter: Mapped[dict[str, Any]] = mapped_column(JSON)
-    # Needed in clear to sign; returned to the subscriber once, at creation.
-    secret: Mapped[str] = mapped_column(String(100))
+    # The signing secret as a Fernet token (secret_keys): needed in clear only to sign, and
+    # returned to the subscriber once, at creation.
+    secret_encrypted: Mapped[str] = mapped_column(Text)
     enabled: Mapped[bool] = mapped_column(Boolean)
     disabled_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from creditguard_alerts.buyers.models import BuyerProfile
 from creditguard_alerts.buyers.repository import BuyerRepository
@@ -23,6 +24,7 @@ from creditguard_alerts.webhooks import rules
 from creditguard_alerts.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 from creditguard_alerts.webhooks.repository import PENDING, WebhookRepository
 from creditguard_alerts.webhooks.schemas import SubscriptionIn, SubscriptionPatch
+from creditguard_alerts.webhooks.secret_keys import SecretUnreadable, WebhookSecretKeys
 from creditguard_shared.errors import Conflict, NotFound, Unprocessable
 from creditguard_shared.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
@@ -51,15 +53,28 @@ async def check_target(url: str, ctx: ServiceContext) -> None:
             raise Unprocessable(f"Webhook target {parts.hostname} refused: {reason}.", field="url")
 
 
-async def create_subscription(uow: UnitOfWork, ctx: ServiceContext, *, subscription: SubscriptionIn) -> WebhookSubscription:
+async def create_subscription(uow: UnitOfWork, ctx: ServiceContext, *, subscription: SubscriptionIn) -> tuple[WebhookSubscription, str]:
+    """The new subscription and its signing secret, which is stored encrypted only."""
     await check_target(subscription.url, ctx)
+    secret = rules.new_secret()
     entity = WebhookSubscription(
         id=f"sub_{uuid.uuid4().hex}", url=subscription.url, description=subscription.description,
         event_types=sorted(set(subscription.event_types)), filter=subscription.filter.model_dump(mode="json", exclude_none=True),
-        secret=rules.new_secret(), enabled=True, disabled_reason=None, created_at=ctx.now, updated_at=ctx.now,
+        secret_encrypted=ctx.settings.secret_keys.encrypt(secret), enabled=True, disabled_reason=None, created_at=ctx.now, updated_at=ctx.now,
     )
     await WebhookRepository(uow.session).add(entity)
-    return entity
+    return entity, secret
+
+
+async def reencrypt_secrets(session: AsyncSession, keys: WebhookSecretKeys) -> int:
+    """Every subscription's secret under the first key, so the others can be retired; answers how many."""
+    subscriptions = await WebhookRepository(session).subscriptions()
+    for subscription in subscriptions:
+        try:
+            subscription.secret_encrypted = keys.reencrypt(subscription.secret_encrypted)
+        except SecretUnreadable as exc:
+            raise SecretUnreadable(f"subscription {subscription.id}: {exc}; nothing was re-encrypted") from None
+    return len(subscriptions)
 
 
 async def get_subscription(uow: UnitOfWork, *, subscription_id: str) -> WebhookSubscription:
@@ -147,6 +162,14 @@ async def _refusal(url: str, ctx: ServiceContext) -> str | None:
     return None
 
 
+def _decrypted(token: str, ctx: ServiceContext) -> tuple[str, str | None]:
+    """The signing secret, or why it cannot be had: then nothing is sent, and the attempt says so."""
+    try:
+        return ctx.settings.secret_keys.decrypt(token), None
+    except SecretUnreadable as exc:
+        return "", f"the subscription's signing secret cannot be decrypted: {exc}"
+
+
 async def _send(
     client: aiohttp.ClientSession, ctx: ServiceContext, *, delivery_id: str, url: str, secret: str, payload: str, refusal: str | None,
 ) -> AttemptOutcome:
@@ -189,19 +212,21 @@ async def dispatch_due(
         repository = WebhookRepository(uow.session)
         due = await repository.due(now=ctx.now, limit=ctx.settings.webhook_batch_size)
         leased = await repository.lease(delivery_ids=[delivery.id for delivery, _ in due], now=ctx.now, until=lease_until) if due else set()
-        claimed = [(delivery.id, subscription.url, subscription.secret, delivery.payload) for delivery, subscription in due if delivery.id in leased]
+        claimed = [(delivery.id, subscription.url, subscription.secret_encrypted, delivery.payload) for delivery, subscription in due if delivery.id in leased]
         await uow.commit()
     if not claimed:
         return 0
     # Each target is resolved again at send time, once per pass (not once per delivery): a name
     # that pointed outside when subscribed may point inside now.
     refusals = {url: await _refusal(url, ctx) for url in {url for _, url, _, _ in claimed}}
+    secrets = {token: _decrypted(token, ctx) for token in {token for _, _, token, _ in claimed}}
     limit = asyncio.Semaphore(SEND_CONCURRENCY)
 
     async def send(item: tuple[str, str, str, str]) -> AttemptOutcome:
         async with limit:
-            delivery_id, url, secret, payload = item
-            return await _send(client, ctx, delivery_id=delivery_id, url=url, secret=secret, payload=payload, refusal=refusals[url])
+            delivery_id, url, token, payload = item
+            secret, unreadable = secrets[token]
+            return await _send(client, ctx, delivery_id=delivery_id, url=url, secret=secret, payload=payload, refusal=refusals[url] or unreadable)
 
     outcomes = await asyncio.gather(*(send(item) for item in claimed))
     async with uow_factory() as uow:
