@@ -9,7 +9,7 @@ import logging
 import aiohttp
 
 from creditguard_alerts.alerting import service as alerting
-from creditguard_alerts.alerting.rules import SEVERITY_ORDER
+from creditguard_alerts.severity import SEVERITY_ORDER
 from creditguard_alerts.buyers.repository import BuyerRepository
 from creditguard_alerts.collections import service as collections
 from creditguard_alerts.collections.rules import NO_LEVEL, Level

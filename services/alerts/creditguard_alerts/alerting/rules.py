@@ -9,27 +9,9 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
+from creditguard_alerts.severity import Severity, severity_rank
 from creditguard_shared.events.contracts import RiskClass, normalise_risk_class
 from creditguard_shared.nace import NACE_CODE, nace_division, nace_section
-
-
-class Severity(StrEnum):
-    INFO = "info"
-    LOW = "low"
-    MEDIUM = "medium"
-    HIGH = "high"
-    CRITICAL = "critical"
-
-
-SEVERITY_ORDER = tuple(Severity)
-
-
-def severity_rank(severity: str) -> int:
-    return SEVERITY_ORDER.index(Severity(severity))
-
-
-def at_least(severity: str, minimum: str | None) -> bool:
-    return minimum is None or severity_rank(severity) >= severity_rank(minimum)
 
 
 class RuleType(StrEnum):

@@ -14,7 +14,8 @@ from typing import Any
 from creditguard_alerts.alerting import rules
 from creditguard_alerts.alerting.models import Alert, AlertRule
 from creditguard_alerts.alerting.repository import AlertRepository
-from creditguard_alerts.alerting.rules import RuleType, Severity
+from creditguard_alerts.alerting.rules import RuleType
+from creditguard_alerts.severity import Severity, severity_rank
 from creditguard_alerts.alerting.schemas import AlertOut, RuleIn, RulePatch, validated_params
 from creditguard_alerts.buyers.models import BuyerProfile, InsuranceCover
 from creditguard_alerts.buyers.repository import BuyerRepository
@@ -118,7 +119,7 @@ async def raise_condition(
         # Title, details and severity say how things stand now, not when the alert was raised.
         if (alert.details, alert.title) != (details, title):
             alert.details, alert.title, alert.updated_at = details, title, ctx.now
-        if rules.severity_rank(severity) > rules.severity_rank(alert.severity):
+        if severity_rank(severity) > severity_rank(alert.severity):
             alert.severity, alert.escalated_at, alert.updated_at = severity, ctx.now, ctx.now
             # New information: an acknowledged alert needs looking at again.
             alert.status = OPEN
@@ -133,7 +134,7 @@ async def raise_condition(
     if (
         previous is not None and previous.resolved_at is not None
         and ctx.now < previous.resolved_at + timedelta(seconds=rule.cooldown_seconds)
-        and rules.severity_rank(severity) <= rules.severity_rank(previous.severity)
+        and severity_rank(severity) <= severity_rank(previous.severity)
     ):
         return None
     alert = Alert(

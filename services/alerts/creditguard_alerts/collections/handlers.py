@@ -1,4 +1,4 @@
-"""Kafka adapters for the receivables topics: keep the copy current, then re-check the invoice's alerts and collection case."""
+"""Kafka adapters for the receivables topics: keep the receivables copy current, then re-check the invoice's alerts and collection case."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from creditguard_alerts.alerting import service as alerting
 from creditguard_alerts.alerting.service import InvoiceFacts
 from creditguard_alerts.collections import service as collections
 from creditguard_alerts.context import ContextSource, ServiceContext, context_of
-from creditguard_alerts.receivables import service
+from creditguard_alerts.receivables import service as receivables
 from creditguard_alerts.receivables.models import Receivable
 from creditguard_shared.consumer import Subscription
 from creditguard_shared.events.contracts import CreditNoteIssuedV1, InvoicePostedV1, PaymentLateV1, PaymentReceivedV1
@@ -27,7 +27,7 @@ async def _watch(uow: UnitOfWork, *, receivable: Receivable | None, context: Con
 
 
 async def on_invoice_posted(uow: UnitOfWork, event: InvoicePostedV1, _: EventEnvelope, *, context: ContextSource) -> None:
-    receivable = await service.record_invoice(uow, event=event, now=context().now)
+    receivable = await receivables.record_invoice(uow, event=event, now=context().now)
     # An imported book's documents are history: kept in the copy (the daily sweep alerts on what
     # is overdue now), but they raise no alert, collection step or webhook of their own.
     if not event.historical:
@@ -35,18 +35,18 @@ async def on_invoice_posted(uow: UnitOfWork, event: InvoicePostedV1, _: EventEnv
 
 
 async def on_payment_received(uow: UnitOfWork, event: PaymentReceivedV1, _: EventEnvelope, *, context: ContextSource) -> None:
-    receivable = await service.record_payment(uow, event=event)
+    receivable = await receivables.record_payment(uow, event=event)
     if not event.historical:
         await _watch(uow, context=context, receivable=receivable)
 
 
 async def on_credit_note_issued(uow: UnitOfWork, event: CreditNoteIssuedV1, _: EventEnvelope, *, context: ContextSource) -> None:
-    await _watch(uow, context=context, receivable=await service.record_credit_note(uow, event=event))
+    await _watch(uow, context=context, receivable=await receivables.record_credit_note(uow, event=event))
 
 
 async def on_payment_late(uow: UnitOfWork, event: PaymentLateV1, _: EventEnvelope, *, context: ContextSource) -> None:
     ctx = context()
-    receivable = await service.record_late_payment(uow, event=event)
+    receivable = await receivables.record_late_payment(uow, event=event)
     if receivable is not None:
         invoice = collections.invoice_facts(receivable, ctx=ctx, days_past_due=event.days_past_due)
     else:
@@ -60,7 +60,7 @@ async def read_ahead(uow: UnitOfWork, payloads: list[BaseModel]) -> None:
     """The batch's receivables, settlements and collection cases, and its buyers' profiles, covers
     and open alerts, in a few statements."""
     events = [p for p in payloads if isinstance(p, ReceivablesEvent)]
-    await service.read_ahead(uow, events=events)
+    await receivables.read_ahead(uow, events=events)
     await collections.read_ahead_cases(uow, invoice_ids=sorted({event.invoice_id for event in events}))
     await alerting.read_ahead_for_buyers(uow, buyer_ids={event.buyer_id for event in events})
 
