@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from creditguard_shared.kafka import check_topics, describe_cluster, stop_quietly
+from creditguard_shared.kafka import check_topics, describe_cluster, ensure_topics, stop_quietly
 from creditguard_shared.metrics import ServiceMetrics
 from creditguard_shared.settings import KafkaSettings
 
@@ -77,6 +77,11 @@ class BrokerWatch:
         self.metrics.broker_up.labels(self.service).set(1)
         async with asyncio.timeout(timeout):
             mismatches = await check_topics(self.settings)
+            if any(m.endswith(" is missing") for m in mismatches):
+                # A new or emptied broker: create them now, before a client's metadata request
+                # makes an auto-creating broker invent them with its own defaults.
+                await ensure_topics(self.settings)
+                mismatches = await check_topics(self.settings)
         if mismatches != state.topic_mismatches and mismatches:
             logger.error("the broker's topics differ from the catalogue: %s", "; ".join(mismatches))
         state.topic_mismatches = mismatches

@@ -298,7 +298,10 @@ class OutboxRelay:
                 await self._prune_if_due()
                 published = await self.publish_pending()
             except asyncio.CancelledError:
-                raise
+                if asyncio.current_task().cancelling():  # type: ignore[union-attr]
+                    raise
+                logger.warning("outbox relay pass interrupted by its broker client", exc_info=True)
+                published = 0
             except Exception:
                 logger.exception("outbox relay pass failed")
                 published = 0
@@ -380,9 +383,14 @@ class OutboxRelay:
         try:
             await self.find_and_requeue_lost_events(everything=self._read_back_everything)
         except asyncio.CancelledError:
-            raise
+            if asyncio.current_task().cancelling():  # type: ignore[union-attr]
+                raise
+            # aiokafka lets its own internal cancellations escape when the broker vanishes mid-call.
+            logger.warning("checking the broker for lost events was interrupted", exc_info=True)
+            self._next_check = now + min(self.check_interval, 2.0)
+            return
         except Exception as exc:  # noqa: BLE001 - the broker went away mid-check: try again soon
-            logger.warning("checking the broker for lost events failed: %r", exc)
+            logger.warning("checking the broker for lost events failed: %r", exc, exc_info=True)
             self._next_check = now + min(self.check_interval, 2.0)
             return
         self._read_back_everything = False
