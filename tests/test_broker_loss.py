@@ -14,8 +14,11 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from sqlalchemy import func, select
 
+from creditguard_shared.kafka import ensure_topics
 from creditguard_shared.local_stack import Broker
 from creditguard_shared.replay_cli import main as replay_main
+from creditguard_shared.settings import KafkaSettings
+from tests.kafka_tools import publish_raw
 
 # Quick checks so a loss is found within a second or two.
 FAST = {"broker_check_interval_seconds": 0.5}
@@ -116,13 +119,7 @@ async def test_broker_killed_mid_stream_loses_no_document(start_service, databas
     broker.start()  # same port, empty: every topic, event and committed offset is gone
     await stream.post(12, pause=0.02)
 
-    try:
-        await eventually(lambda: stream.scoring_has_everything_once(scoring), timeout=20, interval=0.5)
-    except AssertionError:
-        import sys
-        for t in limits.runtime.tasks + scoring.runtime.tasks:
-            print("TASK", t.get_name(), file=sys.stderr); t.print_stack(file=sys.stderr)
-        raise
+    await eventually(lambda: stream.scoring_has_everything_once(scoring), timeout=60, interval=0.5)
     await eventually(lambda: stream.alerts_have_everything_once(alerts), timeout=60, interval=0.5)
     assert limits.metric("creditguard_broker_data_loss_detected_total", reason="read-back") + sum(
         limits.metric("creditguard_broker_data_loss_detected_total", reason=r)
@@ -161,6 +158,48 @@ async def test_broker_restarted_empty_after_the_stream_refills_a_consumer_that_w
     await eventually(lambda: stream.scoring_has_everything_once(scoring), timeout=30, interval=0.3)
     assert (await processed_event_count(scoring)) == {"scoring-payment-behaviour": stream.events_per_consumer}
     assert (await processed_event_count(alerts))["alerts-receivables"] == stream.events_per_consumer
+
+
+async def test_a_topic_refilled_by_other_producers_is_not_taken_for_the_original(start_service, databases, private_broker, eventually):
+    """After the broker restarted empty, an ERP writes to the re-created topics past the offsets
+    limits had recorded: the end offsets alone would say "kept". Reading back finds other events
+    at those offsets, and limits publishes its own again."""
+    broker = private_broker
+    # Checks at start only: the read-back below is the one under test.
+    limits = await start_service("limits", database_url=await databases.create("limits"), bootstrap_servers=broker.bootstrap_servers,
+                                 broker_check_interval_seconds=3600)
+    stream = DocumentStream(limits, buyers=3)
+    await stream.post(9)
+
+    async def all_published():
+        assert limits.metric("creditguard_outbox_pending_events") == 0
+        assert limits.metric("creditguard_events_published_total", topic="invoice-posted") == 9
+
+    await eventually(all_published, timeout=30, interval=0.2)
+    kill(broker)
+    broker.start()
+    await ensure_topics(KafkaSettings(bootstrap_servers=broker.bootstrap_servers))
+    erp_buyer = f"B-ERP-{stream.run_id}"
+    foreign = [(f"{erp_buyer}-{p}".encode(), f"foreign {i}".encode(), []) for i in range(20) for p in range(6)]
+    for topic in ("invoice-posted", "payment-received"):
+        await publish_raw(broker.bootstrap_servers, topic, foreign)
+    relay = limits.runtime.relay
+    outbox = relay.tables.outbox
+    async with limits.runtime.session_factory() as session:
+        published = (await session.execute(select(func.count()).select_from(outbox))).scalar_one()
+    # Everything limits published was lost (the broker restarted empty), also on topics nobody refilled.
+    assert await relay.find_and_requeue_lost_events(everything=True) == published
+
+    alerts = await start_service("alerts", database_url=await databases.create("alerts"), bootstrap_servers=broker.bootstrap_servers, **FAST)
+    await eventually(lambda: stream.alerts_have_everything_once(alerts), timeout=60, interval=0.5)
+    assert (await processed_event_count(alerts))["alerts-receivables"] == stream.events_per_consumer
+    # Once republished, everything reads back as held.
+    async def republished():
+        assert limits.metric("creditguard_outbox_pending_events") == 0
+        assert limits.metric("creditguard_events_published_total", topic="invoice-posted") == 18
+
+    await eventually(republished, timeout=30, interval=0.2)
+    assert await relay.find_and_requeue_lost_events(everything=True) == 0
 
 
 async def test_readiness_stays_up_while_the_broker_is_down_and_the_backlog_shows(start_service, databases, private_broker, eventually):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -42,8 +43,12 @@ class BrokerState:
 class BrokerWatch:
     def __init__(
         self, *, service: str, settings: KafkaSettings, metrics: ServiceMetrics, groups: dict[str, list[str]], interval: float,
+        on_broker_back: Callable[[], None] | None = None,
     ) -> None:
         self.service = service
+        # Called when the broker answers again after it did not: what comes back may be another
+        # broker, or the same one without its data (tansu keeps the same cluster id).
+        self.on_broker_back = on_broker_back
         self.settings = settings
         self.metrics = metrics
         self.groups = groups
@@ -73,8 +78,13 @@ class BrokerWatch:
             if was_connected is not False:
                 logger.warning("broker %s does not answer (%s); events wait in the outbox", self.settings.bootstrap_servers, state.error)
             return state
+        was_away = state.connected is False
         state.connected, state.cluster_id, state.error, state.checked_at = True, cluster_id, None, datetime.now(UTC)
         self.metrics.broker_up.labels(self.service).set(1)
+        if was_away:
+            logger.info("broker %s answers again", self.settings.bootstrap_servers)
+            if self.on_broker_back is not None:
+                self.on_broker_back()
         async with asyncio.timeout(timeout):
             mismatches = await check_topics(self.settings)
             if any(m.endswith(" is missing") for m in mismatches):

@@ -155,17 +155,6 @@ class KafkaConnection:
         if producer is not None:
             await stop_quietly(producer)
 
-    async def is_reachable(self, timeout: float = 2.0) -> tuple[bool, str | None]:
-        producer = await self.producer()
-        if producer is None:
-            return False, f"broker {self.settings.bootstrap_servers} unreachable"
-        try:
-            async with asyncio.timeout(timeout):
-                await producer.client.fetch_all_metadata()
-        except Exception as exc:  # noqa: BLE001
-            return False, f"broker {self.settings.bootstrap_servers} not answering: {exc.__class__.__name__}"
-        return True, None
-
     async def close(self) -> None:
         await self.reset_producer()
 

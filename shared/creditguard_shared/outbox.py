@@ -265,13 +265,20 @@ class OutboxRelay:
         self._next_prune = 0.0
         self._cluster_id: str | None = None
         self._verified: dict[tuple[str, int], tuple[int, int]] = {}
-        self._highest_offsets: dict[tuple[str, int], int] = {}
+        # Per partition, the published row at the highest offset: kept up to date by each pass,
+        # so the periodic check needs no query; None: read it from the database.
+        self._highest: dict[tuple[str, int], PublishedPosition] | None = None
         self.last_publish_at: datetime | None = None
         self.last_check_at: datetime | None = None
         self.last_loss: dict[str, object] | None = None
 
     def wake(self) -> None:
         """Called after a commit that wrote events, so they leave without waiting for the poll."""
+        self._wake.set()
+
+    def read_back_everything_soon(self) -> None:
+        """The broker was away: before publishing on, check that it still holds what it was sent."""
+        self._read_back_everything = True
         self._wake.set()
 
     async def run(self) -> None:
@@ -292,6 +299,7 @@ class OutboxRelay:
 
     async def _relay_loop(self) -> None:
         self._read_back_everything = True  # a new leader knows nothing of what happened meanwhile
+        self._highest = None
         while True:
             try:
                 await self._check_broker_if_due()
@@ -346,7 +354,7 @@ class OutboxRelay:
                 failure = failure or (row.seq, repr(exc))
                 break
             acknowledged.append(Acknowledgement(row.seq, metadata.partition, metadata.offset))
-            self._note_offset(row.topic, metadata.partition, metadata.offset)
+            self._note_position(PublishedPosition(row.seq, row.event_id, row.topic, metadata.partition, metadata.offset))
             self.metrics.events_published.labels(self.service, row.topic).inc()
         if acknowledged:
             self.last_publish_at = datetime.now(UTC)
@@ -365,14 +373,17 @@ class OutboxRelay:
         self._record_backlog(count_left, oldest if count_left else None)
         return len(acknowledged)
 
-    def _note_offset(self, topic: str, partition: int, offset: int) -> None:
-        key = (topic, partition)
-        previous = self._highest_offsets.get(key)
-        if previous is not None and offset <= previous:
+    def _note_position(self, position: PublishedPosition) -> None:
+        if self._highest is None:
+            return  # read from the database at the next check
+        key = (position.topic, position.partition)
+        previous = self._highest.get(key)
+        if previous is not None and position.offset <= previous.offset:
             # Offsets only grow in a partition's log: this one was truncated or re-created.
-            logger.warning("broker answered offset %d on %s/%d where it had answered %d: reading back what was published", offset, topic, partition, previous)
+            logger.warning("broker answered offset %d on %s/%d where it had answered %d: reading back what was published",
+                           position.offset, position.topic, position.partition, previous.offset)
             self._read_back_everything = True
-        self._highest_offsets[key] = offset
+        self._highest[key] = position
 
     async def _check_broker_if_due(self) -> None:
         now = asyncio.get_running_loop().time()
@@ -401,8 +412,10 @@ class OutboxRelay:
         broker_audit); answers how many events were queued again."""
         from creditguard_shared import broker_audit  # which imports this module's PublishedPosition
 
-        async with self.session_factory() as session, session.begin():
-            positions = await OutboxRepository(session, self.tables).highest_positions()
+        if self._highest is None or everything:
+            async with self.session_factory() as session, session.begin():
+                self._highest = {(p.topic, p.partition): p for p in await OutboxRepository(session, self.tables).highest_positions()}
+        positions = list(self._highest.values())
         settings = self.kafka.settings
         view = await broker_audit.look_at_broker(settings, {p.topic for p in positions})
         if self._cluster_id is not None and view.cluster_id != self._cluster_id:
@@ -438,7 +451,7 @@ class OutboxRelay:
             start = 0 if key in gone_keys else first.get(key, 0)
             requeue.extend(row.seq for row in partition_rows[start:])
             self._verified.pop(key, None)
-            self._highest_offsets.pop(key, None)
+        self._highest = None  # what is left published in those partitions is read again
         async with self.session_factory() as session, session.begin():
             count = await OutboxRepository(session, self.tables).requeue(requeue)
         reasons = sorted({s.reason for s in lost})

@@ -147,6 +147,7 @@ def create_service_app(
         runtime.broker_watch = BrokerWatch(
             service=service, settings=settings.kafka, metrics=metrics, interval=settings.broker_check_interval_seconds,
             groups={f"creditguard-{name}": [s.topic for s in subs] for name, subs in subscriptions_by_spec.items()},
+            on_broker_back=relay.read_back_everything_soon,
         )
         runtime.tasks.append(asyncio.create_task(runtime.broker_watch.run(), name=f"{service}-broker-watch"))
         if settings.consumers_enabled:
