@@ -356,6 +356,10 @@ class OutboxRelay:
             acknowledged.append(Acknowledgement(row.seq, metadata.partition, metadata.offset))
             self._note_position(PublishedPosition(row.seq, row.event_id, row.topic, metadata.partition, metadata.offset))
             self.metrics.events_published.labels(self.service, row.topic).inc()
+        for unheard in futures[len(acknowledged):]:
+            # Sends behind the first failure fail too or arrive out of order; they stay pending and
+            # go again. Their outcome is collected so asyncio does not report it as never retrieved.
+            unheard.add_done_callback(lambda future: future.cancelled() or future.exception())
         if acknowledged:
             self.last_publish_at = datetime.now(UTC)
             self.metrics.last_publish.labels(self.service).set(self.last_publish_at.timestamp())
