@@ -322,3 +322,29 @@ async def test_topics_are_created_with_the_catalogue_settings_and_a_mismatch_is_
             await admin.close()
     finally:
         broker.stop()
+
+
+async def test_published_events_are_kept_for_the_retention_then_pruned(start_service, databases, broker, eventually):
+    # A retention of about a second; the relay is driven by hand so nothing prunes behind the test's back.
+    limits = await start_service("limits", database_url=await databases.create("limits"), bootstrap_servers=broker.bootstrap_servers,
+                                 relay_enabled=False, consumers_enabled=False, outbox_retention_days=1.5 / 86400)
+    relay = limits.runtime.relay
+    outbox = relay.tables.outbox
+    stream = DocumentStream(limits, buyers=2)
+    await stream.post(4)
+    while await relay.publish_pending():
+        pass
+
+    async def rows() -> list:
+        async with limits.runtime.session_factory() as session:
+            return (await session.execute(select(outbox.c.published_at, outbox.c.broker_partition, outbox.c.broker_offset))).all()
+
+    published = await rows()
+    assert published and all(at is not None and partition is not None and offset is not None for at, partition, offset in published)
+    assert await relay.prune() == 0  # younger than the retention: kept, with their positions
+    await asyncio.sleep(1.6)
+    await stream.post(1)  # pending: never pruned, however old it gets
+    pending = len(await rows()) - len(published)
+    assert await relay.prune() == len(published)
+    assert [at for at, _, _ in await rows()] == [None] * pending
+    assert limits.metric("creditguard_outbox_pruned_total") == len(published)
