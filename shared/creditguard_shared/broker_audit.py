@@ -24,7 +24,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import OffsetOutOfRangeError
 
 from creditguard_shared.events.envelope import EventEnvelope
-from creditguard_shared.kafka import _admin, ensure_topics, stop_quietly
+from creditguard_shared.kafka import admin_client, ensure_topics, stop_quietly
 from creditguard_shared.outbox import PublishedPosition
 from creditguard_shared.settings import KafkaSettings
 
@@ -56,7 +56,7 @@ async def look_at_broker(settings: KafkaSettings, topics: Iterable[str]) -> Brok
     """Cluster id and partitions of every topic (listed, never named: naming a missing topic in a
     metadata request lets a broker auto-create it), then the end offsets of ``topics``. A
     missing topic among them is created with the catalogue's settings first."""
-    admin = _admin(settings)
+    admin = admin_client(settings)
     await admin.start()
     try:
         cluster = await admin.describe_cluster()

@@ -37,7 +37,7 @@ def wanted_topics() -> list[TopicSpec]:
     return specs
 
 
-def _admin(settings: KafkaSettings) -> AIOKafkaAdminClient:
+def admin_client(settings: KafkaSettings) -> AIOKafkaAdminClient:
     return AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers, request_timeout_ms=settings.request_timeout_ms)
 
 
@@ -45,7 +45,7 @@ async def ensure_topics(settings: KafkaSettings, *, replication_factor: int = 1)
     """Create every catalogue topic and its dead-letter topic with the catalogue's partitions,
     retention and cleanup policy; existing ones are left alone (check_topics reports how they
     differ). Listing all topics, never naming one, so the broker cannot auto-create any."""
-    admin = _admin(settings)
+    admin = admin_client(settings)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -67,7 +67,7 @@ async def check_topics(settings: KafkaSettings) -> list[str]:
     """How the broker's topics differ from the catalogue, one sentence each (empty: as wanted).
     Reported, never "fixed": fewer partitions than wanted would need a reshuffle of keys an
     operator decides on, and settings may have been tuned on purpose."""
-    admin = _admin(settings)
+    admin = admin_client(settings)
     await admin.start()
     try:
         described = {t["topic"]: t for t in await admin.describe_topics(None)}
@@ -96,7 +96,7 @@ async def check_topics(settings: KafkaSettings) -> list[str]:
 
 async def describe_cluster(settings: KafkaSettings) -> str:
     """The cluster id the broker reports (Metadata v2+); raises if the broker does not answer."""
-    admin = _admin(settings)
+    admin = admin_client(settings)
     await admin.start()
     try:
         return str((await admin.describe_cluster()).get("cluster_id") or "")
