@@ -21,6 +21,9 @@ from creditguard_shared.replay_cli import main as replay_main
 from creditguard_shared.settings import KafkaSettings
 from tests.kafka_tools import publish_raw
 
+# The tests stop and restart the ``broker`` fixture's broker: it is fresh per test, and
+# ``start_service`` depends on it, so the services stop before it does at teardown (a broker
+# stopped under live connections drains them for seconds).
 # Quick checks so a loss is found within a second or two.
 FAST = {"broker_check_interval_seconds": 0.5}
 INVOICE_AMOUNT = Decimal("1000.00")
@@ -108,8 +111,7 @@ async def start_three(start_service, databases, broker, **overrides):
     return services
 
 
-async def test_broker_killed_mid_stream_loses_no_document(start_service, databases, private_broker, eventually):
-    broker = private_broker
+async def test_broker_killed_mid_stream_loses_no_document(start_service, databases, broker, eventually):
     services = await start_three(start_service, databases, broker)
     limits, scoring, alerts = services["limits"], services["scoring"], services["alerts"]
     stream = DocumentStream(limits)
@@ -131,11 +133,10 @@ async def test_broker_killed_mid_stream_loses_no_document(start_service, databas
     assert (await processed_event_count(alerts))["alerts-receivables"] == stream.events_per_consumer
 
 
-async def test_broker_restarted_empty_after_the_stream_refills_a_consumer_that_was_away(start_service, databases, private_broker, eventually):
+async def test_broker_restarted_empty_after_the_stream_refills_a_consumer_that_was_away(start_service, databases, broker, eventually):
     """Alerts is down while the documents flow; then the broker restarts empty. When alerts comes
     back, the events it never read exist only in limits' outbox: limits must find the loss by
     itself (no new document arrives to provoke a produce) and publish them again."""
-    broker = private_broker
     limits = await start_service("limits", database_url=await databases.create("limits"), bootstrap_servers=broker.bootstrap_servers, **FAST)
     scoring = await start_service("scoring", database_url=await databases.create("scoring"), bootstrap_servers=broker.bootstrap_servers, **FAST)
     stream = DocumentStream(limits)
@@ -161,12 +162,11 @@ async def test_broker_restarted_empty_after_the_stream_refills_a_consumer_that_w
     assert (await processed_event_count(alerts))["alerts-receivables"] == stream.events_per_consumer
 
 
-async def test_a_topic_refilled_by_other_producers_is_not_taken_for_the_original(start_service, databases, private_broker, eventually):
+async def test_a_topic_refilled_by_other_producers_is_not_taken_for_the_original(start_service, databases, broker, eventually):
     """After the broker restarted empty, an ERP writes to the re-created topics past the offsets
     limits had recorded: the end offsets alone would say "kept". Reading back finds other events
     at those offsets, and limits publishes its own again. The test drives limits' relay itself
     (no relay task), so the read-back under test is the one that finds the loss."""
-    broker = private_broker
     limits = await start_service("limits", database_url=await databases.create("limits"), bootstrap_servers=broker.bootstrap_servers,
                                  relay_enabled=False)
     relay = limits.runtime.relay
@@ -202,9 +202,8 @@ async def test_a_topic_refilled_by_other_producers_is_not_taken_for_the_original
     assert await relay.find_and_requeue_lost_events(everything=True) == 0
 
 
-async def test_readiness_stays_up_while_the_broker_is_down_and_the_backlog_shows(start_service, databases, private_broker, eventually):
+async def test_readiness_stays_up_while_the_broker_is_down_and_the_backlog_shows(start_service, databases, broker, eventually):
     """Alerts runs here as an API-only replica (no consumers), so its groups' lag can only grow."""
-    broker = private_broker
     services = await start_three(start_service, databases, broker, alerts={"consumers_enabled": False})
     limits, scoring, alerts = services["limits"], services["scoring"], services["alerts"]
     stream = DocumentStream(limits)

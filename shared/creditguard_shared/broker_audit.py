@@ -70,8 +70,8 @@ async def look_at_broker(settings: KafkaSettings, topics: Iterable[str]) -> Brok
     present = [TopicPartition(topic, p) for topic in wanted if topic in described for p in range(described[topic])]
     if present:
         consumer = _reader(settings)
-        await consumer.start()
         try:
+            await consumer.start()
             ends = await consumer.end_offsets(present)
         finally:
             await stop_quietly(consumer)
@@ -112,7 +112,11 @@ class ReadBack:
         self.consumer = _reader(settings)
 
     async def __aenter__(self) -> ReadBack:
-        await self.consumer.start()
+        try:
+            await self.consumer.start()
+        except BaseException:
+            await stop_quietly(self.consumer)
+            raise
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -61,8 +61,8 @@ class BrokerWatch:
                 await self.probe()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - a failed pass is retried at the next interval
-                logger.exception("broker watch pass failed")
+            except Exception as exc:  # noqa: BLE001 - a failed pass is retried at the next interval
+                logger.warning("broker watch pass failed: %r", exc)
             await asyncio.sleep(self.interval)
 
     async def probe(self) -> BrokerState:
@@ -110,8 +110,8 @@ class BrokerWatch:
             bootstrap_servers=self.settings.bootstrap_servers, group_id=group, enable_auto_commit=False,
             request_timeout_ms=self.settings.request_timeout_ms, client_id=f"creditguard-{self.service}-lag",
         )
-        await consumer.start()
         try:
+            await consumer.start()
             existing = await consumer.topics()  # every topic's metadata: naming one could auto-create it
             partitions = [TopicPartition(t, p) for t in topics if t in existing for p in sorted(consumer.partitions_for_topic(t) or ())]
             if not partitions:

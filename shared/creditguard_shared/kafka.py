@@ -147,11 +147,14 @@ class KafkaConnection:
             self.metrics.broker_up.labels(self.service).set(1)
             return producer
 
-    async def reset_producer(self) -> None:
-        """Drop a producer whose sends fail, so the next use reconnects (and re-creates topics)."""
+    async def reset_producer(self, *, broker_down: bool = True) -> None:
+        """Drop a producer whose sends fail, so the next use reconnects (and re-creates topics).
+        ``broker_down=False``: the broker answers, but the producer's view of it (partition
+        counts) is stale, as after the broker lost its topics."""
         async with self._lock:
             producer, self._producer = self._producer, None
-        self.metrics.broker_up.labels(self.service).set(0)
+        if broker_down:
+            self.metrics.broker_up.labels(self.service).set(0)
         if producer is not None:
             await stop_quietly(producer)
 

@@ -465,6 +465,10 @@ class OutboxRelay:
         self.last_loss = {"detected_at": datetime.now(UTC).isoformat(), "reasons": reasons, "events_requeued": count,
                           "partitions": sorted(f"{topic}/{partition}" for topic, partition in rows)}
         logger.warning("the broker lost %d published events on %d partitions (%s): publishing them again", count, len(rows), ", ".join(reasons))
+        # The producer still partitions by the topics it knew: a re-created topic may have fewer
+        # partitions, and a send to one it no longer has would be lost again (or, on tansu, kept
+        # where no consumer looks). A new producer starts from the broker's current metadata.
+        await self.kafka.reset_producer(broker_down=False)
         self.wake()
         return count
 
