@@ -57,8 +57,8 @@ async def look_at_broker(settings: KafkaSettings, topics: Iterable[str]) -> Brok
     metadata request lets a broker auto-create it), then the end offsets of ``topics``. A
     missing topic among them is created with the catalogue's settings first."""
     admin = admin_client(settings)
-    await admin.start()
     try:
+        await admin.start()
         cluster = await admin.describe_cluster()
         described = {t["topic"]: len(t["partitions"]) for t in await admin.describe_topics(None) if not t.get("error_code")}
     finally:

@@ -46,8 +46,8 @@ async def ensure_topics(settings: KafkaSettings, *, replication_factor: int = 1)
     retention and cleanup policy; existing ones are left alone (check_topics reports how they
     differ). Listing all topics, never naming one, so the broker cannot auto-create any."""
     admin = admin_client(settings)
-    await admin.start()
     try:
+        await admin.start()
         existing = set(await admin.list_topics())
         wanted = [
             NewTopic(spec.name, spec.partitions, replication_factor, topic_configs=spec.configs)
@@ -68,8 +68,8 @@ async def check_topics(settings: KafkaSettings) -> list[str]:
     Reported, never "fixed": fewer partitions than wanted would need a reshuffle of keys an
     operator decides on, and settings may have been tuned on purpose."""
     admin = admin_client(settings)
-    await admin.start()
     try:
+        await admin.start()
         described = {t["topic"]: t for t in await admin.describe_topics(None)}
         specs = wanted_topics()
         mismatches = [f"topic {spec.name} is missing" for spec in specs if spec.name not in described]
@@ -97,8 +97,8 @@ async def check_topics(settings: KafkaSettings) -> list[str]:
 async def describe_cluster(settings: KafkaSettings) -> str:
     """The cluster id the broker reports (Metadata v2+); raises if the broker does not answer."""
     admin = admin_client(settings)
-    await admin.start()
     try:
+        await admin.start()
         return str((await admin.describe_cluster()).get("cluster_id") or "")
     finally:
         await admin.close()
