@@ -490,6 +490,7 @@ class OutboxRelay:
             if deleted == 0:
                 break
         if total:
+            self._highest = None  # a partition's highest row may have gone: read them again
             self.metrics.outbox_pruned.labels(self.service).inc(total)
             logger.info("pruned %d published outbox events older than %s", total, cutoff.isoformat())
         return total
