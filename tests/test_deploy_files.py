@@ -93,7 +93,7 @@ def test_kubernetes_manifests_are_valid_and_current():
 def test_promtool_accepts_the_alerting_rules():
     result = subprocess.run(["promtool", "check", "rules", str(ROOT / "deploy/prometheus/rules/creditguard.yml")], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS: 9 rules found" in result.stdout
+    assert "SUCCESS: 11 rules found" in result.stdout
 
 
 def test_dashboards_are_current_and_provisioned():

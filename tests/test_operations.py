@@ -135,7 +135,7 @@ async def test_every_dashboard_query_and_alert_rule_works_against_real_prometheu
 
         async def rules_evaluate():
             rules = prometheus.rules()
-            assert len(rules) == 9
+            assert len(rules) == 11
             broken = [(r["name"], r.get("health"), r.get("lastError")) for r in rules if r.get("health") != "ok" or r.get("lastError")]
             assert not broken, broken
 

@@ -28,7 +28,11 @@ async def test_health_metrics_and_openapi(service):
     assert (await service.client.get("/health/live")).json() == {"status": "ok"}
     ready = await service.client.get("/health/ready")
     assert ready.status_code == 200, ready.text
-    assert ready.json()["checks"] == {"database": True, "broker": True}
+    # Readiness is the database's answer alone; the broker is a detail.
+    assert ready.json()["checks"] == {"database": True}
+    details = (await service.client.get("/health/details")).json()
+    assert details["database"] == {"ok": True, "error": None}
+    assert details["outbox"]["pending"] == 0 and details["outbox"]["retention_days"] == 7.0
     # Swagger UI and ReDoc load their files from the service itself, never from a CDN.
     for page, asset in (("/docs", "/docs-assets/swagger-ui-bundle.js"), ("/redoc", "/docs-assets/redoc.standalone.js")):
         html = (await service.client.get(page)).text

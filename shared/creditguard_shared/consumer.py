@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 from creditguard_shared.errors import DomainError
 from creditguard_shared.events.catalogue import topic_named
 from creditguard_shared.events.envelope import EventEnvelope, service_source
-from creditguard_shared.kafka import KafkaConnection, stop_quietly
+from creditguard_shared.kafka import KafkaConnection, ensure_topics, stop_quietly
 from creditguard_shared.metrics import ServiceMetrics
 from creditguard_shared.observability import correlation_id_var, new_correlation_id
 from creditguard_shared.settings import KafkaSettings
@@ -85,6 +85,17 @@ class EventConsumer:
         """Consume until cancelled; reconnects with backoff while the broker is away."""
         backoff = 0.5
         while not self._stopping.is_set():
+            try:
+                # Subscribing names the topics in a metadata request, which lets a broker that
+                # auto-creates topics invent them with its defaults: they are created first.
+                await ensure_topics(self.settings)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the broker is away: wait for it as below
+                logger.warning("consumer %s waits for the broker: %s", self.name, exc.__class__.__name__)
+                await wait_at_most(self._stopping.wait(), seconds=backoff)
+                backoff = min(backoff * 2, 10.0)
+                continue
             consumer = AIOKafkaConsumer(
                 *self.handlers,
                 bootstrap_servers=self.settings.bootstrap_servers,

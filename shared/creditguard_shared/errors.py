@@ -190,7 +190,7 @@ def document_problems(app: FastAPI) -> None:
         for path, operations in schema.get("paths", {}).items():
             for method, operation in operations.items():
                 statuses = set()
-                if path.startswith("/v1/"):
+                if path.startswith(("/v1/", "/admin/")):
                     statuses |= {401, 403}
                 if "{" in path:
                     statuses.add(404)

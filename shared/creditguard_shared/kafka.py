@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import dataclass
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import TopicAlreadyExistsError
 
 from creditguard_shared.events.catalogue import TOPICS
@@ -18,24 +20,86 @@ from creditguard_shared.settings import KafkaSettings
 logger = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class TopicSpec:
+    """A topic as the catalogue wants it on the broker."""
+
+    name: str
+    partitions: int
+    configs: dict[str, str]
+
+
+def wanted_topics() -> list[TopicSpec]:
+    specs = []
+    for topic in TOPICS:
+        specs.append(TopicSpec(topic.name, topic.partitions, topic.broker_configs()))
+        specs.append(TopicSpec(topic.dead_letter_topic, 1, topic.dead_letter_broker_configs()))
+    return specs
+
+
+def admin_client(settings: KafkaSettings) -> AIOKafkaAdminClient:
+    return AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers, request_timeout_ms=settings.request_timeout_ms)
+
+
 async def ensure_topics(settings: KafkaSettings, *, replication_factor: int = 1) -> list[str]:
-    """Create every catalogue topic and its dead-letter topic; existing ones are left alone."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers, request_timeout_ms=settings.request_timeout_ms)
-    await admin.start()
+    """Create every catalogue topic and its dead-letter topic with the catalogue's partitions,
+    retention and cleanup policy; existing ones are left alone (check_topics reports how they
+    differ). Listing all topics, never naming one, so the broker cannot auto-create any."""
+    admin = admin_client(settings)
     try:
+        await admin.start()
         existing = set(await admin.list_topics())
-        wanted = []
-        for topic in TOPICS:
-            if topic.name not in existing:
-                wanted.append(NewTopic(topic.name, topic.partitions, replication_factor))
-            if topic.dead_letter_topic not in existing:
-                wanted.append(NewTopic(topic.dead_letter_topic, 1, replication_factor))
+        wanted = [
+            NewTopic(spec.name, spec.partitions, replication_factor, topic_configs=spec.configs)
+            for spec in wanted_topics() if spec.name not in existing
+        ]
         if wanted:
             try:
                 await admin.create_topics(wanted)
             except TopicAlreadyExistsError:
                 pass  # another service created them first
         return [t.name for t in wanted]
+    finally:
+        await admin.close()
+
+
+async def check_topics(settings: KafkaSettings) -> list[str]:
+    """How the broker's topics differ from the catalogue, one sentence each (empty: as wanted).
+    Reported, never "fixed": fewer partitions than wanted would need a reshuffle of keys an
+    operator decides on, and settings may have been tuned on purpose."""
+    admin = admin_client(settings)
+    try:
+        await admin.start()
+        described = {t["topic"]: t for t in await admin.describe_topics(None)}
+        specs = wanted_topics()
+        mismatches = [f"topic {spec.name} is missing" for spec in specs if spec.name not in described]
+        present = [spec for spec in specs if spec.name in described]
+        for spec in present:
+            partitions = len(described[spec.name]["partitions"])
+            if partitions != spec.partitions:
+                mismatches.append(f"topic {spec.name} has {partitions} partitions, the catalogue says {spec.partitions}")
+        if present:
+            responses = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, spec.name) for spec in present])
+            actual: dict[str, dict[str, str]] = {}
+            for response in responses:
+                for resource in response.to_object()["resources"]:
+                    actual[resource["resource_name"]] = {e["config_names"]: e["config_value"] for e in resource["config_entries"]}
+            for spec in present:
+                for key, value in spec.configs.items():
+                    found = actual.get(spec.name, {}).get(key)
+                    if found != value:
+                        mismatches.append(f"topic {spec.name} has {key}={found}, the catalogue says {value}")
+        return mismatches
+    finally:
+        await admin.close()
+
+
+async def describe_cluster(settings: KafkaSettings) -> str:
+    """The cluster id the broker reports (Metadata v2+); raises if the broker does not answer."""
+    admin = admin_client(settings)
+    try:
+        await admin.start()
+        return str((await admin.describe_cluster()).get("cluster_id") or "")
     finally:
         await admin.close()
 
@@ -83,24 +147,16 @@ class KafkaConnection:
             self.metrics.broker_up.labels(self.service).set(1)
             return producer
 
-    async def reset_producer(self) -> None:
-        """Drop a producer whose sends fail, so the next use reconnects (and re-creates topics)."""
+    async def reset_producer(self, *, broker_down: bool = True) -> None:
+        """Drop a producer whose sends fail, so the next use reconnects (and re-creates topics).
+        ``broker_down=False``: the broker answers, but the producer's view of it (partition
+        counts) is stale, as after the broker lost its topics."""
         async with self._lock:
             producer, self._producer = self._producer, None
-        self.metrics.broker_up.labels(self.service).set(0)
+        if broker_down:
+            self.metrics.broker_up.labels(self.service).set(0)
         if producer is not None:
             await stop_quietly(producer)
-
-    async def is_reachable(self, timeout: float = 2.0) -> tuple[bool, str | None]:
-        producer = await self.producer()
-        if producer is None:
-            return False, f"broker {self.settings.bootstrap_servers} unreachable"
-        try:
-            async with asyncio.timeout(timeout):
-                await producer.client.fetch_all_metadata()
-        except Exception as exc:  # noqa: BLE001
-            return False, f"broker {self.settings.bootstrap_servers} not answering: {exc.__class__.__name__}"
-        return True, None
 
     async def close(self) -> None:
         await self.reset_producer()
@@ -110,5 +166,10 @@ async def stop_quietly(client) -> None:  # type: ignore[no-untyped-def]
     try:
         async with asyncio.timeout(2):
             await client.stop()
+    except asyncio.CancelledError:
+        # A group-less aiokafka consumer awaits a task it has just cancelled when it stops, and
+        # that cancellation escapes; only a cancellation of the caller itself is passed on.
+        if asyncio.current_task().cancelling():  # type: ignore[union-attr]
+            raise
     except Exception:  # noqa: BLE001 - best effort on a client that never connected
         pass

@@ -29,6 +29,13 @@ def define_messaging_tables(metadata: MetaData) -> MessagingTables:
         Column("published_at", DateTime(timezone=True)),
         Column("attempts", Integer, nullable=False, server_default=text("0")),
         Column("last_error", Text),
+        # Where the broker acknowledged the event (null until published, or when it was not told):
+        # a broker that lost data is found by reading these positions back (see broker_audit).
+        Column("broker_partition", Integer),
+        Column("broker_offset", BigInteger),
+        # Set when a published event is queued again (a broker lost it, or an operator replays it):
+        # the backlog's age counts from here, not from the event's creation days ago.
+        Column("requeued_at", DateTime(timezone=True)),
     )
     Index(
         "ix_outbox_events_unpublished",
@@ -36,6 +43,10 @@ def define_messaging_tables(metadata: MetaData) -> MessagingTables:
         postgresql_where=outbox.c.published_at.is_(None),
         sqlite_where=outbox.c.published_at.is_(None),
     )
+    # Pruning (published rows past the retention) and replays by time range.
+    Index("ix_outbox_events_created_at", outbox.c.created_at)
+    # Re-queueing what a partition lost: the rows at or above a given offset of one partition.
+    Index("ix_outbox_events_broker_position", outbox.c.topic, outbox.c.broker_partition, outbox.c.broker_offset)
     processed_events = Table(
         "processed_events",
         metadata,

@@ -57,7 +57,33 @@ class ServiceMetrics:
             ["service", "topic", "partition"], registry=r,
         )
         self.broker_up = Gauge(
-            "creditguard_broker_connected", "1 while the outbox producer is connected to the broker.",
+            "creditguard_broker_connected", "1 while the broker answers this service's metadata probe.",
+            ["service"], registry=r,
+        )
+        self.last_publish = Gauge(
+            "creditguard_outbox_last_publish_timestamp_seconds", "When the broker last acknowledged an outbox event (Unix time).",
+            ["service"], registry=r,
+        )
+        self.consumer_group_lag = Gauge(
+            "creditguard_consumer_group_lag_messages",
+            "Messages past the consumer group's committed offsets, by group and topic, as the broker reports them.",
+            ["service", "group", "topic"], registry=r,
+        )
+        self.broker_data_loss = Counter(
+            "creditguard_broker_data_loss_detected_total",
+            "Times the relay found published events missing from the broker, by how it noticed.",
+            ["service", "reason"], registry=r,
+        )
+        self.events_republished = Counter(
+            "creditguard_events_republished_total", "Outbox events queued again, because the broker lost them or an operator replayed them.",
+            ["service", "reason"], registry=r,
+        )
+        self.outbox_pruned = Counter(
+            "creditguard_outbox_pruned_total", "Published outbox events deleted after the retention.",
+            ["service"], registry=r,
+        )
+        self.topic_mismatches = Gauge(
+            "creditguard_topic_mismatches", "Differences between the broker's topics and the event catalogue (partitions, settings, missing).",
             ["service"], registry=r,
         )
 

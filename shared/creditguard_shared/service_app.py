@@ -11,25 +11,31 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated
 
+from datetime import UTC, datetime
+
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from creditguard_shared.api_docs import install_local_docs
-from creditguard_shared.auth.keys import ApiKeyStore
+from creditguard_shared.auth.dependencies import require_roles
+from creditguard_shared.auth.keys import ApiKeyStore, Role
+from creditguard_shared.broker_watch import BrokerWatch
 from creditguard_shared.clock import Clock, clock_control_router
 from creditguard_shared.consumer import BatchPreparation, EventConsumer, Subscription
 from creditguard_shared.database import create_engine, create_session_factory
 from creditguard_shared.errors import document_problems, install_problem_handlers, problem_response
+from creditguard_shared.events.catalogue import all_topic_names
 from creditguard_shared.events.envelope import service_source
 from creditguard_shared.kafka import KafkaConnection
 from creditguard_shared.leadership import run_as_leader
 from creditguard_shared.messaging_tables import MessagingTables
 from creditguard_shared.metrics import HttpMetricsMiddleware, ServiceMetrics
 from creditguard_shared.observability import CORRELATION_HEADER, configure_logging, correlation_id_var, new_correlation_id
-from creditguard_shared.outbox import OutboxRelay
+from creditguard_shared.outbox import OutboxRelay, OutboxRepository, ReplayFilter
 from creditguard_shared.schema_types import storable_text
 from creditguard_shared.settings import ServiceSettingsMixin
 from creditguard_shared.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -67,6 +73,7 @@ class ServiceRuntime:
     relay: OutboxRelay
     metrics: ServiceMetrics
     clock: Clock
+    broker_watch: BrokerWatch | None = None
     consumers: list[EventConsumer] = field(default_factory=list)
     tasks: list[asyncio.Task] = field(default_factory=list)
 
@@ -121,6 +128,8 @@ def create_service_app(
         relay = OutboxRelay(
             service=service, engine=engine, session_factory=session_factory, tables=tables, kafka=kafka,
             metrics=metrics, poll_interval=settings.outbox_poll_interval_seconds, batch_size=settings.outbox_batch_size,
+            retention_days=settings.outbox_retention_days, prune_interval=settings.outbox_prune_interval_seconds,
+            check_interval=settings.broker_check_interval_seconds,
         )
         uow_factory = functools.partial(UnitOfWork, session_factory=session_factory, tables=tables, source=service_source(service), after_commit=relay.wake)
         runtime = ServiceRuntime(
@@ -132,9 +141,19 @@ def create_service_app(
             await on_startup(runtime)
         if settings.relay_enabled:
             runtime.tasks.append(asyncio.create_task(relay.run(), name=f"{service}-outbox-relay"))
+        subscriptions_by_spec = {
+            spec.name: list(spec.subscriptions(runtime) if callable(spec.subscriptions) else spec.subscriptions) for spec in consumers
+        }
+        # The groups' lag is watched even where this instance runs no consumers (an API-only replica).
+        runtime.broker_watch = BrokerWatch(
+            service=service, settings=settings.kafka, metrics=metrics, interval=settings.broker_check_interval_seconds,
+            groups={f"creditguard-{name}": [s.topic for s in subs] for name, subs in subscriptions_by_spec.items()},
+            on_broker_back=relay.read_back_everything_soon,
+        )
+        runtime.tasks.append(asyncio.create_task(runtime.broker_watch.run(), name=f"{service}-broker-watch"))
         if settings.consumers_enabled:
             for spec in consumers:
-                subscriptions = spec.subscriptions(runtime) if callable(spec.subscriptions) else spec.subscriptions
+                subscriptions = subscriptions_by_spec[spec.name]
                 consumer = EventConsumer(
                     name=spec.name, subscriptions=list(subscriptions), uow_factory=uow_factory, kafka=kafka,
                     settings=settings.kafka, metrics=metrics, service=service, events_per_transaction=spec.events_per_transaction,
@@ -193,28 +212,100 @@ def _operations_router(metrics: ServiceMetrics) -> APIRouter:
     async def live() -> dict[str, str]:
         return {"status": "ok"}
 
-    @router.get("/health/ready", summary="Database and broker reachable", responses={503: {"description": "Not ready"}})
+    @router.get("/health/ready", summary="This instance can serve its API (its database answers)",
+                responses={503: {"description": "Not ready"}})
     async def ready(request: Request) -> JSONResponse:
+        """The broker is not asked: the API works without it (events wait in the outbox), and an
+        orchestrator that routes by readiness would otherwise take every replica offline at once.
+        The broker's state is in /health/details and the metrics."""
         runtime: ServiceRuntime = request.app.state.runtime
-        problems: list[str] = []
-        try:
-            async with runtime.engine.connect() as connection:
-                async with asyncio.timeout(2):
-                    await connection.execute(text("SELECT 1"))
-        except Exception as exc:  # noqa: BLE001 - any failure means not ready
-            problems.append(f"database unreachable: {exc.__class__.__name__}")
-        broker_ok, broker_problem = await runtime.kafka.is_reachable()
-        if not broker_ok and broker_problem:
-            problems.append(broker_problem)
-        if problems:
-            return problem_response(status=503, problem_type="not-ready", detail="; ".join(problems), checks={"database": not any(p.startswith("database") for p in problems), "broker": broker_ok})
-        return JSONResponse({"status": "ready", "checks": {"database": True, "broker": True}})
+        database_problem = await _database_problem(runtime)
+        if database_problem:
+            return problem_response(status=503, problem_type="not-ready", detail=database_problem, checks={"database": False})
+        return JSONResponse({"status": "ready", "checks": {"database": True}})
+
+    @router.get("/health/details", summary="Database, broker, outbox backlog, consumer lag and topics")
+    async def details(request: Request) -> dict[str, object]:
+        runtime: ServiceRuntime = request.app.state.runtime
+        database_problem = await _database_problem(runtime)
+        outbox: dict[str, object] = {"retention_days": runtime.settings.outbox_retention_days}
+        if not database_problem:
+            async with runtime.session_factory() as session:
+                pending, oldest = await OutboxRepository(session, runtime.relay.tables).backlog()
+            outbox["pending"] = pending
+            outbox["oldest_pending_age_seconds"] = round((datetime.now(UTC) - oldest).total_seconds(), 3) if oldest else 0.0
+        relay = runtime.relay
+        outbox["last_publish_at"] = relay.last_publish_at.isoformat() if relay.last_publish_at else None
+        outbox["last_broker_check_at"] = relay.last_check_at.isoformat() if relay.last_check_at else None
+        outbox["last_broker_loss"] = relay.last_loss
+        watch = runtime.broker_watch
+        return {
+            "database": {"ok": database_problem is None, "error": database_problem},
+            "broker": watch.state.as_json() if watch else None,
+            "outbox": outbox,
+            "consumer_lag": watch.state.consumer_lag if watch else {},
+        }
+
+    @router.post("/admin/replay", summary="Publish retained events again", response_model=ReplayResult,
+                 dependencies=[Depends(require_roles(Role.ADMIN))])
+    async def replay(request: Request, body: ReplayRequest) -> ReplayResult:
+        """Queues the matching published events the outbox still keeps (see the retention) for
+        publication again. Consumers recognise the event ids they processed, so a replay changes
+        nothing for them; it refills a broker or a consumer that lost events."""
+        runtime: ServiceRuntime = request.app.state.runtime
+        async with runtime.uow_factory() as uow:
+            by_topic = await OutboxRepository(uow.session, runtime.relay.tables).requeue_matching(body.as_filter())
+            await uow.commit()
+        total = sum(by_topic.values())
+        runtime.metrics.events_republished.labels(runtime.settings.service_name, "replay").inc(total)
+        runtime.relay.wake()
+        logger.info("replay queued %d events again (%s)", total, body.model_dump(exclude_none=True))
+        return ReplayResult(requeued=total, by_topic=by_topic)
 
     @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
     async def prometheus_metrics() -> object:
         return metrics.render()
 
     return router
+
+
+async def _database_problem(runtime: ServiceRuntime) -> str | None:
+    try:
+        async with runtime.engine.connect() as connection:
+            async with asyncio.timeout(2):
+                await connection.execute(text("SELECT 1"))
+    except Exception as exc:  # noqa: BLE001 - any failure means not ready
+        return f"database unreachable: {exc.__class__.__name__}"
+    return None
+
+
+class ReplayRequest(BaseModel):
+    """Which retained events to publish again; every filter given must match."""
+
+    since: datetime | None = Field(None, description="Events created at or after this time.")
+    until: datetime | None = Field(None, description="Events created before this time.")
+    buyer_id: str | None = Field(None, max_length=64, description="Only this buyer's events (the events' key).")
+    topic: str | None = Field(None, description="Only this topic's events.")
+
+    @field_validator("topic")
+    @classmethod
+    def _known_topic(cls, value: str | None) -> str | None:
+        if value is not None and value not in all_topic_names(with_dead_letters=False):
+            raise ValueError(f"unknown topic; one of {', '.join(all_topic_names(with_dead_letters=False))}")
+        return value
+
+    @field_validator("since", "until")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+    def as_filter(self) -> ReplayFilter:
+        return ReplayFilter(since=self.since, until=self.until, buyer_id=self.buyer_id, topic=self.topic)
+
+
+class ReplayResult(BaseModel):
+    requeued: int = Field(description="Events queued for publication again.")
+    by_topic: dict[str, int]
 
 
 async def unit_of_work(request: Request) -> AsyncIterator[UnitOfWork]:

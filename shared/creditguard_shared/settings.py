@@ -41,6 +41,13 @@ class ServiceSettingsMixin(BaseSettings):
     log_json: bool = True
     outbox_poll_interval_seconds: float = 0.5
     outbox_batch_size: int = 200
+    # Published outbox rows are the system's log: kept this long (days) so a broker that lost
+    # data can be refilled and an operator can replay, then pruned.
+    outbox_retention_days: float = 7.0
+    outbox_prune_interval_seconds: float = 3600.0
+    # How often the relay reads back what it published (cluster id, topics, end offsets) and the
+    # broker watch probes the broker and the consumer groups' lag.
+    broker_check_interval_seconds: float = 10.0
     consumers_enabled: bool = True
     relay_enabled: bool = True
     # Exposes GET/PUT /internal/clock (admin only) so tests and the simulator can move time.

@@ -24,6 +24,7 @@ from creditguard_shared.events.contracts import (
 )
 
 DEAD_LETTER_SUFFIX = ".dlq"
+DAY_MS = 24 * 60 * 60 * 1000
 
 
 @dataclass(frozen=True)
@@ -35,10 +36,23 @@ class Topic:
     consumers: tuple[str, ...]
     description: str
     partitions: int = 6
+    # Longer than the services' outbox retention (7 days by default), so anything an outbox can
+    # still replay is also still readable on the broker; "delete": events are a history, not a
+    # table (compaction by buyer would drop all but each buyer's last event).
+    retention_ms: int = 14 * DAY_MS
+    cleanup_policy: str = "delete"
+    # Dead letters wait for a person: a month to inspect them.
+    dead_letter_retention_ms: int = 30 * DAY_MS
 
     @property
     def dead_letter_topic(self) -> str:
         return self.name + DEAD_LETTER_SUFFIX
+
+    def broker_configs(self) -> dict[str, str]:
+        return {"retention.ms": str(self.retention_ms), "cleanup.policy": self.cleanup_policy}
+
+    def dead_letter_broker_configs(self) -> dict[str, str]:
+        return {"retention.ms": str(self.dead_letter_retention_ms), "cleanup.policy": "delete"}
 
 
 TOPICS: tuple[Topic, ...] = (
