@@ -71,6 +71,16 @@ OPERATIONS: dict[str, list[PanelSpec]] = {
         PanelSpec("Oldest unsent outbox event", (Query("creditguard_outbox_oldest_pending_age_seconds", "{{service}}"),), unit="s"),
         PanelSpec("Events published", (Query(f"sum by (service, topic) (rate(creditguard_events_published_total{RATE}))", "{{service}} {{topic}}"),), unit="ops"),
         PanelSpec("Dead-lettered messages", (Query("sum by (service, topic, reason) (increase(creditguard_events_dead_lettered_total[1h]))", "{{service}} {{topic}} {{reason}}"),)),
+        PanelSpec("Consumer group lag (committed offsets)", (Query("sum by (group, topic) (creditguard_consumer_group_lag_messages)", "{{group}} {{topic}}"),)),
+        PanelSpec("Seconds since the broker last acknowledged an event",
+                  (Query("time() - creditguard_outbox_last_publish_timestamp_seconds", "{{service}}"),), unit="s"),
+        PanelSpec("Broker losses found and events republished", (
+            # Both counters have no series until the first loss or replay: shown as 0 until then.
+            Query("sum by (service, reason) (increase(creditguard_broker_data_loss_detected_total[1h])) or on() vector(0)", "lost: {{service}} {{reason}}"),
+            Query("sum by (service, reason) (increase(creditguard_events_republished_total[1h])) or on() vector(0)", "republished: {{service}} {{reason}}"),
+        )),
+        PanelSpec("Topics differing from the catalogue", (Query("creditguard_topic_mismatches", "{{service}}"),), kind="stat", width=6),
+        PanelSpec("Outbox events pruned after the retention", (Query("sum by (service) (increase(creditguard_outbox_pruned_total[1d])) or on() vector(0)", "{{service}}"),), width=6),
     ],
     "Console": [
         PanelSpec("Console calls to the services p95 by service called", (
