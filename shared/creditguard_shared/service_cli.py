@@ -27,7 +27,7 @@ def run_service_cli(
     serve.add_argument("--host", default=settings.host)
     serve.add_argument("--port", type=int, default=settings.port)
     serve.add_argument("--migrate", action="store_true", help="apply migrations before serving")
-    serve.add_argument("--workers", type=int, default=settings.workers,
+    serve.add_argument("--workers", type=int, default=getattr(settings, "workers", 1),
                        help="worker processes sharing the port (PostgreSQL only: SQLite serialises every writer in one file)")
     args = parser.parse_args(argv)
 
