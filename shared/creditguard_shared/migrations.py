@@ -8,7 +8,7 @@ from pathlib import Path
 
 from alembic import command, context, op
 from alembic.config import Config
-from sqlalchemy import MetaData, text
+from sqlalchemy import BigInteger, Column, DateTime, Integer, MetaData, text
 from sqlalchemy.engine import Connection
 
 from creditguard_shared.database import create_engine, is_sqlite, normalise_database_url
@@ -75,3 +75,25 @@ def _rewrite_sqlite_money(columns: dict[str, tuple[str, ...]], expression: str) 
         # Names come from the migration itself, never from input; NULL stays NULL.
         assignments = ", ".join(f"{name} = {expression.format(column=name)}" for name in names)
         bind.execute(text(f"UPDATE {table} SET {assignments}"))
+
+
+def outbox_keeps_broker_positions() -> None:
+    """The shared outbox table (messaging_tables.py) becomes the log: published rows keep the
+    partition and offset the broker acknowledged (read back to find a broker's losses) and when
+    they were queued again; pruning and replays select by creation time. One step for every
+    service's migration, because the table is defined once for all of them."""
+    with op.batch_alter_table("outbox_events", schema=None) as batch_op:
+        batch_op.add_column(Column("broker_partition", Integer(), nullable=True))
+        batch_op.add_column(Column("broker_offset", BigInteger(), nullable=True))
+        batch_op.add_column(Column("requeued_at", DateTime(timezone=True), nullable=True))
+        batch_op.create_index("ix_outbox_events_created_at", ["created_at"], unique=False)
+        batch_op.create_index("ix_outbox_events_broker_position", ["topic", "broker_partition", "broker_offset"], unique=False)
+
+
+def outbox_forgets_broker_positions() -> None:
+    with op.batch_alter_table("outbox_events", schema=None) as batch_op:
+        batch_op.drop_index("ix_outbox_events_broker_position")
+        batch_op.drop_index("ix_outbox_events_created_at")
+        batch_op.drop_column("requeued_at")
+        batch_op.drop_column("broker_offset")
+        batch_op.drop_column("broker_partition")

@@ -8,9 +8,7 @@ Revision ID: 0007
 Revises: 0006
 Create Date: 2026-11-30 12:00:00
 """
-from alembic import op
-import sqlalchemy as sa
-
+from creditguard_shared.migrations import outbox_forgets_broker_positions, outbox_keeps_broker_positions
 
 revision = '0007'
 down_revision = '0006'
@@ -19,18 +17,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('outbox_events', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('broker_partition', sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column('broker_offset', sa.BigInteger(), nullable=True))
-        batch_op.add_column(sa.Column('requeued_at', sa.DateTime(timezone=True), nullable=True))
-        batch_op.create_index('ix_outbox_events_created_at', ['created_at'], unique=False)
-        batch_op.create_index('ix_outbox_events_broker_position', ['topic', 'broker_partition', 'broker_offset'], unique=False)
+    outbox_keeps_broker_positions()
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('outbox_events', schema=None) as batch_op:
-        batch_op.drop_index('ix_outbox_events_broker_position')
-        batch_op.drop_index('ix_outbox_events_created_at')
-        batch_op.drop_column('requeued_at')
-        batch_op.drop_column('broker_offset')
-        batch_op.drop_column('broker_partition')
+    outbox_forgets_broker_positions()
