@@ -23,14 +23,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -151,6 +152,31 @@ async def drop_postgres_database(name: str) -> None:
         await connection.close()
 
 
+@contextlib.asynccontextmanager
+async def seeded_database(backend: str, workdir: Path, *, buyers: int, invoices_per_buyer: int) -> AsyncIterator[tuple[str, list[str]]]:
+    """A fresh, migrated and seeded limits database (a SQLite file or a PostgreSQL database
+    dropped afterwards): its URL and the buyer ids."""
+    pg_name = None
+    if backend == "sqlite":
+        url = f"sqlite+aiosqlite:///{workdir / f'limits-{uuid.uuid4().hex[:6]}.db'}"
+    else:
+        pg_name, url = await create_postgres_database()
+    try:
+        await asyncio.to_thread(upgrade_to_head, migrations_dir("creditguard_limits"), url)
+        yield url, await seed(url, buyers=buyers, invoices_per_buyer=invoices_per_buyer)
+    finally:
+        if pg_name:
+            await drop_postgres_database(pg_name)
+
+
+def service_env(url: str, keys_file: Path) -> dict[str, str]:
+    """Limits on that database with the relay and consumers off (events still go to the outbox in
+    each transaction) and the scheduled jobs out of the way."""
+    return {"LIMITS_DATABASE_URL": url, "LIMITS_API_KEYS_FILE": str(keys_file), "LIMITS_RELAY_ENABLED": "false",
+            "LIMITS_CONSUMERS_ENABLED": "false", "LIMITS_LOG_LEVEL": "WARNING", "LIMITS_DAILY_SWEEP_INTERVAL_SECONDS": "86400",
+            "LIMITS_PORTFOLIO_METRICS_INTERVAL_SECONDS": "86400"}
+
+
 def report(label: str, result: LoadResult) -> None:
     print(f"  {label:<22} {result.throughput:8.0f} req/s   p50 {result.percentile(0.50) * 1000:6.2f} ms   p99 {result.percentile(0.99) * 1000:6.2f} ms")
 
@@ -164,17 +190,8 @@ async def run(args: argparse.Namespace) -> None:
     worker_counts = [int(w) for w in args.workers.split(",") if w]
     print(f"credit checks: {args.buyers} buyers x {args.invoices_per_buyer} open invoices, {args.requests} requests, {args.concurrency} concurrent clients")
     for backend in backends:
-        pg_name = None
-        if backend == "sqlite":
-            url = f"sqlite+aiosqlite:///{workdir / 'limits.db'}"
-        else:
-            pg_name, url = await create_postgres_database()
-        try:
-            await asyncio.to_thread(upgrade_to_head, migrations_dir("creditguard_limits"), url)
-            buyers = await seed(url, buyers=args.buyers, invoices_per_buyer=args.invoices_per_buyer)
-            env = {"LIMITS_DATABASE_URL": url, "LIMITS_API_KEYS_FILE": str(keys_file), "LIMITS_RELAY_ENABLED": "false",
-                   "LIMITS_CONSUMERS_ENABLED": "false", "LIMITS_LOG_LEVEL": "WARNING", "LIMITS_DAILY_SWEEP_INTERVAL_SECONDS": "86400",
-                   "LIMITS_PORTFOLIO_METRICS_INTERVAL_SECONDS": "86400"}
+        async with seeded_database(backend, workdir, buyers=args.buyers, invoices_per_buyer=args.invoices_per_buyer) as (url, buyers):
+            env = service_env(url, keys_file)
             trivial, trivial_url = serve("bench.credit_checks_trivial_app:app", {}, factory=False)
             floor, floor_url = serve("bench.credit_checks_floor_app:app", {"FLOOR_DATABASE_URL": url}, factory=False)
             try:
@@ -202,9 +219,6 @@ async def run(args: argparse.Namespace) -> None:
                 print(f"    decisions: {decisions}")
                 for result in open_loops:
                     report_open_loop("  open loop", result)
-        finally:
-            if pg_name:
-                await drop_postgres_database(pg_name)
 
 
 def main() -> None:

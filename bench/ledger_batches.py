@@ -18,7 +18,6 @@ the ratio; asserts nothing about time.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import random
 import sys
@@ -31,11 +30,9 @@ import uvloop
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from bench.credit_checks import TODAY, create_postgres_database, drop_postgres_database, seed, serve  # noqa: E402
+from bench.credit_checks import TODAY, seeded_database, serve, service_env  # noqa: E402
 from bench.http_load import LoadResult, encode_post, run_closed_loop  # noqa: E402
 from creditguard_shared.auth.keys import Role, add_key  # noqa: E402
-from creditguard_shared.migrations import upgrade_to_head  # noqa: E402
-from creditguard_shared.service_cli import migrations_dir  # noqa: E402
 
 
 def batches(base_url: str, key: str, buyers: list[str], *, count: int, size: int, run: str) -> tuple[list[bytes], list[bytes]]:
@@ -83,17 +80,8 @@ async def run(args: argparse.Namespace) -> None:
     backends = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
     print(f"ledger batches: {args.buyers} buyers, {args.batches} batches of {args.batch_size} documents each way, {args.clients} concurrent clients")
     for backend in backends:
-        pg_name = None
-        if backend == "sqlite":
-            url = f"sqlite+aiosqlite:///{workdir / 'limits.db'}"
-        else:
-            pg_name, url = await create_postgres_database()
-        try:
-            await asyncio.to_thread(upgrade_to_head, migrations_dir("creditguard_limits"), url)
-            buyers = await seed(url, buyers=args.buyers, invoices_per_buyer=1)
-            env = {"LIMITS_DATABASE_URL": url, "LIMITS_API_KEYS_FILE": str(keys_file), "LIMITS_RELAY_ENABLED": "false",
-                   "LIMITS_CONSUMERS_ENABLED": "false", "LIMITS_LOG_LEVEL": "WARNING", "LIMITS_DAILY_SWEEP_INTERVAL_SECONDS": "86400",
-                   "LIMITS_PORTFOLIO_METRICS_INTERVAL_SECONDS": "86400"}
+        async with seeded_database(backend, workdir, buyers=args.buyers, invoices_per_buyer=1) as (url, buyers):
+            env = service_env(url, keys_file)
             trivial, trivial_url = serve("bench.ledger_batches_trivial_app:app", {}, factory=False)
             try:
                 baseline = await drive(trivial_url, erp_key, buyers, args, run="baseline")
@@ -111,9 +99,6 @@ async def run(args: argparse.Namespace) -> None:
                 rate, base_rate = documents_per_second(result, args.batch_size), documents_per_second(base, args.batch_size)
                 print(f"  {label:<16} {rate:8.0f} documents/s   p50 {result.percentile(0.5) * 1000:7.1f} ms per batch   "
                       f"baseline (parse only) {base_rate:8.0f} documents/s   ratio {rate / base_rate:.2f}")
-        finally:
-            if pg_name:
-                await drop_postgres_database(pg_name)
 
 
 def main() -> None:
