@@ -26,7 +26,7 @@ from creditguard_shared.migrations import upgrade_to_head
 from creditguard_shared.service_cli import migrations_dir
 from tests.fixtures.infrastructure import POSTGRES_ADMIN_DSN
 
-ORDERS = 300
+ORDERS = 200
 ORDER_AMOUNT = Decimal("1000.00")
 LIMIT = Decimal("100000.00")
 

@@ -533,18 +533,20 @@ def _start_everything(var_dir: Path, *, fixed_ports: bool) -> list[Supervised]:
         chosen.add(ports[name])
     console_port = choose_port(int(os.environ.get("CONSOLE_PORT", CONSOLE_PORT)), what="console", fixed=fixed_ports, avoid=chosen)
     services = service_processes(var_dir=var_dir, bootstrap_servers=bootstrap, local_broker=broker is not None, ports=ports)
-    migrations = [service.start_migration() for service in services]
-    for service, migration in zip(services, migrations, strict=True):
+    dev_keys = json.loads((var_dir / "dev-api-keys.json").read_text())
+    desk = console_process(var_dir=var_dir, services=list(services), api_key=dev_keys["console"], port=console_port)
+    # The console's database and people need none of the services: prepared while they start.
+    migrations = [service.start_migration() for service in (*services, desk)]
+    for service, migration in zip(services, migrations, strict=False):
         if migration.wait() != 0:
             raise RuntimeError(f"migrating {service.name} failed (its database is {service.env[service.name.upper() + '_DATABASE_URL']})")
         service.start()
         supervised.append(Supervised(service.name, service))
+    if migrations[-1].wait() != 0:
+        raise RuntimeError(f"migrating the console failed (its database is {desk.env['CONSOLE_DATABASE_URL']})")
+    people = create_dev_people(desk, var_dir / "dev-users.json")
     for service in services:
         service.wait_ready(timeout=READY_TIMEOUT_SECONDS)
-    dev_keys = json.loads((var_dir / "dev-api-keys.json").read_text())
-    desk = console_process(var_dir=var_dir, services=list(services), api_key=dev_keys["console"], port=console_port)
-    desk.migrate()
-    people = create_dev_people(desk, var_dir / "dev-users.json")
     desk.start()
     supervised.append(Supervised("console", desk))
     desk.wait_ready(timeout=READY_TIMEOUT_SECONDS)
