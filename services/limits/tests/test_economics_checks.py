@@ -60,13 +60,23 @@ async def test_a_known_order_shows_its_expected_contribution_and_a_ramp_up_does_
     assert earning["limit_basis"] == "economic_capacity" and money(earning["limit"]) == Decimal("244000.00")
     assert money(earning["exposure_after"]) == Decimal("90000.00") <= money(earning["limit"])
     assert money(earning["available_credit"]) == Decimal("154000.00") and money(earning["economics"]["expected_contribution"]) > 0
-    # Above the economic capacity the limit holds, and the figures come with the decision.
-    beyond = await check(limits, buyer, f"{buyer}-O3", "160000.00", terms=60)
+    # Far above the economic capacity (more than a 50 % prepayment would bring within it) the limit
+    # holds, and the figures come with the decision.
+    beyond = await check(limits, buyer, f"{buyer}-O3", "400000.00", terms=60)
     assert beyond["decision"] == "rejected" and beyond["limit_basis"] == "limit" and money(beyond["limit"]) == Decimal("60000.00")
-    assert money(beyond["economics"]["expected_contribution"]) > 0
+    assert money(beyond["economics"]["expected_contribution"]) > 0 and beyond["conditions"] == []
     stored = (await limits.client.get(f"/v1/credit-checks/{earning['id']}", headers=limits.auth("sales"))).json()
     assert stored["economics"] == earning["economics"] and stored["limit_basis"] == "economic_capacity"
     assert money((await exposure(limits, buyer))["open_orders"]) == Decimal("90000.00")
+    # 160,000 more would take it to 250,000, above the 244,000: 10 % prepaid leaves 144,000 on
+    # credit, which fits. Only the credit part is reserved and counted as exposure.
+    prepaid = await check(limits, buyer, f"{buyer}-O4", "160000.00", terms=60)
+    assert prepaid["decision"] == "approved_with_conditions", prepaid["reasons"]
+    assert codes(prepaid) == {"limit_exceeded", "prepayment_above_capacity"}
+    assert [(c["code"], c["percentage"], money(c["amount"])) for c in prepaid["conditions"]] == [("prepayment", "10", Decimal("16000.00"))]
+    assert prepaid["limit_basis"] == "economic_capacity" and money(prepaid["limit"]) == Decimal("244000.00")
+    assert money(prepaid["exposure_after"]) == Decimal("234000.00") and money(prepaid["available_credit"]) == Decimal("10000.00")
+    assert money((await exposure(limits, buyer))["open_orders"]) == Decimal("234000.00")
 
 
 async def test_an_insured_buyer_may_use_its_insurers_cover_beyond_its_own_economic_capacity(limits):
@@ -88,8 +98,8 @@ async def test_an_insured_buyer_may_use_its_insurers_cover_beyond_its_own_econom
     assert insured["decision"] == "approved" and "approved_on_contribution" in codes(insured), insured["reasons"]
     assert insured["limit_basis"] == "economic_capacity" and money(insured["limit"]) == own + Decimal("100000.00")
     assert money(insured["economics"]["insured"]) == Decimal("100000.00")
-    # Beyond its own capacity and the cover, the limit holds.
-    beyond = await check(limits, buyer, f"{buyer}-O2", "30000.00", terms=45)
+    # Beyond its own capacity and the cover (15,784.31 left, less than half of the order), the limit holds.
+    beyond = await check(limits, buyer, f"{buyer}-O2", "40000.00", terms=45)
     assert beyond["decision"] in ("referred", "rejected") and beyond["limit_basis"] == "limit", beyond["reasons"]
     assert money((await exposure(limits, buyer))["open_orders"]) == Decimal("120000.00")
 

@@ -173,9 +173,11 @@ def test_a_limit_in_the_way_of_an_earning_order_is_outweighed_up_to_the_economic
     assert outcome.decision == "approved" and outcome.limit_basis == "economic_capacity" and outcome.decision_limit == Decimal("100000")
     assert [r["code"] for r in outcome.reasons] == ["limit_exceeded", "approved_on_contribution"]
     assert outcome.economics is not None and outcome.economics.expected_contribution > 0
-    # Beyond the economic capacity the limit holds (more than 20 % over it: rejected).
-    beyond = evaluate(POLICY, request=_order("90000"), account=_facts(), position=_position(limit="25000", exposure="20000"), rates=SAME)
+    # Beyond the economic capacity by more than the largest prepayment (50 %) can cover, the limit
+    # holds (more than 20 % over it: rejected).
+    beyond = evaluate(POLICY, request=_order("200000"), account=_facts(), position=_position(limit="25000", exposure="20000"), rates=SAME)
     assert beyond.decision == "rejected" and beyond.limit_basis == "limit" and beyond.decision_limit == Decimal("25000")
+    assert beyond.prepaid == 0 and beyond.conditions == []
     # Hard stops stay hard: a group limit, a blocked account, an unassessed buyer.
     group = GroupPosition(group_id="G", limit=Decimal("21000"), exposure=Decimal("20000"))
     assert evaluate(POLICY, request=_order("10000"), account=_facts(), position=_position(limit="25000", exposure="20000", group=group),
@@ -223,8 +225,47 @@ def test_an_earning_order_may_go_the_tolerance_above_the_economic_capacity_and_n
     # Capacity 100,000 with 20,000 used: up to 120,000 is approved, and the answer's limit is that ceiling.
     within = evaluate(tolerant, request=_order("100000"), account=_facts(), position=_position(limit="25000", exposure="20000"), rates=SAME)
     assert within.decision == "approved" and within.limit_basis == "economic_capacity" and within.decision_limit == Decimal("120000.00")
+    # A cent more and the whole order no longer fits: the part above the ceiling is asked for up
+    # front (the smallest step, 10 %), the rest stays on credit within it.
     beyond = evaluate(tolerant, request=_order("100000.01"), account=_facts(), position=_position(limit="25000", exposure="20000"), rates=SAME)
-    assert beyond.decision != "approved" and beyond.limit_basis == "limit"
+    assert beyond.decision == "approved_with_conditions" and beyond.prepaid == Decimal("10000.00")
+    assert beyond.decision_limit == Decimal("120000.00") >= Decimal("20000") + Decimal("100000.01") - beyond.prepaid
+
+
+def test_an_earning_order_above_the_economic_capacity_keeps_the_part_that_fits_with_a_prepayment_of_the_rest():
+    # Capacity 100,000 (no tolerance) with 20,000 used leaves 80,000. A 90,000 order earns: 10 %
+    # prepaid leaves 81,000 on credit (too much), 20 % leaves 72,000, the smallest share that fits.
+    outcome = evaluate(POLICY, request=_order("90000"), account=_facts(), position=_position(limit="25000", exposure="20000"), rates=SAME)
+    assert outcome.decision == "approved_with_conditions", outcome.reasons
+    assert [r["code"] for r in outcome.reasons] == ["limit_exceeded", "prepayment_above_capacity"]
+    assert outcome.limit_basis == "economic_capacity" and outcome.decision_limit == Decimal("100000")
+    assert outcome.conditions == [{"code": "prepayment", "message": outcome.conditions[0]["message"], "percentage": "20", "amount": "18000.00",
+                                   "expected_contribution": outcome.conditions[0]["expected_contribution"]}]
+    assert outcome.prepaid == Decimal("18000.00") and Decimal(outcome.conditions[0]["expected_contribution"]) > 0
+    # The margin is earned on the whole order, the credit costs are on the 72,000 only.
+    whole = outcome.economics
+    assert whole is not None and whole.amount == Decimal("90000.00") and whole.credit_amount == Decimal("90000.00")
+    assert Decimal(outcome.conditions[0]["expected_contribution"]) > whole.expected_contribution
+    # At the largest prepayment (50 %: 80,000 on credit fills the 80,000 left) still approved;
+    # 170,000 would need 85,000 on credit even at 50 %: the limit holds.
+    assert evaluate(POLICY, request=_order("160000"), account=_facts(), position=_position(limit="25000", exposure="20000"),
+                    rates=SAME).prepaid == Decimal("80000.00")
+    held = evaluate(POLICY, request=_order("170000"), account=_facts(), position=_position(limit="25000", exposure="20000"), rates=SAME)
+    assert held.decision == "rejected" and held.prepaid == 0
+    # Nothing left within the capacity, a buyer in default, or a policy that keeps to limits: no prepayment offer.
+    full = evaluate(POLICY, request=_order("10000"), account=_facts(), position=_position(limit="25000", exposure="100000"), rates=SAME)
+    assert full.decision == "rejected" and full.prepaid == 0
+    defaulted = evaluate(POLICY, request=_order("90000"), account=_facts(pd=Decimal(1)), position=_position(limit="25000", exposure="20000"),
+                         rates=SAME)
+    assert defaulted.decision in ("referred", "rejected") and defaulted.prepaid == 0
+    by_limits = POLICY.model_copy(update={"economics": Economics(decisions={"approve_within_economic_capacity": False})})
+    assert evaluate(by_limits, request=_order("90000"), account=_facts(), position=_position(limit="25000", exposure="20000"),
+                    rates=SAME).decision == "rejected"
+    # An order that loses money even with the largest prepayment (PD 99 %, margin 1 %) is not offered one.
+    thin = POLICY.model_copy(update={"economics": Economics(gross_margin={"default": "0.01"})})
+    losing = evaluate(thin, request=_order("90000"), account=_facts(pd=Decimal("0.99")), position=_position(limit="25000", exposure="20000"),
+                      rates=SAME)
+    assert losing.decision != "approved_with_conditions" and losing.prepaid == 0
 
 
 def test_a_rescued_order_above_its_limit_answers_the_ceiling_it_was_decided_against():

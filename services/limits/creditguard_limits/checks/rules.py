@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from creditguard_limits.economics.rules import OrderEconomics, Rescue, find_rescue, order_economics
+from creditguard_limits.economics.rules import OrderEconomics, Rescue, find_rescue, order_economics, smallest_prepayment
 from creditguard_limits.position.rules import ZERO, Position
 from creditguard_limits.fx.rules import to_cents
 from creditguard_limits.policy.rules import CreditPolicy, Decision
@@ -63,6 +63,9 @@ class Outcome:
     # contribution outweighed it, the economic capacity.
     limit_basis: str = "limit"
     decision_limit: Decimal | None = None
+    # The part of what the order adds to the exposure that a prepayment condition asks for up front
+    # (position currency): it is not credit, so it is neither reserved nor counted as exposure.
+    prepaid: Decimal = ZERO
 
     def add(self, action: str, code: str, message: str, conditions: list[dict] | None = None) -> None:
         if SEVERITY[action] > SEVERITY[self.decision]:
@@ -95,6 +98,7 @@ def evaluate(policy: CreditPolicy, *, request: CheckRequest, account: AccountFac
     _contribution(outcome, policy, request, account, position)
     if outcome.decision != "approved_with_conditions":
         outcome.conditions = []
+        outcome.prepaid = ZERO
     return outcome
 
 
@@ -131,12 +135,14 @@ def _contribution(outcome: Outcome, policy: CreditPolicy, request: CheckRequest,
     capacity = account.economic_capacity
     ceiling = None if capacity is None else to_cents(capacity * (1 + rules.capacity_tolerance))
     if blocking:
-        outweighable = (
-            rules.approve_within_economic_capacity and ceiling is not None and account.grade is not None and after <= ceiling
+        eligible = (
+            rules.approve_within_economic_capacity and ceiling is not None and account.grade is not None
             and _pd(policy, account) < IN_DEFAULT_PD
             and (rules.include_manual_limits or account.limit_source != "manual")
         )
-        if not outweighable:
+        if not (eligible and after <= ceiling):  # type: ignore[operator]
+            if eligible and _prepay_above_capacity(outcome, policy, order=order, position=position, ceiling=ceiling, capacity=capacity):  # type: ignore[arg-type]
+                return
             if capacity is not None and capacity <= 0 and account.grade is not None:
                 # Nothing earns within the risk appetite (a zero recommendation): a credit manager
                 # weighs the order with its figures rather than the zero limit rejecting it.
@@ -164,6 +170,7 @@ def _contribution(outcome: Outcome, policy: CreditPolicy, request: CheckRequest,
             _outweigh_limit(outcome, capacity=ceiling, currency=position.currency)  # type: ignore[arg-type]
         outcome.add("approved_with_conditions", "negative_contribution",
                     f"Expected contribution {figures}; {_rescue_text(rescue)}.", [_rescue_condition(rescue, order)])
+        outcome.prepaid = order.amount - rescue.economics.credit_amount
         return
     if rescue is not None:
         outcome.add("referred", "contribution_needs_cover", f"Expected contribution {figures}; {_rescue_text(rescue)}.")
@@ -171,6 +178,32 @@ def _contribution(outcome: Outcome, policy: CreditPolicy, request: CheckRequest,
     outcome.add(rules.negative_contribution, "negative_contribution",
                 f"Expected contribution {figures}; no shorter terms (down to {rules.min_terms_days} days), prepayment (up to "
                 f"{rules.max_prepayment_share * 100:.0f} %) or insurance cover makes it positive.")
+
+
+def _prepay_above_capacity(
+    outcome: Outcome, policy: CreditPolicy, *, order: OrderEconomics, position: Position, ceiling: Decimal, capacity: Decimal,
+) -> bool:
+    """An order that would take the exposure above the economic capacity (and its tolerance) is not
+    lost for the part that fits: the smallest prepayment share that brings the credit part within
+    the ceiling, if the order still earns with it and the share is within the policy's maximum.
+    Turning the whole order away would forgo its margin to avoid a risk the prepayment removes."""
+    room = ceiling - position.exposure.total
+    if room <= 0:
+        return False
+    cover_before = position.insured_part(position.exposure.total)
+    rescue = smallest_prepayment(
+        policy.economics, order=order, max_credit=room,
+        insured_for=lambda credit: position.insured_part(position.exposure.with_order(credit)) - cover_before,
+    )
+    if rescue is None:
+        return False
+    _outweigh_limit(outcome, capacity=ceiling, currency=position.currency)
+    outcome.add("approved_with_conditions", "prepayment_above_capacity",
+                f"Expected contribution {_figures(order)}; the whole order would take the exposure above the economic capacity "
+                f"{to_cents(capacity)} {position.currency} and its tolerance ({ceiling}): {_rescue_text(rescue)}.",
+                [_rescue_condition(rescue, order)])
+    outcome.prepaid = order.amount - rescue.economics.credit_amount
+    return True
 
 
 def _outweigh_limit(outcome: Outcome, *, capacity: Decimal, currency: str) -> None:

@@ -61,7 +61,10 @@ async def run_credit_check(uow: UnitOfWork, *, context: LimitsContext, request: 
                     capacity=facts.economic_capacity)
     await checks.insert(check)
     if outcome.decision in APPROVALS:
-        await _reserve(uow, context=context, account=account, check=check, reservation=reservation, position=position, added=amount - reserved)
+        # A prepaid part is paid with the order: only the rest is credit to reserve.
+        on_credit = request.amount if outcome.prepaid <= 0 or amount <= 0 else to_cents(request.amount * (amount - outcome.prepaid) / amount)
+        await _reserve(uow, context=context, account=account, check=check, reservation=reservation, position=position,
+                       added=amount - reserved - outcome.prepaid, on_credit=on_credit)
     elif outcome.decision == "referred":
         context.metrics.referred_pending.inc()
     _publish_decision(uow, check=check)
@@ -98,15 +101,15 @@ def _record(
     capacity: Decimal | None,
 ) -> CreditCheck:
     before = position.exposure.total
-    after = before + amount - reserved
     approved = outcome.decision in APPROVALS
+    after = before + amount - reserved - (outcome.prepaid if approved else ZERO)
     available = position.available
     if outcome.limit_basis == "economic_capacity" and outcome.decision_limit is not None:
         # Headroom against the limit the decision was made against.
         own = max(outcome.decision_limit - before, ZERO)
         available = own if position.group is None else min(own, position.group.available)
     if approved and available is not None:
-        available = max(available - (amount - reserved), ZERO)
+        available = max(available - (amount - reserved - outcome.prepaid), ZERO)
     economics = None
     if outcome.economics is not None:
         economics = json.dumps(outcome.economics.as_json() | {"economic_capacity": None if capacity is None else str(to_cents(capacity))})
@@ -126,16 +129,18 @@ def _record(
 
 async def _reserve(
     uow: UnitOfWork, *, context: LimitsContext, account: CreditAccount, check: CreditCheck, reservation: OrderReservation | None,
-    position: Position | None, added: Decimal,
+    position: Position | None, added: Decimal, on_credit: Decimal | None = None,
 ) -> None:
+    """``on_credit``: the part of the order (its currency) sold on credit; all of it by default."""
     expires_on = context.clock.today() + timedelta(days=context.policy.current.reservation_valid_days)
+    amount = check.amount if on_credit is None else on_credit
     if reservation is None:
         await ChecksRepository(uow.session).insert(OrderReservation(
-            order_id=check.order_id, buyer_id=check.buyer_id, check_id=check.check_id, amount=check.amount, currency=check.currency,
+            order_id=check.order_id, buyer_id=check.buyer_id, check_id=check.check_id, amount=amount, currency=check.currency,
             status="open", expires_on=expires_on, created_at=context.clock.now(),
         ))
     else:
-        reservation.check_id, reservation.amount, reservation.currency = check.check_id, check.amount, check.currency
+        reservation.check_id, reservation.amount, reservation.currency = check.check_id, amount, check.currency
         reservation.status, reservation.expires_on, reservation.released_at = "open", expires_on, None
     if position is None:
         await refresh_exposure(uow, context=context, buyer_id=account.buyer_id)

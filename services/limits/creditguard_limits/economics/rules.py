@@ -110,10 +110,7 @@ def find_rescue(
     rules = economics.decisions
 
     def priced(*, terms_days: int, credit: Decimal, insured: Decimal, indemnity: Decimal) -> OrderEconomics:
-        return order_economics(
-            economics, currency=order.currency, amount=order.amount, credit_amount=credit, margin_rate=order.margin_rate, pd_12m=order.pd_12m,
-            terms_days=terms_days, expected_days_late=order.expected_days_late, insured=insured, indemnity_share=indemnity,
-        )
+        return repriced(economics, order=order, terms_days=terms_days, credit=credit, insured=insured, indemnity_share=indemnity)
 
     # Expected contribution falls as the terms lengthen: the longest terms that still earn.
     low, high, best = rules.min_terms_days, order.terms_days - 1, None
@@ -127,19 +124,44 @@ def find_rescue(
     if best is not None:
         return Rescue(code="shorter_terms", economics=best, max_terms_days=best.terms_days)
 
-    share = rules.prepayment_step
-    while share <= rules.max_prepayment_share:
-        credit = to_cents(order.credit_amount * (ONE - share))
-        candidate = priced(terms_days=order.terms_days, credit=credit, insured=insured_for(credit), indemnity=order.indemnity_share)
-        if candidate.expected_contribution > 0:
-            return Rescue(code="prepayment", economics=candidate, share=share)
-        share += rules.prepayment_step
+    prepaid = smallest_prepayment(economics, order=order, insured_for=insured_for)
+    if prepaid is not None:
+        return prepaid
 
     if not has_cover:
         candidate = priced(terms_days=order.terms_days, credit=order.credit_amount, insured=order.credit_amount,
                            indemnity=economics.insurance.indemnity_share)
         if candidate.expected_contribution > 0:
             return Rescue(code="credit_insurance", economics=candidate)
+    return None
+
+
+def repriced(
+    economics: Economics, *, order: OrderEconomics, terms_days: int, credit: Decimal, insured: Decimal, indemnity_share: Decimal,
+) -> OrderEconomics:
+    """The same order (amount, margin, PD) with other terms, credit part or cover."""
+    return order_economics(
+        economics, currency=order.currency, amount=order.amount, credit_amount=credit, margin_rate=order.margin_rate, pd_12m=order.pd_12m,
+        terms_days=terms_days, expected_days_late=order.expected_days_late, insured=insured, indemnity_share=indemnity_share,
+    )
+
+
+def smallest_prepayment(
+    economics: Economics, *, order: OrderEconomics, insured_for: Callable[[Decimal], Decimal], max_credit: Decimal | None = None,
+) -> Rescue | None:
+    """The smallest prepayment share (a multiple of ``prepayment_step`` up to ``max_prepayment_share``)
+    that leaves at most ``max_credit`` on credit (None: no such bound) and the order earning; None
+    if no share within the policy's maximum does both."""
+    rules = economics.decisions
+    share = rules.prepayment_step
+    while share <= rules.max_prepayment_share:
+        credit = to_cents(order.credit_amount * (ONE - share))
+        if max_credit is None or credit <= max_credit:
+            candidate = repriced(economics, order=order, terms_days=order.terms_days, credit=credit, insured=insured_for(credit),
+                                 indemnity_share=order.indemnity_share)
+            if candidate.expected_contribution > 0:
+                return Rescue(code="prepayment", economics=candidate, share=share)
+        share += rules.prepayment_step
     return None
 
 
