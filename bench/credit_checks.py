@@ -3,7 +3,7 @@
 Usage (from the repo root)::
 
     .venv/bin/python bench/credit_checks.py [--buyers 3000] [--invoices-per-buyer 5] [--requests 3000] [--concurrency 32]
-        [--rates 100,300] [--seconds 10] [--workers 1,2] [--database both]
+        [--rates 100,300] [--seconds 10] [--workers 1,2] [--database both] [--no-raw]
 
 For each database it creates a fresh database (a SQLite file; a PostgreSQL database on
 CREDITGUARD_TEST_POSTGRES, default postgresql://postgres@127.0.0.1:5432/postgres), migrates it,
@@ -11,8 +11,11 @@ seeds buyers with limits and open invoices through the service's repository mode
 limits service with uvicorn in a subprocess on a free loopback port (outbox relay and consumers
 off: events are still written to the outbox in each check's transaction), and drives it with 32
 concurrent keep-alive clients (bench/http_load.py). Two baselines are served and driven the same
-way in the same run: a trivial endpoint (bench/credit_checks_trivial_app.py) and the cheapest
-durable answer, one INSERT and a commit on the same database (bench/credit_checks_floor_app.py).
+way in the same run: a trivial endpoint (bench/credit_checks_trivial_app.py), the cheapest
+durable answer, one INSERT and a commit on the same database (bench/credit_checks_floor_app.py),
+and the floor of the check itself: its own statements on the same database through the raw
+driver, sqlite3 on the event loop or asyncpg, without the ORM or the policy
+(bench/credit_checks_raw_app.py; on PostgreSQL also in five round trips instead of eight).
 Then the open loop: credit checks sent on a fixed schedule at each offered rate for ``--seconds``
 (bench/http_load.py ``run_open_loop``), latency from each request's scheduled send time, so
 queueing counts: p50, p99 and max at 100 and 300 checks/s. On PostgreSQL the service also runs
@@ -177,6 +180,25 @@ def service_env(url: str, keys_file: Path) -> dict[str, str]:
             "LIMITS_PORTFOLIO_METRICS_INTERVAL_SECONDS": "86400"}
 
 
+async def raw_driver_floor(backend: str, url: str, key: str, buyers: list[str], *, args: argparse.Namespace, trivial: LoadResult) -> None:
+    """The check's own statements through the raw driver (bench/credit_checks_raw_app.py), closed
+    and open loop: the floor any data path for the check can reach on this database."""
+    raw_url = url.replace("sqlite+aiosqlite:", "sqlite:").replace("postgresql+asyncpg:", "postgresql:")
+    variants = [("same statements", {})] + ([("five round trips", {"RAW_ROUND_TRIPS": "few"})] if backend == "postgresql" else [])
+    for label, extra in variants:
+        process, raw = serve("bench.credit_checks_raw_app:app", {"RAW_DATABASE_URL": raw_url, **extra}, factory=False)
+        try:
+            result, decisions = await drive(raw, key, buyers, requests=args.requests, concurrency=args.concurrency)
+            open_loops = [await drive_open_loop(raw, key, buyers, rate=rate, seconds=args.seconds) for rate in [float(r) for r in args.rates.split(",") if r]]
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+        report(f"raw driver, {label}", result)
+        print(f"    raw driver / trivial: {result.throughput / trivial.throughput:.2f}   decisions: {decisions}")
+        for open_loop in open_loops:
+            report_open_loop("  open loop", open_loop)
+
+
 def report(label: str, result: LoadResult) -> None:
     print(f"  {label:<22} {result.throughput:8.0f} req/s   p50 {result.percentile(0.50) * 1000:6.2f} ms   p99 {result.percentile(0.99) * 1000:6.2f} ms")
 
@@ -204,6 +226,8 @@ async def run(args: argparse.Namespace) -> None:
             print(f"{backend}:")
             report("trivial POST", baseline)
             report("one INSERT + commit", durable)
+            if args.raw:
+                await raw_driver_floor(backend, url, erp_key, buyers, args=args, trivial=baseline)
             for workers in (worker_counts if backend == "postgresql" else [1]):
                 service, service_url = serve("creditguard_limits.app:create_app", env, factory=True, workers=workers)
                 try:
@@ -231,6 +255,8 @@ def main() -> None:
     parser.add_argument("--rates", default="100,300", help="open-loop offered loads, checks per second, comma-separated ('' for none)")
     parser.add_argument("--seconds", type=float, default=10, help="how long each open-loop load is offered")
     parser.add_argument("--workers", default="1,2", help="uvicorn worker counts to run limits with on PostgreSQL, comma-separated")
+    parser.add_argument("--raw", action=argparse.BooleanOptionalAction, default=True,
+                        help="also drive the check's statements through the raw driver (the floor, bench/credit_checks_raw_app.py)")
     uvloop.run(run(parser.parse_args()))
 
 
