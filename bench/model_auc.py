@@ -63,8 +63,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="AUC of the committed scorecard vs Altman Z''")
     parser.add_argument("data_dir", nargs="?", default=str(REPO_ROOT.parent / "shared" / "data" / "polish-bankruptcy"))
     parser.add_argument("--model", default=None, help="scorecard JSON (default: committed artefact)")
-    parser.add_argument("--missing", choices=("learned", "neutral"), default="learned",
-                        help="how the model scores missing ratios (default: learned missing bins)")
+    parser.add_argument(
+        "--missing", choices=("learned", "neutral"), default="learned", help="how the model scores missing ratios (default: learned missing bins)"
+    )
     args = parser.parse_args(argv)
     card = load_scorecard(args.model)
     print(f"model {card.version}  ({len(card.features)} features, missing={args.missing})")
@@ -88,8 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         auc_model = roc_auc(labels, scores)
         auc_model_z = roc_auc([labels[i] for i in keep], [scores[i] for i in keep])
         auc_altman = roc_auc([labels[i] for i in keep], [-z[i] for i in keep])
-        print(f"{name:<16}{len(rows):>7}{sum(labels):>10}{auc_model:>11.4f}{len(keep):>8}"
-              f"{auc_model_z:>20.4f}{auc_altman:>12.4f}")
+        print(f"{name:<16}{len(rows):>7}{sum(labels):>10}{auc_model:>11.4f}{len(keep):>8}{auc_model_z:>20.4f}{auc_altman:>12.4f}")
     if total_rows:
         # Throughput of the full explanation path too (predict builds the contributions).
         with (Path(args.data_dir) / "holdout_1y.csv").open(newline="", encoding="utf-8") as fh:
@@ -98,9 +98,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         for r in rows:
             card.predict(r, args.missing)
         secs_explain = time.perf_counter() - t0
-        print(f"scorer throughput: {total_rows / total_secs:,.0f} rows/s (predict_logit), "
-              f"{len(rows) / secs_explain:,.0f} rows/s (predict with contributions), "
-              f"pure Python {sys.version.split()[0]}")
+        print(
+            f"scorer throughput: {total_rows / total_secs:,.0f} rows/s (predict_logit), "
+            f"{len(rows) / secs_explain:,.0f} rows/s (predict with contributions), "
+            f"pure Python {sys.version.split()[0]}"
+        )
     return 0
 
 

@@ -57,7 +57,10 @@ def test_compose_stack_is_wired_by_configuration():
     assert "--migrate" in console["command"] and "8004:8004" in console["ports"]
     assert console["environment"]["CONSOLE_DATABASE_URL"].endswith("/creditguard_console")
     assert {console["environment"][f"CONSOLE_{n.upper()}_URL"] for n in ("scoring", "limits", "alerts")} == {
-        "http://scoring:8001", "http://limits:8002", "http://alerts:8003"}
+        "http://scoring:8001",
+        "http://limits:8002",
+        "http://alerts:8003",
+    }
     scrape_targets = {c["static_configs"][0]["targets"][0] for c in yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())["scrape_configs"]}
     assert scrape_targets == {"scoring:8001", "limits:8002", "alerts:8003", "console:8004"}
     databases = (ROOT / "deploy/postgres/init-databases.sql").read_text()

@@ -78,21 +78,69 @@ async def _drive_scenario(system: LocalSystem, receiver_url: str) -> None:
     scoring, limits, alerts = (system.services[n].base_url for n in ("scoring", "limits", "alerts"))
     buyer = f"B-OPS-{uuid.uuid4().hex[:6]}"
     async with httpx.AsyncClient(timeout=15, headers=admin) as http:
+
         async def ok(response: httpx.Response) -> dict:
             assert response.status_code < 300, (response.request.url, response.status_code, response.text)
             return response.json()
 
-        await ok(await http.post(f"{alerts}/v1/webhooks/subscriptions", json={"url": receiver_url, "event_types": ["alert.raised", "alert.escalated", "alert.resolved", "collection.level_changed", "account.status_changed"]}))
-        await ok(await http.put(f"{scoring}/v1/buyers/{buyer}", json={"name": "Ops Test GmbH", "country": "DE", "industry": "C", "legal_form": "GmbH", "founded_on": "2001-05-01", "account_owner": "sales.ops@example.com"}))
-        await ok(await http.put(f"{limits}/v1/buyers/{buyer}/limit", json={"amount": "100000.00", "currency": "EUR", "payment_terms_days": 60, "review_on": "2027-06-30", "reason": "operations test"}))
-        await ok(await http.post(f"{limits}/v1/credit-checks", json={"buyer_id": buyer, "order_id": f"{buyer}-SO1", "amount": "20000.00", "currency": "EUR", "payment_terms_days": 30}))
-        await ok(await http.post(f"{limits}/v1/credit-checks", json={"buyer_id": f"B-UNKNOWN-{uuid.uuid4().hex[:6]}", "order_id": "SO-X", "amount": "90000.00", "currency": "EUR", "payment_terms_days": 30}))
+        await ok(
+            await http.post(
+                f"{alerts}/v1/webhooks/subscriptions",
+                json={
+                    "url": receiver_url,
+                    "event_types": ["alert.raised", "alert.escalated", "alert.resolved", "collection.level_changed", "account.status_changed"],
+                },
+            )
+        )
+        await ok(
+            await http.put(
+                f"{scoring}/v1/buyers/{buyer}",
+                json={
+                    "name": "Ops Test GmbH",
+                    "country": "DE",
+                    "industry": "C",
+                    "legal_form": "GmbH",
+                    "founded_on": "2001-05-01",
+                    "account_owner": "sales.ops@example.com",
+                },
+            )
+        )
+        await ok(
+            await http.put(
+                f"{limits}/v1/buyers/{buyer}/limit",
+                json={"amount": "100000.00", "currency": "EUR", "payment_terms_days": 60, "review_on": "2027-06-30", "reason": "operations test"},
+            )
+        )
+        await ok(
+            await http.post(
+                f"{limits}/v1/credit-checks",
+                json={"buyer_id": buyer, "order_id": f"{buyer}-SO1", "amount": "20000.00", "currency": "EUR", "payment_terms_days": 30},
+            )
+        )
+        await ok(
+            await http.post(
+                f"{limits}/v1/credit-checks",
+                json={"buyer_id": f"B-UNKNOWN-{uuid.uuid4().hex[:6]}", "order_id": "SO-X", "amount": "90000.00", "currency": "EUR", "payment_terms_days": 30},
+            )
+        )
         # An invoice already past due: the aging sweep reports it late, alerts raise and call the webhook.
         # (A few days past due: one posted months after its due date is history, which alerts judge
         # only once its payments had a day to follow.)
         due_on = datetime.now(UTC).date() - timedelta(days=3)
-        await ok(await http.post(f"{limits}/v1/invoices", json={"invoice_id": f"{buyer}-INV1", "buyer_id": buyer, "order_id": f"{buyer}-SO1", "amount": "20000.00", "currency": "EUR",
-                                                                "issued_on": (due_on - timedelta(days=30)).isoformat(), "due_on": due_on.isoformat()}))
+        await ok(
+            await http.post(
+                f"{limits}/v1/invoices",
+                json={
+                    "invoice_id": f"{buyer}-INV1",
+                    "buyer_id": buyer,
+                    "order_id": f"{buyer}-SO1",
+                    "amount": "20000.00",
+                    "currency": "EUR",
+                    "issued_on": (due_on - timedelta(days=30)).isoformat(),
+                    "due_on": due_on.isoformat(),
+                },
+            )
+        )
         await http.get(f"{limits}/v1/nothing-here")  # a 404 for the client-error panel
         await _console_page(system, f"/accounts/{buyer}", wrong_password_first=True)
         await publish_raw(system.broker.bootstrap_servers, "invoice-posted", [(buyer.encode(), b"not an event", [])])
@@ -115,6 +163,7 @@ async def test_every_dashboard_query_and_alert_rule_works_against_real_prometheu
     prometheus = PrometheusServer(directory=tmp_path, targets={f"creditguard-{n}": f"127.0.0.1:{p.port}" for n, p in services.items()})
     prometheus.start()
     try:
+
         async def scraped_enough():
             assert prometheus.target_health() == {f"creditguard-{n}": "up" for n in services}
             # rate() needs two samples in its window, and the rules need a few evaluations.

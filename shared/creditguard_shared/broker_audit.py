@@ -79,8 +79,9 @@ async def look_at_broker(settings: KafkaSettings, topics: Iterable[str]) -> Brok
     return view
 
 
-def suspicions(positions: list[PublishedPosition], view: BrokerView, *, previous_cluster_id: str | None,
-               verified: dict[Partition, tuple[int, int]], everything: bool) -> tuple[list[Suspicion], list[Suspicion]]:
+def suspicions(
+    positions: list[PublishedPosition], view: BrokerView, *, previous_cluster_id: str | None, verified: dict[Partition, tuple[int, int]], everything: bool
+) -> tuple[list[Suspicion], list[Suspicion]]:
     """Sorts each partition's highest published row into (gone for sure, to read back). Gone: the
     topic or partition does not exist. To read back: the cluster id changed, ``everything`` was
     asked for (start-up, a produce error, an offset that went backwards), or the broker's end
@@ -195,8 +196,12 @@ async def first_lost(read_back: "ReadBack", rows_by_partition: dict[Partition, l
 
 def _reader(settings: KafkaSettings) -> AIOKafkaConsumer:
     return AIOKafkaConsumer(
-        bootstrap_servers=settings.bootstrap_servers, group_id=None, enable_auto_commit=False,
-        auto_offset_reset="none", fetch_max_wait_ms=100, request_timeout_ms=settings.request_timeout_ms,
+        bootstrap_servers=settings.bootstrap_servers,
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="none",
+        fetch_max_wait_ms=100,
+        request_timeout_ms=settings.request_timeout_ms,
         client_id="creditguard-outbox-audit",
     )
 

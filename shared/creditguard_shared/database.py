@@ -124,7 +124,13 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         # and sleep-free, where competing connections back off inside SQLite's busy handler
         # (tail latencies of seconds under concurrent credit checks).
         engine = create_async_engine(
-            url, echo=echo, module=one_hop_dbapi(), connect_args={"timeout": 30}, pool_size=1, max_overflow=0, pool_timeout=60,
+            url,
+            echo=echo,
+            module=one_hop_dbapi(),
+            connect_args={"timeout": 30},
+            pool_size=1,
+            max_overflow=0,
+            pool_timeout=60,
         )
         _make_sqlite_transactions_serialisable(engine)
         return engine

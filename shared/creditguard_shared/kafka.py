@@ -49,10 +49,7 @@ async def ensure_topics(settings: KafkaSettings, *, replication_factor: int = 1)
     try:
         await admin.start()
         existing = set(await admin.list_topics())
-        wanted = [
-            NewTopic(spec.name, spec.partitions, replication_factor, topic_configs=spec.configs)
-            for spec in wanted_topics() if spec.name not in existing
-        ]
+        wanted = [NewTopic(spec.name, spec.partitions, replication_factor, topic_configs=spec.configs) for spec in wanted_topics() if spec.name not in existing]
         if wanted:
             try:
                 await admin.create_topics(wanted)

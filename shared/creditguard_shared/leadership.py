@@ -50,4 +50,3 @@ async def run_as_leader(engine: AsyncEngine, *, name: str, work: Callable[[], Aw
         except Exception:  # noqa: BLE001 - the database may be away; try again
             logger.exception("%s: could not take or hold the lock", name)
         await asyncio.sleep(retry_seconds)
-

@@ -124,7 +124,9 @@ class Broker:
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         self.process = subprocess.Popen(
             [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", advertised, "--storage-engine", "memory://tansu/"],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         self._wait_listening()
 
@@ -197,7 +199,10 @@ class ServiceProcess:
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         self.process = subprocess.Popen(
             self._command("serve", "--host", "127.0.0.1", "--port", str(self.port)),
-            env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
     def wait_ready(self, timeout: float = 30.0) -> None:
@@ -248,8 +253,13 @@ def dev_webhook_secret_keys(var_dir: Path) -> str:
 
 
 def service_processes(
-    *, var_dir: Path, bootstrap_servers: str, database_urls: Mapping[str, str] | None = None,
-    ports: Mapping[str, int] | None = None, extra_env: Mapping[str, str] | None = None, local_broker: bool = True,
+    *,
+    var_dir: Path,
+    bootstrap_servers: str,
+    database_urls: Mapping[str, str] | None = None,
+    ports: Mapping[str, int] | None = None,
+    extra_env: Mapping[str, str] | None = None,
+    local_broker: bool = True,
 ) -> list[ServiceProcess]:
     processes = []
     for name, default_port in SERVICES:
@@ -275,7 +285,12 @@ def service_processes(
 
 
 def console_process(
-    *, var_dir: Path, services: list[ServiceProcess], api_key: str, database_url: str | None = None, port: int | None = None,
+    *,
+    var_dir: Path,
+    services: list[ServiceProcess],
+    api_key: str,
+    database_url: str | None = None,
+    port: int | None = None,
     extra_env: Mapping[str, str] | None = None,
 ) -> ServiceProcess:
     env = dict(os.environ)
@@ -313,7 +328,11 @@ class LocalSystem:
 
 @contextmanager
 def local_system(
-    var_dir: Path, *, database_urls: Mapping[str, str] | None = None, extra_env: Mapping[str, str] | None = None, console: bool = False,
+    var_dir: Path,
+    *,
+    database_urls: Mapping[str, str] | None = None,
+    extra_env: Mapping[str, str] | None = None,
+    console: bool = False,
 ) -> Iterator[LocalSystem]:
     """A broker and the three services on free loopback ports, with one fresh API key per role:
     what the end-to-end tests, the operations test and the simulator run against; with
@@ -328,8 +347,11 @@ def local_system(
         create_topics(broker.bootstrap_servers)
         keys = {role.value: add_key(var_dir / "api-keys.json", role=role, name=f"local {role.value}")[0] for role in Role}
         processes = service_processes(
-            var_dir=var_dir, bootstrap_servers=broker.bootstrap_servers, database_urls=database_urls,
-            ports={name: free_port() for name, _ in SERVICES}, extra_env=extra_env,
+            var_dir=var_dir,
+            bootstrap_servers=broker.bootstrap_servers,
+            database_urls=database_urls,
+            ports={name: free_port() for name, _ in SERVICES},
+            extra_env=extra_env,
         )
         migrations = [p.start_migration() for p in processes]
         for process, migration in zip(processes, migrations, strict=True):
@@ -340,8 +362,14 @@ def local_system(
             process.wait_ready(timeout=60)
         people: dict[str, dict[str, str]] = {}
         if console:
-            desk = console_process(var_dir=var_dir, services=list(processes), api_key=keys["console"], port=free_port(),
-                                   database_url=(database_urls or {}).get("console"), extra_env=extra_env)
+            desk = console_process(
+                var_dir=var_dir,
+                services=list(processes),
+                api_key=keys["console"],
+                port=free_port(),
+                database_url=(database_urls or {}).get("console"),
+                extra_env=extra_env,
+            )
             desk.migrate()
             people = create_dev_people(desk, var_dir / "dev-users.json")
             desk.start()
@@ -371,8 +399,7 @@ def choose_port(preferred: int, *, what: str, fixed: bool, avoid: set[int]) -> i
         return preferred
     if fixed:
         raise PortTaken(
-            f"port {preferred} ({what}) is in use by another program; stop it, choose another port, "
-            "or run without CREDITGUARD_FIXED_PORTS to take a free one"
+            f"port {preferred} ({what}) is in use by another program; stop it, choose another port, or run without CREDITGUARD_FIXED_PORTS to take a free one"
         )
     port = free_port()
     while port in avoid:
@@ -473,8 +500,11 @@ def run(var_dir: Path, *, fixed_ports: bool = False) -> int:
     (var_dir / "logs").mkdir(exist_ok=True)
     lock = StackLock(var_dir)
     if not lock.acquire():
-        print(f"make run: another make run is using {var_dir} (see {var_dir / STACK_FILE}); stop it first, "
-              "or give this one its own directory (python -m creditguard_shared.local_stack --var-dir DIR)", file=sys.stderr)
+        print(
+            f"make run: another make run is using {var_dir} (see {var_dir / STACK_FILE}); stop it first, "
+            "or give this one its own directory (python -m creditguard_shared.local_stack --var-dir DIR)",
+            file=sys.stderr,
+        )
         return 2
     stopping = False
 
@@ -550,8 +580,15 @@ def _start_everything(var_dir: Path, *, fixed_ports: bool) -> list[Supervised]:
     desk.start()
     supervised.append(Supervised("console", desk))
     desk.wait_ready(timeout=READY_TIMEOUT_SECONDS)
-    _private(var_dir / "api-keys.json", var_dir / "dev-api-keys.json", var_dir / "dev-users.json", var_dir / "webhook-secret-keys",
-             *var_dir.glob("*.db"), *var_dir.glob("*.db-wal"), *var_dir.glob("*.db-shm"))
+    _private(
+        var_dir / "api-keys.json",
+        var_dir / "dev-api-keys.json",
+        var_dir / "dev-users.json",
+        var_dir / "webhook-secret-keys",
+        *var_dir.glob("*.db"),
+        *var_dir.glob("*.db-wal"),
+        *var_dir.glob("*.db-shm"),
+    )
     for service in services:
         print(f"{service.name:<11} {service.base_url}  (docs {service.base_url}/docs, metrics {service.base_url}/metrics, log {service.log_path})")
     print(f"{'console':<11} {desk.base_url}  (the credit desk: sign in at {desk.base_url}/login, log {desk.log_path})")
@@ -583,7 +620,11 @@ def _describe(var_dir: Path, supervised: list[Supervised], bootstrap: str) -> di
         target = entry.target
         url = target.base_url if isinstance(target, ServiceProcess) else None
         description["processes"][entry.name] = {
-            "port": target.port, "url": url, "pid": entry.pid, "restarts": entry.restarts, "log": str(target.log_path),
+            "port": target.port,
+            "url": url,
+            "pid": entry.pid,
+            "restarts": entry.restarts,
+            "log": str(target.log_path),
         }
     return description
 
@@ -687,12 +728,12 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(prog="creditguard-local", description=__doc__)
     parser.add_argument("--var-dir", default="var")
-    parser.add_argument("--fixed-ports", action="store_true",
-                        help="refuse to start when a wanted port is taken, rather than take a free one (also CREDITGUARD_FIXED_PORTS=1)")
+    parser.add_argument(
+        "--fixed-ports", action="store_true", help="refuse to start when a wanted port is taken, rather than take a free one (also CREDITGUARD_FIXED_PORTS=1)"
+    )
     args = parser.parse_args(argv)
     return run(Path(args.var_dir).resolve(), fixed_ports=args.fixed_ports)
 
 
 if __name__ == "__main__":
     raise SystemExit(main())
-

@@ -106,7 +106,12 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
         async with connection._execute_mutex:
             begin_first, connection.begin_pending = connection.begin_pending, False
             result = await aiosqlite_connection._execute(
-                _run_on_driver_thread, aiosqlite_connection._conn, operation, parameters, many=many, begin_first=begin_first,
+                _run_on_driver_thread,
+                aiosqlite_connection._conn,
+                operation,
+                parameters,
+                many=many,
+                begin_first=begin_first,
             )
         self._result = result
         self._rows = collections.deque(result.rows)

@@ -82,7 +82,9 @@ def _policy_table(outcome: Outcome) -> list[str]:
         row("financing cost of receivables", lambda n: eur(r[n].financing_cost)),
         row("insurance premium", lambda n: eur(r[n].insurance_premium)),
         row("**net contribution**", lambda n: f"**{eur(r[n].net_contribution)}**"),
-        row("good sales turned away", lambda n: f"{eur(r[n].good_sales_turned_away)} ({r[n].good_turned_away_share:.1%}, {r[n].good_orders_turned_away} orders)"),
+        row(
+            "good sales turned away", lambda n: f"{eur(r[n].good_sales_turned_away)} ({r[n].good_turned_away_share:.1%}, {r[n].good_orders_turned_away} orders)"
+        ),
         row("sales to later defaulters stopped", lambda n: eur(r[n].bad_sales_stopped)),
         row("days sales outstanding", lambda n: f"{days_sales_outstanding(runs[n]):.1f}"),
     ]
@@ -145,14 +147,30 @@ def _receivables_chart(outcome: Outcome, path: Path) -> None:
 def _frontier_chart(sweep: list[Outcome], path: Path) -> None:
     fig, ax = plt.subplots(figsize=(6, 4))
     points = sorted(sweep, key=lambda o: float(o.risk_appetite or 0))
-    ax.plot([float(o.results["creditguard"].net_bad_debt) for o in points], [float(o.results["creditguard"].net_contribution) for o in points],
-            marker="o", color=COLOURS["creditguard"], label="creditguard, by risk appetite")
+    ax.plot(
+        [float(o.results["creditguard"].net_bad_debt) for o in points],
+        [float(o.results["creditguard"].net_contribution) for o in points],
+        marker="o",
+        color=COLOURS["creditguard"],
+        label="creditguard, by risk appetite",
+    )
     for outcome in points:
-        ax.annotate(f"{float(outcome.risk_appetite or 0):g}", (float(outcome.results["creditguard"].net_bad_debt), float(outcome.results["creditguard"].net_contribution)),
-                    textcoords="offset points", xytext=(4, 4), fontsize=8)
+        ax.annotate(
+            f"{float(outcome.risk_appetite or 0):g}",
+            (float(outcome.results["creditguard"].net_bad_debt), float(outcome.results["creditguard"].net_contribution)),
+            textcoords="offset points",
+            xytext=(4, 4),
+            fontsize=8,
+        )
     reference = points[0]
     for name in ("approve_all", "static_limits"):
-        ax.scatter([float(reference.results[name].net_bad_debt)], [float(reference.results[name].net_contribution)], color=COLOURS[name], marker="s", label=LABELS[name])
+        ax.scatter(
+            [float(reference.results[name].net_bad_debt)],
+            [float(reference.results[name].net_contribution)],
+            color=COLOURS[name],
+            marker="s",
+            label=LABELS[name],
+        )
     ax.set_xlabel("net bad debt, EUR")
     ax.set_ylabel("net contribution, EUR")
     ax.set_title("Net contribution against losses (risk-appetite sweep)")
@@ -169,7 +187,7 @@ def calibration_holds(f: Figures) -> bool:
     """Every grade with enough buyers calibrated, and default rates rising with the grade: no
     better grade defaulting significantly more than a worse one (their 95 % intervals apart)."""
     rows = sorted((r for r in f.calibration if r.grade != "ungraded" and r.buyers >= CALIBRATION_MIN_BUYERS), key=lambda r: int(r.grade))
-    inverted = [(a, b) for i, a in enumerate(rows) for b in rows[i + 1:] if a.interval()[0] > b.interval()[1]]
+    inverted = [(a, b) for i, a in enumerate(rows) for b in rows[i + 1 :] if a.interval()[0] > b.interval()[1]]
     return all(r.calibrated for r in rows) and not inverted
 
 
@@ -182,8 +200,11 @@ def _calibration_table(f: Figures) -> list[str]:
     return [
         "| grade | buyers | defaults | mean predicted PD | realised default rate | 95% interval | calibrated |",
         "|---|---:|---:|---:|---:|---:|---|",
-        *[f"| {r.grade} | {r.buyers} | {r.defaults} | {'n/a' if r.mean_pd is None else f'{100 * r.mean_pd:.2f}%'} | "
-          f"{100 * r.default_rate:.2f}% | {100 * r.interval()[0]:.1f}-{100 * r.interval()[1]:.1f}% | {verdict(r)} |" for r in f.calibration],
+        *[
+            f"| {r.grade} | {r.buyers} | {r.defaults} | {'n/a' if r.mean_pd is None else f'{100 * r.mean_pd:.2f}%'} | "
+            f"{100 * r.default_rate:.2f}% | {100 * r.interval()[0]:.1f}-{100 * r.interval()[1]:.1f}% | {verdict(r)} |"
+            for r in f.calibration
+        ],
     ]
 
 
@@ -208,8 +229,10 @@ def markdown(base: Outcome, *, downturn: Outcome | None, sweep: list[Outcome], e
         *[f"- {line}" for line in summary_lines(base)],
     ]
     if downturn is not None:
-        lines.append(f"- in a downturn (defaults doubled in the second half of the year) creditguard's lead over the better comparison "
-                     f"goes from {_signed(base.advantage)} to {_signed(downturn.advantage)}")
+        lines.append(
+            f"- in a downturn (defaults doubled in the second half of the year) creditguard's lead over the better comparison "
+            f"goes from {_signed(base.advantage)} to {_signed(downturn.advantage)}"
+        )
     lines += [
         f"- calibration: for every grade with at least {CALIBRATION_MIN_BUYERS} buyers the realised default rate is within a factor of two "
         f"of the mean predicted PD or inside its 95% interval, and rates rise with the grade (no better grade defaulting more than a worse one "
@@ -226,25 +249,39 @@ def markdown(base: Outcome, *, downturn: Outcome | None, sweep: list[Outcome], e
         "",
     ]
     if downturn is not None:
-        lines += ["## Downturn", "", "The same book and seed with the defaults of the second half of the year doubled.", "",
-                  *_policy_table(downturn), "", *[f"- {line}" for line in summary_lines(downturn)], ""]
+        lines += [
+            "## Downturn",
+            "",
+            "The same book and seed with the defaults of the second half of the year doubled.",
+            "",
+            *_policy_table(downturn),
+            "",
+            *[f"- {line}" for line in summary_lines(downturn)],
+            "",
+        ]
     if sweep:
         reference = sweep[0]
         lines += [
-            "## Risk appetite", "",
+            "## Risk appetite",
+            "",
             f"A book of {reference.config.buyers} buyers (same seed) under each setting of the policy's "
-            "`economics.risk_appetite.max_expected_loss_share`; every order approved and static limits for the same book for comparison.", "",
+            "`economics.risk_appetite.max_expected_loss_share`; every order approved and static limits for the same book for comparison.",
+            "",
             "| risk appetite | net contribution | net bad debt | good sales turned away | credit sales |",
             "|---:|---:|---:|---:|---:|",
-            *[f"| {float(o.risk_appetite or 0):g} | {eur(o.results['creditguard'].net_contribution)} | {eur(o.results['creditguard'].net_bad_debt)} | "
-              f"{eur(o.results['creditguard'].good_sales_turned_away)} ({o.results['creditguard'].good_turned_away_share:.1%}) | {eur(o.results['creditguard'].credit_sales)} |"
-              for o in sorted(sweep, key=lambda o: float(o.risk_appetite or 0))],
+            *[
+                f"| {float(o.risk_appetite or 0):g} | {eur(o.results['creditguard'].net_contribution)} | {eur(o.results['creditguard'].net_bad_debt)} | "
+                f"{eur(o.results['creditguard'].good_sales_turned_away)} ({o.results['creditguard'].good_turned_away_share:.1%}) | {eur(o.results['creditguard'].credit_sales)} |"
+                for o in sorted(sweep, key=lambda o: float(o.risk_appetite or 0))
+            ],
             f"| every order approved | {eur(reference.results['approve_all'].net_contribution)} | {eur(reference.results['approve_all'].net_bad_debt)} | "
             f"{eur(0)} | {eur(reference.results['approve_all'].credit_sales)} |",
             f"| static limits | {eur(reference.results['static_limits'].net_contribution)} | {eur(reference.results['static_limits'].net_bad_debt)} | "
             f"{eur(reference.results['static_limits'].good_sales_turned_away)} ({reference.results['static_limits'].good_turned_away_share:.1%}) | "
             f"{eur(reference.results['static_limits'].credit_sales)} |",
-            "", f"![frontier]({FRONTIER_CHART})", "",
+            "",
+            f"![frontier]({FRONTIER_CHART})",
+            "",
         ]
     lines += [
         "## creditguard's orders",
@@ -264,8 +301,11 @@ def markdown(base: Outcome, *, downturn: Outcome | None, sweep: list[Outcome], e
         "",
         "| largest good orders turned away | day | amount | terms | decision | outcome | reasons | grade at the end |",
         "|---|---:|---:|---:|---|---|---|---:|",
-        *[f"| {o.buyer_id} | {o.day} | {eur(o.amount)} | {o.terms_days} | {o.decision} | {o.outcome} | {', '.join(o.reasons)} | "
-          f"{'' if o.final_grade is None else o.final_grade} |" for o in f.largest_good_turned_away],
+        *[
+            f"| {o.buyer_id} | {o.day} | {eur(o.amount)} | {o.terms_days} | {o.decision} | {o.outcome} | {', '.join(o.reasons)} | "
+            f"{'' if o.final_grade is None else o.final_grade} |"
+            for o in f.largest_good_turned_away
+        ],
         "",
         "## Early warning",
         "",
@@ -322,9 +362,13 @@ def _backtest_lines(backtest: dict | None) -> list[str]:
         "",
         "| grade | buyers | defaults | mean PD | default rate | 95% interval | binomial p | calibrated |",
         "|---|---:|---:|---:|---:|---:|---:|---|",
-        *[f"| {g['grade']} | {g['buyers']} | {g['defaults']} | {pct(g['mean_pd'])} | {pct(g['default_rate'])} | "
-          f"{pct(g['interval_low'])}-{pct(g['interval_high'])} | {_number(g['p_value'])} | "
-          f"{'n/a' if g['calibrated'] is None else ('yes' if g['calibrated'] else 'no')} |" for g in backtest["grades"] if g["buyers"]],
+        *[
+            f"| {g['grade']} | {g['buyers']} | {g['defaults']} | {pct(g['mean_pd'])} | {pct(g['default_rate'])} | "
+            f"{pct(g['interval_low'])}-{pct(g['interval_high'])} | {_number(g['p_value'])} | "
+            f"{'n/a' if g['calibrated'] is None else ('yes' if g['calibrated'] else 'no')} |"
+            for g in backtest["grades"]
+            if g["buyers"]
+        ],
         "",
     ]
 
@@ -336,8 +380,10 @@ def _policies_json(outcome: Outcome) -> dict:
 def report_json(base: Outcome, *, downturn: Outcome | None, sweep: list[Outcome], economics: CompanyEconomics) -> dict:
     document = {
         "policies": _policies_json(base),
-        "calibration": [{"grade": r.grade, "buyers": r.buyers, "defaults": r.defaults, "mean_pd": r.mean_pd, "default_rate": r.default_rate}
-                        for r in base.figures.calibration],
+        "calibration": [
+            {"grade": r.grade, "buyers": r.buyers, "defaults": r.defaults, "mean_pd": r.mean_pd, "default_rate": r.default_rate}
+            for r in base.figures.calibration
+        ],
         "calibration_holds": calibration_holds(base.figures),
         "scenario": str(base.config.scenario),
         "seed": base.config.seed,
@@ -351,21 +397,36 @@ def report_json(base: Outcome, *, downturn: Outcome | None, sweep: list[Outcome]
         "invariant_violations": base.violations,
     }
     if downturn is not None:
-        document["downturn"] = {"policies": _policies_json(downturn), "advantage": float(downturn.advantage),
-                                "losses_avoided": float(losses_avoided(downturn)), "invariant_violations": downturn.violations}
+        document["downturn"] = {
+            "policies": _policies_json(downturn),
+            "advantage": float(downturn.advantage),
+            "losses_avoided": float(losses_avoided(downturn)),
+            "invariant_violations": downturn.violations,
+        }
     if sweep:
-        document["risk_appetite_sweep"] = [{"risk_appetite": float(o.risk_appetite or 0), "buyers": o.config.buyers, "policies": _policies_json(o)}
-                                           for o in sweep]
+        document["risk_appetite_sweep"] = [
+            {"risk_appetite": float(o.risk_appetite or 0), "buyers": o.config.buyers, "policies": _policies_json(o)} for o in sweep
+        ]
     return document
 
 
 def write_report(*, base: Outcome, downturn: Outcome | None, sweep: list[Outcome], economics: CompanyEconomics, out_dir: Path, command: str) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     r = base.results
-    _bars(base, out_dir / "contribution.png", title="Net contribution by policy", ylabel="EUR",
-          values={n: float(r[n].net_contribution) for n in ("approve_all", "static_limits", "creditguard")})
-    _bars(base, out_dir / "losses.png", title="Bad debt net of insurance by policy", ylabel="EUR",
-          values={n: float(r[n].net_bad_debt) for n in ("approve_all", "static_limits", "creditguard")})
+    _bars(
+        base,
+        out_dir / "contribution.png",
+        title="Net contribution by policy",
+        ylabel="EUR",
+        values={n: float(r[n].net_contribution) for n in ("approve_all", "static_limits", "creditguard")},
+    )
+    _bars(
+        base,
+        out_dir / "losses.png",
+        title="Bad debt net of insurance by policy",
+        ylabel="EUR",
+        values={n: float(r[n].net_bad_debt) for n in ("approve_all", "static_limits", "creditguard")},
+    )
     _warning_chart(base.figures, out_dir / "early-warning.png")
     _calibration_chart(base.figures, out_dir / "calibration.png")
     _receivables_chart(base, out_dir / "receivables.png")

@@ -212,8 +212,9 @@ class StaticLimits(ApproveEverything):
             after = self._open.get(order.buyer_id, Decimal(0)) + self._approved_today.get(order.buyer_id, Decimal(0)) + order.amount
             limit = self.limits.get(order.buyer_id, Decimal(0))
             if after > limit:
-                outcomes.append(CheckOutcome(order_id=order.order_id, decision="rejected", limit_amount=limit, exposure_after=after,
-                                             reasons=("limit_exceeded",)))
+                outcomes.append(
+                    CheckOutcome(order_id=order.order_id, decision="rejected", limit_amount=limit, exposure_after=after, reasons=("limit_exceeded",))
+                )
                 continue
             self._approved_today[order.buyer_id] = self._approved_today.get(order.buyer_id, Decimal(0)) + order.amount
             outcomes.append(CheckOutcome(order_id=order.order_id, decision="approved", limit_amount=limit, exposure_after=after))

@@ -48,6 +48,6 @@ class WebhookReceiver:
 
     def take_new(self) -> list[dict]:
         """What arrived since the last call."""
-        new = self.received[self._unread:]
+        new = self.received[self._unread :]
         self._unread = len(self.received)
         return new

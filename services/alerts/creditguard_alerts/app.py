@@ -37,10 +37,18 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         consumers=[
             # Alerts reads every exposure, limit and score event of the book: a transaction each
             # was most of its time under load. Twenty at a time keeps the database free for the API.
-            ConsumerSpec(name=f"{SERVICE_NAME}-receivables", subscriptions=collections_handlers.subscriptions, events_per_transaction=20,
-                         prepare_batch=collections_handlers.read_ahead),
-            ConsumerSpec(name=f"{SERVICE_NAME}-monitoring", subscriptions=alerting_handlers.subscriptions, events_per_transaction=20,
-                         prepare_batch=alerting_handlers.read_ahead),
+            ConsumerSpec(
+                name=f"{SERVICE_NAME}-receivables",
+                subscriptions=collections_handlers.subscriptions,
+                events_per_transaction=20,
+                prepare_batch=collections_handlers.read_ahead,
+            ),
+            ConsumerSpec(
+                name=f"{SERVICE_NAME}-monitoring",
+                subscriptions=alerting_handlers.subscriptions,
+                events_per_transaction=20,
+                prepare_batch=alerting_handlers.read_ahead,
+            ),
         ],
         background_tasks=[jobs.sweep_loop, jobs.dispatch_loop],
     )

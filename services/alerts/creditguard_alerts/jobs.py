@@ -81,7 +81,10 @@ def webhook_client(ctx: ServiceContext) -> aiohttp.ClientSession:
 
 async def dispatch_once(runtime: ServiceRuntime, client: aiohttp.ClientSession) -> int:
     return await webhooks.dispatch_due(
-        uow_factory=runtime.uow_factory, context=lambda: context_of(runtime), client=client, on_subscription_disabled=disable_subscription_alert,
+        uow_factory=runtime.uow_factory,
+        context=lambda: context_of(runtime),
+        client=client,
+        on_subscription_disabled=disable_subscription_alert,
     )
 
 

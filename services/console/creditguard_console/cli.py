@@ -92,7 +92,9 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "add-person":
         password = sys.stdin.readline().rstrip("\n")
-        asyncio.run(_with_session(settings, lambda s: service.create_person(s, email=args.email, name=args.name, role=args.role, password=password, now=Clock().now())))
+        asyncio.run(
+            _with_session(settings, lambda s: service.create_person(s, email=args.email, name=args.name, role=args.role, password=password, now=Clock().now()))
+        )
         print(f"{args.email} added as {args.role}")
     elif args.command == "set-password":
         password = sys.stdin.readline().rstrip("\n")

@@ -79,10 +79,17 @@ async def console(databases, api_keys):
 
 
 async def _desk(start_service, databases, broker, api_keys, *, alerts_consuming: bool):  # type: ignore[no-untyped-def]
-    scoring = await start_service("scoring", database_url=await databases.create("scoring"), bootstrap_servers=broker.bootstrap_servers, consumers_enabled=False)
+    scoring = await start_service(
+        "scoring", database_url=await databases.create("scoring"), bootstrap_servers=broker.bootstrap_servers, consumers_enabled=False
+    )
     limits = await start_service("limits", database_url=await databases.create("limits"), bootstrap_servers=broker.bootstrap_servers, consumers_enabled=False)
-    alerts = await start_service("alerts", database_url=await databases.create("alerts"), bootstrap_servers=broker.bootstrap_servers,
-                                 sweep_interval_seconds=3600, consumers_enabled=alerts_consuming)
+    alerts = await start_service(
+        "alerts",
+        database_url=await databases.create("alerts"),
+        bootstrap_servers=broker.bootstrap_servers,
+        sweep_interval_seconds=3600,
+        consumers_enabled=alerts_consuming,
+    )
     transports = {s.name: httpx.ASGITransport(app=s.app) for s in (scoring, limits, alerts)}
     app = await _console(await databases.create("console"), api_key=api_keys["console"], transports=transports)
     async with app.router.lifespan_context(app):
@@ -107,19 +114,26 @@ async def desk_with_events(broker, start_service, databases, api_keys):
 
 
 async def register_buyer(scoring: RunningService, buyer_id: str, *, name: str, owner: str | None, country: str = "DE") -> None:
-    response = await scoring.client.put(f"/v1/buyers/{buyer_id}", headers=scoring.auth("credit_manager"), json={
-        "name": name, "country": country, "industry": "C", "account_owner": owner})
+    response = await scoring.client.put(
+        f"/v1/buyers/{buyer_id}", headers=scoring.auth("credit_manager"), json={"name": name, "country": country, "industry": "C", "account_owner": owner}
+    )
     assert response.status_code in (200, 201), response.text
 
 
 async def set_limit(limits: RunningService, buyer_id: str, amount: str) -> None:
-    response = await limits.client.put(f"/v1/buyers/{buyer_id}/limit", headers=limits.auth("credit_manager"), json={
-        "amount": amount, "currency": "EUR", "payment_terms_days": 30, "reason": "annual review"})
+    response = await limits.client.put(
+        f"/v1/buyers/{buyer_id}/limit",
+        headers=limits.auth("credit_manager"),
+        json={"amount": amount, "currency": "EUR", "payment_terms_days": 30, "reason": "annual review"},
+    )
     assert response.status_code == 200, response.text
 
 
 async def order(limits: RunningService, buyer_id: str, order_id: str, amount: str) -> dict:
-    response = await limits.client.post("/v1/credit-checks", headers=limits.auth("erp"), json={
-        "buyer_id": buyer_id, "order_id": order_id, "amount": amount, "currency": "EUR", "payment_terms_days": 30})
+    response = await limits.client.post(
+        "/v1/credit-checks",
+        headers=limits.auth("erp"),
+        json={"buyer_id": buyer_id, "order_id": order_id, "amount": amount, "currency": "EUR", "payment_terms_days": 30},
+    )
     assert response.status_code in (200, 201), response.text
     return response.json()

@@ -48,8 +48,18 @@ async def _seed(desk, run: str, eventually) -> dict:  # type: ignore[no-untyped-
     # Days overdue, posted as it is issued would be: an invoice posted long after its due date
     # waits for its payments before alerts acts on it.
     today = date.today()
-    invoice = await desk.limits.client.post("/v1/invoices", headers=desk.limits.auth("erp"), json={
-        "invoice_id": f"I-{run}-1", "buyer_id": buyers["mine"][0], "amount": "6200.00", "currency": "EUR", "issued_on": (today - timedelta(days=45)).isoformat(), "due_on": (today - timedelta(days=6)).isoformat()})
+    invoice = await desk.limits.client.post(
+        "/v1/invoices",
+        headers=desk.limits.auth("erp"),
+        json={
+            "invoice_id": f"I-{run}-1",
+            "buyer_id": buyers["mine"][0],
+            "amount": "6200.00",
+            "currency": "EUR",
+            "issued_on": (today - timedelta(days=45)).isoformat(),
+            "due_on": (today - timedelta(days=6)).isoformat(),
+        },
+    )
     assert invoice.status_code in (200, 201), invoice.text
     referred = await order(desk.limits, buyers["mine"][0], f"O-{run}-1", "4800.00")
     await order(desk.limits, buyers["other"][0], f"O-{run}-2", "10900.00")
@@ -62,8 +72,9 @@ async def _seed(desk, run: str, eventually) -> dict:  # type: ignore[no-untyped-
 
     await eventually(profiles_known)
     for key in ("sams", "elses"):
-        held = await desk.limits.client.put(f"/v1/buyers/{buyers[key][0]}/status", headers=desk.limits.auth("credit_manager"),
-                                            json={"status": "on_hold", "reason": "payment 30 days late"})
+        held = await desk.limits.client.put(
+            f"/v1/buyers/{buyers[key][0]}/status", headers=desk.limits.auth("credit_manager"), json={"status": "on_hold", "reason": "payment 30 days late"}
+        )
         assert held.status_code == 200, held.text
 
     async def alerts_raised() -> None:
@@ -129,7 +140,10 @@ async def test_the_desk_in_a_browser(desk_with_events, eventually, tmp_path: Pat
                 # The ERP polls the check as it always has and sees the person's name.
                 polled = (await desk.limits.client.get(f"/v1/credit-checks/{seeded['referred']['id']}", headers=desk.limits.auth("erp"))).json()
                 assert (polled["decision"], polled["decided_by"], polled["decision_comment"]) == (
-                    "approved", "Carla Credit", "Long-standing customer, pays on time")
+                    "approved",
+                    "Carla Credit",
+                    "Long-standing customer, pays on time",
+                )
 
                 # A promise to pay on the collection case, and the overdue alert acknowledged, under her name.
                 case_form = page.locator("form[action*='/promise']")

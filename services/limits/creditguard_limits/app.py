@@ -35,7 +35,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     metrics = ServiceMetrics(settings.service_name)
     # The policy file is parsed here, so a broken policy stops start-up instead of the first check.
     context = LimitsContext(
-        settings=settings, clock=clock, policy=PolicyStore(settings.policy_file or None, recheck_seconds=settings.policy_recheck_seconds),
+        settings=settings,
+        clock=clock,
+        policy=PolicyStore(settings.policy_file or None, recheck_seconds=settings.policy_recheck_seconds),
         metrics=LimitsMetrics(metrics),
     )
     app = create_service_app(
@@ -46,13 +48,26 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         tables=messaging_tables,
         clock=clock,
         metrics=metrics,
-        routers=[checks_api.router, accounts_api.router, position_api.router, ledger_api.router, insurance_api.router, fx_api.router, portfolio_api.router, imports_api.router],
+        routers=[
+            checks_api.router,
+            accounts_api.router,
+            position_api.router,
+            ledger_api.router,
+            insurance_api.router,
+            fx_api.router,
+            portfolio_api.router,
+            imports_api.router,
+        ],
         consumers=[
             # Every re-assessment in scoring arrives here as an event: a transaction each was a commit
             # per buyer per day. Twenty at a time; a failing batch is redone one event at a time.
             ConsumerSpec(name=f"{SERVICE_NAME}-ledger", subscriptions=ledger_handlers.subscriptions(context), events_per_transaction=20),
-            ConsumerSpec(name=f"{SERVICE_NAME}-accounts", subscriptions=accounts_handlers.subscriptions(context), events_per_transaction=20,
-                         prepare_batch=accounts_handlers.read_ahead(context)),
+            ConsumerSpec(
+                name=f"{SERVICE_NAME}-accounts",
+                subscriptions=accounts_handlers.subscriptions(context),
+                events_per_transaction=20,
+                prepare_batch=accounts_handlers.read_ahead(context),
+            ),
         ],
         background_tasks=[daily_sweep_task(context), portfolio_metrics_task(context)],
     )

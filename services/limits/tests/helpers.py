@@ -12,25 +12,50 @@ def new_buyer() -> str:
 
 
 async def set_limit(service, buyer_id: str, amount: str, *, currency: str = "EUR", terms: int = 60, review_on: str | None = "2027-06-30") -> dict:  # type: ignore[no-untyped-def]
-    response = await service.client.put(f"/v1/buyers/{buyer_id}/limit", headers=service.auth("credit_manager"), json={
-        "amount": amount, "currency": currency, "payment_terms_days": terms, "review_on": review_on, "reason": "annual review",
-    })
+    response = await service.client.put(
+        f"/v1/buyers/{buyer_id}/limit",
+        headers=service.auth("credit_manager"),
+        json={
+            "amount": amount,
+            "currency": currency,
+            "payment_terms_days": terms,
+            "review_on": review_on,
+            "reason": "annual review",
+        },
+    )
     assert response.status_code == 200, response.text
     return response.json()
 
 
 async def check(service, buyer_id: str, order_id: str, amount: str, *, currency: str = "EUR", terms: int = 30, expect: int | None = None) -> dict:  # type: ignore[no-untyped-def]
-    response = await service.client.post("/v1/credit-checks", headers=service.auth("erp"), json={
-        "buyer_id": buyer_id, "order_id": order_id, "amount": amount, "currency": currency, "payment_terms_days": terms,
-    })
+    response = await service.client.post(
+        "/v1/credit-checks",
+        headers=service.auth("erp"),
+        json={
+            "buyer_id": buyer_id,
+            "order_id": order_id,
+            "amount": amount,
+            "currency": currency,
+            "payment_terms_days": terms,
+        },
+    )
     if expect is not None:
         assert response.status_code == expect, response.text
     assert response.status_code in (200, 201), response.text
     return response.json()
 
 
-async def post_invoice(service, buyer_id: str, invoice_id: str, amount: str, *, due_on: str = "2027-01-31", issued_on: str = "2026-11-01",  # type: ignore[no-untyped-def]
-                       currency: str = "EUR", order_id: str | None = None) -> dict:
+async def post_invoice(
+    service,
+    buyer_id: str,
+    invoice_id: str,
+    amount: str,
+    *,
+    due_on: str = "2027-01-31",
+    issued_on: str = "2026-11-01",  # type: ignore[no-untyped-def]
+    currency: str = "EUR",
+    order_id: str | None = None,
+) -> dict:
     body = {"invoice_id": invoice_id, "buyer_id": buyer_id, "amount": amount, "currency": currency, "issued_on": issued_on, "due_on": due_on}
     if order_id:
         body["order_id"] = order_id
@@ -61,8 +86,9 @@ async def emitted(service, topic: str, buyer_id: str) -> list[dict]:  # type: ig
     from sqlalchemy import text
 
     async with service.runtime.engine.connect() as connection:
-        rows = (await connection.execute(text("SELECT payload FROM outbox_events WHERE topic = :t AND message_key = :k ORDER BY seq"),
-                                         {"t": topic, "k": buyer_id})).scalars()
+        rows = (
+            await connection.execute(text("SELECT payload FROM outbox_events WHERE topic = :t AND message_key = :k ORDER BY seq"), {"t": topic, "k": buyer_id})
+        ).scalars()
         return [json.loads(row)["data"] for row in rows]
 
 
@@ -72,10 +98,25 @@ async def assess(service, buyer_id: str, *, grade: int, pd: str, equity: str = "
     from creditguard_shared.events.contracts import BuyerAssessedV1
 
     async with service.runtime.uow_factory() as uow:
-        await accounts_service.record_assessment(uow, context=service.app.state.limits, assessment=BuyerAssessedV1(
-            buyer_id=buyer_id, assessment_id=f"A-{buyer_id}", assessed_at=datetime(2026, 11, 30, tzinfo=UTC), model_version="m1", pd=float(pd),
-            grade=grade, risk_class="medium", country="DE", industry=industry, financial_data_missing=False, equity=Decimal(equity),
-            sales=Decimal(sales), statement_currency="EUR"))
+        await accounts_service.record_assessment(
+            uow,
+            context=service.app.state.limits,
+            assessment=BuyerAssessedV1(
+                buyer_id=buyer_id,
+                assessment_id=f"A-{buyer_id}",
+                assessed_at=datetime(2026, 11, 30, tzinfo=UTC),
+                model_version="m1",
+                pd=float(pd),
+                grade=grade,
+                risk_class="medium",
+                country="DE",
+                industry=industry,
+                financial_data_missing=False,
+                equity=Decimal(equity),
+                sales=Decimal(sales),
+                statement_currency="EUR",
+            ),
+        )
         await uow.commit()
     response = await service.client.get(f"/v1/buyers/{buyer_id}/limit", headers=service.auth("credit_manager"))
     assert response.status_code == 200, response.text

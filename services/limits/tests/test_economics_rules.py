@@ -36,15 +36,28 @@ def cents(value: float) -> Decimal:
 
 def test_expected_contribution_of_a_known_order_matches_the_hand_calculation():
     # 10,000 EUR at 60 days to a buyer 5 days late on average, PD12 2 %, 4,000 of it insured at 90 %.
-    order = order_economics(ECONOMICS, currency="EUR", amount=Decimal("10000"), margin_rate=Decimal("0.15"), pd_12m=Decimal("0.02"),
-                            terms_days=60, expected_days_late=Decimal("5"), insured=Decimal("4000"), indemnity_share=Decimal("0.90"))
-    p = 1 - (1 - 0.02) ** (65 / 365)                      # 0.35913 %
+    order = order_economics(
+        ECONOMICS,
+        currency="EUR",
+        amount=Decimal("10000"),
+        margin_rate=Decimal("0.15"),
+        pd_12m=Decimal("0.02"),
+        terms_days=60,
+        expected_days_late=Decimal("5"),
+        insured=Decimal("4000"),
+        indemnity_share=Decimal("0.90"),
+    )
+    p = 1 - (1 - 0.02) ** (65 / 365)  # 0.35913 %
     expected_loss = cents(p * 0.85 * (6000 + 4000 * 0.10))  # 19.54
-    financing = cents(10000 * 0.06 * 65 / 365)             # 106.85
+    financing = cents(10000 * 0.06 * 65 / 365)  # 106.85
     assert (order.exposure_days, order.uninsured) == (Decimal("65"), Decimal("6000.00"))
     assert abs(float(order.pd_over_period) - p) < 1e-8
     assert (order.gross_margin, order.expected_loss, order.financing_cost, order.insurance_premium) == (
-        Decimal("1500.00"), expected_loss, financing, Decimal("8.00"))
+        Decimal("1500.00"),
+        expected_loss,
+        financing,
+        Decimal("8.00"),
+    )
     assert order.expected_contribution == Decimal("1500.00") - expected_loss - financing - Decimal("8.00") == Decimal("1365.61")
     # L is the buyer's average days late over its settled invoices.
     assert expected_days_late(days_late_total=16, invoices_settled=3) == Decimal("5.3")
@@ -52,8 +65,9 @@ def test_expected_contribution_of_a_known_order_matches_the_hand_calculation():
 
 
 def test_margin_by_product_line_then_longest_industry_prefix_then_default():
-    margin = GrossMargin(default=Decimal("0.15"), by_industry={"C": Decimal("0.20"), "C25": Decimal("0.30"), "47": Decimal("0.05")},
-                         by_product_line={"spares": Decimal("0.40")})
+    margin = GrossMargin(
+        default=Decimal("0.15"), by_industry={"C": Decimal("0.20"), "C25": Decimal("0.30"), "47": Decimal("0.05")}, by_product_line={"spares": Decimal("0.40")}
+    )
     assert margin.rate(industry="C25.1", product_line=None) == Decimal("0.30")
     assert margin.rate(industry="C10", product_line=None) == Decimal("0.20")
     assert margin.rate(industry="47.11", product_line="unknown-line") == Decimal("0.05")
@@ -74,8 +88,17 @@ def test_one_loss_given_default_for_forecast_and_checks():
 
 
 def _losing_order(*, pd: str, margin: str = "0.15", terms: int = 30, insured: str = "0") -> object:
-    return order_economics(ECONOMICS, currency="EUR", amount=Decimal("3000"), margin_rate=Decimal(margin), pd_12m=Decimal(pd), terms_days=terms,
-                           expected_days_late=Decimal(0), insured=Decimal(insured), indemnity_share=Decimal("0.90"))
+    return order_economics(
+        ECONOMICS,
+        currency="EUR",
+        amount=Decimal("3000"),
+        margin_rate=Decimal(margin),
+        pd_12m=Decimal(pd),
+        terms_days=terms,
+        expected_days_late=Decimal(0),
+        insured=Decimal(insured),
+        indemnity_share=Decimal("0.90"),
+    )
 
 
 def test_conditions_are_tried_in_order_terms_prepayment_cover():
@@ -107,8 +130,9 @@ def test_recommendation_maximises_contribution_within_the_risk_appetite():
 
     def limit(pd: str, *, share: str = "0.25", margin: str = "0.15") -> Decimal:
         economics = Economics(risk_appetite={"max_expected_loss_share": share})
-        return limit_economics(economics, capacity=capacity, margin_rate=Decimal(margin), pd_12m=Decimal(pd), terms_days=45,
-                               expected_days_late=Decimal(0)).economic_limit
+        return limit_economics(
+            economics, capacity=capacity, margin_rate=Decimal(margin), pd_12m=Decimal(pd), terms_days=45, expected_days_late=Decimal(0)
+        ).economic_limit
 
     # M = 0.15 x 365 / 45 = 1.2167; E = PD x 0.85. A safe buyer gets its whole capacity.
     assert limit("0.01") == capacity
@@ -123,8 +147,9 @@ def test_recommendation_maximises_contribution_within_the_risk_appetite():
 
 def test_an_insurers_cover_adds_to_the_economic_capacity_while_exposure_inside_it_earns():
     def capacity(pd: str, *, margin: str = "0.15", indemnity: str = "0.90") -> tuple[Decimal, Decimal]:
-        own = limit_economics(ECONOMICS, capacity=Decimal("100000"), margin_rate=Decimal(margin), pd_12m=Decimal(pd), terms_days=45,
-                              expected_days_late=Decimal(0))
+        own = limit_economics(
+            ECONOMICS, capacity=Decimal("100000"), margin_rate=Decimal(margin), pd_12m=Decimal(pd), terms_days=45, expected_days_late=Decimal(0)
+        )
         return own.economic_limit, insured_capacity(ECONOMICS, cover=Decimal("250000"), indemnity_share=Decimal(indemnity), limit=own)
 
     # PD 90 % over 45 days: M = 1.2167 > E + C = 0.765 + 0.06, so the own exposure earns but the
@@ -145,21 +170,48 @@ def test_an_insurers_cover_adds_to_the_economic_capacity_while_exposure_inside_i
 
 def test_recommend_applies_the_ramp_up_to_the_economic_limit():
     rates = RateTable(reporting_currency="EUR", rates={"EUR": Decimal(1)})
-    new = recommend(POLICY, grade=7, equity=Decimal("10000000"), sales=Decimal("50000000"), statement_currency="EUR", invoices_paid_on_time=0,
-                    rates=rates, pd=Decimal("0.9"), industry="C25", terms_days=30)
+    new = recommend(
+        POLICY,
+        grade=7,
+        equity=Decimal("10000000"),
+        sales=Decimal("50000000"),
+        statement_currency="EUR",
+        invoices_paid_on_time=0,
+        rates=rates,
+        pd=Decimal("0.9"),
+        industry="C25",
+        terms_days=30,
+    )
     # Grade 7: capacity 75,000; PD 90 %, 30 days: M = 1.825, E = 0.765, cap = 0.25 x 1.825 / 0.765 x 75,000 = 44,730.39.
     assert new.capacity_limit == Decimal("75000.00") and new.economic_limit == Decimal("44730.39")
     assert new.amount == Decimal("11182.60") and new.economics.appetite_limit == Decimal("44730.39")
 
 
 def _position(*, limit: str | None, exposure: str = "0", cover: Cover | None = None, group: GroupPosition | None = None) -> Position:
-    return Position(buyer_id="B", currency="EUR", base_limit=None if limit is None else Decimal(limit), temporary_increase=Decimal(0),
-                    exposure=Exposure(currency="EUR", open_invoices=Decimal(exposure)), group=group, cover=cover)
+    return Position(
+        buyer_id="B",
+        currency="EUR",
+        base_limit=None if limit is None else Decimal(limit),
+        temporary_increase=Decimal(0),
+        exposure=Exposure(currency="EUR", open_invoices=Decimal(exposure)),
+        group=group,
+        cover=cover,
+    )
 
 
 def _facts(**overrides) -> AccountFacts:  # type: ignore[no-untyped-def]
-    values = dict(status="active", grade=3, risk_class="low", review_on=None, payment_terms_days=90, unknown=False, pd=Decimal("0.02"),
-                  industry="C25", economic_capacity=Decimal("100000"), limit_source="policy")
+    values = dict(
+        status="active",
+        grade=3,
+        risk_class="low",
+        review_on=None,
+        payment_terms_days=90,
+        unknown=False,
+        pd=Decimal("0.02"),
+        industry="C25",
+        economic_capacity=Decimal("100000"),
+        limit_source="policy",
+    )
     return AccountFacts(**(values | overrides))
 
 
@@ -178,27 +230,47 @@ def test_a_limit_in_the_way_of_an_earning_order_is_outweighed_up_to_the_economic
     assert beyond.decision == "rejected" and beyond.limit_basis == "limit" and beyond.decision_limit == Decimal("25000")
     # Hard stops stay hard: a group limit, a blocked account, an unassessed buyer.
     group = GroupPosition(group_id="G", limit=Decimal("21000"), exposure=Decimal("20000"))
-    assert evaluate(POLICY, request=_order("10000"), account=_facts(), position=_position(limit="25000", exposure="20000", group=group),
-                    rates=SAME).decision == "referred"
-    assert evaluate(POLICY, request=_order("10000"), account=_facts(status="blocked"), position=_position(limit="25000", exposure="20000"),
-                    rates=SAME).decision == "rejected"
+    assert (
+        evaluate(POLICY, request=_order("10000"), account=_facts(), position=_position(limit="25000", exposure="20000", group=group), rates=SAME).decision
+        == "referred"
+    )
+    assert (
+        evaluate(POLICY, request=_order("10000"), account=_facts(status="blocked"), position=_position(limit="25000", exposure="20000"), rates=SAME).decision
+        == "rejected"
+    )
     # A defaulted buyer's limit (PD 1) is never outweighed, even with a grade row that would approve;
     # a weak grade-10 buyer that still pays is priced like any other.
     lenient = POLICY.model_copy(update={"grades": POLICY.grades | {10: POLICY.grades[3]}})
-    defaulted = evaluate(lenient, request=_order("10000"), account=_facts(grade=10, pd=Decimal(1)), position=_position(limit="25000", exposure="20000"), rates=SAME)
+    defaulted = evaluate(
+        lenient, request=_order("10000"), account=_facts(grade=10, pd=Decimal(1)), position=_position(limit="25000", exposure="20000"), rates=SAME
+    )
     assert defaulted.decision == "referred" and defaulted.limit_basis == "limit"
-    weak = evaluate(lenient, request=_order("10000"), account=_facts(grade=10, pd=Decimal("0.40")), position=_position(limit="25000", exposure="20000"), rates=SAME)
+    weak = evaluate(
+        lenient, request=_order("10000"), account=_facts(grade=10, pd=Decimal("0.40")), position=_position(limit="25000", exposure="20000"), rates=SAME
+    )
     assert weak.decision == "approved" and weak.limit_basis == "economic_capacity"
-    assert evaluate(POLICY, request=_order("10000"), account=_facts(grade=None, pd=None, economic_capacity=None),
-                    position=_position(limit="25000", exposure="20000"), rates=SAME).decision == "referred"
+    assert (
+        evaluate(
+            POLICY,
+            request=_order("10000"),
+            account=_facts(grade=None, pd=None, economic_capacity=None),
+            position=_position(limit="25000", exposure="20000"),
+            rates=SAME,
+        ).decision
+        == "referred"
+    )
     # A buyer whose exposure earns nothing (economic capacity 0) is referred with the figures, not
     # rejected by its zero limit.
     zero = evaluate(POLICY, request=_order("1000"), account=_facts(economic_capacity=Decimal(0)), position=_position(limit="0"), rates=SAME)
     assert zero.decision == "referred" and [r["code"] for r in zero.reasons] == ["limit_exceeded", "no_economic_capacity"]
     # A manual limit is outweighed only if the policy says so.
     strict = POLICY.model_copy(update={"economics": Economics(decisions={"include_manual_limits": False})})
-    assert evaluate(strict, request=_order("10000"), account=_facts(limit_source="manual"), position=_position(limit="25000", exposure="20000"),
-                    rates=SAME).decision == "referred"
+    assert (
+        evaluate(
+            strict, request=_order("10000"), account=_facts(limit_source="manual"), position=_position(limit="25000", exposure="20000"), rates=SAME
+        ).decision
+        == "referred"
+    )
 
 
 def test_a_losing_order_gets_the_condition_that_makes_it_earn_or_is_referred_with_the_figures():
@@ -209,8 +281,9 @@ def test_a_losing_order_gets_the_condition_that_makes_it_earn_or_is_referred_wit
     assert 14 <= condition["max_terms_days"] < 45 and Decimal(condition["expected_contribution"]) > 0
     # A margin no condition rescues, for an insured buyer: referred, with the figures.
     thin = POLICY.model_copy(update={"economics": Economics(gross_margin={"default": "0.01"})})
-    cover = Cover(policy_id="P", insurer="I", granted=Decimal("100000"), indemnity_percentage=Decimal("50"), max_credit_period_days=120,
-                  uninsured_action="none")
+    cover = Cover(
+        policy_id="P", insurer="I", granted=Decimal("100000"), indemnity_percentage=Decimal("50"), max_credit_period_days=120, uninsured_action="none"
+    )
     referred = evaluate(thin, request=_order("3000", terms=45), account=risky, position=_position(limit="50000", cover=cover), rates=SAME)
     assert referred.decision == "referred" and referred.conditions == []
     reason = next(r for r in referred.reasons if r["code"] == "negative_contribution")
@@ -218,8 +291,13 @@ def test_a_losing_order_gets_the_condition_that_makes_it_earn_or_is_referred_wit
 
 
 def test_an_earning_order_may_go_the_tolerance_above_the_economic_capacity_and_no_further():
-    tolerant = POLICY.model_copy(update={"economics": POLICY.economics.model_copy(update={
-        "decisions": POLICY.economics.decisions.model_copy(update={"capacity_tolerance": Decimal("0.20")})})})
+    tolerant = POLICY.model_copy(
+        update={
+            "economics": POLICY.economics.model_copy(
+                update={"decisions": POLICY.economics.decisions.model_copy(update={"capacity_tolerance": Decimal("0.20")})}
+            )
+        }
+    )
     # Capacity 100,000 with 20,000 used: up to 120,000 is approved, and the answer's limit is that ceiling.
     within = evaluate(tolerant, request=_order("100000"), account=_facts(), position=_position(limit="25000", exposure="20000"), rates=SAME)
     assert within.decision == "approved" and within.limit_basis == "economic_capacity" and within.decision_limit == Decimal("120000.00")
@@ -228,8 +306,13 @@ def test_an_earning_order_may_go_the_tolerance_above_the_economic_capacity_and_n
 
 
 def test_a_rescued_order_above_its_limit_answers_the_ceiling_it_was_decided_against():
-    tolerant = POLICY.model_copy(update={"economics": POLICY.economics.model_copy(update={
-        "decisions": POLICY.economics.decisions.model_copy(update={"capacity_tolerance": Decimal("0.20")})})})
+    tolerant = POLICY.model_copy(
+        update={
+            "economics": POLICY.economics.model_copy(
+                update={"decisions": POLICY.economics.decisions.model_copy(update={"capacity_tolerance": Decimal("0.20")})}
+            )
+        }
+    )
     # A risky buyer (PD 72 %): the order loses money at 60 days, shorter terms rescue it; it goes
     # above the capacity of 100,000 but within the tolerance, so the answer's limit is 120,000.
     outcome = evaluate(tolerant, request=_order("15000"), account=_facts(pd=Decimal("0.72")), position=_position(limit="25000", exposure="100000"), rates=SAME)

@@ -67,11 +67,7 @@ class ApiKeyStore:
         if mtime == self._mtime:
             return
         entries = json.loads(self.path.read_text() or "[]")
-        self._by_hash = {
-            e["sha256"]: Principal(key_id=e["id"], name=e.get("name", e["id"]), role=Role(e["role"]))
-            for e in entries
-            if not e.get("revoked")
-        }
+        self._by_hash = {e["sha256"]: Principal(key_id=e["id"], name=e.get("name", e["id"]), role=Role(e["role"])) for e in entries if not e.get("revoked")}
         self._mtime = mtime
 
     def authenticate(self, key: str) -> Principal | None:

@@ -70,7 +70,7 @@ class BuyerRepository:
         ids = sorted(buyer_ids)
         found: dict[str, BuyerProfile | InsuranceCover] = {}
         for start in range(0, len(ids), IN_LIST_SIZE):
-            rows = await self.session.execute(select(model).where(model.buyer_id.in_(ids[start:start + IN_LIST_SIZE])))
+            rows = await self.session.execute(select(model).where(model.buyer_id.in_(ids[start : start + IN_LIST_SIZE])))
             found.update((row.buyer_id, row) for row in rows.scalars())
         return found
 

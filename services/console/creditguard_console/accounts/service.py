@@ -51,7 +51,9 @@ async def load(upstream: Upstream, *, person: Person, buyer_id: str) -> Account:
     scoring, limits, alerts = reader("scoring"), reader("limits"), reader("alerts")
 
     def checks(state: str, limit: int) -> Awaitable[dict]:
-        return upstream.post("limits", "/v1/credit-checks/search", person=person, json={"state": state, "buyer_ids": [buyer_id], "sort": "-created_at", "limit": limit})
+        return upstream.post(
+            "limits", "/v1/credit-checks/search", person=person, json={"state": state, "buyer_ids": [buyer_id], "sort": "-created_at", "limit": limit}
+        )
 
     (profile, score, history, limit, exposure, invoices, alert_page, case_page, pending, decided, audit) = await asyncio.gather(
         _or_none(scoring(f"/v1/buyers/{buyer_id}")),
@@ -70,14 +72,24 @@ async def load(upstream: Upstream, *, person: Person, buyer_id: str) -> Account:
         raise NotFound(f"No buyer {buyer_id} in scoring or limits.")
     cases = await asyncio.gather(*(alerts(f"/v1/collections/cases/{c['id']}") for c in case_page["items"]))
     return Account(
-        buyer_id=buyer_id, profile=profile, score=score,
-        grade_history=list(reversed((history or {}).get("items", []))), limit=limit, exposure=exposure, invoices=invoices or [],
-        alerts=alert_page["items"], cases=list(cases), pending_checks=pending["items"], past_checks=decided["items"],
+        buyer_id=buyer_id,
+        profile=profile,
+        score=score,
+        grade_history=list(reversed((history or {}).get("items", []))),
+        limit=limit,
+        exposure=exposure,
+        invoices=invoices or [],
+        alerts=alert_page["items"],
+        cases=list(cases),
+        pending_checks=pending["items"],
+        past_checks=decided["items"],
         audit=sorted(audit or [], key=lambda a: a["changed_at"], reverse=True)[:30],
     )
 
 
-async def set_limit(upstream: Upstream, *, person: Person, buyer_id: str, amount: str, currency: str, terms_days: int, review_on: date | None, reason: str) -> dict:
+async def set_limit(
+    upstream: Upstream, *, person: Person, buyer_id: str, amount: str, currency: str, terms_days: int, review_on: date | None, reason: str
+) -> dict:
     body: dict[str, Any] = {"amount": amount, "currency": currency, "payment_terms_days": terms_days, "reason": reason}
     if review_on:
         body["review_on"] = review_on.isoformat()
@@ -85,8 +97,12 @@ async def set_limit(upstream: Upstream, *, person: Person, buyer_id: str, amount
 
 
 async def add_temporary_increase(upstream: Upstream, *, person: Person, buyer_id: str, amount: str, valid_from: date, valid_until: date, reason: str) -> dict:
-    return await upstream.post("limits", f"/v1/buyers/{buyer_id}/temporary-increases", person=person, json={
-        "amount": amount, "valid_from": valid_from.isoformat(), "valid_until": valid_until.isoformat(), "reason": reason})
+    return await upstream.post(
+        "limits",
+        f"/v1/buyers/{buyer_id}/temporary-increases",
+        person=person,
+        json={"amount": amount, "valid_from": valid_from.isoformat(), "valid_until": valid_until.isoformat(), "reason": reason},
+    )
 
 
 async def set_status(upstream: Upstream, *, person: Person, buyer_id: str, status: str, reason: str) -> dict:

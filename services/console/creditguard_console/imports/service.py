@@ -27,7 +27,10 @@ class PreviewLine:
         if self.current is None or self.current.get("amount") is None:
             return "new"
         same = (str(self.current["amount"]), self.current.get("currency"), self.current.get("payment_terms_days")) == (
-            f"{self.line.amount:.2f}", self.line.currency, self.line.terms_days)
+            f"{self.line.amount:.2f}",
+            self.line.currency,
+            self.line.terms_days,
+        )
         return "unchanged" if same else "change"
 
 

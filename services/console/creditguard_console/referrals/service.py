@@ -14,9 +14,25 @@ from creditguard_console.upstream.client import Upstream
 
 # The policy's reason codes a referral can carry; offered as the queue's reason filter.
 REASON_CODES = (
-    "limit_exceeded", "no_limit", "unknown_buyer", "group_limit_exceeded", "single_order_above_maximum", "terms_above_maximum", "overdue_amount",
-    "overdue_days", "overdue_beyond_usual", "account_on_hold", "account_blocked", "grade_risk", "review_overdue", "negative_contribution",
-    "no_economic_capacity", "contribution_needs_cover", "no_insurance_cover", "uninsured_exposure", "terms_beyond_insured_period",
+    "limit_exceeded",
+    "no_limit",
+    "unknown_buyer",
+    "group_limit_exceeded",
+    "single_order_above_maximum",
+    "terms_above_maximum",
+    "overdue_amount",
+    "overdue_days",
+    "overdue_beyond_usual",
+    "account_on_hold",
+    "account_blocked",
+    "grade_risk",
+    "review_overdue",
+    "negative_contribution",
+    "no_economic_capacity",
+    "contribution_needs_cover",
+    "no_insurance_cover",
+    "uninsured_exposure",
+    "terms_beyond_insured_period",
 )
 
 
@@ -40,8 +56,12 @@ async def queue(upstream: Upstream, *, person: Person, filters: QueueFilters, no
     if buyer_ids == []:
         return QueuePage(rows=[], total=0, filters=filters)
     search: dict[str, Any] = {
-        "state": "pending", "buyer_ids": buyer_ids, "reason": filters.reason, "sort": filters.sort,
-        "limit": filters.per_page, "offset": (filters.page - 1) * filters.per_page,
+        "state": "pending",
+        "buyer_ids": buyer_ids,
+        "reason": filters.reason,
+        "sort": filters.sort,
+        "limit": filters.per_page,
+        "offset": (filters.page - 1) * filters.per_page,
     }
     page = await upstream.post("limits", "/v1/credit-checks/search", person=person, json=search)
     buyers = await buyers_by_id(upstream, person=person, buyer_ids=sorted({c["buyer_id"] for c in page["items"]}))

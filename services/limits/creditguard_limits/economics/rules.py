@@ -56,8 +56,17 @@ class OrderEconomics:
 
 
 def order_economics(
-    economics: Economics, *, currency: str, amount: Decimal, credit_amount: Decimal | None = None, margin_rate: Decimal, pd_12m: Decimal,
-    terms_days: int, expected_days_late: Decimal, insured: Decimal, indemnity_share: Decimal,
+    economics: Economics,
+    *,
+    currency: str,
+    amount: Decimal,
+    credit_amount: Decimal | None = None,
+    margin_rate: Decimal,
+    pd_12m: Decimal,
+    terms_days: int,
+    expected_days_late: Decimal,
+    insured: Decimal,
+    indemnity_share: Decimal,
 ) -> OrderEconomics:
     """A = credit_amount, D = terms + expected days late, p = 1 - (1 - PD12)^(D/365),
     EL = p x LGD x (U + I x (1 - indemnity)), financing = A x cost of capital x D / 365,
@@ -73,10 +82,23 @@ def order_economics(
     financing = to_cents(credit * economics.cost_of_capital * days / YEAR)
     premium = to_cents(insured * economics.insurance.premium_rate)
     return OrderEconomics(
-        currency=currency, amount=to_cents(amount), credit_amount=to_cents(credit), margin_rate=margin_rate, gross_margin=gross_margin,
-        pd_12m=pd_12m, terms_days=terms_days, expected_days_late=expected_days_late, exposure_days=days,
-        pd_over_period=p.quantize(RATE), loss_given_default=lgd, insured=to_cents(insured), uninsured=to_cents(uninsured),
-        indemnity_share=indemnity_share, expected_loss=expected_loss, financing_cost=financing, insurance_premium=premium,
+        currency=currency,
+        amount=to_cents(amount),
+        credit_amount=to_cents(credit),
+        margin_rate=margin_rate,
+        gross_margin=gross_margin,
+        pd_12m=pd_12m,
+        terms_days=terms_days,
+        expected_days_late=expected_days_late,
+        exposure_days=days,
+        pd_over_period=p.quantize(RATE),
+        loss_given_default=lgd,
+        insured=to_cents(insured),
+        uninsured=to_cents(uninsured),
+        indemnity_share=indemnity_share,
+        expected_loss=expected_loss,
+        financing_cost=financing,
+        insurance_premium=premium,
         expected_contribution=gross_margin - expected_loss - financing - premium,
     )
 
@@ -100,7 +122,11 @@ class Rescue:
 
 
 def find_rescue(
-    economics: Economics, *, order: OrderEconomics, insured_for: Callable[[Decimal], Decimal], has_cover: bool,
+    economics: Economics,
+    *,
+    order: OrderEconomics,
+    insured_for: Callable[[Decimal], Decimal],
+    has_cover: bool,
 ) -> Rescue | None:
     """``insured_for(credit)``: the insured part of that much added exposure (cover the exposure
     before the order already uses counts). The first condition, in the policy's order, that makes the order's expected contribution
@@ -111,8 +137,16 @@ def find_rescue(
 
     def priced(*, terms_days: int, credit: Decimal, insured: Decimal, indemnity: Decimal) -> OrderEconomics:
         return order_economics(
-            economics, currency=order.currency, amount=order.amount, credit_amount=credit, margin_rate=order.margin_rate, pd_12m=order.pd_12m,
-            terms_days=terms_days, expected_days_late=order.expected_days_late, insured=insured, indemnity_share=indemnity,
+            economics,
+            currency=order.currency,
+            amount=order.amount,
+            credit_amount=credit,
+            margin_rate=order.margin_rate,
+            pd_12m=order.pd_12m,
+            terms_days=terms_days,
+            expected_days_late=order.expected_days_late,
+            insured=insured,
+            indemnity_share=indemnity,
         )
 
     # Expected contribution falls as the terms lengthen: the longest terms that still earn.
@@ -136,8 +170,7 @@ def find_rescue(
         share += rules.prepayment_step
 
     if not has_cover:
-        candidate = priced(terms_days=order.terms_days, credit=order.credit_amount, insured=order.credit_amount,
-                           indemnity=economics.insurance.indemnity_share)
+        candidate = priced(terms_days=order.terms_days, credit=order.credit_amount, insured=order.credit_amount, indemnity=economics.insurance.indemnity_share)
         if candidate.expected_contribution > 0:
             return Rescue(code="credit_insurance", economics=candidate)
     return None
@@ -167,7 +200,13 @@ class LimitEconomics:
 
 
 def limit_economics(
-    economics: Economics, *, capacity: Decimal, margin_rate: Decimal, pd_12m: Decimal, terms_days: int, expected_days_late: Decimal,
+    economics: Economics,
+    *,
+    capacity: Decimal,
+    margin_rate: Decimal,
+    pd_12m: Decimal,
+    terms_days: int,
+    expected_days_late: Decimal,
 ) -> LimitEconomics:
     days = max(Decimal(terms_days) + expected_days_late, ONE)
     margin_per_year = margin_rate * YEAR / days
@@ -181,10 +220,20 @@ def limit_economics(
     else:
         limit = capacity if appetite is None else min(capacity, appetite)
     return LimitEconomics(
-        margin_rate=margin_rate, pd_12m=pd_12m, terms_days=terms_days, expected_days_late=expected_days_late, exposure_days=days,
-        margin_per_year=margin_per_year.quantize(RATE), expected_loss_rate=loss_rate.quantize(RATE), financing_rate=financing,
-        net_rate=net.quantize(RATE), capacity_limit=capacity, max_expected_loss_share=share, appetite_limit=appetite,
-        economic_limit=to_cents(limit), expected_contribution_per_year=to_cents(limit * net),
+        margin_rate=margin_rate,
+        pd_12m=pd_12m,
+        terms_days=terms_days,
+        expected_days_late=expected_days_late,
+        exposure_days=days,
+        margin_per_year=margin_per_year.quantize(RATE),
+        expected_loss_rate=loss_rate.quantize(RATE),
+        financing_rate=financing,
+        net_rate=net.quantize(RATE),
+        capacity_limit=capacity,
+        max_expected_loss_share=share,
+        appetite_limit=appetite,
+        economic_limit=to_cents(limit),
+        expected_contribution_per_year=to_cents(limit * net),
     )
 
 

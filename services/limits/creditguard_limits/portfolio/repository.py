@@ -38,10 +38,14 @@ class PortfolioRepository:
         )
         totals: dict[str, list[InvoiceTotals]] = defaultdict(list)
         for buyer_id, currency, open_amount, oldest_due, *cumulative in (await self.session.execute(statement)).all():
-            totals[buyer_id].append(InvoiceTotals(
-                currency=currency, open_amount=Decimal(open_amount or 0), oldest_overdue_due_on=oldest_due,
-                past_due_at_least={start: Decimal(v or 0) for (_, start), v in zip(OVERDUE_BUCKET_STARTS, cumulative)},
-            ))
+            totals[buyer_id].append(
+                InvoiceTotals(
+                    currency=currency,
+                    open_amount=Decimal(open_amount or 0),
+                    oldest_overdue_due_on=oldest_due,
+                    past_due_at_least={start: Decimal(v or 0) for (_, start), v in zip(OVERDUE_BUCKET_STARTS, cumulative)},
+                )
+            )
         return totals
 
     async def order_totals_by_buyer(self, *, today: date) -> dict[str, dict[str, Decimal]]:

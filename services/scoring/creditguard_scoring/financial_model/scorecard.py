@@ -218,8 +218,7 @@ class Scorecard:
 
     @property
     def baseline_logit(self) -> float:
-        return (self.intercept + math.fsum(s.mean_score for s in self.shapes)
-                + math.fsum(p.mean_score for p in self.pairs))
+        return self.intercept + math.fsum(s.mean_score for s in self.shapes) + math.fsum(p.mean_score for p in self.pairs)
 
     def descriptions(self) -> dict[str, str]:
         return {s.code: s.description for s in self.shapes}

@@ -99,13 +99,17 @@ class PaymentBehaviourRepository:
 
     async def buyers_past_new_threshold(self, *, today: date) -> list[str]:
         """Registered buyers with an open invoice past a review threshold its assessment did not see."""
-        crossed = or_(*[
-            and_(PaymentExperience.due_on <= today - timedelta(days=threshold), PaymentExperience.past_due_threshold_assessed < threshold)
-            for threshold in REVIEW_THRESHOLDS
-        ])
+        crossed = or_(
+            *[
+                and_(PaymentExperience.due_on <= today - timedelta(days=threshold), PaymentExperience.past_due_threshold_assessed < threshold)
+                for threshold in REVIEW_THRESHOLDS
+            ]
+        )
         statement = (
-            select(PaymentExperience.buyer_id).distinct()
+            select(PaymentExperience.buyer_id)
+            .distinct()
             .join(Buyer, Buyer.buyer_id == PaymentExperience.buyer_id)
-            .where(PaymentExperience.open_amount > 0, crossed).order_by(PaymentExperience.buyer_id)
+            .where(PaymentExperience.open_amount > 0, crossed)
+            .order_by(PaymentExperience.buyer_id)
         )
         return list((await self.session.execute(statement)).scalars())

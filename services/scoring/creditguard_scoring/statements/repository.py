@@ -35,8 +35,5 @@ class StatementRepository:
         loaded = self.session.info.get(_NEWEST_FIRST)
         if loaded is not None and buyer_id in loaded:
             return loaded[buyer_id][:limit]
-        statement = (
-            select(FinancialStatement).where(FinancialStatement.buyer_id == buyer_id)
-            .order_by(FinancialStatement.fiscal_year.desc()).limit(limit)
-        )
+        statement = select(FinancialStatement).where(FinancialStatement.buyer_id == buyer_id).order_by(FinancialStatement.fiscal_year.desc()).limit(limit)
         return list((await self.session.execute(statement)).scalars())

@@ -20,27 +20,57 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
 # Active ISO 4217 currency codes.
-ISO_CURRENCIES = frozenset("""
+ISO_CURRENCIES = frozenset(
+    """
 AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP BYN BZD CAD CDF CHF
 CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG
 HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA
 MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD
 RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX
 USD UYU UZS VES VND VUV WST XAF XCD XOF XPF YER ZAR ZMW ZWG
-""".split())
+""".split()
+)
 
 LINES = (
-    "total_assets", "current_assets", "cash", "receivables", "inventory", "fixed_assets",
-    "total_liabilities", "short_term_liabilities", "long_term_liabilities",
-    "equity", "share_capital", "retained_earnings",
-    "sales", "cost_of_products_sold", "gross_profit", "operating_profit", "ebit",
-    "depreciation", "interest_expenses", "net_profit", "prior_year_sales",
+    "total_assets",
+    "current_assets",
+    "cash",
+    "receivables",
+    "inventory",
+    "fixed_assets",
+    "total_liabilities",
+    "short_term_liabilities",
+    "long_term_liabilities",
+    "equity",
+    "share_capital",
+    "retained_earnings",
+    "sales",
+    "cost_of_products_sold",
+    "gross_profit",
+    "operating_profit",
+    "ebit",
+    "depreciation",
+    "interest_expenses",
+    "net_profit",
+    "prior_year_sales",
 )
 # Lines that cannot be negative on any real statement (equity and profits can).
 NON_NEGATIVE_LINES = (
-    "total_assets", "current_assets", "cash", "receivables", "inventory", "fixed_assets",
-    "total_liabilities", "short_term_liabilities", "long_term_liabilities", "share_capital",
-    "sales", "cost_of_products_sold", "depreciation", "interest_expenses", "prior_year_sales",
+    "total_assets",
+    "current_assets",
+    "cash",
+    "receivables",
+    "inventory",
+    "fixed_assets",
+    "total_liabilities",
+    "short_term_liabilities",
+    "long_term_liabilities",
+    "share_capital",
+    "sales",
+    "cost_of_products_sold",
+    "depreciation",
+    "interest_expenses",
+    "prior_year_sales",
 )
 # Rounding in published statements: parts may exceed their total by this share of it.
 TOLERANCE = Decimal("0.01")
