@@ -23,7 +23,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, date, datetime, time as clock_time, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock_time
 from pathlib import Path
 
 from creditguard_alerts import jobs

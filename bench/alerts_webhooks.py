@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import sys
 import tempfile
 import time
@@ -25,27 +24,26 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import httpx  # noqa: E402
-from aiokafka import AIOKafkaProducer  # noqa: E402
-from sqlalchemy import func, select  # noqa: E402
+import httpx
+from aiokafka import AIOKafkaProducer
+from sqlalchemy import func, select
 
-from creditguard_alerts.app import create_app  # noqa: E402
-from creditguard_alerts.receivables.models import Receivable  # noqa: E402
-from creditguard_alerts.settings import Settings  # noqa: E402
-from creditguard_alerts.webhooks.secret_keys import new_key  # noqa: E402
-from creditguard_shared.auth.keys import Role, add_key  # noqa: E402
-from creditguard_shared.clock import Clock  # noqa: E402
-from creditguard_shared.events.catalogue import topic_for  # noqa: E402
-from creditguard_shared.events.contracts import InvoicePostedV1, PaymentLateV1  # noqa: E402
-from creditguard_shared.events.envelope import new_event  # noqa: E402
-from creditguard_shared.local_stack import LOCAL_BROKER_HEARTBEAT_INTERVAL_MS, LOCAL_BROKER_SESSION_TIMEOUT_MS, Broker, create_topics  # noqa: E402
-from creditguard_shared.migrations import upgrade_to_head  # noqa: E402
-from creditguard_shared.service_cli import migrations_dir  # noqa: E402
-from creditguard_shared.settings import KafkaSettings  # noqa: E402
-from services.alerts.tests.receiver import start_receiver  # noqa: E402
+from creditguard_alerts.app import create_app
+from creditguard_alerts.receivables.models import Receivable
+from creditguard_alerts.settings import Settings
+from creditguard_alerts.webhooks.secret_keys import new_key
+from creditguard_shared.auth.keys import Role, add_key
+from creditguard_shared.clock import Clock
+from creditguard_shared.events.catalogue import topic_for
+from creditguard_shared.events.contracts import InvoicePostedV1, PaymentLateV1
+from creditguard_shared.events.envelope import new_event
+from creditguard_shared.local_stack import LOCAL_BROKER_HEARTBEAT_INTERVAL_MS, LOCAL_BROKER_SESSION_TIMEOUT_MS, Broker, create_topics
+from creditguard_shared.migrations import upgrade_to_head
+from creditguard_shared.service_cli import migrations_dir
+from creditguard_shared.settings import KafkaSettings
+from services.alerts.tests.receiver import start_receiver
 
 DUE = date(2026, 10, 1)
 

@@ -23,23 +23,24 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT / "services" / "scoring"))
-sys.path.insert(0, str(REPO_ROOT / "simulation"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "services" / "scoring"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "simulation"))
 
-from creditguard_scoring.assessment import rules  # noqa: E402
-from creditguard_scoring.assessment.service import AssessmentContext, MISSING_RATIO_POLICY, load_risk_tables  # noqa: E402
-from creditguard_scoring.calibration import rules as calibration_rules  # noqa: E402
-from creditguard_scoring.financial_model import load_scorecard  # noqa: E402
-from creditguard_scoring.payment_behaviour.rules import summarise  # noqa: E402
-from creditguard_scoring.settings import Settings  # noqa: E402
-from creditguard_scoring.statements.rules import compute_ratios, statement_problems  # noqa: E402
-from creditguard_simulation.behaviour import payment_schedule  # noqa: E402
-from creditguard_simulation.book import BookConfig, generate_book  # noqa: E402
-from creditguard_simulation.calendar import SimulatedCalendar  # noqa: E402
-from creditguard_simulation.orders import history_orders  # noqa: E402
-from creditguard_scoring.payment_behaviour.models import PaymentExperience  # noqa: E402
-from creditguard_simulation.companies import load_companies  # noqa: E402
+from creditguard_scoring.assessment import rules
+from creditguard_scoring.assessment.service import MISSING_RATIO_POLICY, AssessmentContext, load_risk_tables
+from creditguard_scoring.calibration import rules as calibration_rules
+from creditguard_scoring.financial_model import load_scorecard
+from creditguard_scoring.payment_behaviour.models import PaymentExperience
+from creditguard_scoring.payment_behaviour.rules import summarise
+from creditguard_scoring.settings import Settings
+from creditguard_scoring.statements.rules import compute_ratios, statement_problems
+from creditguard_simulation.behaviour import payment_schedule
+from creditguard_simulation.book import BookConfig, generate_book
+from creditguard_simulation.calendar import SimulatedCalendar
+from creditguard_simulation.companies import load_companies
+from creditguard_simulation.orders import history_orders
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 DEFAULT_DATA = REPO_ROOT.parent / "shared" / "data" / "polish-bankruptcy" / "train_1y.csv"
 

@@ -28,11 +28,10 @@ from pathlib import Path
 
 import httpx
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from creditguard_limits.import_cli import read_book, run_import  # noqa: E402
-from creditguard_shared.local_stack import local_system  # noqa: E402
+from creditguard_limits.import_cli import read_book, run_import
+from creditguard_shared.local_stack import local_system
 
 TODAY = date.today()
 COUNTRIES = ("DE", "FR", "NL", "IT", "ES", "AT", "BE", "PL", "GB", "SE")

@@ -39,17 +39,18 @@ from pathlib import Path
 import asyncpg
 import uvloop
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.http_load import LoadResult, OpenLoopResult, encode_post, run_closed_loop, run_open_loop  # noqa: E402
-from creditguard_limits.models.accounts import CreditAccount  # noqa: E402
-from creditguard_limits.models.ledger import Invoice  # noqa: E402
-from creditguard_shared.auth.keys import Role, add_key  # noqa: E402
-from creditguard_shared.database import create_engine  # noqa: E402
-from creditguard_shared.local_stack import free_port, wait_for_port  # noqa: E402
-from creditguard_shared.migrations import upgrade_to_head  # noqa: E402
-from creditguard_shared.service_cli import migrations_dir  # noqa: E402
+from bench.http_load import LoadResult, OpenLoopResult, encode_post, run_closed_loop, run_open_loop
+from creditguard_limits.models.accounts import CreditAccount
+from creditguard_limits.models.ledger import Invoice
+from creditguard_shared.auth.keys import Role, add_key
+from creditguard_shared.database import create_engine
+from creditguard_shared.local_stack import free_port, wait_for_port
+from creditguard_shared.migrations import upgrade_to_head
+from creditguard_shared.service_cli import migrations_dir
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 POSTGRES_ADMIN_DSN = os.environ.get("CREDITGUARD_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 TODAY = date(2026, 12, 1)

@@ -27,12 +27,11 @@ from pathlib import Path
 
 import uvloop
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.credit_checks import TODAY, seeded_database, serve, service_env  # noqa: E402
-from bench.http_load import LoadResult, encode_post, run_closed_loop  # noqa: E402
-from creditguard_shared.auth.keys import Role, add_key  # noqa: E402
+from bench.credit_checks import TODAY, seeded_database, serve, service_env
+from bench.http_load import LoadResult, encode_post, run_closed_loop
+from creditguard_shared.auth.keys import Role, add_key
 
 
 def batches(base_url: str, key: str, buyers: list[str], *, count: int, size: int, run: str) -> tuple[list[bytes], list[bytes]]:

@@ -13,8 +13,8 @@ from creditguard_shared.events.envelope import EventEnvelope
 from creditguard_shared.kafka import ensure_topics
 from creditguard_shared.local_stack import Broker, free_port
 from creditguard_shared.settings import KafkaSettings
-from tests.network_cut import NetworkCut
 from tests.kafka_tools import publish_event, publish_raw, read_topic
+from tests.network_cut import NetworkCut
 
 
 def _invoice_body(buyer_id: str, invoice_id: str, amount: str = "1000.00") -> dict:

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.e2e
 class _Receiver(BaseHTTPRequestHandler):
     received: list[bytes] = []
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+    def do_POST(self) -> None:
         self.received.append(self.rfile.read(int(self.headers.get("content-length", 0))))
         self.send_response(204)
         self.end_headers()

@@ -4,7 +4,6 @@ and, at a small size, a run through the real broker and services asserting the i
 from __future__ import annotations
 
 import json
-import random
 from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
@@ -20,9 +19,9 @@ from creditguard_simulation.behaviour import payment_schedule
 from creditguard_simulation.book import ONBOARDING_DAYS, Behaviour, BookConfig, Scenario, generate_book
 from creditguard_simulation.calendar import SimulatedCalendar
 from creditguard_simulation.companies import DEFAULT_DATA_PATH, load_companies, resolve_data_path
+from creditguard_simulation.economics import CompanyEconomics, credit_policy, policy_result
 from creditguard_simulation.engine import Simulation
 from creditguard_simulation.figures import compute_figures
-from creditguard_simulation.economics import CompanyEconomics, credit_policy, policy_result
 from creditguard_simulation.orders import buyer_orders, history_orders
 from creditguard_simulation.report import CHARTS, FRONTIER_CHART, summary_lines, write_report
 from creditguard_simulation.run import Outcome
@@ -39,7 +38,7 @@ def companies():
 
 
 def test_every_company_becomes_a_statement_scoring_accepts_and_its_ratios_come_back(companies):
-    matches = {code: 0 for code in ("X1", "X2", "X7", "X9", "X18", "X22", "X51")}
+    matches = dict.fromkeys(("X1", "X2", "X7", "X9", "X18", "X22", "X51"), 0)
     comparable = dict.fromkeys(matches, 0)
     for company in companies:
         lines = statement_lines(company.ratios, total_assets=total_assets_eur(company.ratios))
@@ -97,7 +96,7 @@ def test_defaulters_slow_down_before_they_stop_paying(companies):
         if schedule:
             delays[due_day] = max(day for day, _ in schedule) - due_day
     early = [d for due, d in delays.items() if due < 200]
-    late = [d for due, d in delays.items() if 230 <= due]
+    late = [d for due, d in delays.items() if due >= 230]
     assert max(early) <= 12 and min(late) > max(early)
     assert not payment_schedule(buyer, invoice_id="I-last", amount=Decimal("10.00"), due_day=285, days=365, seed=1)
 

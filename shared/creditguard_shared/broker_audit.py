@@ -169,12 +169,12 @@ class ReadBack:
         return await first_lost(self, rows_by_partition)
 
 
-async def first_lost(read_back: "ReadBack", rows_by_partition: dict[Partition, list[PublishedPosition]]) -> dict[Partition, int]:
+async def first_lost(read_back: ReadBack, rows_by_partition: dict[Partition, list[PublishedPosition]]) -> dict[Partition, int]:
     """For each partition whose rows (by offset) the broker no longer all holds: the index of the
     first row it lost. Kept rows form a prefix, so each round reads one row per partition; the
     first round reads the lowest, as a broker that restarted empty lost them all."""
     rows_by_partition = {key: rows for key, rows in rows_by_partition.items() if rows}
-    low = {key: 0 for key in rows_by_partition}  # rows before low are known kept
+    low = dict.fromkeys(rows_by_partition, 0)  # rows before low are known kept
     high = {key: len(rows) for key, rows in rows_by_partition.items()}  # rows from high on are known lost
     lowest = await read_back.holds({key: rows[0] for key, rows in rows_by_partition.items()})
     for key, held in lowest.items():

@@ -11,8 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import DateTime, MetaData, Numeric, event
-from sqlalchemy.engine import Dialect
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.types import TypeDecorator
 

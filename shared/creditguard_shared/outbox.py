@@ -407,7 +407,7 @@ class OutboxRelay:
             logger.warning("checking the broker for lost events was interrupted", exc_info=True)
             self._next_check = now + min(self.check_interval, 2.0)
             return
-        except Exception as exc:  # noqa: BLE001 - the broker went away mid-check: try again soon
+        except Exception as exc:  # the broker went away mid-check: try again soon
             logger.warning("checking the broker for lost events failed: %r", exc, exc_info=True)
             self._next_check = now + min(self.check_interval, 2.0)
             return

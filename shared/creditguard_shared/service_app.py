@@ -9,9 +9,8 @@ import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated
-
 from datetime import UTC, datetime
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -49,7 +48,7 @@ class ConsumerSpec:
     need its clock, settings or metrics (they exist only once the lifespan has started)."""
 
     name: str
-    subscriptions: Sequence[Subscription] | Callable[["ServiceRuntime"], Sequence[Subscription]]
+    subscriptions: Sequence[Subscription] | Callable[[ServiceRuntime], Sequence[Subscription]]
     # Messages of one fetched batch handled in one transaction (see EventConsumer.process_together).
     # More saves a commit per message but holds the database longer (on SQLite, the one connection).
     events_per_transaction: int = 1

@@ -25,12 +25,11 @@ from sqlalchemy.dialects.sqlite.aiosqlite import AsyncAdapt_aiosqlite_connection
 from sqlalchemy.util import EMPTY_DICT
 from sqlalchemy.util.concurrency import await_
 
-
 BEGIN_IMMEDIATE = "BEGIN IMMEDIATE"
 
 
 class _StatementResult:
-    __slots__ = ("description", "rowcount", "lastrowid", "rows")
+    __slots__ = ("description", "lastrowid", "rowcount", "rows")
 
     def __init__(self, cursor: sqlite3.Cursor, *, fetch: bool) -> None:
         self.description = cursor.description

@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from creditguard_simulation import policies
 from creditguard_simulation.behaviour import payment_schedule
-from creditguard_simulation.book import Buyer, BookConfig
+from creditguard_simulation.book import BookConfig, Buyer
 from creditguard_simulation.calendar import SimulatedCalendar
 from creditguard_simulation.orders import Order, buyer_orders, history_orders
 from creditguard_simulation.system import (

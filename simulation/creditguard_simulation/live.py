@@ -17,7 +17,7 @@ from typing import Any
 import aiohttp
 
 from creditguard_simulation import policies
-from creditguard_simulation.book import CURRENCY, Buyer, BookConfig
+from creditguard_simulation.book import CURRENCY, BookConfig, Buyer
 from creditguard_simulation.calendar import SimulatedCalendar
 from creditguard_simulation.orders import Order
 from creditguard_simulation.stack import Endpoints

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from creditguard_simulation.economics import CompanyEconomics, PolicyResult  # noqa: E402
-from creditguard_simulation.figures import Figures, days_sales_outstanding  # noqa: E402
+from creditguard_simulation.economics import CompanyEconomics
+from creditguard_simulation.figures import Figures, days_sales_outstanding
 
 if TYPE_CHECKING:
     from creditguard_simulation.run import Outcome

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from creditguard_simulation.book import Buyer, BookConfig, Scenario, generate_book
+from creditguard_simulation.book import BookConfig, Buyer, Scenario, generate_book
 from creditguard_simulation.companies import Company, load_companies
 from creditguard_simulation.economics import CompanyEconomics, PolicyResult, credit_policy, policy_result
 from creditguard_simulation.engine import RunResult, Simulation

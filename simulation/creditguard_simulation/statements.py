@@ -12,8 +12,8 @@ for about a quarter of rows), X2 (liabilities) wins and equity is the balance.
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
 from collections.abc import Mapping
+from decimal import ROUND_HALF_UP, Decimal
 
 PLN_PER_EUR = 4.3
 # Used when a company has no X29 (two rows): the data set's median size.

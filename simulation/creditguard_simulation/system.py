@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import ROUND_CEILING
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 from typing import Protocol
 
 from creditguard_simulation.book import Buyer
@@ -154,7 +153,7 @@ class ApproveEverything:
         return [CheckOutcome(order_id=o.order_id, decision="approved") for o in orders]
 
     async def available_credit(self, buyer_ids: list[str]) -> dict[str, Decimal | None]:
-        return {buyer_id: None for buyer_id in buyer_ids}
+        return dict.fromkeys(buyer_ids)
 
     async def decide_referrals(self, decisions: list[ReferralDecision]) -> set[str]:
         return {d.check_id for d in decisions if d.approve}

@@ -9,11 +9,11 @@ from creditguard_alerts.alerting import api as alerting_api
 from creditguard_alerts.alerting import handlers as alerting_handlers
 from creditguard_alerts.buyers import api as buyers_api
 from creditguard_alerts.collections import api as collections_api
+from creditguard_alerts.collections import handlers as collections_handlers
 from creditguard_alerts.database import messaging_tables
 from creditguard_alerts.metrics import AlertsMetrics
 from creditguard_alerts.models import load_all_models
 from creditguard_alerts.receivables import api as receivables_api
-from creditguard_alerts.collections import handlers as collections_handlers
 from creditguard_alerts.settings import Settings
 from creditguard_alerts.webhooks import api as webhooks_api
 from creditguard_shared.clock import Clock

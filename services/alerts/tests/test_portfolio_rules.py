@@ -48,7 +48,7 @@ async def test_concentration_follows_exposure_by_buyer_country_and_industry(aler
     await publish_assessments(
         alerts, servers, *(assessed(b, industry=i).model_copy(update={"country": c}) for b, c, i in zip(buyers, countries, industries, strict=True))
     )
-    held = {b: "1000.00" for b in buyers}
+    held = dict.fromkeys(buyers, "1000.00")
     for buyer_id, amount in held.items():
         await publish_event(servers, exposure(buyer_id, amount), subject=buyer_id)
 

@@ -10,7 +10,6 @@ from creditguard_limits.accounts import handlers as accounts_handlers
 from creditguard_limits.checks import api as checks_api
 from creditguard_limits.context import LimitsContext
 from creditguard_limits.database import messaging_tables
-from creditguard_limits.position import api as position_api
 from creditguard_limits.fx import api as fx_api
 from creditguard_limits.imports import api as imports_api
 from creditguard_limits.insurance import api as insurance_api
@@ -21,6 +20,7 @@ from creditguard_limits.metrics import LimitsMetrics
 from creditguard_limits.models import load_all_models
 from creditguard_limits.policy.service import PolicyStore
 from creditguard_limits.portfolio import api as portfolio_api
+from creditguard_limits.position import api as position_api
 from creditguard_limits.settings import Settings
 from creditguard_shared.clock import Clock
 from creditguard_shared.metrics import ServiceMetrics

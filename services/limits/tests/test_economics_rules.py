@@ -15,11 +15,11 @@ from pydantic import ValidationError
 from creditguard_limits.accounts.rules import recommend
 from creditguard_limits.checks.rules import AccountFacts, CheckRequest, Rates, evaluate
 from creditguard_limits.economics.rules import expected_days_late, find_rescue, insured_capacity, limit_economics, order_economics
-from creditguard_limits.position.rules import Cover, Exposure, GroupPosition, Position
 from creditguard_limits.fx.rules import RateTable
 from creditguard_limits.policy.economics import Economics, GrossMargin
 from creditguard_limits.policy.rules import CreditPolicy
 from creditguard_limits.policy.service import DEFAULT_POLICY_FILE, PolicyStore
+from creditguard_limits.position.rules import Cover, Exposure, GroupPosition, Position
 
 # The figures below are worked out for this policy (grade matrix and economics), independent of
 # how the packaged policy is tuned.

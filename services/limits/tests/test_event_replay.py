@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from creditguard_shared.events.catalogue import topic_for
 from creditguard_shared.events.contracts import AccountHoldRequestedV1, CreditNoteIssuedV1, InvoicePostedV1, PaymentReceivedV1
 from creditguard_shared.events.envelope import new_event
-from creditguard_shared.events.catalogue import topic_for
 from services.limits.tests.helpers import exposure, money, new_buyer, post_invoice, set_limit
 from tests.kafka_tools import publish_raw
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
-from services.limits.tests.helpers import check, emitted, codes, exposure, money, new_buyer, post_invoice, set_limit
+from services.limits.tests.helpers import check, codes, emitted, exposure, money, new_buyer, post_invoice, set_limit
 
 
 async def test_temporary_increase_applies_within_its_window_and_reverts(limits, broker, eventually):
@@ -83,9 +83,10 @@ async def test_fx_conversion_into_the_limit_currency(limits):
 
 
 async def test_ramp_up_follows_invoices_paid_on_time(limits):
-    from creditguard_shared.events.contracts import BuyerAssessedV1
-    from creditguard_limits.accounts import service as accounts_service
     from datetime import UTC, datetime
+
+    from creditguard_limits.accounts import service as accounts_service
+    from creditguard_shared.events.contracts import BuyerAssessedV1
 
     buyer = new_buyer()
     context = limits.app.state.limits

@@ -6,11 +6,11 @@ from datetime import date
 from decimal import Decimal
 
 from creditguard_limits.checks.rules import AccountFacts, CheckRequest, Rates, evaluate
-from creditguard_limits.position.rules import Exposure, Position
 from creditguard_limits.ledger.rules import late_threshold_to_announce
 from creditguard_limits.policy.rules import ConditionTemplate, PaymentExperience, capacity_limit, experienced_exposure, ramp_up_fraction
 from creditguard_limits.policy.service import PolicyStore
 from creditguard_limits.portfolio.rules import herfindahl, utilisation_bucket
+from creditguard_limits.position.rules import Exposure, Position
 
 POLICY = PolicyStore(None).current
 

@@ -14,9 +14,8 @@ from creditguard_scoring.calibration import rules
 from creditguard_shared.clock import Clock
 from creditguard_shared.events.contracts import InvoicePostedV1
 from creditguard_shared.events.envelope import EventEnvelope
-from tests.kafka_tools import publish_event, read_topic
-
 from services.scoring.tests.statements_fixtures import STRONG, WEAK
+from tests.kafka_tools import publish_event, read_topic
 
 PROBLEM = "application/problem+json"
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)

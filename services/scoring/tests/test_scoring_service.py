@@ -12,9 +12,8 @@ import pytest
 from creditguard_shared.clock import Clock
 from creditguard_shared.events.contracts import InvoicePostedV1, PaymentLateV1, PaymentReceivedV1, PromiseBrokenV1
 from creditguard_shared.events.envelope import EventEnvelope
-from tests.kafka_tools import publish_event, publish_raw, read_topic
-
 from services.scoring.tests.statements_fixtures import STRONG, WEAK
+from tests.kafka_tools import publish_event, publish_raw, read_topic
 
 PROBLEM = "application/problem+json"
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)

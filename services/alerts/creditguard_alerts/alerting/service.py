@@ -15,11 +15,11 @@ from creditguard_alerts.alerting import rules
 from creditguard_alerts.alerting.models import Alert, AlertRule
 from creditguard_alerts.alerting.repository import AlertRepository
 from creditguard_alerts.alerting.rules import RuleType
-from creditguard_alerts.severity import Severity, severity_rank
 from creditguard_alerts.alerting.schemas import AlertOut, RuleIn, RulePatch, validated_params
 from creditguard_alerts.buyers.models import BuyerProfile, InsuranceCover
 from creditguard_alerts.buyers.repository import BuyerRepository
 from creditguard_alerts.context import ServiceContext
+from creditguard_alerts.severity import Severity, severity_rank
 from creditguard_alerts.webhooks import service as webhooks
 from creditguard_shared.errors import Conflict, NotFound
 from creditguard_shared.events.contracts import AccountStatusChangedV1, LimitBreachedV1, ScoreChangedV1

@@ -7,8 +7,8 @@ from fastapi import APIRouter, Depends, Query
 from creditguard_alerts.buyers import service
 from creditguard_alerts.buyers.schemas import BuyerProfileOut, BuyerProfilePage, InsuranceCoverOut
 from creditguard_shared.auth import Principal, Role, require_roles
-from creditguard_shared.service_app import UnitOfWorkDep
 from creditguard_shared.schema_types import MAX_OFFSET, PathId
+from creditguard_shared.service_app import UnitOfWorkDep
 
 router = APIRouter(prefix="/v1", tags=["buyers"])
 

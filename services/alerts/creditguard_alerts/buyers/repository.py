@@ -1,16 +1,14 @@
 from __future__ import annotations
 
+import functools
 from datetime import date
 from decimal import Decimal
-
-import functools
 
 from sqlalchemy import bindparam, func, literal_column, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from creditguard_alerts.buyers.models import BuyerProfile, InsuranceCover
 from creditguard_alerts.database import Money
-
 
 # Built once: the concentration check runs them for every batch of exposure changes.
 _EXPOSED_IN_CURRENCY = (BuyerProfile.currency == bindparam("currency"), BuyerProfile.exposure > 0)

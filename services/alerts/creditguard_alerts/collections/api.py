@@ -11,8 +11,8 @@ from creditguard_alerts.collections.schemas import ActionIn, ActionOut, CaseDeta
 from creditguard_alerts.context import ContextDep
 from creditguard_shared.auth import Principal, Role, require_roles
 from creditguard_shared.errors import Unprocessable
-from creditguard_shared.service_app import UnitOfWorkDep
 from creditguard_shared.schema_types import MAX_OFFSET, PathId
+from creditguard_shared.service_app import UnitOfWorkDep
 
 router = APIRouter(prefix="/v1/collections", tags=["collections"])
 

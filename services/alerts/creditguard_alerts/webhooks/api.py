@@ -20,8 +20,8 @@ from creditguard_alerts.webhooks.schemas import (
     SubscriptionPatch,
 )
 from creditguard_shared.auth import Principal, Role, require_roles
-from creditguard_shared.service_app import UnitOfWorkDep
 from creditguard_shared.schema_types import MAX_OFFSET, PathId
+from creditguard_shared.service_app import UnitOfWorkDep
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 

@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from creditguard_console.people.models import Person
 from creditguard_console.upstream.client import Upstream
 
-
 logger = logging.getLogger(__name__)
 
 
@@ -51,7 +50,7 @@ class PortfolioCache:
     async def _refetch(self, fetch: Callable[[], Awaitable[Portfolio]]) -> None:
         try:
             self._store(await fetch())
-        except Exception:  # noqa: BLE001 - the stale figures stay; the next request tries again
+        except Exception:  # the stale figures stay; the next request tries again
             logger.warning("refreshing the portfolio figures failed; showing the previous ones", exc_info=True)
 
 

@@ -8,16 +8,16 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from creditguard_limits.models.accounts import CreditAccount, CreditGroup, LimitAudit, TemporaryIncrease
 from creditguard_limits.accounts.repository import AccountsRepository
 from creditguard_limits.accounts.rules import LIMIT_BELOW_EXPOSURE, Recommendation, audit_values, recommend, usual_terms_days, with_flag
 from creditguard_limits.accounts.schemas import GroupLimitIn, ImportedLimit, LimitIn, TemporaryIncreaseIn
 from creditguard_limits.context import LimitsContext
 from creditguard_limits.economics.rules import expected_days_late
-from creditguard_limits.position.rules import Position
-from creditguard_limits.position.service import LockedAccount, lock_account, lock_group, lock_or_create_account, position_of, publish_position
 from creditguard_limits.fx.rules import RateTable, to_cents
 from creditguard_limits.fx.service import rate_table, require_rate
+from creditguard_limits.models.accounts import CreditAccount, CreditGroup, LimitAudit, TemporaryIncrease
+from creditguard_limits.position.rules import Position
+from creditguard_limits.position.service import LockedAccount, lock_account, lock_group, lock_or_create_account, position_of, publish_position
 from creditguard_shared.errors import Conflict, NotFound, Unprocessable
 from creditguard_shared.events.contracts import (
     AccountHoldRequestedV1,

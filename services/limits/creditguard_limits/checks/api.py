@@ -17,8 +17,8 @@ from creditguard_limits.checks.schemas import (
 from creditguard_limits.context import LimitsContextDep
 from creditguard_shared.auth import Principal, Role, require_roles
 from creditguard_shared.errors import NotFound
-from creditguard_shared.service_app import UnitOfWorkDep
 from creditguard_shared.schema_types import PathId
+from creditguard_shared.service_app import UnitOfWorkDep
 
 router = APIRouter(prefix="/v1", tags=["credit checks"])
 

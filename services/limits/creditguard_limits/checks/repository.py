@@ -8,7 +8,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from creditguard_limits.models.checks import CreditCheck, OrderReservation
 
-
 # Built once: every credit check runs these, and building a statement costs more CPU than
 # SQLite takes to run it.
 _LATEST_FOR_ORDER = select(CreditCheck).where(CreditCheck.order_id == bindparam("order_id", type_=String)).order_by(CreditCheck.created_at.desc()).limit(1)

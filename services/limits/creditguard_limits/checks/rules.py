@@ -8,9 +8,9 @@ from datetime import date
 from decimal import Decimal
 
 from creditguard_limits.economics.rules import OrderEconomics, Rescue, find_rescue, order_economics
-from creditguard_limits.position.rules import ZERO, Position
 from creditguard_limits.fx.rules import to_cents
 from creditguard_limits.policy.rules import CreditPolicy, Decision
+from creditguard_limits.position.rules import ZERO, Position
 
 SEVERITY: dict[str, int] = {"approved": 0, "approved_with_conditions": 1, "referred": 2, "rejected": 3}
 # Reasons of the limit check a positive expected contribution may outweigh (a group limit may not).

@@ -10,17 +10,17 @@ import uuid
 from datetime import timedelta
 from decimal import Decimal
 
-from creditguard_limits.models.accounts import CreditAccount
 from creditguard_limits.accounts.service import recommendation_for
-from creditguard_limits.models.checks import CreditCheck, OrderReservation
 from creditguard_limits.checks.repository import ChecksRepository
 from creditguard_limits.checks.rules import AccountFacts, CheckRequest, Outcome, Rates, evaluate
 from creditguard_limits.checks.schemas import CreditCheckIn
 from creditguard_limits.context import LimitsContext
 from creditguard_limits.economics.rules import expected_days_late, insured_capacity
+from creditguard_limits.fx.rules import RateTable, to_cents
+from creditguard_limits.models.accounts import CreditAccount
+from creditguard_limits.models.checks import CreditCheck, OrderReservation
 from creditguard_limits.position.rules import ZERO, Position, breakdown
 from creditguard_limits.position.service import lock_or_create_account, locked_position, publish_position, refresh_exposure
-from creditguard_limits.fx.rules import RateTable, to_cents
 from creditguard_shared.errors import Conflict, NotFound
 from creditguard_shared.events.contracts import CreditCheckDecidedV1
 from creditguard_shared.unit_of_work import UnitOfWork

@@ -8,14 +8,14 @@ from creditguard_limits.accounts.repository import AccountsRepository
 from creditguard_limits.accounts.service import follow_policy_limit, import_account, refresh_payment_experience
 from creditguard_limits.checks.repository import ChecksRepository
 from creditguard_limits.context import LimitsContext
-from creditguard_limits.position.service import lock_accounts_ahead, lock_many_with_terms, refresh_exposure
 from creditguard_limits.fx.service import rate_table
 from creditguard_limits.imports.rules import ledger_order
 from creditguard_limits.imports.schemas import AccountImportCounts, ImportCounts, ImportIn, ImportOut
-from creditguard_limits.models.ledger import Payment
 from creditguard_limits.ledger.repository import LedgerRepository
 from creditguard_limits.ledger.schemas import InvoiceIn
 from creditguard_limits.ledger.service import document_of_batch, post_invoice, post_payment
+from creditguard_limits.models.ledger import Payment
+from creditguard_limits.position.service import lock_accounts_ahead, lock_many_with_terms, refresh_exposure
 from creditguard_shared.unit_of_work import UnitOfWork
 
 

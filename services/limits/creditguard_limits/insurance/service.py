@@ -3,10 +3,10 @@ from __future__ import annotations
 from creditguard_limits.accounts.rules import COVER_REDUCED, with_flag
 from creditguard_limits.context import LimitsContext
 from creditguard_limits.fx.service import require_rate
-from creditguard_limits.position.service import lock_or_create_account, refresh_exposure
-from creditguard_limits.models.insurance import InsuranceCover, InsurancePolicy
 from creditguard_limits.insurance.repository import InsuranceRepository
 from creditguard_limits.insurance.schemas import InsuranceCoverIn, InsurancePolicyIn
+from creditguard_limits.models.insurance import InsuranceCover, InsurancePolicy
+from creditguard_limits.position.service import lock_or_create_account, refresh_exposure
 from creditguard_shared.errors import NotFound, Unprocessable
 from creditguard_shared.events.contracts import InsuranceCoverChangedV1, LimitChangedV1
 from creditguard_shared.unit_of_work import UnitOfWork

@@ -7,6 +7,9 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from creditguard_limits.context import LimitsContextDep
 from creditguard_limits.ledger import service
 from creditguard_limits.ledger.schemas import (
+    BuyerCashOut,
+    CashApplicationIn,
+    CashApplicationOut,
     CreditNoteIn,
     CreditNoteOut,
     InvoiceBatchIn,
@@ -19,15 +22,12 @@ from creditguard_limits.ledger.schemas import (
     PaymentBatchOut,
     PaymentIn,
     PaymentOut,
-    BuyerCashOut,
-    CashApplicationIn,
-    CashApplicationOut,
     RefundIn,
     RefundOut,
 )
 from creditguard_shared.auth import Principal, Role, require_roles
-from creditguard_shared.service_app import UnitOfWorkDep
 from creditguard_shared.schema_types import PathId
+from creditguard_shared.service_app import UnitOfWorkDep
 
 router = APIRouter(prefix="/v1", tags=["ledger"])
 

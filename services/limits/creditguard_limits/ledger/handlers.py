@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from creditguard_limits.accounts.service import follow_policy_limit
 from creditguard_limits.context import LimitsContext
-from creditguard_limits.position.service import lock_with_terms
 from creditguard_limits.ledger import service
 from creditguard_limits.ledger.schemas import CashApplicationIn, CreditNoteIn, InvoiceIn, PaymentIn
+from creditguard_limits.position.service import lock_with_terms
 from creditguard_shared.consumer import Subscription
 from creditguard_shared.events.contracts import CreditNoteIssuedV1, InvoicePostedV1, PaymentReceivedV1
 from creditguard_shared.events.envelope import EventEnvelope

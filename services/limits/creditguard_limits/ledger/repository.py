@@ -8,8 +8,8 @@ from sqlalchemy import and_, case, func, literal, or_, select, type_coerce, unio
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from creditguard_limits.fx.rules import to_cents
-from creditguard_limits.models.ledger import CreditNote, Invoice, Payment, Refund
 from creditguard_limits.ledger.rules import LATE_THRESHOLDS
+from creditguard_limits.models.ledger import CreditNote, Invoice, Payment, Refund
 from creditguard_limits.position.repository import unapplied_cash_rows
 from creditguard_shared.database import Money
 

@@ -9,15 +9,10 @@ from datetime import date
 from decimal import Decimal
 from typing import TypeVar
 
-from creditguard_limits.models.accounts import CreditAccount
 from creditguard_limits.accounts.service import announce_ended_increases, follow_policy_limit, refresh_payment_experience
 from creditguard_limits.checks.repository import ChecksRepository
 from creditguard_limits.checks.service import expire_reservations, release_order_quietly
 from creditguard_limits.context import LimitsContext
-from creditguard_limits.position.repository import LimitTerms
-from creditguard_limits.position.rules import ZERO
-from creditguard_limits.position.service import forget_locked_ahead, lock_accounts_ahead, lock_many_with_terms, lock_with_terms, refresh_exposure
-from creditguard_limits.models.ledger import CreditNote, Invoice, Payment, Refund
 from creditguard_limits.ledger.repository import LedgerRepository
 from creditguard_limits.ledger.rules import invoice_date_problem, late_threshold_to_announce, refund_date_problem, settlement_date_problem
 from creditguard_limits.ledger.schemas import (
@@ -31,6 +26,11 @@ from creditguard_limits.ledger.schemas import (
     RefundIn,
     RefundOut,
 )
+from creditguard_limits.models.accounts import CreditAccount
+from creditguard_limits.models.ledger import CreditNote, Invoice, Payment, Refund
+from creditguard_limits.position.repository import LimitTerms
+from creditguard_limits.position.rules import ZERO
+from creditguard_limits.position.service import forget_locked_ahead, lock_accounts_ahead, lock_many_with_terms, lock_with_terms, refresh_exposure
 from creditguard_shared.errors import Conflict, DomainError, NotFound, Unprocessable
 from creditguard_shared.events.contracts import CashRefundedV1, CreditNoteIssuedV1, InvoicePostedV1, PaymentLateV1, PaymentReceivedV1
 from creditguard_shared.receivables import settle

@@ -9,10 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from creditguard_limits.models.accounts import CreditAccount, TemporaryIncrease
 from creditguard_limits.models.checks import OrderReservation
-from creditguard_limits.position.rules import OVERDUE_BUCKET_STARTS, InvoiceTotals
 from creditguard_limits.models.insurance import InsuranceCover, InsurancePolicy
 from creditguard_limits.models.ledger import Invoice
 from creditguard_limits.position.repository import unapplied_cash_rows
+from creditguard_limits.position.rules import OVERDUE_BUCKET_STARTS, InvoiceTotals
 from creditguard_shared.database import Money
 
 

@@ -5,15 +5,15 @@ from collections import Counter
 from datetime import date, timedelta
 from decimal import Decimal
 
-from creditguard_limits.models.accounts import CreditAccount
 from creditguard_limits.checks.service import count_pending
 from creditguard_limits.context import LimitsContext
-from creditguard_limits.position.rules import ZERO, OVERDUE_BUCKET_STARTS, Cover, Position, compute_exposure, uninsured_share
 from creditguard_limits.fx.rules import RateTable, to_cents
 from creditguard_limits.fx.service import rate_table
+from creditguard_limits.models.accounts import CreditAccount
 from creditguard_limits.portfolio import rules
 from creditguard_limits.portfolio.repository import PortfolioRepository
 from creditguard_limits.portfolio.schemas import CashInForecastOut, ForecastWeekOut, PortfolioOut, ShareOut
+from creditguard_limits.position.rules import OVERDUE_BUCKET_STARTS, ZERO, Cover, Position, compute_exposure, uninsured_share
 from creditguard_shared.errors import Unprocessable
 from creditguard_shared.unit_of_work import UnitOfWork
 

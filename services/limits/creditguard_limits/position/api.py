@@ -8,8 +8,8 @@ from creditguard_limits.context import LimitsContextDep
 from creditguard_limits.position import service
 from creditguard_limits.position.schemas import ExposureOut, GroupExposureOut
 from creditguard_shared.auth import Principal, Role, require_roles
-from creditguard_shared.service_app import UnitOfWorkDep
 from creditguard_shared.schema_types import PathId
+from creditguard_shared.service_app import UnitOfWorkDep
 
 router = APIRouter(prefix="/v1", tags=["exposure"])
 

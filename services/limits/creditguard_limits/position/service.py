@@ -3,12 +3,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from creditguard_limits.models.accounts import CreditAccount, CreditGroup
 from creditguard_limits.context import LimitsContext
-from creditguard_limits.position.repository import CoverTerms, PositionRepository, ExposureTotals, LimitTerms
-from creditguard_limits.position.rules import ZERO, Cover, GroupPosition, Position, compute_exposure
 from creditguard_limits.fx.rules import RateTable
 from creditguard_limits.fx.service import rate_table
+from creditguard_limits.models.accounts import CreditAccount, CreditGroup
+from creditguard_limits.position.repository import CoverTerms, ExposureTotals, LimitTerms, PositionRepository
+from creditguard_limits.position.rules import ZERO, Cover, GroupPosition, Position, compute_exposure
 from creditguard_shared.errors import NotFound
 from creditguard_shared.events.contracts import ExposureChangedV1, LimitBreachedV1
 from creditguard_shared.unit_of_work import UnitOfWork

@@ -9,7 +9,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from creditguard_scoring.assessment.models import Assessment, BuyerScore, ReassessmentDue
 from creditguard_scoring.buyers.models import Buyer
 
-
 # In ``session.info``: the scores and due marks of the buyers a pass read at once, locked as
 # ``current_score`` and ``get_due`` lock them (None where a buyer has none).
 _SCORES = "scoring.scores_by_buyer"

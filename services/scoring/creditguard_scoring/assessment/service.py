@@ -17,7 +17,6 @@ from creditguard_scoring.assessment.models import Assessment, BuyerScore, Reasse
 from creditguard_scoring.assessment.repository import AssessmentRepository
 from creditguard_scoring.buyers.models import Buyer
 from creditguard_scoring.buyers.repository import BuyerRepository
-from creditguard_shared.nace import nace_section
 from creditguard_scoring.buyers.service import get_buyer
 from creditguard_scoring.calibration.repository import CalibrationRepository
 from creditguard_scoring.calibration.rules import Calibration
@@ -30,6 +29,7 @@ from creditguard_scoring.statements.rules import compute_ratios, key_ratios
 from creditguard_scoring.statements.service import latest_with_history, statement_lines
 from creditguard_shared.errors import NotFound
 from creditguard_shared.events.contracts import BuyerAssessedV1, ReasonV1, ScoreChangedV1
+from creditguard_shared.nace import nace_section
 from creditguard_shared.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 logger = logging.getLogger(__name__)

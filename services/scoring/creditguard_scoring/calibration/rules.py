@@ -45,7 +45,7 @@ class Calibration:
         return self.pivot + self.intercept + self.slope * (score_logit - self.pivot)
 
     @classmethod
-    def from_settings(cls, settings) -> Calibration:  # noqa: ANN001 - the service's Settings
+    def from_settings(cls, settings) -> Calibration:
         base_rate = settings.portfolio_base_rate
         return cls(version=0, intercept=settings.calibration_intercept, slope=settings.calibration_slope, pivot=math.log(base_rate / (1 - base_rate)))
 

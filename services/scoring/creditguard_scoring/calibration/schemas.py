@@ -4,6 +4,7 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
 from creditguard_shared.schema_types import IsoDate
 
 

@@ -6,8 +6,8 @@ Source: S. Tomczak, UCI Machine Learning Repository, CC BY 4.0.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Mapping
 
 RATIO_DEFINITIONS: Mapping[str, str] = MappingProxyType(
     {

@@ -17,8 +17,8 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
 
 from .scorecard import MISSING_POLICIES, Scorecard, load_scorecard
 

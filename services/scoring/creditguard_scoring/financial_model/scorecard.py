@@ -28,10 +28,11 @@ from __future__ import annotations
 import json
 import math
 from bisect import bisect_left
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping, Sequence, Union
+from typing import Any, Union
 
 ARTEFACT_FORMAT = "creditguard-additive-scorecard/1"
 DEFAULT_ARTEFACT_PATH = Path(__file__).with_name("scorecard.json")

@@ -36,9 +36,10 @@ import math
 import sys
 import time
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -358,7 +359,7 @@ def to_artefact(model: Additive, X: pd.DataFrame, y: np.ndarray, data_path: Path
                 "mean_score": round(float(np.mean(p.eval(X[a].to_numpy(dtype=float), X[b].to_numpy(dtype=float)))), 9),
             }
         )
-    n, n_bad = int(len(y)), int(y.sum())
+    n, n_bad = len(y), int(y.sum())
     data_sha = sha256_of(data_path)
     version = f"{MODEL_NAME}-{_dt.date.today():%Y%m%d}-{data_sha[:8]}"
     import sklearn
@@ -396,7 +397,7 @@ def to_artefact(model: Additive, X: pd.DataFrame, y: np.ndarray, data_path: Path
             },
             "hyper_parameters": hp.as_dict(),
             "cross_validation": cv,
-            "trained_at": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
+            "trained_at": _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat(),
             "training_date": _dt.date.today().isoformat(),
             "software": {
                 "python": sys.version.split()[0],

@@ -3,14 +3,12 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from sqlalchemy import and_, or_, select
-
-from creditguard_scoring.buyers.models import Buyer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from creditguard_scoring.buyers.models import Buyer
 from creditguard_scoring.payment_behaviour.models import BrokenPromise, PaymentExperience, Settlement
 from creditguard_scoring.payment_behaviour.rules import REVIEW_THRESHOLDS
 from creditguard_shared.receivables import ReceivablesReadAhead
-
 
 # In ``session.info``: the payment experiences of the buyers a pass read at once, by due date; and
 # the experiences and settlements of the invoices a batch of events read at once. Held here also

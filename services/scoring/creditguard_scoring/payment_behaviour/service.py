@@ -9,8 +9,8 @@ from decimal import Decimal
 from creditguard_scoring.payment_behaviour.models import BrokenPromise, PaymentExperience, Settlement
 from creditguard_scoring.payment_behaviour.repository import PaymentBehaviourRepository
 from creditguard_scoring.payment_behaviour.rules import PaymentBehaviourSummary, past_due_threshold, summarise
-from creditguard_shared.receivables import ReceivablesEvent, settle, settlement_id_of, settlement_ids_of
 from creditguard_shared.events.contracts import CreditNoteIssuedV1, InvoicePostedV1, PaymentLateV1, PaymentReceivedV1, PromiseBrokenV1
+from creditguard_shared.receivables import ReceivablesEvent, settle, settlement_id_of, settlement_ids_of
 from creditguard_shared.unit_of_work import UnitOfWork
 
 

@@ -8,8 +8,8 @@ from creditguard_scoring.assessment import service as assessment_service
 from creditguard_scoring.statements import service
 from creditguard_scoring.statements.schemas import StatementIn, StatementOut
 from creditguard_shared.auth import Principal, Role, require_roles
-from creditguard_shared.service_app import UnitOfWorkDep
 from creditguard_shared.schema_types import PathId
+from creditguard_shared.service_app import UnitOfWorkDep
 
 router = APIRouter(prefix="/v1", tags=["financial statements"])
 

@@ -5,7 +5,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from creditguard_scoring.statements.models import FinancialStatement
 
-
 # In ``session.info``: the statements of the buyers a pass read at once, newest first.
 _NEWEST_FIRST = "scoring.statements_newest_first_by_buyer"
 

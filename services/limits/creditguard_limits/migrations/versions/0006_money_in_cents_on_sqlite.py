@@ -11,7 +11,6 @@ Create Date: 2026-11-30 08:00:00
 
 from creditguard_shared.migrations import sqlite_money_to_cents, sqlite_money_to_units
 
-
 revision = "0006"
 down_revision = "0005"
 branch_labels = None

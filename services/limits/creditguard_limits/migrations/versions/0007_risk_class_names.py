@@ -10,7 +10,6 @@ Create Date: 2026-11-30 08:30:00
 
 from alembic import op
 
-
 revision = "0007"
 down_revision = "0006"
 branch_labels = None

@@ -9,9 +9,8 @@ Create Date: 2026-11-30 08:00:00.000000
 from collections import defaultdict
 from decimal import Decimal
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = "0008"
 down_revision = "0007"
