@@ -177,7 +177,8 @@ async def run(events: int, database_url: str, workdir: Path) -> None:
         print(f"baseline invoice-posted ingestion (stored only): {baseline_rate:.1f} events/s")
         print(f"ratio end-to-end / baseline: {rate / baseline_rate:.2f}")
         print(
-            f"all webhooks verified: {all(r.verified for r in receiver.accepted)}, duplicates: {len(receiver.accepted) - len({r.webhook_id for r in receiver.accepted})}"
+            f"all webhooks verified: {all(r.verified for r in receiver.accepted)}, "
+            f"duplicates: {len(receiver.accepted) - len({r.webhook_id for r in receiver.accepted})}"
         )
     finally:
         broker.stop()

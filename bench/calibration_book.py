@@ -152,7 +152,8 @@ def main() -> None:
         p_value = calibration_rules.binomial_two_sided_p(k, n, mean_pd)
         ok = calibration_rules.within_factor(k / n, mean_pd, factor=2.0) or low <= mean_pd <= high
         print(
-            f"{grade:5d}  {n:6d}  {100 * mean_pd:6.2f}%  {100 * k / n:11.2f}%  {100 * low:6.2f}-{100 * high:6.2f}%  {p_value:7.4f}  {'yes' if ok else 'NO'}{'' if n >= 30 else ' (<30)'}"
+            f"{grade:5d}  {n:6d}  {100 * mean_pd:6.2f}%  {100 * k / n:11.2f}%  {100 * low:6.2f}-{100 * high:6.2f}%  "
+            f"{p_value:7.4f}  {'yes' if ok else 'NO'}{'' if n >= 30 else ' (<30)'}"
         )
     pds = [p for p, _, _, _ in results]
     outcomes = [d for _, _, d, _ in results]

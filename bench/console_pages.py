@@ -23,7 +23,7 @@ import re
 import sys
 import tempfile
 import time
-from datetime import date, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from creditguard_limits.import_cli import read_book, run_import
 from creditguard_shared.local_stack import local_system
 
-TODAY = date.today()
+TODAY = datetime.now(UTC).date()
 COUNTRIES = ("DE", "FR", "NL", "IT", "ES", "AT", "BE", "PL", "GB", "SE")
 INDUSTRIES = ("C", "F", "G", "H", "41", "43.2", "46", "10.7")
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -169,7 +169,7 @@ async def measure(client: httpx.AsyncClient, path: str, samples: int) -> list[fl
 
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 async def bench(system, arguments: argparse.Namespace, directory: Path) -> None:  # type: ignore[no-untyped-def]

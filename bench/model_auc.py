@@ -45,7 +45,7 @@ def roc_auc(labels: Sequence[int], scores: Sequence[float]) -> float:
     n_neg = len(labels) - n_pos
     if n_pos == 0 or n_neg == 0:
         raise ValueError("AUC needs both classes")
-    rank_sum = sum(r for r, y in zip(ranks, labels) if y == 1)
+    rank_sum = sum(r for r, y in zip(ranks, labels, strict=True) if y == 1)
     return (rank_sum - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg)
 
 

@@ -102,7 +102,11 @@ async def test_sqlite_amounts_stored_as_floats_come_out_exact_after_the_upgrade(
                 model = metadata.tables[table]
                 for column in columns:
                     read = (await connection.execute(select(model.c[column]).order_by(text("rowid")))).scalars().all()
-                    assert read == OLD_AMOUNTS and all(str(value) == str(amount) for value, amount in zip(read, OLD_AMOUNTS)), (table, column, read)
+                    assert read == OLD_AMOUNTS and all(str(value) == str(amount) for value, amount in zip(read, OLD_AMOUNTS, strict=True)), (
+                        table,
+                        column,
+                        read,
+                    )
     finally:
         await engine.dispose()
 
@@ -141,8 +145,10 @@ async def test_limits_0008_splits_recorded_payments_into_applied_and_unapplied(d
             await connection.execute(
                 text(
                     "INSERT INTO payments (payment_id, buyer_id, invoice_id, amount, currency, paid_on, created_at) VALUES "
-                    "('P2', 'B', 'I1', 50.00, 'EUR', '2026-01-10', '2026-01-10 00:00:00+00:00'), ('P1', 'B', 'I1', 40.00, 'EUR', '2026-01-09', '2026-01-09 00:00:00+00:00'), "
-                    "('P3', 'B', 'I1', 5.10, 'EUR', '2026-01-11', '2026-01-11 00:00:00+00:00'), ('PX', 'B', 'IX', 7.00, 'EUR', '2026-01-01', '2026-01-01 00:00:00+00:00')"
+                    "('P2', 'B', 'I1', 50.00, 'EUR', '2026-01-10', '2026-01-10 00:00:00+00:00'), "
+                    "('P1', 'B', 'I1', 40.00, 'EUR', '2026-01-09', '2026-01-09 00:00:00+00:00'), "
+                    "('P3', 'B', 'I1', 5.10, 'EUR', '2026-01-11', '2026-01-11 00:00:00+00:00'), "
+                    "('PX', 'B', 'IX', 7.00, 'EUR', '2026-01-01', '2026-01-01 00:00:00+00:00')"
                 )
             )
         await asyncio.to_thread(command.upgrade, config, "head")

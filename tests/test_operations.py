@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import httpx
 import pytest
@@ -25,7 +26,7 @@ pytestmark = pytest.mark.e2e
 
 
 class _Receiver(BaseHTTPRequestHandler):
-    received: list[bytes] = []
+    received: ClassVar[list[bytes]] = []
 
     def do_POST(self) -> None:
         self.received.append(self.rfile.read(int(self.headers.get("content-length", 0))))
@@ -67,9 +68,8 @@ def _dashboard_queries() -> list[tuple[str, str, str]]:
     queries = []
     for path in sorted((ROOT / "deploy/grafana/dashboards").glob("*.json")):
         for panel in json.loads(path.read_text())["panels"]:
-            for target in panel.get("targets", []):
-                # Grafana fills $__rate_interval in; a one-minute window holds many 1 s scrapes here.
-                queries.append((path.stem, panel["title"], target["expr"].replace("$__rate_interval", "1m")))
+            # Grafana fills $__rate_interval in; a one-minute window holds many 1 s scrapes here.
+            queries.extend((path.stem, panel["title"], target["expr"].replace("$__rate_interval", "1m")) for target in panel.get("targets", []))
     return queries
 
 

@@ -61,7 +61,7 @@ async def test_two_workers_never_commit_more_than_the_limit(postgres_database: t
         "LIMITS_LOG_LEVEL": "INFO",
     }
     with log.open("w") as output:
-        process = subprocess.Popen(
+        process = subprocess.Popen(  # noqa: ASYNC220 - starts the server and returns; the test signals and waits for it in its own way
             [sys.executable, "-m", "creditguard_limits.cli", "serve", "--workers", "2", "--port", str(port)], env=env, stdout=output, stderr=subprocess.STDOUT
         )
     try:

@@ -262,7 +262,7 @@ def test_the_downturn_doubles_the_defaults_of_the_second_half(companies):
     assert [b.default_day for b in base if b.default_day is not None and b.default_day < half] == [
         b.default_day for b in worse if b.buyer_id in {x.buyer_id for x in base if x.default_day is not None and x.default_day < half}
     ]
-    changed = [w for b, w in zip(base, worse) if b != w]
+    changed = [w for b, w in zip(base, worse, strict=True) if b != w]
     assert all(w.behaviour is Behaviour.DEFAULTING and w.default_day >= half and not w.company.bankrupt for w in changed)
 
 

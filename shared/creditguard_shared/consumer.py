@@ -248,7 +248,8 @@ class EventConsumer:
         producer = await self.kafka.producer()
         if producer is None:
             raise DeadLetterNotDelivered("broker unreachable")
-        headers = list(record.headers or ()) + [
+        headers = [
+            *(record.headers or ()),
             ("dlq-reason", reason.encode()),
             ("dlq-detail", detail[:4000].encode()),
             ("dlq-consumer", self.name.encode()),

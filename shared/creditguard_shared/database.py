@@ -101,7 +101,7 @@ def normalise_database_url(url: str) -> str:
     """Accept plain ``sqlite:///`` and ``postgresql://`` URLs and pick the async drivers."""
     if url.startswith("sqlite:///"):
         return "sqlite+aiosqlite:///" + url.removeprefix("sqlite:///")
-    if url.startswith("postgresql://") or url.startswith("postgres://"):
+    if url.startswith(("postgresql://", "postgres://")):
         return "postgresql+asyncpg://" + url.split("://", 1)[1]
     return url
 

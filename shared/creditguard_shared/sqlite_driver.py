@@ -86,13 +86,13 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
     def execute(self, operation: Any, parameters: Any = None) -> Any:
         try:
             return await_(self._run(operation, parameters, many=False))
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 - _handle_exception raises it again as its DB-API class
             self._adapt_connection._handle_exception(error)
 
     def executemany(self, operation: Any, seq_of_parameters: Any) -> Any:
         try:
             return await_(self._run(operation, seq_of_parameters, many=True))
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 - _handle_exception raises it again as its DB-API class
             self._adapt_connection._handle_exception(error)
 
     async def _run(self, operation: Any, parameters: Any, *, many: bool) -> None:

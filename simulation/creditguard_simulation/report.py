@@ -50,15 +50,24 @@ def summary_lines(outcome: Outcome) -> list[str]:
     leads = f.warning_leads
     median_lead = f"{leads[len(leads) // 2]} days" if leads else "n/a"
     return [
-        f"book: {f.buyers} buyers over {f.days} days ({outcome.config.scenario}), {f.defaulters} defaults, {f.orders} orders, margin {float(outcome.config.margin):.0%}",
-        f"net contribution: creditguard {eur(cg.net_contribution)}; every order approved {eur(approve_all.net_contribution)} "
-        f"({_signed(cg.net_contribution - approve_all.net_contribution)}); static limits {eur(static.net_contribution)} "
-        f"({_signed(cg.net_contribution - static.net_contribution)})",
-        f"bad debt net of insurance: creditguard {eur(cg.net_bad_debt)}, every order approved {eur(approve_all.net_bad_debt)}, "
-        f"static limits {eur(static.net_bad_debt)}; losses avoided {eur(losses_avoided(outcome))} "
-        f"({_share(losses_avoided(outcome), approve_all.net_bad_debt)} of every-order-approved's)",
-        f"good sales turned away: creditguard {eur(cg.good_sales_turned_away)} ({cg.good_turned_away_share:.1%} of good sales), "
-        f"static limits {eur(static.good_sales_turned_away)} ({static.good_turned_away_share:.1%})",
+        (
+            f"book: {f.buyers} buyers over {f.days} days ({outcome.config.scenario}), {f.defaulters} defaults, "
+            f"{f.orders} orders, margin {float(outcome.config.margin):.0%}"
+        ),
+        (
+            f"net contribution: creditguard {eur(cg.net_contribution)}; every order approved {eur(approve_all.net_contribution)} "
+            f"({_signed(cg.net_contribution - approve_all.net_contribution)}); static limits {eur(static.net_contribution)} "
+            f"({_signed(cg.net_contribution - static.net_contribution)})"
+        ),
+        (
+            f"bad debt net of insurance: creditguard {eur(cg.net_bad_debt)}, every order approved {eur(approve_all.net_bad_debt)}, "
+            f"static limits {eur(static.net_bad_debt)}; losses avoided {eur(losses_avoided(outcome))} "
+            f"({_share(losses_avoided(outcome), approve_all.net_bad_debt)} of every-order-approved's)"
+        ),
+        (
+            f"good sales turned away: creditguard {eur(cg.good_sales_turned_away)} ({cg.good_turned_away_share:.1%} of good sales), "
+            f"static limits {eur(static.good_sales_turned_away)} ({static.good_turned_away_share:.1%})"
+        ),
         f"early warning before default: {len(leads)} of {f.defaulters} defaults, median lead {median_lead}; webhooks {f.webhooks}",
     ]
 
@@ -215,12 +224,14 @@ def markdown(base: Outcome, *, downturn: Outcome | None, sweep: list[Outcome], e
     lines = [
         "# creditguard in money: simulation report",
         "",
-        f"A book of {f.buyers} buyers drawn from real company data, run day by day for {f.days} days. {f.buyers - new_buyers} buyers "
-        f"are the company's existing book, brought with {config.history_days} days of invoices and payments through the import; "
-        f"{new_buyers} are won during the year. Every order earns a gross margin of {float(economics.margin):.0%}; receivables cost "
-        f"{float(economics.cost_of_capital):.0%} a year to finance; the insurer charges {float(economics.premium_rate):.2%} of insured credit sales. "
-        "The same book and seed run three times: every order approved and static limits (one fixed limit per customer, two months "
-        "of its average purchases, blocked when over) in-process, and creditguard through the live services.",
+        (
+            f"A book of {f.buyers} buyers drawn from real company data, run day by day for {f.days} days. {f.buyers - new_buyers} buyers "
+            f"are the company's existing book, brought with {config.history_days} days of invoices and payments through the import; "
+            f"{new_buyers} are won during the year. Every order earns a gross margin of {float(economics.margin):.0%}; receivables cost "
+            f"{float(economics.cost_of_capital):.0%} a year to finance; the insurer charges {float(economics.premium_rate):.2%} of insured credit sales. "
+            "The same book and seed run three times: every order approved and static limits (one fixed limit per customer, two months "
+            "of its average purchases, blocked when over) in-process, and creditguard through the live services."
+        ),
         "",
         f"Reproduce: `{command}`",
         "",
@@ -234,9 +245,11 @@ def markdown(base: Outcome, *, downturn: Outcome | None, sweep: list[Outcome], e
             f"goes from {_signed(base.advantage)} to {_signed(downturn.advantage)}"
         )
     lines += [
-        f"- calibration: for every grade with at least {CALIBRATION_MIN_BUYERS} buyers the realised default rate is within a factor of two "
-        f"of the mean predicted PD or inside its 95% interval, and rates rise with the grade (no better grade defaulting more than a worse one "
-        f"beyond both 95% intervals): **{'yes' if calibration_holds(f) else 'no'}**",
+        (
+            f"- calibration: for every grade with at least {CALIBRATION_MIN_BUYERS} buyers the realised default rate is within a factor of two "
+            f"of the mean predicted PD or inside its 95% interval, and rates rise with the grade (no better grade defaulting more than a worse one "
+            f"beyond both 95% intervals): **{'yes' if calibration_holds(f) else 'no'}**"
+        ),
         "",
         "![net contribution](contribution.png) ![losses](losses.png)",
         "",
@@ -244,8 +257,10 @@ def markdown(base: Outcome, *, downturn: Outcome | None, sweep: list[Outcome], e
         "",
         *_policy_table(base),
         "",
-        "Net contribution = gross margin on what was shipped − bad debt net of insurance − the cost of financing the "
-        "receivables − the insurance premium (docs/simulation.md explains each figure).",
+        (
+            "Net contribution = gross margin on what was shipped − bad debt net of insurance − the cost of financing the "
+            "receivables − the insurance premium (docs/simulation.md explains each figure)."
+        ),
         "",
     ]
     if downturn is not None:
@@ -264,21 +279,29 @@ def markdown(base: Outcome, *, downturn: Outcome | None, sweep: list[Outcome], e
         lines += [
             "## Risk appetite",
             "",
-            f"A book of {reference.config.buyers} buyers (same seed) under each setting of the policy's "
-            "`economics.risk_appetite.max_expected_loss_share`; every order approved and static limits for the same book for comparison.",
+            (
+                f"A book of {reference.config.buyers} buyers (same seed) under each setting of the policy's "
+                "`economics.risk_appetite.max_expected_loss_share`; every order approved and static limits for the same book for comparison."
+            ),
             "",
             "| risk appetite | net contribution | net bad debt | good sales turned away | credit sales |",
             "|---:|---:|---:|---:|---:|",
             *[
-                f"| {float(o.risk_appetite or 0):g} | {eur(o.results['creditguard'].net_contribution)} | {eur(o.results['creditguard'].net_bad_debt)} | "
-                f"{eur(o.results['creditguard'].good_sales_turned_away)} ({o.results['creditguard'].good_turned_away_share:.1%}) | {eur(o.results['creditguard'].credit_sales)} |"
+                f"| {float(o.risk_appetite or 0):g} | {eur(o.results['creditguard'].net_contribution)} | "
+                f"{eur(o.results['creditguard'].net_bad_debt)} | "
+                f"{eur(o.results['creditguard'].good_sales_turned_away)} ({o.results['creditguard'].good_turned_away_share:.1%}) | "
+                f"{eur(o.results['creditguard'].credit_sales)} |"
                 for o in sorted(sweep, key=lambda o: float(o.risk_appetite or 0))
             ],
-            f"| every order approved | {eur(reference.results['approve_all'].net_contribution)} | {eur(reference.results['approve_all'].net_bad_debt)} | "
-            f"{eur(0)} | {eur(reference.results['approve_all'].credit_sales)} |",
-            f"| static limits | {eur(reference.results['static_limits'].net_contribution)} | {eur(reference.results['static_limits'].net_bad_debt)} | "
-            f"{eur(reference.results['static_limits'].good_sales_turned_away)} ({reference.results['static_limits'].good_turned_away_share:.1%}) | "
-            f"{eur(reference.results['static_limits'].credit_sales)} |",
+            (
+                f"| every order approved | {eur(reference.results['approve_all'].net_contribution)} | {eur(reference.results['approve_all'].net_bad_debt)} | "
+                f"{eur(0)} | {eur(reference.results['approve_all'].credit_sales)} |"
+            ),
+            (
+                f"| static limits | {eur(reference.results['static_limits'].net_contribution)} | {eur(reference.results['static_limits'].net_bad_debt)} | "
+                f"{eur(reference.results['static_limits'].good_sales_turned_away)} ({reference.results['static_limits'].good_turned_away_share:.1%}) | "
+                f"{eur(reference.results['static_limits'].credit_sales)} |"
+            ),
             "",
             f"![frontier]({FRONTIER_CHART})",
             "",
@@ -291,8 +314,10 @@ def markdown(base: Outcome, *, downturn: Outcome | None, sweep: list[Outcome], e
         *[f"| {decision} | {count} |" for decision, count in sorted(f.orders_by_decision.items())],
         "",
         f"- Good orders (buyers that did not default) turned away: {f.good_turned_away.count}, {eur(f.good_turned_away.value)}.",
-        f"- Good orders delayed by a referral and then approved: {f.good_delayed.count}, {eur(f.good_delayed.value)}, "
-        f"waiting {f.good_delay_days_mean:.1f} days on average.",
+        (
+            f"- Good orders delayed by a referral and then approved: {f.good_delayed.count}, {eur(f.good_delayed.value)}, "
+            f"waiting {f.good_delay_days_mean:.1f} days on average."
+        ),
         f"- Orders of buyers that later defaulted, stopped: {f.bad_stopped.count}, {eur(f.bad_stopped.value)}.",
         "",
         "| reason given for a good order turned away | orders | value |",
@@ -309,8 +334,10 @@ def markdown(base: Outcome, *, downturn: Outcome | None, sweep: list[Outcome], e
         "",
         "## Early warning",
         "",
-        f"{len(f.warning_leads)} of {f.defaulters} defaults had an alert at least a day before the default day; "
-        f"{f.defaults_warned_late_or_never} had none before it (an alert on the day is the insolvency itself being recorded).",
+        (
+            f"{len(f.warning_leads)} of {f.defaulters} defaults had an alert at least a day before the default day; "
+            f"{f.defaults_warned_late_or_never} had none before it (an alert on the day is the insolvency itself being recorded)."
+        ),
         "",
         "| days from first alert to default | defaults |",
         "|---|---:|",
@@ -318,8 +345,10 @@ def markdown(base: Outcome, *, downturn: Outcome | None, sweep: list[Outcome], e
         "",
         "![early warning](early-warning.png)",
         "",
-        f"Webhooks received by the sales system's endpoint: {f.webhooks}. Promises to pay recorded: {f.promises}. "
-        f"Defaults with a loss that had a collection case: {f.defaults_with_case} of {f.defaults_with_loss}.",
+        (
+            f"Webhooks received by the sales system's endpoint: {f.webhooks}. Promises to pay recorded: {f.promises}. "
+            f"Defaults with a loss that had a collection case: {f.defaults_with_case} of {f.defaults_with_loss}."
+        ),
         "",
         "## Credit insurance",
         "",
@@ -356,9 +385,11 @@ def _backtest_lines(backtest: dict | None) -> list[str]:
         return "n/a" if value is None else f"{100 * value:.2f}%"
 
     return [
-        f"Scoring's back-test over the run (`GET /v1/calibration/backtest?as_of={backtest['as_of']}&horizon_days={backtest['horizon_days']}`): "
-        f"{backtest['buyers']} buyers, {backtest['defaults']} defaults ({backtest['definition']}); mean PD {pct(backtest['mean_pd'])}, "
-        f"default rate {pct(backtest['default_rate'])}, Brier score {backtest['brier_score'] or 0:.4f}, AUC {backtest['auc'] or 0:.3f}.",
+        (
+            f"Scoring's back-test over the run (`GET /v1/calibration/backtest?as_of={backtest['as_of']}&horizon_days={backtest['horizon_days']}`): "
+            f"{backtest['buyers']} buyers, {backtest['defaults']} defaults ({backtest['definition']}); mean PD {pct(backtest['mean_pd'])}, "
+            f"default rate {pct(backtest['default_rate'])}, Brier score {backtest['brier_score'] or 0:.4f}, AUC {backtest['auc'] or 0:.3f}."
+        ),
         "",
         "| grade | buyers | defaults | mean PD | default rate | 95% interval | binomial p | calibrated |",
         "|---|---:|---:|---:|---:|---:|---:|---|",

@@ -106,9 +106,11 @@ async def invariant_violations(run: RunResult, live: LiveSystem) -> list[str]:
         ]
         if overdue and record.buyer_id not in run.case_buyers:
             violations.append(f"{record.buyer_id} defaulted with {len(overdue)} invoices overdue but no collection case")
-    for check in live.checks:
-        if check.decision in ("approved", "approved_with_conditions") and check.limit_amount is not None and check.exposure_after > check.limit_amount:
-            violations.append(f"order {check.order_id} approved with exposure {check.exposure_after} above the limit {check.limit_amount}")
+    violations.extend(
+        f"order {check.order_id} approved with exposure {check.exposure_after} above the limit {check.limit_amount}"
+        for check in live.checks
+        if check.decision in ("approved", "approved_with_conditions") and check.limit_amount is not None and check.exposure_after > check.limit_amount
+    )
     return violations
 
 
@@ -176,8 +178,10 @@ async def run_book(
     ]
     phases = [f"{phase}: {seconds:.1f} s" for phase, seconds in creditguard.seconds_by_phase.most_common()]
     notes = [
-        f"the live run took {creditguard.wall_seconds:.0f} s of wall time: {creditguard.setup_seconds:.0f} s setting up and importing the book, "
-        f"then {sum(creditguard.seconds_by_day):.0f} s for {config.days} simulated days ({_day_times(creditguard.seconds_by_day)})"
+        (
+            f"the live run took {creditguard.wall_seconds:.0f} s of wall time: {creditguard.setup_seconds:.0f} s setting up and importing the book, "
+            f"then {sum(creditguard.seconds_by_day):.0f} s for {config.days} simulated days ({_day_times(creditguard.seconds_by_day)})"
+        )
     ]
     notes += [f"invariant violated: {v}" for v in violations] or [
         "invariants held: ledger = invoices - payments for every buyer; every default with a loss had a collection case; no approved exposure above its limit"

@@ -9,7 +9,7 @@ from decimal import Decimal
 from ipaddress import ip_network
 
 import pytest
-from standardwebhooks.webhooks import Webhook
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from creditguard_alerts.alerting import rules as alert_rules
 from creditguard_alerts.collections import rules as collection_rules
@@ -124,7 +124,7 @@ def test_signature_verifies_with_the_reference_library():
     signature = webhook_rules.sign(secret=secret, message_id="msg_1", timestamp=timestamp, body=body)
     headers = {"webhook-id": "msg_1", "webhook-timestamp": str(timestamp), "webhook-signature": signature}
     assert Webhook(secret).verify(body, headers) == {"type": "alert.raised", "data": {}}
-    with pytest.raises(Exception):
+    with pytest.raises(WebhookVerificationError):
         Webhook(webhook_rules.new_secret()).verify(body, headers)
 
 

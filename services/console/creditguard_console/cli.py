@@ -45,7 +45,7 @@ async def ensure_dev_people(settings: Settings, out: Path) -> dict[str, dict[str
     from creditguard_console.people.repository import PeopleRepository
     from creditguard_shared.clock import Clock
 
-    known = json.loads(out.read_text()) if out.exists() else {}
+    known = await asyncio.to_thread(_read_people, out)
 
     async def work(session):  # type: ignore[no-untyped-def]
         people = {}
@@ -65,10 +65,18 @@ async def ensure_dev_people(settings: Settings, out: Path) -> dict[str, dict[str
         return people
 
     people = await _with_session(settings, work)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(people, indent=2))
-    out.chmod(0o600)
+    await asyncio.to_thread(_write_people, out, people)
     return people
+
+
+def _read_people(path: Path) -> dict[str, dict[str, str]]:
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def _write_people(path: Path, people: dict[str, dict[str, str]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(people, indent=2))
+    path.chmod(0o600)
 
 
 def main(argv: list[str] | None = None) -> int:

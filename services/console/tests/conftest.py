@@ -56,8 +56,7 @@ async def _console(database_url: str, *, api_key: str, transports: dict[str, htt
     nowhere = {f"{name}_url": f"http://127.0.0.1:{free_port()}" for name in ("scoring", "limits", "alerts")}
     # No start-up fetch: each test decides what the services hold before the portfolio is read.
     settings = Settings(database_url=database_url, api_key=api_key, cookie_secure=False, log_json=False, portfolio_warm_up=False, **nowhere)
-    app = create_app(settings, clock=Clock(), transports=transports)
-    return app
+    return create_app(settings, clock=Clock(), transports=transports)
 
 
 async def _add_people(app) -> None:  # type: ignore[no-untyped-def]

@@ -12,7 +12,7 @@ import asyncio
 import os
 import shutil
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -30,7 +30,7 @@ async def _serve(app) -> tuple[uvicorn.Server, asyncio.Task, str]:  # type: igno
     # The desk fixture already runs the app's lifespan.
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_config=None, access_log=False))
     task = asyncio.create_task(server.serve())
-    while not server.started:
+    while not server.started:  # noqa: ASYNC110 - uvicorn's Server sets a flag, it has no event to wait on
         await asyncio.sleep(0.02)
     return server, task, f"http://127.0.0.1:{port}"
 
@@ -47,7 +47,7 @@ async def _seed(desk, run: str, eventually) -> dict:  # type: ignore[no-untyped-
         await set_limit(desk.limits, buyer_id, "10000.00")
     # Days overdue, posted as it is issued would be: an invoice posted long after its due date
     # waits for its payments before alerts acts on it.
-    today = date.today()
+    today = datetime.now(UTC).date()
     invoice = await desk.limits.client.post(
         "/v1/invoices",
         headers=desk.limits.auth("erp"),

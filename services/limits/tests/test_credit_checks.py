@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import httpx
+
 from services.limits.tests.helpers import check, codes, exposure, money, new_buyer, post_invoice, set_limit
 
 
@@ -126,7 +128,10 @@ async def test_referred_order_is_listed_and_decided_by_a_credit_manager(limits):
     other = new_buyer()
     await set_limit(limits, other, "1000.00")
     waiting = [await check(limits, other, f"{other}-O{i}", amount) for i, amount in enumerate(("1050.00", "1150.00"))]
-    search = lambda **body: limits.client.post("/v1/credit-checks/search", headers=limits.auth("sales"), json=body)  # noqa: E731
+
+    async def search(**body: object) -> httpx.Response:
+        return await limits.client.post("/v1/credit-checks/search", headers=limits.auth("sales"), json=body)
+
     queue = (await search(buyer_ids=[buyer, other])).json()
     # Pending only (the decided one is not in the queue); this clock stands still, so no age order to see.
     assert queue["total"] == 2 and {c["id"] for c in queue["items"]} == {w["id"] for w in waiting}

@@ -102,7 +102,9 @@ def _losing_order(*, pd: str, margin: str = "0.15", terms: int = 30, insured: st
 
 
 def test_conditions_are_tried_in_order_terms_prepayment_cover():
-    nothing_insured = lambda credit: Decimal(0)  # noqa: E731
+    def nothing_insured(credit: Decimal) -> Decimal:
+        return Decimal(0)
+
     # PD 95 %: at 30 days the order loses; the longest terms that earn are found (14 still earns).
     order = _losing_order(pd="0.95")
     assert order.expected_contribution < 0
@@ -200,18 +202,18 @@ def _position(*, limit: str | None, exposure: str = "0", cover: Cover | None = N
 
 
 def _facts(**overrides) -> AccountFacts:  # type: ignore[no-untyped-def]
-    values = dict(
-        status="active",
-        grade=3,
-        risk_class="low",
-        review_on=None,
-        payment_terms_days=90,
-        unknown=False,
-        pd=Decimal("0.02"),
-        industry="C25",
-        economic_capacity=Decimal("100000"),
-        limit_source="policy",
-    )
+    values = {
+        "status": "active",
+        "grade": 3,
+        "risk_class": "low",
+        "review_on": None,
+        "payment_terms_days": 90,
+        "unknown": False,
+        "pd": Decimal("0.02"),
+        "industry": "C25",
+        "economic_capacity": Decimal("100000"),
+        "limit_source": "policy",
+    }
     return AccountFacts(**(values | overrides))
 
 

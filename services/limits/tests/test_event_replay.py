@@ -33,7 +33,7 @@ async def test_replaying_all_events_twice_keeps_the_ledger_consistent(limits_con
     ]
     envelopes = [new_event(source="/erp/test", payload=d, subject=buyer) for d in documents]
     for _ in range(2):  # the same events, then the same documents again under new event ids
-        for envelope, document in zip(envelopes, documents):
+        for envelope, document in zip(envelopes, documents, strict=True):
             await publish_raw(broker.bootstrap_servers, topic_for(type(document)).name, [(buyer.encode(), envelope.to_bytes(), [])])
         envelopes = [new_event(source="/erp/test", payload=d, subject=buyer) for d in documents]
 

@@ -54,7 +54,7 @@ def test_implausible_statements_are_named():
 
 
 @pytest.mark.parametrize(
-    "pd, grade, risk_class",
+    ("pd", "grade", "risk_class"),
     [
         (0.0005, 1, "low"),
         (0.001, 2, "low"),
@@ -85,16 +85,16 @@ def test_risk_tables_need_provenance_and_fall_back_by_section_and_default():
 
 
 def _inputs(**overrides) -> rules.AssessmentInputs:
-    values = dict(
-        as_of=date(2026, 11, 1),
-        country="DE",
-        industry="C",
-        legal_form="GmbH",
-        founded_on=date(2001, 1, 1),
-        financial=None,
-        statement_period_end=None,
-        payment=summarise([], as_of=date(2026, 11, 1)),
-    )
+    values = {
+        "as_of": date(2026, 11, 1),
+        "country": "DE",
+        "industry": "C",
+        "legal_form": "GmbH",
+        "founded_on": date(2001, 1, 1),
+        "financial": None,
+        "statement_period_end": None,
+        "payment": summarise([], as_of=date(2026, 11, 1)),
+    }
     return rules.AssessmentInputs(**{**values, **overrides})
 
 

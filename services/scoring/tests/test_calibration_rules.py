@@ -3,6 +3,7 @@ the recalibration fits, what a default is, and payment behaviour's hold on the g
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 from datetime import date, timedelta
@@ -168,11 +169,11 @@ def test_broken_promises_raise_the_pd_never_lower_it_and_only_for_twelve_months(
     recent = [AS_OF - timedelta(days=10 * n) for n in range(6)]
     outcomes = [_grade_with([], tuple(recent[:count])) for count in range(6)]
     pds = [o.pd for o in outcomes]
-    assert pds[0] == clean.pd and all(a < b for a, b in zip(pds, pds[1:4], strict=False)) and pds == sorted(pds)
+    assert pds[0] == clean.pd and all(a < b for a, b in itertools.pairwise(pds[:4])) and pds == sorted(pds)
     assert [o.grade for o in outcomes] == sorted(o.grade for o in outcomes) and outcomes[-1].grade > clean.grade
     reasons = [r for r in outcomes[2].reasons if r.code == "PAYMENT_PROMISE_BROKEN"]
     assert [(r.message, r.contribution) for r in reasons] == [("2 promises to pay broken in the last 12 months", pytest.approx(0.8))]
-    capped = [r for r in outcomes[5].reasons if r.code == "PAYMENT_PROMISE_BROKEN"][0]
+    capped = next(r for r in outcomes[5].reasons if r.code == "PAYMENT_PROMISE_BROKEN")
     assert capped.contribution == assessment_rules.BROKEN_PROMISE_MAX_ADJUSTMENT
     # A promise broken more than a year ago no longer counts.
     old = _grade_with([], (AS_OF - timedelta(days=400),))

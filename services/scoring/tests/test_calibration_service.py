@@ -204,6 +204,6 @@ async def test_ninety_days_past_due_is_grade_ten_and_the_due_pass_catches_each_t
         changed = [e for e in await _events(broker, "score-changed", {buyer}) if e["new_grade"] == 10]
         assert len(changed) == 1, changed
         assessed = await _events(broker, "buyer-assessed", {buyer})
-        assert [e["pd"] for e in assessed][-2:] == pytest.approx(pds[4:] + [1.0]) and assessed[-1]["grade"] == 10
+        assert [e["pd"] for e in assessed][-2:] == pytest.approx([*pds[4:], 1.0]) and assessed[-1]["grade"] == 10
 
     await eventually(default_published, timeout=30)

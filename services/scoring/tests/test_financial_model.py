@@ -183,20 +183,20 @@ def test_artefact_validation_rejects_broken_files() -> None:
     obj = json.loads(DEFAULT_ARTEFACT_PATH.read_text(encoding="utf-8"))
     bad = json.loads(json.dumps(obj))
     bad["features"][0]["scores"] = bad["features"][0]["scores"][:-1]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="scores, got"):
         scorecard_from_dict(bad)
     if obj.get("interactions"):
         bad = json.loads(json.dumps(obj))
         bad["interactions"][0]["table"] = bad["interactions"][0]["table"][:-1]
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="table must be"):
             scorecard_from_dict(bad)
         bad = json.loads(json.dumps(obj))
         bad["interactions"][0]["codes"] = ["X1", "X999"]
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="unknown or repeated ratio"):
             scorecard_from_dict(bad)
     bad = json.loads(json.dumps(obj))
     bad["format"] = "something-else"
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="unsupported artefact format"):
         scorecard_from_dict(bad)
 
 
@@ -256,12 +256,12 @@ def test_neutral_missing_policy(card: Scorecard) -> None:
     assert card.predict(STRONG, missing="neutral").logit == pytest.approx(card.predict(STRONG).logit)
     assert neutral.logit == pytest.approx(card.predict_logit(partial, missing="neutral"))
     assert learned.logit != neutral.logit
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="missing must be one of"):
         card.predict(partial, missing="zero")
 
 
 def test_invalid_value_raises(card: Scorecard) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="could not convert string to float"):
         card.predict({"X1": "not a number"})
 
 
@@ -295,12 +295,15 @@ def test_recalibration_lowers_pd_and_keeps_ranking(card: Scorecard) -> None:
     raw = [card.predict(c).pd for c in companies]
     target = card.base_rate / 5
     shifted = [card.recalibrate(p, target) for p in raw]
-    assert all(s < p for s, p in zip(shifted, raw))
+    assert all(s < p for s, p in zip(shifted, raw, strict=True))
     assert sorted(range(len(raw)), key=raw.__getitem__) == sorted(range(len(shifted)), key=shifted.__getitem__)
+
     # logit offset is exactly ln odds(target) - ln odds(train rate)
-    lo = lambda p: math.log(p / (1 - p))  # noqa: E731
+    def lo(p: float) -> float:
+        return math.log(p / (1 - p))
+
     offset = lo(target) - lo(card.base_rate)
-    for s, p in zip(shifted, raw):
+    for s, p in zip(shifted, raw, strict=True):
         assert lo(s) - lo(p) == pytest.approx(offset)
     # identity at the training base rate; raising the base rate raises the PD
     assert card.recalibrate(raw[0], card.base_rate) == pytest.approx(raw[0])
@@ -321,14 +324,14 @@ def test_score_file_round_trip(card: Scorecard, tmp_path: Path) -> None:
         got = list(csv.reader(fh))
     assert got[0] == ["company", "pd"]
     assert [r[0] for r in got[1:]] == [name for name, _ in rows]
-    for (name, ratios), r in zip(rows, got[1:]):
+    for (_, ratios), r in zip(rows, got[1:], strict=True):
         assert float(r[1]) == pytest.approx(card.predict(ratios).pd, rel=1e-12)
     # with a portfolio base rate the PDs are prior-shifted
     out2 = tmp_path / "out2.csv"
     assert score_file_main([str(src), str(out2), "--base-rate", "0.01"]) == 0
     with out2.open(newline="") as fh:
         got2 = list(csv.reader(fh))
-    for r, r2 in zip(got[1:], got2[1:]):
+    for r, r2 in zip(got[1:], got2[1:], strict=True):
         assert float(r2[1]) == pytest.approx(card.recalibrate(float(r[1]), 0.01))
 
 

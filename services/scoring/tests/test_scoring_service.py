@@ -245,7 +245,7 @@ async def _duplicates_seen(scoring):
 
 
 @pytest.mark.parametrize(
-    "change, message",
+    ("change", "message"),
     [
         ({"total_assets": "-5"}, "total assets cannot be negative"),
         ({"sales": "lots"}, "sales"),

@@ -134,4 +134,4 @@ class CollectionRepository:
 
     async def open_counts_by_level(self) -> dict[str, int]:
         rows = await self.session.execute(select(CollectionCase.level, func.count()).where(CollectionCase.status == OPEN).group_by(CollectionCase.level))
-        return {level: count for level, count in rows}
+        return dict(rows)

@@ -52,7 +52,7 @@ async def preview(upstream: Upstream, *, person: Person, lines: list[LimitLine])
             except NotFound:
                 return None
 
-    return [PreviewLine(line=line, current=found) for line, found in zip(lines, await asyncio.gather(*(current(l) for l in lines)), strict=True)]
+    return [PreviewLine(line=line, current=found) for line, found in zip(lines, await asyncio.gather(*(current(item) for item in lines)), strict=True)]
 
 
 async def apply(upstream: Upstream, *, person: Person, lines: list[LimitLine], default_reason: str) -> list[Applied]:

@@ -220,7 +220,7 @@ async def import_account(
             f"Buyer {account.buyer_id} has a manual limit of {account.limit_amount} {account.currency} "
             f"({account.payment_terms_days} days, review {account.review_on}); the import's is {limit.amount} {limit.currency} "
             f"({limit.payment_terms_days} days, review {limit.review_on}). Change it with PUT /v1/buyers/{account.buyer_id}/limit.",
-            conflicting_fields=[f for f, a, b in zip(("amount", "currency", "payment_terms_days", "review_on"), current, imported) if a != b],
+            conflicting_fields=[f for f, a, b in zip(("amount", "currency", "payment_terms_days", "review_on"), current, imported, strict=True) if a != b],
         )
     if account.limit_source == "manual":
         return changed

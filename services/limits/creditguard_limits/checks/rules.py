@@ -269,7 +269,8 @@ def _limit(outcome: Outcome, policy: CreditPolicy, request: CheckRequest, accoun
             outcome.add(
                 config.over_limit,
                 "group_limit_exceeded",
-                f"Group {position.group.group_id} exposure after the order would exceed its limit {to_cents(position.group.limit)} {position.currency} by {to_cents(excess)}.",
+                f"Group {position.group.group_id} exposure after the order would exceed its limit "
+                f"{to_cents(position.group.limit)} {position.currency} by {to_cents(excess)}.",
                 [_prepayment(excess, "Prepay the part above the group limit.")],
             )
 

@@ -217,8 +217,10 @@ def limit_economics(
     appetite = None if loss_rate <= 0 else to_cents(share * margin_per_year * capacity / loss_rate)
     if net <= 0:
         limit = ZERO
+    elif appetite is None:
+        limit = capacity
     else:
-        limit = capacity if appetite is None else min(capacity, appetite)
+        limit = min(capacity, appetite)
     return LimitEconomics(
         margin_rate=margin_rate,
         pd_12m=pd_12m,

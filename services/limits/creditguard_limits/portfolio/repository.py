@@ -43,7 +43,7 @@ class PortfolioRepository:
                     currency=currency,
                     open_amount=Decimal(open_amount or 0),
                     oldest_overdue_due_on=oldest_due,
-                    past_due_at_least={start: Decimal(v or 0) for (_, start), v in zip(OVERDUE_BUCKET_STARTS, cumulative)},
+                    past_due_at_least={start: Decimal(v or 0) for (_, start), v in zip(OVERDUE_BUCKET_STARTS, cumulative, strict=True)},
                 )
             )
         return totals

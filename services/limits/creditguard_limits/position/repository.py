@@ -183,7 +183,7 @@ def _add_totals_row(result: ExposureTotals, kind: str, currency: str, amount, ra
             InvoiceTotals(
                 currency=currency,
                 open_amount=Decimal(amount or 0),
-                past_due_at_least={start: Decimal(value or 0) for (_, start), value in zip(OVERDUE_BUCKET_STARTS, cumulative)},
+                past_due_at_least={start: Decimal(value or 0) for (_, start), value in zip(OVERDUE_BUCKET_STARTS, cumulative, strict=True)},
                 oldest_overdue_due_on=oldest_due,
             )
         )

@@ -170,11 +170,11 @@ def blend(models: Sequence[Additive], weights: Sequence[float], codes: Sequence[
         cuts = np.unique(np.concatenate([p.thresholds for p in parts]))
         # representative point of each bin: the bin's upper (inclusive) threshold, +inf for the last
         reps = np.concatenate([cuts, [np.inf]])
-        scores = sum(w * p.eval(reps) for w, p in zip(weights, parts))
-        missing = sum(w * p.missing for w, p in zip(weights, parts))
+        scores = sum(w * p.eval(reps) for w, p in zip(weights, parts, strict=True))
+        missing = sum(w * p.missing for w, p in zip(weights, parts, strict=True))
         shapes[code] = Shape(cuts, np.asarray(scores, dtype=float), float(missing))
-    intercept = sum(w * m.intercept for w, m in zip(weights, models))
-    pairs = [Pair(p.codes, p.thresholds_a, p.thresholds_b, w * p.table) for w, m in zip(weights, models) for p in m.pairs]
+    intercept = sum(w * m.intercept for w, m in zip(weights, models, strict=True))
+    pairs = [Pair(p.codes, p.thresholds_a, p.thresholds_b, w * p.table) for w, m in zip(weights, models, strict=True) for p in m.pairs]
     return Additive(float(intercept), shapes, pairs)
 
 
@@ -361,7 +361,7 @@ def to_artefact(model: Additive, X: pd.DataFrame, y: np.ndarray, data_path: Path
         )
     n, n_bad = len(y), int(y.sum())
     data_sha = sha256_of(data_path)
-    version = f"{MODEL_NAME}-{_dt.date.today():%Y%m%d}-{data_sha[:8]}"
+    version = f"{MODEL_NAME}-{_dt.datetime.now(_dt.UTC).date():%Y%m%d}-{data_sha[:8]}"
     import sklearn
 
     try:
@@ -398,7 +398,7 @@ def to_artefact(model: Additive, X: pd.DataFrame, y: np.ndarray, data_path: Path
             "hyper_parameters": hp.as_dict(),
             "cross_validation": cv,
             "trained_at": _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat(),
-            "training_date": _dt.date.today().isoformat(),
+            "training_date": _dt.datetime.now(_dt.UTC).date().isoformat(),
             "software": {
                 "python": sys.version.split()[0],
                 "numpy": np.__version__,

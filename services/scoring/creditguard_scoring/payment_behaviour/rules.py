@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -28,7 +29,7 @@ def payment_index(days_beyond_terms: float) -> float:
     """Piecewise-linear between the anchors, flat outside them."""
     if days_beyond_terms <= INDEX_ANCHORS[0][0]:
         return INDEX_ANCHORS[0][1]
-    for (x0, y0), (x1, y1) in zip(INDEX_ANCHORS, INDEX_ANCHORS[1:], strict=False):
+    for (x0, y0), (x1, y1) in itertools.pairwise(INDEX_ANCHORS):
         if days_beyond_terms <= x1:
             return round(y0 + (y1 - y0) * (days_beyond_terms - x0) / (x1 - x0), 1)
     return INDEX_ANCHORS[-1][1]

@@ -104,9 +104,8 @@ def statement_problems(lines: Lines) -> list[dict[str, str]]:
     if _exceeds([get("short_term_liabilities"), get("long_term_liabilities")], get("total_liabilities")):
         problems.append({"field": "total_liabilities", "message": "short-term + long-term liabilities exceed total liabilities"})
     liabilities, equity = get("total_liabilities"), get("equity")
-    if total_assets is not None and liabilities is not None and equity is not None:
-        if abs(liabilities + equity - total_assets) > total_assets * TOLERANCE:
-            problems.append({"field": "equity", "message": "total liabilities + equity do not equal total assets"})
+    if total_assets is not None and liabilities is not None and equity is not None and abs(liabilities + equity - total_assets) > total_assets * TOLERANCE:
+        problems.append({"field": "equity", "message": "total liabilities + equity do not equal total assets"})
     return problems
 
 
