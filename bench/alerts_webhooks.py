@@ -53,13 +53,13 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def publish(producer: AIOKafkaProducer, payload, buyer: str) -> float:  # type: ignore[no-untyped-def]
+async def publish(producer: AIOKafkaProducer, payload, buyer: str) -> float:
     envelope = new_event(source="/bench", payload=payload, subject=buyer)
     await producer.send_and_wait(topic_for(type(payload)).name, value=envelope.to_bytes(), key=buyer.encode())
     return time.perf_counter()
 
 
-async def wait_until(check, timeout: float = 300) -> None:  # type: ignore[no-untyped-def]
+async def wait_until(check, timeout: float = 300) -> None:
     deadline = time.perf_counter() + timeout
     while not await check():
         if time.perf_counter() > deadline:

@@ -81,7 +81,7 @@ def write_book(path: Path, *, buyers: int, owners: list[str], seed: int = 7) -> 
     return accounts
 
 
-async def load(system, *, buyers: int, referrals: int, directory: Path) -> dict:  # type: ignore[no-untyped-def]
+async def load(system, *, buyers: int, referrals: int, directory: Path) -> dict:
     people = system.people
     owners = [people["sales"]["email"], people["credit_manager"]["email"], *(f"owner{n}@example.com" for n in range(23))]
     accounts = write_book(directory / "book.json", buyers=buyers, owners=owners)
@@ -129,7 +129,7 @@ async def load(system, *, buyers: int, referrals: int, directory: Path) -> dict:
     return {"sample_buyer": accounts[len(accounts) // 2]["buyer_id"]}
 
 
-async def settled(system, *, timeout: float = 900) -> None:  # type: ignore[no-untyped-def]
+async def settled(system, *, timeout: float = 900) -> None:
     """Wait until no service has consumer lag or unsent outbox events, three polls in a row: pages
     timed while the services still digest the load would measure that work, not the pages (on
     SQLite a service has one connection, which a consumer's batch holds while it runs)."""
@@ -172,7 +172,7 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-async def bench(system, arguments: argparse.Namespace, directory: Path) -> None:  # type: ignore[no-untyped-def]
+async def bench(system, arguments: argparse.Namespace, directory: Path) -> None:
     if True:
         loaded = await load(system, buyers=arguments.buyers, referrals=arguments.referrals, directory=directory)
         console = system.services["console"].base_url

@@ -72,7 +72,7 @@ def book(*, buyers: int, documents: int, seed: int = 7) -> str:
     return json.dumps({"accounts": accounts, "invoices": invoices, "payments": payments})
 
 
-async def _import(engine, context: LimitsContext, body: str) -> tuple[dict, float, float]:  # type: ignore[no-untyped-def]
+async def _import(engine, context: LimitsContext, body: str) -> tuple[dict, float, float]:
     wall, cpu = time.perf_counter(), time.process_time()
     request = ImportIn.model_validate_json(body)
     async with UnitOfWork(session_factory=create_session_factory(engine), tables=messaging_tables, source="bench") as uow:
@@ -81,7 +81,7 @@ async def _import(engine, context: LimitsContext, body: str) -> tuple[dict, floa
     return counts.model_dump(), time.perf_counter() - wall, time.process_time() - cpu
 
 
-async def _assess_all(engine, context: LimitsContext, buyer_ids: list[str]) -> None:  # type: ignore[no-untyped-def]
+async def _assess_all(engine, context: LimitsContext, buyer_ids: list[str]) -> None:
     from decimal import Decimal
 
     from creditguard_limits.accounts.service import record_assessment

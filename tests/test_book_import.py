@@ -57,12 +57,12 @@ def _book_files(directory: Path, established: str, young: str, limited: str) -> 
     ]
 
 
-async def _outbox_size(service) -> int:  # type: ignore[no-untyped-def]
+async def _outbox_size(service) -> int:
     async with service.runtime.engine.connect() as connection:
         return (await connection.execute(text("SELECT COUNT(*) FROM outbox_events"))).scalar_one()
 
 
-async def _settled_outbox_size(service, *others) -> int:  # type: ignore[no-untyped-def]
+async def _settled_outbox_size(service, *others) -> int:
     """The service's outbox size once it and the others have written nothing new for two seconds."""
     readings: list[tuple[int, ...]] = []
     for _ in range(120):
@@ -74,7 +74,7 @@ async def _settled_outbox_size(service, *others) -> int:  # type: ignore[no-unty
 
 
 @pytest.fixture
-async def receiver():  # type: ignore[no-untyped-def]
+async def receiver():
     instance, server, task = await start_receiver()
     yield instance
     server.should_exit = True

@@ -66,17 +66,17 @@ def _invoice(buyer_id: str, invoice_id: str, amount: object, *, issued_on: str =
     return {"invoice_id": invoice_id, "buyer_id": buyer_id, "amount": amount, "currency": "EUR", "issued_on": issued_on, "due_on": due_on}
 
 
-async def _created(response, status: int = 201) -> dict:  # type: ignore[no-untyped-def]
+async def _created(response, status: int = 201) -> dict:
     assert response.status_code == status, response.text
     return response.json()
 
 
-async def _money_kinds(service, table: str, column: str) -> set[str]:  # type: ignore[no-untyped-def]
+async def _money_kinds(service, table: str, column: str) -> set[str]:
     async with service.runtime.engine.connect() as connection:
         return set((await connection.execute(text(f"SELECT DISTINCT typeof({column}) FROM {table} WHERE {column} IS NOT NULL"))).scalars())
 
 
-async def _post_documents(limits, *, largest: int) -> dict[str, Decimal]:  # type: ignore[no-untyped-def]
+async def _post_documents(limits, *, largest: int) -> dict[str, Decimal]:
     """Invoices of 0.10, 0.20 and 0.30 (the 0.30 paid with 0.10 and 0.20, the 0.20 credited 0.10);
     ``largest`` invoices of the largest amount and one of three cents, all overdue. Answers the
     open total per buyer."""

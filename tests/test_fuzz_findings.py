@@ -13,7 +13,7 @@ PROBLEM = "application/problem+json"
 UNSTORABLE = "text with a NUL character or a lone surrogate, which cannot be stored"
 
 
-def refused(response) -> dict:  # type: ignore[no-untyped-def]
+def refused(response) -> dict:
     assert response.status_code == 422, response.text
     assert response.headers["content-type"] == PROBLEM
     return response.json()

@@ -17,7 +17,7 @@ TODAY = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 HUGE = "9223372036854775808"  # 2^63: no BIGINT holds it
 
 
-def refused(response, field: str | None = None) -> dict:  # type: ignore[no-untyped-def]
+def refused(response, field: str | None = None) -> dict:
     assert response.status_code == 422, response.text
     assert response.headers["content-type"] == PROBLEM
     problem = response.json()
@@ -55,7 +55,7 @@ def invoice(
     return {"invoice_id": invoice_id, "buyer_id": buyer_id, "amount": amount, "currency": currency, "issued_on": issued_on, "due_on": due_on}
 
 
-async def post(service, path: str, body: dict):  # type: ignore[no-untyped-def]
+async def post(service, path: str, body: dict):
     return await service.client.post(path, json=body, headers=service.auth("erp"))
 
 

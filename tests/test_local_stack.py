@@ -138,7 +138,7 @@ def _remote_ports_of(pids: set[int]) -> set[int]:
     return ports
 
 
-def _wait(condition, *, timeout: float, what: str):  # type: ignore[no-untyped-def]
+def _wait(condition, *, timeout: float, what: str):
     deadline = time.monotonic() + timeout
     last: Exception | None = None
     while time.monotonic() < deadline:
@@ -173,7 +173,7 @@ def test_keys_and_databases_are_readable_by_their_owner_only(first):
 
 
 def test_a_second_make_run_takes_free_ports_and_never_joins_the_first(first, tmp_path):
-    taken = _preferred_ports(first.port("broker"), tuple(first.port(name) for name in ("scoring", "limits", "alerts", "console")))  # type: ignore[arg-type]
+    taken = _preferred_ports(first.port("broker"), tuple(first.port(name) for name in ("scoring", "limits", "alerts", "console")))
 
     # Told to keep its ports, it refuses at once and starts nothing.
     refused, output = _launch(tmp_path / "fixed", taken, "--fixed-ports")
@@ -301,7 +301,7 @@ def test_make_run_killed_outright_is_replaced_by_the_next_and_keeps_its_data(fir
     first.process.wait()
     assert all(Path(f"/proc/{pid}").exists() for pid in left)
     ports = {name: str(first.port(name)) for name in ("broker", "scoring", "limits", "alerts", "console")}
-    again = _start(first.var_dir, _preferred_ports(int(ports["broker"]), tuple(int(ports[n]) for n in ("scoring", "limits", "alerts", "console"))))  # type: ignore[arg-type]
+    again = _start(first.var_dir, _preferred_ports(int(ports["broker"]), tuple(int(ports[n]) for n in ("scoring", "limits", "alerts", "console"))))
     first.process, first.output = again.process, again.output
     assert "left running by an earlier make run" in first.log()
     assert not any(Path(f"/proc/{pid}").exists() and b"creditguard" in Path(f"/proc/{pid}/cmdline").read_bytes() for pid in left)

@@ -34,7 +34,7 @@ class PanelSpec:
     width: int = 12
 
 
-def _panel(spec: PanelSpec):  # type: ignore[no-untyped-def]
+def _panel(spec: PanelSpec):
     builder = (stat.Panel() if spec.kind == "stat" else timeseries.Panel()).title(spec.title).unit(spec.unit).datasource(DATASOURCE).height(8).span(spec.width)
     if spec.description:
         builder = builder.description(spec.description)

@@ -99,7 +99,7 @@ def _policy_table(outcome: Outcome) -> list[str]:
     ]
 
 
-def _save(fig, path: Path) -> None:  # type: ignore[no-untyped-def]
+def _save(fig, path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -60,7 +60,7 @@ def paid(buyer_id: str, invoice_id: str, *, amount: str, payment_id: str | None 
     )
 
 
-async def publish_assessments(service, bootstrap_servers: str, *events: BuyerAssessedV1) -> None:  # type: ignore[no-untyped-def]
+async def publish_assessments(service, bootstrap_servers: str, *events: BuyerAssessedV1) -> None:
     """Publish and wait until alerts knows the buyers (reference data comes on another consumer than invoices)."""
     for event in events:
         await publish_event(bootstrap_servers, event, subject=event.buyer_id)
@@ -68,7 +68,7 @@ async def publish_assessments(service, bootstrap_servers: str, *events: BuyerAss
         await eventually_known(service, event.buyer_id)
 
 
-async def eventually_known(service, buyer_id: str, *, timeout: float = 20.0) -> dict:  # type: ignore[no-untyped-def]
+async def eventually_known(service, buyer_id: str, *, timeout: float = 20.0) -> dict:
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         response = await service.client.get(f"/v1/buyers/{buyer_id}/profile", headers=service.auth("sales"))

@@ -10,7 +10,7 @@ from services.alerts.tests.events import assessed, invoice, late, new_buyer, pai
 from tests.kafka_tools import publish_event
 
 
-async def subscribe(alerts, receiver, event_types: list[str], **filter_) -> dict:  # type: ignore[no-untyped-def]
+async def subscribe(alerts, receiver, event_types: list[str], **filter_) -> dict:
     response = await alerts.client.post(
         "/v1/webhooks/subscriptions", headers=alerts.auth("credit_manager"), json={"url": receiver.url, "event_types": event_types, "filter": filter_}
     )
@@ -21,7 +21,7 @@ async def subscribe(alerts, receiver, event_types: list[str], **filter_) -> dict
     return body
 
 
-async def buyer_alerts(alerts, buyer: str, **params: str) -> list[dict]:  # type: ignore[no-untyped-def]
+async def buyer_alerts(alerts, buyer: str, **params: str) -> list[dict]:
     response = await alerts.client.get("/v1/alerts", params={"buyer_id": buyer, **params}, headers=alerts.auth("sales"))
     assert response.status_code == 200, response.text
     return response.json()["items"]

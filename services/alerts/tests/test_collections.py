@@ -11,18 +11,18 @@ from services.alerts.tests.events import assessed, invoice, late, new_buyer, pai
 from tests.kafka_tools import publish_event, read_topic
 
 
-async def sweep(alerts) -> None:  # type: ignore[no-untyped-def]
+async def sweep(alerts) -> None:
     response = await alerts.client.post("/v1/alerts/sweep", headers=alerts.auth("credit_manager"))
     assert response.status_code == 200, response.text
 
 
-async def the_case(alerts, buyer: str) -> dict:  # type: ignore[no-untyped-def]
+async def the_case(alerts, buyer: str) -> dict:
     page = (await alerts.client.get("/v1/collections/cases", params={"buyer_id": buyer}, headers=alerts.auth("sales"))).json()
     assert page["total"] == 1, page
     return (await alerts.client.get(f"/v1/collections/cases/{page['items'][0]['id']}", headers=alerts.auth("sales"))).json()
 
 
-async def hold_requests(broker, buyer: str) -> list[dict]:  # type: ignore[no-untyped-def]
+async def hold_requests(broker, buyer: str) -> list[dict]:
     records = await read_topic(broker.bootstrap_servers, "account-hold-requested")
     return [EventEnvelope.from_bytes(r.value).data for r in records if r.key == buyer.encode()]
 

@@ -40,7 +40,7 @@ def exposure(buyer_id: str, amount: str, *, limit: str | None, currency: str = "
     )
 
 
-async def alerts_of(alerts, buyer_id: str | None, rule_type: str, **params: str) -> list[dict]:  # type: ignore[no-untyped-def]
+async def alerts_of(alerts, buyer_id: str | None, rule_type: str, **params: str) -> list[dict]:
     query = {"rule_type": rule_type, **params} | ({"buyer_id": buyer_id} if buyer_id else {})
     response = await alerts.client.get("/v1/alerts", params=query, headers=alerts.auth("sales"))
     assert response.status_code == 200, response.text
@@ -52,7 +52,7 @@ def one(items: list[dict]) -> dict:
     return items[0]
 
 
-async def profile(alerts, buyer_id: str) -> dict:  # type: ignore[no-untyped-def]
+async def profile(alerts, buyer_id: str) -> dict:
     return (await alerts.client.get(f"/v1/buyers/{buyer_id}/profile", headers=alerts.auth("sales"))).json()
 
 
@@ -207,7 +207,7 @@ async def test_alerts_follow_their_condition_and_the_silent_rules_fire(alerts, b
     await industry_alerts([("industry:C", 0.6)])
 
 
-async def _exposure_is(alerts, buyer_id: str, amount: str) -> None:  # type: ignore[no-untyped-def]
+async def _exposure_is(alerts, buyer_id: str, amount: str) -> None:
     assert Decimal(str((await profile(alerts, buyer_id))["exposure"])) == Decimal(amount)
 
 

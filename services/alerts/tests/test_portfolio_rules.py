@@ -27,13 +27,13 @@ def exposure(buyer_id: str, amount: str) -> ExposureChangedV1:
     )
 
 
-async def open_alerts(alerts, rule_type: str) -> list[dict]:  # type: ignore[no-untyped-def]
+async def open_alerts(alerts, rule_type: str) -> list[dict]:
     response = await alerts.client.get("/v1/alerts", params={"rule_type": rule_type, "status": "open"}, headers=alerts.auth("sales"))
     assert response.status_code == 200, response.text
     return response.json()["items"]
 
 
-async def exposures_seen(alerts, expected: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+async def exposures_seen(alerts, expected: dict[str, str]) -> None:
     for buyer_id, amount in expected.items():
         profile = (await alerts.client.get(f"/v1/buyers/{buyer_id}/profile", headers=alerts.auth("sales"))).json()
         assert Decimal(str(profile["exposure"])) == Decimal(amount), profile

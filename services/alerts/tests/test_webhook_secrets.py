@@ -22,12 +22,12 @@ from services.alerts.tests.events import new_buyer
 from tests.kafka_tools import publish_event
 
 
-async def _stored_secrets(alerts) -> list[str]:  # type: ignore[no-untyped-def]
+async def _stored_secrets(alerts) -> list[str]:
     async with alerts.runtime.session_factory() as session:
         return list((await session.execute(text("SELECT secret_encrypted FROM webhook_subscriptions"))).scalars())
 
 
-async def _status_change_delivered(alerts, receiver, broker, eventually, buyer: str) -> dict:  # type: ignore[no-untyped-def]
+async def _status_change_delivered(alerts, receiver, broker, eventually, buyer: str) -> dict:
     await publish_event(broker.bootstrap_servers, AccountStatusChangedV1(buyer_id=buyer, old_status="active", new_status="on_hold"), subject=buyer)
 
     async def delivered():

@@ -21,7 +21,7 @@ DEV_PEOPLE = (
 )
 
 
-async def _with_session(settings: Settings, work):  # type: ignore[no-untyped-def]
+async def _with_session(settings: Settings, work):
     from creditguard_console.models import load_all_models
     from creditguard_shared.database import create_engine, create_session_factory
 
@@ -47,7 +47,7 @@ async def ensure_dev_people(settings: Settings, out: Path) -> dict[str, dict[str
 
     known = await asyncio.to_thread(_read_people, out)
 
-    async def work(session):  # type: ignore[no-untyped-def]
+    async def work(session):
         people = {}
         for role, name, email in DEV_PEOPLE:
             password = (known.get(role) or {}).get("password") or secrets.token_urlsafe(12)

@@ -50,7 +50,7 @@ def csrf_of(html: str) -> str:
     return CSRF_INPUT.search(html).group(1)
 
 
-async def _console(database_url: str, *, api_key: str, transports: dict[str, httpx.AsyncBaseTransport] | None):  # type: ignore[no-untyped-def]
+async def _console(database_url: str, *, api_key: str, transports: dict[str, httpx.AsyncBaseTransport] | None):
     await migrate("console", database_url)
     # Without transports, the services' URLs are ports nothing listens on.
     nowhere = {f"{name}_url": f"http://127.0.0.1:{free_port()}" for name in ("scoring", "limits", "alerts")}
@@ -59,7 +59,7 @@ async def _console(database_url: str, *, api_key: str, transports: dict[str, htt
     return create_app(settings, clock=Clock(), transports=transports)
 
 
-async def _add_people(app) -> None:  # type: ignore[no-untyped-def]
+async def _add_people(app) -> None:
     context = app.state.console
     async with context.session_factory() as session:
         for role, (name, email) in PEOPLE.items():
@@ -74,10 +74,10 @@ async def console(databases, api_keys):
     async with app.router.lifespan_context(app):
         await _add_people(app)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://console.test", headers={"Accept": "text/html"}) as client:
-            yield Desk(console=app, client=client, scoring=None, limits=None, alerts=None)  # type: ignore[arg-type]
+            yield Desk(console=app, client=client, scoring=None, limits=None, alerts=None)
 
 
-async def _desk(start_service, databases, broker, api_keys, *, alerts_consuming: bool):  # type: ignore[no-untyped-def]
+async def _desk(start_service, databases, broker, api_keys, *, alerts_consuming: bool):
     scoring = await start_service(
         "scoring", database_url=await databases.create("scoring"), bootstrap_servers=broker.bootstrap_servers, consumers_enabled=False
     )

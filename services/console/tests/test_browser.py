@@ -25,7 +25,7 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (make test installs it)")
 
 
-async def _serve(app) -> tuple[uvicorn.Server, asyncio.Task, str]:  # type: ignore[no-untyped-def]
+async def _serve(app) -> tuple[uvicorn.Server, asyncio.Task, str]:
     port = free_port()
     # The desk fixture already runs the app's lifespan.
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_config=None, access_log=False))
@@ -35,7 +35,7 @@ async def _serve(app) -> tuple[uvicorn.Server, asyncio.Task, str]:  # type: igno
     return server, task, f"http://127.0.0.1:{port}"
 
 
-async def _seed(desk, run: str, eventually) -> dict:  # type: ignore[no-untyped-def]
+async def _seed(desk, run: str, eventually) -> dict:
     buyers = {
         "mine": (f"B-{run}-1", "Müller Maschinenbau GmbH", "carla@desk.test", "DE"),
         "other": (f"B-{run}-2", "Dupont Logistique SA", "carla@desk.test", "FR"),
@@ -85,7 +85,7 @@ async def _seed(desk, run: str, eventually) -> dict:  # type: ignore[no-untyped-
     return {"buyers": buyers, "referred": referred}
 
 
-async def _sign_in(page, base: str, role: str, *, password: str = PASSWORD) -> None:  # type: ignore[no-untyped-def]
+async def _sign_in(page, base: str, role: str, *, password: str = PASSWORD) -> None:
     await page.goto(f"{base}/login")
     await page.fill("input[name=email]", PEOPLE[role][1])
     await page.fill("input[name=password]", password)
@@ -106,7 +106,7 @@ async def test_the_desk_in_a_browser(desk_with_events, eventually, tmp_path: Pat
     if os.environ.get("CREDITGUARD_SCREENSHOTS_DIR"):
         shots.append(Path(os.environ["CREDITGUARD_SCREENSHOTS_DIR"]))
 
-    async def screenshot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    async def screenshot(page, name: str) -> None:
         for directory in shots:
             directory.mkdir(parents=True, exist_ok=True)
             await page.screenshot(path=str(directory / f"{name}.png"), full_page=True)

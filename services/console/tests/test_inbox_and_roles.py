@@ -8,7 +8,7 @@ import uuid
 from services.console.tests.conftest import csrf_of, order, register_buyer, set_limit, sign_in
 
 
-async def _hold(limits, buyer_id: str) -> None:  # type: ignore[no-untyped-def]
+async def _hold(limits, buyer_id: str) -> None:
     response = await limits.client.put(
         f"/v1/buyers/{buyer_id}/status", headers=limits.auth("credit_manager"), json={"status": "on_hold", "reason": "payment overdue"}
     )

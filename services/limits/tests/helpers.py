@@ -11,7 +11,7 @@ def new_buyer() -> str:
     return f"B-{uuid.uuid4().hex[:10]}"
 
 
-async def set_limit(service, buyer_id: str, amount: str, *, currency: str = "EUR", terms: int = 60, review_on: str | None = "2027-06-30") -> dict:  # type: ignore[no-untyped-def]
+async def set_limit(service, buyer_id: str, amount: str, *, currency: str = "EUR", terms: int = 60, review_on: str | None = "2027-06-30") -> dict:
     response = await service.client.put(
         f"/v1/buyers/{buyer_id}/limit",
         headers=service.auth("credit_manager"),
@@ -27,7 +27,7 @@ async def set_limit(service, buyer_id: str, amount: str, *, currency: str = "EUR
     return response.json()
 
 
-async def check(service, buyer_id: str, order_id: str, amount: str, *, currency: str = "EUR", terms: int = 30, expect: int | None = None) -> dict:  # type: ignore[no-untyped-def]
+async def check(service, buyer_id: str, order_id: str, amount: str, *, currency: str = "EUR", terms: int = 30, expect: int | None = None) -> dict:
     response = await service.client.post(
         "/v1/credit-checks",
         headers=service.auth("erp"),
@@ -52,7 +52,7 @@ async def post_invoice(
     amount: str,
     *,
     due_on: str = "2027-01-31",
-    issued_on: str = "2026-11-01",  # type: ignore[no-untyped-def]
+    issued_on: str = "2026-11-01",
     currency: str = "EUR",
     order_id: str | None = None,
 ) -> dict:
@@ -64,7 +64,7 @@ async def post_invoice(
     return response.json()
 
 
-async def exposure(service, buyer_id: str) -> dict:  # type: ignore[no-untyped-def]
+async def exposure(service, buyer_id: str) -> dict:
     response = await service.client.get(f"/v1/buyers/{buyer_id}/exposure", headers=service.auth("sales"))
     assert response.status_code == 200, response.text
     return response.json()
@@ -78,7 +78,7 @@ def money(value: str | None) -> Decimal | None:
     return None if value is None else Decimal(value)
 
 
-async def emitted(service, topic: str, buyer_id: str) -> list[dict]:  # type: ignore[no-untyped-def]
+async def emitted(service, topic: str, buyer_id: str) -> list[dict]:
     """The events the service committed for a buyer on a topic, in order, from its outbox (what
     the relay publishes; the relay itself is covered by the backbone tests)."""
     import json
@@ -92,7 +92,7 @@ async def emitted(service, topic: str, buyer_id: str) -> list[dict]:  # type: ig
         return [json.loads(row)["data"] for row in rows]
 
 
-async def assess(service, buyer_id: str, *, grade: int, pd: str, equity: str = "2000000", sales: str = "9000000", industry: str = "C25") -> dict:  # type: ignore[no-untyped-def]
+async def assess(service, buyer_id: str, *, grade: int, pd: str, equity: str = "2000000", sales: str = "9000000", industry: str = "C25") -> dict:
     """The buyer's assessment as scoring's buyer-assessed would bring it; answers the limit it leads to."""
     from creditguard_limits.accounts import service as accounts_service
     from creditguard_shared.events.contracts import BuyerAssessedV1

@@ -201,7 +201,7 @@ def _position(*, limit: str | None, exposure: str = "0", cover: Cover | None = N
     )
 
 
-def _facts(**overrides) -> AccountFacts:  # type: ignore[no-untyped-def]
+def _facts(**overrides) -> AccountFacts:
     values = {
         "status": "active",
         "grade": 3,

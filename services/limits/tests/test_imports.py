@@ -70,7 +70,7 @@ def test_an_import_is_applied_in_date_order_and_a_prepayment_after_its_invoice()
     assert order == ["B-I2", "B-I1", "B-P1", "B-P2"]
 
 
-async def _limit(limits, buyer: str) -> dict:  # type: ignore[no-untyped-def]
+async def _limit(limits, buyer: str) -> dict:
     response = await limits.client.get(f"/v1/buyers/{buyer}/limit", headers=limits.auth("sales"))
     assert response.status_code == 200, response.text
     return response.json()
@@ -85,7 +85,7 @@ def _following(limit: dict, fraction: str) -> Decimal:
     return money(limit["amount"])  # type: ignore[return-value]
 
 
-async def _outbox_size(limits) -> int:  # type: ignore[no-untyped-def]
+async def _outbox_size(limits) -> int:
     from sqlalchemy import text
 
     async with limits.runtime.engine.connect() as connection:

@@ -17,7 +17,7 @@ def _payment(buyer: str, payment_id: str, invoice_id: str, amount: str, *, paid_
     return {"payment_id": payment_id, "buyer_id": buyer, "invoice_id": invoice_id, "amount": amount, "currency": "EUR", "paid_on": paid_on}
 
 
-async def _open_amounts(limits, buyer: str) -> dict[str, Decimal]:  # type: ignore[no-untyped-def]
+async def _open_amounts(limits, buyer: str) -> dict[str, Decimal]:
     response = await limits.client.get(f"/v1/buyers/{buyer}/invoices", headers=limits.auth("sales"))
     assert response.status_code == 200, response.text
     return {i["invoice_id"]: money(i["open_amount"]) for i in response.json()}  # type: ignore[misc]

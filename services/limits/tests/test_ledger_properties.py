@@ -83,7 +83,7 @@ class Step:
 
 
 @st.composite
-def scenarios(draw):  # type: ignore[no-untyped-def]
+def scenarios(draw):
     """Hypothesis starts from the simplest draws (first choices, small numbers), so those are
     already a buyer that overpaid one invoice and owes another, then refunds and applications."""
     documents: list[Document] = []
@@ -173,13 +173,13 @@ class Model:
             "received": received,
             "exposure": max(open_ - unapplied, ZERO),
             "open_by_invoice": open_by_invoice,
-        }  # type: ignore[dict-item]
+        }
 
 
 class Run:
     """One example against the running service: fresh ids, so examples never meet."""
 
-    def __init__(self, limits, producer: AIOKafkaProducer, documents: list[Document]) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, limits, producer: AIOKafkaProducer, documents: list[Document]) -> None:
         self.limits, self.producer, self.documents = limits, producer, documents
         prefix = uuid.uuid4().hex[:8]
         self.buyers = [f"PB-{prefix}-{b}" for b in range(BUYERS)]
@@ -358,7 +358,7 @@ class Run:
             invoices = (await self.limits.client.get(f"/v1/buyers/{buyer}/invoices", headers=self.limits.auth("sales"))).json()
             assert {i["invoice_id"]: money(i["open_amount"]) for i in invoices} == {
                 self.ids[key]: amount for key, amount in expected["open_by_invoice"].items()
-            }  # type: ignore[attr-defined]
+            }
             cash = (await self.limits.client.get(f"/v1/buyers/{buyer}/cash", headers=self.limits.auth("sales"))).json()["balances"]
             if expected["received"]:
                 [eur] = cash

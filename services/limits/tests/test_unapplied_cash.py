@@ -8,7 +8,7 @@ from decimal import Decimal
 from services.limits.tests.helpers import emitted, exposure, money, new_buyer, post_invoice, set_limit
 
 
-async def _pay(limits, buyer: str, payment_id: str, invoice_id: str, amount: str, *, expect: int = 201) -> dict:  # type: ignore[no-untyped-def]
+async def _pay(limits, buyer: str, payment_id: str, invoice_id: str, amount: str, *, expect: int = 201) -> dict:
     response = await limits.client.post(
         "/v1/payments",
         headers=limits.auth("erp"),
@@ -18,7 +18,7 @@ async def _pay(limits, buyer: str, payment_id: str, invoice_id: str, amount: str
     return response.json()
 
 
-async def _refund(limits, buyer: str, refund_id: str, amount: str, *, role: str = "credit_manager", expect: int = 201):  # type: ignore[no-untyped-def]
+async def _refund(limits, buyer: str, refund_id: str, amount: str, *, role: str = "credit_manager", expect: int = 201):
     response = await limits.client.post(
         f"/v1/buyers/{buyer}/refunds",
         headers=limits.auth(role),
@@ -91,7 +91,7 @@ async def test_an_overpayment_becomes_unapplied_cash_that_reduces_exposure_and_c
     assert [r["refund_id"] for r in cash["refunds"]] == [f"{buyer}-R1"]
 
 
-async def _apply(limits, buyer: str, application_id: str, invoice_id: str, amount: str, *, expect: int = 201) -> dict:  # type: ignore[no-untyped-def]
+async def _apply(limits, buyer: str, application_id: str, invoice_id: str, amount: str, *, expect: int = 201) -> dict:
     response = await limits.client.post(
         f"/v1/buyers/{buyer}/cash-applications",
         headers=limits.auth("credit_manager"),

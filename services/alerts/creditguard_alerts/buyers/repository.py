@@ -17,7 +17,7 @@ _EXPOSURE_TOTAL = select(func.count(), func.sum(BuyerProfile.exposure)).where(*_
 
 
 @functools.cache
-def _exposure_by_statement(keys: tuple[str, ...]):  # type: ignore[no-untyped-def]
+def _exposure_by_statement(keys: tuple[str, ...]):
     """Sums per group of each key in one UNION ALL, told apart by its first column; buyers only
     from ``buyer_at_least`` up (they are many, and only the large ones matter)."""
     branches = []

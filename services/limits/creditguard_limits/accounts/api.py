@@ -30,7 +30,7 @@ Manage = Annotated[Principal, Depends(require_roles(Role.CREDIT_MANAGER))]
 Read = Annotated[Principal, Depends(require_roles(Role.ERP, Role.CREDIT_MANAGER, Role.SALES))]
 
 
-async def _render(uow, context: LimitsContext, buyer_id: PathId) -> LimitOut:  # type: ignore[no-untyped-def]
+async def _render(uow, context: LimitsContext, buyer_id: PathId) -> LimitOut:
     account, position, increases, recommendation = await service.describe_account(uow, context=context, buyer_id=buyer_id)
     return LimitOut(
         buyer_id=account.buyer_id,
@@ -114,7 +114,7 @@ async def get_limit_audit(buyer_id: PathId, uow: UnitOfWorkDep, _: Read) -> list
     return [AuditOut.model_validate(a) for a in await service.audit_trail(uow, subject_type="buyer", subject_id=buyer_id)]
 
 
-async def _render_group(uow, context: LimitsContext, group_id: PathId) -> GroupOut:  # type: ignore[no-untyped-def]
+async def _render_group(uow, context: LimitsContext, group_id: PathId) -> GroupOut:
     group, members, exposure = await service.describe_group(uow, context=context, group_id=group_id)
     return GroupOut(
         group_id=group.group_id,

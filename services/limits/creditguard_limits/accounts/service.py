@@ -421,7 +421,7 @@ async def set_status(uow: UnitOfWork, *, context: LimitsContext, buyer_id: str, 
         changed_by=changed_by,
     )
     account.status, account.status_reason, account.updated_at = status, reason, context.clock.now()
-    uow.emit(AccountStatusChangedV1(buyer_id=buyer_id, old_status=old_status, new_status=status, reason=reason), subject=buyer_id)  # type: ignore[arg-type]
+    uow.emit(AccountStatusChangedV1(buyer_id=buyer_id, old_status=old_status, new_status=status, reason=reason), subject=buyer_id)
     await _republish(uow, context=context, account=account)
     return account
 

@@ -78,7 +78,7 @@ class Outcome:
     def waive(self, codes: frozenset[str]) -> None:
         """The decision without these reasons' actions (the reasons stay listed)."""
         self.actions = [(code, action) for code, action in self.actions if code not in codes]
-        self.decision = max((action for _, action in self.actions), key=SEVERITY.__getitem__, default="approved")  # type: ignore[assignment]
+        self.decision = max((action for _, action in self.actions), key=SEVERITY.__getitem__, default="approved")
 
 
 @dataclass(frozen=True)
@@ -163,7 +163,7 @@ def _contribution(outcome: Outcome, policy: CreditPolicy, request: CheckRequest,
                 "approved_on_contribution",
                 f"Expected contribution {figures}; exposure after the order {to_cents(after)} stays within the economic capacity "
                 f"{to_cents(capacity)} {position.currency} and its tolerance ({ceiling}): approved above the limit.",
-            )  # type: ignore[arg-type]
+            )
         return
     if rules.negative_contribution == "none":
         return

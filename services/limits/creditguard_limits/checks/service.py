@@ -219,7 +219,7 @@ def _publish_decision(uow: UnitOfWork, *, check: CreditCheck) -> None:
             check_id=check.check_id,
             buyer_id=check.buyer_id,
             order_id=check.order_id,
-            decision=check.decision,  # type: ignore[arg-type]
+            decision=check.decision,
             amount=check.amount,
             currency=check.currency,
             decided_by=check.decided_by,

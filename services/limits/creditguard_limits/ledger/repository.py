@@ -168,7 +168,7 @@ class LedgerRepository:
         return list((await self.session.execute(statement)).scalars())
 
 
-def _settlements_of(invoice_ids: set[str]):  # type: ignore[no-untyped-def]
+def _settlements_of(invoice_ids: set[str]):
     # A payment settles its applied part; one held for its (then unknown) invoice, all of it.
     payments = select(Payment.invoice_id, Payment.paid_on, func.coalesce(Payment.applied_amount, Payment.amount)).where(Payment.invoice_id.in_(invoice_ids))
     credit_notes = select(CreditNote.invoice_id, CreditNote.issued_on, CreditNote.amount).where(CreditNote.invoice_id.in_(invoice_ids))

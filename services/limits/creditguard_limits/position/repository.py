@@ -88,7 +88,7 @@ def _terms_columns() -> tuple:
     )
 
 
-def _from_account_with_current_cover(*columns, buyers=CreditAccount.buyer_id == _BUYER):  # type: ignore[no-untyped-def]
+def _from_account_with_current_cover(*columns, buyers=CreditAccount.buyer_id == _BUYER):
     current = and_(
         InsuranceCover.buyer_id == CreditAccount.buyer_id,
         (InsuranceCover.valid_from.is_(None)) | (InsuranceCover.valid_from <= _TODAY),
@@ -119,18 +119,18 @@ def _past_due_since(start: int) -> str:
 
 
 @functools.cache
-def _totals_statement(*, owner: str, with_rates: bool):  # type: ignore[no-untyped-def]
+def _totals_statement(*, owner: str, with_rates: bool):
     """``owner``: "buyer" (one buyer's totals), "group" (its members' together) or "buyers"
     (each of a list of buyers' own, told apart by a second column holding the buyer id)."""
 
-    def owned_by(column):  # type: ignore[no-untyped-def]
+    def owned_by(column):
         if owner == "group":
             return column.in_(select(CreditAccount.buyer_id).where(CreditAccount.group_id == bindparam("group_id", type_=String)))
         if owner == "buyers":
             return column.in_(_BUYERS)
         return column == _BUYER
 
-    def per_buyer(column):  # type: ignore[no-untyped-def]
+    def per_buyer(column):
         return [column] if owner == "buyers" else []
 
     past_due = [
@@ -177,7 +177,7 @@ def _totals_parameters(today: date) -> dict[str, object]:
     return {"today": today, **{_past_due_since(start): today - timedelta(days=start) for _, start in OVERDUE_BUCKET_STARTS}}
 
 
-def _add_totals_row(result: ExposureTotals, kind: str, currency: str, amount, rate, oldest_due, cumulative) -> None:  # type: ignore[no-untyped-def]
+def _add_totals_row(result: ExposureTotals, kind: str, currency: str, amount, rate, oldest_due, cumulative) -> None:
     if kind == "invoices":
         result.invoices.append(
             InvoiceTotals(
@@ -197,7 +197,7 @@ def _add_totals_row(result: ExposureTotals, kind: str, currency: str, amount, ra
         result.rates[currency] = Decimal(rate)
 
 
-def _limit_terms(row) -> LimitTerms:  # type: ignore[no-untyped-def]
+def _limit_terms(row) -> LimitTerms:
     increase, policy_id, insurer, currency, granted, indemnity, max_days, action = row
     cover = None
     if policy_id is not None:
@@ -287,7 +287,7 @@ class PositionRepository:
         return results
 
 
-def unapplied_cash_rows(payments_of, refunds_of, *, currency: str | None = None, held: bool = True):  # type: ignore[no-untyped-def]
+def unapplied_cash_rows(payments_of, refunds_of, *, currency: str | None = None, held: bool = True):
     """(buyer_id, currency, amount) rows that sum, per buyer and currency, to its unapplied cash:
     what payments left over after their invoices, less cash applied to other invoices, less
     refunds; with ``held``, also all of each payment held for an invoice not recorded yet.

@@ -81,7 +81,7 @@ Lines = Mapping[str, Decimal | None]
 def _exceeds(parts: Sequence[Decimal | None], total: Decimal | None) -> bool:
     if total is None or any(p is None for p in parts):
         return False
-    return sum(parts, Decimal(0)) > total + abs(total) * TOLERANCE  # type: ignore[arg-type]
+    return sum(parts, Decimal(0)) > total + abs(total) * TOLERANCE
 
 
 def statement_problems(lines: Lines) -> list[dict[str, str]]:

@@ -62,7 +62,7 @@ def _split_recorded_payments() -> None:
         bind.execute(update, {"share": share, "id": payment_id})
 
 
-def _money(value) -> Decimal:  # type: ignore[no-untyped-def]
+def _money(value) -> Decimal:
     # SQLite answers a raw query's numerics as floats: through str, never binary fractions.
     return Decimal(str(value)).quantize(Decimal("0.01"))
 
