@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 SERVICES: tuple[tuple[str, int], ...] = (("scoring", 8001), ("limits", 8002), ("alerts", 8003))
 # The web console: no broker, its own database of people and sessions, the services by URL.
@@ -480,7 +480,7 @@ def _private(*paths: Path) -> None:
             path.chmod(0o600)
 
 
-def _write_stack_file(var_dir: Path, description: dict) -> None:
+def _write_stack_file(var_dir: Path, description: dict[str, Any]) -> None:
     import json
 
     path = var_dir / STACK_FILE
@@ -489,7 +489,7 @@ def _write_stack_file(var_dir: Path, description: dict) -> None:
     temporary.replace(path)
 
 
-def read_stack_file(var_dir: Path) -> dict:
+def read_stack_file(var_dir: Path) -> dict[str, Any]:
     """Where a running ``make run`` put everything (see ``run``); tools and tests read it."""
     import json
 
@@ -612,8 +612,8 @@ def _start_everything(var_dir: Path, *, fixed_ports: bool) -> list[Supervised]:
     return supervised
 
 
-def _describe(var_dir: Path, supervised: list[Supervised], bootstrap: str) -> dict:
-    description: dict = {
+def _describe(var_dir: Path, supervised: list[Supervised], bootstrap: str) -> dict[str, Any]:
+    description: dict[str, Any] = {
         "supervisor_pid": os.getpid(),
         "var_dir": str(var_dir),
         "bootstrap_servers": bootstrap,

@@ -10,6 +10,7 @@ import secrets
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 
 class Role(StrEnum):
@@ -76,7 +77,7 @@ class ApiKeyStore:
         return self._by_hash.get(hash_api_key(key))
 
 
-def add_key(path: str | os.PathLike[str], *, role: Role, name: str) -> tuple[str, dict]:
+def add_key(path: str | os.PathLike[str], *, role: Role, name: str) -> tuple[str, dict[str, Any]]:
     """Append a new key to the file and return the plaintext (shown once) with its entry."""
     file = Path(path)
     file.parent.mkdir(parents=True, exist_ok=True)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from creditguard_alerts.severity import Severity, severity_rank
 from creditguard_shared.events.contracts import RiskClass, normalise_risk_class
@@ -37,7 +38,7 @@ DEFAULT_PAYMENT_DELAY_LADDER = {"1": "info", "15": "low", "30": "medium", "60": 
 DEFAULT_RISK_CLASS_ORDER = [risk_class.value for risk_class in RiskClass]
 
 # Installed when the rules table is empty (first start); edited or disabled through the API afterwards.
-DEFAULT_RULES: tuple[dict, ...] = (
+DEFAULT_RULES: tuple[dict[str, Any], ...] = (
     {
         "id": "payment-delay",
         "name": "Invoice past due",

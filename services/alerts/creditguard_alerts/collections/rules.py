@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from creditguard_shared.events.contracts import RiskClass, normalise_risk_class
 
@@ -23,7 +24,7 @@ class Level(StrEnum):
 
 NO_LEVEL = "none"
 
-DEFAULT_STRATEGIES: tuple[dict, ...] = (
+DEFAULT_STRATEGIES: tuple[dict[str, Any], ...] = (
     {
         "id": "high-risk",
         "name": "High-risk buyers: fast escalation",
@@ -96,7 +97,7 @@ def in_segment(
     )
 
 
-def target_level_index(levels: Sequence[dict], days_past_due: int) -> int:
+def target_level_index(levels: Sequence[dict[str, Any]], days_past_due: int) -> int:
     """Index of the last level whose trigger has been reached, -1 before the first."""
     reached = [i for i, level in enumerate(levels) if days_past_due >= level["days_past_due"]]
     return max(reached, default=-1)

@@ -199,7 +199,7 @@ async def _escalate(uow: UnitOfWork, ctx: ServiceContext, *, case: CollectionCas
         await _enter_level(uow, ctx, case=case, index=case.level_index + 1, levels=strategy.levels)
 
 
-async def _enter_level(uow: UnitOfWork, ctx: ServiceContext, *, case: CollectionCase, index: int, levels: list[dict]) -> None:
+async def _enter_level(uow: UnitOfWork, ctx: ServiceContext, *, case: CollectionCase, index: int, levels: list[dict[str, Any]]) -> None:
     previous = case.level
     if case.level_index >= 0:
         # Only a level's task is ever pending: a case entering its first level has none to close.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import Any
 
 from creditguard_console.imports.rules import LimitLine
 from creditguard_console.people.models import Person
@@ -18,7 +19,7 @@ CONCURRENCY = 8
 @dataclass(frozen=True)
 class PreviewLine:
     line: LimitLine
-    current: dict | None
+    current: dict[str, Any] | None
 
     @property
     def change(self) -> str:
@@ -43,7 +44,7 @@ class Applied:
 async def preview(upstream: Upstream, *, person: Person, lines: list[LimitLine]) -> list[PreviewLine]:
     gate = asyncio.Semaphore(CONCURRENCY)
 
-    async def current(line: LimitLine) -> dict | None:
+    async def current(line: LimitLine) -> dict[str, Any] | None:
         if not line.valid:
             return None
         async with gate:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import Any
 
 from creditguard_console.people.models import Person
 from creditguard_console.upstream.client import Upstream
@@ -13,9 +14,9 @@ from creditguard_console.upstream.client import Upstream
 @dataclass(frozen=True)
 class Inbox:
     owner: str | None
-    alerts: list[dict]
+    alerts: list[dict[str, Any]]
     alerts_total: int
-    holds: list[dict]
+    holds: list[dict[str, Any]]
     holds_total: int
     names: dict[str, str]
 

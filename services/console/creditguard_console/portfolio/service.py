@@ -9,6 +9,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from creditguard_console.people.models import Person
 from creditguard_console.upstream.client import Upstream
@@ -18,9 +19,9 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Portfolio:
-    figures: dict
-    forecast: dict
-    riskiest: list[dict]
+    figures: dict[str, Any]
+    forecast: dict[str, Any]
+    riskiest: list[dict[str, Any]]
     names: dict[str, str]
     fetched_at: datetime
 

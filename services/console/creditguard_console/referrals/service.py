@@ -36,7 +36,7 @@ REASON_CODES = (
 )
 
 
-async def buyers_by_id(upstream: Upstream, *, person: Person, buyer_ids: list[str]) -> dict[str, dict]:
+async def buyers_by_id(upstream: Upstream, *, person: Person, buyer_ids: list[str]) -> dict[str, dict[str, Any]]:
     if not buyer_ids:
         return {}
     page = await upstream.get("scoring", "/v1/buyers", person=person, params={"buyer_id": buyer_ids, "limit": len(buyer_ids)})
@@ -80,5 +80,5 @@ async def whole_queue(upstream: Upstream, *, person: Person, filters: QueueFilte
     return [row for page in (first, *rest) for row in page.rows][:cap]
 
 
-async def decide(upstream: Upstream, *, person: Person, check_id: str, decision: str, comment: str) -> dict:
+async def decide(upstream: Upstream, *, person: Person, check_id: str, decision: str, comment: str) -> dict[str, Any]:
     return await upstream.post("limits", f"/v1/credit-checks/{check_id}/decision", person=person, json={"decision": decision, "comment": comment})

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from creditguard_limits.economics.rules import LimitEconomics, limit_economics
 from creditguard_limits.fx.rules import RateTable, to_cents
@@ -24,7 +25,7 @@ class Recommendation:
     amount: Decimal
     max_single_order: Decimal
     max_terms_days: int
-    conditions: list[dict]
+    conditions: list[dict[str, Any]]
     economics: LimitEconomics
 
 

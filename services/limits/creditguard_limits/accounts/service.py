@@ -7,6 +7,7 @@ import json
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from creditguard_limits.accounts.repository import AccountsRepository
 from creditguard_limits.accounts.rules import LIMIT_BELOW_EXPOSURE, Recommendation, audit_values, recommend, usual_terms_days, with_flag
@@ -39,8 +40,8 @@ async def _audit(
     subject_type: str,
     subject_id: str,
     action: str,
-    old: dict,
-    new: dict,
+    old: dict[str, Any],
+    new: dict[str, Any],
     reason: str | None,
     changed_by: str,
 ) -> None:

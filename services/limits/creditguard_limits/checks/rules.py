@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from creditguard_limits.economics.rules import OrderEconomics, Rescue, find_rescue, order_economics
 from creditguard_limits.fx.rules import to_cents
@@ -54,8 +55,8 @@ class AccountFacts:
 @dataclass
 class Outcome:
     decision: Decision = "approved"
-    reasons: list[dict] = field(default_factory=list)
-    conditions: list[dict] = field(default_factory=list)
+    reasons: list[dict[str, Any]] = field(default_factory=list)
+    conditions: list[dict[str, Any]] = field(default_factory=list)
     # Each reason's action, so a reason can be outweighed later (``waive``).
     actions: list[tuple[str, str]] = field(default_factory=list)
     economics: OrderEconomics | None = None
@@ -64,7 +65,7 @@ class Outcome:
     limit_basis: str = "limit"
     decision_limit: Decimal | None = None
 
-    def add(self, action: str, code: str, message: str, conditions: list[dict] | None = None) -> None:
+    def add(self, action: str, code: str, message: str, conditions: list[dict[str, Any]] | None = None) -> None:
         if SEVERITY[action] > SEVERITY[self.decision]:
             self.decision = action  # type: ignore[assignment]
         self.reasons.append({"code": code, "message": message})
@@ -212,7 +213,7 @@ def _rescue_text(rescue: Rescue) -> str:
     return f"insuring the order (indemnity {rescue.economics.indemnity_share * 100:.0f} %) would make it {earns}; the buyer has no cover"
 
 
-def _rescue_condition(rescue: Rescue, order: OrderEconomics) -> dict:
+def _rescue_condition(rescue: Rescue, order: OrderEconomics) -> dict[str, Any]:
     contribution = str(rescue.economics.expected_contribution)
     if rescue.code == "shorter_terms":
         return {
@@ -403,7 +404,7 @@ def _insurance(outcome: Outcome, policy: CreditPolicy, request: CheckRequest, ac
         )
 
 
-def _prepayment(amount: Decimal, message: str) -> dict:
+def _prepayment(amount: Decimal, message: str) -> dict[str, Any]:
     return {"code": "prepayment", "message": message, "amount": str(to_cents(amount))}
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from decimal import Decimal
+from typing import Any
 
 from creditguard_limits.fx.rules import to_cents
 from creditguard_limits.policy.economics import Economics
@@ -51,7 +52,7 @@ class OrderEconomics:
     insurance_premium: Decimal
     expected_contribution: Decimal
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in asdict(self).items()}
 
 

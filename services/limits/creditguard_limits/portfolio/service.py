@@ -4,6 +4,7 @@ import logging
 from collections import Counter
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from creditguard_limits.checks.service import count_pending
 from creditguard_limits.context import LimitsContext
@@ -52,7 +53,16 @@ async def _positions(uow: UnitOfWork, *, context: LimitsContext, rates: RateTabl
 
 
 def _position(
-    account: CreditAccount, *, invoices: dict, orders: dict, cash: dict, increases: dict, covers: dict, rates: RateTable, currency: str, today: date
+    account: CreditAccount,
+    *,
+    invoices: dict[str, Any],
+    orders: dict[str, Any],
+    cash: dict[str, Any],
+    increases: dict[str, Any],
+    covers: dict[str, Any],
+    rates: RateTable,
+    currency: str,
+    today: date,
 ) -> Position:
     cover = covers.get(account.buyer_id)
     return Position(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from creditguard_limits.fx.rules import RateTable, to_cents
 
@@ -159,7 +160,7 @@ def uninsured_share(position: Position) -> Decimal:
     return (position.uninsured + retention) / total
 
 
-def breakdown(position: Position) -> dict:
+def breakdown(position: Position) -> dict[str, Any]:
     """JSON-ready breakdown stored with every decision and returned by the exposure read."""
     exposure = position.exposure
     return {

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
 from creditguard_scoring.assessment import rules
 from creditguard_scoring.assessment.models import Assessment, BuyerScore, ReassessmentDue
@@ -67,11 +68,11 @@ class FinancialScores:
         self._scorecard = scorecard
         self._score = functools.lru_cache(maxsize=size)(self._compute)
 
-    def _compute(self, current: tuple, earlier: tuple) -> tuple[dict, FinancialAssessment]:
+    def _compute(self, current: tuple, earlier: tuple) -> tuple[dict[str, Any], FinancialAssessment]:
         ratios = compute_ratios(dict(current), [dict(lines) for lines in earlier])
         return ratios, self._scorecard.predict(ratios, missing=MISSING_RATIO_POLICY)
 
-    def of(self, current: dict, earlier: list[dict]) -> tuple[dict, FinancialAssessment]:
+    def of(self, current: dict[str, Any], earlier: list[dict[str, Any]]) -> tuple[dict[str, Any], FinancialAssessment]:
         ratios, financial = self._score(tuple(current.items()), tuple(tuple(lines.items()) for lines in earlier))
         return dict(ratios), financial
 
@@ -116,7 +117,7 @@ async def calibration_in_force(uow: UnitOfWork, *, context: AssessmentContext) -
     return Calibration(version=stored.version, intercept=stored.intercept, slope=stored.slope, pivot=stored.pivot)
 
 
-def _reason_dicts(reasons: tuple[rules.Reason, ...]) -> list[dict]:
+def _reason_dicts(reasons: tuple[rules.Reason, ...]) -> list[dict[str, Any]]:
     return [{"code": r.code, "message": r.message, "contribution": round(r.contribution, 4)} for r in reasons]
 
 
@@ -267,7 +268,9 @@ async def assess_buyer(uow: UnitOfWork, *, context: AssessmentContext, buyer_id:
     return assessment
 
 
-def _update_score(score: BuyerScore, *, buyer: Buyer, assessment: Assessment, ratios: dict | None, statement_date, payment_index: float | None) -> None:
+def _update_score(
+    score: BuyerScore, *, buyer: Buyer, assessment: Assessment, ratios: dict[str, Any] | None, statement_date, payment_index: float | None
+) -> None:
     score.assessment_id, score.assessed_at = assessment.assessment_id, assessment.assessed_at
     score.pd, score.grade, score.risk_class = assessment.pd, assessment.grade, assessment.risk_class
     score.country, score.industry_section = buyer.country, nace_section(buyer.industry)
@@ -325,7 +328,7 @@ async def buyer_ids(uow: UnitOfWork, *, grade: int | None, country: str | None, 
     return await AssessmentRepository(uow.session).buyer_ids(grade=grade, country=country, account_owner=account_owner, search=search, limit=limit)
 
 
-async def peers(uow: UnitOfWork, *, buyer_id: str) -> tuple[BuyerScore, dict[str, dict[str, dict]]]:
+async def peers(uow: UnitOfWork, *, buyer_id: str) -> tuple[BuyerScore, dict[str, dict[str, dict[str, Any]]]]:
     """Percentile of the buyer's PD and key measures among the same industry section and country,
     and in the whole book. ``percentile``: share of peers with a lower value (mid-rank);
     ``better_than``: share of peers the buyer beats, whichever direction is better."""
@@ -339,7 +342,7 @@ async def peers(uow: UnitOfWork, *, buyer_id: str) -> tuple[BuyerScore, dict[str
         "industry_and_country": await repository.rank_counts(values=values, country=score.country, industry_section=score.industry_section or "?"),
         "book": await repository.rank_counts(values=values),
     }
-    result: dict[str, dict[str, dict]] = {}
+    result: dict[str, dict[str, dict[str, Any]]] = {}
     for cohort, counts in cohorts.items():
         result[cohort] = {}
         for name in PEER_METRICS:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
@@ -63,7 +64,7 @@ async def observations(uow: UnitOfWork, *, as_of: date, horizon_days: int, today
     return result
 
 
-def backtest_figures(found: list[rules.Observation], *, as_of: date, horizon_days: int) -> dict:
+def backtest_figures(found: list[rules.Observation], *, as_of: date, horizon_days: int) -> dict[str, Any]:
     result = rules.backtest(found)
     return {
         "as_of": as_of,
@@ -75,7 +76,7 @@ def backtest_figures(found: list[rules.Observation], *, as_of: date, horizon_day
     }
 
 
-async def backtest(uow: UnitOfWork, *, as_of: date, horizon_days: int, today: date) -> dict:
+async def backtest(uow: UnitOfWork, *, as_of: date, horizon_days: int, today: date) -> dict[str, Any]:
     found = await observations(uow, as_of=as_of, horizon_days=horizon_days, today=today)
     return backtest_figures(found, as_of=as_of, horizon_days=horizon_days)
 

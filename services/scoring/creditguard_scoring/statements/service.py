@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from creditguard_scoring.buyers.service import get_buyer
 from creditguard_scoring.statements.models import FinancialStatement
@@ -19,7 +20,7 @@ HEADER_FIELDS = ("period_end", "currency", "source")
 YEARS_FOR_RATIOS = 3
 
 
-def statement_lines(statement: FinancialStatement) -> dict:
+def statement_lines(statement: FinancialStatement) -> dict[str, Any]:
     return {name: getattr(statement, name) for name in LINES}
 
 
