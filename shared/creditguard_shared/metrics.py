@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -151,7 +152,7 @@ class HttpMetricsMiddleware:
             self.metrics.http_duration.labels(self.metrics.service, method, template).observe(time.perf_counter() - started)
 
 
-def metrics_endpoint(metrics: ServiceMetrics):
+def metrics_endpoint(metrics: ServiceMetrics) -> Callable[[Request], Awaitable[Response]]:
     async def _metrics(_: Request) -> Response:
         return metrics.render()
 

@@ -63,7 +63,8 @@ def replay_through_api(url: str, api_key: str, replay: ReplayFilter) -> dict[str
     )
     if response.status_code != 200:
         raise SystemExit(f"creditguard-replay: {response.status_code} {response.text}")
-    return response.json()
+    answer: dict[str, object] = response.json()
+    return answer
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -74,7 +74,7 @@ class ServiceRuntime:
     clock: Clock
     broker_watch: BrokerWatch | None = None
     consumers: list[EventConsumer] = field(default_factory=list)
-    tasks: list[asyncio.Task] = field(default_factory=list)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
 
 class CorrelationIdMiddleware:
