@@ -7,11 +7,12 @@ UV := $(VENV)/bin/uv
 UV_VERSION := 0.13.9
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test install lock asyncapi model-score bench deploy-files prometheus chromium demo clean help
+.PHONY: run test check static install lock asyncapi model-score bench deploy-files prometheus chromium demo clean help
 
 help:
 	@echo "make run    - set up, migrate, start the broker, the three services and the console on free ports, restart what dies (Ctrl-C stops)"
-	@echo "make test   - set up and run the whole suite against SQLite and PostgreSQL"
+	@echo "make test   - set up, run the static checks, then the whole suite against SQLite and PostgreSQL"
+	@echo "make check  - the static checks (ruff lint and format, mypy) and the unit tests: no broker, no database server, under a minute"
 	@echo "make lock   - re-pin requirements.lock from requirements.in"
 	@echo "make demo   - simulate a year of a 2,000-buyer book through the live system; report in var/simulation/report/"
 
@@ -29,8 +30,19 @@ lock:
 run: $(INSTALLED)
 	$(PY) -m creditguard_shared.local_stack --var-dir var
 
-test: $(INSTALLED) prometheus chromium
+test: $(INSTALLED) prometheus chromium static
 	$(PY) -m pytest
+
+# Lint, formatting and types; configured in pyproject.toml. `ruff format .` rewrites what the check rejects.
+static: $(INSTALLED)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+# The fast tier: the static checks and the tests marked `unit` (conftest.py marks every test that needs
+# neither the broker, nor a database server, nor a started service).
+check: static
+	$(PY) -m pytest -m unit -q
 
 # The operations test runs a real Prometheus (Debian's package) against the services.
 prometheus:
@@ -68,4 +80,4 @@ deploy-files: $(INSTALLED)
 	$(PY) deploy/kubernetes/build_manifests.py
 
 clean:
-	rm -rf var .pytest_cache
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -23,7 +23,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, date, datetime, time as clock_time, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock_time
 from pathlib import Path
 
 from creditguard_alerts import jobs
@@ -78,8 +79,12 @@ def main() -> None:
         copy = Path(scratch) / "alerts.db"
         for repetition in range(1, args.repeat + 1):
             shutil.copy(args.database, copy)
-            subprocess.run([sys.executable, "-m", "creditguard_alerts.cli", "migrate"], check=True,
-                           env={**os.environ, "ALERTS_DATABASE_URL": f"sqlite:///{copy}"}, capture_output=True)
+            subprocess.run(
+                [sys.executable, "-m", "creditguard_alerts.cli", "migrate"],
+                check=True,
+                env={**os.environ, "ALERTS_DATABASE_URL": f"sqlite:///{copy}"},
+                capture_output=True,
+            )
             checked, wall, cpu = asyncio.run(_sweep_once(copy, day))
             print(f"  sweep {repetition}: {checked['invoices_checked']} overdue invoices, wall {wall * 1000:.0f} ms, CPU {cpu * 1000:.0f} ms")
 

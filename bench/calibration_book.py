@@ -23,23 +23,24 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT / "services" / "scoring"))
-sys.path.insert(0, str(REPO_ROOT / "simulation"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "services" / "scoring"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "simulation"))
 
-from creditguard_scoring.assessment import rules  # noqa: E402
-from creditguard_scoring.assessment.service import AssessmentContext, MISSING_RATIO_POLICY, load_risk_tables  # noqa: E402
-from creditguard_scoring.calibration import rules as calibration_rules  # noqa: E402
-from creditguard_scoring.financial_model import load_scorecard  # noqa: E402
-from creditguard_scoring.payment_behaviour.rules import summarise  # noqa: E402
-from creditguard_scoring.settings import Settings  # noqa: E402
-from creditguard_scoring.statements.rules import compute_ratios, statement_problems  # noqa: E402
-from creditguard_simulation.behaviour import payment_schedule  # noqa: E402
-from creditguard_simulation.book import BookConfig, generate_book  # noqa: E402
-from creditguard_simulation.calendar import SimulatedCalendar  # noqa: E402
-from creditguard_simulation.orders import history_orders  # noqa: E402
-from creditguard_scoring.payment_behaviour.models import PaymentExperience  # noqa: E402
-from creditguard_simulation.companies import load_companies  # noqa: E402
+from creditguard_scoring.assessment import rules
+from creditguard_scoring.assessment.service import MISSING_RATIO_POLICY, AssessmentContext, load_risk_tables
+from creditguard_scoring.calibration import rules as calibration_rules
+from creditguard_scoring.financial_model import load_scorecard
+from creditguard_scoring.payment_behaviour.models import PaymentExperience
+from creditguard_scoring.payment_behaviour.rules import summarise
+from creditguard_scoring.settings import Settings
+from creditguard_scoring.statements.rules import compute_ratios, statement_problems
+from creditguard_simulation.behaviour import payment_schedule
+from creditguard_simulation.book import BookConfig, generate_book
+from creditguard_simulation.calendar import SimulatedCalendar
+from creditguard_simulation.companies import load_companies
+from creditguard_simulation.orders import history_orders
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 DEFAULT_DATA = REPO_ROOT.parent / "shared" / "data" / "polish-bankruptcy" / "train_1y.csv"
 
@@ -52,21 +53,33 @@ def history_experiences(buyer, *, config: BookConfig) -> list[PaymentExperience]
     for order in history_orders(buyer, calendar=calendar, seed=config.seed, history_days=config.history_days):
         invoice_id = f"INV-{order.order_id[3:]}"
         due_day = order.day + order.terms_days
-        paid = [(day, amount) for day, amount in payment_schedule(buyer, invoice_id=invoice_id, amount=order.amount, due_day=due_day,
-                                                                  days=config.days, seed=config.seed) if day < 0]
+        paid = [
+            (day, amount)
+            for day, amount in payment_schedule(buyer, invoice_id=invoice_id, amount=order.amount, due_day=due_day, days=config.days, seed=config.seed)
+            if day < 0
+        ]
         open_amount = order.amount - sum(amount for _, amount in paid)
         settled_on = calendar.date_of(max(day for day, _ in paid)) if paid and open_amount <= 0 else None
         due_on = calendar.date_of(due_day)
-        experiences.append(PaymentExperience(
-            invoice_id=invoice_id, buyer_id=buyer.buyer_id, amount=order.amount, currency="EUR", issued_on=calendar.date_of(order.day),
-            due_on=due_on, open_amount=max(open_amount, 0), settled_on=settled_on,
-            max_days_past_due=max((settled_on - due_on).days, 0) if settled_on else 0,
-        ))
+        experiences.append(
+            PaymentExperience(
+                invoice_id=invoice_id,
+                buyer_id=buyer.buyer_id,
+                amount=order.amount,
+                currency="EUR",
+                issued_on=calendar.date_of(order.day),
+                due_on=due_on,
+                open_amount=max(open_amount, 0),
+                settled_on=settled_on,
+                max_days_past_due=max((settled_on - due_on).days, 0) if settled_on else 0,
+            )
+        )
     return experiences
 
 
-def assess_book(book, *, context: AssessmentContext, calibration: calibration_rules.Calibration,
-                config: BookConfig, history: bool = False) -> list[tuple[float, int, bool, float]]:
+def assess_book(
+    book, *, context: AssessmentContext, calibration: calibration_rules.Calibration, config: BookConfig, history: bool = False
+) -> list[tuple[float, int, bool, float]]:
     """(pd, grade, defaulted within the year, score logit) of every buyer at the start of the year."""
     as_of = config.start
     no_payments = summarise([], as_of=as_of)
@@ -78,12 +91,23 @@ def assess_book(book, *, context: AssessmentContext, calibration: calibration_ru
         if not statement_problems(lines):
             financial = context.scorecard.predict(compute_ratios(lines, []), missing=MISSING_RATIO_POLICY)
         inputs = rules.AssessmentInputs(
-            as_of=as_of, country=buyer.country, industry=buyer.industry, legal_form=buyer.legal_form, founded_on=buyer.founded_on,
-            financial=financial, statement_period_end=None,
+            as_of=as_of,
+            country=buyer.country,
+            industry=buyer.industry,
+            legal_form=buyer.legal_form,
+            founded_on=buyer.founded_on,
+            financial=financial,
+            statement_period_end=None,
             payment=summarise(history_experiences(buyer, config=config), as_of=as_of) if history else no_payments,
         )
-        outcome = rules.assess(inputs, tables=context.tables, anchor=context.anchor, portfolio_base_rate=context.portfolio_base_rate,
-                               stale_after_days=context.stale_after_days, calibration=calibration)
+        outcome = rules.assess(
+            inputs,
+            tables=context.tables,
+            anchor=context.anchor,
+            portfolio_base_rate=context.portfolio_base_rate,
+            stale_after_days=context.stale_after_days,
+            calibration=calibration,
+        )
         results.append((outcome.pd, outcome.grade, buyer.company.bankrupt, outcome.score_logit))
     return results
 
@@ -102,8 +126,14 @@ def main() -> None:
         book = [b for b in book if not b.is_new]
     settings = Settings()
     context = AssessmentContext(
-        scorecard=load_scorecard(), tables=load_risk_tables(None), portfolio_base_rate=settings.portfolio_base_rate,
-        stale_after_days=settings.statement_stale_after_days, max_reasons=settings.max_reasons, debounce=None, max_delay=None, metrics=None,  # type: ignore[arg-type]
+        scorecard=load_scorecard(),
+        tables=load_risk_tables(None),
+        portfolio_base_rate=settings.portfolio_base_rate,
+        stale_after_days=settings.statement_stale_after_days,
+        max_reasons=settings.max_reasons,
+        debounce=None,
+        max_delay=None,
+        metrics=None,  # type: ignore[arg-type]
     )
     calibration = calibration_rules.Calibration.from_settings(settings)
     results = assess_book(book, context=context, calibration=calibration, config=config, history=args.history)
@@ -121,11 +151,16 @@ def main() -> None:
         low, high = calibration_rules.clopper_pearson(k, n)
         p_value = calibration_rules.binomial_two_sided_p(k, n, mean_pd)
         ok = calibration_rules.within_factor(k / n, mean_pd, factor=2.0) or low <= mean_pd <= high
-        print(f"{grade:5d}  {n:6d}  {100 * mean_pd:6.2f}%  {100 * k / n:11.2f}%  {100 * low:6.2f}-{100 * high:6.2f}%  {p_value:7.4f}  {'yes' if ok else 'NO'}{'' if n >= 30 else ' (<30)'}")
+        print(
+            f"{grade:5d}  {n:6d}  {100 * mean_pd:6.2f}%  {100 * k / n:11.2f}%  {100 * low:6.2f}-{100 * high:6.2f}%  "
+            f"{p_value:7.4f}  {'yes' if ok else 'NO'}{'' if n >= 30 else ' (<30)'}"
+        )
     pds = [p for p, _, _, _ in results]
     outcomes = [d for _, _, d, _ in results]
-    print(f"mean PD {100 * sum(pds) / len(pds):.2f}%  default rate {100 * sum(outcomes) / len(outcomes):.2f}%  "
-          f"Brier {calibration_rules.brier_score(pds, outcomes):.4f}  AUC {calibration_rules.auc(pds, outcomes):.4f}")
+    print(
+        f"mean PD {100 * sum(pds) / len(pds):.2f}%  default rate {100 * sum(outcomes) / len(outcomes):.2f}%  "
+        f"Brier {calibration_rules.brier_score(pds, outcomes):.4f}  AUC {calibration_rules.auc(pds, outcomes):.4f}"
+    )
     # What a logistic recalibration on this book would set (relative to the settings' pivot).
     # Buyers without a usable statement sit at the base rate whatever the calibration: left out.
     scored = [(s, d) for (_, _, d, s), has in zip(results, statements, strict=True) if has]

@@ -23,18 +23,17 @@ import re
 import sys
 import tempfile
 import time
-from datetime import date, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from creditguard_limits.import_cli import read_book, run_import  # noqa: E402
-from creditguard_shared.local_stack import local_system  # noqa: E402
+from creditguard_limits.import_cli import read_book, run_import
+from creditguard_shared.local_stack import local_system
 
-TODAY = date.today()
+TODAY = datetime.now(UTC).date()
 COUNTRIES = ("DE", "FR", "NL", "IT", "ES", "AT", "BE", "PL", "GB", "SE")
 INDUSTRIES = ("C", "F", "G", "H", "41", "43.2", "46", "10.7")
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -45,17 +44,35 @@ def write_book(path: Path, *, buyers: int, owners: list[str], seed: int = 7) -> 
     profiles, accounts, invoices = [], [], []
     for n in range(buyers):
         buyer_id = f"B{n:05d}"
-        profiles.append({"buyer_id": buyer_id, "name": f"{rng.choice(['Nord', 'Süd', 'Alpen', 'Rhein', 'Atlantic', 'Baltic'])} "
-                         f"{rng.choice(['Maschinen', 'Logistik', 'Bau', 'Foods', 'Textil', 'Chemie'])} {n} GmbH",
-                         "country": rng.choice(COUNTRIES), "industry": rng.choice(INDUSTRIES), "account_owner": owners[n % len(owners)]})
+        profiles.append(
+            {
+                "buyer_id": buyer_id,
+                "name": f"{rng.choice(['Nord', 'Süd', 'Alpen', 'Rhein', 'Atlantic', 'Baltic'])} "
+                f"{rng.choice(['Maschinen', 'Logistik', 'Bau', 'Foods', 'Textil', 'Chemie'])} {n} GmbH",
+                "country": rng.choice(COUNTRIES),
+                "industry": rng.choice(INDUSTRIES),
+                "account_owner": owners[n % len(owners)],
+            }
+        )
         limit = rng.choice([20_000, 50_000, 100_000, 250_000])
-        account = {"buyer_id": buyer_id, "relationship_since": (TODAY - timedelta(days=rng.randint(60, 3000))).isoformat(),
-                   "limit": {"amount": f"{limit}.00", "currency": "EUR", "payment_terms_days": 30}}
+        account = {
+            "buyer_id": buyer_id,
+            "relationship_since": (TODAY - timedelta(days=rng.randint(60, 3000))).isoformat(),
+            "limit": {"amount": f"{limit}.00", "currency": "EUR", "payment_terms_days": 30},
+        }
         amounts = [rng.randint(500, limit // 4) for _ in range(2)]
         for i, amount in enumerate(amounts):
             issued = TODAY - timedelta(days=rng.randint(5, 70))
-            invoices.append({"invoice_id": f"{buyer_id}-I{i}", "buyer_id": buyer_id, "amount": f"{amount}.00", "currency": "EUR",
-                             "issued_on": issued.isoformat(), "due_on": (issued + timedelta(days=30)).isoformat()})
+            invoices.append(
+                {
+                    "invoice_id": f"{buyer_id}-I{i}",
+                    "buyer_id": buyer_id,
+                    "amount": f"{amount}.00",
+                    "currency": "EUR",
+                    "issued_on": issued.isoformat(),
+                    "due_on": (issued + timedelta(days=30)).isoformat(),
+                }
+            )
         accounts.append(account)
         # An order that takes the exposure 8 % over the limit: referred, not rejected (20 %).
         account["over_limit_order"] = f"{int(limit * 1.08) - sum(amounts)}.00"
@@ -64,7 +81,7 @@ def write_book(path: Path, *, buyers: int, owners: list[str], seed: int = 7) -> 
     return accounts
 
 
-async def load(system, *, buyers: int, referrals: int, directory: Path) -> dict:  # type: ignore[no-untyped-def]
+async def load(system, *, buyers: int, referrals: int, directory: Path) -> dict:
     people = system.people
     owners = [people["sales"]["email"], people["credit_manager"]["email"], *(f"owner{n}@example.com" for n in range(23))]
     accounts = write_book(directory / "book.json", buyers=buyers, owners=owners)
@@ -80,9 +97,17 @@ async def load(system, *, buyers: int, referrals: int, directory: Path) -> dict:
         async def refer(n: int) -> None:
             account = accounts[n * 7919 % len(accounts)]
             async with gate:
-                await limits.post("/v1/credit-checks", headers=erp, json={
-                    "buyer_id": account["buyer_id"], "order_id": f"SO-{n:05d}", "amount": account["over_limit_order"], "currency": "EUR",
-                    "payment_terms_days": 30})
+                await limits.post(
+                    "/v1/credit-checks",
+                    headers=erp,
+                    json={
+                        "buyer_id": account["buyer_id"],
+                        "order_id": f"SO-{n:05d}",
+                        "amount": account["over_limit_order"],
+                        "currency": "EUR",
+                        "payment_terms_days": 30,
+                    },
+                )
 
         await asyncio.gather(*(refer(n) for n in range(min(referrals, len(accounts)))))
         for n in range(0, buyers, max(1, buyers // 40)):
@@ -104,7 +129,7 @@ async def load(system, *, buyers: int, referrals: int, directory: Path) -> dict:
     return {"sample_buyer": accounts[len(accounts) // 2]["buyer_id"]}
 
 
-async def settled(system, *, timeout: float = 900) -> None:  # type: ignore[no-untyped-def]
+async def settled(system, *, timeout: float = 900) -> None:
     """Wait until no service has consumer lag or unsent outbox events, three polls in a row: pages
     timed while the services still digest the load would measure that work, not the pages (on
     SQLite a service has one connection, which a consumer's batch holds while it runs)."""
@@ -114,8 +139,11 @@ async def settled(system, *, timeout: float = 900) -> None:  # type: ignore[no-u
             backlog = 0.0
             for name in ("scoring", "limits", "alerts"):
                 text = (await client.get(f"{system.services[name].base_url}/metrics")).text
-                backlog += sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-                               if line.startswith(("creditguard_consumer_lag_messages{", "creditguard_outbox_pending_events{")))
+                backlog += sum(
+                    float(line.rsplit(" ", 1)[1])
+                    for line in text.splitlines()
+                    if line.startswith(("creditguard_consumer_lag_messages{", "creditguard_outbox_pending_events{"))
+                )
             quiet = quiet + 1 if backlog == 0 else 0
             await asyncio.sleep(1)
 
@@ -141,10 +169,10 @@ async def measure(client: httpx.AsyncClient, path: str, samples: int) -> list[fl
 
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-async def bench(system, arguments: argparse.Namespace, directory: Path) -> None:  # type: ignore[no-untyped-def]
+async def bench(system, arguments: argparse.Namespace, directory: Path) -> None:
     if True:
         loaded = await load(system, buyers=arguments.buyers, referrals=arguments.referrals, directory=directory)
         console = system.services["console"].base_url
@@ -176,9 +204,14 @@ async def bench(system, arguments: argparse.Namespace, directory: Path) -> None:
             print(f"{who:<15} {path:<42} {percentile(times, 0.5):7.3f} {percentile(times, 0.95):7.3f} {max(times):7.3f} {first:7.3f}")
         print("\nthe services' answers behind them (credit manager through the console's key would add nothing measurable)")
         key = {"Authorization": f"Bearer {system.keys['credit_manager']}"}
-        calls = [("limits", "GET", "/v1/portfolio", None), ("limits", "GET", "/v1/forecast/cash-in", None),
-                 ("scoring", "GET", "/v1/buyers?sort=-pd&limit=15", None), ("scoring", "GET", "/v1/buyer-ids?country=DE", None),
-                 ("limits", "POST", "/v1/credit-checks/search", {"limit": 25}), ("alerts", "GET", "/v1/alerts?unresolved=true", None)]
+        calls = [
+            ("limits", "GET", "/v1/portfolio", None),
+            ("limits", "GET", "/v1/forecast/cash-in", None),
+            ("scoring", "GET", "/v1/buyers?sort=-pd&limit=15", None),
+            ("scoring", "GET", "/v1/buyer-ids?country=DE", None),
+            ("limits", "POST", "/v1/credit-checks/search", {"limit": 25}),
+            ("alerts", "GET", "/v1/alerts?unresolved=true", None),
+        ]
         async with httpx.AsyncClient(timeout=30) as client:
             for service, method, path, body in calls:
                 times = []

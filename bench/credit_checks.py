@@ -42,17 +42,18 @@ from pathlib import Path
 import asyncpg
 import uvloop
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.http_load import LoadResult, OpenLoopResult, encode_post, run_closed_loop, run_open_loop  # noqa: E402
-from creditguard_limits.models.accounts import CreditAccount  # noqa: E402
-from creditguard_limits.models.ledger import Invoice  # noqa: E402
-from creditguard_shared.auth.keys import Role, add_key  # noqa: E402
-from creditguard_shared.database import create_engine  # noqa: E402
-from creditguard_shared.local_stack import free_port, wait_for_port  # noqa: E402
-from creditguard_shared.migrations import upgrade_to_head  # noqa: E402
-from creditguard_shared.service_cli import migrations_dir  # noqa: E402
+from bench.http_load import LoadResult, OpenLoopResult, encode_post, run_closed_loop, run_open_loop
+from creditguard_limits.models.accounts import CreditAccount
+from creditguard_limits.models.ledger import Invoice
+from creditguard_shared.auth.keys import Role, add_key
+from creditguard_shared.database import create_engine
+from creditguard_shared.local_stack import free_port, wait_for_port
+from creditguard_shared.migrations import upgrade_to_head
+from creditguard_shared.service_cli import migrations_dir
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 POSTGRES_ADMIN_DSN = os.environ.get("CREDITGUARD_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 TODAY = date(2026, 12, 1)
@@ -65,18 +66,42 @@ async def seed(database_url: str, *, buyers: int, invoices_per_buyer: int) -> li
     ids = [f"B-{i:06d}" for i in range(buyers)]
     accounts, invoices = [], []
     for buyer_id in ids:
-        accounts.append({"buyer_id": buyer_id, "limit_amount": Decimal(rng.choice([50_000, 100_000, 250_000, 1_000_000])), "currency": "EUR",
-                         "payment_terms_days": 60, "review_on": date(2027, 6, 30), "limit_source": "manual", "status": "active", "flags": "[]",
-                         "grade": rng.randint(1, 5), "risk_class": "low", "country": rng.choice(["DE", "FR", "NL", "IT", "ES"]), "updated_at": now})
+        accounts.append(
+            {
+                "buyer_id": buyer_id,
+                "limit_amount": Decimal(rng.choice([50_000, 100_000, 250_000, 1_000_000])),
+                "currency": "EUR",
+                "payment_terms_days": 60,
+                "review_on": date(2027, 6, 30),
+                "limit_source": "manual",
+                "status": "active",
+                "flags": "[]",
+                "grade": rng.randint(1, 5),
+                "risk_class": "low",
+                "country": rng.choice(["DE", "FR", "NL", "IT", "ES"]),
+                "updated_at": now,
+            }
+        )
         for n in range(invoices_per_buyer):
             amount = Decimal(rng.randint(500, 5_000))
             issued = TODAY - timedelta(days=rng.randint(1, 80))
-            invoices.append({"invoice_id": f"{buyer_id}-I{n}", "buyer_id": buyer_id, "amount": amount, "currency": "EUR", "issued_on": issued,
-                             "due_on": issued + timedelta(days=60), "open_amount": amount, "late_bucket_announced": 0, "created_at": now})
+            invoices.append(
+                {
+                    "invoice_id": f"{buyer_id}-I{n}",
+                    "buyer_id": buyer_id,
+                    "amount": amount,
+                    "currency": "EUR",
+                    "issued_on": issued,
+                    "due_on": issued + timedelta(days=60),
+                    "open_amount": amount,
+                    "late_bucket_announced": 0,
+                    "created_at": now,
+                }
+            )
     async with engine.begin() as connection:
         await connection.execute(CreditAccount.__table__.insert(), accounts)
         for start in range(0, len(invoices), 5000):
-            await connection.execute(Invoice.__table__.insert(), invoices[start:start + 5000])
+            await connection.execute(Invoice.__table__.insert(), invoices[start : start + 5000])
     await engine.dispose()
     return ids
 
@@ -98,8 +123,20 @@ def orders(base_url: str, key: str, buyers: list[str], *, count: int, prefix: st
     rng = random.Random(seed)
     url = f"{base_url}/v1/credit-checks"
     headers = {"Authorization": f"Bearer {key}"}
-    return [encode_post(url, {"buyer_id": rng.choice(buyers), "order_id": f"{prefix}-{uuid.uuid4().hex}", "amount": f"{rng.randint(100, 20_000)}.00",
-                              "currency": "EUR", "payment_terms_days": rng.choice([30, 45, 60])}, headers=headers) for _ in range(count)]
+    return [
+        encode_post(
+            url,
+            {
+                "buyer_id": rng.choice(buyers),
+                "order_id": f"{prefix}-{uuid.uuid4().hex}",
+                "amount": f"{rng.randint(100, 20_000)}.00",
+                "currency": "EUR",
+                "payment_terms_days": rng.choice([30, 45, 60]),
+            },
+            headers=headers,
+        )
+        for _ in range(count)
+    ]
 
 
 async def drive_open_loop(base_url: str, key: str, buyers: list[str], *, rate: float, seconds: float) -> OpenLoopResult:
@@ -112,9 +149,11 @@ async def drive_open_loop(base_url: str, key: str, buyers: list[str], *, rate: f
 
 
 def report_open_loop(label: str, result: OpenLoopResult) -> None:
-    print(f"  {label:<22} offered {result.offered_rate:5.0f}/s  achieved {result.throughput:6.0f}/s   p50 {result.percentile(0.50) * 1000:7.2f} ms   "
-          f"p99 {result.percentile(0.99) * 1000:7.2f} ms   max {result.max_latency * 1000:7.2f} ms   "
-          f"({len(result.latencies)} checks, {result.connections} connections, {result.late_starts} sent late)")
+    print(
+        f"  {label:<22} offered {result.offered_rate:5.0f}/s  achieved {result.throughput:6.0f}/s   p50 {result.percentile(0.50) * 1000:7.2f} ms   "
+        f"p99 {result.percentile(0.99) * 1000:7.2f} ms   max {result.max_latency * 1000:7.2f} ms   "
+        f"({len(result.latencies)} checks, {result.connections} connections, {result.late_starts} sent late)"
+    )
 
 
 async def drive(base_url: str, key: str, buyers: list[str], *, requests: int, concurrency: int) -> tuple[LoadResult, dict[str, int]]:
@@ -123,8 +162,17 @@ async def drive(base_url: str, key: str, buyers: list[str], *, requests: int, co
     headers = {"Authorization": f"Bearer {key}"}
 
     def order(prefix: str) -> bytes:
-        return encode_post(url, {"buyer_id": rng.choice(buyers), "order_id": f"{prefix}-{uuid.uuid4().hex}", "amount": f"{rng.randint(100, 20_000)}.00",
-                                 "currency": "EUR", "payment_terms_days": rng.choice([30, 45, 60])}, headers=headers)
+        return encode_post(
+            url,
+            {
+                "buyer_id": rng.choice(buyers),
+                "order_id": f"{prefix}-{uuid.uuid4().hex}",
+                "amount": f"{rng.randint(100, 20_000)}.00",
+                "currency": "EUR",
+                "payment_terms_days": rng.choice([30, 45, 60]),
+            },
+            headers=headers,
+        )
 
     await run_closed_loop(url, [order("W") for _ in range(concurrency * 4)], concurrency=concurrency)  # warm connections and code paths
     result = await run_closed_loop(url, [order("O") for _ in range(requests)], concurrency=concurrency, keep_bodies=True)
@@ -175,9 +223,15 @@ async def seeded_database(backend: str, workdir: Path, *, buyers: int, invoices_
 def service_env(url: str, keys_file: Path) -> dict[str, str]:
     """Limits on that database with the relay and consumers off (events still go to the outbox in
     each transaction) and the scheduled jobs out of the way."""
-    return {"LIMITS_DATABASE_URL": url, "LIMITS_API_KEYS_FILE": str(keys_file), "LIMITS_RELAY_ENABLED": "false",
-            "LIMITS_CONSUMERS_ENABLED": "false", "LIMITS_LOG_LEVEL": "WARNING", "LIMITS_DAILY_SWEEP_INTERVAL_SECONDS": "86400",
-            "LIMITS_PORTFOLIO_METRICS_INTERVAL_SECONDS": "86400"}
+    return {
+        "LIMITS_DATABASE_URL": url,
+        "LIMITS_API_KEYS_FILE": str(keys_file),
+        "LIMITS_RELAY_ENABLED": "false",
+        "LIMITS_CONSUMERS_ENABLED": "false",
+        "LIMITS_LOG_LEVEL": "WARNING",
+        "LIMITS_DAILY_SWEEP_INTERVAL_SECONDS": "86400",
+        "LIMITS_PORTFOLIO_METRICS_INTERVAL_SECONDS": "86400",
+    }
 
 
 async def raw_driver_floor(backend: str, url: str, key: str, buyers: list[str], *, args: argparse.Namespace, trivial: LoadResult) -> None:
@@ -228,7 +282,7 @@ async def run(args: argparse.Namespace) -> None:
             report("one INSERT + commit", durable)
             if args.raw:
                 await raw_driver_floor(backend, url, erp_key, buyers, args=args, trivial=baseline)
-            for workers in (worker_counts if backend == "postgresql" else [1]):
+            for workers in worker_counts if backend == "postgresql" else [1]:
                 service, service_url = serve("creditguard_limits.app:create_app", env, factory=True, workers=workers)
                 try:
                     checks, decisions = await drive(service_url, erp_key, buyers, requests=args.requests, concurrency=args.concurrency)
@@ -238,8 +292,10 @@ async def run(args: argparse.Namespace) -> None:
                     service.wait(timeout=30)
                 label = f"{workers} worker{'s' if workers > 1 else ''}"
                 report(f"credit checks, {label}", checks)
-                print(f"    credit checks / trivial: {checks.throughput / baseline.throughput:.2f}   credit checks / one INSERT + commit: "
-                      f"{checks.throughput / durable.throughput:.2f}   one INSERT + commit / trivial: {durable.throughput / baseline.throughput:.2f}")
+                print(
+                    f"    credit checks / trivial: {checks.throughput / baseline.throughput:.2f}   credit checks / one INSERT + commit: "
+                    f"{checks.throughput / durable.throughput:.2f}   one INSERT + commit / trivial: {durable.throughput / baseline.throughput:.2f}"
+                )
                 print(f"    decisions: {decisions}")
                 for result in open_loops:
                     report_open_loop("  open loop", result)
@@ -255,8 +311,12 @@ def main() -> None:
     parser.add_argument("--rates", default="100,300", help="open-loop offered loads, checks per second, comma-separated ('' for none)")
     parser.add_argument("--seconds", type=float, default=10, help="how long each open-loop load is offered")
     parser.add_argument("--workers", default="1,2", help="uvicorn worker counts to run limits with on PostgreSQL, comma-separated")
-    parser.add_argument("--raw", action=argparse.BooleanOptionalAction, default=True,
-                        help="also drive the check's statements through the raw driver (the floor, bench/credit_checks_raw_app.py)")
+    parser.add_argument(
+        "--raw",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also drive the check's statements through the raw driver (the floor, bench/credit_checks_raw_app.py)",
+    )
     uvloop.run(run(parser.parse_args()))
 
 

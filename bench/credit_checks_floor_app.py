@@ -22,7 +22,8 @@ from creditguard_shared.database import create_engine, new_metadata
 
 metadata = new_metadata()
 orders = Table(
-    "bench_floor_orders", metadata,
+    "bench_floor_orders",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("order_id", String(64), nullable=False),
     Column("buyer_id", String(64), nullable=False),

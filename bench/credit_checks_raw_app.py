@@ -32,7 +32,7 @@ from decimal import Decimal
 from typing import Any
 
 import asyncpg
-from fastapi import FastAPI, HTTPException
+from fastapi import FastAPI, HTTPException, Response
 
 from bench.credit_checks_trivial_app import Order
 
@@ -80,7 +80,9 @@ def _totals_sql(*, true: str) -> str:
 
 PREVIOUS_SQL = f"SELECT {CHECK_COLUMNS} FROM credit_checks WHERE order_id = ?1 ORDER BY created_at DESC LIMIT 1"
 INSERT_CHECK = f"INSERT INTO credit_checks ({CHECK_COLUMNS}) VALUES ({', '.join('?' for _ in CHECK_COLUMNS.split(','))})"
-INSERT_RESERVATION = "INSERT INTO order_reservations (order_id, buyer_id, check_id, amount, currency, status, expires_on, created_at) VALUES (?, ?, ?, ?, ?, 'open', ?, ?)"
+INSERT_RESERVATION = (
+    "INSERT INTO order_reservations (order_id, buyer_id, check_id, amount, currency, status, expires_on, created_at) VALUES (?, ?, ?, ?, ?, 'open', ?, ?)"
+)
 INSERT_OUTBOX = f"INSERT INTO outbox_events ({OUTBOX_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
 
 
@@ -93,7 +95,7 @@ def _pg(sql: str) -> str:
             while j < len(sql) and sql[j].isdigit():
                 j += 1
             if j > i + 1:
-                out.append("$" + sql[i + 1:j])
+                out.append("$" + sql[i + 1 : j])
             else:
                 bare += 1
                 out.append(f"${bare}")
@@ -110,7 +112,8 @@ def _pg(sql: str) -> str:
 # are read together, and the decision, reservation and events are written by one statement.
 PG_TOTALS_AND_PREVIOUS = _pg(
     _totals_sql(true="true")
-    + " UNION ALL (SELECT 'previous:' || c.decision, c.check_id, NULL, NULL, NULL, " + ", ".join("NULL" for _ in BUCKET_STARTS)
+    + " UNION ALL (SELECT 'previous:' || c.decision, c.check_id, NULL, NULL, NULL, "
+    + ", ".join("NULL" for _ in BUCKET_STARTS)
     + " FROM credit_checks c WHERE c.order_id = ?8 ORDER BY c.created_at DESC LIMIT 1)"
 )
 PG_WRITE_ALL = _pg(
@@ -147,39 +150,109 @@ def _decide(account: Any, totals: list[Any], *, amount: Decimal, today: date, ce
     if after > limit:
         reasons.append({"code": "limit_exceeded", "message": f"Exposure after the order ({after}) exceeds the limit {limit} EUR by {after - limit}."})
     if overdue_days > usual * 2 + 10:
-        reasons.append({"code": "overdue_beyond_usual", "message": f"The oldest open invoice is {overdue_days} days past due; the buyer usually pays "
-                                                                   f"{usual} days late (allowed: 2 x that + 10 = {usual * 2 + 10})."})
+        reasons.append(
+            {
+                "code": "overdue_beyond_usual",
+                "message": f"The oldest open invoice is {overdue_days} days past due; the buyer usually pays "
+                f"{usual} days late (allowed: 2 x that + 10 = {usual * 2 + 10}).",
+            }
+        )
     decision = "referred" if reasons else "approved"
-    return {"decision": decision, "reasons": reasons, "limit": limit, "before": before, "after": after,
-            "available": max(limit - (after if decision == "approved" else before), Decimal(0)),
-            "breakdown": {"position": {"currency": "EUR", "limit": str(limit), "open_invoices": str(open_invoices), "open_orders": str(orders),
-                                       "unapplied_cash": str(cash), "oldest_overdue_days": overdue_days}, "order_amount_in_limit_currency": str(amount)}}
+    return {
+        "decision": decision,
+        "reasons": reasons,
+        "limit": limit,
+        "before": before,
+        "after": after,
+        "available": max(limit - (after if decision == "approved" else before), Decimal(0)),
+        "breakdown": {
+            "position": {
+                "currency": "EUR",
+                "limit": str(limit),
+                "open_invoices": str(open_invoices),
+                "open_orders": str(orders),
+                "unapplied_cash": str(cash),
+                "oldest_overdue_days": overdue_days,
+            },
+            "order_amount_in_limit_currency": str(amount),
+        },
+    }
 
 
 def _event(event_type: str, topic: str, subject: str, data: dict, now: datetime) -> tuple[str, str, str, str, str]:
     event_id = str(uuid.uuid4())
-    payload = json.dumps({"specversion": "1.0", "id": event_id, "source": "/creditguard/limits", "type": event_type, "subject": subject,
-                          "time": now.isoformat(), "datacontenttype": "application/json", "data": data}, separators=(",", ":"))
+    payload = json.dumps(
+        {
+            "specversion": "1.0",
+            "id": event_id,
+            "source": "/creditguard/limits",
+            "type": event_type,
+            "subject": subject,
+            "time": now.isoformat(),
+            "datacontenttype": "application/json",
+            "data": data,
+        },
+        separators=(",", ":"),
+    )
     return event_id, topic, subject, event_type, payload
 
 
 def _record(order: Order, outcome: dict[str, Any], *, now: datetime) -> dict[str, Any]:
     check_id = str(uuid.uuid4())
-    events = [_event("creditguard.credit-check.decided.v1", "credit-check-decided", order.buyer_id,
-                     {"check_id": check_id, "buyer_id": order.buyer_id, "order_id": order.order_id, "decision": outcome["decision"],
-                      "amount": order.amount, "currency": order.currency, "decided_by": None}, now)]
+    events = [
+        _event(
+            "creditguard.credit-check.decided.v1",
+            "credit-check-decided",
+            order.buyer_id,
+            {
+                "check_id": check_id,
+                "buyer_id": order.buyer_id,
+                "order_id": order.order_id,
+                "decision": outcome["decision"],
+                "amount": order.amount,
+                "currency": order.currency,
+                "decided_by": None,
+            },
+            now,
+        )
+    ]
     if outcome["decision"] == "approved":
-        events.append(_event("creditguard.exposure.changed.v1", "exposure-changed", order.buyer_id,
-                             {"buyer_id": order.buyer_id, "currency": "EUR", "limit": str(outcome["limit"]), "exposure": str(outcome["after"]),
-                              "available": str(outcome["available"])}, now))
-    return {"check_id": check_id, "events": events,
-            "reasons": json.dumps(outcome["reasons"]), "breakdown": json.dumps(outcome["breakdown"] | {"inputs": order.model_dump(mode="json")})}
+        events.append(
+            _event(
+                "creditguard.exposure.changed.v1",
+                "exposure-changed",
+                order.buyer_id,
+                {
+                    "buyer_id": order.buyer_id,
+                    "currency": "EUR",
+                    "limit": str(outcome["limit"]),
+                    "exposure": str(outcome["after"]),
+                    "available": str(outcome["available"]),
+                },
+                now,
+            )
+        )
+    return {
+        "check_id": check_id,
+        "events": events,
+        "reasons": json.dumps(outcome["reasons"]),
+        "breakdown": json.dumps(outcome["breakdown"] | {"inputs": order.model_dump(mode="json")}),
+    }
 
 
 def _answer(order: Order, outcome: dict[str, Any], check_id: str) -> dict[str, Any]:
-    return {"id": check_id, "buyer_id": order.buyer_id, "order_id": order.order_id, "decision": outcome["decision"], "reasons": outcome["reasons"],
-            "conditions": [], "limit": str(outcome["limit"]), "exposure_before": str(outcome["before"]),
-            "exposure_after": str(outcome["after"]), "available_credit": str(outcome["available"])}
+    return {
+        "id": check_id,
+        "buyer_id": order.buyer_id,
+        "order_id": order.order_id,
+        "decision": outcome["decision"],
+        "reasons": outcome["reasons"],
+        "conditions": [],
+        "limit": str(outcome["limit"]),
+        "exposure_before": str(outcome["before"]),
+        "exposure_after": str(outcome["after"]),
+        "available_credit": str(outcome["available"]),
+    }
 
 
 class SqliteChecks:
@@ -204,7 +277,7 @@ class SqliteChecks:
             row = cursor.fetchone()
             if row is None:
                 raise HTTPException(404, "unknown buyer")
-            account = dict(zip(names, row))
+            account = dict(zip(names, row, strict=True))
             account["temporary_increase"] = row[27]
             buckets = [(today - timedelta(days=start)).isoformat() for start in BUCKET_STARTS]
             totals = connection.execute(self.totals_sql, (today.isoformat(), order.buyer_id, *buckets)).fetchall()
@@ -216,14 +289,40 @@ class SqliteChecks:
             record = _record(order, outcome, now=now)
             stamp = now.strftime("%Y-%m-%d %H:%M:%S.%f")
             cents = lambda value: int(value * 100)  # noqa: E731
-            connection.execute(INSERT_CHECK, (
-                record["check_id"], order.buyer_id, order.order_id, cents(amount), order.currency, order.payment_terms_days, outcome["decision"],
-                "pending" if outcome["decision"] == "referred" else "decided", record["reasons"], "[]", "EUR", cents(outcome["limit"]), "limit",
-                cents(outcome["before"]), cents(outcome["after"]), cents(outcome["available"]), record["breakdown"], None, "bench", "bench", None, None,
-                stamp, None if outcome["decision"] == "referred" else stamp))
+            connection.execute(
+                INSERT_CHECK,
+                (
+                    record["check_id"],
+                    order.buyer_id,
+                    order.order_id,
+                    cents(amount),
+                    order.currency,
+                    order.payment_terms_days,
+                    outcome["decision"],
+                    "pending" if outcome["decision"] == "referred" else "decided",
+                    record["reasons"],
+                    "[]",
+                    "EUR",
+                    cents(outcome["limit"]),
+                    "limit",
+                    cents(outcome["before"]),
+                    cents(outcome["after"]),
+                    cents(outcome["available"]),
+                    record["breakdown"],
+                    None,
+                    "bench",
+                    "bench",
+                    None,
+                    None,
+                    stamp,
+                    None if outcome["decision"] == "referred" else stamp,
+                ),
+            )
             if outcome["decision"] == "approved":
-                connection.execute(INSERT_RESERVATION, (order.order_id, order.buyer_id, record["check_id"], cents(amount), order.currency,
-                                                        (today + timedelta(days=30)).isoformat(), stamp))
+                connection.execute(
+                    INSERT_RESERVATION,
+                    (order.order_id, order.buyer_id, record["check_id"], cents(amount), order.currency, (today + timedelta(days=30)).isoformat(), stamp),
+                )
             connection.executemany(INSERT_OUTBOX, [(*event, None, stamp) for event in record["events"]])
             connection.execute("COMMIT")
         except BaseException:
@@ -258,24 +357,48 @@ class PostgresChecks:
                 previous = next(({"check_id": row[1], "decision": row[0].split(":", 1)[1]} for row in rows if row[0].startswith("previous:")), None)
             else:
                 totals = await connection.fetch(self.totals_sql, today, order.buyer_id, *buckets)
-                previous = await connection.fetchrow(self.previous_sql, order.order_id)
+                stored = await connection.fetchrow(self.previous_sql, order.order_id)
+                previous = None if stored is None else {"check_id": stored["check_id"], "decision": stored["decision"]}
             if previous is not None:
                 return 200, {"id": previous["check_id"], "decision": previous["decision"]}
             outcome = _decide(account, totals, amount=amount, today=today, cents=False)
             record = _record(order, outcome, now=now)
             approved = outcome["decision"] == "approved"
             values = (
-                record["check_id"], order.buyer_id, order.order_id, amount, order.currency, order.payment_terms_days, outcome["decision"],
-                "pending" if not approved else "decided", record["reasons"], "[]", "EUR", outcome["limit"], "limit", outcome["before"],
-                outcome["after"], outcome["available"], record["breakdown"], None, "bench", "bench", None, None, now, now if approved else None)
+                record["check_id"],
+                order.buyer_id,
+                order.order_id,
+                amount,
+                order.currency,
+                order.payment_terms_days,
+                outcome["decision"],
+                "pending" if not approved else "decided",
+                record["reasons"],
+                "[]",
+                "EUR",
+                outcome["limit"],
+                "limit",
+                outcome["before"],
+                outcome["after"],
+                outcome["available"],
+                record["breakdown"],
+                None,
+                "bench",
+                "bench",
+                None,
+                None,
+                now,
+                now if approved else None,
+            )
             if self.few_round_trips:
-                columns = list(zip(*[(*event, None, now) for event in record["events"]]))
+                columns = list(zip(*[(*event, None, now) for event in record["events"]], strict=True))
                 await connection.execute(PG_WRITE_ALL, *values, today + timedelta(days=30), approved, *[list(c) for c in columns])
             else:
                 await connection.execute(self.insert_check, *values)
                 if approved:
-                    await connection.execute(self.insert_reservation, order.order_id, order.buyer_id, record["check_id"], amount, order.currency,
-                                             today + timedelta(days=30), now)
+                    await connection.execute(
+                        self.insert_reservation, order.order_id, order.buyer_id, record["check_id"], amount, order.currency, today + timedelta(days=30), now
+                    )
                 await connection.executemany(self.insert_outbox, [(*event, None, now) for event in record["events"]])
         return 201, _answer(order, outcome, record["check_id"])
 
@@ -298,7 +421,7 @@ app = FastAPI(lifespan=lifespan)
 
 
 @app.post("/v1/credit-checks", status_code=201)
-async def credit_check(order: Order) -> dict:
+async def credit_check(order: Order, response: Response) -> dict[str, Any]:
     checks = app.state.checks
-    status, body = checks.check(order) if isinstance(checks, SqliteChecks) else await checks.check(order)
+    response.status_code, body = checks.check(order) if isinstance(checks, SqliteChecks) else await checks.check(order)
     return body

@@ -34,7 +34,7 @@ class LoadResult:
 
     def percentile(self, share: float) -> float:
         ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+        return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def encode_post(url: str, body: object, *, headers: dict[str, str]) -> bytes:

@@ -27,12 +27,11 @@ from pathlib import Path
 
 import uvloop
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.credit_checks import TODAY, seeded_database, serve, service_env  # noqa: E402
-from bench.http_load import LoadResult, encode_post, run_closed_loop  # noqa: E402
-from creditguard_shared.auth.keys import Role, add_key  # noqa: E402
+from bench.credit_checks import TODAY, seeded_database, serve, service_env
+from bench.http_load import LoadResult, encode_post, run_closed_loop
+from creditguard_shared.auth.keys import Role, add_key
 
 
 def batches(base_url: str, key: str, buyers: list[str], *, count: int, size: int, run: str) -> tuple[list[bytes], list[bytes]]:
@@ -44,12 +43,36 @@ def batches(base_url: str, key: str, buyers: list[str], *, count: int, size: int
         run_invoices = []
         for n in range(size):
             issued = TODAY - timedelta(days=rng.randint(0, 30))
-            run_invoices.append({"invoice_id": f"{run}-I{b}-{n}", "buyer_id": rng.choice(buyers), "amount": f"{rng.randint(100, 9_000)}.00",
-                                 "currency": "EUR", "issued_on": issued.isoformat(), "due_on": (issued + timedelta(days=60)).isoformat()})
+            run_invoices.append(
+                {
+                    "invoice_id": f"{run}-I{b}-{n}",
+                    "buyer_id": rng.choice(buyers),
+                    "amount": f"{rng.randint(100, 9_000)}.00",
+                    "currency": "EUR",
+                    "issued_on": issued.isoformat(),
+                    "due_on": (issued + timedelta(days=60)).isoformat(),
+                }
+            )
         invoices.append(encode_post(f"{base_url}/v1/invoices/batch", {"invoices": run_invoices}, headers=headers))
-        payments.append(encode_post(f"{base_url}/v1/payments/batch", {"payments": [
-            {"payment_id": f"P-{i['invoice_id']}", "buyer_id": i["buyer_id"], "invoice_id": i["invoice_id"], "amount": i["amount"],
-             "currency": "EUR", "paid_on": TODAY.isoformat()} for i in run_invoices]}, headers=headers))
+        payments.append(
+            encode_post(
+                f"{base_url}/v1/payments/batch",
+                {
+                    "payments": [
+                        {
+                            "payment_id": f"P-{i['invoice_id']}",
+                            "buyer_id": i["buyer_id"],
+                            "invoice_id": i["invoice_id"],
+                            "amount": i["amount"],
+                            "currency": "EUR",
+                            "paid_on": TODAY.isoformat(),
+                        }
+                        for i in run_invoices
+                    ]
+                },
+                headers=headers,
+            )
+        )
     return invoices, payments
 
 
@@ -97,8 +120,10 @@ async def run(args: argparse.Namespace) -> None:
             print(f"{backend}:")
             for label, base, result in (("invoice batches", baseline[0], measured[0]), ("payment batches", baseline[1], measured[1])):
                 rate, base_rate = documents_per_second(result, args.batch_size), documents_per_second(base, args.batch_size)
-                print(f"  {label:<16} {rate:8.0f} documents/s   p50 {result.percentile(0.5) * 1000:7.1f} ms per batch   "
-                      f"baseline (parse only) {base_rate:8.0f} documents/s   ratio {rate / base_rate:.2f}")
+                print(
+                    f"  {label:<16} {rate:8.0f} documents/s   p50 {result.percentile(0.5) * 1000:7.1f} ms per batch   "
+                    f"baseline (parse only) {base_rate:8.0f} documents/s   ratio {rate / base_rate:.2f}"
+                )
 
 
 def main() -> None:

@@ -48,8 +48,9 @@ TODAY = date(2026, 12, 1)
 def book(*, buyers: int, documents: int, seed: int = 7) -> str:
     """A year of monthly-ish invoices per buyer, most paid (a few late), the recent ones open."""
     rng = random.Random(seed)
-    accounts = [{"buyer_id": f"B{n:05d}", "relationship_since": (TODAY - timedelta(days=rng.randint(30, 3000))).isoformat(), "limit": None}
-                for n in range(buyers)]
+    accounts = [
+        {"buyer_id": f"B{n:05d}", "relationship_since": (TODAY - timedelta(days=rng.randint(30, 3000))).isoformat(), "limit": None} for n in range(buyers)
+    ]
     invoices: list[dict] = []
     payments: list[dict] = []
     number = 0
@@ -59,17 +60,19 @@ def book(*, buyers: int, documents: int, seed: int = 7) -> str:
         due = issued + timedelta(days=30)
         amount = f"{rng.randint(500, 40000)}.00"
         invoice_id = f"I{number:06d}"
-        invoices.append({"invoice_id": invoice_id, "buyer_id": buyer, "amount": amount, "currency": "EUR",
-                         "issued_on": issued.isoformat(), "due_on": due.isoformat()})
+        invoices.append(
+            {"invoice_id": invoice_id, "buyer_id": buyer, "amount": amount, "currency": "EUR", "issued_on": issued.isoformat(), "due_on": due.isoformat()}
+        )
         paid = due + timedelta(days=rng.choice([-5, -1, 0, 0, 3, 12, 40]))
         if paid < TODAY and len(accounts) + len(invoices) + len(payments) < documents:
-            payments.append({"payment_id": f"P{number:06d}", "buyer_id": buyer, "invoice_id": invoice_id, "amount": amount, "currency": "EUR",
-                             "paid_on": paid.isoformat()})
+            payments.append(
+                {"payment_id": f"P{number:06d}", "buyer_id": buyer, "invoice_id": invoice_id, "amount": amount, "currency": "EUR", "paid_on": paid.isoformat()}
+            )
         number += 1
     return json.dumps({"accounts": accounts, "invoices": invoices, "payments": payments})
 
 
-async def _import(engine, context: LimitsContext, body: str) -> tuple[dict, float, float]:  # type: ignore[no-untyped-def]
+async def _import(engine, context: LimitsContext, body: str) -> tuple[dict, float, float]:
     wall, cpu = time.perf_counter(), time.process_time()
     request = ImportIn.model_validate_json(body)
     async with UnitOfWork(session_factory=create_session_factory(engine), tables=messaging_tables, source="bench") as uow:
@@ -78,7 +81,7 @@ async def _import(engine, context: LimitsContext, body: str) -> tuple[dict, floa
     return counts.model_dump(), time.perf_counter() - wall, time.process_time() - cpu
 
 
-async def _assess_all(engine, context: LimitsContext, buyer_ids: list[str]) -> None:  # type: ignore[no-untyped-def]
+async def _assess_all(engine, context: LimitsContext, buyer_ids: list[str]) -> None:
     from decimal import Decimal
 
     from creditguard_limits.accounts.service import record_assessment
@@ -86,10 +89,23 @@ async def _assess_all(engine, context: LimitsContext, buyer_ids: list[str]) -> N
 
     async with UnitOfWork(session_factory=create_session_factory(engine), tables=messaging_tables, source="bench") as uow:
         for n, buyer_id in enumerate(buyer_ids):
-            await record_assessment(uow, context=context, assessment=BuyerAssessedV1(
-                buyer_id=buyer_id, assessment_id=f"A-{buyer_id}", assessed_at=datetime(2026, 11, 30, tzinfo=UTC), model_version="bench",
-                pd=0.01, grade=2 + n % 6, risk_class="medium", financial_data_missing=False, equity=Decimal("3000000.00"),
-                sales=Decimal("12000000.00"), statement_currency="EUR"))
+            await record_assessment(
+                uow,
+                context=context,
+                assessment=BuyerAssessedV1(
+                    buyer_id=buyer_id,
+                    assessment_id=f"A-{buyer_id}",
+                    assessed_at=datetime(2026, 11, 30, tzinfo=UTC),
+                    model_version="bench",
+                    pd=0.01,
+                    grade=2 + n % 6,
+                    risk_class="medium",
+                    financial_data_missing=False,
+                    equity=Decimal("3000000.00"),
+                    sales=Decimal("12000000.00"),
+                    statement_currency="EUR",
+                ),
+            )
         await uow.commit()
 
 
@@ -97,8 +113,12 @@ async def _run_once(url: str, body: str) -> None:
     parsed = json.loads(body)
     await asyncio.to_thread(functools.partial(upgrade_to_head, migrations_dir("creditguard_limits"), url))
     settings = Settings(database_url=url)
-    context = LimitsContext(settings=settings, clock=Clock(fixed=datetime(2026, 12, 1, 9, tzinfo=UTC)), policy=PolicyStore(None),
-                            metrics=LimitsMetrics(ServiceMetrics("limits-bench")))
+    context = LimitsContext(
+        settings=settings,
+        clock=Clock(fixed=datetime(2026, 12, 1, 9, tzinfo=UTC)),
+        policy=PolicyStore(None),
+        metrics=LimitsMetrics(ServiceMetrics("limits-bench")),
+    )
     engine = create_engine(url)
     try:
         await _assess_all(engine, context, [a["buyer_id"] for a in parsed["accounts"]])

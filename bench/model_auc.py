@@ -17,8 +17,8 @@ import argparse
 import csv
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT / "services" / "scoring"))
@@ -45,7 +45,7 @@ def roc_auc(labels: Sequence[int], scores: Sequence[float]) -> float:
     n_neg = len(labels) - n_pos
     if n_pos == 0 or n_neg == 0:
         raise ValueError("AUC needs both classes")
-    rank_sum = sum(r for r, y in zip(ranks, labels) if y == 1)
+    rank_sum = sum(r for r, y in zip(ranks, labels, strict=True) if y == 1)
     return (rank_sum - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg)
 
 
@@ -63,8 +63,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="AUC of the committed scorecard vs Altman Z''")
     parser.add_argument("data_dir", nargs="?", default=str(REPO_ROOT.parent / "shared" / "data" / "polish-bankruptcy"))
     parser.add_argument("--model", default=None, help="scorecard JSON (default: committed artefact)")
-    parser.add_argument("--missing", choices=("learned", "neutral"), default="learned",
-                        help="how the model scores missing ratios (default: learned missing bins)")
+    parser.add_argument(
+        "--missing", choices=("learned", "neutral"), default="learned", help="how the model scores missing ratios (default: learned missing bins)"
+    )
     args = parser.parse_args(argv)
     card = load_scorecard(args.model)
     print(f"model {card.version}  ({len(card.features)} features, missing={args.missing})")
@@ -88,8 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         auc_model = roc_auc(labels, scores)
         auc_model_z = roc_auc([labels[i] for i in keep], [scores[i] for i in keep])
         auc_altman = roc_auc([labels[i] for i in keep], [-z[i] for i in keep])
-        print(f"{name:<16}{len(rows):>7}{sum(labels):>10}{auc_model:>11.4f}{len(keep):>8}"
-              f"{auc_model_z:>20.4f}{auc_altman:>12.4f}")
+        print(f"{name:<16}{len(rows):>7}{sum(labels):>10}{auc_model:>11.4f}{len(keep):>8}{auc_model_z:>20.4f}{auc_altman:>12.4f}")
     if total_rows:
         # Throughput of the full explanation path too (predict builds the contributions).
         with (Path(args.data_dir) / "holdout_1y.csv").open(newline="", encoding="utf-8") as fh:
@@ -98,9 +98,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         for r in rows:
             card.predict(r, args.missing)
         secs_explain = time.perf_counter() - t0
-        print(f"scorer throughput: {total_rows / total_secs:,.0f} rows/s (predict_logit), "
-              f"{len(rows) / secs_explain:,.0f} rows/s (predict with contributions), "
-              f"pure Python {sys.version.split()[0]}")
+        print(
+            f"scorer throughput: {total_rows / total_secs:,.0f} rows/s (predict_logit), "
+            f"{len(rows) / secs_explain:,.0f} rows/s (predict with contributions), "
+            f"pure Python {sys.version.split()[0]}"
+        )
     return 0
 
 

@@ -32,7 +32,11 @@ from sqlalchemy import delete, event
 
 from creditguard_scoring.assessment.models import ReassessmentDue
 from creditguard_scoring.assessment.service import (
-    REASSESSMENTS_PER_TRANSACTION, AssessmentContext, load_risk_tables, reassess_if_due, run_due_reassessments,
+    REASSESSMENTS_PER_TRANSACTION,
+    AssessmentContext,
+    load_risk_tables,
+    reassess_if_due,
+    run_due_reassessments,
 )
 from creditguard_scoring.calibration.rules import Calibration
 from creditguard_scoring.database import messaging_tables
@@ -58,10 +62,15 @@ def _buyers_with_history(database: Path, count: int) -> list[str]:
 
 def _context(settings: Settings) -> AssessmentContext:
     return AssessmentContext(
-        scorecard=load_scorecard(), tables=load_risk_tables(settings.risk_tables_dir), portfolio_base_rate=settings.portfolio_base_rate,
-        stale_after_days=settings.statement_stale_after_days, max_reasons=settings.max_reasons,
-        debounce=timedelta(seconds=settings.rescore_debounce_seconds), max_delay=timedelta(seconds=settings.rescore_max_delay_seconds),
-        metrics=ScoringMetrics(ServiceMetrics("scoring")), base_calibration=Calibration.from_settings(settings),
+        scorecard=load_scorecard(),
+        tables=load_risk_tables(settings.risk_tables_dir),
+        portfolio_base_rate=settings.portfolio_base_rate,
+        stale_after_days=settings.statement_stale_after_days,
+        max_reasons=settings.max_reasons,
+        debounce=timedelta(seconds=settings.rescore_debounce_seconds),
+        max_delay=timedelta(seconds=settings.rescore_max_delay_seconds),
+        metrics=ScoringMetrics(ServiceMetrics("scoring")),
+        base_calibration=Calibration.from_settings(settings),
     )
 
 
@@ -70,7 +79,7 @@ async def _buyer_by_buyer(uow_factory: UnitOfWorkFactory, *, context: Assessment
     assessed = 0
     for start in range(0, len(buyer_ids), REASSESSMENTS_PER_TRANSACTION):
         async with uow_factory() as uow:
-            for buyer_id in buyer_ids[start:start + REASSESSMENTS_PER_TRANSACTION]:
+            for buyer_id in buyer_ids[start : start + REASSESSMENTS_PER_TRANSACTION]:
                 assessed += await reassess_if_due(uow, context=context, buyer_id=buyer_id, now=NOW)
             await uow.commit()
     return assessed
@@ -123,12 +132,18 @@ def main() -> None:
             seconds = {}
             for name, variant in (("buyer by buyer", _buyer_by_buyer), ("read ahead", _read_ahead)):
                 shutil.copy(args.database, copy)
-                subprocess.run([sys.executable, "-m", "creditguard_scoring.cli", "migrate"], check=True,
-                               env={**os.environ, "SCORING_DATABASE_URL": f"sqlite:///{copy}"}, capture_output=True)
+                subprocess.run(
+                    [sys.executable, "-m", "creditguard_scoring.cli", "migrate"],
+                    check=True,
+                    env={**os.environ, "SCORING_DATABASE_URL": f"sqlite:///{copy}"},
+                    capture_output=True,
+                )
                 assessed, statements, wall, cpu = asyncio.run(_run(copy, buyer_ids, variant))
                 seconds[name] = wall
-                print(f"  {repetition} {name:>14}: {assessed} assessed, {statements / assessed:.1f} statements, "
-                      f"wall {wall * 1000 / assessed:.2f} ms, CPU {cpu * 1000 / assessed:.2f} ms per buyer")
+                print(
+                    f"  {repetition} {name:>14}: {assessed} assessed, {statements / assessed:.1f} statements, "
+                    f"wall {wall * 1000 / assessed:.2f} ms, CPU {cpu * 1000 / assessed:.2f} ms per buyer"
+                )
             print(f"  {repetition} wall ratio read ahead / buyer by buyer: {seconds['read ahead'] / seconds['buyer by buyer']:.2f}")
 
 

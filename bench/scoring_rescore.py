@@ -58,15 +58,29 @@ def synthetic_statement(rng: random.Random, year: int) -> dict:
     interest = liabilities * rng.uniform(0.01, 0.06)
     money = lambda x: Decimal(f"{x:.2f}")  # noqa: E731
     return {
-        "fiscal_year": year, "period_end": date(year, 12, 31), "currency": "EUR",
-        "total_assets": money(total_assets), "current_assets": money(current), "cash": money(current * 0.2),
-        "receivables": money(current * 0.4), "inventory": money(current * 0.3), "fixed_assets": money(total_assets - current),
-        "total_liabilities": money(liabilities), "short_term_liabilities": money(short_term),
-        "long_term_liabilities": money(liabilities - short_term), "equity": money(total_assets - liabilities),
-        "share_capital": money(total_assets * 0.05), "retained_earnings": money((total_assets - liabilities) * 0.5),
-        "sales": money(sales), "cost_of_products_sold": money(sales * 0.7), "gross_profit": money(sales * 0.3),
-        "operating_profit": money(operating), "ebit": money(operating), "depreciation": money(total_assets * 0.03),
-        "interest_expenses": money(interest), "net_profit": money((operating - interest) * 0.8),
+        "fiscal_year": year,
+        "period_end": date(year, 12, 31),
+        "currency": "EUR",
+        "total_assets": money(total_assets),
+        "current_assets": money(current),
+        "cash": money(current * 0.2),
+        "receivables": money(current * 0.4),
+        "inventory": money(current * 0.3),
+        "fixed_assets": money(total_assets - current),
+        "total_liabilities": money(liabilities),
+        "short_term_liabilities": money(short_term),
+        "long_term_liabilities": money(liabilities - short_term),
+        "equity": money(total_assets - liabilities),
+        "share_capital": money(total_assets * 0.05),
+        "retained_earnings": money((total_assets - liabilities) * 0.5),
+        "sales": money(sales),
+        "cost_of_products_sold": money(sales * 0.7),
+        "gross_profit": money(sales * 0.3),
+        "operating_profit": money(operating),
+        "ebit": money(operating),
+        "depreciation": money(total_assets * 0.03),
+        "interest_expenses": money(interest),
+        "net_profit": money((operating - interest) * 0.8),
         "prior_year_sales": money(sales * rng.uniform(0.8, 1.2)),
     }
 
@@ -78,8 +92,13 @@ async def seed(uow_factory: UnitOfWorkFactory, context, buyers: int) -> list[dic
     for i in range(buyers):
         buyer_id = f"BENCH-{i:05d}"
         async with uow_factory() as uow:
-            profile = BuyerIn(name=f"Buyer {i}", country=rng.choice(["DE", "FR", "PL", "IT", "NL"]), industry=rng.choice(["C", "F", "G", "41", "H"]),
-                              legal_form=rng.choice(["GmbH", "SA", "Ltd", "sole_trader"]), founded_on=date(rng.randint(1970, 2024), 1, 1))
+            profile = BuyerIn(
+                name=f"Buyer {i}",
+                country=rng.choice(["DE", "FR", "PL", "IT", "NL"]),
+                industry=rng.choice(["C", "F", "G", "41", "H"]),
+                legal_form=rng.choice(["GmbH", "SA", "Ltd", "sole_trader"]),
+                founded_on=date(rng.randint(1970, 2024), 1, 1),
+            )
             await put_buyer(uow, buyer_id=buyer_id, profile=profile, now=NOW)
             for year in (2024, 2025):
                 statement = synthetic_statement(rng, year)
@@ -88,10 +107,23 @@ async def seed(uow_factory: UnitOfWorkFactory, context, buyers: int) -> list[dic
             for n in range(6):
                 due = date(2026, 4, 1) + timedelta(days=30 * n)
                 invoice_id = f"{buyer_id}-{n}"
-                await record_invoice(uow, event=InvoicePostedV1(invoice_id=invoice_id, buyer_id=buyer_id, amount=Decimal("1000.00"), currency="EUR",
-                                                                issued_on=due - timedelta(days=30), due_on=due))
-                await record_payment(uow, event=PaymentReceivedV1(payment_id=f"{invoice_id}-P", buyer_id=buyer_id, invoice_id=invoice_id,
-                                                                  amount=Decimal("1000.00"), currency="EUR", paid_on=due + timedelta(days=rng.choice([0, 0, 5, 20, 45]))))
+                await record_invoice(
+                    uow,
+                    event=InvoicePostedV1(
+                        invoice_id=invoice_id, buyer_id=buyer_id, amount=Decimal("1000.00"), currency="EUR", issued_on=due - timedelta(days=30), due_on=due
+                    ),
+                )
+                await record_payment(
+                    uow,
+                    event=PaymentReceivedV1(
+                        payment_id=f"{invoice_id}-P",
+                        buyer_id=buyer_id,
+                        invoice_id=invoice_id,
+                        amount=Decimal("1000.00"),
+                        currency="EUR",
+                        paid_on=due + timedelta(days=rng.choice([0, 0, 5, 20, 45])),
+                    ),
+                )
             await uow.commit()
     return all_ratios
 
@@ -111,15 +143,19 @@ async def measure(label: str, url: str, buyers: int) -> None:
     context = create_app(Settings(database_url=url)).state.assessment_context
     engine = create_engine(url)
     try:
-        uow_factory = functools.partial(UnitOfWork, session_factory=create_session_factory(engine), tables=messaging_tables, source="/creditguard/scoring-bench")
+        uow_factory = functools.partial(
+            UnitOfWork, session_factory=create_session_factory(engine), tables=messaging_tables, source="/creditguard/scoring-bench"
+        )
         all_ratios = await seed(uow_factory, context, buyers)
         bare = baseline(context, all_ratios)
         started = time.perf_counter()
         assessed, failed = await reassess_book(uow_factory, context=context, now=NOW)
         seconds = time.perf_counter() - started
         rate = assessed / seconds
-        print(f"{label:<11} buyers={assessed} failed={failed} batch re-score {rate:8.1f} buyers/s   "
-              f"baseline (bare predict loop) {bare:8.1f} buyers/s   ratio {rate / bare:.3f}")
+        print(
+            f"{label:<11} buyers={assessed} failed={failed} batch re-score {rate:8.1f} buyers/s   "
+            f"baseline (bare predict loop) {bare:8.1f} buyers/s   ratio {rate / bare:.3f}"
+        )
     finally:
         await engine.dispose()
 

@@ -40,9 +40,15 @@ class PrometheusServer:
         config_path = self.directory / "prometheus.yml"
         config_path.write_text(yaml.safe_dump(config))
         self.process = subprocess.Popen(
-            [binary, f"--config.file={config_path}", f"--storage.tsdb.path={self.directory / 'data'}",
-             f"--web.listen-address=127.0.0.1:{self.port}", "--log.level=warn"],
-            stdout=(self.directory / "prometheus.log").open("wb"), stderr=subprocess.STDOUT,
+            [
+                binary,
+                f"--config.file={config_path}",
+                f"--storage.tsdb.path={self.directory / 'data'}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+                "--log.level=warn",
+            ],
+            stdout=(self.directory / "prometheus.log").open("wb"),
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

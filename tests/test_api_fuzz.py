@@ -82,8 +82,9 @@ async def nothing_leaves_the_machine(monkeypatch: pytest.MonkeyPatch, tmp_path: 
 
     monkeypatch.setattr(asyncio.get_running_loop(), "getaddrinfo", offline_resolver(asyncio.get_running_loop()))
     nowhere = str(tmp_path / "no-receiver.sock")
-    monkeypatch.setattr(jobs, "webhook_client", lambda ctx: aiohttp.ClientSession(
-        connector=aiohttp.UnixConnector(path=nowhere), timeout=aiohttp.ClientTimeout(total=1)))
+    monkeypatch.setattr(
+        jobs, "webhook_client", lambda ctx: aiohttp.ClientSession(connector=aiohttp.UnixConnector(path=nowhere), timeout=aiohttp.ClientTimeout(total=1))
+    )
 
 
 async def _ok(response: httpx.Response) -> dict:
@@ -100,23 +101,64 @@ async def seed_scoring(scoring: RunningService) -> dict[str, str]:
 
 async def seed_limits(limits: RunningService) -> dict[str, str]:
     admin = limits.auth("admin")
-    await _ok(await limits.client.put(f"/v1/buyers/{BUYER}/limit", headers=admin,
-                                      json={"amount": "50000.00", "currency": "EUR", "payment_terms_days": 30, "reason": "seed"}))
+    await _ok(
+        await limits.client.put(
+            f"/v1/buyers/{BUYER}/limit", headers=admin, json={"amount": "50000.00", "currency": "EUR", "payment_terms_days": 30, "reason": "seed"}
+        )
+    )
     await _ok(await limits.client.put(f"/v1/groups/{GROUP}/limit", headers=admin, json={"amount": "90000.00", "currency": "EUR", "reason": "seed"}))
     await _ok(await limits.client.put(f"/v1/buyers/{BUYER}/group", headers=admin, json={"group_id": GROUP, "reason": "seed"}))
-    await _ok(await limits.client.put(f"/v1/insurance/policies/{POLICY}", headers=admin, json={
-        "insurer": "Fuzz Re", "indemnity_percentage": 90, "max_credit_period_days": 120, "report_overdue_within_days": 60,
-        "file_claim_within_days": 180}))
-    await _ok(await limits.client.post("/v1/invoices", headers=admin, json={
-        "invoice_id": INVOICE, "buyer_id": BUYER, "amount": "1000.00", "currency": "EUR", "issued_on": "2026-11-01", "due_on": "2026-11-20"}))
-    await _ok(await limits.client.post("/v1/payments", headers=admin, json={
-        "payment_id": "P-FUZZ-1", "buyer_id": BUYER, "invoice_id": INVOICE, "amount": "100.00", "currency": "EUR", "paid_on": "2026-11-21"}))
-    check = await _ok(await limits.client.post("/v1/credit-checks", headers=admin, json={
-        "buyer_id": BUYER, "order_id": "O-FUZZ-1", "amount": "60000.00", "currency": "EUR", "payment_terms_days": 30}))
-    increase = await _ok(await limits.client.post(f"/v1/buyers/{BUYER}/temporary-increases", headers=admin, json={
-        "amount": "5000.00", "valid_from": "2026-12-01", "valid_until": "2026-12-31", "reason": "seed"}))
-    return {"buyer_id": BUYER, "invoice_id": INVOICE, "group_id": GROUP, "policy_id": POLICY, "order_id": "O-FUZZ-1",
-            "check_id": str(check["id"]), "increase_id": increase["increase_id"], "currency": "EUR"}
+    await _ok(
+        await limits.client.put(
+            f"/v1/insurance/policies/{POLICY}",
+            headers=admin,
+            json={
+                "insurer": "Fuzz Re",
+                "indemnity_percentage": 90,
+                "max_credit_period_days": 120,
+                "report_overdue_within_days": 60,
+                "file_claim_within_days": 180,
+            },
+        )
+    )
+    await _ok(
+        await limits.client.post(
+            "/v1/invoices",
+            headers=admin,
+            json={"invoice_id": INVOICE, "buyer_id": BUYER, "amount": "1000.00", "currency": "EUR", "issued_on": "2026-11-01", "due_on": "2026-11-20"},
+        )
+    )
+    await _ok(
+        await limits.client.post(
+            "/v1/payments",
+            headers=admin,
+            json={"payment_id": "P-FUZZ-1", "buyer_id": BUYER, "invoice_id": INVOICE, "amount": "100.00", "currency": "EUR", "paid_on": "2026-11-21"},
+        )
+    )
+    check = await _ok(
+        await limits.client.post(
+            "/v1/credit-checks",
+            headers=admin,
+            json={"buyer_id": BUYER, "order_id": "O-FUZZ-1", "amount": "60000.00", "currency": "EUR", "payment_terms_days": 30},
+        )
+    )
+    increase = await _ok(
+        await limits.client.post(
+            f"/v1/buyers/{BUYER}/temporary-increases",
+            headers=admin,
+            json={"amount": "5000.00", "valid_from": "2026-12-01", "valid_until": "2026-12-31", "reason": "seed"},
+        )
+    )
+    return {
+        "buyer_id": BUYER,
+        "invoice_id": INVOICE,
+        "group_id": GROUP,
+        "policy_id": POLICY,
+        "order_id": "O-FUZZ-1",
+        "check_id": str(check["id"]),
+        "increase_id": increase["increase_id"],
+        "currency": "EUR",
+    }
 
 
 async def seed_alerts(alerts: RunningService) -> dict[str, str]:
@@ -127,13 +169,42 @@ async def seed_alerts(alerts: RunningService) -> dict[str, str]:
 
     handlers = {s.topic: s.handler for s in alerting.subscriptions(alerts.runtime) + receivables.subscriptions(alerts.runtime)}
     events = [
-        ("buyer-assessed", BuyerAssessedV1(buyer_id=BUYER, assessment_id="A-FUZZ-1", assessed_at=datetime(2026, 11, 1, tzinfo=UTC), model_version="seed",
-                                           pd=0.2, grade=8, risk_class="high", name="Fuzz GmbH", country="DE", industry="C",
-                                           account_owner="anna.sales", financial_data_missing=False)),
-        ("invoice-posted", InvoicePostedV1(invoice_id=INVOICE, buyer_id=BUYER, amount=Decimal("1000.00"), currency="EUR",
-                                           issued_on=date(2026, 10, 1), due_on=date(2026, 10, 31))),
-        ("payment-late", PaymentLateV1(invoice_id=INVOICE, buyer_id=BUYER, days_past_due=31, bucket=30, open_amount=Decimal("1000.00"),
-                                       currency="EUR", due_on=date(2026, 10, 31), as_of=date(2026, 12, 1))),
+        (
+            "buyer-assessed",
+            BuyerAssessedV1(
+                buyer_id=BUYER,
+                assessment_id="A-FUZZ-1",
+                assessed_at=datetime(2026, 11, 1, tzinfo=UTC),
+                model_version="seed",
+                pd=0.2,
+                grade=8,
+                risk_class="high",
+                name="Fuzz GmbH",
+                country="DE",
+                industry="C",
+                account_owner="anna.sales",
+                financial_data_missing=False,
+            ),
+        ),
+        (
+            "invoice-posted",
+            InvoicePostedV1(
+                invoice_id=INVOICE, buyer_id=BUYER, amount=Decimal("1000.00"), currency="EUR", issued_on=date(2026, 10, 1), due_on=date(2026, 10, 31)
+            ),
+        ),
+        (
+            "payment-late",
+            PaymentLateV1(
+                invoice_id=INVOICE,
+                buyer_id=BUYER,
+                days_past_due=31,
+                bucket=30,
+                open_amount=Decimal("1000.00"),
+                currency="EUR",
+                due_on=date(2026, 10, 31),
+                as_of=date(2026, 12, 1),
+            ),
+        ),
     ]
     for topic, payload in events:
         async with alerts.runtime.uow_factory() as uow:
@@ -144,8 +215,11 @@ async def seed_alerts(alerts: RunningService) -> dict[str, str]:
     alert_page = await _ok(await alerts.client.get("/v1/alerts", headers=admin))
     case_page = await _ok(await alerts.client.get("/v1/collections/cases", headers=admin))
     rules = await _ok(await alerts.client.get("/v1/alert-rules", headers=admin))
-    subscription = await _ok(await alerts.client.post("/v1/webhooks/subscriptions", headers=admin, json={
-        "url": f"http://127.0.0.1:{free_port()}/hooks", "event_types": ["alert.raised"]}))
+    subscription = await _ok(
+        await alerts.client.post(
+            "/v1/webhooks/subscriptions", headers=admin, json={"url": f"http://127.0.0.1:{free_port()}/hooks", "event_types": ["alert.raised"]}
+        )
+    )
     seeded["subscription_id"] = subscription["id"]
     seeded["rule_id"] = str(rules[0]["id"])
     if alert_page["items"]:
@@ -199,8 +273,15 @@ class Fuzzer:
         return st.one_of(generated, operation.as_strategy(generation_mode=mode, path_parameters=known))
 
     def run(self, operation: Any, mode: GenerationMode) -> None:
-        @settings(max_examples=EXAMPLES, derandomize=True, database=None, deadline=None, phases=[Phase.explicit, Phase.generate],
-                  suppress_health_check=list(HealthCheck), print_blob=False)
+        @settings(
+            max_examples=EXAMPLES,
+            derandomize=True,
+            database=None,
+            deadline=None,
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
+            print_blob=False,
+        )
         @given(case=self.strategy(operation, mode))
         def fuzz(case: schemathesis.Case) -> None:
             case.validate_response(self.send(case), checks=CHECKS, headers=self.headers)
@@ -236,8 +317,14 @@ async def test_no_operation_answers_a_5xx_or_outside_its_document(nothing_leaves
     quiet = {"bootstrap_servers": broker.bootstrap_servers, "consumers_enabled": False, "outbox_poll_interval_seconds": 5.0}
     scoring = await start_service("scoring", database_url=await databases.create("scoring"), **quiet)
     limits = await start_service("limits", database_url=await databases.create("limits"), clock=Clock(fixed=TODAY), **quiet)
-    alerts = await start_service("alerts", database_url=await databases.create("alerts"), clock=Clock(fixed=TODAY), **quiet,
-                                 sweep_interval_seconds=3600, webhook_allowed_networks="127.0.0.0/8")
+    alerts = await start_service(
+        "alerts",
+        database_url=await databases.create("alerts"),
+        clock=Clock(fixed=TODAY),
+        **quiet,
+        sweep_interval_seconds=3600,
+        webhook_allowed_networks="127.0.0.0/8",
+    )
     seeded = {"scoring": await seed_scoring(scoring), "limits": await seed_limits(limits), "alerts": await seed_alerts(alerts)}
     async with console_over(scoring, limits, alerts, database_url=await databases.create("console"), api_key=api_keys["console"]) as console:
         loop = asyncio.get_running_loop()

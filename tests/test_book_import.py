@@ -43,22 +43,26 @@ def _book_files(directory: Path, established: str, young: str, limited: str) -> 
         payments.append(f"{young}-P{number},{young},{young}-I{number},2500.00,EUR,{issued + timedelta(days=30)}")
     invoices.append(f"{limited}-I1,{limited},,5000.00,EUR,2026-11-10,2026-12-10")
     return [
-        _csv(directory / "buyers.csv", "buyer_id,name,country,industry,founded_on,relationship_since,limit_amount,limit_currency,payment_terms_days,review_on", [
-            f"{established},Established Werke GmbH,DE,C,1990-01-01,2018-04-01,,,,",
-            f"{young},Young Trading SARL,FR,G,2015-06-01,2026-09-01,,,,",
-            f"{limited},Limited Bouw BV,NL,F,2005-02-01,2020-05-01,30000.00,EUR,30,2027-05-01",
-        ]),
+        _csv(
+            directory / "buyers.csv",
+            "buyer_id,name,country,industry,founded_on,relationship_since,limit_amount,limit_currency,payment_terms_days,review_on",
+            [
+                f"{established},Established Werke GmbH,DE,C,1990-01-01,2018-04-01,,,,",
+                f"{young},Young Trading SARL,FR,G,2015-06-01,2026-09-01,,,,",
+                f"{limited},Limited Bouw BV,NL,F,2005-02-01,2020-05-01,30000.00,EUR,30,2027-05-01",
+            ],
+        ),
         _csv(directory / "invoices.csv", "invoice_id,buyer_id,order_id,amount,currency,issued_on,due_on", invoices),
         _csv(directory / "payments.csv", "payment_id,buyer_id,invoice_id,amount,currency,paid_on", payments),
     ]
 
 
-async def _outbox_size(service) -> int:  # type: ignore[no-untyped-def]
+async def _outbox_size(service) -> int:
     async with service.runtime.engine.connect() as connection:
         return (await connection.execute(text("SELECT COUNT(*) FROM outbox_events"))).scalar_one()
 
 
-async def _settled_outbox_size(service, *others) -> int:  # type: ignore[no-untyped-def]
+async def _settled_outbox_size(service, *others) -> int:
     """The service's outbox size once it and the others have written nothing new for two seconds."""
     readings: list[tuple[int, ...]] = []
     for _ in range(120):
@@ -70,7 +74,7 @@ async def _settled_outbox_size(service, *others) -> int:  # type: ignore[no-unty
 
 
 @pytest.fixture
-async def receiver():  # type: ignore[no-untyped-def]
+async def receiver():
     instance, server, task = await start_receiver()
     yield instance
     server.should_exit = True
@@ -78,14 +82,29 @@ async def receiver():  # type: ignore[no-untyped-def]
 
 
 async def test_an_imported_book_sets_behaviour_and_ramp_up_and_alerts_on_none_of_its_history(
-    start_service, databases, broker, receiver, eventually, tmp_path,
+    start_service,
+    databases,
+    broker,
+    receiver,
+    eventually,
+    tmp_path,
 ):
     scoring = await start_service("scoring", database_url=await databases.create("scoring"), bootstrap_servers=broker.bootstrap_servers, clock=Clock(fixed=NOW))
     limits = await start_service("limits", database_url=await databases.create("limits"), bootstrap_servers=broker.bootstrap_servers, clock=Clock(fixed=NOW))
-    alerts = await start_service("alerts", database_url=await databases.create("alerts"), bootstrap_servers=broker.bootstrap_servers, clock=Clock(fixed=NOW),
-                                 webhook_allowed_networks="127.0.0.0/8", webhook_dispatch_interval_seconds=0.1, sweep_interval_seconds=3600)
-    subscribed = await alerts.client.post("/v1/webhooks/subscriptions", headers=alerts.auth("credit_manager"), json={
-        "url": receiver.url, "event_types": ["alert.raised", "alert.escalated", "collection.case_opened", "collection.level_changed"]})
+    alerts = await start_service(
+        "alerts",
+        database_url=await databases.create("alerts"),
+        bootstrap_servers=broker.bootstrap_servers,
+        clock=Clock(fixed=NOW),
+        webhook_allowed_networks="127.0.0.0/8",
+        webhook_dispatch_interval_seconds=0.1,
+        sweep_interval_seconds=3600,
+    )
+    subscribed = await alerts.client.post(
+        "/v1/webhooks/subscriptions",
+        headers=alerts.auth("credit_manager"),
+        json={"url": receiver.url, "event_types": ["alert.raised", "alert.escalated", "collection.case_opened", "collection.level_changed"]},
+    )
     assert subscribed.status_code == 201, subscribed.text
     receiver.secret = subscribed.json()["secret"]
     tag = uuid.uuid4().hex[:6]
@@ -103,14 +122,19 @@ async def test_an_imported_book_sets_behaviour_and_ramp_up_and_alerts_on_none_of
     # The control: an overdue invoice posted live for another buyer alerts, opens a case and calls the
     # webhook. (Posted within a week of its due date: news. One posted 47 days after it, like the
     # imported X1, would wait a day for its payments, see docs/alerts.md.)
-    posted = await limits.client.post("/v1/invoices", headers=limits.auth("erp"), json={
-        "invoice_id": f"{live}-X1", "buyer_id": live, "amount": "4000.00", "currency": "EUR", "issued_on": "2026-10-27", "due_on": "2026-11-26"})
+    posted = await limits.client.post(
+        "/v1/invoices",
+        headers=limits.auth("erp"),
+        json={"invoice_id": f"{live}-X1", "buyer_id": live, "amount": "4000.00", "currency": "EUR", "issued_on": "2026-10-27", "due_on": "2026-11-26"},
+    )
     assert posted.status_code == 201, posted.text
 
     async def caught_up() -> None:
         copy = (await alerts.client.get(f"/v1/buyers/{established}/receivables", headers=alerts.auth("sales"))).json()
         assert sorted((r["invoice_id"], Decimal(r["open_amount"])) for r in copy if Decimal(r["open_amount"]) > 0) == [
-            (f"{established}-I11", Decimal("11000.00")), (f"{established}-X1", Decimal("4000.00"))], copy
+            (f"{established}-I11", Decimal("11000.00")),
+            (f"{established}-X1", Decimal("4000.00")),
+        ], copy
         assert len(copy) == 11
         behaviour = (await scoring.client.get(f"/v1/buyers/{established}/payment-behaviour", headers=scoring.auth("sales"))).json()
         assert behaviour["invoices_total"] == 11 and behaviour["invoices_open"] == 2, behaviour
@@ -147,8 +171,11 @@ async def test_an_imported_book_sets_behaviour_and_ramp_up_and_alerts_on_none_of
     published = await _settled_outbox_size(limits, scoring)
     again = await run_import(read_book(files), limits=limits.client, scoring=scoring.client, api_key=limits.api_keys["credit_manager"])
     assert (again.buyers_registered, again.buyers_unchanged) == (0, 3)
-    assert again.imported == {"accounts": {"created": 0, "updated": 0, "unchanged": 3},
-                              "invoices": {"created": 0, "unchanged": 14}, "payments": {"created": 0, "unchanged": 11}}
+    assert again.imported == {
+        "accounts": {"created": 0, "updated": 0, "unchanged": 3},
+        "invoices": {"created": 0, "unchanged": 14},
+        "payments": {"created": 0, "unchanged": 11},
+    }
     assert await _outbox_size(limits) == published
 
     # A changed document is refused, naming the file and line it came from.
@@ -168,19 +195,26 @@ def test_a_json_book_reads_like_the_api_and_bad_files_are_named(tmp_path):
     from creditguard_limits.import_cli import chunks
 
     book_file = tmp_path / "book.json"
-    book_file.write_text(json.dumps({
-        "buyers": [{"buyer_id": "B-1", "name": "Acme GmbH", "country": "DE", "industry": "C"}],
-        "accounts": [{"buyer_id": "B-1", "relationship_since": "2019-01-01", "limit": None}],
-        "payments": [{"payment_id": "P-1", "buyer_id": "B-1", "invoice_id": "I-1", "amount": "10.00", "currency": "EUR", "paid_on": "2026-10-30"}],
-        "invoices": [{"invoice_id": "I-1", "buyer_id": "B-1", "amount": "10.00", "currency": "EUR", "issued_on": "2026-10-01", "due_on": "2026-10-31"}],
-    }))
+    book_file.write_text(
+        json.dumps(
+            {
+                "buyers": [{"buyer_id": "B-1", "name": "Acme GmbH", "country": "DE", "industry": "C"}],
+                "accounts": [{"buyer_id": "B-1", "relationship_since": "2019-01-01", "limit": None}],
+                "payments": [{"payment_id": "P-1", "buyer_id": "B-1", "invoice_id": "I-1", "amount": "10.00", "currency": "EUR", "paid_on": "2026-10-30"}],
+                "invoices": [{"invoice_id": "I-1", "buyer_id": "B-1", "amount": "10.00", "currency": "EUR", "issued_on": "2026-10-01", "due_on": "2026-10-31"}],
+            }
+        )
+    )
     book = read_book([book_file])
     assert [(where, buyer_id, profile["industry"]) for where, buyer_id, profile in book.buyers] == [("book.json buyers[0]", "B-1", "C")]
     # Accounts first, then the invoice before the payment that settles it; two requests of at most two documents.
     assert [(len(c.body["accounts"]), len(c.body["invoices"]), len(c.body["payments"])) for c in chunks(book, size=2)] == [(1, 1, 0), (0, 0, 1)]
 
-    book_file.write_text(json.dumps({"invoices": [{"invoice_id": "I-1", "buyer_id": "B-1", "amount": "-5", "currency": "EUR",
-                                                   "issued_on": "2026-10-01", "due_on": "2026-10-31"}]}))
+    book_file.write_text(
+        json.dumps(
+            {"invoices": [{"invoice_id": "I-1", "buyer_id": "B-1", "amount": "-5", "currency": "EUR", "issued_on": "2026-10-01", "due_on": "2026-10-31"}]}
+        )
+    )
     with pytest.raises(BadInput, match=r"book.json invoices\[0\]: amount"):
         read_book([book_file])
     payments_csv = _csv(tmp_path / "payments.csv", "payment_id,buyer_id,invoice,amount,currency,paid_on", ["P-1,B-1,I-1,10.00,EUR,2026-10-30"])
@@ -193,10 +227,14 @@ def test_a_json_book_reads_like_the_api_and_bad_files_are_named(tmp_path):
 def test_the_command_exits_non_zero_naming_the_bad_row(tmp_path, capsys):
     from creditguard_limits.import_cli import main
 
-    invoices = _csv(tmp_path / "invoices.csv", "invoice_id,buyer_id,order_id,amount,currency,issued_on,due_on", [
-        "I-1,B-1,,100.00,EUR,2026-10-01,2026-10-31",
-        "I-2,B-1,,100.00,EURO,2026-10-01,2026-10-31",
-    ])
+    invoices = _csv(
+        tmp_path / "invoices.csv",
+        "invoice_id,buyer_id,order_id,amount,currency,issued_on,due_on",
+        [
+            "I-1,B-1,,100.00,EUR,2026-10-01,2026-10-31",
+            "I-2,B-1,,100.00,EURO,2026-10-01,2026-10-31",
+        ],
+    )
 
     assert main(["--api-key", "unused", "--limits-url", "http://127.0.0.1:9", "--scoring-url", "http://127.0.0.1:9", str(invoices)]) == 1
 

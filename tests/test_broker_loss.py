@@ -57,14 +57,26 @@ class DocumentStream:
             self.posted += 1
             buyer = self.buyers[n % len(self.buyers)]
             invoice_id = f"{buyer}-INV{n}"
-            body = {"invoice_id": invoice_id, "buyer_id": buyer, "amount": str(INVOICE_AMOUNT), "currency": "EUR",
-                    "issued_on": "2026-10-01", "due_on": "2026-12-31"}
+            body = {
+                "invoice_id": invoice_id,
+                "buyer_id": buyer,
+                "amount": str(INVOICE_AMOUNT),
+                "currency": "EUR",
+                "issued_on": "2026-10-01",
+                "due_on": "2026-12-31",
+            }
             response = await self.limits.client.post("/v1/invoices", json=body, headers=self.limits.auth("erp"))
             assert response.status_code == 201, response.text
             self.invoices[buyer].append(invoice_id)
             if n % 2 == 0:
-                payment = {"payment_id": f"{invoice_id}-P", "buyer_id": buyer, "invoice_id": invoice_id, "amount": str(PAYMENT_AMOUNT),
-                           "currency": "EUR", "paid_on": "2026-10-15"}
+                payment = {
+                    "payment_id": f"{invoice_id}-P",
+                    "buyer_id": buyer,
+                    "invoice_id": invoice_id,
+                    "amount": str(PAYMENT_AMOUNT),
+                    "currency": "EUR",
+                    "paid_on": "2026-10-15",
+                }
                 response = await self.limits.client.post("/v1/payments", json=payment, headers=self.limits.auth("erp"))
                 assert response.status_code == 201, response.text
                 self.paid.add(invoice_id)
@@ -98,17 +110,16 @@ async def processed_event_count(service, topics: tuple[str, ...] = ("invoice-pos
     """Processed-event rows per consumer group: one per event it applied, whatever it was sent."""
     table = service.runtime.relay.tables.processed_events
     async with service.runtime.session_factory() as session:
-        rows = (await session.execute(
-            select(table.c.consumer, func.count()).where(table.c.topic.in_(topics)).group_by(table.c.consumer)
-        )).all()
+        rows = (await session.execute(select(table.c.consumer, func.count()).where(table.c.topic.in_(topics)).group_by(table.c.consumer))).all()
     return dict(rows)
 
 
 async def start_three(start_service, databases, broker, **overrides):
     services = {}
     for name in ("limits", "scoring", "alerts"):
-        services[name] = await start_service(name, database_url=await databases.create(name), bootstrap_servers=broker.bootstrap_servers,
-                                             **{**FAST, **overrides.get(name, {})})
+        services[name] = await start_service(
+            name, database_url=await databases.create(name), bootstrap_servers=broker.bootstrap_servers, **{**FAST, **overrides.get(name, {})}
+        )
     return services
 
 
@@ -125,9 +136,14 @@ async def test_broker_killed_mid_stream_loses_no_document(start_service, databas
 
     await eventually(lambda: stream.scoring_has_everything_once(scoring), timeout=60, interval=0.5)
     await eventually(lambda: stream.alerts_have_everything_once(alerts), timeout=60, interval=0.5)
-    assert limits.metric("creditguard_broker_data_loss_detected_total", reason="read-back") + sum(
-        limits.metric("creditguard_broker_data_loss_detected_total", reason=r)
-        for r in ("topic-missing", "partition-missing", "end-offset-below", "cluster-changed")) >= 1
+    assert (
+        limits.metric("creditguard_broker_data_loss_detected_total", reason="read-back")
+        + sum(
+            limits.metric("creditguard_broker_data_loss_detected_total", reason=r)
+            for r in ("topic-missing", "partition-missing", "end-offset-below", "cluster-changed")
+        )
+        >= 1
+    )
     assert limits.metric("creditguard_events_republished_total", reason="broker-loss") >= 1
     # Every invoice and payment applied once by each consumer group that reads them.
     assert (await processed_event_count(scoring)) == {"scoring-payment-behaviour": stream.events_per_consumer}
@@ -169,8 +185,7 @@ async def test_a_topic_refilled_by_other_producers_is_not_taken_for_the_original
     limits had recorded: the end offsets alone would say "kept". Reading back finds other events
     at those offsets, and limits publishes its own again. The test drives limits' relay itself
     (no relay task), so the read-back under test is the one that finds the loss."""
-    limits = await start_service("limits", database_url=await databases.create("limits"), bootstrap_servers=broker.bootstrap_servers,
-                                 relay_enabled=False)
+    limits = await start_service("limits", database_url=await databases.create("limits"), bootstrap_servers=broker.bootstrap_servers, relay_enabled=False)
     relay = limits.runtime.relay
     stream = DocumentStream(limits, buyers=3)
     await stream.post(9)
@@ -274,7 +289,9 @@ async def test_replay_republishes_and_consumers_apply_nothing_twice(start_servic
     assert response.json() == {"requeued": len(stream.invoices[buyer]), "by_topic": {"invoice-posted": len(stream.invoices[buyer])}}
 
     async def delivered_again_as_duplicates():
-        assert scoring.metric("creditguard_events_consumed_total", topic="invoice-posted", outcome="duplicate") >= duplicates_before + len(stream.invoices[buyer])
+        assert scoring.metric("creditguard_events_consumed_total", topic="invoice-posted", outcome="duplicate") >= duplicates_before + len(
+            stream.invoices[buyer]
+        )
         assert limits.metric("creditguard_outbox_pending_events") == 0
 
     await eventually(delivered_again_as_duplicates, timeout=30, interval=0.3)
@@ -329,8 +346,14 @@ async def test_topics_are_created_with_the_catalogue_settings_and_a_mismatch_is_
 
 async def test_published_events_are_kept_for_the_retention_then_pruned(start_service, databases, broker, eventually):
     # A retention of about a second; the relay is driven by hand so nothing prunes behind the test's back.
-    limits = await start_service("limits", database_url=await databases.create("limits"), bootstrap_servers=broker.bootstrap_servers,
-                                 relay_enabled=False, consumers_enabled=False, outbox_retention_days=1.5 / 86400)
+    limits = await start_service(
+        "limits",
+        database_url=await databases.create("limits"),
+        bootstrap_servers=broker.bootstrap_servers,
+        relay_enabled=False,
+        consumers_enabled=False,
+        outbox_retention_days=1.5 / 86400,
+    )
     relay = limits.runtime.relay
     outbox = relay.tables.outbox
     stream = DocumentStream(limits, buyers=2)

@@ -10,8 +10,11 @@ async def test_clock_control_is_off_by_default(start_service, databases, broker)
 
 async def test_clock_moves_when_enabled(start_service, databases, broker):
     alerts = await start_service(
-        "alerts", database_url=await databases.create("alerts"), bootstrap_servers=broker.bootstrap_servers,
-        consumers_enabled=False, clock_control_enabled=True,
+        "alerts",
+        database_url=await databases.create("alerts"),
+        bootstrap_servers=broker.bootstrap_servers,
+        consumers_enabled=False,
+        clock_control_enabled=True,
     )
     assert (await alerts.client.put("/internal/clock", json={"now": "2027-01-01T00:00:00Z"}, headers=alerts.auth("credit_manager"))).status_code == 403
     reading = (await alerts.client.put("/internal/clock", json={"now": "2027-01-01T00:00:00Z"}, headers=alerts.auth("admin"))).json()

@@ -22,7 +22,9 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_envelope_is_cloudevents_structured_json_with_buyer_subject():
     token = correlation_id_var.set("corr-1")
     try:
-        payload = InvoicePostedV1(invoice_id="I-1", buyer_id="B-1", amount=Decimal("48000.10"), currency="EUR", issued_on=date(2026, 1, 1), due_on=date(2026, 3, 1))
+        payload = InvoicePostedV1(
+            invoice_id="I-1", buyer_id="B-1", amount=Decimal("48000.10"), currency="EUR", issued_on=date(2026, 1, 1), due_on=date(2026, 3, 1)
+        )
         envelope = new_event(source="/creditguard/limits", payload=payload, subject="B-1")
     finally:
         correlation_id_var.reset(token)
@@ -41,7 +43,9 @@ def test_payloads_reject_bad_data():
     with pytest.raises(ValidationError):
         InvoicePostedV1(invoice_id="I", buyer_id="B", amount=Decimal("1"), currency="euro", issued_on=date(2026, 1, 1), due_on=date(2026, 1, 2))
     with pytest.raises(ValidationError):
-        InvoicePostedV1.model_validate({"invoice_id": "I", "buyer_id": "B", "amount": "1", "currency": "EUR", "issued_on": "2026-01-01", "due_on": "2026-01-02", "extra": 1})
+        InvoicePostedV1.model_validate(
+            {"invoice_id": "I", "buyer_id": "B", "amount": "1", "currency": "EUR", "issued_on": "2026-01-01", "due_on": "2026-01-02", "extra": 1}
+        )
 
 
 def test_catalogue_is_consistent():

@@ -19,7 +19,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _load(path: Path):  # type: ignore[no-untyped-def]
+def _load(path: Path):
     spec = importlib.util.spec_from_file_location(path.stem, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[path.stem] = module  # dataclasses look their module up while the file executes
@@ -46,7 +46,7 @@ def test_compose_stack_is_wired_by_configuration():
     services = compose["services"]
     assert services["kafka"]["image"].startswith("apache/kafka:")
     assert services["kafka"]["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"  # KRaft, no ZooKeeper
-    for name, port in (("scoring", 8001), ("limits", 8002), ("alerts", 8003)):
+    for name in ("scoring", "limits", "alerts"):
         service = services[name]
         assert "--migrate" in service["command"]
         env = service["environment"]
@@ -57,7 +57,10 @@ def test_compose_stack_is_wired_by_configuration():
     assert "--migrate" in console["command"] and "8004:8004" in console["ports"]
     assert console["environment"]["CONSOLE_DATABASE_URL"].endswith("/creditguard_console")
     assert {console["environment"][f"CONSOLE_{n.upper()}_URL"] for n in ("scoring", "limits", "alerts")} == {
-        "http://scoring:8001", "http://limits:8002", "http://alerts:8003"}
+        "http://scoring:8001",
+        "http://limits:8002",
+        "http://alerts:8003",
+    }
     scrape_targets = {c["static_configs"][0]["targets"][0] for c in yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())["scrape_configs"]}
     assert scrape_targets == {"scoring:8001", "limits:8002", "alerts:8003", "console:8004"}
     databases = (ROOT / "deploy/postgres/init-databases.sql").read_text()

@@ -53,7 +53,9 @@ def test_no_two_domains_import_each_other(service: str) -> None:
     known = KNOWN_PAIRS.get(service, set())
     assert pairs <= known, f"{service}: these domain folders import each other: {sorted(pairs - known)}"
     if known:
-        pytest.xfail(f"{service} still has {sorted(pairs)}") if pairs else pytest.fail(f"{service}: {sorted(known)} are separated now: drop them from KNOWN_PAIRS")
+        pytest.xfail(f"{service} still has {sorted(pairs)}") if pairs else pytest.fail(
+            f"{service}: {sorted(known)} are separated now: drop them from KNOWN_PAIRS"
+        )
 
 
 def test_the_graph_sees_a_two_way_import(tmp_path: Path) -> None:

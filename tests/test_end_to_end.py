@@ -46,7 +46,15 @@ async def test_invoice_flows_to_all_services_and_replay_changes_nothing(stack, e
         limits, scoring, alerts = services["limits"].base_url, services["scoring"].base_url, services["alerts"].base_url
         response = await http.post(
             f"{limits}/v1/invoices",
-            json={"invoice_id": f"{buyer}-1", "buyer_id": buyer, "order_id": "SO-1", "amount": "48000.00", "currency": "EUR", "issued_on": "2026-09-01", "due_on": "2026-10-31"},
+            json={
+                "invoice_id": f"{buyer}-1",
+                "buyer_id": buyer,
+                "order_id": "SO-1",
+                "amount": "48000.00",
+                "currency": "EUR",
+                "issued_on": "2026-09-01",
+                "due_on": "2026-10-31",
+            },
             headers={**auth["erp"], "X-Correlation-ID": correlation_id},
         )
         assert response.status_code == 201, response.text
@@ -89,7 +97,8 @@ async def test_invoice_flows_to_all_services_and_replay_changes_nothing(stack, e
         async def replay_consumed():
             for name, service in services.items():
                 subscribed = {"limits": ("invoice-posted", "payment-received", "credit-note-issued")}.get(
-                    name, ("invoice-posted", "payment-received", "credit-note-issued", "payment-late"))
+                    name, ("invoice-posted", "payment-received", "credit-note-issued", "payment-late")
+                )
                 expected = sum(replayed.get(t, 0) for t in subscribed)
                 duplicates = _consumed((await http.get(f"{service.base_url}/metrics")).text, *recognised) - consumed_before[name]
                 assert duplicates >= expected, (name, duplicates, expected)

@@ -13,8 +13,8 @@ from creditguard_shared.events.envelope import EventEnvelope
 from creditguard_shared.kafka import ensure_topics
 from creditguard_shared.local_stack import Broker, free_port
 from creditguard_shared.settings import KafkaSettings
-from tests.network_cut import NetworkCut
 from tests.kafka_tools import publish_event, publish_raw, read_topic
+from tests.network_cut import NetworkCut
 
 
 def _invoice_body(buyer_id: str, invoice_id: str, amount: str = "1000.00") -> dict:
@@ -87,8 +87,12 @@ async def _outage_scenario(start_service, databases, broker, network, eventually
 async def test_duplicate_delivery_is_harmless(start_service, databases, broker, eventually):
     scoring = await start_service("scoring", database_url=await databases.create("scoring"), bootstrap_servers=broker.bootstrap_servers)
     buyer = f"B-{uuid.uuid4().hex[:8]}"
-    invoice = InvoicePostedV1(invoice_id=f"{buyer}-1", buyer_id=buyer, amount=Decimal("500.00"), currency="EUR", issued_on=date(2026, 10, 1), due_on=date(2026, 10, 31))
-    payment = PaymentReceivedV1(payment_id=f"{buyer}-P", buyer_id=buyer, invoice_id=f"{buyer}-1", amount=Decimal("200.00"), currency="EUR", paid_on=date(2026, 10, 20))
+    invoice = InvoicePostedV1(
+        invoice_id=f"{buyer}-1", buyer_id=buyer, amount=Decimal("500.00"), currency="EUR", issued_on=date(2026, 10, 1), due_on=date(2026, 10, 31)
+    )
+    payment = PaymentReceivedV1(
+        payment_id=f"{buyer}-P", buyer_id=buyer, invoice_id=f"{buyer}-1", amount=Decimal("200.00"), currency="EUR", paid_on=date(2026, 10, 20)
+    )
     invoice_event = await publish_event(broker.bootstrap_servers, invoice, subject=buyer)
     payment_event = await publish_event(broker.bootstrap_servers, payment, subject=buyer)
     # The same events again, byte for byte, as a producer retry or a replay would send them.
@@ -111,12 +115,18 @@ async def test_poison_message_goes_to_dead_letter_and_later_messages_flow(start_
     marker = f"poison-{uuid.uuid4().hex}"
     wrong_type = EventEnvelope(source="/erp/test", type="creditguard.score.changed.v1", subject=buyer, data={"marker": marker})
     bad_payload = EventEnvelope(source="/erp/test", type=topic_named("invoice-posted").event_type, subject=buyer, data={"invoice_id": marker, "amount": "-5"})
-    await publish_raw(broker.bootstrap_servers, "invoice-posted", [
-        (buyer.encode(), f"not json {marker}".encode(), [("origin", b"test")]),
-        (buyer.encode(), wrong_type.to_bytes(), []),
-        (buyer.encode(), bad_payload.to_bytes(), []),
-    ])
-    good = InvoicePostedV1(invoice_id=f"{buyer}-1", buyer_id=buyer, amount=Decimal("10.00"), currency="EUR", issued_on=date(2026, 10, 1), due_on=date(2026, 10, 31))
+    await publish_raw(
+        broker.bootstrap_servers,
+        "invoice-posted",
+        [
+            (buyer.encode(), f"not json {marker}".encode(), [("origin", b"test")]),
+            (buyer.encode(), wrong_type.to_bytes(), []),
+            (buyer.encode(), bad_payload.to_bytes(), []),
+        ],
+    )
+    good = InvoicePostedV1(
+        invoice_id=f"{buyer}-1", buyer_id=buyer, amount=Decimal("10.00"), currency="EUR", issued_on=date(2026, 10, 1), due_on=date(2026, 10, 31)
+    )
     await publish_event(broker.bootstrap_servers, good, subject=buyer)
 
     async def later_message_processed():
@@ -143,7 +153,9 @@ async def test_handler_failures_are_retried_then_dead_lettered(start_service, da
     """A business-rule rejection (a conflicting re-send of an invoice id) is dead-lettered at once."""
     limits = await start_service("limits", database_url=await databases.create("limits"), bootstrap_servers=broker.bootstrap_servers)
     buyer = f"B-{uuid.uuid4().hex[:8]}"
-    first = InvoicePostedV1(invoice_id=f"{buyer}-1", buyer_id=buyer, amount=Decimal("10.00"), currency="EUR", issued_on=date(2026, 10, 1), due_on=date(2026, 10, 31))
+    first = InvoicePostedV1(
+        invoice_id=f"{buyer}-1", buyer_id=buyer, amount=Decimal("10.00"), currency="EUR", issued_on=date(2026, 10, 1), due_on=date(2026, 10, 31)
+    )
     conflicting = first.model_copy(update={"amount": Decimal("99.00")})
     await publish_event(broker.bootstrap_servers, first, subject=buyer)
     event = await publish_event(broker.bootstrap_servers, conflicting, subject=buyer)

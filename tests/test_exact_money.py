@@ -26,12 +26,19 @@ async def test_the_money_type_sums_compares_and_rounds_alike_on_both_databases(d
     try:
         async with engine.begin() as connection:
             await connection.run_sync(metadata.create_all)
-            await connection.execute(insert(amounts), [
-                {"kind": "small", "amount": Decimal("0.10")}, {"kind": "small", "amount": Decimal("0.20")},
-                *({"kind": "large", "amount": MAX_AMOUNT} for _ in range(100)), {"kind": "large", "amount": Decimal("0.03")},
-                # More than two decimals round half away from zero, as PostgreSQL's NUMERIC(18, 2) does.
-                {"kind": "round", "amount": Decimal("0.005")}, {"kind": "round", "amount": Decimal("-0.005")}, {"kind": "round", "amount": Decimal("2.344")},
-            ])
+            await connection.execute(
+                insert(amounts),
+                [
+                    {"kind": "small", "amount": Decimal("0.10")},
+                    {"kind": "small", "amount": Decimal("0.20")},
+                    *({"kind": "large", "amount": MAX_AMOUNT} for _ in range(100)),
+                    {"kind": "large", "amount": Decimal("0.03")},
+                    # More than two decimals round half away from zero, as PostgreSQL's NUMERIC(18, 2) does.
+                    {"kind": "round", "amount": Decimal("0.005")},
+                    {"kind": "round", "amount": Decimal("-0.005")},
+                    {"kind": "round", "amount": Decimal("2.344")},
+                ],
+            )
             total = func.sum(amounts.c.amount)
             sums = dict((await connection.execute(select(amounts.c.kind, total).group_by(amounts.c.kind))).all())
             assert sums == {"small": Decimal("0.30"), "large": Decimal("99999999999999.03"), "round": Decimal("2.34")}
@@ -59,17 +66,17 @@ def _invoice(buyer_id: str, invoice_id: str, amount: object, *, issued_on: str =
     return {"invoice_id": invoice_id, "buyer_id": buyer_id, "amount": amount, "currency": "EUR", "issued_on": issued_on, "due_on": due_on}
 
 
-async def _created(response, status: int = 201) -> dict:  # type: ignore[no-untyped-def]
+async def _created(response, status: int = 201) -> dict:
     assert response.status_code == status, response.text
     return response.json()
 
 
-async def _money_kinds(service, table: str, column: str) -> set[str]:  # type: ignore[no-untyped-def]
+async def _money_kinds(service, table: str, column: str) -> set[str]:
     async with service.runtime.engine.connect() as connection:
         return set((await connection.execute(text(f"SELECT DISTINCT typeof({column}) FROM {table} WHERE {column} IS NOT NULL"))).scalars())
 
 
-async def _post_documents(limits, *, largest: int) -> dict[str, Decimal]:  # type: ignore[no-untyped-def]
+async def _post_documents(limits, *, largest: int) -> dict[str, Decimal]:
     """Invoices of 0.10, 0.20 and 0.30 (the 0.30 paid with 0.10 and 0.20, the 0.20 credited 0.10);
     ``largest`` invoices of the largest amount and one of three cents, all overdue. Answers the
     open total per buyer."""
@@ -77,29 +84,51 @@ async def _post_documents(limits, *, largest: int) -> dict[str, Decimal]:  # typ
     for number, amount in enumerate(("0.10", "0.20", 0.3), start=1):
         await _created(await limits.client.post("/v1/invoices", headers=erp, json=_invoice(SMALL, f"S-{number}", amount, due_on="2026-12-31")))
     for number, amount in enumerate(("0.10", "0.20"), start=1):
-        await _created(await limits.client.post("/v1/payments", headers=erp, json={
-            "payment_id": f"S-P{number}", "buyer_id": SMALL, "invoice_id": "S-3", "amount": amount, "currency": "EUR", "paid_on": "2026-11-20"}))
-    await _created(await limits.client.post("/v1/credit-notes", headers=erp, json={
-        "credit_note_id": "S-C1", "buyer_id": SMALL, "invoice_id": "S-2", "amount": "0.10", "currency": "EUR", "issued_on": "2026-11-20"}))
-    await _created(await limits.client.post("/v1/invoices/batch", headers=erp, json={
-        "invoices": [_invoice(LARGE, f"L-{number}", str(MAX_AMOUNT)) for number in range(largest)] + [_invoice(LARGE, "L-CENTS", "0.03")]}), 200)
+        await _created(
+            await limits.client.post(
+                "/v1/payments",
+                headers=erp,
+                json={"payment_id": f"S-P{number}", "buyer_id": SMALL, "invoice_id": "S-3", "amount": amount, "currency": "EUR", "paid_on": "2026-11-20"},
+            )
+        )
+    await _created(
+        await limits.client.post(
+            "/v1/credit-notes",
+            headers=erp,
+            json={"credit_note_id": "S-C1", "buyer_id": SMALL, "invoice_id": "S-2", "amount": "0.10", "currency": "EUR", "issued_on": "2026-11-20"},
+        )
+    )
+    await _created(
+        await limits.client.post(
+            "/v1/invoices/batch",
+            headers=erp,
+            json={"invoices": [_invoice(LARGE, f"L-{number}", str(MAX_AMOUNT)) for number in range(largest)] + [_invoice(LARGE, "L-CENTS", "0.03")]},
+        ),
+        200,
+    )
     return {SMALL: Decimal("0.20"), LARGE: MAX_AMOUNT * largest + Decimal("0.03")}
 
 
 async def test_the_ledger_and_its_sums_are_exact(start_service, databases, broker):
-    limits = await start_service("limits", database_url=await databases.create("limits"), bootstrap_servers=broker.bootstrap_servers,
-                                 clock=Clock(fixed=NOW), consumers_enabled=False)
+    limits = await start_service(
+        "limits", database_url=await databases.create("limits"), bootstrap_servers=broker.bootstrap_servers, clock=Clock(fixed=NOW), consumers_enabled=False
+    )
     # A hundred times the largest amount: a total binary floating point holds only to about 0.02.
     expected = await _post_documents(limits, largest=100)
     # A thousand invoices of 0.01, in two runs.
     for run in range(2):
-        await _created(await limits.client.post("/v1/invoices/batch", headers=limits.auth("erp"), json={
-            "invoices": [_invoice(CENTS, f"C-{run}-{number}", "0.01", due_on="2026-12-31") for number in range(500)]}), 200)
+        await _created(
+            await limits.client.post(
+                "/v1/invoices/batch",
+                headers=limits.auth("erp"),
+                json={"invoices": [_invoice(CENTS, f"C-{run}-{number}", "0.01", due_on="2026-12-31") for number in range(500)]},
+            ),
+            200,
+        )
     expected[CENTS] = Decimal("10.00")
 
     open_items = (await limits.client.get(f"/v1/buyers/{SMALL}/invoices", headers=limits.auth("sales"))).json()
-    assert [(i["invoice_id"], i["amount"], i["open_amount"]) for i in open_items] == [
-        ("S-1", "0.10", "0.10"), ("S-2", "0.20", "0.10"), ("S-3", "0.30", "0.00")]
+    assert [(i["invoice_id"], i["amount"], i["open_amount"]) for i in open_items] == [("S-1", "0.10", "0.10"), ("S-2", "0.20", "0.10"), ("S-3", "0.30", "0.00")]
     # The ledger balances: invoiced minus paid minus credited is what is open, and the exposure.
     assert Decimal("0.60") - Decimal("0.30") - Decimal("0.10") == sum((Decimal(i["open_amount"]) for i in open_items), Decimal(0)) == expected[SMALL]
     for buyer, total in expected.items():
@@ -117,8 +146,9 @@ async def test_the_ledger_and_its_sums_are_exact(start_service, databases, broke
 async def test_the_copies_scoring_and_alerts_keep_are_exact(start_service, databases, broker, eventually):
     scoring = await start_service("scoring", database_url=await databases.create("scoring"), bootstrap_servers=broker.bootstrap_servers, clock=Clock(fixed=NOW))
     limits = await start_service("limits", database_url=await databases.create("limits"), bootstrap_servers=broker.bootstrap_servers, clock=Clock(fixed=NOW))
-    alerts = await start_service("alerts", database_url=await databases.create("alerts"), bootstrap_servers=broker.bootstrap_servers, clock=Clock(fixed=NOW),
-                                 sweep_interval_seconds=3600)
+    alerts = await start_service(
+        "alerts", database_url=await databases.create("alerts"), bootstrap_servers=broker.bootstrap_servers, clock=Clock(fixed=NOW), sweep_interval_seconds=3600
+    )
     expected = await _post_documents(limits, largest=10)
 
     async def caught_up() -> None:
@@ -135,11 +165,20 @@ async def test_the_copies_scoring_and_alerts_keep_are_exact(start_service, datab
     assert (Decimal(behaviour["overdue_amount"]), behaviour["invoices_open"]) == (expected[LARGE], 11), behaviour
     small = (await alerts.client.get(f"/v1/buyers/{SMALL}/receivables", headers=alerts.auth("sales"))).json()
     assert sorted((r["invoice_id"], r["amount"], r["open_amount"]) for r in small) == [
-        ("S-1", "0.10", "0.10"), ("S-2", "0.20", "0.10"), ("S-3", "0.30", "0.00")], small
+        ("S-1", "0.10", "0.10"),
+        ("S-2", "0.20", "0.10"),
+        ("S-3", "0.30", "0.00"),
+    ], small
     large = (await alerts.client.get(f"/v1/buyers/{LARGE}/receivables", headers=alerts.auth("sales"))).json()
     assert {r["amount"] for r in large} == {"999999999999.99", "0.03"}, large
     if limits.runtime.engine.dialect.name == "sqlite":
-        for service, table, column in ((scoring, "payment_experiences", "amount"), (scoring, "payment_experiences", "open_amount"),
-                                       (scoring, "settlements", "amount"), (alerts, "receivables", "amount"), (alerts, "receivables", "open_amount"),
-                                       (alerts, "receivable_settlements", "amount"), (alerts, "buyer_profiles", "exposure")):
+        for service, table, column in (
+            (scoring, "payment_experiences", "amount"),
+            (scoring, "payment_experiences", "open_amount"),
+            (scoring, "settlements", "amount"),
+            (alerts, "receivables", "amount"),
+            (alerts, "receivables", "open_amount"),
+            (alerts, "receivable_settlements", "amount"),
+            (alerts, "buyer_profiles", "exposure"),
+        ):
             assert await _money_kinds(service, table, column) == {"integer"}, (service.name, table, column)

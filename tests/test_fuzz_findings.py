@@ -13,7 +13,7 @@ PROBLEM = "application/problem+json"
 UNSTORABLE = "text with a NUL character or a lone surrogate, which cannot be stored"
 
 
-def refused(response) -> dict:  # type: ignore[no-untyped-def]
+def refused(response) -> dict:
     assert response.status_code == 422, response.text
     assert response.headers["content-type"] == PROBLEM
     return response.json()
@@ -21,20 +21,17 @@ def refused(response) -> dict:  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 async def scoring(start_service, databases, broker):
-    return await start_service("scoring", database_url=await databases.create("scoring"), bootstrap_servers=broker.bootstrap_servers,
-                               consumers_enabled=False)
+    return await start_service("scoring", database_url=await databases.create("scoring"), bootstrap_servers=broker.bootstrap_servers, consumers_enabled=False)
 
 
 @pytest.fixture
 async def limits(start_service, databases, broker):
-    return await start_service("limits", database_url=await databases.create("limits"), bootstrap_servers=broker.bootstrap_servers,
-                               consumers_enabled=False)
+    return await start_service("limits", database_url=await databases.create("limits"), bootstrap_servers=broker.bootstrap_servers, consumers_enabled=False)
 
 
 @pytest.fixture
 async def alerts(start_service, databases, broker):
-    return await start_service("alerts", database_url=await databases.create("alerts"), bootstrap_servers=broker.bootstrap_servers,
-                               consumers_enabled=False)
+    return await start_service("alerts", database_url=await databases.create("alerts"), bootstrap_servers=broker.bootstrap_servers, consumers_enabled=False)
 
 
 async def test_a_body_that_is_not_json_in_utf8_is_a_422_problem_like_malformed_json(scoring):
@@ -51,8 +48,7 @@ async def test_a_body_that_is_not_json_in_utf8_is_a_422_problem_like_malformed_j
 
 async def test_creates_that_may_be_sent_again_document_both_201_and_200(scoring, limits, alerts):
     both = [
-        (scoring, [("put", "/v1/buyers/{buyer_id}"), ("post", "/v1/buyers/{buyer_id}/adverse-events"),
-                  ("post", "/v1/buyers/{buyer_id}/financial-statements")]),
+        (scoring, [("put", "/v1/buyers/{buyer_id}"), ("post", "/v1/buyers/{buyer_id}/adverse-events"), ("post", "/v1/buyers/{buyer_id}/financial-statements")]),
         (limits, [("post", "/v1/credit-checks"), ("post", "/v1/invoices"), ("post", "/v1/payments"), ("post", "/v1/credit-notes")]),
         (alerts, [("put", "/v1/collections/strategies/{strategy_id}")]),
     ]
@@ -82,8 +78,12 @@ async def test_text_with_a_nul_or_a_lone_surrogate_is_a_422_problem_on_every_dat
         problem = refused(await scoring.client.get("/v1/buyers", params=params, headers=write))
         assert problem["errors"][0]["location"] == "query" and problem["errors"][0]["field"] in params, problem
     # Deep in a batch, the field is named by its place.
-    batch = {"invoices": [{"invoice_id": "I-T1", "buyer_id": "B-T", "amount": "1.00", "currency": "EUR", "issued_on": "2026-11-01",
-                           "due_on": "2026-12-01"}, {"invoice_id": "I-T2\u0000"}]}
+    batch = {
+        "invoices": [
+            {"invoice_id": "I-T1", "buyer_id": "B-T", "amount": "1.00", "currency": "EUR", "issued_on": "2026-11-01", "due_on": "2026-12-01"},
+            {"invoice_id": "I-T2\u0000"},
+        ]
+    }
     problem = refused(await limits.client.post("/v1/invoices/batch", json=batch, headers=limits.auth("erp")))
     assert [e["field"] for e in problem["errors"]] == ["invoices.1.invoice_id"], problem
     # Text without either is untouched, escapes and all.
@@ -97,6 +97,11 @@ async def test_every_offset_has_the_documented_maximum(alerts):
     problem = refused(await alerts.client.get("/v1/buyer-profiles", params={"offset": huge}, headers=alerts.auth("admin")))
     assert [e["field"] for e in problem["errors"]] == ["offset"], problem
     document = (await alerts.client.get("/openapi.json")).json()
-    offsets = [(path, parameter["schema"]) for path, operations in document["paths"].items() for operation in operations.values()
-               for parameter in operation.get("parameters", []) if parameter["name"] == "offset"]
+    offsets = [
+        (path, parameter["schema"])
+        for path, operations in document["paths"].items()
+        for operation in operations.values()
+        for parameter in operation.get("parameters", [])
+        if parameter["name"] == "offset"
+    ]
     assert offsets and all(schema.get("maximum") == MAX_OFFSET for _, schema in offsets), offsets

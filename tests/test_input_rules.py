@@ -17,7 +17,7 @@ TODAY = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 HUGE = "9223372036854775808"  # 2^63: no BIGINT holds it
 
 
-def refused(response, field: str | None = None) -> dict:  # type: ignore[no-untyped-def]
+def refused(response, field: str | None = None) -> dict:
     assert response.status_code == 422, response.text
     assert response.headers["content-type"] == PROBLEM
     problem = response.json()
@@ -28,39 +28,52 @@ def refused(response, field: str | None = None) -> dict:  # type: ignore[no-unty
 
 @pytest.fixture
 async def limits(start_service, databases, broker):
-    return await start_service("limits", database_url=await databases.create("limits"), bootstrap_servers=broker.bootstrap_servers,
-                               clock=Clock(fixed=TODAY), consumers_enabled=False)
+    return await start_service(
+        "limits", database_url=await databases.create("limits"), bootstrap_servers=broker.bootstrap_servers, clock=Clock(fixed=TODAY), consumers_enabled=False
+    )
 
 
 @pytest.fixture
 async def scoring(start_service, databases, broker):
-    return await start_service("scoring", database_url=await databases.create("scoring"), bootstrap_servers=broker.bootstrap_servers,
-                               consumers_enabled=False)
+    return await start_service("scoring", database_url=await databases.create("scoring"), bootstrap_servers=broker.bootstrap_servers, consumers_enabled=False)
 
 
 @pytest.fixture
 async def alerts(start_service, databases, broker):
-    return await start_service("alerts", database_url=await databases.create("alerts"), bootstrap_servers=broker.bootstrap_servers,
-                               consumers_enabled=False)
+    return await start_service("alerts", database_url=await databases.create("alerts"), bootstrap_servers=broker.bootstrap_servers, consumers_enabled=False)
 
 
-def invoice(invoice_id: str, *, amount: object = "100.00", issued_on: object = "2026-11-01", due_on: object = "2026-12-31", currency: str = "EUR",
-            buyer_id: str = "B-IN-1") -> dict:
+def invoice(
+    invoice_id: str,
+    *,
+    amount: object = "100.00",
+    issued_on: object = "2026-11-01",
+    due_on: object = "2026-12-31",
+    currency: str = "EUR",
+    buyer_id: str = "B-IN-1",
+) -> dict:
     return {"invoice_id": invoice_id, "buyer_id": buyer_id, "amount": amount, "currency": currency, "issued_on": issued_on, "due_on": due_on}
 
 
-async def post(service, path: str, body: dict):  # type: ignore[no-untyped-def]
+async def post(service, path: str, body: dict):
     return await service.client.post(path, json=body, headers=service.auth("erp"))
 
 
 async def test_integers_no_database_holds_are_refused(scoring, alerts):
-    for service, path in ((scoring, "/v1/buyers"), (scoring, "/v1/buyers/B-1/assessments"), (alerts, "/v1/alerts"),
-                          (alerts, "/v1/collections/cases"), (alerts, "/v1/collections/actions")):
+    for service, path in (
+        (scoring, "/v1/buyers"),
+        (scoring, "/v1/buyers/B-1/assessments"),
+        (alerts, "/v1/alerts"),
+        (alerts, "/v1/collections/cases"),
+        (alerts, "/v1/collections/actions"),
+    ):
         refused(await service.client.get(path, params={"offset": HUGE}, headers=service.auth("admin")), "offset")
     rules = (await alerts.client.get("/v1/alert-rules", headers=alerts.auth("admin"))).json()
     rule_id = rules[0]["id"]
-    refused(await alerts.client.patch(f"/v1/alert-rules/{rule_id}", json={"cooldown_seconds": 18446744073709551617},
-                                      headers=alerts.auth("admin")), "cooldown_seconds")
+    refused(
+        await alerts.client.patch(f"/v1/alert-rules/{rule_id}", json={"cooldown_seconds": 18446744073709551617}, headers=alerts.auth("admin")),
+        "cooldown_seconds",
+    )
     after = (await alerts.client.get("/v1/alert-rules", headers=alerts.auth("admin"))).json()
     assert next(r for r in after if r["id"] == rule_id) == rules[0]
 
@@ -95,8 +108,12 @@ async def test_dates_are_iso_strings_and_plausible(limits, scoring):
     for bad in (0, "0", -3.6e-292, "2026-11-01T00:00:00", "01.11.2026", "0001-01-01"):
         refused(await post(limits, "/v1/invoices", invoice("I-DATE", issued_on=bad)), "issued_on")
     for bad in (-3.6e-292, 0, "1700000000"):
-        refused(await scoring.client.put("/v1/buyers/B-DATE", json={"name": "Dated GmbH", "country": "DE", "founded_on": bad},
-                                         headers=scoring.auth("credit_manager")), "founded_on")
+        refused(
+            await scoring.client.put(
+                "/v1/buyers/B-DATE", json={"name": "Dated GmbH", "country": "DE", "founded_on": bad}, headers=scoring.auth("credit_manager")
+            ),
+            "founded_on",
+        )
     # Against the service's clock (2026-12-01): a week ahead is an invoice run; 2030 is a typo.
     refused(await post(limits, "/v1/invoices", invoice("I-2030", issued_on="2030-01-01", due_on="2030-03-01")), "issued_on")
     refused(await post(limits, "/v1/invoices", invoice("I-DUE", due_on="2026-10-01")))
@@ -126,8 +143,11 @@ async def test_a_credit_note_above_what_is_open_is_refused_and_a_changed_resend_
     opened = (await limits.client.get("/v1/invoices/I-CN", headers=limits.auth("admin"))).json()
     assert opened["open_amount"] == "0.00"
     # The same ids with other amounts: 409, naming what differs, for every kind of document.
-    for path, body in (("/v1/invoices", invoice("I-CN", amount="46000.01")), ("/v1/payments", {**payment, "amount": "39999.99"}),
-                       ("/v1/credit-notes", {**note, "amount": "5999.99"})):
+    for path, body in (
+        ("/v1/invoices", invoice("I-CN", amount="46000.01")),
+        ("/v1/payments", {**payment, "amount": "39999.99"}),
+        ("/v1/credit-notes", {**note, "amount": "5999.99"}),
+    ):
         conflict = await post(limits, path, body)
         assert conflict.status_code == 409 and conflict.headers["content-type"] == PROBLEM, conflict.text
         assert conflict.json()["conflicting_fields"] == ["amount"]
@@ -137,8 +157,7 @@ async def test_timestamps_are_utc_with_an_offset_on_every_database(limits, scori
     def aware(text: str) -> bool:
         return datetime.fromisoformat(text.replace("Z", "+00:00")).utcoffset() is not None
 
-    decision = await post(limits, "/v1/credit-checks", {"buyer_id": "B-TZ", "order_id": "O-TZ", "amount": "10.00", "currency": "EUR",
-                                                         "payment_terms_days": 30})
+    decision = await post(limits, "/v1/credit-checks", {"buyer_id": "B-TZ", "order_id": "O-TZ", "amount": "10.00", "currency": "EUR", "payment_terms_days": 30})
     assert decision.status_code == 201 and aware(decision.json()["created_at"]), decision.text
     stored = (await limits.client.get(f"/v1/credit-checks/{decision.json()['id']}", headers=limits.auth("admin"))).json()
     assert aware(stored["created_at"]), stored["created_at"]
@@ -162,8 +181,10 @@ async def test_the_openapi_document_describes_amounts_and_every_error_as_a_probl
 
 
 async def test_a_currency_without_a_rate_is_refused_and_never_takes_the_book_down(limits):
-    for path, body in (("/v1/buyers/B-FX/limit", {"amount": "1000.00", "currency": "CHF", "payment_terms_days": 30, "reason": "new"}),
-                       ("/v1/groups/G-FX/limit", {"amount": "1000.00", "currency": "CHF", "reason": "new"})):
+    for path, body in (
+        ("/v1/buyers/B-FX/limit", {"amount": "1000.00", "currency": "CHF", "payment_terms_days": 30, "reason": "new"}),
+        ("/v1/groups/G-FX/limit", {"amount": "1000.00", "currency": "CHF", "reason": "new"}),
+    ):
         problem = refused(await limits.client.put(path, json=body, headers=limits.auth("credit_manager")), "currency")
         assert "No exchange rate for CHF" in problem["detail"]
     # A row that cannot be converted (a rate removed behind the service's back, a row from before
@@ -176,6 +197,7 @@ async def test_a_currency_without_a_rate_is_refused_and_never_takes_the_book_dow
         assert (await post(limits, "/v1/invoices", invoice(f"I-{buyer}", buyer_id=buyer, currency=currency))).status_code == 201
     async with limits.runtime.uow_factory() as uow:
         from sqlalchemy import text
+
         await uow.session.execute(text("DELETE FROM fx_rates WHERE currency = 'CHF'"))
         await uow.commit()
     portfolio = await limits.client.get("/v1/portfolio", headers=limits.auth("admin"))

@@ -70,8 +70,13 @@ class RunningStack:
 
 def _preferred_ports(broker: int, services: tuple[int, int, int, int]) -> dict[str, str]:
     scoring, limits, alerts, console = services
-    return {"CREDITGUARD_BROKER_PORT": str(broker), "SCORING_PORT": str(scoring), "LIMITS_PORT": str(limits),
-            "ALERTS_PORT": str(alerts), "CONSOLE_PORT": str(console)}
+    return {
+        "CREDITGUARD_BROKER_PORT": str(broker),
+        "SCORING_PORT": str(scoring),
+        "LIMITS_PORT": str(limits),
+        "ALERTS_PORT": str(alerts),
+        "CONSOLE_PORT": str(console),
+    }
 
 
 def _launch(var_dir: Path, ports: dict[str, str], *args: str) -> tuple[subprocess.Popen, Path]:
@@ -81,7 +86,10 @@ def _launch(var_dir: Path, ports: dict[str, str], *args: str) -> tuple[subproces
     env.update(ports)
     process = subprocess.Popen(
         [sys.executable, "-m", "creditguard_shared.local_stack", "--var-dir", str(var_dir), *args],
-        env=env, stdout=output.open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
+        env=env,
+        stdout=output.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     return process, output
 
@@ -130,7 +138,7 @@ def _remote_ports_of(pids: set[int]) -> set[int]:
     return ports
 
 
-def _wait(condition, *, timeout: float, what: str):  # type: ignore[no-untyped-def]
+def _wait(condition, *, timeout: float, what: str):
     deadline = time.monotonic() + timeout
     last: Exception | None = None
     while time.monotonic() < deadline:
@@ -165,7 +173,7 @@ def test_keys_and_databases_are_readable_by_their_owner_only(first):
 
 
 def test_a_second_make_run_takes_free_ports_and_never_joins_the_first(first, tmp_path):
-    taken = _preferred_ports(first.port("broker"), tuple(first.port(name) for name in ("scoring", "limits", "alerts", "console")))  # type: ignore[arg-type]
+    taken = _preferred_ports(first.port("broker"), tuple(first.port(name) for name in ("scoring", "limits", "alerts", "console")))
 
     # Told to keep its ports, it refuses at once and starts nothing.
     refused, output = _launch(tmp_path / "fixed", taken, "--fixed-ports")
@@ -193,8 +201,14 @@ def test_a_second_make_run_takes_free_ports_and_never_joins_the_first(first, tmp
         assert first.port("broker") not in _remote_ports_of(second.pids())
         assert not {first.port(name) for name in ("scoring", "limits", "alerts", "console")} & _remote_ports_of(second.pids())
         # And it works: a document posted to it is there.
-        invoice = {"invoice_id": f"I-{uuid.uuid4().hex[:8]}", "buyer_id": "B-second", "amount": "100.00", "currency": "EUR",
-                   "issued_on": "2026-09-01", "due_on": "2026-10-01"}
+        invoice = {
+            "invoice_id": f"I-{uuid.uuid4().hex[:8]}",
+            "buyer_id": "B-second",
+            "amount": "100.00",
+            "currency": "EUR",
+            "issued_on": "2026-09-01",
+            "due_on": "2026-10-01",
+        }
         assert httpx.post(f"{second.url('limits')}/v1/invoices", json=invoice, headers=second.auth("erp"), timeout=10).status_code == 201
     finally:
         second.stop()
@@ -287,7 +301,7 @@ def test_make_run_killed_outright_is_replaced_by_the_next_and_keeps_its_data(fir
     first.process.wait()
     assert all(Path(f"/proc/{pid}").exists() for pid in left)
     ports = {name: str(first.port(name)) for name in ("broker", "scoring", "limits", "alerts", "console")}
-    again = _start(first.var_dir, _preferred_ports(int(ports["broker"]), tuple(int(ports[n]) for n in ("scoring", "limits", "alerts", "console"))))  # type: ignore[arg-type]
+    again = _start(first.var_dir, _preferred_ports(int(ports["broker"]), tuple(int(ports[n]) for n in ("scoring", "limits", "alerts", "console"))))
     first.process, first.output = again.process, again.output
     assert "left running by an earlier make run" in first.log()
     assert not any(Path(f"/proc/{pid}").exists() and b"creditguard" in Path(f"/proc/{pid}/cmdline").read_bytes() for pid in left)
@@ -296,6 +310,7 @@ def test_make_run_killed_outright_is_replaced_by_the_next_and_keeps_its_data(fir
     assert (first.var_dir / "dev-api-keys.json").read_text() == keys
     assert (first.var_dir / "webhook-secret-keys").read_text() == webhook_key
     _wait(lambda: _known_everywhere(first, buyers, posted), timeout=60, what="the invoices still being there")
+
 
 def test_key_files_and_sqlite_databases_are_created_owner_only(tmp_path):
     """Outside make run too: the key CLI and every SQLite engine create their files 0600."""

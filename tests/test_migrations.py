@@ -102,7 +102,11 @@ async def test_sqlite_amounts_stored_as_floats_come_out_exact_after_the_upgrade(
                 model = metadata.tables[table]
                 for column in columns:
                     read = (await connection.execute(select(model.c[column]).order_by(text("rowid")))).scalars().all()
-                    assert read == OLD_AMOUNTS and all(str(value) == str(amount) for value, amount in zip(read, OLD_AMOUNTS)), (table, column, read)
+                    assert read == OLD_AMOUNTS and all(str(value) == str(amount) for value, amount in zip(read, OLD_AMOUNTS, strict=True)), (
+                        table,
+                        column,
+                        read,
+                    )
     finally:
         await engine.dispose()
 
@@ -131,24 +135,32 @@ async def test_limits_0008_splits_recorded_payments_into_applied_and_unapplied(d
     engine = create_engine(url)
     try:
         async with engine.begin() as connection:
-            await connection.execute(text(
-                "INSERT INTO invoices (invoice_id, buyer_id, amount, currency, issued_on, due_on, open_amount, created_at, late_bucket_announced) "
-                "VALUES ('I1', 'B', 100.00, 'EUR', '2026-01-01', '2026-02-01', 0, '2026-01-01 00:00:00+00:00', 0)"))
+            await connection.execute(
+                text(
+                    "INSERT INTO invoices (invoice_id, buyer_id, amount, currency, issued_on, due_on, open_amount, created_at, late_bucket_announced) "
+                    "VALUES ('I1', 'B', 100.00, 'EUR', '2026-01-01', '2026-02-01', 0, '2026-01-01 00:00:00+00:00', 0)"
+                )
+            )
             await connection.execute(text("INSERT INTO credit_notes VALUES ('C1', 'B', 'I1', 30.00, 'EUR', '2026-01-05', '2026-01-05 00:00:00+00:00')"))
-            await connection.execute(text(
-                "INSERT INTO payments (payment_id, buyer_id, invoice_id, amount, currency, paid_on, created_at) VALUES "
-                "('P2', 'B', 'I1', 50.00, 'EUR', '2026-01-10', '2026-01-10 00:00:00+00:00'), ('P1', 'B', 'I1', 40.00, 'EUR', '2026-01-09', '2026-01-09 00:00:00+00:00'), "
-                "('P3', 'B', 'I1', 5.10, 'EUR', '2026-01-11', '2026-01-11 00:00:00+00:00'), ('PX', 'B', 'IX', 7.00, 'EUR', '2026-01-01', '2026-01-01 00:00:00+00:00')"))
+            await connection.execute(
+                text(
+                    "INSERT INTO payments (payment_id, buyer_id, invoice_id, amount, currency, paid_on, created_at) VALUES "
+                    "('P2', 'B', 'I1', 50.00, 'EUR', '2026-01-10', '2026-01-10 00:00:00+00:00'), "
+                    "('P1', 'B', 'I1', 40.00, 'EUR', '2026-01-09', '2026-01-09 00:00:00+00:00'), "
+                    "('P3', 'B', 'I1', 5.10, 'EUR', '2026-01-11', '2026-01-11 00:00:00+00:00'), "
+                    "('PX', 'B', 'IX', 7.00, 'EUR', '2026-01-01', '2026-01-01 00:00:00+00:00')"
+                )
+            )
         await asyncio.to_thread(command.upgrade, config, "head")
         async with engine.connect() as connection:
             # Through the model's Money column: on SQLite the amounts are whole cents by now (0006).
             from creditguard_limits.models.ledger import Payment
+
             payments = Payment.__table__
             rows = (await connection.execute(select(payments.c.payment_id, payments.c.applied_amount).order_by(payments.c.payment_id))).all()
     finally:
         await engine.dispose()
-    assert [(p, a) for p, a in rows] == [
-        ("P1", Decimal("40.00")), ("P2", Decimal("30.00")), ("P3", Decimal("0.00")), ("PX", None)]
+    assert [(p, a) for p, a in rows] == [("P1", Decimal("40.00")), ("P2", Decimal("30.00")), ("P3", Decimal("0.00")), ("PX", None)]
 
 
 async def test_alerts_0006_encrypts_plain_webhook_secrets_and_refuses_without_a_key(databases, monkeypatch):
@@ -165,10 +177,13 @@ async def test_alerts_0006_encrypts_plain_webhook_secrets_and_refuses_without_a_
     try:
         async with engine.begin() as connection:
             for subscription_id, secret in secrets.items():
-                await connection.execute(text(
-                    "INSERT INTO webhook_subscriptions (id, url, event_types, filter, secret, enabled, created_at, updated_at) "
-                    "VALUES (:id, 'https://example.com/hooks', '[]', '{}', :secret, true, '2026-01-01 00:00:00', '2026-01-01 00:00:00')"),
-                    {"id": subscription_id, "secret": secret})
+                await connection.execute(
+                    text(
+                        "INSERT INTO webhook_subscriptions (id, url, event_types, filter, secret, enabled, created_at, updated_at) "
+                        "VALUES (:id, 'https://example.com/hooks', '[]', '{}', :secret, true, '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+                    ),
+                    {"id": subscription_id, "secret": secret},
+                )
         monkeypatch.delenv("ALERTS_WEBHOOK_SECRET_KEYS", raising=False)
         with pytest.raises(RuntimeError, match="ALERTS_WEBHOOK_SECRET_KEYS is not set"):
             await asyncio.to_thread(command.upgrade, config, "head")

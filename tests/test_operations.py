@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import httpx
 import pytest
@@ -25,9 +26,9 @@ pytestmark = pytest.mark.e2e
 
 
 class _Receiver(BaseHTTPRequestHandler):
-    received: list[bytes] = []
+    received: ClassVar[list[bytes]] = []
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+    def do_POST(self) -> None:
         self.received.append(self.rfile.read(int(self.headers.get("content-length", 0))))
         self.send_response(204)
         self.end_headers()
@@ -67,9 +68,8 @@ def _dashboard_queries() -> list[tuple[str, str, str]]:
     queries = []
     for path in sorted((ROOT / "deploy/grafana/dashboards").glob("*.json")):
         for panel in json.loads(path.read_text())["panels"]:
-            for target in panel.get("targets", []):
-                # Grafana fills $__rate_interval in; a one-minute window holds many 1 s scrapes here.
-                queries.append((path.stem, panel["title"], target["expr"].replace("$__rate_interval", "1m")))
+            # Grafana fills $__rate_interval in; a one-minute window holds many 1 s scrapes here.
+            queries.extend((path.stem, panel["title"], target["expr"].replace("$__rate_interval", "1m")) for target in panel.get("targets", []))
     return queries
 
 
@@ -78,21 +78,69 @@ async def _drive_scenario(system: LocalSystem, receiver_url: str) -> None:
     scoring, limits, alerts = (system.services[n].base_url for n in ("scoring", "limits", "alerts"))
     buyer = f"B-OPS-{uuid.uuid4().hex[:6]}"
     async with httpx.AsyncClient(timeout=15, headers=admin) as http:
+
         async def ok(response: httpx.Response) -> dict:
             assert response.status_code < 300, (response.request.url, response.status_code, response.text)
             return response.json()
 
-        await ok(await http.post(f"{alerts}/v1/webhooks/subscriptions", json={"url": receiver_url, "event_types": ["alert.raised", "alert.escalated", "alert.resolved", "collection.level_changed", "account.status_changed"]}))
-        await ok(await http.put(f"{scoring}/v1/buyers/{buyer}", json={"name": "Ops Test GmbH", "country": "DE", "industry": "C", "legal_form": "GmbH", "founded_on": "2001-05-01", "account_owner": "sales.ops@example.com"}))
-        await ok(await http.put(f"{limits}/v1/buyers/{buyer}/limit", json={"amount": "100000.00", "currency": "EUR", "payment_terms_days": 60, "review_on": "2027-06-30", "reason": "operations test"}))
-        await ok(await http.post(f"{limits}/v1/credit-checks", json={"buyer_id": buyer, "order_id": f"{buyer}-SO1", "amount": "20000.00", "currency": "EUR", "payment_terms_days": 30}))
-        await ok(await http.post(f"{limits}/v1/credit-checks", json={"buyer_id": f"B-UNKNOWN-{uuid.uuid4().hex[:6]}", "order_id": "SO-X", "amount": "90000.00", "currency": "EUR", "payment_terms_days": 30}))
+        await ok(
+            await http.post(
+                f"{alerts}/v1/webhooks/subscriptions",
+                json={
+                    "url": receiver_url,
+                    "event_types": ["alert.raised", "alert.escalated", "alert.resolved", "collection.level_changed", "account.status_changed"],
+                },
+            )
+        )
+        await ok(
+            await http.put(
+                f"{scoring}/v1/buyers/{buyer}",
+                json={
+                    "name": "Ops Test GmbH",
+                    "country": "DE",
+                    "industry": "C",
+                    "legal_form": "GmbH",
+                    "founded_on": "2001-05-01",
+                    "account_owner": "sales.ops@example.com",
+                },
+            )
+        )
+        await ok(
+            await http.put(
+                f"{limits}/v1/buyers/{buyer}/limit",
+                json={"amount": "100000.00", "currency": "EUR", "payment_terms_days": 60, "review_on": "2027-06-30", "reason": "operations test"},
+            )
+        )
+        await ok(
+            await http.post(
+                f"{limits}/v1/credit-checks",
+                json={"buyer_id": buyer, "order_id": f"{buyer}-SO1", "amount": "20000.00", "currency": "EUR", "payment_terms_days": 30},
+            )
+        )
+        await ok(
+            await http.post(
+                f"{limits}/v1/credit-checks",
+                json={"buyer_id": f"B-UNKNOWN-{uuid.uuid4().hex[:6]}", "order_id": "SO-X", "amount": "90000.00", "currency": "EUR", "payment_terms_days": 30},
+            )
+        )
         # An invoice already past due: the aging sweep reports it late, alerts raise and call the webhook.
         # (A few days past due: one posted months after its due date is history, which alerts judge
         # only once its payments had a day to follow.)
         due_on = datetime.now(UTC).date() - timedelta(days=3)
-        await ok(await http.post(f"{limits}/v1/invoices", json={"invoice_id": f"{buyer}-INV1", "buyer_id": buyer, "order_id": f"{buyer}-SO1", "amount": "20000.00", "currency": "EUR",
-                                                                "issued_on": (due_on - timedelta(days=30)).isoformat(), "due_on": due_on.isoformat()}))
+        await ok(
+            await http.post(
+                f"{limits}/v1/invoices",
+                json={
+                    "invoice_id": f"{buyer}-INV1",
+                    "buyer_id": buyer,
+                    "order_id": f"{buyer}-SO1",
+                    "amount": "20000.00",
+                    "currency": "EUR",
+                    "issued_on": (due_on - timedelta(days=30)).isoformat(),
+                    "due_on": due_on.isoformat(),
+                },
+            )
+        )
         await http.get(f"{limits}/v1/nothing-here")  # a 404 for the client-error panel
         await _console_page(system, f"/accounts/{buyer}", wrong_password_first=True)
         await publish_raw(system.broker.bootstrap_servers, "invoice-posted", [(buyer.encode(), b"not an event", [])])
@@ -115,6 +163,7 @@ async def test_every_dashboard_query_and_alert_rule_works_against_real_prometheu
     prometheus = PrometheusServer(directory=tmp_path, targets={f"creditguard-{n}": f"127.0.0.1:{p.port}" for n, p in services.items()})
     prometheus.start()
     try:
+
         async def scraped_enough():
             assert prometheus.target_health() == {f"creditguard-{n}": "up" for n in services}
             # rate() needs two samples in its window, and the rules need a few evaluations.

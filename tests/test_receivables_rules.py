@@ -56,12 +56,14 @@ async def test_read_ahead_answers_as_the_database_would_and_takes_in_what_the_ba
     sessions = create_session_factory(engine)
     async with sessions() as session, session.begin():
         session.add_all([_Invoice(invoice_id="I1"), _Invoice(invoice_id="I9")])
-        session.add_all([
-            _Settlement(settlement_id="payment:P2", invoice_id="I1", amount=Decimal(30), settled_on=date(2026, 3, 2)),
-            _Settlement(settlement_id="payment:P1", invoice_id="I1", amount=Decimal(20), settled_on=date(2026, 3, 1)),
-            # Recorded before its invoice arrived (another topic): known by id, its invoice not read.
-            _Settlement(settlement_id="payment:P7", invoice_id="I7", amount=Decimal(5), settled_on=date(2026, 3, 1)),
-        ])
+        session.add_all(
+            [
+                _Settlement(settlement_id="payment:P2", invoice_id="I1", amount=Decimal(30), settled_on=date(2026, 3, 2)),
+                _Settlement(settlement_id="payment:P1", invoice_id="I1", amount=Decimal(20), settled_on=date(2026, 3, 1)),
+                # Recorded before its invoice arrived (another topic): known by id, its invoice not read.
+                _Settlement(settlement_id="payment:P7", invoice_id="I7", amount=Decimal(5), settled_on=date(2026, 3, 1)),
+            ]
+        )
     async with sessions() as session, session.begin():
         read = ReceivablesReadAhead(documents=_Invoice, settlements=_Settlement)
         await read.read(session, invoice_ids={"I1", "I2"}, settlement_ids={"payment:P7", "payment:P8"})

@@ -8,7 +8,11 @@ PROBLEM = "application/problem+json"
 
 # A protected write per service, a body it rejects, and a role that may not call it.
 WRITES = {
-    "limits": ("/v1/invoices", {"invoice_id": "I-1", "buyer_id": "B-1", "amount": "not-money", "currency": "EUR", "issued_on": "2026-01-01", "due_on": "2026-02-01"}, "sales"),
+    "limits": (
+        "/v1/invoices",
+        {"invoice_id": "I-1", "buyer_id": "B-1", "amount": "not-money", "currency": "EUR", "issued_on": "2026-01-01", "due_on": "2026-02-01"},
+        "sales",
+    ),
 }
 READS = {
     "scoring": "/v1/buyers/B-1/payment-behaviour",

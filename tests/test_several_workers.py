@@ -52,11 +52,18 @@ async def test_two_workers_never_commit_more_than_the_limit(postgres_database: t
     manager = {"Authorization": f"Bearer {add_key(keys, role=Role.CREDIT_MANAGER, name='manager')[0]}"}
     port = free_port()
     log = tmp_path / "limits.log"
-    env = {**os.environ, "LIMITS_DATABASE_URL": url, "LIMITS_API_KEYS_FILE": str(keys), "LIMITS_RELAY_ENABLED": "false",
-           "LIMITS_CONSUMERS_ENABLED": "false", "LIMITS_LOG_LEVEL": "INFO"}
+    env = {
+        **os.environ,
+        "LIMITS_DATABASE_URL": url,
+        "LIMITS_API_KEYS_FILE": str(keys),
+        "LIMITS_RELAY_ENABLED": "false",
+        "LIMITS_CONSUMERS_ENABLED": "false",
+        "LIMITS_LOG_LEVEL": "INFO",
+    }
     with log.open("w") as output:
-        process = subprocess.Popen([sys.executable, "-m", "creditguard_limits.cli", "serve", "--workers", "2", "--port", str(port)],
-                                   env=env, stdout=output, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(  # noqa: ASYNC220 - starts the server and returns; the test signals and waits for it in its own way
+            [sys.executable, "-m", "creditguard_limits.cli", "serve", "--workers", "2", "--port", str(port)], env=env, stdout=output, stderr=subprocess.STDOUT
+        )
     try:
         try:
             await asyncio.to_thread(wait_for_port, "127.0.0.1", port, 120)
@@ -66,8 +73,9 @@ async def test_two_workers_never_commit_more_than_the_limit(postgres_database: t
         # No keep-alive: a pooled connection the server closes as idle while the client picks it
         # up again is a client-side race, not what this test is about.
         async with httpx.AsyncClient(base_url=base, timeout=60, limits=httpx.Limits(max_connections=100, max_keepalive_connections=0)) as client:
-            response = await client.put("/v1/buyers/B-1/limit", headers=manager,
-                                        json={"amount": str(LIMIT), "currency": "EUR", "payment_terms_days": 60, "reason": "test"})
+            response = await client.put(
+                "/v1/buyers/B-1/limit", headers=manager, json={"amount": str(LIMIT), "currency": "EUR", "payment_terms_days": 60, "reason": "test"}
+            )
             assert response.status_code == 200, response.text
             limit = Decimal((await client.get("/v1/buyers/B-1/exposure", headers=erp)).json()["limit"])
             assert limit > 0
@@ -97,7 +105,8 @@ async def test_two_workers_never_commit_more_than_the_limit(postgres_database: t
             sweep_holders = await connection.fetchval(
                 "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND objid = $1::bigint::oid"
                 " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
-                lock_key("creditguard-limits-daily_sweep"))
+                lock_key("creditguard-limits-daily_sweep"),
+            )
         finally:
             await connection.close()
         assert decided == ORDERS

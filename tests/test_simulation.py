@@ -4,7 +4,6 @@ and, at a small size, a run through the real broker and services asserting the i
 from __future__ import annotations
 
 import json
-import random
 from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
@@ -20,9 +19,9 @@ from creditguard_simulation.behaviour import payment_schedule
 from creditguard_simulation.book import ONBOARDING_DAYS, Behaviour, BookConfig, Scenario, generate_book
 from creditguard_simulation.calendar import SimulatedCalendar
 from creditguard_simulation.companies import DEFAULT_DATA_PATH, load_companies, resolve_data_path
+from creditguard_simulation.economics import CompanyEconomics, credit_policy, policy_result
 from creditguard_simulation.engine import Simulation
 from creditguard_simulation.figures import compute_figures
-from creditguard_simulation.economics import CompanyEconomics, credit_policy, policy_result
 from creditguard_simulation.orders import buyer_orders, history_orders
 from creditguard_simulation.report import CHARTS, FRONTIER_CHART, summary_lines, write_report
 from creditguard_simulation.run import Outcome
@@ -39,7 +38,7 @@ def companies():
 
 
 def test_every_company_becomes_a_statement_scoring_accepts_and_its_ratios_come_back(companies):
-    matches = {code: 0 for code in ("X1", "X2", "X7", "X9", "X18", "X22", "X51")}
+    matches = dict.fromkeys(("X1", "X2", "X7", "X9", "X18", "X22", "X51"), 0)
     comparable = dict.fromkeys(matches, 0)
     for company in companies:
         lines = statement_lines(company.ratios, total_assets=total_assets_eur(company.ratios))
@@ -63,8 +62,9 @@ def test_total_assets_come_from_the_companys_own_size():
 def test_the_book_is_reproducible_and_uses_codes_scoring_accepts(companies):
     config = BookConfig(buyers=300, days=365, seed=3)
     book = generate_book(companies, config)
-    assert [(b.buyer_id, b.company.company_id, b.behaviour, b.default_day) for b in book] == \
-        [(b.buyer_id, b.company.company_id, b.behaviour, b.default_day) for b in generate_book(companies, config)]
+    assert [(b.buyer_id, b.company.company_id, b.behaviour, b.default_day) for b in book] == [
+        (b.buyer_id, b.company.company_id, b.behaviour, b.default_day) for b in generate_book(companies, config)
+    ]
     assert [b.company.company_id for b in generate_book(companies, replace(config, seed=4))] != [b.company.company_id for b in book]
     assert all(is_country(b.country) and nace_section(b.industry) for b in book)
     assert len({b.buyer_id for b in book}) == 300 and len({b.account_owner for b in book}) > 1
@@ -96,7 +96,7 @@ def test_defaulters_slow_down_before_they_stop_paying(companies):
         if schedule:
             delays[due_day] = max(day for day, _ in schedule) - due_day
     early = [d for due, d in delays.items() if due < 200]
-    late = [d for due, d in delays.items() if 230 <= due]
+    late = [d for due, d in delays.items() if due >= 230]
     assert max(early) <= 12 and min(late) > max(early)
     assert not payment_schedule(buyer, invoice_id="I-last", amount=Decimal("10.00"), due_day=285, days=365, seed=1)
 
@@ -170,8 +170,11 @@ async def test_counterfactual_and_a_refusing_system_run_the_same_world(companies
 
     economics = CompanyEconomics(margin=Decimal("0.15"))
     static = await Simulation(book=book, config=config, system=StaticLimits()).run()
-    results = {"approve_all": policy_result(counterfactual, economics), "static_limits": policy_result(static, economics),
-               "creditguard": policy_result(refusing, economics)}
+    results = {
+        "approve_all": policy_result(counterfactual, economics),
+        "static_limits": policy_result(static, economics),
+        "creditguard": policy_result(refusing, economics),
+    }
     for result in results.values():
         assert result.net_contribution == result.gross_margin - result.net_bad_debt - result.financing_cost - result.insurance_premium
         assert result.gross_margin == (result.sales * Decimal("0.15")).quantize(Decimal("0.01"))
@@ -180,10 +183,26 @@ async def test_counterfactual_and_a_refusing_system_run_the_same_world(companies
     # Refusing the defaulters outright saves their open invoices of the year, not those they brought from before.
     assert results["creditguard"].gross_bad_debt < results["approve_all"].gross_bad_debt
 
-    outcome = Outcome(config=config, book=book, approve_all=counterfactual, static_limits=static, creditguard=refusing, results=results,
-                      figures=figures, violations=[], api_problems=[], notes=["a note"])
-    report = write_report(base=outcome, downturn=outcome, sweep=[replace(outcome, risk_appetite=Decimal("0.1")), replace(outcome, risk_appetite=Decimal("0.5"))],
-                          economics=economics, out_dir=tmp_path, command="test")
+    outcome = Outcome(
+        config=config,
+        book=book,
+        approve_all=counterfactual,
+        static_limits=static,
+        creditguard=refusing,
+        results=results,
+        figures=figures,
+        violations=[],
+        api_problems=[],
+        notes=["a note"],
+    )
+    report = write_report(
+        base=outcome,
+        downturn=outcome,
+        sweep=[replace(outcome, risk_appetite=Decimal("0.1")), replace(outcome, risk_appetite=Decimal("0.5"))],
+        economics=economics,
+        out_dir=tmp_path,
+        command="test",
+    )
     text = report.read_text()
     assert "net contribution" in text and "| grade | buyers | defaults | mean predicted PD |" in text and "a note" in text and "## Risk appetite" in text
     for chart in (*CHARTS, FRONTIER_CHART):
@@ -191,8 +210,16 @@ async def test_counterfactual_and_a_refusing_system_run_the_same_world(companies
     document = json.loads((tmp_path / "report.json").read_text())
     assert set(document["policies"]) == {"approve_all", "static_limits", "creditguard"}
     for policy in document["policies"].values():
-        assert {"credit_sales", "gross_margin", "net_bad_debt", "financing_cost", "insurance_premium", "net_contribution",
-                "good_sales", "good_sales_turned_away"} <= set(policy)
+        assert {
+            "credit_sales",
+            "gross_margin",
+            "net_bad_debt",
+            "financing_cost",
+            "insurance_premium",
+            "net_contribution",
+            "good_sales",
+            "good_sales_turned_away",
+        } <= set(policy)
     assert document["policies"]["creditguard"]["net_contribution"] == float(results["creditguard"].net_contribution)
     assert {"scenario", "seed", "buyers", "days", "calibration", "downturn", "risk_appetite_sweep"} <= set(document)
     assert document["seed"] == 9 and document["buyers"] == 60 and len(document["risk_appetite_sweep"]) == 2
@@ -232,9 +259,10 @@ def test_the_downturn_doubles_the_defaults_of_the_second_half(companies):
     second_half = sum(1 for b in base if b.default_day is not None and b.default_day >= half)
     assert second_half > 10
     assert sum(1 for b in worse if b.default_day is not None and b.default_day >= half) == 2 * second_half
-    assert [b.default_day for b in base if b.default_day is not None and b.default_day < half] == \
-        [b.default_day for b in worse if b.buyer_id in {x.buyer_id for x in base if x.default_day is not None and x.default_day < half}]
-    changed = [w for b, w in zip(base, worse) if b != w]
+    assert [b.default_day for b in base if b.default_day is not None and b.default_day < half] == [
+        b.default_day for b in worse if b.buyer_id in {x.buyer_id for x in base if x.default_day is not None and x.default_day < half}
+    ]
+    changed = [w for b, w in zip(base, worse, strict=True) if b != w]
     assert all(w.behaviour is Behaviour.DEFAULTING and w.default_day >= half and not w.company.bankrupt for w in changed)
 
 
@@ -268,7 +296,15 @@ def test_the_command_line_takes_the_books_size_seed_margin_and_folder():
     from creditguard_simulation.cli import parser
 
     args = parser().parse_args(["--buyers", "50", "--days", "30", "--seed", "4", "--margin", "0.2", "--out", "x", "--sweep", "0.1,0.5", "--no-downturn"])
-    assert (args.buyers, args.days, args.seed, args.margin, args.out, args.sweep, args.downturn) == (50, 30, 4, Decimal("0.2"), Path("x"), (Decimal("0.1"), Decimal("0.5")), False)
+    assert (args.buyers, args.days, args.seed, args.margin, args.out, args.sweep, args.downturn) == (
+        50,
+        30,
+        4,
+        Decimal("0.2"),
+        Path("x"),
+        (Decimal("0.1"), Decimal("0.5")),
+        False,
+    )
     assert parser().parse_args([]).out == Path("var/simulation/report")
     with pytest.raises(SystemExit):
         parser().parse_args(["--margin", "1.5"])
@@ -280,8 +316,14 @@ async def test_a_small_book_through_the_live_system_keeps_the_invariants(tmp_pat
     from creditguard_simulation.stack import own_stack
 
     config = BookConfig(buyers=40, days=60, bankrupt_share=0.25, seed=7, history_days=120)
-    demo = await simulate(config=config, data_path=DATA, stack=lambda policy, label: own_stack(tmp_path / label, policy),
-                          out_dir=tmp_path / "report", command="test", progress=False)
+    demo = await simulate(
+        config=config,
+        data_path=DATA,
+        stack=lambda policy, label: own_stack(tmp_path / label, policy),
+        out_dir=tmp_path / "report",
+        command="test",
+        progress=False,
+    )
     outcome = demo.base
 
     assert outcome.violations == []

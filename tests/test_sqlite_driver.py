@@ -48,7 +48,7 @@ async def test_rows_counts_returning_and_executemany(engine) -> None:
 
 
 async def test_errors_keep_their_dbapi_class_and_roll_back(engine) -> None:
-    with pytest.raises(exc.IntegrityError):
+    with pytest.raises(exc.IntegrityError):  # noqa: PT012 - the transaction as a whole is what fails
         async with engine.begin() as connection:
             await connection.execute(insert(items).values(name="x"))
             await connection.execute(insert(items).values(name="x"))
@@ -71,7 +71,7 @@ async def test_begin_immediate_takes_the_write_lock_with_the_first_statement(eng
             await connection.execute(insert(items).values(name="kept"))
         async with engine.begin():
             pass  # a transaction without statements commits without the driver
-        with pytest.raises(RuntimeError):
+        with pytest.raises(RuntimeError):  # noqa: PT012 - the transaction as a whole is what fails
             async with engine.begin() as connection:
                 await connection.execute(insert(items).values(name="dropped"))
                 raise RuntimeError("roll back")

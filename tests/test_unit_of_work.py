@@ -92,7 +92,7 @@ async def test_rolled_back_or_failing_work_leaves_nothing(new_uow) -> None:
     async def fail() -> None:
         raise RuntimeError("check failed")
 
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError):  # noqa: PT012 - the unit of work as a whole is what fails
         async with new_uow() as uow:
             await uow.session.execute(insert(entries).values(kind="change"))
             uow.before_commit("k", fail)

@@ -34,7 +34,7 @@ class PanelSpec:
     width: int = 12
 
 
-def _panel(spec: PanelSpec):  # type: ignore[no-untyped-def]
+def _panel(spec: PanelSpec):
     builder = (stat.Panel() if spec.kind == "stat" else timeseries.Panel()).title(spec.title).unit(spec.unit).datasource(DATASOURCE).height(8).span(spec.width)
     if spec.description:
         builder = builder.description(spec.description)
@@ -55,65 +55,151 @@ OPERATIONS: dict[str, list[PanelSpec]] = {
     "Services": [
         PanelSpec("Services up", (Query('up{job=~"creditguard-.*"}', "{{job}}"),), kind="stat", width=6),
         PanelSpec("Broker connected", (Query("creditguard_broker_connected", "{{service}}"),), kind="stat", width=6),
-        PanelSpec("Request rate by route", (Query(f"sum by (service, route) (rate(creditguard_http_requests_total{RATE}))", "{{service}} {{route}}"),), unit="reqps"),
-        PanelSpec("Error ratio (5xx) by service", (Query(_ratio(
-            f'rate(creditguard_http_requests_total{{status=~"5.."}}{RATE})', f"rate(creditguard_http_requests_total{RATE})", "service"), "{{service}}"),), unit="percentunit"),
-        PanelSpec("Client errors (4xx) by route", (Query(f'sum by (service, route, status) (rate(creditguard_http_requests_total{{status=~"4.."}}{RATE}))', "{{service}} {{route}} {{status}}"),), unit="reqps"),
-        PanelSpec("Latency p50 / p99 by route", (
-            Query(f"histogram_quantile(0.5, sum by (service, route, le) (rate(creditguard_http_request_duration_seconds_bucket{RATE})))", "p50 {{service}} {{route}}"),
-            Query(f"histogram_quantile(0.99, sum by (service, route, le) (rate(creditguard_http_request_duration_seconds_bucket{RATE})))", "p99 {{service}} {{route}}"),
-        ), unit="s", width=24),
+        PanelSpec(
+            "Request rate by route", (Query(f"sum by (service, route) (rate(creditguard_http_requests_total{RATE}))", "{{service}} {{route}}"),), unit="reqps"
+        ),
+        PanelSpec(
+            "Error ratio (5xx) by service",
+            (
+                Query(
+                    _ratio(f'rate(creditguard_http_requests_total{{status=~"5.."}}{RATE})', f"rate(creditguard_http_requests_total{RATE})", "service"),
+                    "{{service}}",
+                ),
+            ),
+            unit="percentunit",
+        ),
+        PanelSpec(
+            "Client errors (4xx) by route",
+            (Query(f'sum by (service, route, status) (rate(creditguard_http_requests_total{{status=~"4.."}}{RATE}))', "{{service}} {{route}} {{status}}"),),
+            unit="reqps",
+        ),
+        PanelSpec(
+            "Latency p50 / p99 by route",
+            (
+                Query(
+                    f"histogram_quantile(0.5, sum by (service, route, le) (rate(creditguard_http_request_duration_seconds_bucket{RATE})))",
+                    "p50 {{service}} {{route}}",
+                ),
+                Query(
+                    f"histogram_quantile(0.99, sum by (service, route, le) (rate(creditguard_http_request_duration_seconds_bucket{RATE})))",
+                    "p99 {{service}} {{route}}",
+                ),
+            ),
+            unit="s",
+            width=24,
+        ),
     ],
     "Events": [
         PanelSpec("Consumer lag by topic", (Query("sum by (service, topic) (creditguard_consumer_lag_messages)", "{{service}} {{topic}}"),)),
-        PanelSpec("Events consumed by outcome", (Query(f"sum by (service, topic, outcome) (rate(creditguard_events_consumed_total{RATE}))", "{{service}} {{topic}} {{outcome}}"),), unit="ops"),
+        PanelSpec(
+            "Events consumed by outcome",
+            (Query(f"sum by (service, topic, outcome) (rate(creditguard_events_consumed_total{RATE}))", "{{service}} {{topic}} {{outcome}}"),),
+            unit="ops",
+        ),
         PanelSpec("Outbox backlog", (Query("creditguard_outbox_pending_events", "{{service}}"),)),
         PanelSpec("Oldest unsent outbox event", (Query("creditguard_outbox_oldest_pending_age_seconds", "{{service}}"),), unit="s"),
-        PanelSpec("Events published", (Query(f"sum by (service, topic) (rate(creditguard_events_published_total{RATE}))", "{{service}} {{topic}}"),), unit="ops"),
-        PanelSpec("Dead-lettered messages", (Query("sum by (service, topic, reason) (increase(creditguard_events_dead_lettered_total[1h]))", "{{service}} {{topic}} {{reason}}"),)),
+        PanelSpec(
+            "Events published", (Query(f"sum by (service, topic) (rate(creditguard_events_published_total{RATE}))", "{{service}} {{topic}}"),), unit="ops"
+        ),
+        PanelSpec(
+            "Dead-lettered messages",
+            (Query("sum by (service, topic, reason) (increase(creditguard_events_dead_lettered_total[1h]))", "{{service}} {{topic}} {{reason}}"),),
+        ),
         PanelSpec("Consumer group lag (committed offsets)", (Query("sum by (group, topic) (creditguard_consumer_group_lag_messages)", "{{group}} {{topic}}"),)),
-        PanelSpec("Seconds since the broker last acknowledged an event",
-                  (Query("time() - creditguard_outbox_last_publish_timestamp_seconds", "{{service}}"),), unit="s"),
-        PanelSpec("Broker losses found and events republished", (
-            # Both counters have no series until the first loss or replay: shown as 0 until then.
-            Query("sum by (service, reason) (increase(creditguard_broker_data_loss_detected_total[1h])) or on() vector(0)", "lost: {{service}} {{reason}}"),
-            Query("sum by (service, reason) (increase(creditguard_events_republished_total[1h])) or on() vector(0)", "republished: {{service}} {{reason}}"),
-        )),
+        PanelSpec(
+            "Seconds since the broker last acknowledged an event",
+            (Query("time() - creditguard_outbox_last_publish_timestamp_seconds", "{{service}}"),),
+            unit="s",
+        ),
+        PanelSpec(
+            "Broker losses found and events republished",
+            (
+                # Both counters have no series until the first loss or replay: shown as 0 until then.
+                Query("sum by (service, reason) (increase(creditguard_broker_data_loss_detected_total[1h])) or on() vector(0)", "lost: {{service}} {{reason}}"),
+                Query("sum by (service, reason) (increase(creditguard_events_republished_total[1h])) or on() vector(0)", "republished: {{service}} {{reason}}"),
+            ),
+        ),
         PanelSpec("Topics differing from the catalogue", (Query("creditguard_topic_mismatches", "{{service}}"),), kind="stat", width=6),
-        PanelSpec("Outbox events pruned after the retention", (Query("sum by (service) (increase(creditguard_outbox_pruned_total[1d])) or on() vector(0)", "{{service}}"),), width=6),
+        PanelSpec(
+            "Outbox events pruned after the retention",
+            (Query("sum by (service) (increase(creditguard_outbox_pruned_total[1d])) or on() vector(0)", "{{service}}"),),
+            width=6,
+        ),
     ],
     "Console": [
-        PanelSpec("Console calls to the services p95 by service called", (
-            Query(f"histogram_quantile(0.95, sum by (upstream, le) (rate(creditguard_console_upstream_request_duration_seconds_bucket{RATE})))", "p95 {{upstream}}"),
-        ), unit="s"),
+        PanelSpec(
+            "Console calls to the services p95 by service called",
+            (
+                Query(
+                    f"histogram_quantile(0.95, sum by (upstream, le) (rate(creditguard_console_upstream_request_duration_seconds_bucket{RATE})))",
+                    "p95 {{upstream}}",
+                ),
+            ),
+            unit="s",
+        ),
         PanelSpec("Sign-ins by outcome", (Query(f"sum by (outcome) (rate(creditguard_console_sign_ins_total{RATE}))", "{{outcome}}"),), unit="ops"),
     ],
     "Webhooks": [
         PanelSpec("Webhook deliveries by result", (Query(f"sum by (result) (rate(creditguard_webhook_deliveries_total{RATE}))", "{{result}}"),), unit="ops"),
-        PanelSpec("Webhook success ratio", (Query(_ratio(
-            f'rate(creditguard_webhook_deliveries_total{{result="delivered"}}{RATE})', f"rate(creditguard_webhook_deliveries_total{RATE})", "job"), "{{job}}"),), unit="percentunit"),
-        PanelSpec("Webhook latency p50 / p95", (
-            Query(f"histogram_quantile(0.5, sum by (le) (rate(creditguard_webhook_delivery_duration_seconds_bucket{RATE})))", "p50"),
-            Query(f"histogram_quantile(0.95, sum by (le) (rate(creditguard_webhook_delivery_duration_seconds_bucket{RATE})))", "p95"),
-        ), unit="s", width=24),
+        PanelSpec(
+            "Webhook success ratio",
+            (
+                Query(
+                    _ratio(
+                        f'rate(creditguard_webhook_deliveries_total{{result="delivered"}}{RATE})', f"rate(creditguard_webhook_deliveries_total{RATE})", "job"
+                    ),
+                    "{{job}}",
+                ),
+            ),
+            unit="percentunit",
+        ),
+        PanelSpec(
+            "Webhook latency p50 / p95",
+            (
+                Query(f"histogram_quantile(0.5, sum by (le) (rate(creditguard_webhook_delivery_duration_seconds_bucket{RATE})))", "p50"),
+                Query(f"histogram_quantile(0.95, sum by (le) (rate(creditguard_webhook_delivery_duration_seconds_bucket{RATE})))", "p95"),
+            ),
+            unit="s",
+            width=24,
+        ),
     ],
 }
 
 PORTFOLIO: dict[str, list[PanelSpec]] = {
     "Credit decisions": [
         PanelSpec("Credit-check decisions", (Query(f"sum by (decision) (rate(creditguard_credit_checks_total{RATE}))", "{{decision}}"),), unit="ops"),
-        PanelSpec("Approval rate", (Query(_ratio(
-            f'rate(creditguard_credit_checks_total{{decision=~"approved|approved_with_conditions"}}{RATE})', f"rate(creditguard_credit_checks_total{RATE})", "job"), "{{job}}"),), unit="percentunit"),
+        PanelSpec(
+            "Approval rate",
+            (
+                Query(
+                    _ratio(
+                        f'rate(creditguard_credit_checks_total{{decision=~"approved|approved_with_conditions"}}{RATE})',
+                        f"rate(creditguard_credit_checks_total{RATE})",
+                        "job",
+                    ),
+                    "{{job}}",
+                ),
+            ),
+            unit="percentunit",
+        ),
         PanelSpec("Top reason codes (1h)", (Query("topk(10, sum by (code) (increase(creditguard_credit_check_reasons_total[1h])))", "{{code}}"),)),
-        PanelSpec("Credit-check latency p50 / p99", (
-            Query(f"histogram_quantile(0.5, sum by (le) (rate(creditguard_credit_check_duration_seconds_bucket{RATE})))", "p50"),
-            Query(f"histogram_quantile(0.99, sum by (le) (rate(creditguard_credit_check_duration_seconds_bucket{RATE})))", "p99"),
-        ), unit="s"),
+        PanelSpec(
+            "Credit-check latency p50 / p99",
+            (
+                Query(f"histogram_quantile(0.5, sum by (le) (rate(creditguard_credit_check_duration_seconds_bucket{RATE})))", "p50"),
+                Query(f"histogram_quantile(0.99, sum by (le) (rate(creditguard_credit_check_duration_seconds_bucket{RATE})))", "p99"),
+            ),
+            unit="s",
+        ),
         PanelSpec("Referred orders waiting", (Query("creditguard_referred_checks_pending", "pending"),), kind="stat", width=6),
-        PanelSpec("Assessments and score changes", (
-            Query(f"sum by (trigger) (rate(creditguard_assessments_total{RATE}))", "assessments {{trigger}}"),
-            Query("sum by (direction) (increase(creditguard_score_changes_total[1h]))", "score changes {{direction}} (1h)"),
-        ), width=18),
+        PanelSpec(
+            "Assessments and score changes",
+            (
+                Query(f"sum by (trigger) (rate(creditguard_assessments_total{RATE}))", "assessments {{trigger}}"),
+                Query("sum by (direction) (increase(creditguard_score_changes_total[1h]))", "score changes {{direction}} (1h)"),
+            ),
+            width=18,
+        ),
     ],
     "Exposure": [
         PanelSpec("Total exposure", (Query("creditguard_portfolio_exposure_amount", "exposure"),), kind="stat", width=6),
@@ -123,7 +209,9 @@ PORTFOLIO: dict[str, list[PanelSpec]] = {
     ],
     "Alerts and collections": [
         PanelSpec("Open alerts by severity", (Query("sum by (severity) (creditguard_alerts_open)", "{{severity}}"),)),
-        PanelSpec("Alerts raised by rule (1h)", (Query("sum by (rule_type, severity) (increase(creditguard_alerts_raised_total[1h]))", "{{rule_type}} {{severity}}"),)),
+        PanelSpec(
+            "Alerts raised by rule (1h)", (Query("sum by (rule_type, severity) (increase(creditguard_alerts_raised_total[1h]))", "{{rule_type}} {{severity}}"),)
+        ),
         PanelSpec("Open collection cases by level", (Query("sum by (level) (creditguard_collection_cases_open)", "{{level}}"),), width=24),
     ],
 }

@@ -60,10 +60,13 @@ def deployment(spec: ServiceSpec) -> dict:
             {"name": f"{prefix}_DATABASE_URL", "valueFrom": {"secretKeyRef": {"name": "creditguard-secrets", "key": f"{spec.name}-database-url"}}},
             # The console checks no API keys; it holds one, to call the services on a person's behalf.
             {"name": "CONSOLE_API_KEY", "valueFrom": {"secretKeyRef": {"name": "creditguard-secrets", "key": "console-api-key"}}}
-            if spec.name == CONSOLE else {"name": f"{prefix}_API_KEYS_FILE", "value": "/etc/creditguard/api-keys.json"},
+            if spec.name == CONSOLE
+            else {"name": f"{prefix}_API_KEYS_FILE", "value": "/etc/creditguard/api-keys.json"},
         ],
         # The console spools large CSV uploads to /tmp; the root filesystem stays read-only.
-        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}] if spec.name == CONSOLE else [{"name": "api-keys", "mountPath": "/etc/creditguard", "readOnly": True}],
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}]
+        if spec.name == CONSOLE
+        else [{"name": "api-keys", "mountPath": "/etc/creditguard", "readOnly": True}],
         "resources": {
             "requests": {"cpu": spec.cpu_request, "memory": spec.memory_request},
             "limits": {"cpu": spec.cpu_limit, "memory": spec.memory_limit},
@@ -72,11 +75,19 @@ def deployment(spec: ServiceSpec) -> dict:
         # Not ready while the database or broker is unreachable: traffic goes to healthy pods.
         "readinessProbe": _probe("/health/ready", spec.port, period=5, failures=2),
         "startupProbe": _probe("/health/live", spec.port, period=2, failures=30),
-        "securityContext": {"runAsNonRoot": True, "runAsUser": 10001, "allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True, "capabilities": {"drop": ["ALL"]}},
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": 10001,
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+        },
     }
     if spec.name == "alerts":
         # Encrypts webhook signing secrets at rest; the migrations need it too (0006 encrypts old ones).
-        container["env"].insert(1, {"name": "ALERTS_WEBHOOK_SECRET_KEYS", "valueFrom": {"secretKeyRef": {"name": "creditguard-secrets", "key": "alerts-webhook-secret-keys"}}})
+        container["env"].insert(
+            1, {"name": "ALERTS_WEBHOOK_SECRET_KEYS", "valueFrom": {"secretKeyRef": {"name": "creditguard-secrets", "key": "alerts-webhook-secret-keys"}}}
+        )
     migrate = {
         "name": "migrate",
         "image": IMAGE,
@@ -103,8 +114,9 @@ def deployment(spec: ServiceSpec) -> dict:
                     "terminationGracePeriodSeconds": 30,
                     "initContainers": [migrate],
                     "containers": [container],
-                    "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}] if spec.name == CONSOLE else
-                    [{"name": "api-keys", "secret": {"secretName": "creditguard-secrets", "items": [{"key": "api-keys.json", "path": "api-keys.json"}]}}],
+                    "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}]
+                    if spec.name == CONSOLE
+                    else [{"name": "api-keys", "secret": {"secretName": "creditguard-secrets", "items": [{"key": "api-keys.json", "path": "api-keys.json"}]}}],
                 },
             },
         },

@@ -79,8 +79,9 @@ async def look_at_broker(settings: KafkaSettings, topics: Iterable[str]) -> Brok
     return view
 
 
-def suspicions(positions: list[PublishedPosition], view: BrokerView, *, previous_cluster_id: str | None,
-               verified: dict[Partition, tuple[int, int]], everything: bool) -> tuple[list[Suspicion], list[Suspicion]]:
+def suspicions(
+    positions: list[PublishedPosition], view: BrokerView, *, previous_cluster_id: str | None, verified: dict[Partition, tuple[int, int]], everything: bool
+) -> tuple[list[Suspicion], list[Suspicion]]:
     """Sorts each partition's highest published row into (gone for sure, to read back). Gone: the
     topic or partition does not exist. To read back: the cluster id changed, ``everything`` was
     asked for (start-up, a produce error, an offset that went backwards), or the broker's end
@@ -168,12 +169,12 @@ class ReadBack:
         return await first_lost(self, rows_by_partition)
 
 
-async def first_lost(read_back: "ReadBack", rows_by_partition: dict[Partition, list[PublishedPosition]]) -> dict[Partition, int]:
+async def first_lost(read_back: ReadBack, rows_by_partition: dict[Partition, list[PublishedPosition]]) -> dict[Partition, int]:
     """For each partition whose rows (by offset) the broker no longer all holds: the index of the
     first row it lost. Kept rows form a prefix, so each round reads one row per partition; the
     first round reads the lowest, as a broker that restarted empty lost them all."""
     rows_by_partition = {key: rows for key, rows in rows_by_partition.items() if rows}
-    low = {key: 0 for key in rows_by_partition}  # rows before low are known kept
+    low = dict.fromkeys(rows_by_partition, 0)  # rows before low are known kept
     high = {key: len(rows) for key, rows in rows_by_partition.items()}  # rows from high on are known lost
     lowest = await read_back.holds({key: rows[0] for key, rows in rows_by_partition.items()})
     for key, held in lowest.items():
@@ -195,8 +196,12 @@ async def first_lost(read_back: "ReadBack", rows_by_partition: dict[Partition, l
 
 def _reader(settings: KafkaSettings) -> AIOKafkaConsumer:
     return AIOKafkaConsumer(
-        bootstrap_servers=settings.bootstrap_servers, group_id=None, enable_auto_commit=False,
-        auto_offset_reset="none", fetch_max_wait_ms=100, request_timeout_ms=settings.request_timeout_ms,
+        bootstrap_servers=settings.bootstrap_servers,
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="none",
+        fetch_max_wait_ms=100,
+        request_timeout_ms=settings.request_timeout_ms,
         client_id="creditguard-outbox-audit",
     )
 

@@ -42,7 +42,13 @@ class BrokerState:
 
 class BrokerWatch:
     def __init__(
-        self, *, service: str, settings: KafkaSettings, metrics: ServiceMetrics, groups: dict[str, list[str]], interval: float,
+        self,
+        *,
+        service: str,
+        settings: KafkaSettings,
+        metrics: ServiceMetrics,
+        groups: dict[str, list[str]],
+        interval: float,
         on_broker_back: Callable[[], None] | None = None,
     ) -> None:
         self.service = service
@@ -107,8 +113,11 @@ class BrokerWatch:
         """Messages between the group's committed offsets (its beginning where it has none) and the
         partitions' ends: what the group has yet to process, whether or not its consumers run."""
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.settings.bootstrap_servers, group_id=group, enable_auto_commit=False,
-            request_timeout_ms=self.settings.request_timeout_ms, client_id=f"creditguard-{self.service}-lag",
+            bootstrap_servers=self.settings.bootstrap_servers,
+            group_id=group,
+            enable_auto_commit=False,
+            request_timeout_ms=self.settings.request_timeout_ms,
+            client_id=f"creditguard-{self.service}-lag",
         )
         try:
             await consumer.start()

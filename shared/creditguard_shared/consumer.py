@@ -132,7 +132,7 @@ class EventConsumer:
             # fetch, which the processed-event ids make harmless.
             records = [record for partition_records in batch.values() for record in partition_records]
             for start in range(0, len(records), self.events_per_transaction):
-                await self.process_together(records[start:start + self.events_per_transaction])
+                await self.process_together(records[start : start + self.events_per_transaction])
             if batch:
                 await consumer.commit({partition: partition_records[-1].offset + 1 for partition, partition_records in batch.items()})
             await self._record_lag(consumer)
@@ -157,9 +157,9 @@ class EventConsumer:
             parsed = [(record, *self._parse(record)) for record in records]
             async with self.uow_factory() as uow:
                 # One statement claims the batch; an id the topic holds twice is handled once.
-                to_handle = await uow.claim_events(consumer=self.name, events=[
-                    (envelope.id, record.topic) for record, envelope, _ in parsed if not self._is_own(record, envelope)
-                ])
+                to_handle = await uow.claim_events(
+                    consumer=self.name, events=[(envelope.id, record.topic) for record, envelope, _ in parsed if not self._is_own(record, envelope)]
+                )
                 if self.prepare_batch is not None and to_handle:
                     await self.prepare_batch(uow, [payload for _, envelope, payload in parsed if envelope.id in to_handle])
                 for record, envelope, payload in parsed:
@@ -232,7 +232,10 @@ class EventConsumer:
                     last_error = exc
                     self.metrics.events_failed.labels(self.service, record.topic).inc()
                     logger.warning(
-                        "handler for %s failed (attempt %d): %r", record.topic, attempt, exc,
+                        "handler for %s failed (attempt %d): %r",
+                        record.topic,
+                        attempt,
+                        exc,
                         extra={"event_id": envelope.id, "topic": record.topic},
                     )
                     await asyncio.sleep(self.retry_backoff_seconds * attempt)
@@ -245,7 +248,8 @@ class EventConsumer:
         producer = await self.kafka.producer()
         if producer is None:
             raise DeadLetterNotDelivered("broker unreachable")
-        headers = list(record.headers or ()) + [
+        headers = [
+            *(record.headers or ()),
             ("dlq-reason", reason.encode()),
             ("dlq-detail", detail[:4000].encode()),
             ("dlq-consumer", self.name.encode()),

@@ -11,8 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import DateTime, MetaData, Numeric, event
-from sqlalchemy.engine import Dialect
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.types import TypeDecorator
 
@@ -32,7 +31,7 @@ def new_metadata() -> MetaData:
     return MetaData(naming_convention=NAMING_CONVENTION)
 
 
-class UtcDateTime(TypeDecorator):
+class UtcDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC datetimes on both databases (SQLite keeps no offset, so it stores UTC and gets it back)."""
 
     impl = DateTime(timezone=True)
@@ -48,7 +47,7 @@ class UtcDateTime(TypeDecorator):
         return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
-class Money(TypeDecorator):
+class Money(TypeDecorator[Decimal]):
     """Money, exact on every database: NUMERIC(18, 2) on PostgreSQL; on SQLite, whose NUMERIC
     would hold a binary float (0.1 + 0.2 != 0.3), whole cents, which SQLite's NUMERIC affinity
     stores as an exact 64-bit INTEGER and sums exactly (failing loudly on overflow, never rounding).
@@ -102,7 +101,7 @@ def normalise_database_url(url: str) -> str:
     """Accept plain ``sqlite:///`` and ``postgresql://`` URLs and pick the async drivers."""
     if url.startswith("sqlite:///"):
         return "sqlite+aiosqlite:///" + url.removeprefix("sqlite:///")
-    if url.startswith("postgresql://") or url.startswith("postgres://"):
+    if url.startswith(("postgresql://", "postgres://")):
         return "postgresql+asyncpg://" + url.split("://", 1)[1]
     return url
 
@@ -124,7 +123,13 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         # and sleep-free, where competing connections back off inside SQLite's busy handler
         # (tail latencies of seconds under concurrent credit checks).
         engine = create_async_engine(
-            url, echo=echo, module=one_hop_dbapi(), connect_args={"timeout": 30}, pool_size=1, max_overflow=0, pool_timeout=60,
+            url,
+            echo=echo,
+            module=one_hop_dbapi(),
+            connect_args={"timeout": 30},
+            pool_size=1,
+            max_overflow=0,
+            pool_timeout=60,
         )
         _make_sqlite_transactions_serialisable(engine)
         return engine

@@ -140,7 +140,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
-        logger.exception("unhandled error on %s %s", request.method, request.url.path)
+        logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
         return problem_response(
             status=500,
             problem_type="internal-error",
@@ -159,13 +159,25 @@ PROBLEM_SCHEMA = {
         "status": {"type": "integer", "minimum": 400, "maximum": 599},
         "detail": {"type": "string"},
         "instance": {"type": "string"},
-        "errors": {"type": "array", "items": {"type": "object", "properties": {
-            "field": {"type": "string"}, "location": {"type": ["string", "null"]}, "message": {"type": "string"}, "type": {"type": ["string", "null"]}}}},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "field": {"type": "string"},
+                    "location": {"type": ["string", "null"]},
+                    "message": {"type": "string"},
+                    "type": {"type": ["string", "null"]},
+                },
+            },
+        },
     },
     "additionalProperties": True,
 }
 ERROR_DESCRIPTIONS = {
-    401: "No API key, or one that is not valid", 403: "The key's role may not do this", 404: "Not found",
+    401: "No API key, or one that is not valid",
+    403: "The key's role may not do this",
+    404: "Not found",
     409: "Conflicts with what is recorded (a document re-sent with other content, a decision already taken)",
     422: "The request is not valid; `errors` lists each field",
 }

@@ -4,6 +4,7 @@ The REST API never waits for the broker: callers get ``None`` while it is unreac
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from dataclasses import dataclass
@@ -49,15 +50,10 @@ async def ensure_topics(settings: KafkaSettings, *, replication_factor: int = 1)
     try:
         await admin.start()
         existing = set(await admin.list_topics())
-        wanted = [
-            NewTopic(spec.name, spec.partitions, replication_factor, topic_configs=spec.configs)
-            for spec in wanted_topics() if spec.name not in existing
-        ]
+        wanted = [NewTopic(spec.name, spec.partitions, replication_factor, topic_configs=spec.configs) for spec in wanted_topics() if spec.name not in existing]
         if wanted:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):  # another service created them first
                 await admin.create_topics(wanted)
-            except TopicAlreadyExistsError:
-                pass  # another service created them first
         return [t.name for t in wanted]
     finally:
         await admin.close()

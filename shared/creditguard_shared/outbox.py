@@ -115,7 +115,8 @@ class OutboxRepository:
         now = datetime.now(UTC)
         t = self.table
         statement = (
-            update(t).where(t.c.seq == bindparam("ack_seq"))
+            update(t)
+            .where(t.c.seq == bindparam("ack_seq"))
             .values(published_at=now, broker_partition=bindparam("ack_partition"), broker_offset=bindparam("ack_offset"))
         )
         # executemany of one Core statement: each row gets its own position.
@@ -125,17 +126,11 @@ class OutboxRepository:
         )
 
     async def record_failure(self, seq: int, error: str) -> None:
-        await self.session.execute(
-            update(self.table)
-            .where(self.table.c.seq == seq)
-            .values(attempts=self.table.c.attempts + 1, last_error=error[:2000])
-        )
+        await self.session.execute(update(self.table).where(self.table.c.seq == seq).values(attempts=self.table.c.attempts + 1, last_error=error[:2000]))
 
     async def backlog(self) -> tuple[int, datetime | None]:
         t = self.table
-        result = await self.session.execute(
-            select(func.count(), func.min(func.coalesce(t.c.requeued_at, t.c.created_at))).where(t.c.published_at.is_(None))
-        )
+        result = await self.session.execute(select(func.count(), func.min(func.coalesce(t.c.requeued_at, t.c.created_at))).where(t.c.published_at.is_(None)))
         count, oldest = result.one()
         return int(count), _aware(oldest)
 
@@ -149,10 +144,12 @@ class OutboxRepository:
             .subquery()
         )
         result = await self.session.execute(
-            select(t.c.seq, t.c.event_id, t.c.topic, t.c.broker_partition, t.c.broker_offset).join(
+            select(t.c.seq, t.c.event_id, t.c.topic, t.c.broker_partition, t.c.broker_offset)
+            .join(
                 highest,
                 and_(t.c.topic == highest.c.topic, t.c.broker_partition == highest.c.broker_partition, t.c.broker_offset == highest.c.offset),
-            ).where(t.c.published_at.is_not(None))
+            )
+            .where(t.c.published_at.is_not(None))
         )
         latest: dict[tuple[str, int], PublishedPosition] = {}
         for row in result.all():
@@ -183,9 +180,10 @@ class OutboxRepository:
         t = self.table
         count = 0
         for start in range(0, len(seqs), 500):
-            chunk = seqs[start:start + 500]
+            chunk = seqs[start : start + 500]
             result = await self.session.execute(
-                update(t).where(t.c.seq.in_(chunk), t.c.published_at.is_not(None))
+                update(t)
+                .where(t.c.seq.in_(chunk), t.c.published_at.is_not(None))
                 .values(published_at=None, broker_partition=None, broker_offset=None, requeued_at=datetime.now(UTC))
             )
             count += result.rowcount
@@ -356,7 +354,7 @@ class OutboxRelay:
             acknowledged.append(Acknowledgement(row.seq, metadata.partition, metadata.offset))
             self._note_position(PublishedPosition(row.seq, row.event_id, row.topic, metadata.partition, metadata.offset))
             self.metrics.events_published.labels(self.service, row.topic).inc()
-        for unheard in futures[len(acknowledged):]:
+        for unheard in futures[len(acknowledged) :]:
             # Sends behind the first failure fail too or arrive out of order; they stay pending and
             # go again. Their outcome is collected so asyncio does not report it as never retrieved.
             unheard.add_done_callback(lambda future: future.cancelled() or future.exception())
@@ -384,8 +382,13 @@ class OutboxRelay:
         previous = self._highest.get(key)
         if previous is not None and position.offset <= previous.offset:
             # Offsets only grow in a partition's log: this one was truncated or re-created.
-            logger.warning("broker answered offset %d on %s/%d where it had answered %d: reading back what was published",
-                           position.offset, position.topic, position.partition, previous.offset)
+            logger.warning(
+                "broker answered offset %d on %s/%d where it had answered %d: reading back what was published",
+                position.offset,
+                position.topic,
+                position.partition,
+                previous.offset,
+            )
             self._read_back_everything = True
         self._highest[key] = position
 
@@ -404,7 +407,7 @@ class OutboxRelay:
             logger.warning("checking the broker for lost events was interrupted", exc_info=True)
             self._next_check = now + min(self.check_interval, 2.0)
             return
-        except Exception as exc:  # noqa: BLE001 - the broker went away mid-check: try again soon
+        except Exception as exc:  # the broker went away mid-check: try again soon
             logger.warning("checking the broker for lost events failed: %r", exc, exc_info=True)
             self._next_check = now + min(self.check_interval, 2.0)
             return
@@ -425,7 +428,11 @@ class OutboxRelay:
         if self._cluster_id is not None and view.cluster_id != self._cluster_id:
             logger.warning("the broker's cluster id changed from %r to %r", self._cluster_id, view.cluster_id)
         gone, to_read = broker_audit.suspicions(
-            positions, view, previous_cluster_id=self._cluster_id, verified=self._verified, everything=everything,
+            positions,
+            view,
+            previous_cluster_id=self._cluster_id,
+            verified=self._verified,
+            everything=everything,
         )
         self._cluster_id = view.cluster_id
         self.last_check_at = datetime.now(UTC)
@@ -449,8 +456,11 @@ class OutboxRelay:
                     rows[key] = await repo.published_in_partition(*key)
             gone_keys = {(s.position.topic, s.position.partition) for s in gone}
             # The top row is known lost; the others are read back unless the partition is gone.
-            first = await read_back.first_lost_in({key: partition_rows[:-1] for key, partition_rows in rows.items() if key not in gone_keys}) \
-                if any(key not in gone_keys for key in rows) else {}
+            first = (
+                await read_back.first_lost_in({key: partition_rows[:-1] for key, partition_rows in rows.items() if key not in gone_keys})
+                if any(key not in gone_keys for key in rows)
+                else {}
+            )
         for key, partition_rows in rows.items():
             start = 0 if key in gone_keys else first.get(key, 0)
             requeue.extend(row.seq for row in partition_rows[start:])
@@ -462,8 +472,12 @@ class OutboxRelay:
         for reason in reasons:
             self.metrics.broker_data_loss.labels(self.service, reason).inc()
         self.metrics.events_republished.labels(self.service, "broker-loss").inc(count)
-        self.last_loss = {"detected_at": datetime.now(UTC).isoformat(), "reasons": reasons, "events_requeued": count,
-                          "partitions": sorted(f"{topic}/{partition}" for topic, partition in rows)}
+        self.last_loss = {
+            "detected_at": datetime.now(UTC).isoformat(),
+            "reasons": reasons,
+            "events_requeued": count,
+            "partitions": sorted(f"{topic}/{partition}" for topic, partition in rows),
+        }
         logger.warning("the broker lost %d published events on %d partitions (%s): publishing them again", count, len(rows), ", ".join(reasons))
         # The producer still partitions by the topics it knew: a re-created topic may have fewer
         # partitions, and a send to one it no longer has would be lost again (or, on tansu, kept
@@ -499,4 +513,3 @@ class OutboxRelay:
         self.metrics.outbox_pending.labels(self.service).set(count)
         age = (datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0
         self.metrics.outbox_oldest_age.labels(self.service).set(max(age, 0.0))
-

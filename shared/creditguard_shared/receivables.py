@@ -69,7 +69,8 @@ class ReceivablesReadAhead:
         self._settlements_by_invoice.update({invoice_id: [] for invoice_id in invoice_ids})
         self._settlement_ids.update(settlement_ids)
         statement = (
-            select(settlements).where(or_(settlements.invoice_id.in_(invoice_ids), settlements.settlement_id.in_(settlement_ids)))
+            select(settlements)
+            .where(or_(settlements.invoice_id.in_(invoice_ids), settlements.settlement_id.in_(settlement_ids)))
             .order_by(settlements.settled_on)
         )
         for settlement in (await session.execute(statement)).scalars():

@@ -58,11 +58,13 @@ def replay_through_api(url: str, api_key: str, replay: ReplayFilter) -> dict[str
         "buyer_id": replay.buyer_id,
         "topic": replay.topic,
     }
-    response = httpx.post(f"{url.rstrip('/')}/admin/replay", json={k: v for k, v in body.items() if v is not None},
-                          headers={"Authorization": f"Bearer {api_key}"}, timeout=60)
+    response = httpx.post(
+        f"{url.rstrip('/')}/admin/replay", json={k: v for k, v in body.items() if v is not None}, headers={"Authorization": f"Bearer {api_key}"}, timeout=60
+    )
     if response.status_code != 200:
         raise SystemExit(f"creditguard-replay: {response.status_code} {response.text}")
-    return response.json()
+    answer: dict[str, object] = response.json()
+    return answer
 
 
 def main(argv: list[str] | None = None) -> int:

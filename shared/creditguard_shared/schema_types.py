@@ -37,7 +37,8 @@ ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 EARLIEST_YEAR, LATEST_YEAR = 1800, 2999
 
 # Active ISO 4217 currency codes (the list-one table, funds and precious metals left out).
-ISO_4217 = frozenset("""
+ISO_4217 = frozenset(
+    """
 AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP BYN BZD
 CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD
 GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT
@@ -45,7 +46,8 @@ LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN 
 NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP
 STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD UYU UZS VES VND VUV WST XAF XCD XCG
 XOF XPF YER ZAR ZMW ZWG
-""".split())
+""".split()
+)
 
 
 def _currency(code: str) -> str:
@@ -83,23 +85,35 @@ def _plausible_year(value: date) -> date:
 
 def _amount_schema(*, minimum: str) -> WithJsonSchema:
     bound = {"exclusiveMinimum": 0} if minimum == "exclusive" else {"minimum": 0}
-    return WithJsonSchema({
-        "anyOf": [
-            {"type": "number", **bound, "maximum": float(MAX_AMOUNT), "multipleOf": 0.01},
-            {"type": "string", "pattern": r"^\d{1,12}(\.\d{1,2})?$"},
-        ],
-        "description": f"Money: a number or a plain decimal string, at most two decimals, at most {MAX_AMOUNT}; answered as a string with two decimals.",
-        "examples": ["48000.00"],
-    })
+    return WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", **bound, "maximum": float(MAX_AMOUNT), "multipleOf": 0.01},
+                {"type": "string", "pattern": r"^\d{1,12}(\.\d{1,2})?$"},
+            ],
+            "description": f"Money: a number or a plain decimal string, at most two decimals, at most {MAX_AMOUNT}; answered as a string with two decimals.",
+            "examples": ["48000.00"],
+        }
+    )
 
 
 Identifier = Annotated[str, StringConstraints(strip_whitespace=True, pattern=ID_PATTERN)]
 CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$"), AfterValidator(_currency)]
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
-PositiveAmount = Annotated[Decimal, BeforeValidator(_plain_amount), Field(gt=0, le=MAX_AMOUNT, max_digits=14, decimal_places=2),
-                           AfterValidator(_in_cents), _amount_schema(minimum="exclusive")]
-NonNegativeAmount = Annotated[Decimal, BeforeValidator(_plain_amount), Field(ge=0, le=MAX_AMOUNT, max_digits=14, decimal_places=2),
-                              AfterValidator(_in_cents), _amount_schema(minimum="inclusive")]
+PositiveAmount = Annotated[
+    Decimal,
+    BeforeValidator(_plain_amount),
+    Field(gt=0, le=MAX_AMOUNT, max_digits=14, decimal_places=2),
+    AfterValidator(_in_cents),
+    _amount_schema(minimum="exclusive"),
+]
+NonNegativeAmount = Annotated[
+    Decimal,
+    BeforeValidator(_plain_amount),
+    Field(ge=0, le=MAX_AMOUNT, max_digits=14, decimal_places=2),
+    AfterValidator(_in_cents),
+    _amount_schema(minimum="inclusive"),
+]
 IsoDate = Annotated[date, BeforeValidator(_iso_date), AfterValidator(_plausible_year)]
 # An id in a URL path: the same rule, so a PUT never creates what a body could not name.
 PathId = Annotated[str, Path(pattern=ID_PATTERN)]

@@ -9,9 +9,8 @@ import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated
-
 from datetime import UTC, datetime
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -49,7 +48,7 @@ class ConsumerSpec:
     need its clock, settings or metrics (they exist only once the lifespan has started)."""
 
     name: str
-    subscriptions: Sequence[Subscription] | Callable[["ServiceRuntime"], Sequence[Subscription]]
+    subscriptions: Sequence[Subscription] | Callable[[ServiceRuntime], Sequence[Subscription]]
     # Messages of one fetched batch handled in one transaction (see EventConsumer.process_together).
     # More saves a commit per message but holds the database longer (on SQLite, the one connection).
     events_per_transaction: int = 1
@@ -75,7 +74,7 @@ class ServiceRuntime:
     clock: Clock
     broker_watch: BrokerWatch | None = None
     consumers: list[EventConsumer] = field(default_factory=list)
-    tasks: list[asyncio.Task] = field(default_factory=list)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
 
 class CorrelationIdMiddleware:
@@ -126,27 +125,41 @@ def create_service_app(
         session_factory = create_session_factory(engine)
         kafka = KafkaConnection(settings=settings.kafka, service=service, metrics=metrics)
         relay = OutboxRelay(
-            service=service, engine=engine, session_factory=session_factory, tables=tables, kafka=kafka,
-            metrics=metrics, poll_interval=settings.outbox_poll_interval_seconds, batch_size=settings.outbox_batch_size,
-            retention_days=settings.outbox_retention_days, prune_interval=settings.outbox_prune_interval_seconds,
+            service=service,
+            engine=engine,
+            session_factory=session_factory,
+            tables=tables,
+            kafka=kafka,
+            metrics=metrics,
+            poll_interval=settings.outbox_poll_interval_seconds,
+            batch_size=settings.outbox_batch_size,
+            retention_days=settings.outbox_retention_days,
+            prune_interval=settings.outbox_prune_interval_seconds,
             check_interval=settings.broker_check_interval_seconds,
         )
         uow_factory = functools.partial(UnitOfWork, session_factory=session_factory, tables=tables, source=service_source(service), after_commit=relay.wake)
         runtime = ServiceRuntime(
-            settings=settings, engine=engine, session_factory=session_factory, uow_factory=uow_factory,
-            kafka=kafka, relay=relay, metrics=metrics, clock=clock,
+            settings=settings,
+            engine=engine,
+            session_factory=session_factory,
+            uow_factory=uow_factory,
+            kafka=kafka,
+            relay=relay,
+            metrics=metrics,
+            clock=clock,
         )
         app.state.runtime = runtime
         if on_startup is not None:
             await on_startup(runtime)
         if settings.relay_enabled:
             runtime.tasks.append(asyncio.create_task(relay.run(), name=f"{service}-outbox-relay"))
-        subscriptions_by_spec = {
-            spec.name: list(spec.subscriptions(runtime) if callable(spec.subscriptions) else spec.subscriptions) for spec in consumers
-        }
+        subscriptions_by_spec = {spec.name: list(spec.subscriptions(runtime) if callable(spec.subscriptions) else spec.subscriptions) for spec in consumers}
         # The groups' lag is watched even where this instance runs no consumers (an API-only replica).
         runtime.broker_watch = BrokerWatch(
-            service=service, settings=settings.kafka, metrics=metrics, interval=settings.broker_check_interval_seconds,
+            service=service,
+            settings=settings.kafka,
+            metrics=metrics,
+            interval=settings.broker_check_interval_seconds,
             groups={f"creditguard-{name}": [s.topic for s in subs] for name, subs in subscriptions_by_spec.items()},
             on_broker_back=relay.read_back_everything_soon,
         )
@@ -155,8 +168,14 @@ def create_service_app(
             for spec in consumers:
                 subscriptions = subscriptions_by_spec[spec.name]
                 consumer = EventConsumer(
-                    name=spec.name, subscriptions=list(subscriptions), uow_factory=uow_factory, kafka=kafka,
-                    settings=settings.kafka, metrics=metrics, service=service, events_per_transaction=spec.events_per_transaction,
+                    name=spec.name,
+                    subscriptions=list(subscriptions),
+                    uow_factory=uow_factory,
+                    kafka=kafka,
+                    settings=settings.kafka,
+                    metrics=metrics,
+                    service=service,
+                    events_per_transaction=spec.events_per_transaction,
                     prepare_batch=spec.prepare_batch,
                 )
                 runtime.consumers.append(consumer)
@@ -164,9 +183,12 @@ def create_service_app(
         for factory in background_tasks:
             # Scheduled work runs in one process of the service at a time (see leadership.py).
             job = functools.partial(factory, runtime)
-            runtime.tasks.append(asyncio.create_task(
-                run_as_leader(engine, name=f"creditguard-{service}-{factory.__name__}", work=job), name=f"{service}-{factory.__name__}",
-            ))
+            runtime.tasks.append(
+                asyncio.create_task(
+                    run_as_leader(engine, name=f"creditguard-{service}-{factory.__name__}", work=job),
+                    name=f"{service}-{factory.__name__}",
+                )
+            )
         logger.info("%s started on database %s, broker %s", service, engine.url.render_as_string(hide_password=True), settings.kafka.bootstrap_servers)
         try:
             yield
@@ -187,8 +209,9 @@ def create_service_app(
             await engine.dispose()
             logger.info("%s stopped", service)
 
-    app = FastAPI(title=title, description=description, version=version, lifespan=lifespan, docs_url=None, redoc_url=None,
-                  dependencies=[Depends(storable_text)])
+    app = FastAPI(
+        title=title, description=description, version=version, lifespan=lifespan, docs_url=None, redoc_url=None, dependencies=[Depends(storable_text)]
+    )
     install_local_docs(app)
     app.state.api_keys = ApiKeyStore(settings.api_keys_file)
     app.state.metrics = metrics
@@ -212,8 +235,7 @@ def _operations_router(metrics: ServiceMetrics) -> APIRouter:
     async def live() -> dict[str, str]:
         return {"status": "ok"}
 
-    @router.get("/health/ready", summary="This instance can serve its API (its database answers)",
-                responses={503: {"description": "Not ready"}})
+    @router.get("/health/ready", summary="This instance can serve its API (its database answers)", responses={503: {"description": "Not ready"}})
     async def ready(request: Request) -> JSONResponse:
         """The broker is not asked: the API works without it (events wait in the outbox), and an
         orchestrator that routes by readiness would otherwise take every replica offline at once.
@@ -246,8 +268,7 @@ def _operations_router(metrics: ServiceMetrics) -> APIRouter:
             "consumer_lag": watch.state.consumer_lag if watch else {},
         }
 
-    @router.post("/admin/replay", summary="Publish retained events again", response_model=ReplayResult,
-                 dependencies=[Depends(require_roles(Role.ADMIN))])
+    @router.post("/admin/replay", summary="Publish retained events again", response_model=ReplayResult, dependencies=[Depends(require_roles(Role.ADMIN))])
     async def replay(request: Request, body: ReplayRequest) -> ReplayResult:
         """Queues the matching published events the outbox still keeps (see the retention) for
         publication again. Consumers recognise the event ids they processed, so a replay changes

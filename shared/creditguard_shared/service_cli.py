@@ -16,9 +16,7 @@ def migrations_dir(package: str) -> Path:
     return Path(str(resources.files(package).joinpath("migrations")))
 
 
-def run_service_cli(
-    argv: list[str] | None, *, settings_factory: Callable[[], ServiceSettingsMixin], app_path: str, package: str
-) -> int:
+def run_service_cli(argv: list[str] | None, *, settings_factory: Callable[[], ServiceSettingsMixin], app_path: str, package: str) -> int:
     settings = settings_factory()
     parser = argparse.ArgumentParser(prog=f"creditguard-{settings.service_name}")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -27,8 +25,12 @@ def run_service_cli(
     serve.add_argument("--host", default=settings.host)
     serve.add_argument("--port", type=int, default=settings.port)
     serve.add_argument("--migrate", action="store_true", help="apply migrations before serving")
-    serve.add_argument("--workers", type=int, default=getattr(settings, "workers", 1),
-                       help="worker processes sharing the port (PostgreSQL only: SQLite serialises every writer in one file)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=getattr(settings, "workers", 1),
+        help="worker processes sharing the port (PostgreSQL only: SQLite serialises every writer in one file)",
+    )
     args = parser.parse_args(argv)
 
     if args.command == "migrate" or getattr(args, "migrate", False):
@@ -50,6 +52,7 @@ def run_service_cli(
 
         # A worker starting on busy cores can take longer than uvicorn's 5 s to answer its first
         # health check; the supervisor would kill it and start another, and none would ever serve.
-        uvicorn.run(app_path, factory=True, host=args.host, port=args.port, workers=args.workers, log_config=None, access_log=False,
-                    timeout_worker_healthcheck=60)
+        uvicorn.run(
+            app_path, factory=True, host=args.host, port=args.port, workers=args.workers, log_config=None, access_log=False, timeout_worker_healthcheck=60
+        )
     return 0

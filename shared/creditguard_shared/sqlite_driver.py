@@ -25,12 +25,11 @@ from sqlalchemy.dialects.sqlite.aiosqlite import AsyncAdapt_aiosqlite_connection
 from sqlalchemy.util import EMPTY_DICT
 from sqlalchemy.util.concurrency import await_
 
-
 BEGIN_IMMEDIATE = "BEGIN IMMEDIATE"
 
 
 class _StatementResult:
-    __slots__ = ("description", "rowcount", "lastrowid", "rows")
+    __slots__ = ("description", "lastrowid", "rowcount", "rows")
 
     def __init__(self, cursor: sqlite3.Cursor, *, fetch: bool) -> None:
         self.description = cursor.description
@@ -87,13 +86,13 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
     def execute(self, operation: Any, parameters: Any = None) -> Any:
         try:
             return await_(self._run(operation, parameters, many=False))
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 - _handle_exception raises it again as its DB-API class
             self._adapt_connection._handle_exception(error)
 
     def executemany(self, operation: Any, seq_of_parameters: Any) -> Any:
         try:
             return await_(self._run(operation, seq_of_parameters, many=True))
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 - _handle_exception raises it again as its DB-API class
             self._adapt_connection._handle_exception(error)
 
     async def _run(self, operation: Any, parameters: Any, *, many: bool) -> None:
@@ -106,7 +105,12 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
         async with connection._execute_mutex:
             begin_first, connection.begin_pending = connection.begin_pending, False
             result = await aiosqlite_connection._execute(
-                _run_on_driver_thread, aiosqlite_connection._conn, operation, parameters, many=many, begin_first=begin_first,
+                _run_on_driver_thread,
+                aiosqlite_connection._conn,
+                operation,
+                parameters,
+                many=many,
+                begin_first=begin_first,
             )
         self._result = result
         self._rows = collections.deque(result.rows)

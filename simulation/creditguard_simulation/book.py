@@ -15,16 +15,34 @@ from creditguard_simulation.statements import statement_lines, total_assets_eur
 
 # Weights of the simulated book by country (ISO 3166-1 alpha-2), with legal forms usual there.
 COUNTRIES: tuple[tuple[str, float, tuple[str, ...]], ...] = (
-    ("DE", 0.22, ("GmbH", "AG", "KG")), ("FR", 0.14, ("SARL", "SAS", "SA")), ("PL", 0.14, ("sp. z o.o.", "SA")),
-    ("NL", 0.08, ("BV", "NV")), ("IT", 0.08, ("S.r.l.", "S.p.A.")), ("ES", 0.07, ("S.L.", "SA")),
-    ("GB", 0.06, ("Ltd", "PLC")), ("BE", 0.04, ("BV", "NV")), ("AT", 0.04, ("GmbH", "AG")),
-    ("CZ", 0.04, ("limited_company",)), ("SE", 0.03, ("limited_company", "public_company")),
-    ("DK", 0.02, ("limited_company",)), ("PT", 0.02, ("limited_company",)), ("HU", 0.02, ("limited_company",)),
+    ("DE", 0.22, ("GmbH", "AG", "KG")),
+    ("FR", 0.14, ("SARL", "SAS", "SA")),
+    ("PL", 0.14, ("sp. z o.o.", "SA")),
+    ("NL", 0.08, ("BV", "NV")),
+    ("IT", 0.08, ("S.r.l.", "S.p.A.")),
+    ("ES", 0.07, ("S.L.", "SA")),
+    ("GB", 0.06, ("Ltd", "PLC")),
+    ("BE", 0.04, ("BV", "NV")),
+    ("AT", 0.04, ("GmbH", "AG")),
+    ("CZ", 0.04, ("limited_company",)),
+    ("SE", 0.03, ("limited_company", "public_company")),
+    ("DK", 0.02, ("limited_company",)),
+    ("PT", 0.02, ("limited_company",)),
+    ("HU", 0.02, ("limited_company",)),
 )
 # NACE Rev. 2 sections (and two divisions the scoring tables rate on their own) of a B2B supplier's customers.
 INDUSTRIES: tuple[tuple[str, float], ...] = (
-    ("C", 0.30), ("G", 0.23), ("F", 0.10), ("41", 0.03), ("47", 0.03), ("H", 0.08),
-    ("J", 0.06), ("M", 0.06), ("N", 0.05), ("I", 0.04), ("Q", 0.02),
+    ("C", 0.30),
+    ("G", 0.23),
+    ("F", 0.10),
+    ("41", 0.03),
+    ("47", 0.03),
+    ("H", 0.08),
+    ("J", 0.06),
+    ("M", 0.06),
+    ("N", 0.05),
+    ("I", 0.04),
+    ("Q", 0.02),
 )
 ACCOUNT_OWNERS = ("Anna Kowalska", "Jonas Weber", "Claire Martin", "Marco Rossi", "Lucía García", "Tom Baker")
 NAME_STEMS = ("Nord", "Alpen", "Vistula", "Rhein", "Atlas", "Baltic", "Iberia", "Danube", "Orion", "Helix", "Tatra", "Loire")

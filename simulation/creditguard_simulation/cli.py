@@ -60,26 +60,39 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--cost-of-capital", type=_share, default=CompanyEconomics.cost_of_capital, help="annual, financing the receivables")
     p.add_argument("--premium-rate", type=_share, default=CompanyEconomics.premium_rate, help="credit-insurance premium, share of insured credit sales")
     p.add_argument("--start", type=date.fromisoformat, default=BookConfig.start, help="first simulated day (ISO date)")
-    p.add_argument("--scenario", choices=[s.value for s in Scenario], default=Scenario.BASE.value,
-                   help="base, or downturn (defaults doubled in the second half of the year)")
-    p.add_argument("--downturn", action=argparse.BooleanOptionalAction, default=True,
-                   help="also run the same book in the downturn scenario and compare (default: on)")
-    p.add_argument("--risk-appetite", type=_appetites, default=(), help="the main run's economics.risk_appetite.max_expected_loss_share (default: the policy's)")
-    p.add_argument("--sweep", type=_appetites, default=_appetites(DEFAULT_SWEEP),
-                   help=f"risk appetites to sweep, comma-separated, or 'none' (default {DEFAULT_SWEEP})")
+    p.add_argument(
+        "--scenario",
+        choices=[s.value for s in Scenario],
+        default=Scenario.BASE.value,
+        help="base, or downturn (defaults doubled in the second half of the year)",
+    )
+    p.add_argument(
+        "--downturn", action=argparse.BooleanOptionalAction, default=True, help="also run the same book in the downturn scenario and compare (default: on)"
+    )
+    p.add_argument(
+        "--risk-appetite", type=_appetites, default=(), help="the main run's economics.risk_appetite.max_expected_loss_share (default: the policy's)"
+    )
+    p.add_argument(
+        "--sweep", type=_appetites, default=_appetites(DEFAULT_SWEEP), help=f"risk appetites to sweep, comma-separated, or 'none' (default {DEFAULT_SWEEP})"
+    )
     p.add_argument("--sweep-buyers", type=int, default=None, help=f"buyers in each sweep run (default: the smaller of --buyers and {DEFAULT_SWEEP_BUYERS})")
     p.add_argument("--history-days", type=int, default=BookConfig.history_days, help="days of history the existing book brings")
     p.add_argument("--new-buyer-share", type=float, default=BookConfig.new_buyer_share, help="share of the buyers won during the year")
-    p.add_argument("--bankrupt-share", type=float, default=None,
-                   help="share of the book drawn from companies that went bankrupt (default: the data's own, about 7%%)")
+    p.add_argument(
+        "--bankrupt-share", type=float, default=None, help="share of the book drawn from companies that went bankrupt (default: the data's own, about 7%%)"
+    )
     p.add_argument("--insured-share", type=float, default=0.6)
     p.add_argument("--data", type=Path, default=DEFAULT_DATA_PATH, help="company data, CSV or CSV.gz (relative paths from the repository root)")
     p.add_argument("--out", type=Path, default=Path("var/simulation/report"), help="report folder (default var/simulation/report)")
     p.add_argument("--concurrency", type=int, default=16, help="HTTP requests in flight at once")
-    p.add_argument("--against", choices=("own", "running"), default="own",
-                   help="own: start a broker and the services for each run (default); running: one run against a system started by "
-                        "`make run` with <SERVICE>_CLOCK_CONTROL_ENABLED=true and ALERTS_WEBHOOK_ALLOWED_NETWORKS=127.0.0.1/32 "
-                        "(no downturn, no sweep: its databases cannot be reset between runs)")
+    p.add_argument(
+        "--against",
+        choices=("own", "running"),
+        default="own",
+        help="own: start a broker and the services for each run (default); running: one run against a system started by "
+        "`make run` with <SERVICE>_CLOCK_CONTROL_ENABLED=true and ALERTS_WEBHOOK_ALLOWED_NETWORKS=127.0.0.1/32 "
+        "(no downturn, no sweep: its databases cannot be reset between runs)",
+    )
     p.add_argument("--var-dir", type=Path, default=Path("var/simulation"), help="databases and logs of the systems it starts")
     p.add_argument("--keys-file", type=Path, default=Path("var/dev-api-keys.json"), help="with --against running")
     # Unset: where make run put them (var/stack.json beside the keys file), else the default ports.
@@ -119,9 +132,18 @@ def _running_urls(var_dir: Path, **given: str | None) -> dict[str, str]:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     root = _repo_root()
-    config = BookConfig(buyers=args.buyers, days=args.days, start=args.start, seed=args.seed, bankrupt_share=args.bankrupt_share,
-                        insured_share=args.insured_share, margin=args.margin, history_days=args.history_days,
-                        new_buyer_share=args.new_buyer_share, scenario=Scenario(args.scenario))
+    config = BookConfig(
+        buyers=args.buyers,
+        days=args.days,
+        start=args.start,
+        seed=args.seed,
+        bankrupt_share=args.bankrupt_share,
+        insured_share=args.insured_share,
+        margin=args.margin,
+        history_days=args.history_days,
+        new_buyer_share=args.new_buyer_share,
+        scenario=Scenario(args.scenario),
+    )
     economics = CompanyEconomics(margin=args.margin, cost_of_capital=args.cost_of_capital, premium_rate=args.premium_rate)
     if len(args.risk_appetite) > 1:
         print("--risk-appetite takes one value", file=sys.stderr)
@@ -131,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
 
         def stack(policy: dict | None, label: str) -> AbstractContextManager[Endpoints]:
             return own_stack(var_dir / label, policy)
+
         downturn, sweep = args.downturn, args.sweep
     else:
         urls = _running_urls(args.keys_file.parent, scoring=args.scoring_url, limits=args.limits_url, alerts=args.alerts_url)
@@ -138,14 +161,25 @@ def main(argv: list[str] | None = None) -> int:
 
         def stack(policy: dict | None, label: str) -> AbstractContextManager[Endpoints]:
             return _Given(endpoints)
+
         downturn, sweep = False, ()
     command = "creditguard-simulate " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
-    demo = asyncio.run(simulate(
-        config=config, data_path=resolve_data_path(args.data, repo_root=root), stack=stack, out_dir=args.out.resolve(),
-        command=command, economics=economics, risk_appetite=args.risk_appetite[0] if args.risk_appetite else None,
-        downturn=downturn, sweep=sweep, sweep_buyers=args.sweep_buyers or min(args.buyers, DEFAULT_SWEEP_BUYERS),
-        concurrency=args.concurrency, progress=not args.no_progress,
-    ))
+    demo = asyncio.run(
+        simulate(
+            config=config,
+            data_path=resolve_data_path(args.data, repo_root=root),
+            stack=stack,
+            out_dir=args.out.resolve(),
+            command=command,
+            economics=economics,
+            risk_appetite=args.risk_appetite[0] if args.risk_appetite else None,
+            downturn=downturn,
+            sweep=sweep,
+            sweep_buyers=args.sweep_buyers or min(args.buyers, DEFAULT_SWEEP_BUYERS),
+            concurrency=args.concurrency,
+            progress=not args.no_progress,
+        )
+    )
     for outcome in (demo.base, demo.downturn, *demo.sweep):
         if outcome is None:
             continue

@@ -73,9 +73,14 @@ def policy_result(run: RunResult, economics: CompanyEconomics) -> PolicyResult:
     good = [r for r in run.orders if r.order.buyer_id not in defaulters]
     good_turned_away = [r for r in good if r.outcome in TURNED_AWAY]
     return PolicyResult(
-        sales=_cents(sales), credit_sales=_cents(credit_sales), gross_margin=_cents(gross_margin),
-        gross_bad_debt=_cents(gross_bad_debt), insurer_paid=_cents(insurer_paid), net_bad_debt=_cents(net_bad_debt),
-        financing_cost=_cents(financing), insurance_premium=_cents(premium),
+        sales=_cents(sales),
+        credit_sales=_cents(credit_sales),
+        gross_margin=_cents(gross_margin),
+        gross_bad_debt=_cents(gross_bad_debt),
+        insurer_paid=_cents(insurer_paid),
+        net_bad_debt=_cents(net_bad_debt),
+        financing_cost=_cents(financing),
+        insurance_premium=_cents(premium),
         net_contribution=_cents(gross_margin - net_bad_debt - financing - premium),
         good_sales=_cents(sum((r.order.amount for r in good), ZERO)),
         good_sales_turned_away=_cents(sum((r.order.amount for r in good_turned_away), ZERO)),

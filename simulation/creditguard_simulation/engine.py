@@ -15,11 +15,18 @@ from decimal import Decimal
 
 from creditguard_simulation import policies
 from creditguard_simulation.behaviour import payment_schedule
-from creditguard_simulation.book import Buyer, BookConfig
+from creditguard_simulation.book import BookConfig, Buyer
 from creditguard_simulation.calendar import SimulatedCalendar
 from creditguard_simulation.orders import Order, buyer_orders, history_orders
 from creditguard_simulation.system import (
-    CheckOutcome, CollectionCase, CreditSystem, History, InvoiceDocument, PaymentDocument, Promise, ReferralDecision,
+    CheckOutcome,
+    CollectionCase,
+    CreditSystem,
+    History,
+    InvoiceDocument,
+    PaymentDocument,
+    Promise,
+    ReferralDecision,
 )
 
 ZERO = Decimal(0)
@@ -143,23 +150,32 @@ class Simulation:
         payments: list[PaymentDocument] = []
         for buyer in self.book.values():
             for order in history_orders(buyer, calendar=self.calendar, seed=self.config.seed, history_days=self.config.history_days):
-                document = InvoiceDocument(invoice_id=f"INV-{order.order_id[3:]}", buyer_id=order.buyer_id, order_id=order.order_id,
-                                           amount=order.amount, issued_day=order.day, due_day=order.day + order.terms_days)
-                schedule = payment_schedule(buyer, invoice_id=document.invoice_id, amount=order.amount, due_day=document.due_day,
-                                            days=self.config.days, seed=self.config.seed)
+                document = InvoiceDocument(
+                    invoice_id=f"INV-{order.order_id[3:]}",
+                    buyer_id=order.buyer_id,
+                    order_id=order.order_id,
+                    amount=order.amount,
+                    issued_day=order.day,
+                    due_day=order.day + order.terms_days,
+                )
+                schedule = payment_schedule(
+                    buyer, invoice_id=document.invoice_id, amount=order.amount, due_day=document.due_day, days=self.config.days, seed=self.config.seed
+                )
                 paid = [(number, day, amount) for number, (day, amount) in enumerate(schedule, start=1) if day < 0]
-                payments += [PaymentDocument(payment_id=f"PAY-{document.invoice_id}-{number}", buyer_id=buyer.buyer_id,
-                                             invoice_id=document.invoice_id, amount=amount, day=day) for number, day, amount in paid]
+                payments += [
+                    PaymentDocument(
+                        payment_id=f"PAY-{document.invoice_id}-{number}", buyer_id=buyer.buyer_id, invoice_id=document.invoice_id, amount=amount, day=day
+                    )
+                    for number, day, amount in paid
+                ]
                 invoices.append(OpenInvoice(document=document, schedule=schedule, paid=sum((amount for _, _, amount in paid), ZERO)))
         relationships = {b.buyer_id: b.relationship_since for b in self.book.values() if not b.is_new and b.relationship_since}
-        return invoices, History(invoices=[i.document for i in invoices], payments=payments, relationships=relationships,
-                                 history_days=self.config.history_days)
+        return invoices, History(invoices=[i.document for i in invoices], payments=payments, relationships=relationships, history_days=self.config.history_days)
 
     async def run(self, *, on_day: Callable[[int], None] | None = None) -> RunResult:
         started = time.perf_counter()
         grades = await self.system.set_up([b for b in self.book.values() if not b.is_new], self.history)
-        self.result = RunResult(system=self.system.name, config=self.config, grades=grades,
-                                insured_buyers={b.buyer_id: b.insured for b in self.book.values()})
+        self.result = RunResult(system=self.system.name, config=self.config, grades=grades, insured_buyers={b.buyer_id: b.insured for b in self.book.values()})
         for invoice in self._history_invoices:
             self._all_by_buyer[invoice.document.buyer_id].append(invoice)
             self.result.history_invoices[invoice.document.invoice_id] = invoice
@@ -217,8 +233,11 @@ class Simulation:
             self._insolvent.add(buyer.buyer_id)
             unpaid = [i for i in self._open_by_buyer[buyer.buyer_id] if i.open_amount > 0]
             record = DefaultRecord(
-                buyer_id=buyer.buyer_id, day=day, loss=sum((i.open_amount for i in unpaid), ZERO),
-                insured=buyer.insured, cover=buyer.insurance_cover,
+                buyer_id=buyer.buyer_id,
+                day=day,
+                loss=sum((i.open_amount for i in unpaid), ZERO),
+                insured=buyer.insured,
+                cover=buyer.insurance_cover,
                 oldest_unpaid_due_day=min((i.document.due_day for i in unpaid), default=None),
                 first_warning_day=self.result.first_warning.get(buyer.buyer_id),
             )
@@ -235,10 +254,15 @@ class Simulation:
             for invoice in invoices:
                 for number, (pay_day, amount) in enumerate(invoice.schedule, start=1):
                     if pay_day == day:
-                        payments.append(PaymentDocument(
-                            payment_id=f"PAY-{invoice.document.invoice_id}-{number}", buyer_id=invoice.document.buyer_id,
-                            invoice_id=invoice.document.invoice_id, amount=amount, day=day,
-                        ))
+                        payments.append(
+                            PaymentDocument(
+                                payment_id=f"PAY-{invoice.document.invoice_id}-{number}",
+                                buyer_id=invoice.document.buyer_id,
+                                invoice_id=invoice.document.invoice_id,
+                                amount=amount,
+                                day=day,
+                            )
+                        )
                         invoice.paid += amount
                         self.result.payments_posted += amount
                         self.result.open_total -= amount
@@ -251,12 +275,17 @@ class Simulation:
         order = record.order
         terms = min(order.terms_days, record.check.terms_days) if record.check and record.check.terms_days else order.terms_days
         document = InvoiceDocument(
-            invoice_id=f"INV-{order.order_id[3:]}", buyer_id=order.buyer_id, order_id=order.order_id,
-            amount=amount, issued_day=day, due_day=day + terms,
+            invoice_id=f"INV-{order.order_id[3:]}",
+            buyer_id=order.buyer_id,
+            order_id=order.order_id,
+            amount=amount,
+            issued_day=day,
+            due_day=day + terms,
         )
         buyer = self.book[order.buyer_id]
-        schedule = payment_schedule(buyer, invoice_id=document.invoice_id, amount=amount, due_day=document.due_day,
-                                    days=self.config.days, seed=self.config.seed)
+        schedule = payment_schedule(
+            buyer, invoice_id=document.invoice_id, amount=amount, due_day=document.due_day, days=self.config.days, seed=self.config.seed
+        )
         invoice = OpenInvoice(document=document, schedule=schedule)
         self.result.invoices[document.invoice_id] = invoice
         self.result.open_total += amount
@@ -294,8 +323,11 @@ class Simulation:
     def _usual_days_late(self, buyer_id: str, day: int) -> float:
         """How late the buyer usually pays: the mean days late of its invoices settled by ``day``
         (the credit manager reads it off the ledger; early payments count as on time)."""
-        lateness = [max(max(d for d, _ in i.schedule) - i.document.due_day, 0) for i in self._all_by_buyer.get(buyer_id, ())
-                    if i.schedule and i.open_amount == 0 and max(d for d, _ in i.schedule) < day]
+        lateness = [
+            max(max(d for d, _ in i.schedule) - i.document.due_day, 0)
+            for i in self._all_by_buyer.get(buyer_id, ())
+            if i.schedule and i.open_amount == 0 and max(d for d, _ in i.schedule) < day
+        ]
         return sum(lateness) / len(lateness) if lateness else 0.0
 
     async def _referrals_due(self, day: int) -> list[InvoiceDocument]:
@@ -308,18 +340,22 @@ class Simulation:
         for referral in due:
             order = referral.record.order
             ruling = policies.rule_on_referral(
-                amount=order.amount, insolvent=order.buyer_id in self._insolvent,
-                max_days_past_due=self._max_days_past_due(order.buyer_id, day), usual_days_late=self._usual_days_late(order.buyer_id, day),
+                amount=order.amount,
+                insolvent=order.buyer_id in self._insolvent,
+                max_days_past_due=self._max_days_past_due(order.buyer_id, day),
+                usual_days_late=self._usual_days_late(order.buyer_id, day),
                 available=available.get(order.buyer_id),
             )
             if ruling.approve and available.get(order.buyer_id) is not None:
                 # The approval uses up credit for the next referral of the same buyer today.
                 available[order.buyer_id] -= order.amount  # type: ignore[operator]
             rulings.append((referral.record, ruling))
-        accepted = await self.system.decide_referrals([
-            ReferralDecision(check_id=record.check.check_id, order_id=record.order.order_id, approve=ruling.approve, comment=ruling.comment)  # type: ignore[union-attr]
-            for record, ruling in rulings
-        ])
+        accepted = await self.system.decide_referrals(
+            [
+                ReferralDecision(check_id=record.check.check_id, order_id=record.order.order_id, approve=ruling.approve, comment=ruling.comment)  # type: ignore[union-attr]
+                for record, ruling in rulings
+            ]
+        )
         invoices = []
         for record, ruling in rulings:
             if ruling.approve and record.check.check_id in accepted:  # type: ignore[union-attr]
@@ -352,8 +388,9 @@ class Simulation:
 
     def _promise(self, case: CollectionCase, day: int) -> Promise | None:
         """The buyer promises its overdue invoices (the case's own, when it names one) for the day it will pay."""
-        overdue = [i for i in self._open_by_buyer[case.buyer_id] if i.open_amount > 0 and i.document.due_day < day
-                   and case.invoice_id in (None, i.document.invoice_id)]
+        overdue = [
+            i for i in self._open_by_buyer[case.buyer_id] if i.open_amount > 0 and i.document.due_day < day and case.invoice_id in (None, i.document.invoice_id)
+        ]
         if not overdue:
             return None
         future_days = [pay_day for i in overdue for pay_day, _ in i.schedule if pay_day > day]

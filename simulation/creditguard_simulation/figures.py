@@ -132,8 +132,16 @@ def _orders(records: list) -> OrderFigures:
 
 def _largest(run: RunResult, records: list) -> list[TurnedAway]:
     return [
-        TurnedAway(buyer_id=r.order.buyer_id, day=r.order.day, amount=r.order.amount, terms_days=r.order.terms_days, decision=r.decision,
-                   outcome=r.outcome, reasons=tuple(r.check.reasons) if r.check else (), final_grade=run.grades.get(r.order.buyer_id))
+        TurnedAway(
+            buyer_id=r.order.buyer_id,
+            day=r.order.day,
+            amount=r.order.amount,
+            terms_days=r.order.terms_days,
+            decision=r.decision,
+            outcome=r.outcome,
+            reasons=tuple(r.check.reasons) if r.check else (),
+            final_grade=run.grades.get(r.order.buyer_id),
+        )
         for r in sorted(records, key=lambda r: -r.order.amount)[:LARGEST_TURNED_AWAY]
     ]
 
@@ -141,7 +149,7 @@ def _largest(run: RunResult, records: list) -> list[TurnedAway]:
 def _by_reason(records: list) -> dict[str, OrderFigures]:
     reasons: dict[str, list] = {}
     for record in records:
-        for code in (record.check.reasons if record.check and record.check.reasons else ("no reason given",)):
+        for code in record.check.reasons if record.check and record.check.reasons else ("no reason given",):
             reasons.setdefault(code, []).append(record)
     return {code: _orders(found) for code, found in sorted(reasons.items(), key=lambda item: -len(item[1]))}
 

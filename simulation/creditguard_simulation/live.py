@@ -17,12 +17,20 @@ from typing import Any
 import aiohttp
 
 from creditguard_simulation import policies
-from creditguard_simulation.book import CURRENCY, Buyer, BookConfig
+from creditguard_simulation.book import CURRENCY, BookConfig, Buyer
 from creditguard_simulation.calendar import SimulatedCalendar
 from creditguard_simulation.orders import Order
 from creditguard_simulation.stack import Endpoints
 from creditguard_simulation.system import (
-    CheckOutcome, CollectionCase, DaySignals, History, InvoiceDocument, PaymentDocument, Promise, ReferralDecision, Signal,
+    CheckOutcome,
+    CollectionCase,
+    DaySignals,
+    History,
+    InvoiceDocument,
+    PaymentDocument,
+    Promise,
+    ReferralDecision,
+    Signal,
 )
 from creditguard_simulation.webhook_receiver import WebhookReceiver
 
@@ -41,7 +49,7 @@ ONBOARD_WAIT_SECONDS = 30.0
 
 
 def _chunks(items: list, size: int) -> list[list]:
-    return [items[start:start + size] for start in range(0, len(items), size)]
+    return [items[start : start + size] for start in range(0, len(items), size)]
 
 
 @dataclass(frozen=True)
@@ -90,7 +98,8 @@ class LiveSystem:
         # one the server is closing fails the request (seen on non-idempotent POSTs).
         if self._http is None:
             self._http = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=60), connector=aiohttp.TCPConnector(limit=self._connections, keepalive_timeout=4.0),
+                timeout=aiohttp.ClientTimeout(total=60),
+                connector=aiohttp.TCPConnector(limit=self._connections, keepalive_timeout=4.0),
             )
         return self._http
 
@@ -141,15 +150,32 @@ class LiveSystem:
     async def set_up(self, book: list[Buyer], history: History) -> dict[str, int | None]:
         await self.start_day(0)
         e = self.endpoints
-        await self._call("PUT", f"{e.limits}/v1/insurance/policies/{INSURANCE_POLICY_ID}", role="credit_manager", route="PUT /v1/insurance/policies/{id}", json={
-            "insurer": "Simulated Credit Insurance", "indemnity_percentage": str(policies.INDEMNITY_SHARE * 100),
-            "max_credit_period_days": 120, "report_overdue_within_days": policies.REPORT_OVERDUE_WITHIN_DAYS,
-            "file_claim_within_days": policies.FILE_CLAIM_WITHIN_DAYS, "uninsured_action": "none",
-        })
+        await self._call(
+            "PUT",
+            f"{e.limits}/v1/insurance/policies/{INSURANCE_POLICY_ID}",
+            role="credit_manager",
+            route="PUT /v1/insurance/policies/{id}",
+            json={
+                "insurer": "Simulated Credit Insurance",
+                "indemnity_percentage": str(policies.INDEMNITY_SHARE * 100),
+                "max_credit_period_days": 120,
+                "report_overdue_within_days": policies.REPORT_OVERDUE_WITHIN_DAYS,
+                "file_claim_within_days": policies.FILE_CLAIM_WITHIN_DAYS,
+                "uninsured_action": "none",
+            },
+        )
         if self.receiver:
-            await self._call("POST", f"{e.alerts}/v1/webhooks/subscriptions", role="credit_manager", route="POST /v1/webhooks/subscriptions",
-                             json={"url": self.receiver.url, "event_types": ["alert.raised", "collection.case_opened", "collection.level_changed"],
-                                   "description": "simulated sales system"})
+            await self._call(
+                "POST",
+                f"{e.alerts}/v1/webhooks/subscriptions",
+                role="credit_manager",
+                route="POST /v1/webhooks/subscriptions",
+                json={
+                    "url": self.receiver.url,
+                    "event_types": ["alert.raised", "collection.case_opened", "collection.level_changed"],
+                    "description": "simulated sales system",
+                },
+            )
         await self._each(book, self._register)
         await self._import(history)
         grades = await self._wait_for_grades(book)
@@ -182,14 +208,29 @@ class LiveSystem:
                 requests.append(current)
                 current, size = {"accounts": [], "invoices": [], "payments": []}, 0
             current["accounts"].append({"buyer_id": buyer_id, "relationship_since": since.isoformat(), "limit": None})
-            current["invoices"] += [{
-                "invoice_id": i.invoice_id, "buyer_id": i.buyer_id, "order_id": i.order_id, "amount": str(i.amount), "currency": CURRENCY,
-                "issued_on": self._date(i.issued_day), "due_on": self._date(i.due_day),
-            } for i in invoices.get(buyer_id, ())]
-            current["payments"] += [{
-                "payment_id": p.payment_id, "buyer_id": p.buyer_id, "invoice_id": p.invoice_id, "amount": str(p.amount),
-                "currency": CURRENCY, "paid_on": self._date(p.day),
-            } for p in payments.get(buyer_id, ())]
+            current["invoices"] += [
+                {
+                    "invoice_id": i.invoice_id,
+                    "buyer_id": i.buyer_id,
+                    "order_id": i.order_id,
+                    "amount": str(i.amount),
+                    "currency": CURRENCY,
+                    "issued_on": self._date(i.issued_day),
+                    "due_on": self._date(i.due_day),
+                }
+                for i in invoices.get(buyer_id, ())
+            ]
+            current["payments"] += [
+                {
+                    "payment_id": p.payment_id,
+                    "buyer_id": p.buyer_id,
+                    "invoice_id": p.invoice_id,
+                    "amount": str(p.amount),
+                    "currency": CURRENCY,
+                    "paid_on": self._date(p.day),
+                }
+                for p in payments.get(buyer_id, ())
+            ]
             size += documents
         if size:
             requests.append(current)
@@ -202,25 +243,45 @@ class LiveSystem:
 
     async def _register(self, buyer: Buyer) -> None:
         e = self.endpoints
-        await self._call("PUT", f"{e.scoring}/v1/buyers/{buyer.buyer_id}", role="credit_manager", route="PUT /v1/buyers/{id}", json={
-            "name": buyer.name, "country": buyer.country, "industry": buyer.industry, "legal_form": buyer.legal_form,
-            "founded_on": buyer.founded_on.isoformat(), "account_owner": buyer.account_owner,
-            "registration_number": buyer.company.company_id,
-        })
+        await self._call(
+            "PUT",
+            f"{e.scoring}/v1/buyers/{buyer.buyer_id}",
+            role="credit_manager",
+            route="PUT /v1/buyers/{id}",
+            json={
+                "name": buyer.name,
+                "country": buyer.country,
+                "industry": buyer.industry,
+                "legal_form": buyer.legal_form,
+                "founded_on": buyer.founded_on.isoformat(),
+                "account_owner": buyer.account_owner,
+                "registration_number": buyer.company.company_id,
+            },
+        )
         statement = {name: str(value) for name, value in buyer.statement.items() if value is not None}
-        await self._call("POST", f"{e.scoring}/v1/buyers/{buyer.buyer_id}/financial-statements", role="credit_manager",
-                         route="POST /v1/buyers/{id}/financial-statements", json={
-                             **statement, "fiscal_year": STATEMENT_PERIOD_END.year, "period_end": STATEMENT_PERIOD_END.isoformat(),
-                             "currency": CURRENCY, "source": f"Polish bankruptcy data, row {buyer.company.company_id}",
-                         })
+        await self._call(
+            "POST",
+            f"{e.scoring}/v1/buyers/{buyer.buyer_id}/financial-statements",
+            role="credit_manager",
+            route="POST /v1/buyers/{id}/financial-statements",
+            json={
+                **statement,
+                "fiscal_year": STATEMENT_PERIOD_END.year,
+                "period_end": STATEMENT_PERIOD_END.isoformat(),
+                "currency": CURRENCY,
+                "source": f"Polish bankruptcy data, row {buyer.company.company_id}",
+            },
+        )
 
     async def _grade(self, buyer: Buyer) -> tuple[str, int | None]:
         """Scoring's grade once limits holds the same one. Registration assesses twice (profile,
         then statements) and limits may still hold the profile-only grade for a moment."""
-        scored = await self._call("GET", f"{self.endpoints.scoring}/v1/buyers/{buyer.buyer_id}/score", role="credit_manager",
-                                  route="GET /v1/buyers/{id}/score", ok=(200, 404))
-        held = await self._call("GET", f"{self.endpoints.limits}/v1/buyers/{buyer.buyer_id}/limit", role="credit_manager",
-                                route="GET /v1/buyers/{id}/limit", ok=(200, 404))
+        scored = await self._call(
+            "GET", f"{self.endpoints.scoring}/v1/buyers/{buyer.buyer_id}/score", role="credit_manager", route="GET /v1/buyers/{id}/score", ok=(200, 404)
+        )
+        held = await self._call(
+            "GET", f"{self.endpoints.limits}/v1/buyers/{buyer.buyer_id}/limit", role="credit_manager", route="GET /v1/buyers/{id}/limit", ok=(200, 404)
+        )
         if scored is None or held is None or scored.status_code != 200 or held.status_code != 200:
             return buyer.buyer_id, None
         grade = scored.json().get("grade")
@@ -241,12 +302,20 @@ class LiveSystem:
             await asyncio.sleep(0.2)
 
     async def _insure(self, buyer: Buyer, day: int) -> None:
-        await self._call("PUT", f"{self.endpoints.limits}/v1/buyers/{buyer.buyer_id}/insurance-cover", role="credit_manager",
-                         route="PUT /v1/buyers/{id}/insurance-cover", json={
-                             "policy_id": INSURANCE_POLICY_ID, "currency": CURRENCY, "requested_amount": str(buyer.insurance_cover),
-                             "granted_amount": str(buyer.insurance_cover), "valid_from": self._date(day),
-                             "valid_until": self._date(self.config.days + 365),
-                         })
+        await self._call(
+            "PUT",
+            f"{self.endpoints.limits}/v1/buyers/{buyer.buyer_id}/insurance-cover",
+            role="credit_manager",
+            route="PUT /v1/buyers/{id}/insurance-cover",
+            json={
+                "policy_id": INSURANCE_POLICY_ID,
+                "currency": CURRENCY,
+                "requested_amount": str(buyer.insurance_cover),
+                "granted_amount": str(buyer.insurance_cover),
+                "valid_from": self._date(day),
+                "valid_until": self._date(self.config.days + 365),
+            },
+        )
 
     # -- each day ---------------------------------------------------------------------------
     async def start_day(self, day: int) -> None:
@@ -257,26 +326,61 @@ class LiveSystem:
         )
 
     async def record_defaults(self, buyers: list[Buyer], day: int) -> None:
-        await self._each(buyers, lambda b: self._call(
-            "POST", f"{self.endpoints.scoring}/v1/buyers/{b.buyer_id}/adverse-events", role="credit_manager",
-            route="POST /v1/buyers/{id}/adverse-events", json={
-                "event_id": f"INSOLVENCY-{b.buyer_id}", "kind": "insolvency_filing", "occurred_on": self._date(day),
-                "source": "insolvency register (simulated)",
-            }))
+        await self._each(
+            buyers,
+            lambda b: self._call(
+                "POST",
+                f"{self.endpoints.scoring}/v1/buyers/{b.buyer_id}/adverse-events",
+                role="credit_manager",
+                route="POST /v1/buyers/{id}/adverse-events",
+                json={
+                    "event_id": f"INSOLVENCY-{b.buyer_id}",
+                    "kind": "insolvency_filing",
+                    "occurred_on": self._date(day),
+                    "source": "insolvency register (simulated)",
+                },
+            ),
+        )
 
     async def post_payments(self, payments: list[PaymentDocument]) -> None:
         """The day's bank statement, as the ERP imports it: one request per 500 payments."""
-        await self._each(_chunks(payments, BATCH), lambda chunk: self._call(
-            "POST", f"{self.endpoints.limits}/v1/payments/batch", role="erp", route="POST /v1/payments/batch", json={"payments": [{
-                "payment_id": p.payment_id, "buyer_id": p.buyer_id, "invoice_id": p.invoice_id, "amount": str(p.amount),
-                "currency": CURRENCY, "paid_on": self._date(p.day),
-            } for p in chunk]}))
+        await self._each(
+            _chunks(payments, BATCH),
+            lambda chunk: self._call(
+                "POST",
+                f"{self.endpoints.limits}/v1/payments/batch",
+                role="erp",
+                route="POST /v1/payments/batch",
+                json={
+                    "payments": [
+                        {
+                            "payment_id": p.payment_id,
+                            "buyer_id": p.buyer_id,
+                            "invoice_id": p.invoice_id,
+                            "amount": str(p.amount),
+                            "currency": CURRENCY,
+                            "paid_on": self._date(p.day),
+                        }
+                        for p in chunk
+                    ]
+                },
+            ),
+        )
 
     async def _check(self, order: Order) -> CheckOutcome:
-        response = await self._call("POST", f"{self.endpoints.limits}/v1/credit-checks", role="erp", route="POST /v1/credit-checks", json={
-            "buyer_id": order.buyer_id, "order_id": order.order_id, "amount": str(order.amount), "currency": CURRENCY,
-            "payment_terms_days": order.terms_days,
-        })
+        response = await self._call(
+            "POST",
+            f"{self.endpoints.limits}/v1/credit-checks",
+            role="erp",
+            route="POST /v1/credit-checks",
+            json={
+                "buyer_id": order.buyer_id,
+                "order_id": order.order_id,
+                "amount": str(order.amount),
+                "currency": CURRENCY,
+                "payment_terms_days": order.terms_days,
+            },
+        )
         if response is None:
             # No answer is no credit: the ERP does not ship.
             return CheckOutcome(order_id=order.order_id, decision="rejected", reasons=("no answer from the credit check",))
@@ -284,9 +388,14 @@ class LiveSystem:
         conditions = tuple(body.get("conditions") or ())
         terms = min((c["max_terms_days"] for c in conditions if c.get("max_terms_days")), default=None)
         outcome = CheckOutcome(
-            order_id=order.order_id, decision=body["decision"], check_id=body.get("id"), conditions=conditions, terms_days=terms,
+            order_id=order.order_id,
+            decision=body["decision"],
+            check_id=body.get("id"),
+            conditions=conditions,
+            terms_days=terms,
             limit_amount=Decimal(str(body["limit"])) if body.get("limit") is not None else None,
-            exposure_after=Decimal(str(body["exposure_after"])), reasons=tuple(r.get("code", "") for r in body.get("reasons") or ()),
+            exposure_after=Decimal(str(body["exposure_after"])),
+            reasons=tuple(r.get("code", "") for r in body.get("reasons") or ()),
         )
         self.checks.append(outcome)
         return outcome
@@ -295,8 +404,9 @@ class LiveSystem:
         return await self._each(orders, self._check)
 
     async def _available(self, buyer_id: str) -> tuple[str, Decimal | None]:
-        response = await self._call("GET", f"{self.endpoints.limits}/v1/buyers/{buyer_id}/exposure", role="credit_manager",
-                                    route="GET /v1/buyers/{id}/exposure")
+        response = await self._call(
+            "GET", f"{self.endpoints.limits}/v1/buyers/{buyer_id}/exposure", role="credit_manager", route="GET /v1/buyers/{id}/exposure"
+        )
         available = response.json().get("available") if response is not None else None
         # Without an answer the credit manager has nothing to approve against.
         return buyer_id, Decimal(str(available)) if available is not None else Decimal(0)
@@ -305,9 +415,13 @@ class LiveSystem:
         return dict(await self._each(buyer_ids, self._available))
 
     async def _decide(self, decision: ReferralDecision) -> str | None:
-        response = await self._call("POST", f"{self.endpoints.limits}/v1/credit-checks/{decision.check_id}/decision", role="credit_manager",
-                                    route="POST /v1/credit-checks/{id}/decision",
-                                    json={"decision": "approved" if decision.approve else "rejected", "comment": decision.comment})
+        response = await self._call(
+            "POST",
+            f"{self.endpoints.limits}/v1/credit-checks/{decision.check_id}/decision",
+            role="credit_manager",
+            route="POST /v1/credit-checks/{id}/decision",
+            json={"decision": "approved" if decision.approve else "rejected", "comment": decision.comment},
+        )
         return decision.check_id if response is not None and decision.approve and response.json().get("decision") == "approved" else None
 
     async def decide_referrals(self, decisions: list[ReferralDecision]) -> set[str]:
@@ -315,11 +429,29 @@ class LiveSystem:
 
     async def post_invoices(self, invoices: list[InvoiceDocument]) -> None:
         """The day's invoice run: one request per 500 invoices."""
-        await self._each(_chunks(invoices, BATCH), lambda chunk: self._call(
-            "POST", f"{self.endpoints.limits}/v1/invoices/batch", role="erp", route="POST /v1/invoices/batch", json={"invoices": [{
-                "invoice_id": i.invoice_id, "buyer_id": i.buyer_id, "order_id": i.order_id, "amount": str(i.amount), "currency": CURRENCY,
-                "issued_on": self._date(i.issued_day), "due_on": self._date(i.due_day),
-            } for i in chunk]}))
+        await self._each(
+            _chunks(invoices, BATCH),
+            lambda chunk: self._call(
+                "POST",
+                f"{self.endpoints.limits}/v1/invoices/batch",
+                role="erp",
+                route="POST /v1/invoices/batch",
+                json={
+                    "invoices": [
+                        {
+                            "invoice_id": i.invoice_id,
+                            "buyer_id": i.buyer_id,
+                            "order_id": i.order_id,
+                            "amount": str(i.amount),
+                            "currency": CURRENCY,
+                            "issued_on": self._date(i.issued_day),
+                            "due_on": self._date(i.due_day),
+                        }
+                        for i in chunk
+                    ]
+                },
+            ),
+        )
 
     async def run_daily_jobs(self, day: int) -> None:
         """The three services' daily passes at once, as their own schedulers would run them: none
@@ -343,8 +475,9 @@ class LiveSystem:
         alert = (payload.get("data") or {}).get("alert") if payload.get("type") == "alert.raised" else None
         if not alert or not alert.get("buyer_id"):
             return None
-        return Signal(buyer_id=alert["buyer_id"], kind=alert.get("rule_type", ""), severity=alert.get("severity", ""),
-                      day=min(day, self._day_of(alert.get("raised_at"))))
+        return Signal(
+            buyer_id=alert["buyer_id"], kind=alert.get("rule_type", ""), severity=alert.get("severity", ""), day=min(day, self._day_of(alert.get("raised_at")))
+        )
 
     def _insurer_prompt(self, payload: dict, day: int) -> Signal | None:
         data = payload.get("data") or {}
@@ -369,17 +502,28 @@ class LiveSystem:
         alerts = [s for p in received if (s := self._signal(p, day))]
         prompts = [s for p in received if (s := self._insurer_prompt(p, day))]
         cases = await self._pages(f"{self.endpoints.alerts}/v1/collections/cases", route="GET /v1/collections/cases", params={"status": "open"})
-        return DaySignals(alerts=alerts, insurer_prompts=prompts, open_cases=[
-            CollectionCase(case_id=c["id"], buyer_id=c["buyer_id"], invoice_id=c.get("invoice_id")) for c in cases
-        ])
+        return DaySignals(
+            alerts=alerts,
+            insurer_prompts=prompts,
+            open_cases=[CollectionCase(case_id=c["id"], buyer_id=c["buyer_id"], invoice_id=c.get("invoice_id")) for c in cases],
+        )
 
     async def record_promises(self, promises: list[Promise]) -> None:
-        await self._each(promises, lambda p: self._call(
-            "POST", f"{self.endpoints.alerts}/v1/collections/cases/{p.case_id}/actions", role="credit_manager",
-            route="POST /v1/collections/cases/{id}/actions", json={
-                "kind": "promise_to_pay", "promised_on": self._date(p.promised_day), "promised_amount": str(p.amount),
-                "comment": "promise recorded by the simulated credit manager",
-            }))
+        await self._each(
+            promises,
+            lambda p: self._call(
+                "POST",
+                f"{self.endpoints.alerts}/v1/collections/cases/{p.case_id}/actions",
+                role="credit_manager",
+                route="POST /v1/collections/cases/{id}/actions",
+                json={
+                    "kind": "promise_to_pay",
+                    "promised_on": self._date(p.promised_day),
+                    "promised_amount": str(p.amount),
+                    "comment": "promise recorded by the simulated credit manager",
+                },
+            ),
+        )
 
     async def webhooks_received(self) -> int:
         return len(self.receiver.received) if self.receiver else 0
@@ -387,17 +531,23 @@ class LiveSystem:
     # -- after the run: what the invariants are checked against -----------------------------
     async def ledger_open_amounts(self, buyer_ids: Iterable[str]) -> dict[str, Decimal]:
         async def open_amount(buyer_id: str) -> tuple[str, Decimal]:
-            response = await self._call("GET", f"{self.endpoints.limits}/v1/buyers/{buyer_id}/invoices", role="credit_manager",
-                                        route="GET /v1/buyers/{id}/invoices")
+            response = await self._call(
+                "GET", f"{self.endpoints.limits}/v1/buyers/{buyer_id}/invoices", role="credit_manager", route="GET /v1/buyers/{id}/invoices"
+            )
             rows = response.json() if response is not None else []
             return buyer_id, sum((Decimal(str(r["open_amount"])) for r in rows), Decimal(0))
+
         return dict(await self._each(list(buyer_ids), open_amount))
 
     async def backtest(self) -> dict | None:
         """Scoring's own back-test of the PDs in force on the first day against the defaults since."""
-        response = await self._call("GET", f"{self.endpoints.scoring}/v1/calibration/backtest", role="credit_manager",
-                                    route="GET /v1/calibration/backtest",
-                                    params={"as_of": self._date(0), "horizon_days": max(self.calendar.day, 1)})
+        response = await self._call(
+            "GET",
+            f"{self.endpoints.scoring}/v1/calibration/backtest",
+            role="credit_manager",
+            route="GET /v1/calibration/backtest",
+            params={"as_of": self._date(0), "horizon_days": max(self.calendar.day, 1)},
+        )
         return response.json() if response is not None else None
 
     async def all_alerts(self) -> list[dict]:

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from creditguard_simulation.economics import CompanyEconomics, PolicyResult  # noqa: E402
-from creditguard_simulation.figures import Figures, days_sales_outstanding  # noqa: E402
+from creditguard_simulation.economics import CompanyEconomics
+from creditguard_simulation.figures import Figures, days_sales_outstanding
 
 if TYPE_CHECKING:
     from creditguard_simulation.run import Outcome
@@ -50,15 +50,24 @@ def summary_lines(outcome: Outcome) -> list[str]:
     leads = f.warning_leads
     median_lead = f"{leads[len(leads) // 2]} days" if leads else "n/a"
     return [
-        f"book: {f.buyers} buyers over {f.days} days ({outcome.config.scenario}), {f.defaulters} defaults, {f.orders} orders, margin {float(outcome.config.margin):.0%}",
-        f"net contribution: creditguard {eur(cg.net_contribution)}; every order approved {eur(approve_all.net_contribution)} "
-        f"({_signed(cg.net_contribution - approve_all.net_contribution)}); static limits {eur(static.net_contribution)} "
-        f"({_signed(cg.net_contribution - static.net_contribution)})",
-        f"bad debt net of insurance: creditguard {eur(cg.net_bad_debt)}, every order approved {eur(approve_all.net_bad_debt)}, "
-        f"static limits {eur(static.net_bad_debt)}; losses avoided {eur(losses_avoided(outcome))} "
-        f"({_share(losses_avoided(outcome), approve_all.net_bad_debt)} of every-order-approved's)",
-        f"good sales turned away: creditguard {eur(cg.good_sales_turned_away)} ({cg.good_turned_away_share:.1%} of good sales), "
-        f"static limits {eur(static.good_sales_turned_away)} ({static.good_turned_away_share:.1%})",
+        (
+            f"book: {f.buyers} buyers over {f.days} days ({outcome.config.scenario}), {f.defaulters} defaults, "
+            f"{f.orders} orders, margin {float(outcome.config.margin):.0%}"
+        ),
+        (
+            f"net contribution: creditguard {eur(cg.net_contribution)}; every order approved {eur(approve_all.net_contribution)} "
+            f"({_signed(cg.net_contribution - approve_all.net_contribution)}); static limits {eur(static.net_contribution)} "
+            f"({_signed(cg.net_contribution - static.net_contribution)})"
+        ),
+        (
+            f"bad debt net of insurance: creditguard {eur(cg.net_bad_debt)}, every order approved {eur(approve_all.net_bad_debt)}, "
+            f"static limits {eur(static.net_bad_debt)}; losses avoided {eur(losses_avoided(outcome))} "
+            f"({_share(losses_avoided(outcome), approve_all.net_bad_debt)} of every-order-approved's)"
+        ),
+        (
+            f"good sales turned away: creditguard {eur(cg.good_sales_turned_away)} ({cg.good_turned_away_share:.1%} of good sales), "
+            f"static limits {eur(static.good_sales_turned_away)} ({static.good_turned_away_share:.1%})"
+        ),
         f"early warning before default: {len(leads)} of {f.defaulters} defaults, median lead {median_lead}; webhooks {f.webhooks}",
     ]
 
@@ -82,13 +91,15 @@ def _policy_table(outcome: Outcome) -> list[str]:
         row("financing cost of receivables", lambda n: eur(r[n].financing_cost)),
         row("insurance premium", lambda n: eur(r[n].insurance_premium)),
         row("**net contribution**", lambda n: f"**{eur(r[n].net_contribution)}**"),
-        row("good sales turned away", lambda n: f"{eur(r[n].good_sales_turned_away)} ({r[n].good_turned_away_share:.1%}, {r[n].good_orders_turned_away} orders)"),
+        row(
+            "good sales turned away", lambda n: f"{eur(r[n].good_sales_turned_away)} ({r[n].good_turned_away_share:.1%}, {r[n].good_orders_turned_away} orders)"
+        ),
         row("sales to later defaulters stopped", lambda n: eur(r[n].bad_sales_stopped)),
         row("days sales outstanding", lambda n: f"{days_sales_outstanding(runs[n]):.1f}"),
     ]
 
 
-def _save(fig, path: Path) -> None:  # type: ignore[no-untyped-def]
+def _save(fig, path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -145,14 +156,30 @@ def _receivables_chart(outcome: Outcome, path: Path) -> None:
 def _frontier_chart(sweep: list[Outcome], path: Path) -> None:
     fig, ax = plt.subplots(figsize=(6, 4))
     points = sorted(sweep, key=lambda o: float(o.risk_appetite or 0))
-    ax.plot([float(o.results["creditguard"].net_bad_debt) for o in points], [float(o.results["creditguard"].net_contribution) for o in points],
-            marker="o", color=COLOURS["creditguard"], label="creditguard, by risk appetite")
+    ax.plot(
+        [float(o.results["creditguard"].net_bad_debt) for o in points],
+        [float(o.results["creditguard"].net_contribution) for o in points],
+        marker="o",
+        color=COLOURS["creditguard"],
+        label="creditguard, by risk appetite",
+    )
     for outcome in points:
-        ax.annotate(f"{float(outcome.risk_appetite or 0):g}", (float(outcome.results["creditguard"].net_bad_debt), float(outcome.results["creditguard"].net_contribution)),
-                    textcoords="offset points", xytext=(4, 4), fontsize=8)
+        ax.annotate(
+            f"{float(outcome.risk_appetite or 0):g}",
+            (float(outcome.results["creditguard"].net_bad_debt), float(outcome.results["creditguard"].net_contribution)),
+            textcoords="offset points",
+            xytext=(4, 4),
+            fontsize=8,
+        )
     reference = points[0]
     for name in ("approve_all", "static_limits"):
-        ax.scatter([float(reference.results[name].net_bad_debt)], [float(reference.results[name].net_contribution)], color=COLOURS[name], marker="s", label=LABELS[name])
+        ax.scatter(
+            [float(reference.results[name].net_bad_debt)],
+            [float(reference.results[name].net_contribution)],
+            color=COLOURS[name],
+            marker="s",
+            label=LABELS[name],
+        )
     ax.set_xlabel("net bad debt, EUR")
     ax.set_ylabel("net contribution, EUR")
     ax.set_title("Net contribution against losses (risk-appetite sweep)")
@@ -169,7 +196,7 @@ def calibration_holds(f: Figures) -> bool:
     """Every grade with enough buyers calibrated, and default rates rising with the grade: no
     better grade defaulting significantly more than a worse one (their 95 % intervals apart)."""
     rows = sorted((r for r in f.calibration if r.grade != "ungraded" and r.buyers >= CALIBRATION_MIN_BUYERS), key=lambda r: int(r.grade))
-    inverted = [(a, b) for i, a in enumerate(rows) for b in rows[i + 1:] if a.interval()[0] > b.interval()[1]]
+    inverted = [(a, b) for i, a in enumerate(rows) for b in rows[i + 1 :] if a.interval()[0] > b.interval()[1]]
     return all(r.calibrated for r in rows) and not inverted
 
 
@@ -182,8 +209,11 @@ def _calibration_table(f: Figures) -> list[str]:
     return [
         "| grade | buyers | defaults | mean predicted PD | realised default rate | 95% interval | calibrated |",
         "|---|---:|---:|---:|---:|---:|---|",
-        *[f"| {r.grade} | {r.buyers} | {r.defaults} | {'n/a' if r.mean_pd is None else f'{100 * r.mean_pd:.2f}%'} | "
-          f"{100 * r.default_rate:.2f}% | {100 * r.interval()[0]:.1f}-{100 * r.interval()[1]:.1f}% | {verdict(r)} |" for r in f.calibration],
+        *[
+            f"| {r.grade} | {r.buyers} | {r.defaults} | {'n/a' if r.mean_pd is None else f'{100 * r.mean_pd:.2f}%'} | "
+            f"{100 * r.default_rate:.2f}% | {100 * r.interval()[0]:.1f}-{100 * r.interval()[1]:.1f}% | {verdict(r)} |"
+            for r in f.calibration
+        ],
     ]
 
 
@@ -194,12 +224,14 @@ def markdown(base: Outcome, *, downturn: Outcome | None, sweep: list[Outcome], e
     lines = [
         "# creditguard in money: simulation report",
         "",
-        f"A book of {f.buyers} buyers drawn from real company data, run day by day for {f.days} days. {f.buyers - new_buyers} buyers "
-        f"are the company's existing book, brought with {config.history_days} days of invoices and payments through the import; "
-        f"{new_buyers} are won during the year. Every order earns a gross margin of {float(economics.margin):.0%}; receivables cost "
-        f"{float(economics.cost_of_capital):.0%} a year to finance; the insurer charges {float(economics.premium_rate):.2%} of insured credit sales. "
-        "The same book and seed run three times: every order approved and static limits (one fixed limit per customer, two months "
-        "of its average purchases, blocked when over) in-process, and creditguard through the live services.",
+        (
+            f"A book of {f.buyers} buyers drawn from real company data, run day by day for {f.days} days. {f.buyers - new_buyers} buyers "
+            f"are the company's existing book, brought with {config.history_days} days of invoices and payments through the import; "
+            f"{new_buyers} are won during the year. Every order earns a gross margin of {float(economics.margin):.0%}; receivables cost "
+            f"{float(economics.cost_of_capital):.0%} a year to finance; the insurer charges {float(economics.premium_rate):.2%} of insured credit sales. "
+            "The same book and seed run three times: every order approved and static limits (one fixed limit per customer, two months "
+            "of its average purchases, blocked when over) in-process, and creditguard through the live services."
+        ),
         "",
         f"Reproduce: `{command}`",
         "",
@@ -208,12 +240,16 @@ def markdown(base: Outcome, *, downturn: Outcome | None, sweep: list[Outcome], e
         *[f"- {line}" for line in summary_lines(base)],
     ]
     if downturn is not None:
-        lines.append(f"- in a downturn (defaults doubled in the second half of the year) creditguard's lead over the better comparison "
-                     f"goes from {_signed(base.advantage)} to {_signed(downturn.advantage)}")
+        lines.append(
+            f"- in a downturn (defaults doubled in the second half of the year) creditguard's lead over the better comparison "
+            f"goes from {_signed(base.advantage)} to {_signed(downturn.advantage)}"
+        )
     lines += [
-        f"- calibration: for every grade with at least {CALIBRATION_MIN_BUYERS} buyers the realised default rate is within a factor of two "
-        f"of the mean predicted PD or inside its 95% interval, and rates rise with the grade (no better grade defaulting more than a worse one "
-        f"beyond both 95% intervals): **{'yes' if calibration_holds(f) else 'no'}**",
+        (
+            f"- calibration: for every grade with at least {CALIBRATION_MIN_BUYERS} buyers the realised default rate is within a factor of two "
+            f"of the mean predicted PD or inside its 95% interval, and rates rise with the grade (no better grade defaulting more than a worse one "
+            f"beyond both 95% intervals): **{'yes' if calibration_holds(f) else 'no'}**"
+        ),
         "",
         "![net contribution](contribution.png) ![losses](losses.png)",
         "",
@@ -221,30 +257,54 @@ def markdown(base: Outcome, *, downturn: Outcome | None, sweep: list[Outcome], e
         "",
         *_policy_table(base),
         "",
-        "Net contribution = gross margin on what was shipped − bad debt net of insurance − the cost of financing the "
-        "receivables − the insurance premium (docs/simulation.md explains each figure).",
+        (
+            "Net contribution = gross margin on what was shipped − bad debt net of insurance − the cost of financing the "
+            "receivables − the insurance premium (docs/simulation.md explains each figure)."
+        ),
         "",
     ]
     if downturn is not None:
-        lines += ["## Downturn", "", "The same book and seed with the defaults of the second half of the year doubled.", "",
-                  *_policy_table(downturn), "", *[f"- {line}" for line in summary_lines(downturn)], ""]
+        lines += [
+            "## Downturn",
+            "",
+            "The same book and seed with the defaults of the second half of the year doubled.",
+            "",
+            *_policy_table(downturn),
+            "",
+            *[f"- {line}" for line in summary_lines(downturn)],
+            "",
+        ]
     if sweep:
         reference = sweep[0]
         lines += [
-            "## Risk appetite", "",
-            f"A book of {reference.config.buyers} buyers (same seed) under each setting of the policy's "
-            "`economics.risk_appetite.max_expected_loss_share`; every order approved and static limits for the same book for comparison.", "",
+            "## Risk appetite",
+            "",
+            (
+                f"A book of {reference.config.buyers} buyers (same seed) under each setting of the policy's "
+                "`economics.risk_appetite.max_expected_loss_share`; every order approved and static limits for the same book for comparison."
+            ),
+            "",
             "| risk appetite | net contribution | net bad debt | good sales turned away | credit sales |",
             "|---:|---:|---:|---:|---:|",
-            *[f"| {float(o.risk_appetite or 0):g} | {eur(o.results['creditguard'].net_contribution)} | {eur(o.results['creditguard'].net_bad_debt)} | "
-              f"{eur(o.results['creditguard'].good_sales_turned_away)} ({o.results['creditguard'].good_turned_away_share:.1%}) | {eur(o.results['creditguard'].credit_sales)} |"
-              for o in sorted(sweep, key=lambda o: float(o.risk_appetite or 0))],
-            f"| every order approved | {eur(reference.results['approve_all'].net_contribution)} | {eur(reference.results['approve_all'].net_bad_debt)} | "
-            f"{eur(0)} | {eur(reference.results['approve_all'].credit_sales)} |",
-            f"| static limits | {eur(reference.results['static_limits'].net_contribution)} | {eur(reference.results['static_limits'].net_bad_debt)} | "
-            f"{eur(reference.results['static_limits'].good_sales_turned_away)} ({reference.results['static_limits'].good_turned_away_share:.1%}) | "
-            f"{eur(reference.results['static_limits'].credit_sales)} |",
-            "", f"![frontier]({FRONTIER_CHART})", "",
+            *[
+                f"| {float(o.risk_appetite or 0):g} | {eur(o.results['creditguard'].net_contribution)} | "
+                f"{eur(o.results['creditguard'].net_bad_debt)} | "
+                f"{eur(o.results['creditguard'].good_sales_turned_away)} ({o.results['creditguard'].good_turned_away_share:.1%}) | "
+                f"{eur(o.results['creditguard'].credit_sales)} |"
+                for o in sorted(sweep, key=lambda o: float(o.risk_appetite or 0))
+            ],
+            (
+                f"| every order approved | {eur(reference.results['approve_all'].net_contribution)} | {eur(reference.results['approve_all'].net_bad_debt)} | "
+                f"{eur(0)} | {eur(reference.results['approve_all'].credit_sales)} |"
+            ),
+            (
+                f"| static limits | {eur(reference.results['static_limits'].net_contribution)} | {eur(reference.results['static_limits'].net_bad_debt)} | "
+                f"{eur(reference.results['static_limits'].good_sales_turned_away)} ({reference.results['static_limits'].good_turned_away_share:.1%}) | "
+                f"{eur(reference.results['static_limits'].credit_sales)} |"
+            ),
+            "",
+            f"![frontier]({FRONTIER_CHART})",
+            "",
         ]
     lines += [
         "## creditguard's orders",
@@ -254,8 +314,10 @@ def markdown(base: Outcome, *, downturn: Outcome | None, sweep: list[Outcome], e
         *[f"| {decision} | {count} |" for decision, count in sorted(f.orders_by_decision.items())],
         "",
         f"- Good orders (buyers that did not default) turned away: {f.good_turned_away.count}, {eur(f.good_turned_away.value)}.",
-        f"- Good orders delayed by a referral and then approved: {f.good_delayed.count}, {eur(f.good_delayed.value)}, "
-        f"waiting {f.good_delay_days_mean:.1f} days on average.",
+        (
+            f"- Good orders delayed by a referral and then approved: {f.good_delayed.count}, {eur(f.good_delayed.value)}, "
+            f"waiting {f.good_delay_days_mean:.1f} days on average."
+        ),
         f"- Orders of buyers that later defaulted, stopped: {f.bad_stopped.count}, {eur(f.bad_stopped.value)}.",
         "",
         "| reason given for a good order turned away | orders | value |",
@@ -264,13 +326,18 @@ def markdown(base: Outcome, *, downturn: Outcome | None, sweep: list[Outcome], e
         "",
         "| largest good orders turned away | day | amount | terms | decision | outcome | reasons | grade at the end |",
         "|---|---:|---:|---:|---|---|---|---:|",
-        *[f"| {o.buyer_id} | {o.day} | {eur(o.amount)} | {o.terms_days} | {o.decision} | {o.outcome} | {', '.join(o.reasons)} | "
-          f"{'' if o.final_grade is None else o.final_grade} |" for o in f.largest_good_turned_away],
+        *[
+            f"| {o.buyer_id} | {o.day} | {eur(o.amount)} | {o.terms_days} | {o.decision} | {o.outcome} | {', '.join(o.reasons)} | "
+            f"{'' if o.final_grade is None else o.final_grade} |"
+            for o in f.largest_good_turned_away
+        ],
         "",
         "## Early warning",
         "",
-        f"{len(f.warning_leads)} of {f.defaulters} defaults had an alert at least a day before the default day; "
-        f"{f.defaults_warned_late_or_never} had none before it (an alert on the day is the insolvency itself being recorded).",
+        (
+            f"{len(f.warning_leads)} of {f.defaulters} defaults had an alert at least a day before the default day; "
+            f"{f.defaults_warned_late_or_never} had none before it (an alert on the day is the insolvency itself being recorded)."
+        ),
         "",
         "| days from first alert to default | defaults |",
         "|---|---:|",
@@ -278,8 +345,10 @@ def markdown(base: Outcome, *, downturn: Outcome | None, sweep: list[Outcome], e
         "",
         "![early warning](early-warning.png)",
         "",
-        f"Webhooks received by the sales system's endpoint: {f.webhooks}. Promises to pay recorded: {f.promises}. "
-        f"Defaults with a loss that had a collection case: {f.defaults_with_case} of {f.defaults_with_loss}.",
+        (
+            f"Webhooks received by the sales system's endpoint: {f.webhooks}. Promises to pay recorded: {f.promises}. "
+            f"Defaults with a loss that had a collection case: {f.defaults_with_case} of {f.defaults_with_loss}."
+        ),
         "",
         "## Credit insurance",
         "",
@@ -316,15 +385,21 @@ def _backtest_lines(backtest: dict | None) -> list[str]:
         return "n/a" if value is None else f"{100 * value:.2f}%"
 
     return [
-        f"Scoring's back-test over the run (`GET /v1/calibration/backtest?as_of={backtest['as_of']}&horizon_days={backtest['horizon_days']}`): "
-        f"{backtest['buyers']} buyers, {backtest['defaults']} defaults ({backtest['definition']}); mean PD {pct(backtest['mean_pd'])}, "
-        f"default rate {pct(backtest['default_rate'])}, Brier score {backtest['brier_score'] or 0:.4f}, AUC {backtest['auc'] or 0:.3f}.",
+        (
+            f"Scoring's back-test over the run (`GET /v1/calibration/backtest?as_of={backtest['as_of']}&horizon_days={backtest['horizon_days']}`): "
+            f"{backtest['buyers']} buyers, {backtest['defaults']} defaults ({backtest['definition']}); mean PD {pct(backtest['mean_pd'])}, "
+            f"default rate {pct(backtest['default_rate'])}, Brier score {backtest['brier_score'] or 0:.4f}, AUC {backtest['auc'] or 0:.3f}."
+        ),
         "",
         "| grade | buyers | defaults | mean PD | default rate | 95% interval | binomial p | calibrated |",
         "|---|---:|---:|---:|---:|---:|---:|---|",
-        *[f"| {g['grade']} | {g['buyers']} | {g['defaults']} | {pct(g['mean_pd'])} | {pct(g['default_rate'])} | "
-          f"{pct(g['interval_low'])}-{pct(g['interval_high'])} | {_number(g['p_value'])} | "
-          f"{'n/a' if g['calibrated'] is None else ('yes' if g['calibrated'] else 'no')} |" for g in backtest["grades"] if g["buyers"]],
+        *[
+            f"| {g['grade']} | {g['buyers']} | {g['defaults']} | {pct(g['mean_pd'])} | {pct(g['default_rate'])} | "
+            f"{pct(g['interval_low'])}-{pct(g['interval_high'])} | {_number(g['p_value'])} | "
+            f"{'n/a' if g['calibrated'] is None else ('yes' if g['calibrated'] else 'no')} |"
+            for g in backtest["grades"]
+            if g["buyers"]
+        ],
         "",
     ]
 
@@ -336,8 +411,10 @@ def _policies_json(outcome: Outcome) -> dict:
 def report_json(base: Outcome, *, downturn: Outcome | None, sweep: list[Outcome], economics: CompanyEconomics) -> dict:
     document = {
         "policies": _policies_json(base),
-        "calibration": [{"grade": r.grade, "buyers": r.buyers, "defaults": r.defaults, "mean_pd": r.mean_pd, "default_rate": r.default_rate}
-                        for r in base.figures.calibration],
+        "calibration": [
+            {"grade": r.grade, "buyers": r.buyers, "defaults": r.defaults, "mean_pd": r.mean_pd, "default_rate": r.default_rate}
+            for r in base.figures.calibration
+        ],
         "calibration_holds": calibration_holds(base.figures),
         "scenario": str(base.config.scenario),
         "seed": base.config.seed,
@@ -351,21 +428,36 @@ def report_json(base: Outcome, *, downturn: Outcome | None, sweep: list[Outcome]
         "invariant_violations": base.violations,
     }
     if downturn is not None:
-        document["downturn"] = {"policies": _policies_json(downturn), "advantage": float(downturn.advantage),
-                                "losses_avoided": float(losses_avoided(downturn)), "invariant_violations": downturn.violations}
+        document["downturn"] = {
+            "policies": _policies_json(downturn),
+            "advantage": float(downturn.advantage),
+            "losses_avoided": float(losses_avoided(downturn)),
+            "invariant_violations": downturn.violations,
+        }
     if sweep:
-        document["risk_appetite_sweep"] = [{"risk_appetite": float(o.risk_appetite or 0), "buyers": o.config.buyers, "policies": _policies_json(o)}
-                                           for o in sweep]
+        document["risk_appetite_sweep"] = [
+            {"risk_appetite": float(o.risk_appetite or 0), "buyers": o.config.buyers, "policies": _policies_json(o)} for o in sweep
+        ]
     return document
 
 
 def write_report(*, base: Outcome, downturn: Outcome | None, sweep: list[Outcome], economics: CompanyEconomics, out_dir: Path, command: str) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     r = base.results
-    _bars(base, out_dir / "contribution.png", title="Net contribution by policy", ylabel="EUR",
-          values={n: float(r[n].net_contribution) for n in ("approve_all", "static_limits", "creditguard")})
-    _bars(base, out_dir / "losses.png", title="Bad debt net of insurance by policy", ylabel="EUR",
-          values={n: float(r[n].net_bad_debt) for n in ("approve_all", "static_limits", "creditguard")})
+    _bars(
+        base,
+        out_dir / "contribution.png",
+        title="Net contribution by policy",
+        ylabel="EUR",
+        values={n: float(r[n].net_contribution) for n in ("approve_all", "static_limits", "creditguard")},
+    )
+    _bars(
+        base,
+        out_dir / "losses.png",
+        title="Bad debt net of insurance by policy",
+        ylabel="EUR",
+        values={n: float(r[n].net_bad_debt) for n in ("approve_all", "static_limits", "creditguard")},
+    )
     _warning_chart(base.figures, out_dir / "early-warning.png")
     _calibration_chart(base.figures, out_dir / "calibration.png")
     _receivables_chart(base, out_dir / "receivables.png")

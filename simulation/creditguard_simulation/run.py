@@ -15,7 +15,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from creditguard_simulation.book import Buyer, BookConfig, Scenario, generate_book
+from creditguard_simulation.book import BookConfig, Buyer, Scenario, generate_book
 from creditguard_simulation.companies import Company, load_companies
 from creditguard_simulation.economics import CompanyEconomics, PolicyResult, credit_policy, policy_result
 from creditguard_simulation.engine import RunResult, Simulation
@@ -99,13 +99,18 @@ async def invariant_violations(run: RunResult, live: LiveSystem) -> list[str]:
             violations.append(f"ledger of {buyer_id}: limits holds {ledger.get(buyer_id)} open, invoices minus payments are {amount}")
     last_day = run.config.days - 1
     for record in run.defaults.values():
-        overdue = [i for i in run.all_invoices() if i.document.buyer_id == record.buyer_id and i.open_amount > 0
-                   and i.document.due_day < last_day - CASE_PROPAGATION_DAYS]
+        overdue = [
+            i
+            for i in run.all_invoices()
+            if i.document.buyer_id == record.buyer_id and i.open_amount > 0 and i.document.due_day < last_day - CASE_PROPAGATION_DAYS
+        ]
         if overdue and record.buyer_id not in run.case_buyers:
             violations.append(f"{record.buyer_id} defaulted with {len(overdue)} invoices overdue but no collection case")
-    for check in live.checks:
-        if check.decision in ("approved", "approved_with_conditions") and check.limit_amount is not None and check.exposure_after > check.limit_amount:
-            violations.append(f"order {check.order_id} approved with exposure {check.exposure_after} above the limit {check.limit_amount}")
+    violations.extend(
+        f"order {check.order_id} approved with exposure {check.exposure_after} above the limit {check.limit_amount}"
+        for check in live.checks
+        if check.decision in ("approved", "approved_with_conditions") and check.limit_amount is not None and check.exposure_after > check.limit_amount
+    )
     return violations
 
 
@@ -121,8 +126,15 @@ async def _settled_violations(run: RunResult, live: LiveSystem, *, patience_seco
 
 
 async def run_book(
-    *, config: BookConfig, companies: list[Company], stack: StackFactory, economics: CompanyEconomics,
-    risk_appetite: Decimal | None = None, label: str = "base", concurrency: int = 16, progress: bool = True,
+    *,
+    config: BookConfig,
+    companies: list[Company],
+    stack: StackFactory,
+    economics: CompanyEconomics,
+    risk_appetite: Decimal | None = None,
+    label: str = "base",
+    concurrency: int = 16,
+    progress: bool = True,
     policy: dict | None = None,
 ) -> Outcome:
     """One book under the three policies. ``policy``: the live system's credit policy (default:
@@ -156,27 +168,57 @@ async def run_book(
             await receiver.stop()
     finally:
         await asyncio.to_thread(context.__exit__, None, None, None)
-    results = {name: policy_result(run, economics) for name, run in
-               (("approve_all", approve_all), ("static_limits", static_limits), ("creditguard", creditguard))}
+    results = {
+        name: policy_result(run, economics) for name, run in (("approve_all", approve_all), ("static_limits", static_limits), ("creditguard", creditguard))
+    }
     api_problems = live.problems.lines()
-    timings = [f"{route}: {live.calls_by_route[route]} calls, {seconds / live.calls_by_route[route] * 1000:.1f} ms mean"
-               for route, seconds in live.seconds_by_route.most_common()]
+    timings = [
+        f"{route}: {live.calls_by_route[route]} calls, {seconds / live.calls_by_route[route] * 1000:.1f} ms mean"
+        for route, seconds in live.seconds_by_route.most_common()
+    ]
     phases = [f"{phase}: {seconds:.1f} s" for phase, seconds in creditguard.seconds_by_phase.most_common()]
-    notes = [f"the live run took {creditguard.wall_seconds:.0f} s of wall time: {creditguard.setup_seconds:.0f} s setting up and importing the book, "
-             f"then {sum(creditguard.seconds_by_day):.0f} s for {config.days} simulated days ({_day_times(creditguard.seconds_by_day)})"]
-    notes += [f"invariant violated: {v}" for v in violations] or ["invariants held: ledger = invoices - payments for every buyer; "
-                                                                   "every default with a loss had a collection case; no approved exposure above its limit"]
+    notes = [
+        (
+            f"the live run took {creditguard.wall_seconds:.0f} s of wall time: {creditguard.setup_seconds:.0f} s setting up and importing the book, "
+            f"then {sum(creditguard.seconds_by_day):.0f} s for {config.days} simulated days ({_day_times(creditguard.seconds_by_day)})"
+        )
+    ]
+    notes += [f"invariant violated: {v}" for v in violations] or [
+        "invariants held: ledger = invoices - payments for every buyer; every default with a loss had a collection case; no approved exposure above its limit"
+    ]
     notes += [f"API call not answered as expected: {p}" for p in api_problems]
-    return Outcome(config=config, book=book, approve_all=approve_all, static_limits=static_limits, creditguard=creditguard,
-                   results=results, figures=compute_figures(creditguard, approve_all), violations=violations,
-                   api_problems=api_problems, live_checks=len(live.checks), notes=notes, timings=timings, phases=phases,
-                   risk_appetite=risk_appetite)
+    return Outcome(
+        config=config,
+        book=book,
+        approve_all=approve_all,
+        static_limits=static_limits,
+        creditguard=creditguard,
+        results=results,
+        figures=compute_figures(creditguard, approve_all),
+        violations=violations,
+        api_problems=api_problems,
+        live_checks=len(live.checks),
+        notes=notes,
+        timings=timings,
+        phases=phases,
+        risk_appetite=risk_appetite,
+    )
 
 
 async def simulate(
-    *, config: BookConfig, data_path: Path, stack: StackFactory, out_dir: Path | None, command: str,
-    economics: CompanyEconomics | None = None, risk_appetite: Decimal | None = None, downturn: bool = False,
-    sweep: tuple[Decimal, ...] = (), sweep_buyers: int | None = None, concurrency: int = 16, progress: bool = True,
+    *,
+    config: BookConfig,
+    data_path: Path,
+    stack: StackFactory,
+    out_dir: Path | None,
+    command: str,
+    economics: CompanyEconomics | None = None,
+    risk_appetite: Decimal | None = None,
+    downturn: bool = False,
+    sweep: tuple[Decimal, ...] = (),
+    sweep_buyers: int | None = None,
+    concurrency: int = 16,
+    progress: bool = True,
 ) -> Demo:
     """The book as configured; with ``downturn`` the same book in the downturn scenario too; with
     ``sweep`` a book of ``sweep_buyers`` under each risk appetite. Writes the report to ``out_dir``."""
@@ -199,5 +241,7 @@ def _day_times(seconds_by_day: list[float]) -> str:
         return "no days"
     tenth = max(len(seconds_by_day) // 10, 1)
     first, last = seconds_by_day[:tenth], seconds_by_day[-tenth:]
-    return (f"{sum(seconds_by_day) / len(seconds_by_day):.2f} s per day on average, {sum(first) / len(first):.2f} s over the first "
-            f"{len(first)} days, {sum(last) / len(last):.2f} s over the last {len(last)}")
+    return (
+        f"{sum(seconds_by_day) / len(seconds_by_day):.2f} s per day on average, {sum(first) / len(first):.2f} s over the first "
+        f"{len(first)} days, {sum(last) / len(last):.2f} s over the last {len(last)}"
+    )

@@ -53,8 +53,10 @@ def own_stack(var_dir: Path, policy: dict | None = None) -> Iterator[Endpoints]:
         create_topics(broker.bootstrap_servers)
         keys = {role.value: add_key(var_dir / "api-keys.json", role=role, name=f"simulation {role.value}")[0] for role in Role}
         processes = service_processes(
-            var_dir=var_dir, bootstrap_servers=broker.bootstrap_servers,
-            ports={name: free_port() for name in ("scoring", "limits", "alerts")}, extra_env=extra_env,
+            var_dir=var_dir,
+            bootstrap_servers=broker.bootstrap_servers,
+            ports={name: free_port() for name in ("scoring", "limits", "alerts")},
+            extra_env=extra_env,
         )
         for process in processes:
             process.migrate()

@@ -12,8 +12,8 @@ for about a quarter of rows), X2 (liabilities) wins and equity is the balance.
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
 from collections.abc import Mapping
+from decimal import ROUND_HALF_UP, Decimal
 
 PLN_PER_EUR = 4.3
 # Used when a company has no X29 (two rows): the data set's median size.
@@ -27,7 +27,7 @@ def total_assets_eur(ratios: Ratios) -> float:
     log_size = ratios.get("X29")
     if log_size is None:
         return MEDIAN_TOTAL_ASSETS_EUR
-    return 10 ** log_size * 1000 / PLN_PER_EUR
+    return 10**log_size * 1000 / PLN_PER_EUR
 
 
 def _money(value: float | None) -> Decimal | None:
@@ -57,9 +57,13 @@ def _balance_sheet(r: Ratios, ta: float) -> dict[str, float | None]:
     current = _clip(current, 0.0, ta)
     fixed = None if current is None else ta - current
     return {
-        "total_assets": ta, "total_liabilities": liabilities, "equity": equity,
-        "short_term_liabilities": short_term, "long_term_liabilities": long_term,
-        "current_assets": current, "fixed_assets": fixed,
+        "total_assets": ta,
+        "total_liabilities": liabilities,
+        "equity": equity,
+        "short_term_liabilities": short_term,
+        "long_term_liabilities": long_term,
+        "current_assets": current,
+        "fixed_assets": fixed,
     }
 
 

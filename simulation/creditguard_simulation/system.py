@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import ROUND_CEILING
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 from typing import Protocol
 
 from creditguard_simulation.book import Buyer
@@ -154,7 +153,7 @@ class ApproveEverything:
         return [CheckOutcome(order_id=o.order_id, decision="approved") for o in orders]
 
     async def available_credit(self, buyer_ids: list[str]) -> dict[str, Decimal | None]:
-        return {buyer_id: None for buyer_id in buyer_ids}
+        return dict.fromkeys(buyer_ids)
 
     async def decide_referrals(self, decisions: list[ReferralDecision]) -> set[str]:
         return {d.check_id for d in decisions if d.approve}
@@ -212,8 +211,9 @@ class StaticLimits(ApproveEverything):
             after = self._open.get(order.buyer_id, Decimal(0)) + self._approved_today.get(order.buyer_id, Decimal(0)) + order.amount
             limit = self.limits.get(order.buyer_id, Decimal(0))
             if after > limit:
-                outcomes.append(CheckOutcome(order_id=order.order_id, decision="rejected", limit_amount=limit, exposure_after=after,
-                                             reasons=("limit_exceeded",)))
+                outcomes.append(
+                    CheckOutcome(order_id=order.order_id, decision="rejected", limit_amount=limit, exposure_after=after, reasons=("limit_exceeded",))
+                )
                 continue
             self._approved_today[order.buyer_id] = self._approved_today.get(order.buyer_id, Decimal(0)) + order.amount
             outcomes.append(CheckOutcome(order_id=order.order_id, decision="approved", limit_amount=limit, exposure_after=after))

@@ -38,7 +38,7 @@ class WebhookReceiver:
         app = Starlette(routes=[Route("/creditguard/webhooks", self._receive, methods=["POST"])])
         self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"))
         self._task = asyncio.create_task(self._server.serve())
-        while not self._server.started:
+        while not self._server.started:  # noqa: ASYNC110 - uvicorn's Server sets a flag, it has no event to wait on
             await asyncio.sleep(0.02)
 
     async def stop(self) -> None:
@@ -48,6 +48,6 @@ class WebhookReceiver:
 
     def take_new(self) -> list[dict]:
         """What arrived since the last call."""
-        new = self.received[self._unread:]
+        new = self.received[self._unread :]
         self._unread = len(self.received)
         return new

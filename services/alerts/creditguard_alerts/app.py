@@ -9,11 +9,11 @@ from creditguard_alerts.alerting import api as alerting_api
 from creditguard_alerts.alerting import handlers as alerting_handlers
 from creditguard_alerts.buyers import api as buyers_api
 from creditguard_alerts.collections import api as collections_api
+from creditguard_alerts.collections import handlers as collections_handlers
 from creditguard_alerts.database import messaging_tables
 from creditguard_alerts.metrics import AlertsMetrics
 from creditguard_alerts.models import load_all_models
 from creditguard_alerts.receivables import api as receivables_api
-from creditguard_alerts.collections import handlers as collections_handlers
 from creditguard_alerts.settings import Settings
 from creditguard_alerts.webhooks import api as webhooks_api
 from creditguard_shared.clock import Clock
@@ -37,10 +37,18 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         consumers=[
             # Alerts reads every exposure, limit and score event of the book: a transaction each
             # was most of its time under load. Twenty at a time keeps the database free for the API.
-            ConsumerSpec(name=f"{SERVICE_NAME}-receivables", subscriptions=collections_handlers.subscriptions, events_per_transaction=20,
-                         prepare_batch=collections_handlers.read_ahead),
-            ConsumerSpec(name=f"{SERVICE_NAME}-monitoring", subscriptions=alerting_handlers.subscriptions, events_per_transaction=20,
-                         prepare_batch=alerting_handlers.read_ahead),
+            ConsumerSpec(
+                name=f"{SERVICE_NAME}-receivables",
+                subscriptions=collections_handlers.subscriptions,
+                events_per_transaction=20,
+                prepare_batch=collections_handlers.read_ahead,
+            ),
+            ConsumerSpec(
+                name=f"{SERVICE_NAME}-monitoring",
+                subscriptions=alerting_handlers.subscriptions,
+                events_per_transaction=20,
+                prepare_batch=alerting_handlers.read_ahead,
+            ),
         ],
         background_tasks=[jobs.sweep_loop, jobs.dispatch_loop],
     )

@@ -30,14 +30,13 @@ async def reencrypt_webhook_secrets(settings: Settings) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] not in ([command] for command in KEY_COMMANDS):
-        return run_service_cli(
-            argv, settings_factory=Settings, app_path="creditguard_alerts.app:create_app", package="creditguard_alerts"
-        )
+        return run_service_cli(argv, settings_factory=Settings, app_path="creditguard_alerts.app:create_app", package="creditguard_alerts")
     parser = argparse.ArgumentParser(prog="creditguard-alerts")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("new-webhook-secret-key", help="print a new key for ALERTS_WEBHOOK_SECRET_KEYS")
-    sub.add_parser("reencrypt-webhook-secrets",
-                   help="re-encrypt every webhook secret with the first key of ALERTS_WEBHOOK_SECRET_KEYS, so the others can be removed")
+    sub.add_parser(
+        "reencrypt-webhook-secrets", help="re-encrypt every webhook secret with the first key of ALERTS_WEBHOOK_SECRET_KEYS, so the others can be removed"
+    )
     args = parser.parse_args(argv)
     if args.command == "new-webhook-secret-key":
         from creditguard_alerts.webhooks.secret_keys import new_key

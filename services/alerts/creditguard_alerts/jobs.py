@@ -9,12 +9,12 @@ import logging
 import aiohttp
 
 from creditguard_alerts.alerting import service as alerting
-from creditguard_alerts.severity import SEVERITY_ORDER
 from creditguard_alerts.buyers.repository import BuyerRepository
 from creditguard_alerts.collections import service as collections
 from creditguard_alerts.collections.rules import NO_LEVEL, Level
 from creditguard_alerts.context import ServiceContext, context_of
 from creditguard_alerts.receivables import service as receivables
+from creditguard_alerts.severity import SEVERITY_ORDER
 from creditguard_alerts.webhooks import service as webhooks
 from creditguard_alerts.webhooks.models import WebhookSubscription
 from creditguard_shared.service_app import ServiceRuntime
@@ -65,7 +65,7 @@ async def sweep_loop(runtime: ServiceRuntime) -> None:
                 await sweep(uow, ctx)
                 await refresh_gauges(uow, ctx)
                 await uow.commit()
-        except Exception:  # noqa: BLE001 - the next pass retries; one bad pass must not stop the loop
+        except Exception:  # the next pass retries; one bad pass must not stop the loop
             logger.exception("alerts sweep failed")
 
 
@@ -81,7 +81,10 @@ def webhook_client(ctx: ServiceContext) -> aiohttp.ClientSession:
 
 async def dispatch_once(runtime: ServiceRuntime, client: aiohttp.ClientSession) -> int:
     return await webhooks.dispatch_due(
-        uow_factory=runtime.uow_factory, context=lambda: context_of(runtime), client=client, on_subscription_disabled=disable_subscription_alert,
+        uow_factory=runtime.uow_factory,
+        context=lambda: context_of(runtime),
+        client=client,
+        on_subscription_disabled=disable_subscription_alert,
     )
 
 
@@ -90,7 +93,7 @@ async def dispatch_loop(runtime: ServiceRuntime) -> None:
         while True:
             try:
                 sent = await dispatch_once(runtime, client)
-            except Exception:  # noqa: BLE001 - deliveries stay stored and due; the next pass retries
+            except Exception:  # deliveries stay stored and due; the next pass retries
                 logger.exception("webhook dispatch failed")
                 sent = 0
             if sent == 0:

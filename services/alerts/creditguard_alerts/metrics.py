@@ -12,22 +12,33 @@ class AlertsMetrics(ServiceMetrics):
         super().__init__(service)
         r = self.registry
         self.webhook_deliveries = Counter(
-            "creditguard_webhook_deliveries_total", "Webhook delivery attempts by result (delivered, failed_attempt, gave_up).",
-            ["service", "result"], registry=r,
+            "creditguard_webhook_deliveries_total",
+            "Webhook delivery attempts by result (delivered, failed_attempt, gave_up).",
+            ["service", "result"],
+            registry=r,
         )
         self.webhook_duration = Histogram(
-            "creditguard_webhook_delivery_duration_seconds", "Duration of one webhook delivery attempt.",
-            ["service"], buckets=LATENCY_BUCKETS, registry=r,
+            "creditguard_webhook_delivery_duration_seconds",
+            "Duration of one webhook delivery attempt.",
+            ["service"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
         )
         self.alerts_raised = Counter(
-            "creditguard_alerts_raised_total", "Alerts raised, by rule type and severity at raising.",
-            ["service", "rule_type", "severity"], registry=r,
+            "creditguard_alerts_raised_total",
+            "Alerts raised, by rule type and severity at raising.",
+            ["service", "rule_type", "severity"],
+            registry=r,
         )
         self.alerts_open = Gauge(
-            "creditguard_alerts_open", "Open (unresolved) alerts by current severity.",
-            ["service", "severity"], registry=r,
+            "creditguard_alerts_open",
+            "Open (unresolved) alerts by current severity.",
+            ["service", "severity"],
+            registry=r,
         )
         self.collection_cases_open = Gauge(
-            "creditguard_collection_cases_open", "Open collection cases by strategy level.",
-            ["service", "level"], registry=r,
+            "creditguard_collection_cases_open",
+            "Open collection cases by strategy level.",
+            ["service", "level"],
+            registry=r,
         )

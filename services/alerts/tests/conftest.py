@@ -23,7 +23,11 @@ async def receiver() -> AsyncIterator[WebhookReceiver]:
 async def alerts(start_service, databases, broker):
     """The alerts service on a fixed, movable clock; webhooks may target loopback only."""
     return await start_service(
-        "alerts", database_url=await databases.create("alerts"), bootstrap_servers=broker.bootstrap_servers,
-        clock=Clock(fixed=START), webhook_allowed_networks="127.0.0.0/8", webhook_dispatch_interval_seconds=0.1,
+        "alerts",
+        database_url=await databases.create("alerts"),
+        bootstrap_servers=broker.bootstrap_servers,
+        clock=Clock(fixed=START),
+        webhook_allowed_networks="127.0.0.0/8",
+        webhook_dispatch_interval_seconds=0.1,
         sweep_interval_seconds=3600,
     )

@@ -45,7 +45,7 @@ class WebhookReceiver:
 
     async def handle(self, request: Request) -> Response:
         body = await request.body()
-        headers = {k: v for k, v in request.headers.items()}
+        headers = dict(request.headers.items())
         if self.down:
             self.refused_ids.append(headers["webhook-id"])
             return Response(status_code=503)
@@ -63,6 +63,6 @@ async def start_receiver() -> tuple[WebhookReceiver, uvicorn.Server, asyncio.Tas
     app = Starlette(routes=[Route("/hooks", receiver.handle, methods=["POST"])])
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=receiver.port, log_level="warning", lifespan="off"))
     task = asyncio.create_task(server.serve())
-    while not server.started:
+    while not server.started:  # noqa: ASYNC110 - uvicorn's Server sets a flag, it has no event to wait on
         await asyncio.sleep(0.02)
     return receiver, server, task

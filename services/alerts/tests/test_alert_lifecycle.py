@@ -10,9 +10,10 @@ from services.alerts.tests.events import assessed, invoice, late, new_buyer, pai
 from tests.kafka_tools import publish_event
 
 
-async def subscribe(alerts, receiver, event_types: list[str], **filter_) -> dict:  # type: ignore[no-untyped-def]
-    response = await alerts.client.post("/v1/webhooks/subscriptions", headers=alerts.auth("credit_manager"),
-                                        json={"url": receiver.url, "event_types": event_types, "filter": filter_})
+async def subscribe(alerts, receiver, event_types: list[str], **filter_) -> dict:
+    response = await alerts.client.post(
+        "/v1/webhooks/subscriptions", headers=alerts.auth("credit_manager"), json={"url": receiver.url, "event_types": event_types, "filter": filter_}
+    )
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["secret"].startswith("whsec_")
@@ -20,7 +21,7 @@ async def subscribe(alerts, receiver, event_types: list[str], **filter_) -> dict
     return body
 
 
-async def buyer_alerts(alerts, buyer: str, **params: str) -> list[dict]:  # type: ignore[no-untyped-def]
+async def buyer_alerts(alerts, buyer: str, **params: str) -> list[dict]:
     response = await alerts.client.get("/v1/alerts", params={"buyer_id": buyer, **params}, headers=alerts.auth("sales"))
     assert response.status_code == 200, response.text
     return response.json()["items"]
@@ -49,8 +50,9 @@ async def test_late_payment_alert_raised_once_escalates_and_resolves(alerts, rec
     assert buyer in {a["buyer_id"] for a in owned["items"]} and other_owner not in {a["buyer_id"] for a in owned["items"]}
     profiles = (await alerts.client.get("/v1/buyer-profiles", params={"account_owner": "someone.else"}, headers=alerts.auth("sales"))).json()
     assert [p["buyer_id"] for p in profiles["items"]] == [other_owner] and profiles["items"][0]["account_status"] == "active"
-    assert (await alerts.client.get("/v1/buyer-profiles", params={"account_owner": "someone.else", "account_status": "on_hold"},
-                                    headers=alerts.auth("sales"))).json()["total"] == 0
+    assert (
+        await alerts.client.get("/v1/buyer-profiles", params={"account_owner": "someone.else", "account_status": "on_hold"}, headers=alerts.auth("sales"))
+    ).json()["total"] == 0
     # The limits sweep re-announcing the same bucket (a new event id) is the same condition: no second alert.
     await publish_event(servers, late(buyer, f"{buyer}-1", days=1, bucket=1), subject=buyer)
     await publish_event(servers, invoice(buyer, f"{buyer}-marker", due_on=alerts.clock.today() + timedelta(days=90)), subject=buyer)

@@ -11,25 +11,29 @@ from services.alerts.tests.events import assessed, invoice, late, new_buyer, pai
 from tests.kafka_tools import publish_event, read_topic
 
 
-async def sweep(alerts) -> None:  # type: ignore[no-untyped-def]
+async def sweep(alerts) -> None:
     response = await alerts.client.post("/v1/alerts/sweep", headers=alerts.auth("credit_manager"))
     assert response.status_code == 200, response.text
 
 
-async def the_case(alerts, buyer: str) -> dict:  # type: ignore[no-untyped-def]
+async def the_case(alerts, buyer: str) -> dict:
     page = (await alerts.client.get("/v1/collections/cases", params={"buyer_id": buyer}, headers=alerts.auth("sales"))).json()
     assert page["total"] == 1, page
     return (await alerts.client.get(f"/v1/collections/cases/{page['items'][0]['id']}", headers=alerts.auth("sales"))).json()
 
 
-async def hold_requests(broker, buyer: str) -> list[dict]:  # type: ignore[no-untyped-def]
+async def hold_requests(broker, buyer: str) -> list[dict]:
     records = await read_topic(broker.bootstrap_servers, "account-hold-requested")
     return [EventEnvelope.from_bytes(r.value).data for r in records if r.key == buyer.encode()]
 
 
 async def test_case_escalates_level_by_level_and_stop_supplies_holds_the_account(alerts, start_service, databases, broker, eventually):
-    limits = await start_service("limits", database_url=await databases.create("limits"), bootstrap_servers=broker.bootstrap_servers,
-                                 clock=Clock(fixed=datetime(2026, 10, 2, 9, tzinfo=UTC)))
+    limits = await start_service(
+        "limits",
+        database_url=await databases.create("limits"),
+        bootstrap_servers=broker.bootstrap_servers,
+        clock=Clock(fixed=datetime(2026, 10, 2, 9, tzinfo=UTC)),
+    )
     buyer = new_buyer()
     servers = broker.bootstrap_servers
     await publish_assessments(alerts, servers, assessed(buyer, risk_class="medium"))
@@ -46,8 +50,11 @@ async def test_case_escalates_level_by_level_and_stop_supplies_holds_the_account
     assert [(i["action"]["level"], i["action"]["status"]) for i in queue["items"]] == [("friendly_reminder", "pending")]
 
     # A promise to pay pauses escalation until its date.
-    promise = await alerts.client.post(f"/v1/collections/cases/{case['id']}/actions", headers=alerts.auth("credit_manager"),
-                                       json={"kind": "promise_to_pay", "promised_on": "2026-10-20", "promised_amount": "5000.00", "comment": "CFO promised"})
+    promise = await alerts.client.post(
+        f"/v1/collections/cases/{case['id']}/actions",
+        headers=alerts.auth("credit_manager"),
+        json={"kind": "promise_to_pay", "promised_on": "2026-10-20", "promised_amount": "5000.00", "comment": "CFO promised"},
+    )
     assert promise.status_code == 201, promise.text
     assert (await alerts.client.get("/v1/collections/actions", headers=alerts.auth("credit_manager"), params={"buyer_id": buyer})).json()["total"] == 0
     after_promise = await the_case(alerts, buyer)
@@ -67,8 +74,16 @@ async def test_case_escalates_level_by_level_and_stop_supplies_holds_the_account
     async def promise_broken_published():
         records = await read_topic(broker.bootstrap_servers, "promise-broken")
         broken = [EventEnvelope.from_bytes(r.value).data for r in records if r.key == buyer.encode()]
-        assert broken == [{"buyer_id": buyer, "case_id": case["id"], "invoice_id": f"{buyer}-1", "promised_until": "2026-10-20",
-                           "promised_amount": "5000.00", "broken_on": "2026-10-23"}], broken
+        assert broken == [
+            {
+                "buyer_id": buyer,
+                "case_id": case["id"],
+                "invoice_id": f"{buyer}-1",
+                "promised_until": "2026-10-20",
+                "promised_amount": "5000.00",
+                "broken_on": "2026-10-23",
+            }
+        ], broken
 
     await eventually(promise_broken_published)
 
@@ -101,7 +116,9 @@ async def test_case_escalates_level_by_level_and_stop_supplies_holds_the_account
     await eventually(limits_account_on_hold, timeout=30)
 
     async def on_hold_alert_from_limits_event():
-        items = (await alerts.client.get("/v1/alerts", params={"buyer_id": buyer, "rule_type": "account_on_hold"}, headers=alerts.auth("sales"))).json()["items"]
+        items = (await alerts.client.get("/v1/alerts", params={"buyer_id": buyer, "rule_type": "account_on_hold"}, headers=alerts.auth("sales"))).json()[
+            "items"
+        ]
         assert [a["status"] for a in items] == ["open"], items
 
     await eventually(on_hold_alert_from_limits_event, timeout=30)

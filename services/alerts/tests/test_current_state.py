@@ -27,11 +27,20 @@ def exposure(buyer_id: str, amount: str, *, limit: str | None, currency: str = "
     limit_amount = None if limit is None else Decimal(limit)
     utilisation = None if limit_amount is None or limit_amount <= 0 else float(value / limit_amount)
     available = None if limit_amount is None else max(limit_amount - value, Decimal("0"))
-    return ExposureChangedV1(buyer_id=buyer_id, currency=currency, limit=limit_amount, exposure=value, open_invoices=value,
-                             open_orders=Decimal("0"), overdue=Decimal("0"), available=available, utilisation=utilisation)
+    return ExposureChangedV1(
+        buyer_id=buyer_id,
+        currency=currency,
+        limit=limit_amount,
+        exposure=value,
+        open_invoices=value,
+        open_orders=Decimal("0"),
+        overdue=Decimal("0"),
+        available=available,
+        utilisation=utilisation,
+    )
 
 
-async def alerts_of(alerts, buyer_id: str | None, rule_type: str, **params: str) -> list[dict]:  # type: ignore[no-untyped-def]
+async def alerts_of(alerts, buyer_id: str | None, rule_type: str, **params: str) -> list[dict]:
     query = {"rule_type": rule_type, **params} | ({"buyer_id": buyer_id} if buyer_id else {})
     response = await alerts.client.get("/v1/alerts", params=query, headers=alerts.auth("sales"))
     assert response.status_code == 200, response.text
@@ -43,7 +52,7 @@ def one(items: list[dict]) -> dict:
     return items[0]
 
 
-async def profile(alerts, buyer_id: str) -> dict:  # type: ignore[no-untyped-def]
+async def profile(alerts, buyer_id: str) -> dict:
     return (await alerts.client.get(f"/v1/buyers/{buyer_id}/profile", headers=alerts.auth("sales"))).json()
 
 
@@ -71,8 +80,9 @@ async def test_alerts_follow_their_condition_and_the_silent_rules_fire(alerts, b
     # A zero limit: utilisation is undefined, the breach is not "back within the limit".
     await publish_event(servers, exposure(zero, "500.00", limit="0.00"), subject=zero)
     await eventually(lambda: _exposure_is(alerts, zero, "500.00"))
-    await publish_event(servers, LimitBreachedV1(buyer_id=zero, limit=Decimal("0.00"), exposure=Decimal("500.00"), excess=Decimal("500.00"),
-                                                 currency="EUR"), subject=zero)
+    await publish_event(
+        servers, LimitBreachedV1(buyer_id=zero, limit=Decimal("0.00"), exposure=Decimal("500.00"), excess=Decimal("500.00"), currency="EUR"), subject=zero
+    )
 
     async def breach_open() -> None:
         assert [a["status"] for a in await alerts_of(alerts, zero, "limit_breach")] == ["open"]
@@ -92,8 +102,16 @@ async def test_alerts_follow_their_condition_and_the_silent_rules_fire(alerts, b
     await eventually(breach_resolved)
 
     # Grade 1 to 10, published by an older scoring as "very high": a critical downgrade and a worsening.
-    change = ScoreChangedV1(buyer_id=downgraded, old_grade=1, new_grade=10, old_risk_class="low", new_risk_class="very_high", pd=0.45,
-                            model_version="test", assessed_at=datetime(2026, 10, 1, tzinfo=UTC))
+    change = ScoreChangedV1(
+        buyer_id=downgraded,
+        old_grade=1,
+        new_grade=10,
+        old_risk_class="low",
+        new_risk_class="very_high",
+        pd=0.45,
+        model_version="test",
+        assessed_at=datetime(2026, 10, 1, tzinfo=UTC),
+    )
     envelope = new_event(source="/creditguard/scoring", payload=change, subject=downgraded)
     envelope.data["new_risk_class"] = "very high"
     await publish_raw(servers, "score-changed", [(downgraded.encode(), envelope.to_bytes(), [])])
@@ -110,9 +128,20 @@ async def test_alerts_follow_their_condition_and_the_silent_rules_fire(alerts, b
     # A fall in two steps is one fall: 1 -> 4 is medium, then 4 -> 9 makes the same alert "1 to 9", critical.
     falling = new_buyer()
     for old_grade, new_grade, old_class, new_class in ((1, 4, "low", "medium"), (4, 9, "medium", "very_high")):
-        await publish_event(servers, ScoreChangedV1(buyer_id=falling, old_grade=old_grade, new_grade=new_grade, old_risk_class=old_class,
-                                                    new_risk_class=new_class, pd=0.2, model_version="test",
-                                                    assessed_at=datetime(2026, 10, 1, tzinfo=UTC)), subject=falling)
+        await publish_event(
+            servers,
+            ScoreChangedV1(
+                buyer_id=falling,
+                old_grade=old_grade,
+                new_grade=new_grade,
+                old_risk_class=old_class,
+                new_risk_class=new_class,
+                pd=0.2,
+                model_version="test",
+                assessed_at=datetime(2026, 10, 1, tzinfo=UTC),
+            ),
+            subject=falling,
+        )
 
     async def one_fall() -> None:
         fall = one(await alerts_of(alerts, falling, "score_downgrade"))
@@ -122,16 +151,29 @@ async def test_alerts_follow_their_condition_and_the_silent_rules_fire(alerts, b
 
     # The review date limits announces: overdue at once (it passed yesterday), cleared by the next review date.
     yesterday = alerts.clock.today() - timedelta(days=1)
-    await publish_event(servers, LimitChangedV1(buyer_id=reviewed, old_amount=None, new_amount=Decimal("20000.00"), currency="EUR",
-                                                changed_by="test", review_due_on=yesterday), subject=reviewed)
+    await publish_event(
+        servers,
+        LimitChangedV1(buyer_id=reviewed, old_amount=None, new_amount=Decimal("20000.00"), currency="EUR", changed_by="test", review_due_on=yesterday),
+        subject=reviewed,
+    )
 
     async def review_overdue() -> None:
         alert = one(await alerts_of(alerts, reviewed, "review_overdue"))
         assert (alert["status"], alert["details"]) == ("open", {"review_due_on": yesterday.isoformat()}), alert
 
     await eventually(review_overdue)
-    await publish_event(servers, LimitChangedV1(buyer_id=reviewed, old_amount=Decimal("20000.00"), new_amount=Decimal("25000.00"),
-                                                currency="EUR", changed_by="test", review_due_on=yesterday + timedelta(days=366)), subject=reviewed)
+    await publish_event(
+        servers,
+        LimitChangedV1(
+            buyer_id=reviewed,
+            old_amount=Decimal("20000.00"),
+            new_amount=Decimal("25000.00"),
+            currency="EUR",
+            changed_by="test",
+            review_due_on=yesterday + timedelta(days=366),
+        ),
+        subject=reviewed,
+    )
 
     async def reviewed_again() -> None:
         alert = one(await alerts_of(alerts, reviewed, "review_overdue"))
@@ -153,17 +195,19 @@ async def test_alerts_follow_their_condition_and_the_silent_rules_fire(alerts, b
 
     await eventually(lambda: industry_alerts([("industry:28", 0.4)]))
     # By section instead: 28, 28.1 and 10 are all manufacturing (C), 60 %.
-    refused = await alerts.client.patch("/v1/alert-rules/concentration-industry", headers=alerts.auth("credit_manager"),
-                                        json={"params": {"max_share": 0.3, "industry_level": "group"}})
+    refused = await alerts.client.patch(
+        "/v1/alert-rules/concentration-industry", headers=alerts.auth("credit_manager"), json={"params": {"max_share": 0.3, "industry_level": "group"}}
+    )
     assert refused.status_code == 422 and refused.headers["content-type"] == "application/problem+json", refused.text
-    patched = await alerts.client.patch("/v1/alert-rules/concentration-industry", headers=alerts.auth("credit_manager"),
-                                        json={"params": {"max_share": 0.3, "industry_level": "section"}})
+    patched = await alerts.client.patch(
+        "/v1/alert-rules/concentration-industry", headers=alerts.auth("credit_manager"), json={"params": {"max_share": 0.3, "industry_level": "section"}}
+    )
     assert patched.status_code == 200, patched.text
     assert (await alerts.client.post("/v1/alerts/sweep", headers=alerts.auth("credit_manager"))).status_code == 200
     await industry_alerts([("industry:C", 0.6)])
 
 
-async def _exposure_is(alerts, buyer_id: str, amount: str) -> None:  # type: ignore[no-untyped-def]
+async def _exposure_is(alerts, buyer_id: str, amount: str) -> None:
     assert Decimal(str((await profile(alerts, buyer_id))["exposure"])) == Decimal(amount)
 
 
@@ -176,18 +220,28 @@ async def test_history_posted_before_its_payments_is_judged_by_the_documents_dat
     for an invoice its payment (by its own date) settled, only the one still unpaid; and a live
     invoice whose payment turns out to be dated on time closes as paid on time."""
     servers = broker.bootstrap_servers
-    subscribed = await alerts.client.post("/v1/webhooks/subscriptions", headers=alerts.auth("credit_manager"), json={
-        "url": receiver.url, "event_types": ["alert.raised", "alert.escalated", "collection.case_opened", "collection.level_changed"]})
+    subscribed = await alerts.client.post(
+        "/v1/webhooks/subscriptions",
+        headers=alerts.auth("credit_manager"),
+        json={"url": receiver.url, "event_types": ["alert.raised", "alert.escalated", "collection.case_opened", "collection.level_changed"]},
+    )
     assert subscribed.status_code == 201, subscribed.text
     receiver.secret = subscribed.json()["secret"]
     buyer = new_buyer()
     # Grade 9-10 buyers are "very_high": the high-risk strategy is theirs.
     await publish_assessments(alerts, servers, assessed(buyer, risk_class="very_high"))
     on_time, paid_late, unpaid, live = (f"{buyer}-{name}" for name in ("A", "B", "C", "D"))
-    for invoice_id, issued_on, due_on in ((on_time, date(2026, 5, 1), date(2026, 6, 1)), (paid_late, date(2026, 6, 1), date(2026, 7, 1)),
-                                          (unpaid, date(2026, 6, 15), date(2026, 7, 15)), (live, date(2026, 9, 1), date(2026, 10, 1))):
-        await publish_event(servers, InvoicePostedV1(invoice_id=invoice_id, buyer_id=buyer, amount=Decimal("5000.00"), currency="EUR",
-                                                     issued_on=issued_on, due_on=due_on), subject=buyer)
+    for invoice_id, issued_on, due_on in (
+        (on_time, date(2026, 5, 1), date(2026, 6, 1)),
+        (paid_late, date(2026, 6, 1), date(2026, 7, 1)),
+        (unpaid, date(2026, 6, 15), date(2026, 7, 15)),
+        (live, date(2026, 9, 1), date(2026, 10, 1)),
+    ):
+        await publish_event(
+            servers,
+            InvoicePostedV1(invoice_id=invoice_id, buyer_id=buyer, amount=Decimal("5000.00"), currency="EUR", issued_on=issued_on, due_on=due_on),
+            subject=buyer,
+        )
 
     async def cases() -> dict[str, dict]:
         page = (await alerts.client.get("/v1/collections/cases", params={"buyer_id": buyer}, headers=alerts.auth("sales"))).json()

@@ -14,17 +14,26 @@ from tests.kafka_tools import publish_event
 
 def exposure(buyer_id: str, amount: str) -> ExposureChangedV1:
     value = Decimal(amount)
-    return ExposureChangedV1(buyer_id=buyer_id, currency="EUR", limit=Decimal("100000.00"), exposure=value, open_invoices=value,
-                             open_orders=Decimal("0"), overdue=Decimal("0"), available=Decimal("100000.00") - value, utilisation=float(value / 100000))
+    return ExposureChangedV1(
+        buyer_id=buyer_id,
+        currency="EUR",
+        limit=Decimal("100000.00"),
+        exposure=value,
+        open_invoices=value,
+        open_orders=Decimal("0"),
+        overdue=Decimal("0"),
+        available=Decimal("100000.00") - value,
+        utilisation=float(value / 100000),
+    )
 
 
-async def open_alerts(alerts, rule_type: str) -> list[dict]:  # type: ignore[no-untyped-def]
+async def open_alerts(alerts, rule_type: str) -> list[dict]:
     response = await alerts.client.get("/v1/alerts", params={"rule_type": rule_type, "status": "open"}, headers=alerts.auth("sales"))
     assert response.status_code == 200, response.text
     return response.json()["items"]
 
 
-async def exposures_seen(alerts, expected: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+async def exposures_seen(alerts, expected: dict[str, str]) -> None:
     for buyer_id, amount in expected.items():
         profile = (await alerts.client.get(f"/v1/buyers/{buyer_id}/profile", headers=alerts.auth("sales"))).json()
         assert Decimal(str(profile["exposure"])) == Decimal(amount), profile
@@ -36,10 +45,10 @@ async def test_concentration_follows_exposure_by_buyer_country_and_industry(aler
     buyers = [new_buyer() for _ in range(10)]
     countries = ["DE", "DE", "FR", "PL", "NL", "IT", "ES", "AT", "BE", "CZ"]
     industries = ["machinery", "machinery", "retail", "construction", "transport", "software", "food", "chemicals", "textiles", "energy"]
-    await publish_assessments(alerts, servers, *(
-        assessed(b, industry=i).model_copy(update={"country": c}) for b, c, i in zip(buyers, countries, industries, strict=True)
-    ))
-    held = {b: "1000.00" for b in buyers}
+    await publish_assessments(
+        alerts, servers, *(assessed(b, industry=i).model_copy(update={"country": c}) for b, c, i in zip(buyers, countries, industries, strict=True))
+    )
+    held = dict.fromkeys(buyers, "1000.00")
     for buyer_id, amount in held.items():
         await publish_event(servers, exposure(buyer_id, amount), subject=buyer_id)
 
@@ -59,7 +68,8 @@ async def test_concentration_follows_exposure_by_buyer_country_and_industry(aler
     async def raised():
         found = await settled()
         assert {t: [a["subject"] for a in items] for t, items in found.items()} == {
-            "concentration_buyer": [f"buyer_id:{buyers[0]}"], "concentration_country": ["country:DE"],
+            "concentration_buyer": [f"buyer_id:{buyers[0]}"],
+            "concentration_country": ["country:DE"],
             "concentration_industry": ["industry:machinery"],
         }, found
         return found
@@ -86,8 +96,11 @@ async def test_sweep_raises_and_clears_overdue_reviews(alerts, broker, eventuall
     due_soon, due_later = new_buyer(), new_buyer()
     await publish_assessments(alerts, servers, assessed(due_soon), assessed(due_later))
     for buyer_id, review_due_on in ((due_soon, today + timedelta(days=3)), (due_later, today + timedelta(days=30))):
-        await publish_event(servers, LimitChangedV1(buyer_id=buyer_id, old_amount=None, new_amount=Decimal("50000.00"), currency="EUR",
-                                                    changed_by="test", review_due_on=review_due_on), subject=buyer_id)
+        await publish_event(
+            servers,
+            LimitChangedV1(buyer_id=buyer_id, old_amount=None, new_amount=Decimal("50000.00"), currency="EUR", changed_by="test", review_due_on=review_due_on),
+            subject=buyer_id,
+        )
 
     async def reviews_known():
         for buyer_id in (due_soon, due_later):

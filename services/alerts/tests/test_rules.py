@@ -9,14 +9,16 @@ from decimal import Decimal
 from ipaddress import ip_network
 
 import pytest
-from standardwebhooks.webhooks import Webhook
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from creditguard_alerts.alerting import rules as alert_rules
 from creditguard_alerts.collections import rules as collection_rules
 from creditguard_alerts.webhooks import rules as webhook_rules
 
 
-@pytest.mark.parametrize(("dpd", "expected"), [(0, None), (1, (1, "info")), (14, (1, "info")), (15, (15, "low")), (45, (30, "medium")), (120, (90, "critical"))])
+@pytest.mark.parametrize(
+    ("dpd", "expected"), [(0, None), (1, (1, "info")), (14, (1, "info")), (15, (15, "low")), (45, (30, "medium")), (120, (90, "critical"))]
+)
 def test_payment_delay_ladder(dpd, expected):
     assert alert_rules.payment_delay_severity(alert_rules.DEFAULT_PAYMENT_DELAY_LADDER, dpd) == expected
 
@@ -24,7 +26,9 @@ def test_payment_delay_ladder(dpd, expected):
 def test_insurer_deadline_warns_before_and_flags_missed():
     due = date(2026, 10, 1)
     assert alert_rules.insurer_deadline(due_on=due, within_days=30, days_before=7, today=date(2026, 10, 23)) is None
-    assert alert_rules.insurer_deadline(due_on=due, within_days=30, days_before=7, today=date(2026, 10, 24)) == alert_rules.DeadlineState(date(2026, 10, 31), False)
+    assert alert_rules.insurer_deadline(due_on=due, within_days=30, days_before=7, today=date(2026, 10, 24)) == alert_rules.DeadlineState(
+        date(2026, 10, 31), False
+    )
     assert alert_rules.insurer_deadline(due_on=due, within_days=30, days_before=7, today=date(2026, 11, 1)).missed
 
 
@@ -49,8 +53,16 @@ def test_risk_classes_are_one_enumeration_normalised_on_input():
 
     assert alert_rules.DEFAULT_RISK_CLASS_ORDER == ["low", "medium", "high", "very_high"]
     assert collection_rules.DEFAULT_STRATEGIES[0]["risk_classes"] == ["high", "very_high"]
-    old_event = {"buyer_id": "B1", "old_grade": 7, "new_grade": 10, "old_risk_class": "high", "new_risk_class": "very high", "pd": 0.4,
-                 "model_version": "m", "assessed_at": "2026-11-01T00:00:00Z"}
+    old_event = {
+        "buyer_id": "B1",
+        "old_grade": 7,
+        "new_grade": 10,
+        "old_risk_class": "high",
+        "new_risk_class": "very high",
+        "pd": 0.4,
+        "model_version": "m",
+        "assessed_at": "2026-11-01T00:00:00Z",
+    }
     parsed = ScoreChangedV1.model_validate(old_event)
     assert parsed.new_risk_class is RiskClass.VERY_HIGH and parsed.model_dump(mode="json")["new_risk_class"] == "very_high"
     with pytest.raises(ValidationError):
@@ -76,17 +88,30 @@ def test_a_zero_limit_is_breached_by_any_exposure():
     assert not alert_rules.over_limit(exposure=Decimal("100"), limit=None)
 
 
-@pytest.mark.parametrize(("industry", "level", "group"), [
-    ("28", "division", "28"), ("28.1", "division", "28"), ("28.92", "division", "28"), ("28.1", "section", "C"), ("10", "section", "C"),
-    ("C", "division", "C"), ("C", "section", "C"), ("machinery", "division", "machinery"), ("machinery", "section", "machinery"),
-])
+@pytest.mark.parametrize(
+    ("industry", "level", "group"),
+    [
+        ("28", "division", "28"),
+        ("28.1", "division", "28"),
+        ("28.92", "division", "28"),
+        ("28.1", "section", "C"),
+        ("10", "section", "C"),
+        ("C", "division", "C"),
+        ("C", "section", "C"),
+        ("machinery", "division", "machinery"),
+        ("machinery", "section", "machinery"),
+    ],
+)
 def test_industries_group_by_the_chosen_nace_level(industry, level, group):
     assert alert_rules.industry_group(industry, level=level) == group
 
 
 def test_concentration_shares_by_group():
-    rows = [alert_rules.Exposure("B1", "DE", "steel", Decimal("600")), alert_rules.Exposure("B2", "DE", None, Decimal("300")),
-            alert_rules.Exposure("B3", "FR", "steel", Decimal("100"))]
+    rows = [
+        alert_rules.Exposure("B1", "DE", "steel", Decimal("600")),
+        alert_rules.Exposure("B2", "DE", None, Decimal("300")),
+        alert_rules.Exposure("B3", "FR", "steel", Decimal("100")),
+    ]
     assert alert_rules.shares(rows, key="buyer_id") == {"B1": 0.6, "B2": 0.3, "B3": 0.1}
     assert alert_rules.shares(rows, key="country") == {"DE": 0.9, "FR": 0.1}
     assert alert_rules.shares(rows, key="industry") == {"steel": 0.7}
@@ -99,7 +124,7 @@ def test_signature_verifies_with_the_reference_library():
     signature = webhook_rules.sign(secret=secret, message_id="msg_1", timestamp=timestamp, body=body)
     headers = {"webhook-id": "msg_1", "webhook-timestamp": str(timestamp), "webhook-signature": signature}
     assert Webhook(secret).verify(body, headers) == {"type": "alert.raised", "data": {}}
-    with pytest.raises(Exception):
+    with pytest.raises(WebhookVerificationError):
         Webhook(webhook_rules.new_secret()).verify(body, headers)
 
 
@@ -110,11 +135,23 @@ def test_backoff_grows_exponentially_with_jitter_and_a_cap():
     assert all(1800 <= d <= 3600 for d in delays[-2:])
 
 
-@pytest.mark.parametrize(("address", "allowed", "refused"), [
-    ("8.8.8.8", [], False), ("127.0.0.1", [], True), ("127.0.0.1", ["127.0.0.0/8"], False), ("10.0.0.5", [], True),
-    ("192.168.1.1", [], True), ("169.254.169.254", [], True), ("::1", ["127.0.0.0/8"], True), ("::ffff:10.0.0.1", [], True),
-    ("fe80::1", [], True), ("224.0.0.1", [], True), ("0.0.0.0", [], True), ("100.64.0.1", [], True),
-])
+@pytest.mark.parametrize(
+    ("address", "allowed", "refused"),
+    [
+        ("8.8.8.8", [], False),
+        ("127.0.0.1", [], True),
+        ("127.0.0.1", ["127.0.0.0/8"], False),
+        ("10.0.0.5", [], True),
+        ("192.168.1.1", [], True),
+        ("169.254.169.254", [], True),
+        ("::1", ["127.0.0.0/8"], True),
+        ("::ffff:10.0.0.1", [], True),
+        ("fe80::1", [], True),
+        ("224.0.0.1", [], True),
+        ("0.0.0.0", [], True),
+        ("100.64.0.1", [], True),
+    ],
+)
 def test_unsafe_addresses(address, allowed, refused):
     assert (webhook_rules.unsafe_address(address, [ip_network(n) for n in allowed]) is not None) is refused
 

@@ -22,12 +22,12 @@ from services.alerts.tests.events import new_buyer
 from tests.kafka_tools import publish_event
 
 
-async def _stored_secrets(alerts) -> list[str]:  # type: ignore[no-untyped-def]
+async def _stored_secrets(alerts) -> list[str]:
     async with alerts.runtime.session_factory() as session:
         return list((await session.execute(text("SELECT secret_encrypted FROM webhook_subscriptions"))).scalars())
 
 
-async def _status_change_delivered(alerts, receiver, broker, eventually, buyer: str) -> dict:  # type: ignore[no-untyped-def]
+async def _status_change_delivered(alerts, receiver, broker, eventually, buyer: str) -> dict:
     await publish_event(broker.bootstrap_servers, AccountStatusChangedV1(buyer_id=buyer, old_status="active", new_status="on_hold"), subject=buyer)
 
     async def delivered():
@@ -42,12 +42,19 @@ async def test_secrets_are_encrypted_at_rest_and_rotate_without_changing_signatu
     old_key, new = new_key(), new_key()
     url = await databases.create("alerts")
     alerts = await start_service(
-        "alerts", database_url=url, bootstrap_servers=broker.bootstrap_servers, clock=Clock(fixed=START),
-        webhook_allowed_networks="127.0.0.0/8", webhook_dispatch_interval_seconds=0.1, sweep_interval_seconds=3600,
-        webhook_secret_keys=old_key, port=4321,
+        "alerts",
+        database_url=url,
+        bootstrap_servers=broker.bootstrap_servers,
+        clock=Clock(fixed=START),
+        webhook_allowed_networks="127.0.0.0/8",
+        webhook_dispatch_interval_seconds=0.1,
+        sweep_interval_seconds=3600,
+        webhook_secret_keys=old_key,
+        port=4321,
     )
-    created = await alerts.client.post("/v1/webhooks/subscriptions", headers=alerts.auth("credit_manager"),
-                                       json={"url": receiver.url, "event_types": ["account.status_changed"]})
+    created = await alerts.client.post(
+        "/v1/webhooks/subscriptions", headers=alerts.auth("credit_manager"), json={"url": receiver.url, "event_types": ["account.status_changed"]}
+    )
     assert created.status_code == 201, created.text
     secret = receiver.secret = created.json()["secret"]
     [stored] = await _stored_secrets(alerts)
@@ -85,7 +92,9 @@ async def test_secrets_are_encrypted_at_rest_and_rotate_without_changing_signatu
     await publish_event(broker.bootstrap_servers, AccountStatusChangedV1(buyer_id=stranger, old_status="active", new_status="blocked"), subject=stranger)
 
     async def refused():
-        items = (await alerts.client.get(f"/v1/webhooks/subscriptions/{created.json()['id']}/deliveries", headers=alerts.auth("credit_manager"))).json()["items"]
+        items = (await alerts.client.get(f"/v1/webhooks/subscriptions/{created.json()['id']}/deliveries", headers=alerts.auth("credit_manager"))).json()[
+            "items"
+        ]
         errors = [d["last_error"] or "" for d in items]
         assert any("cannot be decrypted" in e for e in errors), items
 
@@ -95,11 +104,16 @@ async def test_secrets_are_encrypted_at_rest_and_rotate_without_changing_signatu
 
 async def test_without_a_key_no_subscription_is_created(start_service, databases, broker, receiver):
     alerts = await start_service(
-        "alerts", database_url=await databases.create("alerts"), bootstrap_servers=broker.bootstrap_servers,
-        webhook_allowed_networks="127.0.0.0/8", webhook_secret_keys="", consumers_enabled=False,
+        "alerts",
+        database_url=await databases.create("alerts"),
+        bootstrap_servers=broker.bootstrap_servers,
+        webhook_allowed_networks="127.0.0.0/8",
+        webhook_secret_keys="",
+        consumers_enabled=False,
     )
-    response = await alerts.client.post("/v1/webhooks/subscriptions", headers=alerts.auth("credit_manager"),
-                                        json={"url": receiver.url, "event_types": ["alert.raised"]})
+    response = await alerts.client.post(
+        "/v1/webhooks/subscriptions", headers=alerts.auth("credit_manager"), json={"url": receiver.url, "event_types": ["alert.raised"]}
+    )
     assert response.status_code == 503, response.text
     assert response.headers["content-type"] == "application/problem+json"
     assert "ALERTS_WEBHOOK_SECRET_KEYS" in response.json()["detail"]
@@ -111,10 +125,13 @@ def test_keys_are_checked_when_the_settings_load():
         Settings(webhook_secret_keys=f"{new_key()},not-a-key")
 
 
-@pytest.mark.parametrize(("settings", "base"), [
-    ({"host": "127.0.0.1", "port": 18003}, "http://127.0.0.1:18003"),
-    ({"host": "0.0.0.0", "port": 8003}, "http://localhost:8003"),
-    ({"port": 18003, "public_base_url": "https://credit.example.com/alerts/"}, "https://credit.example.com/alerts"),
-])
+@pytest.mark.parametrize(
+    ("settings", "base"),
+    [
+        ({"host": "127.0.0.1", "port": 18003}, "http://127.0.0.1:18003"),
+        ({"host": "0.0.0.0", "port": 8003}, "http://localhost:8003"),
+        ({"port": 18003, "public_base_url": "https://credit.example.com/alerts/"}, "https://credit.example.com/alerts"),
+    ],
+)
 def test_links_follow_the_real_address_unless_a_public_base_url_is_set(settings, base):
     assert Settings(**settings).links_base_url == base

@@ -17,8 +17,9 @@ async def test_receiver_outage_loses_nothing_and_a_dead_target_is_disabled(alert
     manager = alerts.auth("credit_manager")
     created = await alerts.client.post("/v1/webhooks/subscriptions", headers=manager, json={"url": receiver.url, "event_types": ["alert.raised"]})
     receiver.secret = created.json()["secret"]
-    dead = await alerts.client.post("/v1/webhooks/subscriptions", headers=manager,
-                                    json={"url": f"http://127.0.0.1:{free_port()}/nobody-listens", "event_types": ["alert.raised"]})
+    dead = await alerts.client.post(
+        "/v1/webhooks/subscriptions", headers=manager, json={"url": f"http://127.0.0.1:{free_port()}/nobody-listens", "event_types": ["alert.raised"]}
+    )
     assert dead.status_code == 201
     receiver.down = True
     buyers = [new_buyer() for _ in range(3)]
@@ -92,8 +93,9 @@ async def test_unsafe_targets_are_refused_with_422(alerts):
         assert response.headers["content-type"] == "application/problem+json"
         assert reason in response.json()["detail"], (url, response.json())
     assert (await alerts.client.get("/v1/webhooks/subscriptions", headers=manager)).json() == []
-    forbidden = await alerts.client.post("/v1/webhooks/subscriptions", headers=alerts.auth("sales"),
-                                         json={"url": "http://127.0.0.1/hooks", "event_types": ["alert.raised"]})
+    forbidden = await alerts.client.post(
+        "/v1/webhooks/subscriptions", headers=alerts.auth("sales"), json={"url": "http://127.0.0.1/hooks", "event_types": ["alert.raised"]}
+    )
     assert forbidden.status_code == 403
 
 
@@ -101,10 +103,20 @@ async def test_insurer_deadline_alert_fires_before_and_escalates_when_missed(ale
     buyer = new_buyer()
     servers = broker.bootstrap_servers
     await publish_assessments(alerts, servers, assessed(buyer))
-    await publish_event(servers, InsuranceCoverChangedV1(
-        buyer_id=buyer, policy_id="POL-1", insurer="Allianz Trade", currency="EUR", insured_amount=Decimal("50000.00"),
-        indemnity_percentage=Decimal("90"), report_overdue_within_days=30, file_claim_within_days=150,
-    ), subject=buyer)
+    await publish_event(
+        servers,
+        InsuranceCoverChangedV1(
+            buyer_id=buyer,
+            policy_id="POL-1",
+            insurer="Allianz Trade",
+            currency="EUR",
+            insured_amount=Decimal("50000.00"),
+            indemnity_percentage=Decimal("90"),
+            report_overdue_within_days=30,
+            file_claim_within_days=150,
+        ),
+        subject=buyer,
+    )
 
     async def covered():
         assert (await eventually_known(alerts, buyer))["insurance_cover"] is not None
@@ -114,8 +126,9 @@ async def test_insurer_deadline_alert_fires_before_and_escalates_when_missed(ale
     await publish_event(servers, late(buyer, f"{buyer}-1", days=1, bucket=1), subject=buyer)
 
     async def insurance_alerts() -> list[dict]:
-        return (await alerts.client.get("/v1/alerts", params={"buyer_id": buyer, "rule_type": "insurance_report_deadline"},
-                                        headers=alerts.auth("sales"))).json()["items"]
+        return (
+            await alerts.client.get("/v1/alerts", params={"buyer_id": buyer, "rule_type": "insurance_report_deadline"}, headers=alerts.auth("sales"))
+        ).json()["items"]
 
     async def late_alert_seen():
         items = (await alerts.client.get("/v1/alerts", params={"buyer_id": buyer}, headers=alerts.auth("sales"))).json()["items"]
@@ -141,8 +154,11 @@ async def test_insurer_deadline_alert_fires_before_and_escalates_when_missed(ale
 
     # Recording the notification on the collection case resolves it.
     case = (await alerts.client.get("/v1/collections/cases", params={"buyer_id": buyer}, headers=alerts.auth("sales"))).json()["items"][0]
-    done = await alerts.client.post(f"/v1/collections/cases/{case['id']}/actions", headers=alerts.auth("credit_manager"),
-                                    json={"kind": "insurer_notified", "comment": "reported late via portal"})
+    done = await alerts.client.post(
+        f"/v1/collections/cases/{case['id']}/actions",
+        headers=alerts.auth("credit_manager"),
+        json={"kind": "insurer_notified", "comment": "reported late via portal"},
+    )
     assert done.status_code == 201, done.text
     [resolved] = await insurance_alerts()
     assert resolved["status"] == "resolved"

@@ -79,8 +79,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     settings = settings or Settings()
     clock = clock or Clock()
     metrics = ServiceMetrics(settings.service_name)
-    context = ConsoleContext(settings=settings, clock=clock, metrics=ConsoleMetrics(metrics),
-                             portfolio_cache=PortfolioCache(seconds=settings.portfolio_cache_seconds))
+    context = ConsoleContext(
+        settings=settings, clock=clock, metrics=ConsoleMetrics(metrics), portfolio_cache=PortfolioCache(seconds=settings.portfolio_cache_seconds)
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -89,7 +90,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         context.session_factory = create_session_factory(context.engine)
         context.upstream = Upstream(
             urls={"scoring": settings.scoring_url, "limits": settings.limits_url, "alerts": settings.alerts_url},
-            api_key=settings.api_key, timeout=settings.upstream_timeout_seconds, metrics=context.metrics,
+            api_key=settings.api_key,
+            timeout=settings.upstream_timeout_seconds,
+            metrics=context.metrics,
             transports=transports,
         )
         if not settings.api_key:
@@ -98,8 +101,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         warming = None
         if settings.portfolio_warm_up and settings.api_key and settings.portfolio_cache_seconds > 0:
             upstream = context.upstream
-            warming = asyncio.create_task(portfolio_service.warm_up(
-                context.portfolio_cache, lambda: portfolio_service.load(upstream, person=portfolio_service.WARM_UP_READER)))
+            warming = asyncio.create_task(
+                portfolio_service.warm_up(context.portfolio_cache, lambda: portfolio_service.load(upstream, person=portfolio_service.WARM_UP_READER))
+            )
         try:
             yield
         finally:
@@ -109,8 +113,15 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
             await context.upstream.close()
             await context.engine.dispose()
 
-    app = FastAPI(title="creditguard console", description="The credit desk: referral queue, accounts, portfolio, inbox.",
-                  version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None, dependencies=[Depends(storable_text)])
+    app = FastAPI(
+        title="creditguard console",
+        description="The credit desk: referral queue, accounts, portfolio, inbox.",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        dependencies=[Depends(storable_text)],
+    )
     install_local_docs(app)
     app.state.console = context
     app.state.metrics = metrics
@@ -122,8 +133,16 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     app.add_middleware(CorrelationIdMiddleware)
     app.mount("/static", StaticFiles(directory=Path(str(resources.files("creditguard_console").joinpath("static")))), name="static")
     app.include_router(_operations_router(context, metrics))
-    for router in (sessions_api.router, referrals_api.router, accounts_api.router, portfolio_api.router, inbox_api.router,
-                   search_api.router, imports_api.router, people_api.router):
+    for router in (
+        sessions_api.router,
+        referrals_api.router,
+        accounts_api.router,
+        portfolio_api.router,
+        inbox_api.router,
+        search_api.router,
+        imports_api.router,
+        people_api.router,
+    ):
         app.include_router(router)
     return app
 

@@ -21,7 +21,7 @@ DEV_PEOPLE = (
 )
 
 
-async def _with_session(settings: Settings, work):  # type: ignore[no-untyped-def]
+async def _with_session(settings: Settings, work):
     from creditguard_console.models import load_all_models
     from creditguard_shared.database import create_engine, create_session_factory
 
@@ -45,9 +45,9 @@ async def ensure_dev_people(settings: Settings, out: Path) -> dict[str, dict[str
     from creditguard_console.people.repository import PeopleRepository
     from creditguard_shared.clock import Clock
 
-    known = json.loads(out.read_text()) if out.exists() else {}
+    known = await asyncio.to_thread(_read_people, out)
 
-    async def work(session):  # type: ignore[no-untyped-def]
+    async def work(session):
         people = {}
         for role, name, email in DEV_PEOPLE:
             password = (known.get(role) or {}).get("password") or secrets.token_urlsafe(12)
@@ -65,10 +65,18 @@ async def ensure_dev_people(settings: Settings, out: Path) -> dict[str, dict[str
         return people
 
     people = await _with_session(settings, work)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(people, indent=2))
-    out.chmod(0o600)
+    await asyncio.to_thread(_write_people, out, people)
     return people
+
+
+def _read_people(path: Path) -> dict[str, dict[str, str]]:
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def _write_people(path: Path, people: dict[str, dict[str, str]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(people, indent=2))
+    path.chmod(0o600)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -92,7 +100,9 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "add-person":
         password = sys.stdin.readline().rstrip("\n")
-        asyncio.run(_with_session(settings, lambda s: service.create_person(s, email=args.email, name=args.name, role=args.role, password=password, now=Clock().now())))
+        asyncio.run(
+            _with_session(settings, lambda s: service.create_person(s, email=args.email, name=args.name, role=args.role, password=password, now=Clock().now()))
+        )
         print(f"{args.email} added as {args.role}")
     elif args.command == "set-password":
         password = sys.stdin.readline().rstrip("\n")

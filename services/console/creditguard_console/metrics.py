@@ -11,10 +11,15 @@ class ConsoleMetrics:
     def __init__(self, metrics: ServiceMetrics) -> None:
         self.service = metrics.service
         self.upstream_duration = Histogram(
-            "creditguard_console_upstream_request_duration_seconds", "Calls from the console to a service, by service called, method and status.",
-            ["service", "upstream", "method", "status"], buckets=LATENCY_BUCKETS, registry=metrics.registry,
+            "creditguard_console_upstream_request_duration_seconds",
+            "Calls from the console to a service, by service called, method and status.",
+            ["service", "upstream", "method", "status"],
+            buckets=LATENCY_BUCKETS,
+            registry=metrics.registry,
         )
         self.sign_ins = Counter(
-            "creditguard_console_sign_ins_total", "Sign-in attempts by outcome (signed_in, refused, locked_out).",
-            ["service", "outcome"], registry=metrics.registry,
+            "creditguard_console_sign_ins_total",
+            "Sign-in attempts by outcome (signed_in, refused, locked_out).",
+            ["service", "outcome"],
+            registry=metrics.registry,
         )

@@ -78,10 +78,18 @@ def require(me: sessions.SignedIn, permission: Permission) -> None:
 
 
 def render(request: Request, template: str, *, me: sessions.SignedIn | None, status_code: int = 200, **values: Any) -> HTMLResponse:
-    return templates.TemplateResponse(request, template, {
-        "me": me.person if me else None, "csrf_token": me.csrf_token if me else None,
-        "notice": request.query_params.get("notice"), "error": request.query_params.get("error"), **values,
-    }, status_code=status_code)
+    return templates.TemplateResponse(
+        request,
+        template,
+        {
+            "me": me.person if me else None,
+            "csrf_token": me.csrf_token if me else None,
+            "notice": request.query_params.get("notice"),
+            "error": request.query_params.get("error"),
+            **values,
+        },
+        status_code=status_code,
+    )
 
 
 def redirect(path: str, *, notice: str | None = None, error: str | None = None) -> RedirectResponse:
@@ -117,4 +125,3 @@ def _csv_safe(value: Any) -> Any:
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
     return value
-

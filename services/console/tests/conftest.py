@@ -50,17 +50,16 @@ def csrf_of(html: str) -> str:
     return CSRF_INPUT.search(html).group(1)
 
 
-async def _console(database_url: str, *, api_key: str, transports: dict[str, httpx.AsyncBaseTransport] | None):  # type: ignore[no-untyped-def]
+async def _console(database_url: str, *, api_key: str, transports: dict[str, httpx.AsyncBaseTransport] | None):
     await migrate("console", database_url)
     # Without transports, the services' URLs are ports nothing listens on.
     nowhere = {f"{name}_url": f"http://127.0.0.1:{free_port()}" for name in ("scoring", "limits", "alerts")}
     # No start-up fetch: each test decides what the services hold before the portfolio is read.
     settings = Settings(database_url=database_url, api_key=api_key, cookie_secure=False, log_json=False, portfolio_warm_up=False, **nowhere)
-    app = create_app(settings, clock=Clock(), transports=transports)
-    return app
+    return create_app(settings, clock=Clock(), transports=transports)
 
 
-async def _add_people(app) -> None:  # type: ignore[no-untyped-def]
+async def _add_people(app) -> None:
     context = app.state.console
     async with context.session_factory() as session:
         for role, (name, email) in PEOPLE.items():
@@ -75,14 +74,21 @@ async def console(databases, api_keys):
     async with app.router.lifespan_context(app):
         await _add_people(app)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://console.test", headers={"Accept": "text/html"}) as client:
-            yield Desk(console=app, client=client, scoring=None, limits=None, alerts=None)  # type: ignore[arg-type]
+            yield Desk(console=app, client=client, scoring=None, limits=None, alerts=None)
 
 
-async def _desk(start_service, databases, broker, api_keys, *, alerts_consuming: bool):  # type: ignore[no-untyped-def]
-    scoring = await start_service("scoring", database_url=await databases.create("scoring"), bootstrap_servers=broker.bootstrap_servers, consumers_enabled=False)
+async def _desk(start_service, databases, broker, api_keys, *, alerts_consuming: bool):
+    scoring = await start_service(
+        "scoring", database_url=await databases.create("scoring"), bootstrap_servers=broker.bootstrap_servers, consumers_enabled=False
+    )
     limits = await start_service("limits", database_url=await databases.create("limits"), bootstrap_servers=broker.bootstrap_servers, consumers_enabled=False)
-    alerts = await start_service("alerts", database_url=await databases.create("alerts"), bootstrap_servers=broker.bootstrap_servers,
-                                 sweep_interval_seconds=3600, consumers_enabled=alerts_consuming)
+    alerts = await start_service(
+        "alerts",
+        database_url=await databases.create("alerts"),
+        bootstrap_servers=broker.bootstrap_servers,
+        sweep_interval_seconds=3600,
+        consumers_enabled=alerts_consuming,
+    )
     transports = {s.name: httpx.ASGITransport(app=s.app) for s in (scoring, limits, alerts)}
     app = await _console(await databases.create("console"), api_key=api_keys["console"], transports=transports)
     async with app.router.lifespan_context(app):
@@ -107,19 +113,26 @@ async def desk_with_events(broker, start_service, databases, api_keys):
 
 
 async def register_buyer(scoring: RunningService, buyer_id: str, *, name: str, owner: str | None, country: str = "DE") -> None:
-    response = await scoring.client.put(f"/v1/buyers/{buyer_id}", headers=scoring.auth("credit_manager"), json={
-        "name": name, "country": country, "industry": "C", "account_owner": owner})
+    response = await scoring.client.put(
+        f"/v1/buyers/{buyer_id}", headers=scoring.auth("credit_manager"), json={"name": name, "country": country, "industry": "C", "account_owner": owner}
+    )
     assert response.status_code in (200, 201), response.text
 
 
 async def set_limit(limits: RunningService, buyer_id: str, amount: str) -> None:
-    response = await limits.client.put(f"/v1/buyers/{buyer_id}/limit", headers=limits.auth("credit_manager"), json={
-        "amount": amount, "currency": "EUR", "payment_terms_days": 30, "reason": "annual review"})
+    response = await limits.client.put(
+        f"/v1/buyers/{buyer_id}/limit",
+        headers=limits.auth("credit_manager"),
+        json={"amount": amount, "currency": "EUR", "payment_terms_days": 30, "reason": "annual review"},
+    )
     assert response.status_code == 200, response.text
 
 
 async def order(limits: RunningService, buyer_id: str, order_id: str, amount: str) -> dict:
-    response = await limits.client.post("/v1/credit-checks", headers=limits.auth("erp"), json={
-        "buyer_id": buyer_id, "order_id": order_id, "amount": amount, "currency": "EUR", "payment_terms_days": 30})
+    response = await limits.client.post(
+        "/v1/credit-checks",
+        headers=limits.auth("erp"),
+        json={"buyer_id": buyer_id, "order_id": order_id, "amount": amount, "currency": "EUR", "payment_terms_days": 30},
+    )
     assert response.status_code in (200, 201), response.text
     return response.json()

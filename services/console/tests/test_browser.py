@@ -12,7 +12,7 @@ import asyncio
 import os
 import shutil
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -25,17 +25,17 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (make test installs it)")
 
 
-async def _serve(app) -> tuple[uvicorn.Server, asyncio.Task, str]:  # type: ignore[no-untyped-def]
+async def _serve(app) -> tuple[uvicorn.Server, asyncio.Task, str]:
     port = free_port()
     # The desk fixture already runs the app's lifespan.
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_config=None, access_log=False))
     task = asyncio.create_task(server.serve())
-    while not server.started:
+    while not server.started:  # noqa: ASYNC110 - uvicorn's Server sets a flag, it has no event to wait on
         await asyncio.sleep(0.02)
     return server, task, f"http://127.0.0.1:{port}"
 
 
-async def _seed(desk, run: str, eventually) -> dict:  # type: ignore[no-untyped-def]
+async def _seed(desk, run: str, eventually) -> dict:
     buyers = {
         "mine": (f"B-{run}-1", "Müller Maschinenbau GmbH", "carla@desk.test", "DE"),
         "other": (f"B-{run}-2", "Dupont Logistique SA", "carla@desk.test", "FR"),
@@ -47,9 +47,19 @@ async def _seed(desk, run: str, eventually) -> dict:  # type: ignore[no-untyped-
         await set_limit(desk.limits, buyer_id, "10000.00")
     # Days overdue, posted as it is issued would be: an invoice posted long after its due date
     # waits for its payments before alerts acts on it.
-    today = date.today()
-    invoice = await desk.limits.client.post("/v1/invoices", headers=desk.limits.auth("erp"), json={
-        "invoice_id": f"I-{run}-1", "buyer_id": buyers["mine"][0], "amount": "6200.00", "currency": "EUR", "issued_on": (today - timedelta(days=45)).isoformat(), "due_on": (today - timedelta(days=6)).isoformat()})
+    today = datetime.now(UTC).date()
+    invoice = await desk.limits.client.post(
+        "/v1/invoices",
+        headers=desk.limits.auth("erp"),
+        json={
+            "invoice_id": f"I-{run}-1",
+            "buyer_id": buyers["mine"][0],
+            "amount": "6200.00",
+            "currency": "EUR",
+            "issued_on": (today - timedelta(days=45)).isoformat(),
+            "due_on": (today - timedelta(days=6)).isoformat(),
+        },
+    )
     assert invoice.status_code in (200, 201), invoice.text
     referred = await order(desk.limits, buyers["mine"][0], f"O-{run}-1", "4800.00")
     await order(desk.limits, buyers["other"][0], f"O-{run}-2", "10900.00")
@@ -62,8 +72,9 @@ async def _seed(desk, run: str, eventually) -> dict:  # type: ignore[no-untyped-
 
     await eventually(profiles_known)
     for key in ("sams", "elses"):
-        held = await desk.limits.client.put(f"/v1/buyers/{buyers[key][0]}/status", headers=desk.limits.auth("credit_manager"),
-                                            json={"status": "on_hold", "reason": "payment 30 days late"})
+        held = await desk.limits.client.put(
+            f"/v1/buyers/{buyers[key][0]}/status", headers=desk.limits.auth("credit_manager"), json={"status": "on_hold", "reason": "payment 30 days late"}
+        )
         assert held.status_code == 200, held.text
 
     async def alerts_raised() -> None:
@@ -74,7 +85,7 @@ async def _seed(desk, run: str, eventually) -> dict:  # type: ignore[no-untyped-
     return {"buyers": buyers, "referred": referred}
 
 
-async def _sign_in(page, base: str, role: str, *, password: str = PASSWORD) -> None:  # type: ignore[no-untyped-def]
+async def _sign_in(page, base: str, role: str, *, password: str = PASSWORD) -> None:
     await page.goto(f"{base}/login")
     await page.fill("input[name=email]", PEOPLE[role][1])
     await page.fill("input[name=password]", password)
@@ -95,7 +106,7 @@ async def test_the_desk_in_a_browser(desk_with_events, eventually, tmp_path: Pat
     if os.environ.get("CREDITGUARD_SCREENSHOTS_DIR"):
         shots.append(Path(os.environ["CREDITGUARD_SCREENSHOTS_DIR"]))
 
-    async def screenshot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    async def screenshot(page, name: str) -> None:
         for directory in shots:
             directory.mkdir(parents=True, exist_ok=True)
             await page.screenshot(path=str(directory / f"{name}.png"), full_page=True)
@@ -129,7 +140,10 @@ async def test_the_desk_in_a_browser(desk_with_events, eventually, tmp_path: Pat
                 # The ERP polls the check as it always has and sees the person's name.
                 polled = (await desk.limits.client.get(f"/v1/credit-checks/{seeded['referred']['id']}", headers=desk.limits.auth("erp"))).json()
                 assert (polled["decision"], polled["decided_by"], polled["decision_comment"]) == (
-                    "approved", "Carla Credit", "Long-standing customer, pays on time")
+                    "approved",
+                    "Carla Credit",
+                    "Long-standing customer, pays on time",
+                )
 
                 # A promise to pay on the collection case, and the overdue alert acknowledged, under her name.
                 case_form = page.locator("form[action*='/promise']")

@@ -48,31 +48,48 @@ async def test_referral_queue_decision_and_account_actions_are_recorded_under_th
 
     # A decision needs a comment and the CSRF token; then the ERP sees it under the person's name.
     account = await client.get(f"/accounts/{mine}")
-    assert account.status_code == 200, account.text[account.text.index("<main>"):]
+    assert account.status_code == 200, account.text[account.text.index("<main>") :]
     assert f"O-{run}-1" in account.text and "Orders waiting for a decision" in account.text
     token = csrf_of(account.text)
     forged = await client.post(f"/referrals/{referred['id']}/decision", data={"decision": "approved", "comment": "ok"})
     assert forged.status_code == 403
-    no_comment = await client.post(f"/referrals/{referred['id']}/decision", data={"decision": "approved", "comment": " ", "csrf_token": token, "next": f"/accounts/{mine}"})
+    no_comment = await client.post(
+        f"/referrals/{referred['id']}/decision", data={"decision": "approved", "comment": " ", "csrf_token": token, "next": f"/accounts/{mine}"}
+    )
     assert no_comment.status_code == 303 and "error=" in no_comment.headers["location"]
-    decided = await client.post(f"/referrals/{referred['id']}/decision", data={
-        "decision": "approved", "comment": "Long-standing customer, paid on time", "csrf_token": token, "next": f"/accounts/{mine}"})
+    decided = await client.post(
+        f"/referrals/{referred['id']}/decision",
+        data={"decision": "approved", "comment": "Long-standing customer, paid on time", "csrf_token": token, "next": f"/accounts/{mine}"},
+    )
     assert decided.status_code == 303 and decided.headers["location"].startswith(f"/accounts/{mine}?notice=")
     polled = (await desk.limits.client.get(f"/v1/credit-checks/{referred['id']}", headers=desk.limits.auth("erp"))).json()
     assert (polled["decision"], polled["decided_by"], polled["decision_comment"]) == ("approved", "Carla Credit", "Long-standing customer, paid on time")
-    again = await client.post(f"/referrals/{referred['id']}/decision", data={"decision": "rejected", "comment": "no", "csrf_token": token},
-                              headers={"Referer": "http://console.test/referrals"})
+    again = await client.post(
+        f"/referrals/{referred['id']}/decision",
+        data={"decision": "rejected", "comment": "no", "csrf_token": token},
+        headers={"Referer": "http://console.test/referrals"},
+    )
     assert again.status_code == 303 and again.headers["location"].startswith("/referrals?error=")
     assert "(1 waiting)" in (await client.get("/referrals")).text
 
     # Limit, hold and release from the account page, audited under the person's name.
-    assert (await client.post(f"/accounts/{mine}/limit", data={"amount": "5000", "currency": "EUR", "payment_terms_days": "45", "reason": "more business",
-                                                           "csrf_token": token})).status_code == 303
+    assert (
+        await client.post(
+            f"/accounts/{mine}/limit", data={"amount": "5000", "currency": "EUR", "payment_terms_days": "45", "reason": "more business", "csrf_token": token}
+        )
+    ).status_code == 303
     assert (await client.post(f"/accounts/{mine}/status", data={"status": "on_hold", "reason": "check pending", "csrf_token": token})).status_code == 303
-    assert (await client.post(f"/accounts/{mine}/temporary-increase", data={"amount": "750", "valid_from": "2026-01-01", "valid_until": "2099-12-31",
-                                                                        "reason": "season", "csrf_token": token})).status_code == 303
-    bad_dates = await client.post(f"/accounts/{mine}/temporary-increase", data={"amount": "750", "valid_from": "2026-13-01", "valid_until": "2099-12-31",
-                                                                              "reason": "season", "csrf_token": token}, headers={"Referer": f"http://console.test/accounts/{mine}"})
+    assert (
+        await client.post(
+            f"/accounts/{mine}/temporary-increase",
+            data={"amount": "750", "valid_from": "2026-01-01", "valid_until": "2099-12-31", "reason": "season", "csrf_token": token},
+        )
+    ).status_code == 303
+    bad_dates = await client.post(
+        f"/accounts/{mine}/temporary-increase",
+        data={"amount": "750", "valid_from": "2026-13-01", "valid_until": "2099-12-31", "reason": "season", "csrf_token": token},
+        headers={"Referer": f"http://console.test/accounts/{mine}"},
+    )
     assert bad_dates.status_code == 303 and "not+a+date" in bad_dates.headers["location"]
     increases = (await desk.limits.client.get(f"/v1/buyers/{mine}/limit", headers=desk.limits.auth("sales"))).json()["temporary_increases"]
     assert [(i["amount"], i["created_by"]) for i in increases] == [("750.00", "Carla Credit")]
@@ -102,7 +119,9 @@ async def test_bulk_limit_import_previews_then_applies(desk):
     content = f"buyer_id,amount,currency,payment_terms_days,reason\n{known},2500.00,EUR,30,annual review\n{new},800,EUR,14,\nbad id!,x,EURO,400,\n"
     preview = await client.post("/imports/limits/preview", data={"csrf_token": token}, files={"file": ("limits.csv", content.encode(), "text/csv")})
     assert preview.status_code == 200
-    assert "2 lines to apply" in preview.text and "1 with errors" in preview.text and "1,000.00 EUR" in preview.text and "amount is not a number" in preview.text
+    assert (
+        "2 lines to apply" in preview.text and "1 with errors" in preview.text and "1,000.00 EUR" in preview.text and "amount is not a number" in preview.text
+    )
     # Nothing has changed yet.
     assert (await desk.limits.client.get(f"/v1/buyers/{known}/limit", headers=desk.limits.auth("sales"))).json()["amount"] == "1000.00"
     applied = await client.post("/imports/limits/apply", data={"csrf_token": token, "content": content})

@@ -8,9 +8,10 @@ import uuid
 from services.console.tests.conftest import csrf_of, order, register_buyer, set_limit, sign_in
 
 
-async def _hold(limits, buyer_id: str) -> None:  # type: ignore[no-untyped-def]
-    response = await limits.client.put(f"/v1/buyers/{buyer_id}/status", headers=limits.auth("credit_manager"),
-                                       json={"status": "on_hold", "reason": "payment overdue"})
+async def _hold(limits, buyer_id: str) -> None:
+    response = await limits.client.put(
+        f"/v1/buyers/{buyer_id}/status", headers=limits.auth("credit_manager"), json={"status": "on_hold", "reason": "payment overdue"}
+    )
     assert response.status_code == 200, response.text
 
 
@@ -90,8 +91,9 @@ async def test_roles_are_enforced_by_the_console_and_by_the_services(desk):
     # Behind the console, the services check the person's role too, and a console key alone does nothing.
     console_key = {"Authorization": f"Bearer {desk.limits.api_keys['console']}"}
     as_sales = console_key | {"X-Acting-User": "Sam%20Sales", "X-Acting-Role": "sales"}
-    assert (await desk.limits.client.post(f"/v1/credit-checks/{referred['id']}/decision", headers=as_sales,
-                                          json={"decision": "approved", "comment": "x"})).status_code == 403
+    assert (
+        await desk.limits.client.post(f"/v1/credit-checks/{referred['id']}/decision", headers=as_sales, json={"decision": "approved", "comment": "x"})
+    ).status_code == 403
     assert (await desk.limits.client.get(f"/v1/buyers/{buyer}/limit", headers=console_key)).status_code == 403
     as_reader = console_key | {"X-Acting-User": "Rita%20Reader", "X-Acting-Role": "read_only"}
     assert (await desk.limits.client.get(f"/v1/buyers/{buyer}/limit", headers=as_reader)).status_code == 200
@@ -119,7 +121,15 @@ async def test_portfolio_page_draws_the_book(desk):
     await sign_in(manager, "credit_manager")
     page = await manager.get("/portfolio")
     assert page.status_code == 200, page.text
-    for text in ("Total exposure", "800.00", "Utilisation of limits", "Cash-in forecast", "Riskiest accounts", "Portfolio Buyer 0", 'class="utilisation-chart"'):
+    for text in (
+        "Total exposure",
+        "800.00",
+        "Utilisation of limits",
+        "Cash-in forecast",
+        "Riskiest accounts",
+        "Portfolio Buyer 0",
+        'class="utilisation-chart"',
+    ):
         assert text in page.text, text
     exported = await manager.get("/portfolio/riskiest.csv")
     assert exported.status_code == 200 and f"B-{run}-0" in exported.text

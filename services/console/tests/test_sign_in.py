@@ -79,13 +79,21 @@ async def test_an_admin_adds_people_and_lifts_a_lock_out(console):
     assert page.status_code == 200 and "carla@desk.test" in page.text
     token = csrf_of(page.text)
     assert (await admin.post("/people", data={"name": "Nina New", "email": "Nina@Desk.test", "role": "sales", "password": "long enough pw"})).status_code == 403
-    added = await admin.post("/people", data={"name": "Nina New", "email": "Nina@Desk.test", "role": "sales", "password": "long enough pw", "csrf_token": token})
+    added = await admin.post(
+        "/people", data={"name": "Nina New", "email": "Nina@Desk.test", "role": "sales", "password": "long enough pw", "csrf_token": token}
+    )
     assert added.status_code == 303 and "notice=" in added.headers["location"]
-    short = await admin.post("/people", data={"name": "Short", "email": "s@desk.test", "role": "sales", "password": "short", "csrf_token": token},
-                             headers={"Referer": "http://console.test/people"})
+    short = await admin.post(
+        "/people",
+        data={"name": "Short", "email": "s@desk.test", "role": "sales", "password": "short", "csrf_token": token},
+        headers={"Referer": "http://console.test/people"},
+    )
     assert short.status_code == 303 and "12+characters" in short.headers["location"]
-    twice = await admin.post("/people", data={"name": "Nina", "email": "nina@desk.test", "role": "sales", "password": "long enough pw", "csrf_token": token},
-                             headers={"Referer": "http://console.test/people"})
+    twice = await admin.post(
+        "/people",
+        data={"name": "Nina", "email": "nina@desk.test", "role": "sales", "password": "long enough pw", "csrf_token": token},
+        headers={"Referer": "http://console.test/people"},
+    )
     assert "already+has+an+account" in twice.headers["location"]
 
     nina = console.browser()

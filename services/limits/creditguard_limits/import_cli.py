@@ -37,8 +37,11 @@ LIMIT_COLUMNS = {"limit_amount": "amount", "limit_currency": "currency", "paymen
 INVOICE_COLUMNS = tuple(InvoiceIn.model_fields)
 PAYMENT_COLUMNS = tuple(PaymentIn.model_fields)
 BUYER_COLUMNS = ("buyer_id", *PROFILE_COLUMNS, "relationship_since", *LIMIT_COLUMNS)
-REQUIRED = {"buyers": ("buyer_id", "name", "country", "relationship_since"), "invoices": ("invoice_id", "buyer_id", "amount", "currency", "issued_on", "due_on"),
-            "payments": ("payment_id", "buyer_id", "invoice_id", "amount", "currency", "paid_on")}
+REQUIRED = {
+    "buyers": ("buyer_id", "name", "country", "relationship_since"),
+    "invoices": ("invoice_id", "buyer_id", "amount", "currency", "issued_on", "due_on"),
+    "payments": ("payment_id", "buyer_id", "invoice_id", "amount", "currency", "paid_on"),
+}
 COLUMNS = {"buyers": BUYER_COLUMNS, "invoices": INVOICE_COLUMNS, "payments": PAYMENT_COLUMNS}
 # Buyer registrations in flight at once: scoring assesses each one as it arrives.
 CONCURRENT_REGISTRATIONS = 8
@@ -157,8 +160,12 @@ def read_book(paths: list[Path]) -> Book:
 
 
 def _reject_repeated_ids(book: Book) -> None:
-    for kind, items in (("buyer", [(w, b) for w, b, _ in book.buyers]), ("account", [(w, a.buyer_id) for w, a in book.accounts]),
-                        ("invoice", [(w, i.invoice_id) for w, i in book.invoices]), ("payment", [(w, p.payment_id) for w, p in book.payments])):
+    for kind, items in (
+        ("buyer", [(w, b) for w, b, _ in book.buyers]),
+        ("account", [(w, a.buyer_id) for w, a in book.accounts]),
+        ("invoice", [(w, i.invoice_id) for w, i in book.invoices]),
+        ("payment", [(w, p.payment_id) for w, p in book.payments]),
+    ):
         seen: dict[str, str] = {}
         for where, document_id in items:
             if document_id in seen:
@@ -187,7 +194,7 @@ def chunks(book: Book, *, size: int = MAX_IMPORT_DOCUMENTS) -> Iterator[Chunk]:
             ordered.append(("payments", "Payment", where_payment[document.payment_id], document.model_dump(mode="json")))
     for start in range(0, len(ordered), size):
         chunk = Chunk(body={"accounts": [], "invoices": [], "payments": []}, where={})
-        for kind, label, where, document in ordered[start:start + size]:
+        for kind, label, where, document in ordered[start : start + size]:
             chunk.body[kind].append(document)
             document_id = document.get("invoice_id") if kind == "invoices" else document.get("payment_id") if kind == "payments" else document["buyer_id"]
             chunk.where[(label, document_id)] = where
@@ -198,8 +205,13 @@ def chunks(book: Book, *, size: int = MAX_IMPORT_DOCUMENTS) -> Iterator[Chunk]:
 class Totals:
     buyers_registered: int = 0
     buyers_unchanged: int = 0
-    imported: dict[str, dict[str, int]] = field(default_factory=lambda: {
-        "accounts": {"created": 0, "updated": 0, "unchanged": 0}, "invoices": {"created": 0, "unchanged": 0}, "payments": {"created": 0, "unchanged": 0}})
+    imported: dict[str, dict[str, int]] = field(
+        default_factory=lambda: {
+            "accounts": {"created": 0, "updated": 0, "unchanged": 0},
+            "invoices": {"created": 0, "unchanged": 0},
+            "payments": {"created": 0, "unchanged": 0},
+        }
+    )
 
     def report(self, out: TextIO) -> None:
         print(f"buyers (scoring): {self.buyers_registered} registered or changed, {self.buyers_unchanged} unchanged", file=out)
@@ -261,14 +273,19 @@ async def run_import(book: Book, *, limits: httpx.AsyncClient, scoring: httpx.As
 async def _main(arguments: argparse.Namespace) -> Totals:
     book = read_book([Path(p) for p in arguments.files])
     timeout = httpx.Timeout(arguments.timeout)
-    async with httpx.AsyncClient(base_url=arguments.limits_url, timeout=timeout) as limits, \
-            httpx.AsyncClient(base_url=arguments.scoring_url, timeout=timeout) as scoring:
+    async with (
+        httpx.AsyncClient(base_url=arguments.limits_url, timeout=timeout) as limits,
+        httpx.AsyncClient(base_url=arguments.scoring_url, timeout=timeout) as scoring,
+    ):
         return await run_import(book, limits=limits, scoring=scoring, api_key=arguments.api_key)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="creditguard-import", description="Onboard an existing book: buyer profiles to scoring, "
-                                     "accounts, invoices and payments to limits. Files: buyers.csv, invoices.csv, payments.csv, or one .json.")
+    parser = argparse.ArgumentParser(
+        prog="creditguard-import",
+        description="Onboard an existing book: buyer profiles to scoring, "
+        "accounts, invoices and payments to limits. Files: buyers.csv, invoices.csv, payments.csv, or one .json.",
+    )
     parser.add_argument("files", nargs="+", metavar="FILE")
     parser.add_argument("--limits-url", default=os.environ.get("CREDITGUARD_LIMITS_URL", "http://127.0.0.1:8002"))
     parser.add_argument("--scoring-url", default=os.environ.get("CREDITGUARD_SCORING_URL", "http://127.0.0.1:8001"))

@@ -26,7 +26,7 @@ def daily_sweep_task(context: LimitsContext) -> Callable[[ServiceRuntime], Await
                         await uow.commit()
                     last_run = runtime.clock.today()
                     logger.info("daily sweep done: %s", result)
-                except Exception:  # noqa: BLE001 - the next wake-up retries
+                except Exception:  # the next wake-up retries
                     logger.exception("daily sweep failed")
             await asyncio.sleep(context.settings.daily_sweep_interval_seconds)
 
@@ -39,7 +39,7 @@ def portfolio_metrics_task(context: LimitsContext) -> Callable[[ServiceRuntime],
             try:
                 async with runtime.uow_factory() as uow:
                     await refresh_portfolio_metrics(uow, context=context)
-            except Exception:  # noqa: BLE001 - the next wake-up retries
+            except Exception:  # the next wake-up retries
                 logger.exception("portfolio metrics refresh failed")
             await asyncio.sleep(context.settings.portfolio_metrics_interval_seconds)
 

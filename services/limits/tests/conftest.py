@@ -14,11 +14,11 @@ TODAY = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 @pytest.fixture
 async def limits(start_service, databases, broker):
     # Consumers stay off unless a test needs them: group joins cost seconds per test.
-    return await start_service("limits", database_url=await databases.create("limits"), bootstrap_servers=broker.bootstrap_servers,
-                               clock=Clock(fixed=TODAY), consumers_enabled=False)
+    return await start_service(
+        "limits", database_url=await databases.create("limits"), bootstrap_servers=broker.bootstrap_servers, clock=Clock(fixed=TODAY), consumers_enabled=False
+    )
 
 
 @pytest.fixture
 async def limits_consuming(start_service, databases, broker):
-    return await start_service("limits", database_url=await databases.create("limits"), bootstrap_servers=broker.bootstrap_servers,
-                               clock=Clock(fixed=TODAY))
+    return await start_service("limits", database_url=await databases.create("limits"), bootstrap_servers=broker.bootstrap_servers, clock=Clock(fixed=TODAY))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import httpx
+
 from services.limits.tests.helpers import check, codes, exposure, money, new_buyer, post_invoice, set_limit
 
 
@@ -44,8 +46,11 @@ async def test_same_order_is_idempotent_and_a_changed_amount_rechecks_the_differ
     assert shrunk["decision"] == "approved"
     assert money((await exposure(limits, buyer))["open_orders"]) == Decimal("2000.00")
     # The same order id for another buyer is a conflict, not a silent re-use.
-    other = await limits.client.post("/v1/credit-checks", headers=limits.auth("erp"), json={
-        "buyer_id": new_buyer(), "order_id": f"{buyer}-O1", "amount": "10.00", "currency": "EUR", "payment_terms_days": 30})
+    other = await limits.client.post(
+        "/v1/credit-checks",
+        headers=limits.auth("erp"),
+        json={"buyer_id": new_buyer(), "order_id": f"{buyer}-O1", "amount": "10.00", "currency": "EUR", "payment_terms_days": 30},
+    )
     assert other.status_code == 409
 
 
@@ -69,9 +74,13 @@ async def test_account_status_overdue_review_and_terms_checks(limits):
     await set_limit(limits, clean, "100000.00", terms=30)
     conditioned = await check(limits, clean, f"{clean}-O1", "1000.00", terms=60)
     assert conditioned["decision"] == "approved_with_conditions"
-    assert conditioned["conditions"] == [{"code": "shorter_terms", "message": "Payment terms of at most 30 days.", "amount": None, "percentage": None, "max_terms_days": 30}]
+    assert conditioned["conditions"] == [
+        {"code": "shorter_terms", "message": "Payment terms of at most 30 days.", "amount": None, "percentage": None, "max_terms_days": 30}
+    ]
 
-    response = await limits.client.put(f"/v1/buyers/{clean}/status", headers=limits.auth("credit_manager"), json={"status": "blocked", "reason": "fraud suspicion"})
+    response = await limits.client.put(
+        f"/v1/buyers/{clean}/status", headers=limits.auth("credit_manager"), json={"status": "blocked", "reason": "fraud suspicion"}
+    )
     assert response.status_code == 200 and response.json()["status"] == "blocked"
     blocked = await check(limits, clean, f"{clean}-O2", "10.00")
     assert blocked["decision"] == "rejected" and codes(blocked) == {"account_blocked"}
@@ -95,10 +104,14 @@ async def test_referred_order_is_listed_and_decided_by_a_credit_manager(limits):
     assert referred["decision"] == "referred" and referred["state"] == "pending"
     pending = (await limits.client.get("/v1/credit-checks", headers=limits.auth("credit_manager"))).json()
     assert referred["id"] in [p["id"] for p in pending]
-    assert (await limits.client.post(f"/v1/credit-checks/{referred['id']}/decision", headers=limits.auth("erp"),
-                                     json={"decision": "approved", "comment": "x"})).status_code == 403
-    decided = await limits.client.post(f"/v1/credit-checks/{referred['id']}/decision", headers=limits.auth("credit_manager"),
-                                       json={"decision": "approved", "comment": "long-standing customer, paid early"})
+    assert (
+        await limits.client.post(f"/v1/credit-checks/{referred['id']}/decision", headers=limits.auth("erp"), json={"decision": "approved", "comment": "x"})
+    ).status_code == 403
+    decided = await limits.client.post(
+        f"/v1/credit-checks/{referred['id']}/decision",
+        headers=limits.auth("credit_manager"),
+        json={"decision": "approved", "comment": "long-standing customer, paid early"},
+    )
     assert decided.status_code == 200, decided.text
     assert decided.json()["decision"] == "approved" and decided.json()["decided_by"]
     # The ERP polls the check and sees the outcome; the credit is reserved.
@@ -106,15 +119,19 @@ async def test_referred_order_is_listed_and_decided_by_a_credit_manager(limits):
     assert polled["decision"] == "approved" and polled["decision_comment"] == "long-standing customer, paid early"
     assert polled["breakdown"]["position"]["limit"] == "1000.00" and polled["rules_version"].startswith("2026.12-1+")
     assert money((await exposure(limits, buyer))["open_orders"]) == Decimal("1100.00")
-    again = await limits.client.post(f"/v1/credit-checks/{referred['id']}/decision", headers=limits.auth("credit_manager"),
-                                     json={"decision": "rejected", "comment": "changed my mind"})
+    again = await limits.client.post(
+        f"/v1/credit-checks/{referred['id']}/decision", headers=limits.auth("credit_manager"), json={"decision": "rejected", "comment": "changed my mind"}
+    )
     assert again.status_code == 409
 
     # The queue and a buyer's past decisions: search by state, buyers, reason and decision, sorted and paged.
     other = new_buyer()
     await set_limit(limits, other, "1000.00")
     waiting = [await check(limits, other, f"{other}-O{i}", amount) for i, amount in enumerate(("1050.00", "1150.00"))]
-    search = lambda **body: limits.client.post("/v1/credit-checks/search", headers=limits.auth("sales"), json=body)  # noqa: E731
+
+    async def search(**body: object) -> httpx.Response:
+        return await limits.client.post("/v1/credit-checks/search", headers=limits.auth("sales"), json=body)
+
     queue = (await search(buyer_ids=[buyer, other])).json()
     # Pending only (the decided one is not in the queue); this clock stands still, so no age order to see.
     assert queue["total"] == 2 and {c["id"] for c in queue["items"]} == {w["id"] for w in waiting}
@@ -146,11 +163,13 @@ async def test_reservation_is_released_when_invoiced_or_cancelled_and_expires(li
 
 
 async def test_bad_input_and_metrics(limits):
-    response = await limits.client.post("/v1/credit-checks", headers=limits.auth("erp"), json={
-        "buyer_id": "B", "order_id": "O", "amount": "-5", "currency": "EUR", "payment_terms_days": 30})
+    response = await limits.client.post(
+        "/v1/credit-checks", headers=limits.auth("erp"), json={"buyer_id": "B", "order_id": "O", "amount": "-5", "currency": "EUR", "payment_terms_days": 30}
+    )
     assert response.status_code == 422 and response.headers["content-type"] == "application/problem+json"
-    response = await limits.client.post("/v1/credit-checks", headers=limits.auth("erp"), json={
-        "buyer_id": "B", "order_id": "O", "amount": "5", "currency": "XXX", "payment_terms_days": 30})
+    response = await limits.client.post(
+        "/v1/credit-checks", headers=limits.auth("erp"), json={"buyer_id": "B", "order_id": "O", "amount": "5", "currency": "XXX", "payment_terms_days": 30}
+    )
     assert response.status_code == 422 and "XXX" in response.json()["detail"]
     buyer = new_buyer()
     await set_limit(limits, buyer, "100.00")

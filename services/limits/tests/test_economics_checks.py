@@ -20,8 +20,14 @@ from services.limits.tests.test_economics_rules import TEST_POLICY_FILE
 
 @pytest.fixture
 async def limits(start_service, databases, broker):
-    return await start_service("limits", database_url=await databases.create("limits"), bootstrap_servers=broker.bootstrap_servers,
-                               clock=Clock(fixed=TODAY), consumers_enabled=False, policy_file=str(TEST_POLICY_FILE))
+    return await start_service(
+        "limits",
+        database_url=await databases.create("limits"),
+        bootstrap_servers=broker.bootstrap_servers,
+        clock=Clock(fixed=TODAY),
+        consumers_enabled=False,
+        policy_file=str(TEST_POLICY_FILE),
+    )
 
 
 async def test_a_known_order_shows_its_expected_contribution_and_a_ramp_up_does_not_stop_an_earning_order(limits):
@@ -32,8 +38,14 @@ async def test_a_known_order_shows_its_expected_contribution_and_a_ramp_up_does_
     recommendation = limit["recommendation"]
     assert money(recommendation["economic_limit"]) == Decimal("240000.00") and money(limit["amount"]) == Decimal("60000.00")
     assert money(recommendation["economics"]["expected_loss_rate"]) == Decimal("0.01700000")
-    policy = {"insurer": "Atradius", "indemnity_percentage": "90", "max_credit_period_days": 120, "report_overdue_within_days": 60,
-              "file_claim_within_days": 150, "uninsured_action": "none"}
+    policy = {
+        "insurer": "Atradius",
+        "indemnity_percentage": "90",
+        "max_credit_period_days": 120,
+        "report_overdue_within_days": 60,
+        "file_claim_within_days": 150,
+        "uninsured_action": "none",
+    }
     assert (await limits.client.put("/v1/insurance/policies/P-E", headers=limits.auth("credit_manager"), json=policy)).status_code == 200
     cover = {"policy_id": "P-E", "currency": "EUR", "requested_amount": "4000.00", "granted_amount": "4000.00"}
     assert (await limits.client.put(f"/v1/buyers/{buyer}/insurance-cover", headers=limits.auth("credit_manager"), json=cover)).status_code == 200
@@ -45,11 +57,19 @@ async def test_a_known_order_shows_its_expected_contribution_and_a_ramp_up_does_
     figures = known["economics"]
     assert known["decision"] == "approved" and known["limit_basis"] == "limit" and money(known["limit"]) == Decimal("60000.00")
     assert abs(Decimal(figures["pd_over_period"]) - Decimal(1 - 0.98 ** (60 / 365))) < Decimal("0.00000001")
-    assert {k: money(figures[k]) for k in ("gross_margin", "insured", "uninsured", "expected_loss", "financing_cost", "insurance_premium",
-                                           "expected_contribution", "economic_capacity")} == {
-        "gross_margin": Decimal("1500.00"), "insured": Decimal("4000.00"), "uninsured": Decimal("6000.00"), "expected_loss": Decimal("18.04"),
-        "financing_cost": Decimal("98.63"), "insurance_premium": Decimal("8.00"), "expected_contribution": Decimal("1375.33"),
-        "economic_capacity": Decimal("244000.00")}
+    assert {
+        k: money(figures[k])
+        for k in ("gross_margin", "insured", "uninsured", "expected_loss", "financing_cost", "insurance_premium", "expected_contribution", "economic_capacity")
+    } == {
+        "gross_margin": Decimal("1500.00"),
+        "insured": Decimal("4000.00"),
+        "uninsured": Decimal("6000.00"),
+        "expected_loss": Decimal("18.04"),
+        "financing_cost": Decimal("98.63"),
+        "insurance_premium": Decimal("8.00"),
+        "expected_contribution": Decimal("1375.33"),
+        "economic_capacity": Decimal("244000.00"),
+    }
     assert (figures["currency"], money(figures["margin_rate"]), money(figures["indemnity_share"])) == ("EUR", Decimal("0.15"), Decimal("0.9"))
 
     # 80,000 more takes the exposure to 90,000: over the ramp-up limit by half, within the economic
@@ -88,8 +108,14 @@ async def test_an_insured_buyer_may_use_its_insurers_cover_beyond_its_own_econom
     limit = await assess(limits, buyer, grade=3, pd="0.6", equity="1000000", sales="90000000")
     own = money(limit["recommendation"]["economic_limit"])
     assert own == Decimal("35784.31"), limit["recommendation"]
-    policy = {"insurer": "Atradius", "indemnity_percentage": "90", "max_credit_period_days": 120, "report_overdue_within_days": 60,
-              "file_claim_within_days": 150, "uninsured_action": "none"}
+    policy = {
+        "insurer": "Atradius",
+        "indemnity_percentage": "90",
+        "max_credit_period_days": 120,
+        "report_overdue_within_days": 60,
+        "file_claim_within_days": 150,
+        "uninsured_action": "none",
+    }
     assert (await limits.client.put("/v1/insurance/policies/P-I", headers=limits.auth("credit_manager"), json=policy)).status_code == 200
     cover = {"policy_id": "P-I", "currency": "EUR", "requested_amount": "100000.00", "granted_amount": "100000.00"}
     assert (await limits.client.put(f"/v1/buyers/{buyer}/insurance-cover", headers=limits.auth("credit_manager"), json=cover)).status_code == 200
@@ -139,8 +165,14 @@ async def test_the_policy_file_setting_carries_the_economics(start_service, data
     policy["economics"]["gross_margin"] = {"default": "0.01", "by_industry": {"C": "0.02"}, "by_product_line": {"services": "0.30"}}
     path = tmp_path / "thin_margin_policy.json"
     path.write_text(json.dumps(policy))
-    service = await start_service("limits", database_url=await databases.create("limits"), bootstrap_servers=broker.bootstrap_servers,
-                                  clock=Clock(fixed=TODAY), consumers_enabled=False, policy_file=str(path))
+    service = await start_service(
+        "limits",
+        database_url=await databases.create("limits"),
+        bootstrap_servers=broker.bootstrap_servers,
+        clock=Clock(fixed=TODAY),
+        consumers_enabled=False,
+        policy_file=str(path),
+    )
     buyer = new_buyer()
     limit = await assess(service, buyer, grade=3, pd="0.20", industry="C25", sales="90000000")
     # 2 % margin at 90 days: M = 0.0811 < E 0.17 + C 0.06: the exposure earns nothing, no policy limit.
@@ -149,6 +181,9 @@ async def test_the_policy_file_setting_carries_the_economics(start_service, data
     # Nothing to outweigh the zero limit with: the economic capacity is zero too; a credit manager decides.
     assert thin["decision"] == "referred" and codes(thin) == {"limit_exceeded", "no_economic_capacity"} and thin["limit_basis"] == "limit"
     assert money(thin["economics"]["margin_rate"]) == Decimal("0.02") and money(thin["economics"]["economic_capacity"]) == Decimal("0.00")
-    response = await service.client.post("/v1/credit-checks", headers=service.auth("erp"), json={
-        "buyer_id": buyer, "order_id": f"{buyer}-O2", "amount": "1000.00", "currency": "EUR", "payment_terms_days": 90, "product_line": "services"})
+    response = await service.client.post(
+        "/v1/credit-checks",
+        headers=service.auth("erp"),
+        json={"buyer_id": buyer, "order_id": f"{buyer}-O2", "amount": "1000.00", "currency": "EUR", "payment_terms_days": 90, "product_line": "services"},
+    )
     assert response.status_code == 201 and money(response.json()["economics"]["gross_margin"]) == Decimal("300.00")

@@ -15,11 +15,11 @@ from pydantic import ValidationError
 from creditguard_limits.accounts.rules import recommend
 from creditguard_limits.checks.rules import AccountFacts, CheckRequest, Rates, evaluate
 from creditguard_limits.economics.rules import expected_days_late, find_rescue, insured_capacity, limit_economics, order_economics
-from creditguard_limits.position.rules import Cover, Exposure, GroupPosition, Position
 from creditguard_limits.fx.rules import RateTable
 from creditguard_limits.policy.economics import Economics, GrossMargin
 from creditguard_limits.policy.rules import CreditPolicy
 from creditguard_limits.policy.service import DEFAULT_POLICY_FILE, PolicyStore
+from creditguard_limits.position.rules import Cover, Exposure, GroupPosition, Position
 
 # The figures below are worked out for this policy (grade matrix and economics), independent of
 # how the packaged policy is tuned.
@@ -36,15 +36,28 @@ def cents(value: float) -> Decimal:
 
 def test_expected_contribution_of_a_known_order_matches_the_hand_calculation():
     # 10,000 EUR at 60 days to a buyer 5 days late on average, PD12 2 %, 4,000 of it insured at 90 %.
-    order = order_economics(ECONOMICS, currency="EUR", amount=Decimal("10000"), margin_rate=Decimal("0.15"), pd_12m=Decimal("0.02"),
-                            terms_days=60, expected_days_late=Decimal("5"), insured=Decimal("4000"), indemnity_share=Decimal("0.90"))
-    p = 1 - (1 - 0.02) ** (65 / 365)                      # 0.35913 %
+    order = order_economics(
+        ECONOMICS,
+        currency="EUR",
+        amount=Decimal("10000"),
+        margin_rate=Decimal("0.15"),
+        pd_12m=Decimal("0.02"),
+        terms_days=60,
+        expected_days_late=Decimal("5"),
+        insured=Decimal("4000"),
+        indemnity_share=Decimal("0.90"),
+    )
+    p = 1 - (1 - 0.02) ** (65 / 365)  # 0.35913 %
     expected_loss = cents(p * 0.85 * (6000 + 4000 * 0.10))  # 19.54
-    financing = cents(10000 * 0.06 * 65 / 365)             # 106.85
+    financing = cents(10000 * 0.06 * 65 / 365)  # 106.85
     assert (order.exposure_days, order.uninsured) == (Decimal("65"), Decimal("6000.00"))
     assert abs(float(order.pd_over_period) - p) < 1e-8
     assert (order.gross_margin, order.expected_loss, order.financing_cost, order.insurance_premium) == (
-        Decimal("1500.00"), expected_loss, financing, Decimal("8.00"))
+        Decimal("1500.00"),
+        expected_loss,
+        financing,
+        Decimal("8.00"),
+    )
     assert order.expected_contribution == Decimal("1500.00") - expected_loss - financing - Decimal("8.00") == Decimal("1365.61")
     # L is the buyer's average days late over its settled invoices.
     assert expected_days_late(days_late_total=16, invoices_settled=3) == Decimal("5.3")
@@ -52,8 +65,9 @@ def test_expected_contribution_of_a_known_order_matches_the_hand_calculation():
 
 
 def test_margin_by_product_line_then_longest_industry_prefix_then_default():
-    margin = GrossMargin(default=Decimal("0.15"), by_industry={"C": Decimal("0.20"), "C25": Decimal("0.30"), "47": Decimal("0.05")},
-                         by_product_line={"spares": Decimal("0.40")})
+    margin = GrossMargin(
+        default=Decimal("0.15"), by_industry={"C": Decimal("0.20"), "C25": Decimal("0.30"), "47": Decimal("0.05")}, by_product_line={"spares": Decimal("0.40")}
+    )
     assert margin.rate(industry="C25.1", product_line=None) == Decimal("0.30")
     assert margin.rate(industry="C10", product_line=None) == Decimal("0.20")
     assert margin.rate(industry="47.11", product_line="unknown-line") == Decimal("0.05")
@@ -74,12 +88,23 @@ def test_one_loss_given_default_for_forecast_and_checks():
 
 
 def _losing_order(*, pd: str, margin: str = "0.15", terms: int = 30, insured: str = "0") -> object:
-    return order_economics(ECONOMICS, currency="EUR", amount=Decimal("3000"), margin_rate=Decimal(margin), pd_12m=Decimal(pd), terms_days=terms,
-                           expected_days_late=Decimal(0), insured=Decimal(insured), indemnity_share=Decimal("0.90"))
+    return order_economics(
+        ECONOMICS,
+        currency="EUR",
+        amount=Decimal("3000"),
+        margin_rate=Decimal(margin),
+        pd_12m=Decimal(pd),
+        terms_days=terms,
+        expected_days_late=Decimal(0),
+        insured=Decimal(insured),
+        indemnity_share=Decimal("0.90"),
+    )
 
 
 def test_conditions_are_tried_in_order_terms_prepayment_cover():
-    nothing_insured = lambda credit: Decimal(0)  # noqa: E731
+    def nothing_insured(credit: Decimal) -> Decimal:
+        return Decimal(0)
+
     # PD 95 %: at 30 days the order loses; the longest terms that earn are found (14 still earns).
     order = _losing_order(pd="0.95")
     assert order.expected_contribution < 0
@@ -107,8 +132,9 @@ def test_recommendation_maximises_contribution_within_the_risk_appetite():
 
     def limit(pd: str, *, share: str = "0.25", margin: str = "0.15") -> Decimal:
         economics = Economics(risk_appetite={"max_expected_loss_share": share})
-        return limit_economics(economics, capacity=capacity, margin_rate=Decimal(margin), pd_12m=Decimal(pd), terms_days=45,
-                               expected_days_late=Decimal(0)).economic_limit
+        return limit_economics(
+            economics, capacity=capacity, margin_rate=Decimal(margin), pd_12m=Decimal(pd), terms_days=45, expected_days_late=Decimal(0)
+        ).economic_limit
 
     # M = 0.15 x 365 / 45 = 1.2167; E = PD x 0.85. A safe buyer gets its whole capacity.
     assert limit("0.01") == capacity
@@ -123,8 +149,9 @@ def test_recommendation_maximises_contribution_within_the_risk_appetite():
 
 def test_an_insurers_cover_adds_to_the_economic_capacity_while_exposure_inside_it_earns():
     def capacity(pd: str, *, margin: str = "0.15", indemnity: str = "0.90") -> tuple[Decimal, Decimal]:
-        own = limit_economics(ECONOMICS, capacity=Decimal("100000"), margin_rate=Decimal(margin), pd_12m=Decimal(pd), terms_days=45,
-                              expected_days_late=Decimal(0))
+        own = limit_economics(
+            ECONOMICS, capacity=Decimal("100000"), margin_rate=Decimal(margin), pd_12m=Decimal(pd), terms_days=45, expected_days_late=Decimal(0)
+        )
         return own.economic_limit, insured_capacity(ECONOMICS, cover=Decimal("250000"), indemnity_share=Decimal(indemnity), limit=own)
 
     # PD 90 % over 45 days: M = 1.2167 > E + C = 0.765 + 0.06, so the own exposure earns but the
@@ -145,21 +172,48 @@ def test_an_insurers_cover_adds_to_the_economic_capacity_while_exposure_inside_i
 
 def test_recommend_applies_the_ramp_up_to_the_economic_limit():
     rates = RateTable(reporting_currency="EUR", rates={"EUR": Decimal(1)})
-    new = recommend(POLICY, grade=7, equity=Decimal("10000000"), sales=Decimal("50000000"), statement_currency="EUR", invoices_paid_on_time=0,
-                    rates=rates, pd=Decimal("0.9"), industry="C25", terms_days=30)
+    new = recommend(
+        POLICY,
+        grade=7,
+        equity=Decimal("10000000"),
+        sales=Decimal("50000000"),
+        statement_currency="EUR",
+        invoices_paid_on_time=0,
+        rates=rates,
+        pd=Decimal("0.9"),
+        industry="C25",
+        terms_days=30,
+    )
     # Grade 7: capacity 75,000; PD 90 %, 30 days: M = 1.825, E = 0.765, cap = 0.25 x 1.825 / 0.765 x 75,000 = 44,730.39.
     assert new.capacity_limit == Decimal("75000.00") and new.economic_limit == Decimal("44730.39")
     assert new.amount == Decimal("11182.60") and new.economics.appetite_limit == Decimal("44730.39")
 
 
 def _position(*, limit: str | None, exposure: str = "0", cover: Cover | None = None, group: GroupPosition | None = None) -> Position:
-    return Position(buyer_id="B", currency="EUR", base_limit=None if limit is None else Decimal(limit), temporary_increase=Decimal(0),
-                    exposure=Exposure(currency="EUR", open_invoices=Decimal(exposure)), group=group, cover=cover)
+    return Position(
+        buyer_id="B",
+        currency="EUR",
+        base_limit=None if limit is None else Decimal(limit),
+        temporary_increase=Decimal(0),
+        exposure=Exposure(currency="EUR", open_invoices=Decimal(exposure)),
+        group=group,
+        cover=cover,
+    )
 
 
-def _facts(**overrides) -> AccountFacts:  # type: ignore[no-untyped-def]
-    values = dict(status="active", grade=3, risk_class="low", review_on=None, payment_terms_days=90, unknown=False, pd=Decimal("0.02"),
-                  industry="C25", economic_capacity=Decimal("100000"), limit_source="policy")
+def _facts(**overrides) -> AccountFacts:
+    values = {
+        "status": "active",
+        "grade": 3,
+        "risk_class": "low",
+        "review_on": None,
+        "payment_terms_days": 90,
+        "unknown": False,
+        "pd": Decimal("0.02"),
+        "industry": "C25",
+        "economic_capacity": Decimal("100000"),
+        "limit_source": "policy",
+    }
     return AccountFacts(**(values | overrides))
 
 
@@ -180,27 +234,47 @@ def test_a_limit_in_the_way_of_an_earning_order_is_outweighed_up_to_the_economic
     assert beyond.prepaid == 0 and beyond.conditions == []
     # Hard stops stay hard: a group limit, a blocked account, an unassessed buyer.
     group = GroupPosition(group_id="G", limit=Decimal("21000"), exposure=Decimal("20000"))
-    assert evaluate(POLICY, request=_order("10000"), account=_facts(), position=_position(limit="25000", exposure="20000", group=group),
-                    rates=SAME).decision == "referred"
-    assert evaluate(POLICY, request=_order("10000"), account=_facts(status="blocked"), position=_position(limit="25000", exposure="20000"),
-                    rates=SAME).decision == "rejected"
+    assert (
+        evaluate(POLICY, request=_order("10000"), account=_facts(), position=_position(limit="25000", exposure="20000", group=group), rates=SAME).decision
+        == "referred"
+    )
+    assert (
+        evaluate(POLICY, request=_order("10000"), account=_facts(status="blocked"), position=_position(limit="25000", exposure="20000"), rates=SAME).decision
+        == "rejected"
+    )
     # A defaulted buyer's limit (PD 1) is never outweighed, even with a grade row that would approve;
     # a weak grade-10 buyer that still pays is priced like any other.
     lenient = POLICY.model_copy(update={"grades": POLICY.grades | {10: POLICY.grades[3]}})
-    defaulted = evaluate(lenient, request=_order("10000"), account=_facts(grade=10, pd=Decimal(1)), position=_position(limit="25000", exposure="20000"), rates=SAME)
+    defaulted = evaluate(
+        lenient, request=_order("10000"), account=_facts(grade=10, pd=Decimal(1)), position=_position(limit="25000", exposure="20000"), rates=SAME
+    )
     assert defaulted.decision == "referred" and defaulted.limit_basis == "limit"
-    weak = evaluate(lenient, request=_order("10000"), account=_facts(grade=10, pd=Decimal("0.40")), position=_position(limit="25000", exposure="20000"), rates=SAME)
+    weak = evaluate(
+        lenient, request=_order("10000"), account=_facts(grade=10, pd=Decimal("0.40")), position=_position(limit="25000", exposure="20000"), rates=SAME
+    )
     assert weak.decision == "approved" and weak.limit_basis == "economic_capacity"
-    assert evaluate(POLICY, request=_order("10000"), account=_facts(grade=None, pd=None, economic_capacity=None),
-                    position=_position(limit="25000", exposure="20000"), rates=SAME).decision == "referred"
+    assert (
+        evaluate(
+            POLICY,
+            request=_order("10000"),
+            account=_facts(grade=None, pd=None, economic_capacity=None),
+            position=_position(limit="25000", exposure="20000"),
+            rates=SAME,
+        ).decision
+        == "referred"
+    )
     # A buyer whose exposure earns nothing (economic capacity 0) is referred with the figures, not
     # rejected by its zero limit.
     zero = evaluate(POLICY, request=_order("1000"), account=_facts(economic_capacity=Decimal(0)), position=_position(limit="0"), rates=SAME)
     assert zero.decision == "referred" and [r["code"] for r in zero.reasons] == ["limit_exceeded", "no_economic_capacity"]
     # A manual limit is outweighed only if the policy says so.
     strict = POLICY.model_copy(update={"economics": Economics(decisions={"include_manual_limits": False})})
-    assert evaluate(strict, request=_order("10000"), account=_facts(limit_source="manual"), position=_position(limit="25000", exposure="20000"),
-                    rates=SAME).decision == "referred"
+    assert (
+        evaluate(
+            strict, request=_order("10000"), account=_facts(limit_source="manual"), position=_position(limit="25000", exposure="20000"), rates=SAME
+        ).decision
+        == "referred"
+    )
 
 
 def test_a_losing_order_gets_the_condition_that_makes_it_earn_or_is_referred_with_the_figures():
@@ -211,8 +285,9 @@ def test_a_losing_order_gets_the_condition_that_makes_it_earn_or_is_referred_wit
     assert 14 <= condition["max_terms_days"] < 45 and Decimal(condition["expected_contribution"]) > 0
     # A margin no condition rescues, for an insured buyer: referred, with the figures.
     thin = POLICY.model_copy(update={"economics": Economics(gross_margin={"default": "0.01"})})
-    cover = Cover(policy_id="P", insurer="I", granted=Decimal("100000"), indemnity_percentage=Decimal("50"), max_credit_period_days=120,
-                  uninsured_action="none")
+    cover = Cover(
+        policy_id="P", insurer="I", granted=Decimal("100000"), indemnity_percentage=Decimal("50"), max_credit_period_days=120, uninsured_action="none"
+    )
     referred = evaluate(thin, request=_order("3000", terms=45), account=risky, position=_position(limit="50000", cover=cover), rates=SAME)
     assert referred.decision == "referred" and referred.conditions == []
     reason = next(r for r in referred.reasons if r["code"] == "negative_contribution")
@@ -220,8 +295,13 @@ def test_a_losing_order_gets_the_condition_that_makes_it_earn_or_is_referred_wit
 
 
 def test_an_earning_order_may_go_the_tolerance_above_the_economic_capacity_and_no_further():
-    tolerant = POLICY.model_copy(update={"economics": POLICY.economics.model_copy(update={
-        "decisions": POLICY.economics.decisions.model_copy(update={"capacity_tolerance": Decimal("0.20")})})})
+    tolerant = POLICY.model_copy(
+        update={
+            "economics": POLICY.economics.model_copy(
+                update={"decisions": POLICY.economics.decisions.model_copy(update={"capacity_tolerance": Decimal("0.20")})}
+            )
+        }
+    )
     # Capacity 100,000 with 20,000 used: up to 120,000 is approved, and the answer's limit is that ceiling.
     within = evaluate(tolerant, request=_order("100000"), account=_facts(), position=_position(limit="25000", exposure="20000"), rates=SAME)
     assert within.decision == "approved" and within.limit_basis == "economic_capacity" and within.decision_limit == Decimal("120000.00")
@@ -239,8 +319,15 @@ def test_an_earning_order_above_the_economic_capacity_keeps_the_part_that_fits_w
     assert outcome.decision == "approved_with_conditions", outcome.reasons
     assert [r["code"] for r in outcome.reasons] == ["limit_exceeded", "prepayment_above_capacity"]
     assert outcome.limit_basis == "economic_capacity" and outcome.decision_limit == Decimal("100000")
-    assert outcome.conditions == [{"code": "prepayment", "message": outcome.conditions[0]["message"], "percentage": "20", "amount": "18000.00",
-                                   "expected_contribution": outcome.conditions[0]["expected_contribution"]}]
+    assert outcome.conditions == [
+        {
+            "code": "prepayment",
+            "message": outcome.conditions[0]["message"],
+            "percentage": "20",
+            "amount": "18000.00",
+            "expected_contribution": outcome.conditions[0]["expected_contribution"],
+        }
+    ]
     assert outcome.prepaid == Decimal("18000.00") and Decimal(outcome.conditions[0]["expected_contribution"]) > 0
     # The margin is earned on the whole order, the credit costs are on the 72,000 only.
     whole = outcome.economics
@@ -248,29 +335,34 @@ def test_an_earning_order_above_the_economic_capacity_keeps_the_part_that_fits_w
     assert Decimal(outcome.conditions[0]["expected_contribution"]) > whole.expected_contribution
     # At the largest prepayment (50 %: 80,000 on credit fills the 80,000 left) still approved;
     # 170,000 would need 85,000 on credit even at 50 %: the limit holds.
-    assert evaluate(POLICY, request=_order("160000"), account=_facts(), position=_position(limit="25000", exposure="20000"),
-                    rates=SAME).prepaid == Decimal("80000.00")
+    assert evaluate(POLICY, request=_order("160000"), account=_facts(), position=_position(limit="25000", exposure="20000"), rates=SAME).prepaid == Decimal(
+        "80000.00"
+    )
     held = evaluate(POLICY, request=_order("170000"), account=_facts(), position=_position(limit="25000", exposure="20000"), rates=SAME)
     assert held.decision == "rejected" and held.prepaid == 0
     # Nothing left within the capacity, a buyer in default, or a policy that keeps to limits: no prepayment offer.
     full = evaluate(POLICY, request=_order("10000"), account=_facts(), position=_position(limit="25000", exposure="100000"), rates=SAME)
     assert full.decision == "rejected" and full.prepaid == 0
-    defaulted = evaluate(POLICY, request=_order("90000"), account=_facts(pd=Decimal(1)), position=_position(limit="25000", exposure="20000"),
-                         rates=SAME)
+    defaulted = evaluate(POLICY, request=_order("90000"), account=_facts(pd=Decimal(1)), position=_position(limit="25000", exposure="20000"), rates=SAME)
     assert defaulted.decision in ("referred", "rejected") and defaulted.prepaid == 0
     by_limits = POLICY.model_copy(update={"economics": Economics(decisions={"approve_within_economic_capacity": False})})
-    assert evaluate(by_limits, request=_order("90000"), account=_facts(), position=_position(limit="25000", exposure="20000"),
-                    rates=SAME).decision == "rejected"
+    assert (
+        evaluate(by_limits, request=_order("90000"), account=_facts(), position=_position(limit="25000", exposure="20000"), rates=SAME).decision == "rejected"
+    )
     # An order that loses money even with the largest prepayment (PD 99 %, margin 1 %) is not offered one.
     thin = POLICY.model_copy(update={"economics": Economics(gross_margin={"default": "0.01"})})
-    losing = evaluate(thin, request=_order("90000"), account=_facts(pd=Decimal("0.99")), position=_position(limit="25000", exposure="20000"),
-                      rates=SAME)
+    losing = evaluate(thin, request=_order("90000"), account=_facts(pd=Decimal("0.99")), position=_position(limit="25000", exposure="20000"), rates=SAME)
     assert losing.decision != "approved_with_conditions" and losing.prepaid == 0
 
 
 def test_a_rescued_order_above_its_limit_answers_the_ceiling_it_was_decided_against():
-    tolerant = POLICY.model_copy(update={"economics": POLICY.economics.model_copy(update={
-        "decisions": POLICY.economics.decisions.model_copy(update={"capacity_tolerance": Decimal("0.20")})})})
+    tolerant = POLICY.model_copy(
+        update={
+            "economics": POLICY.economics.model_copy(
+                update={"decisions": POLICY.economics.decisions.model_copy(update={"capacity_tolerance": Decimal("0.20")})}
+            )
+        }
+    )
     # A risky buyer (PD 72 %): the order loses money at 60 days, shorter terms rescue it; it goes
     # above the capacity of 100,000 but within the tolerance, so the answer's limit is 120,000.
     outcome = evaluate(tolerant, request=_order("15000"), account=_facts(pd=Decimal("0.72")), position=_position(limit="25000", exposure="100000"), rates=SAME)

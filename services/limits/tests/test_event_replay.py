@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from creditguard_shared.events.catalogue import topic_for
 from creditguard_shared.events.contracts import AccountHoldRequestedV1, CreditNoteIssuedV1, InvoicePostedV1, PaymentReceivedV1
 from creditguard_shared.events.envelope import new_event
-from creditguard_shared.events.catalogue import topic_for
 from services.limits.tests.helpers import exposure, money, new_buyer, post_invoice, set_limit
 from tests.kafka_tools import publish_raw
 
@@ -17,15 +17,23 @@ async def test_replaying_all_events_twice_keeps_the_ledger_consistent(limits_con
     buyer = new_buyer()
     await set_limit(limits, buyer, "50000.00")
     documents = [
-        InvoicePostedV1(invoice_id=f"{buyer}-I1", buyer_id=buyer, amount=Decimal("10000.00"), currency="EUR", issued_on=date(2026, 10, 1), due_on=date(2026, 11, 15)),
-        InvoicePostedV1(invoice_id=f"{buyer}-I2", buyer_id=buyer, amount=Decimal("4000.00"), currency="EUR", issued_on=date(2026, 11, 1), due_on=date(2026, 12, 31)),
-        PaymentReceivedV1(payment_id=f"{buyer}-P1", buyer_id=buyer, invoice_id=f"{buyer}-I1", amount=Decimal("2500.00"), currency="EUR", paid_on=date(2026, 11, 20)),
-        CreditNoteIssuedV1(credit_note_id=f"{buyer}-C1", buyer_id=buyer, invoice_id=f"{buyer}-I2", amount=Decimal("1000.00"), currency="EUR", issued_on=date(2026, 11, 21)),
+        InvoicePostedV1(
+            invoice_id=f"{buyer}-I1", buyer_id=buyer, amount=Decimal("10000.00"), currency="EUR", issued_on=date(2026, 10, 1), due_on=date(2026, 11, 15)
+        ),
+        InvoicePostedV1(
+            invoice_id=f"{buyer}-I2", buyer_id=buyer, amount=Decimal("4000.00"), currency="EUR", issued_on=date(2026, 11, 1), due_on=date(2026, 12, 31)
+        ),
+        PaymentReceivedV1(
+            payment_id=f"{buyer}-P1", buyer_id=buyer, invoice_id=f"{buyer}-I1", amount=Decimal("2500.00"), currency="EUR", paid_on=date(2026, 11, 20)
+        ),
+        CreditNoteIssuedV1(
+            credit_note_id=f"{buyer}-C1", buyer_id=buyer, invoice_id=f"{buyer}-I2", amount=Decimal("1000.00"), currency="EUR", issued_on=date(2026, 11, 21)
+        ),
         AccountHoldRequestedV1(buyer_id=buyer, hold=True, reason="promise to pay broken", case_id="CASE-1"),
     ]
     envelopes = [new_event(source="/erp/test", payload=d, subject=buyer) for d in documents]
     for _ in range(2):  # the same events, then the same documents again under new event ids
-        for envelope, document in zip(envelopes, documents):
+        for envelope, document in zip(envelopes, documents, strict=True):
             await publish_raw(broker.bootstrap_servers, topic_for(type(document)).name, [(buyer.encode(), envelope.to_bytes(), [])])
         envelopes = [new_event(source="/erp/test", payload=d, subject=buyer) for d in documents]
 
@@ -79,13 +87,27 @@ async def test_assessments_from_kafka_set_policy_limits_batch_by_batch(limits_co
 
     def assessed(buyer_id: str, *, grade: int, hour: int) -> BuyerAssessedV1:
         return BuyerAssessedV1(
-            buyer_id=buyer_id, assessment_id=f"A-{buyer_id}-{hour}", assessed_at=datetime(2026, 11, 30, hour, tzinfo=UTC), model_version="m1",
-            pd=0.01 * grade, grade=grade, risk_class="low", country="DE", industry="retail", financial_data_missing=False,
-            equity=Decimal("2000000"), sales=Decimal("9000000"), statement_currency="EUR")
+            buyer_id=buyer_id,
+            assessment_id=f"A-{buyer_id}-{hour}",
+            assessed_at=datetime(2026, 11, 30, hour, tzinfo=UTC),
+            model_version="m1",
+            pd=0.01 * grade,
+            grade=grade,
+            risk_class="low",
+            country="DE",
+            industry="retail",
+            financial_data_missing=False,
+            equity=Decimal("2000000"),
+            sales=Decimal("9000000"),
+            statement_currency="EUR",
+        )
 
     async def publish(*assessments: BuyerAssessedV1) -> None:
-        await publish_raw(broker.bootstrap_servers, "buyer-assessed", [
-            (a.buyer_id.encode(), new_event(source="/scoring", payload=a, subject=a.buyer_id).to_bytes(), []) for a in assessments])
+        await publish_raw(
+            broker.bootstrap_servers,
+            "buyer-assessed",
+            [(a.buyer_id.encode(), new_event(source="/scoring", payload=a, subject=a.buyer_id).to_bytes(), []) for a in assessments],
+        )
 
     async def grade_of(buyer_id: str) -> int | None:
         response = await limits.client.get(f"/v1/buyers/{buyer_id}/limit", headers=limits.auth("sales"))

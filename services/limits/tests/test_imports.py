@@ -17,8 +17,7 @@ def _invoice(buyer: str, number: int, amount: str, *, issued_on: str, due_on: st
 
 
 def _payment(buyer: str, number: int, amount: str, *, paid_on: str) -> dict:
-    return {"payment_id": f"{buyer}-P{number}", "buyer_id": buyer, "invoice_id": f"{buyer}-I{number}", "amount": amount, "currency": "EUR",
-            "paid_on": paid_on}
+    return {"payment_id": f"{buyer}-P{number}", "buyer_id": buyer, "invoice_id": f"{buyer}-I{number}", "amount": amount, "currency": "EUR", "paid_on": paid_on}
 
 
 def _book(established: str, newcomer: str, limited: str) -> dict:
@@ -26,8 +25,11 @@ def _book(established: str, newcomer: str, limited: str) -> dict:
         "accounts": [
             {"buyer_id": established, "relationship_since": SINCE_YEARS, "limit": None},
             {"buyer_id": newcomer, "relationship_since": "2026-09-01", "limit": None},
-            {"buyer_id": limited, "relationship_since": "2021-01-15",
-             "limit": {"amount": "40000.00", "currency": "EUR", "payment_terms_days": 30, "review_on": "2027-06-30"}},
+            {
+                "buyer_id": limited,
+                "relationship_since": "2021-01-15",
+                "limit": {"amount": "40000.00", "currency": "EUR", "payment_terms_days": 30, "review_on": "2027-06-30"},
+            },
         ],
         # Payments listed before their invoices, and the open invoice first: applied in date order.
         "payments": [
@@ -61,15 +63,14 @@ def test_an_import_is_applied_in_date_order_and_a_prepayment_after_its_invoice()
     from creditguard_limits.imports.rules import ledger_order
     from creditguard_limits.ledger.schemas import InvoiceIn, PaymentIn
 
-    invoices = [InvoiceIn.model_validate(_invoice("B", n, "100.00", issued_on=on, due_on="2026-12-31"))
-                for n, on in ((1, "2026-10-05"), (2, "2026-09-01"))]
+    invoices = [InvoiceIn.model_validate(_invoice("B", n, "100.00", issued_on=on, due_on="2026-12-31")) for n, on in ((1, "2026-10-05"), (2, "2026-09-01"))]
     payments = [PaymentIn.model_validate(_payment("B", n, "100.00", paid_on=on)) for n, on in ((2, "2026-10-05"), (1, "2026-10-01"))]
     order = [d.payment_id if isinstance(d, PaymentIn) else d.invoice_id for _, d in ledger_order(invoices, payments)]
     # P1 was paid before its invoice was issued (a prepayment): it follows I1; P2 follows I1 on the same day.
     assert order == ["B-I2", "B-I1", "B-P1", "B-P2"]
 
 
-async def _limit(limits, buyer: str) -> dict:  # type: ignore[no-untyped-def]
+async def _limit(limits, buyer: str) -> dict:
     response = await limits.client.get(f"/v1/buyers/{buyer}/limit", headers=limits.auth("sales"))
     assert response.status_code == 200, response.text
     return response.json()
@@ -84,7 +85,7 @@ def _following(limit: dict, fraction: str) -> Decimal:
     return money(limit["amount"])  # type: ignore[return-value]
 
 
-async def _outbox_size(limits) -> int:  # type: ignore[no-untyped-def]
+async def _outbox_size(limits) -> int:
     from sqlalchemy import text
 
     async with limits.runtime.engine.connect() as connection:
@@ -104,8 +105,11 @@ async def test_an_imported_book_sets_relationships_limits_and_ramp_up_and_publis
     response = await limits.client.post("/v1/imports", headers=limits.auth("credit_manager"), json=book)
 
     assert response.status_code == 200, response.text
-    assert response.json() == {"accounts": {"created": 1, "unchanged": 0, "updated": 2},
-                               "invoices": {"created": 6, "unchanged": 0}, "payments": {"created": 4, "unchanged": 0}}
+    assert response.json() == {
+        "accounts": {"created": 1, "unchanged": 0, "updated": 2},
+        "invoices": {"created": 6, "unchanged": 0},
+        "payments": {"created": 4, "unchanged": 0},
+    }
     # Years of history: no probation, the full recommendation.
     settled = await _limit(limits, established)
     assert settled["relationship_since"] == SINCE_YEARS
@@ -122,7 +126,8 @@ async def test_an_imported_book_sets_relationships_limits_and_ramp_up_and_publis
     posted = await emitted(limits, "invoice-posted", established)
     assert [(e["invoice_id"], e["historical"]) for e in posted] == [(f"{established}-I1", True), (f"{established}-I2", True)]
     assert [(e["payment_id"], e["paid_on"], e["historical"]) for e in await emitted(limits, "payment-received", established)] == [
-        (f"{established}-P1", "2026-08-30", True)]
+        (f"{established}-P1", "2026-08-30", True)
+    ]
     # The established buyer's limit moved once for the whole book, not once per invoice paid on time.
     assert [money(e["new_amount"]) for e in await emitted(limits, "limit-changed", established)] == [probation, full]
     invoices = (await limits.client.get(f"/v1/buyers/{established}/invoices", headers=limits.auth("sales"))).json()
@@ -132,8 +137,11 @@ async def test_an_imported_book_sets_relationships_limits_and_ramp_up_and_publis
     published = await _outbox_size(limits)
     again = await limits.client.post("/v1/imports", headers=limits.auth("credit_manager"), json=book)
     assert again.status_code == 200, again.text
-    assert again.json() == {"accounts": {"created": 0, "unchanged": 3, "updated": 0},
-                            "invoices": {"created": 0, "unchanged": 6}, "payments": {"created": 0, "unchanged": 4}}
+    assert again.json() == {
+        "accounts": {"created": 0, "unchanged": 3, "updated": 0},
+        "invoices": {"created": 0, "unchanged": 6},
+        "payments": {"created": 0, "unchanged": 4},
+    }
     assert await _outbox_size(limits) == published
 
 
@@ -159,8 +167,9 @@ async def test_an_import_is_all_or_nothing_and_names_the_document_it_refuses(lim
     assert (await limits.client.get(f"/v1/buyers/{late_comer}/limit", headers=limits.auth("sales"))).status_code == 404
     assert await _outbox_size(limits) == published
 
-    unknown = await limits.client.post("/v1/imports", headers=limits.auth("credit_manager"), json={
-        "payments": [_payment(late_comer, 7, "10.00", paid_on="2026-10-02")]})
+    unknown = await limits.client.post(
+        "/v1/imports", headers=limits.auth("credit_manager"), json={"payments": [_payment(late_comer, 7, "10.00", paid_on="2026-10-02")]}
+    )
     assert unknown.status_code == 422 and unknown.json()["document_id"] == f"{late_comer}-P7", unknown.text
     repeated = await limits.client.post("/v1/imports", headers=limits.auth("credit_manager"), json={"invoices": book["invoices"][:1] * 2})
     assert repeated.status_code == 422 and f"{established}-I2" in repeated.text, repeated.text
@@ -186,13 +195,34 @@ async def test_historical_documents_from_kafka_follow_the_policy_once_and_breach
     await assess(limits, buyer, grade=3, pd="0.01", industry="retail")
     probation = _following(await _limit(limits, buyer), "0.25")
     documents = [
-        InvoicePostedV1(invoice_id=f"{buyer}-I1", buyer_id=buyer, amount=Decimal("9000.00"), currency="EUR", issued_on=date(2026, 9, 1),
-                        due_on=date(2026, 10, 1), historical=True),
-        PaymentReceivedV1(payment_id=f"{buyer}-P1", buyer_id=buyer, invoice_id=f"{buyer}-I1", amount=Decimal("9000.00"), currency="EUR",
-                          paid_on=date(2026, 9, 30), historical=True),
+        InvoicePostedV1(
+            invoice_id=f"{buyer}-I1",
+            buyer_id=buyer,
+            amount=Decimal("9000.00"),
+            currency="EUR",
+            issued_on=date(2026, 9, 1),
+            due_on=date(2026, 10, 1),
+            historical=True,
+        ),
+        PaymentReceivedV1(
+            payment_id=f"{buyer}-P1",
+            buyer_id=buyer,
+            invoice_id=f"{buyer}-I1",
+            amount=Decimal("9000.00"),
+            currency="EUR",
+            paid_on=date(2026, 9, 30),
+            historical=True,
+        ),
         # Above the limit: the position shows it, but history is no breach.
-        InvoicePostedV1(invoice_id=f"{buyer}-I2", buyer_id=buyer, amount=Decimal("99000.00"), currency="EUR", issued_on=date(2026, 11, 20),
-                        due_on=date(2026, 12, 20), historical=True),
+        InvoicePostedV1(
+            invoice_id=f"{buyer}-I2",
+            buyer_id=buyer,
+            amount=Decimal("99000.00"),
+            currency="EUR",
+            issued_on=date(2026, 11, 20),
+            due_on=date(2026, 12, 20),
+            historical=True,
+        ),
     ]
     for document in documents:
         envelope = new_event(source="/erp/test", payload=document, subject=buyer)

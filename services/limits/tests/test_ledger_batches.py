@@ -17,7 +17,7 @@ def _payment(buyer: str, payment_id: str, invoice_id: str, amount: str, *, paid_
     return {"payment_id": payment_id, "buyer_id": buyer, "invoice_id": invoice_id, "amount": amount, "currency": "EUR", "paid_on": paid_on}
 
 
-async def _open_amounts(limits, buyer: str) -> dict[str, Decimal]:  # type: ignore[no-untyped-def]
+async def _open_amounts(limits, buyer: str) -> dict[str, Decimal]:
     response = await limits.client.get(f"/v1/buyers/{buyer}/invoices", headers=limits.auth("sales"))
     assert response.status_code == 200, response.text
     return {i["invoice_id"]: money(i["open_amount"]) for i in response.json()}  # type: ignore[misc]
@@ -29,11 +29,13 @@ async def test_an_invoice_run_records_every_invoice_and_publishes_each_buyers_ex
         await set_limit(limits, buyer, "100000.00")
     assert (await check(limits, first, f"{first}-SO1", "8000.00"))["decision"] == "approved"
     published_before = {b: len(await emitted(limits, "exposure-changed", b)) for b in (first, second)}
-    run = {"invoices": [
-        _invoice(first, f"{first}-INV1", "8000.00", order_id=f"{first}-SO1"),
-        _invoice(second, f"{second}-INV1", "2500.00"),
-        _invoice(first, f"{first}-INV2", "1000.00"),
-    ]}
+    run = {
+        "invoices": [
+            _invoice(first, f"{first}-INV1", "8000.00", order_id=f"{first}-SO1"),
+            _invoice(second, f"{second}-INV1", "2500.00"),
+            _invoice(first, f"{first}-INV2", "1000.00"),
+        ]
+    }
 
     response = await limits.client.post("/v1/invoices/batch", headers=limits.auth("erp"), json=run)
 
@@ -41,13 +43,16 @@ async def test_an_invoice_run_records_every_invoice_and_publishes_each_buyers_ex
     body = response.json()
     assert (body["created"], body["unchanged"]) == (3, 0)
     assert [(item["created"], item["invoice"]["invoice_id"]) for item in body["items"]] == [
-        (True, f"{first}-INV1"), (True, f"{second}-INV1"), (True, f"{first}-INV2")]
+        (True, f"{first}-INV1"),
+        (True, f"{second}-INV1"),
+        (True, f"{first}-INV2"),
+    ]
     # The order's reservation became its invoice: not counted twice.
     current = await exposure(limits, first)
     assert money(current["open_orders"]) == 0 and money(current["exposure"]) == Decimal("9000.00")
     assert money((await exposure(limits, second))["exposure"]) == Decimal("2500.00")
     for buyer, total in ((first, "9000.00"), (second, "2500.00")):
-        published = (await emitted(limits, "exposure-changed", buyer))[published_before[buyer]:]
+        published = (await emitted(limits, "exposure-changed", buyer))[published_before[buyer] :]
         assert [money(e["exposure"]) for e in published] == [Decimal(total)]
         assert money(published[0]["open_orders"]) == 0
     assert sorted(e["invoice_id"] for e in await emitted(limits, "invoice-posted", first)) == [f"{first}-INV1", f"{first}-INV2"]

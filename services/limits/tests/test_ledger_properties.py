@@ -83,7 +83,7 @@ class Step:
 
 
 @st.composite
-def scenarios(draw):  # type: ignore[no-untyped-def]
+def scenarios(draw):
     """Hypothesis starts from the simplest draws (first choices, small numbers), so those are
     already a buyer that overpaid one invoice and owes another, then refunds and applications."""
     documents: list[Document] = []
@@ -110,8 +110,11 @@ def scenarios(draw):  # type: ignore[no-untyped-def]
     steps = [Step("send", draw(st.sampled_from(["rest", "kafka"])), document=index) for index in order]
     for _ in range(draw(st.integers(0, 5))):
         extra = Step(
-            draw(st.sampled_from(["send", "replay", "conflict", "refund", "apply"])), draw(st.sampled_from(["rest", "kafka"])),
-            document=draw(st.integers(0, len(documents) - 1)), buyer=draw(st.integers(0, BUYERS - 1)), percent=draw(st.integers(1, 130)),
+            draw(st.sampled_from(["send", "replay", "conflict", "refund", "apply"])),
+            draw(st.sampled_from(["rest", "kafka"])),
+            document=draw(st.integers(0, len(documents) - 1)),
+            buyer=draw(st.integers(0, BUYERS - 1)),
+            percent=draw(st.integers(1, 130)),
         )
         steps.insert(draw(st.integers(0, len(steps))), extra)
     # Most documents are in by the end: where a credit balance is likeliest to be applied (to the
@@ -162,14 +165,21 @@ class Model:
         applied = sum((amount for key, amount in self.applied.items() if self.documents[key].buyer == buyer), ZERO)
         refundable = surplus - applied - self.refunded[buyer]
         unapplied = refundable + held
-        return {"open": open_, "unapplied": unapplied, "held": held, "refundable": refundable, "received": received,
-                "exposure": max(open_ - unapplied, ZERO), "open_by_invoice": open_by_invoice}  # type: ignore[dict-item]
+        return {
+            "open": open_,
+            "unapplied": unapplied,
+            "held": held,
+            "refundable": refundable,
+            "received": received,
+            "exposure": max(open_ - unapplied, ZERO),
+            "open_by_invoice": open_by_invoice,
+        }
 
 
 class Run:
     """One example against the running service: fresh ids, so examples never meet."""
 
-    def __init__(self, limits, producer: AIOKafkaProducer, documents: list[Document]) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, limits, producer: AIOKafkaProducer, documents: list[Document]) -> None:
         self.limits, self.producer, self.documents = limits, producer, documents
         prefix = uuid.uuid4().hex[:8]
         self.buyers = [f"PB-{prefix}-{b}" for b in range(BUYERS)]
@@ -269,8 +279,11 @@ class Run:
         await self.drain_buyer(step.buyer)
         free = self.model.totals(step.buyer)["refundable"]
         amount = max((free * step.percent / 100).quantize(CENT), CENT)
-        response = await self.limits.client.post(f"/v1/buyers/{self.buyers[step.buyer]}/refunds", headers=self.limits.auth("credit_manager"), json={
-            "refund_id": f"R-{uuid.uuid4().hex[:12]}", "amount": str(amount), "currency": "EUR", "refunded_on": "2026-12-01", "reason": "overpaid"})
+        response = await self.limits.client.post(
+            f"/v1/buyers/{self.buyers[step.buyer]}/refunds",
+            headers=self.limits.auth("credit_manager"),
+            json={"refund_id": f"R-{uuid.uuid4().hex[:12]}", "amount": str(amount), "currency": "EUR", "refunded_on": "2026-12-01", "reason": "overpaid"},
+        )
         expect = 201 if amount <= free else 422
         assert response.status_code == expect, (step, free, response.text)
         if expect == 201:
@@ -292,15 +305,40 @@ class Run:
         if step.channel == "kafka":
             # An ERP that applied the credit balance itself: applied alike, or dead-lettered.
             buyer = self.buyers[invoice.buyer]
-            self.burst.append((TOPICS["payment"], buyer.encode(), new_event(source="/erp/test", subject=buyer, payload=PaymentReceivedV1(
-                payment_id=application_id, buyer_id=buyer, invoice_id=self.ids[invoice.key], amount=amount, currency="EUR", paid_on=date(2026, 12, 1),
-                from_unapplied_cash=True)).to_bytes()))
+            self.burst.append(
+                (
+                    TOPICS["payment"],
+                    buyer.encode(),
+                    new_event(
+                        source="/erp/test",
+                        subject=buyer,
+                        payload=PaymentReceivedV1(
+                            payment_id=application_id,
+                            buyer_id=buyer,
+                            invoice_id=self.ids[invoice.key],
+                            amount=amount,
+                            currency="EUR",
+                            paid_on=date(2026, 12, 1),
+                            from_unapplied_cash=True,
+                        ),
+                    ).to_bytes(),
+                )
+            )
             dead_letters = self.dead_letters()
             await self.drain()
             assert self.dead_letters() == dead_letters + (expect == 422), (step, most)
         else:
-            response = await self.limits.client.post(f"/v1/buyers/{self.buyers[invoice.buyer]}/cash-applications", headers=self.limits.auth("erp"), json={
-                "application_id": application_id, "invoice_id": self.ids[invoice.key], "amount": str(amount), "currency": "EUR", "applied_on": "2026-12-01"})
+            response = await self.limits.client.post(
+                f"/v1/buyers/{self.buyers[invoice.buyer]}/cash-applications",
+                headers=self.limits.auth("erp"),
+                json={
+                    "application_id": application_id,
+                    "invoice_id": self.ids[invoice.key],
+                    "amount": str(amount),
+                    "currency": "EUR",
+                    "applied_on": "2026-12-01",
+                },
+            )
             assert response.status_code == expect, (step, most, response.text)
             if expect == 201:
                 self.model.published[("payment", invoice.buyer)] += 1
@@ -313,19 +351,32 @@ class Run:
             expected = self.model.totals(number)
             body = await exposure(self.limits, buyer)
             assert (money(body["open_invoices"]), money(body["unapplied_cash"]), money(body["exposure"])) == (
-                expected["open"], expected["unapplied"], expected["exposure"]), (buyer, body, expected)
+                expected["open"],
+                expected["unapplied"],
+                expected["exposure"],
+            ), (buyer, body, expected)
             invoices = (await self.limits.client.get(f"/v1/buyers/{buyer}/invoices", headers=self.limits.auth("sales"))).json()
             assert {i["invoice_id"]: money(i["open_amount"]) for i in invoices} == {
-                self.ids[key]: amount for key, amount in expected["open_by_invoice"].items()}  # type: ignore[attr-defined]
+                self.ids[key]: amount for key, amount in expected["open_by_invoice"].items()
+            }
             cash = (await self.limits.client.get(f"/v1/buyers/{buyer}/cash", headers=self.limits.auth("sales"))).json()["balances"]
             if expected["received"]:
                 [eur] = cash
                 assert (money(eur["received"]), money(eur["held_for_unknown_invoices"]), money(eur["refundable"]), money(eur["refunded"])) == (
-                    expected["received"], expected["held"], expected["refundable"], self.model.refunded[number]), (buyer, eur, expected)
+                    expected["received"],
+                    expected["held"],
+                    expected["refundable"],
+                    self.model.refunded[number],
+                ), (buyer, eur, expected)
             else:
                 assert cash == []
             # Each document REST recorded was published once; the last exposure-changed is the position.
-            for kind, topic in (("invoice", "invoice-posted"), ("payment", "payment-received"), ("credit_note", "credit-note-issued"), ("refund", "cash-refunded")):
+            for kind, topic in (
+                ("invoice", "invoice-posted"),
+                ("payment", "payment-received"),
+                ("credit_note", "credit-note-issued"),
+                ("refund", "cash-refunded"),
+            ):
                 assert len(await emitted(self.limits, topic, buyer)) == self.model.published[(kind, number)], (buyer, topic)
             latest = (await emitted(self.limits, "exposure-changed", buyer))[-1]
             assert (money(latest["exposure"]), money(latest["unapplied_cash"])) == (expected["exposure"], expected["unapplied"])
@@ -351,8 +402,9 @@ async def test_every_buyers_ledger_matches_the_model_whatever_the_order_and_chan
     # Hypothesis drives the examples from a thread; each runs on the test's event loop, where the
     # service, its consumer and the producer live.
     # No shrinking: each example costs about a second, and a failure names its whole scenario.
-    @settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None, suppress_health_check=list(HealthCheck),
-              phases=(Phase.explicit, Phase.generate))
+    @settings(
+        max_examples=EXAMPLES, derandomize=True, deadline=None, database=None, suppress_health_check=list(HealthCheck), phases=(Phase.explicit, Phase.generate)
+    )
     @given(scenarios())
     def ledger_matches_the_model(scenario: tuple[list[Document], list[Step]]) -> None:
         asyncio.run_coroutine_threadsafe(run(*scenario), loop).result(timeout=120)

@@ -5,14 +5,17 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
-from services.limits.tests.helpers import check, emitted, codes, exposure, money, new_buyer, post_invoice, set_limit
+from services.limits.tests.helpers import check, codes, emitted, exposure, money, new_buyer, post_invoice, set_limit
 
 
 async def test_temporary_increase_applies_within_its_window_and_reverts(limits, broker, eventually):
     buyer = new_buyer()
     await set_limit(limits, buyer, "10000.00")
-    response = await limits.client.post(f"/v1/buyers/{buyer}/temporary-increases", headers=limits.auth("credit_manager"), json={
-        "amount": "5000.00", "valid_from": "2026-12-01", "valid_until": "2026-12-10", "reason": "seasonal peak"})
+    response = await limits.client.post(
+        f"/v1/buyers/{buyer}/temporary-increases",
+        headers=limits.auth("credit_manager"),
+        json={"amount": "5000.00", "valid_from": "2026-12-01", "valid_until": "2026-12-10", "reason": "seasonal peak"},
+    )
     assert response.status_code == 201, response.text
     limit = (await limits.client.get(f"/v1/buyers/{buyer}/limit", headers=limits.auth("sales"))).json()
     assert money(limit["effective_limit"]) == Decimal("15000.00") and money(limit["amount"]) == Decimal("10000.00")
@@ -42,10 +45,13 @@ async def test_group_limit_caps_its_members(limits):
     group = f"G-{first}"
     for buyer in (first, second):
         await set_limit(limits, buyer, "10000.00")
-        response = await limits.client.put(f"/v1/buyers/{buyer}/group", headers=limits.auth("credit_manager"), json={"group_id": group, "reason": "same parent"})
+        response = await limits.client.put(
+            f"/v1/buyers/{buyer}/group", headers=limits.auth("credit_manager"), json={"group_id": group, "reason": "same parent"}
+        )
         assert response.status_code == 200, response.text
-    response = await limits.client.put(f"/v1/groups/{group}/limit", headers=limits.auth("credit_manager"),
-                                       json={"amount": "12000.00", "currency": "EUR", "reason": "parent guarantee"})
+    response = await limits.client.put(
+        f"/v1/groups/{group}/limit", headers=limits.auth("credit_manager"), json={"amount": "12000.00", "currency": "EUR", "reason": "parent guarantee"}
+    )
     assert response.status_code == 200, response.text
     assert (await check(limits, first, f"{first}-O1", "8000.00"))["decision"] == "approved"
     body = await exposure(limits, second)
@@ -59,8 +65,11 @@ async def test_group_limit_caps_its_members(limits):
 async def test_fx_conversion_into_the_limit_currency(limits):
     buyer = new_buyer()
     await set_limit(limits, buyer, "10000.00", currency="EUR")
-    missing = await limits.client.post("/v1/credit-checks", headers=limits.auth("erp"), json={
-        "buyer_id": buyer, "order_id": f"{buyer}-O0", "amount": "100.00", "currency": "USD", "payment_terms_days": 30})
+    missing = await limits.client.post(
+        "/v1/credit-checks",
+        headers=limits.auth("erp"),
+        json={"buyer_id": buyer, "order_id": f"{buyer}-O0", "amount": "100.00", "currency": "USD", "payment_terms_days": 30},
+    )
     assert missing.status_code == 422
     assert (await limits.client.put("/v1/fx-rates/USD", headers=limits.auth("erp"), json={"rate": "0.9"})).status_code == 403
     assert (await limits.client.put("/v1/fx-rates/USD", headers=limits.auth("credit_manager"), json={"rate": "0.9"})).status_code == 200
@@ -74,17 +83,33 @@ async def test_fx_conversion_into_the_limit_currency(limits):
 
 
 async def test_ramp_up_follows_invoices_paid_on_time(limits):
-    from creditguard_shared.events.contracts import BuyerAssessedV1
-    from creditguard_limits.accounts import service as accounts_service
     from datetime import UTC, datetime
+
+    from creditguard_limits.accounts import service as accounts_service
+    from creditguard_shared.events.contracts import BuyerAssessedV1
 
     buyer = new_buyer()
     context = limits.app.state.limits
     async with limits.runtime.uow_factory() as uow:
-        await accounts_service.record_assessment(uow, context=context, assessment=BuyerAssessedV1(
-            buyer_id=buyer, assessment_id="A1", assessed_at=datetime(2026, 11, 30, tzinfo=UTC), model_version="m1", pd=0.01, grade=3,
-            risk_class="low", country="DE", industry="retail", financial_data_missing=False, equity=Decimal("2000000"), sales=Decimal("9000000"),
-            statement_currency="EUR"))
+        await accounts_service.record_assessment(
+            uow,
+            context=context,
+            assessment=BuyerAssessedV1(
+                buyer_id=buyer,
+                assessment_id="A1",
+                assessed_at=datetime(2026, 11, 30, tzinfo=UTC),
+                model_version="m1",
+                pd=0.01,
+                grade=3,
+                risk_class="low",
+                country="DE",
+                industry="retail",
+                financial_data_missing=False,
+                equity=Decimal("2000000"),
+                sales=Decimal("9000000"),
+                statement_currency="EUR",
+            ),
+        )
         await uow.commit()
     limit = (await limits.client.get(f"/v1/buyers/{buyer}/limit", headers=limits.auth("sales"))).json()
     # Grade 3: the smallest of the grade's maximum and its shares of equity and sales; a new buyer starts at 25%.
@@ -93,8 +118,11 @@ async def test_ramp_up_follows_invoices_paid_on_time(limits):
     assert money(limit["recommendation"]["capacity_limit"]) == capacity
     assert money(limit["amount"]) == capacity / 4 and limit["limit_source"] == "policy"
     await post_invoice(limits, buyer, f"{buyer}-I1", "1000.00", due_on="2026-12-20")
-    paid = await limits.client.post("/v1/payments", headers=limits.auth("erp"), json={
-        "payment_id": f"{buyer}-P1", "buyer_id": buyer, "invoice_id": f"{buyer}-I1", "amount": "1000.00", "currency": "EUR", "paid_on": "2026-11-28"})
+    paid = await limits.client.post(
+        "/v1/payments",
+        headers=limits.auth("erp"),
+        json={"payment_id": f"{buyer}-P1", "buyer_id": buyer, "invoice_id": f"{buyer}-I1", "amount": "1000.00", "currency": "EUR", "paid_on": "2026-11-28"},
+    )
     assert paid.status_code == 201
     limit = (await limits.client.get(f"/v1/buyers/{buyer}/limit", headers=limits.auth("sales"))).json()
     assert money(limit["amount"]) == capacity * Decimal("0.40")  # 40% after one invoice paid on time
@@ -106,8 +134,14 @@ async def test_ramp_up_follows_invoices_paid_on_time(limits):
 async def test_insurance_cover_uninsured_exposure_and_reduction(limits, broker, eventually):
     buyer = new_buyer()
     await set_limit(limits, buyer, "50000.00")
-    policy = {"insurer": "Atradius", "indemnity_percentage": "90", "max_credit_period_days": 60, "report_overdue_within_days": 60,
-              "file_claim_within_days": 150, "uninsured_action": "approved_with_conditions"}
+    policy = {
+        "insurer": "Atradius",
+        "indemnity_percentage": "90",
+        "max_credit_period_days": 60,
+        "report_overdue_within_days": 60,
+        "file_claim_within_days": 150,
+        "uninsured_action": "approved_with_conditions",
+    }
     assert (await limits.client.put("/v1/insurance/policies/P-1", headers=limits.auth("credit_manager"), json=policy)).status_code == 200
     cover = {"policy_id": "P-1", "currency": "EUR", "requested_amount": "30000.00", "granted_amount": "15000.00"}
     assert (await limits.client.put(f"/v1/buyers/{buyer}/insurance-cover", headers=limits.auth("credit_manager"), json=cover)).status_code == 200
@@ -200,9 +234,20 @@ async def test_a_batch_of_assessments_reads_its_accounts_at_once_and_decides_as_
 
     def assessed(buyer_id: str, *, grade: int, hour: int) -> BuyerAssessedV1:
         return BuyerAssessedV1(
-            buyer_id=buyer_id, assessment_id=f"A-{buyer_id}-{hour}", assessed_at=datetime(2026, 11, 30, hour, tzinfo=UTC), model_version="m1",
-            pd=0.01 * grade, grade=grade, risk_class="low", country="DE", industry="retail", financial_data_missing=False,
-            equity=Decimal("2000000"), sales=Decimal("9000000"), statement_currency="EUR")
+            buyer_id=buyer_id,
+            assessment_id=f"A-{buyer_id}-{hour}",
+            assessed_at=datetime(2026, 11, 30, hour, tzinfo=UTC),
+            model_version="m1",
+            pd=0.01 * grade,
+            grade=grade,
+            risk_class="low",
+            country="DE",
+            industry="retail",
+            financial_data_missing=False,
+            equity=Decimal("2000000"),
+            sales=Decimal("9000000"),
+            statement_currency="EUR",
+        )
 
     known, new = new_buyer(), new_buyer()
     context = limits.app.state.limits
@@ -229,5 +274,6 @@ async def test_a_batch_of_assessments_reads_its_accounts_at_once_and_decides_as_
     # The exposure read ahead (an open invoice and an open order) is what the event carries.
     mine = [p for p in published if p["buyer_id"] == known]
     assert [(Decimal(p["open_invoices"]), Decimal(p["open_orders"]), Decimal(p["exposure"])) for p in mine] == [
-        (Decimal("1000.00"), Decimal("500.00"), Decimal("1500.00"))]
+        (Decimal("1000.00"), Decimal("500.00"), Decimal("1500.00"))
+    ]
     assert money((await exposure(limits, known))["exposure"]) == Decimal("1500.00")

@@ -16,11 +16,27 @@ def _year_of_history(buyer: str) -> dict:
     for month in range(12):
         issued = TODAY.date() - timedelta(days=360 - 30 * month)
         due = issued + timedelta(days=30)
-        invoices.append({"invoice_id": f"{buyer}-I{month}", "buyer_id": buyer, "amount": "30000.00", "currency": "EUR",
-                         "issued_on": issued.isoformat(), "due_on": due.isoformat()})
+        invoices.append(
+            {
+                "invoice_id": f"{buyer}-I{month}",
+                "buyer_id": buyer,
+                "amount": "30000.00",
+                "currency": "EUR",
+                "issued_on": issued.isoformat(),
+                "due_on": due.isoformat(),
+            }
+        )
         if due < TODAY.date():
-            payments.append({"payment_id": f"{buyer}-P{month}", "buyer_id": buyer, "invoice_id": f"{buyer}-I{month}", "amount": "30000.00",
-                             "currency": "EUR", "paid_on": due.isoformat()})
+            payments.append(
+                {
+                    "payment_id": f"{buyer}-P{month}",
+                    "buyer_id": buyer,
+                    "invoice_id": f"{buyer}-I{month}",
+                    "amount": "30000.00",
+                    "currency": "EUR",
+                    "paid_on": due.isoformat(),
+                }
+            )
     return {"accounts": [{"buyer_id": buyer, "relationship_since": "2019-03-01", "limit": None}], "invoices": invoices, "payments": payments}
 
 

@@ -6,11 +6,11 @@ from datetime import date
 from decimal import Decimal
 
 from creditguard_limits.checks.rules import AccountFacts, CheckRequest, Rates, evaluate
-from creditguard_limits.position.rules import Exposure, Position
 from creditguard_limits.ledger.rules import late_threshold_to_announce
 from creditguard_limits.policy.rules import ConditionTemplate, PaymentExperience, capacity_limit, experienced_exposure, ramp_up_fraction
 from creditguard_limits.policy.service import PolicyStore
 from creditguard_limits.portfolio.rules import herfindahl, utilisation_bucket
+from creditguard_limits.position.rules import Exposure, Position
 
 POLICY = PolicyStore(None).current
 
@@ -33,19 +33,41 @@ def test_ramp_up_and_concentration():
 
 def test_most_severe_action_wins_and_all_reasons_are_listed():
     # A policy whose grade 7 asks for a prepayment and allows 30 days (the packaged one leaves conditions to the economics).
-    grade_7 = POLICY.grades[7].model_copy(update={"action": "approved_with_conditions", "max_terms_days": 30, "conditions": [
-        ConditionTemplate(code="prepayment", message="Prepay 40% of the order.", percentage=Decimal(40))]})
+    grade_7 = POLICY.grades[7].model_copy(
+        update={
+            "action": "approved_with_conditions",
+            "max_terms_days": 30,
+            "conditions": [ConditionTemplate(code="prepayment", message="Prepay 40% of the order.", percentage=Decimal(40))],
+        }
+    )
     policy = POLICY.model_copy(update={"grades": {**POLICY.grades, 7: grade_7}})
-    position = Position(buyer_id="B", currency="EUR", base_limit=Decimal("1000"), temporary_increase=Decimal(0),
-                        exposure=Exposure(currency="EUR", open_invoices=Decimal("900")), group=None, cover=None)
+    position = Position(
+        buyer_id="B",
+        currency="EUR",
+        base_limit=Decimal("1000"),
+        temporary_increase=Decimal(0),
+        exposure=Exposure(currency="EUR", open_invoices=Decimal("900")),
+        group=None,
+        cover=None,
+    )
     account = AccountFacts(status="active", grade=7, risk_class="elevated", review_on=None, payment_terms_days=30, unknown=False)
-    outcome = evaluate(policy, request=CheckRequest(amount=Decimal("50"), additional=Decimal("50"), payment_terms_days=60, today=date(2026, 12, 1)),
-                       account=account, position=position, rates=Rates(to_position=lambda v: v))
+    outcome = evaluate(
+        policy,
+        request=CheckRequest(amount=Decimal("50"), additional=Decimal("50"), payment_terms_days=60, today=date(2026, 12, 1)),
+        account=account,
+        position=position,
+        rates=Rates(to_position=lambda v: v),
+    )
     assert outcome.decision == "approved_with_conditions"
     assert [r["code"] for r in outcome.reasons] == ["grade_risk", "terms_above_maximum"]
     assert {c["code"] for c in outcome.conditions} == {"prepayment", "shorter_terms"}
-    blocked = evaluate(policy, request=CheckRequest(amount=Decimal("50"), additional=Decimal("50"), payment_terms_days=30, today=date(2026, 12, 1)),
-                       account=AccountFacts(**{**account.__dict__, "status": "blocked"}), position=position, rates=Rates(to_position=lambda v: v))
+    blocked = evaluate(
+        policy,
+        request=CheckRequest(amount=Decimal("50"), additional=Decimal("50"), payment_terms_days=30, today=date(2026, 12, 1)),
+        account=AccountFacts(**{**account.__dict__, "status": "blocked"}),
+        position=position,
+        rates=Rates(to_position=lambda v: v),
+    )
     assert blocked.decision == "rejected" and blocked.conditions == []
 
 
@@ -59,6 +81,7 @@ def test_payment_experience_lifts_a_thin_balance_sheets_capacity_up_to_the_grade
     assert capacity_limit(grade, equity=Decimal("-50000"), sales=Decimal("2000000"), experienced=experienced) == Decimal("85000.00")
     # Experience never lowers a capacity the balance sheet gives, and never goes above the grade's maximum.
     assert capacity_limit(grade, equity=Decimal("10000000"), sales=Decimal("50000000"), experienced=experienced) == min(
-        grade.max_limit, Decimal("10000000") * grade.equity_share, Decimal("50000000") * grade.sales_share)
+        grade.max_limit, Decimal("10000000") * grade.equity_share, Decimal("50000000") * grade.sales_share
+    )
     assert capacity_limit(grade, equity=None, sales=None, experienced=grade.max_limit * 3) == grade.max_limit
     assert experienced_exposure(PaymentExperience(enabled=False), purchases_12m=Decimal("365000"), terms_days=45, expected_days_late=Decimal(10)) == 0

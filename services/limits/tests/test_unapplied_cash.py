@@ -8,16 +8,22 @@ from decimal import Decimal
 from services.limits.tests.helpers import emitted, exposure, money, new_buyer, post_invoice, set_limit
 
 
-async def _pay(limits, buyer: str, payment_id: str, invoice_id: str, amount: str, *, expect: int = 201) -> dict:  # type: ignore[no-untyped-def]
-    response = await limits.client.post("/v1/payments", headers=limits.auth("erp"), json={
-        "payment_id": payment_id, "buyer_id": buyer, "invoice_id": invoice_id, "amount": amount, "currency": "EUR", "paid_on": "2026-11-20"})
+async def _pay(limits, buyer: str, payment_id: str, invoice_id: str, amount: str, *, expect: int = 201) -> dict:
+    response = await limits.client.post(
+        "/v1/payments",
+        headers=limits.auth("erp"),
+        json={"payment_id": payment_id, "buyer_id": buyer, "invoice_id": invoice_id, "amount": amount, "currency": "EUR", "paid_on": "2026-11-20"},
+    )
     assert response.status_code == expect, response.text
     return response.json()
 
 
-async def _refund(limits, buyer: str, refund_id: str, amount: str, *, role: str = "credit_manager", expect: int = 201):  # type: ignore[no-untyped-def]
-    response = await limits.client.post(f"/v1/buyers/{buyer}/refunds", headers=limits.auth(role), json={
-        "refund_id": refund_id, "amount": amount, "currency": "EUR", "refunded_on": "2026-12-01", "reason": "overpaid invoice"})
+async def _refund(limits, buyer: str, refund_id: str, amount: str, *, role: str = "credit_manager", expect: int = 201):
+    response = await limits.client.post(
+        f"/v1/buyers/{buyer}/refunds",
+        headers=limits.auth(role),
+        json={"refund_id": refund_id, "amount": amount, "currency": "EUR", "refunded_on": "2026-12-01", "reason": "overpaid invoice"},
+    )
     assert response.status_code == expect, response.text
     return response
 
@@ -33,7 +39,11 @@ async def test_an_overpayment_becomes_unapplied_cash_that_reduces_exposure_and_c
     # The ledger balances: open receivables = invoices - credit notes - applied payments;
     # unapplied cash = payments - applied - refunds; exposure = max(open + orders - unapplied, 0).
     body = await exposure(limits, buyer)
-    assert (money(body["open_invoices"]), money(body["unapplied_cash"]), money(body["exposure"])) == (Decimal("10000.00"), Decimal("953999.00"), Decimal("0.00"))
+    assert (money(body["open_invoices"]), money(body["unapplied_cash"]), money(body["exposure"])) == (
+        Decimal("10000.00"),
+        Decimal("953999.00"),
+        Decimal("0.00"),
+    )
     assert money(body["available"]) == Decimal("100000.00")
     invoices = (await limits.client.get(f"/v1/buyers/{buyer}/invoices", headers=limits.auth("sales"))).json()
     assert {i["invoice_id"]: money(i["open_amount"]) for i in invoices} == {f"{buyer}-I1": Decimal("0.00"), f"{buyer}-I2": Decimal("10000.00")}
@@ -60,17 +70,33 @@ async def test_an_overpayment_becomes_unapplied_cash_that_reduces_exposure_and_c
     assert (money(refunded["amount"]), money(refunded["unapplied_cash_after"])) == (Decimal("950000.00"), Decimal("4000.00"))
 
     body = await exposure(limits, buyer)
-    assert (money(body["open_invoices"]), money(body["unapplied_cash"]), money(body["exposure"])) == (Decimal("10000.00"), Decimal("4000.00"), Decimal("6000.00"))
+    assert (money(body["open_invoices"]), money(body["unapplied_cash"]), money(body["exposure"])) == (
+        Decimal("10000.00"),
+        Decimal("4000.00"),
+        Decimal("6000.00"),
+    )
     assert money((await emitted(limits, "exposure-changed", buyer))[-1]["exposure"]) == Decimal("6000.00")
     cash = (await limits.client.get(f"/v1/buyers/{buyer}/cash", headers=limits.auth("sales"))).json()
-    assert cash["balances"] == [{"currency": "EUR", "received": "1000000.00", "applied": "46000.00", "held_for_unknown_invoices": "0.00",
-                                 "refunded": "950000.00", "refundable": "4000.00", "unapplied_cash": "4000.00"}]
+    assert cash["balances"] == [
+        {
+            "currency": "EUR",
+            "received": "1000000.00",
+            "applied": "46000.00",
+            "held_for_unknown_invoices": "0.00",
+            "refunded": "950000.00",
+            "refundable": "4000.00",
+            "unapplied_cash": "4000.00",
+        }
+    ]
     assert [r["refund_id"] for r in cash["refunds"]] == [f"{buyer}-R1"]
 
 
-async def _apply(limits, buyer: str, application_id: str, invoice_id: str, amount: str, *, expect: int = 201) -> dict:  # type: ignore[no-untyped-def]
-    response = await limits.client.post(f"/v1/buyers/{buyer}/cash-applications", headers=limits.auth("credit_manager"), json={
-        "application_id": application_id, "invoice_id": invoice_id, "amount": amount, "currency": "EUR", "applied_on": "2026-12-01"})
+async def _apply(limits, buyer: str, application_id: str, invoice_id: str, amount: str, *, expect: int = 201) -> dict:
+    response = await limits.client.post(
+        f"/v1/buyers/{buyer}/cash-applications",
+        headers=limits.auth("credit_manager"),
+        json={"application_id": application_id, "invoice_id": invoice_id, "amount": amount, "currency": "EUR", "applied_on": "2026-12-01"},
+    )
     assert response.status_code == expect, response.text
     return response.json()
 
@@ -98,7 +124,9 @@ async def test_unapplied_cash_applied_to_a_later_invoice_settles_it_everywhere(l
     assert (money(body["open_invoices"]), money(body["unapplied_cash"]), money(body["exposure"])) == (Decimal("300.00"), Decimal("0.00"), Decimal("300.00"))
     published = await emitted(limits, "payment-received", buyer)
     assert [(p["payment_id"], p["amount"], p["unapplied_amount"], p["from_unapplied_cash"]) for p in published] == [
-        (f"{buyer}-P1", "1600.00", "600.00", False), (f"{buyer}-A1", "600.00", "0.00", True)]
+        (f"{buyer}-P1", "1600.00", "600.00", False),
+        (f"{buyer}-A1", "600.00", "0.00", True),
+    ]
     cash = (await limits.client.get(f"/v1/buyers/{buyer}/cash", headers=limits.auth("sales"))).json()["balances"]
     assert [(c["received"], c["applied"], c["refundable"]) for c in cash] == [("1600.00", "1600.00", "0.00")]
     await _refund(limits, buyer, f"{buyer}-R1", "0.01", expect=422)

@@ -35,10 +35,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     clock = clock or Clock()
     metrics = ServiceMetrics(SERVICE_NAME)
     context = AssessmentContext(
-        scorecard=load_scorecard(), tables=load_risk_tables(settings.risk_tables_dir),
-        portfolio_base_rate=settings.portfolio_base_rate, stale_after_days=settings.statement_stale_after_days,
-        max_reasons=settings.max_reasons, debounce=timedelta(seconds=settings.rescore_debounce_seconds),
-        max_delay=timedelta(seconds=settings.rescore_max_delay_seconds), metrics=ScoringMetrics(metrics),
+        scorecard=load_scorecard(),
+        tables=load_risk_tables(settings.risk_tables_dir),
+        portfolio_base_rate=settings.portfolio_base_rate,
+        stale_after_days=settings.statement_stale_after_days,
+        max_reasons=settings.max_reasons,
+        debounce=timedelta(seconds=settings.rescore_debounce_seconds),
+        max_delay=timedelta(seconds=settings.rescore_max_delay_seconds),
+        metrics=ScoringMetrics(metrics),
         base_calibration=Calibration.from_settings(settings),
     )
 
@@ -61,9 +65,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         metrics=metrics,
         routers=[buyers_api.router, statements_api.router, assessment_api.router, payment_behaviour_api.router, calibration_api.router],
         # Every invoice, payment and late payment of the book arrives here: twenty per transaction.
-        consumers=[ConsumerSpec(name=f"{SERVICE_NAME}-payment-behaviour", events_per_transaction=20,
-                                subscriptions=payment_behaviour_handlers.subscriptions(context=context, clock=clock),
-                                prepare_batch=payment_behaviour_handlers.read_ahead)],
+        consumers=[
+            ConsumerSpec(
+                name=f"{SERVICE_NAME}-payment-behaviour",
+                events_per_transaction=20,
+                subscriptions=payment_behaviour_handlers.subscriptions(context=context, clock=clock),
+                prepare_batch=payment_behaviour_handlers.read_ahead,
+            )
+        ],
         background_tasks=[debounced_reassessment],
     )
     app.state.assessment_context = context

@@ -5,9 +5,7 @@ from creditguard_shared.service_cli import run_service_cli
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_service_cli(
-        argv, settings_factory=Settings, app_path="creditguard_scoring.app:create_app", package="creditguard_scoring"
-    )
+    return run_service_cli(argv, settings_factory=Settings, app_path="creditguard_scoring.app:create_app", package="creditguard_scoring")
 
 
 if __name__ == "__main__":

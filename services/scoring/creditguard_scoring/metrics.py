@@ -16,16 +16,23 @@ class ScoringMetrics:
         registry = metrics.registry
         self.service = metrics.service
         self.assessments = Counter(
-            "creditguard_assessments_total", "Completed buyer assessments, by what triggered them.",
-            ["service", "trigger"], registry=registry,
+            "creditguard_assessments_total",
+            "Completed buyer assessments, by what triggered them.",
+            ["service", "trigger"],
+            registry=registry,
         )
         self.assessment_duration = Histogram(
-            "creditguard_assessment_duration_seconds", "Time to assess one buyer (loading its data, scoring, storing).",
-            ["service"], buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0), registry=registry,
+            "creditguard_assessment_duration_seconds",
+            "Time to assess one buyer (loading its data, scoring, storing).",
+            ["service"],
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
+            registry=registry,
         )
         self.score_changes = Counter(
-            "creditguard_score_changes_total", "Grade changes of already assessed buyers, by direction.",
-            ["service", "direction"], registry=registry,
+            "creditguard_score_changes_total",
+            "Grade changes of already assessed buyers, by direction.",
+            ["service", "direction"],
+            registry=registry,
         )
         for trigger in ASSESSMENT_TRIGGERS:
             self.assessments.labels(self.service, trigger)

@@ -25,15 +25,15 @@ CALIBRATION = Calibration(version=3, intercept=1.3, slope=0.75, pivot=rules.logi
 
 def test_ratios_follow_the_definitions_and_missing_lines_give_missing_ratios_not_zero():
     ratios = compute_ratios(LINES_STRONG)
-    assert ratios["X1"] == pytest.approx(0.15)            # net profit / total assets
+    assert ratios["X1"] == pytest.approx(0.15)  # net profit / total assets
     assert ratios["X4"] == pytest.approx(6_000_000 / 2_500_000)
-    assert ratios["X21"] == pytest.approx(20 / 18)        # sales growth
-    assert ratios["X27"] == pytest.approx(20.0)           # operating profit / financial expenses
-    assert ratios["X18"] == pytest.approx(0.19)           # "gross profit" = profit before tax = EBIT - interest
+    assert ratios["X21"] == pytest.approx(20 / 18)  # sales growth
+    assert ratios["X27"] == pytest.approx(20.0)  # operating profit / financial expenses
+    assert ratios["X18"] == pytest.approx(0.19)  # "gross profit" = profit before tax = EBIT - interest
     assert ratios["X29"] is None and ratios["X55"] is None and ratios["X24"] is None
     sparse = compute_ratios({**LINES_STRONG, "net_profit": None, "interest_expenses": Decimal(0), "prior_year_sales": None})
     assert sparse["X1"] is None and sparse["X23"] is None  # missing line
-    assert sparse["X27"] is None                           # zero denominator
+    assert sparse["X27"] is None  # zero denominator
     assert sparse["X21"] is None
     assert not [code for code, value in compute_ratios({}).items() if value is not None]
 
@@ -53,10 +53,21 @@ def test_implausible_statements_are_named():
     assert fields == {"current_assets", "equity"}
 
 
-@pytest.mark.parametrize("pd, grade, risk_class", [
-    (0.0005, 1, "low"), (0.001, 2, "low"), (0.004, 3, "low"), (0.0099, 4, "medium"), (0.015, 5, "medium"),
-    (0.03, 6, "medium"), (0.05, 7, "high"), (0.1, 8, "high"), (0.2, 9, "very_high"), (0.3, 10, "very_high"),
-])
+@pytest.mark.parametrize(
+    ("pd", "grade", "risk_class"),
+    [
+        (0.0005, 1, "low"),
+        (0.001, 2, "low"),
+        (0.004, 3, "low"),
+        (0.0099, 4, "medium"),
+        (0.015, 5, "medium"),
+        (0.03, 6, "medium"),
+        (0.05, 7, "high"),
+        (0.1, 8, "high"),
+        (0.2, 9, "very_high"),
+        (0.3, 10, "very_high"),
+    ],
+)
 def test_grade_bands(pd, grade, risk_class):
     assert rules.grade_for(pd) == grade
     assert rules.risk_class_for(grade) == risk_class
@@ -74,8 +85,16 @@ def test_risk_tables_need_provenance_and_fall_back_by_section_and_default():
 
 
 def _inputs(**overrides) -> rules.AssessmentInputs:
-    values = dict(as_of=date(2026, 11, 1), country="DE", industry="C", legal_form="GmbH", founded_on=date(2001, 1, 1),
-                  financial=None, statement_period_end=None, payment=summarise([], as_of=date(2026, 11, 1)))
+    values = {
+        "as_of": date(2026, 11, 1),
+        "country": "DE",
+        "industry": "C",
+        "legal_form": "GmbH",
+        "founded_on": date(2001, 1, 1),
+        "financial": None,
+        "statement_period_end": None,
+        "payment": summarise([], as_of=date(2026, 11, 1)),
+    }
     return rules.AssessmentInputs(**{**values, **overrides})
 
 
@@ -100,10 +119,14 @@ def test_contributions_add_up_to_the_pd_and_missing_financials_sit_at_the_base_r
 
 def test_adverse_events_weigh_by_kind_age_and_resolution():
     fact = rules.AdverseEventFact
-    reasons, defaulted = rules.adverse_event_reasons([
-        fact("court_judgment", date(2026, 1, 1), None), fact("court_judgment", date(2025, 1, 1), date(2025, 6, 1)),
-        fact("payment_default", date(2020, 1, 1), None),  # too old to count
-    ], date(2026, 11, 1))
+    reasons, defaulted = rules.adverse_event_reasons(
+        [
+            fact("court_judgment", date(2026, 1, 1), None),
+            fact("court_judgment", date(2025, 1, 1), date(2025, 6, 1)),
+            fact("payment_default", date(2020, 1, 1), None),  # too old to count
+        ],
+        date(2026, 11, 1),
+    )
     assert not defaulted
     assert [(r.code, r.contribution) for r in reasons] == [("ADVERSE_COURT_JUDGMENT", pytest.approx(1.3))]
     _, defaulted = rules.adverse_event_reasons([fact("insolvency_filing", date(2026, 10, 1), None)], date(2026, 11, 1))

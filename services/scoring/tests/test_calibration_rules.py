@@ -3,6 +3,7 @@ the recalibration fits, what a default is, and payment behaviour's hold on the g
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 from datetime import date, timedelta
@@ -27,8 +28,8 @@ def test_exact_binomial_test_matches_published_values():
     assert low == pytest.approx(0.006229972, abs=1e-7) and high == pytest.approx(0.085176053, abs=1e-8)
     # Symmetric case: binom.test(2, 10, 0.5) -> 2 * P(X <= 2) = 0.109375
     assert rules.binomial_two_sided_p(2, 10, 0.5) == pytest.approx(0.109375, abs=1e-9)
-    assert rules.clopper_pearson(0, 10) == (0.0, pytest.approx(1 - 0.025 ** 0.1, abs=1e-9))
-    assert rules.clopper_pearson(10, 10) == (pytest.approx(0.025 ** 0.1, abs=1e-9), 1.0)
+    assert rules.clopper_pearson(0, 10) == (0.0, pytest.approx(1 - 0.025**0.1, abs=1e-9))
+    assert rules.clopper_pearson(10, 10) == (pytest.approx(0.025**0.1, abs=1e-9), 1.0)
     assert rules.binomial_two_sided_p(1, 100, 0.01) == pytest.approx(1.0)
     # Large books stay finite in log space.
     assert 0 < rules.binomial_two_sided_p(150, 2000, 0.05) < 1e-3
@@ -54,7 +55,7 @@ def test_backtest_by_grade():
     assert result.grades[0].buyers == 0 and result.grades[0].calibrated is None
     # Defaulters at 10 % outrank the survivors at 1 %; pairs at the same PD count half.
     assert result.auc == pytest.approx((30 * 97 + 0.5 * (30 * 70 + 3 * 97)) / (33 * 167))
-    assert result.brier_score == pytest.approx((3 * 0.99 ** 2 + 97 * 0.01 ** 2 + 30 * 0.9 ** 2 + 70 * 0.1 ** 2) / 200)
+    assert result.brier_score == pytest.approx((3 * 0.99**2 + 97 * 0.01**2 + 30 * 0.9**2 + 70 * 0.1**2) / 200)
     assert rules.within_factor(0.03, 0.02, factor=2) and not rules.within_factor(0.05, 0.02, factor=2)
 
 
@@ -95,19 +96,30 @@ TABLES = load_risk_tables(None)
 
 def _open_invoice(days_past_due: int, *, amount: str = "10000") -> PaymentExperience:
     due = AS_OF - timedelta(days=days_past_due)
-    return PaymentExperience(invoice_id=f"I{days_past_due}", buyer_id="B", amount=Decimal(amount), currency="EUR", issued_on=due - timedelta(days=30),
-                             due_on=due, open_amount=Decimal(amount), settled_on=None, max_days_past_due=0)
+    return PaymentExperience(
+        invoice_id=f"I{days_past_due}",
+        buyer_id="B",
+        amount=Decimal(amount),
+        currency="EUR",
+        issued_on=due - timedelta(days=30),
+        due_on=due,
+        open_amount=Decimal(amount),
+        settled_on=None,
+        max_days_past_due=0,
+    )
 
 
 def _grade_with(experiences: list[PaymentExperience], broken_promises: tuple[date, ...] = ()) -> assessment_rules.Outcome:
     payment = summarise(experiences, as_of=AS_OF, broken_promises=broken_promises)
-    inputs = assessment_rules.AssessmentInputs(as_of=AS_OF, country="DE", industry="C", legal_form="GmbH", founded_on=date(2001, 1, 1),
-                                               financial=None, statement_period_end=None, payment=payment)
+    inputs = assessment_rules.AssessmentInputs(
+        as_of=AS_OF, country="DE", industry="C", legal_form="GmbH", founded_on=date(2001, 1, 1), financial=None, statement_period_end=None, payment=payment
+    )
     # A book whose average buyer has a PD of 0.5 %: room for the grade to move either way.
     base_rate = 0.005
     calibration = rules.Calibration(version=0, intercept=0.0, slope=0.744, pivot=math.log(base_rate / (1 - base_rate)))
-    return assessment_rules.assess(inputs, tables=TABLES, anchor=calibration.pivot, portfolio_base_rate=base_rate, stale_after_days=548,
-                                   calibration=calibration)
+    return assessment_rules.assess(
+        inputs, tables=TABLES, anchor=calibration.pivot, portfolio_base_rate=base_rate, stale_after_days=548, calibration=calibration
+    )
 
 
 def test_ninety_days_past_due_is_default_and_later_is_never_better():
@@ -131,9 +143,21 @@ def test_a_worsening_payment_trend_raises_the_pd_the_more_it_worsens():
         for n in range(6):
             due = AS_OF - timedelta(days=20 + 30 * n)
             delay = recent_delay if due > AS_OF - timedelta(days=90) else 0
-            rows.append(PaymentExperience(invoice_id=f"T{n}", buyer_id="B", amount=Decimal("1000"), currency="EUR", issued_on=due - timedelta(days=30),
-                                          due_on=due, open_amount=Decimal(0), settled_on=due + timedelta(days=delay), max_days_past_due=delay))
+            rows.append(
+                PaymentExperience(
+                    invoice_id=f"T{n}",
+                    buyer_id="B",
+                    amount=Decimal("1000"),
+                    currency="EUR",
+                    issued_on=due - timedelta(days=30),
+                    due_on=due,
+                    open_amount=Decimal(0),
+                    settled_on=due + timedelta(days=delay),
+                    max_days_past_due=delay,
+                )
+            )
         return rows
+
     pds = [_grade_with(history(delay)).pd for delay in (0, 10, 20, 40)]
     assert pds == sorted(pds) and pds[-1] > pds[0] * 2
     trend = [r for r in _grade_with(history(40)).reasons if r.code == "PAYMENT_TREND"]
@@ -145,11 +169,11 @@ def test_broken_promises_raise_the_pd_never_lower_it_and_only_for_twelve_months(
     recent = [AS_OF - timedelta(days=10 * n) for n in range(6)]
     outcomes = [_grade_with([], tuple(recent[:count])) for count in range(6)]
     pds = [o.pd for o in outcomes]
-    assert pds[0] == clean.pd and all(a < b for a, b in zip(pds, pds[1:4], strict=False)) and pds == sorted(pds)
+    assert pds[0] == clean.pd and all(a < b for a, b in itertools.pairwise(pds[:4])) and pds == sorted(pds)
     assert [o.grade for o in outcomes] == sorted(o.grade for o in outcomes) and outcomes[-1].grade > clean.grade
     reasons = [r for r in outcomes[2].reasons if r.code == "PAYMENT_PROMISE_BROKEN"]
     assert [(r.message, r.contribution) for r in reasons] == [("2 promises to pay broken in the last 12 months", pytest.approx(0.8))]
-    capped = [r for r in outcomes[5].reasons if r.code == "PAYMENT_PROMISE_BROKEN"][0]
+    capped = next(r for r in outcomes[5].reasons if r.code == "PAYMENT_PROMISE_BROKEN")
     assert capped.contribution == assessment_rules.BROKEN_PROMISE_MAX_ADJUSTMENT
     # A promise broken more than a year ago no longer counts.
     old = _grade_with([], (AS_OF - timedelta(days=400),))

@@ -14,9 +14,8 @@ from creditguard_scoring.calibration import rules
 from creditguard_shared.clock import Clock
 from creditguard_shared.events.contracts import InvoicePostedV1
 from creditguard_shared.events.envelope import EventEnvelope
-from tests.kafka_tools import publish_event, read_topic
-
 from services.scoring.tests.statements_fixtures import STRONG, WEAK
+from tests.kafka_tools import publish_event, read_topic
 
 PROBLEM = "application/problem+json"
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -34,9 +33,18 @@ async def _register(scoring, buyer: str, statement: dict) -> None:
 
 
 async def _invoice(broker, buyer: str, due_on: date) -> None:
-    await publish_event(broker.bootstrap_servers, InvoicePostedV1(
-        invoice_id=f"{buyer}-I1", buyer_id=buyer, amount=Decimal("10000.00"), currency="EUR", issued_on=due_on - timedelta(days=30), due_on=due_on,
-    ), subject=buyer)
+    await publish_event(
+        broker.bootstrap_servers,
+        InvoicePostedV1(
+            invoice_id=f"{buyer}-I1",
+            buyer_id=buyer,
+            amount=Decimal("10000.00"),
+            currency="EUR",
+            issued_on=due_on - timedelta(days=30),
+            due_on=due_on,
+        ),
+        subject=buyer,
+    )
 
 
 async def _events(broker, topic: str, buyers: set[str]) -> list[dict]:
@@ -73,8 +81,9 @@ async def test_backtest_of_a_known_book_and_recalibrations_that_regrade_it(start
     # A filing before the window: that buyer was in default already and is left out.
     late_tag = f"X-{tag}"
     await _register(scoring, late_tag, WEAK)
-    assert (await scoring.client.post(f"/v1/buyers/{late_tag}/adverse-events", json={"kind": "insolvency_filing", "occurred_on": "2025-12-01"},
-                                      headers=cm)).status_code == 201
+    assert (
+        await scoring.client.post(f"/v1/buyers/{late_tag}/adverse-events", json={"kind": "insolvency_filing", "occurred_on": "2025-12-01"}, headers=cm)
+    ).status_code == 201
 
     response = await scoring.client.get("/v1/calibration/backtest", params={"as_of": "2026-01-05", "horizon_days": 365}, headers=sales)
     assert response.status_code == 200, response.text
@@ -134,7 +143,7 @@ async def test_backtest_of_a_known_book_and_recalibrations_that_regrade_it(start
     assert logistic.status_code == 201, logistic.text
     assert logistic.json()["calibration"]["version"] == 2
     assert (await _score(scoring, strong[1]))["pd"] == pytest.approx(0.2, abs=1e-4)  # 1 of 5 strong buyers defaulted
-    assert (await _score(scoring, weak[3]))["pd"] == pytest.approx(0.6, abs=1e-4)    # 3 of 5 weak buyers
+    assert (await _score(scoring, weak[3]))["pd"] == pytest.approx(0.6, abs=1e-4)  # 3 of 5 weak buyers
     assert (await _score(scoring, strong[0]))["grade"] == 10  # its invoice is 90+ days past due now: in default
 
     status = (await scoring.client.get("/v1/calibration", headers=scoring.auth("admin"))).json()
@@ -143,7 +152,8 @@ async def test_backtest_of_a_known_book_and_recalibrations_that_regrade_it(start
     # Each re-grade went out through the outbox: a buyer-assessed per buyer and recalibration.
     book = set(strong + weak)
     regraded_at = {(YEAR_LATER + timedelta(hours=h)).isoformat().replace("+00:00", "Z") for h in (1, 2)} | {
-        (YEAR_LATER + timedelta(hours=h)).isoformat() for h in (1, 2)}
+        (YEAR_LATER + timedelta(hours=h)).isoformat() for h in (1, 2)
+    }
 
     async def regrades_published():
         assessed = [e for e in await _events(broker, "buyer-assessed", book) if e["assessed_at"] in regraded_at]
@@ -194,6 +204,6 @@ async def test_ninety_days_past_due_is_grade_ten_and_the_due_pass_catches_each_t
         changed = [e for e in await _events(broker, "score-changed", {buyer}) if e["new_grade"] == 10]
         assert len(changed) == 1, changed
         assessed = await _events(broker, "buyer-assessed", {buyer})
-        assert [e["pd"] for e in assessed][-2:] == pytest.approx(pds[4:] + [1.0]) and assessed[-1]["grade"] == 10
+        assert [e["pd"] for e in assessed][-2:] == pytest.approx([*pds[4:], 1.0]) and assessed[-1]["grade"] == 10
 
     await eventually(default_published, timeout=30)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from creditguard_scoring.financial_model.ratio_definitions import RATIO_CODES, RATIO_DEFINITIONS
+from creditguard_scoring.financial_model.score_file import main as score_file_main
 from creditguard_scoring.financial_model.scorecard import (
     DEFAULT_ARTEFACT_PATH,
     FinancialAssessment,
@@ -19,7 +20,6 @@ from creditguard_scoring.financial_model.scorecard import (
     prior_shift,
     scorecard_from_dict,
 )
-from creditguard_scoring.financial_model.score_file import main as score_file_main
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 TRAIN_CSV = REPO_ROOT.parent / "shared" / "data" / "polish-bankruptcy" / "train_1y.csv"
@@ -27,32 +27,130 @@ TRAIN_CSV = REPO_ROOT.parent / "shared" / "data" / "polish-bankruptcy" / "train_
 # Medians of the 64 ratios in train_1y.csv (rounded): a complete "typical company" so the
 # tests do not depend on how the model scores missing values.
 MEDIANS = {
-    "X1": 0.0465, "X2": 0.4527, "X3": 0.2212, "X4": 1.6616, "X5": 1.0477, "X6": 0.0, "X7": 0.0553,
-    "X8": 1.1452, "X9": 1.1389, "X10": 0.521, "X11": 0.0702, "X12": 0.1677, "X13": 0.0677,
-    "X14": 0.0553, "X15": 860.175, "X16": 0.2329, "X17": 2.1995, "X18": 0.0553, "X19": 0.035,
-    "X20": 38.781, "X21": 1.1181, "X22": 0.061, "X23": 0.0299, "X24": 0.1628, "X25": 0.4246,
-    "X26": 0.2098, "X27": 0.9495, "X28": 0.5313, "X29": 4.1746, "X30": 0.2233, "X31": 0.0423,
-    "X32": 80.08, "X33": 4.5298, "X34": 1.6746, "X35": 0.0602, "X36": 1.5564, "X37": 3.5284,
-    "X38": 0.6233, "X39": 0.0386, "X40": 0.1786, "X41": 0.091, "X42": 0.0397, "X43": 106.365,
-    "X44": 58.806, "X45": 0.2512, "X46": 1.0718, "X47": 41.9535, "X48": 0.0182, "X49": 0.0111,
-    "X50": 1.2866, "X51": 0.328, "X52": 0.2188, "X53": 1.2715, "X54": 1.426, "X55": 1866.1,
-    "X56": 0.0529, "X57": 0.1093, "X58": 0.9505, "X59": 0.0055, "X60": 9.0229, "X61": 6.1988,
-    "X62": 73.5405, "X63": 4.9528, "X64": 4.0491,
+    "X1": 0.0465,
+    "X2": 0.4527,
+    "X3": 0.2212,
+    "X4": 1.6616,
+    "X5": 1.0477,
+    "X6": 0.0,
+    "X7": 0.0553,
+    "X8": 1.1452,
+    "X9": 1.1389,
+    "X10": 0.521,
+    "X11": 0.0702,
+    "X12": 0.1677,
+    "X13": 0.0677,
+    "X14": 0.0553,
+    "X15": 860.175,
+    "X16": 0.2329,
+    "X17": 2.1995,
+    "X18": 0.0553,
+    "X19": 0.035,
+    "X20": 38.781,
+    "X21": 1.1181,
+    "X22": 0.061,
+    "X23": 0.0299,
+    "X24": 0.1628,
+    "X25": 0.4246,
+    "X26": 0.2098,
+    "X27": 0.9495,
+    "X28": 0.5313,
+    "X29": 4.1746,
+    "X30": 0.2233,
+    "X31": 0.0423,
+    "X32": 80.08,
+    "X33": 4.5298,
+    "X34": 1.6746,
+    "X35": 0.0602,
+    "X36": 1.5564,
+    "X37": 3.5284,
+    "X38": 0.6233,
+    "X39": 0.0386,
+    "X40": 0.1786,
+    "X41": 0.091,
+    "X42": 0.0397,
+    "X43": 106.365,
+    "X44": 58.806,
+    "X45": 0.2512,
+    "X46": 1.0718,
+    "X47": 41.9535,
+    "X48": 0.0182,
+    "X49": 0.0111,
+    "X50": 1.2866,
+    "X51": 0.328,
+    "X52": 0.2188,
+    "X53": 1.2715,
+    "X54": 1.426,
+    "X55": 1866.1,
+    "X56": 0.0529,
+    "X57": 0.1093,
+    "X58": 0.9505,
+    "X59": 0.0055,
+    "X60": 9.0229,
+    "X61": 6.1988,
+    "X62": 73.5405,
+    "X63": 4.9528,
+    "X64": 4.0491,
 }
 # A healthy company: profitable, well capitalised, liquid.
-STRONG = dict(MEDIANS, **{
-    "X1": 0.15, "X2": 0.25, "X3": 0.35, "X4": 3.0, "X6": 0.40, "X7": 0.18, "X8": 3.0,
-    "X10": 0.75, "X11": 0.19, "X13": 0.15, "X14": 0.18, "X16": 0.8, "X17": 4.0, "X18": 0.18,
-    "X22": 0.18, "X23": 0.09, "X24": 0.6, "X25": 0.70, "X26": 0.7, "X35": 0.18, "X38": 0.8,
-    "X40": 0.9, "X46": 2.2, "X48": 0.15, "X51": 0.2,
-})
+STRONG = dict(
+    MEDIANS,
+    X1=0.15,
+    X2=0.25,
+    X3=0.35,
+    X4=3.0,
+    X6=0.40,
+    X7=0.18,
+    X8=3.0,
+    X10=0.75,
+    X11=0.19,
+    X13=0.15,
+    X14=0.18,
+    X16=0.8,
+    X17=4.0,
+    X18=0.18,
+    X22=0.18,
+    X23=0.09,
+    X24=0.6,
+    X25=0.70,
+    X26=0.7,
+    X35=0.18,
+    X38=0.8,
+    X40=0.9,
+    X46=2.2,
+    X48=0.15,
+    X51=0.2,
+)
 # A distressed company: losses, negative equity, illiquid.
-WEAK = dict(MEDIANS, **{
-    "X1": -0.35, "X2": 1.40, "X3": -0.55, "X4": 0.35, "X6": -0.60, "X7": -0.30, "X8": -0.30,
-    "X10": -0.40, "X11": -0.28, "X13": -0.25, "X14": -0.30, "X16": -0.20, "X17": 0.7, "X18": -0.30,
-    "X22": -0.30, "X23": -0.40, "X24": -0.1, "X25": -0.50, "X26": -0.25, "X35": -0.30, "X38": -0.3,
-    "X27": -2.0, "X40": 0.01, "X46": 0.2, "X48": -0.35, "X51": 1.2,
-})
+WEAK = dict(
+    MEDIANS,
+    X1=-0.35,
+    X2=1.40,
+    X3=-0.55,
+    X4=0.35,
+    X6=-0.60,
+    X7=-0.30,
+    X8=-0.30,
+    X10=-0.40,
+    X11=-0.28,
+    X13=-0.25,
+    X14=-0.30,
+    X16=-0.20,
+    X17=0.7,
+    X18=-0.30,
+    X22=-0.30,
+    X23=-0.40,
+    X24=-0.1,
+    X25=-0.50,
+    X26=-0.25,
+    X35=-0.30,
+    X38=-0.3,
+    X27=-2.0,
+    X40=0.01,
+    X46=0.2,
+    X48=-0.35,
+    X51=1.2,
+)
 
 
 @pytest.fixture(scope="module")
@@ -85,20 +183,20 @@ def test_artefact_validation_rejects_broken_files() -> None:
     obj = json.loads(DEFAULT_ARTEFACT_PATH.read_text(encoding="utf-8"))
     bad = json.loads(json.dumps(obj))
     bad["features"][0]["scores"] = bad["features"][0]["scores"][:-1]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="scores, got"):
         scorecard_from_dict(bad)
     if obj.get("interactions"):
         bad = json.loads(json.dumps(obj))
         bad["interactions"][0]["table"] = bad["interactions"][0]["table"][:-1]
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="table must be"):
             scorecard_from_dict(bad)
         bad = json.loads(json.dumps(obj))
         bad["interactions"][0]["codes"] = ["X1", "X999"]
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="unknown or repeated ratio"):
             scorecard_from_dict(bad)
     bad = json.loads(json.dumps(obj))
     bad["format"] = "something-else"
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="unsupported artefact format"):
         scorecard_from_dict(bad)
 
 
@@ -124,10 +222,10 @@ def test_profitability_alone_moves_pd_the_right_way(card: Scorecard) -> None:
     "ratios",
     [
         {},
-        {code: None for code in RATIO_CODES},
+        dict.fromkeys(RATIO_CODES),
         {code: float("nan") for code in RATIO_CODES},
-        {code: "" for code in RATIO_CODES},
-        {code: "?" for code in RATIO_CODES},
+        dict.fromkeys(RATIO_CODES, ""),
+        dict.fromkeys(RATIO_CODES, "?"),
         dict(STRONG, X5=None, X21="?", X37=float("nan"), unrelated_key=123.0),
         {"X1": float("inf"), "X2": float("-inf"), "X3": 1e300},
     ],
@@ -137,16 +235,13 @@ def test_missing_and_extreme_values_are_scored(card: Scorecard, ratios: dict) ->
     assert 0.0 < a.pd < 1.0 and math.isfinite(a.logit)
     assert len(a.contributions) == len(card.features) + len(card.pairs)
     for c in a.contributions[: len(card.features)]:
-        if c.code not in ratios or ratios[c.code] in (None, "", "?") or (
-            isinstance(ratios[c.code], float) and math.isnan(ratios[c.code])
-        ):
+        if c.code not in ratios or ratios[c.code] in (None, "", "?") or (isinstance(ratios[c.code], float) and math.isnan(ratios[c.code])):
             assert c.missing and c.value is None
 
 
 def test_all_missing_uses_missing_bins(card: Scorecard) -> None:
     a = card.predict({})
-    expected = (card.intercept + math.fsum(s.missing_score for s in card.shapes)
-                + math.fsum(p.table[0][0] for p in card.pairs))
+    expected = card.intercept + math.fsum(s.missing_score for s in card.shapes) + math.fsum(p.table[0][0] for p in card.pairs)
     assert a.logit == pytest.approx(expected)
 
 
@@ -161,12 +256,12 @@ def test_neutral_missing_policy(card: Scorecard) -> None:
     assert card.predict(STRONG, missing="neutral").logit == pytest.approx(card.predict(STRONG).logit)
     assert neutral.logit == pytest.approx(card.predict_logit(partial, missing="neutral"))
     assert learned.logit != neutral.logit
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="missing must be one of"):
         card.predict(partial, missing="zero")
 
 
 def test_invalid_value_raises(card: Scorecard) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="could not convert string to float"):
         card.predict({"X1": "not a number"})
 
 
@@ -175,9 +270,7 @@ def test_contributions_sum_to_logit_minus_baseline(card: Scorecard, ratios: dict
     a = card.predict(ratios)
     total = math.fsum(c.contribution for c in a.contributions)
     assert total == pytest.approx(a.logit - a.baseline_logit, abs=1e-9)
-    assert a.baseline_logit == pytest.approx(
-        card.intercept + math.fsum(s.mean_score for s in card.shapes) + math.fsum(p.mean_score for p in card.pairs)
-    )
+    assert a.baseline_logit == pytest.approx(card.intercept + math.fsum(s.mean_score for s in card.shapes) + math.fsum(p.mean_score for p in card.pairs))
     by_ratio = a.by_ratio()
     assert set(by_ratio) == set(card.features)
     assert math.fsum(by_ratio.values()) == pytest.approx(a.logit - a.baseline_logit, abs=1e-9)
@@ -202,12 +295,15 @@ def test_recalibration_lowers_pd_and_keeps_ranking(card: Scorecard) -> None:
     raw = [card.predict(c).pd for c in companies]
     target = card.base_rate / 5
     shifted = [card.recalibrate(p, target) for p in raw]
-    assert all(s < p for s, p in zip(shifted, raw))
+    assert all(s < p for s, p in zip(shifted, raw, strict=True))
     assert sorted(range(len(raw)), key=raw.__getitem__) == sorted(range(len(shifted)), key=shifted.__getitem__)
+
     # logit offset is exactly ln odds(target) - ln odds(train rate)
-    lo = lambda p: math.log(p / (1 - p))  # noqa: E731
+    def lo(p: float) -> float:
+        return math.log(p / (1 - p))
+
     offset = lo(target) - lo(card.base_rate)
-    for s, p in zip(shifted, raw):
+    for s, p in zip(shifted, raw, strict=True):
         assert lo(s) - lo(p) == pytest.approx(offset)
     # identity at the training base rate; raising the base rate raises the PD
     assert card.recalibrate(raw[0], card.base_rate) == pytest.approx(raw[0])
@@ -228,14 +324,14 @@ def test_score_file_round_trip(card: Scorecard, tmp_path: Path) -> None:
         got = list(csv.reader(fh))
     assert got[0] == ["company", "pd"]
     assert [r[0] for r in got[1:]] == [name for name, _ in rows]
-    for (name, ratios), r in zip(rows, got[1:]):
+    for (_, ratios), r in zip(rows, got[1:], strict=True):
         assert float(r[1]) == pytest.approx(card.predict(ratios).pd, rel=1e-12)
     # with a portfolio base rate the PDs are prior-shifted
     out2 = tmp_path / "out2.csv"
     assert score_file_main([str(src), str(out2), "--base-rate", "0.01"]) == 0
     with out2.open(newline="") as fh:
         got2 = list(csv.reader(fh))
-    for r, r2 in zip(got[1:], got2[1:]):
+    for r, r2 in zip(got[1:], got2[1:], strict=True):
         assert float(r2[1]) == pytest.approx(card.recalibrate(float(r[1]), 0.01))
 
 

@@ -6,8 +6,17 @@ from creditguard_scoring.payment_behaviour.rules import payment_index, summarise
 
 
 def _experience(invoice_id: str, amount: str, due: date, settled: date | None, open_amount: str = "0") -> PaymentExperience:
-    return PaymentExperience(invoice_id=invoice_id, buyer_id="B", amount=Decimal(amount), currency="EUR", issued_on=due,
-                             due_on=due, open_amount=Decimal(open_amount), settled_on=settled, max_days_past_due=0)
+    return PaymentExperience(
+        invoice_id=invoice_id,
+        buyer_id="B",
+        amount=Decimal(amount),
+        currency="EUR",
+        issued_on=due,
+        due_on=due,
+        open_amount=Decimal(open_amount),
+        settled_on=settled,
+        max_days_past_due=0,
+    )
 
 
 def test_payment_index_anchors():

@@ -12,22 +12,31 @@ import pytest
 from creditguard_shared.clock import Clock
 from creditguard_shared.events.contracts import InvoicePostedV1, PaymentLateV1, PaymentReceivedV1, PromiseBrokenV1
 from creditguard_shared.events.envelope import EventEnvelope
-from tests.kafka_tools import publish_event, publish_raw, read_topic
-
 from services.scoring.tests.statements_fixtures import STRONG, WEAK
+from tests.kafka_tools import publish_event, publish_raw, read_topic
 
 PROBLEM = "application/problem+json"
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 
 def _profile(**overrides) -> dict:
-    return {"name": "Acme Fabrik GmbH", "country": "DE", "industry": "C", "legal_form": "GmbH", "founded_on": "2001-03-01",
-            "registration_number": "HRB 1234", "group_id": "G-ACME", "account_owner": "sam@example.com", **overrides}
+    return {
+        "name": "Acme Fabrik GmbH",
+        "country": "DE",
+        "industry": "C",
+        "legal_form": "GmbH",
+        "founded_on": "2001-03-01",
+        "registration_number": "HRB 1234",
+        "group_id": "G-ACME",
+        "account_owner": "sam@example.com",
+        **overrides,
+    }
 
 
 async def _scoring(start_service, databases, broker, **overrides):
-    return await start_service("scoring", database_url=await databases.create("scoring"), bootstrap_servers=broker.bootstrap_servers,
-                               clock=Clock(fixed=NOW), **overrides)
+    return await start_service(
+        "scoring", database_url=await databases.create("scoring"), bootstrap_servers=broker.bootstrap_servers, clock=Clock(fixed=NOW), **overrides
+    )
 
 
 async def _register(scoring, buyer: str, statement: dict | None, **profile) -> None:
@@ -44,23 +53,56 @@ async def _events_for(broker, topic: str, buyer: str) -> list[dict]:
 
 async def _pay(broker, buyer: str, number: int, *, due_on: date, paid_on: date, late_days: int | None = None, amount: str = "10000.00") -> list[EventEnvelope]:
     invoice_id = f"{buyer}-I{number}"
-    sent = [await publish_event(broker.bootstrap_servers, InvoicePostedV1(
-        invoice_id=invoice_id, buyer_id=buyer, amount=Decimal("10000.00"), currency="EUR", issued_on=due_on - timedelta(days=30), due_on=due_on), subject=buyer)]
+    sent = [
+        await publish_event(
+            broker.bootstrap_servers,
+            InvoicePostedV1(
+                invoice_id=invoice_id, buyer_id=buyer, amount=Decimal("10000.00"), currency="EUR", issued_on=due_on - timedelta(days=30), due_on=due_on
+            ),
+            subject=buyer,
+        )
+    ]
     if late_days:
-        sent.append(await publish_event(broker.bootstrap_servers, PaymentLateV1(
-            invoice_id=invoice_id, buyer_id=buyer, days_past_due=late_days, bucket=90 if late_days >= 90 else 30, open_amount=Decimal("10000.00"),
-            currency="EUR", due_on=due_on, as_of=due_on + timedelta(days=late_days)), subject=buyer))
-    sent.append(await publish_event(broker.bootstrap_servers, PaymentReceivedV1(
-        payment_id=f"{invoice_id}-P", buyer_id=buyer, invoice_id=invoice_id, amount=Decimal(amount), currency="EUR", paid_on=paid_on,
-        unapplied_amount=max(Decimal(amount) - Decimal("10000.00"), Decimal("0.00"))), subject=buyer))
+        sent.append(
+            await publish_event(
+                broker.bootstrap_servers,
+                PaymentLateV1(
+                    invoice_id=invoice_id,
+                    buyer_id=buyer,
+                    days_past_due=late_days,
+                    bucket=90 if late_days >= 90 else 30,
+                    open_amount=Decimal("10000.00"),
+                    currency="EUR",
+                    due_on=due_on,
+                    as_of=due_on + timedelta(days=late_days),
+                ),
+                subject=buyer,
+            )
+        )
+    sent.append(
+        await publish_event(
+            broker.bootstrap_servers,
+            PaymentReceivedV1(
+                payment_id=f"{invoice_id}-P",
+                buyer_id=buyer,
+                invoice_id=invoice_id,
+                amount=Decimal(amount),
+                currency="EUR",
+                paid_on=paid_on,
+                unapplied_amount=max(Decimal(amount) - Decimal("10000.00"), Decimal("0.00")),
+            ),
+            subject=buyer,
+        )
+    )
     return sent
 
 
 async def test_strong_clean_buyer_grades_better_than_loss_making_late_payer(start_service, databases, broker, eventually):
     scoring = await _scoring(start_service, databases, broker)
     # Alerts consumes what scoring publishes, over the broker: the risk classes are one enumeration.
-    alerts = await start_service("alerts", database_url=await databases.create("alerts"), bootstrap_servers=broker.bootstrap_servers,
-                                 clock=Clock(fixed=NOW), sweep_interval_seconds=3600)
+    alerts = await start_service(
+        "alerts", database_url=await databases.create("alerts"), bootstrap_servers=broker.bootstrap_servers, clock=Clock(fixed=NOW), sweep_interval_seconds=3600
+    )
     tag = uuid.uuid4().hex[:6]
     strong, weak = f"B-S-{tag}", f"B-W-{tag}"
     await _register(scoring, strong, STRONG)
@@ -171,8 +213,14 @@ async def test_broken_promises_to_pay_count_once_each_and_worsen_the_pd(start_se
     first = (await scoring.client.get(f"/v1/buyers/{buyer}/score", headers=scoring.auth("sales"))).json()
 
     def broken(case: str, promised_until: date) -> PromiseBrokenV1:
-        return PromiseBrokenV1(buyer_id=buyer, case_id=f"{buyer}-{case}", invoice_id=f"{buyer}-I{case}", promised_until=promised_until,
-                               promised_amount=Decimal("5000.00"), broken_on=promised_until + timedelta(days=1))
+        return PromiseBrokenV1(
+            buyer_id=buyer,
+            case_id=f"{buyer}-{case}",
+            invoice_id=f"{buyer}-I{case}",
+            promised_until=promised_until,
+            promised_amount=Decimal("5000.00"),
+            broken_on=promised_until + timedelta(days=1),
+        )
 
     # The same broken promise told twice (another event id) counts once; another case's promise counts too.
     for event in (broken("1", date(2026, 10, 20)), broken("1", date(2026, 10, 20)), broken("2", date(2026, 10, 25))):
@@ -196,12 +244,15 @@ async def _duplicates_seen(scoring):
     assert scoring.metric("creditguard_events_consumed_total", topic="payment-late", outcome="duplicate") >= 4
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"total_assets": "-5"}, "total assets cannot be negative"),
-    ({"sales": "lots"}, "sales"),
-    ({"currency": "XYZ"}, "currency"),
-    ({"equity": "100"}, "total liabilities + equity do not equal total assets"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"total_assets": "-5"}, "total assets cannot be negative"),
+        ({"sales": "lots"}, "sales"),
+        ({"currency": "XYZ"}, "currency"),
+        ({"equity": "100"}, "total liabilities + equity do not equal total assets"),
+    ],
+)
 async def test_bad_statements_are_422_problems(start_service, databases, broker, change, message):
     if databases.backend == "postgresql" and change != {"total_assets": "-5"}:
         pytest.skip("validation does not touch the database; one case on PostgreSQL is enough")
@@ -265,7 +316,9 @@ async def test_profile_without_statements_adverse_events_history_peers_and_listi
     assert (await scoring.client.get("/v1/buyers", params={"industry": "99x"}, headers=sales)).status_code == 422
 
     # Search by part of the name (any case) or the start of the id; by owner; by ids; riskiest first.
-    await scoring.client.put(f"/v1/buyers/{buyers[2]}", json=_profile(country="FR", industry="43.1", name="Bäckerei 100% Öko", account_owner="ana@example.com"), headers=cm)
+    await scoring.client.put(
+        f"/v1/buyers/{buyers[2]}", json=_profile(country="FR", industry="43.1", name="Bäckerei 100% Öko", account_owner="ana@example.com"), headers=cm
+    )
     named = (await scoring.client.get("/v1/buyers", params={"q": "BÄCKEREI 100%"}, headers=sales)).json()
     assert [b["buyer_id"] for b in named["items"]] == [buyers[2]]
     assert (await scoring.client.get("/v1/buyers", params={"q": "0%_"}, headers=sales)).json()["total"] == 0  # % and _ are text
@@ -307,11 +360,16 @@ async def test_due_pass_commits_in_batches_and_one_failing_buyer_holds_back_no_o
         await uow.commit()
     async with runtime.engine.begin() as connection:
         if connection.dialect.name == "sqlite":
-            await connection.execute(text(f"CREATE TRIGGER refuse_one BEFORE INSERT ON assessments WHEN NEW.buyer_id = '{refused}' "
-                                          "BEGIN SELECT RAISE(ABORT, 'refused'); END"))
+            await connection.execute(
+                text(f"CREATE TRIGGER refuse_one BEFORE INSERT ON assessments WHEN NEW.buyer_id = '{refused}' BEGIN SELECT RAISE(ABORT, 'refused'); END")
+            )
         else:
-            await connection.execute(text(f"CREATE FUNCTION refuse_one() RETURNS trigger AS $$ BEGIN IF NEW.buyer_id = '{refused}' "
-                                          "THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql"))
+            await connection.execute(
+                text(
+                    f"CREATE FUNCTION refuse_one() RETURNS trigger AS $$ BEGIN IF NEW.buyer_id = '{refused}' "
+                    "THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql"
+                )
+            )
             await connection.execute(text("CREATE TRIGGER refuse_one BEFORE INSERT ON assessments FOR EACH ROW EXECUTE FUNCTION refuse_one()"))
 
     run = await scoring.client.post("/v1/assessments/due/run", headers=scoring.auth("credit_manager"))
@@ -347,21 +405,41 @@ async def test_due_pass_reads_each_batch_at_once_and_assesses_as_one_by_one(star
     for n, buyer in enumerate(buyers):
         await _register(scoring, buyer, [STRONG, WEAK, None][n % 3])
         if n % 4 == 0:
-            response = await scoring.client.post(f"/v1/buyers/{buyer}/adverse-events", headers=scoring.auth("credit_manager"), json={
-                "event_id": f"J-{buyer}", "kind": "court_judgment", "occurred_on": "2026-09-01", "source": "test"})
+            response = await scoring.client.post(
+                f"/v1/buyers/{buyer}/adverse-events",
+                headers=scoring.auth("credit_manager"),
+                json={"event_id": f"J-{buyer}", "kind": "court_judgment", "occurred_on": "2026-09-01", "source": "test"},
+            )
             assert response.status_code == 201, response.text
     runtime = scoring.runtime
     async with runtime.uow_factory() as uow:
         for n, buyer in enumerate(buyers):
             for k in range(n % 3):
                 due_on = date(2026, 8, 1) + timedelta(days=20 * k)
-                uow.session.add(PaymentExperience(
-                    invoice_id=f"{buyer}-I{k}", buyer_id=buyer, amount=Decimal("5000.00"), currency="EUR", issued_on=due_on - timedelta(days=30),
-                    due_on=due_on, open_amount=Decimal(0) if k else Decimal("5000.00"), settled_on=due_on + timedelta(days=10 * n) if k else None,
-                    max_days_past_due=10 * n if k else 0))
+                uow.session.add(
+                    PaymentExperience(
+                        invoice_id=f"{buyer}-I{k}",
+                        buyer_id=buyer,
+                        amount=Decimal("5000.00"),
+                        currency="EUR",
+                        issued_on=due_on - timedelta(days=30),
+                        due_on=due_on,
+                        open_amount=Decimal(0) if k else Decimal("5000.00"),
+                        settled_on=due_on + timedelta(days=10 * n) if k else None,
+                        max_days_past_due=10 * n if k else 0,
+                    )
+                )
             for k in range(n % 5 // 3):
-                uow.session.add(BrokenPromise(case_id=f"C-{buyer}-{k}", promised_until=date(2026, 9, 1), buyer_id=buyer,
-                                              invoice_id=f"{buyer}-I0", promised_amount=None, broken_on=date(2026, 9, 2)))
+                uow.session.add(
+                    BrokenPromise(
+                        case_id=f"C-{buyer}-{k}",
+                        promised_until=date(2026, 9, 1),
+                        buyer_id=buyer,
+                        invoice_id=f"{buyer}-I0",
+                        promised_amount=None,
+                        broken_on=date(2026, 9, 2),
+                    )
+                )
             uow.session.add(ReassessmentDue(buyer_id=buyer, due_at=NOW, latest_at=NOW, marks=1))
         await uow.commit()
 

@@ -49,9 +49,7 @@ def require_roles(*roles: Role, changes_nothing: bool = False) -> Callable[..., 
     """``changes_nothing``: a POST that only reads (a search with a body), open to read-only people."""
     allowed = frozenset(roles) | {Role.ADMIN}
 
-    async def authenticated_principal(
-        request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer_scheme)
-    ) -> Principal:
+    async def authenticated_principal(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer_scheme)) -> Principal:
         if credentials is None or not credentials.credentials:
             raise Unauthorized("An API key is required: send 'Authorization: Bearer <key>'.")
         store: ApiKeyStore = request.app.state.api_keys
@@ -61,9 +59,7 @@ def require_roles(*roles: Role, changes_nothing: bool = False) -> Callable[..., 
         if principal.role is Role.CONSOLE:
             return acting_principal(request, principal, allowed, changes_nothing=changes_nothing)
         if principal.role not in allowed:
-            raise Forbidden(
-                f"Role '{principal.role.value}' may not do this; allowed: {', '.join(sorted(r.value for r in allowed))}."
-            )
+            raise Forbidden(f"Role '{principal.role.value}' may not do this; allowed: {', '.join(sorted(r.value for r in allowed))}.")
         return principal
 
     return authenticated_principal

@@ -10,6 +10,7 @@ import secrets
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 
 class Role(StrEnum):
@@ -67,11 +68,7 @@ class ApiKeyStore:
         if mtime == self._mtime:
             return
         entries = json.loads(self.path.read_text() or "[]")
-        self._by_hash = {
-            e["sha256"]: Principal(key_id=e["id"], name=e.get("name", e["id"]), role=Role(e["role"]))
-            for e in entries
-            if not e.get("revoked")
-        }
+        self._by_hash = {e["sha256"]: Principal(key_id=e["id"], name=e.get("name", e["id"]), role=Role(e["role"])) for e in entries if not e.get("revoked")}
         self._mtime = mtime
 
     def authenticate(self, key: str) -> Principal | None:
@@ -80,7 +77,7 @@ class ApiKeyStore:
         return self._by_hash.get(hash_api_key(key))
 
 
-def add_key(path: str | os.PathLike[str], *, role: Role, name: str) -> tuple[str, dict]:
+def add_key(path: str | os.PathLike[str], *, role: Role, name: str) -> tuple[str, dict[str, Any]]:
     """Append a new key to the file and return the plaintext (shown once) with its entry."""
     file = Path(path)
     file.parent.mkdir(parents=True, exist_ok=True)

@@ -23,8 +23,7 @@ def build_document() -> dict[str, Any]:
     for topic in TOPICS:
         name = _message_name(topic.event_type)
         payload_schema = topic.payload.model_json_schema(ref_template="#/components/schemas/{model}")
-        for definition_name, definition in payload_schema.pop("$defs", {}).items():
-            schemas[definition_name] = definition
+        schemas.update(payload_schema.pop("$defs", {}))
         schemas[topic.payload.__name__] = payload_schema
         messages[name] = {
             "name": topic.event_type,

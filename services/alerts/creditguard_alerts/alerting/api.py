@@ -7,12 +7,12 @@ from fastapi import APIRouter, Depends, Query
 from creditguard_alerts import jobs
 from creditguard_alerts.alerting import service
 from creditguard_alerts.alerting.rules import RuleType
-from creditguard_alerts.severity import Severity
 from creditguard_alerts.alerting.schemas import AlertComment, AlertOut, AlertPage, RuleIn, RuleOut, RulePatch, SweepResult
 from creditguard_alerts.context import ContextDep
+from creditguard_alerts.severity import Severity
 from creditguard_shared.auth import Principal, Role, require_roles
-from creditguard_shared.service_app import UnitOfWorkDep
 from creditguard_shared.schema_types import MAX_OFFSET, PathId
+from creditguard_shared.service_app import UnitOfWorkDep
 
 router = APIRouter(prefix="/v1", tags=["alerts"])
 
@@ -24,13 +24,28 @@ AlertStatus = Annotated[str | None, Query(pattern="^(open|acknowledged|resolved)
 
 @router.get("/alerts", response_model=AlertPage, summary="Alerts, newest first, filtered and paged")
 async def list_alerts(
-    uow: UnitOfWorkDep, _: Read, buyer_id: str | None = None, severity: Severity | None = None, status: AlertStatus = None,
-    rule_type: RuleType | None = None, limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=MAX_OFFSET),
+    uow: UnitOfWorkDep,
+    _: Read,
+    buyer_id: str | None = None,
+    severity: Severity | None = None,
+    status: AlertStatus = None,
+    rule_type: RuleType | None = None,
+    limit: int = Query(50, ge=1, le=500),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
     account_owner: str | None = Query(None, min_length=1, max_length=200, description="Only alerts on the buyers this person owns"),
     unresolved: bool = Query(False, description="Only open and acknowledged alerts"),
 ) -> AlertPage:
-    alerts, total = await service.page_alerts(uow, buyer_id=buyer_id, severity=severity, status=status, rule_type=rule_type, limit=limit, offset=offset,
-                                              account_owner=account_owner, unresolved=unresolved)
+    alerts, total = await service.page_alerts(
+        uow,
+        buyer_id=buyer_id,
+        severity=severity,
+        status=status,
+        rule_type=rule_type,
+        limit=limit,
+        offset=offset,
+        account_owner=account_owner,
+        unresolved=unresolved,
+    )
     return AlertPage(items=[AlertOut.model_validate(a) for a in alerts], total=total, limit=limit, offset=offset)
 
 

@@ -27,8 +27,9 @@ class Alert(Base):
     __tablename__ = "alerts"
     __table_args__ = (
         # One open alert per rule and condition (buyer, invoice or portfolio group): raised in severity, never repeated.
-        Index("ix_alerts_one_open", "rule_id", "dedup_key", unique=True,
-              postgresql_where=text("resolved_at IS NULL"), sqlite_where=text("resolved_at IS NULL")),
+        Index(
+            "ix_alerts_one_open", "rule_id", "dedup_key", unique=True, postgresql_where=text("resolved_at IS NULL"), sqlite_where=text("resolved_at IS NULL")
+        ),
         Index("ix_alerts_status_raised", "status", "raised_at"),
         # The last resolved alert of a condition (the cooldown check before raising a new one).
         Index("ix_alerts_condition_resolved", "rule_id", "dedup_key", "resolved_at"),

@@ -30,7 +30,8 @@ class _OpenAlertsRead:
 
     def open_alerts(self, *, rule_types: tuple[str, ...], buyer_id: str, invoice_id: str | None) -> list[Alert]:
         return [
-            a for a in self.alerts.values()
+            a
+            for a in self.alerts.values()
             if a.resolved_at is None and a.buyer_id == buyer_id and a.rule_type in rule_types and (invoice_id is None or a.invoice_id == invoice_id)
         ]
 
@@ -93,7 +94,7 @@ class AlertRepository:
         read = self._open_alerts_read()
         ids = sorted(buyer_ids - read.buyer_ids)
         for start in range(0, len(ids), IN_LIST_SIZE):
-            statement = select(Alert).where(Alert.buyer_id.in_(ids[start:start + IN_LIST_SIZE]), Alert.resolved_at.is_(None))
+            statement = select(Alert).where(Alert.buyer_id.in_(ids[start : start + IN_LIST_SIZE]), Alert.resolved_at.is_(None))
             read.alerts.update(((a.rule_id, a.dedup_key), a) for a in (await self.session.execute(statement)).scalars())
         read.buyer_ids.update(ids)
 
@@ -108,8 +109,10 @@ class AlertRepository:
 
     async def last_resolved(self, rule_id: str, dedup_key: str) -> Alert | None:
         statement = (
-            select(Alert).where(Alert.rule_id == rule_id, Alert.dedup_key == dedup_key, Alert.resolved_at.is_not(None))
-            .order_by(Alert.resolved_at.desc()).limit(1)
+            select(Alert)
+            .where(Alert.rule_id == rule_id, Alert.dedup_key == dedup_key, Alert.resolved_at.is_not(None))
+            .order_by(Alert.resolved_at.desc())
+            .limit(1)
         )
         return (await self.session.execute(statement)).scalar_one_or_none()
 
@@ -138,8 +141,16 @@ class AlertRepository:
         return list((await self.session.execute(statement)).scalars())
 
     async def page(
-        self, *, buyer_id: str | None, severity: str | None, status: str | None, rule_type: str | None, limit: int, offset: int,
-        account_owner: str | None = None, unresolved: bool = False,
+        self,
+        *,
+        buyer_id: str | None,
+        severity: str | None,
+        status: str | None,
+        rule_type: str | None,
+        limit: int,
+        offset: int,
+        account_owner: str | None = None,
+        unresolved: bool = False,
     ) -> tuple[list[Alert], int]:
         conditions = []
         if buyer_id is not None:
@@ -160,4 +171,4 @@ class AlertRepository:
 
     async def open_counts_by_severity(self) -> dict[str, int]:
         rows = await self.session.execute(select(Alert.severity, func.count()).where(Alert.resolved_at.is_(None)).group_by(Alert.severity))
-        return {severity: count for severity, count in rows}
+        return dict(rows.tuples().all())

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from creditguard_alerts.severity import Severity, severity_rank
 from creditguard_shared.events.contracts import RiskClass, normalise_risk_class
@@ -37,35 +38,105 @@ DEFAULT_PAYMENT_DELAY_LADDER = {"1": "info", "15": "low", "30": "medium", "60": 
 DEFAULT_RISK_CLASS_ORDER = [risk_class.value for risk_class in RiskClass]
 
 # Installed when the rules table is empty (first start); edited or disabled through the API afterwards.
-DEFAULT_RULES: tuple[dict, ...] = (
-    {"id": "payment-delay", "name": "Invoice past due", "rule_type": RuleType.PAYMENT_DELAY, "severity": "info",
-     "cooldown_seconds": 0, "params": {"severity_by_days_past_due": DEFAULT_PAYMENT_DELAY_LADDER}},
-    {"id": "limit-utilisation-80", "name": "Limit utilisation at or above 80%", "rule_type": RuleType.LIMIT_UTILISATION,
-     "severity": "medium", "cooldown_seconds": 86400, "params": {"threshold": 0.8}},
-    {"id": "limit-breach", "name": "Exposure above the credit limit", "rule_type": RuleType.LIMIT_BREACH,
-     "severity": "high", "cooldown_seconds": 3600, "params": {}},
-    {"id": "score-downgrade-2", "name": "Downgrade by two grades or more", "rule_type": RuleType.SCORE_DOWNGRADE,
-     "severity": "medium", "cooldown_seconds": 0, "params": {"grades": 2}},
-    {"id": "risk-class-worsened", "name": "Moved into a worse risk class", "rule_type": RuleType.RISK_CLASS_WORSENED,
-     "severity": "high", "cooldown_seconds": 0, "params": {"order": DEFAULT_RISK_CLASS_ORDER}},
-    {"id": "review-overdue", "name": "Credit review overdue", "rule_type": RuleType.REVIEW_OVERDUE,
-     "severity": "low", "cooldown_seconds": 0, "params": {"grace_days": 0}},
-    {"id": "account-on-hold", "name": "Account put on hold", "rule_type": RuleType.ACCOUNT_ON_HOLD,
-     "severity": "high", "cooldown_seconds": 0, "params": {}},
-    {"id": "account-blocked", "name": "Account blocked", "rule_type": RuleType.ACCOUNT_BLOCKED,
-     "severity": "critical", "cooldown_seconds": 0, "params": {}},
-    {"id": "concentration-buyer", "name": "One buyer above 10% of exposure", "rule_type": RuleType.CONCENTRATION_BUYER,
-     "severity": "medium", "cooldown_seconds": 86400, "params": {"max_share": 0.10, "min_buyers": 5}},
-    {"id": "concentration-country", "name": "One country above 40% of exposure", "rule_type": RuleType.CONCENTRATION_COUNTRY,
-     "severity": "medium", "cooldown_seconds": 86400, "params": {"max_share": 0.40, "min_buyers": 5}},
-    {"id": "concentration-industry", "name": "One industry above 30% of exposure", "rule_type": RuleType.CONCENTRATION_INDUSTRY,
-     "severity": "medium", "cooldown_seconds": 86400, "params": {"max_share": 0.30, "min_buyers": 5, "industry_level": "division"}},
-    {"id": "insurance-report-deadline", "name": "Report the overdue invoice to the credit insurer", "rule_type": RuleType.INSURANCE_REPORT_DEADLINE,
-     "severity": "high", "cooldown_seconds": 0, "params": {"days_before": 7}},
-    {"id": "insurance-claim-deadline", "name": "File the credit-insurance claim", "rule_type": RuleType.INSURANCE_CLAIM_DEADLINE,
-     "severity": "high", "cooldown_seconds": 0, "params": {"days_before": 14}},
-    {"id": "webhook-failing", "name": "Webhook subscription disabled after failing", "rule_type": RuleType.WEBHOOK_FAILING,
-     "severity": "high", "cooldown_seconds": 0, "params": {}},
+DEFAULT_RULES: tuple[dict[str, Any], ...] = (
+    {
+        "id": "payment-delay",
+        "name": "Invoice past due",
+        "rule_type": RuleType.PAYMENT_DELAY,
+        "severity": "info",
+        "cooldown_seconds": 0,
+        "params": {"severity_by_days_past_due": DEFAULT_PAYMENT_DELAY_LADDER},
+    },
+    {
+        "id": "limit-utilisation-80",
+        "name": "Limit utilisation at or above 80%",
+        "rule_type": RuleType.LIMIT_UTILISATION,
+        "severity": "medium",
+        "cooldown_seconds": 86400,
+        "params": {"threshold": 0.8},
+    },
+    {
+        "id": "limit-breach",
+        "name": "Exposure above the credit limit",
+        "rule_type": RuleType.LIMIT_BREACH,
+        "severity": "high",
+        "cooldown_seconds": 3600,
+        "params": {},
+    },
+    {
+        "id": "score-downgrade-2",
+        "name": "Downgrade by two grades or more",
+        "rule_type": RuleType.SCORE_DOWNGRADE,
+        "severity": "medium",
+        "cooldown_seconds": 0,
+        "params": {"grades": 2},
+    },
+    {
+        "id": "risk-class-worsened",
+        "name": "Moved into a worse risk class",
+        "rule_type": RuleType.RISK_CLASS_WORSENED,
+        "severity": "high",
+        "cooldown_seconds": 0,
+        "params": {"order": DEFAULT_RISK_CLASS_ORDER},
+    },
+    {
+        "id": "review-overdue",
+        "name": "Credit review overdue",
+        "rule_type": RuleType.REVIEW_OVERDUE,
+        "severity": "low",
+        "cooldown_seconds": 0,
+        "params": {"grace_days": 0},
+    },
+    {"id": "account-on-hold", "name": "Account put on hold", "rule_type": RuleType.ACCOUNT_ON_HOLD, "severity": "high", "cooldown_seconds": 0, "params": {}},
+    {"id": "account-blocked", "name": "Account blocked", "rule_type": RuleType.ACCOUNT_BLOCKED, "severity": "critical", "cooldown_seconds": 0, "params": {}},
+    {
+        "id": "concentration-buyer",
+        "name": "One buyer above 10% of exposure",
+        "rule_type": RuleType.CONCENTRATION_BUYER,
+        "severity": "medium",
+        "cooldown_seconds": 86400,
+        "params": {"max_share": 0.10, "min_buyers": 5},
+    },
+    {
+        "id": "concentration-country",
+        "name": "One country above 40% of exposure",
+        "rule_type": RuleType.CONCENTRATION_COUNTRY,
+        "severity": "medium",
+        "cooldown_seconds": 86400,
+        "params": {"max_share": 0.40, "min_buyers": 5},
+    },
+    {
+        "id": "concentration-industry",
+        "name": "One industry above 30% of exposure",
+        "rule_type": RuleType.CONCENTRATION_INDUSTRY,
+        "severity": "medium",
+        "cooldown_seconds": 86400,
+        "params": {"max_share": 0.30, "min_buyers": 5, "industry_level": "division"},
+    },
+    {
+        "id": "insurance-report-deadline",
+        "name": "Report the overdue invoice to the credit insurer",
+        "rule_type": RuleType.INSURANCE_REPORT_DEADLINE,
+        "severity": "high",
+        "cooldown_seconds": 0,
+        "params": {"days_before": 7},
+    },
+    {
+        "id": "insurance-claim-deadline",
+        "name": "File the credit-insurance claim",
+        "rule_type": RuleType.INSURANCE_CLAIM_DEADLINE,
+        "severity": "high",
+        "cooldown_seconds": 0,
+        "params": {"days_before": 14},
+    },
+    {
+        "id": "webhook-failing",
+        "name": "Webhook subscription disabled after failing",
+        "rule_type": RuleType.WEBHOOK_FAILING,
+        "severity": "high",
+        "cooldown_seconds": 0,
+        "params": {},
+    },
 )
 
 

@@ -15,11 +15,11 @@ from creditguard_alerts.alerting import rules
 from creditguard_alerts.alerting.models import Alert, AlertRule
 from creditguard_alerts.alerting.repository import AlertRepository
 from creditguard_alerts.alerting.rules import RuleType
-from creditguard_alerts.severity import Severity, severity_rank
 from creditguard_alerts.alerting.schemas import AlertOut, RuleIn, RulePatch, validated_params
 from creditguard_alerts.buyers.models import BuyerProfile, InsuranceCover
 from creditguard_alerts.buyers.repository import BuyerRepository
 from creditguard_alerts.context import ServiceContext
+from creditguard_alerts.severity import Severity, severity_rank
 from creditguard_alerts.webhooks import service as webhooks
 from creditguard_shared.errors import Conflict, NotFound
 from creditguard_shared.events.contracts import AccountStatusChangedV1, LimitBreachedV1, ScoreChangedV1
@@ -61,8 +61,13 @@ def _links(ctx: ServiceContext, alert: Alert) -> dict[str, str]:
 
 async def _announce(uow: UnitOfWork, ctx: ServiceContext, *, event_type: str, alert: Alert) -> None:
     await webhooks.publish(
-        uow, ctx, event_type=event_type, buyer_id=alert.buyer_id, severity=alert.severity,
-        data={"alert": AlertOut.model_validate(alert).model_dump(mode="json")}, links=_links(ctx, alert),
+        uow,
+        ctx,
+        event_type=event_type,
+        buyer_id=alert.buyer_id,
+        severity=alert.severity,
+        data={"alert": AlertOut.model_validate(alert).model_dump(mode="json")},
+        links=_links(ctx, alert),
     )
 
 
@@ -85,8 +90,15 @@ async def create_rule(uow: UnitOfWork, ctx: ServiceContext, *, rule: RuleIn) -> 
     if await repository.rule(rule_id) is not None:
         raise Conflict(f"Rule {rule_id} already exists.")
     entity = AlertRule(
-        id=rule_id, name=rule.name, rule_type=rule.rule_type.value, severity=rule.severity.value, cooldown_seconds=rule.cooldown_seconds,
-        params=validated_params(rule.rule_type, rule.params), enabled=rule.enabled, created_at=ctx.now, updated_at=ctx.now,
+        id=rule_id,
+        name=rule.name,
+        rule_type=rule.rule_type.value,
+        severity=rule.severity.value,
+        cooldown_seconds=rule.cooldown_seconds,
+        params=validated_params(rule.rule_type, rule.params),
+        enabled=rule.enabled,
+        created_at=ctx.now,
+        updated_at=ctx.now,
     )
     await repository.add(entity)
     return entity
@@ -108,8 +120,16 @@ async def update_rule(uow: UnitOfWork, ctx: ServiceContext, *, rule_id: str, pat
 
 
 async def raise_condition(
-    uow: UnitOfWork, ctx: ServiceContext, *, rule: AlertRule, severity: str, title: str, details: dict[str, Any],
-    buyer_id: str | None, invoice_id: str | None = None, subject: str | None = None,
+    uow: UnitOfWork,
+    ctx: ServiceContext,
+    *,
+    rule: AlertRule,
+    severity: str,
+    title: str,
+    details: dict[str, Any],
+    buyer_id: str | None,
+    invoice_id: str | None = None,
+    subject: str | None = None,
 ) -> Alert | None:
     """Open the alert, or raise the open one in severity; repeats of the same condition change only its details."""
     repository = AlertRepository(uow.session)
@@ -132,15 +152,27 @@ async def raise_condition(
     # Without a cool-down there is nothing to look up (a sweep raises many alerts of such rules).
     previous = await repository.last_resolved(rule.id, dedup_key) if rule.cooldown_seconds > 0 else None
     if (
-        previous is not None and previous.resolved_at is not None
+        previous is not None
+        and previous.resolved_at is not None
         and ctx.now < previous.resolved_at + timedelta(seconds=rule.cooldown_seconds)
         and severity_rank(severity) <= severity_rank(previous.severity)
     ):
         return None
     alert = Alert(
-        id=f"alt_{uuid.uuid4().hex}", rule_id=rule.id, rule_type=rule.rule_type, dedup_key=dedup_key, buyer_id=buyer_id,
-        invoice_id=invoice_id, subject=subject, severity=severity, raised_severity=severity, status=OPEN, title=title,
-        details=details, raised_at=ctx.now, updated_at=ctx.now,
+        id=f"alt_{uuid.uuid4().hex}",
+        rule_id=rule.id,
+        rule_type=rule.rule_type,
+        dedup_key=dedup_key,
+        buyer_id=buyer_id,
+        invoice_id=invoice_id,
+        subject=subject,
+        severity=severity,
+        raised_severity=severity,
+        status=OPEN,
+        title=title,
+        details=details,
+        raised_at=ctx.now,
+        updated_at=ctx.now,
     )
     await repository.add(alert)
     ctx.metrics.alerts_raised.labels(ctx.metrics.service, rule.rule_type, severity).inc()
@@ -154,8 +186,14 @@ async def _resolve(uow: UnitOfWork, ctx: ServiceContext, *, alert: Alert, by: st
 
 
 async def clear_condition(
-    uow: UnitOfWork, ctx: ServiceContext, *, rule_types: tuple[str, ...], reason: str,
-    buyer_id: str | None = None, invoice_id: str | None = None, subject: str | None = None,
+    uow: UnitOfWork,
+    ctx: ServiceContext,
+    *,
+    rule_types: tuple[str, ...],
+    reason: str,
+    buyer_id: str | None = None,
+    invoice_id: str | None = None,
+    subject: str | None = None,
 ) -> int:
     """Resolve the open alerts of these rule types for the buyer / invoice / subject: the condition cleared."""
     alerts = await AlertRepository(uow.session).open_alerts(rule_types=rule_types, buyer_id=buyer_id, invoice_id=invoice_id)
@@ -184,25 +222,56 @@ async def load_invoice_alerts(uow: UnitOfWork) -> None:
 async def evaluate_invoice(uow: UnitOfWork, ctx: ServiceContext, *, invoice: InvoiceFacts, cover: InsuranceCover | None) -> None:
     """Payment delay and insurer deadlines for one invoice; all of them clear once it is paid."""
     if invoice.open_amount <= 0:
-        await clear_condition(uow, ctx, rule_types=tuple(t.value for t in rules.INVOICE_RULES), buyer_id=invoice.buyer_id,
-                              invoice_id=invoice.invoice_id, reason=rules.settled_reason(due_on=invoice.due_on, settled_on=invoice.settled_on))
+        await clear_condition(
+            uow,
+            ctx,
+            rule_types=tuple(t.value for t in rules.INVOICE_RULES),
+            buyer_id=invoice.buyer_id,
+            invoice_id=invoice.invoice_id,
+            reason=rules.settled_reason(due_on=invoice.due_on, settled_on=invoice.settled_on),
+        )
         return
     # The facts that define the condition; the day count is left out because it grows every day
     # and would rewrite every open invoice alert on every sweep (due_on gives it).
-    facts = {"invoice_id": invoice.invoice_id, "due_on": invoice.due_on.isoformat(),
-             "open_amount": str(invoice.open_amount), "currency": invoice.currency}
+    facts = {"invoice_id": invoice.invoice_id, "due_on": invoice.due_on.isoformat(), "open_amount": str(invoice.open_amount), "currency": invoice.currency}
     for rule in await _enabled(uow, RuleType.PAYMENT_DELAY):
         reached = rules.payment_delay_severity(rule.params["severity_by_days_past_due"], invoice.days_past_due)
         if reached is not None:
             threshold, severity = reached
-            await raise_condition(uow, ctx, rule=rule, severity=severity, buyer_id=invoice.buyer_id, invoice_id=invoice.invoice_id,
-                                  title=f"Invoice {invoice.invoice_id} is {threshold}+ days past due", details={**facts, "threshold": threshold})
+            await raise_condition(
+                uow,
+                ctx,
+                rule=rule,
+                severity=severity,
+                buyer_id=invoice.buyer_id,
+                invoice_id=invoice.invoice_id,
+                title=f"Invoice {invoice.invoice_id} is {threshold}+ days past due",
+                details={**facts, "threshold": threshold},
+            )
     if cover is None or invoice.days_past_due < 1 or not _cover_valid(cover, invoice.due_on):
         return
-    await _evaluate_deadline(uow, ctx, invoice=invoice, cover=cover, facts=facts, rule_type=RuleType.INSURANCE_REPORT_DEADLINE,
-                             within_days=cover.report_overdue_within_days, done=invoice.insurer_notified, what="report the overdue invoice to")
-    await _evaluate_deadline(uow, ctx, invoice=invoice, cover=cover, facts=facts, rule_type=RuleType.INSURANCE_CLAIM_DEADLINE,
-                             within_days=cover.file_claim_within_days, done=invoice.claim_filed, what="file the claim with")
+    await _evaluate_deadline(
+        uow,
+        ctx,
+        invoice=invoice,
+        cover=cover,
+        facts=facts,
+        rule_type=RuleType.INSURANCE_REPORT_DEADLINE,
+        within_days=cover.report_overdue_within_days,
+        done=invoice.insurer_notified,
+        what="report the overdue invoice to",
+    )
+    await _evaluate_deadline(
+        uow,
+        ctx,
+        invoice=invoice,
+        cover=cover,
+        facts=facts,
+        rule_type=RuleType.INSURANCE_CLAIM_DEADLINE,
+        within_days=cover.file_claim_within_days,
+        done=invoice.claim_filed,
+        what="file the claim with",
+    )
 
 
 def _cover_valid(cover: InsuranceCover, on: date) -> bool:
@@ -210,8 +279,16 @@ def _cover_valid(cover: InsuranceCover, on: date) -> bool:
 
 
 async def _evaluate_deadline(
-    uow: UnitOfWork, ctx: ServiceContext, *, invoice: InvoiceFacts, cover: InsuranceCover, facts: dict[str, Any],
-    rule_type: RuleType, within_days: int, done: bool, what: str,
+    uow: UnitOfWork,
+    ctx: ServiceContext,
+    *,
+    invoice: InvoiceFacts,
+    cover: InsuranceCover,
+    facts: dict[str, Any],
+    rule_type: RuleType,
+    within_days: int,
+    done: bool,
+    what: str,
 ) -> None:
     if done:
         await clear_condition(uow, ctx, rule_types=(rule_type.value,), buyer_id=invoice.buyer_id, invoice_id=invoice.invoice_id, reason="done")
@@ -223,7 +300,12 @@ async def _evaluate_deadline(
         severity = Severity.CRITICAL.value if state.missed else rule.severity
         verb = "Missed the deadline to" if state.missed else f"{(state.deadline - ctx.today).days} days left to"
         await raise_condition(
-            uow, ctx, rule=rule, severity=severity, buyer_id=invoice.buyer_id, invoice_id=invoice.invoice_id,
+            uow,
+            ctx,
+            rule=rule,
+            severity=severity,
+            buyer_id=invoice.buyer_id,
+            invoice_id=invoice.invoice_id,
             title=f"{verb} {what} {cover.insurer} (invoice {invoice.invoice_id}, deadline {state.deadline.isoformat()})",
             details={**facts, "deadline": state.deadline.isoformat(), "missed": state.missed, "insurer": cover.insurer, "policy_id": cover.policy_id},
         )
@@ -234,19 +316,35 @@ async def evaluate_exposure(uow: UnitOfWork, ctx: ServiceContext, *, buyer: Buye
     (``shares_moved``), the portfolio's concentration."""
     utilisation = buyer.utilisation
     zero_limit_used = buyer.limit_amount is not None and buyer.limit_amount <= 0 and buyer.exposure > 0
-    facts = {"utilisation": utilisation, "exposure": str(buyer.exposure), "limit": None if buyer.limit_amount is None else str(buyer.limit_amount),
-             "currency": buyer.currency}
+    facts = {
+        "utilisation": utilisation,
+        "exposure": str(buyer.exposure),
+        "limit": None if buyer.limit_amount is None else str(buyer.limit_amount),
+        "currency": buyer.currency,
+    }
     for rule in await _enabled(uow, RuleType.LIMIT_UTILISATION):
         threshold = rule.params["threshold"]
         if zero_limit_used:
             # No share of a zero limit can be given (limits sends none), but any exposure is beyond it.
-            await raise_condition(uow, ctx, rule=rule, severity=rules.utilisation_severity(utilisation=float("inf"), base=rule.severity),
-                                  buyer_id=buyer.buyer_id, details={**facts, "threshold": threshold},
-                                  title=f"Buyer {buyer.buyer_id} has {buyer.exposure} {buyer.currency} exposure against a zero limit")
+            await raise_condition(
+                uow,
+                ctx,
+                rule=rule,
+                severity=rules.utilisation_severity(utilisation=float("inf"), base=rule.severity),
+                buyer_id=buyer.buyer_id,
+                details={**facts, "threshold": threshold},
+                title=f"Buyer {buyer.buyer_id} has {buyer.exposure} {buyer.currency} exposure against a zero limit",
+            )
         elif utilisation is not None and utilisation >= threshold:
-            await raise_condition(uow, ctx, rule=rule, severity=rules.utilisation_severity(utilisation=utilisation, base=rule.severity),
-                                  buyer_id=buyer.buyer_id, details={**facts, "threshold": threshold},
-                                  title=f"Buyer {buyer.buyer_id} uses {utilisation:.0%} of its limit (threshold {threshold:.0%})")
+            await raise_condition(
+                uow,
+                ctx,
+                rule=rule,
+                severity=rules.utilisation_severity(utilisation=utilisation, base=rule.severity),
+                buyer_id=buyer.buyer_id,
+                details={**facts, "threshold": threshold},
+                title=f"Buyer {buyer.buyer_id} uses {utilisation:.0%} of its limit (threshold {threshold:.0%})",
+            )
         else:
             await _clear_rule(uow, ctx, rule=rule, buyer_id=buyer.buyer_id, reason="utilisation below the threshold")
     if not rules.over_limit(exposure=buyer.exposure, limit=buyer.limit_amount):
@@ -264,15 +362,25 @@ async def _clear_rule(uow: UnitOfWork, ctx: ServiceContext, *, rule: AlertRule, 
 async def limit_breached(uow: UnitOfWork, ctx: ServiceContext, *, event: LimitBreachedV1) -> None:
     for rule in await _enabled(uow, RuleType.LIMIT_BREACH):
         await raise_condition(
-            uow, ctx, rule=rule, severity=rule.severity, buyer_id=event.buyer_id,
+            uow,
+            ctx,
+            rule=rule,
+            severity=rule.severity,
+            buyer_id=event.buyer_id,
             title=f"Buyer {event.buyer_id} is {event.excess} {event.currency} above its limit",
             details={"limit": str(event.limit), "exposure": str(event.exposure), "excess": str(event.excess), "currency": event.currency},
         )
 
 
 async def evaluate_score(uow: UnitOfWork, ctx: ServiceContext, *, event: ScoreChangedV1) -> None:
-    facts = {"old_grade": event.old_grade, "new_grade": event.new_grade, "old_risk_class": event.old_risk_class,
-             "new_risk_class": event.new_risk_class, "pd": event.pd, "reasons": [r.model_dump() for r in event.reasons]}
+    facts = {
+        "old_grade": event.old_grade,
+        "new_grade": event.new_grade,
+        "old_risk_class": event.old_risk_class,
+        "new_risk_class": event.new_risk_class,
+        "pd": event.pd,
+        "reasons": [r.model_dump() for r in event.reasons],
+    }
     for rule in await _enabled(uow, RuleType.SCORE_DOWNGRADE):
         if rules.is_downgrade(old_grade=event.old_grade, new_grade=event.new_grade, grades=rule.params["grades"]):
             assert event.old_grade is not None
@@ -281,15 +389,29 @@ async def evaluate_score(uow: UnitOfWork, ctx: ServiceContext, *, event: ScoreCh
             open_alert = await AlertRepository(uow.session).open_alert(rule.id, _dedup_key(event.buyer_id, None, None), buyer_id=event.buyer_id)
             fell_from = min(event.old_grade, open_alert.details.get("old_grade") or event.old_grade) if open_alert is not None else event.old_grade
             severity = rules.downgrade_severity(old_grade=fell_from, new_grade=event.new_grade, base=rule.severity)
-            await raise_condition(uow, ctx, rule=rule, severity=severity, buyer_id=event.buyer_id, details={**facts, "old_grade": fell_from},
-                                  title=f"Buyer {event.buyer_id} downgraded from grade {fell_from} to {event.new_grade}")
+            await raise_condition(
+                uow,
+                ctx,
+                rule=rule,
+                severity=severity,
+                buyer_id=event.buyer_id,
+                details={**facts, "old_grade": fell_from},
+                title=f"Buyer {event.buyer_id} downgraded from grade {fell_from} to {event.new_grade}",
+            )
         elif event.old_grade is not None and event.new_grade < event.old_grade:
             await _clear_rule(uow, ctx, rule=rule, buyer_id=event.buyer_id, reason="upgraded again")
     for rule in await _enabled(uow, RuleType.RISK_CLASS_WORSENED):
         move = rules.risk_class_move(rule.params["order"], event.old_risk_class, event.new_risk_class)
         if move > 0:
-            await raise_condition(uow, ctx, rule=rule, severity=rule.severity, buyer_id=event.buyer_id, details=facts,
-                                  title=f"Buyer {event.buyer_id} moved from risk class {event.old_risk_class} to {event.new_risk_class}")
+            await raise_condition(
+                uow,
+                ctx,
+                rule=rule,
+                severity=rule.severity,
+                buyer_id=event.buyer_id,
+                details=facts,
+                title=f"Buyer {event.buyer_id} moved from risk class {event.old_risk_class} to {event.new_risk_class}",
+            )
         elif move < 0:
             await _clear_rule(uow, ctx, rule=rule, buyer_id=event.buyer_id, reason="moved to a better risk class")
 
@@ -300,12 +422,22 @@ async def evaluate_status(uow: UnitOfWork, ctx: ServiceContext, *, event: Accoun
     await clear_condition(uow, ctx, rule_types=others, buyer_id=event.buyer_id, reason=f"account is {event.new_status}")
     if raised is not None:
         for rule in await _enabled(uow, raised):
-            await raise_condition(uow, ctx, rule=rule, severity=rule.severity, buyer_id=event.buyer_id,
-                                  title=f"Account {event.buyer_id} is {event.new_status.replace('_', ' ')}",
-                                  details={"old_status": event.old_status, "new_status": event.new_status, "reason": event.reason})
+            await raise_condition(
+                uow,
+                ctx,
+                rule=rule,
+                severity=rule.severity,
+                buyer_id=event.buyer_id,
+                title=f"Account {event.buyer_id} is {event.new_status.replace('_', ' ')}",
+                details={"old_status": event.old_status, "new_status": event.new_status, "reason": event.reason},
+            )
     base = ctx.settings.links_base_url
     await webhooks.publish(
-        uow, ctx, event_type="account.status_changed", buyer_id=event.buyer_id, severity=None,
+        uow,
+        ctx,
+        event_type="account.status_changed",
+        buyer_id=event.buyer_id,
+        severity=None,
         data={"account": {"buyer_id": event.buyer_id, "old_status": event.old_status, "new_status": event.new_status, "reason": event.reason}},
         links={"buyer_alerts": f"{base}/v1/alerts?buyer_id={event.buyer_id}", "collection_cases": f"{base}/v1/collections/cases?buyer_id={event.buyer_id}"},
     )
@@ -314,9 +446,15 @@ async def evaluate_status(uow: UnitOfWork, ctx: ServiceContext, *, event: Accoun
 async def evaluate_review(uow: UnitOfWork, ctx: ServiceContext, *, buyer: BuyerProfile) -> None:
     for rule in await _enabled(uow, RuleType.REVIEW_OVERDUE):
         if rules.review_overdue(review_due_on=buyer.review_due_on, today=ctx.today, grace_days=rule.params["grace_days"]):
-            await raise_condition(uow, ctx, rule=rule, severity=rule.severity, buyer_id=buyer.buyer_id,
-                                  title=f"Credit review of {buyer.buyer_id} was due on {buyer.review_due_on}",
-                                  details={"review_due_on": str(buyer.review_due_on)})
+            await raise_condition(
+                uow,
+                ctx,
+                rule=rule,
+                severity=rule.severity,
+                buyer_id=buyer.buyer_id,
+                title=f"Credit review of {buyer.buyer_id} was due on {buyer.review_due_on}",
+                details={"review_due_on": str(buyer.review_due_on)},
+            )
         else:
             await _clear_rule(uow, ctx, rule=rule, buyer_id=buyer.buyer_id, reason="review no longer overdue")
 
@@ -329,9 +467,15 @@ async def evaluate_reviews(uow: UnitOfWork, ctx: ServiceContext) -> int:
     for rule in await _enabled(uow, RuleType.REVIEW_OVERDUE):
         overdue = await buyers.with_review_due_before(ctx.today - timedelta(days=rule.params["grace_days"]))
         for buyer in overdue:
-            await raise_condition(uow, ctx, rule=rule, severity=rule.severity, buyer_id=buyer.buyer_id,
-                                  title=f"Credit review of {buyer.buyer_id} was due on {buyer.review_due_on}",
-                                  details={"review_due_on": str(buyer.review_due_on)})
+            await raise_condition(
+                uow,
+                ctx,
+                rule=rule,
+                severity=rule.severity,
+                buyer_id=buyer.buyer_id,
+                title=f"Credit review of {buyer.buyer_id} was due on {buyer.review_due_on}",
+                details={"review_due_on": str(buyer.review_due_on)},
+            )
         still_overdue = {_dedup_key(buyer.buyer_id, None, None) for buyer in overdue}
         for alert in await AlertRepository(uow.session).open_alerts_of_rule(rule.id):
             if alert.dedup_key not in still_overdue:
@@ -362,8 +506,11 @@ async def evaluate_concentration(uow: UnitOfWork, ctx: ServiceContext, *, curren
     if checked:
         # Buyers are many: only the large ones are worth fetching. Countries and industries are few.
         buyer_shares = [rule.params["max_share"] for rule, key in keyed if rule.id in checked and key == "buyer_id"]
-        sums = await buyers.exposure_by(currency, keys=sorted({key for rule, key in keyed if rule.id in checked}),
-                                        buyer_at_least=rules.smallest_amount_above(min(buyer_shares), total=total) if buyer_shares else Decimal(0))
+        sums = await buyers.exposure_by(
+            currency,
+            keys=sorted({key for rule, key in keyed if rule.id in checked}),
+            buyer_at_least=rules.smallest_amount_above(min(buyer_shares), total=total) if buyer_shares else Decimal(0),
+        )
     open_by_rule = await AlertRepository(uow.session).open_alerts_of_rules([rule.id for rule in concentration_rules])
     for rule, key in keyed:
         max_share = rule.params["max_share"]
@@ -373,7 +520,12 @@ async def evaluate_concentration(uow: UnitOfWork, ctx: ServiceContext, *, curren
             subject = f"{key}:{group}"
             if share > max_share:
                 await raise_condition(
-                    uow, ctx, rule=rule, severity=rule.severity, buyer_id=group if key == "buyer_id" else None, subject=subject,
+                    uow,
+                    ctx,
+                    rule=rule,
+                    severity=rule.severity,
+                    buyer_id=group if key == "buyer_id" else None,
+                    subject=subject,
                     title=f"{key.replace('_id', '').capitalize()} {group} holds {share:.0%} of {currency} exposure (limit {max_share:.0%})",
                     details={"group": group, "share": round(share, 4), "max_share": max_share, "currency": currency},
                 )
@@ -397,9 +549,16 @@ def _grouped(rule: AlertRule, key: str, sums: dict[str, Decimal]) -> dict[str, D
 
 async def raise_webhook_failing(uow: UnitOfWork, ctx: ServiceContext, *, subscription_id: str, url: str, reason: str) -> None:
     for rule in await _enabled(uow, RuleType.WEBHOOK_FAILING):
-        await raise_condition(uow, ctx, rule=rule, severity=rule.severity, buyer_id=None, subject=f"subscription:{subscription_id}",
-                              title=f"Webhook subscription {subscription_id} disabled: {reason}",
-                              details={"subscription_id": subscription_id, "url": url, "reason": reason})
+        await raise_condition(
+            uow,
+            ctx,
+            rule=rule,
+            severity=rule.severity,
+            buyer_id=None,
+            subject=f"subscription:{subscription_id}",
+            title=f"Webhook subscription {subscription_id} disabled: {reason}",
+            details={"subscription_id": subscription_id, "url": url, "reason": reason},
+        )
 
 
 async def get_alert(uow: UnitOfWork, *, alert_id: str) -> Alert:
@@ -426,11 +585,20 @@ async def resolve(uow: UnitOfWork, ctx: ServiceContext, *, alert_id: str, by: st
 
 
 async def page_alerts(
-    uow: UnitOfWork, *, buyer_id: str | None, severity: str | None, status: str | None, rule_type: str | None, limit: int, offset: int,
-    account_owner: str | None = None, unresolved: bool = False,
+    uow: UnitOfWork,
+    *,
+    buyer_id: str | None,
+    severity: str | None,
+    status: str | None,
+    rule_type: str | None,
+    limit: int,
+    offset: int,
+    account_owner: str | None = None,
+    unresolved: bool = False,
 ) -> tuple[list[Alert], int]:
-    return await AlertRepository(uow.session).page(buyer_id=buyer_id, severity=severity, status=status, rule_type=rule_type, limit=limit, offset=offset,
-                                                   account_owner=account_owner, unresolved=unresolved)
+    return await AlertRepository(uow.session).page(
+        buyer_id=buyer_id, severity=severity, status=status, rule_type=rule_type, limit=limit, offset=offset, account_owner=account_owner, unresolved=unresolved
+    )
 
 
 async def open_counts(uow: UnitOfWork) -> dict[str, int]:

@@ -1,16 +1,14 @@
 from __future__ import annotations
 
+import functools
 from datetime import date
 from decimal import Decimal
-
-import functools
 
 from sqlalchemy import bindparam, func, literal_column, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from creditguard_alerts.buyers.models import BuyerProfile, InsuranceCover
 from creditguard_alerts.database import Money
-
 
 # Built once: the concentration check runs them for every batch of exposure changes.
 _EXPOSED_IN_CURRENCY = (BuyerProfile.currency == bindparam("currency"), BuyerProfile.exposure > 0)
@@ -19,7 +17,7 @@ _EXPOSURE_TOTAL = select(func.count(), func.sum(BuyerProfile.exposure)).where(*_
 
 
 @functools.cache
-def _exposure_by_statement(keys: tuple[str, ...]):  # type: ignore[no-untyped-def]
+def _exposure_by_statement(keys: tuple[str, ...]):
     """Sums per group of each key in one UNION ALL, told apart by its first column; buyers only
     from ``buyer_at_least`` up (they are many, and only the large ones matter)."""
     branches = []
@@ -70,7 +68,7 @@ class BuyerRepository:
         ids = sorted(buyer_ids)
         found: dict[str, BuyerProfile | InsuranceCover] = {}
         for start in range(0, len(ids), IN_LIST_SIZE):
-            rows = await self.session.execute(select(model).where(model.buyer_id.in_(ids[start:start + IN_LIST_SIZE])))
+            rows = await self.session.execute(select(model).where(model.buyer_id.in_(ids[start : start + IN_LIST_SIZE])))
             found.update((row.buyer_id, row) for row in rows.scalars())
         return found
 

@@ -11,8 +11,8 @@ from creditguard_alerts.collections.schemas import ActionIn, ActionOut, CaseDeta
 from creditguard_alerts.context import ContextDep
 from creditguard_shared.auth import Principal, Role, require_roles
 from creditguard_shared.errors import Unprocessable
-from creditguard_shared.service_app import UnitOfWorkDep
 from creditguard_shared.schema_types import MAX_OFFSET, PathId
+from creditguard_shared.service_app import UnitOfWorkDep
 
 router = APIRouter(prefix="/v1/collections", tags=["collections"])
 
@@ -24,8 +24,13 @@ LevelName = Annotated[str | None, Query(pattern="^(" + "|".join([NO_LEVEL, *(lev
 
 @router.get("/cases", response_model=CasePage, summary="Collection cases, most overdue first")
 async def list_cases(
-    uow: UnitOfWorkDep, _: Read, buyer_id: str | None = None, status: CaseStatus = None, level: LevelName = None,
-    limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=MAX_OFFSET),
+    uow: UnitOfWorkDep,
+    _: Read,
+    buyer_id: str | None = None,
+    status: CaseStatus = None,
+    level: LevelName = None,
+    limit: int = Query(50, ge=1, le=500),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> CasePage:
     cases, total = await service.page_cases(uow, buyer_id=buyer_id, status=status, level=level, limit=limit, offset=offset)
     return CasePage(items=[CaseOut.model_validate(c) for c in cases], total=total, limit=limit, offset=offset)
@@ -46,8 +51,13 @@ async def record_action(case_id: PathId, body: ActionIn, uow: UnitOfWorkDep, ctx
 
 @router.get("/actions", response_model=WorkQueue, summary="The work queue: pending level actions due on or before a day (default today)")
 async def work_queue(
-    uow: UnitOfWorkDep, ctx: ContextDep, _: Read, due_before: date | None = None, buyer_id: str | None = None,
-    limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=MAX_OFFSET),
+    uow: UnitOfWorkDep,
+    ctx: ContextDep,
+    _: Read,
+    due_before: date | None = None,
+    buyer_id: str | None = None,
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> WorkQueue:
     rows, total = await service.work_queue(uow, ctx, due_before=due_before, buyer_id=buyer_id, limit=limit, offset=offset)
     items = [WorkItem(action=ActionOut.model_validate(a), case=CaseOut.model_validate(c)) for a, c in rows]
@@ -59,7 +69,12 @@ async def list_strategies(uow: UnitOfWorkDep, _: Read) -> list[StrategyOut]:
     return [StrategyOut.model_validate(s) for s in await service.list_strategies(uow)]
 
 
-@router.put("/strategies/{strategy_id}", response_model=StrategyOut, responses={201: {"model": StrategyOut, "description": "Created"}}, summary="Create or replace a strategy")
+@router.put(
+    "/strategies/{strategy_id}",
+    response_model=StrategyOut,
+    responses={201: {"model": StrategyOut, "description": "Created"}},
+    summary="Create or replace a strategy",
+)
 async def put_strategy(strategy_id: PathId, body: StrategyIn, uow: UnitOfWorkDep, ctx: ContextDep, response: Response, _: Work) -> StrategyOut:
     if body.id != strategy_id:
         raise Unprocessable("The body's id must match the path.", field="id")

@@ -51,8 +51,14 @@ async def on_payment_late(uow: UnitOfWork, event: PaymentLateV1, _: EventEnvelop
         invoice = collections.invoice_facts(receivable, ctx=ctx, days_past_due=event.days_past_due)
     else:
         # The invoice itself has not arrived yet (another topic); the event says enough to act on.
-        invoice = InvoiceFacts(invoice_id=event.invoice_id, buyer_id=event.buyer_id, due_on=event.due_on, open_amount=event.open_amount,
-                               currency=event.currency, days_past_due=event.days_past_due)
+        invoice = InvoiceFacts(
+            invoice_id=event.invoice_id,
+            buyer_id=event.buyer_id,
+            due_on=event.due_on,
+            open_amount=event.open_amount,
+            currency=event.currency,
+            days_past_due=event.days_past_due,
+        )
     await collections.watch_invoice(uow, ctx, invoice=invoice)
 
 

@@ -66,7 +66,7 @@ class CollectionRepository:
         loaded: dict[str, CollectionCase | None] = self.session.info.setdefault(_CASES_BY_INVOICE, {})
         loaded.update(dict.fromkeys(invoice_ids))
         for start in range(0, len(invoice_ids), _IN_LIST_CHUNK):
-            chunk = invoice_ids[start:start + _IN_LIST_CHUNK]
+            chunk = invoice_ids[start : start + _IN_LIST_CHUNK]
             for case in (await self.session.execute(select(CollectionCase).where(CollectionCase.invoice_id.in_(chunk)))).scalars():
                 loaded[case.invoice_id] = case
 
@@ -80,8 +80,15 @@ class CollectionRepository:
         return list((await self.session.execute(select(CollectionCase).where(CollectionCase.status == OPEN))).scalars())
 
     async def buyer_holds_other_than(self, *, buyer_id: str, case_id: str) -> bool:
-        statement = select(func.count()).select_from(CollectionCase).where(
-            CollectionCase.buyer_id == buyer_id, CollectionCase.status == OPEN, CollectionCase.hold_requested.is_(True), CollectionCase.id != case_id,
+        statement = (
+            select(func.count())
+            .select_from(CollectionCase)
+            .where(
+                CollectionCase.buyer_id == buyer_id,
+                CollectionCase.status == OPEN,
+                CollectionCase.hold_requested.is_(True),
+                CollectionCase.id != case_id,
+            )
         )
         return (await self.session.execute(statement)).scalar_one() > 0
 
@@ -103,8 +110,10 @@ class CollectionRepository:
 
     async def close_pending(self, *, case_id: str, status: str, at: datetime) -> None:
         statement = (
-            update(CollectionAction).where(CollectionAction.case_id == case_id, CollectionAction.status == PENDING)
-            .values(status=status, completed_at=at).execution_options(synchronize_session="fetch")
+            update(CollectionAction)
+            .where(CollectionAction.case_id == case_id, CollectionAction.status == PENDING)
+            .values(status=status, completed_at=at)
+            .execution_options(synchronize_session="fetch")
         )
         await self.session.execute(statement)
 
@@ -114,11 +123,15 @@ class CollectionRepository:
             conditions.append(CollectionAction.buyer_id == buyer_id)
         total = (await self.session.execute(select(func.count()).select_from(CollectionAction).where(*conditions))).scalar_one()
         statement = (
-            select(CollectionAction, CollectionCase).join(CollectionCase, CollectionCase.id == CollectionAction.case_id)
-            .where(*conditions).order_by(CollectionAction.due_on, CollectionCase.days_past_due.desc(), CollectionAction.id).limit(limit).offset(offset)
+            select(CollectionAction, CollectionCase)
+            .join(CollectionCase, CollectionCase.id == CollectionAction.case_id)
+            .where(*conditions)
+            .order_by(CollectionAction.due_on, CollectionCase.days_past_due.desc(), CollectionAction.id)
+            .limit(limit)
+            .offset(offset)
         )
         return [(a, c) for a, c in await self.session.execute(statement)], total
 
     async def open_counts_by_level(self) -> dict[str, int]:
         rows = await self.session.execute(select(CollectionCase.level, func.count()).where(CollectionCase.status == OPEN).group_by(CollectionCase.level))
-        return {level: count for level, count in rows}
+        return dict(rows.tuples().all())

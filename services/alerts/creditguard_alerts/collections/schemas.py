@@ -11,8 +11,17 @@ from creditguard_shared.events.contracts import RiskClassName
 from creditguard_shared.schema_types import Identifier, IsoDate, NonNegativeAmount, PositiveAmount
 
 ActionKind = Literal[
-    "call", "email", "letter", "note", "promise_to_pay", "dispute", "dispute_resolved",
-    "insurer_notified", "claim_filed", "legal_filed", "level_done",
+    "call",
+    "email",
+    "letter",
+    "note",
+    "promise_to_pay",
+    "dispute",
+    "dispute_resolved",
+    "insurer_notified",
+    "claim_filed",
+    "legal_filed",
+    "level_done",
 ]
 
 

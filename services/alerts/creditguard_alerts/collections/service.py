@@ -66,16 +66,21 @@ async def _choose_strategy(uow: UnitOfWork, *, buyer_id: str, amount: Decimal) -
     buyer = await BuyerRepository(uow.session).get(buyer_id)
     segment = rules.Segment(risk_class=buyer.risk_class if buyer else None, industry=buyer.industry if buyer else None, amount=amount)
     for strategy in await CollectionRepository(uow.session).enabled_strategies():
-        if rules.in_segment(segment=segment, risk_classes=strategy.risk_classes, industries=strategy.industries,
-                            min_amount=strategy.min_amount, max_amount=strategy.max_amount):
+        if rules.in_segment(
+            segment=segment, risk_classes=strategy.risk_classes, industries=strategy.industries, min_amount=strategy.min_amount, max_amount=strategy.max_amount
+        ):
             return strategy
     raise Unprocessable("No enabled collection strategy matches; keep a catch-all strategy enabled.")
 
 
 def _links(ctx: ServiceContext, case: CollectionCase) -> dict[str, str]:
     base = ctx.settings.links_base_url
-    return {"case": f"{base}/v1/collections/cases/{case.id}", "work_queue": f"{base}/v1/collections/actions",
-            "buyer_alerts": f"{base}/v1/alerts?buyer_id={case.buyer_id}", "receivables": f"{base}/v1/buyers/{case.buyer_id}/receivables"}
+    return {
+        "case": f"{base}/v1/collections/cases/{case.id}",
+        "work_queue": f"{base}/v1/collections/actions",
+        "buyer_alerts": f"{base}/v1/alerts?buyer_id={case.buyer_id}",
+        "receivables": f"{base}/v1/buyers/{case.buyer_id}/receivables",
+    }
 
 
 async def _announce(uow: UnitOfWork, ctx: ServiceContext, *, event_type: str, case: CollectionCase, extra: dict[str, Any] | None = None) -> None:
@@ -83,12 +88,30 @@ async def _announce(uow: UnitOfWork, ctx: ServiceContext, *, event_type: str, ca
     await webhooks.publish(uow, ctx, event_type=event_type, buyer_id=case.buyer_id, severity=None, data=data, links=_links(ctx, case))
 
 
-async def _note(uow: UnitOfWork, ctx: ServiceContext, *, case: CollectionCase, kind: str, actor: str, comment: str | None = None,
-                details: dict[str, Any] | None = None, status: str = RECORDED, level: str | None = None) -> CollectionAction:
+async def _note(
+    uow: UnitOfWork,
+    ctx: ServiceContext,
+    *,
+    case: CollectionCase,
+    kind: str,
+    actor: str,
+    comment: str | None = None,
+    details: dict[str, Any] | None = None,
+    status: str = RECORDED,
+    level: str | None = None,
+) -> CollectionAction:
     action = CollectionAction(
-        case_id=case.id, buyer_id=case.buyer_id, kind=kind, level=level, status=status,
-        due_on=ctx.today if status == PENDING else None, created_at=ctx.now, completed_at=None if status == PENDING else ctx.now,
-        actor=actor, comment=comment, details=details or {},
+        case_id=case.id,
+        buyer_id=case.buyer_id,
+        kind=kind,
+        level=level,
+        status=status,
+        due_on=ctx.today if status == PENDING else None,
+        created_at=ctx.now,
+        completed_at=None if status == PENDING else ctx.now,
+        actor=actor,
+        comment=comment,
+        details=details or {},
     )
     await CollectionRepository(uow.session).add(action)
     return action
@@ -103,9 +126,21 @@ async def track_invoice(uow: UnitOfWork, ctx: ServiceContext, *, invoice: Invoic
             return None
         strategy = await _choose_strategy(uow, buyer_id=invoice.buyer_id, amount=invoice.open_amount)
         case = CollectionCase(
-            id=f"case_{uuid.uuid4().hex}", invoice_id=invoice.invoice_id, buyer_id=invoice.buyer_id, strategy_id=strategy.id,
-            currency=invoice.currency, due_on=invoice.due_on, open_amount=invoice.open_amount, days_past_due=invoice.days_past_due,
-            status=OPEN, level=rules.NO_LEVEL, level_index=-1, disputed=False, hold_requested=False, opened_at=ctx.now, updated_at=ctx.now,
+            id=f"case_{uuid.uuid4().hex}",
+            invoice_id=invoice.invoice_id,
+            buyer_id=invoice.buyer_id,
+            strategy_id=strategy.id,
+            currency=invoice.currency,
+            due_on=invoice.due_on,
+            open_amount=invoice.open_amount,
+            days_past_due=invoice.days_past_due,
+            status=OPEN,
+            level=rules.NO_LEVEL,
+            level_index=-1,
+            disputed=False,
+            hold_requested=False,
+            opened_at=ctx.now,
+            updated_at=ctx.now,
         )
         await repository.add(case)
         await _announce(uow, ctx, event_type="collection.case_opened", case=case, extra={"strategy_id": strategy.id})
@@ -115,8 +150,14 @@ async def track_invoice(uow: UnitOfWork, ctx: ServiceContext, *, invoice: Invoic
         await _close(uow, ctx, case=case, reason=alert_rules.settled_reason(due_on=invoice.due_on, settled_on=invoice.settled_on))
         return case
     if invoice.open_amount < case.open_amount:
-        await _note(uow, ctx, case=case, kind="partial_payment", actor=SYSTEM,
-                    details={"previous_open_amount": str(case.open_amount), "open_amount": str(invoice.open_amount)})
+        await _note(
+            uow,
+            ctx,
+            case=case,
+            kind="partial_payment",
+            actor=SYSTEM,
+            details={"previous_open_amount": str(case.open_amount), "open_amount": str(invoice.open_amount)},
+        )
     if invoice.open_amount != case.open_amount:
         case.open_amount, case.updated_at = invoice.open_amount, ctx.now
     # The day count follows the clock; it alone does not make the case updated.
@@ -127,11 +168,26 @@ async def track_invoice(uow: UnitOfWork, ctx: ServiceContext, *, invoice: Invoic
 
 async def _escalate(uow: UnitOfWork, ctx: ServiceContext, *, case: CollectionCase) -> None:
     if rules.promise_broken(promised_until=case.promised_until, today=ctx.today):
-        await _note(uow, ctx, case=case, kind="promise_broken", actor=SYSTEM,
-                    details={"promised_until": case.promised_until.isoformat(), "promised_amount": None if case.promised_amount is None else str(case.promised_amount)})
+        await _note(
+            uow,
+            ctx,
+            case=case,
+            kind="promise_broken",
+            actor=SYSTEM,
+            details={"promised_until": case.promised_until.isoformat(), "promised_amount": None if case.promised_amount is None else str(case.promised_amount)},
+        )
         # Scoring counts broken promises in the buyer's payment behaviour.
-        uow.emit(PromiseBrokenV1(buyer_id=case.buyer_id, case_id=case.id, invoice_id=case.invoice_id, promised_until=case.promised_until,
-                                 promised_amount=case.promised_amount, broken_on=ctx.today), subject=case.buyer_id)
+        uow.emit(
+            PromiseBrokenV1(
+                buyer_id=case.buyer_id,
+                case_id=case.id,
+                invoice_id=case.invoice_id,
+                promised_until=case.promised_until,
+                promised_amount=case.promised_amount,
+                broken_on=ctx.today,
+            ),
+            subject=case.buyer_id,
+        )
         case.promised_until, case.promised_amount, case.updated_at = None, None, ctx.now
     if rules.escalation_paused(promised_until=case.promised_until, disputed=case.disputed, today=ctx.today):
         return
@@ -143,18 +199,30 @@ async def _escalate(uow: UnitOfWork, ctx: ServiceContext, *, case: CollectionCas
         await _enter_level(uow, ctx, case=case, index=case.level_index + 1, levels=strategy.levels)
 
 
-async def _enter_level(uow: UnitOfWork, ctx: ServiceContext, *, case: CollectionCase, index: int, levels: list[dict]) -> None:
+async def _enter_level(uow: UnitOfWork, ctx: ServiceContext, *, case: CollectionCase, index: int, levels: list[dict[str, Any]]) -> None:
     previous = case.level
     if case.level_index >= 0:
         # Only a level's task is ever pending: a case entering its first level has none to close.
         await CollectionRepository(uow.session).close_pending(case_id=case.id, status=SUPERSEDED, at=ctx.now)
     case.level_index, case.level, case.updated_at = index, levels[index]["level"], ctx.now
-    await _note(uow, ctx, case=case, kind="level_action", level=case.level, actor=SYSTEM, status=PENDING,
-                details={"days_past_due": case.days_past_due, "trigger_days_past_due": levels[index]["days_past_due"]})
+    await _note(
+        uow,
+        ctx,
+        case=case,
+        kind="level_action",
+        level=case.level,
+        actor=SYSTEM,
+        status=PENDING,
+        details={"days_past_due": case.days_past_due, "trigger_days_past_due": levels[index]["days_past_due"]},
+    )
     if case.level == Level.STOP_SUPPLIES and not case.hold_requested:
         case.hold_requested = True
-        uow.emit(AccountHoldRequestedV1(buyer_id=case.buyer_id, hold=True, case_id=case.id,
-                                        reason=f"Collections: invoice {case.invoice_id} is {case.days_past_due} days past due"), subject=case.buyer_id)
+        uow.emit(
+            AccountHoldRequestedV1(
+                buyer_id=case.buyer_id, hold=True, case_id=case.id, reason=f"Collections: invoice {case.invoice_id} is {case.days_past_due} days past due"
+            ),
+            subject=case.buyer_id,
+        )
     await _announce(uow, ctx, event_type="collection.level_changed", case=case, extra={"previous_level": previous, "level": case.level})
 
 
@@ -164,8 +232,12 @@ async def _close(uow: UnitOfWork, ctx: ServiceContext, *, case: CollectionCase, 
     case.status, case.closed_at, case.close_reason, case.open_amount, case.updated_at = CLOSED, ctx.now, reason, Decimal("0.00"), ctx.now
     await _note(uow, ctx, case=case, kind="closed", actor=SYSTEM, comment=reason)
     if case.hold_requested and not await repository.buyer_holds_other_than(buyer_id=case.buyer_id, case_id=case.id):
-        uow.emit(AccountHoldRequestedV1(buyer_id=case.buyer_id, hold=False, case_id=case.id,
-                                        reason=f"Collections: invoice {case.invoice_id} {reason}; no other case holds the account"), subject=case.buyer_id)
+        uow.emit(
+            AccountHoldRequestedV1(
+                buyer_id=case.buyer_id, hold=False, case_id=case.id, reason=f"Collections: invoice {case.invoice_id} {reason}; no other case holds the account"
+            ),
+            subject=case.buyer_id,
+        )
     case.hold_requested = False
     await _announce(uow, ctx, event_type="collection.case_closed", case=case)
 
@@ -196,8 +268,9 @@ async def record_action(uow: UnitOfWork, ctx: ServiceContext, *, case_id: str, a
     elif action.kind in ("insurer_notified", "claim_filed"):
         await receivables.mark_insurer_step(uow, invoice_id=case.invoice_id, step=action.kind, on=ctx.today)
         rule_type = RuleType.INSURANCE_REPORT_DEADLINE if action.kind == "insurer_notified" else RuleType.INSURANCE_CLAIM_DEADLINE
-        await alerting.clear_condition(uow, ctx, rule_types=(rule_type.value,), buyer_id=case.buyer_id, invoice_id=case.invoice_id,
-                                       reason=f"{action.kind.replace('_', ' ')} by {actor}")
+        await alerting.clear_condition(
+            uow, ctx, rule_types=(rule_type.value,), buyer_id=case.buyer_id, invoice_id=case.invoice_id, reason=f"{action.kind.replace('_', ' ')} by {actor}"
+        )
     if action.kind != "note":
         await CollectionRepository(uow.session).close_pending(case_id=case.id, status=DONE, at=ctx.now)
     details = {k: str(v) for k, v in (("promised_on", action.promised_on), ("promised_amount", action.promised_amount)) if v is not None}
@@ -217,11 +290,15 @@ async def escalate_open_cases(uow: UnitOfWork, ctx: ServiceContext) -> int:
     return len(cases)
 
 
-async def page_cases(uow: UnitOfWork, *, buyer_id: str | None, status: str | None, level: str | None, limit: int, offset: int) -> tuple[list[CollectionCase], int]:
+async def page_cases(
+    uow: UnitOfWork, *, buyer_id: str | None, status: str | None, level: str | None, limit: int, offset: int
+) -> tuple[list[CollectionCase], int]:
     return await CollectionRepository(uow.session).page_cases(buyer_id=buyer_id, status=status, level=level, limit=limit, offset=offset)
 
 
-async def work_queue(uow: UnitOfWork, ctx: ServiceContext, *, due_before: date | None, buyer_id: str | None, limit: int, offset: int) -> tuple[list[tuple[CollectionAction, CollectionCase]], int]:
+async def work_queue(
+    uow: UnitOfWork, ctx: ServiceContext, *, due_before: date | None, buyer_id: str | None, limit: int, offset: int
+) -> tuple[list[tuple[CollectionAction, CollectionCase]], int]:
     return await CollectionRepository(uow.session).work_queue(due_before=due_before or ctx.today, buyer_id=buyer_id, limit=limit, offset=offset)
 
 
@@ -231,13 +308,21 @@ async def open_counts(uow: UnitOfWork) -> dict[str, int]:
 
 def invoice_facts(receivable: Receivable, *, ctx: ServiceContext, days_past_due: int = 0) -> InvoiceFacts:
     return InvoiceFacts(
-        invoice_id=receivable.invoice_id, buyer_id=receivable.buyer_id, due_on=receivable.due_on, open_amount=receivable.open_amount,
-        currency=receivable.currency, days_past_due=max(days_past_due, max((ctx.today - receivable.due_on).days, 0)),
-        insurer_notified=receivable.insurer_notified_on is not None, claim_filed=receivable.claim_filed_on is not None,
+        invoice_id=receivable.invoice_id,
+        buyer_id=receivable.buyer_id,
+        due_on=receivable.due_on,
+        open_amount=receivable.open_amount,
+        currency=receivable.currency,
+        days_past_due=max(days_past_due, max((ctx.today - receivable.due_on).days, 0)),
+        insurer_notified=receivable.insurer_notified_on is not None,
+        claim_filed=receivable.claim_filed_on is not None,
         settled_on=receivable.settled_on,
         awaiting_settlements=alert_rules.awaiting_settlements(
-            due_on=receivable.due_on, recorded_at=receivable.recorded_at, now=ctx.now,
-            backposted_after_days=ctx.settings.backposted_after_days, settle_hours=ctx.settings.backposted_settle_hours,
+            due_on=receivable.due_on,
+            recorded_at=receivable.recorded_at,
+            now=ctx.now,
+            backposted_after_days=ctx.settings.backposted_after_days,
+            settle_hours=ctx.settings.backposted_settle_hours,
         ),
     )
 

@@ -7,8 +7,8 @@ from fastapi import APIRouter, Depends, Query
 from creditguard_alerts.receivables import service
 from creditguard_alerts.receivables.schemas import ReceivableOut
 from creditguard_shared.auth import Principal, Role, require_roles
-from creditguard_shared.service_app import UnitOfWorkDep
 from creditguard_shared.schema_types import PathId
+from creditguard_shared.service_app import UnitOfWorkDep
 
 router = APIRouter(prefix="/v1", tags=["receivables"])
 

@@ -8,7 +8,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from creditguard_alerts.receivables.models import Receivable, ReceivableSettlement
 from creditguard_shared.receivables import ReceivablesReadAhead
 
-
 # In ``session.info``: the receivables and settlements a batch of events read at once. Held here
 # also because the session's identity map holds objects only weakly.
 _READ_AT_ONCE = "alerts.receivables_read_at_once"

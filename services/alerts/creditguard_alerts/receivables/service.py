@@ -24,8 +24,16 @@ async def record_invoice(uow: UnitOfWork, *, event: InvoicePostedV1, now: dateti
     if existing is not None:
         return existing
     receivable = Receivable(
-        invoice_id=event.invoice_id, buyer_id=event.buyer_id, amount=event.amount, currency=event.currency,
-        issued_on=event.issued_on, due_on=event.due_on, open_amount=event.amount, settled_on=None, late_bucket=0, recorded_at=now,
+        invoice_id=event.invoice_id,
+        buyer_id=event.buyer_id,
+        amount=event.amount,
+        currency=event.currency,
+        issued_on=event.issued_on,
+        due_on=event.due_on,
+        open_amount=event.amount,
+        settled_on=None,
+        late_bucket=0,
+        recorded_at=now,
     )
     await repository.add(receivable)
     await _refresh(repository, receivable)

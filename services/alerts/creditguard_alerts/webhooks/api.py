@@ -20,8 +20,8 @@ from creditguard_alerts.webhooks.schemas import (
     SubscriptionPatch,
 )
 from creditguard_shared.auth import Principal, Role, require_roles
-from creditguard_shared.service_app import UnitOfWorkDep
 from creditguard_shared.schema_types import MAX_OFFSET, PathId
+from creditguard_shared.service_app import UnitOfWorkDep
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 
@@ -55,8 +55,12 @@ async def update_subscription(subscription_id: PathId, body: SubscriptionPatch, 
 
 @router.get("/subscriptions/{subscription_id}/deliveries", response_model=DeliveryPage, summary="Delivery history, newest first")
 async def list_deliveries(
-    subscription_id: PathId, uow: UnitOfWorkDep, _: Manage, status: DeliveryStatus = None,
-    limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=MAX_OFFSET),
+    subscription_id: PathId,
+    uow: UnitOfWorkDep,
+    _: Manage,
+    status: DeliveryStatus = None,
+    limit: int = Query(50, ge=1, le=500),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> DeliveryPage:
     deliveries, total = await service.page_deliveries(uow, subscription_id=subscription_id, status=status, limit=limit, offset=offset)
     return DeliveryPage(items=[DeliveryOut.model_validate(d) for d in deliveries], total=total, limit=limit, offset=offset)
@@ -65,8 +69,11 @@ async def list_deliveries(
 @router.get("/deliveries/{delivery_id}", response_model=DeliveryDetail, summary="A delivery with its payload and every attempt")
 async def get_delivery(delivery_id: PathId, uow: UnitOfWorkDep, _: Manage) -> DeliveryDetail:
     delivery, attempts = await service.get_delivery(uow, delivery_id=delivery_id)
-    return DeliveryDetail(**DeliveryOut.model_validate(delivery).model_dump(), payload=json.loads(delivery.payload),
-                          attempt_history=[AttemptOut.model_validate(a) for a in attempts])
+    return DeliveryDetail(
+        **DeliveryOut.model_validate(delivery).model_dump(),
+        payload=json.loads(delivery.payload),
+        attempt_history=[AttemptOut.model_validate(a) for a in attempts],
+    )
 
 
 @router.post("/deliveries/{delivery_id}/redeliver", response_model=DeliveryOut, summary="Send again (same webhook-id), with a fresh retry period")

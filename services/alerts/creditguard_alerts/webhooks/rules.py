@@ -49,9 +49,15 @@ def unsafe_address(address: str, allowed: Iterable[IPv4Network | IPv6Network]) -
         ip = ip.ipv4_mapped
     if any(ip in network for network in allowed):
         return None
-    for kind, flagged in (("loopback", ip.is_loopback), ("link-local", ip.is_link_local), ("multicast", ip.is_multicast),
-                          ("unspecified", ip.is_unspecified), ("reserved", ip.is_reserved), ("private", ip.is_private),
-                          ("non-global", not ip.is_global)):
+    for kind, flagged in (
+        ("loopback", ip.is_loopback),
+        ("link-local", ip.is_link_local),
+        ("multicast", ip.is_multicast),
+        ("unspecified", ip.is_unspecified),
+        ("reserved", ip.is_reserved),
+        ("private", ip.is_private),
+        ("non-global", not ip.is_global),
+    ):
         if flagged:
             return f"{ip} is a {kind} address"
     return None

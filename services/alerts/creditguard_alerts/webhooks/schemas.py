@@ -9,8 +9,13 @@ from creditguard_alerts.severity import Severity
 from creditguard_shared.schema_types import Identifier
 
 EventType = Literal[
-    "alert.raised", "alert.escalated", "alert.resolved", "collection.case_opened", "collection.level_changed",
-    "collection.case_closed", "account.status_changed",
+    "alert.raised",
+    "alert.escalated",
+    "alert.resolved",
+    "collection.case_opened",
+    "collection.level_changed",
+    "collection.case_closed",
+    "account.status_changed",
 ]
 Url = Annotated[str, StringConstraints(min_length=1, max_length=2000, strip_whitespace=True)]
 

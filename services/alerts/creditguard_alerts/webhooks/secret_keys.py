@@ -44,8 +44,7 @@ class WebhookSecretKeys:
     def _require(self) -> MultiFernet:
         if self._box is None:
             raise ServiceUnavailable(
-                f"Webhook secrets are stored encrypted and no key is configured: set {SETTING} "
-                "(`creditguard-alerts new-webhook-secret-key` prints a new key)."
+                f"Webhook secrets are stored encrypted and no key is configured: set {SETTING} (`creditguard-alerts new-webhook-secret-key` prints a new key)."
             )
         return self._box
 

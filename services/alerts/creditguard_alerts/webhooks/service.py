@@ -58,9 +58,16 @@ async def create_subscription(uow: UnitOfWork, ctx: ServiceContext, *, subscript
     await check_target(subscription.url, ctx)
     secret = rules.new_secret()
     entity = WebhookSubscription(
-        id=f"sub_{uuid.uuid4().hex}", url=subscription.url, description=subscription.description,
-        event_types=sorted(set(subscription.event_types)), filter=subscription.filter.model_dump(mode="json", exclude_none=True),
-        secret_encrypted=ctx.settings.secret_keys.encrypt(secret), enabled=True, disabled_reason=None, created_at=ctx.now, updated_at=ctx.now,
+        id=f"sub_{uuid.uuid4().hex}",
+        url=subscription.url,
+        description=subscription.description,
+        event_types=sorted(set(subscription.event_types)),
+        filter=subscription.filter.model_dump(mode="json", exclude_none=True),
+        secret_encrypted=ctx.settings.secret_keys.encrypt(secret),
+        enabled=True,
+        disabled_reason=None,
+        created_at=ctx.now,
+        updated_at=ctx.now,
     )
     await WebhookRepository(uow.session).add(entity)
     return entity, secret
@@ -114,13 +121,27 @@ def _buyer_view(buyer_id: str | None, buyer: BuyerProfile | None) -> dict[str, A
         return None
     if buyer is None:
         return {"buyer_id": buyer_id}
-    return {"buyer_id": buyer.buyer_id, "name": buyer.name, "country": buyer.country, "industry": buyer.industry,
-            "account_owner": buyer.account_owner, "grade": buyer.grade, "risk_class": buyer.risk_class, "account_status": buyer.account_status}
+    return {
+        "buyer_id": buyer.buyer_id,
+        "name": buyer.name,
+        "country": buyer.country,
+        "industry": buyer.industry,
+        "account_owner": buyer.account_owner,
+        "grade": buyer.grade,
+        "risk_class": buyer.risk_class,
+        "account_status": buyer.account_status,
+    }
 
 
 async def publish(
-    uow: UnitOfWork, ctx: ServiceContext, *, event_type: str, buyer_id: str | None, severity: str | None,
-    data: dict[str, Any], links: dict[str, str],
+    uow: UnitOfWork,
+    ctx: ServiceContext,
+    *,
+    event_type: str,
+    buyer_id: str | None,
+    severity: str | None,
+    data: dict[str, Any],
+    links: dict[str, str],
 ) -> int:
     """Store one delivery per matching enabled subscription, in the caller's transaction."""
     repository = WebhookRepository(uow.session)
@@ -132,13 +153,25 @@ async def publish(
     matching = [s for s in subscriptions if rules.matches(s.filter, buyer_id=buyer_id, account_owner=account_owner, severity=severity)]
     for subscription in matching:
         message_id = f"msg_{uuid.uuid4().hex}"
-        body = {"type": event_type, "timestamp": ctx.now.isoformat(),
-                "data": {**data, "buyer": _buyer_view(buyer_id, buyer), "account_owner": account_owner, "links": links}}
-        await repository.add(WebhookDelivery(
-            id=message_id, subscription_id=subscription.id, event_type=event_type, buyer_id=buyer_id,
-            payload=json.dumps(body, separators=(",", ":"), default=str), status=PENDING, attempts=0,
-            next_attempt_at=ctx.now, created_at=ctx.now, retry_started_at=ctx.now,
-        ))
+        body = {
+            "type": event_type,
+            "timestamp": ctx.now.isoformat(),
+            "data": {**data, "buyer": _buyer_view(buyer_id, buyer), "account_owner": account_owner, "links": links},
+        }
+        await repository.add(
+            WebhookDelivery(
+                id=message_id,
+                subscription_id=subscription.id,
+                event_type=event_type,
+                buyer_id=buyer_id,
+                payload=json.dumps(body, separators=(",", ":"), default=str),
+                status=PENDING,
+                attempts=0,
+                next_attempt_at=ctx.now,
+                created_at=ctx.now,
+                retry_started_at=ctx.now,
+            )
+        )
     return len(matching)
 
 
@@ -171,7 +204,14 @@ def _decrypted(token: str, ctx: ServiceContext) -> tuple[str, str | None]:
 
 
 async def _send(
-    client: aiohttp.ClientSession, ctx: ServiceContext, *, delivery_id: str, url: str, secret: str, payload: str, refusal: str | None,
+    client: aiohttp.ClientSession,
+    ctx: ServiceContext,
+    *,
+    delivery_id: str,
+    url: str,
+    secret: str,
+    payload: str,
+    refusal: str | None,
 ) -> AttemptOutcome:
     started = time.perf_counter()
     if refusal is not None:
@@ -203,7 +243,11 @@ GaveUpHandler = Callable[[UnitOfWork, ServiceContext, WebhookSubscription, str],
 
 
 async def dispatch_due(
-    *, uow_factory: UnitOfWorkFactory, context: Callable[[], ServiceContext], client: aiohttp.ClientSession, on_subscription_disabled: GaveUpHandler,
+    *,
+    uow_factory: UnitOfWorkFactory,
+    context: Callable[[], ServiceContext],
+    client: aiohttp.ClientSession,
+    on_subscription_disabled: GaveUpHandler,
 ) -> int:
     """Send every due delivery once: claim (lease), send without a transaction open, record the outcome."""
     ctx = context()
@@ -245,10 +289,16 @@ async def _record(uow: UnitOfWork, ctx: ServiceContext, *, outcome: AttemptOutco
         return
     metrics = ctx.metrics
     metrics.webhook_duration.labels(metrics.service).observe(outcome.duration_seconds)
-    await repository.add(WebhookAttempt(
-        delivery_id=delivery.id, attempted_at=ctx.now, status_code=outcome.status_code, error=outcome.error,
-        duration_seconds=outcome.duration_seconds, succeeded=outcome.succeeded,
-    ))
+    await repository.add(
+        WebhookAttempt(
+            delivery_id=delivery.id,
+            attempted_at=ctx.now,
+            status_code=outcome.status_code,
+            error=outcome.error,
+            duration_seconds=outcome.duration_seconds,
+            succeeded=outcome.succeeded,
+        )
+    )
     delivery.attempts += 1
     delivery.last_attempt_at, delivery.last_status_code, delivery.last_error = ctx.now, outcome.status_code, outcome.error
     if outcome.succeeded:

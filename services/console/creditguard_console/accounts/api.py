@@ -24,8 +24,18 @@ async def account_page(buyer_id: str, request: Request, me: Me, context: Context
     account = await service.load(context.upstream, person=me.person, buyer_id=buyer_id)
     bars, centre, bars_height = charts.reason_bars((account.score or {}).get("reasons", []))
     line, points = charts.grade_line(account.grade_history)
-    return render(request, "account.html", me=me, account=account, bars=bars, centre=centre, bars_height=bars_height,
-                  grade_line=line, grade_points=points, today=context.clock.now().date())
+    return render(
+        request,
+        "account.html",
+        me=me,
+        account=account,
+        bars=bars,
+        centre=centre,
+        bars_height=bars_height,
+        grade_line=line,
+        grade_points=points,
+        today=context.clock.now().date(),
+    )
 
 
 def _text(form: FormData, name: str, *, required: bool = True, max_length: int = 500) -> str:
@@ -62,17 +72,31 @@ async def set_limit(buyer_id: str, me: Me, form: CheckedForm, context: ContextDe
     terms = _text(form, "payment_terms_days")
     if not terms.isdigit():
         raise Unprocessable("Payment terms are a number of days.")
-    await service.set_limit(context.upstream, person=me.person, buyer_id=buyer_id, amount=_amount(form, "amount") or "0",
-                            currency=_text(form, "currency").upper(), terms_days=int(terms), review_on=_date(form, "review_on", required=False),
-                            reason=_text(form, "reason"))
+    await service.set_limit(
+        context.upstream,
+        person=me.person,
+        buyer_id=buyer_id,
+        amount=_amount(form, "amount") or "0",
+        currency=_text(form, "currency").upper(),
+        terms_days=int(terms),
+        review_on=_date(form, "review_on", required=False),
+        reason=_text(form, "reason"),
+    )
     return redirect(f"/accounts/{buyer_id}", notice="Limit set.")
 
 
 @router.post("/accounts/{buyer_id}/temporary-increase")
 async def add_temporary_increase(buyer_id: str, me: Me, form: CheckedForm, context: ContextDep) -> Response:
     require(me, Permission.MANAGE_LIMITS)
-    await service.add_temporary_increase(context.upstream, person=me.person, buyer_id=buyer_id, amount=_amount(form, "amount") or "0",
-                                         valid_from=_date(form, "valid_from"), valid_until=_date(form, "valid_until"), reason=_text(form, "reason"))
+    await service.add_temporary_increase(
+        context.upstream,
+        person=me.person,
+        buyer_id=buyer_id,
+        amount=_amount(form, "amount") or "0",
+        valid_from=_date(form, "valid_from"),
+        valid_until=_date(form, "valid_until"),
+        reason=_text(form, "reason"),
+    )
     return redirect(f"/accounts/{buyer_id}", notice="Temporary increase added.")
 
 
@@ -89,8 +113,14 @@ async def set_status(buyer_id: str, me: Me, form: CheckedForm, context: ContextD
 @router.post("/accounts/{buyer_id}/cases/{case_id}/promise")
 async def record_promise(buyer_id: str, case_id: str, me: Me, form: CheckedForm, context: ContextDep) -> Response:
     require(me, Permission.COLLECT)
-    await service.record_promise(context.upstream, person=me.person, case_id=case_id, promised_on=_date(form, "promised_on"),
-                                 amount=_amount(form, "promised_amount", required=False), comment=_text(form, "comment", required=False, max_length=2000))
+    await service.record_promise(
+        context.upstream,
+        person=me.person,
+        case_id=case_id,
+        promised_on=_date(form, "promised_on"),
+        amount=_amount(form, "promised_amount", required=False),
+        comment=_text(form, "comment", required=False, max_length=2000),
+    )
     return redirect(f"/accounts/{buyer_id}", notice="Promise to pay recorded.")
 
 

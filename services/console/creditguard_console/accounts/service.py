@@ -27,17 +27,17 @@ async def _or_none(call: Awaitable[T]) -> T | None:
 @dataclass(frozen=True)
 class Account:
     buyer_id: str
-    profile: dict | None
-    score: dict | None
-    grade_history: list[dict]
-    limit: dict | None
-    exposure: dict | None
-    invoices: list[dict]
-    alerts: list[dict]
-    cases: list[dict]
-    pending_checks: list[dict]
-    past_checks: list[dict]
-    audit: list[dict]
+    profile: dict[str, Any] | None
+    score: dict[str, Any] | None
+    grade_history: list[dict[str, Any]]
+    limit: dict[str, Any] | None
+    exposure: dict[str, Any] | None
+    invoices: list[dict[str, Any]]
+    alerts: list[dict[str, Any]]
+    cases: list[dict[str, Any]]
+    pending_checks: list[dict[str, Any]]
+    past_checks: list[dict[str, Any]]
+    audit: list[dict[str, Any]]
 
     @property
     def name(self) -> str:
@@ -50,8 +50,10 @@ async def load(upstream: Upstream, *, person: Person, buyer_id: str) -> Account:
 
     scoring, limits, alerts = reader("scoring"), reader("limits"), reader("alerts")
 
-    def checks(state: str, limit: int) -> Awaitable[dict]:
-        return upstream.post("limits", "/v1/credit-checks/search", person=person, json={"state": state, "buyer_ids": [buyer_id], "sort": "-created_at", "limit": limit})
+    def checks(state: str, limit: int) -> Awaitable[dict[str, Any]]:
+        return upstream.post(
+            "limits", "/v1/credit-checks/search", person=person, json={"state": state, "buyer_ids": [buyer_id], "sort": "-created_at", "limit": limit}
+        )
 
     (profile, score, history, limit, exposure, invoices, alert_page, case_page, pending, decided, audit) = await asyncio.gather(
         _or_none(scoring(f"/v1/buyers/{buyer_id}")),
@@ -70,35 +72,51 @@ async def load(upstream: Upstream, *, person: Person, buyer_id: str) -> Account:
         raise NotFound(f"No buyer {buyer_id} in scoring or limits.")
     cases = await asyncio.gather(*(alerts(f"/v1/collections/cases/{c['id']}") for c in case_page["items"]))
     return Account(
-        buyer_id=buyer_id, profile=profile, score=score,
-        grade_history=list(reversed((history or {}).get("items", []))), limit=limit, exposure=exposure, invoices=invoices or [],
-        alerts=alert_page["items"], cases=list(cases), pending_checks=pending["items"], past_checks=decided["items"],
+        buyer_id=buyer_id,
+        profile=profile,
+        score=score,
+        grade_history=list(reversed((history or {}).get("items", []))),
+        limit=limit,
+        exposure=exposure,
+        invoices=invoices or [],
+        alerts=alert_page["items"],
+        cases=list(cases),
+        pending_checks=pending["items"],
+        past_checks=decided["items"],
         audit=sorted(audit or [], key=lambda a: a["changed_at"], reverse=True)[:30],
     )
 
 
-async def set_limit(upstream: Upstream, *, person: Person, buyer_id: str, amount: str, currency: str, terms_days: int, review_on: date | None, reason: str) -> dict:
+async def set_limit(
+    upstream: Upstream, *, person: Person, buyer_id: str, amount: str, currency: str, terms_days: int, review_on: date | None, reason: str
+) -> dict[str, Any]:
     body: dict[str, Any] = {"amount": amount, "currency": currency, "payment_terms_days": terms_days, "reason": reason}
     if review_on:
         body["review_on"] = review_on.isoformat()
     return await upstream.put("limits", f"/v1/buyers/{buyer_id}/limit", person=person, json=body)
 
 
-async def add_temporary_increase(upstream: Upstream, *, person: Person, buyer_id: str, amount: str, valid_from: date, valid_until: date, reason: str) -> dict:
-    return await upstream.post("limits", f"/v1/buyers/{buyer_id}/temporary-increases", person=person, json={
-        "amount": amount, "valid_from": valid_from.isoformat(), "valid_until": valid_until.isoformat(), "reason": reason})
+async def add_temporary_increase(
+    upstream: Upstream, *, person: Person, buyer_id: str, amount: str, valid_from: date, valid_until: date, reason: str
+) -> dict[str, Any]:
+    return await upstream.post(
+        "limits",
+        f"/v1/buyers/{buyer_id}/temporary-increases",
+        person=person,
+        json={"amount": amount, "valid_from": valid_from.isoformat(), "valid_until": valid_until.isoformat(), "reason": reason},
+    )
 
 
-async def set_status(upstream: Upstream, *, person: Person, buyer_id: str, status: str, reason: str) -> dict:
+async def set_status(upstream: Upstream, *, person: Person, buyer_id: str, status: str, reason: str) -> dict[str, Any]:
     return await upstream.put("limits", f"/v1/buyers/{buyer_id}/status", person=person, json={"status": status, "reason": reason})
 
 
-async def record_promise(upstream: Upstream, *, person: Person, case_id: str, promised_on: date, amount: str | None, comment: str | None) -> dict:
+async def record_promise(upstream: Upstream, *, person: Person, case_id: str, promised_on: date, amount: str | None, comment: str | None) -> dict[str, Any]:
     body: dict[str, Any] = {"kind": "promise_to_pay", "promised_on": promised_on.isoformat(), "comment": comment or None}
     if amount:
         body["promised_amount"] = amount
     return await upstream.post("alerts", f"/v1/collections/cases/{case_id}/actions", person=person, json=body)
 
 
-async def acknowledge_alert(upstream: Upstream, *, person: Person, alert_id: str, comment: str | None) -> dict:
+async def acknowledge_alert(upstream: Upstream, *, person: Person, alert_id: str, comment: str | None) -> dict[str, Any]:
     return await upstream.post("alerts", f"/v1/alerts/{alert_id}/ack", person=person, json={"comment": comment or None})

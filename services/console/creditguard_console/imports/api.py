@@ -44,8 +44,15 @@ async def import_preview(request: Request, me: Me, form: CheckedForm, context: C
     except rules.FileProblem as problem:
         return render(request, "import.html", me=me, file_problem=str(problem), status_code=422)
     preview = await service.preview(context.upstream, person=me.person, lines=lines)
-    return render(request, "import_preview.html", me=me, preview=preview, content=text,
-                  valid=sum(1 for p in preview if p.line.valid), invalid=sum(1 for p in preview if not p.line.valid))
+    return render(
+        request,
+        "import_preview.html",
+        me=me,
+        preview=preview,
+        content=text,
+        valid=sum(1 for p in preview if p.line.valid),
+        invalid=sum(1 for p in preview if not p.line.valid),
+    )
 
 
 @router.post("/imports/limits/apply", response_class=HTMLResponse)

@@ -87,5 +87,6 @@ def _line(number: int, row: dict[str, str], seen: set[str]) -> LimitLine:
     reason = row.get("reason") or None
     if reason and len(reason) > 500:
         problems.append("reason is longer than 500 characters")
-    return LimitLine(line=number, buyer_id=buyer_id, amount=amount, currency=currency, terms_days=terms_days, review_on=review_on,
-                     reason=reason, problems=tuple(problems))
+    return LimitLine(
+        line=number, buyer_id=buyer_id, amount=amount, currency=currency, terms_days=terms_days, review_on=review_on, reason=reason, problems=tuple(problems)
+    )

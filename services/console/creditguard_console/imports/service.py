@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import Any
 
 from creditguard_console.imports.rules import LimitLine
 from creditguard_console.people.models import Person
@@ -18,7 +19,7 @@ CONCURRENCY = 8
 @dataclass(frozen=True)
 class PreviewLine:
     line: LimitLine
-    current: dict | None
+    current: dict[str, Any] | None
 
     @property
     def change(self) -> str:
@@ -27,7 +28,10 @@ class PreviewLine:
         if self.current is None or self.current.get("amount") is None:
             return "new"
         same = (str(self.current["amount"]), self.current.get("currency"), self.current.get("payment_terms_days")) == (
-            f"{self.line.amount:.2f}", self.line.currency, self.line.terms_days)
+            f"{self.line.amount:.2f}",
+            self.line.currency,
+            self.line.terms_days,
+        )
         return "unchanged" if same else "change"
 
 
@@ -40,7 +44,7 @@ class Applied:
 async def preview(upstream: Upstream, *, person: Person, lines: list[LimitLine]) -> list[PreviewLine]:
     gate = asyncio.Semaphore(CONCURRENCY)
 
-    async def current(line: LimitLine) -> dict | None:
+    async def current(line: LimitLine) -> dict[str, Any] | None:
         if not line.valid:
             return None
         async with gate:
@@ -49,7 +53,7 @@ async def preview(upstream: Upstream, *, person: Person, lines: list[LimitLine])
             except NotFound:
                 return None
 
-    return [PreviewLine(line=line, current=found) for line, found in zip(lines, await asyncio.gather(*(current(l) for l in lines)), strict=True)]
+    return [PreviewLine(line=line, current=found) for line, found in zip(lines, await asyncio.gather(*(current(item) for item in lines)), strict=True)]
 
 
 async def apply(upstream: Upstream, *, person: Person, lines: list[LimitLine], default_reason: str) -> list[Applied]:

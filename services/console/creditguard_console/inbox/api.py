@@ -25,6 +25,11 @@ async def inbox_page(request: Request, me: Me, context: ContextDep, everyone: bo
 @router.get("/inbox.csv")
 async def inbox_csv(me: Me, context: ContextDep, everyone: bool = Query(False, alias="all")) -> Response:
     inbox = await service.load(context.upstream, person=me.person, owner=_owner(me, everyone), page=1, per_page=500)
-    return csv_download("inbox-alerts.csv", ["alert_id", "buyer_id", "buyer_name", "severity", "status", "title", "raised_at", "acknowledged_by"],
-                        ([a["id"], a["buyer_id"], inbox.names.get(a["buyer_id"] or ""), a["severity"], a["status"], a["title"], a["raised_at"],
-                          a["acknowledged_by"]] for a in inbox.alerts))
+    return csv_download(
+        "inbox-alerts.csv",
+        ["alert_id", "buyer_id", "buyer_name", "severity", "status", "title", "raised_at", "acknowledged_by"],
+        (
+            [a["id"], a["buyer_id"], inbox.names.get(a["buyer_id"] or ""), a["severity"], a["status"], a["title"], a["raised_at"], a["acknowledged_by"]]
+            for a in inbox.alerts
+        ),
+    )

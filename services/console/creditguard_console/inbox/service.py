@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import Any
 
 from creditguard_console.people.models import Person
 from creditguard_console.upstream.client import Upstream
@@ -13,9 +14,9 @@ from creditguard_console.upstream.client import Upstream
 @dataclass(frozen=True)
 class Inbox:
     owner: str | None
-    alerts: list[dict]
+    alerts: list[dict[str, Any]]
     alerts_total: int
-    holds: list[dict]
+    holds: list[dict[str, Any]]
     holds_total: int
     names: dict[str, str]
 
@@ -29,5 +30,11 @@ async def load(upstream: Upstream, *, person: Person, owner: str | None, page: i
     )
     buyer_ids = sorted({a["buyer_id"] for a in alerts["items"] if a["buyer_id"]})
     page = await upstream.get("scoring", "/v1/buyers", person=person, params={"buyer_id": buyer_ids, "limit": len(buyer_ids)}) if buyer_ids else {"items": []}
-    return Inbox(owner=owner, alerts=alerts["items"], alerts_total=alerts["total"], holds=holds["items"], holds_total=holds["total"],
-                 names={b["buyer_id"]: b["name"] for b in page["items"]})
+    return Inbox(
+        owner=owner,
+        alerts=alerts["items"],
+        alerts_total=alerts["total"],
+        holds=holds["items"],
+        holds_total=holds["total"],
+        names={b["buyer_id"]: b["name"] for b in page["items"]},
+    )

@@ -18,15 +18,27 @@ async def people_page(request: Request, me: Me, session: DbSession, context: Con
     require(me, Permission.MANAGE_PEOPLE)
     people = await service.list_people(session)
     now = context.clock.now()
-    return render(request, "people.html", me=me, people=people, roles=[r.value for r in rules.PersonRole],
-                  locked={p.person_id for p in people if rules.is_locked(p.locked_until, now=now)})
+    return render(
+        request,
+        "people.html",
+        me=me,
+        people=people,
+        roles=[r.value for r in rules.PersonRole],
+        locked={p.person_id for p in people if rules.is_locked(p.locked_until, now=now)},
+    )
 
 
 @router.post("/people")
 async def add_person(me: Me, form: CheckedForm, session: DbSession, context: ContextDep) -> Response:
     require(me, Permission.MANAGE_PEOPLE)
-    person = await service.create_person(session, email=str(form.get("email") or ""), name=str(form.get("name") or "").strip() or "?",
-                                         role=str(form.get("role") or ""), password=str(form.get("password") or ""), now=context.clock.now())
+    person = await service.create_person(
+        session,
+        email=str(form.get("email") or ""),
+        name=str(form.get("name") or "").strip() or "?",
+        role=str(form.get("role") or ""),
+        password=str(form.get("password") or ""),
+        now=context.clock.now(),
+    )
     await session.commit()
     return redirect("/people", notice=f"{person.name} ({person.email}) may sign in as {person.role.replace('_', ' ')}.")
 

@@ -14,9 +14,9 @@ class PersonRole(StrEnum):
 
 
 class Permission(StrEnum):
-    DECIDE = "decide"            # approve or reject a referred order
+    DECIDE = "decide"  # approve or reject a referred order
     MANAGE_LIMITS = "manage_limits"  # limits, temporary increases, hold and release, bulk import
-    COLLECT = "collect"          # promises to pay on collection cases
+    COLLECT = "collect"  # promises to pay on collection cases
     ACKNOWLEDGE = "acknowledge"  # acknowledge an alert
     MANAGE_PEOPLE = "manage_people"
 

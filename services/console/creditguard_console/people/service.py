@@ -55,8 +55,13 @@ async def create_person(session: AsyncSession, *, email: str, name: str, role: s
     if await repository.by_email(email) is not None:
         raise Conflict(f"{email} already has an account.")
     person = Person(
-        person_id=f"p_{secrets.token_hex(8)}", email=email, name=name.strip()[:100], role=role, password_hash=hash_password(password),
-        failed_sign_ins=0, created_at=now,
+        person_id=f"p_{secrets.token_hex(8)}",
+        email=email,
+        name=name.strip()[:100],
+        role=role,
+        password_hash=hash_password(password),
+        failed_sign_ins=0,
+        created_at=now,
     )
     await repository.add(person)
     return person
@@ -78,11 +83,13 @@ async def sign_in(session: AsyncSession, *, email: str, password: str, now: date
         _verify(_DUMMY_HASH, password)
         raise SignInRefused("The e-mail or the password is wrong.")
     if rules.is_locked(person.locked_until, now=now):
-        raise LockedOut(f"This account is locked after {policy.lock_after} failed sign-ins; try again after "
-                        f"{person.locked_until:%H:%M} UTC or ask an administrator.")
+        raise LockedOut(
+            f"This account is locked after {policy.lock_after} failed sign-ins; try again after {person.locked_until:%H:%M} UTC or ask an administrator."
+        )
     if not _verify(person.password_hash, password):
         person.failed_sign_ins, person.locked_until = rules.after_failed_sign_in(
-            person.failed_sign_ins, now=now, lock_after=policy.lock_after, lock_minutes=policy.lock_minutes)
+            person.failed_sign_ins, now=now, lock_after=policy.lock_after, lock_minutes=policy.lock_minutes
+        )
         if person.locked_until is not None:
             raise LockedOut(f"Wrong password {policy.lock_after} times: this account is locked for {policy.lock_minutes} minutes.")
         raise SignInRefused("The e-mail or the password is wrong.")

@@ -22,5 +22,8 @@ async def portfolio_page(request: Request, me: Me, context: ContextDep) -> HTMLR
 @router.get("/portfolio/riskiest.csv")
 async def riskiest_csv(me: Me, context: ContextDep) -> Response:
     portfolio = await service.load(context.upstream, person=me.person, riskiest=500)
-    return csv_download("riskiest-accounts.csv", ["buyer_id", "name", "country", "industry", "account_owner", "grade", "pd"],
-                        ([b["buyer_id"], b["name"], b["country"], b["industry"], b["account_owner"], b["grade"], b["pd"]] for b in portfolio.riskiest))
+    return csv_download(
+        "riskiest-accounts.csv",
+        ["buyer_id", "name", "country", "industry", "account_owner", "grade", "pd"],
+        ([b["buyer_id"], b["name"], b["country"], b["industry"], b["account_owner"], b["grade"], b["pd"]] for b in portfolio.riskiest),
+    )

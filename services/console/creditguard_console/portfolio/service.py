@@ -9,19 +9,19 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from creditguard_console.people.models import Person
 from creditguard_console.upstream.client import Upstream
-
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Portfolio:
-    figures: dict
-    forecast: dict
-    riskiest: list[dict]
+    figures: dict[str, Any]
+    forecast: dict[str, Any]
+    riskiest: list[dict[str, Any]]
     names: dict[str, str]
     fetched_at: datetime
 
@@ -51,7 +51,7 @@ class PortfolioCache:
     async def _refetch(self, fetch: Callable[[], Awaitable[Portfolio]]) -> None:
         try:
             self._store(await fetch())
-        except Exception:  # noqa: BLE001 - the stale figures stay; the next request tries again
+        except Exception:  # the stale figures stay; the next request tries again
             logger.warning("refreshing the portfolio figures failed; showing the previous ones", exc_info=True)
 
 

@@ -40,17 +40,56 @@ async def referral_queue(request: Request, me: Me, context: ContextDep, filters:
 @router.get("/referrals.csv")
 async def referral_queue_csv(me: Me, context: ContextDep, filters: Filters) -> Response:
     rows = await service.whole_queue(context.upstream, person=me.person, filters=filters, now=context.clock.now(), cap=EXPORT_CAP)
-    return csv_download("referrals.csv", [
-        "check_id", "order_id", "buyer_id", "buyer_name", "account_owner", "country", "amount", "currency", "payment_terms_days", "reasons",
-        "grade", "pd", "limit", "limit_currency", "exposure_before", "exposure_after", "expected_contribution", "insured", "created_at", "age_hours",
-    ], (
-        [r.check["id"], r.check["order_id"], r.check["buyer_id"], (r.buyer or {}).get("name"), (r.buyer or {}).get("account_owner"),
-         (r.buyer or {}).get("country"), r.check["amount"], r.check["currency"], r.check["payment_terms_days"],
-         " ".join(reason["code"] for reason in r.check["reasons"]), (r.buyer or {}).get("grade"), (r.buyer or {}).get("pd"),
-         r.check["limit"], r.check["limit_currency"], r.check["exposure_before"], r.check["exposure_after"], r.expected_contribution, r.insured,
-         r.check["created_at"], round(r.age_hours, 1)]
-        for r in rows
-    ))
+    return csv_download(
+        "referrals.csv",
+        [
+            "check_id",
+            "order_id",
+            "buyer_id",
+            "buyer_name",
+            "account_owner",
+            "country",
+            "amount",
+            "currency",
+            "payment_terms_days",
+            "reasons",
+            "grade",
+            "pd",
+            "limit",
+            "limit_currency",
+            "exposure_before",
+            "exposure_after",
+            "expected_contribution",
+            "insured",
+            "created_at",
+            "age_hours",
+        ],
+        (
+            [
+                r.check["id"],
+                r.check["order_id"],
+                r.check["buyer_id"],
+                (r.buyer or {}).get("name"),
+                (r.buyer or {}).get("account_owner"),
+                (r.buyer or {}).get("country"),
+                r.check["amount"],
+                r.check["currency"],
+                r.check["payment_terms_days"],
+                " ".join(reason["code"] for reason in r.check["reasons"]),
+                (r.buyer or {}).get("grade"),
+                (r.buyer or {}).get("pd"),
+                r.check["limit"],
+                r.check["limit_currency"],
+                r.check["exposure_before"],
+                r.check["exposure_after"],
+                r.expected_contribution,
+                r.insured,
+                r.check["created_at"],
+                round(r.age_hours, 1),
+            ]
+            for r in rows
+        ),
+    )
 
 
 @router.post("/referrals/{check_id}/decision")

@@ -8,8 +8,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 QueueSort = Literal["created_at", "-created_at", "-amount", "amount", "-exposure_after"]
-SORT_LABELS = {"created_at": "Oldest first", "-created_at": "Newest first", "-amount": "Largest amount", "amount": "Smallest amount",
-               "-exposure_after": "Largest exposure after"}
+SORT_LABELS = {
+    "created_at": "Oldest first",
+    "-created_at": "Newest first",
+    "-amount": "Largest amount",
+    "amount": "Smallest amount",
+    "-exposure_after": "Largest exposure after",
+}
 
 
 class QueueFilters(BaseModel):

@@ -14,13 +14,29 @@ from creditguard_console.upstream.client import Upstream
 
 # The policy's reason codes a referral can carry; offered as the queue's reason filter.
 REASON_CODES = (
-    "limit_exceeded", "no_limit", "unknown_buyer", "group_limit_exceeded", "single_order_above_maximum", "terms_above_maximum", "overdue_amount",
-    "overdue_days", "overdue_beyond_usual", "account_on_hold", "account_blocked", "grade_risk", "review_overdue", "negative_contribution",
-    "no_economic_capacity", "contribution_needs_cover", "no_insurance_cover", "uninsured_exposure", "terms_beyond_insured_period",
+    "limit_exceeded",
+    "no_limit",
+    "unknown_buyer",
+    "group_limit_exceeded",
+    "single_order_above_maximum",
+    "terms_above_maximum",
+    "overdue_amount",
+    "overdue_days",
+    "overdue_beyond_usual",
+    "account_on_hold",
+    "account_blocked",
+    "grade_risk",
+    "review_overdue",
+    "negative_contribution",
+    "no_economic_capacity",
+    "contribution_needs_cover",
+    "no_insurance_cover",
+    "uninsured_exposure",
+    "terms_beyond_insured_period",
 )
 
 
-async def buyers_by_id(upstream: Upstream, *, person: Person, buyer_ids: list[str]) -> dict[str, dict]:
+async def buyers_by_id(upstream: Upstream, *, person: Person, buyer_ids: list[str]) -> dict[str, dict[str, Any]]:
     if not buyer_ids:
         return {}
     page = await upstream.get("scoring", "/v1/buyers", person=person, params={"buyer_id": buyer_ids, "limit": len(buyer_ids)})
@@ -40,8 +56,12 @@ async def queue(upstream: Upstream, *, person: Person, filters: QueueFilters, no
     if buyer_ids == []:
         return QueuePage(rows=[], total=0, filters=filters)
     search: dict[str, Any] = {
-        "state": "pending", "buyer_ids": buyer_ids, "reason": filters.reason, "sort": filters.sort,
-        "limit": filters.per_page, "offset": (filters.page - 1) * filters.per_page,
+        "state": "pending",
+        "buyer_ids": buyer_ids,
+        "reason": filters.reason,
+        "sort": filters.sort,
+        "limit": filters.per_page,
+        "offset": (filters.page - 1) * filters.per_page,
     }
     page = await upstream.post("limits", "/v1/credit-checks/search", person=person, json=search)
     buyers = await buyers_by_id(upstream, person=person, buyer_ids=sorted({c["buyer_id"] for c in page["items"]}))
@@ -60,5 +80,5 @@ async def whole_queue(upstream: Upstream, *, person: Person, filters: QueueFilte
     return [row for page in (first, *rest) for row in page.rows][:cap]
 
 
-async def decide(upstream: Upstream, *, person: Person, check_id: str, decision: str, comment: str) -> dict:
+async def decide(upstream: Upstream, *, person: Person, check_id: str, decision: str, comment: str) -> dict[str, Any]:
     return await upstream.post("limits", f"/v1/credit-checks/{check_id}/decision", person=person, json={"decision": decision, "comment": comment})

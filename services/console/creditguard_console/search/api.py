@@ -23,5 +23,8 @@ async def search_page(request: Request, me: Me, context: ContextDep, q: str = Qu
 @router.get("/search.csv")
 async def search_csv(me: Me, context: ContextDep, q: str = Query(..., min_length=1, max_length=200)) -> Response:
     found = await service.search(context.upstream, person=me.person, q=q.strip(), limit=500)
-    return csv_download("buyers.csv", ["buyer_id", "name", "country", "industry", "account_owner", "grade", "pd"],
-                        ([b["buyer_id"], b["name"], b["country"], b["industry"], b["account_owner"], b["grade"], b["pd"]] for b in found["items"]))
+    return csv_download(
+        "buyers.csv",
+        ["buyer_id", "name", "country", "industry", "account_owner", "grade", "pd"],
+        ([b["buyer_id"], b["name"], b["country"], b["industry"], b["account_owner"], b["grade"], b["pd"]] for b in found["items"]),
+    )

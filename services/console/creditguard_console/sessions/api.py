@@ -23,8 +23,16 @@ def home_of(role: str) -> str:
 
 def _login_page(request: Request, context: ContextDep, *, error: str | None = None, email: str = "", status_code: int = 200) -> HTMLResponse:
     token = secrets.token_urlsafe(32)
-    response = render(request, "login.html", me=None, login_csrf=token, login_error=error, email=email,
-                      next=safe_next(request.query_params.get("next"), ""), status_code=status_code)
+    response = render(
+        request,
+        "login.html",
+        me=None,
+        login_csrf=token,
+        login_error=error,
+        email=email,
+        next=safe_next(request.query_params.get("next"), ""),
+        status_code=status_code,
+    )
     response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=context.settings.cookie_secure, max_age=3600)
     return response
 
@@ -36,8 +44,12 @@ async def login_form(request: Request, context: ContextDep) -> HTMLResponse:
 
 @router.post("/login")
 async def login(
-    request: Request, session: DbSession, context: ContextDep,
-    email: str = Form("", max_length=200), password: str = Form("", max_length=1000), next: str = Form(""),
+    request: Request,
+    session: DbSession,
+    context: ContextDep,
+    email: str = Form("", max_length=200),
+    password: str = Form("", max_length=1000),
+    next: str = Form(""),
 ) -> Response:
     form = await request.form()
     submitted, cookie = form.get(CSRF_FIELD), request.cookies.get(LOGIN_CSRF_COOKIE)
@@ -58,8 +70,9 @@ async def login(
     token = await sessions.open_session(session, person=person, now=context.clock.now(), hours=context.settings.session_hours)
     await session.commit()
     response = RedirectResponse(safe_next(next, home_of(person.role)), status_code=303)
-    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", secure=context.settings.cookie_secure,
-                        max_age=int(context.settings.session_hours * 3600))
+    response.set_cookie(
+        SESSION_COOKIE, token, httponly=True, samesite="lax", secure=context.settings.cookie_secure, max_age=int(context.settings.session_hours * 3600)
+    )
     response.delete_cookie(LOGIN_CSRF_COOKIE)
     return response
 

@@ -19,7 +19,8 @@ class SessionRepository:
 
     async def live_with_person(self, token_sha256: str, *, now: datetime) -> tuple[WebSession, Person] | None:
         statement = (
-            select(WebSession, Person).join(Person, Person.person_id == WebSession.person_id)
+            select(WebSession, Person)
+            .join(Person, Person.person_id == WebSession.person_id)
             .where(WebSession.token_sha256 == token_sha256, WebSession.expires_at > now)
         )
         row = (await self.session.execute(statement)).first()

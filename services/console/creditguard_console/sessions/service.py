@@ -34,10 +34,15 @@ async def open_session(session: AsyncSession, *, person: Person, now: datetime, 
     # Sign-in is rare enough to carry the clean-up of expired sessions.
     await repository.remove_expired(now=now)
     token = secrets.token_urlsafe(32)
-    await repository.add(WebSession(
-        token_sha256=_digest(token), person_id=person.person_id, csrf_token=secrets.token_urlsafe(32),
-        created_at=now, expires_at=now + timedelta(hours=hours),
-    ))
+    await repository.add(
+        WebSession(
+            token_sha256=_digest(token),
+            person_id=person.person_id,
+            csrf_token=secrets.token_urlsafe(32),
+            created_at=now,
+            expires_at=now + timedelta(hours=hours),
+        )
+    )
     return token
 
 

@@ -20,15 +20,21 @@ SERVICES = ("scoring", "limits", "alerts")
 
 class Upstream:
     def __init__(
-        self, *, urls: dict[str, str], api_key: str, timeout: float, metrics: ConsoleMetrics,
+        self,
+        *,
+        urls: dict[str, str],
+        api_key: str,
+        timeout: float,
+        metrics: ConsoleMetrics,
         transports: dict[str, httpx.AsyncBaseTransport] | None = None,
     ) -> None:
         """``transports`` replaces the network for a service (tests run the services in-process)."""
         self.metrics = metrics
         limits = httpx.Limits(max_connections=50, max_keepalive_connections=20)
         self.clients = {
-            name: httpx.AsyncClient(base_url=urls[name], timeout=timeout, limits=limits, headers={"Authorization": f"Bearer {api_key}"},
-                                    transport=(transports or {}).get(name))
+            name: httpx.AsyncClient(
+                base_url=urls[name], timeout=timeout, limits=limits, headers={"Authorization": f"Bearer {api_key}"}, transport=(transports or {}).get(name)
+            )
             for name in SERVICES
         }
 
@@ -48,7 +54,8 @@ class Upstream:
     async def request(self, service: str, method: str, path: str, *, person: Person, params: Any = None, json: Any = None) -> Any:
         headers = {
             # Header values are Latin-1; a name is any Unicode, so it travels percent-encoded.
-            ACTING_USER_HEADER: quote(person.name, safe=" "), ACTING_ROLE_HEADER: person.role,
+            ACTING_USER_HEADER: quote(person.name, safe=" "),
+            ACTING_ROLE_HEADER: person.role,
             CORRELATION_HEADER: correlation_id_var.get() or "",
         }
         started = time.perf_counter()

@@ -31,7 +31,7 @@ def subscriptions(context: LimitsContext) -> list[Subscription]:
     ]
 
 
-def read_ahead(context: LimitsContext):  # type: ignore[no-untyped-def]
+def read_ahead(context: LimitsContext):
     """A batch's assessed buyers: their accounts locked and positions read in two statements."""
 
     async def prepare(uow: UnitOfWork, payloads: list[BaseModel]) -> None:

@@ -27,10 +27,13 @@ class AccountsRepository:
         missing = sorted(relationship_since.keys() - existing)
         if missing:
             dialect_insert = sqlite.insert if is_sqlite(str(self.session.bind.url)) else postgresql.insert
-            await self.session.execute(dialect_insert(CreditAccount).on_conflict_do_nothing(index_elements=["buyer_id"]), [
-                {"buyer_id": buyer_id, "status": "active", "flags": "[]", "relationship_since": relationship_since[buyer_id], "updated_at": now}
-                for buyer_id in missing
-            ])
+            await self.session.execute(
+                dialect_insert(CreditAccount).on_conflict_do_nothing(index_elements=["buyer_id"]),
+                [
+                    {"buyer_id": buyer_id, "status": "active", "flags": "[]", "relationship_since": relationship_since[buyer_id], "updated_at": now}
+                    for buyer_id in missing
+                ],
+            )
         return set(missing)
 
     async def purchases_by_buyer(self) -> dict[str, Decimal]:
@@ -76,21 +79,14 @@ class AccountsRepository:
         return list((await self.session.execute(statement)).scalars())
 
     async def audit_trail(self, *, subject_type: str, subject_id: str) -> list[LimitAudit]:
-        statement = (
-            select(LimitAudit)
-            .where(LimitAudit.subject_type == subject_type, LimitAudit.subject_id == subject_id)
-            .order_by(LimitAudit.audit_id)
-        )
+        statement = select(LimitAudit).where(LimitAudit.subject_type == subject_type, LimitAudit.subject_id == subject_id).order_by(LimitAudit.audit_id)
         return list((await self.session.execute(statement)).scalars())
 
     async def purchases_since(self, since: date, *, buyer_ids: set[str] | None = None) -> list[tuple[str, str, Decimal]]:
         """(buyer, currency, total invoiced) of the invoices issued after ``since``."""
         statement = (
-            select(Invoice.buyer_id, Invoice.currency, func.sum(Invoice.amount))
-            .where(Invoice.issued_on > since)
-            .group_by(Invoice.buyer_id, Invoice.currency)
+            select(Invoice.buyer_id, Invoice.currency, func.sum(Invoice.amount)).where(Invoice.issued_on > since).group_by(Invoice.buyer_id, Invoice.currency)
         )
         if buyer_ids is not None:
             statement = statement.where(Invoice.buyer_id.in_(buyer_ids))
         return [(buyer_id, currency, Decimal(total)) for buyer_id, currency, total in await self.session.execute(statement)]
-

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from creditguard_limits.economics.rules import LimitEconomics, limit_economics
 from creditguard_limits.fx.rules import RateTable, to_cents
@@ -24,7 +25,7 @@ class Recommendation:
     amount: Decimal
     max_single_order: Decimal
     max_terms_days: int
-    conditions: list[dict]
+    conditions: list[dict[str, Any]]
     economics: LimitEconomics
 
 
@@ -37,9 +38,19 @@ def usual_terms_days(policy: CreditPolicy, *, grade: int | None, limit_source: s
 
 
 def recommend(
-    policy: CreditPolicy, *, grade: int | None, equity: Decimal | None, sales: Decimal | None, statement_currency: str | None,
-    invoices_paid_on_time: int, rates: RateTable, relationship_days: int | None = None,
-    pd: Decimal | None = None, industry: str | None = None, terms_days: int | None = None, expected_days_late: Decimal = Decimal(0),
+    policy: CreditPolicy,
+    *,
+    grade: int | None,
+    equity: Decimal | None,
+    sales: Decimal | None,
+    statement_currency: str | None,
+    invoices_paid_on_time: int,
+    rates: RateTable,
+    relationship_days: int | None = None,
+    pd: Decimal | None = None,
+    industry: str | None = None,
+    terms_days: int | None = None,
+    expected_days_late: Decimal = Decimal(0),
     purchases_12m: Decimal = Decimal(0),
 ) -> Recommendation:
     """The grade's policy applied to the buyer's financial capacity, reduced to what earns within
@@ -58,15 +69,24 @@ def recommend(
     experienced = experienced_exposure(policy.payment_experience, purchases_12m=purchases_12m, terms_days=usual_terms, expected_days_late=expected_days_late)
     capacity = capacity_limit(grade_policy, equity=in_matrix_currency(equity), sales=in_matrix_currency(sales), experienced=experienced)
     money = limit_economics(
-        policy.economics, capacity=capacity, margin_rate=policy.economics.gross_margin.rate(industry=industry, product_line=None),
-        pd_12m=pd if pd is not None else policy.unassessed_pd, terms_days=usual_terms,
+        policy.economics,
+        capacity=capacity,
+        margin_rate=policy.economics.gross_margin.rate(industry=industry, product_line=None),
+        pd_12m=pd if pd is not None else policy.unassessed_pd,
+        terms_days=usual_terms,
         expected_days_late=expected_days_late,
     )
     fraction = ramp_up_fraction(policy.ramp_up, invoices_paid_on_time=invoices_paid_on_time, relationship_days=relationship_days)
     return Recommendation(
-        currency=currency, grade=grade, capacity_limit=capacity, economic_limit=money.economic_limit, ramp_up_fraction=fraction,
-        amount=to_cents(money.economic_limit * fraction), max_single_order=grade_policy.max_single_order,
-        max_terms_days=grade_policy.max_terms_days, conditions=[c.model_dump(mode="json", exclude_none=True) for c in grade_policy.conditions],
+        currency=currency,
+        grade=grade,
+        capacity_limit=capacity,
+        economic_limit=money.economic_limit,
+        ramp_up_fraction=fraction,
+        amount=to_cents(money.economic_limit * fraction),
+        max_single_order=grade_policy.max_single_order,
+        max_terms_days=grade_policy.max_terms_days,
+        conditions=[c.model_dump(mode="json", exclude_none=True) for c in grade_policy.conditions],
         economics=money,
     )
 

@@ -7,17 +7,18 @@ import json
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
-from creditguard_limits.models.accounts import CreditAccount, CreditGroup, LimitAudit, TemporaryIncrease
 from creditguard_limits.accounts.repository import AccountsRepository
 from creditguard_limits.accounts.rules import LIMIT_BELOW_EXPOSURE, Recommendation, audit_values, recommend, usual_terms_days, with_flag
 from creditguard_limits.accounts.schemas import GroupLimitIn, ImportedLimit, LimitIn, TemporaryIncreaseIn
 from creditguard_limits.context import LimitsContext
 from creditguard_limits.economics.rules import expected_days_late
-from creditguard_limits.position.rules import Position
-from creditguard_limits.position.service import LockedAccount, lock_account, lock_group, lock_or_create_account, position_of, publish_position
 from creditguard_limits.fx.rules import RateTable, to_cents
 from creditguard_limits.fx.service import rate_table, require_rate
+from creditguard_limits.models.accounts import CreditAccount, CreditGroup, LimitAudit, TemporaryIncrease
+from creditguard_limits.position.rules import Position
+from creditguard_limits.position.service import LockedAccount, lock_account, lock_group, lock_or_create_account, position_of, publish_position
 from creditguard_shared.errors import Conflict, NotFound, Unprocessable
 from creditguard_shared.events.contracts import (
     AccountHoldRequestedV1,
@@ -33,22 +34,46 @@ POLICY_ACTOR = "policy"
 
 
 async def _audit(
-    uow: UnitOfWork, *, context: LimitsContext, subject_type: str, subject_id: str, action: str,
-    old: dict, new: dict, reason: str | None, changed_by: str,
+    uow: UnitOfWork,
+    *,
+    context: LimitsContext,
+    subject_type: str,
+    subject_id: str,
+    action: str,
+    old: dict[str, Any],
+    new: dict[str, Any],
+    reason: str | None,
+    changed_by: str,
 ) -> None:
-    AccountsRepository(uow.session).add_audit(LimitAudit(
-        subject_type=subject_type, subject_id=subject_id, action=action, old_values=json.dumps(old),
-        new_values=json.dumps(new), reason=reason, changed_by=changed_by, changed_at=context.clock.now(),
-    ))
+    AccountsRepository(uow.session).add_audit(
+        LimitAudit(
+            subject_type=subject_type,
+            subject_id=subject_id,
+            action=action,
+            old_values=json.dumps(old),
+            new_values=json.dumps(new),
+            reason=reason,
+            changed_by=changed_by,
+            changed_at=context.clock.now(),
+        )
+    )
 
 
-async def _republish(uow: UnitOfWork, *, context: LimitsContext, account: CreditAccount, rates: RateTable | None = None, locked: LockedAccount | None = None) -> Position:
+async def _republish(
+    uow: UnitOfWork, *, context: LimitsContext, account: CreditAccount, rates: RateTable | None = None, locked: LockedAccount | None = None
+) -> Position:
     """Recompute the position, keep the below-exposure flag current and publish it. ``locked``:
     the terms, totals and rates read with the account's lock, still current (a limit change
     alters neither)."""
     if locked is not None:
         position = await position_of(
-            uow, context=context, account=account, rates=locked.rates, today=context.clock.today(), terms=locked.terms, totals=locked.totals,
+            uow,
+            context=context,
+            account=account,
+            rates=locked.rates,
+            today=context.clock.today(),
+            terms=locked.terms,
+            totals=locked.totals,
         )
     else:
         position = await position_of(uow, context=context, account=account, rates=rates or await rate_table(uow, context=context), today=context.clock.today())
@@ -59,8 +84,17 @@ async def _republish(uow: UnitOfWork, *, context: LimitsContext, account: Credit
 
 
 async def _change_limit(
-    uow: UnitOfWork, *, context: LimitsContext, account: CreditAccount, amount: Decimal, currency: str,
-    payment_terms_days: int | None, review_on: object, source: str, reason: str, changed_by: str,
+    uow: UnitOfWork,
+    *,
+    context: LimitsContext,
+    account: CreditAccount,
+    amount: Decimal,
+    currency: str,
+    payment_terms_days: int | None,
+    review_on: object,
+    source: str,
+    reason: str,
+    changed_by: str,
 ) -> bool:
     old = audit_values(account, LIMIT_FIELDS)
     old_effective = account.limit_amount
@@ -70,9 +104,21 @@ async def _change_limit(
     new = audit_values(account, LIMIT_FIELDS)
     if new == old:
         return False
-    await _audit(uow, context=context, subject_type="buyer", subject_id=account.buyer_id, action="limit_set", old=old, new=new, reason=reason, changed_by=changed_by)
-    uow.emit(LimitChangedV1(buyer_id=account.buyer_id, old_amount=old_effective, new_amount=amount, currency=currency, changed_by=changed_by, reason=reason,
-                            review_due_on=account.review_on), subject=account.buyer_id)
+    await _audit(
+        uow, context=context, subject_type="buyer", subject_id=account.buyer_id, action="limit_set", old=old, new=new, reason=reason, changed_by=changed_by
+    )
+    uow.emit(
+        LimitChangedV1(
+            buyer_id=account.buyer_id,
+            old_amount=old_effective,
+            new_amount=amount,
+            currency=currency,
+            changed_by=changed_by,
+            reason=reason,
+            review_due_on=account.review_on,
+        ),
+        subject=account.buyer_id,
+    )
     return True
 
 
@@ -81,8 +127,16 @@ async def set_limit(uow: UnitOfWork, *, context: LimitsContext, buyer_id: str, l
     await require_rate(uow, context=context, currency=limit.currency)
     account = await lock_or_create_account(uow, context=context, buyer_id=buyer_id)
     changed = await _change_limit(
-        uow, context=context, account=account, amount=limit.amount, currency=limit.currency,
-        payment_terms_days=limit.payment_terms_days, review_on=limit.review_on, source="manual", reason=limit.reason, changed_by=changed_by,
+        uow,
+        context=context,
+        account=account,
+        amount=limit.amount,
+        currency=limit.currency,
+        payment_terms_days=limit.payment_terms_days,
+        review_on=limit.review_on,
+        source="manual",
+        reason=limit.reason,
+        changed_by=changed_by,
     )
     if changed:
         await _republish(uow, context=context, account=account)
@@ -96,7 +150,9 @@ async def get_account(uow: UnitOfWork, *, buyer_id: str) -> CreditAccount:
     return account
 
 
-async def describe_account(uow: UnitOfWork, *, context: LimitsContext, buyer_id: str) -> tuple[CreditAccount, Position, list[TemporaryIncrease], Recommendation]:
+async def describe_account(
+    uow: UnitOfWork, *, context: LimitsContext, buyer_id: str
+) -> tuple[CreditAccount, Position, list[TemporaryIncrease], Recommendation]:
     account = await get_account(uow, buyer_id=buyer_id)
     rates = await rate_table(uow, context=context)
     position = await position_of(uow, context=context, account=account, rates=rates, today=context.clock.today())
@@ -109,17 +165,30 @@ def recommendation_for(*, context: LimitsContext, account: CreditAccount, rates:
     payment record (the credit check reads its economic capacity too)."""
     policy = context.policy.current
     return recommend(
-        policy, grade=account.grade, equity=account.equity, sales=account.sales,
-        statement_currency=account.statement_currency, invoices_paid_on_time=account.invoices_paid_on_time, rates=rates,
+        policy,
+        grade=account.grade,
+        equity=account.equity,
+        sales=account.sales,
+        statement_currency=account.statement_currency,
+        invoices_paid_on_time=account.invoices_paid_on_time,
+        rates=rates,
         relationship_days=None if account.relationship_since is None else (context.clock.today() - account.relationship_since).days,
-        pd=account.pd, industry=account.industry, expected_days_late=expected_days_late(days_late_total=account.days_late_total, invoices_settled=account.invoices_settled),
+        pd=account.pd,
+        industry=account.industry,
+        expected_days_late=expected_days_late(days_late_total=account.days_late_total, invoices_settled=account.invoices_settled),
         terms_days=usual_terms_days(policy, grade=account.grade, limit_source=account.limit_source, payment_terms_days=account.payment_terms_days),
         purchases_12m=account.purchases_12m,
     )
 
 
 async def import_account(
-    uow: UnitOfWork, *, context: LimitsContext, account: CreditAccount, relationship_since: date, limit: ImportedLimit | None, changed_by: str,
+    uow: UnitOfWork,
+    *,
+    context: LimitsContext,
+    account: CreditAccount,
+    relationship_since: date,
+    limit: ImportedLimit | None,
+    changed_by: str,
 ) -> bool:
     """An account of an imported book: its relationship start and, if the book had one, its limit
     (a manual limit from then on; a different manual limit already on the account is a conflict).
@@ -127,9 +196,17 @@ async def import_account(
     position once with the book's documents."""
     changed = False
     if account.relationship_since != relationship_since:
-        await _audit(uow, context=context, subject_type="buyer", subject_id=account.buyer_id, action="relationship_imported",
-                     old={"relationship_since": None if account.relationship_since is None else account.relationship_since.isoformat()},
-                     new={"relationship_since": relationship_since.isoformat()}, reason=IMPORT_REASON, changed_by=changed_by)
+        await _audit(
+            uow,
+            context=context,
+            subject_type="buyer",
+            subject_id=account.buyer_id,
+            action="relationship_imported",
+            old={"relationship_since": None if account.relationship_since is None else account.relationship_since.isoformat()},
+            new={"relationship_since": relationship_since.isoformat()},
+            reason=IMPORT_REASON,
+            changed_by=changed_by,
+        )
         account.relationship_since, account.updated_at = relationship_since, context.clock.now()
         changed = True
     if limit is None:
@@ -144,34 +221,65 @@ async def import_account(
             f"Buyer {account.buyer_id} has a manual limit of {account.limit_amount} {account.currency} "
             f"({account.payment_terms_days} days, review {account.review_on}); the import's is {limit.amount} {limit.currency} "
             f"({limit.payment_terms_days} days, review {limit.review_on}). Change it with PUT /v1/buyers/{account.buyer_id}/limit.",
-            conflicting_fields=[f for f, a, b in zip(("amount", "currency", "payment_terms_days", "review_on"), current, imported) if a != b],
+            conflicting_fields=[f for f, a, b in zip(("amount", "currency", "payment_terms_days", "review_on"), current, imported, strict=True) if a != b],
         )
     if account.limit_source == "manual":
         return changed
-    return await _change_limit(
-        uow, context=context, account=account, amount=limit.amount, currency=limit.currency,
-        payment_terms_days=limit.payment_terms_days, review_on=limit.review_on, source="manual", reason=IMPORT_REASON, changed_by=changed_by,
-    ) or changed
+    return (
+        await _change_limit(
+            uow,
+            context=context,
+            account=account,
+            amount=limit.amount,
+            currency=limit.currency,
+            payment_terms_days=limit.payment_terms_days,
+            review_on=limit.review_on,
+            source="manual",
+            reason=IMPORT_REASON,
+            changed_by=changed_by,
+        )
+        or changed
+    )
 
 
-async def add_temporary_increase(uow: UnitOfWork, *, context: LimitsContext, buyer_id: str, increase: TemporaryIncreaseIn, changed_by: str) -> TemporaryIncrease:
+async def add_temporary_increase(
+    uow: UnitOfWork, *, context: LimitsContext, buyer_id: str, increase: TemporaryIncreaseIn, changed_by: str
+) -> TemporaryIncrease:
     account = await lock_or_create_account(uow, context=context, buyer_id=buyer_id)
     if account.limit_amount is None:
         raise Unprocessable(f"Buyer {buyer_id} has no limit to increase; set one first.")
     if increase.valid_until < context.clock.today():
         raise Unprocessable("The increase would already have ended.", field="valid_until")
     entity = TemporaryIncrease(
-        increase_id=str(uuid.uuid4()), buyer_id=buyer_id, amount=increase.amount, valid_from=increase.valid_from,
-        valid_until=increase.valid_until, reason=increase.reason, created_by=changed_by, created_at=context.clock.now(), expiry_announced=False,
+        increase_id=str(uuid.uuid4()),
+        buyer_id=buyer_id,
+        amount=increase.amount,
+        valid_from=increase.valid_from,
+        valid_until=increase.valid_until,
+        reason=increase.reason,
+        created_by=changed_by,
+        created_at=context.clock.now(),
+        expiry_announced=False,
     )
     await AccountsRepository(uow.session).add(entity)
-    await _audit(uow, context=context, subject_type="buyer", subject_id=buyer_id, action="temporary_increase_added", old={},
-                 new=increase.model_dump(mode="json", exclude={"reason"}) | {"increase_id": entity.increase_id}, reason=increase.reason, changed_by=changed_by)
+    await _audit(
+        uow,
+        context=context,
+        subject_type="buyer",
+        subject_id=buyer_id,
+        action="temporary_increase_added",
+        old={},
+        new=increase.model_dump(mode="json", exclude={"reason"}) | {"increase_id": entity.increase_id},
+        reason=increase.reason,
+        changed_by=changed_by,
+    )
     await _announce_effective_limit(uow, context=context, account=account, changed_by=changed_by, reason=increase.reason)
     return entity
 
 
-async def cancel_temporary_increase(uow: UnitOfWork, *, context: LimitsContext, buyer_id: str, increase_id: str, reason: str, changed_by: str) -> TemporaryIncrease:
+async def cancel_temporary_increase(
+    uow: UnitOfWork, *, context: LimitsContext, buyer_id: str, increase_id: str, reason: str, changed_by: str
+) -> TemporaryIncrease:
     account = await lock_or_create_account(uow, context=context, buyer_id=buyer_id)
     entity = await AccountsRepository(uow.session).get_increase(increase_id)
     if entity is None or entity.buyer_id != buyer_id:
@@ -179,8 +287,17 @@ async def cancel_temporary_increase(uow: UnitOfWork, *, context: LimitsContext, 
     if entity.cancelled_at is not None:
         return entity
     entity.cancelled_at = context.clock.now()
-    await _audit(uow, context=context, subject_type="buyer", subject_id=buyer_id, action="temporary_increase_cancelled",
-                 old={"increase_id": increase_id, "amount": str(entity.amount)}, new={}, reason=reason, changed_by=changed_by)
+    await _audit(
+        uow,
+        context=context,
+        subject_type="buyer",
+        subject_id=buyer_id,
+        action="temporary_increase_cancelled",
+        old={"increase_id": increase_id, "amount": str(entity.amount)},
+        new={},
+        reason=reason,
+        changed_by=changed_by,
+    )
     await _announce_effective_limit(uow, context=context, account=account, changed_by=changed_by, reason=reason)
     return entity
 
@@ -188,10 +305,18 @@ async def cancel_temporary_increase(uow: UnitOfWork, *, context: LimitsContext, 
 async def _announce_effective_limit(uow: UnitOfWork, *, context: LimitsContext, account: CreditAccount, changed_by: str, reason: str) -> None:
     position = await _republish(uow, context=context, account=account)
     assert position.limit is not None and account.currency is not None
-    uow.emit(LimitChangedV1(
-        buyer_id=account.buyer_id, old_amount=account.limit_amount, new_amount=position.limit, currency=account.currency,
-        changed_by=changed_by, reason=reason, review_due_on=account.review_on,
-    ), subject=account.buyer_id)
+    uow.emit(
+        LimitChangedV1(
+            buyer_id=account.buyer_id,
+            old_amount=account.limit_amount,
+            new_amount=position.limit,
+            currency=account.currency,
+            changed_by=changed_by,
+            reason=reason,
+            review_due_on=account.review_on,
+        ),
+        subject=account.buyer_id,
+    )
 
 
 async def announce_ended_increases(uow: UnitOfWork, *, context: LimitsContext) -> int:
@@ -202,7 +327,9 @@ async def announce_ended_increases(uow: UnitOfWork, *, context: LimitsContext) -
     for increase in ended:
         increase.expiry_announced = True
         account = await lock_or_create_account(uow, context=context, buyer_id=increase.buyer_id)
-        await _announce_effective_limit(uow, context=context, account=account, changed_by=POLICY_ACTOR, reason=f"temporary increase {increase.increase_id} ended")
+        await _announce_effective_limit(
+            uow, context=context, account=account, changed_by=POLICY_ACTOR, reason=f"temporary increase {increase.increase_id} ended"
+        )
     return len(ended)
 
 
@@ -217,8 +344,17 @@ async def set_group_limit(uow: UnitOfWork, *, context: LimitsContext, group_id: 
         await repository.add(group)
     else:
         group.limit_amount, group.currency, group.review_on, group.updated_at = limit.amount, limit.currency, limit.review_on, context.clock.now()
-    await _audit(uow, context=context, subject_type="group", subject_id=group_id, action="group_limit_set", old=old,
-                 new=audit_values(group, fields), reason=limit.reason, changed_by=changed_by)
+    await _audit(
+        uow,
+        context=context,
+        subject_type="group",
+        subject_id=group_id,
+        action="group_limit_set",
+        old=old,
+        new=audit_values(group, fields),
+        reason=limit.reason,
+        changed_by=changed_by,
+    )
     await _republish_members(uow, context=context, group_id=group_id)
     return group
 
@@ -253,8 +389,17 @@ async def assign_group(uow: UnitOfWork, *, context: LimitsContext, buyer_id: str
     account = await lock_or_create_account(uow, context=context, buyer_id=buyer_id)
     if account.group_id == group_id:
         return account
-    await _audit(uow, context=context, subject_type="buyer", subject_id=buyer_id, action="group_assigned",
-                 old={"group_id": account.group_id}, new={"group_id": group_id}, reason=reason, changed_by=changed_by)
+    await _audit(
+        uow,
+        context=context,
+        subject_type="buyer",
+        subject_id=buyer_id,
+        action="group_assigned",
+        old={"group_id": account.group_id},
+        new={"group_id": group_id},
+        reason=reason,
+        changed_by=changed_by,
+    )
     account.group_id, account.updated_at = group_id, context.clock.now()
     await _republish(uow, context=context, account=account)
     return account
@@ -265,10 +410,19 @@ async def set_status(uow: UnitOfWork, *, context: LimitsContext, buyer_id: str, 
     if account.status == status:
         return account
     old_status = account.status
-    await _audit(uow, context=context, subject_type="buyer", subject_id=buyer_id, action="status_changed",
-                 old={"status": old_status}, new={"status": status}, reason=reason, changed_by=changed_by)
+    await _audit(
+        uow,
+        context=context,
+        subject_type="buyer",
+        subject_id=buyer_id,
+        action="status_changed",
+        old={"status": old_status},
+        new={"status": status},
+        reason=reason,
+        changed_by=changed_by,
+    )
     account.status, account.status_reason, account.updated_at = status, reason, context.clock.now()
-    uow.emit(AccountStatusChangedV1(buyer_id=buyer_id, old_status=old_status, new_status=status, reason=reason), subject=buyer_id)  # type: ignore[arg-type]
+    uow.emit(AccountStatusChangedV1(buyer_id=buyer_id, old_status=old_status, new_status=status, reason=reason), subject=buyer_id)
     await _republish(uow, context=context, account=account)
     return account
 
@@ -342,9 +496,16 @@ async def follow_policy_limit(uow: UnitOfWork, *, context: LimitsContext, accoun
         return False
     recommendation = recommendation_for(context=context, account=account, rates=rates or await rate_table(uow, context=context))
     return await _change_limit(
-        uow, context=context, account=account, amount=recommendation.amount, currency=recommendation.currency,
-        payment_terms_days=recommendation.max_terms_days, review_on=account.review_on, source="policy",
-        reason=f"policy recommendation ({reason}), ramp-up {recommendation.ramp_up_fraction}", changed_by=POLICY_ACTOR,
+        uow,
+        context=context,
+        account=account,
+        amount=recommendation.amount,
+        currency=recommendation.currency,
+        payment_terms_days=recommendation.max_terms_days,
+        review_on=account.review_on,
+        source="policy",
+        reason=f"policy recommendation ({reason}), ramp-up {recommendation.ramp_up_fraction}",
+        changed_by=POLICY_ACTOR,
     )
 
 
@@ -354,4 +515,3 @@ async def audit_trail(uow: UnitOfWork, *, subject_type: str, subject_id: str) ->
 
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-

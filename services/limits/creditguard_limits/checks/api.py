@@ -17,8 +17,8 @@ from creditguard_limits.checks.schemas import (
 from creditguard_limits.context import LimitsContextDep
 from creditguard_shared.auth import Principal, Role, require_roles
 from creditguard_shared.errors import NotFound
-from creditguard_shared.service_app import UnitOfWorkDep
 from creditguard_shared.schema_types import PathId
+from creditguard_shared.service_app import UnitOfWorkDep
 
 router = APIRouter(prefix="/v1", tags=["credit checks"])
 
@@ -29,9 +29,13 @@ Review = Annotated[Principal, Depends(require_roles(Role.CREDIT_MANAGER, Role.SA
 Search = Annotated[Principal, Depends(require_roles(Role.CREDIT_MANAGER, Role.SALES, changes_nothing=True))]
 
 
-@router.post("/credit-checks", response_model=CreditCheckOut, status_code=201,
-             responses={200: {"model": CreditCheckOut, "description": "The order was decided before: that decision"}},
-             summary="Decide an order now: approved, approved_with_conditions, referred or rejected (idempotent by order_id)")
+@router.post(
+    "/credit-checks",
+    response_model=CreditCheckOut,
+    status_code=201,
+    responses={200: {"model": CreditCheckOut, "description": "The order was decided before: that decision"}},
+    summary="Decide an order now: approved, approved_with_conditions, referred or rejected (idempotent by order_id)",
+)
 async def post_credit_check(body: CreditCheckIn, uow: UnitOfWorkDep, context: LimitsContextDep, response: Response, principal: Check) -> CreditCheckOut:
     check, created = await service.run_credit_check(uow, context=context, request=body, requested_by=principal.actor)
     await uow.commit()
@@ -40,15 +44,27 @@ async def post_credit_check(body: CreditCheckIn, uow: UnitOfWorkDep, context: Li
 
 
 @router.get("/credit-checks", response_model=list[CreditCheckOut], summary="Referred orders waiting for a credit manager")
-async def list_credit_checks(uow: UnitOfWorkDep, _: Review, state: Literal["pending"] = Query("pending"), limit: int = Query(100, ge=1, le=1000)) -> list[CreditCheckOut]:
+async def list_credit_checks(
+    uow: UnitOfWorkDep, _: Review, state: Literal["pending"] = Query("pending"), limit: int = Query(100, ge=1, le=1000)
+) -> list[CreditCheckOut]:
     return [CreditCheckOut.model_validate(c) for c in await service.pending_referrals(uow, limit=limit)]
 
 
-@router.post("/credit-checks/search", response_model=CreditCheckPage,
-             summary="Credit checks filtered (state, buyers, reason, decision), sorted and paged: the referral queue, a buyer's past decisions")
+@router.post(
+    "/credit-checks/search",
+    response_model=CreditCheckPage,
+    summary="Credit checks filtered (state, buyers, reason, decision), sorted and paged: the referral queue, a buyer's past decisions",
+)
 async def search_credit_checks(body: CreditCheckSearch, uow: UnitOfWorkDep, _: Search) -> CreditCheckPage:
     checks, total = await service.search_checks(
-        uow, state=body.state, buyer_ids=body.buyer_ids, reason=body.reason, decision=body.decision, sort=body.sort, limit=body.limit, offset=body.offset,
+        uow,
+        state=body.state,
+        buyer_ids=body.buyer_ids,
+        reason=body.reason,
+        decision=body.decision,
+        sort=body.sort,
+        limit=body.limit,
+        offset=body.offset,
     )
     return CreditCheckPage(items=[CreditCheckOut.model_validate(c) for c in checks], total=total, limit=body.limit, offset=body.offset)
 

@@ -8,12 +8,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from creditguard_limits.models.checks import CreditCheck, OrderReservation
 
-
 # Built once: every credit check runs these, and building a statement costs more CPU than
 # SQLite takes to run it.
-_LATEST_FOR_ORDER = (
-    select(CreditCheck).where(CreditCheck.order_id == bindparam("order_id", type_=String)).order_by(CreditCheck.created_at.desc()).limit(1)
-)
+_LATEST_FOR_ORDER = select(CreditCheck).where(CreditCheck.order_id == bindparam("order_id", type_=String)).order_by(CreditCheck.created_at.desc()).limit(1)
 
 
 @functools.cache
@@ -36,7 +33,15 @@ class ChecksRepository:
         return list((await self.session.execute(statement)).scalars())
 
     async def search(
-        self, *, state: str | None, buyer_ids: list[str] | None, reason: str | None, decision: str | None, sort: str, limit: int, offset: int,
+        self,
+        *,
+        state: str | None,
+        buyer_ids: list[str] | None,
+        reason: str | None,
+        decision: str | None,
+        sort: str,
+        limit: int,
+        offset: int,
     ) -> tuple[list[CreditCheck], int]:
         conditions = []
         if state is not None:
@@ -76,7 +81,9 @@ class ChecksRepository:
         await self.session.execute(_insert_statement(table), {column.key: getattr(entity, column.key) for column in table.columns})
 
     async def open_reservations_for(self, buyer_id: str) -> list[OrderReservation]:
-        statement = select(OrderReservation).where(OrderReservation.buyer_id == buyer_id, OrderReservation.status == "open").order_by(OrderReservation.created_at)
+        statement = (
+            select(OrderReservation).where(OrderReservation.buyer_id == buyer_id, OrderReservation.status == "open").order_by(OrderReservation.created_at)
+        )
         return list((await self.session.execute(statement)).scalars())
 
     async def expire_reservations(self, *, before: date, now: object) -> list[str]:

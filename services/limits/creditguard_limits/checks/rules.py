@@ -6,11 +6,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from creditguard_limits.economics.rules import OrderEconomics, Rescue, find_rescue, order_economics, smallest_prepayment
-from creditguard_limits.position.rules import ZERO, Position
 from creditguard_limits.fx.rules import to_cents
 from creditguard_limits.policy.rules import CreditPolicy, Decision
+from creditguard_limits.position.rules import ZERO, Position
 
 SEVERITY: dict[str, int] = {"approved": 0, "approved_with_conditions": 1, "referred": 2, "rejected": 3}
 # Reasons of the limit check a positive expected contribution may outweigh (a group limit may not).
@@ -54,8 +55,8 @@ class AccountFacts:
 @dataclass
 class Outcome:
     decision: Decision = "approved"
-    reasons: list[dict] = field(default_factory=list)
-    conditions: list[dict] = field(default_factory=list)
+    reasons: list[dict[str, Any]] = field(default_factory=list)
+    conditions: list[dict[str, Any]] = field(default_factory=list)
     # Each reason's action, so a reason can be outweighed later (``waive``).
     actions: list[tuple[str, str]] = field(default_factory=list)
     economics: OrderEconomics | None = None
@@ -67,7 +68,7 @@ class Outcome:
     # (position currency): it is not credit, so it is neither reserved nor counted as exposure.
     prepaid: Decimal = ZERO
 
-    def add(self, action: str, code: str, message: str, conditions: list[dict] | None = None) -> None:
+    def add(self, action: str, code: str, message: str, conditions: list[dict[str, Any]] | None = None) -> None:
         if SEVERITY[action] > SEVERITY[self.decision]:
             self.decision = action  # type: ignore[assignment]
         self.reasons.append({"code": code, "message": message})
@@ -81,7 +82,7 @@ class Outcome:
     def waive(self, codes: frozenset[str]) -> None:
         """The decision without these reasons' actions (the reasons stay listed)."""
         self.actions = [(code, action) for code, action in self.actions if code not in codes]
-        self.decision = max((action for _, action in self.actions), key=SEVERITY.__getitem__, default="approved")  # type: ignore[assignment]
+        self.decision = max((action for _, action in self.actions), key=SEVERITY.__getitem__, default="approved")
 
 
 @dataclass(frozen=True)
@@ -109,9 +110,13 @@ def price_order(policy: CreditPolicy, *, request: CheckRequest, account: Account
     before = position.exposure.total
     cover = position.cover
     return order_economics(
-        economics, currency=position.currency, amount=added,
+        economics,
+        currency=position.currency,
+        amount=added,
         margin_rate=economics.gross_margin.rate(industry=account.industry, product_line=request.product_line),
-        pd_12m=_pd(policy, account), terms_days=request.payment_terms_days, expected_days_late=account.expected_days_late,
+        pd_12m=_pd(policy, account),
+        terms_days=request.payment_terms_days,
+        expected_days_late=account.expected_days_late,
         insured=position.insured_part(before + added) - position.insured_part(before),
         indemnity_share=cover.indemnity_percentage / 100 if cover is not None else economics.insurance.indemnity_share,
     )
@@ -136,7 +141,9 @@ def _contribution(outcome: Outcome, policy: CreditPolicy, request: CheckRequest,
     ceiling = None if capacity is None else to_cents(capacity * (1 + rules.capacity_tolerance))
     if blocking:
         eligible = (
-            rules.approve_within_economic_capacity and ceiling is not None and account.grade is not None
+            rules.approve_within_economic_capacity
+            and ceiling is not None
+            and account.grade is not None
             and _pd(policy, account) < IN_DEFAULT_PD
             and (rules.include_manual_limits or account.limit_source != "manual")
         )
@@ -147,41 +154,58 @@ def _contribution(outcome: Outcome, policy: CreditPolicy, request: CheckRequest,
                 # Nothing earns within the risk appetite (a zero recommendation): a credit manager
                 # weighs the order with its figures rather than the zero limit rejecting it.
                 outcome.waive(LIMIT_CODES)
-                outcome.add("referred", "no_economic_capacity",
-                            f"Expected contribution {_figures(order)}; the buyer's exposure earns nothing within the risk appetite "
-                            f"(economic capacity 0).")
+                outcome.add(
+                    "referred",
+                    "no_economic_capacity",
+                    f"Expected contribution {_figures(order)}; the buyer's exposure earns nothing within the risk appetite (economic capacity 0).",
+                )
             return
     figures = _figures(order)
     if order.expected_contribution > 0:
         if blocking:
             _outweigh_limit(outcome, capacity=ceiling, currency=position.currency)  # type: ignore[arg-type]
-            outcome.add("approved", "approved_on_contribution",
-                        f"Expected contribution {figures}; exposure after the order {to_cents(after)} stays within the economic capacity "
-                        f"{to_cents(capacity)} {position.currency} and its tolerance ({ceiling}): approved above the limit.")  # type: ignore[arg-type]
+            outcome.add(
+                "approved",
+                "approved_on_contribution",
+                f"Expected contribution {figures}; exposure after the order {to_cents(after)} stays within the economic capacity "
+                f"{to_cents(capacity)} {position.currency} and its tolerance ({ceiling}): approved above the limit.",
+            )
         return
     if rules.negative_contribution == "none":
         return
     rescue = find_rescue(
-        policy.economics, order=order, has_cover=position.cover is not None,
+        policy.economics,
+        order=order,
+        has_cover=position.cover is not None,
         insured_for=lambda credit: position.insured_part(position.exposure.with_order(credit)) - position.insured_part(position.exposure.total),
     )
     if rescue is not None and rescue.code != "credit_insurance":
         if blocking:
             _outweigh_limit(outcome, capacity=ceiling, currency=position.currency)  # type: ignore[arg-type]
-        outcome.add("approved_with_conditions", "negative_contribution",
-                    f"Expected contribution {figures}; {_rescue_text(rescue)}.", [_rescue_condition(rescue, order)])
+        outcome.add(
+            "approved_with_conditions", "negative_contribution", f"Expected contribution {figures}; {_rescue_text(rescue)}.", [_rescue_condition(rescue, order)]
+        )
         outcome.prepaid = order.amount - rescue.economics.credit_amount
         return
     if rescue is not None:
         outcome.add("referred", "contribution_needs_cover", f"Expected contribution {figures}; {_rescue_text(rescue)}.")
         return
-    outcome.add(rules.negative_contribution, "negative_contribution",
-                f"Expected contribution {figures}; no shorter terms (down to {rules.min_terms_days} days), prepayment (up to "
-                f"{rules.max_prepayment_share * 100:.0f} %) or insurance cover makes it positive.")
+    outcome.add(
+        rules.negative_contribution,
+        "negative_contribution",
+        f"Expected contribution {figures}; no shorter terms (down to {rules.min_terms_days} days), prepayment (up to "
+        f"{rules.max_prepayment_share * 100:.0f} %) or insurance cover makes it positive.",
+    )
 
 
 def _prepay_above_capacity(
-    outcome: Outcome, policy: CreditPolicy, *, order: OrderEconomics, position: Position, ceiling: Decimal, capacity: Decimal,
+    outcome: Outcome,
+    policy: CreditPolicy,
+    *,
+    order: OrderEconomics,
+    position: Position,
+    ceiling: Decimal,
+    capacity: Decimal,
 ) -> bool:
     """An order that would take the exposure above the economic capacity (and its tolerance) is not
     lost for the part that fits: the smallest prepayment share that brings the credit part within
@@ -192,16 +216,21 @@ def _prepay_above_capacity(
         return False
     cover_before = position.insured_part(position.exposure.total)
     rescue = smallest_prepayment(
-        policy.economics, order=order, max_credit=room,
+        policy.economics,
+        order=order,
+        max_credit=room,
         insured_for=lambda credit: position.insured_part(position.exposure.with_order(credit)) - cover_before,
     )
     if rescue is None:
         return False
     _outweigh_limit(outcome, capacity=ceiling, currency=position.currency)
-    outcome.add("approved_with_conditions", "prepayment_above_capacity",
-                f"Expected contribution {_figures(order)}; the whole order would take the exposure above the economic capacity "
-                f"{to_cents(capacity)} {position.currency} and its tolerance ({ceiling}): {_rescue_text(rescue)}.",
-                [_rescue_condition(rescue, order)])
+    outcome.add(
+        "approved_with_conditions",
+        "prepayment_above_capacity",
+        f"Expected contribution {_figures(order)}; the whole order would take the exposure above the economic capacity "
+        f"{to_cents(capacity)} {position.currency} and its tolerance ({ceiling}): {_rescue_text(rescue)}.",
+        [_rescue_condition(rescue, order)],
+    )
     outcome.prepaid = order.amount - rescue.economics.credit_amount
     return True
 
@@ -212,8 +241,10 @@ def _outweigh_limit(outcome: Outcome, *, capacity: Decimal, currency: str) -> No
 
 
 def _figures(order: OrderEconomics) -> str:
-    return (f"{order.expected_contribution} {order.currency} (margin {order.gross_margin} - expected loss {order.expected_loss} - "
-            f"financing {order.financing_cost} - premium {order.insurance_premium})")
+    return (
+        f"{order.expected_contribution} {order.currency} (margin {order.gross_margin} - expected loss {order.expected_loss} - "
+        f"financing {order.financing_cost} - premium {order.insurance_premium})"
+    )
 
 
 def _rescue_text(rescue: Rescue) -> str:
@@ -225,15 +256,23 @@ def _rescue_text(rescue: Rescue) -> str:
     return f"insuring the order (indemnity {rescue.economics.indemnity_share * 100:.0f} %) would make it {earns}; the buyer has no cover"
 
 
-def _rescue_condition(rescue: Rescue, order: OrderEconomics) -> dict:
+def _rescue_condition(rescue: Rescue, order: OrderEconomics) -> dict[str, Any]:
     contribution = str(rescue.economics.expected_contribution)
     if rescue.code == "shorter_terms":
-        return {"code": "shorter_terms", "message": f"Payment terms of at most {rescue.max_terms_days} days (expected contribution {contribution}).",
-                "max_terms_days": rescue.max_terms_days, "expected_contribution": contribution}
+        return {
+            "code": "shorter_terms",
+            "message": f"Payment terms of at most {rescue.max_terms_days} days (expected contribution {contribution}).",
+            "max_terms_days": rescue.max_terms_days,
+            "expected_contribution": contribution,
+        }
     percentage = format((rescue.share * 100).normalize(), "f")  # type: ignore[operator]
-    return {"code": "prepayment", "message": f"Prepay {percentage}% of the order (expected contribution {contribution}).",
-            "percentage": percentage, "amount": str(to_cents(order.amount - rescue.economics.credit_amount)),
-            "expected_contribution": contribution}
+    return {
+        "code": "prepayment",
+        "message": f"Prepay {percentage}% of the order (expected contribution {contribution}).",
+        "percentage": percentage,
+        "amount": str(to_cents(order.amount - rescue.economics.credit_amount)),
+        "expected_contribution": contribution,
+    }
 
 
 def _account_status(outcome: Outcome, policy: CreditPolicy, request: CheckRequest, account: AccountFacts, position: Position, rates: Rates) -> None:
@@ -261,15 +300,23 @@ def _limit(outcome: Outcome, policy: CreditPolicy, request: CheckRequest, accoun
         action = config.over_limit
         if config.reject_above_share_of_limit is not None and excess > position.limit * config.reject_above_share_of_limit:
             action = "rejected"
-        outcome.add(action, "limit_exceeded", f"Exposure after the order ({to_cents(after)}) exceeds the limit {to_cents(position.limit)} {position.currency} by {to_cents(excess)}.",
-                    [_prepayment(excess, "Prepay the part above the limit.")])
+        outcome.add(
+            action,
+            "limit_exceeded",
+            f"Exposure after the order ({to_cents(after)}) exceeds the limit {to_cents(position.limit)} {position.currency} by {to_cents(excess)}.",
+            [_prepayment(excess, "Prepay the part above the limit.")],
+        )
     if position.group is not None and request.additional > 0:
         group_after = position.group.exposure + request.additional
         if group_after > position.group.limit:
             excess = group_after - position.group.limit
-            outcome.add(config.over_limit, "group_limit_exceeded",
-                        f"Group {position.group.group_id} exposure after the order would exceed its limit {to_cents(position.group.limit)} {position.currency} by {to_cents(excess)}.",
-                        [_prepayment(excess, "Prepay the part above the group limit.")])
+            outcome.add(
+                config.over_limit,
+                "group_limit_exceeded",
+                f"Group {position.group.group_id} exposure after the order would exceed its limit "
+                f"{to_cents(position.group.limit)} {position.currency} by {to_cents(excess)}.",
+                [_prepayment(excess, "Prepay the part above the group limit.")],
+            )
 
 
 def _overdue(outcome: Outcome, policy: CreditPolicy, request: CheckRequest, account: AccountFacts, position: Position, rates: Rates) -> None:
@@ -278,20 +325,32 @@ def _overdue(outcome: Outcome, policy: CreditPolicy, request: CheckRequest, acco
         return
     exposure = position.exposure
     if exposure.oldest_overdue_days > config.max_days_past_due:
-        outcome.add(config.action, "overdue_days", f"The oldest open invoice is {exposure.oldest_overdue_days} days past due (maximum {config.max_days_past_due}).",
-                    [{"code": "settle_overdue", "message": "Settle the overdue invoices before delivery.", "amount": str(exposure.overdue)}])
+        outcome.add(
+            config.action,
+            "overdue_days",
+            f"The oldest open invoice is {exposure.oldest_overdue_days} days past due (maximum {config.max_days_past_due}).",
+            [{"code": "settle_overdue", "message": "Settle the overdue invoices before delivery.", "amount": str(exposure.overdue)}],
+        )
     elif config.max_days_beyond_usual is not None and exposure.oldest_overdue_days > (
-            account.expected_days_late * config.usual_lateness_factor + config.max_days_beyond_usual):
+        account.expected_days_late * config.usual_lateness_factor + config.max_days_beyond_usual
+    ):
         allowed = to_cents(account.expected_days_late * config.usual_lateness_factor + config.max_days_beyond_usual)
-        outcome.add(config.action, "overdue_beyond_usual",
-                    f"The oldest open invoice is {exposure.oldest_overdue_days} days past due; the buyer usually pays "
-                    f"{account.expected_days_late} days late (allowed: {config.usual_lateness_factor} x that + {config.max_days_beyond_usual} = {allowed}).",
-                    [{"code": "settle_overdue", "message": "Settle the overdue invoices before delivery.", "amount": str(exposure.overdue)}])
+        outcome.add(
+            config.action,
+            "overdue_beyond_usual",
+            f"The oldest open invoice is {exposure.oldest_overdue_days} days past due; the buyer usually pays "
+            f"{account.expected_days_late} days late (allowed: {config.usual_lateness_factor} x that + {config.max_days_beyond_usual} = {allowed}).",
+            [{"code": "settle_overdue", "message": "Settle the overdue invoices before delivery.", "amount": str(exposure.overdue)}],
+        )
     if config.max_overdue_share_of_limit is not None and position.limit is not None:
         threshold = position.limit * config.max_overdue_share_of_limit
         if exposure.overdue > threshold:
-            outcome.add(config.action, "overdue_amount", f"Overdue {exposure.overdue} {position.currency} is above {to_cents(threshold)}.",
-                        [{"code": "settle_overdue", "message": "Settle the overdue invoices before delivery.", "amount": str(exposure.overdue)}])
+            outcome.add(
+                config.action,
+                "overdue_amount",
+                f"Overdue {exposure.overdue} {position.currency} is above {to_cents(threshold)}.",
+                [{"code": "settle_overdue", "message": "Settle the overdue invoices before delivery.", "amount": str(exposure.overdue)}],
+            )
 
 
 def _single_order(outcome: Outcome, policy: CreditPolicy, request: CheckRequest, account: AccountFacts, position: Position, rates: Rates) -> None:
@@ -300,8 +359,12 @@ def _single_order(outcome: Outcome, policy: CreditPolicy, request: CheckRequest,
         return
     maximum = rates.to_position(policy.for_grade(account.grade).max_single_order)
     if request.amount > maximum:
-        outcome.add(config.action, "single_order_above_maximum", f"The order is above the maximum single order {maximum} {position.currency} for grade {account.grade}.",
-                    [_prepayment(request.amount - maximum, "Prepay the part above the maximum single order.")])
+        outcome.add(
+            config.action,
+            "single_order_above_maximum",
+            f"The order is above the maximum single order {maximum} {position.currency} for grade {account.grade}.",
+            [_prepayment(request.amount - maximum, "Prepay the part above the maximum single order.")],
+        )
 
 
 def _grade(outcome: Outcome, policy: CreditPolicy, request: CheckRequest, account: AccountFacts, position: Position, rates: Rates) -> None:
@@ -317,7 +380,12 @@ def _grade(outcome: Outcome, policy: CreditPolicy, request: CheckRequest, accoun
             condition["percentage"] = str(template.percentage)
             condition["amount"] = str(to_cents(request.amount * template.percentage / 100))
         conditions.append(condition)
-    outcome.add(grade_policy.action, "grade_risk", f"Grade {account.grade} ({account.risk_class or 'unclassified'}) requires: {grade_policy.action.replace('_', ' ')}.", conditions)
+    outcome.add(
+        grade_policy.action,
+        "grade_risk",
+        f"Grade {account.grade} ({account.risk_class or 'unclassified'}) requires: {grade_policy.action.replace('_', ' ')}.",
+        conditions,
+    )
 
 
 def _review_date(outcome: Outcome, policy: CreditPolicy, request: CheckRequest, account: AccountFacts, position: Position, rates: Rates) -> None:
@@ -335,8 +403,12 @@ def _terms(outcome: Outcome, policy: CreditPolicy, request: CheckRequest, accoun
         allowed.append(account.payment_terms_days)
     maximum = min(allowed)
     if request.payment_terms_days > maximum:
-        outcome.add(config.action, "terms_above_maximum", f"Requested terms of {request.payment_terms_days} days are above the maximum of {maximum}.",
-                    [{"code": "shorter_terms", "message": f"Payment terms of at most {maximum} days.", "max_terms_days": maximum}])
+        outcome.add(
+            config.action,
+            "terms_above_maximum",
+            f"Requested terms of {request.payment_terms_days} days are above the maximum of {maximum}.",
+            [{"code": "shorter_terms", "message": f"Payment terms of at most {maximum} days.", "max_terms_days": maximum}],
+        )
 
 
 def _insurance(outcome: Outcome, policy: CreditPolicy, request: CheckRequest, account: AccountFacts, position: Position, rates: Rates) -> None:
@@ -354,16 +426,28 @@ def _insurance(outcome: Outcome, policy: CreditPolicy, request: CheckRequest, ac
     after = before + max(request.additional, ZERO)
     added_uninsured = (after - position.insured_part(after)) - (before - position.insured_part(before))
     if added_uninsured > 0:
-        outcome.add(cover.uninsured_action, "uninsured_exposure",
-                    f"{to_cents(added_uninsured)} {position.currency} of the order is above the {cover.insurer} cover of {to_cents(cover.granted)}.",
-                    [_prepayment(added_uninsured, "Prepay the uninsured part of the order.")])
+        outcome.add(
+            cover.uninsured_action,
+            "uninsured_exposure",
+            f"{to_cents(added_uninsured)} {position.currency} of the order is above the {cover.insurer} cover of {to_cents(cover.granted)}.",
+            [_prepayment(added_uninsured, "Prepay the uninsured part of the order.")],
+        )
     if request.payment_terms_days > cover.max_credit_period_days:
-        outcome.add(cover.uninsured_action, "terms_beyond_insured_period",
-                    f"Terms of {request.payment_terms_days} days exceed the insured maximum credit period of {cover.max_credit_period_days}.",
-                    [{"code": "shorter_terms", "message": f"Payment terms of at most {cover.max_credit_period_days} days.", "max_terms_days": cover.max_credit_period_days}])
+        outcome.add(
+            cover.uninsured_action,
+            "terms_beyond_insured_period",
+            f"Terms of {request.payment_terms_days} days exceed the insured maximum credit period of {cover.max_credit_period_days}.",
+            [
+                {
+                    "code": "shorter_terms",
+                    "message": f"Payment terms of at most {cover.max_credit_period_days} days.",
+                    "max_terms_days": cover.max_credit_period_days,
+                }
+            ],
+        )
 
 
-def _prepayment(amount: Decimal, message: str) -> dict:
+def _prepayment(amount: Decimal, message: str) -> dict[str, Any]:
     return {"code": "prepayment", "message": message, "amount": str(to_cents(amount))}
 
 

@@ -10,17 +10,17 @@ import uuid
 from datetime import timedelta
 from decimal import Decimal
 
-from creditguard_limits.models.accounts import CreditAccount
 from creditguard_limits.accounts.service import recommendation_for
-from creditguard_limits.models.checks import CreditCheck, OrderReservation
 from creditguard_limits.checks.repository import ChecksRepository
 from creditguard_limits.checks.rules import AccountFacts, CheckRequest, Outcome, Rates, evaluate
 from creditguard_limits.checks.schemas import CreditCheckIn
 from creditguard_limits.context import LimitsContext
 from creditguard_limits.economics.rules import expected_days_late, insured_capacity
+from creditguard_limits.fx.rules import RateTable, to_cents
+from creditguard_limits.models.accounts import CreditAccount
+from creditguard_limits.models.checks import CreditCheck, OrderReservation
 from creditguard_limits.position.rules import ZERO, Position, breakdown
 from creditguard_limits.position.service import lock_or_create_account, locked_position, publish_position, refresh_exposure
-from creditguard_limits.fx.rules import RateTable, to_cents
 from creditguard_shared.errors import Conflict, NotFound
 from creditguard_shared.events.contracts import CreditCheckDecidedV1
 from creditguard_shared.unit_of_work import UnitOfWork
@@ -53,18 +53,41 @@ async def run_credit_check(uow: UnitOfWork, *, context: LimitsContext, request: 
     facts = _facts(account, context=context, rates=rates, to_position=to_position, position=position)
     outcome = evaluate(
         policy,
-        request=CheckRequest(amount=amount, additional=amount - reserved, payment_terms_days=request.payment_terms_days, today=context.clock.today(),
-                             product_line=request.product_line),
-        account=facts, position=position, rates=to_position,
+        request=CheckRequest(
+            amount=amount,
+            additional=amount - reserved,
+            payment_terms_days=request.payment_terms_days,
+            today=context.clock.today(),
+            product_line=request.product_line,
+        ),
+        account=facts,
+        position=position,
+        rates=to_position,
     )
-    check = _record(context=context, request=request, position=position, outcome=outcome, amount=amount, reserved=reserved, requested_by=requested_by,
-                    capacity=facts.economic_capacity)
+    check = _record(
+        context=context,
+        request=request,
+        position=position,
+        outcome=outcome,
+        amount=amount,
+        reserved=reserved,
+        requested_by=requested_by,
+        capacity=facts.economic_capacity,
+    )
     await checks.insert(check)
     if outcome.decision in APPROVALS:
         # A prepaid part is paid with the order: only the rest is credit to reserve.
         on_credit = request.amount if outcome.prepaid <= 0 or amount <= 0 else to_cents(request.amount * (amount - outcome.prepaid) / amount)
-        await _reserve(uow, context=context, account=account, check=check, reservation=reservation, position=position,
-                       added=amount - reserved - outcome.prepaid, on_credit=on_credit)
+        await _reserve(
+            uow,
+            context=context,
+            account=account,
+            check=check,
+            reservation=reservation,
+            position=position,
+            added=amount - reserved - outcome.prepaid,
+            on_credit=on_credit,
+        )
     elif outcome.decision == "referred":
         context.metrics.referred_pending.inc()
     _publish_decision(uow, check=check)
@@ -80,12 +103,23 @@ def _facts(account: CreditAccount, *, context: LimitsContext, rates: RateTable, 
         recommendation = recommendation_for(context=context, account=account, rates=rates)
         capacity = to_position.to_position(recommendation.economic_limit)
         if position.cover is not None:
-            capacity += insured_capacity(context.policy.current.economics, cover=position.cover.granted,
-                                         indemnity_share=position.cover.indemnity_percentage / 100, limit=recommendation.economics)
+            capacity += insured_capacity(
+                context.policy.current.economics,
+                cover=position.cover.granted,
+                indemnity_share=position.cover.indemnity_percentage / 100,
+                limit=recommendation.economics,
+            )
     return AccountFacts(
-        status=account.status, grade=account.grade, risk_class=account.risk_class, review_on=account.review_on,
-        payment_terms_days=account.payment_terms_days, unknown=account.limit_amount is None and account.grade is None,
-        pd=account.pd, industry=account.industry, limit_source=account.limit_source, economic_capacity=capacity,
+        status=account.status,
+        grade=account.grade,
+        risk_class=account.risk_class,
+        review_on=account.review_on,
+        payment_terms_days=account.payment_terms_days,
+        unknown=account.limit_amount is None and account.grade is None,
+        pd=account.pd,
+        industry=account.industry,
+        limit_source=account.limit_source,
+        economic_capacity=capacity,
         expected_days_late=expected_days_late(days_late_total=account.days_late_total, invoices_settled=account.invoices_settled),
     )
 
@@ -97,7 +131,14 @@ def _open_amount(reservation: OrderReservation | None, *, rates: RateTable, curr
 
 
 def _record(
-    *, context: LimitsContext, request: CreditCheckIn, position: Position, outcome: Outcome, amount: Decimal, reserved: Decimal, requested_by: str,
+    *,
+    context: LimitsContext,
+    request: CreditCheckIn,
+    position: Position,
+    outcome: Outcome,
+    amount: Decimal,
+    reserved: Decimal,
+    requested_by: str,
     capacity: Decimal | None,
 ) -> CreditCheck:
     before = position.exposure.total
@@ -115,30 +156,65 @@ def _record(
         economics = json.dumps(outcome.economics.as_json() | {"economic_capacity": None if capacity is None else str(to_cents(capacity))})
     now = context.clock.now()
     return CreditCheck(
-        check_id=str(uuid.uuid4()), buyer_id=request.buyer_id, order_id=request.order_id, amount=request.amount, currency=request.currency,
-        payment_terms_days=request.payment_terms_days, decision=outcome.decision, state="pending" if outcome.decision == "referred" else "decided",
-        reasons=json.dumps(outcome.reasons), conditions=json.dumps(outcome.conditions), limit_currency=position.currency,
-        limit_amount=outcome.decision_limit, limit_basis=None if outcome.decision_limit is None else outcome.limit_basis,
-        economics=economics, exposure_before=before, exposure_after=after, available_credit=available,
-        breakdown=json.dumps({"position": breakdown(position), "order_amount_in_limit_currency": str(amount), "already_reserved": str(reserved),
-                              "inputs": request.model_dump(mode="json")}),
-        rules_version=context.policy.rules_version, requested_by=requested_by, created_at=now,
+        check_id=str(uuid.uuid4()),
+        buyer_id=request.buyer_id,
+        order_id=request.order_id,
+        amount=request.amount,
+        currency=request.currency,
+        payment_terms_days=request.payment_terms_days,
+        decision=outcome.decision,
+        state="pending" if outcome.decision == "referred" else "decided",
+        reasons=json.dumps(outcome.reasons),
+        conditions=json.dumps(outcome.conditions),
+        limit_currency=position.currency,
+        limit_amount=outcome.decision_limit,
+        limit_basis=None if outcome.decision_limit is None else outcome.limit_basis,
+        economics=economics,
+        exposure_before=before,
+        exposure_after=after,
+        available_credit=available,
+        breakdown=json.dumps(
+            {
+                "position": breakdown(position),
+                "order_amount_in_limit_currency": str(amount),
+                "already_reserved": str(reserved),
+                "inputs": request.model_dump(mode="json"),
+            }
+        ),
+        rules_version=context.policy.rules_version,
+        requested_by=requested_by,
+        created_at=now,
         decided_at=None if outcome.decision == "referred" else now,
     )
 
 
 async def _reserve(
-    uow: UnitOfWork, *, context: LimitsContext, account: CreditAccount, check: CreditCheck, reservation: OrderReservation | None,
-    position: Position | None, added: Decimal, on_credit: Decimal | None = None,
+    uow: UnitOfWork,
+    *,
+    context: LimitsContext,
+    account: CreditAccount,
+    check: CreditCheck,
+    reservation: OrderReservation | None,
+    position: Position | None,
+    added: Decimal,
+    on_credit: Decimal | None = None,
 ) -> None:
     """``on_credit``: the part of the order (its currency) sold on credit; all of it by default."""
     expires_on = context.clock.today() + timedelta(days=context.policy.current.reservation_valid_days)
     amount = check.amount if on_credit is None else on_credit
     if reservation is None:
-        await ChecksRepository(uow.session).insert(OrderReservation(
-            order_id=check.order_id, buyer_id=check.buyer_id, check_id=check.check_id, amount=amount, currency=check.currency,
-            status="open", expires_on=expires_on, created_at=context.clock.now(),
-        ))
+        await ChecksRepository(uow.session).insert(
+            OrderReservation(
+                order_id=check.order_id,
+                buyer_id=check.buyer_id,
+                check_id=check.check_id,
+                amount=amount,
+                currency=check.currency,
+                status="open",
+                expires_on=expires_on,
+                created_at=context.clock.now(),
+            )
+        )
     else:
         reservation.check_id, reservation.amount, reservation.currency = check.check_id, amount, check.currency
         reservation.status, reservation.expires_on, reservation.released_at = "open", expires_on, None
@@ -152,10 +228,18 @@ async def _reserve(
 
 
 def _publish_decision(uow: UnitOfWork, *, check: CreditCheck) -> None:
-    uow.emit(CreditCheckDecidedV1(
-        check_id=check.check_id, buyer_id=check.buyer_id, order_id=check.order_id, decision=check.decision,  # type: ignore[arg-type]
-        amount=check.amount, currency=check.currency, decided_by=check.decided_by,
-    ), subject=check.buyer_id)
+    uow.emit(
+        CreditCheckDecidedV1(
+            check_id=check.check_id,
+            buyer_id=check.buyer_id,
+            order_id=check.order_id,
+            decision=check.decision,
+            amount=check.amount,
+            currency=check.currency,
+            decided_by=check.decided_by,
+        ),
+        subject=check.buyer_id,
+    )
 
 
 def _count(context: LimitsContext, *, check: CreditCheck, seconds: float) -> None:
@@ -194,10 +278,24 @@ async def pending_referrals(uow: UnitOfWork, *, limit: int) -> list[CreditCheck]
 
 
 async def search_checks(
-    uow: UnitOfWork, *, state: str | None, buyer_ids: list[str] | None, reason: str | None, decision: str | None, sort: str, limit: int, offset: int,
+    uow: UnitOfWork,
+    *,
+    state: str | None,
+    buyer_ids: list[str] | None,
+    reason: str | None,
+    decision: str | None,
+    sort: str,
+    limit: int,
+    offset: int,
 ) -> tuple[list[CreditCheck], int]:
     return await ChecksRepository(uow.session).search(
-        state=state, buyer_ids=buyer_ids, reason=reason, decision=decision, sort=sort, limit=limit, offset=offset,
+        state=state,
+        buyer_ids=buyer_ids,
+        reason=reason,
+        decision=decision,
+        sort=sort,
+        limit=limit,
+        offset=offset,
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from decimal import Decimal
+from typing import Any
 
 from creditguard_limits.fx.rules import to_cents
 from creditguard_limits.policy.economics import Economics
@@ -51,13 +52,22 @@ class OrderEconomics:
     insurance_premium: Decimal
     expected_contribution: Decimal
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in asdict(self).items()}
 
 
 def order_economics(
-    economics: Economics, *, currency: str, amount: Decimal, credit_amount: Decimal | None = None, margin_rate: Decimal, pd_12m: Decimal,
-    terms_days: int, expected_days_late: Decimal, insured: Decimal, indemnity_share: Decimal,
+    economics: Economics,
+    *,
+    currency: str,
+    amount: Decimal,
+    credit_amount: Decimal | None = None,
+    margin_rate: Decimal,
+    pd_12m: Decimal,
+    terms_days: int,
+    expected_days_late: Decimal,
+    insured: Decimal,
+    indemnity_share: Decimal,
 ) -> OrderEconomics:
     """A = credit_amount, D = terms + expected days late, p = 1 - (1 - PD12)^(D/365),
     EL = p x LGD x (U + I x (1 - indemnity)), financing = A x cost of capital x D / 365,
@@ -73,10 +83,23 @@ def order_economics(
     financing = to_cents(credit * economics.cost_of_capital * days / YEAR)
     premium = to_cents(insured * economics.insurance.premium_rate)
     return OrderEconomics(
-        currency=currency, amount=to_cents(amount), credit_amount=to_cents(credit), margin_rate=margin_rate, gross_margin=gross_margin,
-        pd_12m=pd_12m, terms_days=terms_days, expected_days_late=expected_days_late, exposure_days=days,
-        pd_over_period=p.quantize(RATE), loss_given_default=lgd, insured=to_cents(insured), uninsured=to_cents(uninsured),
-        indemnity_share=indemnity_share, expected_loss=expected_loss, financing_cost=financing, insurance_premium=premium,
+        currency=currency,
+        amount=to_cents(amount),
+        credit_amount=to_cents(credit),
+        margin_rate=margin_rate,
+        gross_margin=gross_margin,
+        pd_12m=pd_12m,
+        terms_days=terms_days,
+        expected_days_late=expected_days_late,
+        exposure_days=days,
+        pd_over_period=p.quantize(RATE),
+        loss_given_default=lgd,
+        insured=to_cents(insured),
+        uninsured=to_cents(uninsured),
+        indemnity_share=indemnity_share,
+        expected_loss=expected_loss,
+        financing_cost=financing,
+        insurance_premium=premium,
         expected_contribution=gross_margin - expected_loss - financing - premium,
     )
 
@@ -100,7 +123,11 @@ class Rescue:
 
 
 def find_rescue(
-    economics: Economics, *, order: OrderEconomics, insured_for: Callable[[Decimal], Decimal], has_cover: bool,
+    economics: Economics,
+    *,
+    order: OrderEconomics,
+    insured_for: Callable[[Decimal], Decimal],
+    has_cover: bool,
 ) -> Rescue | None:
     """``insured_for(credit)``: the insured part of that much added exposure (cover the exposure
     before the order already uses counts). The first condition, in the policy's order, that makes the order's expected contribution
@@ -129,25 +156,42 @@ def find_rescue(
         return prepaid
 
     if not has_cover:
-        candidate = priced(terms_days=order.terms_days, credit=order.credit_amount, insured=order.credit_amount,
-                           indemnity=economics.insurance.indemnity_share)
+        candidate = priced(terms_days=order.terms_days, credit=order.credit_amount, insured=order.credit_amount, indemnity=economics.insurance.indemnity_share)
         if candidate.expected_contribution > 0:
             return Rescue(code="credit_insurance", economics=candidate)
     return None
 
 
 def repriced(
-    economics: Economics, *, order: OrderEconomics, terms_days: int, credit: Decimal, insured: Decimal, indemnity_share: Decimal,
+    economics: Economics,
+    *,
+    order: OrderEconomics,
+    terms_days: int,
+    credit: Decimal,
+    insured: Decimal,
+    indemnity_share: Decimal,
 ) -> OrderEconomics:
     """The same order (amount, margin, PD) with other terms, credit part or cover."""
     return order_economics(
-        economics, currency=order.currency, amount=order.amount, credit_amount=credit, margin_rate=order.margin_rate, pd_12m=order.pd_12m,
-        terms_days=terms_days, expected_days_late=order.expected_days_late, insured=insured, indemnity_share=indemnity_share,
+        economics,
+        currency=order.currency,
+        amount=order.amount,
+        credit_amount=credit,
+        margin_rate=order.margin_rate,
+        pd_12m=order.pd_12m,
+        terms_days=terms_days,
+        expected_days_late=order.expected_days_late,
+        insured=insured,
+        indemnity_share=indemnity_share,
     )
 
 
 def smallest_prepayment(
-    economics: Economics, *, order: OrderEconomics, insured_for: Callable[[Decimal], Decimal], max_credit: Decimal | None = None,
+    economics: Economics,
+    *,
+    order: OrderEconomics,
+    insured_for: Callable[[Decimal], Decimal],
+    max_credit: Decimal | None = None,
 ) -> Rescue | None:
     """The smallest prepayment share (a multiple of ``prepayment_step`` up to ``max_prepayment_share``)
     that leaves at most ``max_credit`` on credit (None: no such bound) and the order earning; None
@@ -157,8 +201,9 @@ def smallest_prepayment(
     while share <= rules.max_prepayment_share:
         credit = to_cents(order.credit_amount * (ONE - share))
         if max_credit is None or credit <= max_credit:
-            candidate = repriced(economics, order=order, terms_days=order.terms_days, credit=credit, insured=insured_for(credit),
-                                 indemnity_share=order.indemnity_share)
+            candidate = repriced(
+                economics, order=order, terms_days=order.terms_days, credit=credit, insured=insured_for(credit), indemnity_share=order.indemnity_share
+            )
             if candidate.expected_contribution > 0:
                 return Rescue(code="prepayment", economics=candidate, share=share)
         share += rules.prepayment_step
@@ -189,7 +234,13 @@ class LimitEconomics:
 
 
 def limit_economics(
-    economics: Economics, *, capacity: Decimal, margin_rate: Decimal, pd_12m: Decimal, terms_days: int, expected_days_late: Decimal,
+    economics: Economics,
+    *,
+    capacity: Decimal,
+    margin_rate: Decimal,
+    pd_12m: Decimal,
+    terms_days: int,
+    expected_days_late: Decimal,
 ) -> LimitEconomics:
     days = max(Decimal(terms_days) + expected_days_late, ONE)
     margin_per_year = margin_rate * YEAR / days
@@ -200,13 +251,25 @@ def limit_economics(
     appetite = None if loss_rate <= 0 else to_cents(share * margin_per_year * capacity / loss_rate)
     if net <= 0:
         limit = ZERO
+    elif appetite is None:
+        limit = capacity
     else:
-        limit = capacity if appetite is None else min(capacity, appetite)
+        limit = min(capacity, appetite)
     return LimitEconomics(
-        margin_rate=margin_rate, pd_12m=pd_12m, terms_days=terms_days, expected_days_late=expected_days_late, exposure_days=days,
-        margin_per_year=margin_per_year.quantize(RATE), expected_loss_rate=loss_rate.quantize(RATE), financing_rate=financing,
-        net_rate=net.quantize(RATE), capacity_limit=capacity, max_expected_loss_share=share, appetite_limit=appetite,
-        economic_limit=to_cents(limit), expected_contribution_per_year=to_cents(limit * net),
+        margin_rate=margin_rate,
+        pd_12m=pd_12m,
+        terms_days=terms_days,
+        expected_days_late=expected_days_late,
+        exposure_days=days,
+        margin_per_year=margin_per_year.quantize(RATE),
+        expected_loss_rate=loss_rate.quantize(RATE),
+        financing_rate=financing,
+        net_rate=net.quantize(RATE),
+        capacity_limit=capacity,
+        max_expected_loss_share=share,
+        appetite_limit=appetite,
+        economic_limit=to_cents(limit),
+        expected_contribution_per_year=to_cents(limit * net),
     )
 
 

@@ -17,7 +17,7 @@ Read = Annotated[Principal, Depends(require_roles(Role.ERP, Role.CREDIT_MANAGER,
 CurrencyPath = Annotated[str, Path(pattern=r"^[A-Z]{3}$")]
 
 
-def _render(rate, reporting_currency: str) -> FxRateOut:  # type: ignore[no-untyped-def]
+def _render(rate, reporting_currency: str) -> FxRateOut:
     return FxRateOut(currency=rate.currency, rate=rate.rate, reporting_currency=reporting_currency, updated_by=rate.updated_by, updated_at=rate.updated_at)
 
 

@@ -24,9 +24,7 @@ class RateTable:
             return Decimal(1)
         rate = self.rates.get(currency)
         if rate is None:
-            raise Unprocessable(
-                f"No exchange rate for {currency}; set it with PUT /v1/fx-rates/{currency}.", field="currency", currency=currency
-            )
+            raise Unprocessable(f"No exchange rate for {currency}; set it with PUT /v1/fx-rates/{currency}.", field="currency", currency=currency)
         return rate
 
     def convert(self, amount: Decimal, *, from_currency: str, to_currency: str) -> Decimal:

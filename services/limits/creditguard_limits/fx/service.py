@@ -3,12 +3,11 @@ from __future__ import annotations
 from decimal import Decimal
 
 from creditguard_limits.context import LimitsContext
-from creditguard_limits.models.fx import FxRate
 from creditguard_limits.fx.repository import FxRepository
 from creditguard_limits.fx.rules import RateTable
+from creditguard_limits.models.fx import FxRate
 from creditguard_shared.errors import Unprocessable
 from creditguard_shared.unit_of_work import UnitOfWork
-
 
 # In ``session.info``: the rates this unit of work read (until it changes one).
 _RATE_TABLE = "limits.rate_table"

@@ -15,8 +15,11 @@ router = APIRouter(prefix="/v1", tags=["imports"])
 Manage = Annotated[Principal, Depends(require_roles(Role.CREDIT_MANAGER))]
 
 
-@router.post("/imports", response_model=ImportOut,
-             summary="Import an existing book (up to 5,000 accounts, invoices and payments) in one transaction: all, or none and the first problem")
+@router.post(
+    "/imports",
+    response_model=ImportOut,
+    summary="Import an existing book (up to 5,000 accounts, invoices and payments) in one transaction: all, or none and the first problem",
+)
 async def post_import(body: ImportIn, uow: UnitOfWorkDep, context: LimitsContextDep, principal: Manage) -> ImportOut:
     counts = await service.import_book(uow, context=context, book=body, changed_by=principal.actor)
     await uow.commit()

@@ -37,8 +37,11 @@ class ImportIn(BaseModel):
             raise ValueError("the import holds no accounts, invoices or payments")
         if documents > MAX_IMPORT_DOCUMENTS:
             raise ValueError(f"the import holds {documents} documents; at most {MAX_IMPORT_DOCUMENTS} go in one request")
-        for kind, ids in (("accounts", [a.buyer_id for a in self.accounts]), ("invoices", [i.invoice_id for i in self.invoices]),
-                          ("payments", [p.payment_id for p in self.payments])):
+        for kind, ids in (
+            ("accounts", [a.buyer_id for a in self.accounts]),
+            ("invoices", [i.invoice_id for i in self.invoices]),
+            ("payments", [p.payment_id for p in self.payments]),
+        ):
             repeated = sorted(i for i, n in Counter(ids).items() if n > 1)
             if repeated:
                 raise ValueError(f"{kind} repeats {', '.join(repeated[:5])}: each id once per import")

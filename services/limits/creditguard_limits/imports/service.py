@@ -8,14 +8,14 @@ from creditguard_limits.accounts.repository import AccountsRepository
 from creditguard_limits.accounts.service import follow_policy_limit, import_account, refresh_payment_experience
 from creditguard_limits.checks.repository import ChecksRepository
 from creditguard_limits.context import LimitsContext
-from creditguard_limits.position.service import lock_accounts_ahead, lock_many_with_terms, refresh_exposure
 from creditguard_limits.fx.service import rate_table
 from creditguard_limits.imports.rules import ledger_order
 from creditguard_limits.imports.schemas import AccountImportCounts, ImportCounts, ImportIn, ImportOut
-from creditguard_limits.models.ledger import Payment
 from creditguard_limits.ledger.repository import LedgerRepository
 from creditguard_limits.ledger.schemas import InvoiceIn
 from creditguard_limits.ledger.service import document_of_batch, post_invoice, post_payment
+from creditguard_limits.models.ledger import Payment
+from creditguard_limits.position.service import lock_accounts_ahead, lock_many_with_terms, refresh_exposure
 from creditguard_shared.unit_of_work import UnitOfWork
 
 
@@ -30,17 +30,27 @@ async def import_book(uow: UnitOfWork, *, context: LimitsContext, book: ImportIn
     locks = await lock_many_with_terms(uow, context=context, buyer_ids=buyer_ids)
     await LedgerRepository(uow.session).read_ahead(
         invoice_ids={i.invoice_id for i in book.invoices} | {p.invoice_id for p in book.payments},
-        settlement_model=Payment, settlement_ids={p.payment_id for p in book.payments},
+        settlement_model=Payment,
+        settlement_ids={p.payment_id for p in book.payments},
     )
     await ChecksRepository(uow.session).load_reservations({i.order_id for i in book.invoices if i.order_id is not None})
 
     counts = ImportOut(accounts=AccountImportCounts(), invoices=ImportCounts(), payments=ImportCounts())
     changed_accounts: set[str] = set()
     for index, account in enumerate(book.accounts):
-        changed = await document_of_batch(index, "Account", account.buyer_id, import_account(
-            uow, context=context, account=locks[account.buyer_id][0], relationship_since=account.relationship_since, limit=account.limit,
-            changed_by=changed_by,
-        ))
+        changed = await document_of_batch(
+            index,
+            "Account",
+            account.buyer_id,
+            import_account(
+                uow,
+                context=context,
+                account=locks[account.buyer_id][0],
+                relationship_since=account.relationship_since,
+                limit=account.limit,
+                changed_by=changed_by,
+            ),
+        )
         if account.buyer_id in created_accounts:
             counts.accounts.created += 1
         elif changed:
@@ -53,12 +63,14 @@ async def import_book(uow: UnitOfWork, *, context: LimitsContext, book: ImportIn
     changed_ledgers: set[str] = set()
     for index, document in ledger_order(book.invoices, book.payments):
         if isinstance(document, InvoiceIn):
-            _, created = await document_of_batch(index, "Invoice", document.invoice_id, post_invoice(
-                uow, context=context, invoice=document, locked=locks[document.buyer_id], historical=True))
+            _, created = await document_of_batch(
+                index, "Invoice", document.invoice_id, post_invoice(uow, context=context, invoice=document, locked=locks[document.buyer_id], historical=True)
+            )
             tally = counts.invoices
         else:
-            _, created = await document_of_batch(index, "Payment", document.payment_id, post_payment(
-                uow, context=context, payment=document, locked=locks[document.buyer_id], historical=True))
+            _, created = await document_of_batch(
+                index, "Payment", document.payment_id, post_payment(uow, context=context, payment=document, locked=locks[document.buyer_id], historical=True)
+            )
             tally = counts.payments
         if created:
             tally.created += 1

@@ -8,8 +8,8 @@ from creditguard_limits.context import LimitsContextDep
 from creditguard_limits.insurance import service
 from creditguard_limits.insurance.schemas import InsuranceCoverIn, InsuranceCoverOut, InsurancePolicyIn, InsurancePolicyOut
 from creditguard_shared.auth import Principal, Role, require_roles
-from creditguard_shared.service_app import UnitOfWorkDep
 from creditguard_shared.schema_types import PathId
+from creditguard_shared.service_app import UnitOfWorkDep
 
 router = APIRouter(prefix="/v1", tags=["credit insurance"])
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 from creditguard_limits.accounts.rules import COVER_REDUCED, with_flag
 from creditguard_limits.context import LimitsContext
 from creditguard_limits.fx.service import require_rate
-from creditguard_limits.position.service import lock_or_create_account, refresh_exposure
-from creditguard_limits.models.insurance import InsuranceCover, InsurancePolicy
 from creditguard_limits.insurance.repository import InsuranceRepository
 from creditguard_limits.insurance.schemas import InsuranceCoverIn, InsurancePolicyIn
+from creditguard_limits.models.insurance import InsuranceCover, InsurancePolicy
+from creditguard_limits.position.service import lock_or_create_account, refresh_exposure
 from creditguard_shared.errors import NotFound, Unprocessable
 from creditguard_shared.events.contracts import InsuranceCoverChangedV1, LimitChangedV1
 from creditguard_shared.unit_of_work import UnitOfWork
@@ -55,16 +55,33 @@ async def put_cover(uow: UnitOfWork, *, context: LimitsContext, buyer_id: str, c
         account.review_on = min(account.review_on, today) if account.review_on else today
         if account.limit_amount is not None and account.currency is not None:
             # Alerts watches the review date through limit-changed; the amount stays as it was.
-            uow.emit(LimitChangedV1(
-                buyer_id=buyer_id, old_amount=account.limit_amount, new_amount=account.limit_amount, currency=account.currency,
-                changed_by=changed_by, reason=f"insurance cover reduced: review brought forward to {account.review_on.isoformat()}",
-                review_due_on=account.review_on,
-            ), subject=buyer_id)
-    uow.emit(InsuranceCoverChangedV1(
-        buyer_id=buyer_id, policy_id=policy.policy_id, insurer=policy.insurer, currency=cover.currency, insured_amount=cover.granted_amount,
-        indemnity_percentage=policy.indemnity_percentage, report_overdue_within_days=policy.report_overdue_within_days,
-        file_claim_within_days=policy.file_claim_within_days, valid_from=cover.valid_from, valid_until=cover.valid_until,
-    ), subject=buyer_id)
+            uow.emit(
+                LimitChangedV1(
+                    buyer_id=buyer_id,
+                    old_amount=account.limit_amount,
+                    new_amount=account.limit_amount,
+                    currency=account.currency,
+                    changed_by=changed_by,
+                    reason=f"insurance cover reduced: review brought forward to {account.review_on.isoformat()}",
+                    review_due_on=account.review_on,
+                ),
+                subject=buyer_id,
+            )
+    uow.emit(
+        InsuranceCoverChangedV1(
+            buyer_id=buyer_id,
+            policy_id=policy.policy_id,
+            insurer=policy.insurer,
+            currency=cover.currency,
+            insured_amount=cover.granted_amount,
+            indemnity_percentage=policy.indemnity_percentage,
+            report_overdue_within_days=policy.report_overdue_within_days,
+            file_claim_within_days=policy.file_claim_within_days,
+            valid_from=cover.valid_from,
+            valid_until=cover.valid_until,
+        ),
+        subject=buyer_id,
+    )
     await refresh_exposure(uow, context=context, buyer_id=buyer_id)
     return entity
 

@@ -7,12 +7,27 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from creditguard_limits.context import LimitsContextDep
 from creditguard_limits.ledger import service
 from creditguard_limits.ledger.schemas import (
-    CreditNoteIn, CreditNoteOut, InvoiceBatchIn, InvoiceBatchItemOut, InvoiceBatchOut, InvoiceIn, InvoiceOut, PaymentBatchIn, PaymentBatchItemOut,
-    PaymentBatchOut, PaymentIn, PaymentOut, BuyerCashOut, CashApplicationIn, CashApplicationOut, RefundIn, RefundOut,
+    BuyerCashOut,
+    CashApplicationIn,
+    CashApplicationOut,
+    CreditNoteIn,
+    CreditNoteOut,
+    InvoiceBatchIn,
+    InvoiceBatchItemOut,
+    InvoiceBatchOut,
+    InvoiceIn,
+    InvoiceOut,
+    PaymentBatchIn,
+    PaymentBatchItemOut,
+    PaymentBatchOut,
+    PaymentIn,
+    PaymentOut,
+    RefundIn,
+    RefundOut,
 )
 from creditguard_shared.auth import Principal, Role, require_roles
-from creditguard_shared.service_app import UnitOfWorkDep
 from creditguard_shared.schema_types import PathId
+from creditguard_shared.service_app import UnitOfWorkDep
 
 router = APIRouter(prefix="/v1", tags=["ledger"])
 
@@ -39,8 +54,11 @@ async def post_invoice(body: InvoiceIn, uow: UnitOfWorkDep, context: LimitsConte
     return InvoiceOut.model_validate(invoice)
 
 
-@router.post("/invoices/batch", response_model=InvoiceBatchOut,
-             summary="Post an invoice run (up to 500 invoices) in one transaction: all recorded, or none and the first problem")
+@router.post(
+    "/invoices/batch",
+    response_model=InvoiceBatchOut,
+    summary="Post an invoice run (up to 500 invoices) in one transaction: all recorded, or none and the first problem",
+)
 async def post_invoices(body: InvoiceBatchIn, uow: UnitOfWorkDep, context: LimitsContextDep, _: Ingest) -> InvoiceBatchOut:
     results = await service.post_invoices(uow, context=context, invoices=body.invoices)
     await uow.commit()
@@ -65,15 +83,24 @@ async def post_payment(body: PaymentIn, uow: UnitOfWorkDep, context: LimitsConte
     return PaymentOut.model_validate(payment)
 
 
-@router.post("/payments/batch", response_model=PaymentBatchOut,
-             summary="Post a bank statement's payments (up to 500) in one transaction: all recorded, or none and the first problem")
+@router.post(
+    "/payments/batch",
+    response_model=PaymentBatchOut,
+    summary="Post a bank statement's payments (up to 500) in one transaction: all recorded, or none and the first problem",
+)
 async def post_payments(body: PaymentBatchIn, uow: UnitOfWorkDep, context: LimitsContextDep, _: Ingest) -> PaymentBatchOut:
     results = await service.post_payments(uow, context=context, payments=body.payments)
     await uow.commit()
     return PaymentBatchOut(items=[PaymentBatchItemOut(created=created, payment=PaymentOut.model_validate(payment)) for payment, created in results])
 
 
-@router.post("/credit-notes", response_model=CreditNoteOut, status_code=201, responses=_resent(CreditNoteOut), summary="Post a credit note (idempotent by credit_note_id)")
+@router.post(
+    "/credit-notes",
+    response_model=CreditNoteOut,
+    status_code=201,
+    responses=_resent(CreditNoteOut),
+    summary="Post a credit note (idempotent by credit_note_id)",
+)
 async def post_credit_note(body: CreditNoteIn, uow: UnitOfWorkDep, context: LimitsContextDep, response: Response, _: Ingest) -> CreditNoteOut:
     credit_note, created = await service.post_credit_note(uow, context=context, credit_note=body)
     await uow.commit()
@@ -81,8 +108,12 @@ async def post_credit_note(body: CreditNoteIn, uow: UnitOfWorkDep, context: Limi
     return CreditNoteOut.model_validate(credit_note)
 
 
-@router.post("/buyers/{buyer_id}/refunds", response_model=RefundOut, status_code=201,
-             summary="Refund a buyer's unapplied cash (idempotent by refund_id); at most what overpayments left in that currency")
+@router.post(
+    "/buyers/{buyer_id}/refunds",
+    response_model=RefundOut,
+    status_code=201,
+    summary="Refund a buyer's unapplied cash (idempotent by refund_id); at most what overpayments left in that currency",
+)
 async def post_refund(buyer_id: PathId, body: RefundIn, uow: UnitOfWorkDep, context: LimitsContextDep, response: Response, principal: Refunder) -> RefundOut:
     refund, created = await service.refund_cash(uow, context=context, buyer_id=buyer_id, refund=body, refunded_by=principal.actor)
     await uow.commit()
@@ -90,10 +121,19 @@ async def post_refund(buyer_id: PathId, body: RefundIn, uow: UnitOfWorkDep, cont
     return RefundOut.model_validate(refund)
 
 
-@router.post("/buyers/{buyer_id}/cash-applications", response_model=CashApplicationOut, status_code=201,
-             summary="Apply a buyer's unapplied cash to one of its open invoices (idempotent by application_id)")
+@router.post(
+    "/buyers/{buyer_id}/cash-applications",
+    response_model=CashApplicationOut,
+    status_code=201,
+    summary="Apply a buyer's unapplied cash to one of its open invoices (idempotent by application_id)",
+)
 async def post_cash_application(
-    buyer_id: PathId, body: CashApplicationIn, uow: UnitOfWorkDep, context: LimitsContextDep, response: Response, _: Ingest,
+    buyer_id: PathId,
+    body: CashApplicationIn,
+    uow: UnitOfWorkDep,
+    context: LimitsContextDep,
+    response: Response,
+    _: Ingest,
 ) -> CashApplicationOut:
     application, created = await service.apply_unapplied_cash(uow, context=context, buyer_id=buyer_id, application=body)
     await uow.commit()
@@ -101,8 +141,11 @@ async def post_cash_application(
     return application
 
 
-@router.get("/buyers/{buyer_id}/cash", response_model=BuyerCashOut,
-            summary="A buyer's cash by currency: received, applied to invoices, held for unknown invoices, refunded, unapplied; and its refunds")
+@router.get(
+    "/buyers/{buyer_id}/cash",
+    response_model=BuyerCashOut,
+    summary="A buyer's cash by currency: received, applied to invoices, held for unknown invoices, refunded, unapplied; and its refunds",
+)
 async def get_buyer_cash(buyer_id: PathId, uow: UnitOfWorkDep, _: Read) -> BuyerCashOut:
     return await service.buyer_cash(uow, buyer_id=buyer_id)
 

@@ -8,8 +8,8 @@ from sqlalchemy import and_, case, func, literal, or_, select, type_coerce, unio
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from creditguard_limits.fx.rules import to_cents
-from creditguard_limits.models.ledger import CreditNote, Invoice, Payment, Refund
 from creditguard_limits.ledger.rules import LATE_THRESHOLDS
+from creditguard_limits.models.ledger import CreditNote, Invoice, Payment, Refund
 from creditguard_limits.position.repository import unapplied_cash_rows
 from creditguard_shared.database import Money
 
@@ -136,31 +136,29 @@ class LedgerRepository:
         """(currency, received, applied to invoices (cash applications too), held for unknown
         invoices, refunded) of the buyer's cash, by currency."""
         payments = select(
-            Payment.currency.label("currency"), case((Payment.from_unapplied_cash, 0), else_=Payment.amount).label("received"),
+            Payment.currency.label("currency"),
+            case((Payment.from_unapplied_cash, 0), else_=Payment.amount).label("received"),
             func.coalesce(Payment.applied_amount, 0).label("applied"),
-            case((Payment.applied_amount.is_(None), Payment.amount), else_=0).label("held"), literal(0).label("refunded"),
+            case((Payment.applied_amount.is_(None), Payment.amount), else_=0).label("held"),
+            literal(0).label("refunded"),
         ).where(Payment.buyer_id == buyer_id)
         refunds = select(Refund.currency, literal(0), literal(0), literal(0), Refund.amount).where(Refund.buyer_id == buyer_id)
         rows = union_all(payments, refunds).subquery("cash")
         statement = (
             # Typed as money: a CASE whose first branch is a literal 0 would otherwise read SQLite's cents as units.
             select(rows.c.currency, *(type_coerce(func.sum(column), Money()) for column in (rows.c.received, rows.c.applied, rows.c.held, rows.c.refunded)))
-            .group_by(rows.c.currency).order_by(rows.c.currency)
+            .group_by(rows.c.currency)
+            .order_by(rows.c.currency)
         )
         return [(currency, *(to_cents(Decimal(total)) for total in totals)) for currency, *totals in (await self.session.execute(statement)).all()]
 
     async def overdue_to_announce(self, *, today: date) -> list[Invoice]:
         """Open invoices that crossed a days-past-due threshold they have not announced yet. Only
         those are loaded: the sweep's cost follows the day's crossings, not the overdue book."""
-        crossed_unannounced = or_(*(
-            and_(Invoice.late_bucket_announced < threshold, Invoice.due_on <= today - timedelta(days=threshold))
-            for threshold in LATE_THRESHOLDS
-        ))
-        statement = (
-            select(Invoice)
-            .where(Invoice.open_amount > 0, crossed_unannounced)
-            .order_by(Invoice.buyer_id, Invoice.due_on, Invoice.invoice_id)
+        crossed_unannounced = or_(
+            *(and_(Invoice.late_bucket_announced < threshold, Invoice.due_on <= today - timedelta(days=threshold)) for threshold in LATE_THRESHOLDS)
         )
+        statement = select(Invoice).where(Invoice.open_amount > 0, crossed_unannounced).order_by(Invoice.buyer_id, Invoice.due_on, Invoice.invoice_id)
         return list((await self.session.execute(statement)).scalars())
 
     async def invoices_for_buyer(self, buyer_id: str, *, open_only: bool) -> list[Invoice]:
@@ -170,7 +168,7 @@ class LedgerRepository:
         return list((await self.session.execute(statement)).scalars())
 
 
-def _settlements_of(invoice_ids: set[str]):  # type: ignore[no-untyped-def]
+def _settlements_of(invoice_ids: set[str]):
     # A payment settles its applied part; one held for its (then unknown) invoice, all of it.
     payments = select(Payment.invoice_id, Payment.paid_on, func.coalesce(Payment.applied_amount, Payment.amount)).where(Payment.invoice_id.in_(invoice_ids))
     credit_notes = select(CreditNote.invoice_id, CreditNote.issued_on, CreditNote.amount).where(CreditNote.invoice_id.in_(invoice_ids))

@@ -9,18 +9,28 @@ from datetime import date
 from decimal import Decimal
 from typing import TypeVar
 
-from creditguard_limits.models.accounts import CreditAccount
 from creditguard_limits.accounts.service import announce_ended_increases, follow_policy_limit, refresh_payment_experience
 from creditguard_limits.checks.repository import ChecksRepository
 from creditguard_limits.checks.service import expire_reservations, release_order_quietly
 from creditguard_limits.context import LimitsContext
+from creditguard_limits.ledger.repository import LedgerRepository
+from creditguard_limits.ledger.rules import invoice_date_problem, late_threshold_to_announce, refund_date_problem, settlement_date_problem
+from creditguard_limits.ledger.schemas import (
+    BuyerCashOut,
+    CashApplicationIn,
+    CashApplicationOut,
+    CashBalanceOut,
+    CreditNoteIn,
+    InvoiceIn,
+    PaymentIn,
+    RefundIn,
+    RefundOut,
+)
+from creditguard_limits.models.accounts import CreditAccount
+from creditguard_limits.models.ledger import CreditNote, Invoice, Payment, Refund
 from creditguard_limits.position.repository import LimitTerms
 from creditguard_limits.position.rules import ZERO
 from creditguard_limits.position.service import forget_locked_ahead, lock_accounts_ahead, lock_many_with_terms, lock_with_terms, refresh_exposure
-from creditguard_limits.models.ledger import CreditNote, Invoice, Payment, Refund
-from creditguard_limits.ledger.repository import LedgerRepository
-from creditguard_limits.ledger.rules import invoice_date_problem, late_threshold_to_announce, refund_date_problem, settlement_date_problem
-from creditguard_limits.ledger.schemas import BuyerCashOut, CashApplicationIn, CashApplicationOut, CashBalanceOut, CreditNoteIn, InvoiceIn, PaymentIn, RefundIn, RefundOut
 from creditguard_shared.errors import Conflict, DomainError, NotFound, Unprocessable
 from creditguard_shared.events.contracts import CashRefundedV1, CreditNoteIssuedV1, InvoicePostedV1, PaymentLateV1, PaymentReceivedV1
 from creditguard_shared.receivables import settle
@@ -45,7 +55,12 @@ def _ensure_same_document(kind: str, document_id: str, stored: object, incoming:
 
 
 async def _refresh_open_amount(
-    uow: UnitOfWork, *, context: LimitsContext, invoice: Invoice, account: CreditAccount, historical: bool = False,
+    uow: UnitOfWork,
+    *,
+    context: LimitsContext,
+    invoice: Invoice,
+    account: CreditAccount,
+    historical: bool = False,
     settlements: list[tuple[date, Decimal]] | None = None,
 ) -> None:
     """``account``: the invoice buyer's, already locked by the caller. ``historical``: a document
@@ -79,7 +94,12 @@ _EXPOSURE_TO_PUBLISH = "limits.exposure_to_publish"
 
 
 def _exposure_changed(
-    uow: UnitOfWork, *, context: LimitsContext, buyer_id: str, locked: tuple[CreditAccount, LimitTerms] | None = None, historical: bool = False,
+    uow: UnitOfWork,
+    *,
+    context: LimitsContext,
+    buyer_id: str,
+    locked: tuple[CreditAccount, LimitTerms] | None = None,
+    historical: bool = False,
 ) -> None:
     """The buyer's exposure is published once, just before the transaction commits, however many
     of its documents the transaction records (a batch, or a batch of consumed events). With more
@@ -111,7 +131,12 @@ def _check_settles_invoice(kind: str, invoice: Invoice, *, buyer_id: str, curren
 
 
 async def record_invoice(
-    uow: UnitOfWork, *, context: LimitsContext, invoice: InvoiceIn, locked: tuple[CreditAccount, LimitTerms] | None = None, historical: bool = False,
+    uow: UnitOfWork,
+    *,
+    context: LimitsContext,
+    invoice: InvoiceIn,
+    locked: tuple[CreditAccount, LimitTerms] | None = None,
+    historical: bool = False,
 ) -> tuple[Invoice, bool]:
     """``locked``: the buyer's account and terms, if the caller locked it in this transaction."""
     repository = LedgerRepository(uow.session)
@@ -165,7 +190,12 @@ async def _apply_held_payments(repository: LedgerRepository, *, invoice: Invoice
 
 
 async def post_invoice(
-    uow: UnitOfWork, *, context: LimitsContext, invoice: InvoiceIn, locked: tuple[CreditAccount, LimitTerms] | None = None, historical: bool = False,
+    uow: UnitOfWork,
+    *,
+    context: LimitsContext,
+    invoice: InvoiceIn,
+    locked: tuple[CreditAccount, LimitTerms] | None = None,
+    historical: bool = False,
 ) -> tuple[Invoice, bool]:
     entity, created = await record_invoice(uow, context=context, invoice=invoice, locked=locked, historical=historical)
     if created:
@@ -174,8 +204,16 @@ async def post_invoice(
 
 
 async def _apply_settlement_document(
-    uow: UnitOfWork, *, context: LimitsContext, kind: str, document_id: str, document: PaymentIn | CreditNoteIn,
-    model: type[Payment] | type[CreditNote], fields: tuple[str, ...], invoice_must_exist: bool, locked: tuple[CreditAccount, LimitTerms] | None = None,
+    uow: UnitOfWork,
+    *,
+    context: LimitsContext,
+    kind: str,
+    document_id: str,
+    document: PaymentIn | CreditNoteIn,
+    model: type[Payment] | type[CreditNote],
+    fields: tuple[str, ...],
+    invoice_must_exist: bool,
+    locked: tuple[CreditAccount, LimitTerms] | None = None,
     historical: bool = False,
 ) -> tuple[Payment | CreditNote, bool]:
     """A payment or credit note against an invoice: both reduce its open amount the same way."""
@@ -194,14 +232,18 @@ async def _apply_settlement_document(
     if invoice is not None:
         _check_settles_invoice(kind, invoice, buyer_id=document.buyer_id, currency=document.currency)
     field = "paid_on" if isinstance(document, PaymentIn) else "issued_on"
-    problem = settlement_date_problem(kind=kind, field=field, dated=getattr(document, field),
-                                      invoice_issued_on=None if invoice is None else invoice.issued_on, today=context.clock.today())
+    problem = settlement_date_problem(
+        kind=kind, field=field, dated=getattr(document, field), invoice_issued_on=None if invoice is None else invoice.issued_on, today=context.clock.today()
+    )
     if problem is not None:
         raise Unprocessable(f"{kind} {document_id}: {problem[1]}.", field=problem[0])
     if isinstance(document, CreditNoteIn) and invoice is not None and document.amount > invoice.open_amount:
         # A credit note corrects what the buyer still owes; one above it would invent a debt of ours.
-        raise Unprocessable(f"Credit note {document_id} of {document.amount} {document.currency} is more than the {invoice.open_amount} "
-                            f"still open on invoice {invoice.invoice_id}.", field="amount")
+        raise Unprocessable(
+            f"Credit note {document_id} of {document.amount} {document.currency} is more than the {invoice.open_amount} "
+            f"still open on invoice {invoice.invoice_id}.",
+            field="amount",
+        )
     split = {}
     if isinstance(document, PaymentIn):
         # Cash application: the invoice takes what is open on it; the rest is the buyer's
@@ -218,30 +260,55 @@ async def _apply_settlement_document(
 
 
 async def record_payment(
-    uow: UnitOfWork, *, context: LimitsContext, payment: PaymentIn, invoice_must_exist: bool, locked: tuple[CreditAccount, LimitTerms] | None = None,
+    uow: UnitOfWork,
+    *,
+    context: LimitsContext,
+    payment: PaymentIn,
+    invoice_must_exist: bool,
+    locked: tuple[CreditAccount, LimitTerms] | None = None,
     historical: bool = False,
 ) -> tuple[Payment, bool]:
     return await _apply_settlement_document(  # type: ignore[return-value]
-        uow, context=context, kind="Payment", document_id=payment.payment_id, document=payment, model=Payment,
-        fields=PAYMENT_FIELDS, invoice_must_exist=invoice_must_exist, locked=locked, historical=historical,
+        uow,
+        context=context,
+        kind="Payment",
+        document_id=payment.payment_id,
+        document=payment,
+        model=Payment,
+        fields=PAYMENT_FIELDS,
+        invoice_must_exist=invoice_must_exist,
+        locked=locked,
+        historical=historical,
     )
 
 
 async def post_payment(
-    uow: UnitOfWork, *, context: LimitsContext, payment: PaymentIn, locked: tuple[CreditAccount, LimitTerms] | None = None, historical: bool = False,
+    uow: UnitOfWork,
+    *,
+    context: LimitsContext,
+    payment: PaymentIn,
+    locked: tuple[CreditAccount, LimitTerms] | None = None,
+    historical: bool = False,
 ) -> tuple[Payment, bool]:
     entity, created = await record_payment(uow, context=context, payment=payment, invoice_must_exist=True, locked=locked, historical=historical)
     if created:
         assert entity.applied_amount is not None  # the API records payments of known invoices only
-        uow.emit(PaymentReceivedV1(**payment.model_dump(), historical=historical, unapplied_amount=entity.amount - entity.applied_amount),
-                 subject=payment.buyer_id)
+        uow.emit(
+            PaymentReceivedV1(**payment.model_dump(), historical=historical, unapplied_amount=entity.amount - entity.applied_amount), subject=payment.buyer_id
+        )
     return entity, created
 
 
 async def record_credit_note(uow: UnitOfWork, *, context: LimitsContext, credit_note: CreditNoteIn, invoice_must_exist: bool) -> tuple[CreditNote, bool]:
     return await _apply_settlement_document(  # type: ignore[return-value]
-        uow, context=context, kind="Credit note", document_id=credit_note.credit_note_id, document=credit_note, model=CreditNote,
-        fields=CREDIT_NOTE_FIELDS, invoice_must_exist=invoice_must_exist,
+        uow,
+        context=context,
+        kind="Credit note",
+        document_id=credit_note.credit_note_id,
+        document=credit_note,
+        model=CreditNote,
+        fields=CREDIT_NOTE_FIELDS,
+        invoice_must_exist=invoice_must_exist,
     )
 
 
@@ -270,8 +337,11 @@ async def refund_cash(uow: UnitOfWork, *, context: LimitsContext, buyer_id: str,
         raise Unprocessable(f"Refund {refund.refund_id}: {problem[1]}.", field=problem[0])
     refundable = await repository.refundable_cash(buyer_id=buyer_id, currency=refund.currency)
     if refund.amount > refundable:
-        raise Unprocessable(f"Refund {refund.refund_id} of {refund.amount} {refund.currency} is more than the {refundable:.2f} {refund.currency} "
-                            f"of unapplied cash buyer {buyer_id} has to refund.", field="amount")
+        raise Unprocessable(
+            f"Refund {refund.refund_id} of {refund.amount} {refund.currency} is more than the {refundable:.2f} {refund.currency} "
+            f"of unapplied cash buyer {buyer_id} has to refund.",
+            field="amount",
+        )
     entity = Refund(**incoming.model_dump(), created_at=context.clock.now())
     repository.add_refund(entity)
     uow.emit(CashRefundedV1(**incoming.model_dump(), unapplied_cash_after=refundable - refund.amount), subject=buyer_id)
@@ -280,7 +350,12 @@ async def refund_cash(uow: UnitOfWork, *, context: LimitsContext, buyer_id: str,
 
 
 async def apply_unapplied_cash(
-    uow: UnitOfWork, *, context: LimitsContext, buyer_id: str, application: CashApplicationIn, publish: bool = True,
+    uow: UnitOfWork,
+    *,
+    context: LimitsContext,
+    buyer_id: str,
+    application: CashApplicationIn,
+    publish: bool = True,
 ) -> tuple[CashApplicationOut, bool]:
     """Settle (part of) an open invoice from the buyer's unapplied cash: at most what is open on
     it and what overpayments left free in its currency. Recorded as a payment of the invoice
@@ -289,8 +364,14 @@ async def apply_unapplied_cash(
     there already. Idempotent by ``application_id``."""
     repository = LedgerRepository(uow.session)
     locked = await lock_with_terms(uow, context=context, buyer_id=buyer_id)
-    document = PaymentIn(payment_id=application.application_id, buyer_id=buyer_id, invoice_id=application.invoice_id, amount=application.amount,
-                         currency=application.currency, paid_on=application.applied_on)
+    document = PaymentIn(
+        payment_id=application.application_id,
+        buyer_id=buyer_id,
+        invoice_id=application.invoice_id,
+        amount=application.amount,
+        currency=application.currency,
+        paid_on=application.applied_on,
+    )
     existing = await repository.get_settlement(Payment, application.application_id)
     if existing is not None:
         assert isinstance(existing, Payment)
@@ -303,17 +384,24 @@ async def apply_unapplied_cash(
     if invoice is None:
         raise Unprocessable(f"Invoice {application.invoice_id} is unknown.", field="invoice_id")
     _check_settles_invoice("Cash application", invoice, buyer_id=buyer_id, currency=application.currency)
-    problem = settlement_date_problem(kind="Payment", field="applied_on", dated=application.applied_on, invoice_issued_on=invoice.issued_on,
-                                      today=context.clock.today())
+    problem = settlement_date_problem(
+        kind="Payment", field="applied_on", dated=application.applied_on, invoice_issued_on=invoice.issued_on, today=context.clock.today()
+    )
     if problem is not None:
         raise Unprocessable(f"Cash application {application.application_id}: {problem[1]}.", field=problem[0])
     if application.amount > invoice.open_amount:
-        raise Unprocessable(f"Cash application {application.application_id} of {application.amount} {application.currency} is more than the "
-                            f"{invoice.open_amount} still open on invoice {invoice.invoice_id}.", field="amount")
+        raise Unprocessable(
+            f"Cash application {application.application_id} of {application.amount} {application.currency} is more than the "
+            f"{invoice.open_amount} still open on invoice {invoice.invoice_id}.",
+            field="amount",
+        )
     free = await repository.refundable_cash(buyer_id=buyer_id, currency=application.currency)
     if application.amount > free:
-        raise Unprocessable(f"Cash application {application.application_id} of {application.amount} {application.currency} is more than the "
-                            f"{free:.2f} {application.currency} of unapplied cash buyer {buyer_id} has.", field="amount")
+        raise Unprocessable(
+            f"Cash application {application.application_id} of {application.amount} {application.currency} is more than the "
+            f"{free:.2f} {application.currency} of unapplied cash buyer {buyer_id} has.",
+            field="amount",
+        )
     entity = Payment(**document.model_dump(), applied_amount=application.amount, from_unapplied_cash=True, created_at=context.clock.now())
     repository.add(entity)
     await _refresh_open_amount(uow, context=context, invoice=invoice, account=locked[0])
@@ -325,8 +413,13 @@ async def apply_unapplied_cash(
 
 def _application_out(payment: Payment, invoice: Invoice | None) -> CashApplicationOut:
     return CashApplicationOut(
-        application_id=payment.payment_id, buyer_id=payment.buyer_id, invoice_id=payment.invoice_id, amount=payment.amount, currency=payment.currency,
-        applied_on=payment.paid_on, invoice_open_amount=ZERO if invoice is None else invoice.open_amount,
+        application_id=payment.payment_id,
+        buyer_id=payment.buyer_id,
+        invoice_id=payment.invoice_id,
+        amount=payment.amount,
+        currency=payment.currency,
+        applied_on=payment.paid_on,
+        invoice_open_amount=ZERO if invoice is None else invoice.open_amount,
     )
 
 
@@ -335,8 +428,17 @@ async def buyer_cash(uow: UnitOfWork, *, buyer_id: str) -> BuyerCashOut:
     balances = []
     for currency, received, applied, held, refunded in await repository.cash_by_currency(buyer_id):
         refundable = received - applied - held - refunded
-        balances.append(CashBalanceOut(currency=currency, received=received, applied=applied, held_for_unknown_invoices=held, refunded=refunded,
-                                       refundable=refundable, unapplied_cash=refundable + held))
+        balances.append(
+            CashBalanceOut(
+                currency=currency,
+                received=received,
+                applied=applied,
+                held_for_unknown_invoices=held,
+                refunded=refunded,
+                refundable=refundable,
+                unapplied_cash=refundable + held,
+            )
+        )
     refunds = [RefundOut.model_validate(r) for r in await repository.refunds_for_buyer(buyer_id)]
     return BuyerCashOut(buyer_id=buyer_id, balances=balances, refunds=refunds)
 
@@ -358,7 +460,9 @@ async def post_payments(uow: UnitOfWork, *, context: LimitsContext, payments: li
     """A bank statement's payments in one transaction, as ``post_invoices`` does invoices."""
     locks = await lock_many_with_terms(uow, context=context, buyer_ids={p.buyer_id for p in payments})
     await LedgerRepository(uow.session).read_ahead(
-        invoice_ids={p.invoice_id for p in payments}, settlement_model=Payment, settlement_ids={p.payment_id for p in payments},
+        invoice_ids={p.invoice_id for p in payments},
+        settlement_model=Payment,
+        settlement_ids={p.payment_id for p in payments},
     )
     return [
         await document_of_batch(index, "Payment", payment.payment_id, post_payment(uow, context=context, payment=payment, locked=locks[payment.buyer_id]))
@@ -398,10 +502,19 @@ async def announce_late_payments(uow: UnitOfWork, *, context: LimitsContext) -> 
         if threshold is None:
             continue
         invoice.late_bucket_announced = threshold
-        uow.emit(PaymentLateV1(
-            invoice_id=invoice.invoice_id, buyer_id=invoice.buyer_id, days_past_due=(today - invoice.due_on).days, bucket=threshold,
-            open_amount=invoice.open_amount, currency=invoice.currency, due_on=invoice.due_on, as_of=today,
-        ), subject=invoice.buyer_id)
+        uow.emit(
+            PaymentLateV1(
+                invoice_id=invoice.invoice_id,
+                buyer_id=invoice.buyer_id,
+                days_past_due=(today - invoice.due_on).days,
+                bucket=threshold,
+                open_amount=invoice.open_amount,
+                currency=invoice.currency,
+                due_on=invoice.due_on,
+                as_of=today,
+            ),
+            subject=invoice.buyer_id,
+        )
         announced += 1
     return announced
 

@@ -101,4 +101,4 @@ class LimitAudit(Base):
     changed_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
-__all__ = ["CreditAccount", "CreditGroup", "TemporaryIncrease", "LimitAudit"]
+__all__ = ["CreditAccount", "CreditGroup", "LimitAudit", "TemporaryIncrease"]

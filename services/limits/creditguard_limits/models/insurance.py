@@ -40,4 +40,4 @@ class InsuranceCover(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
-__all__ = ["InsurancePolicy", "InsuranceCover"]
+__all__ = ["InsuranceCover", "InsurancePolicy"]

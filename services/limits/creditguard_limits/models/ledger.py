@@ -76,4 +76,4 @@ class Refund(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
-__all__ = ["Invoice", "Payment", "CreditNote", "Refund"]
+__all__ = ["CreditNote", "Invoice", "Payment", "Refund"]

@@ -9,10 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from creditguard_limits.models.accounts import CreditAccount, TemporaryIncrease
 from creditguard_limits.models.checks import OrderReservation
-from creditguard_limits.position.rules import OVERDUE_BUCKET_STARTS, InvoiceTotals
 from creditguard_limits.models.insurance import InsuranceCover, InsurancePolicy
 from creditguard_limits.models.ledger import Invoice
 from creditguard_limits.position.repository import unapplied_cash_rows
+from creditguard_limits.position.rules import OVERDUE_BUCKET_STARTS, InvoiceTotals
 from creditguard_shared.database import Money
 
 
@@ -38,10 +38,14 @@ class PortfolioRepository:
         )
         totals: dict[str, list[InvoiceTotals]] = defaultdict(list)
         for buyer_id, currency, open_amount, oldest_due, *cumulative in (await self.session.execute(statement)).all():
-            totals[buyer_id].append(InvoiceTotals(
-                currency=currency, open_amount=Decimal(open_amount or 0), oldest_overdue_due_on=oldest_due,
-                past_due_at_least={start: Decimal(v or 0) for (_, start), v in zip(OVERDUE_BUCKET_STARTS, cumulative)},
-            ))
+            totals[buyer_id].append(
+                InvoiceTotals(
+                    currency=currency,
+                    open_amount=Decimal(open_amount or 0),
+                    oldest_overdue_due_on=oldest_due,
+                    past_due_at_least={start: Decimal(v or 0) for (_, start), v in zip(OVERDUE_BUCKET_STARTS, cumulative, strict=True)},
+                )
+            )
         return totals
 
     async def order_totals_by_buyer(self, *, today: date) -> dict[str, dict[str, Decimal]]:

@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from creditguard_limits.fx.rules import to_cents
 
@@ -17,7 +18,7 @@ def utilisation_bucket(utilisation: float) -> str:
     return OVER_LIMIT_BUCKET
 
 
-def shares(amounts: dict[str, Decimal], *, top: int) -> list[dict]:
+def shares(amounts: dict[str, Decimal], *, top: int) -> list[dict[str, Any]]:
     """The largest ``top`` entries with their share of the total."""
     total = sum(amounts.values(), Decimal(0))
     ranked = sorted(((k, v) for k, v in amounts.items() if v > 0), key=lambda item: (-item[1], item[0]))[:top]

@@ -4,16 +4,17 @@ import logging
 from collections import Counter
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
-from creditguard_limits.models.accounts import CreditAccount
 from creditguard_limits.checks.service import count_pending
 from creditguard_limits.context import LimitsContext
-from creditguard_limits.position.rules import ZERO, OVERDUE_BUCKET_STARTS, Cover, Position, compute_exposure, uninsured_share
 from creditguard_limits.fx.rules import RateTable, to_cents
 from creditguard_limits.fx.service import rate_table
+from creditguard_limits.models.accounts import CreditAccount
 from creditguard_limits.portfolio import rules
 from creditguard_limits.portfolio.repository import PortfolioRepository
 from creditguard_limits.portfolio.schemas import CashInForecastOut, ForecastWeekOut, PortfolioOut, ShareOut
+from creditguard_limits.position.rules import OVERDUE_BUCKET_STARTS, ZERO, Cover, Position, compute_exposure, uninsured_share
 from creditguard_shared.errors import Unprocessable
 from creditguard_shared.unit_of_work import UnitOfWork
 
@@ -36,8 +37,14 @@ async def _positions(uow: UnitOfWork, *, context: LimitsContext, rates: RateTabl
     positions, unconverted = [], []
     for account in await repository.accounts():
         try:
-            positions.append((account, _position(account, invoices=invoices, orders=orders, cash=cash, increases=increases, covers=covers,
-                                                 rates=rates, currency=currency, today=today)))
+            positions.append(
+                (
+                    account,
+                    _position(
+                        account, invoices=invoices, orders=orders, cash=cash, increases=increases, covers=covers, rates=rates, currency=currency, today=today
+                    ),
+                )
+            )
         except Unprocessable:
             unconverted.append(account.buyer_id)
     if unconverted:
@@ -45,20 +52,45 @@ async def _positions(uow: UnitOfWork, *, context: LimitsContext, rates: RateTabl
     return positions, unconverted
 
 
-def _position(account: CreditAccount, *, invoices: dict, orders: dict, cash: dict, increases: dict, covers: dict, rates: RateTable, currency: str,
-              today: date) -> Position:
+def _position(
+    account: CreditAccount,
+    *,
+    invoices: dict[str, Any],
+    orders: dict[str, Any],
+    cash: dict[str, Any],
+    increases: dict[str, Any],
+    covers: dict[str, Any],
+    rates: RateTable,
+    currency: str,
+    today: date,
+) -> Position:
     cover = covers.get(account.buyer_id)
     return Position(
-        buyer_id=account.buyer_id, currency=currency,
-        base_limit=None if account.limit_amount is None else rates.convert(account.limit_amount, from_currency=account.currency or currency, to_currency=currency),
-        temporary_increase=ZERO if account.limit_amount is None else rates.convert(increases.get(account.buyer_id, ZERO), from_currency=account.currency or currency, to_currency=currency),
-        exposure=compute_exposure(invoices=invoices.get(account.buyer_id, []), orders=orders.get(account.buyer_id, {}), rates=rates, currency=currency, today=today,
-                                  cash=cash.get(account.buyer_id)),
+        buyer_id=account.buyer_id,
+        currency=currency,
+        base_limit=None
+        if account.limit_amount is None
+        else rates.convert(account.limit_amount, from_currency=account.currency or currency, to_currency=currency),
+        temporary_increase=ZERO
+        if account.limit_amount is None
+        else rates.convert(increases.get(account.buyer_id, ZERO), from_currency=account.currency or currency, to_currency=currency),
+        exposure=compute_exposure(
+            invoices=invoices.get(account.buyer_id, []),
+            orders=orders.get(account.buyer_id, {}),
+            rates=rates,
+            currency=currency,
+            today=today,
+            cash=cash.get(account.buyer_id),
+        ),
         group=None,
-        cover=None if cover is None else Cover(
-            policy_id=cover[1].policy_id, insurer=cover[1].insurer,
+        cover=None
+        if cover is None
+        else Cover(
+            policy_id=cover[1].policy_id,
+            insurer=cover[1].insurer,
             granted=rates.convert(cover[0].granted_amount, from_currency=cover[0].currency, to_currency=currency),
-            indemnity_percentage=cover[1].indemnity_percentage, max_credit_period_days=cover[1].max_credit_period_days,
+            indemnity_percentage=cover[1].indemnity_percentage,
+            max_credit_period_days=cover[1].max_credit_period_days,
             uninsured_action=cover[1].uninsured_action,
         ),
     )
@@ -70,13 +102,16 @@ async def portfolio(uow: UnitOfWork, *, context: LimitsContext) -> PortfolioOut:
     exposures = {account.buyer_id: position.exposure.total for account, position in positions}
     overdue = {name: sum((p.exposure.overdue_by_bucket[name] for _, p in positions), ZERO) for name, _ in OVERDUE_BUCKET_STARTS}
     return PortfolioOut(
-        currency=context.settings.reporting_currency, as_of=context.clock.today(), buyers=len(positions),
+        currency=context.settings.reporting_currency,
+        as_of=context.clock.today(),
+        buyers=len(positions),
         total_exposure=sum(exposures.values(), ZERO),
         open_invoices=sum((p.exposure.open_invoices for _, p in positions), ZERO),
         open_orders=sum((p.exposure.open_orders for _, p in positions), ZERO),
         unapplied_cash=sum((p.exposure.unapplied_cash for _, p in positions), ZERO),
         overdue_by_bucket=overdue,
-        insured=sum((p.insured for _, p in positions), ZERO), uninsured=sum((p.uninsured for _, p in positions), ZERO),
+        insured=sum((p.insured for _, p in positions), ZERO),
+        uninsured=sum((p.uninsured for _, p in positions), ZERO),
         total_limits=sum((p.limit for _, p in positions if p.limit is not None), ZERO),
         utilisation_distribution=_utilisation_distribution(positions),
         top_buyers=[ShareOut(**s) for s in rules.shares(exposures, top=TOP)],
@@ -120,10 +155,18 @@ async def cash_in_forecast(uow: UnitOfWork, *, context: LimitsContext, weeks: in
         else:
             beyond += amount - loss
     return CashInForecastOut(
-        currency=currency, as_of=today,
-        weeks=[ForecastWeekOut(week=i + 1, week_start=today + timedelta(days=7 * i), expected_collections=to_cents(collections[i]), expected_loss=to_cents(losses[i]))
-               for i in range(weeks)],
-        beyond_horizon=to_cents(beyond), total_open=to_cents(total_open), expected_loss=to_cents(total_loss), unconverted_buyers=unconverted,
+        currency=currency,
+        as_of=today,
+        weeks=[
+            ForecastWeekOut(
+                week=i + 1, week_start=today + timedelta(days=7 * i), expected_collections=to_cents(collections[i]), expected_loss=to_cents(losses[i])
+            )
+            for i in range(weeks)
+        ],
+        beyond_horizon=to_cents(beyond),
+        total_open=to_cents(total_open),
+        expected_loss=to_cents(total_loss),
+        unconverted_buyers=unconverted,
     )
 
 

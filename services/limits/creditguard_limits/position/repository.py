@@ -78,12 +78,17 @@ def _terms_columns() -> tuple:
     )
     return (
         type_coerce(current_increase, Money()).label("temporary_increase"),
-        InsurancePolicy.policy_id, InsurancePolicy.insurer, InsuranceCover.currency, InsuranceCover.granted_amount,
-        InsurancePolicy.indemnity_percentage, InsurancePolicy.max_credit_period_days, InsurancePolicy.uninsured_action,
+        InsurancePolicy.policy_id,
+        InsurancePolicy.insurer,
+        InsuranceCover.currency,
+        InsuranceCover.granted_amount,
+        InsurancePolicy.indemnity_percentage,
+        InsurancePolicy.max_credit_period_days,
+        InsurancePolicy.uninsured_action,
     )
 
 
-def _from_account_with_current_cover(*columns, buyers=CreditAccount.buyer_id == _BUYER):  # type: ignore[no-untyped-def]
+def _from_account_with_current_cover(*columns, buyers=CreditAccount.buyer_id == _BUYER):
     current = and_(
         InsuranceCover.buyer_id == CreditAccount.buyer_id,
         (InsuranceCover.valid_from.is_(None)) | (InsuranceCover.valid_from <= _TODAY),
@@ -114,38 +119,54 @@ def _past_due_since(start: int) -> str:
 
 
 @functools.cache
-def _totals_statement(*, owner: str, with_rates: bool):  # type: ignore[no-untyped-def]
+def _totals_statement(*, owner: str, with_rates: bool):
     """``owner``: "buyer" (one buyer's totals), "group" (its members' together) or "buyers"
     (each of a list of buyers' own, told apart by a second column holding the buyer id)."""
-    def owned_by(column):  # type: ignore[no-untyped-def]
+
+    def owned_by(column):
         if owner == "group":
             return column.in_(select(CreditAccount.buyer_id).where(CreditAccount.group_id == bindparam("group_id", type_=String)))
         if owner == "buyers":
             return column.in_(_BUYERS)
         return column == _BUYER
 
-    def per_buyer(column):  # type: ignore[no-untyped-def]
+    def per_buyer(column):
         return [column] if owner == "buyers" else []
 
     past_due = [
-        func.sum(case((Invoice.due_on <= bindparam(_past_due_since(start), type_=Date), Invoice.open_amount), else_=0))
-        for _, start in OVERDUE_BUCKET_STARTS
+        func.sum(case((Invoice.due_on <= bindparam(_past_due_since(start), type_=Date), Invoice.open_amount), else_=0)) for _, start in OVERDUE_BUCKET_STARTS
     ]
     oldest = func.min(case((Invoice.due_on < _TODAY, Invoice.due_on), else_=None))
     nothing = [null()] * len(OVERDUE_BUCKET_STARTS)
     branches = [
-        select(literal_column("'invoices'"), *per_buyer(Invoice.buyer_id), Invoice.currency, func.sum(Invoice.open_amount),
-               cast(null(), _RATE), type_coerce(oldest, Date), *past_due)
+        select(
+            literal_column("'invoices'"),
+            *per_buyer(Invoice.buyer_id),
+            Invoice.currency,
+            func.sum(Invoice.open_amount),
+            cast(null(), _RATE),
+            type_coerce(oldest, Date),
+            *past_due,
+        )
         .where(owned_by(Invoice.buyer_id), Invoice.open_amount > 0)
         .group_by(*per_buyer(Invoice.buyer_id), Invoice.currency),
-        select(literal_column("'orders'"), *per_buyer(OrderReservation.buyer_id), OrderReservation.currency, func.sum(OrderReservation.amount), null(), null(), *nothing)
+        select(
+            literal_column("'orders'"),
+            *per_buyer(OrderReservation.buyer_id),
+            OrderReservation.currency,
+            func.sum(OrderReservation.amount),
+            null(),
+            null(),
+            *nothing,
+        )
         .where(owned_by(OrderReservation.buyer_id), OrderReservation.status == "open", OrderReservation.expires_on >= _TODAY)
         .group_by(*per_buyer(OrderReservation.buyer_id), OrderReservation.currency),
     ]
     cash = unapplied_cash_rows(owned_by(Payment.buyer_id), owned_by(Refund.buyer_id))
     branches.append(
-        select(literal_column("'cash'"), *per_buyer(cash.c.buyer_id), cash.c.currency, type_coerce(func.sum(cash.c.amount), Money()), null(), null(), *nothing)
-        .group_by(*per_buyer(cash.c.buyer_id), cash.c.currency)
+        select(
+            literal_column("'cash'"), *per_buyer(cash.c.buyer_id), cash.c.currency, type_coerce(func.sum(cash.c.amount), Money()), null(), null(), *nothing
+        ).group_by(*per_buyer(cash.c.buyer_id), cash.c.currency)
     )
     if with_rates:
         branches.append(select(literal_column("'rates'"), *per_buyer(type_coerce(null(), String)), FxRate.currency, null(), FxRate.rate, null(), *nothing))
@@ -156,14 +177,16 @@ def _totals_parameters(today: date) -> dict[str, object]:
     return {"today": today, **{_past_due_since(start): today - timedelta(days=start) for _, start in OVERDUE_BUCKET_STARTS}}
 
 
-def _add_totals_row(result: ExposureTotals, kind: str, currency: str, amount, rate, oldest_due, cumulative) -> None:  # type: ignore[no-untyped-def]
+def _add_totals_row(result: ExposureTotals, kind: str, currency: str, amount, rate, oldest_due, cumulative) -> None:
     if kind == "invoices":
-        result.invoices.append(InvoiceTotals(
-            currency=currency,
-            open_amount=Decimal(amount or 0),
-            past_due_at_least={start: Decimal(value or 0) for (_, start), value in zip(OVERDUE_BUCKET_STARTS, cumulative)},
-            oldest_overdue_due_on=oldest_due,
-        ))
+        result.invoices.append(
+            InvoiceTotals(
+                currency=currency,
+                open_amount=Decimal(amount or 0),
+                past_due_at_least={start: Decimal(value or 0) for (_, start), value in zip(OVERDUE_BUCKET_STARTS, cumulative, strict=True)},
+                oldest_overdue_due_on=oldest_due,
+            )
+        )
     elif kind == "orders":
         result.orders[currency] = Decimal(amount or 0)
     elif kind == "cash":
@@ -174,12 +197,19 @@ def _add_totals_row(result: ExposureTotals, kind: str, currency: str, amount, ra
         result.rates[currency] = Decimal(rate)
 
 
-def _limit_terms(row) -> LimitTerms:  # type: ignore[no-untyped-def]
+def _limit_terms(row) -> LimitTerms:
     increase, policy_id, insurer, currency, granted, indemnity, max_days, action = row
     cover = None
     if policy_id is not None:
-        cover = CoverTerms(policy_id=policy_id, insurer=insurer, currency=currency, granted_amount=Decimal(granted),
-                           indemnity_percentage=Decimal(indemnity), max_credit_period_days=max_days, uninsured_action=action)
+        cover = CoverTerms(
+            policy_id=policy_id,
+            insurer=insurer,
+            currency=currency,
+            granted_amount=Decimal(granted),
+            indemnity_percentage=Decimal(indemnity),
+            max_credit_period_days=max_days,
+            uninsured_action=action,
+        )
     return LimitTerms(temporary_increase=Decimal(increase or 0), cover=cover)
 
 
@@ -247,7 +277,9 @@ class PositionRepository:
         rates: dict[str, Decimal] = {}
         results = {buyer_id: ExposureTotals(invoices=[], orders={}, rates=rates) for buyer_id in buyer_ids}
         statement = _totals_statement(owner="buyers", with_rates=True)
-        for kind, buyer_id, currency, amount, rate, oldest_due, *cumulative in (await self.session.execute(statement, {**_totals_parameters(today), "buyer_ids": buyer_ids})).all():
+        for kind, buyer_id, currency, amount, rate, oldest_due, *cumulative in (
+            await self.session.execute(statement, {**_totals_parameters(today), "buyer_ids": buyer_ids})
+        ).all():
             if kind == "rates":
                 rates[currency] = Decimal(rate)
             else:
@@ -255,17 +287,16 @@ class PositionRepository:
         return results
 
 
-def unapplied_cash_rows(payments_of, refunds_of, *, currency: str | None = None, held: bool = True):  # type: ignore[no-untyped-def]
+def unapplied_cash_rows(payments_of, refunds_of, *, currency: str | None = None, held: bool = True):
     """(buyer_id, currency, amount) rows that sum, per buyer and currency, to its unapplied cash:
     what payments left over after their invoices, less cash applied to other invoices, less
     refunds; with ``held``, also all of each payment held for an invoice not recorded yet.
     ``payments_of`` and ``refunds_of`` say whose (a condition on each table's buyer_id)."""
-    payment_rows = (
-        select(Payment.buyer_id.label("buyer_id"), Payment.currency.label("currency"),
-               case((Payment.from_unapplied_cash, -Payment.amount), else_=Payment.amount - func.coalesce(Payment.applied_amount, 0)).label("amount"))
-        .where(payments_of, or_(Payment.from_unapplied_cash, Payment.applied_amount < Payment.amount,
-                                *([Payment.applied_amount.is_(None)] if held else [])))
-    )
+    payment_rows = select(
+        Payment.buyer_id.label("buyer_id"),
+        Payment.currency.label("currency"),
+        case((Payment.from_unapplied_cash, -Payment.amount), else_=Payment.amount - func.coalesce(Payment.applied_amount, 0)).label("amount"),
+    ).where(payments_of, or_(Payment.from_unapplied_cash, Payment.applied_amount < Payment.amount, *([Payment.applied_amount.is_(None)] if held else [])))
     refund_rows = select(Refund.buyer_id, Refund.currency, -Refund.amount).where(refunds_of)
     if currency is not None:
         payment_rows = payment_rows.where(Payment.currency == currency)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from creditguard_limits.fx.rules import RateTable, to_cents
 
@@ -51,9 +52,16 @@ class Exposure:
 
 
 def compute_exposure(
-    *, invoices: list[InvoiceTotals], orders: dict[str, Decimal], rates: RateTable, currency: str, today: date, cash: dict[str, Decimal] | None = None,
+    *,
+    invoices: list[InvoiceTotals],
+    orders: dict[str, Decimal],
+    rates: RateTable,
+    currency: str,
+    today: date,
+    cash: dict[str, Decimal] | None = None,
 ) -> Exposure:
     """``cash``: unapplied cash by currency."""
+
     def convert(amount: Decimal, from_currency: str) -> Decimal:
         return rates.convert(Decimal(amount), from_currency=from_currency, to_currency=currency)
 
@@ -152,7 +160,7 @@ def uninsured_share(position: Position) -> Decimal:
     return (position.uninsured + retention) / total
 
 
-def breakdown(position: Position) -> dict:
+def breakdown(position: Position) -> dict[str, Any]:
     """JSON-ready breakdown stored with every decision and returned by the exposure read."""
     exposure = position.exposure
     return {
@@ -168,9 +176,13 @@ def breakdown(position: Position) -> dict:
         "overdue_by_bucket": {k: _text(v) for k, v in exposure.overdue_by_bucket.items()},
         "oldest_overdue_days": exposure.oldest_overdue_days,
         "available": _text(position.available),
-        "group": None if position.group is None else {
-            "group_id": position.group.group_id, "limit": _text(position.group.limit),
-            "exposure": _text(position.group.exposure), "available": _text(position.group.available),
+        "group": None
+        if position.group is None
+        else {
+            "group_id": position.group.group_id,
+            "limit": _text(position.group.limit),
+            "exposure": _text(position.group.exposure),
+            "available": _text(position.group.available),
         },
         "insured": _text(position.insured),
         "uninsured": _text(position.uninsured),

@@ -3,12 +3,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from creditguard_limits.models.accounts import CreditAccount, CreditGroup
 from creditguard_limits.context import LimitsContext
-from creditguard_limits.position.repository import CoverTerms, PositionRepository, ExposureTotals, LimitTerms
-from creditguard_limits.position.rules import ZERO, Cover, GroupPosition, Position, compute_exposure
 from creditguard_limits.fx.rules import RateTable
 from creditguard_limits.fx.service import rate_table
+from creditguard_limits.models.accounts import CreditAccount, CreditGroup
+from creditguard_limits.position.repository import CoverTerms, ExposureTotals, LimitTerms, PositionRepository
+from creditguard_limits.position.rules import ZERO, Cover, GroupPosition, Position, compute_exposure
 from creditguard_shared.errors import NotFound
 from creditguard_shared.events.contracts import ExposureChangedV1, LimitBreachedV1
 from creditguard_shared.unit_of_work import UnitOfWork
@@ -25,8 +25,15 @@ async def lock_group(uow: UnitOfWork, *, group_id: str) -> CreditGroup | None:
 
 
 async def position_of(
-    uow: UnitOfWork, *, context: LimitsContext, account: CreditAccount, rates: RateTable, today: date, lock_group: bool = False,
-    terms: LimitTerms | None = None, totals: ExposureTotals | None = None,
+    uow: UnitOfWork,
+    *,
+    context: LimitsContext,
+    account: CreditAccount,
+    rates: RateTable,
+    today: date,
+    lock_group: bool = False,
+    terms: LimitTerms | None = None,
+    totals: ExposureTotals | None = None,
 ) -> Position:
     """The account's position in its limit's currency (the reporting currency while it has none).
     ``lock_group`` takes the group row's lock after the account's: always in that order. Callers
@@ -94,11 +101,17 @@ async def lock_accounts_ahead(uow: UnitOfWork, *, context: LimitsContext, buyer_
         return
     locked = await lock_many_with_terms(uow, context=context, buyer_ids=buyer_ids)
     totals = await PositionRepository(uow.session).totals_of_buyers(buyer_ids=sorted(locked), today=context.clock.today())
-    uow.session.info.setdefault(_LOCKED_AHEAD, {}).update({
-        buyer_id: LockedAccount(account=account, terms=terms, totals=totals[buyer_id],
-                                rates=RateTable(reporting_currency=context.settings.reporting_currency, rates=totals[buyer_id].rates or {}))
-        for buyer_id, (account, terms) in locked.items()
-    })
+    uow.session.info.setdefault(_LOCKED_AHEAD, {}).update(
+        {
+            buyer_id: LockedAccount(
+                account=account,
+                terms=terms,
+                totals=totals[buyer_id],
+                rates=RateTable(reporting_currency=context.settings.reporting_currency, rates=totals[buyer_id].rates or {}),
+            )
+            for buyer_id, (account, terms) in locked.items()
+        }
+    )
 
 
 def forget_locked_ahead(uow: UnitOfWork, *, buyer_id: str) -> None:
@@ -106,7 +119,11 @@ def forget_locked_ahead(uow: UnitOfWork, *, buyer_id: str) -> None:
 
 
 async def lock_account(
-    uow: UnitOfWork, *, context: LimitsContext, buyer_id: str, locked: tuple[CreditAccount, LimitTerms] | None = None,
+    uow: UnitOfWork,
+    *,
+    context: LimitsContext,
+    buyer_id: str,
+    locked: tuple[CreditAccount, LimitTerms] | None = None,
 ) -> LockedAccount:
     """Lock the buyer's account (creating it if new) and read its limit terms, exposure totals and
     the exchange rates in two statements (one, when ``locked`` holds the account and terms already;
@@ -116,18 +133,31 @@ async def lock_account(
     account, terms = locked or await lock_with_terms(uow, context=context, buyer_id=buyer_id)
     totals = await PositionRepository(uow.session).totals(today=context.clock.today(), buyer_id=buyer_id, with_rates=True)
     assert totals.rates is not None
-    return LockedAccount(account=account, terms=terms, totals=totals, rates=RateTable(reporting_currency=context.settings.reporting_currency, rates=totals.rates))
+    return LockedAccount(
+        account=account, terms=terms, totals=totals, rates=RateTable(reporting_currency=context.settings.reporting_currency, rates=totals.rates)
+    )
 
 
 async def locked_position(
-    uow: UnitOfWork, *, context: LimitsContext, buyer_id: str, lock_group: bool = False, locked: tuple[CreditAccount, LimitTerms] | None = None,
+    uow: UnitOfWork,
+    *,
+    context: LimitsContext,
+    buyer_id: str,
+    lock_group: bool = False,
+    locked: tuple[CreditAccount, LimitTerms] | None = None,
 ) -> tuple[CreditAccount, Position, RateTable]:
     """The hot path of credit checks and ledger postings: lock the account and read its position.
     ``locked``: the account and terms, if the caller locked the account already in this transaction."""
     locked = await lock_account(uow, context=context, buyer_id=buyer_id, locked=locked)
     position = await position_of(
-        uow, context=context, account=locked.account, rates=locked.rates, today=context.clock.today(), lock_group=lock_group,
-        terms=locked.terms, totals=locked.totals,
+        uow,
+        context=context,
+        account=locked.account,
+        rates=locked.rates,
+        today=context.clock.today(),
+        lock_group=lock_group,
+        terms=locked.terms,
+        totals=locked.totals,
     )
     return locked.account, position, locked.rates
 
@@ -151,9 +181,11 @@ def _cover(terms: CoverTerms | None, *, rates: RateTable, currency: str) -> Cove
     if terms is None:
         return None
     return Cover(
-        policy_id=terms.policy_id, insurer=terms.insurer,
+        policy_id=terms.policy_id,
+        insurer=terms.insurer,
         granted=rates.convert(terms.granted_amount, from_currency=terms.currency, to_currency=currency),
-        indemnity_percentage=terms.indemnity_percentage, max_credit_period_days=terms.max_credit_period_days,
+        indemnity_percentage=terms.indemnity_percentage,
+        max_credit_period_days=terms.max_credit_period_days,
         uninsured_action=terms.uninsured_action,
     )
 
@@ -162,23 +194,46 @@ def publish_position(uow: UnitOfWork, *, account: CreditAccount, position: Posit
     """exposure-changed after every change; limit-breached when exposure goes above the limit
     (unless ``announce_breach`` is False: an imported book's position is not news)."""
     exposure = position.exposure
-    uow.emit(ExposureChangedV1(
-        buyer_id=account.buyer_id, currency=position.currency, limit=position.limit, exposure=exposure.total,
-        open_invoices=exposure.open_invoices, open_orders=exposure.open_orders, unapplied_cash=exposure.unapplied_cash, overdue=exposure.overdue,
-        available=position.available, utilisation=position.utilisation, insured=position.insured, uninsured=position.uninsured,
-    ), subject=account.buyer_id)
+    uow.emit(
+        ExposureChangedV1(
+            buyer_id=account.buyer_id,
+            currency=position.currency,
+            limit=position.limit,
+            exposure=exposure.total,
+            open_invoices=exposure.open_invoices,
+            open_orders=exposure.open_orders,
+            unapplied_cash=exposure.unapplied_cash,
+            overdue=exposure.overdue,
+            available=position.available,
+            utilisation=position.utilisation,
+            insured=position.insured,
+            uninsured=position.uninsured,
+        ),
+        subject=account.buyer_id,
+    )
     over = position.limit is not None and exposure.total > position.limit
     if over and not account.breached and announce_breach:
         assert position.limit is not None
-        uow.emit(LimitBreachedV1(
-            buyer_id=account.buyer_id, limit=position.limit, exposure=exposure.total,
-            excess=exposure.total - position.limit, currency=position.currency,
-        ), subject=account.buyer_id)
+        uow.emit(
+            LimitBreachedV1(
+                buyer_id=account.buyer_id,
+                limit=position.limit,
+                exposure=exposure.total,
+                excess=exposure.total - position.limit,
+                currency=position.currency,
+            ),
+            subject=account.buyer_id,
+        )
     account.breached = over
 
 
 async def refresh_exposure(
-    uow: UnitOfWork, *, context: LimitsContext, buyer_id: str, locked: tuple[CreditAccount, LimitTerms] | None = None, announce_breach: bool = True,
+    uow: UnitOfWork,
+    *,
+    context: LimitsContext,
+    buyer_id: str,
+    locked: tuple[CreditAccount, LimitTerms] | None = None,
+    announce_breach: bool = True,
 ) -> Position:
     """Lock the buyer's account (creating it if new), recompute and publish its position.
     ``locked``: the account and terms, if the caller locked the account already in this transaction."""

@@ -9,7 +9,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from creditguard_scoring.assessment.models import Assessment, BuyerScore, ReassessmentDue
 from creditguard_scoring.buyers.models import Buyer
 
-
 # In ``session.info``: the scores and due marks of the buyers a pass read at once, locked as
 # ``current_score`` and ``get_due`` lock them (None where a buyer has none).
 _SCORES = "scoring.scores_by_buyer"
@@ -62,20 +61,41 @@ class AssessmentRepository:
         return (await self.session.execute(select(Assessment).where(Assessment.assessment_id == assessment_id))).scalar_one_or_none()
 
     async def history(self, buyer_id: str, *, limit: int, offset: int) -> tuple[list[Assessment], int]:
-        statement = (
-            select(Assessment).where(Assessment.buyer_id == buyer_id)
-            .order_by(Assessment.sequence.desc()).limit(limit).offset(offset)
-        )
+        statement = select(Assessment).where(Assessment.buyer_id == buyer_id).order_by(Assessment.sequence.desc()).limit(limit).offset(offset)
         total = await self.session.scalar(select(func.count()).select_from(Assessment).where(Assessment.buyer_id == buyer_id))
         return list((await self.session.execute(statement)).scalars()), int(total or 0)
 
     async def list_buyers(
-        self, *, grade: int | None, country: str | None, industry_section: str | None, industry_prefix: str | None, limit: int, offset: int,
-        search: str | None = None, account_owner: str | None = None, buyer_ids: list[str] | None = None, sort: str = "buyer_id",
+        self,
+        *,
+        grade: int | None,
+        country: str | None,
+        industry_section: str | None,
+        industry_prefix: str | None,
+        limit: int,
+        offset: int,
+        search: str | None = None,
+        account_owner: str | None = None,
+        buyer_ids: list[str] | None = None,
+        sort: str = "buyer_id",
     ) -> tuple[list[tuple[Buyer, BuyerScore | None]], int]:
-        joined = select(Buyer, BuyerScore).outerjoin(BuyerScore, BuyerScore.buyer_id == Buyer.buyer_id).where(
-            and_(True, *self._buyer_conditions(grade=grade, country=country, industry_section=industry_section, industry_prefix=industry_prefix,
-                                               search=search, account_owner=account_owner, buyer_ids=buyer_ids))
+        joined = (
+            select(Buyer, BuyerScore)
+            .outerjoin(BuyerScore, BuyerScore.buyer_id == Buyer.buyer_id)
+            .where(
+                and_(
+                    True,
+                    *self._buyer_conditions(
+                        grade=grade,
+                        country=country,
+                        industry_section=industry_section,
+                        industry_prefix=industry_prefix,
+                        search=search,
+                        account_owner=account_owner,
+                        buyer_ids=buyer_ids,
+                    ),
+                )
+            )
         )
         total = await self.session.scalar(select(func.count()).select_from(joined.subquery()))
         # Unscored buyers last when ranking by PD; buyer_id breaks ties so pages never overlap.
@@ -88,15 +108,22 @@ class AssessmentRepository:
         return [(buyer, score) for buyer, score in rows], int(total or 0)
 
     async def buyer_ids(self, *, grade: int | None, country: str | None, account_owner: str | None, search: str | None, limit: int) -> list[str]:
-        conditions = self._buyer_conditions(grade=grade, country=country, industry_section=None, industry_prefix=None,
-                                             search=search, account_owner=account_owner, buyer_ids=None)
+        conditions = self._buyer_conditions(
+            grade=grade, country=country, industry_section=None, industry_prefix=None, search=search, account_owner=account_owner, buyer_ids=None
+        )
         statement = select(Buyer.buyer_id).outerjoin(BuyerScore, BuyerScore.buyer_id == Buyer.buyer_id).where(and_(True, *conditions))
         return list((await self.session.execute(statement.order_by(Buyer.buyer_id).limit(limit))).scalars())
 
     @staticmethod
     def _buyer_conditions(
-        *, grade: int | None, country: str | None, industry_section: str | None, industry_prefix: str | None,
-        search: str | None, account_owner: str | None, buyer_ids: list[str] | None,
+        *,
+        grade: int | None,
+        country: str | None,
+        industry_section: str | None,
+        industry_prefix: str | None,
+        search: str | None,
+        account_owner: str | None,
+        buyer_ids: list[str] | None,
     ) -> list:
         conditions = []
         if grade is not None:
@@ -117,7 +144,9 @@ class AssessmentRepository:
             conditions.append(Buyer.buyer_id.in_(buyer_ids))
         return conditions
 
-    async def rank_counts(self, *, values: dict[str, float], country: str | None = None, industry_section: str | None = None) -> dict[str, tuple[int, int, int]]:
+    async def rank_counts(
+        self, *, values: dict[str, float], country: str | None = None, industry_section: str | None = None
+    ) -> dict[str, tuple[int, int, int]]:
         """For each metric column: (rows below the value, rows equal, rows with a value), in the cohort."""
         columns = []
         for name, value in values.items():

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -37,7 +38,11 @@ RISK_CLASSES: tuple[tuple[int, str], ...] = ((3, RiskClass.LOW.value), (6, RiskC
 # Financial model ratios grouped into the themes a credit manager reads; ratios overlap heavily
 # in the data, so a theme is a more honest reason than any one ratio.
 FINANCIAL_THEMES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    ("FIN_PROFITABILITY", "Profitability", ("X1", "X7", "X11", "X13", "X14", "X18", "X19", "X22", "X23", "X24", "X31", "X35", "X39", "X42", "X48", "X49", "X56", "X58")),
+    (
+        "FIN_PROFITABILITY",
+        "Profitability",
+        ("X1", "X7", "X11", "X13", "X14", "X18", "X19", "X22", "X23", "X24", "X31", "X35", "X39", "X42", "X48", "X49", "X56", "X58"),
+    ),
     ("FIN_CAPITAL", "Capital and leverage", ("X2", "X6", "X8", "X10", "X17", "X25", "X38", "X53", "X54", "X59")),
     ("FIN_DEBT_SERVICE", "Debt service capacity", ("X15", "X16", "X26", "X27", "X30", "X34", "X41")),
     ("FIN_LIQUIDITY", "Liquidity", ("X3", "X4", "X5", "X12", "X28", "X33", "X37", "X40", "X46", "X50", "X51", "X55", "X57")),
@@ -48,7 +53,14 @@ FINANCIAL_THEMES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 
 # Payment index (80 = on terms) -> logit points, linear between anchors, flat outside.
 PAYMENT_INDEX_ADJUSTMENTS: tuple[tuple[float, float], ...] = (
-    (0, 3.0), (30, 2.2), (40, 1.6), (50, 1.0), (60, 0.5), (70, 0.0), (80, -0.4), (100, -0.5),
+    (0, 3.0),
+    (30, 2.2),
+    (40, 1.6),
+    (50, 1.0),
+    (60, 0.5),
+    (70, 0.0),
+    (80, -0.4),
+    (100, -0.5),
 )
 # Worst days past due in the last 12 months -> logit points (first threshold reached counts).
 WORST_DPD_ADJUSTMENTS: tuple[tuple[int, float], ...] = ((90, 0.8), (60, 0.5), (30, 0.2))
@@ -73,10 +85,12 @@ BROKEN_PROMISE_FURTHER_ADJUSTMENT = 0.3
 BROKEN_PROMISE_MAX_ADJUSTMENT = 1.2
 # Company age in years -> logit points (first bound reached counts).
 AGE_ADJUSTMENTS: tuple[tuple[float, float, str], ...] = (
-    (2, 0.7, "founded less than 2 years ago"), (5, 0.35, "founded less than 5 years ago"),
+    (2, 0.7, "founded less than 2 years ago"),
+    (5, 0.35, "founded less than 5 years ago"),
 )
 MATURE_AGE_ADJUSTMENTS: tuple[tuple[float, float, str], ...] = (
-    (20, -0.3, "in business for 20 years or more"), (10, -0.15, "in business for 10 years or more"),
+    (20, -0.3, "in business for 20 years or more"),
+    (10, -0.15, "in business for 10 years or more"),
 )
 # Adverse events: (kind, years they count, logit points unresolved, logit points resolved).
 ADVERSE_EVENT_WEIGHTS: Mapping[str, tuple[int, float, float]] = {
@@ -213,7 +227,7 @@ def risk_class_for(grade: int) -> str:
 def interpolate(points: Sequence[tuple[float, float]], x: float) -> float:
     if x <= points[0][0]:
         return points[0][1]
-    for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
+    for (x0, y0), (x1, y1) in itertools.pairwise(points):
         if x <= x1:
             return y0 + (y1 - y0) * (x - x0) / (x1 - x0)
     return points[-1][1]
@@ -247,12 +261,13 @@ def payment_reasons(payment: PaymentBehaviourSummary) -> list[Reason]:
     if payment.payment_index is not None:
         adjustment = interpolate(PAYMENT_INDEX_ADJUSTMENTS, payment.payment_index)
         days = payment.average_days_beyond_terms
-        reasons.append(Reason(
-            "PAYMENT_INDEX",
-            f"Payment index {payment.payment_index:g} (80 = on terms): pays on average {days:g} days "
-            f"{'beyond' if (days or 0) > 0 else 'within'} terms",
-            adjustment,
-        ))
+        reasons.append(
+            Reason(
+                "PAYMENT_INDEX",
+                f"Payment index {payment.payment_index:g} (80 = on terms): pays on average {days:g} days {'beyond' if (days or 0) > 0 else 'within'} terms",
+                adjustment,
+            )
+        )
     for threshold, adjustment in CURRENT_DPD_ADJUSTMENTS:
         if payment.current_days_past_due >= threshold:
             in_default = " (in default)" if threshold >= DEFAULT_DAYS_PAST_DUE else ""
@@ -312,11 +327,13 @@ def adverse_event_reasons(events: Iterable[AdverseEventFact], as_of: date) -> tu
             total = min(total, ADVERSE_EVENT_CAP)
         latest = max(e.occurred_on for e in relevant).isoformat()
         label = kind.replace("_", " ")
-        reasons.append(Reason(
-            f"ADVERSE_{kind.upper()}",
-            f"{len(relevant)} {label}{'s' if len(relevant) > 1 else ''} in the last {years} years, {len(unresolved)} unresolved (latest {latest})",
-            total,
-        ))
+        reasons.append(
+            Reason(
+                f"ADVERSE_{kind.upper()}",
+                f"{len(relevant)} {label}{'s' if len(relevant) > 1 else ''} in the last {years} years, {len(unresolved)} unresolved (latest {latest})",
+                total,
+            )
+        )
     return reasons, defaulted
 
 
@@ -338,8 +355,9 @@ def country_reason(country: str, tables: RiskTables) -> list[Reason]:
     return [Reason("COUNTRY_RISK", f"Country risk of {name}", row.adjustment)]
 
 
-def assess(inputs: AssessmentInputs, *, tables: RiskTables, anchor: float, portfolio_base_rate: float, stale_after_days: int,
-           calibration: Calibration) -> Outcome:
+def assess(
+    inputs: AssessmentInputs, *, tables: RiskTables, anchor: float, portfolio_base_rate: float, stale_after_days: int, calibration: Calibration
+) -> Outcome:
     score: list[Reason] = []
     if inputs.financial is None:
         # Nothing known about financial strength: under the calibration in force the buyer lands
@@ -349,7 +367,11 @@ def assess(inputs: AssessmentInputs, *, tables: RiskTables, anchor: float, portf
     else:
         score.extend(financial_reasons(inputs.financial))
         if inputs.statement_period_end is not None and (inputs.as_of - inputs.statement_period_end).days > stale_after_days:
-            score.append(Reason("FINANCIAL_DATA_STALE", f"Latest statement is for the period ending {inputs.statement_period_end.isoformat()}", STALE_STATEMENT_ADJUSTMENT))
+            score.append(
+                Reason(
+                    "FINANCIAL_DATA_STALE", f"Latest statement is for the period ending {inputs.statement_period_end.isoformat()}", STALE_STATEMENT_ADJUSTMENT
+                )
+            )
     profile = profile_reasons(inputs, tables)
     industry = industry_reason(inputs.industry, tables)
     country = country_reason(inputs.country, tables)
@@ -375,9 +397,19 @@ def assess(inputs: AssessmentInputs, *, tables: RiskTables, anchor: float, portf
         "country": calibration.slope * math.fsum(r.contribution for r in country),
     }
     ranked = tuple(sorted((r for r in reasons if abs(r.contribution) > 1e-9), key=lambda r: -abs(r.contribution)))
-    return Outcome(pd=pd, grade=grade, risk_class=risk_class_for(grade), logit=total, anchor_pd=sigmoid(calibration.apply(anchor)),
-                   defaulted=defaulted, reasons=ranked, components=components, score_logit=score_logit, overlay=overlay,
-                   calibration_version=calibration.version)
+    return Outcome(
+        pd=pd,
+        grade=grade,
+        risk_class=risk_class_for(grade),
+        logit=total,
+        anchor_pd=sigmoid(calibration.apply(anchor)),
+        defaulted=defaulted,
+        reasons=ranked,
+        components=components,
+        score_logit=score_logit,
+        overlay=overlay,
+        calibration_version=calibration.version,
+    )
 
 
 def percentile_rank(*, below: int, equal: int, count: int) -> float | None:

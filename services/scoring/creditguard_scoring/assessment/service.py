@@ -11,13 +11,13 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
 from creditguard_scoring.assessment import rules
 from creditguard_scoring.assessment.models import Assessment, BuyerScore, ReassessmentDue
 from creditguard_scoring.assessment.repository import AssessmentRepository
 from creditguard_scoring.buyers.models import Buyer
 from creditguard_scoring.buyers.repository import BuyerRepository
-from creditguard_shared.nace import nace_section
 from creditguard_scoring.buyers.service import get_buyer
 from creditguard_scoring.calibration.repository import CalibrationRepository
 from creditguard_scoring.calibration.rules import Calibration
@@ -30,6 +30,7 @@ from creditguard_scoring.statements.rules import compute_ratios, key_ratios
 from creditguard_scoring.statements.service import latest_with_history, statement_lines
 from creditguard_shared.errors import NotFound
 from creditguard_shared.events.contracts import BuyerAssessedV1, ReasonV1, ScoreChangedV1
+from creditguard_shared.nace import nace_section
 from creditguard_shared.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 logger = logging.getLogger(__name__)
@@ -48,6 +49,7 @@ REASSESSMENTS_PER_TRANSACTION = 20
 
 def load_risk_tables(directory: str | None) -> rules.RiskTables:
     """The packaged tables, or those in ``directory`` (edit them without touching code; restart to reload)."""
+
     def read(name: str) -> str:
         filename = RISK_TABLE_FILES[name]
         if directory is not None:
@@ -66,11 +68,11 @@ class FinancialScores:
         self._scorecard = scorecard
         self._score = functools.lru_cache(maxsize=size)(self._compute)
 
-    def _compute(self, current: tuple, earlier: tuple) -> tuple[dict, FinancialAssessment]:
+    def _compute(self, current: tuple, earlier: tuple) -> tuple[dict[str, Any], FinancialAssessment]:
         ratios = compute_ratios(dict(current), [dict(lines) for lines in earlier])
         return ratios, self._scorecard.predict(ratios, missing=MISSING_RATIO_POLICY)
 
-    def of(self, current: dict, earlier: list[dict]) -> tuple[dict, FinancialAssessment]:
+    def of(self, current: dict[str, Any], earlier: list[dict[str, Any]]) -> tuple[dict[str, Any], FinancialAssessment]:
         ratios, financial = self._score(tuple(current.items()), tuple(tuple(lines.items()) for lines in earlier))
         return dict(ratios), financial
 
@@ -115,7 +117,7 @@ async def calibration_in_force(uow: UnitOfWork, *, context: AssessmentContext) -
     return Calibration(version=stored.version, intercept=stored.intercept, slope=stored.slope, pivot=stored.pivot)
 
 
-def _reason_dicts(reasons: tuple[rules.Reason, ...]) -> list[dict]:
+def _reason_dicts(reasons: tuple[rules.Reason, ...]) -> list[dict[str, Any]]:
     return [{"code": r.code, "message": r.message, "contribution": round(r.contribution, 4)} for r in reasons]
 
 
@@ -125,7 +127,7 @@ def _jsonable(value: object) -> object:
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
     if hasattr(value, "isoformat"):
-        return value.isoformat()  # type: ignore[union-attr]
+        return value.isoformat()
     if value is None or isinstance(value, bool | int | float | str):
         return value
     return str(value)
@@ -146,61 +148,129 @@ async def assess_buyer(uow: UnitOfWork, *, context: AssessmentContext, buyer_id:
     events = await BuyerRepository(uow.session).adverse_events(buyer_id)
     ratios, financial = context.financial_scores.of(statement_lines(latest), [statement_lines(e) for e in earlier]) if latest is not None else (None, None)
     inputs = rules.AssessmentInputs(
-        as_of=as_of, country=buyer.country, industry=buyer.industry, legal_form=buyer.legal_form, founded_on=buyer.founded_on,
-        financial=financial, statement_period_end=latest.period_end if latest else None, payment=payment,
+        as_of=as_of,
+        country=buyer.country,
+        industry=buyer.industry,
+        legal_form=buyer.legal_form,
+        founded_on=buyer.founded_on,
+        financial=financial,
+        statement_period_end=latest.period_end if latest else None,
+        payment=payment,
         adverse_events=[rules.AdverseEventFact(e.kind, e.occurred_on, e.resolved_on) for e in events],
     )
-    outcome = rules.assess(inputs, tables=context.tables, anchor=context.anchor,
-                           portfolio_base_rate=context.portfolio_base_rate, stale_after_days=context.stale_after_days, calibration=calibration)
+    outcome = rules.assess(
+        inputs,
+        tables=context.tables,
+        anchor=context.anchor,
+        portfolio_base_rate=context.portfolio_base_rate,
+        stale_after_days=context.stale_after_days,
+        calibration=calibration,
+    )
     assessment = Assessment(
-        assessment_id=uuid.uuid4().hex, buyer_id=buyer_id, assessed_at=now, trigger=trigger,
-        model_version=context.model_version, calibration_version=calibration.version, pd=outcome.pd, grade=outcome.grade, risk_class=outcome.risk_class,
-        financial_data_missing=latest is None, reasons=_reason_dicts(outcome.reasons),
-        components={**{k: round(v, 4) for k, v in outcome.components.items()}, "anchor_pd": outcome.anchor_pd, "logit": outcome.logit, "defaulted": outcome.defaulted,
-                    "score_logit": outcome.score_logit, "overlay": outcome.overlay, "calibration_version": calibration.version},
-        inputs=_jsonable({
-            "profile": {"country": buyer.country, "industry": buyer.industry, "legal_form": buyer.legal_form,
-                        "founded_on": buyer.founded_on, "profile_updated_at": buyer.updated_at},
-            "statement": None if latest is None else {
-                "fiscal_year": latest.fiscal_year, "period_end": latest.period_end, "currency": latest.currency,
-                "received_at": latest.received_at, "age_days": (as_of - latest.period_end).days,
-                "earlier_fiscal_years": [e.fiscal_year for e in earlier],
-            },
-            "ratios": ratios,
-            "financial_model": None if financial is None else {"raw_pd": financial.pd, "logit": financial.logit, "missing_policy": MISSING_RATIO_POLICY},
-            "payment_behaviour": {"as_of": as_of, **asdict(payment)},
-            "adverse_events": [{"event_id": e.event_id, "kind": e.kind, "occurred_on": e.occurred_on, "resolved_on": e.resolved_on} for e in events],
-            "portfolio_base_rate": context.portfolio_base_rate,
-            "calibration": asdict(calibration),
-            "risk_tables": context.tables.provenance(),
-        }),
+        assessment_id=uuid.uuid4().hex,
+        buyer_id=buyer_id,
+        assessed_at=now,
+        trigger=trigger,
+        model_version=context.model_version,
+        calibration_version=calibration.version,
+        pd=outcome.pd,
+        grade=outcome.grade,
+        risk_class=outcome.risk_class,
+        financial_data_missing=latest is None,
+        reasons=_reason_dicts(outcome.reasons),
+        components={
+            **{k: round(v, 4) for k, v in outcome.components.items()},
+            "anchor_pd": outcome.anchor_pd,
+            "logit": outcome.logit,
+            "defaulted": outcome.defaulted,
+            "score_logit": outcome.score_logit,
+            "overlay": outcome.overlay,
+            "calibration_version": calibration.version,
+        },
+        inputs=_jsonable(
+            {
+                "profile": {
+                    "country": buyer.country,
+                    "industry": buyer.industry,
+                    "legal_form": buyer.legal_form,
+                    "founded_on": buyer.founded_on,
+                    "profile_updated_at": buyer.updated_at,
+                },
+                "statement": None
+                if latest is None
+                else {
+                    "fiscal_year": latest.fiscal_year,
+                    "period_end": latest.period_end,
+                    "currency": latest.currency,
+                    "received_at": latest.received_at,
+                    "age_days": (as_of - latest.period_end).days,
+                    "earlier_fiscal_years": [e.fiscal_year for e in earlier],
+                },
+                "ratios": ratios,
+                "financial_model": None if financial is None else {"raw_pd": financial.pd, "logit": financial.logit, "missing_policy": MISSING_RATIO_POLICY},
+                "payment_behaviour": {"as_of": as_of, **asdict(payment)},
+                "adverse_events": [{"event_id": e.event_id, "kind": e.kind, "occurred_on": e.occurred_on, "resolved_on": e.resolved_on} for e in events],
+                "portfolio_base_rate": context.portfolio_base_rate,
+                "calibration": asdict(calibration),
+                "risk_tables": context.tables.provenance(),
+            }
+        ),
     )
     await repository.add(assessment)
     old_grade, old_class = (previous.grade, previous.risk_class) if previous else (None, None)
     score = previous or BuyerScore(buyer_id=buyer_id)
-    _update_score(score, buyer=buyer, assessment=assessment, ratios=ratios, statement_date=latest.period_end if latest else None, payment_index=payment.payment_index)
+    _update_score(
+        score, buyer=buyer, assessment=assessment, ratios=ratios, statement_date=latest.period_end if latest else None, payment_index=payment.payment_index
+    )
     if previous is None:
         await repository.add(score)
     top_reasons = [ReasonV1(**r) for r in assessment.reasons[: context.max_reasons]]
     if old_grade != outcome.grade or old_class != outcome.risk_class:
-        uow.emit(ScoreChangedV1(
-            buyer_id=buyer_id, old_grade=old_grade, new_grade=outcome.grade, old_risk_class=old_class, new_risk_class=outcome.risk_class,
-            pd=outcome.pd, reasons=top_reasons, model_version=assessment.model_version, assessed_at=now,
-        ), subject=buyer_id)
+        uow.emit(
+            ScoreChangedV1(
+                buyer_id=buyer_id,
+                old_grade=old_grade,
+                new_grade=outcome.grade,
+                old_risk_class=old_class,
+                new_risk_class=outcome.risk_class,
+                pd=outcome.pd,
+                reasons=top_reasons,
+                model_version=assessment.model_version,
+                assessed_at=now,
+            ),
+            subject=buyer_id,
+        )
         if old_grade is not None and old_grade != outcome.grade:
             context.metrics.grade_changed(old_grade=old_grade, new_grade=outcome.grade)
-    uow.emit(BuyerAssessedV1(
-        buyer_id=buyer_id, assessment_id=assessment.assessment_id, assessed_at=now, model_version=assessment.model_version,
-        pd=outcome.pd, grade=outcome.grade, risk_class=outcome.risk_class, name=buyer.name, country=buyer.country,
-        industry=buyer.industry, group_id=buyer.group_id, account_owner=buyer.account_owner, financial_data_missing=latest is None,
-        equity=latest.equity if latest else None, sales=latest.sales if latest else None,
-        statement_currency=latest.currency if latest else None, statement_date=latest.period_end if latest else None,
-    ), subject=buyer_id)
+    uow.emit(
+        BuyerAssessedV1(
+            buyer_id=buyer_id,
+            assessment_id=assessment.assessment_id,
+            assessed_at=now,
+            model_version=assessment.model_version,
+            pd=outcome.pd,
+            grade=outcome.grade,
+            risk_class=outcome.risk_class,
+            name=buyer.name,
+            country=buyer.country,
+            industry=buyer.industry,
+            group_id=buyer.group_id,
+            account_owner=buyer.account_owner,
+            financial_data_missing=latest is None,
+            equity=latest.equity if latest else None,
+            sales=latest.sales if latest else None,
+            statement_currency=latest.currency if latest else None,
+            statement_date=latest.period_end if latest else None,
+        ),
+        subject=buyer_id,
+    )
     context.metrics.assessed(trigger=trigger, seconds=time.perf_counter() - started)
     return assessment
 
 
-def _update_score(score: BuyerScore, *, buyer: Buyer, assessment: Assessment, ratios: dict | None, statement_date, payment_index: float | None) -> None:
+def _update_score(
+    score: BuyerScore, *, buyer: Buyer, assessment: Assessment, ratios: dict[str, Any] | None, statement_date, payment_index: float | None
+) -> None:
     score.assessment_id, score.assessed_at = assessment.assessment_id, assessment.assessed_at
     score.pd, score.grade, score.risk_class = assessment.pd, assessment.grade, assessment.risk_class
     score.country, score.industry_section = buyer.country, nace_section(buyer.industry)
@@ -226,14 +296,31 @@ async def assessment_history(uow: UnitOfWork, *, buyer_id: str, limit: int, offs
 
 
 async def list_buyers(
-    uow: UnitOfWork, *, grade: int | None, country: str | None, industry: str | None, limit: int, offset: int,
-    search: str | None = None, account_owner: str | None = None, buyer_ids: list[str] | None = None, sort: str = "buyer_id",
+    uow: UnitOfWork,
+    *,
+    grade: int | None,
+    country: str | None,
+    industry: str | None,
+    limit: int,
+    offset: int,
+    search: str | None = None,
+    account_owner: str | None = None,
+    buyer_ids: list[str] | None = None,
+    sort: str = "buyer_id",
 ):
     section = industry if industry and industry.isalpha() else None
     prefix = industry if industry and not industry.isalpha() else None
     return await AssessmentRepository(uow.session).list_buyers(
-        grade=grade, country=country, industry_section=section, industry_prefix=prefix, limit=limit, offset=offset,
-        search=search, account_owner=account_owner, buyer_ids=buyer_ids, sort=sort,
+        grade=grade,
+        country=country,
+        industry_section=section,
+        industry_prefix=prefix,
+        limit=limit,
+        offset=offset,
+        search=search,
+        account_owner=account_owner,
+        buyer_ids=buyer_ids,
+        sort=sort,
     )
 
 
@@ -241,7 +328,7 @@ async def buyer_ids(uow: UnitOfWork, *, grade: int | None, country: str | None, 
     return await AssessmentRepository(uow.session).buyer_ids(grade=grade, country=country, account_owner=account_owner, search=search, limit=limit)
 
 
-async def peers(uow: UnitOfWork, *, buyer_id: str) -> tuple[BuyerScore, dict[str, dict[str, dict]]]:
+async def peers(uow: UnitOfWork, *, buyer_id: str) -> tuple[BuyerScore, dict[str, dict[str, dict[str, Any]]]]:
     """Percentile of the buyer's PD and key measures among the same industry section and country,
     and in the whole book. ``percentile``: share of peers with a lower value (mid-rank);
     ``better_than``: share of peers the buyer beats, whichever direction is better."""
@@ -255,7 +342,7 @@ async def peers(uow: UnitOfWork, *, buyer_id: str) -> tuple[BuyerScore, dict[str
         "industry_and_country": await repository.rank_counts(values=values, country=score.country, industry_section=score.industry_section or "?"),
         "book": await repository.rank_counts(values=values),
     }
-    result: dict[str, dict[str, dict]] = {}
+    result: dict[str, dict[str, dict[str, Any]]] = {}
     for cohort, counts in cohorts.items():
         result[cohort] = {}
         for name in PEER_METRICS:
@@ -304,8 +391,9 @@ async def read_ahead_dues(uow: UnitOfWork, *, buyer_ids: set[str]) -> None:
     await AssessmentRepository(uow.session).load_dues(buyer_ids)
 
 
-async def reassess_if_due(uow: UnitOfWork, *, context: AssessmentContext, buyer_id: str, now: datetime, force: bool = False,
-                          trigger: str = "payment_behaviour") -> bool:
+async def reassess_if_due(
+    uow: UnitOfWork, *, context: AssessmentContext, buyer_id: str, now: datetime, force: bool = False, trigger: str = "payment_behaviour"
+) -> bool:
     """One buyer of the background pass, in its own unit of work."""
     repository = AssessmentRepository(uow.session)
     due = await repository.get_due(buyer_id, for_update=True)
@@ -335,7 +423,7 @@ async def run_due_reassessments(uow_factory: UnitOfWorkFactory, *, context: Asse
         buyer_ids = await AssessmentRepository(uow.session).due_buyer_ids(due_by=None if force else now, limit=limit)
     assessed = 0
     for start in range(0, len(buyer_ids), REASSESSMENTS_PER_TRANSACTION):
-        together = buyer_ids[start:start + REASSESSMENTS_PER_TRANSACTION]
+        together = buyer_ids[start : start + REASSESSMENTS_PER_TRANSACTION]
         try:
             async with uow_factory() as uow:
                 await read_ahead(uow, buyer_ids=together)

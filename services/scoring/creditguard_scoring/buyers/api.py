@@ -17,7 +17,12 @@ Write = Annotated[Principal, Depends(require_roles(Role.CREDIT_MANAGER))]
 Read = Annotated[Principal, Depends(require_roles(Role.CREDIT_MANAGER, Role.SALES))]
 
 
-@router.put("/buyers/{buyer_id}", response_model=BuyerOut, responses={201: {"model": BuyerOut, "description": "Registered"}}, summary="Register or change a buyer (re-assesses it when anything changed)")
+@router.put(
+    "/buyers/{buyer_id}",
+    response_model=BuyerOut,
+    responses={201: {"model": BuyerOut, "description": "Registered"}},
+    summary="Register or change a buyer (re-assesses it when anything changed)",
+)
 async def put_buyer(buyer_id: Identifier, body: BuyerIn, request: Request, response: Response, uow: UnitOfWorkDep, _: Write) -> BuyerOut:
     now = request.app.state.clock.now()
     buyer, created, changed = await service.put_buyer(uow, buyer_id=buyer_id, profile=body, now=now)
@@ -33,9 +38,13 @@ async def get_buyer(buyer_id: PathId, uow: UnitOfWorkDep, _: Read) -> BuyerOut:
     return BuyerOut.model_validate(await service.get_buyer(uow, buyer_id=buyer_id))
 
 
-@router.post("/buyers/{buyer_id}/adverse-events", response_model=AdverseEventOut, status_code=201,
-             responses={200: {"model": AdverseEventOut, "description": "Already recorded"}},
-             summary="Record an insolvency filing, court judgment or payment default (idempotent by event_id)")
+@router.post(
+    "/buyers/{buyer_id}/adverse-events",
+    response_model=AdverseEventOut,
+    status_code=201,
+    responses={200: {"model": AdverseEventOut, "description": "Already recorded"}},
+    summary="Record an insolvency filing, court judgment or payment default (idempotent by event_id)",
+)
 async def post_adverse_event(buyer_id: PathId, body: AdverseEventIn, request: Request, response: Response, uow: UnitOfWorkDep, _: Write) -> AdverseEventOut:
     now = request.app.state.clock.now()
     event, created, changed = await service.record_adverse_event(uow, buyer_id=buyer_id, event=body, now=now)

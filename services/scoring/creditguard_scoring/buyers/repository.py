@@ -5,7 +5,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from creditguard_scoring.buyers.models import AdverseEvent, Buyer
 
-
 # In ``session.info``: the profiles and adverse events of the buyers a pass read at once. Held
 # here, because the session's identity map holds objects only weakly.
 _BUYERS = "scoring.buyers_by_id"

@@ -37,7 +37,9 @@ class CalibrationRepository:
         """Each buyer's latest assessment made before ``before``."""
         latest = (
             select(Assessment.buyer_id, func.max(Assessment.sequence).label("sequence"))
-            .where(Assessment.assessed_at < before).group_by(Assessment.buyer_id).subquery()
+            .where(Assessment.assessed_at < before)
+            .group_by(Assessment.buyer_id)
+            .subquery()
         )
         statement = select(Assessment).join(latest, Assessment.sequence == latest.c.sequence).order_by(Assessment.buyer_id)
         return list((await self.session.execute(statement)).scalars())
@@ -47,7 +49,7 @@ class CalibrationRepository:
         events: dict[str, list[AdverseEvent]] = {b: [] for b in buyer_ids}
         # In slices: a large book must not exceed the databases' bound-parameter limits.
         for start in range(0, len(buyer_ids), 1000):
-            part = buyer_ids[start:start + 1000]
+            part = buyer_ids[start : start + 1000]
             for experience in (await self.session.execute(select(PaymentExperience).where(PaymentExperience.buyer_id.in_(part)))).scalars():
                 invoices[experience.buyer_id].append(experience)
             for event in (await self.session.execute(select(AdverseEvent).where(AdverseEvent.buyer_id.in_(part)))).scalars():
@@ -61,5 +63,5 @@ class CalibrationRepository:
         await self.session.execute(update(ReassessmentDue).values(due_at=now, latest_at=now, marks=ReassessmentDue.marks + 1))
         new = [{"buyer_id": b, "due_at": now, "latest_at": now, "marks": 1} for b in buyer_ids if b not in marked]
         for start in range(0, len(new), 1000):
-            await self.session.execute(insert(ReassessmentDue), new[start:start + 1000])
+            await self.session.execute(insert(ReassessmentDue), new[start : start + 1000])
         return buyer_ids

@@ -45,13 +45,13 @@ class Calibration:
         return self.pivot + self.intercept + self.slope * (score_logit - self.pivot)
 
     @classmethod
-    def from_settings(cls, settings) -> Calibration:  # noqa: ANN001 - the service's Settings
+    def from_settings(cls, settings) -> Calibration:
         base_rate = settings.portfolio_base_rate
-        return cls(version=0, intercept=settings.calibration_intercept, slope=settings.calibration_slope,
-                   pivot=math.log(base_rate / (1 - base_rate)))
+        return cls(version=0, intercept=settings.calibration_intercept, slope=settings.calibration_slope, pivot=math.log(base_rate / (1 - base_rate)))
 
 
 # -- what a default is --------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class InvoiceFact:
@@ -75,6 +75,7 @@ def default_date(*, invoices: Iterable[InvoiceFact], events: Iterable[EventFact]
 
 
 # -- statistics ---------------------------------------------------------------------------------
+
 
 def _log_pmf(k: int, n: int, p: float) -> float:
     if p <= 0.0:
@@ -156,6 +157,7 @@ def within_factor(observed: float, predicted: float, *, factor: float) -> bool:
 
 # -- the back-test ------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Observation:
     """One buyer of a back-test: the assessment in force at the start and what happened after."""
@@ -210,14 +212,18 @@ def backtest(observations: Sequence[Observation]) -> BacktestResult:
     outcomes = [o.defaulted for o in observations]
     n, k = len(observations), sum(outcomes)
     return BacktestResult(
-        buyers=n, defaults=k,
-        mean_pd=math.fsum(pds) / n if n else None, default_rate=k / n if n else None,
-        brier_score=brier_score(pds, outcomes), auc=auc(pds, outcomes),
+        buyers=n,
+        defaults=k,
+        mean_pd=math.fsum(pds) / n if n else None,
+        default_rate=k / n if n else None,
+        brier_score=brier_score(pds, outcomes),
+        auc=auc(pds, outcomes),
         grades=tuple(grade_result(g, [o for o in observations if o.grade == g]) for g in GRADES),
     )
 
 
 # -- fitting a recalibration --------------------------------------------------------------------
+
 
 class CannotFit(ValueError):
     """The window holds no defaults, or nothing but defaults: no calibration follows from it."""

@@ -4,6 +4,7 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
 from creditguard_shared.schema_types import IsoDate
 
 
@@ -39,7 +40,8 @@ class RecalibrationIn(BaseModel):
     as_of: IsoDate = Field(description="Start of the back-test window: the assessments in force at the end of this day")
     horizon_days: int = Field(365, ge=30, le=1825)
     method: Literal["intercept", "logistic"] = Field(
-        "intercept", description="intercept: shift every PD's logit so the mean PD matches the default rate; logistic: fit intercept and slope")
+        "intercept", description="intercept: shift every PD's logit so the mean PD matches the default rate; logistic: fit intercept and slope"
+    )
     reason: str = Field(min_length=3, max_length=2000)
 
 

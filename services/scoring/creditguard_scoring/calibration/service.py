@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
@@ -28,8 +29,13 @@ DEFINITION = (
 def _observation(assessment: Assessment, defaulted: bool) -> rules.Observation:
     components = assessment.components or {}
     return rules.Observation(
-        buyer_id=assessment.buyer_id, grade=assessment.grade, pd=assessment.pd, logit=float(components.get("logit", 0.0)),
-        score_logit=components.get("score_logit"), overlay=float(components.get("overlay", 0.0)), defaulted=defaulted,
+        buyer_id=assessment.buyer_id,
+        grade=assessment.grade,
+        pd=assessment.pd,
+        logit=float(components.get("logit", 0.0)),
+        score_logit=components.get("score_logit"),
+        overlay=float(components.get("overlay", 0.0)),
+        defaulted=defaulted,
     )
 
 
@@ -37,8 +43,11 @@ async def observations(uow: UnitOfWork, *, as_of: date, horizon_days: int, today
     """Every buyer assessed by the end of ``as_of`` and not in default then, with whether it
     defaulted within the horizon."""
     if as_of + timedelta(days=horizon_days) > today:
-        raise Unprocessable(f"The back-test window ends on {(as_of + timedelta(days=horizon_days)).isoformat()}, after today "
-                            f"({today.isoformat()}): its outcomes are not known yet.", window_end=(as_of + timedelta(days=horizon_days)).isoformat())
+        raise Unprocessable(
+            f"The back-test window ends on {(as_of + timedelta(days=horizon_days)).isoformat()}, after today "
+            f"({today.isoformat()}): its outcomes are not known yet.",
+            window_end=(as_of + timedelta(days=horizon_days)).isoformat(),
+        )
     repository = CalibrationRepository(uow.session)
     in_force = await repository.assessments_in_force(before=datetime.combine(as_of + timedelta(days=1), time(), tzinfo=UTC))
     invoices, events = await repository.invoices_and_insolvencies([a.buyer_id for a in in_force])
@@ -55,13 +64,19 @@ async def observations(uow: UnitOfWork, *, as_of: date, horizon_days: int, today
     return result
 
 
-def backtest_figures(found: list[rules.Observation], *, as_of: date, horizon_days: int) -> dict:
+def backtest_figures(found: list[rules.Observation], *, as_of: date, horizon_days: int) -> dict[str, Any]:
     result = rules.backtest(found)
-    return {"as_of": as_of, "horizon_days": horizon_days, "window_end": as_of + timedelta(days=horizon_days), "definition": DEFINITION,
-            **{k: v for k, v in asdict(result).items() if k != "grades"}, "grades": [asdict(g) for g in result.grades]}
+    return {
+        "as_of": as_of,
+        "horizon_days": horizon_days,
+        "window_end": as_of + timedelta(days=horizon_days),
+        "definition": DEFINITION,
+        **{k: v for k, v in asdict(result).items() if k != "grades"},
+        "grades": [asdict(g) for g in result.grades],
+    }
 
 
-async def backtest(uow: UnitOfWork, *, as_of: date, horizon_days: int, today: date) -> dict:
+async def backtest(uow: UnitOfWork, *, as_of: date, horizon_days: int, today: date) -> dict[str, Any]:
     found = await observations(uow, as_of=as_of, horizon_days=horizon_days, today=today)
     return backtest_figures(found, as_of=as_of, horizon_days=horizon_days)
 
@@ -74,15 +89,17 @@ def fit(current: rules.Calibration, found: list[rules.Observation], *, method: s
         logits = [current.apply(o.score_logit) + o.overlay if o.score_logit is not None else o.logit for o in found]
         return current.intercept + rules.fit_intercept_shift(logits, outcomes), current.slope
     scored = [o for o in found if o.score_logit is not None]
-    intercept, slope = rules.fit_logistic([o.score_logit - current.pivot for o in scored], [current.pivot + o.overlay for o in scored],
-                                          [o.defaulted for o in scored])
+    intercept, slope = rules.fit_logistic(
+        [o.score_logit - current.pivot for o in scored], [current.pivot + o.overlay for o in scored], [o.defaulted for o in scored]
+    )
     if slope <= 0:
         raise rules.CannotFit("the fitted slope is not positive: in this window better scores did not default less")
     return intercept, slope
 
 
-async def apply_recalibration(uow: UnitOfWork, *, context: AssessmentContext, as_of: date, horizon_days: int, method: str,
-                              reason: str, applied_by: str, now: datetime) -> tuple[CalibrationVersion, list[str]]:
+async def apply_recalibration(
+    uow: UnitOfWork, *, context: AssessmentContext, as_of: date, horizon_days: int, method: str, reason: str, applied_by: str, now: datetime
+) -> tuple[CalibrationVersion, list[str]]:
     """Fit, store the new version and mark every buyer for re-assessment, in one transaction:
     once committed, the re-grade completes even if this process stops half-way (the due pass
     takes the rest)."""
@@ -97,8 +114,16 @@ async def apply_recalibration(uow: UnitOfWork, *, context: AssessmentContext, as
     refitted = [rules.sigmoid(new.apply(o.score_logit) + o.overlay) if o.score_logit is not None else o.pd for o in found]
     figures["mean_pd_after"] = sum(refitted) / len(refitted)
     record = CalibrationVersion(
-        version=new.version, method=method, intercept=intercept, slope=slope, pivot=new.pivot, previous_version=current.version,
-        backtest=_jsonable(figures), applied_by=applied_by, applied_at=now, reason=reason,
+        version=new.version,
+        method=method,
+        intercept=intercept,
+        slope=slope,
+        pivot=new.pivot,
+        previous_version=current.version,
+        backtest=_jsonable(figures),
+        applied_by=applied_by,
+        applied_at=now,
+        reason=reason,
     )
     repository = CalibrationRepository(uow.session)
     try:
@@ -115,7 +140,7 @@ async def regrade(uow_factory: UnitOfWorkFactory, *, context: AssessmentContext,
     A chunk that fails stays marked for the background due pass."""
     regraded = 0
     for start in range(0, len(buyer_ids), chunk):
-        together = buyer_ids[start:start + chunk]
+        together = buyer_ids[start : start + chunk]
         try:
             async with uow_factory() as uow:
                 await read_ahead(uow, buyer_ids=together)

@@ -17,14 +17,13 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
 
 from .scorecard import MISSING_POLICIES, Scorecard, load_scorecard
 
 
-def score_rows(scorecard: Scorecard, rows: Iterable[dict[str, str]],
-               base_rate: float | None = None, missing: str = "learned") -> Iterator[tuple[str, float]]:
+def score_rows(scorecard: Scorecard, rows: Iterable[dict[str, str]], base_rate: float | None = None, missing: str = "learned") -> Iterator[tuple[str, float]]:
     """Yield (company, pd) for each CSV row (a dict of column -> text)."""
     for row in rows:
         pd = scorecard.predict_pd(row, missing)
@@ -33,13 +32,11 @@ def score_rows(scorecard: Scorecard, rows: Iterable[dict[str, str]],
         yield row.get("company", ""), pd
 
 
-def score_file(in_path: str | Path, out_path: str | Path, scorecard: Scorecard | None = None,
-               base_rate: float | None = None, missing: str = "learned") -> int:
+def score_file(in_path: str | Path, out_path: str | Path, scorecard: Scorecard | None = None, base_rate: float | None = None, missing: str = "learned") -> int:
     """Score IN and write OUT; returns the number of rows written."""
     card = scorecard if scorecard is not None else load_scorecard()
     n = 0
-    with open(in_path, newline="", encoding="utf-8") as fin, \
-            open(out_path, "w", newline="", encoding="utf-8") as fout:
+    with open(in_path, newline="", encoding="utf-8") as fin, open(out_path, "w", newline="", encoding="utf-8") as fout:
         reader = csv.DictReader(fin)
         if reader.fieldnames is None or "company" not in reader.fieldnames:
             raise ValueError(f"{in_path}: expected a header with a 'company' column")
@@ -59,10 +56,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("input", help="CSV with company, X1..X64")
     parser.add_argument("output", help="CSV to write: company,pd")
     parser.add_argument("--model", default=None, help="scorecard JSON (default: committed artefact)")
-    parser.add_argument("--base-rate", type=float, default=None,
-                        help="prior-shift the PD to this portfolio base rate (0 < r < 1)")
-    parser.add_argument("--missing", choices=MISSING_POLICIES, default="learned",
-                        help="how missing ratios are scored (default: learned missing bins)")
+    parser.add_argument("--base-rate", type=float, default=None, help="prior-shift the PD to this portfolio base rate (0 < r < 1)")
+    parser.add_argument("--missing", choices=MISSING_POLICIES, default="learned", help="how missing ratios are scored (default: learned missing bins)")
     args = parser.parse_args(argv)
     if args.base_rate is not None and not 0.0 < args.base_rate < 1.0:
         parser.error("--base-rate must be strictly between 0 and 1")

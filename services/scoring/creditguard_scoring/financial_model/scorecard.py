@@ -25,20 +25,22 @@ with ``baseline_logit = intercept + sum_j mean_j``.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from bisect import bisect_left
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping, Sequence, Union
+from typing import Any
 
 ARTEFACT_FORMAT = "creditguard-additive-scorecard/1"
 DEFAULT_ARTEFACT_PATH = Path(__file__).with_name("scorecard.json")
 
 _MISSING_STRINGS = frozenset({"", "?", "na", "nan", "null", "none"})
 
-RatioValue = Union[float, int, str, None]
+RatioValue = float | int | str | None
 
 #: How a missing ratio is scored. "learned": the missing bin's trained score (in the
 #: training data missingness itself is informative, e.g. X21 missing -> mostly
@@ -218,8 +220,7 @@ class Scorecard:
 
     @property
     def baseline_logit(self) -> float:
-        return (self.intercept + math.fsum(s.mean_score for s in self.shapes)
-                + math.fsum(p.mean_score for p in self.pairs))
+        return self.intercept + math.fsum(s.mean_score for s in self.shapes) + math.fsum(p.mean_score for p in self.pairs)
 
     def descriptions(self) -> dict[str, str]:
         return {s.code: s.description for s in self.shapes}
@@ -313,7 +314,7 @@ def _shape_from_json(obj: Mapping[str, Any]) -> FeatureShape:
     code = str(obj["code"])
     if len(scores) != len(thresholds) + 1:
         raise ValueError(f"{code}: expected {len(thresholds) + 1} scores, got {len(scores)}")
-    if any(b <= a for a, b in zip(thresholds, thresholds[1:])):
+    if any(b <= a for a, b in itertools.pairwise(thresholds)):
         raise ValueError(f"{code}: thresholds must be strictly increasing")
     values = (*thresholds, *scores, float(obj["missing_score"]), float(obj["mean_score"]))
     if not all(math.isfinite(v) for v in values):
@@ -339,7 +340,7 @@ def _pair_from_json(obj: Mapping[str, Any], descriptions: Mapping[str, str]) -> 
     if len(table) != len(ta) + 2 or any(len(row) != len(tb) + 2 for row in table):
         raise ValueError(f"interaction {name}: table must be {len(ta) + 2} x {len(tb) + 2}")
     for t in (ta, tb):
-        if any(y <= x for x, y in zip(t, t[1:])):
+        if any(y <= x for x, y in itertools.pairwise(t)):
             raise ValueError(f"interaction {name}: thresholds must be strictly increasing")
     flat = (*ta, *tb, *(v for row in table for v in row), float(obj["mean_score"]))
     if not all(math.isfinite(v) for v in flat):

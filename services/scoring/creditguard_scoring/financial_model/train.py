@@ -36,9 +36,10 @@ import math
 import sys
 import time
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -169,12 +170,11 @@ def blend(models: Sequence[Additive], weights: Sequence[float], codes: Sequence[
         cuts = np.unique(np.concatenate([p.thresholds for p in parts]))
         # representative point of each bin: the bin's upper (inclusive) threshold, +inf for the last
         reps = np.concatenate([cuts, [np.inf]])
-        scores = sum(w * p.eval(reps) for w, p in zip(weights, parts))
-        missing = sum(w * p.missing for w, p in zip(weights, parts))
+        scores = sum(w * p.eval(reps) for w, p in zip(weights, parts, strict=True))
+        missing = sum(w * p.missing for w, p in zip(weights, parts, strict=True))
         shapes[code] = Shape(cuts, np.asarray(scores, dtype=float), float(missing))
-    intercept = sum(w * m.intercept for w, m in zip(weights, models))
-    pairs = [Pair(p.codes, p.thresholds_a, p.thresholds_b, w * p.table)
-             for w, m in zip(weights, models) for p in m.pairs]
+    intercept = sum(w * m.intercept for w, m in zip(weights, models, strict=True))
+    pairs = [Pair(p.codes, p.thresholds_a, p.thresholds_b, w * p.table) for w, m in zip(weights, models, strict=True) for p in m.pairs]
     return Additive(float(intercept), shapes, pairs)
 
 
@@ -220,8 +220,7 @@ def fit_hgb_stumps(X: pd.DataFrame, y: np.ndarray, hp: HyperParams, seed: int) -
         if not (left["is_leaf"] and right["is_leaf"]):
             raise RuntimeError("expected stumps (2 leaves per tree)")
         stumps[codes[int(root["feature_idx"])]].append(
-            (float(root["num_threshold"]), float(left["value"]), float(right["value"]),
-             bool(root["missing_go_to_left"]))
+            (float(root["num_threshold"]), float(left["value"]), float(right["value"]), bool(root["missing_go_to_left"]))
         )
     shapes: dict[str, Shape] = {}
     for code, items in stumps.items():
@@ -332,34 +331,37 @@ def cross_validate(X: pd.DataFrame, y: np.ndarray, hp: HyperParams, folds: int) 
 # ---------------------------------------------------------------- export
 
 
-def to_artefact(model: Additive, X: pd.DataFrame, y: np.ndarray, data_path: Path,
-                hp: HyperParams, cv: dict[str, Any] | None) -> dict[str, Any]:
+def to_artefact(model: Additive, X: pd.DataFrame, y: np.ndarray, data_path: Path, hp: HyperParams, cv: dict[str, Any] | None) -> dict[str, Any]:
     features = []
     for code in X.columns:
         shape = model.shapes[code]
         mean_score = float(np.mean(shape.eval(X[code].to_numpy(dtype=float))))
-        features.append({
-            "code": code,
-            "description": RATIO_DEFINITIONS[code],
-            "thresholds": [float(t) for t in shape.thresholds],
-            "scores": [float(s) for s in shape.scores],
-            "missing_score": float(shape.missing),
-            "mean_score": round(mean_score, 9),
-            "train_missing_share": round(float(X[code].isna().mean()), 6),
-        })
+        features.append(
+            {
+                "code": code,
+                "description": RATIO_DEFINITIONS[code],
+                "thresholds": [float(t) for t in shape.thresholds],
+                "scores": [float(s) for s in shape.scores],
+                "missing_score": float(shape.missing),
+                "mean_score": round(mean_score, 9),
+                "train_missing_share": round(float(X[code].isna().mean()), 6),
+            }
+        )
     interactions = []
     for p in model.pairs:
         a, b = p.codes
-        interactions.append({
-            "codes": [a, b],
-            "thresholds_a": [float(t) for t in p.thresholds_a],
-            "thresholds_b": [float(t) for t in p.thresholds_b],
-            "table": [[float(v) for v in row] for row in p.table],
-            "mean_score": round(float(np.mean(p.eval(X[a].to_numpy(dtype=float), X[b].to_numpy(dtype=float)))), 9),
-        })
-    n, n_bad = int(len(y)), int(y.sum())
+        interactions.append(
+            {
+                "codes": [a, b],
+                "thresholds_a": [float(t) for t in p.thresholds_a],
+                "thresholds_b": [float(t) for t in p.thresholds_b],
+                "table": [[float(v) for v in row] for row in p.table],
+                "mean_score": round(float(np.mean(p.eval(X[a].to_numpy(dtype=float), X[b].to_numpy(dtype=float)))), 9),
+            }
+        )
+    n, n_bad = len(y), int(y.sum())
     data_sha = sha256_of(data_path)
-    version = f"{MODEL_NAME}-{_dt.date.today():%Y%m%d}-{data_sha[:8]}"
+    version = f"{MODEL_NAME}-{_dt.datetime.now(_dt.UTC).date():%Y%m%d}-{data_sha[:8]}"
     import sklearn
 
     try:
@@ -380,9 +382,12 @@ def to_artefact(model: Additive, X: pd.DataFrame, y: np.ndarray, data_path: Path
         "interactions": interactions,
         "metadata": {
             "model": MODEL_NAME,
-            "model_type": (f"additive logit (GA2M): Explainable Boosting Machine, one step function per ratio"
-                           f" + {len(model.pairs)} pairwise 2-D terms, exposed as their own contributions"
-                           if model.pairs else "additive logit (GAM): one step function per ratio"),
+            "model_type": (
+                f"additive logit (GA2M): Explainable Boosting Machine, one step function per ratio"
+                f" + {len(model.pairs)} pairwise 2-D terms, exposed as their own contributions"
+                if model.pairs
+                else "additive logit (GAM): one step function per ratio"
+            ),
             "training_data": {
                 "file": data_path.name,
                 "sha256": data_sha,
@@ -392,8 +397,8 @@ def to_artefact(model: Additive, X: pd.DataFrame, y: np.ndarray, data_path: Path
             },
             "hyper_parameters": hp.as_dict(),
             "cross_validation": cv,
-            "trained_at": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
-            "training_date": _dt.date.today().isoformat(),
+            "trained_at": _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat(),
+            "training_date": _dt.datetime.now(_dt.UTC).date().isoformat(),
             "software": {
                 "python": sys.version.split()[0],
                 "numpy": np.__version__,
@@ -411,8 +416,7 @@ def dump_artefact(artefact: dict[str, Any]) -> str:
     text = json.dumps(head, indent=1, allow_nan=False)
     parts = []
     for key in ("features", "interactions"):
-        items = ",\n".join("  " + json.dumps(f, separators=(",", ":"), allow_nan=False)
-                           for f in artefact[key])
+        items = ",\n".join("  " + json.dumps(f, separators=(",", ":"), allow_nan=False) for f in artefact[key])
         parts.append(f' "{key}": [\n{items}\n ]' if items else f' "{key}": []')
     return text[:-2] + ",\n" + ",\n".join(parts) + "\n}\n"
 
@@ -428,8 +432,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     hp = HyperParams()
-    overrides = {k: v for k, v in (("ebm_weight", args.ebm_weight), ("hgb_seeds", args.hgb_seeds),
-                                               ("ebm_interactions", args.interactions)) if v is not None}
+    overrides = {k: v for k, v in (("ebm_weight", args.ebm_weight), ("hgb_seeds", args.hgb_seeds), ("ebm_interactions", args.interactions)) if v is not None}
     if overrides:
         hp = HyperParams(**{**hp.__dict__, **overrides})
     X, y = load_training_data(args.data)
@@ -439,8 +442,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.cv_folds and args.cv_folds > 1:
         print(f"{args.cv_folds}-fold cross-validation of the full pipeline:", flush=True)
         cv = cross_validate(X, y, hp, args.cv_folds)
-        print(f"CV AUC {cv['auc_mean']:.4f} +/- {cv['auc_std']:.4f} (pooled out-of-fold {cv['auc_pooled_out_of_fold']:.4f})",
-              flush=True)
+        print(f"CV AUC {cv['auc_mean']:.4f} +/- {cv['auc_std']:.4f} (pooled out-of-fold {cv['auc_pooled_out_of_fold']:.4f})", flush=True)
 
     t0 = time.time()
     model = fit_additive(X, y, hp)
@@ -453,8 +455,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     max_diff = float(np.max(np.abs(z_np - z_py)))
     if not math.isfinite(max_diff) or max_diff > 1e-6:
         raise SystemExit(f"exported scorecard disagrees with the trained model (max |diff| {max_diff})")
-    print(f"final model fitted in {time.time() - t0:.0f}s; training AUC {auc(y, z_np):.4f} "
-          f"(in-sample, optimistic); export check max |diff| {max_diff:.2e}", flush=True)
+    print(
+        f"final model fitted in {time.time() - t0:.0f}s; training AUC {auc(y, z_np):.4f} (in-sample, optimistic); export check max |diff| {max_diff:.2e}",
+        flush=True,
+    )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(dump_artefact(artefact), encoding="utf-8")
     n_bins = sum(len(f["thresholds"]) + 1 for f in artefact["features"])

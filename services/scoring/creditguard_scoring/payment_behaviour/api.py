@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, Request
 from creditguard_scoring.payment_behaviour import service
 from creditguard_scoring.payment_behaviour.schemas import PaymentBehaviourOut
 from creditguard_shared.auth import Principal, Role, require_roles
-from creditguard_shared.service_app import UnitOfWorkDep
 from creditguard_shared.schema_types import PathId
+from creditguard_shared.service_app import UnitOfWorkDep
 
 router = APIRouter(prefix="/v1", tags=["payment behaviour"])
 

@@ -3,14 +3,12 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from sqlalchemy import and_, or_, select
-
-from creditguard_scoring.buyers.models import Buyer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from creditguard_scoring.buyers.models import Buyer
 from creditguard_scoring.payment_behaviour.models import BrokenPromise, PaymentExperience, Settlement
 from creditguard_scoring.payment_behaviour.rules import REVIEW_THRESHOLDS
 from creditguard_shared.receivables import ReceivablesReadAhead
-
 
 # In ``session.info``: the payment experiences of the buyers a pass read at once, by due date; and
 # the experiences and settlements of the invoices a batch of events read at once. Held here also
@@ -99,13 +97,17 @@ class PaymentBehaviourRepository:
 
     async def buyers_past_new_threshold(self, *, today: date) -> list[str]:
         """Registered buyers with an open invoice past a review threshold its assessment did not see."""
-        crossed = or_(*[
-            and_(PaymentExperience.due_on <= today - timedelta(days=threshold), PaymentExperience.past_due_threshold_assessed < threshold)
-            for threshold in REVIEW_THRESHOLDS
-        ])
+        crossed = or_(
+            *[
+                and_(PaymentExperience.due_on <= today - timedelta(days=threshold), PaymentExperience.past_due_threshold_assessed < threshold)
+                for threshold in REVIEW_THRESHOLDS
+            ]
+        )
         statement = (
-            select(PaymentExperience.buyer_id).distinct()
+            select(PaymentExperience.buyer_id)
+            .distinct()
             .join(Buyer, Buyer.buyer_id == PaymentExperience.buyer_id)
-            .where(PaymentExperience.open_amount > 0, crossed).order_by(PaymentExperience.buyer_id)
+            .where(PaymentExperience.open_amount > 0, crossed)
+            .order_by(PaymentExperience.buyer_id)
         )
         return list((await self.session.execute(statement)).scalars())

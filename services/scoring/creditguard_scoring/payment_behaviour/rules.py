@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -11,7 +12,16 @@ from creditguard_scoring.payment_behaviour.models import PaymentExperience
 
 # Paydex-style anchor points (days beyond terms -> index): 80 is paying on terms, lower is later.
 INDEX_ANCHORS: tuple[tuple[float, float], ...] = (
-    (-20, 100), (-10, 90), (0, 80), (15, 70), (22, 60), (30, 50), (60, 40), (90, 30), (120, 20), (180, 0),
+    (-20, 100),
+    (-10, 90),
+    (0, 80),
+    (15, 70),
+    (22, 60),
+    (30, 50),
+    (60, 40),
+    (90, 30),
+    (120, 20),
+    (180, 0),
 )
 
 
@@ -19,7 +29,7 @@ def payment_index(days_beyond_terms: float) -> float:
     """Piecewise-linear between the anchors, flat outside them."""
     if days_beyond_terms <= INDEX_ANCHORS[0][0]:
         return INDEX_ANCHORS[0][1]
-    for (x0, y0), (x1, y1) in zip(INDEX_ANCHORS, INDEX_ANCHORS[1:], strict=False):
+    for (x0, y0), (x1, y1) in itertools.pairwise(INDEX_ANCHORS):
         if days_beyond_terms <= x1:
             return round(y0 + (y1 - y0) * (days_beyond_terms - x0) / (x1 - x0), 1)
     return INDEX_ANCHORS[-1][1]
@@ -93,11 +103,7 @@ def summarise(experiences: list[PaymentExperience], *, as_of: date, broken_promi
     recent = [e for e in experiences if e.due_on > as_of - timedelta(days=90)]
     previous = [e for e in experiences if as_of - timedelta(days=180) < e.due_on <= as_of - timedelta(days=90)]
     recent_days, previous_days = _weighted_days(recent, as_of), _weighted_days(previous, as_of)
-    trend = (
-        round(payment_index(recent_days) - payment_index(previous_days), 1)
-        if recent_days is not None and previous_days is not None
-        else None
-    )
+    trend = round(payment_index(recent_days) - payment_index(previous_days), 1) if recent_days is not None and previous_days is not None else None
     return PaymentBehaviourSummary(
         invoices_total=len(experiences),
         invoices_open=len(open_),

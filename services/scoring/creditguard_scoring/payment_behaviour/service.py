@@ -9,8 +9,8 @@ from decimal import Decimal
 from creditguard_scoring.payment_behaviour.models import BrokenPromise, PaymentExperience, Settlement
 from creditguard_scoring.payment_behaviour.repository import PaymentBehaviourRepository
 from creditguard_scoring.payment_behaviour.rules import PaymentBehaviourSummary, past_due_threshold, summarise
-from creditguard_shared.receivables import ReceivablesEvent, settle, settlement_id_of, settlement_ids_of
 from creditguard_shared.events.contracts import CreditNoteIssuedV1, InvoicePostedV1, PaymentLateV1, PaymentReceivedV1, PromiseBrokenV1
+from creditguard_shared.receivables import ReceivablesEvent, settle, settlement_id_of, settlement_ids_of
 from creditguard_shared.unit_of_work import UnitOfWork
 
 
@@ -27,8 +27,15 @@ async def record_invoice(uow: UnitOfWork, *, event: InvoicePostedV1) -> None:
     if await repository.get_experience(event.invoice_id) is not None:
         return
     experience = PaymentExperience(
-        invoice_id=event.invoice_id, buyer_id=event.buyer_id, amount=event.amount, currency=event.currency,
-        issued_on=event.issued_on, due_on=event.due_on, open_amount=event.amount, settled_on=None, max_days_past_due=0,
+        invoice_id=event.invoice_id,
+        buyer_id=event.buyer_id,
+        amount=event.amount,
+        currency=event.currency,
+        issued_on=event.issued_on,
+        due_on=event.due_on,
+        open_amount=event.amount,
+        settled_on=None,
+        max_days_past_due=0,
     )
     await repository.add(experience)
     await _recompute_settlement(repository, experience)
@@ -45,13 +52,21 @@ async def _record_settlement(uow: UnitOfWork, *, settlement_id: str, kind: str, 
 
 
 async def record_payment(uow: UnitOfWork, *, event: PaymentReceivedV1) -> None:
-    await _record_settlement(uow, settlement_id=settlement_id_of(event), kind="payment", buyer_id=event.buyer_id,
-                             invoice_id=event.invoice_id, amount=event.amount, on=event.paid_on)
+    await _record_settlement(
+        uow, settlement_id=settlement_id_of(event), kind="payment", buyer_id=event.buyer_id, invoice_id=event.invoice_id, amount=event.amount, on=event.paid_on
+    )
 
 
 async def record_credit_note(uow: UnitOfWork, *, event: CreditNoteIssuedV1) -> None:
-    await _record_settlement(uow, settlement_id=settlement_id_of(event), kind="credit_note", buyer_id=event.buyer_id,
-                             invoice_id=event.invoice_id, amount=event.amount, on=event.issued_on)
+    await _record_settlement(
+        uow,
+        settlement_id=settlement_id_of(event),
+        kind="credit_note",
+        buyer_id=event.buyer_id,
+        invoice_id=event.invoice_id,
+        amount=event.amount,
+        on=event.issued_on,
+    )
 
 
 async def read_ahead(uow: UnitOfWork, *, events: list[ReceivablesEvent]) -> None:
@@ -74,10 +89,16 @@ async def record_broken_promise(uow: UnitOfWork, *, event: PromiseBrokenV1) -> b
     repository = PaymentBehaviourRepository(uow.session)
     if await repository.get_broken_promise(case_id=event.case_id, promised_until=event.promised_until) is not None:
         return False
-    await repository.add_broken_promise(BrokenPromise(
-        case_id=event.case_id, promised_until=event.promised_until, buyer_id=event.buyer_id, invoice_id=event.invoice_id,
-        promised_amount=event.promised_amount, broken_on=event.broken_on,
-    ))
+    await repository.add_broken_promise(
+        BrokenPromise(
+            case_id=event.case_id,
+            promised_until=event.promised_until,
+            buyer_id=event.buyer_id,
+            invoice_id=event.invoice_id,
+            promised_amount=event.promised_amount,
+            broken_on=event.broken_on,
+        )
+    )
     return True
 
 

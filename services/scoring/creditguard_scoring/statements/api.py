@@ -8,8 +8,8 @@ from creditguard_scoring.assessment import service as assessment_service
 from creditguard_scoring.statements import service
 from creditguard_scoring.statements.schemas import StatementIn, StatementOut
 from creditguard_shared.auth import Principal, Role, require_roles
-from creditguard_shared.service_app import UnitOfWorkDep
 from creditguard_shared.schema_types import PathId
+from creditguard_shared.service_app import UnitOfWorkDep
 
 router = APIRouter(prefix="/v1", tags=["financial statements"])
 
@@ -17,9 +17,13 @@ Write = Annotated[Principal, Depends(require_roles(Role.CREDIT_MANAGER))]
 Read = Annotated[Principal, Depends(require_roles(Role.CREDIT_MANAGER, Role.SALES))]
 
 
-@router.post("/buyers/{buyer_id}/financial-statements", response_model=StatementOut, status_code=201,
-             responses={200: {"model": StatementOut, "description": "Replaces the year's statement, or already recorded"}},
-             summary="Submit a fiscal year's statement (a re-send for the same year replaces it) and re-assess")
+@router.post(
+    "/buyers/{buyer_id}/financial-statements",
+    response_model=StatementOut,
+    status_code=201,
+    responses={200: {"model": StatementOut, "description": "Replaces the year's statement, or already recorded"}},
+    summary="Submit a fiscal year's statement (a re-send for the same year replaces it) and re-assess",
+)
 async def submit_statement(buyer_id: PathId, body: StatementIn, request: Request, response: Response, uow: UnitOfWorkDep, _: Write) -> StatementOut:
     now = request.app.state.clock.now()
     statement, created, changed = await service.submit_statement(uow, buyer_id=buyer_id, submitted=body, now=now)

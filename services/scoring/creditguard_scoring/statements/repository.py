@@ -5,7 +5,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from creditguard_scoring.statements.models import FinancialStatement
 
-
 # In ``session.info``: the statements of the buyers a pass read at once, newest first.
 _NEWEST_FIRST = "scoring.statements_newest_first_by_buyer"
 
@@ -35,8 +34,5 @@ class StatementRepository:
         loaded = self.session.info.get(_NEWEST_FIRST)
         if loaded is not None and buyer_id in loaded:
             return loaded[buyer_id][:limit]
-        statement = (
-            select(FinancialStatement).where(FinancialStatement.buyer_id == buyer_id)
-            .order_by(FinancialStatement.fiscal_year.desc()).limit(limit)
-        )
+        statement = select(FinancialStatement).where(FinancialStatement.buyer_id == buyer_id).order_by(FinancialStatement.fiscal_year.desc()).limit(limit)
         return list((await self.session.execute(statement)).scalars())

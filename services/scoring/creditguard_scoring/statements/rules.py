@@ -20,27 +20,57 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
 # Active ISO 4217 currency codes.
-ISO_CURRENCIES = frozenset("""
+ISO_CURRENCIES = frozenset(
+    """
 AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP BYN BZD CAD CDF CHF
 CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG
 HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA
 MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD
 RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX
 USD UYU UZS VES VND VUV WST XAF XCD XOF XPF YER ZAR ZMW ZWG
-""".split())
+""".split()
+)
 
 LINES = (
-    "total_assets", "current_assets", "cash", "receivables", "inventory", "fixed_assets",
-    "total_liabilities", "short_term_liabilities", "long_term_liabilities",
-    "equity", "share_capital", "retained_earnings",
-    "sales", "cost_of_products_sold", "gross_profit", "operating_profit", "ebit",
-    "depreciation", "interest_expenses", "net_profit", "prior_year_sales",
+    "total_assets",
+    "current_assets",
+    "cash",
+    "receivables",
+    "inventory",
+    "fixed_assets",
+    "total_liabilities",
+    "short_term_liabilities",
+    "long_term_liabilities",
+    "equity",
+    "share_capital",
+    "retained_earnings",
+    "sales",
+    "cost_of_products_sold",
+    "gross_profit",
+    "operating_profit",
+    "ebit",
+    "depreciation",
+    "interest_expenses",
+    "net_profit",
+    "prior_year_sales",
 )
 # Lines that cannot be negative on any real statement (equity and profits can).
 NON_NEGATIVE_LINES = (
-    "total_assets", "current_assets", "cash", "receivables", "inventory", "fixed_assets",
-    "total_liabilities", "short_term_liabilities", "long_term_liabilities", "share_capital",
-    "sales", "cost_of_products_sold", "depreciation", "interest_expenses", "prior_year_sales",
+    "total_assets",
+    "current_assets",
+    "cash",
+    "receivables",
+    "inventory",
+    "fixed_assets",
+    "total_liabilities",
+    "short_term_liabilities",
+    "long_term_liabilities",
+    "share_capital",
+    "sales",
+    "cost_of_products_sold",
+    "depreciation",
+    "interest_expenses",
+    "prior_year_sales",
 )
 # Rounding in published statements: parts may exceed their total by this share of it.
 TOLERANCE = Decimal("0.01")
@@ -51,7 +81,7 @@ Lines = Mapping[str, Decimal | None]
 def _exceeds(parts: Sequence[Decimal | None], total: Decimal | None) -> bool:
     if total is None or any(p is None for p in parts):
         return False
-    return sum(parts, Decimal(0)) > total + abs(total) * TOLERANCE  # type: ignore[arg-type]
+    return sum(parts, Decimal(0)) > total + abs(total) * TOLERANCE
 
 
 def statement_problems(lines: Lines) -> list[dict[str, str]]:
@@ -74,9 +104,8 @@ def statement_problems(lines: Lines) -> list[dict[str, str]]:
     if _exceeds([get("short_term_liabilities"), get("long_term_liabilities")], get("total_liabilities")):
         problems.append({"field": "total_liabilities", "message": "short-term + long-term liabilities exceed total liabilities"})
     liabilities, equity = get("total_liabilities"), get("equity")
-    if total_assets is not None and liabilities is not None and equity is not None:
-        if abs(liabilities + equity - total_assets) > total_assets * TOLERANCE:
-            problems.append({"field": "equity", "message": "total liabilities + equity do not equal total assets"})
+    if total_assets is not None and liabilities is not None and equity is not None and abs(liabilities + equity - total_assets) > total_assets * TOLERANCE:
+        problems.append({"field": "equity", "message": "total liabilities + equity do not equal total assets"})
     return problems
 
 

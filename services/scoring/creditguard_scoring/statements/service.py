@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from creditguard_scoring.buyers.service import get_buyer
 from creditguard_scoring.statements.models import FinancialStatement
@@ -19,7 +20,7 @@ HEADER_FIELDS = ("period_end", "currency", "source")
 YEARS_FOR_RATIOS = 3
 
 
-def statement_lines(statement: FinancialStatement) -> dict:
+def statement_lines(statement: FinancialStatement) -> dict[str, Any]:
     return {name: getattr(statement, name) for name in LINES}
 
 
@@ -49,17 +50,14 @@ async def statements(uow: UnitOfWork, *, buyer_id: str) -> list[tuple[FinancialS
     """The buyer's statements, newest first, each with the ratios it yields."""
     await get_buyer(uow, buyer_id=buyer_id)
     newest_first = await StatementRepository(uow.session).newest_first(buyer_id)
-    return [
-        (s, compute_ratios(statement_lines(s), [statement_lines(e) for e in _preceding(newest_first, i)]))
-        for i, s in enumerate(newest_first)
-    ]
+    return [(s, compute_ratios(statement_lines(s), [statement_lines(e) for e in _preceding(newest_first, i)])) for i, s in enumerate(newest_first)]
 
 
 def _preceding(newest_first: list[FinancialStatement], index: int) -> list[FinancialStatement]:
     # Only an unbroken run of directly preceding fiscal years counts for growth and three-year profit.
     preceding: list[FinancialStatement] = []
     expected_year = newest_first[index].fiscal_year - 1
-    for statement in newest_first[index + 1:index + YEARS_FOR_RATIOS]:
+    for statement in newest_first[index + 1 : index + YEARS_FOR_RATIOS]:
         if statement.fiscal_year != expected_year:
             break
         preceding.append(statement)

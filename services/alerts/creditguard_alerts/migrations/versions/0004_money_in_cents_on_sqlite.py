@@ -8,21 +8,21 @@ Revision ID: 0004
 Revises: 0003
 Create Date: 2026-11-30 08:00:00
 """
+
 from creditguard_shared.migrations import sqlite_money_to_cents, sqlite_money_to_units
 
-
-revision = '0004'
-down_revision = '0003'
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
 MONEY_COLUMNS = {
-    'buyer_profiles': ('limit_amount', 'exposure', 'overdue'),
-    'collection_cases': ('open_amount', 'promised_amount'),
-    'collection_strategies': ('min_amount', 'max_amount'),
-    'insurance_covers': ('insured_amount',),
-    'receivable_settlements': ('amount',),
-    'receivables': ('amount', 'open_amount'),
+    "buyer_profiles": ("limit_amount", "exposure", "overdue"),
+    "collection_cases": ("open_amount", "promised_amount"),
+    "collection_strategies": ("min_amount", "max_amount"),
+    "insurance_covers": ("insured_amount",),
+    "receivable_settlements": ("amount",),
+    "receivables": ("amount", "open_amount"),
 }
 
 

@@ -9,23 +9,23 @@ Revision ID: 0005
 Revises: 0004
 Create Date: 2026-11-30 08:30:00
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
 
-
-revision = '0005'
-down_revision = '0004'
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
     op.execute("UPDATE buyer_profiles SET risk_class = 'very_high' WHERE risk_class = 'very high'")
-    with op.batch_alter_table('receivables', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('recorded_at', sa.DateTime(timezone=True), nullable=True))
+    with op.batch_alter_table("receivables", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('receivables', schema=None) as batch_op:
-        batch_op.drop_column('recorded_at')
+    with op.batch_alter_table("receivables", schema=None) as batch_op:
+        batch_op.drop_column("recorded_at")
     # One class, one name: nothing to restore.

@@ -8,10 +8,11 @@ Revision ID: 0007
 Revises: 0006
 Create Date: 2026-11-30 12:00:00
 """
+
 from creditguard_shared.migrations import outbox_forgets_broker_positions, outbox_keeps_broker_positions
 
-revision = '0007'
-down_revision = '0006'
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

@@ -8,24 +8,24 @@ Revision ID: 0006
 Revises: 0005
 Create Date: 2026-11-30 08:00:00
 """
+
 from creditguard_shared.migrations import sqlite_money_to_cents, sqlite_money_to_units
 
-
-revision = '0006'
-down_revision = '0005'
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
 MONEY_COLUMNS = {
-    'credit_accounts': ('limit_amount', 'equity', 'sales', 'purchases_12m'),
-    'credit_checks': ('amount', 'limit_amount', 'exposure_before', 'exposure_after', 'available_credit'),
-    'credit_groups': ('limit_amount',),
-    'credit_notes': ('amount',),
-    'insurance_covers': ('requested_amount', 'granted_amount'),
-    'invoices': ('amount', 'open_amount'),
-    'order_reservations': ('amount',),
-    'payments': ('amount',),
-    'temporary_increases': ('amount',),
+    "credit_accounts": ("limit_amount", "equity", "sales", "purchases_12m"),
+    "credit_checks": ("amount", "limit_amount", "exposure_before", "exposure_after", "available_credit"),
+    "credit_groups": ("limit_amount",),
+    "credit_notes": ("amount",),
+    "insurance_covers": ("requested_amount", "granted_amount"),
+    "invoices": ("amount", "open_amount"),
+    "order_reservations": ("amount",),
+    "payments": ("amount",),
+    "temporary_increases": ("amount",),
 }
 
 

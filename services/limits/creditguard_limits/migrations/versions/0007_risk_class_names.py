@@ -7,15 +7,15 @@ Revision ID: 0007
 Revises: 0006
 Create Date: 2026-11-30 08:30:00
 """
+
 from alembic import op
 
-
-revision = '0007'
-down_revision = '0006'
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
-TABLES = ('credit_accounts',)
+TABLES = ("credit_accounts",)
 
 
 def upgrade() -> None:

@@ -8,24 +8,41 @@ Revision ID: 0005
 Revises: 0004
 Create Date: 2026-11-30 08:00:00
 """
+
 from creditguard_shared.migrations import sqlite_money_to_cents, sqlite_money_to_units
 
-
-revision = '0005'
-down_revision = '0004'
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
 MONEY_COLUMNS = {
-    'broken_promises': ('promised_amount',),
-    'financial_statements': (
-        'total_assets', 'current_assets', 'cash', 'receivables', 'inventory', 'fixed_assets', 'total_liabilities',
-        'short_term_liabilities', 'long_term_liabilities', 'equity', 'share_capital', 'retained_earnings', 'sales',
-        'cost_of_products_sold', 'gross_profit', 'operating_profit', 'ebit', 'depreciation', 'interest_expenses',
-        'net_profit', 'prior_year_sales',
+    "broken_promises": ("promised_amount",),
+    "financial_statements": (
+        "total_assets",
+        "current_assets",
+        "cash",
+        "receivables",
+        "inventory",
+        "fixed_assets",
+        "total_liabilities",
+        "short_term_liabilities",
+        "long_term_liabilities",
+        "equity",
+        "share_capital",
+        "retained_earnings",
+        "sales",
+        "cost_of_products_sold",
+        "gross_profit",
+        "operating_profit",
+        "ebit",
+        "depreciation",
+        "interest_expenses",
+        "net_profit",
+        "prior_year_sales",
     ),
-    'payment_experiences': ('amount', 'open_amount'),
-    'settlements': ('amount',),
+    "payment_experiences": ("amount", "open_amount"),
+    "settlements": ("amount",),
 }
 
 

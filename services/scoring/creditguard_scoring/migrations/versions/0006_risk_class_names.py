@@ -7,15 +7,15 @@ Revision ID: 0006
 Revises: 0005
 Create Date: 2026-11-30 08:30:00
 """
+
 from alembic import op
 
-
-revision = '0006'
-down_revision = '0005'
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
-TABLES = ('assessments', 'buyer_scores')
+TABLES = ("assessments", "buyer_scores")
 
 
 def upgrade() -> None:
