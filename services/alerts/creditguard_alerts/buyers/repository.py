@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from creditguard_alerts.buyers.models import BuyerProfile, InsuranceCover
 from creditguard_alerts.database import Money
+from creditguard_shared.unit_of_work import Held
 
 # Built once: the concentration check runs them for every batch of exposure changes.
 _EXPOSED_IN_CURRENCY = (BuyerProfile.currency == bindparam("currency"), BuyerProfile.exposure > 0)
@@ -34,10 +35,10 @@ def _exposure_by_statement(keys: tuple[str, ...]):
 # Ids per IN list: well under SQLite's and PostgreSQL's limits on bound parameters.
 IN_LIST_SIZE = 500
 
-# In ``session.info``: the insurance covers and profiles of the buyers a pass read at once (None where
-# a buyer has none). Held here, because the session's identity map holds objects only weakly.
-_COVERS = "alerts.covers_by_buyer"
-_PROFILES = "alerts.profiles_by_buyer"
+# The insurance covers and profiles of the buyers a pass read at once (None where a buyer has
+# none). Held here, because the session's identity map holds objects only weakly.
+_COVERS: Held[dict[str, InsuranceCover | None]] = Held("alerts.covers_by_buyer", dict)
+_PROFILES: Held[dict[str, BuyerProfile | None]] = Held("alerts.profiles_by_buyer", dict)
 
 
 class BuyerRepository:
@@ -55,7 +56,7 @@ class BuyerRepository:
         return list((await self.session.execute(statement)).scalars()), int(total)
 
     async def get(self, buyer_id: str) -> BuyerProfile | None:
-        loaded = self.session.info.get(_PROFILES)
+        loaded = _PROFILES.peek(self.session)
         if loaded is not None and buyer_id in loaded:
             return loaded[buyer_id]
         return await self.session.get(BuyerProfile, buyer_id)
@@ -75,25 +76,25 @@ class BuyerRepository:
     async def add(self, entity: BuyerProfile | InsuranceCover) -> None:
         self.session.add(entity)
         await self.session.flush()
-        loaded = self.session.info.get(_COVERS)
+        loaded = _COVERS.peek(self.session)
         if isinstance(entity, InsuranceCover) and loaded is not None:
             loaded[entity.buyer_id] = entity
-        profiles = self.session.info.get(_PROFILES)
+        profiles = _PROFILES.peek(self.session)
         if isinstance(entity, BuyerProfile) and profiles is not None:
             profiles[entity.buyer_id] = entity
 
     async def load_covers_and_profiles(self, buyer_ids: set[str]) -> None:
         """Read the covers and profiles of these buyers at once, for a pass that asks ``cover`` and
         ``get`` about each (the sweep)."""
-        self.session.info.setdefault(_COVERS, {}).update(dict.fromkeys(buyer_ids) | await self.covers(buyer_ids))
+        _COVERS.get(self.session).update(dict.fromkeys(buyer_ids) | await self.covers(buyer_ids))
         await self.load_profiles(buyer_ids)
 
     async def load_profiles(self, buyer_ids: set[str]) -> None:
         """Read the profiles of these buyers at once, for a batch of events that asks ``get`` about each."""
-        self.session.info.setdefault(_PROFILES, {}).update(dict.fromkeys(buyer_ids) | await self.get_many(buyer_ids))
+        _PROFILES.get(self.session).update(dict.fromkeys(buyer_ids) | await self.get_many(buyer_ids))
 
     async def cover(self, buyer_id: str) -> InsuranceCover | None:
-        loaded = self.session.info.get(_COVERS)
+        loaded = _COVERS.peek(self.session)
         if loaded is not None and buyer_id in loaded:
             return loaded[buyer_id]
         return await self.session.get(InsuranceCover, buyer_id)

@@ -12,11 +12,9 @@ from creditguard_limits.ledger.rules import LATE_THRESHOLDS
 from creditguard_limits.models.ledger import CreditNote, Invoice, Payment, Refund
 from creditguard_limits.position.repository import unapplied_cash_rows
 from creditguard_shared.database import Money
+from creditguard_shared.unit_of_work import Held
 
 SettlementModel = type[Payment] | type[CreditNote]
-
-# In ``session.info``: the documents a batch read at once (see LedgerRepository.read_ahead).
-_READ_AHEAD = "ledger_read_ahead"
 
 
 @dataclass
@@ -27,6 +25,10 @@ class _LedgerRead:
     invoices: dict[str, Invoice | None] = field(default_factory=dict)
     settlements: dict[SettlementModel, dict[str, Payment | CreditNote | None]] = field(default_factory=dict)
     settlements_of_invoice: dict[str, list[tuple[date, Decimal]]] = field(default_factory=dict)
+
+
+# The documents a batch read at once (see LedgerRepository.read_ahead).
+_READ_AHEAD: Held[_LedgerRead] = Held("limits.ledger_read_ahead", _LedgerRead)
 
 
 def _settled_on(document: Payment | CreditNote) -> date:
@@ -47,13 +49,13 @@ class LedgerRepository:
 
     @property
     def _read(self) -> _LedgerRead | None:
-        return self.session.info.get(_READ_AHEAD)
+        return _READ_AHEAD.peek(self.session)
 
     async def read_ahead(self, *, invoice_ids: set[str], settlement_model: SettlementModel | None = None, settlement_ids: set[str] = frozenset()) -> None:  # type: ignore[assignment]
         """Read a batch's invoices, their settlements and the batch's settlement ids in three
         statements, for the questions its documents will ask one by one. Call it with the
         documents' buyers locked: what is read must not change before the batch writes."""
-        read = self.session.info.setdefault(_READ_AHEAD, _LedgerRead())
+        read = _READ_AHEAD.get(self.session)
         found = {i.invoice_id: i for i in (await self.session.execute(select(Invoice).where(Invoice.invoice_id.in_(invoice_ids)))).scalars()}
         read.invoices.update({invoice_id: found.get(invoice_id) for invoice_id in invoice_ids})
         settlements_of_invoice: dict[str, list[tuple[date, Decimal]]] = {invoice_id: [] for invoice_id in invoice_ids}
