@@ -173,4 +173,4 @@ class AlertRepository:
 
     async def open_counts_by_severity(self) -> dict[str, int]:
         rows = await self.session.execute(select(Alert.severity, func.count()).where(Alert.resolved_at.is_(None)).group_by(Alert.severity))
-        return dict(rows.tuples().all())
+        return dict(rows.all())

@@ -136,4 +136,4 @@ class CollectionRepository:
 
     async def open_counts_by_level(self) -> dict[str, int]:
         rows = await self.session.execute(select(CollectionCase.level, func.count()).where(CollectionCase.status == OPEN).group_by(CollectionCase.level))
-        return dict(rows.tuples().all())
+        return dict(rows.all())
