@@ -10,10 +10,11 @@ from fastapi import FastAPI
 
 from creditguard_scoring import SERVICE_NAME
 from creditguard_scoring.assessment import api as assessment_api
-from creditguard_scoring.assessment.service import AssessmentContext, load_risk_tables, run_due_reassessments
+from creditguard_scoring.assessment.service import AssessmentContext, AssessmentReassessment, load_risk_tables, run_due_reassessments
 from creditguard_scoring.buyers import api as buyers_api
 from creditguard_scoring.calibration import api as calibration_api
 from creditguard_scoring.calibration.rules import Calibration
+from creditguard_scoring.context import ScoringContext
 from creditguard_scoring.database import messaging_tables
 from creditguard_scoring.financial_model import load_scorecard
 from creditguard_scoring.metrics import ScoringMetrics
@@ -46,6 +47,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         base_calibration=Calibration.from_settings(settings),
     )
 
+    reassessment = AssessmentReassessment(context)
+
     async def debounced_reassessment(runtime: ServiceRuntime) -> None:
         while True:
             await asyncio.sleep(settings.rescore_interval_seconds)
@@ -69,12 +72,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             ConsumerSpec(
                 name=f"{SERVICE_NAME}-payment-behaviour",
                 events_per_transaction=20,
-                subscriptions=payment_behaviour_handlers.subscriptions(context=context, clock=clock),
-                prepare_batch=payment_behaviour_handlers.read_ahead,
+                subscriptions=payment_behaviour_handlers.subscriptions(reassessment=reassessment, clock=clock),
+                prepare_batch=payment_behaviour_handlers.read_ahead(reassessment),
             )
         ],
         background_tasks=[debounced_reassessment],
     )
-    app.state.assessment_context = context
-    app.state.regrade_chunk = settings.regrade_chunk
+    app.state.scoring = ScoringContext(assessment=context, reassessment=reassessment, clock=clock, regrade_chunk=settings.regrade_chunk)
     return app

@@ -6,8 +6,8 @@ from typing import Any
 from sqlalchemy import and_, case, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from creditguard_scoring.assessment.models import Assessment, BuyerScore, ReassessmentDue
-from creditguard_scoring.buyers.models import Buyer
+from creditguard_scoring.models.assessment import Assessment, BuyerScore, ReassessmentDue
+from creditguard_scoring.models.buyers import Buyer
 from creditguard_shared.unit_of_work import Held
 
 # The scores and due marks of the buyers a pass read at once, locked as ``current_score`` and

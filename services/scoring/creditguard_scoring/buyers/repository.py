@@ -5,7 +5,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from creditguard_scoring.buyers.models import AdverseEvent, Buyer
+from creditguard_scoring.models.buyers import AdverseEvent, Buyer
 from creditguard_shared.unit_of_work import Held
 
 # The profiles and adverse events of the buyers a pass read at once. Held here, because the

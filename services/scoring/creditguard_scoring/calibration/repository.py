@@ -6,10 +6,10 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from creditguard_scoring.assessment.models import Assessment, ReassessmentDue
-from creditguard_scoring.buyers.models import AdverseEvent, Buyer
-from creditguard_scoring.calibration.models import CalibrationVersion
-from creditguard_scoring.payment_behaviour.models import PaymentExperience
+from creditguard_scoring.models.assessment import Assessment, ReassessmentDue
+from creditguard_scoring.models.buyers import AdverseEvent, Buyer
+from creditguard_scoring.models.calibration import CalibrationVersion
+from creditguard_scoring.models.payment_behaviour import PaymentExperience
 from creditguard_shared.unit_of_work import Held
 
 # The calibration in force, read once per unit of work (False: none stored).

@@ -5,8 +5,8 @@ from datetime import date, timedelta
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from creditguard_scoring.buyers.models import Buyer
-from creditguard_scoring.payment_behaviour.models import BrokenPromise, PaymentExperience, Settlement
+from creditguard_scoring.models.buyers import Buyer
+from creditguard_scoring.models.payment_behaviour import BrokenPromise, PaymentExperience, Settlement
 from creditguard_scoring.payment_behaviour.rules import REVIEW_THRESHOLDS
 from creditguard_shared.receivables import ReceivablesReadAhead
 from creditguard_shared.unit_of_work import Held

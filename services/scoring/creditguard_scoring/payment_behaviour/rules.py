@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from creditguard_scoring.payment_behaviour.models import PaymentExperience
+from creditguard_scoring.models.payment_behaviour import PaymentExperience
 
 # Paydex-style anchor points (days beyond terms -> index): 80 is paying on terms, lower is later.
 INDEX_ANCHORS: tuple[tuple[float, float], ...] = (

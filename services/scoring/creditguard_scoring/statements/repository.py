@@ -5,7 +5,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from creditguard_scoring.statements.models import FinancialStatement
+from creditguard_scoring.models.statements import FinancialStatement
 from creditguard_shared.unit_of_work import Held
 
 # The statements of the buyers a pass read at once, newest first.
