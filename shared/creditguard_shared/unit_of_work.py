@@ -8,14 +8,14 @@ import functools
 from collections.abc import Awaitable, Callable, Hashable
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Generic, TypeVar, cast
+from typing import Any, Generic, TypeVar, cast
 
-from pydantic import BaseModel
-from sqlalchemy import Insert, Table
+from sqlalchemy import CursorResult, Insert, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from creditguard_shared.events.catalogue import topic_for
+from creditguard_shared.events.contracts import EventPayload
 from creditguard_shared.events.envelope import EventEnvelope, new_event
 from creditguard_shared.messaging_tables import MessagingTables
 from creditguard_shared.outbox import OutboxRepository, PendingEvent
@@ -103,7 +103,7 @@ class UnitOfWork:
             drop_held(self.session)
             await self.session.close()
 
-    def emit(self, payload: BaseModel, *, subject: str, time: datetime | None = None) -> EventEnvelope:
+    def emit(self, payload: EventPayload, *, subject: str, time: datetime | None = None) -> EventEnvelope:
         """Queue an event; it is written to the outbox at commit, atomically with the state change."""
         envelope = new_event(source=self._source, payload=payload, subject=subject, time=time)
         self._events.append(PendingEvent(topic=topic_for(type(payload)).name, envelope=envelope))
@@ -116,9 +116,9 @@ class UnitOfWork:
     async def claim_event(self, *, consumer: str, event_id: str, topic: str) -> bool:
         """Record that ``consumer`` processed ``event_id``; False if it already had. Runs in this
         transaction, so the record and the effect commit or vanish together."""
-        statement = _claim_statement(self._tables.processed_events, self.session.bind.dialect.name)
+        statement = _claim_statement(self._tables.processed_events, self.session.get_bind().dialect.name)
         result = await self.session.execute(statement, {"consumer": consumer, "event_id": event_id, "topic": topic, "processed_at": datetime.now(UTC)})
-        return result.rowcount == 1
+        return cast("CursorResult[Any]", result).rowcount == 1
 
     async def claim_events(self, *, consumer: str, events: list[tuple[str, str]]) -> set[str]:
         """``claim_event`` for many (event id, topic) pairs in one statement; answers the ids this
@@ -130,7 +130,7 @@ class UnitOfWork:
         # multi-row INSERT, but no longer builds and compiles a new statement (with its own
         # parameter names) for every batch, which cost more than the insert itself.
         rows = [{"consumer": consumer, "event_id": event_id, "topic": topic, "processed_at": processed_at} for event_id, topic in dict.fromkeys(events)]
-        statement = _claim_many_statement(self._tables.processed_events, self.session.bind.dialect.name)
+        statement = _claim_many_statement(self._tables.processed_events, self.session.get_bind().dialect.name)
         return set((await self.session.execute(statement, rows)).scalars())
 
     def before_commit(self, key: Hashable, work: Callable[[], Awaitable[None]]) -> None:

@@ -75,7 +75,7 @@ async def _refresh_open_amount(
         invoice.open_amount, invoice.settled_on = state.open_amount, state.settled_on
     if newly_settled:
         _record_settlement_on(account, invoice=invoice)
-        if invoice.settled_on <= invoice.due_on and not historical:
+        if invoice.settled_on is not None and invoice.settled_on <= invoice.due_on and not historical:
             await follow_policy_limit(uow, context=context, account=account, reason=f"invoice {invoice.invoice_id} paid on time")
 
 

@@ -149,18 +149,18 @@ async def locked_position(
 ) -> tuple[CreditAccount, Position, RateTable]:
     """The hot path of credit checks and ledger postings: lock the account and read its position.
     ``locked``: the account and terms, if the caller locked the account already in this transaction."""
-    locked = await lock_account(uow, context=context, buyer_id=buyer_id, locked=locked)
+    account = await lock_account(uow, context=context, buyer_id=buyer_id, locked=locked)
     position = await position_of(
         uow,
         context=context,
-        account=locked.account,
-        rates=locked.rates,
+        account=account.account,
+        rates=account.rates,
         today=context.clock.today(),
         lock_group=lock_group,
-        terms=locked.terms,
-        totals=locked.totals,
+        terms=account.terms,
+        totals=account.totals,
     )
-    return locked.account, position, locked.rates
+    return account.account, position, account.rates
 
 
 async def _group_position(uow: UnitOfWork, *, account: CreditAccount, rates: RateTable, currency: str, today: date, lock: bool) -> GroupPosition | None:

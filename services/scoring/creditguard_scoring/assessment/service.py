@@ -68,7 +68,7 @@ class FinancialScores:
         self._scorecard = scorecard
         self._score = functools.lru_cache(maxsize=size)(self._compute)
 
-    def _compute(self, current: tuple, earlier: tuple) -> tuple[dict[str, Any], FinancialAssessment]:
+    def _compute(self, current: tuple[tuple[str, Any], ...], earlier: tuple[tuple[tuple[str, Any], ...], ...]) -> tuple[dict[str, Any], FinancialAssessment]:
         ratios = compute_ratios(dict(current), [dict(lines) for lines in earlier])
         return ratios, self._scorecard.predict(ratios, missing=MISSING_RATIO_POLICY)
 
@@ -266,7 +266,7 @@ async def assess_buyer(uow: UnitOfWork, *, context: AssessmentContext, buyer_id:
 
 
 def _update_score(
-    score: BuyerScore, *, buyer: Buyer, assessment: Assessment, ratios: dict[str, Any] | None, statement_date, payment_index: float | None
+    score: BuyerScore, *, buyer: Buyer, assessment: Assessment, ratios: dict[str, Any] | None, statement_date: date | None, payment_index: float | None
 ) -> None:
     score.assessment_id, score.assessed_at = assessment.assessment_id, assessment.assessed_at
     score.pd, score.grade, score.risk_class = assessment.pd, assessment.grade, assessment.risk_class
@@ -304,7 +304,7 @@ async def list_buyers(
     account_owner: str | None = None,
     buyer_ids: list[str] | None = None,
     sort: str = "buyer_id",
-):
+) -> tuple[list[tuple[Buyer, BuyerScore | None]], int]:
     section = industry if industry and industry.isalpha() else None
     prefix = industry if industry and not industry.isalpha() else None
     return await AssessmentRepository(uow.session).list_buyers(

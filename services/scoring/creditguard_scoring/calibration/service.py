@@ -87,9 +87,9 @@ def fit(current: rules.Calibration, found: list[rules.Observation], *, method: s
     if method == "intercept":
         logits = [current.apply(o.score_logit) + o.overlay if o.score_logit is not None else o.logit for o in found]
         return current.intercept + rules.fit_intercept_shift(logits, outcomes), current.slope
-    scored = [o for o in found if o.score_logit is not None]
+    scored = [(o.score_logit, o) for o in found if o.score_logit is not None]
     intercept, slope = rules.fit_logistic(
-        [o.score_logit - current.pivot for o in scored], [current.pivot + o.overlay for o in scored], [o.defaulted for o in scored]
+        [logit - current.pivot for logit, _ in scored], [current.pivot + o.overlay for _, o in scored], [o.defaulted for _, o in scored]
     )
     if slope <= 0:
         raise rules.CannotFit("the fitted slope is not positive: in this window better scores did not default less")
