@@ -3,6 +3,7 @@ from __future__ import annotations
 import functools
 from datetime import date
 from decimal import Decimal
+from typing import cast
 
 from sqlalchemy import bindparam, func, literal_column, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -70,7 +71,7 @@ class BuyerRepository:
         found: dict[str, BuyerProfile | InsuranceCover] = {}
         for start in range(0, len(ids), IN_LIST_SIZE):
             rows = await self.session.execute(select(model).where(model.buyer_id.in_(ids[start : start + IN_LIST_SIZE])))
-            found.update((row.buyer_id, row) for row in rows.scalars())
+            found.update((row.buyer_id, row) for row in cast("list[BuyerProfile | InsuranceCover]", rows.scalars().all()))
         return found
 
     async def add(self, entity: BuyerProfile | InsuranceCover) -> None:
@@ -111,7 +112,8 @@ class BuyerRepository:
     async def exposure_total(self, currency: str) -> tuple[int, Decimal]:
         """How many buyers hold exposure in ``currency`` and its total, summed exactly by the database."""
         count, total = (await self.session.execute(_EXPOSURE_TOTAL, {"currency": currency})).one()
-        return int(count), total if total is not None else Decimal("0.00")
+        summed = cast("Decimal | None", total)  # SUM of no rows is NULL
+        return int(count), Decimal("0.00") if summed is None else summed
 
     async def exposure_by(self, currency: str, *, keys: list[str], buyer_at_least: Decimal = Decimal(0)) -> dict[str, dict[str, Decimal]]:
         """Exposure in ``currency`` per buyer, country and/or industry (``keys``; buyers only those
@@ -125,4 +127,4 @@ class BuyerRepository:
 
     async def currencies(self) -> list[str]:
         rows = await self.session.execute(select(BuyerProfile.currency).where(BuyerProfile.currency.is_not(None)).group_by(BuyerProfile.currency))
-        return [r[0] for r in rows]
+        return [r[0] for r in rows if r[0] is not None]

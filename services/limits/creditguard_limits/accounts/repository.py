@@ -9,7 +9,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from creditguard_limits.models.accounts import CreditAccount, CreditGroup, LimitAudit, TemporaryIncrease
 from creditguard_limits.models.ledger import Invoice
-from creditguard_shared.database import is_sqlite
 
 
 class AccountsRepository:
@@ -26,7 +25,7 @@ class AccountsRepository:
         existing = set((await self.session.execute(select(CreditAccount.buyer_id).where(CreditAccount.buyer_id.in_(relationship_since)))).scalars())
         missing = sorted(relationship_since.keys() - existing)
         if missing:
-            dialect_insert = sqlite.insert if is_sqlite(str(self.session.bind.url)) else postgresql.insert
+            dialect_insert = sqlite.insert if self.session.get_bind().dialect.name == "sqlite" else postgresql.insert
             await self.session.execute(
                 dialect_insert(CreditAccount).on_conflict_do_nothing(index_elements=["buyer_id"]),
                 [

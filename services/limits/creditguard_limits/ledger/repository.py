@@ -3,6 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import cast
 
 from sqlalchemy import and_, case, func, literal, or_, select, type_coerce, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -64,7 +65,8 @@ class LedgerRepository:
         read.settlements_of_invoice.update(settlements_of_invoice)
         if settlement_model is not None:
             key = settlement_model.__mapper__.primary_key[0]
-            documents = {getattr(d, key.key): d for d in (await self.session.execute(select(settlement_model).where(key.in_(settlement_ids)))).scalars()}
+            found_settlements = (await self.session.execute(select(settlement_model).where(key.in_(settlement_ids)))).scalars()
+            documents: dict[str, Payment | CreditNote] = {getattr(d, str(key.key)): cast("Payment | CreditNote", d) for d in found_settlements}
             read.settlements.setdefault(settlement_model, {}).update({i: documents.get(i) for i in settlement_ids})
 
     async def get_invoice(self, invoice_id: str, *, for_update: bool = False) -> Invoice | None:
