@@ -45,9 +45,6 @@ class AccountsRepository:
             return
         await self.session.execute(update(CreditAccount), [{"buyer_id": buyer_id, "purchases_12m": value} for buyer_id, value in purchases.items()])
 
-    async def list_accounts(self) -> list[CreditAccount]:
-        return list((await self.session.execute(select(CreditAccount))).scalars())
-
     async def get_group(self, group_id: str) -> CreditGroup | None:
         return await self.session.get(CreditGroup, group_id)
 
