@@ -64,8 +64,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             ConsumerSpec(
                 name=f"{SERVICE_NAME}-payment-behaviour",
                 events_per_transaction=20,
-                subscriptions=payment_behaviour_handlers.subscriptions(reassessment=reassessment, clock=clock),
-                prepare_batch=payment_behaviour_handlers.read_ahead(reassessment),
+                subscriptions=payment_behaviour_handlers.subscriptions(scoring),
+                prepare_batch=payment_behaviour_handlers.read_ahead(scoring),
             )
         ],
         background_tasks=[debounced_reassessment_task(scoring, interval_seconds=settings.rescore_interval_seconds)],

@@ -8,9 +8,8 @@ from collections.abc import Awaitable, Callable
 
 from pydantic import BaseModel
 
-from creditguard_scoring.context import Reassessment
+from creditguard_scoring.context import ScoringContext
 from creditguard_scoring.payment_behaviour import service
-from creditguard_shared.clock import Clock
 from creditguard_shared.consumer import Subscription
 from creditguard_shared.events.contracts import CreditNoteIssuedV1, InvoicePostedV1, PaymentLateV1, PaymentReceivedV1, PromiseBrokenV1
 from creditguard_shared.events.envelope import EventEnvelope
@@ -18,23 +17,23 @@ from creditguard_shared.receivables import ReceivablesEvent
 from creditguard_shared.unit_of_work import UnitOfWork
 
 
-def read_ahead(reassessment: Reassessment) -> Callable[[UnitOfWork, list[BaseModel]], Awaitable[None]]:
+def read_ahead(context: ScoringContext) -> Callable[[UnitOfWork, list[BaseModel]], Awaitable[None]]:
     """A batch's invoices, settlements and due marks in three statements."""
 
     async def prepare(uow: UnitOfWork, payloads: list[BaseModel]) -> None:
         events = [p for p in payloads if isinstance(p, ReceivablesEvent)]
         await service.read_ahead(uow, events=events)
         promises = [p for p in payloads if isinstance(p, PromiseBrokenV1)]
-        await reassessment.read_ahead_dues(uow, buyer_ids={event.buyer_id for event in [*events, *promises]})
+        await context.reassessment.read_ahead_dues(uow, buyer_ids={event.buyer_id for event in [*events, *promises]})
 
     return prepare
 
 
-def subscriptions(*, reassessment: Reassessment, clock: Clock) -> list[Subscription]:
-    """The handlers, bound to the app's re-assessment and clock (the debounce window runs on it)."""
+def subscriptions(context: ScoringContext) -> list[Subscription]:
+    """The handlers, bound to the service context (its clock runs the debounce window)."""
 
     async def mark(uow: UnitOfWork, buyer_id: str) -> None:
-        await reassessment.mark_due(uow, buyer_id=buyer_id, now=clock.now())
+        await context.reassessment.mark_due(uow, buyer_id=buyer_id, now=context.clock.now())
 
     async def on_invoice_posted(uow: UnitOfWork, event: InvoicePostedV1, _: EventEnvelope) -> None:
         await service.record_invoice(uow, event=event)
