@@ -30,7 +30,7 @@ from creditguard_scoring.assessment import rules
 from creditguard_scoring.assessment.service import MISSING_RATIO_POLICY, AssessmentContext, load_risk_tables
 from creditguard_scoring.calibration import rules as calibration_rules
 from creditguard_scoring.financial_model import load_scorecard
-from creditguard_scoring.payment_behaviour.models import PaymentExperience
+from creditguard_scoring.models.payment_behaviour import PaymentExperience
 from creditguard_scoring.payment_behaviour.rules import summarise
 from creditguard_scoring.settings import Settings
 from creditguard_scoring.statements.rules import compute_ratios, statement_problems

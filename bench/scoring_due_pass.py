@@ -30,7 +30,6 @@ from pathlib import Path
 
 from sqlalchemy import delete, event
 
-from creditguard_scoring.assessment.models import ReassessmentDue
 from creditguard_scoring.assessment.service import (
     REASSESSMENTS_PER_TRANSACTION,
     AssessmentContext,
@@ -43,6 +42,7 @@ from creditguard_scoring.database import messaging_tables
 from creditguard_scoring.financial_model import load_scorecard
 from creditguard_scoring.metrics import ScoringMetrics
 from creditguard_scoring.models import load_all_models
+from creditguard_scoring.models.assessment import ReassessmentDue
 from creditguard_scoring.settings import Settings
 from creditguard_shared.database import create_engine, create_session_factory
 from creditguard_shared.metrics import ServiceMetrics

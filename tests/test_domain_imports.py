@@ -19,10 +19,8 @@ SERVICES = {
 }
 # Not domains: the tables, the migrations and the web assets every domain may use.
 NOT_DOMAINS = {"models", "migrations", "templates", "static", "__pycache__"}
-# Pairs still to be separated, named so the test fails (strict xfail) as soon as they are.
-KNOWN_PAIRS = {
-    "scoring": {("assessment", "buyers"), ("assessment", "calibration"), ("assessment", "payment_behaviour"), ("assessment", "statements")},
-}
+# Pairs still to be separated, named so the test fails as soon as they are (none left).
+KNOWN_PAIRS: dict[str, set[tuple[str, str]]] = {}
 
 
 def domain_imports(package: Path) -> dict[str, set[str]]:

@@ -1,6 +1,7 @@
 """The unit of work (shared/creditguard_shared/unit_of_work.py): before-commit work asked for many
 times under one key runs once, after every change, inside the same transaction; a batch of
-consumed events is claimed in one statement, each id once, and only with its transaction."""
+consumed events is claimed in one statement, each id once, and only with its transaction; what it
+holds under a typed key lives until its transaction ends."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from sqlalchemy import Column, Integer, String, Table, func, insert, select
 
 from creditguard_shared.database import create_engine, create_session_factory, new_metadata
 from creditguard_shared.messaging_tables import define_messaging_tables
-from creditguard_shared.unit_of_work import UnitOfWork
+from creditguard_shared.unit_of_work import Held, UnitOfWork
 
 metadata = new_metadata()
 tables = define_messaging_tables(metadata)
@@ -115,3 +116,34 @@ async def test_a_batch_of_events_is_claimed_once_each_on_both_databases(database
             # The rollback took the claims with it.
             assert await uow.claim_events(consumer="c", events=[("e3", "t")]) == {"e3"}
             assert await uow.claim_events(consumer="c", events=[]) == set()
+
+
+READ_AHEAD: Held[dict[str, int]] = Held("tests.read_ahead", dict)
+TABLE_READ_ONCE: Held[list[str]] = Held("tests.table_read_once")
+
+
+async def test_what_a_unit_of_work_holds_is_typed_and_dropped_when_its_transaction_ends(new_uow) -> None:
+    async with new_uow() as uow:
+        assert READ_AHEAD.peek(uow.session) is None and not READ_AHEAD.held(uow.session)
+        READ_AHEAD.get(uow.session)["B-1"] = 1  # made empty by the factory, then filled
+        assert READ_AHEAD.get(uow.session) == {"B-1": 1} and READ_AHEAD.held(uow.session)
+        TABLE_READ_ONCE.put(uow.session, ["a"])
+        with pytest.raises(KeyError, match=r"tests\.read_ahead2"):
+            Held[int]("tests.read_ahead2").get(uow.session)  # no factory: nothing to make
+        # Keys are objects, not names: another key of the same name holds nothing.
+        assert Held[dict[str, int]]("tests.read_ahead").peek(uow.session) is None
+        await uow.commit()
+        # What was read in a committed transaction is not trusted in the next one.
+        assert READ_AHEAD.peek(uow.session) is None and TABLE_READ_ONCE.peek(uow.session) is None
+        assert uow.session.info == {}
+
+        READ_AHEAD.get(uow.session)["B-2"] = 2
+        await uow.rollback()
+        assert READ_AHEAD.peek(uow.session) is None
+
+        TABLE_READ_ONCE.put(uow.session, ["b"])
+        assert TABLE_READ_ONCE.forget(uow.session) == ["b"] and TABLE_READ_ONCE.forget(uow.session) is None
+        READ_AHEAD.get(uow.session)["B-3"] = 3
+        session = uow.session
+    # Leaving the unit of work (without commit) drops it too.
+    assert READ_AHEAD.peek(session) is None

@@ -8,6 +8,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from pydantic import BaseModel, ValidationError
@@ -24,7 +25,9 @@ from creditguard_shared.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 logger = logging.getLogger(__name__)
 
-EventHandler = Callable[[UnitOfWork, BaseModel, EventEnvelope], Awaitable[None]]
+# The payload is the catalogue's contract model of the subscription's topic: each handler annotates
+# its own (a Callable of the common base would refuse every handler of a concrete contract).
+EventHandler = Callable[[UnitOfWork, Any, EventEnvelope], Awaitable[None]]
 # Called in a batch's transaction with the payloads about to be handled, before the first handler.
 BatchPreparation = Callable[[UnitOfWork, list[BaseModel]], Awaitable[None]]
 

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
-from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -150,10 +148,3 @@ class HttpMetricsMiddleware:
             method = scope.get("method", "GET")
             self.metrics.http_requests.labels(self.metrics.service, method, template, str(status_holder["status"])).inc()
             self.metrics.http_duration.labels(self.metrics.service, method, template).observe(time.perf_counter() - started)
-
-
-def metrics_endpoint(metrics: ServiceMetrics) -> Callable[[Request], Awaitable[Response]]:
-    async def _metrics(_: Request) -> Response:
-        return metrics.render()
-
-    return _metrics

@@ -30,6 +30,8 @@ def upgrade_to_head(migrations_dir: Path, database_url: str) -> None:
 def run_env(metadata: MetaData) -> None:
     """Body of a service's ``env.py``."""
     url = context.config.get_main_option("sqlalchemy.url")
+    if url is None:
+        raise RuntimeError("alembic's sqlalchemy.url is not set: run migrations through upgrade_to_head or the service CLI")
     if context.is_offline_mode():
         context.configure(url=url, target_metadata=metadata, literal_binds=True, render_as_batch=is_sqlite(url))
         with context.begin_transaction():

@@ -10,8 +10,9 @@ import logging
 import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import Insert, Table, and_, bindparam, delete, func, insert, select, text, update
+from sqlalchemy import ColumnElement, CursorResult, Insert, Table, and_, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from creditguard_shared.database import is_sqlite
@@ -186,14 +187,14 @@ class OutboxRepository:
                 .where(t.c.seq.in_(chunk), t.c.published_at.is_not(None))
                 .values(published_at=None, broker_partition=None, broker_offset=None, requeued_at=datetime.now(UTC))
             )
-            count += result.rowcount
+            count += cast("CursorResult[Any]", result).rowcount
         return count
 
     async def requeue_matching(self, replay: ReplayFilter) -> dict[str, int]:
         """An operator's replay: queue the retained, published events that match again; answers
         how many per topic. Events still pending are on their way already and are left alone."""
         t = self.table
-        conditions = [t.c.published_at.is_not(None)]
+        conditions: list[ColumnElement[bool]] = [t.c.published_at.is_not(None)]
         if replay.since is not None:
             conditions.append(t.c.created_at >= replay.since)
         if replay.until is not None:
@@ -215,7 +216,7 @@ class OutboxRepository:
         t = self.table
         doomed = select(t.c.seq).where(t.c.published_at.is_not(None), t.c.published_at < cutoff).limit(batch).scalar_subquery()
         result = await self.session.execute(delete(t).where(t.c.seq.in_(doomed)))
-        return int(result.rowcount or 0)
+        return int(cast("CursorResult[Any]", result).rowcount or 0)
 
 
 def _aware(moment: datetime | None) -> datetime | None:

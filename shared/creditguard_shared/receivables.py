@@ -53,7 +53,7 @@ class ReceivablesReadAhead:
     ``documents`` and ``settlements`` are the service's mapped classes; both have ``invoice_id``,
     settlements also ``settlement_id`` and ``settled_on``."""
 
-    def __init__(self, *, documents: type, settlements: type) -> None:
+    def __init__(self, *, documents: type[Any], settlements: type[Any]) -> None:
         self._document_model, self._settlement_model = documents, settlements
         self._documents: dict[str, Any] = {}
         self._settlements_by_invoice: dict[str, list[Any]] = {}
@@ -90,12 +90,12 @@ class ReceivablesReadAhead:
 
     def added(self, entity: object) -> None:
         if isinstance(entity, self._document_model):
-            if entity.invoice_id in self._documents:  # type: ignore[attr-defined]
-                self._documents[entity.invoice_id] = entity  # type: ignore[attr-defined]
+            if entity.invoice_id in self._documents:
+                self._documents[entity.invoice_id] = entity
         elif isinstance(entity, self._settlement_model):
-            self._settlement_ids.add(entity.settlement_id)  # type: ignore[attr-defined]
+            self._settlement_ids.add(entity.settlement_id)
             self._remember(entity)
-            self._settlements_by_invoice.get(entity.invoice_id, []).sort(key=lambda s: s.settled_on)  # type: ignore[attr-defined]
+            self._settlements_by_invoice.get(entity.invoice_id, []).sort(key=lambda s: s.settled_on)
 
     def _remember(self, settlement: Any) -> None:
         self._settlements[settlement.settlement_id] = settlement

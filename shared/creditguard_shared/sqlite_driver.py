@@ -104,7 +104,7 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
         aiosqlite_connection: aiosqlite.Connection = self._connection  # type: ignore[assignment]
         async with connection._execute_mutex:
             begin_first, connection.begin_pending = connection.begin_pending, False
-            result = await aiosqlite_connection._execute(
+            result = await aiosqlite_connection._execute(  # type: ignore[no-untyped-call]  # aiosqlite's private helper is unannotated
                 _run_on_driver_thread,
                 aiosqlite_connection._conn,
                 operation,
@@ -118,10 +118,10 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
 
 class OneHopConnection(AsyncAdapt_aiosqlite_connection):
     __slots__ = ("begin_pending",)
-    _cursor_cls = OneHopCursor
+    _cursor_cls = OneHopCursor  # type: ignore[assignment]  # SQLAlchemy types the attribute as its own cursor class
 
     def __init__(self, dbapi: Any, connection: aiosqlite.Connection) -> None:
-        super().__init__(dbapi, connection)
+        super().__init__(dbapi, connection)  # type: ignore[arg-type]  # SQLAlchemy's protocol omits aiosqlite's connection
         # BEGIN IMMEDIATE was asked for and not yet sent (it goes with the next statement).
         self.begin_pending = False
 
@@ -141,7 +141,7 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
 class OneHopDBAPI(AsyncAdapt_aiosqlite_dbapi):
     def connect(self, *arg: Any, **kw: Any) -> OneHopConnection:
         adapted = super().connect(*arg, **kw)
-        return OneHopConnection(self, adapted._connection)
+        return OneHopConnection(self, adapted._connection)  # type: ignore[arg-type]  # the aiosqlite connection SQLAlchemy made
 
 
 def one_hop_dbapi() -> OneHopDBAPI:

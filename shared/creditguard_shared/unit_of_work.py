@@ -8,16 +8,67 @@ import functools
 from collections.abc import Awaitable, Callable, Hashable
 from datetime import UTC, datetime
 from types import TracebackType
+from typing import Any, Generic, TypeVar, cast
 
-from pydantic import BaseModel
-from sqlalchemy import Insert, Table
+from sqlalchemy import CursorResult, Insert, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from creditguard_shared.events.catalogue import topic_for
+from creditguard_shared.events.contracts import EventPayload
 from creditguard_shared.events.envelope import EventEnvelope, new_event
 from creditguard_shared.messaging_tables import MessagingTables
 from creditguard_shared.outbox import OutboxRepository, PendingEvent
+
+T = TypeVar("T")
+
+
+class Held(Generic[T]):
+    """A typed key for what a unit of work holds until its transaction ends: the rows a batch read
+    at once, a table read once per transaction. The value lives in the session's ``info`` (a
+    repository is given only the session) and the unit of work drops every held value when it
+    commits or rolls back, so nothing read in one transaction is trusted in the next. Within the
+    transaction, code that changes what a held value reflects forgets it (``forget``) or updates it.
+
+    Declared once per module: ``_READ_AHEAD: Held[dict[str, Invoice]] = Held("ledger.read_ahead", dict)``."""
+
+    __slots__ = ("_factory", "name")
+
+    def __init__(self, name: str, factory: Callable[[], T] | None = None) -> None:
+        self.name = name
+        self._factory = factory
+
+    def __repr__(self) -> str:
+        return f"Held({self.name!r})"
+
+    def peek(self, session: AsyncSession) -> T | None:
+        """What is held, or None."""
+        return cast("T | None", session.info.get(self))
+
+    def held(self, session: AsyncSession) -> bool:
+        return self in session.info
+
+    def get(self, session: AsyncSession) -> T:
+        """What is held, made by the key's factory (an empty container) the first time."""
+        if self not in session.info:
+            if self._factory is None:
+                raise KeyError(f"{self.name} holds nothing and has no factory")
+            session.info[self] = self._factory()
+        return cast("T", session.info[self])
+
+    def put(self, session: AsyncSession, value: T) -> T:
+        session.info[self] = value
+        return value
+
+    def forget(self, session: AsyncSession) -> T | None:
+        """Drop what is held (the next read goes to the database); answers what was held."""
+        return cast("T | None", session.info.pop(self, None))
+
+
+def drop_held(session: AsyncSession) -> None:
+    """Forget every ``Held`` value of the session: its transaction ended."""
+    for key in [key for key in session.info if isinstance(key, Held)]:
+        del session.info[key]
 
 
 class UnitOfWork:
@@ -49,9 +100,10 @@ class UnitOfWork:
             if self.session.in_transaction():
                 await self.session.rollback()
         finally:
+            drop_held(self.session)
             await self.session.close()
 
-    def emit(self, payload: BaseModel, *, subject: str, time: datetime | None = None) -> EventEnvelope:
+    def emit(self, payload: EventPayload, *, subject: str, time: datetime | None = None) -> EventEnvelope:
         """Queue an event; it is written to the outbox at commit, atomically with the state change."""
         envelope = new_event(source=self._source, payload=payload, subject=subject, time=time)
         self._events.append(PendingEvent(topic=topic_for(type(payload)).name, envelope=envelope))
@@ -64,9 +116,9 @@ class UnitOfWork:
     async def claim_event(self, *, consumer: str, event_id: str, topic: str) -> bool:
         """Record that ``consumer`` processed ``event_id``; False if it already had. Runs in this
         transaction, so the record and the effect commit or vanish together."""
-        statement = _claim_statement(self._tables.processed_events, self.session.bind.dialect.name)
+        statement = _claim_statement(self._tables.processed_events, self.session.get_bind().dialect.name)
         result = await self.session.execute(statement, {"consumer": consumer, "event_id": event_id, "topic": topic, "processed_at": datetime.now(UTC)})
-        return result.rowcount == 1
+        return cast("CursorResult[Any]", result).rowcount == 1
 
     async def claim_events(self, *, consumer: str, events: list[tuple[str, str]]) -> set[str]:
         """``claim_event`` for many (event id, topic) pairs in one statement; answers the ids this
@@ -78,7 +130,7 @@ class UnitOfWork:
         # multi-row INSERT, but no longer builds and compiles a new statement (with its own
         # parameter names) for every batch, which cost more than the insert itself.
         rows = [{"consumer": consumer, "event_id": event_id, "topic": topic, "processed_at": processed_at} for event_id, topic in dict.fromkeys(events)]
-        statement = _claim_many_statement(self._tables.processed_events, self.session.bind.dialect.name)
+        statement = _claim_many_statement(self._tables.processed_events, self.session.get_bind().dialect.name)
         return set((await self.session.execute(statement, rows)).scalars())
 
     def before_commit(self, key: Hashable, work: Callable[[], Awaitable[None]]) -> None:
@@ -97,12 +149,14 @@ class UnitOfWork:
         await OutboxRepository(self.session, self._tables).add_many(self._events)
         self._events = []
         await self.session.commit()
+        drop_held(self.session)
         if wrote_events and self._after_commit is not None:
             self._after_commit()
 
     async def rollback(self) -> None:
         self._events = []
         self._before_commit = {}
+        drop_held(self.session)
         await self.session.rollback()
 
 

@@ -194,9 +194,9 @@ def chunks(book: Book, *, size: int = MAX_IMPORT_DOCUMENTS) -> Iterator[Chunk]:
             ordered.append(("payments", "Payment", where_payment[document.payment_id], document.model_dump(mode="json")))
     for start in range(0, len(ordered), size):
         chunk = Chunk(body={"accounts": [], "invoices": [], "payments": []}, where={})
-        for kind, label, where, document in ordered[start : start + size]:
-            chunk.body[kind].append(document)
-            document_id = document.get("invoice_id") if kind == "invoices" else document.get("payment_id") if kind == "payments" else document["buyer_id"]
+        for kind, label, where, body in ordered[start : start + size]:
+            chunk.body[kind].append(body)
+            document_id = str(body.get("invoice_id") if kind == "invoices" else body.get("payment_id") if kind == "payments" else body["buyer_id"])
             chunk.where[(label, document_id)] = where
         yield chunk
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import timedelta
 
@@ -10,12 +9,14 @@ from fastapi import FastAPI
 
 from creditguard_scoring import SERVICE_NAME
 from creditguard_scoring.assessment import api as assessment_api
-from creditguard_scoring.assessment.service import AssessmentContext, load_risk_tables, run_due_reassessments
+from creditguard_scoring.assessment.service import AssessmentContext, AssessmentReassessment, load_risk_tables
 from creditguard_scoring.buyers import api as buyers_api
 from creditguard_scoring.calibration import api as calibration_api
 from creditguard_scoring.calibration.rules import Calibration
+from creditguard_scoring.context import ScoringContext
 from creditguard_scoring.database import messaging_tables
 from creditguard_scoring.financial_model import load_scorecard
+from creditguard_scoring.jobs import debounced_reassessment_task
 from creditguard_scoring.metrics import ScoringMetrics
 from creditguard_scoring.models import load_all_models
 from creditguard_scoring.payment_behaviour import api as payment_behaviour_api
@@ -24,7 +25,7 @@ from creditguard_scoring.settings import Settings
 from creditguard_scoring.statements import api as statements_api
 from creditguard_shared.clock import Clock
 from creditguard_shared.metrics import ServiceMetrics
-from creditguard_shared.service_app import ConsumerSpec, ServiceRuntime, create_service_app
+from creditguard_shared.service_app import ConsumerSpec, create_service_app
 
 load_all_models()
 logger = logging.getLogger(__name__)
@@ -46,14 +47,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         base_calibration=Calibration.from_settings(settings),
     )
 
-    async def debounced_reassessment(runtime: ServiceRuntime) -> None:
-        while True:
-            await asyncio.sleep(settings.rescore_interval_seconds)
-            try:
-                await run_due_reassessments(runtime.uow_factory, context=context, now=runtime.clock.now())
-            except Exception:
-                # The database may be briefly unreachable; the buyers stay due for the next pass.
-                logger.exception("debounced re-assessment pass failed")
+    reassessment = AssessmentReassessment(context)
+    scoring = ScoringContext(assessment=context, reassessment=reassessment, clock=clock, regrade_chunk=settings.regrade_chunk)
 
     app = create_service_app(
         settings=settings,
@@ -69,12 +64,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             ConsumerSpec(
                 name=f"{SERVICE_NAME}-payment-behaviour",
                 events_per_transaction=20,
-                subscriptions=payment_behaviour_handlers.subscriptions(context=context, clock=clock),
-                prepare_batch=payment_behaviour_handlers.read_ahead,
+                subscriptions=payment_behaviour_handlers.subscriptions(scoring),
+                prepare_batch=payment_behaviour_handlers.read_ahead(scoring),
             )
         ],
-        background_tasks=[debounced_reassessment],
+        background_tasks=[debounced_reassessment_task(scoring, interval_seconds=settings.rescore_interval_seconds)],
     )
-    app.state.assessment_context = context
-    app.state.regrade_chunk = settings.regrade_chunk
+    app.state.scoring = scoring
     return app

@@ -14,7 +14,7 @@ import pytest
 from creditguard_scoring.assessment import rules as assessment_rules
 from creditguard_scoring.assessment.service import load_risk_tables
 from creditguard_scoring.calibration import rules
-from creditguard_scoring.payment_behaviour.models import PaymentExperience
+from creditguard_scoring.models.payment_behaviour import PaymentExperience
 from creditguard_scoring.payment_behaviour.rules import past_due_threshold, summarise
 
 AS_OF = date(2026, 11, 1)

@@ -1,7 +1,7 @@
 from datetime import date
 from decimal import Decimal
 
-from creditguard_scoring.payment_behaviour.models import PaymentExperience
+from creditguard_scoring.models.payment_behaviour import PaymentExperience
 from creditguard_scoring.payment_behaviour.rules import payment_index, summarise
 
 

@@ -344,8 +344,8 @@ async def test_due_pass_commits_in_batches_and_one_failing_buyer_holds_back_no_o
     stored (here the database refuses it), its batch is rolled back and redone buyer by buyer."""
     from sqlalchemy import func, select, text
 
-    from creditguard_scoring.assessment.models import ReassessmentDue
     from creditguard_scoring.assessment.service import REASSESSMENTS_PER_TRANSACTION
+    from creditguard_scoring.models.assessment import ReassessmentDue
 
     scoring = await _scoring(start_service, databases, broker)
     tag = uuid.uuid4().hex[:6]
@@ -395,9 +395,9 @@ async def test_due_pass_reads_each_batch_at_once_and_assesses_as_one_by_one(star
     re-assessment of that buyer alone (POST /assessments, no read-ahead) does."""
     from sqlalchemy import event
 
-    from creditguard_scoring.assessment.models import ReassessmentDue
     from creditguard_scoring.assessment.service import REASSESSMENTS_PER_TRANSACTION
-    from creditguard_scoring.payment_behaviour.models import BrokenPromise, PaymentExperience
+    from creditguard_scoring.models.assessment import ReassessmentDue
+    from creditguard_scoring.models.payment_behaviour import BrokenPromise, PaymentExperience
 
     scoring = await _scoring(start_service, databases, broker)
     tag = uuid.uuid4().hex[:6]

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from creditguard_shared.observability import current_correlation_id
+
+if TYPE_CHECKING:
+    from creditguard_shared.events.contracts import EventPayload
 
 CLOUDEVENTS_CONTENT_TYPE = "application/cloudevents+json; charset=UTF-8"
 
@@ -44,7 +47,7 @@ def service_source(service: str) -> str:
     return f"/creditguard/{service}"
 
 
-def new_event(*, source: str, payload: BaseModel, subject: str, time: datetime | None = None, event_id: str | None = None) -> EventEnvelope:
+def new_event(*, source: str, payload: EventPayload, subject: str, time: datetime | None = None, event_id: str | None = None) -> EventEnvelope:
     """Wrap a typed payload; its type and schema come from the catalogue."""
     from creditguard_shared.events.catalogue import event_type_for
 

@@ -8,11 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from creditguard_alerts.alerting.models import Alert, AlertRule
 from creditguard_alerts.buyers.models import BuyerProfile
 from creditguard_alerts.buyers.repository import IN_LIST_SIZE
-
-# Keys of what a unit of work keeps in ``session.info`` (a dict per session): its copy of the
-# enabled rules, and the open alerts a pass or a batch of events read at once.
-_ENABLED_RULES = "alerts.enabled_rules"
-_OPEN_ALERTS = "alerts.open_alerts_read_at_once"
+from creditguard_shared.unit_of_work import Held
 
 
 @dataclass
@@ -36,6 +32,12 @@ class _OpenAlertsRead:
         ]
 
 
+# What a unit of work holds: its copy of the enabled rules, and the open alerts a pass or a batch
+# of events read at once.
+_ENABLED_RULES: Held[list[AlertRule]] = Held("alerts.enabled_rules")
+_OPEN_ALERTS: Held[_OpenAlertsRead] = Held("alerts.open_alerts_read_at_once", _OpenAlertsRead)
+
+
 class AlertRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -53,13 +55,13 @@ class AlertRepository:
     async def enabled_rules(self, rule_types: tuple[str, ...]) -> list[AlertRule]:
         """Enabled rules of these types. Read once per unit of work: one event or sweep asks many
         times, and rules change only through the API, which calls ``forget_enabled_rules``."""
-        enabled = self.session.info.get(_ENABLED_RULES)
+        enabled = _ENABLED_RULES.peek(self.session)
         if enabled is None:
-            enabled = self.session.info[_ENABLED_RULES] = await self.rules(enabled_only=True)
+            enabled = _ENABLED_RULES.put(self.session, await self.rules(enabled_only=True))
         return [rule for rule in enabled if rule.rule_type in rule_types]
 
     def forget_enabled_rules(self) -> None:
-        self.session.info.pop(_ENABLED_RULES, None)
+        _ENABLED_RULES.forget(self.session)
 
     async def rule(self, rule_id: str) -> AlertRule | None:
         return await self.session.get(AlertRule, rule_id)
@@ -79,7 +81,7 @@ class AlertRepository:
         return await self.session.get(Alert, alert_id)
 
     def _open_alerts_read(self) -> _OpenAlertsRead:
-        return self.session.info.setdefault(_OPEN_ALERTS, _OpenAlertsRead())
+        return _OPEN_ALERTS.get(self.session)
 
     async def load_open_alerts(self, rule_ids: tuple[str, ...]) -> None:
         """Read the open alerts of these rules at once, for a pass that asks ``open_alert`` about
@@ -171,4 +173,4 @@ class AlertRepository:
 
     async def open_counts_by_severity(self) -> dict[str, int]:
         rows = await self.session.execute(select(Alert.severity, func.count()).where(Alert.resolved_at.is_(None)).group_by(Alert.severity))
-        return dict(rows.tuples().all())
+        return dict(rows.all())

@@ -3,12 +3,14 @@ from __future__ import annotations
 import functools
 from datetime import date
 from decimal import Decimal
+from typing import cast
 
 from sqlalchemy import bindparam, func, literal_column, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from creditguard_alerts.buyers.models import BuyerProfile, InsuranceCover
 from creditguard_alerts.database import Money
+from creditguard_shared.unit_of_work import Held
 
 # Built once: the concentration check runs them for every batch of exposure changes.
 _EXPOSED_IN_CURRENCY = (BuyerProfile.currency == bindparam("currency"), BuyerProfile.exposure > 0)
@@ -34,10 +36,10 @@ def _exposure_by_statement(keys: tuple[str, ...]):
 # Ids per IN list: well under SQLite's and PostgreSQL's limits on bound parameters.
 IN_LIST_SIZE = 500
 
-# In ``session.info``: the insurance covers and profiles of the buyers a pass read at once (None where
-# a buyer has none). Held here, because the session's identity map holds objects only weakly.
-_COVERS = "alerts.covers_by_buyer"
-_PROFILES = "alerts.profiles_by_buyer"
+# The insurance covers and profiles of the buyers a pass read at once (None where a buyer has
+# none). Held here, because the session's identity map holds objects only weakly.
+_COVERS: Held[dict[str, InsuranceCover | None]] = Held("alerts.covers_by_buyer", dict)
+_PROFILES: Held[dict[str, BuyerProfile | None]] = Held("alerts.profiles_by_buyer", dict)
 
 
 class BuyerRepository:
@@ -55,7 +57,7 @@ class BuyerRepository:
         return list((await self.session.execute(statement)).scalars()), int(total)
 
     async def get(self, buyer_id: str) -> BuyerProfile | None:
-        loaded = self.session.info.get(_PROFILES)
+        loaded = _PROFILES.peek(self.session)
         if loaded is not None and buyer_id in loaded:
             return loaded[buyer_id]
         return await self.session.get(BuyerProfile, buyer_id)
@@ -69,31 +71,31 @@ class BuyerRepository:
         found: dict[str, BuyerProfile | InsuranceCover] = {}
         for start in range(0, len(ids), IN_LIST_SIZE):
             rows = await self.session.execute(select(model).where(model.buyer_id.in_(ids[start : start + IN_LIST_SIZE])))
-            found.update((row.buyer_id, row) for row in rows.scalars())
+            found.update((row.buyer_id, row) for row in cast("list[BuyerProfile | InsuranceCover]", rows.scalars().all()))
         return found
 
     async def add(self, entity: BuyerProfile | InsuranceCover) -> None:
         self.session.add(entity)
         await self.session.flush()
-        loaded = self.session.info.get(_COVERS)
+        loaded = _COVERS.peek(self.session)
         if isinstance(entity, InsuranceCover) and loaded is not None:
             loaded[entity.buyer_id] = entity
-        profiles = self.session.info.get(_PROFILES)
+        profiles = _PROFILES.peek(self.session)
         if isinstance(entity, BuyerProfile) and profiles is not None:
             profiles[entity.buyer_id] = entity
 
     async def load_covers_and_profiles(self, buyer_ids: set[str]) -> None:
         """Read the covers and profiles of these buyers at once, for a pass that asks ``cover`` and
         ``get`` about each (the sweep)."""
-        self.session.info.setdefault(_COVERS, {}).update(dict.fromkeys(buyer_ids) | await self.covers(buyer_ids))
+        _COVERS.get(self.session).update(dict.fromkeys(buyer_ids) | await self.covers(buyer_ids))
         await self.load_profiles(buyer_ids)
 
     async def load_profiles(self, buyer_ids: set[str]) -> None:
         """Read the profiles of these buyers at once, for a batch of events that asks ``get`` about each."""
-        self.session.info.setdefault(_PROFILES, {}).update(dict.fromkeys(buyer_ids) | await self.get_many(buyer_ids))
+        _PROFILES.get(self.session).update(dict.fromkeys(buyer_ids) | await self.get_many(buyer_ids))
 
     async def cover(self, buyer_id: str) -> InsuranceCover | None:
-        loaded = self.session.info.get(_COVERS)
+        loaded = _COVERS.peek(self.session)
         if loaded is not None and buyer_id in loaded:
             return loaded[buyer_id]
         return await self.session.get(InsuranceCover, buyer_id)
@@ -110,7 +112,8 @@ class BuyerRepository:
     async def exposure_total(self, currency: str) -> tuple[int, Decimal]:
         """How many buyers hold exposure in ``currency`` and its total, summed exactly by the database."""
         count, total = (await self.session.execute(_EXPOSURE_TOTAL, {"currency": currency})).one()
-        return int(count), total if total is not None else Decimal("0.00")
+        summed = cast("Decimal | None", total)  # SUM of no rows is NULL
+        return int(count), Decimal("0.00") if summed is None else summed
 
     async def exposure_by(self, currency: str, *, keys: list[str], buyer_at_least: Decimal = Decimal(0)) -> dict[str, dict[str, Decimal]]:
         """Exposure in ``currency`` per buyer, country and/or industry (``keys``; buyers only those
@@ -124,4 +127,4 @@ class BuyerRepository:
 
     async def currencies(self) -> list[str]:
         rows = await self.session.execute(select(BuyerProfile.currency).where(BuyerProfile.currency.is_not(None)).group_by(BuyerProfile.currency))
-        return [r[0] for r in rows]
+        return [r[0] for r in rows if r[0] is not None]

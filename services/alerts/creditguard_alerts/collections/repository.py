@@ -1,18 +1,20 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from creditguard_alerts.collections.models import CollectionAction, CollectionCase, CollectionStrategy
+from creditguard_shared.unit_of_work import Held
 
 OPEN, CLOSED = "open", "closed"
 PENDING = "pending"
-# In ``session.info``: the cases of the invoices a pass read at once (None where an invoice has none),
-# and the strategies by id, read once per unit of work.
-_CASES_BY_INVOICE = "alerts.cases_by_invoice"
-_STRATEGIES = "alerts.strategies_by_id"
+# The cases of the invoices a pass read at once (None where an invoice has none), and the
+# strategies by id, read once per unit of work.
+_CASES_BY_INVOICE: Held[dict[str, Any]] = Held("alerts.cases_by_invoice", dict)
+_STRATEGIES: Held[dict[Any, Any]] = Held("alerts.strategies_by_id")
 _IN_LIST_CHUNK = 500
 
 
@@ -24,10 +26,10 @@ class CollectionRepository:
         """Written at the next flush (the next query or the commit): a sweep's many new rows go
         out together, not one statement each. Every column is set here; nothing is read back."""
         self.session.add(entity)
-        loaded = self.session.info.get(_CASES_BY_INVOICE)
+        loaded = _CASES_BY_INVOICE.peek(self.session)
         if isinstance(entity, CollectionCase) and loaded is not None:
             loaded[entity.invoice_id] = entity
-        strategies = self.session.info.get(_STRATEGIES)
+        strategies = _STRATEGIES.peek(self.session)
         if isinstance(entity, CollectionStrategy) and strategies is not None:
             strategies[entity.id] = entity
 
@@ -43,9 +45,9 @@ class CollectionRepository:
         return sorted((s for s in (await self._strategies_of_unit_of_work()).values() if s.enabled), key=lambda s: (s.priority, s.id))
 
     async def _strategies_of_unit_of_work(self) -> dict[str, CollectionStrategy]:
-        strategies = self.session.info.get(_STRATEGIES)
+        strategies = _STRATEGIES.peek(self.session)
         if strategies is None:
-            strategies = self.session.info[_STRATEGIES] = {s.id: s for s in await self.strategies()}
+            strategies = _STRATEGIES.put(self.session, {s.id: s for s in await self.strategies()})
         return strategies
 
     async def strategies(self, *, enabled_only: bool = False) -> list[CollectionStrategy]:
@@ -63,7 +65,7 @@ class CollectionRepository:
     async def load_cases_for_invoices(self, invoice_ids: list[str]) -> None:
         """Read the cases of these invoices at once, for a pass or a batch of events that asks
         ``case_for_invoice`` about each."""
-        loaded: dict[str, CollectionCase | None] = self.session.info.setdefault(_CASES_BY_INVOICE, {})
+        loaded: dict[str, CollectionCase | None] = _CASES_BY_INVOICE.get(self.session)
         loaded.update(dict.fromkeys(invoice_ids))
         for start in range(0, len(invoice_ids), _IN_LIST_CHUNK):
             chunk = invoice_ids[start : start + _IN_LIST_CHUNK]
@@ -71,7 +73,7 @@ class CollectionRepository:
                 loaded[case.invoice_id] = case
 
     async def case_for_invoice(self, invoice_id: str) -> CollectionCase | None:
-        loaded = self.session.info.get(_CASES_BY_INVOICE)
+        loaded = _CASES_BY_INVOICE.peek(self.session)
         if loaded is not None and invoice_id in loaded:
             return loaded[invoice_id]
         return (await self.session.execute(select(CollectionCase).where(CollectionCase.invoice_id == invoice_id))).scalar_one_or_none()
@@ -134,4 +136,4 @@ class CollectionRepository:
 
     async def open_counts_by_level(self) -> dict[str, int]:
         rows = await self.session.execute(select(CollectionCase.level, func.count()).where(CollectionCase.status == OPEN).group_by(CollectionCase.level))
-        return dict(rows.tuples().all())
+        return dict(rows.all())

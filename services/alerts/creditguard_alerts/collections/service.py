@@ -167,7 +167,7 @@ async def track_invoice(uow: UnitOfWork, ctx: ServiceContext, *, invoice: Invoic
 
 
 async def _escalate(uow: UnitOfWork, ctx: ServiceContext, *, case: CollectionCase) -> None:
-    if rules.promise_broken(promised_until=case.promised_until, today=ctx.today):
+    if case.promised_until is not None and rules.promise_broken(promised_until=case.promised_until, today=ctx.today):
         await _note(
             uow,
             ctx,
@@ -258,6 +258,7 @@ async def record_action(uow: UnitOfWork, ctx: ServiceContext, *, case_id: str, a
     if case.status == CLOSED:
         raise Conflict(f"Collection case {case_id} is closed.")
     if action.kind == "promise_to_pay":
+        assert action.promised_on is not None  # the schema requires it for a promise
         if action.promised_on < ctx.today:
             raise Unprocessable("promised_on must not be in the past.", field="promised_on")
         case.promised_until, case.promised_amount = action.promised_on, action.promised_amount

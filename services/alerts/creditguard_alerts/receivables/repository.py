@@ -7,10 +7,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from creditguard_alerts.receivables.models import Receivable, ReceivableSettlement
 from creditguard_shared.receivables import ReceivablesReadAhead
+from creditguard_shared.unit_of_work import Held
 
-# In ``session.info``: the receivables and settlements a batch of events read at once. Held here
-# also because the session's identity map holds objects only weakly.
-_READ_AT_ONCE = "alerts.receivables_read_at_once"
+# The receivables and settlements a batch of events read at once. Held here also because the
+# session's identity map holds objects only weakly.
+_READ_AT_ONCE: Held[ReceivablesReadAhead] = Held("alerts.receivables_read_at_once")
 
 
 class ReceivableRepository:
@@ -22,13 +23,13 @@ class ReceivableRepository:
         batch of events that asks ``get``, ``get_settlement`` and ``settlements_for`` about them."""
         read = ReceivablesReadAhead(documents=Receivable, settlements=ReceivableSettlement)
         await read.read(self.session, invoice_ids=invoice_ids, settlement_ids=settlement_ids)
-        self.session.info[_READ_AT_ONCE] = read
+        _READ_AT_ONCE.put(self.session, read)
 
     def _read(self) -> ReceivablesReadAhead:
-        read = self.session.info.get(_READ_AT_ONCE)
+        read = _READ_AT_ONCE.peek(self.session)
         # Nothing read ahead: an empty one, kept for the unit of work, sends every question to the database.
         if read is None:
-            read = self.session.info[_READ_AT_ONCE] = ReceivablesReadAhead(documents=Receivable, settlements=ReceivableSettlement)
+            read = _READ_AT_ONCE.put(self.session, ReceivablesReadAhead(documents=Receivable, settlements=ReceivableSettlement))
         return read
 
     async def get(self, invoice_id: str) -> Receivable | None:

@@ -1,15 +1,17 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from creditguard_alerts.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
+from creditguard_shared.unit_of_work import Held
 
 PENDING = "pending"
-# In ``session.info``: the unit of work's copy of the subscriptions (every published webhook asks).
-_SUBSCRIPTIONS = "alerts.webhook_subscriptions"
+# The unit of work's copy of the subscriptions (every published webhook asks).
+_SUBSCRIPTIONS: Held[list[Any]] = Held("alerts.webhook_subscriptions")
 
 
 class WebhookRepository:
@@ -21,17 +23,17 @@ class WebhookRepository:
         out together, not one statement each. Every column is set here; nothing is read back."""
         self.session.add(entity)
         if isinstance(entity, WebhookSubscription):
-            self.session.info.pop(_SUBSCRIPTIONS, None)
+            _SUBSCRIPTIONS.forget(self.session)
 
     async def subscription(self, subscription_id: str) -> WebhookSubscription | None:
         return await self.session.get(WebhookSubscription, subscription_id)
 
     async def subscriptions(self, *, enabled_only: bool = False) -> list[WebhookSubscription]:
         """Read once per unit of work; ``enabled`` is checked on the loaded objects, which see changes made in it."""
-        every = self.session.info.get(_SUBSCRIPTIONS)
+        every = _SUBSCRIPTIONS.peek(self.session)
         if every is None:
             statement = select(WebhookSubscription).order_by(WebhookSubscription.created_at, WebhookSubscription.id)
-            every = self.session.info[_SUBSCRIPTIONS] = list((await self.session.execute(statement)).scalars())
+            every = _SUBSCRIPTIONS.put(self.session, list((await self.session.execute(statement)).scalars()))
         return [s for s in every if s.enabled or not enabled_only]
 
     async def delivery(self, delivery_id: str) -> WebhookDelivery | None:

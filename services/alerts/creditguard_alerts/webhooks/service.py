@@ -48,7 +48,7 @@ async def check_target(url: str, ctx: ServiceContext) -> None:
     except (socket.gaierror, ValueError, UnicodeError) as exc:
         raise Unprocessable(f"The webhook host {parts.hostname} cannot be resolved ({exc}).", field="url") from None
     for address in {info[4][0] for info in resolved}:
-        reason = rules.unsafe_address(address, ctx.settings.allowed_networks)
+        reason = rules.unsafe_address(str(address), ctx.settings.allowed_networks)
         if reason is not None:
             raise Unprocessable(f"Webhook target {parts.hostname} refused: {reason}.", field="url")
 

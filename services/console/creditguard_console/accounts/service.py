@@ -93,30 +93,35 @@ async def set_limit(
     body: dict[str, Any] = {"amount": amount, "currency": currency, "payment_terms_days": terms_days, "reason": reason}
     if review_on:
         body["review_on"] = review_on.isoformat()
-    return await upstream.put("limits", f"/v1/buyers/{buyer_id}/limit", person=person, json=body)
+    answer: dict[str, Any] = await upstream.put("limits", f"/v1/buyers/{buyer_id}/limit", person=person, json=body)
+    return answer
 
 
 async def add_temporary_increase(
     upstream: Upstream, *, person: Person, buyer_id: str, amount: str, valid_from: date, valid_until: date, reason: str
 ) -> dict[str, Any]:
-    return await upstream.post(
+    answer: dict[str, Any] = await upstream.post(
         "limits",
         f"/v1/buyers/{buyer_id}/temporary-increases",
         person=person,
         json={"amount": amount, "valid_from": valid_from.isoformat(), "valid_until": valid_until.isoformat(), "reason": reason},
     )
+    return answer
 
 
 async def set_status(upstream: Upstream, *, person: Person, buyer_id: str, status: str, reason: str) -> dict[str, Any]:
-    return await upstream.put("limits", f"/v1/buyers/{buyer_id}/status", person=person, json={"status": status, "reason": reason})
+    answer: dict[str, Any] = await upstream.put("limits", f"/v1/buyers/{buyer_id}/status", person=person, json={"status": status, "reason": reason})
+    return answer
 
 
 async def record_promise(upstream: Upstream, *, person: Person, case_id: str, promised_on: date, amount: str | None, comment: str | None) -> dict[str, Any]:
     body: dict[str, Any] = {"kind": "promise_to_pay", "promised_on": promised_on.isoformat(), "comment": comment or None}
     if amount:
         body["promised_amount"] = amount
-    return await upstream.post("alerts", f"/v1/collections/cases/{case_id}/actions", person=person, json=body)
+    answer: dict[str, Any] = await upstream.post("alerts", f"/v1/collections/cases/{case_id}/actions", person=person, json=body)
+    return answer
 
 
 async def acknowledge_alert(upstream: Upstream, *, person: Person, alert_id: str, comment: str | None) -> dict[str, Any]:
-    return await upstream.post("alerts", f"/v1/alerts/{alert_id}/ack", person=person, json={"comment": comment or None})
+    answer: dict[str, Any] = await upstream.post("alerts", f"/v1/alerts/{alert_id}/ack", person=person, json={"comment": comment or None})
+    return answer

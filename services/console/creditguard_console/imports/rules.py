@@ -43,7 +43,7 @@ def parse(text: str, *, max_rows: int) -> list[LimitLine]:
     if missing:
         raise FileProblem(f"The first line must name the columns; missing: {', '.join(missing)}.")
     reader.fieldnames = header
-    lines, seen = [], set()
+    lines, seen = [], set[str]()
     for number, row in enumerate(reader, start=2):
         if number - 1 > max_rows:
             raise FileProblem(f"At most {max_rows} lines per import.")

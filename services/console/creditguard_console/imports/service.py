@@ -49,7 +49,8 @@ async def preview(upstream: Upstream, *, person: Person, lines: list[LimitLine])
             return None
         async with gate:
             try:
-                return await upstream.get("limits", f"/v1/buyers/{line.buyer_id}/limit", person=person)
+                answer: dict[str, Any] | None = await upstream.get("limits", f"/v1/buyers/{line.buyer_id}/limit", person=person)
+                return answer
             except NotFound:
                 return None
 

@@ -29,12 +29,14 @@ async def load(upstream: Upstream, *, person: Person, owner: str | None, page: i
         upstream.get("alerts", "/v1/buyer-profiles", person=person, params={**owned, "account_status": "on_hold", "limit": 200}),
     )
     buyer_ids = sorted({a["buyer_id"] for a in alerts["items"] if a["buyer_id"]})
-    page = await upstream.get("scoring", "/v1/buyers", person=person, params={"buyer_id": buyer_ids, "limit": len(buyer_ids)}) if buyer_ids else {"items": []}
+    profiles = (
+        await upstream.get("scoring", "/v1/buyers", person=person, params={"buyer_id": buyer_ids, "limit": len(buyer_ids)}) if buyer_ids else {"items": []}
+    )
     return Inbox(
         owner=owner,
         alerts=alerts["items"],
         alerts_total=alerts["total"],
         holds=holds["items"],
         holds_total=holds["total"],
-        names={b["buyer_id"]: b["name"] for b in page["items"]},
+        names={b["buyer_id"]: b["name"] for b in profiles["items"]},
     )

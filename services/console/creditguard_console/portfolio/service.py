@@ -35,7 +35,7 @@ class PortfolioCache:
         self.seconds = seconds
         self._value: Portfolio | None = None
         self._fetched = 0.0
-        self._refresh: asyncio.Task | None = None
+        self._refresh: asyncio.Task[None] | None = None
 
     async def get(self, fetch: Callable[[], Awaitable[Portfolio]]) -> Portfolio:
         if self._value is None or self.seconds <= 0:

@@ -48,7 +48,8 @@ async def matching_buyer_ids(upstream: Upstream, *, person: Person, filters: Que
     if owner is None and filters.country is None and filters.grade is None:
         return None
     params = {k: v for k, v in (("account_owner", owner), ("country", filters.country), ("grade", filters.grade)) if v is not None}
-    return (await upstream.get("scoring", "/v1/buyer-ids", person=person, params=params))["buyer_ids"]
+    buyer_ids: list[str] = (await upstream.get("scoring", "/v1/buyer-ids", person=person, params=params))["buyer_ids"]
+    return buyer_ids
 
 
 async def queue(upstream: Upstream, *, person: Person, filters: QueueFilters, now: datetime) -> QueuePage:
@@ -81,4 +82,7 @@ async def whole_queue(upstream: Upstream, *, person: Person, filters: QueueFilte
 
 
 async def decide(upstream: Upstream, *, person: Person, check_id: str, decision: str, comment: str) -> dict[str, Any]:
-    return await upstream.post("limits", f"/v1/credit-checks/{check_id}/decision", person=person, json={"decision": decision, "comment": comment})
+    answer: dict[str, Any] = await upstream.post(
+        "limits", f"/v1/credit-checks/{check_id}/decision", person=person, json={"decision": decision, "comment": comment}
+    )
+    return answer

@@ -9,7 +9,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from creditguard_limits.models.accounts import CreditAccount, CreditGroup, LimitAudit, TemporaryIncrease
 from creditguard_limits.models.ledger import Invoice
-from creditguard_shared.database import is_sqlite
 
 
 class AccountsRepository:
@@ -26,7 +25,7 @@ class AccountsRepository:
         existing = set((await self.session.execute(select(CreditAccount.buyer_id).where(CreditAccount.buyer_id.in_(relationship_since)))).scalars())
         missing = sorted(relationship_since.keys() - existing)
         if missing:
-            dialect_insert = sqlite.insert if is_sqlite(str(self.session.bind.url)) else postgresql.insert
+            dialect_insert = sqlite.insert if self.session.get_bind().dialect.name == "sqlite" else postgresql.insert
             await self.session.execute(
                 dialect_insert(CreditAccount).on_conflict_do_nothing(index_elements=["buyer_id"]),
                 [
@@ -45,9 +44,6 @@ class AccountsRepository:
         if not purchases:
             return
         await self.session.execute(update(CreditAccount), [{"buyer_id": buyer_id, "purchases_12m": value} for buyer_id, value in purchases.items()])
-
-    async def list_accounts(self) -> list[CreditAccount]:
-        return list((await self.session.execute(select(CreditAccount))).scalars())
 
     async def get_group(self, group_id: str) -> CreditGroup | None:
         return await self.session.get(CreditGroup, group_id)

@@ -80,12 +80,6 @@ class ChecksRepository:
         table = type(entity).__table__
         await self.session.execute(_insert_statement(table), {column.key: getattr(entity, column.key) for column in table.columns})
 
-    async def open_reservations_for(self, buyer_id: str) -> list[OrderReservation]:
-        statement = (
-            select(OrderReservation).where(OrderReservation.buyer_id == buyer_id, OrderReservation.status == "open").order_by(OrderReservation.created_at)
-        )
-        return list((await self.session.execute(statement)).scalars())
-
     async def expire_reservations(self, *, before: date, now: object) -> list[str]:
         """Mark reservations past their expiry; returns the buyers whose exposure changed."""
         statement = (

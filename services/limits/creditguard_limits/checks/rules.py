@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from creditguard_limits.economics.rules import OrderEconomics, Rescue, find_rescue, order_economics, smallest_prepayment
 from creditguard_limits.fx.rules import to_cents
@@ -82,7 +82,7 @@ class Outcome:
     def waive(self, codes: frozenset[str]) -> None:
         """The decision without these reasons' actions (the reasons stay listed)."""
         self.actions = [(code, action) for code, action in self.actions if code not in codes]
-        self.decision = max((action for _, action in self.actions), key=SEVERITY.__getitem__, default="approved")
+        self.decision = cast("Decision", max((action for _, action in self.actions), key=SEVERITY.__getitem__, default="approved"))
 
 
 @dataclass(frozen=True)
@@ -147,8 +147,13 @@ def _contribution(outcome: Outcome, policy: CreditPolicy, request: CheckRequest,
             and _pd(policy, account) < IN_DEFAULT_PD
             and (rules.include_manual_limits or account.limit_source != "manual")
         )
-        if not (eligible and after <= ceiling):  # type: ignore[operator]
-            if eligible and _prepay_above_capacity(outcome, policy, order=order, position=position, ceiling=ceiling, capacity=capacity):  # type: ignore[arg-type]
+        if not (eligible and ceiling is not None and after <= ceiling):
+            if (
+                eligible
+                and ceiling is not None
+                and capacity is not None
+                and _prepay_above_capacity(outcome, policy, order=order, position=position, ceiling=ceiling, capacity=capacity)
+            ):
                 return
             if capacity is not None and capacity <= 0 and account.grade is not None:
                 # Nothing earns within the risk appetite (a zero recommendation): a credit manager
@@ -163,7 +168,8 @@ def _contribution(outcome: Outcome, policy: CreditPolicy, request: CheckRequest,
     figures = _figures(order)
     if order.expected_contribution > 0:
         if blocking:
-            _outweigh_limit(outcome, capacity=ceiling, currency=position.currency)  # type: ignore[arg-type]
+            assert capacity is not None  # an outweighed limit had a ceiling
+            _outweigh_limit(outcome, capacity=ceiling, currency=position.currency)
             outcome.add(
                 "approved",
                 "approved_on_contribution",
@@ -181,7 +187,7 @@ def _contribution(outcome: Outcome, policy: CreditPolicy, request: CheckRequest,
     )
     if rescue is not None and rescue.code != "credit_insurance":
         if blocking:
-            _outweigh_limit(outcome, capacity=ceiling, currency=position.currency)  # type: ignore[arg-type]
+            _outweigh_limit(outcome, capacity=ceiling, currency=position.currency)
         outcome.add(
             "approved_with_conditions", "negative_contribution", f"Expected contribution {figures}; {_rescue_text(rescue)}.", [_rescue_condition(rescue, order)]
         )
@@ -235,7 +241,7 @@ def _prepay_above_capacity(
     return True
 
 
-def _outweigh_limit(outcome: Outcome, *, capacity: Decimal, currency: str) -> None:
+def _outweigh_limit(outcome: Outcome, *, capacity: Decimal | None, currency: str) -> None:
     outcome.waive(LIMIT_CODES)
     outcome.limit_basis, outcome.decision_limit = "economic_capacity", capacity
 
@@ -252,8 +258,13 @@ def _rescue_text(rescue: Rescue) -> str:
     if rescue.code == "shorter_terms":
         return f"payment terms of {rescue.max_terms_days} days make it {earns}"
     if rescue.code == "prepayment":
-        return f"a prepayment of {format((rescue.share * 100).normalize(), 'f')} % makes it {earns}"  # type: ignore[operator]
+        return f"a prepayment of {_percentage(rescue)} % makes it {earns}"
     return f"insuring the order (indemnity {rescue.economics.indemnity_share * 100:.0f} %) would make it {earns}; the buyer has no cover"
+
+
+def _percentage(rescue: Rescue) -> str:
+    assert rescue.share is not None  # a prepayment rescue carries its share
+    return format((rescue.share * 100).normalize(), "f")
 
 
 def _rescue_condition(rescue: Rescue, order: OrderEconomics) -> dict[str, Any]:
@@ -265,7 +276,7 @@ def _rescue_condition(rescue: Rescue, order: OrderEconomics) -> dict[str, Any]:
             "max_terms_days": rescue.max_terms_days,
             "expected_contribution": contribution,
         }
-    percentage = format((rescue.share * 100).normalize(), "f")  # type: ignore[operator]
+    percentage = _percentage(rescue)
     return {
         "code": "prepayment",
         "message": f"Prepay {percentage}% of the order (expected contribution {contribution}).",

@@ -7,18 +7,18 @@ from creditguard_limits.fx.repository import FxRepository
 from creditguard_limits.fx.rules import RateTable
 from creditguard_limits.models.fx import FxRate
 from creditguard_shared.errors import Unprocessable
-from creditguard_shared.unit_of_work import UnitOfWork
+from creditguard_shared.unit_of_work import Held, UnitOfWork
 
-# In ``session.info``: the rates this unit of work read (until it changes one).
-_RATE_TABLE = "limits.rate_table"
+# The rates this unit of work read (until it changes one).
+_RATE_TABLE: Held[RateTable] = Held("limits.rate_table")
 
 
 async def rate_table(uow: UnitOfWork, *, context: LimitsContext) -> RateTable:
     """Read once per unit of work: a bank statement's payments each re-decide a policy limit."""
-    table = uow.session.info.get(_RATE_TABLE)
+    table = _RATE_TABLE.peek(uow.session)
     if table is None:
         rates = await FxRepository(uow.session).all_rates()
-        table = uow.session.info[_RATE_TABLE] = RateTable(reporting_currency=context.settings.reporting_currency, rates=rates)
+        table = _RATE_TABLE.put(uow.session, RateTable(reporting_currency=context.settings.reporting_currency, rates=rates))
     return table
 
 
@@ -31,7 +31,7 @@ async def require_rate(uow: UnitOfWork, *, context: LimitsContext, currency: str
 async def set_rate(uow: UnitOfWork, *, context: LimitsContext, currency: str, rate: Decimal, changed_by: str) -> FxRate:
     if currency == context.settings.reporting_currency and rate != 1:
         raise Unprocessable(f"{currency} is the reporting currency; its rate is 1 by definition.", field="rate")
-    uow.session.info.pop(_RATE_TABLE, None)
+    _RATE_TABLE.forget(uow.session)
     repository = FxRepository(uow.session)
     entity = await repository.get(currency)
     if entity is None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import cast
 
 from sqlalchemy import and_, case, func, literal, or_, select, type_coerce, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,11 +13,9 @@ from creditguard_limits.ledger.rules import LATE_THRESHOLDS
 from creditguard_limits.models.ledger import CreditNote, Invoice, Payment, Refund
 from creditguard_limits.position.repository import unapplied_cash_rows
 from creditguard_shared.database import Money
+from creditguard_shared.unit_of_work import Held
 
 SettlementModel = type[Payment] | type[CreditNote]
-
-# In ``session.info``: the documents a batch read at once (see LedgerRepository.read_ahead).
-_READ_AHEAD = "ledger_read_ahead"
 
 
 @dataclass
@@ -27,6 +26,10 @@ class _LedgerRead:
     invoices: dict[str, Invoice | None] = field(default_factory=dict)
     settlements: dict[SettlementModel, dict[str, Payment | CreditNote | None]] = field(default_factory=dict)
     settlements_of_invoice: dict[str, list[tuple[date, Decimal]]] = field(default_factory=dict)
+
+
+# The documents a batch read at once (see LedgerRepository.read_ahead).
+_READ_AHEAD: Held[_LedgerRead] = Held("limits.ledger_read_ahead", _LedgerRead)
 
 
 def _settled_on(document: Payment | CreditNote) -> date:
@@ -47,13 +50,13 @@ class LedgerRepository:
 
     @property
     def _read(self) -> _LedgerRead | None:
-        return self.session.info.get(_READ_AHEAD)
+        return _READ_AHEAD.peek(self.session)
 
     async def read_ahead(self, *, invoice_ids: set[str], settlement_model: SettlementModel | None = None, settlement_ids: set[str] = frozenset()) -> None:  # type: ignore[assignment]
         """Read a batch's invoices, their settlements and the batch's settlement ids in three
         statements, for the questions its documents will ask one by one. Call it with the
         documents' buyers locked: what is read must not change before the batch writes."""
-        read = self.session.info.setdefault(_READ_AHEAD, _LedgerRead())
+        read = _READ_AHEAD.get(self.session)
         found = {i.invoice_id: i for i in (await self.session.execute(select(Invoice).where(Invoice.invoice_id.in_(invoice_ids)))).scalars()}
         read.invoices.update({invoice_id: found.get(invoice_id) for invoice_id in invoice_ids})
         settlements_of_invoice: dict[str, list[tuple[date, Decimal]]] = {invoice_id: [] for invoice_id in invoice_ids}
@@ -62,7 +65,8 @@ class LedgerRepository:
         read.settlements_of_invoice.update(settlements_of_invoice)
         if settlement_model is not None:
             key = settlement_model.__mapper__.primary_key[0]
-            documents = {getattr(d, key.key): d for d in (await self.session.execute(select(settlement_model).where(key.in_(settlement_ids)))).scalars()}
+            found_settlements = (await self.session.execute(select(settlement_model).where(key.in_(settlement_ids)))).scalars()
+            documents: dict[str, Payment | CreditNote] = {getattr(d, str(key.key)): cast("Payment | CreditNote", d) for d in found_settlements}
             read.settlements.setdefault(settlement_model, {}).update({i: documents.get(i) for i in settlement_ids})
 
     async def get_invoice(self, invoice_id: str, *, for_update: bool = False) -> Invoice | None:

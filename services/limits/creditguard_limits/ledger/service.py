@@ -34,7 +34,7 @@ from creditguard_limits.position.service import forget_locked_ahead, lock_accoun
 from creditguard_shared.errors import Conflict, DomainError, NotFound, Unprocessable
 from creditguard_shared.events.contracts import CashRefundedV1, CreditNoteIssuedV1, InvoicePostedV1, PaymentLateV1, PaymentReceivedV1
 from creditguard_shared.receivables import settle
-from creditguard_shared.unit_of_work import UnitOfWork
+from creditguard_shared.unit_of_work import Held, UnitOfWork
 
 T = TypeVar("T")
 
@@ -75,7 +75,7 @@ async def _refresh_open_amount(
         invoice.open_amount, invoice.settled_on = state.open_amount, state.settled_on
     if newly_settled:
         _record_settlement_on(account, invoice=invoice)
-        if invoice.settled_on <= invoice.due_on and not historical:
+        if invoice.settled_on is not None and invoice.settled_on <= invoice.due_on and not historical:
             await follow_policy_limit(uow, context=context, account=account, reason=f"invoice {invoice.invoice_id} paid on time")
 
 
@@ -89,8 +89,8 @@ def _record_settlement_on(account: CreditAccount, *, invoice: Invoice) -> None:
         account.invoices_paid_on_time += 1
 
 
-# In ``session.info``: the buyers whose exposure this unit of work publishes before it commits.
-_EXPOSURE_TO_PUBLISH = "limits.exposure_to_publish"
+# The buyers whose exposure this unit of work publishes before it commits.
+_EXPOSURE_TO_PUBLISH: Held[set[str]] = Held("limits.exposure_to_publish", set)
 
 
 def _exposure_changed(
@@ -108,10 +108,10 @@ def _exposure_changed(
     exceeds is not news (no limit-breached)."""
     # Totals read ahead for this buyer no longer hold.
     forget_locked_ahead(uow, buyer_id=buyer_id)
-    uow.session.info.setdefault(_EXPOSURE_TO_PUBLISH, set()).add(buyer_id)
+    _EXPOSURE_TO_PUBLISH.get(uow.session).add(buyer_id)
 
     async def read_ahead() -> None:
-        buyer_ids = uow.session.info.pop(_EXPOSURE_TO_PUBLISH, set())
+        buyer_ids = _EXPOSURE_TO_PUBLISH.forget(uow.session) or set()
         if len(buyer_ids) > 1:
             await lock_accounts_ahead(uow, context=context, buyer_ids=buyer_ids)
 

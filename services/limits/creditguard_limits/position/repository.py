@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import Date, String, and_, bindparam, case, cast, func, literal_column, null, or_, select, type_coerce, union_all
+from sqlalchemy import BindParameter, Date, String, and_, bindparam, case, cast, func, literal_column, null, or_, select, type_coerce, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,7 +19,7 @@ from creditguard_limits.models.fx import FxRate
 from creditguard_limits.models.insurance import InsuranceCover, InsurancePolicy
 from creditguard_limits.models.ledger import Invoice, Payment, Refund
 from creditguard_limits.position.rules import OVERDUE_BUCKET_STARTS, ZERO, InvoiceTotals
-from creditguard_shared.database import Money, is_sqlite
+from creditguard_shared.database import Money
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ _BUCKETS = len(OVERDUE_BUCKET_STARTS)
 # costs more CPU than SQLite takes to run it.
 _TODAY = bindparam("today", type_=Date)
 _BUYER = bindparam("buyer_id", type_=String)
-_BUYERS = bindparam("buyer_ids", expanding=True)
+_BUYERS: BindParameter[list[str]] = bindparam("buyer_ids", expanding=True)
 
 
 def _terms_columns() -> tuple:
@@ -230,7 +230,7 @@ class PositionRepository:
         account = await self._locked(buyer_id)
         if account is not None:
             return account
-        dialect_insert = sqlite.insert if is_sqlite(str(self.session.bind.url)) else postgresql.insert
+        dialect_insert = sqlite.insert if self.session.get_bind().dialect.name == "sqlite" else postgresql.insert
         await self.session.execute(
             dialect_insert(CreditAccount)
             .values(buyer_id=buyer_id, status="active", flags="[]", relationship_since=now.date(), updated_at=now)

@@ -11,7 +11,7 @@ from creditguard_limits.position.repository import CoverTerms, ExposureTotals, L
 from creditguard_limits.position.rules import ZERO, Cover, GroupPosition, Position, compute_exposure
 from creditguard_shared.errors import NotFound
 from creditguard_shared.events.contracts import ExposureChangedV1, LimitBreachedV1
-from creditguard_shared.unit_of_work import UnitOfWork
+from creditguard_shared.unit_of_work import Held, UnitOfWork
 
 
 async def lock_or_create_account(uow: UnitOfWork, *, context: LimitsContext, buyer_id: str) -> CreditAccount:
@@ -77,8 +77,8 @@ async def lock_with_terms(uow: UnitOfWork, *, context: LimitsContext, buyer_id: 
     return found
 
 
-# In ``session.info``: accounts a batch locked and read at once (``lock_accounts_ahead``), by buyer.
-_LOCKED_AHEAD = "limits.accounts_locked_ahead"
+# Accounts a batch locked and read at once (``lock_accounts_ahead``), by buyer.
+_LOCKED_AHEAD: Held[dict[str, LockedAccount]] = Held("limits.accounts_locked_ahead", dict)
 
 
 async def lock_many_with_terms(uow: UnitOfWork, *, context: LimitsContext, buyer_ids: set[str]) -> dict[str, tuple[CreditAccount, LimitTerms]]:
@@ -101,7 +101,7 @@ async def lock_accounts_ahead(uow: UnitOfWork, *, context: LimitsContext, buyer_
         return
     locked = await lock_many_with_terms(uow, context=context, buyer_ids=buyer_ids)
     totals = await PositionRepository(uow.session).totals_of_buyers(buyer_ids=sorted(locked), today=context.clock.today())
-    uow.session.info.setdefault(_LOCKED_AHEAD, {}).update(
+    _LOCKED_AHEAD.get(uow.session).update(
         {
             buyer_id: LockedAccount(
                 account=account,
@@ -115,7 +115,8 @@ async def lock_accounts_ahead(uow: UnitOfWork, *, context: LimitsContext, buyer_
 
 
 def forget_locked_ahead(uow: UnitOfWork, *, buyer_id: str) -> None:
-    uow.session.info.get(_LOCKED_AHEAD, {}).pop(buyer_id, None)
+    if (ahead := _LOCKED_AHEAD.peek(uow.session)) is not None:
+        ahead.pop(buyer_id, None)
 
 
 async def lock_account(
@@ -128,7 +129,7 @@ async def lock_account(
     """Lock the buyer's account (creating it if new) and read its limit terms, exposure totals and
     the exchange rates in two statements (one, when ``locked`` holds the account and terms already;
     none, when ``lock_accounts_ahead`` read it for this unit of work)."""
-    if (ahead := uow.session.info.get(_LOCKED_AHEAD, {}).get(buyer_id)) is not None:
+    if (ahead := (_LOCKED_AHEAD.peek(uow.session) or {}).get(buyer_id)) is not None:
         return ahead
     account, terms = locked or await lock_with_terms(uow, context=context, buyer_id=buyer_id)
     totals = await PositionRepository(uow.session).totals(today=context.clock.today(), buyer_id=buyer_id, with_rates=True)
@@ -148,18 +149,18 @@ async def locked_position(
 ) -> tuple[CreditAccount, Position, RateTable]:
     """The hot path of credit checks and ledger postings: lock the account and read its position.
     ``locked``: the account and terms, if the caller locked the account already in this transaction."""
-    locked = await lock_account(uow, context=context, buyer_id=buyer_id, locked=locked)
+    account = await lock_account(uow, context=context, buyer_id=buyer_id, locked=locked)
     position = await position_of(
         uow,
         context=context,
-        account=locked.account,
-        rates=locked.rates,
+        account=account.account,
+        rates=account.rates,
         today=context.clock.today(),
         lock_group=lock_group,
-        terms=locked.terms,
-        totals=locked.totals,
+        terms=account.terms,
+        totals=account.totals,
     )
-    return locked.account, position, locked.rates
+    return account.account, position, account.rates
 
 
 async def _group_position(uow: UnitOfWork, *, account: CreditAccount, rates: RateTable, currency: str, today: date, lock: bool) -> GroupPosition | None:

@@ -3,10 +3,9 @@ from __future__ import annotations
 import time
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 
 from creditguard_scoring.assessment import service
-from creditguard_scoring.assessment.models import Assessment
 from creditguard_scoring.assessment.schemas import (
     AssessmentOut,
     AssessmentPage,
@@ -17,6 +16,8 @@ from creditguard_scoring.assessment.schemas import (
     PeersOut,
     ScoreOut,
 )
+from creditguard_scoring.context import ScoringContextDep, UnitOfWorkFactoryDep
+from creditguard_scoring.models.assessment import Assessment
 from creditguard_shared.auth import Principal, Role, require_roles
 from creditguard_shared.schema_types import MAX_OFFSET, CountryCode, PathId
 from creditguard_shared.service_app import UnitOfWorkDep
@@ -26,10 +27,6 @@ router = APIRouter(prefix="/v1", tags=["assessment"])
 Write = Annotated[Principal, Depends(require_roles(Role.CREDIT_MANAGER))]
 Read = Annotated[Principal, Depends(require_roles(Role.CREDIT_MANAGER, Role.SALES))]
 ReadScore = Annotated[Principal, Depends(require_roles(Role.CREDIT_MANAGER, Role.SALES, Role.ERP))]
-
-
-def context_of(request: Request) -> service.AssessmentContext:
-    return request.app.state.assessment_context
 
 
 def render_score(assessment: Assessment, *, max_reasons: int) -> dict:
@@ -114,14 +111,14 @@ async def list_buyer_ids(
 
 
 @router.get("/buyers/{buyer_id}/score", response_model=ScoreOut, summary="The buyer's current probability of default, grade and reasons")
-async def get_score(buyer_id: PathId, request: Request, uow: UnitOfWorkDep, _: ReadScore) -> ScoreOut:
+async def get_score(buyer_id: PathId, uow: UnitOfWorkDep, context: ScoringContextDep, _: ReadScore) -> ScoreOut:
     assessment = await service.current_assessment(uow, buyer_id=buyer_id)
-    return ScoreOut(**render_score(assessment, max_reasons=context_of(request).max_reasons))
+    return ScoreOut(**render_score(assessment, max_reasons=context.assessment.max_reasons))
 
 
 @router.post("/buyers/{buyer_id}/assessments", response_model=AssessmentOut, status_code=201, summary="Re-assess the buyer now")
-async def reassess(buyer_id: PathId, request: Request, uow: UnitOfWorkDep, _: Write) -> AssessmentOut:
-    assessment = await service.assess_buyer(uow, context=context_of(request), buyer_id=buyer_id, trigger="api", now=request.app.state.clock.now())
+async def reassess(buyer_id: PathId, uow: UnitOfWorkDep, context: ScoringContextDep, _: Write) -> AssessmentOut:
+    assessment = await service.assess_buyer(uow, context=context.assessment, buyer_id=buyer_id, trigger="api", now=context.clock.now())
     await uow.commit()
     return render_assessment(assessment)
 
@@ -148,17 +145,20 @@ async def get_peers(buyer_id: PathId, uow: UnitOfWorkDep, _: Read) -> PeersOut:
 
 
 @router.post("/assessments/batch", response_model=PassOut, summary="Re-score the whole book now")
-async def rescore_book(request: Request, _: Write) -> PassOut:
+async def rescore_book(context: ScoringContextDep, uow_factory: UnitOfWorkFactoryDep, _: Write) -> PassOut:
     started = time.perf_counter()
-    assessed, failed = await service.reassess_book(request.app.state.runtime.uow_factory, context=context_of(request), now=request.app.state.clock.now())
+    assessed, failed = await service.reassess_book(uow_factory, context=context.assessment, now=context.clock.now())
     seconds = time.perf_counter() - started
     return PassOut(assessed=assessed, failed=failed, seconds=round(seconds, 3), buyers_per_second=round(assessed / seconds, 1) if seconds else None)
 
 
 @router.post("/assessments/due/run", response_model=PassOut, summary="Run the debounced re-assessment pass now")
-async def run_due(request: Request, _: Write, force: bool = Query(False, description="Also buyers whose debounce window has not elapsed")) -> PassOut:
+async def run_due(
+    context: ScoringContextDep,
+    uow_factory: UnitOfWorkFactoryDep,
+    _: Write,
+    force: bool = Query(False, description="Also buyers whose debounce window has not elapsed"),
+) -> PassOut:
     started = time.perf_counter()
-    assessed = await service.run_due_reassessments(
-        request.app.state.runtime.uow_factory, context=context_of(request), now=request.app.state.clock.now(), force=force
-    )
+    assessed = await service.run_due_reassessments(uow_factory, context=context.assessment, now=context.clock.now(), force=force)
     return PassOut(assessed=assessed, seconds=round(time.perf_counter() - started, 3))

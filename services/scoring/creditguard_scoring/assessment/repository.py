@@ -6,13 +6,14 @@ from typing import Any
 from sqlalchemy import and_, case, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from creditguard_scoring.assessment.models import Assessment, BuyerScore, ReassessmentDue
-from creditguard_scoring.buyers.models import Buyer
+from creditguard_scoring.models.assessment import Assessment, BuyerScore, ReassessmentDue
+from creditguard_scoring.models.buyers import Buyer
+from creditguard_shared.unit_of_work import Held
 
-# In ``session.info``: the scores and due marks of the buyers a pass read at once, locked as
-# ``current_score`` and ``get_due`` lock them (None where a buyer has none).
-_SCORES = "scoring.scores_by_buyer"
-_DUES = "scoring.dues_by_buyer"
+# The scores and due marks of the buyers a pass read at once, locked as ``current_score`` and
+# ``get_due`` lock them (None where a buyer has none).
+_SCORES: Held[dict[str, BuyerScore | None]] = Held("scoring.scores_by_buyer")
+_DUES: Held[dict[str, ReassessmentDue | None]] = Held("scoring.dues_by_buyer")
 
 
 class AssessmentRepository:
@@ -22,10 +23,10 @@ class AssessmentRepository:
     async def add(self, entity: Assessment | BuyerScore | ReassessmentDue) -> None:
         self.session.add(entity)
         await self.session.flush()
-        for key, kind in ((_SCORES, BuyerScore), (_DUES, ReassessmentDue)):
-            loaded = self.session.info.get(key)
-            if isinstance(entity, kind) and loaded is not None:
-                loaded[entity.buyer_id] = entity
+        if isinstance(entity, BuyerScore) and (scores := _SCORES.peek(self.session)) is not None:
+            scores[entity.buyer_id] = entity
+        if isinstance(entity, ReassessmentDue) and (dues := _DUES.peek(self.session)) is not None:
+            dues[entity.buyer_id] = entity
 
     async def load_for_buyers(self, buyer_ids: list[str]) -> None:
         """Read and lock the scores and due marks of these buyers at once, for a pass that asks
@@ -34,17 +35,17 @@ class AssessmentRepository:
         ids = sorted(buyer_ids)
         dues = select(ReassessmentDue).where(ReassessmentDue.buyer_id.in_(ids)).order_by(ReassessmentDue.buyer_id).with_for_update(skip_locked=True)
         scores = select(BuyerScore).where(BuyerScore.buyer_id.in_(ids)).order_by(BuyerScore.buyer_id).with_for_update()
-        self.session.info[_DUES] = dict.fromkeys(ids) | {d.buyer_id: d for d in (await self.session.execute(dues)).scalars()}
-        self.session.info[_SCORES] = dict.fromkeys(ids) | {s.buyer_id: s for s in (await self.session.execute(scores)).scalars()}
+        _DUES.put(self.session, dict.fromkeys(ids) | {d.buyer_id: d for d in (await self.session.execute(dues)).scalars()})
+        _SCORES.put(self.session, dict.fromkeys(ids) | {s.buyer_id: s for s in (await self.session.execute(scores)).scalars()})
 
     async def load_dues(self, buyer_ids: set[str]) -> None:
         """Read the due marks of these buyers at once, for a batch of events that marks them."""
         dues = select(ReassessmentDue).where(ReassessmentDue.buyer_id.in_(buyer_ids))
-        self.session.info[_DUES] = dict.fromkeys(buyer_ids) | {d.buyer_id: d for d in (await self.session.execute(dues)).scalars()}
+        _DUES.put(self.session, dict.fromkeys(buyer_ids) | {d.buyer_id: d for d in (await self.session.execute(dues)).scalars()})
 
     @staticmethod
-    def _loaded(session: AsyncSession, key: str, buyer_id: str) -> tuple[bool, Any]:
-        loaded = session.info.get(key)
+    def _loaded(session: AsyncSession, key: Held[Any], buyer_id: str) -> tuple[bool, Any]:
+        loaded = key.peek(session)
         return (True, loaded[buyer_id]) if loaded is not None and buyer_id in loaded else (False, None)
 
     async def current_score(self, buyer_id: str, *, for_update: bool = False) -> BuyerScore | None:
@@ -184,6 +185,6 @@ class AssessmentRepository:
     async def remove_due(self, buyer_id: str, *, marks: int) -> None:
         # Only the marks this pass saw: an event that arrived meanwhile keeps the buyer due.
         await self.session.execute(delete(ReassessmentDue).where(ReassessmentDue.buyer_id == buyer_id, ReassessmentDue.marks == marks))
-        loaded = self.session.info.get(_DUES)
+        loaded = _DUES.peek(self.session)
         if loaded is not None:
             loaded.pop(buyer_id, None)  # asked again, the database answers

@@ -14,15 +14,15 @@ from pathlib import Path
 from typing import Any
 
 from creditguard_scoring.assessment import rules
-from creditguard_scoring.assessment.models import Assessment, BuyerScore, ReassessmentDue
 from creditguard_scoring.assessment.repository import AssessmentRepository
-from creditguard_scoring.buyers.models import Buyer
 from creditguard_scoring.buyers.repository import BuyerRepository
 from creditguard_scoring.buyers.service import get_buyer
-from creditguard_scoring.calibration.repository import CalibrationRepository
+from creditguard_scoring.calibration import service as calibration_service
 from creditguard_scoring.calibration.rules import Calibration
 from creditguard_scoring.financial_model import FinancialAssessment, Scorecard
 from creditguard_scoring.metrics import ScoringMetrics
+from creditguard_scoring.models.assessment import Assessment, BuyerScore, ReassessmentDue
+from creditguard_scoring.models.buyers import Buyer
 from creditguard_scoring.payment_behaviour.repository import PaymentBehaviourRepository
 from creditguard_scoring.payment_behaviour.service import assessed_payment_behaviour
 from creditguard_scoring.statements.repository import StatementRepository
@@ -68,7 +68,7 @@ class FinancialScores:
         self._scorecard = scorecard
         self._score = functools.lru_cache(maxsize=size)(self._compute)
 
-    def _compute(self, current: tuple, earlier: tuple) -> tuple[dict[str, Any], FinancialAssessment]:
+    def _compute(self, current: tuple[tuple[str, Any], ...], earlier: tuple[tuple[tuple[str, Any], ...], ...]) -> tuple[dict[str, Any], FinancialAssessment]:
         ratios = compute_ratios(dict(current), [dict(lines) for lines in earlier])
         return ratios, self._scorecard.predict(ratios, missing=MISSING_RATIO_POLICY)
 
@@ -110,11 +110,8 @@ class AssessmentContext:
 
 
 async def calibration_in_force(uow: UnitOfWork, *, context: AssessmentContext) -> Calibration:
-    stored = await CalibrationRepository(uow.session).current()
-    if stored is None:
-        assert context.base_calibration is not None  # set by the app from its settings
-        return context.base_calibration
-    return Calibration(version=stored.version, intercept=stored.intercept, slope=stored.slope, pivot=stored.pivot)
+    assert context.base_calibration is not None  # set by the app from its settings
+    return await calibration_service.calibration_in_force(uow, base=context.base_calibration)
 
 
 def _reason_dicts(reasons: tuple[rules.Reason, ...]) -> list[dict[str, Any]]:
@@ -269,7 +266,7 @@ async def assess_buyer(uow: UnitOfWork, *, context: AssessmentContext, buyer_id:
 
 
 def _update_score(
-    score: BuyerScore, *, buyer: Buyer, assessment: Assessment, ratios: dict[str, Any] | None, statement_date, payment_index: float | None
+    score: BuyerScore, *, buyer: Buyer, assessment: Assessment, ratios: dict[str, Any] | None, statement_date: date | None, payment_index: float | None
 ) -> None:
     score.assessment_id, score.assessed_at = assessment.assessment_id, assessment.assessed_at
     score.pd, score.grade, score.risk_class = assessment.pd, assessment.grade, assessment.risk_class
@@ -307,7 +304,7 @@ async def list_buyers(
     account_owner: str | None = None,
     buyer_ids: list[str] | None = None,
     sort: str = "buyer_id",
-):
+) -> tuple[list[tuple[Buyer, BuyerScore | None]], int]:
     section = industry if industry and industry.isalpha() else None
     prefix = industry if industry and not industry.isalpha() else None
     return await AssessmentRepository(uow.session).list_buyers(
@@ -473,3 +470,40 @@ async def reassess_book(uow_factory: UnitOfWorkFactory, *, context: AssessmentCo
             failed += 1
             logger.exception("batch re-assessment of buyer %s failed", buyer_id)
     return assessed, failed
+
+
+async def regrade(uow_factory: UnitOfWorkFactory, *, context: AssessmentContext, buyer_ids: list[str], now: datetime, chunk: int) -> int:
+    """Re-assess the marked buyers, ``chunk`` per transaction (each assessment with its events).
+    A chunk that fails stays marked for the background due pass."""
+    regraded = 0
+    for start in range(0, len(buyer_ids), chunk):
+        together = buyer_ids[start : start + chunk]
+        try:
+            async with uow_factory() as uow:
+                await read_ahead(uow, buyer_ids=together)
+                done = [b for b in together if await reassess_if_due(uow, context=context, buyer_id=b, now=now, force=True, trigger="recalibration")]
+                await uow.commit()
+            regraded += len(done)
+        except Exception:
+            logger.exception("re-grade of %d buyers after a recalibration failed; they stay due", len(together))
+    return regraded
+
+
+@dataclass(frozen=True)
+class AssessmentReassessment:
+    """The assessment domain behind ``context.Reassessment``: how buyers, statements, payment
+    behaviour and calibration ask for a re-assessment without importing this module."""
+
+    context: AssessmentContext
+
+    async def assess_now(self, uow: UnitOfWork, *, buyer_id: str, trigger: str, now: datetime) -> None:
+        await assess_buyer(uow, context=self.context, buyer_id=buyer_id, trigger=trigger, now=now)
+
+    async def mark_due(self, uow: UnitOfWork, *, buyer_id: str, now: datetime) -> None:
+        await mark_for_reassessment(uow, context=self.context, buyer_id=buyer_id, now=now)
+
+    async def read_ahead_dues(self, uow: UnitOfWork, *, buyer_ids: set[str]) -> None:
+        await read_ahead_dues(uow, buyer_ids=buyer_ids)
+
+    async def regrade(self, uow_factory: UnitOfWorkFactory, *, buyer_ids: list[str], now: datetime, chunk: int) -> int:
+        return await regrade(uow_factory, context=self.context, buyer_ids=buyer_ids, now=now, chunk=chunk)

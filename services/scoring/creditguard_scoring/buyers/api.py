@@ -2,11 +2,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import APIRouter, Depends, Response, status
 
-from creditguard_scoring.assessment import service as assessment_service
 from creditguard_scoring.buyers import service
 from creditguard_scoring.buyers.schemas import AdverseEventIn, AdverseEventOut, BuyerIn, BuyerOut
+from creditguard_scoring.context import ScoringContextDep
 from creditguard_shared.auth import Principal, Role, require_roles
 from creditguard_shared.schema_types import Identifier, PathId
 from creditguard_shared.service_app import UnitOfWorkDep
@@ -23,11 +23,11 @@ Read = Annotated[Principal, Depends(require_roles(Role.CREDIT_MANAGER, Role.SALE
     responses={201: {"model": BuyerOut, "description": "Registered"}},
     summary="Register or change a buyer (re-assesses it when anything changed)",
 )
-async def put_buyer(buyer_id: Identifier, body: BuyerIn, request: Request, response: Response, uow: UnitOfWorkDep, _: Write) -> BuyerOut:
-    now = request.app.state.clock.now()
+async def put_buyer(buyer_id: Identifier, body: BuyerIn, response: Response, uow: UnitOfWorkDep, context: ScoringContextDep, _: Write) -> BuyerOut:
+    now = context.clock.now()
     buyer, created, changed = await service.put_buyer(uow, buyer_id=buyer_id, profile=body, now=now)
     if changed:
-        await assessment_service.assess_buyer(uow, context=request.app.state.assessment_context, buyer_id=buyer_id, trigger="profile", now=now)
+        await context.reassessment.assess_now(uow, buyer_id=buyer_id, trigger="profile", now=now)
     await uow.commit()
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
     return BuyerOut.model_validate(buyer)
@@ -45,11 +45,13 @@ async def get_buyer(buyer_id: PathId, uow: UnitOfWorkDep, _: Read) -> BuyerOut:
     responses={200: {"model": AdverseEventOut, "description": "Already recorded"}},
     summary="Record an insolvency filing, court judgment or payment default (idempotent by event_id)",
 )
-async def post_adverse_event(buyer_id: PathId, body: AdverseEventIn, request: Request, response: Response, uow: UnitOfWorkDep, _: Write) -> AdverseEventOut:
-    now = request.app.state.clock.now()
+async def post_adverse_event(
+    buyer_id: PathId, body: AdverseEventIn, response: Response, uow: UnitOfWorkDep, context: ScoringContextDep, _: Write
+) -> AdverseEventOut:
+    now = context.clock.now()
     event, created, changed = await service.record_adverse_event(uow, buyer_id=buyer_id, event=body, now=now)
     if changed:
-        await assessment_service.assess_buyer(uow, context=request.app.state.assessment_context, buyer_id=buyer_id, trigger="profile", now=now)
+        await context.reassessment.assess_now(uow, buyer_id=buyer_id, trigger="profile", now=now)
     await uow.commit()
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
     return AdverseEventOut.model_validate(event)

@@ -6,9 +6,9 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from creditguard_scoring.buyers.models import AdverseEvent, Buyer
 from creditguard_scoring.buyers.repository import BuyerRepository
 from creditguard_scoring.buyers.schemas import AdverseEventIn, BuyerIn
+from creditguard_scoring.models.buyers import AdverseEvent, Buyer
 from creditguard_shared.errors import Conflict, NotFound
 from creditguard_shared.unit_of_work import UnitOfWork
 

@@ -1,17 +1,19 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from creditguard_scoring.assessment.models import Assessment, ReassessmentDue
-from creditguard_scoring.buyers.models import AdverseEvent, Buyer
-from creditguard_scoring.calibration.models import CalibrationVersion
-from creditguard_scoring.payment_behaviour.models import PaymentExperience
+from creditguard_scoring.models.assessment import Assessment, ReassessmentDue
+from creditguard_scoring.models.buyers import AdverseEvent, Buyer
+from creditguard_scoring.models.calibration import CalibrationVersion
+from creditguard_scoring.models.payment_behaviour import PaymentExperience
+from creditguard_shared.unit_of_work import Held
 
-# In ``session.info``: the calibration in force, read once per unit of work (False: none stored).
-_CURRENT = "scoring.calibration_in_force"
+# The calibration in force, read once per unit of work (False: none stored).
+_CURRENT: Held[Any] = Held("scoring.calibration_in_force")
 
 
 class CalibrationRepository:
@@ -19,10 +21,10 @@ class CalibrationRepository:
         self.session = session
 
     async def current(self) -> CalibrationVersion | None:
-        cached = self.session.info.get(_CURRENT)
+        cached = _CURRENT.peek(self.session)
         if cached is None:
             statement = select(CalibrationVersion).order_by(CalibrationVersion.version.desc()).limit(1)
-            cached = self.session.info[_CURRENT] = (await self.session.execute(statement)).scalar_one_or_none() or False
+            cached = _CURRENT.put(self.session, (await self.session.execute(statement)).scalar_one_or_none() or False)
         return cached or None
 
     async def history(self) -> list[CalibrationVersion]:
@@ -31,7 +33,7 @@ class CalibrationRepository:
     async def add(self, calibration: CalibrationVersion) -> None:
         self.session.add(calibration)
         await self.session.flush()
-        self.session.info[_CURRENT] = calibration
+        _CURRENT.put(self.session, calibration)
 
     async def assessments_in_force(self, *, before: datetime) -> list[Assessment]:
         """Each buyer's latest assessment made before ``before``."""

@@ -11,9 +11,10 @@ which act as odds multipliers on the calibrated PD (see docs/scoring.md).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Protocol
 
 # An invoice still open this many days after its due date is a default (the usual 90-day rule).
 DEFAULT_DAYS_PAST_DUE = 90
@@ -24,6 +25,14 @@ GRADES = tuple(range(1, 11))
 CONFIDENCE = 0.95
 # Newton iterations for the fits; both converge in well under ten on any real book.
 MAX_ITERATIONS = 50
+
+
+class CalibrationSettings(Protocol):
+    """The service settings a base calibration is made from."""
+
+    portfolio_base_rate: float
+    calibration_intercept: float
+    calibration_slope: float
 
 
 @dataclass(frozen=True)
@@ -45,7 +54,7 @@ class Calibration:
         return self.pivot + self.intercept + self.slope * (score_logit - self.pivot)
 
     @classmethod
-    def from_settings(cls, settings) -> Calibration:
+    def from_settings(cls, settings: CalibrationSettings) -> Calibration:
         base_rate = settings.portfolio_base_rate
         return cls(version=0, intercept=settings.calibration_intercept, slope=settings.calibration_slope, pivot=math.log(base_rate / (1 - base_rate)))
 
@@ -102,7 +111,7 @@ def _cdf(k: int, n: int, p: float) -> float:
     return min(1.0, math.fsum(math.exp(_log_pmf(i, n, p)) for i in range(k + 1)))
 
 
-def _solve(f, low: float, high: float) -> float:
+def _solve(f: Callable[[float], float], low: float, high: float) -> float:
     """Bisection of a decreasing function to its zero on [low, high]."""
     for _ in range(60):
         middle = (low + high) / 2

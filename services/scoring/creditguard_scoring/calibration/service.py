@@ -10,13 +10,12 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from creditguard_scoring.assessment.models import Assessment
-from creditguard_scoring.assessment.service import AssessmentContext, calibration_in_force, read_ahead, reassess_if_due
 from creditguard_scoring.calibration import rules
-from creditguard_scoring.calibration.models import CalibrationVersion
 from creditguard_scoring.calibration.repository import CalibrationRepository
+from creditguard_scoring.models.assessment import Assessment
+from creditguard_scoring.models.calibration import CalibrationVersion
 from creditguard_shared.errors import Conflict, Unprocessable
-from creditguard_shared.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from creditguard_shared.unit_of_work import UnitOfWork
 
 logger = logging.getLogger(__name__)
 
@@ -88,9 +87,9 @@ def fit(current: rules.Calibration, found: list[rules.Observation], *, method: s
     if method == "intercept":
         logits = [current.apply(o.score_logit) + o.overlay if o.score_logit is not None else o.logit for o in found]
         return current.intercept + rules.fit_intercept_shift(logits, outcomes), current.slope
-    scored = [o for o in found if o.score_logit is not None]
+    scored = [(o.score_logit, o) for o in found if o.score_logit is not None]
     intercept, slope = rules.fit_logistic(
-        [o.score_logit - current.pivot for o in scored], [current.pivot + o.overlay for o in scored], [o.defaulted for o in scored]
+        [logit - current.pivot for logit, _ in scored], [current.pivot + o.overlay for _, o in scored], [o.defaulted for _, o in scored]
     )
     if slope <= 0:
         raise rules.CannotFit("the fitted slope is not positive: in this window better scores did not default less")
@@ -98,13 +97,13 @@ def fit(current: rules.Calibration, found: list[rules.Observation], *, method: s
 
 
 async def apply_recalibration(
-    uow: UnitOfWork, *, context: AssessmentContext, as_of: date, horizon_days: int, method: str, reason: str, applied_by: str, now: datetime
+    uow: UnitOfWork, *, base: rules.Calibration, as_of: date, horizon_days: int, method: str, reason: str, applied_by: str, now: datetime
 ) -> tuple[CalibrationVersion, list[str]]:
     """Fit, store the new version and mark every buyer for re-assessment, in one transaction:
     once committed, the re-grade completes even if this process stops half-way (the due pass
     takes the rest)."""
     found = await observations(uow, as_of=as_of, horizon_days=horizon_days, today=now.date())
-    current = await calibration_in_force(uow, context=context)
+    current = await calibration_in_force(uow, base=base)
     try:
         intercept, slope = fit(current, found, method=method)
     except rules.CannotFit as error:
@@ -135,25 +134,16 @@ async def apply_recalibration(
     return record, buyer_ids
 
 
-async def regrade(uow_factory: UnitOfWorkFactory, *, context: AssessmentContext, buyer_ids: list[str], now: datetime, chunk: int) -> int:
-    """Re-assess the marked buyers, ``chunk`` per transaction (each assessment with its events).
-    A chunk that fails stays marked for the background due pass."""
-    regraded = 0
-    for start in range(0, len(buyer_ids), chunk):
-        together = buyer_ids[start : start + chunk]
-        try:
-            async with uow_factory() as uow:
-                await read_ahead(uow, buyer_ids=together)
-                done = [b for b in together if await reassess_if_due(uow, context=context, buyer_id=b, now=now, force=True, trigger="recalibration")]
-                await uow.commit()
-            regraded += len(done)
-        except Exception:
-            logger.exception("re-grade of %d buyers after a recalibration failed; they stay due", len(together))
-    return regraded
+async def calibration_in_force(uow: UnitOfWork, *, base: rules.Calibration) -> rules.Calibration:
+    """The last calibration a credit manager applied, or ``base`` (version 0, from the settings)."""
+    stored = await CalibrationRepository(uow.session).current()
+    if stored is None:
+        return base
+    return rules.Calibration(version=stored.version, intercept=stored.intercept, slope=stored.slope, pivot=stored.pivot)
 
 
-async def overview(uow: UnitOfWork, *, context: AssessmentContext) -> tuple[rules.Calibration, list[CalibrationVersion]]:
-    return await calibration_in_force(uow, context=context), await CalibrationRepository(uow.session).history()
+async def overview(uow: UnitOfWork, *, base: rules.Calibration) -> tuple[rules.Calibration, list[CalibrationVersion]]:
+    return await calibration_in_force(uow, base=base), await CalibrationRepository(uow.session).history()
 
 
 def _jsonable(value: object) -> object:

@@ -1,7 +1,7 @@
 """Explainable financial-strength model: additive scorecard giving a 12-month PD.
 
 Runtime is stdlib only: ``load_scorecard()`` reads the committed ``scorecard.json``.
-Training (``train.py``) needs the packages in ``services/scoring/requirements-train.txt``.
+Training (``tools/train_scorecard.py``, outside the package) needs the packages in ``tools/requirements-train.txt``.
 """
 
 from .scorecard import (

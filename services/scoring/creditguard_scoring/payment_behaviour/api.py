@@ -3,8 +3,9 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 
+from creditguard_scoring.context import ScoringContextDep
 from creditguard_scoring.payment_behaviour import service
 from creditguard_scoring.payment_behaviour.schemas import PaymentBehaviourOut
 from creditguard_shared.auth import Principal, Role, require_roles
@@ -17,7 +18,7 @@ Read = Annotated[Principal, Depends(require_roles(Role.CREDIT_MANAGER, Role.SALE
 
 
 @router.get("/buyers/{buyer_id}/payment-behaviour", response_model=PaymentBehaviourOut)
-async def get_payment_behaviour(buyer_id: PathId, request: Request, uow: UnitOfWorkDep, _: Read) -> PaymentBehaviourOut:
-    as_of = request.app.state.clock.today()
+async def get_payment_behaviour(buyer_id: PathId, uow: UnitOfWorkDep, context: ScoringContextDep, _: Read) -> PaymentBehaviourOut:
+    as_of = context.clock.today()
     summary = await service.buyer_payment_behaviour(uow, buyer_id=buyer_id, as_of=as_of)
     return PaymentBehaviourOut(buyer_id=buyer_id, as_of=as_of, **asdict(summary))

@@ -4,11 +4,12 @@ for a debounced re-assessment in the same transaction."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from pydantic import BaseModel
 
-from creditguard_scoring.assessment import service as assessment_service
+from creditguard_scoring.context import ScoringContext
 from creditguard_scoring.payment_behaviour import service
-from creditguard_shared.clock import Clock
 from creditguard_shared.consumer import Subscription
 from creditguard_shared.events.contracts import CreditNoteIssuedV1, InvoicePostedV1, PaymentLateV1, PaymentReceivedV1, PromiseBrokenV1
 from creditguard_shared.events.envelope import EventEnvelope
@@ -16,19 +17,23 @@ from creditguard_shared.receivables import ReceivablesEvent
 from creditguard_shared.unit_of_work import UnitOfWork
 
 
-async def read_ahead(uow: UnitOfWork, payloads: list[BaseModel]) -> None:
+def read_ahead(context: ScoringContext) -> Callable[[UnitOfWork, list[BaseModel]], Awaitable[None]]:
     """A batch's invoices, settlements and due marks in three statements."""
-    events = [p for p in payloads if isinstance(p, ReceivablesEvent)]
-    await service.read_ahead(uow, events=events)
-    promises = [p for p in payloads if isinstance(p, PromiseBrokenV1)]
-    await assessment_service.read_ahead_dues(uow, buyer_ids={event.buyer_id for event in [*events, *promises]})
+
+    async def prepare(uow: UnitOfWork, payloads: list[BaseModel]) -> None:
+        events = [p for p in payloads if isinstance(p, ReceivablesEvent)]
+        await service.read_ahead(uow, events=events)
+        promises = [p for p in payloads if isinstance(p, PromiseBrokenV1)]
+        await context.reassessment.read_ahead_dues(uow, buyer_ids={event.buyer_id for event in [*events, *promises]})
+
+    return prepare
 
 
-def subscriptions(*, context: assessment_service.AssessmentContext, clock: Clock) -> list[Subscription]:
-    """The handlers, bound to the app's assessment context and clock (the debounce window runs on it)."""
+def subscriptions(context: ScoringContext) -> list[Subscription]:
+    """The handlers, bound to the service context (its clock runs the debounce window)."""
 
     async def mark(uow: UnitOfWork, buyer_id: str) -> None:
-        await assessment_service.mark_for_reassessment(uow, context=context, buyer_id=buyer_id, now=clock.now())
+        await context.reassessment.mark_due(uow, buyer_id=buyer_id, now=context.clock.now())
 
     async def on_invoice_posted(uow: UnitOfWork, event: InvoicePostedV1, _: EventEnvelope) -> None:
         await service.record_invoice(uow, event=event)

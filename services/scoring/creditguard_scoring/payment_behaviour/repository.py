@@ -5,17 +5,18 @@ from datetime import date, timedelta
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from creditguard_scoring.buyers.models import Buyer
-from creditguard_scoring.payment_behaviour.models import BrokenPromise, PaymentExperience, Settlement
+from creditguard_scoring.models.buyers import Buyer
+from creditguard_scoring.models.payment_behaviour import BrokenPromise, PaymentExperience, Settlement
 from creditguard_scoring.payment_behaviour.rules import REVIEW_THRESHOLDS
 from creditguard_shared.receivables import ReceivablesReadAhead
+from creditguard_shared.unit_of_work import Held
 
-# In ``session.info``: the payment experiences of the buyers a pass read at once, by due date; and
-# the experiences and settlements of the invoices a batch of events read at once. Held here also
-# because the session's identity map holds objects only weakly.
-_EXPERIENCES = "scoring.experiences_by_buyer"
-_INVOICES = "scoring.receivables_read_at_once"
-_BROKEN_PROMISES = "scoring.broken_promises_by_buyer"
+# The payment experiences of the buyers a pass read at once, by due date; and the experiences and
+# settlements of the invoices a batch of events read at once. Held here also because the
+# session's identity map holds objects only weakly.
+_EXPERIENCES: Held[dict[str, list[PaymentExperience]]] = Held("scoring.experiences_by_buyer")
+_INVOICES: Held[ReceivablesReadAhead] = Held("scoring.receivables_read_at_once")
+_BROKEN_PROMISES: Held[dict[str, list[date]]] = Held("scoring.broken_promises_by_buyer")
 
 
 class PaymentBehaviourRepository:
@@ -29,12 +30,12 @@ class PaymentBehaviourRepository:
         statement = select(PaymentExperience).where(PaymentExperience.buyer_id.in_(buyer_ids)).order_by(PaymentExperience.due_on)
         for experience in (await self.session.execute(statement)).scalars():
             by_buyer[experience.buyer_id].append(experience)
-        self.session.info[_EXPERIENCES] = by_buyer
+        _EXPERIENCES.put(self.session, by_buyer)
         broken: dict[str, list[date]] = {buyer_id: [] for buyer_id in buyer_ids}
         promises = select(BrokenPromise.buyer_id, BrokenPromise.broken_on).where(BrokenPromise.buyer_id.in_(buyer_ids)).order_by(BrokenPromise.broken_on)
         for buyer_id, broken_on in (await self.session.execute(promises)).all():
             broken[buyer_id].append(broken_on)
-        self.session.info[_BROKEN_PROMISES] = broken
+        _BROKEN_PROMISES.put(self.session, broken)
 
     async def load_for_invoices(self, *, invoice_ids: set[str], settlement_ids: set[str]) -> None:
         """Read the experiences and settlements of these invoices, and these settlements, at once:
@@ -42,13 +43,13 @@ class PaymentBehaviourRepository:
         ``settlements_for_invoice`` about them."""
         read = ReceivablesReadAhead(documents=PaymentExperience, settlements=Settlement)
         await read.read(self.session, invoice_ids=invoice_ids, settlement_ids=settlement_ids)
-        self.session.info[_INVOICES] = read
+        _INVOICES.put(self.session, read)
 
     def _invoices_read(self) -> ReceivablesReadAhead:
-        read = self.session.info.get(_INVOICES)
+        read = _INVOICES.peek(self.session)
         # Nothing read ahead: an empty one, kept for the unit of work, sends every question to the database.
         if read is None:
-            read = self.session.info[_INVOICES] = ReceivablesReadAhead(documents=PaymentExperience, settlements=Settlement)
+            read = _INVOICES.put(self.session, ReceivablesReadAhead(documents=PaymentExperience, settlements=Settlement))
         return read
 
     async def get_experience(self, invoice_id: str) -> PaymentExperience | None:
@@ -64,7 +65,7 @@ class PaymentBehaviourRepository:
         await self.session.flush()
         self._invoices_read().added(entity)
         if isinstance(entity, PaymentExperience):
-            self.session.info.get(_EXPERIENCES, {}).pop(entity.buyer_id, None)  # asked again, the database answers
+            (_EXPERIENCES.peek(self.session) or {}).pop(entity.buyer_id, None)  # asked again, the database answers
 
     async def settlements_for_invoice(self, invoice_id: str) -> list[Settlement]:
         read = self._invoices_read().settlements_for(invoice_id)
@@ -74,7 +75,7 @@ class PaymentBehaviourRepository:
         return list((await self.session.execute(statement)).scalars())
 
     async def experiences_for_buyer(self, buyer_id: str) -> list[PaymentExperience]:
-        loaded = self.session.info.get(_EXPERIENCES)
+        loaded = _EXPERIENCES.peek(self.session)
         if loaded is not None and buyer_id in loaded:
             return list(loaded[buyer_id])
         statement = select(PaymentExperience).where(PaymentExperience.buyer_id == buyer_id).order_by(PaymentExperience.due_on)
@@ -86,10 +87,10 @@ class PaymentBehaviourRepository:
     async def add_broken_promise(self, promise: BrokenPromise) -> None:
         self.session.add(promise)
         await self.session.flush()
-        self.session.info.get(_BROKEN_PROMISES, {}).pop(promise.buyer_id, None)  # asked again, the database answers
+        (_BROKEN_PROMISES.peek(self.session) or {}).pop(promise.buyer_id, None)  # asked again, the database answers
 
     async def broken_promise_dates(self, buyer_id: str) -> list[date]:
-        loaded = self.session.info.get(_BROKEN_PROMISES)
+        loaded = _BROKEN_PROMISES.peek(self.session)
         if loaded is not None and buyer_id in loaded:
             return list(loaded[buyer_id])
         statement = select(BrokenPromise.broken_on).where(BrokenPromise.buyer_id == buyer_id).order_by(BrokenPromise.broken_on)

@@ -7,8 +7,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Protocol
 
-from creditguard_scoring.payment_behaviour.models import PaymentExperience
+
+class PaymentExperience(Protocol):
+    """One invoice as payment behaviour sees it: the service's stored experience, or any record with these."""
+
+    @property
+    def amount(self) -> Decimal: ...
+    @property
+    def open_amount(self) -> Decimal: ...
+    @property
+    def due_on(self) -> date: ...
+    @property
+    def settled_on(self) -> date | None: ...
+    @property
+    def max_days_past_due(self) -> int: ...
+
 
 # Paydex-style anchor points (days beyond terms -> index): 80 is paying on terms, lower is later.
 INDEX_ANCHORS: tuple[tuple[float, float], ...] = (
@@ -74,7 +89,7 @@ class PaymentBehaviourSummary:
     broken_promises_12m: int = 0
 
 
-def _weighted_days(experiences: list[PaymentExperience], as_of: date) -> float | None:
+def _weighted_days(experiences: Sequence[PaymentExperience], as_of: date) -> float | None:
     weighted, weight = 0.0, 0.0
     for e in experiences:
         days = days_beyond_terms(e, as_of)
@@ -85,7 +100,7 @@ def _weighted_days(experiences: list[PaymentExperience], as_of: date) -> float |
     return weighted / weight if weight else None
 
 
-def summarise(experiences: list[PaymentExperience], *, as_of: date, broken_promises: Sequence[date] = ()) -> PaymentBehaviourSummary:
+def summarise(experiences: Sequence[PaymentExperience], *, as_of: date, broken_promises: Sequence[date] = ()) -> PaymentBehaviourSummary:
     """``broken_promises``: the dates promises to pay were found broken."""
     settled = [e for e in experiences if e.settled_on is not None]
     open_ = [e for e in experiences if e.open_amount > 0]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from creditguard_scoring.payment_behaviour.models import BrokenPromise, PaymentExperience, Settlement
+from creditguard_scoring.models.payment_behaviour import BrokenPromise, PaymentExperience, Settlement
 from creditguard_scoring.payment_behaviour.repository import PaymentBehaviourRepository
 from creditguard_scoring.payment_behaviour.rules import PaymentBehaviourSummary, past_due_threshold, summarise
 from creditguard_shared.events.contracts import CreditNoteIssuedV1, InvoicePostedV1, PaymentLateV1, PaymentReceivedV1, PromiseBrokenV1

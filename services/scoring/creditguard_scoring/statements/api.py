@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import APIRouter, Depends, Response, status
 
-from creditguard_scoring.assessment import service as assessment_service
+from creditguard_scoring.context import ScoringContextDep
 from creditguard_scoring.statements import service
 from creditguard_scoring.statements.schemas import StatementIn, StatementOut
 from creditguard_shared.auth import Principal, Role, require_roles
@@ -24,11 +24,11 @@ Read = Annotated[Principal, Depends(require_roles(Role.CREDIT_MANAGER, Role.SALE
     responses={200: {"model": StatementOut, "description": "Replaces the year's statement, or already recorded"}},
     summary="Submit a fiscal year's statement (a re-send for the same year replaces it) and re-assess",
 )
-async def submit_statement(buyer_id: PathId, body: StatementIn, request: Request, response: Response, uow: UnitOfWorkDep, _: Write) -> StatementOut:
-    now = request.app.state.clock.now()
+async def submit_statement(buyer_id: PathId, body: StatementIn, response: Response, uow: UnitOfWorkDep, context: ScoringContextDep, _: Write) -> StatementOut:
+    now = context.clock.now()
     statement, created, changed = await service.submit_statement(uow, buyer_id=buyer_id, submitted=body, now=now)
     if changed:
-        await assessment_service.assess_buyer(uow, context=request.app.state.assessment_context, buyer_id=buyer_id, trigger="statement", now=now)
+        await context.reassessment.assess_now(uow, buyer_id=buyer_id, trigger="statement", now=now)
     ratios = next(r for s, r in await service.statements(uow, buyer_id=buyer_id) if s.fiscal_year == statement.fiscal_year)
     out = StatementOut.model_validate(statement).model_copy(update={"ratios": ratios})
     await uow.commit()

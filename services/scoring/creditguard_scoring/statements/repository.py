@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from creditguard_scoring.statements.models import FinancialStatement
+from creditguard_scoring.models.statements import FinancialStatement
+from creditguard_shared.unit_of_work import Held
 
-# In ``session.info``: the statements of the buyers a pass read at once, newest first.
-_NEWEST_FIRST = "scoring.statements_newest_first_by_buyer"
+# The statements of the buyers a pass read at once, newest first.
+_NEWEST_FIRST: Held[dict[str, Any]] = Held("scoring.statements_newest_first_by_buyer")
 
 
 class StatementRepository:
@@ -19,7 +22,7 @@ class StatementRepository:
         statement = select(FinancialStatement).where(FinancialStatement.buyer_id.in_(buyer_ids)).order_by(FinancialStatement.fiscal_year.desc())
         for row in (await self.session.execute(statement)).scalars():
             by_buyer[row.buyer_id].append(row)
-        self.session.info[_NEWEST_FIRST] = by_buyer
+        _NEWEST_FIRST.put(self.session, by_buyer)
 
     async def for_year(self, buyer_id: str, fiscal_year: int) -> FinancialStatement | None:
         statement = select(FinancialStatement).where(FinancialStatement.buyer_id == buyer_id, FinancialStatement.fiscal_year == fiscal_year)
@@ -28,10 +31,10 @@ class StatementRepository:
     async def add(self, statement: FinancialStatement) -> None:
         self.session.add(statement)
         await self.session.flush()
-        self.session.info.get(_NEWEST_FIRST, {}).pop(statement.buyer_id, None)  # asked again, the database answers
+        (_NEWEST_FIRST.peek(self.session) or {}).pop(statement.buyer_id, None)  # asked again, the database answers
 
     async def newest_first(self, buyer_id: str, *, limit: int | None = None) -> list[FinancialStatement]:
-        loaded = self.session.info.get(_NEWEST_FIRST)
+        loaded = _NEWEST_FIRST.peek(self.session)
         if loaded is not None and buyer_id in loaded:
             return loaded[buyer_id][:limit]
         statement = select(FinancialStatement).where(FinancialStatement.buyer_id == buyer_id).order_by(FinancialStatement.fiscal_year.desc()).limit(limit)

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from creditguard_scoring.buyers.service import get_buyer
-from creditguard_scoring.statements.models import FinancialStatement
+from creditguard_scoring.models.statements import FinancialStatement
 from creditguard_scoring.statements.repository import StatementRepository
 from creditguard_scoring.statements.rules import LINES, compute_ratios, statement_problems
 from creditguard_scoring.statements.schemas import StatementIn

@@ -1,13 +1,12 @@
 """Train the additive financial-strength scorecard (12-month PD) and export it to JSON.
 
-Usage (from the repo root)::
+Usage (from the repo root, in an environment with the scoring package installed)::
 
-    PYTHONPATH=services/scoring python -m creditguard_scoring.financial_model.train \\
-        --data ../shared/data/polish-bankruptcy/train_1y.csv \\
+    python tools/train_scorecard.py --data train_1y.csv \\
         --out services/scoring/creditguard_scoring/financial_model/scorecard.json
 
-Training-only dependencies (services/scoring/requirements-train.txt): numpy, pandas,
-scikit-learn, interpret. The exported artefact is scored by ``scorecard.py`` with the
+Training-only dependencies (tools/requirements-train.txt): numpy, pandas, scikit-learn,
+interpret. They are not part of the services' lock, so the service image carries none of them. The exported artefact is scored by ``scorecard.py`` with the
 standard library only.
 
 The default model (chosen by 5-fold CV on the training file) is an Explainable Boosting
@@ -44,8 +43,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .ratio_definitions import RATIO_CODES, RATIO_DEFINITIONS
-from .scorecard import ARTEFACT_FORMAT, scorecard_from_dict
+from creditguard_scoring.financial_model.ratio_definitions import RATIO_CODES, RATIO_DEFINITIONS
+from creditguard_scoring.financial_model.scorecard import ARTEFACT_FORMAT, scorecard_from_dict
 
 REPO_ROOT = Path(__file__).resolve().parents[4]
 DEFAULT_DATA = REPO_ROOT.parent / "shared" / "data" / "polish-bankruptcy" / "train_1y.csv"
