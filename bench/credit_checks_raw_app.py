@@ -5,7 +5,7 @@ from its SQL log: lock the buyer's account with its limit terms (temporary incre
 cover); one UNION ALL of its open invoices (with the overdue buckets), open orders, unapplied cash
 and the exchange rates; the previous decision for the order; then the decision row, the
 reservation (when approved), the events in the outbox (decision; exposure when approved) and the
-commit. The decision itself is the limit and the overdue-beyond-usual checks in a few lines; there
+commit. The decision itself is the limit and the overdue-beyond-usual checks of the packaged policy in a few lines; there
 is no ORM, no unit of work and no policy evaluation, so the service's ratio to this endpoint is what
 its own stack costs above the database.
 
@@ -149,12 +149,12 @@ def _decide(account: Any, totals: list[Any], *, amount: Decimal, today: date, ce
     reasons = []
     if after > limit:
         reasons.append({"code": "limit_exceeded", "message": f"Exposure after the order ({after}) exceeds the limit {limit} EUR by {after - limit}."})
-    if overdue_days > usual * 2 + 10:
+    if overdue_days > usual * 2 + 20:
         reasons.append(
             {
                 "code": "overdue_beyond_usual",
                 "message": f"The oldest open invoice is {overdue_days} days past due; the buyer usually pays "
-                f"{usual} days late (allowed: 2 x that + 10 = {usual * 2 + 10}).",
+                f"{usual} days late (allowed: 2 x that + 20 = {usual * 2 + 20}).",
             }
         )
     decision = "referred" if reasons else "approved"
