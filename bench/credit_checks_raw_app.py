@@ -25,7 +25,7 @@ import json
 import os
 import sqlite3
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -255,6 +255,19 @@ def _answer(order: Order, outcome: dict[str, Any], check_id: str) -> dict[str, A
     }
 
 
+def _check_row(
+    order: Order, outcome: dict[str, Any], record: dict[str, Any], *, amount: Decimal, money: Callable[[Decimal], Any], stamp: Any
+) -> tuple[Any, ...]:
+    """The decision row's values in the table's column order; ``money`` stores an amount as the
+    database holds it (cents on SQLite), ``stamp`` is the time as the driver takes it."""
+    decided = outcome["decision"] != "referred"
+    return (
+        record["check_id"], order.buyer_id, order.order_id, money(amount), order.currency, order.payment_terms_days, outcome["decision"],
+        "decided" if decided else "pending", record["reasons"], "[]", "EUR", money(outcome["limit"]), "limit", money(outcome["before"]),
+        money(outcome["after"]), money(outcome["available"]), record["breakdown"], None, "bench", "bench", None, None, stamp, stamp if decided else None,
+    )  # fmt: skip
+
+
 class SqliteChecks:
     def __init__(self, path: str) -> None:
         self.connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
@@ -289,35 +302,7 @@ class SqliteChecks:
             record = _record(order, outcome, now=now)
             stamp = now.strftime("%Y-%m-%d %H:%M:%S.%f")
             cents = lambda value: int(value * 100)  # noqa: E731
-            connection.execute(
-                INSERT_CHECK,
-                (
-                    record["check_id"],
-                    order.buyer_id,
-                    order.order_id,
-                    cents(amount),
-                    order.currency,
-                    order.payment_terms_days,
-                    outcome["decision"],
-                    "pending" if outcome["decision"] == "referred" else "decided",
-                    record["reasons"],
-                    "[]",
-                    "EUR",
-                    cents(outcome["limit"]),
-                    "limit",
-                    cents(outcome["before"]),
-                    cents(outcome["after"]),
-                    cents(outcome["available"]),
-                    record["breakdown"],
-                    None,
-                    "bench",
-                    "bench",
-                    None,
-                    None,
-                    stamp,
-                    None if outcome["decision"] == "referred" else stamp,
-                ),
-            )
+            connection.execute(INSERT_CHECK, _check_row(order, outcome, record, amount=amount, money=cents, stamp=stamp))
             if outcome["decision"] == "approved":
                 connection.execute(
                     INSERT_RESERVATION,
@@ -364,32 +349,7 @@ class PostgresChecks:
             outcome = _decide(account, totals, amount=amount, today=today, cents=False)
             record = _record(order, outcome, now=now)
             approved = outcome["decision"] == "approved"
-            values = (
-                record["check_id"],
-                order.buyer_id,
-                order.order_id,
-                amount,
-                order.currency,
-                order.payment_terms_days,
-                outcome["decision"],
-                "pending" if not approved else "decided",
-                record["reasons"],
-                "[]",
-                "EUR",
-                outcome["limit"],
-                "limit",
-                outcome["before"],
-                outcome["after"],
-                outcome["available"],
-                record["breakdown"],
-                None,
-                "bench",
-                "bench",
-                None,
-                None,
-                now,
-                now if approved else None,
-            )
+            values = _check_row(order, outcome, record, amount=amount, money=lambda value: value, stamp=now)
             if self.few_round_trips:
                 columns = list(zip(*[(*event, None, now) for event in record["events"]], strict=True))
                 await connection.execute(PG_WRITE_ALL, *values, today + timedelta(days=30), approved, *[list(c) for c in columns])
