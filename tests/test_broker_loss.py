@@ -374,3 +374,81 @@ async def test_published_events_are_kept_for_the_retention_then_pruned(start_ser
     assert await relay.prune() == len(published)
     assert [at for at, _, _ in await rows()] == [None] * pending
     assert limits.metric("creditguard_outbox_pruned_total") == len(published)
+
+
+async def test_a_consumer_reads_again_what_an_emptied_broker_refilled_below_its_position(broker, tmp_path, eventually):
+    """A consumer that held its position through the broker's restart (its partition paused, as a
+    fetch in flight would) finds the broker refilled past that position by other producers. Before
+    its next commit it asks the broker for the offsets it committed, finds them forgotten, and
+    reads the partition again from the start: nothing refilled below its old position is skipped."""
+    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+    from creditguard_shared.consumer import EventConsumer, Subscription
+    from creditguard_shared.events.contracts import InvoicePostedV1
+    from creditguard_shared.events.envelope import new_event
+    from creditguard_shared.kafka import KafkaConnection
+    from creditguard_shared.metrics import ServiceMetrics
+    from tests.test_unit_of_work import _unit_of_work_factory
+
+    handled: list[str] = []
+
+    async def record(uow, payload: InvoicePostedV1, envelope) -> None:
+        handled.append(payload.invoice_id)
+
+    async def post(invoice_ids: list[str]) -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap_servers, enable_idempotence=False)
+        await producer.start()
+        try:
+            for invoice_id in invoice_ids:
+                payload = InvoicePostedV1(
+                    invoice_id=invoice_id, buyer_id="B-1", amount=Decimal("10.00"), currency="EUR", issued_on="2026-11-01", due_on="2026-12-01"
+                )
+                envelope = new_event(source="/erp/test", payload=payload, subject="B-1")
+                await producer.send_and_wait("invoice-posted", envelope.to_bytes(), key=b"B-1", partition=0)
+        finally:
+            await producer.stop()
+
+    settings = KafkaSettings(bootstrap_servers=broker.bootstrap_servers)
+    metrics = ServiceMetrics("scoring")
+    uow_factories = _unit_of_work_factory(f"sqlite:///{tmp_path / 'consumer.db'}")
+    new_uow = await anext(uow_factories)
+    events = EventConsumer(
+        name="refill-test",
+        subscriptions=[Subscription("invoice-posted", record)],
+        uow_factory=new_uow,
+        kafka=KafkaConnection(settings=settings, service="scoring", metrics=metrics),
+        settings=settings,
+        metrics=metrics,
+        service="scoring",
+    )
+    consumer = AIOKafkaConsumer(
+        "invoice-posted", bootstrap_servers=broker.bootstrap_servers, group_id=events.group_id, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    consuming = asyncio.create_task(events._consume(consumer))
+    partition = TopicPartition("invoice-posted", 0)
+
+    async def committed(offset: int) -> None:
+        assert events._committed.get(partition) == offset
+        assert len(set(handled)) == len(handled), handled
+
+    try:
+        await post([f"OLD-{i}" for i in range(3)])
+        await eventually(lambda: committed(3), timeout=20, interval=0.05)
+        consumer.pause(partition)
+        await asyncio.sleep(0.6)  # a fetch already under way ends (500 ms) and the next skips the partition
+
+        kill(broker)
+        broker.start()
+        await ensure_topics(settings)
+        await post([f"NEW-{i}" for i in range(5)])
+        consumer.resume(partition)
+
+        await eventually(lambda: committed(5), timeout=30, interval=0.1)
+        assert sorted(handled) == [f"NEW-{i}" for i in range(5)] + [f"OLD-{i}" for i in range(3)]
+        assert metrics.broker_data_loss.labels("scoring", "consumer-offsets-lost")._value.get() == 1
+    finally:
+        events.request_stop()
+        await asyncio.wait_for(consuming, 10)
+        await consumer.stop()
+        await anext(uow_factories, None)

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from pydantic import BaseModel, ValidationError
 
 from creditguard_shared.errors import DomainError
@@ -78,6 +78,9 @@ class EventConsumer:
         self.prepare_batch = prepare_batch
         self.assigned = asyncio.Event()
         self._stopping = asyncio.Event()
+        # The offsets this process last committed, to tell a broker that forgot them (see
+        # ``_commit``); kept across reconnections because that is when a broker comes back empty.
+        self._committed: dict[TopicPartition, int] = {}
 
     def request_stop(self) -> None:
         """Finish the current batch, commit, leave the group. Cancelling instead would interrupt
@@ -137,8 +140,38 @@ class EventConsumer:
             for start in range(0, len(records), self.events_per_transaction):
                 await self.process_together(records[start : start + self.events_per_transaction])
             if batch:
-                await consumer.commit({partition: partition_records[-1].offset + 1 for partition, partition_records in batch.items()})
+                await self._commit(consumer, {partition: partition_records[-1].offset + 1 for partition, partition_records in batch.items()})
             await self._record_lag(consumer)
+
+    async def _commit(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
+        """Commit, unless the broker no longer holds the offsets this process committed last.
+
+        A broker that came back empty (the local broker keeps everything in memory; a rebuilt
+        cluster) has lost the group's offsets and its logs, and the producers refill the logs from
+        offset 0. A consumer fetching from the position it held before reads only what lands past
+        that position and would never see what landed below it. Asking the broker first costs one
+        request per fetch; when it has forgotten, those partitions are read again from the start,
+        which the processed-event ids make harmless."""
+        remembered = {partition: self._committed[partition] for partition in offsets if partition in self._committed}
+        if remembered:
+            held = await consumer._coordinator.fetch_committed_offsets(list(remembered))  # one request for all partitions
+            forgotten = [
+                partition for partition, offset in remembered.items() if partition not in held or held[partition].offset < 0 or held[partition].offset < offset
+            ]
+            if forgotten:
+                logger.warning(
+                    "consumer %s: the broker no longer holds the offsets committed for %s; reading them again from the start",
+                    self.name,
+                    ", ".join(f"{p.topic}/{p.partition}" for p in forgotten),
+                )
+                self.metrics.broker_data_loss.labels(self.service, "consumer-offsets-lost").inc()
+                await consumer.seek_to_beginning(*forgotten)
+                for partition in forgotten:
+                    del self._committed[partition]
+                    del offsets[partition]
+        if offsets:
+            await consumer.commit(offsets)
+            self._committed.update(offsets)
 
     async def _record_lag(self, consumer: AIOKafkaConsumer) -> None:
         for partition in consumer.assignment():

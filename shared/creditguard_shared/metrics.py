@@ -94,7 +94,7 @@ class ServiceMetrics:
         )
         self.broker_data_loss = Counter(
             "creditguard_broker_data_loss_detected_total",
-            "Times the relay found published events missing from the broker, by how it noticed.",
+            "Times a service found the broker had lost published events (the relay) or a group's committed offsets (a consumer), by how it noticed.",
             ["service", "reason"],
             registry=r,
         )
