@@ -62,11 +62,11 @@ async def test_account_status_overdue_review_and_terms_checks(limits):
     assert decision["decision"] == "referred"
     assert {"overdue_days", "review_overdue", "terms_above_maximum"} <= codes(decision)
 
-    # 25 days past due is no news from a buyer that usually pays 20 days late; from one with no
-    # such habit (nothing settled yet: 0 days late usually) it is 5 days beyond the policy's 20.
+    # 20 days past due is no news from a buyer that usually pays 20 days late; from one with no
+    # such habit (nothing settled yet: 0 days late usually) it is 10 days beyond the policy's 10.
     slipping = new_buyer()
     await set_limit(limits, slipping, "100000.00", terms=30)
-    await post_invoice(limits, slipping, f"{slipping}-I1", "5000.00", issued_on="2026-09-27", due_on="2026-11-06")
+    await post_invoice(limits, slipping, f"{slipping}-I1", "5000.00", issued_on="2026-10-02", due_on="2026-11-11")
     late = await check(limits, slipping, f"{slipping}-O1", "1000.00", terms=30)
     assert late["decision"] == "referred" and codes(late) == {"overdue_beyond_usual"}, late
 
