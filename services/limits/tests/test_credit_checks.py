@@ -180,3 +180,31 @@ async def test_bad_input_and_metrics(limits):
     assert "creditguard_credit_check_duration_seconds_count 1.0" in metrics
     assert "creditguard_referred_checks_pending 1.0" in metrics
     assert buyer not in metrics
+
+
+async def test_a_check_and_its_reservation_changed_after_they_were_written_keep_the_change(limits):
+    """The check's rows are written with plain INSERTs on the hot path; the objects then belong to
+    the transaction like loaded ones, so a later change in the same transaction is not lost."""
+    from creditguard_limits.checks import service as checks_service
+    from creditguard_limits.checks.schemas import CreditCheckIn
+
+    buyer = new_buyer()
+    await set_limit(limits, buyer, "50000.00")
+    order = f"{buyer}-O1"
+    async with limits.runtime.uow_factory() as uow:
+        decided, created = await checks_service.run_credit_check(
+            uow,
+            context=limits.app.state.limits,
+            request=CreditCheckIn(buyer_id=buyer, order_id=order, amount=Decimal("1000.00"), currency="EUR", payment_terms_days=30),
+            requested_by="test",
+        )
+        assert created and decided.decision == "approved"
+        decided.decision_comment = "confirmed by phone"
+        reservation = await checks_service.ChecksRepository(uow.session).reservation(order)
+        assert reservation is not None
+        reservation.amount = Decimal("900.00")
+        await uow.commit()
+
+    stored = (await limits.client.get(f"/v1/credit-checks/{decided.check_id}", headers=limits.auth("credit_manager"))).json()
+    assert stored["decision_comment"] == "confirmed by phone"
+    assert money((await exposure(limits, buyer))["open_orders"]) == Decimal("900.00")

@@ -5,6 +5,8 @@ from datetime import date
 
 from sqlalchemy import Insert, String, Table, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from creditguard_limits.models.checks import CreditCheck, OrderReservation
 
@@ -74,11 +76,17 @@ class ChecksRepository:
             (await self.session.execute(select(OrderReservation).where(OrderReservation.order_id.in_(order_ids)))).scalars().all()
 
     async def insert(self, entity: CreditCheck | OrderReservation) -> None:
-        """A plain INSERT of a new check or reservation; the object stays outside the session.
-        On the credit-check path the ORM's flush bookkeeping cost more than the INSERT itself;
-        nothing in the transaction changes these rows after they are written."""
+        """A plain INSERT of a new check or reservation, then the object joins the session as if
+        loaded: a later change to it in the transaction is flushed as an UPDATE like any other.
+        On the credit-check path the ORM's unit-of-work INSERT cost more than the statement itself."""
         table = type(entity).__table__
-        await self.session.execute(_insert_statement(table), {column.key: getattr(entity, column.key) for column in table.columns})
+        values = {column.key: getattr(entity, column.key) for column in table.columns}
+        await self.session.execute(_insert_statement(table), values)
+        # Every column set on the object, so none is left expired (a lazy load cannot run here).
+        for key, value in values.items():
+            set_committed_value(entity, key, value)
+        make_transient_to_detached(entity)
+        self.session.add(entity)
 
     async def expire_reservations(self, *, before: date, now: object) -> list[str]:
         """Mark reservations past their expiry; returns the buyers whose exposure changed."""
