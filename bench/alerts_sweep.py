@@ -28,7 +28,7 @@ from datetime import time as clock_time
 from pathlib import Path
 
 from creditguard_alerts import jobs
-from creditguard_alerts.context import ServiceContext
+from creditguard_alerts.context import AlertsContext
 from creditguard_alerts.database import messaging_tables
 from creditguard_alerts.metrics import AlertsMetrics
 from creditguard_alerts.models import load_all_models
@@ -57,10 +57,10 @@ async def _sweep_once(database: Path, day: date) -> tuple[dict[str, int], float,
     engine = create_engine(settings.database_url)
     try:
         uow_factory = functools.partial(UnitOfWork, session_factory=create_session_factory(engine), tables=messaging_tables, source="bench")
-        ctx = ServiceContext(now=datetime.combine(day, clock_time(9), tzinfo=UTC), settings=settings, metrics=AlertsMetrics("alerts"))
+        context = AlertsContext(now=datetime.combine(day, clock_time(9), tzinfo=UTC), settings=settings, metrics=AlertsMetrics("alerts"))
         wall, cpu = time.perf_counter(), time.process_time()
         async with uow_factory() as uow:
-            checked = await jobs.sweep(uow, ctx)
+            checked = await jobs.sweep(uow, context=context)
             await uow.commit()
         return checked, time.perf_counter() - wall, time.process_time() - cpu
     finally:

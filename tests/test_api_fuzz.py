@@ -83,7 +83,7 @@ async def nothing_leaves_the_machine(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     monkeypatch.setattr(asyncio.get_running_loop(), "getaddrinfo", offline_resolver(asyncio.get_running_loop()))
     nowhere = str(tmp_path / "no-receiver.sock")
     monkeypatch.setattr(
-        jobs, "webhook_client", lambda ctx: aiohttp.ClientSession(connector=aiohttp.UnixConnector(path=nowhere), timeout=aiohttp.ClientTimeout(total=1))
+        jobs, "webhook_client", lambda *, context: aiohttp.ClientSession(connector=aiohttp.UnixConnector(path=nowhere), timeout=aiohttp.ClientTimeout(total=1))
     )
 
 

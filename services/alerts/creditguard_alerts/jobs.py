@@ -12,7 +12,7 @@ from creditguard_alerts.alerting import service as alerting
 from creditguard_alerts.buyers.repository import BuyerRepository
 from creditguard_alerts.collections import service as collections
 from creditguard_alerts.collections.rules import NO_LEVEL, Level
-from creditguard_alerts.context import ServiceContext, context_of
+from creditguard_alerts.context import AlertsContext, context_now
 from creditguard_alerts.receivables import service as receivables
 from creditguard_alerts.severity import SEVERITY_ORDER
 from creditguard_alerts.webhooks import service as webhooks
@@ -23,21 +23,21 @@ from creditguard_shared.unit_of_work import UnitOfWork
 logger = logging.getLogger(__name__)
 
 
-async def sweep(uow: UnitOfWork, ctx: ServiceContext) -> dict[str, int]:
+async def sweep(uow: UnitOfWork, *, context: AlertsContext) -> dict[str, int]:
     """One pass over what time changes: invoices growing older, promises expiring, reviews falling due, concentration."""
-    overdue = await receivables.overdue_receivables(uow, today=ctx.today)
+    overdue = await receivables.overdue_receivables(uow, today=context.today)
     await collections.load_for_watching(uow, receivables=overdue)
     for receivable in overdue:
-        await collections.watch_invoice(uow, ctx, invoice=collections.invoice_facts(receivable, ctx=ctx))
-    await collections.escalate_open_cases(uow, ctx)
-    reviews = await alerting.evaluate_reviews(uow, ctx)
+        await collections.watch_invoice(uow, context=context, invoice=collections.invoice_facts(receivable, context=context))
+    await collections.escalate_open_cases(uow, context=context)
+    reviews = await alerting.evaluate_reviews(uow, context=context)
     for currency in await BuyerRepository(uow.session).currencies():
-        await alerting.evaluate_concentration(uow, ctx, currency=currency)
+        await alerting.evaluate_concentration(uow, context=context, currency=currency)
     return {"invoices_checked": len(overdue), "reviews_checked": reviews}
 
 
-async def refresh_gauges(uow: UnitOfWork, ctx: ServiceContext) -> tuple[int, int]:
-    metrics = ctx.metrics
+async def refresh_gauges(uow: UnitOfWork, *, context: AlertsContext) -> tuple[int, int]:
+    metrics = context.metrics
     alerts_open = await alerting.open_counts(uow)
     for severity in SEVERITY_ORDER:
         metrics.alerts_open.labels(metrics.service, severity.value).set(alerts_open.get(severity.value, 0))
@@ -49,10 +49,10 @@ async def refresh_gauges(uow: UnitOfWork, ctx: ServiceContext) -> tuple[int, int
 
 async def install_defaults(runtime: ServiceRuntime) -> None:
     async with runtime.uow_factory() as uow:
-        ctx = context_of(runtime)
-        await alerting.ensure_default_rules(uow, ctx=ctx)
-        await collections.ensure_default_strategies(uow, ctx=ctx)
-        await refresh_gauges(uow, ctx)
+        context = context_now(runtime)
+        await alerting.ensure_default_rules(uow, context=context)
+        await collections.ensure_default_strategies(uow, context=context)
+        await refresh_gauges(uow, context=context)
         await uow.commit()
 
 
@@ -61,35 +61,35 @@ async def sweep_loop(runtime: ServiceRuntime) -> None:
         await asyncio.sleep(runtime.settings.sweep_interval_seconds)  # type: ignore[attr-defined]
         try:
             async with runtime.uow_factory() as uow:
-                ctx = context_of(runtime)
-                await sweep(uow, ctx)
-                await refresh_gauges(uow, ctx)
+                context = context_now(runtime)
+                await sweep(uow, context=context)
+                await refresh_gauges(uow, context=context)
                 await uow.commit()
         except Exception:  # the next pass retries; one bad pass must not stop the loop
             logger.exception("alerts sweep failed")
 
 
-async def disable_subscription_alert(uow: UnitOfWork, ctx: ServiceContext, subscription: WebhookSubscription, reason: str) -> None:
-    await alerting.raise_webhook_failing(uow, ctx, subscription_id=subscription.id, url=subscription.url, reason=reason)
+async def disable_subscription_alert(uow: UnitOfWork, *, context: AlertsContext, subscription: WebhookSubscription, reason: str) -> None:
+    await alerting.raise_webhook_failing(uow, context=context, subscription_id=subscription.id, url=subscription.url, reason=reason)
 
 
-def webhook_client(ctx: ServiceContext) -> aiohttp.ClientSession:
+def webhook_client(*, context: AlertsContext) -> aiohttp.ClientSession:
     """aiohttp, not httpx: a year of the simulated 2,000-buyer book sends 37,000 webhooks, and httpx
     spent about 2 ms of CPU on each request (aiohttp 0.2 ms). No proxies from the environment."""
-    return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=ctx.settings.webhook_timeout_seconds), trust_env=False)
+    return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=context.settings.webhook_timeout_seconds), trust_env=False)
 
 
 async def dispatch_once(runtime: ServiceRuntime, client: aiohttp.ClientSession) -> int:
     return await webhooks.dispatch_due(
         uow_factory=runtime.uow_factory,
-        context=lambda: context_of(runtime),
+        context_now=lambda: context_now(runtime),
         client=client,
         on_subscription_disabled=disable_subscription_alert,
     )
 
 
 async def dispatch_loop(runtime: ServiceRuntime) -> None:
-    async with webhook_client(context_of(runtime)) as client:
+    async with webhook_client(context=context_now(runtime)) as client:
         while True:
             try:
                 sent = await dispatch_once(runtime, client)

@@ -8,7 +8,7 @@ from creditguard_alerts import jobs
 from creditguard_alerts.alerting import service
 from creditguard_alerts.alerting.rules import RuleType
 from creditguard_alerts.alerting.schemas import AlertComment, AlertOut, AlertPage, RuleIn, RuleOut, RulePatch, SweepResult
-from creditguard_alerts.context import ContextDep
+from creditguard_alerts.context import AlertsContextDep
 from creditguard_alerts.severity import Severity
 from creditguard_shared.auth import Principal, Role, require_roles
 from creditguard_shared.schema_types import MAX_OFFSET, PathId
@@ -55,24 +55,24 @@ async def get_alert(alert_id: PathId, uow: UnitOfWorkDep, _: Read) -> AlertOut:
 
 
 @router.post("/alerts/{alert_id}/ack", response_model=AlertOut, summary="Acknowledge: someone is on it")
-async def acknowledge(alert_id: PathId, body: AlertComment, uow: UnitOfWorkDep, ctx: ContextDep, principal: Acknowledge) -> AlertOut:
-    alert = await service.acknowledge(uow, ctx, alert_id=alert_id, by=principal.actor_name, comment=body.comment)
+async def acknowledge(alert_id: PathId, body: AlertComment, uow: UnitOfWorkDep, context: AlertsContextDep, principal: Acknowledge) -> AlertOut:
+    alert = await service.acknowledge(uow, context=context, alert_id=alert_id, by=principal.actor_name, comment=body.comment)
     await uow.commit()
     return AlertOut.model_validate(alert)
 
 
 @router.post("/alerts/{alert_id}/resolve", response_model=AlertOut, summary="Resolve by hand, with a comment")
-async def resolve(alert_id: PathId, body: AlertComment, uow: UnitOfWorkDep, ctx: ContextDep, principal: Manage) -> AlertOut:
-    alert = await service.resolve(uow, ctx, alert_id=alert_id, by=principal.actor_name, comment=body.comment)
+async def resolve(alert_id: PathId, body: AlertComment, uow: UnitOfWorkDep, context: AlertsContextDep, principal: Manage) -> AlertOut:
+    alert = await service.resolve(uow, context=context, alert_id=alert_id, by=principal.actor_name, comment=body.comment)
     await uow.commit()
     return AlertOut.model_validate(alert)
 
 
 @router.post("/alerts/sweep", response_model=SweepResult, summary="Run the time-driven rules and collection escalation now")
-async def sweep_now(uow: UnitOfWorkDep, ctx: ContextDep, _: Manage) -> SweepResult:
-    checked = await jobs.sweep(uow, ctx)
+async def sweep_now(uow: UnitOfWorkDep, context: AlertsContextDep, _: Manage) -> SweepResult:
+    checked = await jobs.sweep(uow, context=context)
     await uow.commit()
-    alerts_open, cases_open = await jobs.refresh_gauges(uow, ctx)
+    alerts_open, cases_open = await jobs.refresh_gauges(uow, context=context)
     return SweepResult(**checked, alerts_open=alerts_open, collection_cases_open=cases_open)
 
 
@@ -82,14 +82,14 @@ async def list_rules(uow: UnitOfWorkDep, _: Read) -> list[RuleOut]:
 
 
 @router.post("/alert-rules", response_model=RuleOut, status_code=201)
-async def create_rule(body: RuleIn, uow: UnitOfWorkDep, ctx: ContextDep, _: Manage) -> RuleOut:
-    rule = await service.create_rule(uow, ctx, rule=body)
+async def create_rule(body: RuleIn, uow: UnitOfWorkDep, context: AlertsContextDep, _: Manage) -> RuleOut:
+    rule = await service.create_rule(uow, context=context, rule=body)
     await uow.commit()
     return RuleOut.model_validate(rule)
 
 
 @router.patch("/alert-rules/{rule_id}", response_model=RuleOut)
-async def update_rule(rule_id: PathId, body: RulePatch, uow: UnitOfWorkDep, ctx: ContextDep, _: Manage) -> RuleOut:
-    rule = await service.update_rule(uow, ctx, rule_id=rule_id, patch=body)
+async def update_rule(rule_id: PathId, body: RulePatch, uow: UnitOfWorkDep, context: AlertsContextDep, _: Manage) -> RuleOut:
+    rule = await service.update_rule(uow, context=context, rule_id=rule_id, patch=body)
     await uow.commit()
     return RuleOut.model_validate(rule)

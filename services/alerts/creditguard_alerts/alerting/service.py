@@ -18,7 +18,7 @@ from creditguard_alerts.alerting.rules import RuleType
 from creditguard_alerts.alerting.schemas import AlertOut, RuleIn, RulePatch, validated_params
 from creditguard_alerts.buyers.models import BuyerProfile, InsuranceCover
 from creditguard_alerts.buyers.repository import BuyerRepository
-from creditguard_alerts.context import ServiceContext
+from creditguard_alerts.context import AlertsContext
 from creditguard_alerts.severity import Severity, severity_rank
 from creditguard_alerts.webhooks import service as webhooks
 from creditguard_shared.errors import Conflict, NotFound
@@ -49,8 +49,8 @@ def _dedup_key(buyer_id: str | None, invoice_id: str | None, subject: str | None
     return f"{buyer_id or '*'}/{invoice_id or '*'}/{subject or '*'}"
 
 
-def _links(ctx: ServiceContext, alert: Alert) -> dict[str, str]:
-    base = ctx.settings.links_base_url
+def _links(*, context: AlertsContext, alert: Alert) -> dict[str, str]:
+    base = context.settings.links_base_url
     links = {"alert": f"{base}/v1/alerts/{alert.id}"}
     if alert.buyer_id:
         links["buyer_alerts"] = f"{base}/v1/alerts?buyer_id={alert.buyer_id}"
@@ -59,24 +59,24 @@ def _links(ctx: ServiceContext, alert: Alert) -> dict[str, str]:
     return links
 
 
-async def _announce(uow: UnitOfWork, ctx: ServiceContext, *, event_type: str, alert: Alert) -> None:
+async def _announce(uow: UnitOfWork, *, context: AlertsContext, event_type: str, alert: Alert) -> None:
     await webhooks.publish(
         uow,
-        ctx,
+        context=context,
         event_type=event_type,
         buyer_id=alert.buyer_id,
         severity=alert.severity,
         data={"alert": AlertOut.model_validate(alert).model_dump(mode="json")},
-        links=_links(ctx, alert),
+        links=_links(context=context, alert=alert),
     )
 
 
-async def ensure_default_rules(uow: UnitOfWork, *, ctx: ServiceContext) -> int:
+async def ensure_default_rules(uow: UnitOfWork, *, context: AlertsContext) -> int:
     repository = AlertRepository(uow.session)
     if await repository.rule_count() > 0:
         return 0
     for definition in rules.DEFAULT_RULES:
-        await repository.add(AlertRule(**definition, enabled=True, created_at=ctx.now, updated_at=ctx.now))
+        await repository.add(AlertRule(**definition, enabled=True, created_at=context.now, updated_at=context.now))
     return len(rules.DEFAULT_RULES)
 
 
@@ -84,7 +84,7 @@ async def list_rules(uow: UnitOfWork) -> list[AlertRule]:
     return await AlertRepository(uow.session).rules()
 
 
-async def create_rule(uow: UnitOfWork, ctx: ServiceContext, *, rule: RuleIn) -> AlertRule:
+async def create_rule(uow: UnitOfWork, *, context: AlertsContext, rule: RuleIn) -> AlertRule:
     repository = AlertRepository(uow.session)
     rule_id = rule.id or f"{rule.rule_type.value.replace('_', '-')}-{uuid.uuid4().hex[:8]}"
     if await repository.rule(rule_id) is not None:
@@ -97,14 +97,14 @@ async def create_rule(uow: UnitOfWork, ctx: ServiceContext, *, rule: RuleIn) -> 
         cooldown_seconds=rule.cooldown_seconds,
         params=validated_params(rule.rule_type, rule.params),
         enabled=rule.enabled,
-        created_at=ctx.now,
-        updated_at=ctx.now,
+        created_at=context.now,
+        updated_at=context.now,
     )
     await repository.add(entity)
     return entity
 
 
-async def update_rule(uow: UnitOfWork, ctx: ServiceContext, *, rule_id: str, patch: RulePatch) -> AlertRule:
+async def update_rule(uow: UnitOfWork, *, context: AlertsContext, rule_id: str, patch: RulePatch) -> AlertRule:
     rule = await AlertRepository(uow.session).rule(rule_id)
     if rule is None:
         raise NotFound(f"Rule {rule_id} not found.")
@@ -114,15 +114,15 @@ async def update_rule(uow: UnitOfWork, ctx: ServiceContext, *, rule_id: str, pat
     for field, value in changes.items():
         if value is not None:
             setattr(rule, field, value)
-    rule.updated_at = ctx.now
+    rule.updated_at = context.now
     AlertRepository(uow.session).forget_enabled_rules()
     return rule
 
 
 async def raise_condition(
     uow: UnitOfWork,
-    ctx: ServiceContext,
     *,
+    context: AlertsContext,
     rule: AlertRule,
     severity: str,
     title: str,
@@ -138,23 +138,23 @@ async def raise_condition(
     if alert is not None:
         # Title, details and severity say how things stand now, not when the alert was raised.
         if (alert.details, alert.title) != (details, title):
-            alert.details, alert.title, alert.updated_at = details, title, ctx.now
+            alert.details, alert.title, alert.updated_at = details, title, context.now
         if severity_rank(severity) > severity_rank(alert.severity):
-            alert.severity, alert.escalated_at, alert.updated_at = severity, ctx.now, ctx.now
+            alert.severity, alert.escalated_at, alert.updated_at = severity, context.now, context.now
             # New information: an acknowledged alert needs looking at again.
             alert.status = OPEN
-            await _announce(uow, ctx, event_type="alert.escalated", alert=alert)
+            await _announce(uow, context=context, event_type="alert.escalated", alert=alert)
         elif severity != alert.severity:
             # Better, though not yet cleared: the severity follows quietly (no webhook), and an
             # acknowledged alert stays acknowledged.
-            alert.severity, alert.updated_at = severity, ctx.now
+            alert.severity, alert.updated_at = severity, context.now
         return alert
     # Without a cool-down there is nothing to look up (a sweep raises many alerts of such rules).
     previous = await repository.last_resolved(rule.id, dedup_key) if rule.cooldown_seconds > 0 else None
     if (
         previous is not None
         and previous.resolved_at is not None
-        and ctx.now < previous.resolved_at + timedelta(seconds=rule.cooldown_seconds)
+        and context.now < previous.resolved_at + timedelta(seconds=rule.cooldown_seconds)
         and severity_rank(severity) <= severity_rank(previous.severity)
     ):
         return None
@@ -171,24 +171,24 @@ async def raise_condition(
         status=OPEN,
         title=title,
         details=details,
-        raised_at=ctx.now,
-        updated_at=ctx.now,
+        raised_at=context.now,
+        updated_at=context.now,
     )
     await repository.add(alert)
-    ctx.metrics.alerts_raised.labels(ctx.metrics.service, rule.rule_type, severity).inc()
-    await _announce(uow, ctx, event_type="alert.raised", alert=alert)
+    context.metrics.alerts_raised.labels(context.metrics.service, rule.rule_type, severity).inc()
+    await _announce(uow, context=context, event_type="alert.raised", alert=alert)
     return alert
 
 
-async def _resolve(uow: UnitOfWork, ctx: ServiceContext, *, alert: Alert, by: str, comment: str | None) -> None:
-    alert.status, alert.resolved_at, alert.resolved_by, alert.resolution_comment, alert.updated_at = RESOLVED, ctx.now, by, comment, ctx.now
-    await _announce(uow, ctx, event_type="alert.resolved", alert=alert)
+async def _resolve(uow: UnitOfWork, *, context: AlertsContext, alert: Alert, by: str, comment: str | None) -> None:
+    alert.status, alert.resolved_at, alert.resolved_by, alert.resolution_comment, alert.updated_at = RESOLVED, context.now, by, comment, context.now
+    await _announce(uow, context=context, event_type="alert.resolved", alert=alert)
 
 
 async def clear_condition(
     uow: UnitOfWork,
-    ctx: ServiceContext,
     *,
+    context: AlertsContext,
     rule_types: tuple[str, ...],
     reason: str,
     buyer_id: str | None = None,
@@ -199,7 +199,7 @@ async def clear_condition(
     alerts = await AlertRepository(uow.session).open_alerts(rule_types=rule_types, buyer_id=buyer_id, invoice_id=invoice_id)
     cleared = [a for a in alerts if subject is None or a.subject == subject]
     for alert in cleared:
-        await _resolve(uow, ctx, alert=alert, by=SYSTEM, comment=reason)
+        await _resolve(uow, context=context, alert=alert, by=SYSTEM, comment=reason)
     return len(cleared)
 
 
@@ -219,12 +219,12 @@ async def load_invoice_alerts(uow: UnitOfWork) -> None:
     await AlertRepository(uow.session).load_open_alerts(tuple(rule.id for rule in invoice_rules))
 
 
-async def evaluate_invoice(uow: UnitOfWork, ctx: ServiceContext, *, invoice: InvoiceFacts, cover: InsuranceCover | None) -> None:
+async def evaluate_invoice(uow: UnitOfWork, *, context: AlertsContext, invoice: InvoiceFacts, cover: InsuranceCover | None) -> None:
     """Payment delay and insurer deadlines for one invoice; all of them clear once it is paid."""
     if invoice.open_amount <= 0:
         await clear_condition(
             uow,
-            ctx,
+            context=context,
             rule_types=tuple(t.value for t in rules.INVOICE_RULES),
             buyer_id=invoice.buyer_id,
             invoice_id=invoice.invoice_id,
@@ -240,7 +240,7 @@ async def evaluate_invoice(uow: UnitOfWork, ctx: ServiceContext, *, invoice: Inv
             threshold, severity = reached
             await raise_condition(
                 uow,
-                ctx,
+                context=context,
                 rule=rule,
                 severity=severity,
                 buyer_id=invoice.buyer_id,
@@ -252,7 +252,7 @@ async def evaluate_invoice(uow: UnitOfWork, ctx: ServiceContext, *, invoice: Inv
         return
     await _evaluate_deadline(
         uow,
-        ctx,
+        context=context,
         invoice=invoice,
         cover=cover,
         facts=facts,
@@ -263,7 +263,7 @@ async def evaluate_invoice(uow: UnitOfWork, ctx: ServiceContext, *, invoice: Inv
     )
     await _evaluate_deadline(
         uow,
-        ctx,
+        context=context,
         invoice=invoice,
         cover=cover,
         facts=facts,
@@ -280,8 +280,8 @@ def _cover_valid(cover: InsuranceCover, on: date) -> bool:
 
 async def _evaluate_deadline(
     uow: UnitOfWork,
-    ctx: ServiceContext,
     *,
+    context: AlertsContext,
     invoice: InvoiceFacts,
     cover: InsuranceCover,
     facts: dict[str, Any],
@@ -291,17 +291,17 @@ async def _evaluate_deadline(
     what: str,
 ) -> None:
     if done:
-        await clear_condition(uow, ctx, rule_types=(rule_type.value,), buyer_id=invoice.buyer_id, invoice_id=invoice.invoice_id, reason="done")
+        await clear_condition(uow, context=context, rule_types=(rule_type.value,), buyer_id=invoice.buyer_id, invoice_id=invoice.invoice_id, reason="done")
         return
     for rule in await _enabled(uow, rule_type):
-        state = rules.insurer_deadline(due_on=invoice.due_on, within_days=within_days, days_before=rule.params["days_before"], today=ctx.today)
+        state = rules.insurer_deadline(due_on=invoice.due_on, within_days=within_days, days_before=rule.params["days_before"], today=context.today)
         if state is None:
             continue
         severity = Severity.CRITICAL.value if state.missed else rule.severity
-        verb = "Missed the deadline to" if state.missed else f"{(state.deadline - ctx.today).days} days left to"
+        verb = "Missed the deadline to" if state.missed else f"{(state.deadline - context.today).days} days left to"
         await raise_condition(
             uow,
-            ctx,
+            context=context,
             rule=rule,
             severity=severity,
             buyer_id=invoice.buyer_id,
@@ -311,7 +311,7 @@ async def _evaluate_deadline(
         )
 
 
-async def evaluate_exposure(uow: UnitOfWork, ctx: ServiceContext, *, buyer: BuyerProfile, shares_moved: bool = True) -> None:
+async def evaluate_exposure(uow: UnitOfWork, *, context: AlertsContext, buyer: BuyerProfile, shares_moved: bool = True) -> None:
     """Utilisation threshold, breach clearing and, when the buyer's exposure or currency changed
     (``shares_moved``), the portfolio's concentration."""
     utilisation = buyer.utilisation
@@ -328,7 +328,7 @@ async def evaluate_exposure(uow: UnitOfWork, ctx: ServiceContext, *, buyer: Buye
             # No share of a zero limit can be given (limits sends none), but any exposure is beyond it.
             await raise_condition(
                 uow,
-                ctx,
+                context=context,
                 rule=rule,
                 severity=rules.utilisation_severity(utilisation=float("inf"), base=rule.severity),
                 buyer_id=buyer.buyer_id,
@@ -338,7 +338,7 @@ async def evaluate_exposure(uow: UnitOfWork, ctx: ServiceContext, *, buyer: Buye
         elif utilisation is not None and utilisation >= threshold:
             await raise_condition(
                 uow,
-                ctx,
+                context=context,
                 rule=rule,
                 severity=rules.utilisation_severity(utilisation=utilisation, base=rule.severity),
                 buyer_id=buyer.buyer_id,
@@ -346,24 +346,24 @@ async def evaluate_exposure(uow: UnitOfWork, ctx: ServiceContext, *, buyer: Buye
                 title=f"Buyer {buyer.buyer_id} uses {utilisation:.0%} of its limit (threshold {threshold:.0%})",
             )
         else:
-            await _clear_rule(uow, ctx, rule=rule, buyer_id=buyer.buyer_id, reason="utilisation below the threshold")
+            await _clear_rule(uow, context=context, rule=rule, buyer_id=buyer.buyer_id, reason="utilisation below the threshold")
     if not rules.over_limit(exposure=buyer.exposure, limit=buyer.limit_amount):
-        await clear_condition(uow, ctx, rule_types=(RuleType.LIMIT_BREACH.value,), buyer_id=buyer.buyer_id, reason="exposure back within the limit")
+        await clear_condition(uow, context=context, rule_types=(RuleType.LIMIT_BREACH.value,), buyer_id=buyer.buyer_id, reason="exposure back within the limit")
     if shares_moved and buyer.currency is not None:
-        recheck_concentration_before_commit(uow, ctx, currency=buyer.currency)
+        recheck_concentration_before_commit(uow, context=context, currency=buyer.currency)
 
 
-async def _clear_rule(uow: UnitOfWork, ctx: ServiceContext, *, rule: AlertRule, buyer_id: str | None, reason: str, subject: str | None = None) -> None:
+async def _clear_rule(uow: UnitOfWork, *, context: AlertsContext, rule: AlertRule, buyer_id: str | None, reason: str, subject: str | None = None) -> None:
     alert = await AlertRepository(uow.session).open_alert(rule.id, _dedup_key(buyer_id, None, subject), buyer_id=buyer_id)
     if alert is not None:
-        await _resolve(uow, ctx, alert=alert, by=SYSTEM, comment=reason)
+        await _resolve(uow, context=context, alert=alert, by=SYSTEM, comment=reason)
 
 
-async def limit_breached(uow: UnitOfWork, ctx: ServiceContext, *, event: LimitBreachedV1) -> None:
+async def limit_breached(uow: UnitOfWork, *, context: AlertsContext, event: LimitBreachedV1) -> None:
     for rule in await _enabled(uow, RuleType.LIMIT_BREACH):
         await raise_condition(
             uow,
-            ctx,
+            context=context,
             rule=rule,
             severity=rule.severity,
             buyer_id=event.buyer_id,
@@ -372,7 +372,7 @@ async def limit_breached(uow: UnitOfWork, ctx: ServiceContext, *, event: LimitBr
         )
 
 
-async def evaluate_score(uow: UnitOfWork, ctx: ServiceContext, *, event: ScoreChangedV1) -> None:
+async def evaluate_score(uow: UnitOfWork, *, context: AlertsContext, event: ScoreChangedV1) -> None:
     facts = {
         "old_grade": event.old_grade,
         "new_grade": event.new_grade,
@@ -391,7 +391,7 @@ async def evaluate_score(uow: UnitOfWork, ctx: ServiceContext, *, event: ScoreCh
             severity = rules.downgrade_severity(old_grade=fell_from, new_grade=event.new_grade, base=rule.severity)
             await raise_condition(
                 uow,
-                ctx,
+                context=context,
                 rule=rule,
                 severity=severity,
                 buyer_id=event.buyer_id,
@@ -399,13 +399,13 @@ async def evaluate_score(uow: UnitOfWork, ctx: ServiceContext, *, event: ScoreCh
                 title=f"Buyer {event.buyer_id} downgraded from grade {fell_from} to {event.new_grade}",
             )
         elif event.old_grade is not None and event.new_grade < event.old_grade:
-            await _clear_rule(uow, ctx, rule=rule, buyer_id=event.buyer_id, reason="upgraded again")
+            await _clear_rule(uow, context=context, rule=rule, buyer_id=event.buyer_id, reason="upgraded again")
     for rule in await _enabled(uow, RuleType.RISK_CLASS_WORSENED):
         move = rules.risk_class_move(rule.params["order"], event.old_risk_class, event.new_risk_class)
         if move > 0:
             await raise_condition(
                 uow,
-                ctx,
+                context=context,
                 rule=rule,
                 severity=rule.severity,
                 buyer_id=event.buyer_id,
@@ -413,28 +413,28 @@ async def evaluate_score(uow: UnitOfWork, ctx: ServiceContext, *, event: ScoreCh
                 title=f"Buyer {event.buyer_id} moved from risk class {event.old_risk_class} to {event.new_risk_class}",
             )
         elif move < 0:
-            await _clear_rule(uow, ctx, rule=rule, buyer_id=event.buyer_id, reason="moved to a better risk class")
+            await _clear_rule(uow, context=context, rule=rule, buyer_id=event.buyer_id, reason="moved to a better risk class")
 
 
-async def evaluate_status(uow: UnitOfWork, ctx: ServiceContext, *, event: AccountStatusChangedV1) -> None:
+async def evaluate_status(uow: UnitOfWork, *, context: AlertsContext, event: AccountStatusChangedV1) -> None:
     raised = {"on_hold": RuleType.ACCOUNT_ON_HOLD, "blocked": RuleType.ACCOUNT_BLOCKED}.get(event.new_status)
     others = tuple(t.value for t in (RuleType.ACCOUNT_ON_HOLD, RuleType.ACCOUNT_BLOCKED) if t is not raised)
-    await clear_condition(uow, ctx, rule_types=others, buyer_id=event.buyer_id, reason=f"account is {event.new_status}")
+    await clear_condition(uow, context=context, rule_types=others, buyer_id=event.buyer_id, reason=f"account is {event.new_status}")
     if raised is not None:
         for rule in await _enabled(uow, raised):
             await raise_condition(
                 uow,
-                ctx,
+                context=context,
                 rule=rule,
                 severity=rule.severity,
                 buyer_id=event.buyer_id,
                 title=f"Account {event.buyer_id} is {event.new_status.replace('_', ' ')}",
                 details={"old_status": event.old_status, "new_status": event.new_status, "reason": event.reason},
             )
-    base = ctx.settings.links_base_url
+    base = context.settings.links_base_url
     await webhooks.publish(
         uow,
-        ctx,
+        context=context,
         event_type="account.status_changed",
         buyer_id=event.buyer_id,
         severity=None,
@@ -443,12 +443,12 @@ async def evaluate_status(uow: UnitOfWork, ctx: ServiceContext, *, event: Accoun
     )
 
 
-async def evaluate_review(uow: UnitOfWork, ctx: ServiceContext, *, buyer: BuyerProfile) -> None:
+async def evaluate_review(uow: UnitOfWork, *, context: AlertsContext, buyer: BuyerProfile) -> None:
     for rule in await _enabled(uow, RuleType.REVIEW_OVERDUE):
-        if rules.review_overdue(review_due_on=buyer.review_due_on, today=ctx.today, grace_days=rule.params["grace_days"]):
+        if rules.review_overdue(review_due_on=buyer.review_due_on, today=context.today, grace_days=rule.params["grace_days"]):
             await raise_condition(
                 uow,
-                ctx,
+                context=context,
                 rule=rule,
                 severity=rule.severity,
                 buyer_id=buyer.buyer_id,
@@ -456,20 +456,20 @@ async def evaluate_review(uow: UnitOfWork, ctx: ServiceContext, *, buyer: BuyerP
                 details={"review_due_on": str(buyer.review_due_on)},
             )
         else:
-            await _clear_rule(uow, ctx, rule=rule, buyer_id=buyer.buyer_id, reason="review no longer overdue")
+            await _clear_rule(uow, context=context, rule=rule, buyer_id=buyer.buyer_id, reason="review no longer overdue")
 
 
-async def evaluate_reviews(uow: UnitOfWork, ctx: ServiceContext) -> int:
+async def evaluate_reviews(uow: UnitOfWork, *, context: AlertsContext) -> int:
     """What ``evaluate_review`` would do for every buyer with a review date, touching only the
     buyers it changes: those overdue now and those whose overdue alert is open. Answers how many
     buyers have a review date."""
     buyers = BuyerRepository(uow.session)
     for rule in await _enabled(uow, RuleType.REVIEW_OVERDUE):
-        overdue = await buyers.with_review_due_before(ctx.today - timedelta(days=rule.params["grace_days"]))
+        overdue = await buyers.with_review_due_before(context.today - timedelta(days=rule.params["grace_days"]))
         for buyer in overdue:
             await raise_condition(
                 uow,
-                ctx,
+                context=context,
                 rule=rule,
                 severity=rule.severity,
                 buyer_id=buyer.buyer_id,
@@ -479,20 +479,20 @@ async def evaluate_reviews(uow: UnitOfWork, ctx: ServiceContext) -> int:
         still_overdue = {_dedup_key(buyer.buyer_id, None, None) for buyer in overdue}
         for alert in await AlertRepository(uow.session).open_alerts_of_rule(rule.id):
             if alert.dedup_key not in still_overdue:
-                await _resolve(uow, ctx, alert=alert, by=SYSTEM, comment="review no longer overdue")
+                await _resolve(uow, context=context, alert=alert, by=SYSTEM, comment="review no longer overdue")
     return await buyers.count_with_review_due()
 
 
 CONCENTRATION_KEYS = {RuleType.CONCENTRATION_BUYER: "buyer_id", RuleType.CONCENTRATION_COUNTRY: "country", RuleType.CONCENTRATION_INDUSTRY: "industry"}
 
 
-def recheck_concentration_before_commit(uow: UnitOfWork, ctx: ServiceContext, *, currency: str) -> None:
+def recheck_concentration_before_commit(uow: UnitOfWork, *, context: AlertsContext, currency: str) -> None:
     """Concentration is a property of the whole book: a batch of exposure changes in one
     transaction needs one re-check after the last of them, not one after each."""
-    uow.before_commit(("concentration", currency), partial(evaluate_concentration, uow, ctx, currency=currency))
+    uow.before_commit(("concentration", currency), partial(evaluate_concentration, uow, context=context, currency=currency))
 
 
-async def evaluate_concentration(uow: UnitOfWork, ctx: ServiceContext, *, currency: str) -> None:
+async def evaluate_concentration(uow: UnitOfWork, *, context: AlertsContext, currency: str) -> None:
     """Shares of the whole portfolio in one currency; a change to one buyer moves every share, so all
     groups are re-checked. The database sums the groups; only those that can be above the maximum come back."""
     concentration_rules = await _enabled(uow, *CONCENTRATION_KEYS)
@@ -521,7 +521,7 @@ async def evaluate_concentration(uow: UnitOfWork, ctx: ServiceContext, *, curren
             if share > max_share:
                 await raise_condition(
                     uow,
-                    ctx,
+                    context=context,
                     rule=rule,
                     severity=rule.severity,
                     buyer_id=group if key == "buyer_id" else None,
@@ -531,7 +531,7 @@ async def evaluate_concentration(uow: UnitOfWork, ctx: ServiceContext, *, curren
                 )
                 open_alerts.pop(subject, None)
         for alert in open_alerts.values():
-            await _resolve(uow, ctx, alert=alert, by=SYSTEM, comment="share back under the maximum")
+            await _resolve(uow, context=context, alert=alert, by=SYSTEM, comment="share back under the maximum")
 
 
 def _grouped(rule: AlertRule, key: str, sums: dict[str, Decimal]) -> dict[str, Decimal]:
@@ -547,11 +547,11 @@ def _grouped(rule: AlertRule, key: str, sums: dict[str, Decimal]) -> dict[str, D
     return folded
 
 
-async def raise_webhook_failing(uow: UnitOfWork, ctx: ServiceContext, *, subscription_id: str, url: str, reason: str) -> None:
+async def raise_webhook_failing(uow: UnitOfWork, *, context: AlertsContext, subscription_id: str, url: str, reason: str) -> None:
     for rule in await _enabled(uow, RuleType.WEBHOOK_FAILING):
         await raise_condition(
             uow,
-            ctx,
+            context=context,
             rule=rule,
             severity=rule.severity,
             buyer_id=None,
@@ -568,19 +568,25 @@ async def get_alert(uow: UnitOfWork, *, alert_id: str) -> Alert:
     return alert
 
 
-async def acknowledge(uow: UnitOfWork, ctx: ServiceContext, *, alert_id: str, by: str, comment: str | None) -> Alert:
+async def acknowledge(uow: UnitOfWork, *, context: AlertsContext, alert_id: str, by: str, comment: str | None) -> Alert:
     alert = await get_alert(uow, alert_id=alert_id)
     if alert.status == RESOLVED:
         raise Conflict(f"Alert {alert_id} is already resolved.")
-    alert.status, alert.acknowledged_at, alert.acknowledged_by, alert.acknowledge_comment, alert.updated_at = ACKNOWLEDGED, ctx.now, by, comment, ctx.now
+    alert.status, alert.acknowledged_at, alert.acknowledged_by, alert.acknowledge_comment, alert.updated_at = (
+        ACKNOWLEDGED,
+        context.now,
+        by,
+        comment,
+        context.now,
+    )
     return alert
 
 
-async def resolve(uow: UnitOfWork, ctx: ServiceContext, *, alert_id: str, by: str, comment: str | None) -> Alert:
+async def resolve(uow: UnitOfWork, *, context: AlertsContext, alert_id: str, by: str, comment: str | None) -> Alert:
     alert = await get_alert(uow, alert_id=alert_id)
     if alert.status == RESOLVED:
         raise Conflict(f"Alert {alert_id} is already resolved.")
-    await _resolve(uow, ctx, alert=alert, by=by, comment=comment)
+    await _resolve(uow, context=context, alert=alert, by=by, comment=comment)
     return alert
 
 

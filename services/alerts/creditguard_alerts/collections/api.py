@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from creditguard_alerts.collections import service
 from creditguard_alerts.collections.rules import NO_LEVEL, Level
 from creditguard_alerts.collections.schemas import ActionIn, ActionOut, CaseDetail, CaseOut, CasePage, StrategyIn, StrategyOut, WorkItem, WorkQueue
-from creditguard_alerts.context import ContextDep
+from creditguard_alerts.context import AlertsContextDep
 from creditguard_shared.auth import Principal, Role, require_roles
 from creditguard_shared.errors import Unprocessable
 from creditguard_shared.schema_types import MAX_OFFSET, PathId
@@ -43,8 +43,8 @@ async def get_case(case_id: PathId, uow: UnitOfWorkDep, _: Read) -> CaseDetail:
 
 
 @router.post("/cases/{case_id}/actions", response_model=ActionOut, status_code=201, summary="Record a call, a promise to pay, a dispute...")
-async def record_action(case_id: PathId, body: ActionIn, uow: UnitOfWorkDep, ctx: ContextDep, principal: Work) -> ActionOut:
-    action = await service.record_action(uow, ctx, case_id=case_id, action=body, actor=principal.actor_name)
+async def record_action(case_id: PathId, body: ActionIn, uow: UnitOfWorkDep, context: AlertsContextDep, principal: Work) -> ActionOut:
+    action = await service.record_action(uow, context=context, case_id=case_id, action=body, actor=principal.actor_name)
     await uow.commit()
     return ActionOut.model_validate(action)
 
@@ -52,14 +52,14 @@ async def record_action(case_id: PathId, body: ActionIn, uow: UnitOfWorkDep, ctx
 @router.get("/actions", response_model=WorkQueue, summary="The work queue: pending level actions due on or before a day (default today)")
 async def work_queue(
     uow: UnitOfWorkDep,
-    ctx: ContextDep,
+    context: AlertsContextDep,
     _: Read,
     due_before: date | None = None,
     buyer_id: str | None = None,
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> WorkQueue:
-    rows, total = await service.work_queue(uow, ctx, due_before=due_before, buyer_id=buyer_id, limit=limit, offset=offset)
+    rows, total = await service.work_queue(uow, context=context, due_before=due_before, buyer_id=buyer_id, limit=limit, offset=offset)
     items = [WorkItem(action=ActionOut.model_validate(a), case=CaseOut.model_validate(c)) for a, c in rows]
     return WorkQueue(items=items, total=total, limit=limit, offset=offset)
 
@@ -75,10 +75,10 @@ async def list_strategies(uow: UnitOfWorkDep, _: Read) -> list[StrategyOut]:
     responses={201: {"model": StrategyOut, "description": "Created"}},
     summary="Create or replace a strategy",
 )
-async def put_strategy(strategy_id: PathId, body: StrategyIn, uow: UnitOfWorkDep, ctx: ContextDep, response: Response, _: Work) -> StrategyOut:
+async def put_strategy(strategy_id: PathId, body: StrategyIn, uow: UnitOfWorkDep, context: AlertsContextDep, response: Response, _: Work) -> StrategyOut:
     if body.id != strategy_id:
         raise Unprocessable("The body's id must match the path.", field="id")
-    strategy, created = await service.put_strategy(uow, ctx, strategy=body)
+    strategy, created = await service.put_strategy(uow, context=context, strategy=body)
     await uow.commit()
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
     return StrategyOut.model_validate(strategy)

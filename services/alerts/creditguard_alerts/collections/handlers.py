@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from creditguard_alerts.alerting import service as alerting
 from creditguard_alerts.alerting.service import InvoiceFacts
 from creditguard_alerts.collections import service as collections
-from creditguard_alerts.context import ContextSource, ServiceContext, context_of
+from creditguard_alerts.context import AlertsContext, with_context_now
 from creditguard_alerts.receivables import service as receivables
 from creditguard_alerts.receivables.models import Receivable
 from creditguard_shared.consumer import Subscription
@@ -20,35 +20,33 @@ from creditguard_shared.service_app import ServiceRuntime
 from creditguard_shared.unit_of_work import UnitOfWork
 
 
-async def _watch(uow: UnitOfWork, *, receivable: Receivable | None, context: ContextSource) -> None:
+async def _watch(uow: UnitOfWork, *, receivable: Receivable | None, context: AlertsContext) -> None:
     if receivable is not None:
-        ctx = context()
-        await collections.watch_invoice(uow, ctx, invoice=collections.invoice_facts(receivable, ctx=ctx))
+        await collections.watch_invoice(uow, context=context, invoice=collections.invoice_facts(receivable, context=context))
 
 
-async def on_invoice_posted(uow: UnitOfWork, event: InvoicePostedV1, _: EventEnvelope, *, context: ContextSource) -> None:
-    receivable = await receivables.record_invoice(uow, event=event, now=context().now)
+async def on_invoice_posted(uow: UnitOfWork, event: InvoicePostedV1, _: EventEnvelope, *, context: AlertsContext) -> None:
+    receivable = await receivables.record_invoice(uow, event=event, now=context.now)
     # An imported book's documents are history: kept in the copy (the daily sweep alerts on what
     # is overdue now), but they raise no alert, collection step or webhook of their own.
     if not event.historical:
         await _watch(uow, context=context, receivable=receivable)
 
 
-async def on_payment_received(uow: UnitOfWork, event: PaymentReceivedV1, _: EventEnvelope, *, context: ContextSource) -> None:
+async def on_payment_received(uow: UnitOfWork, event: PaymentReceivedV1, _: EventEnvelope, *, context: AlertsContext) -> None:
     receivable = await receivables.record_payment(uow, event=event)
     if not event.historical:
         await _watch(uow, context=context, receivable=receivable)
 
 
-async def on_credit_note_issued(uow: UnitOfWork, event: CreditNoteIssuedV1, _: EventEnvelope, *, context: ContextSource) -> None:
+async def on_credit_note_issued(uow: UnitOfWork, event: CreditNoteIssuedV1, _: EventEnvelope, *, context: AlertsContext) -> None:
     await _watch(uow, context=context, receivable=await receivables.record_credit_note(uow, event=event))
 
 
-async def on_payment_late(uow: UnitOfWork, event: PaymentLateV1, _: EventEnvelope, *, context: ContextSource) -> None:
-    ctx = context()
+async def on_payment_late(uow: UnitOfWork, event: PaymentLateV1, _: EventEnvelope, *, context: AlertsContext) -> None:
     receivable = await receivables.record_late_payment(uow, event=event)
     if receivable is not None:
-        invoice = collections.invoice_facts(receivable, ctx=ctx, days_past_due=event.days_past_due)
+        invoice = collections.invoice_facts(receivable, context=context, days_past_due=event.days_past_due)
     else:
         # The invoice itself has not arrived yet (another topic); the event says enough to act on.
         invoice = InvoiceFacts(
@@ -59,7 +57,7 @@ async def on_payment_late(uow: UnitOfWork, event: PaymentLateV1, _: EventEnvelop
             currency=event.currency,
             days_past_due=event.days_past_due,
         )
-    await collections.watch_invoice(uow, ctx, invoice=invoice)
+    await collections.watch_invoice(uow, context=context, invoice=invoice)
 
 
 async def read_ahead(uow: UnitOfWork, payloads: list[BaseModel]) -> None:
@@ -72,14 +70,11 @@ async def read_ahead(uow: UnitOfWork, payloads: list[BaseModel]) -> None:
 
 
 def subscriptions(runtime: ServiceRuntime) -> list[Subscription]:
-    """Handlers read the service clock, settings and metrics of the running app."""
-
-    def context() -> ServiceContext:
-        return context_of(runtime)
-
+    """Each event is handled with the context as of its handling: a moved test clock is seen at once."""
+    with_context = partial(with_context_now, runtime)
     return [
-        Subscription("invoice-posted", partial(on_invoice_posted, context=context)),
-        Subscription("payment-received", partial(on_payment_received, context=context)),
-        Subscription("credit-note-issued", partial(on_credit_note_issued, context=context)),
-        Subscription("payment-late", partial(on_payment_late, context=context)),
+        Subscription("invoice-posted", with_context(on_invoice_posted)),
+        Subscription("payment-received", with_context(on_payment_received)),
+        Subscription("credit-note-issued", with_context(on_credit_note_issued)),
+        Subscription("payment-late", with_context(on_payment_late)),
     ]

@@ -19,7 +19,7 @@ from creditguard_alerts.collections.models import CollectionAction, CollectionCa
 from creditguard_alerts.collections.repository import CLOSED, OPEN, PENDING, CollectionRepository
 from creditguard_alerts.collections.rules import Level
 from creditguard_alerts.collections.schemas import ActionIn, CaseOut, StrategyIn
-from creditguard_alerts.context import ServiceContext
+from creditguard_alerts.context import AlertsContext
 from creditguard_alerts.receivables import service as receivables
 from creditguard_alerts.receivables.models import Receivable
 from creditguard_alerts.webhooks import service as webhooks
@@ -31,13 +31,13 @@ DONE, SUPERSEDED, CANCELLED, RECORDED = "done", "superseded", "cancelled", "reco
 SYSTEM = "system"
 
 
-async def ensure_default_strategies(uow: UnitOfWork, *, ctx: ServiceContext) -> int:
+async def ensure_default_strategies(uow: UnitOfWork, *, context: AlertsContext) -> int:
     repository = CollectionRepository(uow.session)
     if await repository.strategy_count() > 0:
         return 0
     for definition in rules.DEFAULT_STRATEGIES:
         amounts = {k: None if definition[k] is None else Decimal(definition[k]) for k in ("min_amount", "max_amount")}
-        await repository.add(CollectionStrategy(**{**definition, **amounts}, enabled=True, created_at=ctx.now, updated_at=ctx.now))
+        await repository.add(CollectionStrategy(**{**definition, **amounts}, enabled=True, created_at=context.now, updated_at=context.now))
     return len(rules.DEFAULT_STRATEGIES)
 
 
@@ -45,7 +45,7 @@ async def list_strategies(uow: UnitOfWork) -> list[CollectionStrategy]:
     return await CollectionRepository(uow.session).strategies()
 
 
-async def put_strategy(uow: UnitOfWork, ctx: ServiceContext, *, strategy: StrategyIn) -> tuple[CollectionStrategy, bool]:
+async def put_strategy(uow: UnitOfWork, *, context: AlertsContext, strategy: StrategyIn) -> tuple[CollectionStrategy, bool]:
     """Create or replace a strategy; open cases keep their strategy and follow its new levels."""
     repository = CollectionRepository(uow.session)
     fields = strategy.model_dump(mode="python")
@@ -53,12 +53,12 @@ async def put_strategy(uow: UnitOfWork, ctx: ServiceContext, *, strategy: Strate
     fields["risk_classes"] = None if strategy.risk_classes is None else [risk_class.value for risk_class in strategy.risk_classes]
     existing = await repository.strategy(strategy.id)
     if existing is None:
-        entity = CollectionStrategy(**fields, created_at=ctx.now, updated_at=ctx.now)
+        entity = CollectionStrategy(**fields, created_at=context.now, updated_at=context.now)
         await repository.add(entity)
         return entity, True
     for name, value in fields.items():
         setattr(existing, name, value)
-    existing.updated_at = ctx.now
+    existing.updated_at = context.now
     return existing, False
 
 
@@ -73,8 +73,8 @@ async def _choose_strategy(uow: UnitOfWork, *, buyer_id: str, amount: Decimal) -
     raise Unprocessable("No enabled collection strategy matches; keep a catch-all strategy enabled.")
 
 
-def _links(ctx: ServiceContext, case: CollectionCase) -> dict[str, str]:
-    base = ctx.settings.links_base_url
+def _links(*, context: AlertsContext, case: CollectionCase) -> dict[str, str]:
+    base = context.settings.links_base_url
     return {
         "case": f"{base}/v1/collections/cases/{case.id}",
         "work_queue": f"{base}/v1/collections/actions",
@@ -83,15 +83,17 @@ def _links(ctx: ServiceContext, case: CollectionCase) -> dict[str, str]:
     }
 
 
-async def _announce(uow: UnitOfWork, ctx: ServiceContext, *, event_type: str, case: CollectionCase, extra: dict[str, Any] | None = None) -> None:
+async def _announce(uow: UnitOfWork, *, context: AlertsContext, event_type: str, case: CollectionCase, extra: dict[str, Any] | None = None) -> None:
     data = {"case": CaseOut.model_validate(case).model_dump(mode="json"), **(extra or {})}
-    await webhooks.publish(uow, ctx, event_type=event_type, buyer_id=case.buyer_id, severity=None, data=data, links=_links(ctx, case))
+    await webhooks.publish(
+        uow, context=context, event_type=event_type, buyer_id=case.buyer_id, severity=None, data=data, links=_links(context=context, case=case)
+    )
 
 
 async def _note(
     uow: UnitOfWork,
-    ctx: ServiceContext,
     *,
+    context: AlertsContext,
     case: CollectionCase,
     kind: str,
     actor: str,
@@ -106,9 +108,9 @@ async def _note(
         kind=kind,
         level=level,
         status=status,
-        due_on=ctx.today if status == PENDING else None,
-        created_at=ctx.now,
-        completed_at=None if status == PENDING else ctx.now,
+        due_on=context.today if status == PENDING else None,
+        created_at=context.now,
+        completed_at=None if status == PENDING else context.now,
         actor=actor,
         comment=comment,
         details=details or {},
@@ -117,7 +119,7 @@ async def _note(
     return action
 
 
-async def track_invoice(uow: UnitOfWork, ctx: ServiceContext, *, invoice: InvoiceFacts) -> CollectionCase | None:
+async def track_invoice(uow: UnitOfWork, *, context: AlertsContext, invoice: InvoiceFacts) -> CollectionCase | None:
     """Open, update, escalate or close the invoice's case from its latest open amount and days past due."""
     repository = CollectionRepository(uow.session)
     case = await repository.case_for_invoice(invoice.invoice_id)
@@ -139,38 +141,38 @@ async def track_invoice(uow: UnitOfWork, ctx: ServiceContext, *, invoice: Invoic
             level_index=-1,
             disputed=False,
             hold_requested=False,
-            opened_at=ctx.now,
-            updated_at=ctx.now,
+            opened_at=context.now,
+            updated_at=context.now,
         )
         await repository.add(case)
-        await _announce(uow, ctx, event_type="collection.case_opened", case=case, extra={"strategy_id": strategy.id})
+        await _announce(uow, context=context, event_type="collection.case_opened", case=case, extra={"strategy_id": strategy.id})
     if case.status == CLOSED:
         return case
     if invoice.open_amount <= 0:
-        await _close(uow, ctx, case=case, reason=alert_rules.settled_reason(due_on=invoice.due_on, settled_on=invoice.settled_on))
+        await _close(uow, context=context, case=case, reason=alert_rules.settled_reason(due_on=invoice.due_on, settled_on=invoice.settled_on))
         return case
     if invoice.open_amount < case.open_amount:
         await _note(
             uow,
-            ctx,
+            context=context,
             case=case,
             kind="partial_payment",
             actor=SYSTEM,
             details={"previous_open_amount": str(case.open_amount), "open_amount": str(invoice.open_amount)},
         )
     if invoice.open_amount != case.open_amount:
-        case.open_amount, case.updated_at = invoice.open_amount, ctx.now
+        case.open_amount, case.updated_at = invoice.open_amount, context.now
     # The day count follows the clock; it alone does not make the case updated.
     case.days_past_due = max(case.days_past_due, invoice.days_past_due)
-    await _escalate(uow, ctx, case=case)
+    await _escalate(uow, context=context, case=case)
     return case
 
 
-async def _escalate(uow: UnitOfWork, ctx: ServiceContext, *, case: CollectionCase) -> None:
-    if case.promised_until is not None and rules.promise_broken(promised_until=case.promised_until, today=ctx.today):
+async def _escalate(uow: UnitOfWork, *, context: AlertsContext, case: CollectionCase) -> None:
+    if case.promised_until is not None and rules.promise_broken(promised_until=case.promised_until, today=context.today):
         await _note(
             uow,
-            ctx,
+            context=context,
             case=case,
             kind="promise_broken",
             actor=SYSTEM,
@@ -184,30 +186,30 @@ async def _escalate(uow: UnitOfWork, ctx: ServiceContext, *, case: CollectionCas
                 invoice_id=case.invoice_id,
                 promised_until=case.promised_until,
                 promised_amount=case.promised_amount,
-                broken_on=ctx.today,
+                broken_on=context.today,
             ),
             subject=case.buyer_id,
         )
-        case.promised_until, case.promised_amount, case.updated_at = None, None, ctx.now
-    if rules.escalation_paused(promised_until=case.promised_until, disputed=case.disputed, today=ctx.today):
+        case.promised_until, case.promised_amount, case.updated_at = None, None, context.now
+    if rules.escalation_paused(promised_until=case.promised_until, disputed=case.disputed, today=context.today):
         return
     strategy = await CollectionRepository(uow.session).strategy(case.strategy_id)
     if strategy is None:
         return
     target = rules.target_level_index(strategy.levels, case.days_past_due)
     while case.level_index < target:
-        await _enter_level(uow, ctx, case=case, index=case.level_index + 1, levels=strategy.levels)
+        await _enter_level(uow, context=context, case=case, index=case.level_index + 1, levels=strategy.levels)
 
 
-async def _enter_level(uow: UnitOfWork, ctx: ServiceContext, *, case: CollectionCase, index: int, levels: list[dict[str, Any]]) -> None:
+async def _enter_level(uow: UnitOfWork, *, context: AlertsContext, case: CollectionCase, index: int, levels: list[dict[str, Any]]) -> None:
     previous = case.level
     if case.level_index >= 0:
         # Only a level's task is ever pending: a case entering its first level has none to close.
-        await CollectionRepository(uow.session).close_pending(case_id=case.id, status=SUPERSEDED, at=ctx.now)
-    case.level_index, case.level, case.updated_at = index, levels[index]["level"], ctx.now
+        await CollectionRepository(uow.session).close_pending(case_id=case.id, status=SUPERSEDED, at=context.now)
+    case.level_index, case.level, case.updated_at = index, levels[index]["level"], context.now
     await _note(
         uow,
-        ctx,
+        context=context,
         case=case,
         kind="level_action",
         level=case.level,
@@ -223,14 +225,14 @@ async def _enter_level(uow: UnitOfWork, ctx: ServiceContext, *, case: Collection
             ),
             subject=case.buyer_id,
         )
-    await _announce(uow, ctx, event_type="collection.level_changed", case=case, extra={"previous_level": previous, "level": case.level})
+    await _announce(uow, context=context, event_type="collection.level_changed", case=case, extra={"previous_level": previous, "level": case.level})
 
 
-async def _close(uow: UnitOfWork, ctx: ServiceContext, *, case: CollectionCase, reason: str) -> None:
+async def _close(uow: UnitOfWork, *, context: AlertsContext, case: CollectionCase, reason: str) -> None:
     repository = CollectionRepository(uow.session)
-    await repository.close_pending(case_id=case.id, status=CANCELLED, at=ctx.now)
-    case.status, case.closed_at, case.close_reason, case.open_amount, case.updated_at = CLOSED, ctx.now, reason, Decimal("0.00"), ctx.now
-    await _note(uow, ctx, case=case, kind="closed", actor=SYSTEM, comment=reason)
+    await repository.close_pending(case_id=case.id, status=CANCELLED, at=context.now)
+    case.status, case.closed_at, case.close_reason, case.open_amount, case.updated_at = CLOSED, context.now, reason, Decimal("0.00"), context.now
+    await _note(uow, context=context, case=case, kind="closed", actor=SYSTEM, comment=reason)
     if case.hold_requested and not await repository.buyer_holds_other_than(buyer_id=case.buyer_id, case_id=case.id):
         uow.emit(
             AccountHoldRequestedV1(
@@ -239,7 +241,7 @@ async def _close(uow: UnitOfWork, ctx: ServiceContext, *, case: CollectionCase, 
             subject=case.buyer_id,
         )
     case.hold_requested = False
-    await _announce(uow, ctx, event_type="collection.case_closed", case=case)
+    await _announce(uow, context=context, event_type="collection.case_closed", case=case)
 
 
 async def get_case(uow: UnitOfWork, *, case_id: str) -> tuple[CollectionCase, list[CollectionAction]]:
@@ -250,7 +252,7 @@ async def get_case(uow: UnitOfWork, *, case_id: str) -> tuple[CollectionCase, li
     return case, await repository.actions(case_id)
 
 
-async def record_action(uow: UnitOfWork, ctx: ServiceContext, *, case_id: str, action: ActionIn, actor: str) -> CollectionAction:
+async def record_action(uow: UnitOfWork, *, context: AlertsContext, case_id: str, action: ActionIn, actor: str) -> CollectionAction:
     """What a collector did or learnt; anything but a note completes the level's pending task."""
     case = await CollectionRepository(uow.session).case(case_id)
     if case is None:
@@ -259,7 +261,7 @@ async def record_action(uow: UnitOfWork, ctx: ServiceContext, *, case_id: str, a
         raise Conflict(f"Collection case {case_id} is closed.")
     if action.kind == "promise_to_pay":
         assert action.promised_on is not None  # the schema requires it for a promise
-        if action.promised_on < ctx.today:
+        if action.promised_on < context.today:
             raise Unprocessable("promised_on must not be in the past.", field="promised_on")
         case.promised_until, case.promised_amount = action.promised_on, action.promised_amount
     elif action.kind == "dispute":
@@ -267,27 +269,32 @@ async def record_action(uow: UnitOfWork, ctx: ServiceContext, *, case_id: str, a
     elif action.kind == "dispute_resolved":
         case.disputed = False
     elif action.kind in ("insurer_notified", "claim_filed"):
-        await receivables.mark_insurer_step(uow, invoice_id=case.invoice_id, step=action.kind, on=ctx.today)
+        await receivables.mark_insurer_step(uow, invoice_id=case.invoice_id, step=action.kind, on=context.today)
         rule_type = RuleType.INSURANCE_REPORT_DEADLINE if action.kind == "insurer_notified" else RuleType.INSURANCE_CLAIM_DEADLINE
         await alerting.clear_condition(
-            uow, ctx, rule_types=(rule_type.value,), buyer_id=case.buyer_id, invoice_id=case.invoice_id, reason=f"{action.kind.replace('_', ' ')} by {actor}"
+            uow,
+            context=context,
+            rule_types=(rule_type.value,),
+            buyer_id=case.buyer_id,
+            invoice_id=case.invoice_id,
+            reason=f"{action.kind.replace('_', ' ')} by {actor}",
         )
     if action.kind != "note":
-        await CollectionRepository(uow.session).close_pending(case_id=case.id, status=DONE, at=ctx.now)
+        await CollectionRepository(uow.session).close_pending(case_id=case.id, status=DONE, at=context.now)
     details = {k: str(v) for k, v in (("promised_on", action.promised_on), ("promised_amount", action.promised_amount)) if v is not None}
-    recorded = await _note(uow, ctx, case=case, kind=action.kind, actor=actor, comment=action.comment, details=details, level=case.level)
-    case.updated_at = ctx.now
+    recorded = await _note(uow, context=context, case=case, kind=action.kind, actor=actor, comment=action.comment, details=details, level=case.level)
+    case.updated_at = context.now
     if action.kind == "dispute_resolved":
-        await _escalate(uow, ctx, case=case)
+        await _escalate(uow, context=context, case=case)
     return recorded
 
 
-async def escalate_open_cases(uow: UnitOfWork, ctx: ServiceContext) -> int:
+async def escalate_open_cases(uow: UnitOfWork, *, context: AlertsContext) -> int:
     """Days past due grow with the clock; so do levels (the sweep)."""
     cases = await CollectionRepository(uow.session).open_cases()
     for case in cases:
-        case.days_past_due = max(case.days_past_due, (ctx.today - case.due_on).days)
-        await _escalate(uow, ctx, case=case)
+        case.days_past_due = max(case.days_past_due, (context.today - case.due_on).days)
+        await _escalate(uow, context=context, case=case)
     return len(cases)
 
 
@@ -298,32 +305,32 @@ async def page_cases(
 
 
 async def work_queue(
-    uow: UnitOfWork, ctx: ServiceContext, *, due_before: date | None, buyer_id: str | None, limit: int, offset: int
+    uow: UnitOfWork, *, context: AlertsContext, due_before: date | None, buyer_id: str | None, limit: int, offset: int
 ) -> tuple[list[tuple[CollectionAction, CollectionCase]], int]:
-    return await CollectionRepository(uow.session).work_queue(due_before=due_before or ctx.today, buyer_id=buyer_id, limit=limit, offset=offset)
+    return await CollectionRepository(uow.session).work_queue(due_before=due_before or context.today, buyer_id=buyer_id, limit=limit, offset=offset)
 
 
 async def open_counts(uow: UnitOfWork) -> dict[str, int]:
     return await CollectionRepository(uow.session).open_counts_by_level()
 
 
-def invoice_facts(receivable: Receivable, *, ctx: ServiceContext, days_past_due: int = 0) -> InvoiceFacts:
+def invoice_facts(receivable: Receivable, *, context: AlertsContext, days_past_due: int = 0) -> InvoiceFacts:
     return InvoiceFacts(
         invoice_id=receivable.invoice_id,
         buyer_id=receivable.buyer_id,
         due_on=receivable.due_on,
         open_amount=receivable.open_amount,
         currency=receivable.currency,
-        days_past_due=max(days_past_due, max((ctx.today - receivable.due_on).days, 0)),
+        days_past_due=max(days_past_due, max((context.today - receivable.due_on).days, 0)),
         insurer_notified=receivable.insurer_notified_on is not None,
         claim_filed=receivable.claim_filed_on is not None,
         settled_on=receivable.settled_on,
         awaiting_settlements=alert_rules.awaiting_settlements(
             due_on=receivable.due_on,
             recorded_at=receivable.recorded_at,
-            now=ctx.now,
-            backposted_after_days=ctx.settings.backposted_after_days,
-            settle_hours=ctx.settings.backposted_settle_hours,
+            now=context.now,
+            backposted_after_days=context.settings.backposted_after_days,
+            settle_hours=context.settings.backposted_settle_hours,
         ),
     )
 
@@ -343,11 +350,11 @@ async def read_ahead_cases(uow: UnitOfWork, *, invoice_ids: list[str]) -> None:
     await CollectionRepository(uow.session).load_cases_for_invoices(invoice_ids)
 
 
-async def watch_invoice(uow: UnitOfWork, ctx: ServiceContext, *, invoice: InvoiceFacts) -> None:
+async def watch_invoice(uow: UnitOfWork, *, context: AlertsContext, invoice: InvoiceFacts) -> None:
     """Everything an invoice's state drives: its alerts and its collection case. A back-posted
     invoice still open while its payments may yet arrive is left alone; the sweep judges it."""
     if invoice.awaiting_settlements and invoice.open_amount > 0:
         return
     cover = await BuyerRepository(uow.session).cover(invoice.buyer_id)
-    await alerting.evaluate_invoice(uow, ctx, invoice=invoice, cover=cover)
-    await track_invoice(uow, ctx, invoice=invoice)
+    await alerting.evaluate_invoice(uow, context=context, invoice=invoice, cover=cover)
+    await track_invoice(uow, context=context, invoice=invoice)

@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 
 from creditguard_alerts import jobs
-from creditguard_alerts.context import ContextDep
+from creditguard_alerts.context import AlertsContextDep
 from creditguard_alerts.webhooks import service
 from creditguard_alerts.webhooks.schemas import (
     AttemptOut,
@@ -30,8 +30,8 @@ DeliveryStatus = Annotated[str | None, Query(pattern="^(pending|delivered|failed
 
 
 @router.post("/subscriptions", response_model=SubscriptionCreated, status_code=201, summary="Subscribe a URL; the signing secret is shown only here")
-async def create_subscription(body: SubscriptionIn, uow: UnitOfWorkDep, ctx: ContextDep, _: Manage) -> SubscriptionCreated:
-    subscription, secret = await service.create_subscription(uow, ctx, subscription=body)
+async def create_subscription(body: SubscriptionIn, uow: UnitOfWorkDep, context: AlertsContextDep, _: Manage) -> SubscriptionCreated:
+    subscription, secret = await service.create_subscription(uow, context=context, subscription=body)
     await uow.commit()
     return SubscriptionCreated(**SubscriptionOut.model_validate(subscription).model_dump(), secret=secret)
 
@@ -47,8 +47,8 @@ async def get_subscription(subscription_id: PathId, uow: UnitOfWorkDep, _: Manag
 
 
 @router.patch("/subscriptions/{subscription_id}", response_model=SubscriptionOut, summary="Change, disable or re-enable a subscription")
-async def update_subscription(subscription_id: PathId, body: SubscriptionPatch, uow: UnitOfWorkDep, ctx: ContextDep, _: Manage) -> SubscriptionOut:
-    subscription = await service.update_subscription(uow, ctx, subscription_id=subscription_id, patch=body)
+async def update_subscription(subscription_id: PathId, body: SubscriptionPatch, uow: UnitOfWorkDep, context: AlertsContextDep, _: Manage) -> SubscriptionOut:
+    subscription = await service.update_subscription(uow, context=context, subscription_id=subscription_id, patch=body)
     await uow.commit()
     return SubscriptionOut.model_validate(subscription)
 
@@ -77,13 +77,13 @@ async def get_delivery(delivery_id: PathId, uow: UnitOfWorkDep, _: Manage) -> De
 
 
 @router.post("/deliveries/{delivery_id}/redeliver", response_model=DeliveryOut, summary="Send again (same webhook-id), with a fresh retry period")
-async def redeliver(delivery_id: PathId, uow: UnitOfWorkDep, ctx: ContextDep, _: Manage) -> DeliveryOut:
-    delivery = await service.redeliver(uow, ctx, delivery_id=delivery_id)
+async def redeliver(delivery_id: PathId, uow: UnitOfWorkDep, context: AlertsContextDep, _: Manage) -> DeliveryOut:
+    delivery = await service.redeliver(uow, context=context, delivery_id=delivery_id)
     await uow.commit()
     return DeliveryOut.model_validate(delivery)
 
 
 @router.post("/dispatch", response_model=DispatchResult, summary="Send the due deliveries now")
-async def dispatch_now(request: Request, ctx: ContextDep, _: Manage) -> DispatchResult:
-    async with jobs.webhook_client(ctx) as client:
+async def dispatch_now(request: Request, context: AlertsContextDep, _: Manage) -> DispatchResult:
+    async with jobs.webhook_client(context=context) as client:
         return DispatchResult(attempted=await jobs.dispatch_once(request.app.state.runtime, client))

@@ -8,10 +8,10 @@ import json
 import socket
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from creditguard_alerts.buyers.models import BuyerProfile
 from creditguard_alerts.buyers.repository import BuyerRepository
-from creditguard_alerts.context import ServiceContext
+from creditguard_alerts.context import AlertsContext
 from creditguard_alerts.webhooks import rules
 from creditguard_alerts.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 from creditguard_alerts.webhooks.repository import PENDING, WebhookRepository
@@ -32,7 +32,7 @@ DELIVERED, FAILED = "delivered", "failed"
 SEND_CONCURRENCY = 16
 
 
-async def check_target(url: str, ctx: ServiceContext) -> None:
+async def check_target(url: str, context: AlertsContext) -> None:
     """Refuse anything but http(s) to addresses outside private, loopback, link-local, multicast and
     reserved ranges (unless an allowed network admits them). Every address the host resolves to counts."""
     parts = urlsplit(url)
@@ -48,14 +48,14 @@ async def check_target(url: str, ctx: ServiceContext) -> None:
     except (socket.gaierror, ValueError, UnicodeError) as exc:
         raise Unprocessable(f"The webhook host {parts.hostname} cannot be resolved ({exc}).", field="url") from None
     for address in {info[4][0] for info in resolved}:
-        reason = rules.unsafe_address(str(address), ctx.settings.allowed_networks)
+        reason = rules.unsafe_address(str(address), context.settings.allowed_networks)
         if reason is not None:
             raise Unprocessable(f"Webhook target {parts.hostname} refused: {reason}.", field="url")
 
 
-async def create_subscription(uow: UnitOfWork, ctx: ServiceContext, *, subscription: SubscriptionIn) -> tuple[WebhookSubscription, str]:
+async def create_subscription(uow: UnitOfWork, *, context: AlertsContext, subscription: SubscriptionIn) -> tuple[WebhookSubscription, str]:
     """The new subscription and its signing secret, which is stored encrypted only."""
-    await check_target(subscription.url, ctx)
+    await check_target(subscription.url, context)
     secret = rules.new_secret()
     entity = WebhookSubscription(
         id=f"sub_{uuid.uuid4().hex}",
@@ -63,11 +63,11 @@ async def create_subscription(uow: UnitOfWork, ctx: ServiceContext, *, subscript
         description=subscription.description,
         event_types=sorted(set(subscription.event_types)),
         filter=subscription.filter.model_dump(mode="json", exclude_none=True),
-        secret_encrypted=ctx.settings.secret_keys.encrypt(secret),
+        secret_encrypted=context.settings.secret_keys.encrypt(secret),
         enabled=True,
         disabled_reason=None,
-        created_at=ctx.now,
-        updated_at=ctx.now,
+        created_at=context.now,
+        updated_at=context.now,
     )
     await WebhookRepository(uow.session).add(entity)
     return entity, secret
@@ -95,10 +95,10 @@ async def list_subscriptions(uow: UnitOfWork) -> list[WebhookSubscription]:
     return await WebhookRepository(uow.session).subscriptions()
 
 
-async def update_subscription(uow: UnitOfWork, ctx: ServiceContext, *, subscription_id: str, patch: SubscriptionPatch) -> WebhookSubscription:
+async def update_subscription(uow: UnitOfWork, *, context: AlertsContext, subscription_id: str, patch: SubscriptionPatch) -> WebhookSubscription:
     subscription = await get_subscription(uow, subscription_id=subscription_id)
     if patch.url is not None:
-        await check_target(patch.url, ctx)
+        await check_target(patch.url, context)
         subscription.url = patch.url
     if patch.event_types is not None:
         subscription.event_types = sorted(set(patch.event_types))
@@ -109,10 +109,10 @@ async def update_subscription(uow: UnitOfWork, ctx: ServiceContext, *, subscript
     if patch.enabled is True and not subscription.enabled:
         subscription.enabled, subscription.disabled_reason = True, None
         # What waited while it was disabled gets a fresh retry period.
-        await WebhookRepository(uow.session).restart_pending(subscription_id=subscription.id, now=ctx.now)
+        await WebhookRepository(uow.session).restart_pending(subscription_id=subscription.id, now=context.now)
     elif patch.enabled is False:
         subscription.enabled, subscription.disabled_reason = False, "disabled through the API"
-    subscription.updated_at = ctx.now
+    subscription.updated_at = context.now
     return subscription
 
 
@@ -135,8 +135,8 @@ def _buyer_view(buyer_id: str | None, buyer: BuyerProfile | None) -> dict[str, A
 
 async def publish(
     uow: UnitOfWork,
-    ctx: ServiceContext,
     *,
+    context: AlertsContext,
     event_type: str,
     buyer_id: str | None,
     severity: str | None,
@@ -155,7 +155,7 @@ async def publish(
         message_id = f"msg_{uuid.uuid4().hex}"
         body = {
             "type": event_type,
-            "timestamp": ctx.now.isoformat(),
+            "timestamp": context.now.isoformat(),
             "data": {**data, "buyer": _buyer_view(buyer_id, buyer), "account_owner": account_owner, "links": links},
         }
         await repository.add(
@@ -167,9 +167,9 @@ async def publish(
                 payload=json.dumps(body, separators=(",", ":"), default=str),
                 status=PENDING,
                 attempts=0,
-                next_attempt_at=ctx.now,
-                created_at=ctx.now,
-                retry_started_at=ctx.now,
+                next_attempt_at=context.now,
+                created_at=context.now,
+                retry_started_at=context.now,
             )
         )
     return len(matching)
@@ -187,26 +187,26 @@ class AttemptOutcome:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-async def _refusal(url: str, ctx: ServiceContext) -> str | None:
+async def _refusal(url: str, *, context: AlertsContext) -> str | None:
     try:
-        await check_target(url, ctx)
+        await check_target(url, context)
     except Unprocessable as exc:
         return exc.detail
     return None
 
 
-def _decrypted(token: str, ctx: ServiceContext) -> tuple[str, str | None]:
+def _decrypted(token: str, *, context: AlertsContext) -> tuple[str, str | None]:
     """The signing secret, or why it cannot be had: then nothing is sent, and the attempt says so."""
     try:
-        return ctx.settings.secret_keys.decrypt(token), None
+        return context.settings.secret_keys.decrypt(token), None
     except SecretUnreadable as exc:
         return "", f"the subscription's signing secret cannot be decrypted: {exc}"
 
 
 async def _send(
     client: aiohttp.ClientSession,
-    ctx: ServiceContext,
     *,
+    context: AlertsContext,
     delivery_id: str,
     url: str,
     secret: str,
@@ -234,65 +234,69 @@ async def _send(
         error = None if 200 <= status < 300 else f"HTTP {status}"
         return AttemptOutcome(delivery_id, status, error, time.perf_counter() - started)
     except TimeoutError:
-        return AttemptOutcome(delivery_id, None, f"no answer within {ctx.settings.webhook_timeout_seconds} s", time.perf_counter() - started)
+        return AttemptOutcome(delivery_id, None, f"no answer within {context.settings.webhook_timeout_seconds} s", time.perf_counter() - started)
     except aiohttp.ClientError as exc:
         return AttemptOutcome(delivery_id, None, f"{exc.__class__.__name__}: {exc}"[:1000], time.perf_counter() - started)
 
 
-GaveUpHandler = Callable[[UnitOfWork, ServiceContext, WebhookSubscription, str], Awaitable[None]]
+class GaveUpHandler(Protocol):
+    """Told, in the transaction that records it, that a subscription was disabled after its retries ran out."""
+
+    async def __call__(self, uow: UnitOfWork, *, context: AlertsContext, subscription: WebhookSubscription, reason: str) -> None: ...
 
 
 async def dispatch_due(
     *,
     uow_factory: UnitOfWorkFactory,
-    context: Callable[[], ServiceContext],
+    context_now: Callable[[], AlertsContext],
     client: aiohttp.ClientSession,
     on_subscription_disabled: GaveUpHandler,
 ) -> int:
-    """Send every due delivery once: claim (lease), send without a transaction open, record the outcome."""
-    ctx = context()
-    lease_until = ctx.now + timedelta(seconds=ctx.settings.webhook_timeout_seconds + 30)
+    """Send every due delivery once: claim (lease), send without a transaction open, record the
+    outcome. Two transactions with the sends between them: each reads the clock (``context_now``)."""
+    context = context_now()
+    lease_until = context.now + timedelta(seconds=context.settings.webhook_timeout_seconds + 30)
     async with uow_factory() as uow:
         repository = WebhookRepository(uow.session)
-        due = await repository.due(now=ctx.now, limit=ctx.settings.webhook_batch_size)
-        leased = await repository.lease(delivery_ids=[delivery.id for delivery, _ in due], now=ctx.now, until=lease_until) if due else set()
+        due = await repository.due(now=context.now, limit=context.settings.webhook_batch_size)
+        leased = await repository.lease(delivery_ids=[delivery.id for delivery, _ in due], now=context.now, until=lease_until) if due else set()
         claimed = [(delivery.id, subscription.url, subscription.secret_encrypted, delivery.payload) for delivery, subscription in due if delivery.id in leased]
         await uow.commit()
     if not claimed:
         return 0
     # Each target is resolved again at send time, once per pass (not once per delivery): a name
     # that pointed outside when subscribed may point inside now.
-    refusals = {url: await _refusal(url, ctx) for url in {url for _, url, _, _ in claimed}}
-    secrets = {token: _decrypted(token, ctx) for token in {token for _, _, token, _ in claimed}}
+    refusals = {url: await _refusal(url, context=context) for url in {url for _, url, _, _ in claimed}}
+    secrets = {token: _decrypted(token, context=context) for token in {token for _, _, token, _ in claimed}}
     limit = asyncio.Semaphore(SEND_CONCURRENCY)
 
     async def send(item: tuple[str, str, str, str]) -> AttemptOutcome:
         async with limit:
             delivery_id, url, token, payload = item
             secret, unreadable = secrets[token]
-            return await _send(client, ctx, delivery_id=delivery_id, url=url, secret=secret, payload=payload, refusal=refusals[url] or unreadable)
+            return await _send(client, context=context, delivery_id=delivery_id, url=url, secret=secret, payload=payload, refusal=refusals[url] or unreadable)
 
     outcomes = await asyncio.gather(*(send(item) for item in claimed))
     async with uow_factory() as uow:
-        ctx = context()
+        context = context_now()
         await WebhookRepository(uow.session).load_deliveries([outcome.delivery_id for outcome in outcomes])
         for outcome in outcomes:
-            await _record(uow, ctx, outcome=outcome, on_subscription_disabled=on_subscription_disabled)
+            await _record(uow, context=context, outcome=outcome, on_subscription_disabled=on_subscription_disabled)
         await uow.commit()
     return len(outcomes)
 
 
-async def _record(uow: UnitOfWork, ctx: ServiceContext, *, outcome: AttemptOutcome, on_subscription_disabled: GaveUpHandler) -> None:
+async def _record(uow: UnitOfWork, *, context: AlertsContext, outcome: AttemptOutcome, on_subscription_disabled: GaveUpHandler) -> None:
     repository = WebhookRepository(uow.session)
     delivery = await repository.delivery(outcome.delivery_id)
     if delivery is None or delivery.status != PENDING:
         return
-    metrics = ctx.metrics
+    metrics = context.metrics
     metrics.webhook_duration.labels(metrics.service).observe(outcome.duration_seconds)
     await repository.add(
         WebhookAttempt(
             delivery_id=delivery.id,
-            attempted_at=ctx.now,
+            attempted_at=context.now,
             status_code=outcome.status_code,
             error=outcome.error,
             duration_seconds=outcome.duration_seconds,
@@ -300,24 +304,24 @@ async def _record(uow: UnitOfWork, ctx: ServiceContext, *, outcome: AttemptOutco
         )
     )
     delivery.attempts += 1
-    delivery.last_attempt_at, delivery.last_status_code, delivery.last_error = ctx.now, outcome.status_code, outcome.error
+    delivery.last_attempt_at, delivery.last_status_code, delivery.last_error = context.now, outcome.status_code, outcome.error
     if outcome.succeeded:
-        delivery.status, delivery.delivered_at, delivery.next_attempt_at = DELIVERED, ctx.now, None
+        delivery.status, delivery.delivered_at, delivery.next_attempt_at = DELIVERED, context.now, None
         metrics.webhook_deliveries.labels(metrics.service, "delivered").inc()
         return
-    settings = ctx.settings
-    if ctx.now - delivery.retry_started_at >= timedelta(seconds=settings.webhook_retry_period_seconds):
+    settings = context.settings
+    if context.now - delivery.retry_started_at >= timedelta(seconds=settings.webhook_retry_period_seconds):
         delivery.status, delivery.next_attempt_at = FAILED, None
         metrics.webhook_deliveries.labels(metrics.service, "gave_up").inc()
         subscription = await repository.subscription(delivery.subscription_id)
         if subscription is not None and subscription.enabled:
             reason = f"delivery {delivery.id} failed for {settings.webhook_retry_period_seconds:.0f}s: {outcome.error}"
-            subscription.enabled, subscription.disabled_reason, subscription.updated_at = False, reason, ctx.now
-            await on_subscription_disabled(uow, ctx, subscription, reason)
+            subscription.enabled, subscription.disabled_reason, subscription.updated_at = False, reason, context.now
+            await on_subscription_disabled(uow, context=context, subscription=subscription, reason=reason)
         return
     metrics.webhook_deliveries.labels(metrics.service, "failed_attempt").inc()
     delay = rules.retry_delay_seconds(attempts=delivery.attempts, base=settings.webhook_retry_base_seconds, cap=settings.webhook_retry_max_delay_seconds)
-    delivery.next_attempt_at = ctx.now + timedelta(seconds=delay)
+    delivery.next_attempt_at = context.now + timedelta(seconds=delay)
 
 
 async def page_deliveries(uow: UnitOfWork, *, subscription_id: str, status: str | None, limit: int, offset: int) -> tuple[list[WebhookDelivery], int]:
@@ -333,10 +337,10 @@ async def get_delivery(uow: UnitOfWork, *, delivery_id: str) -> tuple[WebhookDel
     return delivery, await repository.attempts(delivery_id)
 
 
-async def redeliver(uow: UnitOfWork, ctx: ServiceContext, *, delivery_id: str) -> WebhookDelivery:
+async def redeliver(uow: UnitOfWork, *, context: AlertsContext, delivery_id: str) -> WebhookDelivery:
     """Send again now, with the same message id, and a fresh retry period."""
     delivery, _ = await get_delivery(uow, delivery_id=delivery_id)
     if delivery.status == PENDING:
         raise Conflict(f"Delivery {delivery_id} is still being retried; it is due at {delivery.next_attempt_at}.")
-    delivery.status, delivery.next_attempt_at, delivery.retry_started_at, delivery.delivered_at = PENDING, ctx.now, ctx.now, None
+    delivery.status, delivery.next_attempt_at, delivery.retry_started_at, delivery.delivered_at = PENDING, context.now, context.now, None
     return delivery
