@@ -6,17 +6,38 @@ import argparse
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
+from typing import ClassVar, Protocol
+
+from pydantic_settings import SettingsConfigDict
 
 from creditguard_shared.database import is_sqlite
 from creditguard_shared.migrations import upgrade_to_head
-from creditguard_shared.settings import ServiceSettingsMixin
+
+
+class ServedSettings(Protocol):
+    """What the command line reads of a service's settings: every ``ServiceSettingsMixin`` has it, and so
+    has the console's own ``Settings`` (no broker, no outbox). ``workers`` is optional (the console has none)."""
+
+    model_config: ClassVar[SettingsConfigDict]
+
+    @property
+    def service_name(self) -> str: ...
+
+    @property
+    def database_url(self) -> str: ...
+
+    @property
+    def host(self) -> str: ...
+
+    @property
+    def port(self) -> int: ...
 
 
 def migrations_dir(package: str) -> Path:
     return Path(str(resources.files(package).joinpath("migrations")))
 
 
-def run_service_cli(argv: list[str] | None, *, settings_factory: Callable[[], ServiceSettingsMixin], app_path: str, package: str) -> int:
+def run_service_cli(argv: list[str] | None, *, settings_factory: Callable[[], ServedSettings], app_path: str, package: str) -> int:
     settings = settings_factory()
     parser = argparse.ArgumentParser(prog=f"creditguard-{settings.service_name}")
     sub = parser.add_subparsers(dest="command", required=True)

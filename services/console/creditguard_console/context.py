@@ -36,3 +36,13 @@ def console_context(request: Request) -> ConsoleContext:
 
 
 ContextDep = Annotated[ConsoleContext, Depends(console_context)]
+
+
+def services_client(context: ContextDep) -> Upstream:
+    """The client of the three services, which the lifespan opens: a route reached before it (or after it) has none."""
+    if context.upstream is None:
+        raise RuntimeError("the console's services client is not open: the app's lifespan has not started")
+    return context.upstream
+
+
+UpstreamDep = Annotated[Upstream, Depends(services_client)]

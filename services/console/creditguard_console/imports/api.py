@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from starlette.datastructures import UploadFile
 
-from creditguard_console.context import ContextDep
+from creditguard_console.context import ContextDep, UpstreamDep
 from creditguard_console.imports import rules, service
 from creditguard_console.pages import CheckedForm, Me, render, require
 from creditguard_console.people.rules import Permission
@@ -36,14 +36,14 @@ async def _file_text(form: CheckedForm) -> str:
 
 
 @router.post("/imports/limits/preview", response_class=HTMLResponse)
-async def import_preview(request: Request, me: Me, form: CheckedForm, context: ContextDep) -> HTMLResponse:
+async def import_preview(request: Request, me: Me, form: CheckedForm, context: ContextDep, upstream: UpstreamDep) -> HTMLResponse:
     require(me, Permission.MANAGE_LIMITS)
     try:
         text = await _file_text(form)
         lines = rules.parse(text, max_rows=context.settings.import_max_rows)
     except rules.FileProblem as problem:
         return render(request, "import.html", me=me, file_problem=str(problem), status_code=422)
-    preview = await service.preview(context.upstream, person=me.person, lines=lines)
+    preview = await service.preview(upstream, person=me.person, lines=lines)
     return render(
         request,
         "import_preview.html",
@@ -56,11 +56,11 @@ async def import_preview(request: Request, me: Me, form: CheckedForm, context: C
 
 
 @router.post("/imports/limits/apply", response_class=HTMLResponse)
-async def import_apply(request: Request, me: Me, form: CheckedForm, context: ContextDep) -> HTMLResponse:
+async def import_apply(request: Request, me: Me, form: CheckedForm, context: ContextDep, upstream: UpstreamDep) -> HTMLResponse:
     require(me, Permission.MANAGE_LIMITS)
     try:
         lines = rules.parse(str(form.get("content") or ""), max_rows=context.settings.import_max_rows)
     except rules.FileProblem as problem:
         return render(request, "import.html", me=me, file_problem=str(problem), status_code=422)
-    results = await service.apply(context.upstream, person=me.person, lines=lines, default_reason="bulk import from the console")
+    results = await service.apply(upstream, person=me.person, lines=lines, default_reason="bulk import from the console")
     return render(request, "import_done.html", me=me, results=results, applied=sum(1 for r in results if r.outcome == "applied"))

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
-from creditguard_console.context import ContextDep
+from creditguard_console.context import ContextDep, UpstreamDep
 from creditguard_console.pages import CheckedForm, Me, csv_download, redirect, render, require, safe_next
 from creditguard_console.people.rules import Permission
 from creditguard_console.referrals import service
@@ -32,14 +32,14 @@ Filters = Annotated[QueueFilters, Depends(queue_filters)]
 
 
 @router.get("/referrals", response_class=HTMLResponse)
-async def referral_queue(request: Request, me: Me, context: ContextDep, filters: Filters) -> HTMLResponse:
-    page = await service.queue(context.upstream, person=me.person, filters=filters, now=context.clock.now())
+async def referral_queue(request: Request, me: Me, context: ContextDep, upstream: UpstreamDep, filters: Filters) -> HTMLResponse:
+    page = await service.queue(upstream, person=me.person, filters=filters, now=context.clock.now())
     return render(request, "referrals.html", me=me, page=page, filters=filters, sort_labels=SORT_LABELS, reason_codes=service.REASON_CODES)
 
 
 @router.get("/referrals.csv")
-async def referral_queue_csv(me: Me, context: ContextDep, filters: Filters) -> Response:
-    rows = await service.whole_queue(context.upstream, person=me.person, filters=filters, now=context.clock.now(), cap=EXPORT_CAP)
+async def referral_queue_csv(me: Me, context: ContextDep, upstream: UpstreamDep, filters: Filters) -> Response:
+    rows = await service.whole_queue(upstream, person=me.person, filters=filters, now=context.clock.now(), cap=EXPORT_CAP)
     return csv_download(
         "referrals.csv",
         [
@@ -93,7 +93,7 @@ async def referral_queue_csv(me: Me, context: ContextDep, filters: Filters) -> R
 
 
 @router.post("/referrals/{check_id}/decision")
-async def decide(check_id: str, me: Me, form: CheckedForm, context: ContextDep) -> Response:
+async def decide(check_id: str, me: Me, form: CheckedForm, upstream: UpstreamDep) -> Response:
     require(me, Permission.DECIDE)
     back = safe_next(str(form.get("next") or ""), "/referrals")
     decision, comment = str(form.get("decision") or ""), str(form.get("comment") or "").strip()
@@ -101,5 +101,5 @@ async def decide(check_id: str, me: Me, form: CheckedForm, context: ContextDep) 
         return redirect(back, error="Choose approve or reject.")
     if not comment:
         return redirect(back, error="A decision needs a comment.")
-    check = await service.decide(context.upstream, person=me.person, check_id=check_id, decision=decision, comment=comment[:1000])
+    check = await service.decide(upstream, person=me.person, check_id=check_id, decision=decision, comment=comment[:1000])
     return redirect(back, notice=f"Order {check['order_id']} {decision} by {check['decided_by']}.")
