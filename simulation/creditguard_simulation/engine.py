@@ -7,7 +7,7 @@ gives the counterfactual."""
 from __future__ import annotations
 
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -104,7 +104,7 @@ class RunResult:
     wall_seconds: float = 0.0
     setup_seconds: float = 0.0
     # Wall time of each step of the simulated days, summed over the run: where a slow run waits.
-    seconds_by_phase: Counter = field(default_factory=Counter)
+    seconds_by_phase: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
     # Wall time of each simulated day, in order: shows whether days grow slower as the book fills.
     seconds_by_day: list[float] = field(default_factory=list)
 
@@ -119,6 +119,7 @@ class RunResult:
 @dataclass
 class _Referral:
     record: OrderRecord
+    check_id: str
     decide_on: int
 
 
@@ -172,7 +173,7 @@ class Simulation:
         relationships = {b.buyer_id: b.relationship_since for b in self.book.values() if not b.is_new and b.relationship_since}
         return invoices, History(invoices=[i.document for i in invoices], payments=payments, relationships=relationships, history_days=self.config.history_days)
 
-    async def run(self, *, on_day: Callable[[int], None] | None = None) -> RunResult:
+    async def run(self, *, on_day: Callable[[int], object] | None = None) -> RunResult:
         started = time.perf_counter()
         grades = await self.system.set_up([b for b in self.book.values() if not b.is_new], self.history)
         self.result = RunResult(system=self.system.name, config=self.config, grades=grades, insured_buyers={b.buyer_id: b.insured for b in self.book.values()})
@@ -312,7 +313,7 @@ class Simulation:
                 else:
                     invoices.append(self._invoice(record, amount, day))
             elif check.decision == "referred" and check.check_id:
-                self._referrals.append(_Referral(record=record, decide_on=day + policies.REFERRAL_DELAY_DAYS))
+                self._referrals.append(_Referral(record=record, check_id=check.check_id, decide_on=day + policies.REFERRAL_DELAY_DAYS))
             else:
                 record.outcome, record.decided_day = "rejected", day
         return invoices
@@ -346,19 +347,21 @@ class Simulation:
                 usual_days_late=self._usual_days_late(order.buyer_id, day),
                 available=available.get(order.buyer_id),
             )
-            if ruling.approve and available.get(order.buyer_id) is not None:
+            left = available.get(order.buyer_id)
+            if ruling.approve and left is not None:
                 # The approval uses up credit for the next referral of the same buyer today.
-                available[order.buyer_id] -= order.amount  # type: ignore[operator]
-            rulings.append((referral.record, ruling))
+                available[order.buyer_id] = left - order.amount
+            rulings.append((referral, ruling))
         accepted = await self.system.decide_referrals(
             [
-                ReferralDecision(check_id=record.check.check_id, order_id=record.order.order_id, approve=ruling.approve, comment=ruling.comment)  # type: ignore[union-attr]
-                for record, ruling in rulings
+                ReferralDecision(check_id=referral.check_id, order_id=referral.record.order.order_id, approve=ruling.approve, comment=ruling.comment)
+                for referral, ruling in rulings
             ]
         )
         invoices = []
-        for record, ruling in rulings:
-            if ruling.approve and record.check.check_id in accepted:  # type: ignore[union-attr]
+        for referral, ruling in rulings:
+            record = referral.record
+            if ruling.approve and referral.check_id in accepted:
                 invoices.append(self._invoice(record, record.order.amount, day))
             else:
                 record.outcome, record.decided_day = "rejected", day
@@ -374,15 +377,16 @@ class Simulation:
                 self.result.insurer_reports.setdefault(alert.buyer_id, alert.day)
         for prompt in signals.insurer_prompts:
             self.result.insurer_reports.setdefault(prompt.buyer_id, prompt.day)
-        promises = []
+        promises: list[Promise] = []
         for case in signals.open_cases:
             self.result.cases_seen.add(case.case_id)
             self.result.case_buyers.add(case.buyer_id)
             if case.case_id in self._promised_cases:
                 continue
             self._promised_cases.add(case.case_id)
-            promises.append(self._promise(case, day))
-        promises = [p for p in promises if p is not None]
+            promise = self._promise(case, day)
+            if promise is not None:
+                promises.append(promise)
         self.result.promises.extend(promises)
         await self.system.record_promises(promises)
 

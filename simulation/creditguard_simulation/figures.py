@@ -175,6 +175,8 @@ def compute_figures(creditguard: RunResult, counterfactual: RunResult) -> Figure
     good = [r for r in creditguard.orders if r.order.buyer_id not in defaulters]
     bad = [r for r in creditguard.orders if r.order.buyer_id in defaulters]
     delayed = [r for r in good if r.decision == "referred" and r.outcome == "invoiced"]
+    # An invoiced order has its decision day.
+    delay_days = [r.decided_day - r.order.day for r in delayed if r.decided_day is not None]
     leads = [d.day - d.first_warning_day for d in creditguard.defaults.values() if d.first_warning_day is not None and d.first_warning_day < d.day]
     in_time, missed = _claims(creditguard)
     cf_in_time, cf_missed = _claims(counterfactual)
@@ -192,7 +194,7 @@ def compute_figures(creditguard: RunResult, counterfactual: RunResult) -> Figure
         good_turned_away_reasons=_by_reason([r for r in good if r.outcome in ("rejected", "walked_away")]),
         largest_good_turned_away=_largest(creditguard, [r for r in good if r.outcome in ("rejected", "walked_away")]),
         good_delayed=_orders(delayed),
-        good_delay_days_mean=statistics.fmean([r.decided_day - r.order.day for r in delayed]) if delayed else 0.0,
+        good_delay_days_mean=statistics.fmean(delay_days) if delay_days else 0.0,
         bad_stopped=_orders([r for r in bad if r.outcome in ("rejected", "walked_away")]),
         creditguard_dso=days_sales_outstanding(creditguard),
         counterfactual_dso=days_sales_outstanding(counterfactual),

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -63,7 +63,7 @@ class ApiResponse:
         return json.loads(self.body)
 
 
-class ApiProblems(Counter):
+class ApiProblems(Counter[tuple[str, str]]):
     """Calls that did not answer as the API promised, by route and status: the report lists them."""
 
     def lines(self) -> list[str]:
@@ -79,9 +79,9 @@ class LiveSystem:
         self.calendar = SimulatedCalendar(start=config.start, days=config.days)
         self.receiver = receiver
         self.problems = ApiProblems()
-        self.seconds_by_route: Counter = Counter()
-        self.calls_by_route: Counter = Counter()
-        self.retries: Counter = Counter()
+        self.seconds_by_route: defaultdict[str, float] = defaultdict(float)
+        self.calls_by_route: Counter[str] = Counter()
+        self.retries: Counter[str] = Counter()
         self.checks: list[CheckOutcome] = []
         # Each buyer's probability of default when it was first graded.
         self.pds: dict[str, float] = {}

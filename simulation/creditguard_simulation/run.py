@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -109,7 +109,10 @@ async def invariant_violations(run: RunResult, live: LiveSystem) -> list[str]:
     violations.extend(
         f"order {check.order_id} approved with exposure {check.exposure_after} above the limit {check.limit_amount}"
         for check in live.checks
-        if check.decision in ("approved", "approved_with_conditions") and check.limit_amount is not None and check.exposure_after > check.limit_amount
+        if check.decision in ("approved", "approved_with_conditions")
+        and check.limit_amount is not None
+        and check.exposure_after is not None
+        and check.exposure_after > check.limit_amount
     )
     return violations
 
@@ -174,9 +177,9 @@ async def run_book(
     api_problems = live.problems.lines()
     timings = [
         f"{route}: {live.calls_by_route[route]} calls, {seconds / live.calls_by_route[route] * 1000:.1f} ms mean"
-        for route, seconds in live.seconds_by_route.most_common()
+        for route, seconds in _largest_first(live.seconds_by_route)
     ]
-    phases = [f"{phase}: {seconds:.1f} s" for phase, seconds in creditguard.seconds_by_phase.most_common()]
+    phases = [f"{phase}: {seconds:.1f} s" for phase, seconds in _largest_first(creditguard.seconds_by_phase)]
     notes = [
         (
             f"the live run took {creditguard.wall_seconds:.0f} s of wall time: {creditguard.setup_seconds:.0f} s setting up and importing the book, "
@@ -224,15 +227,31 @@ async def simulate(
     ``sweep`` a book of ``sweep_buyers`` under each risk appetite. Writes the report to ``out_dir``."""
     companies = load_companies(data_path)
     economics = economics or CompanyEconomics(margin=config.margin)
-    common = {"companies": companies, "stack": stack, "economics": economics, "concurrency": concurrency, "progress": progress}
-    base = await run_book(config=config, risk_appetite=risk_appetite, label=str(config.scenario), **common)
+
+    async def book(config: BookConfig, risk_appetite: Decimal | None, label: str) -> Outcome:
+        return await run_book(
+            config=config,
+            companies=companies,
+            stack=stack,
+            economics=economics,
+            risk_appetite=risk_appetite,
+            label=label,
+            concurrency=concurrency,
+            progress=progress,
+        )
+
+    base = await book(config, risk_appetite, str(config.scenario))
     worse = None
     if downturn and config.scenario is not Scenario.DOWNTURN:
-        worse = await run_book(config=replace(config, scenario=Scenario.DOWNTURN), risk_appetite=risk_appetite, label="downturn", **common)
+        worse = await book(replace(config, scenario=Scenario.DOWNTURN), risk_appetite, "downturn")
     sweep_config = replace(config, buyers=sweep_buyers or config.buyers)
-    points = [await run_book(config=sweep_config, risk_appetite=appetite, label=f"appetite-{appetite}", **common) for appetite in sweep]
+    points = [await book(sweep_config, appetite, f"appetite-{appetite}") for appetite in sweep]
     report = write_report(base=base, downturn=worse, sweep=points, economics=economics, out_dir=out_dir, command=command) if out_dir else None
     return Demo(base=base, downturn=worse, sweep=points, report=report)
+
+
+def _largest_first(seconds: Mapping[str, float]) -> list[tuple[str, float]]:
+    return sorted(seconds.items(), key=lambda item: item[1], reverse=True)
 
 
 def _day_times(seconds_by_day: list[float]) -> str:
