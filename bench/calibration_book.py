@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import defaultdict
+from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "services" / "scoring"))
@@ -30,10 +31,12 @@ from creditguard_scoring.assessment import rules
 from creditguard_scoring.assessment.service import MISSING_RATIO_POLICY, AssessmentContext, load_risk_tables
 from creditguard_scoring.calibration import rules as calibration_rules
 from creditguard_scoring.financial_model import load_scorecard
+from creditguard_scoring.metrics import ScoringMetrics
 from creditguard_scoring.models.payment_behaviour import PaymentExperience
 from creditguard_scoring.payment_behaviour.rules import summarise
 from creditguard_scoring.settings import Settings
 from creditguard_scoring.statements.rules import compute_ratios, statement_problems
+from creditguard_shared.metrics import ServiceMetrics
 from creditguard_simulation.behaviour import payment_schedule
 from creditguard_simulation.book import BookConfig, generate_book
 from creditguard_simulation.calendar import SimulatedCalendar
@@ -131,9 +134,10 @@ def main() -> None:
         portfolio_base_rate=settings.portfolio_base_rate,
         stale_after_days=settings.statement_stale_after_days,
         max_reasons=settings.max_reasons,
-        debounce=None,
-        max_delay=None,
-        metrics=None,  # type: ignore[arg-type]
+        # What only the service's reassessment uses, as the service sets it: this script assesses directly.
+        debounce=timedelta(seconds=settings.rescore_debounce_seconds),
+        max_delay=timedelta(seconds=settings.rescore_max_delay_seconds),
+        metrics=ScoringMetrics(ServiceMetrics("scoring")),
     )
     calibration = calibration_rules.Calibration.from_settings(settings)
     results = assess_book(book, context=context, calibration=calibration, config=config, history=args.history)

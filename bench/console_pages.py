@@ -151,7 +151,10 @@ async def settled(system, *, timeout: float = 900) -> None:
 async def signed_in(base_url: str, person: dict) -> httpx.AsyncClient:
     client = httpx.AsyncClient(base_url=base_url, timeout=30, headers={"Accept": "text/html"})
     form = await client.get("/login")
-    response = await client.post("/login", data={"email": person["email"], "password": person["password"], "csrf_token": CSRF.search(form.text).group(1)})
+    token = CSRF.search(form.text)
+    if token is None:
+        raise RuntimeError(f"the sign-in page has no CSRF token: {form.status_code} {form.text[:200]}")
+    response = await client.post("/login", data={"email": person["email"], "password": person["password"], "csrf_token": token.group(1)})
     assert response.status_code == 303, response.text
     return client
 

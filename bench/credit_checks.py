@@ -41,6 +41,7 @@ from pathlib import Path
 
 import asyncpg
 import uvloop
+from sqlalchemy import insert
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -99,9 +100,9 @@ async def seed(database_url: str, *, buyers: int, invoices_per_buyer: int) -> li
                 }
             )
     async with engine.begin() as connection:
-        await connection.execute(CreditAccount.__table__.insert(), accounts)
+        await connection.execute(insert(CreditAccount), accounts)
         for start in range(0, len(invoices), 5000):
-            await connection.execute(Invoice.__table__.insert(), invoices[start : start + 5000])
+            await connection.execute(insert(Invoice), invoices[start : start + 5000])
     await engine.dispose()
     return ids
 
@@ -238,7 +239,9 @@ async def raw_driver_floor(backend: str, url: str, key: str, buyers: list[str], 
     """The check's own statements through the raw driver (bench/credit_checks_raw_app.py), closed
     and open loop: the floor any data path for the check can reach on this database."""
     raw_url = url.replace("sqlite+aiosqlite:", "sqlite:").replace("postgresql+asyncpg:", "postgresql:")
-    variants = [("same statements", {})] + ([("five round trips", {"RAW_ROUND_TRIPS": "few"})] if backend == "postgresql" else [])
+    variants: list[tuple[str, dict[str, str]]] = [("same statements", {})]
+    if backend == "postgresql":
+        variants.append(("five round trips", {"RAW_ROUND_TRIPS": "few"}))
     for label, extra in variants:
         process, raw = serve("bench.credit_checks_raw_app:app", {"RAW_DATABASE_URL": raw_url, **extra}, factory=False)
         try:

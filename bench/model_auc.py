@@ -84,11 +84,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         total_secs += time.perf_counter() - t0
         total_rows += len(rows)
         # Altman Z'' is undefined when one of its 4 ratios is missing: compare on the rows where it is.
-        z = [altman_z(r) for r in rows]
-        keep = [i for i, v in enumerate(z) if v is not None]
+        z = [(i, v) for i, v in enumerate(altman_z(r) for r in rows) if v is not None]
+        keep = [i for i, _ in z]
         auc_model = roc_auc(labels, scores)
         auc_model_z = roc_auc([labels[i] for i in keep], [scores[i] for i in keep])
-        auc_altman = roc_auc([labels[i] for i in keep], [-z[i] for i in keep])
+        auc_altman = roc_auc([labels[i] for i in keep], [-v for _, v in z])
         print(f"{name:<16}{len(rows):>7}{sum(labels):>10}{auc_model:>11.4f}{len(keep):>8}{auc_model_z:>20.4f}{auc_altman:>12.4f}")
     if total_rows:
         # Throughput of the full explanation path too (predict builds the contributions).

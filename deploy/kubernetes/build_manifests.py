@@ -50,19 +50,24 @@ def _probe(path: str, port: int, *, period: int, failures: int) -> dict:
 def deployment(spec: ServiceSpec) -> dict:
     prefix = spec.name.upper()
     command = [f"creditguard-{spec.name}"]
+    env: list[dict[str, object]] = [
+        {"name": f"{prefix}_DATABASE_URL", "valueFrom": {"secretKeyRef": {"name": "creditguard-secrets", "key": f"{spec.name}-database-url"}}},
+        # The console checks no API keys; it holds one, to call the services on a person's behalf.
+        {"name": "CONSOLE_API_KEY", "valueFrom": {"secretKeyRef": {"name": "creditguard-secrets", "key": "console-api-key"}}}
+        if spec.name == CONSOLE
+        else {"name": f"{prefix}_API_KEYS_FILE", "value": "/etc/creditguard/api-keys.json"},
+    ]
+    if spec.name == "alerts":
+        # Encrypts webhook signing secrets at rest; the migrations need it too (0006 encrypts old ones).
+        secret_keys = {"secretKeyRef": {"name": "creditguard-secrets", "key": "alerts-webhook-secret-keys"}}
+        env.insert(1, {"name": "ALERTS_WEBHOOK_SECRET_KEYS", "valueFrom": secret_keys})
     container = {
         "name": spec.name,
         "image": IMAGE,
         "command": [*command, "serve", "--host", "0.0.0.0", "--port", str(spec.port)],
         "ports": [{"name": "http", "containerPort": spec.port}],
         "envFrom": [{"configMapRef": {"name": "creditguard-config"}}],
-        "env": [
-            {"name": f"{prefix}_DATABASE_URL", "valueFrom": {"secretKeyRef": {"name": "creditguard-secrets", "key": f"{spec.name}-database-url"}}},
-            # The console checks no API keys; it holds one, to call the services on a person's behalf.
-            {"name": "CONSOLE_API_KEY", "valueFrom": {"secretKeyRef": {"name": "creditguard-secrets", "key": "console-api-key"}}}
-            if spec.name == CONSOLE
-            else {"name": f"{prefix}_API_KEYS_FILE", "value": "/etc/creditguard/api-keys.json"},
-        ],
+        "env": env,
         # The console spools large CSV uploads to /tmp; the root filesystem stays read-only.
         "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}]
         if spec.name == CONSOLE
@@ -83,17 +88,12 @@ def deployment(spec: ServiceSpec) -> dict:
             "capabilities": {"drop": ["ALL"]},
         },
     }
-    if spec.name == "alerts":
-        # Encrypts webhook signing secrets at rest; the migrations need it too (0006 encrypts old ones).
-        container["env"].insert(
-            1, {"name": "ALERTS_WEBHOOK_SECRET_KEYS", "valueFrom": {"secretKeyRef": {"name": "creditguard-secrets", "key": "alerts-webhook-secret-keys"}}}
-        )
     migrate = {
         "name": "migrate",
         "image": IMAGE,
         # Replicas starting together serialise on an advisory lock inside the migration.
         "command": [*command, "migrate"],
-        "env": container["env"][:2] if spec.name == "alerts" else container["env"][:1],
+        "env": env[:2] if spec.name == "alerts" else env[:1],
         "securityContext": container["securityContext"],
         "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}},
     }
