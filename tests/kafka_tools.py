@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
-from pydantic import BaseModel
 
 from creditguard_shared.events.catalogue import topic_for
+from creditguard_shared.events.contracts import EventPayload
 from creditguard_shared.events.envelope import EventEnvelope, new_event
 
 
@@ -46,7 +46,7 @@ async def publish_raw(bootstrap_servers: str, topic: str, messages: list[tuple[b
         await producer.stop()
 
 
-async def publish_event(bootstrap_servers: str, payload: BaseModel, *, subject: str, source: str = "/erp/test") -> EventEnvelope:
+async def publish_event(bootstrap_servers: str, payload: EventPayload, *, subject: str, source: str = "/erp/test") -> EventEnvelope:
     envelope = new_event(source=source, payload=payload, subject=subject)
     await publish_raw(bootstrap_servers, topic_for(type(payload)).name, [(subject.encode(), envelope.to_bytes(), [])])
     return envelope

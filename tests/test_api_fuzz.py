@@ -41,6 +41,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
+from schemathesis.core.result import Err
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_headers_conformance,
@@ -231,16 +232,29 @@ async def seed_alerts(alerts: RunningService) -> dict[str, str]:
 
 @contextlib.asynccontextmanager
 async def console_over(*services: RunningService, database_url: str, api_key: str) -> AsyncIterator[RunningService]:
-    """The console in front of the running services, reaching them in-process."""
+    """The console in front of the three running services, reaching them in-process."""
     from creditguard_console.app import create_app
     from creditguard_console.settings import Settings
 
     await migrate("console", database_url)
-    urls = {f"{service.name}_url": f"http://{service.name}.test" for service in services}
-    settings = Settings(database_url=database_url, api_key=api_key, cookie_secure=False, log_json=False, portfolio_warm_up=False, **urls)
+    url = {service.name: f"http://{service.name}.test" for service in services}
+    settings = Settings(
+        database_url=database_url,
+        api_key=api_key,
+        cookie_secure=False,
+        log_json=False,
+        portfolio_warm_up=False,
+        scoring_url=url["scoring"],
+        limits_url=url["limits"],
+        alerts_url=url["alerts"],
+    )
     app = create_app(settings, clock=Clock(), transports={service.name: httpx.ASGITransport(app=service.app) for service in services})
     async with app.router.lifespan_context(app), httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://console.test") as client:
         yield RunningService(name="console", app=app, client=client, api_keys={"admin": api_key}, clock=app.state.clock)
+
+
+def _ascii(text: str | bytes) -> bytes:
+    return text if isinstance(text, bytes) else text.encode("ascii")
 
 
 class Fuzzer:
@@ -261,7 +275,13 @@ class Fuzzer:
         kwargs = case.as_transport_kwargs(base_url=str(self.client.base_url), headers=self.headers)
         kwargs.pop("auth", None)
         prepared = requests.Request(**kwargs).prepare()
-        request = self.client.request(prepared.method, prepared.url, headers=dict(prepared.headers), content=prepared.body)
+        assert prepared.method is not None and prepared.url is not None
+        # requests leaves a body as it was given (text or bytes); it streams nothing here.
+        body = prepared.body
+        assert body is None or isinstance(body, str | bytes), type(body)
+        # As bytes, the way httpx encodes the names and values it is given (ASCII).
+        headers = [(_ascii(name), _ascii(value)) for name, value in prepared.headers.items()]
+        request = self.client.request(prepared.method, prepared.url, headers=headers, content=body)
         return asyncio.run_coroutine_threadsafe(request, self.loop).result(timeout=60)
 
     def strategy(self, operation: Any, mode: GenerationMode) -> st.SearchStrategy:
@@ -289,7 +309,12 @@ class Fuzzer:
         fuzz()
 
     def operations(self) -> list[Any]:
-        return [result.ok() for result in self.schema.get_all_operations()]
+        operations = []
+        for result in self.schema.get_all_operations():
+            if isinstance(result, Err):
+                raise result.err()
+            operations.append(result.ok())
+        return operations
 
 
 def fuzz_everything(fuzzers: list[Fuzzer], *, reads: bool) -> list[str]:

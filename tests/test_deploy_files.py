@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _load(path: Path):
     spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec is not None and spec.loader is not None, f"{path} is not a Python file"
     module = importlib.util.module_from_spec(spec)
     sys.modules[path.stem] = module  # dataclasses look their module up while the file executes
     spec.loader.exec_module(module)

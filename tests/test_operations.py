@@ -58,14 +58,16 @@ async def _console_page(system: LocalSystem, path: str, *, wrong_password_first:
     async with httpx.AsyncClient(base_url=system.services["console"].base_url, timeout=15) as console:
         for password in (["not the password"] if wrong_password_first else []) + [person["password"]]:
             form = await console.get("/login")
-            token = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+            found = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+            assert found is not None, form.text
+            token = found.group(1)
             await console.post("/login", data={"email": person["email"], "password": password, "csrf_token": token})
         page = await console.get(path)
         assert page.status_code == 200, page.text
 
 
 def _dashboard_queries() -> list[tuple[str, str, str]]:
-    queries = []
+    queries: list[tuple[str, str, str]] = []
     for path in sorted((ROOT / "deploy/grafana/dashboards").glob("*.json")):
         for panel in json.loads(path.read_text())["panels"]:
             # Grafana fills $__rate_interval in; a one-minute window holds many 1 s scrapes here.

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import uuid
 from collections import Counter
+from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -32,7 +33,7 @@ LIMIT = Decimal("100000.00")
 
 
 @pytest.fixture
-async def postgres_database() -> tuple[str, str]:
+async def postgres_database() -> AsyncIterator[tuple[str, str]]:
     name = f"cg_test_workers_{uuid.uuid4().hex[:10]}"
     admin = await asyncpg.connect(POSTGRES_ADMIN_DSN)
     await admin.execute(f'CREATE DATABASE "{name}"')

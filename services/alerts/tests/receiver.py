@@ -49,13 +49,19 @@ class WebhookReceiver:
         if self.down:
             self.refused_ids.append(headers["webhook-id"])
             return Response(status_code=503)
+        signed = self._verified(body, headers)
+        self.accepted.append(Received(headers["webhook-id"], json.loads(body) if signed is None else signed, signed is not None))
+        return Response(status_code=400 if signed is None else 204)
+
+    def _verified(self, body: bytes, headers: dict[str, str]) -> dict[str, Any] | None:
+        """The payload of a delivery signed with the subscription's secret; None when it is not (or no secret is set yet)."""
+        if self.secret is None:
+            return None
         try:
-            payload = Webhook(self.secret).verify(body, headers)
-            verified = True
+            payload: dict[str, Any] = Webhook(self.secret).verify(body, headers)
         except Exception:  # noqa: BLE001 - an unverifiable delivery is recorded as such and answered 400
-            payload, verified = json.loads(body), False
-        self.accepted.append(Received(headers["webhook-id"], payload, verified))
-        return Response(status_code=204 if verified else 400)
+            return None
+        return payload
 
 
 async def start_receiver() -> tuple[WebhookReceiver, uvicorn.Server, asyncio.Task]:

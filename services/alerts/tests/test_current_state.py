@@ -188,7 +188,7 @@ async def test_alerts_follow_their_condition_and_the_silent_rules_fire(alerts, b
     for buyer_id in book:
         await publish_event(servers, exposure(buyer_id, "1000.00", limit="5000.00", currency="USD"), subject=buyer_id)
 
-    async def industry_alerts(expected: list[str]) -> list[dict]:
+    async def industry_alerts(expected: list[tuple[str, float]]) -> list[dict]:
         found = [a for a in await alerts_of(alerts, None, "concentration_industry", status="open") if a["details"]["currency"] == "USD"]
         assert [(a["subject"], a["details"]["share"]) for a in found] == [(subject, share) for subject, share in expected], found
         return found

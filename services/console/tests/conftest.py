@@ -42,20 +42,30 @@ class Desk:
 
 async def sign_in(client: httpx.AsyncClient, role: str, *, password: str = PASSWORD) -> httpx.Response:
     form = await client.get("/login")
-    token = CSRF_INPUT.search(form.text).group(1)
-    return await client.post("/login", data={"email": PEOPLE[role][1], "password": password, "csrf_token": token})
+    return await client.post("/login", data={"email": PEOPLE[role][1], "password": password, "csrf_token": csrf_of(form.text)})
 
 
 def csrf_of(html: str) -> str:
-    return CSRF_INPUT.search(html).group(1)
+    found = CSRF_INPUT.search(html)
+    assert found is not None, f"no CSRF token in the page: {html[:500]}"
+    return found.group(1)
 
 
 async def _console(database_url: str, *, api_key: str, transports: dict[str, httpx.AsyncBaseTransport] | None):
     await migrate("console", database_url)
     # Without transports, the services' URLs are ports nothing listens on.
-    nowhere = {f"{name}_url": f"http://127.0.0.1:{free_port()}" for name in ("scoring", "limits", "alerts")}
+    nowhere = {name: f"http://127.0.0.1:{free_port()}" for name in ("scoring", "limits", "alerts")}
     # No start-up fetch: each test decides what the services hold before the portfolio is read.
-    settings = Settings(database_url=database_url, api_key=api_key, cookie_secure=False, log_json=False, portfolio_warm_up=False, **nowhere)
+    settings = Settings(
+        database_url=database_url,
+        api_key=api_key,
+        cookie_secure=False,
+        log_json=False,
+        portfolio_warm_up=False,
+        scoring_url=nowhere["scoring"],
+        limits_url=nowhere["limits"],
+        alerts_url=nowhere["alerts"],
+    )
     return create_app(settings, clock=Clock(), transports=transports)
 
 
@@ -89,7 +99,7 @@ async def _desk(start_service, databases, broker, api_keys, *, alerts_consuming:
         sweep_interval_seconds=3600,
         consumers_enabled=alerts_consuming,
     )
-    transports = {s.name: httpx.ASGITransport(app=s.app) for s in (scoring, limits, alerts)}
+    transports: dict[str, httpx.AsyncBaseTransport] = {s.name: httpx.ASGITransport(app=s.app) for s in (scoring, limits, alerts)}
     app = await _console(await databases.create("console"), api_key=api_keys["console"], transports=transports)
     async with app.router.lifespan_context(app):
         await _add_people(app)

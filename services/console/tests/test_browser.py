@@ -153,7 +153,9 @@ async def test_the_desk_in_a_browser(desk_with_events, eventually, tmp_path: Pat
                 async with page.expect_navigation():
                     await case_form.get_by_role("button", name="Record promise").click()
                 assert "Promise to pay recorded" in await page.locator(".notice").inner_text()
-                case_id = (await page.locator("form[action*='/promise']").get_attribute("action")).split("/cases/")[1].split("/")[0]
+                action = await page.locator("form[action*='/promise']").get_attribute("action")
+                assert action is not None
+                case_id = action.split("/cases/")[1].split("/")[0]
                 case = (await desk.alerts.client.get(f"/v1/collections/cases/{case_id}", headers=desk.alerts.auth("sales"))).json()
                 promise = [a for a in case["actions"] if a["kind"] == "promise_to_pay"]
                 assert [(a["actor"], a["comment"]) for a in promise] == [("Carla Credit", "Pays after the holidays")] and case["promised_until"] == "2027-01-15"

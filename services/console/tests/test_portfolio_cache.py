@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from creditguard_console.portfolio.service import Portfolio, PortfolioCache, warm_up
 
 
-async def test_stale_while_revalidate():
+async def test_stale_while_revalidate() -> None:
     fetched: list[int] = []
     failing = False
 

@@ -5,6 +5,7 @@ and decisions that weigh money against the limit."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -202,19 +203,19 @@ def _position(*, limit: str | None, exposure: str = "0", cover: Cover | None = N
 
 
 def _facts(**overrides) -> AccountFacts:
-    values = {
-        "status": "active",
-        "grade": 3,
-        "risk_class": "low",
-        "review_on": None,
-        "payment_terms_days": 90,
-        "unknown": False,
-        "pd": Decimal("0.02"),
-        "industry": "C25",
-        "economic_capacity": Decimal("100000"),
-        "limit_source": "policy",
-    }
-    return AccountFacts(**(values | overrides))
+    facts = AccountFacts(
+        status="active",
+        grade=3,
+        risk_class="low",
+        review_on=None,
+        payment_terms_days=90,
+        unknown=False,
+        pd=Decimal("0.02"),
+        industry="C25",
+        economic_capacity=Decimal("100000"),
+        limit_source="policy",
+    )
+    return replace(facts, **overrides)
 
 
 def _order(amount: str, terms: int = 60) -> CheckRequest:

@@ -81,8 +81,9 @@ def _following(limit: dict, fraction: str) -> Decimal:
     the matrix and economics make the full recommendation)."""
     recommendation = limit["recommendation"]
     assert (limit["limit_source"], money(recommendation["ramp_up_fraction"])) == ("policy", Decimal(fraction)), limit
-    assert money(limit["amount"]) == money(recommendation["amount"]) > 0, limit
-    return money(limit["amount"])  # type: ignore[return-value]
+    amount, recommended = money(limit["amount"]), money(recommendation["amount"])
+    assert amount is not None and recommended is not None and amount == recommended > 0, limit
+    return amount
 
 
 async def _outbox_size(limits) -> int:

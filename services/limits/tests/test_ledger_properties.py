@@ -43,7 +43,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from creditguard_shared.events.catalogue import topic_for
-from creditguard_shared.events.contracts import CreditNoteIssuedV1, InvoicePostedV1, PaymentReceivedV1
+from creditguard_shared.events.contracts import CreditNoteIssuedV1, EventPayload, InvoicePostedV1, PaymentReceivedV1
 from creditguard_shared.events.envelope import EventEnvelope, new_event
 from services.limits.tests.helpers import emitted, exposure, money, set_limit
 
@@ -54,7 +54,7 @@ ZERO = Decimal("0.00")
 BUYERS = 2
 CONSUMED = ("processed", "duplicate")
 DEAD_LETTER_REASONS = ("unparseable", "rejected", "handler-failed")
-CONTRACTS = {"invoice": InvoicePostedV1, "payment": PaymentReceivedV1, "credit_note": CreditNoteIssuedV1}
+CONTRACTS: dict[str, type[EventPayload]] = {"invoice": InvoicePostedV1, "payment": PaymentReceivedV1, "credit_note": CreditNoteIssuedV1}
 TOPICS = {kind: topic_for(contract).name for kind, contract in CONTRACTS.items()}
 
 
@@ -83,7 +83,7 @@ class Step:
 
 
 @st.composite
-def scenarios(draw):
+def scenarios(draw: st.DrawFn) -> tuple[list[Document], list[Step]]:
     """Hypothesis starts from the simplest draws (first choices, small numbers), so those are
     already a buyer that overpaid one invoice and owes another, then refunds and applications."""
     documents: list[Document] = []
@@ -127,21 +127,34 @@ def scenarios(draw):
     return documents, steps
 
 
+@dataclass(frozen=True)
+class Totals:
+    """What a buyer's ledger must show."""
+
+    open: Decimal
+    unapplied: Decimal
+    held: Decimal
+    refundable: Decimal
+    received: Decimal
+    exposure: Decimal
+    open_by_invoice: dict[str, Decimal]
+
+
 @dataclass
 class Model:
     """The documents the ledger holds, by key, and what the buyers' ledgers must show."""
 
     documents: dict[str, Document] = field(default_factory=dict)
-    refunded: Counter = field(default_factory=Counter)
+    refunded: defaultdict[int, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
     # Unapplied cash applied, by invoice key.
-    applied: Counter = field(default_factory=Counter)
+    applied: defaultdict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
     # What REST recorded (and so published), by kind and buyer.
-    published: Counter = field(default_factory=Counter)
+    published: Counter[tuple[str, int]] = field(default_factory=Counter)
 
     def invoice_known(self, key: str) -> bool:
         return key in self.documents
 
-    def totals(self, buyer: int) -> dict[str, Decimal]:
+    def totals(self, buyer: int) -> Totals:
         against: dict[str, dict[str, Decimal]] = defaultdict(lambda: {"payment": ZERO, "credit_note": ZERO})
         held = ZERO
         for document in self.documents.values():
@@ -151,7 +164,8 @@ class Model:
                 against[document.invoice][document.kind] += document.amount
             elif document.buyer == buyer and document.kind == "payment":
                 held += document.amount
-        open_, surplus, received, open_by_invoice = ZERO, ZERO, ZERO, {}
+        open_, surplus, received = ZERO, ZERO, ZERO
+        open_by_invoice: dict[str, Decimal] = {}
         for document in self.documents.values():
             if document.buyer == buyer and document.kind == "payment":
                 received += document.amount
@@ -165,15 +179,15 @@ class Model:
         applied = sum((amount for key, amount in self.applied.items() if self.documents[key].buyer == buyer), ZERO)
         refundable = surplus - applied - self.refunded[buyer]
         unapplied = refundable + held
-        return {
-            "open": open_,
-            "unapplied": unapplied,
-            "held": held,
-            "refundable": refundable,
-            "received": received,
-            "exposure": max(open_ - unapplied, ZERO),
-            "open_by_invoice": open_by_invoice,
-        }
+        return Totals(
+            open=open_,
+            unapplied=unapplied,
+            held=held,
+            refundable=refundable,
+            received=received,
+            exposure=max(open_ - unapplied, ZERO),
+            open_by_invoice=open_by_invoice,
+        )
 
 
 class Run:
@@ -277,7 +291,7 @@ class Run:
 
     async def refund(self, step: Step) -> None:
         await self.drain_buyer(step.buyer)
-        free = self.model.totals(step.buyer)["refundable"]
+        free = self.model.totals(step.buyer).refundable
         amount = max((free * step.percent / 100).quantize(CENT), CENT)
         response = await self.limits.client.post(
             f"/v1/buyers/{self.buyers[step.buyer]}/refunds",
@@ -298,7 +312,7 @@ class Run:
         await (self.drain() if step.channel == "kafka" else self.drain_buyer(invoice.buyer))
         known = self.model.invoice_known(invoice.key)
         totals = self.model.totals(invoice.buyer)
-        most = min(totals["open_by_invoice"].get(invoice.key, ZERO), totals["refundable"])  # type: ignore[attr-defined]
+        most = min(totals.open_by_invoice.get(invoice.key, ZERO), totals.refundable)
         amount = max((most * step.percent / 100).quantize(CENT), CENT)
         expect = 201 if known and amount <= most else 422
         application_id = f"A-{uuid.uuid4().hex[:12]}"
@@ -351,21 +365,19 @@ class Run:
             expected = self.model.totals(number)
             body = await exposure(self.limits, buyer)
             assert (money(body["open_invoices"]), money(body["unapplied_cash"]), money(body["exposure"])) == (
-                expected["open"],
-                expected["unapplied"],
-                expected["exposure"],
+                expected.open,
+                expected.unapplied,
+                expected.exposure,
             ), (buyer, body, expected)
             invoices = (await self.limits.client.get(f"/v1/buyers/{buyer}/invoices", headers=self.limits.auth("sales"))).json()
-            assert {i["invoice_id"]: money(i["open_amount"]) for i in invoices} == {
-                self.ids[key]: amount for key, amount in expected["open_by_invoice"].items()
-            }
+            assert {i["invoice_id"]: money(i["open_amount"]) for i in invoices} == {self.ids[key]: amount for key, amount in expected.open_by_invoice.items()}
             cash = (await self.limits.client.get(f"/v1/buyers/{buyer}/cash", headers=self.limits.auth("sales"))).json()["balances"]
-            if expected["received"]:
+            if expected.received:
                 [eur] = cash
                 assert (money(eur["received"]), money(eur["held_for_unknown_invoices"]), money(eur["refundable"]), money(eur["refunded"])) == (
-                    expected["received"],
-                    expected["held"],
-                    expected["refundable"],
+                    expected.received,
+                    expected.held,
+                    expected.refundable,
                     self.model.refunded[number],
                 ), (buyer, eur, expected)
             else:
@@ -379,7 +391,7 @@ class Run:
             ):
                 assert len(await emitted(self.limits, topic, buyer)) == self.model.published[(kind, number)], (buyer, topic)
             latest = (await emitted(self.limits, "exposure-changed", buyer))[-1]
-            assert (money(latest["exposure"]), money(latest["unapplied_cash"])) == (expected["exposure"], expected["unapplied"])
+            assert (money(latest["exposure"]), money(latest["unapplied_cash"])) == (expected.exposure, expected.unapplied)
 
 
 # The service's event loop (the Kafka client's jitter) draws from ``random`` while Hypothesis

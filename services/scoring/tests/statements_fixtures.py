@@ -1,6 +1,8 @@
 """Statements of a sound and of a struggling company, shared by the scoring tests."""
 
-STRONG = {
+from __future__ import annotations
+
+STRONG: dict[str, str | int] = {
     "fiscal_year": 2025,
     "period_end": "2025-12-31",
     "currency": "EUR",
@@ -26,7 +28,7 @@ STRONG = {
     "net_profit": "1500000",
     "prior_year_sales": "18000000",
 }
-WEAK = {
+WEAK: dict[str, str | int] = {
     "fiscal_year": 2025,
     "period_end": "2025-12-31",
     "currency": "EUR",

@@ -11,6 +11,7 @@ from creditguard_scoring.assessment import rules
 from creditguard_scoring.assessment.service import load_risk_tables
 from creditguard_scoring.calibration.rules import Calibration
 from creditguard_scoring.financial_model import load_scorecard
+from creditguard_scoring.financial_model.scorecard import logit
 from creditguard_scoring.payment_behaviour.rules import summarise
 from creditguard_scoring.statements.rules import LINES, compute_ratios, statement_problems
 from services.scoring.tests.statements_fixtures import STRONG
@@ -20,7 +21,7 @@ TABLES = load_risk_tables(None)
 CARD = load_scorecard()
 ANCHOR = rules.anchor_logit(average_company_logit=CARD.baseline_logit, model_base_rate=CARD.base_rate, portfolio_base_rate=0.02)
 # A calibration that shifts and flattens, so every test also checks the reasons stay additive under it.
-CALIBRATION = Calibration(version=3, intercept=1.3, slope=0.75, pivot=rules.logit(0.02))
+CALIBRATION = Calibration(version=3, intercept=1.3, slope=0.75, pivot=logit(0.02))
 
 
 def test_ratios_follow_the_definitions_and_missing_lines_give_missing_ratios_not_zero():
