@@ -9,7 +9,8 @@ WORKDIR /app
 COPY requirements.lock ./
 COPY shared ./shared
 COPY services ./services
-# Install the five packages with every dependency pinned by the lock file (the local-broker extra is left out).
+# Install the five packages with every dependency pinned by the lock file; the development packages (tools/local/,
+# the local broker and make run's supervisor; simulation/) are neither copied nor installed.
 RUN grep -v '^-e ' requirements.lock > /tmp/constraints.txt \
     && pip install --no-cache-dir -c /tmp/constraints.txt ./shared ./services/scoring ./services/limits ./services/alerts ./services/console \
     && rm /tmp/constraints.txt \

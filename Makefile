@@ -16,7 +16,7 @@ help:
 	@echo "make lock   - re-pin requirements.lock from requirements.in"
 	@echo "make demo   - simulate a year of a 2,000-buyer book through the live system; report in var/simulation/report/"
 
-$(INSTALLED): requirements.lock shared/pyproject.toml services/*/pyproject.toml simulation/pyproject.toml
+$(INSTALLED): requirements.lock shared/pyproject.toml services/*/pyproject.toml simulation/pyproject.toml tools/local/pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
 	$(UV) pip sync --python $(PY) -q requirements.lock
@@ -28,7 +28,7 @@ lock:
 	$(UV) pip compile requirements.in -o requirements.lock --python-version 3.11 -q
 
 run: $(INSTALLED)
-	$(PY) -m creditguard_shared.local_stack --var-dir var
+	$(PY) -m creditguard_local.stack --var-dir var
 
 test: $(INSTALLED) prometheus chromium static
 	$(PY) -m pytest

@@ -34,12 +34,12 @@ from creditguard_alerts.app import create_app
 from creditguard_alerts.receivables.models import Receivable
 from creditguard_alerts.settings import Settings
 from creditguard_alerts.webhooks.secret_keys import new_key
+from creditguard_local.stack import LOCAL_BROKER_HEARTBEAT_INTERVAL_MS, LOCAL_BROKER_SESSION_TIMEOUT_MS, Broker, create_topics
 from creditguard_shared.auth.keys import Role, add_key
 from creditguard_shared.clock import Clock
 from creditguard_shared.events.catalogue import topic_for
 from creditguard_shared.events.contracts import InvoicePostedV1, PaymentLateV1
 from creditguard_shared.events.envelope import new_event
-from creditguard_shared.local_stack import LOCAL_BROKER_HEARTBEAT_INTERVAL_MS, LOCAL_BROKER_SESSION_TIMEOUT_MS, Broker, create_topics
 from creditguard_shared.migrations import upgrade_to_head
 from creditguard_shared.service_cli import migrations_dir
 from creditguard_shared.settings import KafkaSettings

@@ -31,7 +31,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from creditguard_limits.import_cli import read_book, run_import
-from creditguard_shared.local_stack import local_system
+from creditguard_local.stack import local_system
 
 TODAY = datetime.now(UTC).date()
 COUNTRIES = ("DE", "FR", "NL", "IT", "ES", "AT", "BE", "PL", "GB", "SE")

@@ -48,9 +48,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.http_load import LoadResult, OpenLoopResult, encode_post, run_closed_loop, run_open_loop
 from creditguard_limits.models.accounts import CreditAccount
 from creditguard_limits.models.ledger import Invoice
+from creditguard_local.stack import free_port, wait_for_port
 from creditguard_shared.auth.keys import Role, add_key
 from creditguard_shared.database import create_engine
-from creditguard_shared.local_stack import free_port, wait_for_port
 from creditguard_shared.migrations import upgrade_to_head
 from creditguard_shared.service_cli import migrations_dir
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import yaml
 
-from creditguard_shared.local_stack import free_port
+from creditguard_local.stack import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 RULES = ROOT / "deploy/prometheus/rules/creditguard.yml"

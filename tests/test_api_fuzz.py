@@ -49,10 +49,10 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from creditguard_local.stack import free_port
 from creditguard_shared.clock import Clock
 from creditguard_shared.events.contracts import BuyerAssessedV1, InvoicePostedV1, PaymentLateV1
 from creditguard_shared.events.envelope import new_event
-from creditguard_shared.local_stack import free_port
 from tests.fixtures.services import RunningService, migrate
 
 EXAMPLES = int(os.environ.get("CREDITGUARD_FUZZ_EXAMPLES", "4"))

@@ -16,8 +16,8 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from sqlalchemy import func, select
 
+from creditguard_local.stack import Broker
 from creditguard_shared.kafka import ensure_topics
-from creditguard_shared.local_stack import Broker
 from creditguard_shared.replay_cli import main as replay_main
 from creditguard_shared.settings import KafkaSettings
 from tests.kafka_tools import publish_raw

@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from creditguard_local.stack import LocalSystem, local_system
 from creditguard_shared.events.catalogue import TOPICS
-from creditguard_shared.local_stack import LocalSystem, local_system
 from tests.fixtures.infrastructure import DatabaseFactory
 from tests.kafka_tools import publish_raw, read_topic
 

@@ -7,11 +7,11 @@ import uuid
 from datetime import date
 from decimal import Decimal
 
+from creditguard_local.stack import Broker, free_port
 from creditguard_shared.events.catalogue import topic_named
 from creditguard_shared.events.contracts import InvoicePostedV1, PaymentReceivedV1
 from creditguard_shared.events.envelope import EventEnvelope
 from creditguard_shared.kafka import ensure_topics
-from creditguard_shared.local_stack import Broker, free_port
 from creditguard_shared.settings import KafkaSettings
 from tests.kafka_tools import publish_event, publish_raw, read_topic
 from tests.network_cut import NetworkCut

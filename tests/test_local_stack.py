@@ -1,4 +1,4 @@
-"""``make run`` (creditguard_shared.local_stack) as real processes on loopback: a second one never
+"""``make run`` (creditguard_local.stack) as real processes on loopback: a second one never
 takes the first one's ports nor joins its broker (it takes free ports, or refuses when told to
 keep its ports, or refuses a var directory in use); a service killed with SIGKILL comes back and
 loses no document; the broker comes back on its own port; keys and databases are owner-only."""
@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from creditguard_shared.local_stack import free_port, owns_listener, read_stack_file
+from creditguard_local.stack import free_port, owns_listener, read_stack_file
 
 # Starting whole systems side by side on a busy 2-core machine can outlast pytest.ini's 300 s.
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
@@ -85,7 +85,7 @@ def _launch(var_dir: Path, ports: dict[str, str], *args: str) -> tuple[subproces
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_", "ALERTS_", "LIMITS_", "SCORING_", "CONSOLE_", "CREDITGUARD_"))}
     env.update(ports)
     process = subprocess.Popen(
-        [sys.executable, "-m", "creditguard_shared.local_stack", "--var-dir", str(var_dir), *args],
+        [sys.executable, "-m", "creditguard_local.stack", "--var-dir", str(var_dir), *args],
         env=env,
         stdout=output.open("wb"),
         stderr=subprocess.STDOUT,
@@ -336,7 +336,7 @@ def test_key_files_and_sqlite_databases_are_created_owner_only(tmp_path):
 
 
 def test_restart_back_off_doubles_to_its_cap_and_resets_after_a_stable_run():
-    from creditguard_shared.local_stack import STABLE_AFTER_SECONDS, Broker, Supervised
+    from creditguard_local.stack import STABLE_AFTER_SECONDS, Broker, Supervised
 
     entry = Supervised("broker", Broker(port=1), started_at=0.0)
     delays = []

@@ -18,7 +18,7 @@ from typing import ClassVar
 import httpx
 import pytest
 
-from creditguard_shared.local_stack import LocalSystem, local_system
+from creditguard_local.stack import LocalSystem, local_system
 from tests.kafka_tools import publish_raw
 from tests.prometheus_server import ROOT, PrometheusServer
 

@@ -20,9 +20,9 @@ import asyncpg
 import httpx
 import pytest
 
+from creditguard_local.stack import free_port, wait_for_port
 from creditguard_shared.auth.keys import Role, add_key
 from creditguard_shared.leadership import lock_key
-from creditguard_shared.local_stack import free_port, wait_for_port
 from creditguard_shared.migrations import upgrade_to_head
 from creditguard_shared.service_cli import migrations_dir
 from tests.fixtures.infrastructure import POSTGRES_ADMIN_DSN

@@ -119,7 +119,7 @@ class _Given(AbstractContextManager):
 def _running_urls(var_dir: Path, **given: str | None) -> dict[str, str]:
     """The URLs given, else those make run wrote to its ports file (it may have taken free ports),
     else the default ports."""
-    from creditguard_shared.local_stack import SERVICES, read_stack_file
+    from creditguard_local.stack import SERVICES, read_stack_file
 
     try:
         running = {name: entry["url"] for name, entry in read_stack_file(var_dir)["processes"].items() if entry.get("url")}

@@ -10,8 +10,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from creditguard_local.stack import Broker, create_topics, free_port, service_processes
 from creditguard_shared.auth.keys import Role, add_key
-from creditguard_shared.local_stack import Broker, create_topics, free_port, service_processes
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from creditguard_shared.local_stack import free_port
+from creditguard_local.stack import free_port
 
 
 @dataclass

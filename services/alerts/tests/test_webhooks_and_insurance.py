@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
+from creditguard_local.stack import free_port
 from creditguard_shared.events.contracts import InsuranceCoverChangedV1
-from creditguard_shared.local_stack import free_port
 from services.alerts.tests.events import assessed, eventually_known, invoice, late, new_buyer, publish_assessments
 from tests.kafka_tools import publish_event
 

@@ -13,8 +13,8 @@ import pytest
 from creditguard_console.app import create_app
 from creditguard_console.people import service as people
 from creditguard_console.settings import Settings
+from creditguard_local.stack import free_port
 from creditguard_shared.clock import Clock
-from creditguard_shared.local_stack import free_port
 from tests.fixtures.services import RunningService, migrate
 
 PASSWORD = "correct horse battery"

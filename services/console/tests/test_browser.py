@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import uvicorn
 
-from creditguard_shared.local_stack import free_port
+from creditguard_local.stack import free_port
 from services.console.tests.conftest import PASSWORD, PEOPLE, order, register_buyer, set_limit
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

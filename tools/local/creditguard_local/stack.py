@@ -512,7 +512,7 @@ def run(var_dir: Path, *, fixed_ports: bool = False) -> int:
     if not lock.acquire():
         print(
             f"make run: another make run is using {var_dir} (see {var_dir / STACK_FILE}); stop it first, "
-            "or give this one its own directory (python -m creditguard_shared.local_stack --var-dir DIR)",
+            "or give this one its own directory (python -m creditguard_local.stack --var-dir DIR)",
             file=sys.stderr,
         )
         return 2
