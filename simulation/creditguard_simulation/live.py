@@ -39,7 +39,9 @@ STATEMENT_PERIOD_END = date(2025, 12, 31)
 PAGE = 500
 INSURER_NOTIFICATION_LEVEL = "insurer_notification"
 TRANSPORT_ATTEMPTS = 3
-IDEMPOTENT_POSTS = frozenset({"POST /v1/invoices/batch", "POST /v1/payments/batch", "POST /v1/buyers/{id}/adverse-events"})
+# A credit check is idempotent by order id (the same order sent again gets the stored decision), as
+# an ERP's retry after a dropped connection relies on.
+IDEMPOTENT_POSTS = frozenset({"POST /v1/invoices/batch", "POST /v1/payments/batch", "POST /v1/buyers/{id}/adverse-events", "POST /v1/credit-checks"})
 # Documents per ledger batch request (limits accepts up to 500).
 BATCH = 500
 # Documents per import request (limits accepts up to 5,000 in one transaction).
