@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -20,6 +22,7 @@ from creditguard_local.stack import Broker
 from creditguard_shared.kafka import ensure_topics
 from creditguard_shared.replay_cli import main as replay_main
 from creditguard_shared.settings import KafkaSettings
+from creditguard_shared.unit_of_work import UnitOfWork
 from tests.kafka_tools import publish_raw
 
 # The tests stop and restart the ``broker`` fixture's broker: it is fresh per test, and
@@ -376,7 +379,9 @@ async def test_published_events_are_kept_for_the_retention_then_pruned(start_ser
     assert limits.metric("creditguard_outbox_pruned_total") == len(published)
 
 
-async def test_a_consumer_reads_again_what_an_emptied_broker_refilled_below_its_position(broker, tmp_path, eventually):
+async def test_a_consumer_reads_again_what_an_emptied_broker_refilled_below_its_position(
+    broker: Broker, tmp_path: Path, eventually: Callable[..., Awaitable[None]]
+) -> None:
     """A consumer that held its position through the broker's restart (its partition paused, as a
     fetch in flight would) finds the broker refilled past that position by other producers. Before
     its next commit it asks the broker for the offsets it committed, finds them forgotten, and
@@ -385,14 +390,14 @@ async def test_a_consumer_reads_again_what_an_emptied_broker_refilled_below_its_
 
     from creditguard_shared.consumer import EventConsumer, Subscription
     from creditguard_shared.events.contracts import InvoicePostedV1
-    from creditguard_shared.events.envelope import new_event
+    from creditguard_shared.events.envelope import EventEnvelope, new_event
     from creditguard_shared.kafka import KafkaConnection
     from creditguard_shared.metrics import ServiceMetrics
     from tests.test_unit_of_work import _unit_of_work_factory
 
     handled: list[str] = []
 
-    async def record(uow, payload: InvoicePostedV1, envelope) -> None:
+    async def record(uow: UnitOfWork, payload: InvoicePostedV1, envelope: EventEnvelope) -> None:
         handled.append(payload.invoice_id)
 
     async def post(invoice_ids: list[str]) -> None:
