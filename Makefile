@@ -7,7 +7,7 @@ UV := $(VENV)/bin/uv
 UV_VERSION := 0.13.9
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test check static install lock asyncapi model-score bench deploy-files prometheus chromium demo clean help
+.PHONY: run test check lint static install lock asyncapi model-score bench deploy-files prometheus chromium demo clean help
 
 help:
 	@echo "make run    - set up, migrate, start the broker, the three services and the console on free ports, restart what dies (Ctrl-C stops)"
@@ -34,15 +34,21 @@ test: $(INSTALLED) prometheus chromium static
 	$(PY) -m pytest
 
 # Lint, formatting and types; configured in pyproject.toml. `ruff format .` rewrites what the check rejects.
-static: $(INSTALLED)
+lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+static: lint
 	$(VENV)/bin/mypy
 
-# The fast tier: the static checks and the tests marked `unit` (conftest.py marks every test that needs
-# neither the broker, nor a database server, nor a started service).
-check: static
-	$(PY) -m pytest -m unit -q
+# The fast tier: lint, then types and the tests marked `unit` (conftest.py marks every test that needs
+# neither the broker, nor a database server, nor a started service) side by side, one core each: mypy
+# and pytest are single-threaded, and on a fresh clone mypy spends most of its time building its cache.
+check: lint
+	@$(VENV)/bin/mypy & types=$$!; \
+	  $(PY) -m pytest -m unit -q; tests=$$?; \
+	  wait $$types; typed=$$?; \
+	  test $$tests -eq 0 && test $$typed -eq 0
 
 # The operations test runs a real Prometheus (Debian's package) against the services.
 prometheus:
