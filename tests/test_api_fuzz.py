@@ -53,7 +53,7 @@ from creditguard_local.stack import free_port
 from creditguard_shared.clock import Clock
 from creditguard_shared.events.contracts import BuyerAssessedV1, InvoicePostedV1, PaymentLateV1
 from creditguard_shared.events.envelope import new_event
-from tests.fixtures.services import RunningService, migrate
+from tests.fixtures.services import RunningService, console_settings, migrate
 
 EXAMPLES = int(os.environ.get("CREDITGUARD_FUZZ_EXAMPLES", "4"))
 # The suite's run fuzzes reads on SQLite only (PostgreSQL would double its time); a hunt with more examples fuzzes everything on both.
@@ -234,20 +234,10 @@ async def seed_alerts(alerts: RunningService) -> dict[str, str]:
 async def console_over(*services: RunningService, database_url: str, api_key: str) -> AsyncIterator[RunningService]:
     """The console in front of the three running services, reaching them in-process."""
     from creditguard_console.app import create_app
-    from creditguard_console.settings import Settings
 
     await migrate("console", database_url)
     url = {service.name: f"http://{service.name}.test" for service in services}
-    settings = Settings(
-        database_url=database_url,
-        api_key=api_key,
-        cookie_secure=False,
-        log_json=False,
-        portfolio_warm_up=False,
-        scoring_url=url["scoring"],
-        limits_url=url["limits"],
-        alerts_url=url["alerts"],
-    )
+    settings = console_settings(database_url, api_key=api_key, service_urls=url)
     app = create_app(settings, clock=Clock(), transports={service.name: httpx.ASGITransport(app=service.app) for service in services})
     async with app.router.lifespan_context(app), httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://console.test") as client:
         yield RunningService(name="console", app=app, client=client, api_keys={"admin": api_key}, clock=app.state.clock)

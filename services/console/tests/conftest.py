@@ -12,10 +12,9 @@ import pytest
 
 from creditguard_console.app import create_app
 from creditguard_console.people import service as people
-from creditguard_console.settings import Settings
 from creditguard_local.stack import free_port
 from creditguard_shared.clock import Clock
-from tests.fixtures.services import RunningService, migrate
+from tests.fixtures.services import RunningService, console_settings, migrate
 
 PASSWORD = "correct horse battery"
 PEOPLE = {
@@ -55,18 +54,7 @@ async def _console(database_url: str, *, api_key: str, transports: dict[str, htt
     await migrate("console", database_url)
     # Without transports, the services' URLs are ports nothing listens on.
     nowhere = {name: f"http://127.0.0.1:{free_port()}" for name in ("scoring", "limits", "alerts")}
-    # No start-up fetch: each test decides what the services hold before the portfolio is read.
-    settings = Settings(
-        database_url=database_url,
-        api_key=api_key,
-        cookie_secure=False,
-        log_json=False,
-        portfolio_warm_up=False,
-        scoring_url=nowhere["scoring"],
-        limits_url=nowhere["limits"],
-        alerts_url=nowhere["alerts"],
-    )
-    return create_app(settings, clock=Clock(), transports=transports)
+    return create_app(console_settings(database_url, api_key=api_key, service_urls=nowhere), clock=Clock(), transports=transports)
 
 
 async def _add_people(app) -> None:
