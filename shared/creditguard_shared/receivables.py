@@ -7,15 +7,48 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, Self
 
-from sqlalchemy import or_, select
+from sqlalchemy import Date, String, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
 
+from creditguard_shared.database import Money
 from creditguard_shared.events.contracts import CreditNoteIssuedV1, InvoicePostedV1, PaymentLateV1, PaymentReceivedV1
 
 # The events a receivables copy is kept from.
 ReceivablesEvent = InvoicePostedV1 | PaymentReceivedV1 | CreditNoteIssuedV1 | PaymentLateV1
+
+
+class InvoiceColumns:
+    """The columns every invoice record starts with: limits' ledger and the copies scoring and
+    alerts keep from ``invoice-posted``. Each mapped class adds what it tracks of its own (the
+    order, days past due, collection steps)."""
+
+    invoice_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    buyer_id: Mapped[str] = mapped_column(String(64), index=True)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    currency: Mapped[str] = mapped_column(String(3))
+    issued_on: Mapped[date] = mapped_column(Date)
+    due_on: Mapped[date] = mapped_column(Date)
+    open_amount: Mapped[Decimal] = mapped_column(Money)
+    # The date the open amount reached zero; days beyond terms are measured to it.
+    settled_on: Mapped[date | None] = mapped_column(Date)
+
+    @classmethod
+    def copy_of(cls, event: InvoicePostedV1, **own_columns: Any) -> Self:
+        """A new copy of the posted invoice, nothing settled yet."""
+        columns: dict[str, Any] = {
+            "invoice_id": event.invoice_id,
+            "buyer_id": event.buyer_id,
+            "amount": event.amount,
+            "currency": event.currency,
+            "issued_on": event.issued_on,
+            "due_on": event.due_on,
+            "open_amount": event.amount,
+            "settled_on": None,
+        }
+        return cls(**columns, **own_columns)
 
 
 @dataclass(frozen=True)

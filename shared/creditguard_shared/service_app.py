@@ -23,7 +23,7 @@ from creditguard_shared.api_docs import install_local_docs
 from creditguard_shared.auth.dependencies import require_roles
 from creditguard_shared.auth.keys import ApiKeyStore, Role
 from creditguard_shared.broker_watch import BrokerWatch
-from creditguard_shared.clock import Clock, clock_control_router
+from creditguard_shared.clock import Clock
 from creditguard_shared.consumer import BatchPreparation, EventConsumer, Subscription
 from creditguard_shared.database import create_engine, create_session_factory
 from creditguard_shared.errors import document_problems, install_problem_handlers, problem_response
@@ -44,11 +44,10 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ConsumerSpec:
-    """A consumer group. ``subscriptions`` may be a function of the runtime, for handlers that
-    need its clock, settings or metrics (they exist only once the lifespan has started)."""
+    """A consumer group: the service's ``handlers.subscriptions(context)`` of the domains it serves."""
 
     name: str
-    subscriptions: Sequence[Subscription] | Callable[[ServiceRuntime], Sequence[Subscription]]
+    subscriptions: Sequence[Subscription]
     # Messages of one fetched batch handled in one transaction (see EventConsumer.process_together).
     # More saves a commit per message but holds the database longer (on SQLite, the one connection).
     events_per_transaction: int = 1
@@ -153,7 +152,7 @@ def create_service_app(
             await on_startup(runtime)
         if settings.relay_enabled:
             runtime.tasks.append(asyncio.create_task(relay.run(), name=f"{service}-outbox-relay"))
-        subscriptions_by_spec = {spec.name: list(spec.subscriptions(runtime) if callable(spec.subscriptions) else spec.subscriptions) for spec in consumers}
+        subscriptions_by_spec = {spec.name: list(spec.subscriptions) for spec in consumers}
         # The groups' lag is watched even where this instance runs no consumers (an API-only replica).
         runtime.broker_watch = BrokerWatch(
             service=service,
@@ -222,10 +221,19 @@ def create_service_app(
     app.add_middleware(CorrelationIdMiddleware)
     app.include_router(_operations_router(metrics))
     if settings.clock_control_enabled:
-        app.include_router(clock_control_router(clock))
+        app.include_router(_clock_control_router(clock))
     for router in routers:
         app.include_router(router)
     return app
+
+
+def _clock_control_router(clock: Clock) -> APIRouter:
+    """The development package's clock control, imported only when a setting asks for it."""
+    try:
+        from creditguard_local.clock_control import clock_control_router
+    except ImportError as missing:
+        raise RuntimeError("clock control is on, but its development package (tools/local, creditguard-local) is not installed") from missing
+    return clock_control_router(clock)
 
 
 def _operations_router(metrics: ServiceMetrics) -> APIRouter:
@@ -337,3 +345,12 @@ async def unit_of_work(request: Request) -> AsyncIterator[UnitOfWork]:
 
 
 UnitOfWorkDep = Annotated[UnitOfWork, Depends(unit_of_work)]
+
+
+async def unit_of_work_factory(request: Request) -> UnitOfWorkFactory:
+    """For routes whose work spans several transactions (a re-grade of the book, a webhook dispatch pass)."""
+    runtime: ServiceRuntime = request.app.state.runtime
+    return runtime.uow_factory
+
+
+UnitOfWorkFactoryDep = Annotated[UnitOfWorkFactory, Depends(unit_of_work_factory)]

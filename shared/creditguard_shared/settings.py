@@ -50,7 +50,8 @@ class ServiceSettingsMixin(BaseSettings):
     broker_check_interval_seconds: float = 10.0
     consumers_enabled: bool = True
     relay_enabled: bool = True
-    # Exposes GET/PUT /internal/clock (admin only) so tests and the simulator can move time.
+    # Exposes GET/PUT /internal/clock (admin only) so tests and the simulator can move time; needs
+    # the development package (tools/local, creditguard-local) installed.
     # Never enable in production.
     clock_control_enabled: bool = False
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)

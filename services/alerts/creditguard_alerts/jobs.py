@@ -5,20 +5,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 import aiohttp
 
-from creditguard_alerts.alerting import service as alerting
 from creditguard_alerts.buyers.repository import BuyerRepository
-from creditguard_alerts.collections import service as collections
-from creditguard_alerts.collections.rules import NO_LEVEL, Level
-from creditguard_alerts.context import AlertsContext, context_now
+from creditguard_alerts.collection_cases import service as collections
+from creditguard_alerts.collection_cases.rules import NO_LEVEL, Level
+from creditguard_alerts.context import AlertsContext, AlertsContextSource
+from creditguard_alerts.early_warning import service as alerting
+from creditguard_alerts.models.severity import SEVERITY_ORDER
+from creditguard_alerts.models.webhooks import WebhookSubscription
 from creditguard_alerts.receivables import service as receivables
-from creditguard_alerts.severity import SEVERITY_ORDER
 from creditguard_alerts.webhooks import service as webhooks
-from creditguard_alerts.webhooks.models import WebhookSubscription
 from creditguard_shared.service_app import ServiceRuntime
-from creditguard_shared.unit_of_work import UnitOfWork
+from creditguard_shared.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 logger = logging.getLogger(__name__)
 
@@ -47,26 +48,32 @@ async def refresh_gauges(uow: UnitOfWork, *, context: AlertsContext) -> tuple[in
     return sum(alerts_open.values()), sum(cases_open.values())
 
 
-async def install_defaults(runtime: ServiceRuntime) -> None:
-    async with runtime.uow_factory() as uow:
-        context = context_now(runtime)
-        await alerting.ensure_default_rules(uow, context=context)
-        await collections.ensure_default_strategies(uow, context=context)
-        await refresh_gauges(uow, context=context)
-        await uow.commit()
+def install_defaults(source: AlertsContextSource) -> Callable[[ServiceRuntime], Awaitable[None]]:
+    async def install(runtime: ServiceRuntime) -> None:
+        async with runtime.uow_factory() as uow:
+            context = source.now()
+            await alerting.ensure_default_rules(uow, context=context)
+            await collections.ensure_default_strategies(uow, context=context)
+            await refresh_gauges(uow, context=context)
+            await uow.commit()
+
+    return install
 
 
-async def sweep_loop(runtime: ServiceRuntime) -> None:
-    while True:
-        await asyncio.sleep(runtime.settings.sweep_interval_seconds)  # type: ignore[attr-defined]
-        try:
-            async with runtime.uow_factory() as uow:
-                context = context_now(runtime)
-                await sweep(uow, context=context)
-                await refresh_gauges(uow, context=context)
-                await uow.commit()
-        except Exception:  # the next pass retries; one bad pass must not stop the loop
-            logger.exception("alerts sweep failed")
+def sweep_task(source: AlertsContextSource) -> Callable[[ServiceRuntime], Awaitable[None]]:
+    async def sweep_loop(runtime: ServiceRuntime) -> None:
+        while True:
+            await asyncio.sleep(source.settings.sweep_interval_seconds)
+            try:
+                async with runtime.uow_factory() as uow:
+                    context = source.now()
+                    await sweep(uow, context=context)
+                    await refresh_gauges(uow, context=context)
+                    await uow.commit()
+            except Exception:  # the next pass retries; one bad pass must not stop the loop
+                logger.exception("alerts sweep failed")
+
+    return sweep_loop
 
 
 async def disable_subscription_alert(uow: UnitOfWork, *, context: AlertsContext, subscription: WebhookSubscription, reason: str) -> None:
@@ -79,22 +86,25 @@ def webhook_client(*, context: AlertsContext) -> aiohttp.ClientSession:
     return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=context.settings.webhook_timeout_seconds), trust_env=False)
 
 
-async def dispatch_once(runtime: ServiceRuntime, client: aiohttp.ClientSession) -> int:
+async def dispatch_once(uow_factory: UnitOfWorkFactory, source: AlertsContextSource, client: aiohttp.ClientSession) -> int:
     return await webhooks.dispatch_due(
-        uow_factory=runtime.uow_factory,
-        context_now=lambda: context_now(runtime),
+        uow_factory=uow_factory,
+        context_now=source.now,
         client=client,
         on_subscription_disabled=disable_subscription_alert,
     )
 
 
-async def dispatch_loop(runtime: ServiceRuntime) -> None:
-    async with webhook_client(context=context_now(runtime)) as client:
-        while True:
-            try:
-                sent = await dispatch_once(runtime, client)
-            except Exception:  # deliveries stay stored and due; the next pass retries
-                logger.exception("webhook dispatch failed")
-                sent = 0
-            if sent == 0:
-                await asyncio.sleep(runtime.settings.webhook_dispatch_interval_seconds)  # type: ignore[attr-defined]
+def dispatch_task(source: AlertsContextSource) -> Callable[[ServiceRuntime], Awaitable[None]]:
+    async def dispatch_loop(runtime: ServiceRuntime) -> None:
+        async with webhook_client(context=source.now()) as client:
+            while True:
+                try:
+                    sent = await dispatch_once(runtime.uow_factory, source, client)
+                except Exception:  # deliveries stay stored and due; the next pass retries
+                    logger.exception("webhook dispatch failed")
+                    sent = 0
+                if sent == 0:
+                    await asyncio.sleep(source.settings.webhook_dispatch_interval_seconds)
+
+    return dispatch_loop

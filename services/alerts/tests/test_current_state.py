@@ -18,7 +18,7 @@ from creditguard_shared.events.contracts import (
 )
 from creditguard_shared.events.envelope import new_event
 from services.alerts.tests.events import assessed, late, new_buyer, publish_assessments
-from services.alerts.tests.test_collections import hold_requests
+from services.alerts.tests.test_collection_cases import hold_requests
 from tests.kafka_tools import publish_event, publish_raw
 
 

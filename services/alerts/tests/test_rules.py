@@ -11,8 +11,8 @@ from ipaddress import ip_network
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from creditguard_alerts.alerting import rules as alert_rules
-from creditguard_alerts.collections import rules as collection_rules
+from creditguard_alerts.collection_cases import rules as collection_rules
+from creditguard_alerts.early_warning import rules as alert_rules
 from creditguard_alerts.webhooks import rules as webhook_rules
 
 

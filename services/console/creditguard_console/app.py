@@ -8,26 +8,24 @@ import logging
 from collections.abc import AsyncIterator
 from importlib import resources
 from pathlib import Path
-from urllib.parse import quote, urlsplit
 
 import httpx
-from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from creditguard_console import SERVICE_NAME
+from creditguard_console import SERVICE_NAME, jobs
 from creditguard_console.accounts import api as accounts_api
 from creditguard_console.context import ConsoleContext
 from creditguard_console.imports import api as imports_api
 from creditguard_console.inbox import api as inbox_api
 from creditguard_console.metrics import ConsoleMetrics
 from creditguard_console.models import load_all_models
-from creditguard_console.pages import SignInRequired, render, safe_next, with_message
+from creditguard_console.pages.errors import install_page_errors
+from creditguard_console.pages.security import SecurityHeadersMiddleware
 from creditguard_console.people import api as people_api
 from creditguard_console.portfolio import api as portfolio_api
-from creditguard_console.portfolio import service as portfolio_service
 from creditguard_console.portfolio.service import PortfolioCache
 from creditguard_console.referrals import api as referrals_api
 from creditguard_console.search import api as search_api
@@ -37,7 +35,7 @@ from creditguard_console.upstream.client import Upstream
 from creditguard_shared.api_docs import install_local_docs
 from creditguard_shared.clock import Clock
 from creditguard_shared.database import create_engine, create_session_factory
-from creditguard_shared.errors import DomainError, install_problem_handlers, problem_response
+from creditguard_shared.errors import install_problem_handlers, problem_response
 from creditguard_shared.metrics import HttpMetricsMiddleware, ServiceMetrics
 from creditguard_shared.observability import configure_logging
 from creditguard_shared.schema_types import storable_text
@@ -45,33 +43,6 @@ from creditguard_shared.service_app import CorrelationIdMiddleware
 
 load_all_models()
 logger = logging.getLogger(__name__)
-
-# Machine-facing paths answer problem+json; every other path is a page for a person.
-MACHINE_PATHS = ("/health", "/metrics", "/openapi.json", "/docs", "/redoc")
-SECURITY_HEADERS = [
-    # Scripts only from this site (htmx is served from /static); styles may be inline, as htmx adds its own.
-    (b"content-security-policy", b"default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'"),
-    (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"same-origin"),
-    (b"x-frame-options", b"DENY"),
-]
-
-
-class SecurityHeadersMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith(MACHINE_PATHS):
-            await self.app(scope, receive, send)
-            return
-
-        async def with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message.setdefault("headers", []).extend(SECURITY_HEADERS)
-            await send(message)
-
-        await self.app(scope, receive, with_headers)
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None, transports: dict[str, httpx.AsyncBaseTransport] | None = None) -> FastAPI:
@@ -98,12 +69,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         if not settings.api_key:
             logger.warning("CONSOLE_API_KEY is empty: every page that reads a service will fail")
         logger.info("%s started on database %s", settings.service_name, context.engine.url.render_as_string(hide_password=True))
-        warming = None
-        if settings.portfolio_warm_up and settings.api_key and settings.portfolio_cache_seconds > 0:
-            upstream = context.upstream
-            warming = asyncio.create_task(
-                portfolio_service.warm_up(context.portfolio_cache, lambda: portfolio_service.load(upstream, person=portfolio_service.WARM_UP_READER))
-            )
+        warming = jobs.start_portfolio_warm_up(context)
         try:
             yield
         finally:
@@ -127,7 +93,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     app.state.metrics = metrics
     app.state.clock = clock
     install_problem_handlers(app)
-    _install_page_errors(app)
+    install_page_errors(app)
     app.add_middleware(HttpMetricsMiddleware, metrics=metrics)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(CorrelationIdMiddleware)
@@ -145,26 +111,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     ):
         app.include_router(router)
     return app
-
-
-def _install_page_errors(app: FastAPI) -> None:
-    """Pages answer errors as pages: sign-in when the session is gone, back to the form with the
-    message when a service refused a change, an error page otherwise."""
-
-    @app.exception_handler(DomainError)
-    async def _page_error(request: Request, exc: DomainError) -> Response:
-        if request.url.path.startswith(MACHINE_PATHS):
-            return problem_response(status=exc.status, problem_type=exc.problem_type, detail=exc.detail, instance=request.url.path, **exc.extensions)
-        if isinstance(exc, SignInRequired):
-            target = "/login" if request.method != "GET" else f"/login?next={quote(request.url.path + ('?' + request.url.query if request.url.query else ''))}"
-            if request.headers.get("HX-Request"):
-                return Response(status_code=401, headers={"HX-Redirect": target})
-            return RedirectResponse(target, status_code=303)
-        if request.method == "POST" and exc.status in (409, 422):
-            referer = urlsplit(request.headers.get("referer", ""))
-            back = safe_next(referer.path + (f"?{referer.query}" if referer.query else ""), "/")
-            return RedirectResponse(with_message(back, error=exc.detail[:300]), status_code=303)
-        return render(request, "error.html", me=getattr(request.state, "signed_in", None), status_code=exc.status, status=exc.status, detail=exc.detail)
 
 
 def _operations_router(context: ConsoleContext, metrics: ServiceMetrics) -> APIRouter:

@@ -1,6 +1,5 @@
 """What scoring's routes and handlers share: the assessment context (model, tables, settings,
-metrics), the clock, how to ask for a re-assessment, and the runtime's unit-of-work factory for
-work in several transactions. Built once in app.py; routes reach it through ``ScoringContextDep``,
+metrics), the clock and how to ask for a re-assessment. Built once in app.py; routes reach it through ``ScoringContextDep``,
 handlers through their subscriptions factory."""
 
 from __future__ import annotations
@@ -50,10 +49,4 @@ async def scoring_context(request: Request) -> ScoringContext:
     return request.app.state.scoring
 
 
-async def uow_factory(request: Request) -> UnitOfWorkFactory:
-    """For routes whose work spans several transactions (a re-grade of the book)."""
-    return request.app.state.runtime.uow_factory
-
-
 ScoringContextDep = Annotated[ScoringContext, Depends(scoring_context)]
-UnitOfWorkFactoryDep = Annotated[UnitOfWorkFactory, Depends(uow_factory)]

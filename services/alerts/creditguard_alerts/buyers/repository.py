@@ -8,8 +8,8 @@ from typing import cast
 from sqlalchemy import bindparam, func, literal_column, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from creditguard_alerts.buyers.models import BuyerProfile, InsuranceCover
 from creditguard_alerts.database import Money
+from creditguard_alerts.models.buyers import BuyerProfile, InsuranceCover
 from creditguard_shared.unit_of_work import Held
 
 # Built once: the concentration check runs them for every batch of exposure changes.

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from creditguard_alerts.buyers.models import BuyerProfile, InsuranceCover
 from creditguard_alerts.buyers.repository import BuyerRepository
+from creditguard_alerts.models.buyers import BuyerProfile, InsuranceCover
 from creditguard_shared.errors import NotFound
 from creditguard_shared.events.contracts import (
     AccountStatusChangedV1,

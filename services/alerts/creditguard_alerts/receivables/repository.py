@@ -5,7 +5,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from creditguard_alerts.receivables.models import Receivable, ReceivableSettlement
+from creditguard_alerts.models.receivables import Receivable, ReceivableSettlement
 from creditguard_shared.receivables import ReceivablesReadAhead
 from creditguard_shared.unit_of_work import Held
 

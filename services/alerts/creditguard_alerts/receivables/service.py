@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from creditguard_alerts.receivables.models import Receivable, ReceivableSettlement
+from creditguard_alerts.models.receivables import Receivable, ReceivableSettlement
 from creditguard_alerts.receivables.repository import ReceivableRepository
 from creditguard_shared.events.contracts import CreditNoteIssuedV1, InvoicePostedV1, PaymentLateV1, PaymentReceivedV1
 from creditguard_shared.receivables import ReceivablesEvent, settle, settlement_id_of, settlement_ids_of
@@ -23,18 +23,7 @@ async def record_invoice(uow: UnitOfWork, *, event: InvoicePostedV1, now: dateti
     existing = await repository.get(event.invoice_id)
     if existing is not None:
         return existing
-    receivable = Receivable(
-        invoice_id=event.invoice_id,
-        buyer_id=event.buyer_id,
-        amount=event.amount,
-        currency=event.currency,
-        issued_on=event.issued_on,
-        due_on=event.due_on,
-        open_amount=event.amount,
-        settled_on=None,
-        late_bucket=0,
-        recorded_at=now,
-    )
+    receivable = Receivable.copy_of(event, late_bucket=0, recorded_at=now)
     await repository.add(receivable)
     await _refresh(repository, receivable)
     return receivable

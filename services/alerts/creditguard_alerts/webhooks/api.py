@@ -3,10 +3,10 @@ from __future__ import annotations
 import json
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 
 from creditguard_alerts import jobs
-from creditguard_alerts.context import AlertsContextDep
+from creditguard_alerts.context import AlertsContextDep, AlertsContextSourceDep
 from creditguard_alerts.webhooks import service
 from creditguard_alerts.webhooks.schemas import (
     AttemptOut,
@@ -21,7 +21,7 @@ from creditguard_alerts.webhooks.schemas import (
 )
 from creditguard_shared.auth import Principal, Role, require_roles
 from creditguard_shared.schema_types import MAX_OFFSET, PathId
-from creditguard_shared.service_app import UnitOfWorkDep
+from creditguard_shared.service_app import UnitOfWorkDep, UnitOfWorkFactoryDep
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 
@@ -84,6 +84,6 @@ async def redeliver(delivery_id: PathId, uow: UnitOfWorkDep, context: AlertsCont
 
 
 @router.post("/dispatch", response_model=DispatchResult, summary="Send the due deliveries now")
-async def dispatch_now(request: Request, context: AlertsContextDep, _: Manage) -> DispatchResult:
-    async with jobs.webhook_client(context=context) as client:
-        return DispatchResult(attempted=await jobs.dispatch_once(request.app.state.runtime, client))
+async def dispatch_now(uow_factory: UnitOfWorkFactoryDep, source: AlertsContextSourceDep, _: Manage) -> DispatchResult:
+    async with jobs.webhook_client(context=source.now()) as client:
+        return DispatchResult(attempted=await jobs.dispatch_once(uow_factory, source, client))

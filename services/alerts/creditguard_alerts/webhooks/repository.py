@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from creditguard_alerts.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
+from creditguard_alerts.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookSubscription
 from creditguard_shared.unit_of_work import Held
 
 PENDING = "pending"

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
 from typing import Any
 
-from creditguard_alerts.severity import at_least
+from creditguard_alerts.models.severity import at_least
 
 EVENT_TYPES = (
     "alert.raised",

@@ -5,7 +5,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from creditguard_alerts.severity import Severity
+from creditguard_alerts.models.severity import Severity
 from creditguard_shared.schema_types import Identifier
 
 EventType = Literal[

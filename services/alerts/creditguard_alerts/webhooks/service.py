@@ -17,11 +17,11 @@ from urllib.parse import urlsplit
 import aiohttp
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from creditguard_alerts.buyers.models import BuyerProfile
 from creditguard_alerts.buyers.repository import BuyerRepository
 from creditguard_alerts.context import AlertsContext
+from creditguard_alerts.models.buyers import BuyerProfile
+from creditguard_alerts.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookSubscription
 from creditguard_alerts.webhooks import rules
-from creditguard_alerts.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 from creditguard_alerts.webhooks.repository import PENDING, WebhookRepository
 from creditguard_alerts.webhooks.schemas import SubscriptionIn, SubscriptionPatch
 from creditguard_alerts.webhooks.secret_keys import SecretUnreadable, WebhookSecretKeys

@@ -9,10 +9,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
-from creditguard_console import charts
 from creditguard_console.accounts import service
 from creditguard_console.context import ContextDep, UpstreamDep
-from creditguard_console.pages import CheckedForm, Me, redirect, render, require, safe_next
+from creditguard_console.pages import CheckedForm, Me, charts, redirect, render, require, safe_next
 from creditguard_console.people.rules import Permission
 from creditguard_shared.errors import Unprocessable
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, TypeVar
 
-from creditguard_console.people.models import Person
+from creditguard_console.models.people import Person
 from creditguard_console.upstream.client import Upstream
 from creditguard_shared.errors import NotFound
 

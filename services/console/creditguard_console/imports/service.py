@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from creditguard_console.imports.rules import LimitLine
-from creditguard_console.people.models import Person
+from creditguard_console.models.people import Person
 from creditguard_console.upstream.client import Upstream
 from creditguard_shared.errors import DomainError, NotFound
 

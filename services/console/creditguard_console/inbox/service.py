@@ -7,7 +7,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-from creditguard_console.people.models import Person
+from creditguard_console.models.people import Person
 from creditguard_console.upstream.client import Upstream
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from creditguard_console.people.models import Person
+from creditguard_console.models.people import Person
 
 
 class PeopleRepository:

@@ -10,8 +10,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from creditguard_console.models.people import Person
 from creditguard_console.people import rules
-from creditguard_console.people.models import Person
 from creditguard_console.people.repository import PeopleRepository
 from creditguard_shared.errors import Conflict, DomainError, NotFound, Unprocessable
 

@@ -3,9 +3,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from creditguard_console import charts
 from creditguard_console.context import ContextDep, UpstreamDep
-from creditguard_console.pages import Me, csv_download, render
+from creditguard_console.pages import Me, charts, csv_download, render
 from creditguard_console.portfolio import service
 
 router = APIRouter(tags=["portfolio"], include_in_schema=False)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from creditguard_console.people.models import Person
+from creditguard_console.models.people import Person
 from creditguard_console.upstream.client import Upstream
 
 logger = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ import asyncio
 from datetime import datetime
 from typing import Any
 
-from creditguard_console.people.models import Person
+from creditguard_console.models.people import Person
 from creditguard_console.referrals.schemas import QueueFilters, QueuePage, QueueRow
 from creditguard_console.upstream.client import Upstream
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from creditguard_console.people.models import Person
+from creditguard_console.models.people import Person
 from creditguard_console.upstream.client import Upstream
 
 

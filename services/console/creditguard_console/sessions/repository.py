@@ -5,8 +5,8 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from creditguard_console.people.models import Person
-from creditguard_console.sessions.models import WebSession
+from creditguard_console.models.people import Person
+from creditguard_console.models.sessions import WebSession
 
 
 class SessionRepository:

@@ -11,8 +11,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from creditguard_console.people.models import Person
-from creditguard_console.sessions.models import WebSession
+from creditguard_console.models.people import Person
+from creditguard_console.models.sessions import WebSession
 from creditguard_console.sessions.repository import SessionRepository
 from creditguard_shared.errors import Forbidden
 

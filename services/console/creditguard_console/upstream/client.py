@@ -10,7 +10,7 @@ from urllib.parse import quote
 import httpx
 
 from creditguard_console.metrics import ConsoleMetrics
-from creditguard_console.people.models import Person
+from creditguard_console.models.people import Person
 from creditguard_shared.auth.dependencies import ACTING_ROLE_HEADER, ACTING_USER_HEADER
 from creditguard_shared.errors import Conflict, DomainError, Forbidden, NotFound, ServiceUnavailable, Unprocessable
 from creditguard_shared.observability import CORRELATION_HEADER, correlation_id_var

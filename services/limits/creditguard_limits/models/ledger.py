@@ -8,22 +8,16 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from creditguard_limits.database import Base
 from creditguard_shared.database import Money, UtcDateTime
+from creditguard_shared.receivables import InvoiceColumns
 
 
-class Invoice(Base):
+class Invoice(InvoiceColumns, Base):
+    """An invoice of the ledger. ``open_amount`` (amount minus payments and credit notes, never
+    below zero) is kept current for fast exposure reads."""
+
     __tablename__ = "invoices"
 
-    invoice_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    buyer_id: Mapped[str] = mapped_column(String(64), index=True)
     order_id: Mapped[str | None] = mapped_column(String(64))
-    amount: Mapped[Decimal] = mapped_column(Money)
-    currency: Mapped[str] = mapped_column(String(3))
-    issued_on: Mapped[date] = mapped_column(Date)
-    due_on: Mapped[date] = mapped_column(Date)
-    # amount minus payments and credit notes, never below zero; kept current for fast exposure reads.
-    open_amount: Mapped[Decimal] = mapped_column(Money)
-    # The date of the payment or credit note that closed the invoice; None while anything is open.
-    settled_on: Mapped[date | None] = mapped_column(Date)
     # The highest days-past-due threshold (1, 15, 30, 60, 90) already announced with payment-late.
     late_bucket_announced: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -16,11 +16,11 @@ from creditguard_scoring.assessment.schemas import (
     PeersOut,
     ScoreOut,
 )
-from creditguard_scoring.context import ScoringContextDep, UnitOfWorkFactoryDep
+from creditguard_scoring.context import ScoringContextDep
 from creditguard_scoring.models.assessment import Assessment
 from creditguard_shared.auth import Principal, Role, require_roles
 from creditguard_shared.schema_types import MAX_OFFSET, CountryCode, PathId
-from creditguard_shared.service_app import UnitOfWorkDep
+from creditguard_shared.service_app import UnitOfWorkDep, UnitOfWorkFactoryDep
 
 router = APIRouter(prefix="/v1", tags=["assessment"])
 

@@ -8,10 +8,10 @@ from fastapi import APIRouter, Depends, Query
 from creditguard_scoring.calibration import service
 from creditguard_scoring.calibration.rules import Calibration
 from creditguard_scoring.calibration.schemas import BacktestOut, CalibrationOut, CalibrationStatusOut, RecalibrationIn, RecalibrationOut
-from creditguard_scoring.context import ScoringContext, ScoringContextDep, UnitOfWorkFactoryDep
+from creditguard_scoring.context import ScoringContext, ScoringContextDep
 from creditguard_scoring.models.calibration import CalibrationVersion
 from creditguard_shared.auth import Principal, Role, require_roles
-from creditguard_shared.service_app import UnitOfWorkDep
+from creditguard_shared.service_app import UnitOfWorkDep, UnitOfWorkFactoryDep
 
 router = APIRouter(prefix="/v1/calibration", tags=["calibration"])
 

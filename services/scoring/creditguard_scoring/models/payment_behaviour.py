@@ -8,22 +8,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from creditguard_scoring.database import Base
 from creditguard_shared.database import Money
+from creditguard_shared.receivables import InvoiceColumns
 
 
-class PaymentExperience(Base):
+class PaymentExperience(InvoiceColumns, Base):
     """One invoice as the scoring service knows it: when it was due and how it was settled."""
 
     __tablename__ = "payment_experiences"
 
-    invoice_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    buyer_id: Mapped[str] = mapped_column(String(64), index=True)
-    amount: Mapped[Decimal] = mapped_column(Money)
-    currency: Mapped[str] = mapped_column(String(3))
-    issued_on: Mapped[date] = mapped_column(Date)
-    due_on: Mapped[date] = mapped_column(Date)
-    open_amount: Mapped[Decimal] = mapped_column(Money)
-    # Date the open amount reached zero; days beyond terms are measured to it.
-    settled_on: Mapped[date | None] = mapped_column(Date)
     # Worst days past due seen so far (from payment-late events or at settlement).
     max_days_past_due: Mapped[int] = mapped_column(Integer, default=0)
     # The days-past-due threshold (30, 60, 90) the buyer's latest assessment already reflected for

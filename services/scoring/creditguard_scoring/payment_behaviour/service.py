@@ -26,17 +26,7 @@ async def record_invoice(uow: UnitOfWork, *, event: InvoicePostedV1) -> None:
     repository = PaymentBehaviourRepository(uow.session)
     if await repository.get_experience(event.invoice_id) is not None:
         return
-    experience = PaymentExperience(
-        invoice_id=event.invoice_id,
-        buyer_id=event.buyer_id,
-        amount=event.amount,
-        currency=event.currency,
-        issued_on=event.issued_on,
-        due_on=event.due_on,
-        open_amount=event.amount,
-        settled_on=None,
-        max_days_past_due=0,
-    )
+    experience = PaymentExperience.copy_of(event, max_days_past_due=0)
     await repository.add(experience)
     await _recompute_settlement(repository, experience)
 

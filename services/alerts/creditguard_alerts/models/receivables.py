@@ -7,19 +7,14 @@ from sqlalchemy import Date, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from creditguard_alerts.database import Base, Money, UtcDateTime
+from creditguard_shared.receivables import InvoiceColumns
 
 
-class Receivable(Base):
+class Receivable(InvoiceColumns, Base):
+    """An invoice as alerts knows it: how late it is and what collections did about it."""
+
     __tablename__ = "receivables"
 
-    invoice_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    buyer_id: Mapped[str] = mapped_column(String(64), index=True)
-    amount: Mapped[Decimal] = mapped_column(Money)
-    currency: Mapped[str] = mapped_column(String(3))
-    issued_on: Mapped[date] = mapped_column(Date)
-    due_on: Mapped[date] = mapped_column(Date)
-    open_amount: Mapped[Decimal] = mapped_column(Money)
-    settled_on: Mapped[date | None] = mapped_column(Date)
     # Latest past-due threshold reported by the limits service's aging sweep (0 = none yet).
     late_bucket: Mapped[int] = mapped_column(Integer, default=0)
     # Steps taken with the credit insurer (recorded on the collection case); they stop the deadline alerts.

@@ -5,8 +5,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError, field_validator
 
-from creditguard_alerts.alerting.rules import IndustryLevel, RuleType
-from creditguard_alerts.severity import Severity
+from creditguard_alerts.early_warning.rules import IndustryLevel, RuleType
+from creditguard_alerts.models.severity import Severity
 from creditguard_shared.errors import Unprocessable
 from creditguard_shared.events.contracts import RiskClassName
 

@@ -1,5 +1,5 @@
-"""How urgent an alert is: the scale alerts are raised on, webhooks filter by and the console
-sorts by. Its own module because every domain of the service speaks it and none owns it."""
+"""How urgent an alert is: the scale alert rules and alerts store, webhook subscriptions filter by
+and the console sorts by. Beside the tables because every domain of the service speaks it."""
 
 from __future__ import annotations
 

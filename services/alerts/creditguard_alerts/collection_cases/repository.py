@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from creditguard_alerts.collections.models import CollectionAction, CollectionCase, CollectionStrategy
+from creditguard_alerts.models.collection_cases import CollectionAction, CollectionCase, CollectionStrategy
 from creditguard_shared.unit_of_work import Held
 
 OPEN, CLOSED = "open", "closed"

@@ -11,15 +11,15 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
-from creditguard_alerts.alerting import rules
-from creditguard_alerts.alerting.models import Alert, AlertRule
-from creditguard_alerts.alerting.repository import AlertRepository
-from creditguard_alerts.alerting.rules import RuleType
-from creditguard_alerts.alerting.schemas import AlertOut, RuleIn, RulePatch, validated_params
-from creditguard_alerts.buyers.models import BuyerProfile, InsuranceCover
 from creditguard_alerts.buyers.repository import BuyerRepository
 from creditguard_alerts.context import AlertsContext
-from creditguard_alerts.severity import Severity, severity_rank
+from creditguard_alerts.early_warning import rules
+from creditguard_alerts.early_warning.repository import AlertRepository
+from creditguard_alerts.early_warning.rules import RuleType
+from creditguard_alerts.early_warning.schemas import AlertOut, RuleIn, RulePatch, validated_params
+from creditguard_alerts.models.buyers import BuyerProfile, InsuranceCover
+from creditguard_alerts.models.early_warning import Alert, AlertRule
+from creditguard_alerts.models.severity import Severity, severity_rank
 from creditguard_alerts.webhooks import service as webhooks
 from creditguard_shared.errors import Conflict, NotFound
 from creditguard_shared.events.contracts import AccountStatusChangedV1, LimitBreachedV1, ScoreChangedV1

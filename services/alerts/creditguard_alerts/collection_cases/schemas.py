@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-from creditguard_alerts.collections.rules import Level
+from creditguard_alerts.collection_cases.rules import Level
 from creditguard_shared.events.contracts import RiskClassName
 from creditguard_shared.schema_types import Identifier, IsoDate, NonNegativeAmount, PositiveAmount
 

@@ -5,9 +5,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from creditguard_alerts.alerting.models import Alert, AlertRule
-from creditguard_alerts.buyers.models import BuyerProfile
 from creditguard_alerts.buyers.repository import IN_LIST_SIZE
+from creditguard_alerts.models.buyers import BuyerProfile
+from creditguard_alerts.models.early_warning import Alert, AlertRule
 from creditguard_shared.unit_of_work import Held
 
 

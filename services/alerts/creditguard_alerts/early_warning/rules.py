@@ -10,7 +10,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from creditguard_alerts.severity import Severity, severity_rank
+from creditguard_alerts.models.severity import Severity, severity_rank
 from creditguard_shared.events.contracts import RiskClass, normalise_risk_class
 from creditguard_shared.nace import NACE_CODE, nace_division, nace_section
 

@@ -5,9 +5,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
-from creditguard_alerts.collections import service
-from creditguard_alerts.collections.rules import NO_LEVEL, Level
-from creditguard_alerts.collections.schemas import ActionIn, ActionOut, CaseDetail, CaseOut, CasePage, StrategyIn, StrategyOut, WorkItem, WorkQueue
+from creditguard_alerts.collection_cases import service
+from creditguard_alerts.collection_cases.rules import NO_LEVEL, Level
+from creditguard_alerts.collection_cases.schemas import ActionIn, ActionOut, CaseDetail, CaseOut, CasePage, StrategyIn, StrategyOut, WorkItem, WorkQueue
 from creditguard_alerts.context import AlertsContextDep
 from creditguard_shared.auth import Principal, Role, require_roles
 from creditguard_shared.errors import Unprocessable

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from functools import partial
-
 from pydantic import BaseModel
 
-from creditguard_alerts.alerting import service
 from creditguard_alerts.buyers import service as buyers
-from creditguard_alerts.context import AlertsContext, with_context_now
+from creditguard_alerts.context import AlertsContext, AlertsContextSource
+from creditguard_alerts.early_warning import service
 from creditguard_shared.consumer import Subscription
 from creditguard_shared.events.contracts import (
     AccountStatusChangedV1,
@@ -20,7 +18,6 @@ from creditguard_shared.events.contracts import (
     ScoreChangedV1,
 )
 from creditguard_shared.events.envelope import EventEnvelope
-from creditguard_shared.service_app import ServiceRuntime
 from creditguard_shared.unit_of_work import UnitOfWork
 
 
@@ -69,9 +66,9 @@ async def read_ahead(uow: UnitOfWork, payloads: list[BaseModel]) -> None:
     await service.read_ahead_for_buyers(uow, buyer_ids={payload.buyer_id for payload in payloads})  # type: ignore[attr-defined]
 
 
-def subscriptions(runtime: ServiceRuntime) -> list[Subscription]:
+def subscriptions(source: AlertsContextSource) -> list[Subscription]:
     """Each event is handled with the context as of its handling: a moved test clock is seen at once."""
-    with_context = partial(with_context_now, runtime)
+    with_context = source.with_context_now
     return [
         Subscription("buyer-assessed", with_context(on_buyer_assessed)),
         Subscription("score-changed", with_context(on_score_changed)),

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from functools import partial
-
 from pydantic import BaseModel
 
-from creditguard_alerts.alerting import service as alerting
-from creditguard_alerts.alerting.service import InvoiceFacts
-from creditguard_alerts.collections import service as collections
-from creditguard_alerts.context import AlertsContext, with_context_now
+from creditguard_alerts.collection_cases import service as collections
+from creditguard_alerts.context import AlertsContext, AlertsContextSource
+from creditguard_alerts.early_warning import service as alerting
+from creditguard_alerts.early_warning.service import InvoiceFacts
+from creditguard_alerts.models.receivables import Receivable
 from creditguard_alerts.receivables import service as receivables
-from creditguard_alerts.receivables.models import Receivable
 from creditguard_shared.consumer import Subscription
 from creditguard_shared.events.contracts import CreditNoteIssuedV1, InvoicePostedV1, PaymentLateV1, PaymentReceivedV1
 from creditguard_shared.events.envelope import EventEnvelope
 from creditguard_shared.receivables import ReceivablesEvent
-from creditguard_shared.service_app import ServiceRuntime
 from creditguard_shared.unit_of_work import UnitOfWork
 
 
@@ -69,9 +66,9 @@ async def read_ahead(uow: UnitOfWork, payloads: list[BaseModel]) -> None:
     await alerting.read_ahead_for_buyers(uow, buyer_ids={event.buyer_id for event in events})
 
 
-def subscriptions(runtime: ServiceRuntime) -> list[Subscription]:
+def subscriptions(source: AlertsContextSource) -> list[Subscription]:
     """Each event is handled with the context as of its handling: a moved test clock is seen at once."""
-    with_context = partial(with_context_now, runtime)
+    with_context = source.with_context_now
     return [
         Subscription("invoice-posted", with_context(on_invoice_posted)),
         Subscription("payment-received", with_context(on_payment_received)),

@@ -5,11 +5,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from creditguard_alerts import jobs
-from creditguard_alerts.alerting import service
-from creditguard_alerts.alerting.rules import RuleType
-from creditguard_alerts.alerting.schemas import AlertComment, AlertOut, AlertPage, RuleIn, RuleOut, RulePatch, SweepResult
 from creditguard_alerts.context import AlertsContextDep
-from creditguard_alerts.severity import Severity
+from creditguard_alerts.early_warning import service
+from creditguard_alerts.early_warning.rules import RuleType
+from creditguard_alerts.early_warning.schemas import AlertComment, AlertOut, AlertPage, RuleIn, RuleOut, RulePatch, SweepResult
+from creditguard_alerts.models.severity import Severity
 from creditguard_shared.auth import Principal, Role, require_roles
 from creditguard_shared.schema_types import MAX_OFFSET, PathId
 from creditguard_shared.service_app import UnitOfWorkDep

@@ -9,19 +9,19 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from creditguard_alerts.alerting import rules as alert_rules
-from creditguard_alerts.alerting import service as alerting
-from creditguard_alerts.alerting.rules import RuleType
-from creditguard_alerts.alerting.service import InvoiceFacts
 from creditguard_alerts.buyers.repository import BuyerRepository
-from creditguard_alerts.collections import rules
-from creditguard_alerts.collections.models import CollectionAction, CollectionCase, CollectionStrategy
-from creditguard_alerts.collections.repository import CLOSED, OPEN, PENDING, CollectionRepository
-from creditguard_alerts.collections.rules import Level
-from creditguard_alerts.collections.schemas import ActionIn, CaseOut, StrategyIn
+from creditguard_alerts.collection_cases import rules
+from creditguard_alerts.collection_cases.repository import CLOSED, OPEN, PENDING, CollectionRepository
+from creditguard_alerts.collection_cases.rules import Level
+from creditguard_alerts.collection_cases.schemas import ActionIn, CaseOut, StrategyIn
 from creditguard_alerts.context import AlertsContext
+from creditguard_alerts.early_warning import rules as alert_rules
+from creditguard_alerts.early_warning import service as alerting
+from creditguard_alerts.early_warning.rules import RuleType
+from creditguard_alerts.early_warning.service import InvoiceFacts
+from creditguard_alerts.models.collection_cases import CollectionAction, CollectionCase, CollectionStrategy
+from creditguard_alerts.models.receivables import Receivable
 from creditguard_alerts.receivables import service as receivables
-from creditguard_alerts.receivables.models import Receivable
 from creditguard_alerts.webhooks import service as webhooks
 from creditguard_shared.errors import Conflict, NotFound, Unprocessable
 from creditguard_shared.events.contracts import AccountHoldRequestedV1, PromiseBrokenV1
