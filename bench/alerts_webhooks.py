@@ -31,7 +31,7 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy import func, select
 
 from creditguard_alerts.app import create_app
-from creditguard_alerts.receivables.models import Receivable
+from creditguard_alerts.models.receivables import Receivable
 from creditguard_alerts.settings import Settings
 from creditguard_alerts.webhooks.secret_keys import new_key
 from creditguard_local.stack import LOCAL_BROKER_HEARTBEAT_INTERVAL_MS, LOCAL_BROKER_SESSION_TIMEOUT_MS, Broker, create_topics

@@ -30,7 +30,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from creditguard_limits.import_cli import read_book, run_import
+from creditguard_limits.imports.cli import read_book, run_import
 from creditguard_local.stack import local_system
 
 TODAY = datetime.now(UTC).date()

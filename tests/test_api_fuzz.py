@@ -165,8 +165,8 @@ async def seed_limits(limits: RunningService) -> dict[str, str]:
 async def seed_alerts(alerts: RunningService) -> dict[str, str]:
     """As if scoring and limits had published: a known buyer with a late invoice, so a collection
     case and an alert exist (the handlers are called directly: consumers would cost a group join)."""
-    from creditguard_alerts.alerting import handlers as alerting
-    from creditguard_alerts.collections import handlers as receivables
+    from creditguard_alerts.collection_cases import handlers as receivables
+    from creditguard_alerts.early_warning import handlers as alerting
 
     handlers = {s.topic: s.handler for s in alerting.subscriptions(alerts.runtime) + receivables.subscriptions(alerts.runtime)}
     events = [

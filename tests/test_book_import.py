@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from creditguard_limits.import_cli import BadInput, read_book, run_import
+from creditguard_limits.imports.cli import BadInput, read_book, run_import
 from creditguard_shared.clock import Clock
 from services.alerts.tests.receiver import start_receiver
 
@@ -192,7 +192,7 @@ async def test_an_imported_book_sets_behaviour_and_ramp_up_and_alerts_on_none_of
 
 
 def test_a_json_book_reads_like_the_api_and_bad_files_are_named(tmp_path):
-    from creditguard_limits.import_cli import chunks
+    from creditguard_limits.imports.cli import chunks
 
     book_file = tmp_path / "book.json"
     book_file.write_text(
@@ -225,7 +225,7 @@ def test_a_json_book_reads_like_the_api_and_bad_files_are_named(tmp_path):
 
 
 def test_the_command_exits_non_zero_naming_the_bad_row(tmp_path, capsys):
-    from creditguard_limits.import_cli import main
+    from creditguard_limits.imports.cli import main
 
     invoices = _csv(
         tmp_path / "invoices.csv",
