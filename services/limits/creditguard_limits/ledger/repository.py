@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -52,7 +53,9 @@ class LedgerRepository:
     def _read(self) -> _LedgerRead | None:
         return _READ_AHEAD.peek(self.session)
 
-    async def read_ahead(self, *, invoice_ids: set[str], settlement_model: SettlementModel | None = None, settlement_ids: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+    async def read_ahead(
+        self, *, invoice_ids: set[str], settlement_model: SettlementModel | None = None, settlement_ids: AbstractSet[str] = frozenset()
+    ) -> None:
         """Read a batch's invoices, their settlements and the batch's settlement ids in three
         statements, for the questions its documents will ask one by one. Call it with the
         documents' buyers locked: what is read must not change before the batch writes."""
