@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -11,8 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import DateTime, MetaData, Numeric, event
-from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.engine import Connection, Dialect, make_url
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
 
 from creditguard_shared.sqlite_driver import BEGIN_IMMEDIATE, one_hop_dbapi
@@ -62,15 +64,15 @@ class Money(TypeDecorator[Decimal]):
     impl = Numeric(18, 2)
     cache_ok = True
 
-    def bind_processor(self, dialect: Dialect):  # type: ignore[no-untyped-def]
+    def bind_processor(self, dialect: Dialect) -> Callable[[Decimal | None], Any] | None:
         return _to_cents if dialect.name == "sqlite" else super().bind_processor(dialect)
 
-    def literal_processor(self, dialect: Dialect):  # type: ignore[no-untyped-def]
+    def literal_processor(self, dialect: Dialect) -> Callable[[Any], str] | None:
         if dialect.name != "sqlite":
             return super().literal_processor(dialect)
         return lambda value: str(_to_cents(value))
 
-    def result_processor(self, dialect: Dialect, coltype: Any):  # type: ignore[no-untyped-def]
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Callable[[Any], Decimal | None] | None:
         # Not the SQLite NUMERIC processor: it formats through a float, inexact beyond 2**53 cents.
         return _from_cents if dialect.name == "sqlite" else super().result_processor(dialect, coltype)
 
@@ -144,7 +146,7 @@ def _make_sqlite_transactions_serialisable(engine: AsyncEngine) -> None:
     sync_engine = engine.sync_engine
 
     @event.listens_for(sync_engine, "connect")
-    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
         dbapi_connection.isolation_level = None  # let SQLAlchemy's BEGIN below be the only one
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -154,7 +156,7 @@ def _make_sqlite_transactions_serialisable(engine: AsyncEngine) -> None:
         cursor.close()
 
     @event.listens_for(sync_engine, "begin")
-    def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
+    def _on_begin(connection: Connection) -> None:
         connection.exec_driver_sql(BEGIN_IMMEDIATE)
 
 

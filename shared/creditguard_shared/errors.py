@@ -216,4 +216,4 @@ def document_problems(app: FastAPI) -> None:
         app.openapi_schema = schema
         return schema
 
-    app.openapi = openapi  # type: ignore[method-assign]
+    app.openapi = openapi  # type: ignore[method-assign]  # replacing app.openapi is how FastAPI documents extending the schema

@@ -8,6 +8,7 @@ import contextlib
 import logging
 import time
 from dataclasses import dataclass
+from typing import Protocol
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -17,6 +18,7 @@ from aiokafka.errors import TopicAlreadyExistsError
 from creditguard_shared.events.catalogue import TOPICS
 from creditguard_shared.metrics import ServiceMetrics
 from creditguard_shared.settings import KafkaSettings
+from creditguard_shared.timing import cancelling_current_task
 
 logger = logging.getLogger(__name__)
 
@@ -158,14 +160,20 @@ class KafkaConnection:
         await self.reset_producer()
 
 
-async def stop_quietly(client) -> None:  # type: ignore[no-untyped-def]
+class StoppableClient(Protocol):
+    """An aiokafka producer, consumer or other client that stops with ``await client.stop()``."""
+
+    async def stop(self) -> None: ...
+
+
+async def stop_quietly(client: StoppableClient) -> None:
     try:
         async with asyncio.timeout(2):
             await client.stop()
     except asyncio.CancelledError:
         # A group-less aiokafka consumer awaits a task it has just cancelled when it stops, and
         # that cancellation escapes; only a cancellation of the caller itself is passed on.
-        if asyncio.current_task().cancelling():  # type: ignore[union-attr]
+        if cancelling_current_task():
             raise
     except Exception:  # noqa: BLE001 - best effort on a client that never connected
         pass

@@ -20,7 +20,7 @@ from creditguard_shared.events.envelope import CLOUDEVENTS_CONTENT_TYPE, EventEn
 from creditguard_shared.kafka import KafkaConnection
 from creditguard_shared.messaging_tables import MessagingTables
 from creditguard_shared.metrics import ServiceMetrics
-from creditguard_shared.timing import wait_at_most
+from creditguard_shared.timing import cancelling_current_task, wait_at_most
 
 logger = logging.getLogger(__name__)
 
@@ -305,7 +305,7 @@ class OutboxRelay:
                 await self._prune_if_due()
                 published = await self.publish_pending()
             except asyncio.CancelledError:
-                if asyncio.current_task().cancelling():  # type: ignore[union-attr]
+                if cancelling_current_task():
                     raise
                 logger.warning("outbox relay pass interrupted by its broker client", exc_info=True)
                 published = 0
@@ -402,7 +402,7 @@ class OutboxRelay:
         try:
             await self.find_and_requeue_lost_events(everything=self._read_back_everything)
         except asyncio.CancelledError:
-            if asyncio.current_task().cancelling():  # type: ignore[union-attr]
+            if cancelling_current_task():
                 raise
             # aiokafka lets its own internal cancellations escape when the broker vanishes mid-call.
             logger.warning("checking the broker for lost events was interrupted", exc_info=True)

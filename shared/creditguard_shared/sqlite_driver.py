@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import collections
 import sqlite3
-from typing import Any
+from typing import Any, cast
 
 import aiosqlite
+from sqlalchemy.connectors.asyncio import AsyncAdapt_dbapi_cursor
 from sqlalchemy.dialects.sqlite.aiosqlite import AsyncAdapt_aiosqlite_connection, AsyncAdapt_aiosqlite_cursor, AsyncAdapt_aiosqlite_dbapi
 from sqlalchemy.util import EMPTY_DICT
 from sqlalchemy.util.concurrency import await_
@@ -58,12 +59,13 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
     """A buffered cursor whose execute, fetch and close happen in a single driver-thread call."""
 
     __slots__ = ("_result",)
+    _adapt_connection: OneHopConnection
 
-    def __init__(self, adapt_connection: AsyncAdapt_aiosqlite_connection) -> None:
+    def __init__(self, adapt_connection: OneHopConnection) -> None:
         # No aiosqlite cursor: the driver thread opens and closes a sqlite3 cursor per statement.
         self._adapt_connection = adapt_connection
         self._connection = adapt_connection._connection
-        self._cursor = None  # type: ignore[assignment]
+        self._cursor = None  # type: ignore[assignment]  # no driver cursor: SQLAlchemy's close() allows for None, its annotation does not
         self._soft_closed_memoized = EMPTY_DICT
         self._rows = collections.deque()
         self._result: _StatementResult | None = None
@@ -78,7 +80,7 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
 
     @property
     def lastrowid(self) -> int:
-        return self._result.lastrowid if self._result else 0  # type: ignore[return-value]
+        return self._result.lastrowid if self._result else 0  # type: ignore[return-value]  # sqlite3 leaves it None after executemany(); SQLAlchemy's cursor protocol says int
 
     async def _async_soft_close(self) -> None:
         return None
@@ -96,15 +98,15 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
             self._adapt_connection._handle_exception(error)
 
     async def _run(self, operation: Any, parameters: Any, *, many: bool) -> None:
-        connection: OneHopConnection = self._adapt_connection  # type: ignore[assignment]
+        connection = self._adapt_connection
         if operation == BEGIN_IMMEDIATE and not many:
             connection.begin_pending = True
             self._result, self._rows = None, collections.deque()
             return
-        aiosqlite_connection: aiosqlite.Connection = self._connection  # type: ignore[assignment]
+        aiosqlite_connection = connection.aiosqlite_connection
         async with connection._execute_mutex:
             begin_first, connection.begin_pending = connection.begin_pending, False
-            result = await aiosqlite_connection._execute(  # type: ignore[no-untyped-call]  # aiosqlite's private helper is unannotated
+            result: _StatementResult = await aiosqlite_connection._execute(  # type: ignore[no-untyped-call]  # aiosqlite's private helper is unannotated
                 _run_on_driver_thread,
                 aiosqlite_connection._conn,
                 operation,
@@ -117,13 +119,17 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
 
 
 class OneHopConnection(AsyncAdapt_aiosqlite_connection):
-    __slots__ = ("begin_pending",)
-    _cursor_cls = OneHopCursor  # type: ignore[assignment]  # SQLAlchemy types the attribute as its own cursor class
+    __slots__ = ("aiosqlite_connection", "begin_pending")
 
     def __init__(self, dbapi: Any, connection: aiosqlite.Connection) -> None:
         super().__init__(dbapi, connection)  # type: ignore[arg-type]  # SQLAlchemy's protocol omits aiosqlite's connection
+        # The same connection SQLAlchemy keeps, under its own type (SQLAlchemy's attribute has only its protocol's).
+        self.aiosqlite_connection = connection
         # BEGIN IMMEDIATE was asked for and not yet sent (it goes with the next statement).
         self.begin_pending = False
+
+    def cursor(self, server_side: bool = False) -> AsyncAdapt_dbapi_cursor:
+        return super().cursor(server_side=True) if server_side else OneHopCursor(self)
 
     def commit(self) -> None:
         if self.begin_pending:
@@ -141,7 +147,8 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
 class OneHopDBAPI(AsyncAdapt_aiosqlite_dbapi):
     def connect(self, *arg: Any, **kw: Any) -> OneHopConnection:
         adapted = super().connect(*arg, **kw)
-        return OneHopConnection(self, adapted._connection)  # type: ignore[arg-type]  # the aiosqlite connection SQLAlchemy made
+        # SQLAlchemy made it with aiosqlite.connect(); its attribute is typed as its own protocol.
+        return OneHopConnection(self, cast(aiosqlite.Connection, adapted._connection))
 
 
 def one_hop_dbapi() -> OneHopDBAPI:

@@ -1,4 +1,5 @@
-"""Waiting with a deadline inside loops that must stop when cancelled.
+"""Waiting with a deadline inside loops that must stop when cancelled, and telling a cancellation
+of the running task from one a library lets escape.
 
 ``asyncio.wait_for`` on Python 3.11 can swallow a cancellation that arrives as the awaited
 thing completes, and a loop around it then runs on forever after shutdown cancelled it.
@@ -16,3 +17,11 @@ async def wait_at_most(awaitable: Awaitable[object], *, seconds: float) -> None:
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(seconds):
             await awaitable
+
+
+def cancelling_current_task() -> bool:
+    """Whether the running task is being cancelled, rather than merely seeing a ``CancelledError``
+    that a library let escape from a task of its own. Outside any task nothing tells the two
+    apart, so the cancellation counts as the caller's."""
+    task = asyncio.current_task()
+    return task is None or task.cancelling() > 0

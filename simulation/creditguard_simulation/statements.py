@@ -44,16 +44,18 @@ def _clip(value: float | None, low: float, high: float) -> float | None:
 
 def _balance_sheet(r: Ratios, ta: float) -> dict[str, float | None]:
     liabilities = _clip(_times(r.get("X2"), ta), 0.0, 10 * ta)
-    if liabilities is None and r.get("X10") is not None:
-        liabilities = max(ta - r["X10"] * ta, 0.0)  # type: ignore[operator]
+    equity_share = r.get("X10")
+    if liabilities is None and equity_share is not None:
+        liabilities = max(ta - equity_share * ta, 0.0)
     equity = None if liabilities is None else ta - liabilities
     short_term = _clip(_times(r.get("X51"), ta), 0.0, liabilities if liabilities is not None else 10 * ta)
     long_term = None if short_term is None or liabilities is None else liabilities - short_term
     current = None
-    if short_term is not None and r.get("X3") is not None:
-        current = short_term + r["X3"] * ta  # type: ignore[operator]
-    elif short_term is not None and r.get("X4") is not None:
-        current = r["X4"] * short_term  # type: ignore[operator]
+    working_capital_share, current_ratio = r.get("X3"), r.get("X4")
+    if short_term is not None and working_capital_share is not None:
+        current = short_term + working_capital_share * ta
+    elif short_term is not None and current_ratio is not None:
+        current = current_ratio * short_term
     current = _clip(current, 0.0, ta)
     fixed = None if current is None else ta - current
     return {
@@ -88,7 +90,8 @@ def _income_statement(r: Ratios, ta: float, sales: float | None) -> dict[str, fl
     operating = _times(r.get("X22"), ta)
     ebitda_like = _times(r.get("X48"), ta)
     depreciation = None if operating is None or ebitda_like is None else max(operating - ebitda_like, 0.0)
-    cogs = None if sales is None or r.get("X56") is None else max(sales * (1 - r["X56"]), 0.0)  # type: ignore[operator]
+    gross_margin = r.get("X56")
+    cogs = None if sales is None or gross_margin is None else max(sales * (1 - gross_margin), 0.0)
     growth = r.get("X21")
     return {
         "net_profit": _times(r.get("X1"), ta),
@@ -111,6 +114,7 @@ def statement_lines(ratios: Ratios, *, total_assets: float) -> dict[str, Decimal
     lines.update(_current_asset_parts(ratios, sales, lines["current_assets"], lines["short_term_liabilities"]))
     lines.update(_income_statement(ratios, total_assets, sales))
     equity = lines["equity"]
-    share_capital = None if equity is None or ratios.get("X25") is None else max(equity - ratios["X25"] * total_assets, 0.0)  # type: ignore[operator]
+    reserves_share = ratios.get("X25")
+    share_capital = None if equity is None or reserves_share is None else max(equity - reserves_share * total_assets, 0.0)
     lines["share_capital"] = share_capital
     return {name: _money(value) for name, value in lines.items()}

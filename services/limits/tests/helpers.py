@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import overload
 
 
 def new_buyer() -> str:
@@ -74,6 +75,10 @@ def codes(decision: dict) -> set[str]:
     return {r["code"] for r in decision["reasons"]}
 
 
+@overload
+def money(value: str) -> Decimal: ...
+@overload
+def money(value: None) -> None: ...
 def money(value: str | None) -> Decimal | None:
     return None if value is None else Decimal(value)
 

@@ -20,7 +20,7 @@ def _payment(buyer: str, payment_id: str, invoice_id: str, amount: str, *, paid_
 async def _open_amounts(limits, buyer: str) -> dict[str, Decimal]:
     response = await limits.client.get(f"/v1/buyers/{buyer}/invoices", headers=limits.auth("sales"))
     assert response.status_code == 200, response.text
-    return {i["invoice_id"]: money(i["open_amount"]) for i in response.json()}  # type: ignore[misc]
+    return {i["invoice_id"]: money(i["open_amount"]) for i in response.json()}
 
 
 async def test_an_invoice_run_records_every_invoice_and_publishes_each_buyers_exposure_once(limits):

@@ -91,7 +91,7 @@ async def _change_limit(
     amount: Decimal,
     currency: str,
     payment_terms_days: int | None,
-    review_on: object,
+    review_on: date | None,
     source: str,
     reason: str,
     changed_by: str,
@@ -99,7 +99,7 @@ async def _change_limit(
     old = audit_values(account, LIMIT_FIELDS)
     old_effective = account.limit_amount
     account.limit_amount, account.currency, account.limit_source = amount, currency, source
-    account.payment_terms_days, account.review_on = payment_terms_days, review_on  # type: ignore[assignment]
+    account.payment_terms_days, account.review_on = payment_terms_days, review_on
     account.updated_at = context.clock.now()
     new = audit_values(account, LIMIT_FIELDS)
     if new == old:

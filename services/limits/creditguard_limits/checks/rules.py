@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
 from creditguard_limits.economics.rules import OrderEconomics, Rescue, find_rescue, order_economics, smallest_prepayment
 from creditguard_limits.fx.rules import to_cents
@@ -58,7 +58,7 @@ class Outcome:
     reasons: list[dict[str, Any]] = field(default_factory=list)
     conditions: list[dict[str, Any]] = field(default_factory=list)
     # Each reason's action, so a reason can be outweighed later (``waive``).
-    actions: list[tuple[str, str]] = field(default_factory=list)
+    actions: list[tuple[str, Decision]] = field(default_factory=list)
     economics: OrderEconomics | None = None
     # The limit the decision was made against: the buyer's ("limit") or, when a positive expected
     # contribution outweighed it, the economic capacity.
@@ -68,9 +68,9 @@ class Outcome:
     # (position currency): it is not credit, so it is neither reserved nor counted as exposure.
     prepaid: Decimal = ZERO
 
-    def add(self, action: str, code: str, message: str, conditions: list[dict[str, Any]] | None = None) -> None:
+    def add(self, action: Decision, code: str, message: str, conditions: list[dict[str, Any]] | None = None) -> None:
         if SEVERITY[action] > SEVERITY[self.decision]:
-            self.decision = action  # type: ignore[assignment]
+            self.decision = action
         self.reasons.append({"code": code, "message": message})
         self.actions.append((code, action))
         if action == "approved_with_conditions":
@@ -82,7 +82,7 @@ class Outcome:
     def waive(self, codes: frozenset[str]) -> None:
         """The decision without these reasons' actions (the reasons stay listed)."""
         self.actions = [(code, action) for code, action in self.actions if code not in codes]
-        self.decision = cast("Decision", max((action for _, action in self.actions), key=SEVERITY.__getitem__, default="approved"))
+        self.decision = max((action for _, action in self.actions), key=SEVERITY.__getitem__, default="approved")
 
 
 @dataclass(frozen=True)

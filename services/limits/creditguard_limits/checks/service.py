@@ -7,7 +7,7 @@ import dataclasses
 import json
 import time
 import uuid
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from creditguard_limits.accounts.service import recommendation_for
@@ -124,8 +124,8 @@ def _facts(account: CreditAccount, *, context: LimitsContext, rates: RateTable, 
     )
 
 
-def _open_amount(reservation: OrderReservation | None, *, rates: RateTable, currency: str, today: object) -> Decimal:
-    if reservation is None or reservation.status != "open" or reservation.expires_on < today:  # type: ignore[operator]
+def _open_amount(reservation: OrderReservation | None, *, rates: RateTable, currency: str, today: date) -> Decimal:
+    if reservation is None or reservation.status != "open" or reservation.expires_on < today:
         return ZERO
     return rates.convert(reservation.amount, from_currency=reservation.currency, to_currency=currency)
 

@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from creditguard_limits.policy.rules import UninsuredAction
 from creditguard_shared.schema_types import CurrencyCode, Identifier, IsoDate, NonNegativeAmount
 
 Days = Annotated[int, Field(ge=0, le=3650)]
@@ -19,7 +20,7 @@ class InsurancePolicyIn(BaseModel):
     max_credit_period_days: Days
     report_overdue_within_days: Days
     file_claim_within_days: Days
-    uninsured_action: Literal["referred", "approved_with_conditions", "none"] = "referred"
+    uninsured_action: UninsuredAction = "referred"
 
 
 class InsurancePolicyOut(InsurancePolicyIn):

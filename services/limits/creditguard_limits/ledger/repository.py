@@ -1,13 +1,15 @@
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import cast
+from typing import TypeVar, cast
 
 from sqlalchemy import and_, case, func, literal, or_, select, type_coerce, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from creditguard_limits.database import Base
 from creditguard_limits.fx.rules import to_cents
 from creditguard_limits.ledger.rules import LATE_THRESHOLDS
 from creditguard_limits.models.ledger import CreditNote, Invoice, Payment, Refund
@@ -16,6 +18,8 @@ from creditguard_shared.database import Money
 from creditguard_shared.unit_of_work import Held
 
 SettlementModel = type[Payment] | type[CreditNote]
+# Payment or CreditNote: a document of the model the caller names.
+Settlement = TypeVar("Settlement", bound=Payment | CreditNote)
 
 
 @dataclass
@@ -24,7 +28,8 @@ class _LedgerRead:
     each invoice read. What the batch records joins in, so later documents of the batch see it."""
 
     invoices: dict[str, Invoice | None] = field(default_factory=dict)
-    settlements: dict[SettlementModel, dict[str, Payment | CreditNote | None]] = field(default_factory=dict)
+    # Keyed by the settlement's model (Payment or CreditNote), each holding that model's documents.
+    settlements: dict[type[Base], dict[str, Payment | CreditNote | None]] = field(default_factory=dict)
     settlements_of_invoice: dict[str, list[tuple[date, Decimal]]] = field(default_factory=dict)
 
 
@@ -52,7 +57,9 @@ class LedgerRepository:
     def _read(self) -> _LedgerRead | None:
         return _READ_AHEAD.peek(self.session)
 
-    async def read_ahead(self, *, invoice_ids: set[str], settlement_model: SettlementModel | None = None, settlement_ids: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+    async def read_ahead(
+        self, *, invoice_ids: set[str], settlement_model: SettlementModel | None = None, settlement_ids: AbstractSet[str] = frozenset()
+    ) -> None:
         """Read a batch's invoices, their settlements and the batch's settlement ids in three
         statements, for the questions its documents will ask one by one. Call it with the
         documents' buyers locked: what is read must not change before the batch writes."""
@@ -78,10 +85,11 @@ class LedgerRepository:
             statement = statement.with_for_update()
         return (await self.session.execute(statement)).scalar_one_or_none()
 
-    async def get_settlement(self, model: SettlementModel, document_id: str) -> Payment | CreditNote | None:
+    async def get_settlement(self, model: type[Settlement], document_id: str) -> Settlement | None:
         read = self._read
         if read is not None and document_id in read.settlements.get(model, {}):
-            return read.settlements[model][document_id]
+            # Each model's documents are kept under that model.
+            return cast("Settlement | None", read.settlements[model][document_id])
         return await self.session.get(model, document_id)
 
     def add(self, entity: Invoice | Payment | CreditNote) -> None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Annotated
@@ -64,7 +65,7 @@ class PaymentOut(BaseModel):
     # from Kafka before its invoice is held whole).
     applied_amount: Decimal | None
 
-    @computed_field  # type: ignore[prop-decorator]
+    @computed_field  # type: ignore[prop-decorator]  # pydantic's documented pattern for computed fields on properties
     @property
     def unapplied_amount(self) -> Decimal:
         """What the invoice could not take: the buyer's unapplied cash (all of it while held)."""
@@ -83,24 +84,29 @@ class InvoiceBatchIn(BaseModel):
     invoices: list[InvoiceIn] = Field(min_length=1, max_length=MAX_BATCH_DOCUMENTS)
 
 
-class InvoiceBatchItemOut(BaseModel):
-    # False: the invoice was already recorded with the same content (a re-sent document).
+class _BatchItemOut(BaseModel):
+    # False: the document was already recorded with the same content (a re-sent document).
     created: bool
+
+
+class InvoiceBatchItemOut(_BatchItemOut):
     invoice: InvoiceOut
 
 
 class _BatchCounts(BaseModel):
-    """How many of a batch's documents were new; the subclass lists them as ``items``."""
+    """How many of a batch's documents were new; the subclass says what its ``items`` are."""
 
-    @computed_field  # type: ignore[prop-decorator]
+    items: Sequence[_BatchItemOut]
+
+    @computed_field  # type: ignore[prop-decorator]  # pydantic's documented pattern for computed fields on properties
     @property
     def created(self) -> int:
-        return sum(item.created for item in self.items)  # type: ignore[attr-defined]
+        return sum(item.created for item in self.items)
 
-    @computed_field  # type: ignore[prop-decorator]
+    @computed_field  # type: ignore[prop-decorator]  # pydantic's documented pattern for computed fields on properties
     @property
     def unchanged(self) -> int:
-        return len(self.items) - self.created  # type: ignore[attr-defined]
+        return len(self.items) - self.created
 
 
 class InvoiceBatchOut(_BatchCounts):
@@ -115,8 +121,7 @@ class PaymentBatchIn(BaseModel):
     payments: list[PaymentIn] = Field(min_length=1, max_length=MAX_BATCH_DOCUMENTS)
 
 
-class PaymentBatchItemOut(BaseModel):
-    created: bool
+class PaymentBatchItemOut(_BatchItemOut):
     payment: PaymentOut
 
 

@@ -13,7 +13,7 @@ from creditguard_limits.accounts.service import announce_ended_increases, follow
 from creditguard_limits.checks.repository import ChecksRepository
 from creditguard_limits.checks.service import expire_reservations, release_order_quietly
 from creditguard_limits.context import LimitsContext
-from creditguard_limits.ledger.repository import LedgerRepository
+from creditguard_limits.ledger.repository import LedgerRepository, Settlement
 from creditguard_limits.ledger.rules import invoice_date_problem, late_threshold_to_announce, refund_date_problem, settlement_date_problem
 from creditguard_limits.ledger.schemas import (
     BuyerCashOut,
@@ -210,12 +210,12 @@ async def _apply_settlement_document(
     kind: str,
     document_id: str,
     document: PaymentIn | CreditNoteIn,
-    model: type[Payment] | type[CreditNote],
+    model: type[Settlement],
     fields: tuple[str, ...],
     invoice_must_exist: bool,
     locked: tuple[CreditAccount, LimitTerms] | None = None,
     historical: bool = False,
-) -> tuple[Payment | CreditNote, bool]:
+) -> tuple[Settlement, bool]:
     """A payment or credit note against an invoice: both reduce its open amount the same way."""
     repository = LedgerRepository(uow.session)
     locked = locked or await lock_with_terms(uow, context=context, buyer_id=document.buyer_id)
@@ -268,7 +268,7 @@ async def record_payment(
     locked: tuple[CreditAccount, LimitTerms] | None = None,
     historical: bool = False,
 ) -> tuple[Payment, bool]:
-    return await _apply_settlement_document(  # type: ignore[return-value]
+    return await _apply_settlement_document(
         uow,
         context=context,
         kind="Payment",
@@ -300,7 +300,7 @@ async def post_payment(
 
 
 async def record_credit_note(uow: UnitOfWork, *, context: LimitsContext, credit_note: CreditNoteIn, invoice_must_exist: bool) -> tuple[CreditNote, bool]:
-    return await _apply_settlement_document(  # type: ignore[return-value]
+    return await _apply_settlement_document(
         uow,
         context=context,
         kind="Credit note",
@@ -374,7 +374,6 @@ async def apply_unapplied_cash(
     )
     existing = await repository.get_settlement(Payment, application.application_id)
     if existing is not None:
-        assert isinstance(existing, Payment)
         if not existing.from_unapplied_cash:
             raise Conflict(f"Cash application {application.application_id}: the id is a payment's.", conflicting_fields=["application_id"])
         recorded = _application_out(existing, await repository.get_invoice(existing.invoice_id))

@@ -11,6 +11,8 @@ from creditguard_limits.policy.economics import Economics
 
 Decision = Literal["approved", "approved_with_conditions", "referred", "rejected"]
 Action = Literal["approved_with_conditions", "referred", "rejected"]
+# What an order that adds exposure beyond the buyer's insurance cover gets, set per insurance policy ("none": nothing).
+UninsuredAction = Literal["referred", "approved_with_conditions", "none"]
 CHECK_NAMES = ("account_status", "limit", "overdue", "single_order", "grade", "review_date", "terms", "insurance")
 CENT = Decimal("0.01")
 

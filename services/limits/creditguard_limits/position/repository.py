@@ -18,6 +18,7 @@ from creditguard_limits.models.checks import OrderReservation
 from creditguard_limits.models.fx import FxRate
 from creditguard_limits.models.insurance import InsuranceCover, InsurancePolicy
 from creditguard_limits.models.ledger import Invoice, Payment, Refund
+from creditguard_limits.policy.rules import UninsuredAction
 from creditguard_limits.position.rules import OVERDUE_BUCKET_STARTS, ZERO, InvoiceTotals
 from creditguard_shared.database import Money
 
@@ -32,7 +33,7 @@ class CoverTerms:
     granted_amount: Decimal
     indemnity_percentage: Decimal
     max_credit_period_days: int
-    uninsured_action: str
+    uninsured_action: UninsuredAction
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from creditguard_limits.fx.rules import RateTable, to_cents
+from creditguard_limits.policy.rules import UninsuredAction
 
 ZERO = Decimal("0.00")
 # Lower bound (days past due) of each overdue bucket, in order.
@@ -92,7 +93,7 @@ class Cover:
     granted: Decimal
     indemnity_percentage: Decimal
     max_credit_period_days: int
-    uninsured_action: str
+    uninsured_action: UninsuredAction
 
 
 @dataclass(frozen=True)

@@ -302,8 +302,9 @@ def profile_reasons(inputs: AssessmentInputs, tables: RiskTables) -> list[Reason
         age = age_in_years(inputs.founded_on, inputs.as_of)
         young = next(((a, m) for bound, a, m in AGE_ADJUSTMENTS if age < bound), None)
         mature = next(((a, m) for bound, a, m in MATURE_AGE_ADJUSTMENTS if age >= bound), None)
-        if young or mature:
-            adjustment, message = young or mature  # type: ignore[misc]
+        age_adjustment = young or mature
+        if age_adjustment is not None:
+            adjustment, message = age_adjustment
             reasons.append(Reason("PROFILE_AGE", f"Company {message} ({inputs.founded_on.isoformat()})", adjustment))
     legal_form = tables.legal_form.lookup(inputs.legal_form)
     if legal_form is not None and legal_form[1].adjustment:

@@ -90,7 +90,7 @@ def statement_problems(lines: Lines) -> list[dict[str, str]]:
     problems = [
         {"field": name, "message": f"{name.replace('_', ' ')} cannot be negative"}
         for name in NON_NEGATIVE_LINES
-        if lines.get(name) is not None and lines[name] < 0  # type: ignore[operator]
+        if (value := lines.get(name)) is not None and value < 0
     ]
     total_assets = lines.get("total_assets")
     if total_assets is not None and total_assets == 0:
@@ -117,7 +117,8 @@ def _div(numerator: float | None, denominator: float | None) -> float | None:
 
 
 def _add(*terms: float | None) -> float | None:
-    return None if any(t is None for t in terms) else sum(terms)  # type: ignore[arg-type]
+    present = [t for t in terms if t is not None]
+    return None if len(present) < len(terms) else sum(present)
 
 
 def _sub(a: float | None, b: float | None) -> float | None:
@@ -129,7 +130,7 @@ def _times(value: float | None, factor: float) -> float | None:
 
 
 def _floats(lines: Lines) -> dict[str, float | None]:
-    return {name: (float(lines[name]) if lines.get(name) is not None else None) for name in LINES}  # type: ignore[arg-type]
+    return {name: None if (value := lines.get(name)) is None else float(value) for name in LINES}
 
 
 def profit_before_tax(lines: Lines) -> float | None:
