@@ -125,6 +125,10 @@ PG_WRITE_ALL = _pg(
 )
 
 
+def _cents(value: Decimal) -> int:
+    return int(value * 100)
+
+
 def _decide(account: Any, totals: list[Any], *, amount: Decimal, today: date, cents: bool) -> dict[str, Any]:
     scale = Decimal(100) if cents else Decimal(1)
     open_invoices = orders = cash = Decimal(0)
@@ -301,12 +305,11 @@ class SqliteChecks:
             outcome = _decide(account, totals, amount=amount, today=today, cents=True)
             record = _record(order, outcome, now=now)
             stamp = now.strftime("%Y-%m-%d %H:%M:%S.%f")
-            cents = lambda value: int(value * 100)  # noqa: E731
-            connection.execute(INSERT_CHECK, _check_row(order, outcome, record, amount=amount, money=cents, stamp=stamp))
+            connection.execute(INSERT_CHECK, _check_row(order, outcome, record, amount=amount, money=_cents, stamp=stamp))
             if outcome["decision"] == "approved":
                 connection.execute(
                     INSERT_RESERVATION,
-                    (order.order_id, order.buyer_id, record["check_id"], cents(amount), order.currency, (today + timedelta(days=30)).isoformat(), stamp),
+                    (order.order_id, order.buyer_id, record["check_id"], _cents(amount), order.currency, (today + timedelta(days=30)).isoformat(), stamp),
                 )
             connection.executemany(INSERT_OUTBOX, [(*event, None, stamp) for event in record["events"]])
             connection.execute("COMMIT")

@@ -23,7 +23,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT / "services" / "scoring"))
 
-from creditguard_scoring.financial_model.scorecard import load_scorecard, parse_ratio  # noqa: E402
+from creditguard_scoring.financial_model.scorecard import load_scorecard, parse_ratio  # noqa: E402 - after the path set-up above, so the benchmark runs from a checkout
 
 ALTMAN = {"X3": 6.56, "X6": 3.26, "X7": 6.72, "X8": 1.05}
 

@@ -56,7 +56,10 @@ def synthetic_statement(rng: random.Random, year: int) -> dict:
     sales = total_assets * rng.uniform(0.6, 2.5)
     operating = sales * rng.uniform(-0.08, 0.12)
     interest = liabilities * rng.uniform(0.01, 0.06)
-    money = lambda x: Decimal(f"{x:.2f}")  # noqa: E731
+
+    def money(x: float) -> Decimal:
+        return Decimal(f"{x:.2f}")
+
     return {
         "fiscal_year": year,
         "period_end": date(year, 12, 31),

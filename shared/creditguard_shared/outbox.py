@@ -349,7 +349,7 @@ class OutboxRelay:
         for row, future in zip(rows, futures, strict=False):
             try:
                 metadata = await future
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:  # noqa: BLE001 - a refused or failed send: the row and those after it stay pending
                 failure = failure or (row.seq, repr(exc))
                 break
             acknowledged.append(Acknowledgement(row.seq, metadata.partition, metadata.offset))

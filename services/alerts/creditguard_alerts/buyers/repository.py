@@ -3,7 +3,7 @@ from __future__ import annotations
 import functools
 from datetime import date
 from decimal import Decimal
-from typing import cast
+from typing import TypeVar, cast
 
 from sqlalchemy import bindparam, func, literal_column, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,6 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from creditguard_alerts.database import Money
 from creditguard_alerts.models.buyers import BuyerProfile, InsuranceCover
 from creditguard_shared.unit_of_work import Held
+
+# The two per-buyer tables read by buyer id in chunks.
+PerBuyerRow = TypeVar("PerBuyerRow", BuyerProfile, InsuranceCover)
 
 # Built once: the concentration check runs them for every batch of exposure changes.
 _EXPOSED_IN_CURRENCY = (BuyerProfile.currency == bindparam("currency"), BuyerProfile.exposure > 0)
@@ -63,15 +66,15 @@ class BuyerRepository:
         return await self.session.get(BuyerProfile, buyer_id)
 
     async def get_many(self, buyer_ids: set[str]) -> dict[str, BuyerProfile]:
-        return await self._by_buyer(BuyerProfile, buyer_ids)  # type: ignore[return-value]
+        return await self._by_buyer(BuyerProfile, buyer_ids)
 
-    async def _by_buyer(self, model: type[BuyerProfile] | type[InsuranceCover], buyer_ids: set[str]) -> dict[str, BuyerProfile | InsuranceCover]:
+    async def _by_buyer(self, model: type[PerBuyerRow], buyer_ids: set[str]) -> dict[str, PerBuyerRow]:
         """Rows of ``model`` for these buyers, a chunk of ids per IN list."""
         ids = sorted(buyer_ids)
-        found: dict[str, BuyerProfile | InsuranceCover] = {}
+        found: dict[str, PerBuyerRow] = {}
         for start in range(0, len(ids), IN_LIST_SIZE):
             rows = await self.session.execute(select(model).where(model.buyer_id.in_(ids[start : start + IN_LIST_SIZE])))
-            found.update((row.buyer_id, row) for row in cast("list[BuyerProfile | InsuranceCover]", rows.scalars().all()))
+            found.update((row.buyer_id, row) for row in rows.scalars().all())
         return found
 
     async def add(self, entity: BuyerProfile | InsuranceCover) -> None:
@@ -101,7 +104,7 @@ class BuyerRepository:
         return await self.session.get(InsuranceCover, buyer_id)
 
     async def covers(self, buyer_ids: set[str]) -> dict[str, InsuranceCover]:
-        return await self._by_buyer(InsuranceCover, buyer_ids)  # type: ignore[return-value]
+        return await self._by_buyer(InsuranceCover, buyer_ids)
 
     async def with_review_due_before(self, day: date) -> list[BuyerProfile]:
         return list((await self.session.execute(select(BuyerProfile).where(BuyerProfile.review_due_on < day))).scalars())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Protocol, runtime_checkable
+
 from pydantic import BaseModel
 
 from creditguard_alerts.buyers import service as buyers
@@ -61,9 +63,14 @@ async def on_insurance_cover_changed(uow: UnitOfWork, event: InsuranceCoverChang
     await buyers.record_cover(uow, event=event)
 
 
+@runtime_checkable
+class NamesABuyer(Protocol):
+    buyer_id: str
+
+
 async def read_ahead(uow: UnitOfWork, payloads: list[BaseModel]) -> None:
     """Every event here names its buyer: the batch's profiles, covers and open alerts in a few statements."""
-    await service.read_ahead_for_buyers(uow, buyer_ids={payload.buyer_id for payload in payloads})  # type: ignore[attr-defined]
+    await service.read_ahead_for_buyers(uow, buyer_ids={payload.buyer_id for payload in payloads if isinstance(payload, NamesABuyer)})
 
 
 def subscriptions(source: AlertsContextSource) -> list[Subscription]:

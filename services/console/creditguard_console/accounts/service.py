@@ -4,7 +4,7 @@ audit from limits, alerts and collection cases from alerts, read side by side.""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, TypeVar
@@ -45,8 +45,11 @@ class Account:
 
 
 async def load(upstream: Upstream, *, person: Person, buyer_id: str) -> Account:
-    def reader(service: str):  # type: ignore[no-untyped-def]
-        return lambda path, **params: upstream.get(service, path, person=person, params=params or None)
+    def reader(service: str) -> Callable[..., Awaitable[Any]]:
+        def read(path: str, **params: Any) -> Awaitable[Any]:
+            return upstream.get(service, path, person=person, params=params or None)
+
+        return read
 
     scoring, limits, alerts = reader("scoring"), reader("limits"), reader("alerts")
 
