@@ -30,8 +30,11 @@ lock:
 run: $(INSTALLED)
 	$(PY) -m creditguard_local.stack --var-dir var
 
+# Two test processes by default (TEST_WORKERS=1 runs them one after another): a test spends most of
+# its time waiting on a service, the broker or a database, so the second process uses the idle core.
+TEST_WORKERS ?= 2
 test: $(INSTALLED) prometheus chromium static
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS)
 
 # Lint, formatting and types; configured in pyproject.toml. `ruff format .` rewrites what the check rejects.
 lint: $(INSTALLED)

@@ -168,7 +168,7 @@ async def seed_alerts(alerts: RunningService) -> dict[str, str]:
     from creditguard_alerts.collection_cases import handlers as receivables
     from creditguard_alerts.early_warning import handlers as alerting
 
-    handlers = {s.topic: s.handler for s in alerting.subscriptions(alerts.runtime) + receivables.subscriptions(alerts.runtime)}
+    handlers = {s.topic: s.handler for s in alerting.subscriptions(alerts.app.state.alerts) + receivables.subscriptions(alerts.app.state.alerts)}
     events = [
         (
             "buyer-assessed",
