@@ -16,6 +16,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from creditguard_shared.kafka import check_topics, describe_cluster, ensure_topics, stop_quietly
 from creditguard_shared.metrics import ServiceMetrics
 from creditguard_shared.settings import KafkaSettings
+from creditguard_shared.timing import raise_if_cancel_was_swallowed
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +70,7 @@ class BrokerWatch:
                 raise
             except Exception as exc:  # noqa: BLE001 - a failed pass is retried at the next interval
                 logger.warning("broker watch pass failed: %r", exc)
+            raise_if_cancel_was_swallowed()
             await asyncio.sleep(self.interval)
 
     async def probe(self) -> BrokerState:

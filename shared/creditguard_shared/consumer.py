@@ -20,7 +20,7 @@ from creditguard_shared.kafka import KafkaConnection, ensure_topics, stop_quietl
 from creditguard_shared.metrics import ServiceMetrics
 from creditguard_shared.observability import correlation_id_var, new_correlation_id
 from creditguard_shared.settings import KafkaSettings
-from creditguard_shared.timing import wait_at_most
+from creditguard_shared.timing import raise_if_cancel_was_swallowed, wait_at_most
 from creditguard_shared.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 logger = logging.getLogger(__name__)
@@ -99,6 +99,7 @@ class EventConsumer:
                 raise
             except Exception as exc:  # noqa: BLE001 - the broker is away: wait for it as below
                 logger.warning("consumer %s waits for the broker: %s", self.name, exc.__class__.__name__)
+                raise_if_cancel_was_swallowed()
                 await wait_at_most(self._stopping.wait(), seconds=backoff)
                 backoff = min(backoff * 2, 10.0)
                 continue
@@ -121,6 +122,7 @@ class EventConsumer:
                 raise
             except Exception as exc:  # noqa: BLE001 - reconnect on any client failure
                 logger.warning("consumer %s restarting after %s: %s", self.name, exc.__class__.__name__, exc)
+                raise_if_cancel_was_swallowed()
                 await wait_at_most(self._stopping.wait(), seconds=backoff)
                 backoff = min(backoff * 2, 10.0)
             finally:

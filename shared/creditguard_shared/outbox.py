@@ -20,7 +20,7 @@ from creditguard_shared.events.envelope import CLOUDEVENTS_CONTENT_TYPE, EventEn
 from creditguard_shared.kafka import KafkaConnection
 from creditguard_shared.messaging_tables import MessagingTables
 from creditguard_shared.metrics import ServiceMetrics
-from creditguard_shared.timing import cancelling_current_task, wait_at_most
+from creditguard_shared.timing import cancelling_current_task, raise_if_cancel_was_swallowed, wait_at_most
 
 logger = logging.getLogger(__name__)
 
@@ -312,6 +312,7 @@ class OutboxRelay:
             except Exception:
                 logger.exception("outbox relay pass failed")
                 published = 0
+            raise_if_cancel_was_swallowed()
             if published >= self.batch_size:
                 continue  # more waiting: keep draining
             await wait_at_most(self._wake.wait(), seconds=self.poll_interval)

@@ -203,7 +203,11 @@ def create_service_app(
             if runtime.tasks:
                 _, stuck = await asyncio.wait(runtime.tasks, timeout=10)
                 for task in stuck:
+                    # A library may have swallowed the first request; ask once more.
                     logger.error("background task %s did not stop when cancelled", task.get_name())
+                    task.cancel()
+                if stuck:
+                    await asyncio.wait(stuck, timeout=5)
             await kafka.close()
             await engine.dispose()
             logger.info("%s stopped", service)

@@ -25,3 +25,12 @@ def cancelling_current_task() -> bool:
     apart, so the cancellation counts as the caller's."""
     task = asyncio.current_task()
     return task is None or task.cancelling() > 0
+
+
+def raise_if_cancel_was_swallowed() -> None:
+    """For loops that call aiokafka: a cancellation landing inside its clients can come out as a
+    connection error or not at all, while the task's request to stop still stands. A loop that
+    went on would never stop (and an event loop closing on it would wait forever)."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling() > 0:
+        raise asyncio.CancelledError
