@@ -47,3 +47,19 @@ def test_kafka_handlers_are_subscribed_with_the_service_context(service: str) ->
         assert "subscriptions" in functions, f"{handlers}: no subscriptions()"
         arguments = functions["subscriptions"].args
         assert len(arguments.args) == 1 and not arguments.kwonlyargs, f"{handlers}: subscriptions takes the service context alone"
+
+
+@pytest.mark.parametrize("service", sorted(SERVICES))
+def test_rules_modules_import_no_database_code(service: str) -> None:
+    """rules.py holds pure decisions: no SQLAlchemy and no mapped table, only values and the
+    vocabularies columns hold (alerts' severity scale lives beside its tables in models/)."""
+    package = SERVICES[service]
+    for rules in package.glob("*/rules.py"):
+        for node in ast.walk(ast.parse(rules.read_text())):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            for name in names:
+                assert not name.startswith("sqlalchemy"), f"{rules}: imports {name}"
+                parts = name.split(".")
+                if parts[:2] == [package.name, "models"] and len(parts) > 2:
+                    module = package / "models" / f"{parts[2]}.py"
+                    assert "__tablename__" not in module.read_text(), f"{rules}: imports the tables of {name}"
