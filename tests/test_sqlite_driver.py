@@ -1,16 +1,19 @@
-"""The one-hop SQLite cursor (shared/creditguard_shared/sqlite_driver.py) behaves like the DBAPI
-cursor it replaces: results, row counts, RETURNING, executemany, errors and rollback."""
+"""The SQLite cursor that runs statements on the event loop (shared/creditguard_shared/sqlite_driver.py)
+behaves like the DBAPI cursor it replaces: results, row counts, RETURNING, executemany, errors and
+rollback; and it waits for another process's write lock off the event loop."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Column, Integer, String, Table, bindparam, delete, exc, func, insert, select, text, update
 
 from creditguard_shared.database import create_engine, new_metadata
-from creditguard_shared.sqlite_driver import OneHopCursor
+from creditguard_shared.sqlite_driver import EventLoopCursor
 
 metadata = new_metadata()
 items = Table("items", metadata, Column("id", Integer, primary_key=True, autoincrement=True), Column("name", String(20), unique=True, nullable=False))
@@ -25,10 +28,12 @@ async def engine(tmp_path: Path):
     await engine.dispose()
 
 
-async def test_the_engine_uses_the_one_hop_cursor(engine) -> None:
+async def test_the_engine_runs_statements_on_the_event_loop(engine) -> None:
     async with engine.connect() as connection:
         raw = await connection.get_raw_connection()
-        assert isinstance(raw.dbapi_connection.cursor(), OneHopCursor)
+        assert isinstance(raw.dbapi_connection.cursor(), EventLoopCursor)
+        raw.dbapi_connection.sqlite_connection.create_function("thread_id", 0, threading.get_ident)
+        assert (await connection.execute(text("SELECT thread_id()"))).scalar_one() == threading.get_ident()
 
 
 async def test_rows_counts_returning_and_executemany(engine) -> None:
@@ -78,3 +83,35 @@ async def test_begin_immediate_takes_the_write_lock_with_the_first_statement(eng
         assert [row[0] for row in other.execute("SELECT name FROM items")] == ["kept"]
     finally:
         other.close()
+
+
+async def test_waiting_for_another_process_write_lock_leaves_the_event_loop_free(engine, tmp_path: Path) -> None:
+    other = sqlite3.connect(tmp_path / "driver.db", timeout=0, isolation_level=None)
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    async def write() -> None:
+        async with engine.begin() as connection:
+            await connection.execute(insert(items).values(name="after the lock"))
+
+    ticker = asyncio.create_task(tick())
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("INSERT INTO items (name) VALUES ('holder')")
+        writer = asyncio.create_task(write())
+        await asyncio.sleep(0.3)
+        assert not writer.done()  # waiting for the lock (with no busy timeout it would have failed)
+        waited = ticks
+        assert waited >= 10  # and the event loop kept running meanwhile
+        other.execute("COMMIT")
+        await asyncio.wait_for(writer, 10)
+    finally:
+        ticker.cancel()
+        other.close()
+    async with engine.connect() as connection:
+        assert (await connection.execute(select(items.c.name).order_by(items.c.id))).scalars().all() == ["holder", "after the lock"]

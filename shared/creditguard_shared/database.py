@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
 
-from creditguard_shared.sqlite_driver import BEGIN_IMMEDIATE, one_hop_dbapi
+from creditguard_shared.sqlite_driver import BEGIN_IMMEDIATE, event_loop_dbapi
 
 # Explicit names so Alembic migrations are stable on both databases.
 NAMING_CONVENTION = {
@@ -127,8 +127,10 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         engine = create_async_engine(
             url,
             echo=echo,
-            module=one_hop_dbapi(),
-            connect_args={"timeout": 30},
+            module=event_loop_dbapi(),
+            # Statements run on the event loop with no busy timeout (sqlite_driver.py waits for
+            # another process's write lock on the driver thread instead).
+            connect_args={"timeout": 0, "check_same_thread": False},
             pool_size=1,
             max_overflow=0,
             pool_timeout=60,
@@ -150,7 +152,7 @@ def _make_sqlite_transactions_serialisable(engine: AsyncEngine) -> None:
         dbapi_connection.isolation_level = None  # let SQLAlchemy's BEGIN below be the only one
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA busy_timeout=0")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
