@@ -267,6 +267,10 @@ class OutboxRelay:
         # Per partition, the published row at the highest offset: kept up to date by each pass,
         # so the periodic check needs no query; None: read it from the database.
         self._highest: dict[tuple[str, int], PublishedPosition] | None = None
+        # Per partition, the highest row before the broker answered a lower offset there: proof
+        # the log was re-created, kept until it is read back (by then rows published since may
+        # sit above it, and the highest row alone would look held).
+        self._went_backwards: dict[tuple[str, int], PublishedPosition] = {}
         self.last_publish_at: datetime | None = None
         self.last_check_at: datetime | None = None
         self.last_loss: dict[str, object] | None = None
@@ -391,6 +395,7 @@ class OutboxRelay:
                 position.partition,
                 previous.offset,
             )
+            self._went_backwards.setdefault(key, previous)
             self._read_back_everything = True
         self._highest[key] = position
 
@@ -436,6 +441,13 @@ class OutboxRelay:
             verified=self._verified,
             everything=everything,
         )
+        backwards = dict(self._went_backwards)
+        if backwards:
+            # Read back the row from before the offset went backwards instead of the partition's
+            # highest: the broker that re-created the log lost it, whatever it holds above.
+            to_read = [s for s in to_read if (s.position.topic, s.position.partition) not in backwards]
+            gone_keys = {(s.position.topic, s.position.partition) for s in gone}
+            to_read += [broker_audit.Suspicion(position, "offset-went-backwards") for key, position in backwards.items() if key not in gone_keys]
         self._cluster_id = view.cluster_id
         self.last_check_at = datetime.now(UTC)
         lost: list[broker_audit.Suspicion] = list(gone)
@@ -449,6 +461,7 @@ class OutboxRelay:
                 else:
                     lost.append(suspicion)
             if not lost:
+                self._forget_went_backwards(backwards)
                 return 0
             rows: dict[tuple[str, int], list[PublishedPosition]] = {}
             async with self.session_factory() as session, session.begin():
@@ -470,6 +483,7 @@ class OutboxRelay:
         self._highest = None  # what is left published in those partitions is read again
         async with self.session_factory() as session, session.begin():
             count = await OutboxRepository(session, self.tables).requeue(requeue)
+        self._forget_went_backwards(backwards)
         reasons = sorted({s.reason for s in lost})
         for reason in reasons:
             self.metrics.broker_data_loss.labels(self.service, reason).inc()
@@ -487,6 +501,11 @@ class OutboxRelay:
         await self.kafka.reset_producer(broker_down=False)
         self.wake()
         return count
+
+    def _forget_went_backwards(self, read: dict[tuple[str, int], PublishedPosition]) -> None:
+        for key, position in read.items():
+            if self._went_backwards.get(key) == position:
+                del self._went_backwards[key]
 
     async def _prune_if_due(self) -> None:
         now = asyncio.get_running_loop().time()
