@@ -11,8 +11,10 @@ and consumers off: each batch still writes its events to the outbox in its trans
 sends ``--batches`` invoice batches of ``--batch-size`` new invoices of random buyers from
 ``--clients`` concurrent clients, then as many payment batches paying those invoices in full.
 The baseline, measured the same way in the same run, is an app that parses and validates the
-same bodies and stores nothing (bench/ledger_batches_trivial_app.py). Prints documents/s and
-the ratio; asserts nothing about time.
+same bodies and stores nothing (bench/ledger_batches_trivial_app.py). On SQLite the floor is
+measured too: the batch's own statements through the stdlib sqlite3 module on the event loop,
+without the ORM, the unit of work or a model per document (bench/ledger_batches_raw_app.py;
+``--no-raw`` leaves it out). Prints documents/s and the ratios; asserts nothing about time.
 """
 
 from __future__ import annotations
@@ -111,6 +113,14 @@ async def run(args: argparse.Namespace) -> None:
             finally:
                 trivial.terminate()
                 trivial.wait(timeout=10)
+            floor = None
+            if args.raw and backend == "sqlite":
+                raw, raw_url = serve("bench.ledger_batches_raw_app:app", {"RAW_DATABASE_URL": url.replace("sqlite+aiosqlite:", "sqlite:")}, factory=False)
+                try:
+                    floor = await drive(raw_url, erp_key, buyers, args, run="raw")
+                finally:
+                    raw.terminate()
+                    raw.wait(timeout=10)
             service, service_url = serve("creditguard_limits.app:create_app", env, factory=True)
             try:
                 measured = await drive(service_url, erp_key, buyers, args, run=backend)
@@ -118,12 +128,18 @@ async def run(args: argparse.Namespace) -> None:
                 service.terminate()
                 service.wait(timeout=30)
             print(f"{backend}:")
-            for label, base, result in (("invoice batches", baseline[0], measured[0]), ("payment batches", baseline[1], measured[1])):
-                rate, base_rate = documents_per_second(result, args.batch_size), documents_per_second(base, args.batch_size)
+            for n, label in enumerate(("invoice batches", "payment batches")):
+                rate, base_rate = documents_per_second(measured[n], args.batch_size), documents_per_second(baseline[n], args.batch_size)
                 print(
-                    f"  {label:<16} {rate:8.0f} documents/s   p50 {result.percentile(0.5) * 1000:7.1f} ms per batch   "
+                    f"  {label:<16} {rate:8.0f} documents/s   p50 {measured[n].percentile(0.5) * 1000:7.1f} ms per batch   "
                     f"baseline (parse only) {base_rate:8.0f} documents/s   ratio {rate / base_rate:.2f}"
                 )
+                if floor is not None:
+                    floor_rate = documents_per_second(floor[n], args.batch_size)
+                    print(
+                        f"    raw driver, same statements {floor_rate:8.0f} documents/s   p50 {floor[n].percentile(0.5) * 1000:7.1f} ms per batch   "
+                        f"service / raw driver {rate / floor_rate:.2f}"
+                    )
 
 
 def main() -> None:
@@ -133,6 +149,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--raw", action=argparse.BooleanOptionalAction, default=True, help="also the batch's own statements through sqlite3 (SQLite only)")
     uvloop.run(run(parser.parse_args()))
 
 
