@@ -89,8 +89,9 @@ def _record_settlement_on(account: CreditAccount, *, invoice: Invoice) -> None:
         account.invoices_paid_on_time += 1
 
 
-# The buyers whose exposure this unit of work publishes before it commits.
-_EXPOSURE_TO_PUBLISH: Held[set[str]] = Held("limits.exposure_to_publish", set)
+# The buyers whose exposure this unit of work publishes before it commits, with their account
+# and terms when a caller had locked them already.
+_EXPOSURE_TO_PUBLISH: Held[dict[str, tuple[CreditAccount, LimitTerms] | None]] = Held("limits.exposure_to_publish", dict)
 
 
 def _exposure_changed(
@@ -108,12 +109,14 @@ def _exposure_changed(
     exceeds is not news (no limit-breached)."""
     # Totals read ahead for this buyer no longer hold.
     forget_locked_ahead(uow, buyer_id=buyer_id)
-    _EXPOSURE_TO_PUBLISH.get(uow.session).add(buyer_id)
+    to_publish = _EXPOSURE_TO_PUBLISH.get(uow.session)
+    to_publish[buyer_id] = locked or to_publish.get(buyer_id)
 
     async def read_ahead() -> None:
-        buyer_ids = _EXPOSURE_TO_PUBLISH.forget(uow.session) or set()
-        if len(buyer_ids) > 1:
-            await lock_accounts_ahead(uow, context=context, buyer_ids=buyer_ids)
+        pending = _EXPOSURE_TO_PUBLISH.forget(uow.session) or {}
+        if len(pending) > 1:
+            already_locked = {buyer_id: held for buyer_id, held in pending.items() if held is not None}
+            await lock_accounts_ahead(uow, context=context, buyer_ids=set(pending), already_locked=already_locked)
 
     async def publish() -> None:
         await refresh_exposure(uow, context=context, buyer_id=buyer_id, locked=locked, announce_breach=not historical)

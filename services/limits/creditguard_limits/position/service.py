@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -91,15 +92,26 @@ async def lock_many_with_terms(uow: UnitOfWork, *, context: LimitsContext, buyer
     return locked
 
 
-async def lock_accounts_ahead(uow: UnitOfWork, *, context: LimitsContext, buyer_ids: set[str]) -> None:
+async def lock_accounts_ahead(
+    uow: UnitOfWork,
+    *,
+    context: LimitsContext,
+    buyer_ids: set[str],
+    already_locked: Mapping[str, tuple[CreditAccount, LimitTerms]] | None = None,
+) -> None:
     """For work on many buyers in one unit of work (a batch of assessments; the exposure events
     of a batch of documents): lock their accounts and read their terms, exposure totals and the
     exchange rates in two statements, where ``lock_account`` took two for each. The totals stay
     valid while the unit of work changes none of these buyers' invoices or orders;
-    ``forget_locked_ahead`` drops a buyer whose documents change."""
+    ``forget_locked_ahead`` drops a buyer whose documents change. ``already_locked``: accounts
+    and terms this unit of work locked and read before (the lock holds until it ends), which
+    are not read again."""
     if not buyer_ids:
         return
-    locked = await lock_many_with_terms(uow, context=context, buyer_ids=buyer_ids)
+    known = {buyer_id: already_locked[buyer_id] for buyer_id in buyer_ids if already_locked and buyer_id in already_locked}
+    locked = dict(known)
+    if buyer_ids - known.keys():
+        locked.update(await lock_many_with_terms(uow, context=context, buyer_ids=buyer_ids - known.keys()))
     totals = await PositionRepository(uow.session).totals_of_buyers(buyer_ids=sorted(locked), today=context.clock.today())
     _LOCKED_AHEAD.get(uow.session).update(
         {
