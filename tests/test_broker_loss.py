@@ -225,6 +225,44 @@ async def test_a_topic_refilled_by_other_producers_is_not_taken_for_the_original
 
 
 @pytest.mark.parametrize("database_backend", ["sqlite"], indirect=True)
+async def test_offsets_gone_backwards_are_read_back_although_newer_rows_sit_above_them(start_service, databases, broker, eventually):
+    """The broker restarts empty and limits' own new events climb past the offsets it had
+    recorded before any check ran: each partition's highest row is then a new one, which the
+    broker holds. The relay saw the offsets go backwards as it published, and the check reads
+    back the row from before, which the broker lost. The test drives the relay itself."""
+    # No consumers: nothing asks the restarted broker for the topics before they are re-created.
+    limits = await start_service(
+        "limits", database_url=await databases.create("limits"), bootstrap_servers=broker.bootstrap_servers, relay_enabled=False, consumers_enabled=False
+    )
+    relay = limits.runtime.relay
+    stream = DocumentStream(limits, buyers=1)  # one buyer: each topic's events share one partition
+
+    async def publish_everything() -> None:
+        while await relay.publish_pending():
+            pass
+        assert limits.metric("creditguard_outbox_pending_events") == 0
+
+    await stream.post(3)  # 3 invoices, 2 payments
+    await eventually(publish_everything, timeout=30, interval=0.2)
+    assert await relay.find_and_requeue_lost_events(everything=True) == 0
+
+    kill(broker)
+    broker.start()
+    # Re-created as they were (same partitions), so the buyer's events land where they did.
+    await ensure_topics(KafkaSettings(bootstrap_servers=broker.bootstrap_servers))
+    await stream.post(8)  # 8 invoices, 4 payments: past the offsets the first ones had
+    await eventually(publish_everything, timeout=30, interval=0.2)
+
+    assert await relay.find_and_requeue_lost_events(everything=True) >= 5
+    assert limits.metric("creditguard_broker_data_loss_detected_total", reason="offset-went-backwards") >= 1
+    # The first invoices and payments are published again, not only the topics nobody refilled.
+    assert relay.last_loss is not None
+    assert {"invoice-posted", "payment-received"} <= {partition.split("/")[0] for partition in relay.last_loss["partitions"]}
+    await eventually(publish_everything, timeout=30, interval=0.2)
+    assert await relay.find_and_requeue_lost_events(everything=True) == 0
+
+
+@pytest.mark.parametrize("database_backend", ["sqlite"], indirect=True)
 async def test_readiness_stays_up_while_the_broker_is_down_and_the_backlog_shows(start_service, databases, broker, eventually):
     """Alerts runs here as an API-only replica (no consumers), so its groups' lag can only grow."""
     services = await start_three(start_service, databases, broker, alerts={"consumers_enabled": False})
