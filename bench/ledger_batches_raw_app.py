@@ -25,14 +25,16 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import uuid
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request, Response
 
+from bench.credit_checks_raw_app import _event
 from creditguard_limits.ledger.rules import INVOICE_DATED_AHEAD_DAYS, MAX_INVOICE_TERMS_DAYS, PAYMENT_DATED_AHEAD_DAYS
 
 BUCKET_STARTS = (1, 16, 31, 61, 91)
@@ -90,22 +92,9 @@ def _money(cents: int | None) -> str:
     return str(Decimal(cents or 0) / 100)
 
 
-def _event(event_type: str, topic: str, subject: str, data: dict[str, Any], stamp: str) -> tuple[str, str, str, str, str, None, str]:
-    event_id = str(uuid.uuid4())
-    payload = json.dumps(
-        {
-            "specversion": "1.0",
-            "id": event_id,
-            "source": "/creditguard/limits",
-            "type": event_type,
-            "subject": subject,
-            "time": stamp,
-            "datacontenttype": "application/json",
-            "data": data,
-        },
-        separators=(",", ":"),
-    )
-    return event_id, topic, subject, event_type, payload, None, stamp
+def _outbox_row(event_type: str, topic: str, subject: str, data: dict[str, Any], now: datetime, stamp: str) -> tuple[Any, ...]:
+    """An outbox row of the event, as the check's floor writes them (no correlation id)."""
+    return (*_event(event_type, topic, subject, data, now), None, stamp)
 
 
 class SqliteLedger:
@@ -122,8 +111,9 @@ class SqliteLedger:
             raise HTTPException(422, "unknown buyer")
         return accounts
 
-    def _exposure_events(self, accounts: dict[str, tuple[Any, ...]], today: date, stamp: str) -> list[tuple[Any, ...]]:
+    def _exposure_events(self, accounts: dict[str, tuple[Any, ...]], now: datetime, stamp: str) -> list[tuple[Any, ...]]:
         """Each buyer's totals in one statement and its exposure-changed event."""
+        today = now.date()
         buyer_ids = list(accounts)
         iso = today.isoformat()
         buckets = [(today - timedelta(days=start)).isoformat() for start in BUCKET_STARTS]
@@ -150,15 +140,23 @@ class SqliteLedger:
                 "overdue": _money(overdue[buyer_id]),
                 "available": _money(max(limit - total, 0)) if limit is not None else None,
             }
-            events.append(_event("creditguard.exposure.changed.v1", "exposure-changed", buyer_id, data, stamp))
+            events.append(_outbox_row("creditguard.exposure.changed.v1", "exposure-changed", buyer_id, data, now, stamp))
         return events
 
-    def post_invoices(self, invoices: list[dict[str, str]]) -> dict[str, Any]:
+    @contextmanager
+    def _transaction(self) -> Iterator[tuple[sqlite3.Connection, datetime, date, str]]:
+        """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on any error), with the time and today."""
         now = datetime.now(UTC)
-        today, stamp = now.date(), now.strftime("%Y-%m-%d %H:%M:%S.%f")
-        connection = self.connection
-        connection.execute("BEGIN IMMEDIATE")
+        self.connection.execute("BEGIN IMMEDIATE")
         try:
+            yield self.connection, now, now.date(), now.strftime("%Y-%m-%d %H:%M:%S.%f")
+        except BaseException:
+            self.connection.execute("ROLLBACK")
+            raise
+        self.connection.execute("COMMIT")
+
+    def post_invoices(self, invoices: list[dict[str, str]]) -> dict[str, Any]:
+        with self._transaction() as (connection, now, today, stamp):
             accounts = self._accounts(sorted({i["buyer_id"] for i in invoices}), today.isoformat())
             ids = [i["invoice_id"] for i in invoices]
             existing = {row[0] for row in connection.execute(f"SELECT invoice_id FROM invoices WHERE invoice_id IN ({_in(len(ids))})", ids)}
@@ -177,22 +175,14 @@ class SqliteLedger:
                     raise HTTPException(422, f"invoice {invoice['invoice_id']}: dates")
                 amount = _cents(invoice["amount"])
                 rows.append((stamp, invoice["invoice_id"], invoice["buyer_id"], amount, invoice["currency"], invoice["issued_on"], invoice["due_on"], amount))
-                events.append(_event("creditguard.invoice.posted.v1", "invoice-posted", invoice["buyer_id"], {**invoice, "historical": False}, stamp))
+                events.append(_outbox_row("creditguard.invoice.posted.v1", "invoice-posted", invoice["buyer_id"], {**invoice, "historical": False}, now, stamp))
                 items.append({"created": True, "invoice": {**invoice, "open_amount": invoice["amount"], "settled_on": None}})
             connection.executemany(INSERT_INVOICE, rows)
-            connection.executemany(OUTBOX, events + self._exposure_events(accounts, today, stamp))
-            connection.execute("COMMIT")
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
+            connection.executemany(OUTBOX, events + self._exposure_events(accounts, now, stamp))
         return {"created": len(items), "unchanged": 0, "items": items}
 
     def post_payments(self, payments: list[dict[str, str]]) -> dict[str, Any]:
-        now = datetime.now(UTC)
-        today, stamp = now.date(), now.strftime("%Y-%m-%d %H:%M:%S.%f")
-        connection = self.connection
-        connection.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction() as (connection, now, today, stamp):
             accounts = self._accounts(sorted({p["buyer_id"] for p in payments}), today.isoformat())
             invoice_ids = [p["invoice_id"] for p in payments]
             invoices = {
@@ -225,16 +215,12 @@ class SqliteLedger:
                     (payment["payment_id"], payment["buyer_id"], payment["invoice_id"], amount, payment["currency"], payment["paid_on"], applied, stamp)
                 )
                 data = {**payment, "historical": False, "unapplied_amount": _money(amount - applied)}
-                events.append(_event("creditguard.payment.received.v1", "payment-received", payment["buyer_id"], data, stamp))
+                events.append(_outbox_row("creditguard.payment.received.v1", "payment-received", payment["buyer_id"], data, now, stamp))
                 items.append({"created": True, "payment": {**payment, "applied_amount": _money(applied)}})
             connection.executemany(UPDATE_ACCOUNT, [(settled, on_time, buyer_id) for buyer_id, (settled, on_time) in counts.items()])
             connection.executemany(UPDATE_INVOICE, invoice_rows)
             connection.executemany(INSERT_PAYMENT, payment_rows)
-            connection.executemany(OUTBOX, events + self._exposure_events(accounts, today, stamp))
-            connection.execute("COMMIT")
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
+            connection.executemany(OUTBOX, events + self._exposure_events(accounts, now, stamp))
         return {"created": len(items), "unchanged": 0, "items": items}
 
 
