@@ -4,6 +4,7 @@ documents per second, on SQLite and PostgreSQL.
 Usage (from the repo root)::
 
     .venv/bin/python bench/ledger_batches.py [--buyers 3000] [--batches 20] [--batch-size 500] [--clients 4] [--database both]
+        [--rates 1000,2000] [--seconds 10] [--no-raw]
 
 For each database it migrates a fresh database, seeds buyers with limits and an open invoice
 each (as bench/credit_checks.py does), starts limits with uvicorn on a free loopback port (relay
@@ -14,7 +15,10 @@ The baseline, measured the same way in the same run, is an app that parses and v
 same bodies and stores nothing (bench/ledger_batches_trivial_app.py). On SQLite the floor is
 measured too: the batch's own statements through the stdlib sqlite3 module on the event loop,
 without the ORM, the unit of work or a model per document (bench/ledger_batches_raw_app.py;
-``--no-raw`` leaves it out). Prints documents/s and the ratios; asserts nothing about time.
+``--no-raw`` leaves it out). Then the open loop: at each ``--rates`` offered load (documents/s)
+the batches leave on a fixed schedule for ``--seconds`` and each is timed from its scheduled
+send time, so queueing counts (p50, p99 and max per batch). Prints documents/s and the ratios;
+asserts nothing about time.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ import uvloop
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.credit_checks import TODAY, seeded_database, serve, service_env
-from bench.http_load import LoadResult, encode_post, run_closed_loop
+from bench.http_load import LoadResult, OpenLoopResult, encode_post, run_closed_loop, run_open_loop
 from creditguard_shared.auth.keys import Role, add_key
 
 
@@ -94,6 +98,33 @@ async def drive(base_url: str, key: str, buyers: list[str], args: argparse.Names
     return invoiced, paid
 
 
+async def drive_open_loop(base_url: str, key: str, buyers: list[str], args: argparse.Namespace, run: str) -> list[tuple[float, OpenLoopResult, OpenLoopResult]]:
+    """At each offered load (documents/s): invoice batches sent on a fixed schedule for
+    ``--seconds``, then the payment batches settling them on the same schedule; each batch timed
+    from its scheduled send time."""
+    measured = []
+    for rate in [float(r) for r in args.rates.split(",") if r]:
+        count = max(round(rate * args.seconds / args.batch_size), 1)
+        invoices, payments = batches(base_url, key, buyers, count=count, size=args.batch_size, run=f"{run}-open{rate:g}")
+        per_second = rate / args.batch_size
+        invoiced = await run_open_loop(f"{base_url}/v1/invoices/batch", invoices, rate=per_second)
+        paid = await run_open_loop(f"{base_url}/v1/payments/batch", payments, rate=per_second)
+        for result in (invoiced, paid):
+            if set(result.statuses) - {200}:
+                raise RuntimeError(f"unexpected statuses {result.statuses}")
+        measured.append((rate, invoiced, paid))
+    return measured
+
+
+def report_open_loop(label: str, measured: list[tuple[float, OpenLoopResult, OpenLoopResult]], batch_size: int) -> None:
+    for rate, invoiced, paid in measured:
+        for route, result in (("invoices", invoiced), ("payments", paid)):
+            print(
+                f"    open loop {label:<12} {route:<8} offered {rate:6.0f} documents/s  achieved {result.throughput * batch_size:6.0f}/s   "
+                f"p50 {result.percentile(0.5) * 1000:7.1f} ms   p99 {result.percentile(0.99) * 1000:7.1f} ms   max {result.max_latency * 1000:7.1f} ms"
+            )
+
+
 def documents_per_second(result: LoadResult, batch_size: int) -> float:
     return result.throughput * batch_size
 
@@ -113,17 +144,19 @@ async def run(args: argparse.Namespace) -> None:
             finally:
                 trivial.terminate()
                 trivial.wait(timeout=10)
-            floor = None
+            floor, floor_open = None, []
             if args.raw and backend == "sqlite":
                 raw, raw_url = serve("bench.ledger_batches_raw_app:app", {"RAW_DATABASE_URL": url.replace("sqlite+aiosqlite:", "sqlite:")}, factory=False)
                 try:
                     floor = await drive(raw_url, erp_key, buyers, args, run="raw")
+                    floor_open = await drive_open_loop(raw_url, erp_key, buyers, args, run="raw")
                 finally:
                     raw.terminate()
                     raw.wait(timeout=10)
             service, service_url = serve("creditguard_limits.app:create_app", env, factory=True)
             try:
                 measured = await drive(service_url, erp_key, buyers, args, run=backend)
+                measured_open = await drive_open_loop(service_url, erp_key, buyers, args, run=backend)
             finally:
                 service.terminate()
                 service.wait(timeout=30)
@@ -140,6 +173,9 @@ async def run(args: argparse.Namespace) -> None:
                         f"    raw driver, same statements {floor_rate:8.0f} documents/s   p50 {floor[n].percentile(0.5) * 1000:7.1f} ms per batch   "
                         f"service / raw driver {rate / floor_rate:.2f}"
                     )
+            report_open_loop("service", measured_open, args.batch_size)
+            if floor is not None:
+                report_open_loop("raw driver", floor_open, args.batch_size)
 
 
 def main() -> None:
@@ -148,6 +184,8 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=20)
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--rates", default="1000,2000", help="open loop: offered loads in documents/s, comma-separated (empty: none)")
+    parser.add_argument("--seconds", type=float, default=10.0, help="open loop: how long each offered load runs")
     parser.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--raw", action=argparse.BooleanOptionalAction, default=True, help="also the batch's own statements through sqlite3 (SQLite only)")
     uvloop.run(run(parser.parse_args()))
