@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -80,13 +80,23 @@ async def look_at_broker(settings: KafkaSettings, topics: Iterable[str]) -> Brok
 
 
 def suspicions(
-    positions: list[PublishedPosition], view: BrokerView, *, previous_cluster_id: str | None, verified: dict[Partition, tuple[int, int]], everything: bool
+    positions: list[PublishedPosition],
+    view: BrokerView,
+    *,
+    previous_cluster_id: str | None,
+    verified: dict[Partition, tuple[int, int]],
+    everything: bool,
+    went_backwards: Mapping[Partition, PublishedPosition] | None = None,
 ) -> tuple[list[Suspicion], list[Suspicion]]:
     """Sorts each partition's highest published row into (gone for sure, to read back). Gone: the
     topic or partition does not exist. To read back: the cluster id changed, ``everything`` was
     asked for (start-up, a produce error, an offset that went backwards), or the broker's end
-    offset is not above the row's offset and that was not read back at this end offset before."""
+    offset is not above the row's offset and that was not read back at this end offset before.
+    ``went_backwards``: per partition, the highest row before the broker answered a lower offset
+    there; that row is read back instead of the highest, since rows published to the re-created
+    log may sit above it and be held."""
     cluster_changed = previous_cluster_id is not None and view.cluster_id != previous_cluster_id
+    went_backwards = went_backwards or {}
     gone: list[Suspicion] = []
     to_read: list[Suspicion] = []
     for position in positions:
@@ -95,6 +105,8 @@ def suspicions(
             gone.append(Suspicion(position, "topic-missing"))
         elif position.partition >= view.partitions[position.topic]:
             gone.append(Suspicion(position, "partition-missing"))
+        elif key in went_backwards:
+            to_read.append(Suspicion(went_backwards[key], "offset-went-backwards"))
         elif cluster_changed:
             to_read.append(Suspicion(position, "cluster-changed"))
         elif everything:

@@ -434,20 +434,15 @@ class OutboxRelay:
         view = await broker_audit.look_at_broker(settings, {p.topic for p in positions})
         if self._cluster_id is not None and view.cluster_id != self._cluster_id:
             logger.warning("the broker's cluster id changed from %r to %r", self._cluster_id, view.cluster_id)
+        backwards = dict(self._went_backwards)
         gone, to_read = broker_audit.suspicions(
             positions,
             view,
             previous_cluster_id=self._cluster_id,
             verified=self._verified,
             everything=everything,
+            went_backwards=backwards,
         )
-        backwards = dict(self._went_backwards)
-        if backwards:
-            # Read back the row from before the offset went backwards instead of the partition's
-            # highest: the broker that re-created the log lost it, whatever it holds above.
-            to_read = [s for s in to_read if (s.position.topic, s.position.partition) not in backwards]
-            gone_keys = {(s.position.topic, s.position.partition) for s in gone}
-            to_read += [broker_audit.Suspicion(position, "offset-went-backwards") for key, position in backwards.items() if key not in gone_keys]
         self._cluster_id = view.cluster_id
         self.last_check_at = datetime.now(UTC)
         lost: list[broker_audit.Suspicion] = list(gone)

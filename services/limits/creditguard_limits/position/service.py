@@ -108,10 +108,10 @@ async def lock_accounts_ahead(
     are not read again."""
     if not buyer_ids:
         return
-    known = {buyer_id: already_locked[buyer_id] for buyer_id in buyer_ids if already_locked and buyer_id in already_locked}
-    locked = dict(known)
-    if buyer_ids - known.keys():
-        locked.update(await lock_many_with_terms(uow, context=context, buyer_ids=buyer_ids - known.keys()))
+    already_locked = already_locked or {}
+    locked = {buyer_id: already_locked[buyer_id] for buyer_id in buyer_ids if buyer_id in already_locked}
+    if missing := buyer_ids - locked.keys():
+        locked.update(await lock_many_with_terms(uow, context=context, buyer_ids=missing))
     totals = await PositionRepository(uow.session).totals_of_buyers(buyer_ids=sorted(locked), today=context.clock.today())
     _LOCKED_AHEAD.get(uow.session).update(
         {
