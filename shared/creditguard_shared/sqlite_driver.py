@@ -41,7 +41,7 @@ BEGIN_IMMEDIATE = "BEGIN IMMEDIATE"
 BUSY_TIMEOUT_MS = 30_000
 
 
-class _StatementResult:
+class StatementResult:
     __slots__ = ("description", "lastrowid", "rowcount", "rows")
 
     def __init__(self, cursor: sqlite3.Cursor, *, fetch: bool) -> None:
@@ -55,7 +55,7 @@ def _is_busy(error: Exception) -> bool:
     return isinstance(error, sqlite3.OperationalError) and getattr(error, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
-def _run_statement(connection: sqlite3.Connection, operation: str, parameters: Any, *, many: bool) -> _StatementResult:
+def _run_statement(connection: sqlite3.Connection, operation: str, parameters: Any, *, many: bool) -> StatementResult:
     cursor = connection.cursor()
     try:
         if many:
@@ -64,7 +64,7 @@ def _run_statement(connection: sqlite3.Connection, operation: str, parameters: A
             cursor.execute(operation)
         else:
             cursor.execute(operation, parameters)
-        return _StatementResult(cursor, fetch=not many)
+        return StatementResult(cursor, fetch=not many)
     finally:
         cursor.close()
 
@@ -92,7 +92,7 @@ class EventLoopCursor(AsyncAdapt_aiosqlite_cursor):
         self._cursor = None  # type: ignore[assignment]  # no driver cursor: SQLAlchemy's close() allows for None, its annotation does not
         self._soft_closed_memoized = EMPTY_DICT
         self._rows = collections.deque()
-        self._result: _StatementResult | None = None
+        self._result: StatementResult | None = None
 
     @property
     def description(self) -> Any:
@@ -127,26 +127,8 @@ class EventLoopCursor(AsyncAdapt_aiosqlite_cursor):
             connection.begin_pending = True
             self._result, self._rows = None, collections.deque()
             return
-        sqlite_connection = connection.sqlite_connection
-        if connection.begin_pending:
-            connection.begin_pending = False
-            try:
-                sqlite_connection.execute(BEGIN_IMMEDIATE)
-            except sqlite3.OperationalError as error:
-                if not _is_busy(error):
-                    raise
-                await connection.on_driver_thread(lambda: _waiting_for_the_lock(sqlite_connection, lambda: sqlite_connection.execute(BEGIN_IMMEDIATE)))
-        try:
-            result = _run_statement(sqlite_connection, operation, parameters, many=many)
-        except sqlite3.OperationalError as error:
-            # A half-done executemany() cannot be sent again; under BEGIN IMMEDIATE it never waits.
-            if many or not _is_busy(error):
-                raise
-            result = await connection.on_driver_thread(
-                lambda: _waiting_for_the_lock(sqlite_connection, lambda: _run_statement(sqlite_connection, operation, parameters, many=False))
-            )
-        self._result = result
-        self._rows = collections.deque(result.rows)
+        self._result = await connection.run(operation, parameters, many=many)
+        self._rows = collections.deque(self._result.rows)
 
 
 class EventLoopConnection(AsyncAdapt_aiosqlite_connection):
@@ -164,6 +146,29 @@ class EventLoopConnection(AsyncAdapt_aiosqlite_connection):
     async def on_driver_thread(self, run: Callable[[], T]) -> T:
         async with self._execute_mutex:
             return cast(T, await self.aiosqlite_connection._execute(run))  # type: ignore[no-untyped-call]  # aiosqlite's private helper is unannotated
+
+    async def run(self, operation: str, parameters: Any, *, many: bool) -> StatementResult:
+        """One statement (``many``: once per parameter set) on the event loop, sending a pending
+        ``BEGIN IMMEDIATE`` first; a wait for another process's write lock goes to the driver
+        thread. Raises sqlite3's own errors."""
+        sqlite_connection = self.sqlite_connection
+        if self.begin_pending:
+            self.begin_pending = False
+            try:
+                sqlite_connection.execute(BEGIN_IMMEDIATE)
+            except sqlite3.OperationalError as error:
+                if not _is_busy(error):
+                    raise
+                await self.on_driver_thread(lambda: _waiting_for_the_lock(sqlite_connection, lambda: sqlite_connection.execute(BEGIN_IMMEDIATE)))
+        try:
+            return _run_statement(sqlite_connection, operation, parameters, many=many)
+        except sqlite3.OperationalError as error:
+            # A half-done executemany() cannot be sent again; under BEGIN IMMEDIATE it never waits.
+            if many or not _is_busy(error):
+                raise
+            return await self.on_driver_thread(
+                lambda: _waiting_for_the_lock(sqlite_connection, lambda: _run_statement(sqlite_connection, operation, parameters, many=False))
+            )
 
     def cursor(self, server_side: bool = False) -> AsyncAdapt_dbapi_cursor:
         return super().cursor(server_side=True) if server_side else EventLoopCursor(self)

@@ -17,6 +17,7 @@ from creditguard_limits.economics.rules import expected_days_late
 from creditguard_limits.fx.rules import RateTable, to_cents
 from creditguard_limits.fx.service import rate_table, require_rate
 from creditguard_limits.models.accounts import CreditAccount, CreditGroup, LimitAudit, TemporaryIncrease
+from creditguard_limits.position.repository import AccountSnapshot
 from creditguard_limits.position.rules import Position
 from creditguard_limits.position.service import LockedAccount, lock_account, lock_group, lock_or_create_account, position_of, publish_position
 from creditguard_shared.errors import Conflict, NotFound, Unprocessable
@@ -160,7 +161,7 @@ async def describe_account(
     return account, position, increases, recommendation_for(context=context, account=account, rates=rates)
 
 
-def recommendation_for(*, context: LimitsContext, account: CreditAccount, rates: RateTable) -> Recommendation:
+def recommendation_for(*, context: LimitsContext, account: CreditAccount | AccountSnapshot, rates: RateTable) -> Recommendation:
     """The policy's recommendation for the account, priced with its PD, industry, usual terms and
     payment record (the credit check reads its economic capacity too)."""
     policy = context.policy.current

@@ -3,21 +3,23 @@ from __future__ import annotations
 import functools
 from datetime import date
 
-from sqlalchemy import Insert, String, Table, bindparam, func, insert, select, update
+from sqlalchemy import String, Table, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from creditguard_limits.models.checks import CreditCheck, OrderReservation
+from creditguard_shared.prepared import PreparedStatement
 
-# Built once: every credit check runs these, and building a statement costs more CPU than
-# SQLite takes to run it.
-_LATEST_FOR_ORDER = select(CreditCheck).where(CreditCheck.order_id == bindparam("order_id", type_=String)).order_by(CreditCheck.created_at.desc()).limit(1)
+# Every credit check runs these: prepared once and sent to the driver (creditguard_shared.prepared).
+_LATEST_FOR_ORDER = PreparedStatement(
+    select(CreditCheck.check_id).where(CreditCheck.order_id == bindparam("order_id", type_=String)).order_by(CreditCheck.created_at.desc()).limit(1)
+)
 
 
 @functools.cache
-def _insert_statement(table: Table) -> Insert:
-    return insert(table)
+def _insert_statement(table: Table) -> PreparedStatement:
+    return PreparedStatement(insert(table).values({column.key: bindparam(column.key, type_=column.type) for column in table.columns}))
 
 
 class ChecksRepository:
@@ -25,7 +27,9 @@ class ChecksRepository:
         self.session = session
 
     async def latest_for_order(self, order_id: str) -> CreditCheck | None:
-        return (await self.session.execute(_LATEST_FOR_ORDER, {"order_id": order_id})).scalar_one_or_none()
+        # Most orders are new: one lean lookup, and the entity only when there is one.
+        rows = await _LATEST_FOR_ORDER.rows(self.session, {"order_id": order_id})
+        return None if not rows else await self.session.get(CreditCheck, rows[0][0])
 
     async def get(self, check_id: str) -> CreditCheck | None:
         return await self.session.get(CreditCheck, check_id)
@@ -81,7 +85,7 @@ class ChecksRepository:
         On the credit-check path the ORM's unit-of-work INSERT cost more than the statement itself."""
         table = type(entity).__table__
         values = {column.key: getattr(entity, column.key) for column in table.columns}
-        await self.session.execute(_insert_statement(table), values)
+        await _insert_statement(table).run(self.session, values)
         # Every column set on the object, so none is left expired (a lazy load cannot run here).
         for key, value in values.items():
             set_committed_value(entity, key, value)

@@ -17,10 +17,10 @@ from creditguard_limits.checks.schemas import CreditCheckIn
 from creditguard_limits.context import LimitsContext
 from creditguard_limits.economics.rules import expected_days_late, insured_capacity
 from creditguard_limits.fx.rules import RateTable, to_cents
-from creditguard_limits.models.accounts import CreditAccount
 from creditguard_limits.models.checks import CreditCheck, OrderReservation
+from creditguard_limits.position.repository import AccountSnapshot
 from creditguard_limits.position.rules import ZERO, Position, breakdown
-from creditguard_limits.position.service import lock_or_create_account, locked_position, publish_position, refresh_exposure
+from creditguard_limits.position.service import lock_or_create_account, locked_snapshot_position, publish_snapshot_position, refresh_exposure
 from creditguard_shared.errors import Conflict, NotFound
 from creditguard_shared.events.contracts import CreditCheckDecidedV1
 from creditguard_shared.unit_of_work import UnitOfWork
@@ -32,7 +32,7 @@ async def run_credit_check(uow: UnitOfWork, *, context: LimitsContext, request: 
     """Returns the decision and whether it is new. The same order sent again gets the stored
     decision; a changed order is checked again for the difference."""
     started = time.perf_counter()
-    account, position, rates = await locked_position(uow, context=context, buyer_id=request.buyer_id, lock_group=True)
+    account, position, rates = await locked_snapshot_position(uow, context=context, buyer_id=request.buyer_id, lock_group=True)
     checks = ChecksRepository(uow.session)
     previous = await checks.latest_for_order(request.order_id)
     reservation = None
@@ -78,16 +78,12 @@ async def run_credit_check(uow: UnitOfWork, *, context: LimitsContext, request: 
     if outcome.decision in APPROVALS:
         # A prepaid part is paid with the order: only the rest is credit to reserve.
         on_credit = request.amount if outcome.prepaid <= 0 or amount <= 0 else to_cents(request.amount * (amount - outcome.prepaid) / amount)
-        await _reserve(
-            uow,
-            context=context,
-            account=account,
-            check=check,
-            reservation=reservation,
-            position=position,
-            added=amount - reserved - outcome.prepaid,
-            on_credit=on_credit,
-        )
+        await _reserve(uow, context=context, check=check, reservation=reservation, on_credit=on_credit)
+        # The position was read under the lock a moment ago: adjust it rather than query again.
+        added = amount - reserved - outcome.prepaid
+        exposure = dataclasses.replace(position.exposure, open_orders=position.exposure.open_orders + added)
+        group = position.group and dataclasses.replace(position.group, exposure=position.group.exposure + added)
+        await publish_snapshot_position(uow, account=account, position=dataclasses.replace(position, exposure=exposure, group=group))
     elif outcome.decision == "referred":
         context.metrics.referred_pending.inc()
     _publish_decision(uow, check=check)
@@ -95,7 +91,7 @@ async def run_credit_check(uow: UnitOfWork, *, context: LimitsContext, request: 
     return check, True
 
 
-def _facts(account: CreditAccount, *, context: LimitsContext, rates: RateTable, to_position: Rates, position: Position) -> AccountFacts:
+def _facts(account: AccountSnapshot, *, context: LimitsContext, rates: RateTable, to_position: Rates, position: Position) -> AccountFacts:
     capacity = None
     if account.grade is not None:
         # The recommendation before the ramp-up, in the position's currency, plus the insurer's
@@ -189,17 +185,10 @@ def _record(
 
 
 async def _reserve(
-    uow: UnitOfWork,
-    *,
-    context: LimitsContext,
-    account: CreditAccount,
-    check: CreditCheck,
-    reservation: OrderReservation | None,
-    position: Position | None,
-    added: Decimal,
-    on_credit: Decimal | None = None,
+    uow: UnitOfWork, *, context: LimitsContext, check: CreditCheck, reservation: OrderReservation | None, on_credit: Decimal | None = None
 ) -> None:
-    """``on_credit``: the part of the order (its currency) sold on credit; all of it by default."""
+    """Reserve the order's credit (the caller publishes the position). ``on_credit``: the part of
+    the order (its currency) sold on credit; all of it by default."""
     expires_on = context.clock.today() + timedelta(days=context.policy.current.reservation_valid_days)
     amount = check.amount if on_credit is None else on_credit
     if reservation is None:
@@ -218,13 +207,6 @@ async def _reserve(
     else:
         reservation.check_id, reservation.amount, reservation.currency = check.check_id, amount, check.currency
         reservation.status, reservation.expires_on, reservation.released_at = "open", expires_on, None
-    if position is None:
-        await refresh_exposure(uow, context=context, buyer_id=account.buyer_id)
-        return
-    # The position was read under the lock a moment ago: adjust it rather than query again.
-    exposure = dataclasses.replace(position.exposure, open_orders=position.exposure.open_orders + added)
-    group = position.group and dataclasses.replace(position.group, exposure=position.group.exposure + added)
-    publish_position(uow, account=account, position=dataclasses.replace(position, exposure=exposure, group=group))
 
 
 def _publish_decision(uow: UnitOfWork, *, check: CreditCheck) -> None:
@@ -261,7 +243,8 @@ async def decide_referral(uow: UnitOfWork, *, context: LimitsContext, check_id: 
     context.metrics.referred_pending.dec()
     if decision == "approved":
         reservation = await ChecksRepository(uow.session).reservation(check.order_id)
-        await _reserve(uow, context=context, account=account, check=check, reservation=reservation, position=None, added=ZERO)
+        await _reserve(uow, context=context, check=check, reservation=reservation)
+        await refresh_exposure(uow, context=context, buyer_id=account.buyer_id)
     _publish_decision(uow, check=check)
     return check
 

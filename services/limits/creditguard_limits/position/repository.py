@@ -5,11 +5,11 @@ orders and unapplied cash, instead of running totals that FX changes would inval
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import BindParameter, Date, String, and_, bindparam, case, cast, func, literal_column, null, or_, select, type_coerce, union_all
+from sqlalchemy import BindParameter, Date, String, and_, bindparam, case, cast, func, literal_column, null, or_, select, type_coerce, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,6 +21,7 @@ from creditguard_limits.models.ledger import Invoice, Payment, Refund
 from creditguard_limits.policy.rules import UninsuredAction
 from creditguard_limits.position.rules import OVERDUE_BUCKET_STARTS, ZERO, InvoiceTotals
 from creditguard_shared.database import Money
+from creditguard_shared.prepared import PreparedStatement
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,44 @@ class LimitTerms:
 
     temporary_increase: Decimal
     cover: CoverTerms | None
+
+
+@dataclass(slots=True)
+class AccountSnapshot:
+    """A credit account's row as read under its lock, without an ORM entity: for the credit
+    check, which changes nothing on the account but its ``breached`` flag (written back by
+    ``PositionRepository.save_breached``). Same fields as ``CreditAccount``."""
+
+    buyer_id: str
+    group_id: str | None
+    limit_amount: Decimal | None
+    currency: str | None
+    payment_terms_days: int | None
+    review_on: date | None
+    limit_source: str | None
+    status: str
+    status_reason: str | None
+    flags: str
+    breached: bool
+    name: str | None
+    country: str | None
+    industry: str | None
+    grade: int | None
+    risk_class: str | None
+    pd: Decimal | None
+    equity: Decimal | None
+    sales: Decimal | None
+    statement_currency: str | None
+    assessed_at: datetime | None
+    invoices_settled: int
+    invoices_paid_on_time: int
+    days_late_total: int
+    relationship_since: date | None
+    purchases_12m: Decimal
+    updated_at: datetime
+
+
+_ACCOUNT_COLUMNS = [CreditAccount.__table__.c[field.name] for field in fields(AccountSnapshot)]
 
 
 @dataclass(frozen=True)
@@ -113,10 +152,20 @@ _LOCKED_ACCOUNTS_WITH_TERMS = (
     .with_for_update(of=CreditAccount)
 )
 _LIMIT_TERMS = _from_account_with_current_cover(*_terms_columns())
+# The same, as plain columns sent to the driver: the credit check's first statement.
+_LOCKED_SNAPSHOT_WITH_TERMS = PreparedStatement(_from_account_with_current_cover(*_ACCOUNT_COLUMNS, *_terms_columns()).with_for_update(of=CreditAccount))
+_SAVE_BREACHED = PreparedStatement(
+    update(CreditAccount).where(CreditAccount.buyer_id == _BUYER).values(breached=bindparam("breached", type_=CreditAccount.__table__.c.breached.type))
+)
 
 
 def _past_due_since(start: int) -> str:
     return f"due_on_or_before_{start}"
+
+
+@functools.cache
+def _prepared_totals(*, owner: str, with_rates: bool) -> PreparedStatement:
+    return PreparedStatement(_totals_statement(owner=owner, with_rates=with_rates))
 
 
 @functools.cache
@@ -253,6 +302,17 @@ class PositionRepository:
         row = (await self.session.execute(_LOCKED_ACCOUNT_WITH_TERMS, {"buyer_id": buyer_id, "today": today})).first()
         return None if row is None else (row[0], _limit_terms(row[1:]))
 
+    async def locked_snapshot_with_terms(self, *, buyer_id: str, today: date) -> tuple[AccountSnapshot, LimitTerms] | None:
+        """``locked_account_with_terms`` as an ``AccountSnapshot``, through the driver."""
+        rows = await _LOCKED_SNAPSHOT_WITH_TERMS.rows(self.session, {"buyer_id": buyer_id, "today": today})
+        if not rows:
+            return None
+        row, columns = rows[0], len(_ACCOUNT_COLUMNS)
+        return AccountSnapshot(*row[:columns]), _limit_terms(row[columns:])
+
+    async def save_breached(self, account: AccountSnapshot) -> None:
+        await _SAVE_BREACHED.run(self.session, {"buyer_id": account.buyer_id, "breached": account.breached})
+
     async def limit_terms(self, *, buyer_id: str, today: date) -> LimitTerms:
         row = (await self.session.execute(_LIMIT_TERMS, {"buyer_id": buyer_id, "today": today})).first()
         return LimitTerms(temporary_increase=ZERO, cover=None) if row is None else _limit_terms(row)
@@ -267,9 +327,9 @@ class PositionRepository:
         """Open invoices (with their overdue buckets) and open orders per currency, and the
         exchange rates if asked for: one UNION ALL, told apart by its first column."""
         parameters = {**_totals_parameters(today), **({"buyer_id": buyer_id} if buyer_id is not None else {"group_id": group_id})}
-        statement = _totals_statement(owner="buyer" if buyer_id is not None else "group", with_rates=with_rates)
+        statement = _prepared_totals(owner="buyer" if buyer_id is not None else "group", with_rates=with_rates)
         result = ExposureTotals(invoices=[], orders={}, rates={} if with_rates else None)
-        for kind, currency, amount, rate, oldest_due, *cumulative in (await self.session.execute(statement, parameters)).all():
+        for kind, currency, amount, rate, oldest_due, *cumulative in await statement.rows(self.session, parameters):
             _add_totals_row(result, kind, currency, amount, rate, oldest_due, cumulative)
         return result
 

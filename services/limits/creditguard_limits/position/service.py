@@ -8,7 +8,7 @@ from creditguard_limits.context import LimitsContext
 from creditguard_limits.fx.rules import RateTable
 from creditguard_limits.fx.service import rate_table
 from creditguard_limits.models.accounts import CreditAccount, CreditGroup
-from creditguard_limits.position.repository import CoverTerms, ExposureTotals, LimitTerms, PositionRepository
+from creditguard_limits.position.repository import AccountSnapshot, CoverTerms, ExposureTotals, LimitTerms, PositionRepository
 from creditguard_limits.position.rules import ZERO, Cover, GroupPosition, Position, compute_exposure
 from creditguard_shared.errors import NotFound
 from creditguard_shared.events.contracts import ExposureChangedV1, LimitBreachedV1
@@ -29,7 +29,7 @@ async def position_of(
     uow: UnitOfWork,
     *,
     context: LimitsContext,
-    account: CreditAccount,
+    account: CreditAccount | AccountSnapshot,
     rates: RateTable,
     today: date,
     lock_group: bool = False,
@@ -175,7 +175,9 @@ async def locked_position(
     return account.account, position, account.rates
 
 
-async def _group_position(uow: UnitOfWork, *, account: CreditAccount, rates: RateTable, currency: str, today: date, lock: bool) -> GroupPosition | None:
+async def _group_position(
+    uow: UnitOfWork, *, account: CreditAccount | AccountSnapshot, rates: RateTable, currency: str, today: date, lock: bool
+) -> GroupPosition | None:
     if account.group_id is None:
         return None
     group = await PositionRepository(uow.session).group(account.group_id, for_update=lock)
@@ -203,9 +205,11 @@ def _cover(terms: CoverTerms | None, *, rates: RateTable, currency: str) -> Cove
     )
 
 
-def publish_position(uow: UnitOfWork, *, account: CreditAccount, position: Position, announce_breach: bool = True) -> None:
+def publish_position(uow: UnitOfWork, *, account: CreditAccount | AccountSnapshot, position: Position, announce_breach: bool = True) -> None:
     """exposure-changed after every change; limit-breached when exposure goes above the limit
-    (unless ``announce_breach`` is False: an imported book's position is not news)."""
+    (unless ``announce_breach`` is False: an imported book's position is not news). Sets the
+    account's ``breached`` flag: the ORM writes an entity's, ``publish_snapshot_position`` a
+    snapshot's."""
     exposure = position.exposure
     uow.emit(
         ExposureChangedV1(
@@ -238,6 +242,36 @@ def publish_position(uow: UnitOfWork, *, account: CreditAccount, position: Posit
             subject=account.buyer_id,
         )
     account.breached = over
+
+
+async def locked_snapshot_position(
+    uow: UnitOfWork, *, context: LimitsContext, buyer_id: str, lock_group: bool = False
+) -> tuple[AccountSnapshot, Position, RateTable]:
+    """``locked_position`` for the credit check, which changes nothing on the account but its
+    ``breached`` flag: the account as a snapshot, and the account and totals read in two prepared
+    statements sent to the driver (no ORM entity, no session statement)."""
+    today = context.clock.today()
+    repository = PositionRepository(uow.session)
+    found = await repository.locked_snapshot_with_terms(buyer_id=buyer_id, today=today)
+    if found is None:
+        await repository.lock_or_create(buyer_id, now=context.clock.now())
+        found = await repository.locked_snapshot_with_terms(buyer_id=buyer_id, today=today)
+        assert found is not None
+    account, terms = found
+    totals = await repository.totals(today=today, buyer_id=buyer_id, with_rates=True)
+    assert totals.rates is not None
+    rates = RateTable(reporting_currency=context.settings.reporting_currency, rates=totals.rates)
+    position = await position_of(uow, context=context, account=account, rates=rates, today=today, lock_group=lock_group, terms=terms, totals=totals)
+    return account, position, rates
+
+
+async def publish_snapshot_position(uow: UnitOfWork, *, account: AccountSnapshot, position: Position) -> None:
+    """``publish_position`` for an account read by ``locked_snapshot_position``; writes its
+    ``breached`` flag when it changes."""
+    breached = account.breached
+    publish_position(uow, account=account, position=position)
+    if account.breached != breached:
+        await PositionRepository(uow.session).save_breached(account)
 
 
 async def refresh_exposure(

@@ -1,0 +1,115 @@
+"""Prepared statements sent to the driver (shared/creditguard_shared/prepared.py), on SQLite and
+PostgreSQL: values converted as SQLAlchemy converts them (money exact, dates, booleans), inside the
+unit of work's own transaction (they see its pending ORM changes and vanish with its rollback),
+driver errors as SQLAlchemy's exceptions, the statement's own LIMIT, and executemany."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import Boolean, Date, Integer, String, bindparam, exc, func, insert, select, update
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from creditguard_shared.database import Money, create_engine, create_session_factory, new_metadata
+from creditguard_shared.messaging_tables import define_messaging_tables
+from creditguard_shared.prepared import PreparedStatement
+from creditguard_shared.unit_of_work import UnitOfWork
+
+
+class Base(DeclarativeBase):
+    metadata = new_metadata()
+
+
+class Entry(Base):
+    __tablename__ = "prepared_entries"
+
+    entry_id: Mapped[str] = mapped_column(String(20), primary_key=True)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    due_on: Mapped[date] = mapped_column(Date)
+    settled: Mapped[bool] = mapped_column(Boolean)
+    rank: Mapped[int] = mapped_column(Integer)
+
+
+tables = define_messaging_tables(Base.metadata)
+
+_INSERT = PreparedStatement(
+    insert(Entry).values({column.key: bindparam(column.key, type_=column.type) for column in Entry.__table__.columns})
+)
+_BY_DUE = PreparedStatement(
+    select(Entry.entry_id, Entry.amount, Entry.due_on, Entry.settled).where(Entry.due_on <= bindparam("due_by", type_=Date)).order_by(Entry.rank).limit(2)
+)
+_TOTAL = PreparedStatement(select(func.coalesce(func.sum(Entry.amount), 0), func.count()).where(Entry.settled.is_(False)))
+_SETTLE = PreparedStatement(update(Entry).where(Entry.amount >= bindparam("at_least", type_=Money())).values(settled=True))
+
+
+@pytest.fixture
+async def new_uow(databases):
+    engine = create_engine(await databases.create("prepared"))
+    async with engine.begin() as connection:
+        await connection.run_sync(Base.metadata.create_all)
+    sessions = create_session_factory(engine)
+    yield lambda: UnitOfWork(session_factory=sessions, tables=tables, source="test")
+    await engine.dispose()
+
+
+def _entry(entry_id: str, amount: str, due_on: date, rank: int) -> dict[str, object]:
+    return {"entry_id": entry_id, "amount": Decimal(amount), "due_on": due_on, "settled": False, "rank": rank}
+
+
+async def test_values_go_in_and_come_back_as_sqlalchemy_converts_them(new_uow) -> None:
+    async with new_uow() as uow:
+        await _INSERT.run_many(uow.session, [_entry("a", "0.10", date(2026, 1, 31), 3), _entry("b", "0.20", date(2026, 2, 28), 1)])
+        await _INSERT.run(uow.session, _entry("c", "123456789012345.67", date(2026, 3, 31), 2))
+        await uow.commit()
+    async with new_uow() as uow:
+        # The statement's own LIMIT 2 applies; rank orders.
+        assert await _BY_DUE.rows(uow.session, {"due_by": date(2026, 12, 31)}) == [
+            ("b", Decimal("0.20"), date(2026, 2, 28), False),
+            ("c", Decimal("123456789012345.67"), date(2026, 3, 31), False),
+        ]
+        total, count = (await _TOTAL.rows(uow.session, {}))[0]
+        # Exact: 0.1 + 0.2 is 0.3, and the 15-digit amount keeps its cents.
+        assert (Decimal(total), count) == (Decimal("123456789012345.97"), 3)
+        assert await _SETTLE.run(uow.session, {"at_least": Decimal("0.15")}) == 2
+        assert await _BY_DUE.rows(uow.session, {"due_by": date(2026, 1, 31)}) == [("a", Decimal("0.10"), date(2026, 1, 31), False)]
+
+
+async def test_statements_run_in_the_unit_of_works_transaction(new_uow) -> None:
+    async with new_uow() as uow:
+        # A pending ORM change is flushed first, as autoflush would: the statement sees it.
+        uow.session.add(Entry(entry_id="orm", amount=Decimal("5.00"), due_on=date(2026, 1, 1), settled=False, rank=1))
+        assert await _BY_DUE.rows(uow.session, {"due_by": date(2026, 1, 1)}) == [("orm", Decimal("5.00"), date(2026, 1, 1), False)]
+        await _INSERT.run(uow.session, _entry("raw", "1.00", date(2026, 1, 1), 2))
+        # The session sees the driver's insert: one transaction, one connection.
+        assert (await uow.session.execute(select(func.count()).select_from(Entry))).scalar_one() == 2
+        await uow.rollback()
+    async with new_uow() as uow:
+        assert await _TOTAL.rows(uow.session, {}) == [(0, 0)]
+        await _INSERT.run(uow.session, _entry("kept", "1.00", date(2026, 1, 1), 1))
+        await uow.commit()
+        # After the commit the next statement runs in a new transaction of the same session.
+        await _INSERT.run(uow.session, _entry("dropped", "1.00", date(2026, 1, 1), 2))
+    async with new_uow() as uow:
+        assert [row[0] for row in await _BY_DUE.rows(uow.session, {"due_by": date(2026, 1, 1)})] == ["kept"]
+
+
+async def test_driver_errors_are_sqlalchemys_and_lose_the_transaction(new_uow) -> None:
+    async with new_uow() as uow:
+        await _INSERT.run(uow.session, _entry("a", "1.00", date(2026, 1, 1), 1))
+        await uow.commit()
+    with pytest.raises(exc.IntegrityError):  # noqa: PT012 - the unit of work as a whole is what fails
+        async with new_uow() as uow:
+            await _INSERT.run(uow.session, _entry("b", "1.00", date(2026, 1, 1), 2))
+            await _INSERT.run(uow.session, _entry("a", "2.00", date(2026, 1, 1), 3))
+    async with new_uow() as uow:
+        assert [row[0] for row in await _BY_DUE.rows(uow.session, {"due_by": date(2026, 1, 1)})] == ["a"]
+
+
+def test_statements_with_expanding_parameters_are_refused() -> None:
+    from sqlalchemy.dialects import sqlite
+
+    statement = PreparedStatement(select(Entry.entry_id).where(Entry.entry_id.in_(bindparam("ids", expanding=True))))
+    with pytest.raises(ValueError, match="plain positional parameters"):
+        statement._compiled(sqlite.dialect())
