@@ -34,9 +34,7 @@ class Entry(Base):
 
 tables = define_messaging_tables(Base.metadata)
 
-_INSERT = PreparedStatement(
-    insert(Entry).values({column.key: bindparam(column.key, type_=column.type) for column in Entry.__table__.columns})
-)
+_INSERT = PreparedStatement(insert(Entry).values({column.key: bindparam(column.key, type_=column.type) for column in Entry.__table__.columns}))
 _BY_DUE = PreparedStatement(
     select(Entry.entry_id, Entry.amount, Entry.due_on, Entry.settled).where(Entry.due_on <= bindparam("due_by", type_=Date)).order_by(Entry.rank).limit(2)
 )

@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import Column, Integer, String, Table, func, insert, select
 
 from creditguard_shared.database import create_engine, create_session_factory, new_metadata
+from creditguard_shared.held import Held
 from creditguard_shared.messaging_tables import define_messaging_tables
-from creditguard_shared.unit_of_work import Held, UnitOfWork
+from creditguard_shared.unit_of_work import UnitOfWork
 
 metadata = new_metadata()
 tables = define_messaging_tables(metadata)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, Insert, Table, and_, bindparam, delete, func, insert, select, text, update
+from sqlalchemy import ColumnElement, CursorResult, Table, and_, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from creditguard_shared.database import is_sqlite
@@ -20,6 +20,7 @@ from creditguard_shared.events.envelope import CLOUDEVENTS_CONTENT_TYPE, EventEn
 from creditguard_shared.kafka import KafkaConnection
 from creditguard_shared.messaging_tables import MessagingTables
 from creditguard_shared.metrics import ServiceMetrics
+from creditguard_shared.prepared import PreparedStatement
 from creditguard_shared.timing import cancelling_current_task, raise_if_cancel_was_swallowed, wait_at_most
 
 logger = logging.getLogger(__name__)
@@ -70,10 +71,13 @@ class ReplayFilter:
     topic: str | None = None
 
 
+_NEW_ROW_COLUMNS = ("event_id", "topic", "message_key", "event_type", "payload", "correlation_id", "created_at")
+
+
 @functools.cache
-def _insert_statement(table: Table) -> Insert:
-    """Built once per table: every unit of work that emits runs it."""
-    return insert(table)
+def _insert_statement(table: Table) -> PreparedStatement:
+    """Prepared once per table: every unit of work that emits runs it."""
+    return PreparedStatement(insert(table).values({name: bindparam(name, type_=table.c[name].type) for name in _NEW_ROW_COLUMNS}))
 
 
 class OutboxRepository:
@@ -98,7 +102,10 @@ class OutboxRepository:
             for e in events
         ]
         # One row as a plain execute: the executemany path costs more for a single parameter set.
-        await self.session.execute(_insert_statement(self.table), rows[0] if len(rows) == 1 else rows)
+        if len(rows) == 1:
+            await _insert_statement(self.table).run(self.session, rows[0])
+        else:
+            await _insert_statement(self.table).run_many(self.session, rows)
 
     async def unpublished(self, limit: int) -> list[OutboxRow]:
         t = self.table

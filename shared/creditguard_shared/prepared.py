@@ -32,8 +32,8 @@ from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
 
+from creditguard_shared.held import Held
 from creditguard_shared.sqlite_driver import EventLoopConnection
-from creditguard_shared.unit_of_work import Held
 
 _Processor = Callable[[Any], Any] | None
 _ROWCOUNT = re.compile(r"(?:SELECT|UPDATE|DELETE|INSERT \d+) (\d+)")

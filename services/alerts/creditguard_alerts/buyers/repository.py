@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from creditguard_alerts.database import Money
 from creditguard_alerts.models.buyers import BuyerProfile, InsuranceCover
-from creditguard_shared.unit_of_work import Held
+from creditguard_shared.held import Held
 
 # The two per-buyer tables read by buyer id in chunks.
 PerBuyerRow = TypeVar("PerBuyerRow", BuyerProfile, InsuranceCover)

@@ -7,7 +7,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from creditguard_alerts.models.collection_cases import CollectionAction, CollectionCase, CollectionStrategy
-from creditguard_shared.unit_of_work import Held
+from creditguard_shared.held import Held
 
 OPEN, CLOSED = "open", "closed"
 PENDING = "pending"

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from creditguard_alerts.buyers.repository import IN_LIST_SIZE
 from creditguard_alerts.models.buyers import BuyerProfile
 from creditguard_alerts.models.early_warning import Alert, AlertRule
-from creditguard_shared.unit_of_work import Held
+from creditguard_shared.held import Held
 
 
 @dataclass

@@ -6,8 +6,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from creditguard_alerts.models.receivables import Receivable, ReceivableSettlement
+from creditguard_shared.held import Held
 from creditguard_shared.receivables import ReceivablesReadAhead
-from creditguard_shared.unit_of_work import Held
 
 # The receivables and settlements a batch of events read at once. Held here also because the
 # session's identity map holds objects only weakly.

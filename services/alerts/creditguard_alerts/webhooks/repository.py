@@ -7,7 +7,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from creditguard_alerts.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookSubscription
-from creditguard_shared.unit_of_work import Held
+from creditguard_shared.held import Held
 
 PENDING = "pending"
 # The unit of work's copy of the subscriptions (every published webhook asks).

@@ -4,7 +4,7 @@ section. The formulas are documented, figure by figure, in docs/economics.md."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any
 
@@ -53,7 +53,8 @@ class OrderEconomics:
     expected_contribution: Decimal
 
     def as_json(self) -> dict[str, Any]:
-        return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in asdict(self).items()}
+        # Not dataclasses.asdict: it deep-copies every field, and the check writes this on each order.
+        return {f.name: (str(v) if isinstance(v := getattr(self, f.name), Decimal) else v) for f in fields(self)}
 
 
 def order_economics(

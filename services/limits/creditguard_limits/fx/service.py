@@ -7,7 +7,8 @@ from creditguard_limits.fx.repository import FxRepository
 from creditguard_limits.fx.rules import RateTable
 from creditguard_limits.models.fx import FxRate
 from creditguard_shared.errors import Unprocessable
-from creditguard_shared.unit_of_work import Held, UnitOfWork
+from creditguard_shared.held import Held
+from creditguard_shared.unit_of_work import UnitOfWork
 
 # The rates this unit of work read (until it changes one).
 _RATE_TABLE: Held[RateTable] = Held("limits.rate_table")

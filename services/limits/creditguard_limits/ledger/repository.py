@@ -15,7 +15,7 @@ from creditguard_limits.ledger.rules import LATE_THRESHOLDS
 from creditguard_limits.models.ledger import CreditNote, Invoice, Payment, Refund
 from creditguard_limits.position.repository import unapplied_cash_rows
 from creditguard_shared.database import Money
-from creditguard_shared.unit_of_work import Held
+from creditguard_shared.held import Held
 
 SettlementModel = type[Payment] | type[CreditNote]
 # Payment or CreditNote: a document of the model the caller names.

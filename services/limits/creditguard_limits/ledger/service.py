@@ -33,8 +33,9 @@ from creditguard_limits.position.rules import ZERO
 from creditguard_limits.position.service import forget_locked_ahead, lock_accounts_ahead, lock_many_with_terms, lock_with_terms, refresh_exposure
 from creditguard_shared.errors import Conflict, DomainError, NotFound, Unprocessable
 from creditguard_shared.events.contracts import CashRefundedV1, CreditNoteIssuedV1, InvoicePostedV1, PaymentLateV1, PaymentReceivedV1
+from creditguard_shared.held import Held
 from creditguard_shared.receivables import settle
-from creditguard_shared.unit_of_work import Held, UnitOfWork
+from creditguard_shared.unit_of_work import UnitOfWork
 
 T = TypeVar("T")
 

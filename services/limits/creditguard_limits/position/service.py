@@ -12,7 +12,8 @@ from creditguard_limits.position.repository import AccountSnapshot, CoverTerms, 
 from creditguard_limits.position.rules import ZERO, Cover, GroupPosition, Position, compute_exposure
 from creditguard_shared.errors import NotFound
 from creditguard_shared.events.contracts import ExposureChangedV1, LimitBreachedV1
-from creditguard_shared.unit_of_work import Held, UnitOfWork
+from creditguard_shared.held import Held
+from creditguard_shared.unit_of_work import UnitOfWork
 
 
 async def lock_or_create_account(uow: UnitOfWork, *, context: LimitsContext, buyer_id: str) -> CreditAccount:

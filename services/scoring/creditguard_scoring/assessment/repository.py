@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from creditguard_scoring.models.assessment import Assessment, BuyerScore, ReassessmentDue
 from creditguard_scoring.models.buyers import Buyer
-from creditguard_shared.unit_of_work import Held
+from creditguard_shared.held import Held
 
 # The scores and due marks of the buyers a pass read at once, locked as ``current_score`` and
 # ``get_due`` lock them (None where a buyer has none).

@@ -6,7 +6,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from creditguard_scoring.models.buyers import AdverseEvent, Buyer
-from creditguard_shared.unit_of_work import Held
+from creditguard_shared.held import Held
 
 # The profiles and adverse events of the buyers a pass read at once. Held here, because the
 # session's identity map holds objects only weakly.

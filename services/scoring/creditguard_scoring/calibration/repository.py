@@ -10,7 +10,7 @@ from creditguard_scoring.models.assessment import Assessment, ReassessmentDue
 from creditguard_scoring.models.buyers import AdverseEvent, Buyer
 from creditguard_scoring.models.calibration import CalibrationVersion
 from creditguard_scoring.models.payment_behaviour import PaymentExperience
-from creditguard_shared.unit_of_work import Held
+from creditguard_shared.held import Held
 
 # The calibration in force, read once per unit of work (False: none stored).
 _CURRENT: Held[Any] = Held("scoring.calibration_in_force")

@@ -8,8 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from creditguard_scoring.models.buyers import Buyer
 from creditguard_scoring.models.payment_behaviour import BrokenPromise, PaymentExperience, Settlement
 from creditguard_scoring.payment_behaviour.rules import REVIEW_THRESHOLDS
+from creditguard_shared.held import Held
 from creditguard_shared.receivables import ReceivablesReadAhead
-from creditguard_shared.unit_of_work import Held
 
 # The payment experiences of the buyers a pass read at once, by due date; and the experiences and
 # settlements of the invoices a batch of events read at once. Held here also because the

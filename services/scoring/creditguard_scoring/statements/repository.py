@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from creditguard_scoring.models.statements import FinancialStatement
-from creditguard_shared.unit_of_work import Held
+from creditguard_shared.held import Held
 
 # The statements of the buyers a pass read at once, newest first.
 _NEWEST_FIRST: Held[dict[str, Any]] = Held("scoring.statements_newest_first_by_buyer")
