@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -10,7 +11,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, Numeric, event
+from sqlalchemy import DateTime, MetaData, Numeric, event, exc
 from sqlalchemy.engine import Connection, Dialect, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -137,7 +138,38 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         )
         _make_sqlite_transactions_serialisable(engine)
         return engine
-    return create_async_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    engine = create_async_engine(url, echo=echo, pool_size=10, max_overflow=20)
+    _ping_connections_idle_for(engine, seconds=PING_AFTER_IDLE_SECONDS)
+    return engine
+
+
+# A pooled PostgreSQL connection unused for longer than this is pinged before it is handed out.
+PING_AFTER_IDLE_SECONDS = 5.0
+
+
+def _ping_connections_idle_for(engine: AsyncEngine, *, seconds: float) -> None:
+    """SQLAlchemy's pool_pre_ping pings every checkout, and on asyncpg a ping is three round trips
+    (BEGIN, a statement, ROLLBACK): more than a credit check's own reads. A connection in steady
+    use has just proved itself, so only one that sat idle for ``seconds`` (long enough for a
+    server restart or a dropped link to go unnoticed) is pinged; a dead one is replaced before
+    use. A connection that breaks while in use fails its statement, and SQLAlchemy then discards
+    it and every other connection the pool held before the failure."""
+    sync_engine = engine.sync_engine
+
+    @event.listens_for(sync_engine, "checkin")
+    def _on_checkin(_dbapi_connection: DBAPIConnection | None, record: ConnectionPoolEntry) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(sync_engine, "checkout")
+    def _on_checkout(dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry, _proxy: object) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < seconds:
+            return
+        try:
+            sync_engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:
+            # The pool discards the connection and checks out another (a new one if need be).
+            raise exc.DisconnectionError(f"connection idle for {time.monotonic() - idle_since:.0f} s did not answer a ping") from error
 
 
 def _make_sqlite_transactions_serialisable(engine: AsyncEngine) -> None:
