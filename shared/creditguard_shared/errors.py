@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -136,6 +137,22 @@ def install_problem_handlers(app: FastAPI) -> None:
             detail=str(exc.detail),
             instance=request.url.path,
             headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(DBAPIError)
+    async def _database_error(request: Request, exc: DBAPIError) -> JSONResponse:
+        if not exc.connection_invalidated:
+            return await _unexpected_error(request, exc)
+        # The connection died under the request (a database restart, a dropped link): the
+        # transaction rolled back, the pool replaces its connections, and the same request sent
+        # again is answered normally (every write route is idempotent by its document's id).
+        logger.warning("database connection lost on %s %s: %s", request.method, request.url.path, exc.orig)
+        return problem_response(
+            status=503,
+            problem_type="database-unavailable",
+            detail="The database connection was lost; nothing was changed. Send the request again.",
+            instance=request.url.path,
+            headers={"Retry-After": "1"},
         )
 
     @app.exception_handler(Exception)
