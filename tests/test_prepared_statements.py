@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+import asyncpg
 import pytest
 from sqlalchemy import Boolean, Date, Integer, String, bindparam, exc, func, insert, select, update
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -43,8 +44,13 @@ _SETTLE = PreparedStatement(update(Entry).where(Entry.amount >= bindparam("at_le
 
 
 @pytest.fixture
-async def new_uow(databases):
-    engine = create_engine(await databases.create("prepared"))
+async def database_url(databases) -> str:
+    return await databases.create("prepared")
+
+
+@pytest.fixture
+async def new_uow(database_url: str):
+    engine = create_engine(database_url)
     async with engine.begin() as connection:
         await connection.run_sync(Base.metadata.create_all)
     sessions = create_session_factory(engine)
@@ -111,3 +117,25 @@ def test_statements_with_expanding_parameters_are_refused() -> None:
     statement = PreparedStatement(select(Entry.entry_id).where(Entry.entry_id.in_(bindparam("ids", expanding=True))))
     with pytest.raises(ValueError, match="plain positional parameters"):
         statement._compiled(sqlite.dialect())
+
+
+@pytest.mark.parametrize("database_backend", ["postgresql"], indirect=True)
+async def test_a_statement_made_stale_by_another_connections_ddl_is_prepared_again(new_uow, database_url: str) -> None:
+    """asyncpg keeps statements prepared per connection; a column whose type another connection
+    changed makes the cached one stale. That unit of work fails (rolled back); the next prepares
+    the statement again and is served."""
+    async with new_uow() as uow:
+        await _INSERT.run(uow.session, _entry("a", "1.00", date(2026, 1, 1), 1))
+        await uow.commit()
+    async with new_uow() as uow:
+        assert [row[0] for row in await _BY_DUE.rows(uow.session, {"due_by": date(2026, 1, 1)})] == ["a"]
+    admin = await asyncpg.connect(database_url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        await admin.execute("ALTER TABLE prepared_entries ALTER COLUMN entry_id TYPE text")
+    finally:
+        await admin.close()
+    with pytest.raises(exc.DBAPIError, match=r"(?i)cached statement"):
+        async with new_uow() as uow:
+            await _BY_DUE.rows(uow.session, {"due_by": date(2026, 1, 1)})
+    async with new_uow() as uow:
+        assert [row[0] for row in await _BY_DUE.rows(uow.session, {"due_by": date(2026, 1, 1)})] == ["a"]

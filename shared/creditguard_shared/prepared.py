@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 from sqlalchemy import exc
 from sqlalchemy.engine import Dialect
@@ -82,35 +82,49 @@ class _SQLiteDriver:
 
 class _AsyncpgDriver:
     """Through SQLAlchemy's asyncpg adapter: its transaction, its lock and its prepared statements,
-    so the session and these statements share one transaction and one statement cache."""
+    so the session and these statements share one transaction and one statement cache. A statement
+    the server says is stale (after DDL) invalidates the dialect's schema cache, as SQLAlchemy's
+    own execution does, so the next use prepares it again."""
 
-    __slots__ = ("_connection",)
+    __slots__ = ("_connection", "_dialect")
 
-    def __init__(self, connection: Any) -> None:
+    def __init__(self, connection: Any, dialect: Any) -> None:
         self._connection = connection
+        self._dialect = dialect
+
+    async def _started(self) -> Any:
+        adapted = self._connection
+        if adapted._transaction is None:
+            await adapted._start_transaction()
+        return adapted
+
+    def _failed(self, error: Exception) -> NoReturn:
+        try:
+            self._connection._handle_exception(error)
+        except (self._dialect.dbapi.InvalidCachedStatementError, self._dialect.dbapi.InternalServerError):
+            self._dialect._invalidate_schema_cache()
+            raise
+        raise AssertionError("unreachable: _handle_exception always raises")
 
     async def execute(self, sql: str, arguments: Sequence[Any]) -> _Answer:
-        adapted = self._connection
-        async with adapted._execute_mutex:
+        async with self._connection._execute_mutex:
             try:
-                if adapted._transaction is None:
-                    await adapted._start_transaction()
-                prepared, attributes = await adapted._prepare(sql, 0)
+                adapted = await self._started()
+                prepared, attributes = await adapted._prepare(sql, self._dialect._invalidate_schema_cache_asof)
                 rows = await prepared.fetch(*arguments)
                 status = _ROWCOUNT.match(prepared.get_statusmsg() or "")
-            except Exception as error:  # noqa: BLE001 - _handle_exception raises it again as its DB-API class
-                adapted._handle_exception(error)
+            except Exception as error:  # noqa: BLE001 - raised again as its DB-API class
+                self._failed(error)
         return _Answer(rows=rows, type_codes=tuple(attribute.type.oid for attribute in attributes or ()), rowcount=int(status.group(1)) if status else -1)
 
     async def execute_many(self, sql: str, arguments: Sequence[Sequence[Any]]) -> None:
-        adapted = self._connection
-        async with adapted._execute_mutex:
+        async with self._connection._execute_mutex:
             try:
-                if adapted._transaction is None:
-                    await adapted._start_transaction()
+                adapted = await self._started()
+                await adapted._check_type_cache_invalidation(self._dialect._invalidate_schema_cache_asof)
                 await adapted._connection.executemany(sql, arguments)
-            except Exception as error:  # noqa: BLE001 - _handle_exception raises it again as its DB-API class
-                adapted._handle_exception(error)
+            except Exception as error:  # noqa: BLE001 - raised again as its DB-API class
+                self._failed(error)
 
 
 @dataclass(frozen=True)
@@ -130,7 +144,7 @@ async def _connection(session: AsyncSession) -> _Connection:
     if held is None:
         connection = await session.connection()  # begins the session's transaction if it has not
         adapted = connection.sync_connection.connection.dbapi_connection  # type: ignore[union-attr]  # an open AsyncConnection has its sync one
-        driver: _Driver = _SQLiteDriver(adapted) if isinstance(adapted, EventLoopConnection) else _AsyncpgDriver(adapted)
+        driver: _Driver = _SQLiteDriver(adapted) if isinstance(adapted, EventLoopConnection) else _AsyncpgDriver(adapted, connection.dialect)
         held = _CONNECTION.put(session, _Connection(driver=driver, dialect=connection.dialect))
     return held
 
