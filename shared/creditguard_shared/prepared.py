@@ -185,29 +185,28 @@ class PreparedStatement:
             for binder, value in zip(compiled.binders, (parameters[name] for name in compiled.names), strict=True)
         ]
 
-    async def rows(self, session: AsyncSession, parameters: Mapping[str, Any]) -> list[tuple[Any, ...]]:
-        """The statement's rows, each value converted as SQLAlchemy would."""
+    async def _execute(self, session: AsyncSession, parameters: Mapping[str, Any]) -> tuple[_Answer, Dialect]:
         held = await _connection(session)
         compiled = self._compiled(held.dialect)
         try:
-            answer = await held.driver.execute(compiled.sql, self._arguments(compiled, parameters))
+            return await held.driver.execute(compiled.sql, self._arguments(compiled, parameters)), held.dialect
         except Exception as error:
             raise _translated(error, compiled.sql, parameters, held.dialect) from error
+
+    async def rows(self, session: AsyncSession, parameters: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        """The statement's rows, each value converted as SQLAlchemy would."""
+        answer, dialect = await self._execute(session, parameters)
         if not answer.rows:
             return []
-        readers = [type_._cached_result_processor(held.dialect, type_code) for type_, type_code in zip(compiled.result_types, answer.type_codes, strict=True)]
+        result_types = self._compiled(dialect).result_types
+        readers = [type_._cached_result_processor(dialect, type_code) for type_, type_code in zip(result_types, answer.type_codes, strict=True)]
         if not any(readers):
             return [tuple(row) for row in answer.rows]
         return [tuple(value if read is None or value is None else read(value) for read, value in zip(readers, row, strict=True)) for row in answer.rows]
 
     async def run(self, session: AsyncSession, parameters: Mapping[str, Any]) -> int:
         """Run a statement that returns no rows; answers how many rows it changed."""
-        held = await _connection(session)
-        compiled = self._compiled(held.dialect)
-        try:
-            answer = await held.driver.execute(compiled.sql, self._arguments(compiled, parameters))
-        except Exception as error:
-            raise _translated(error, compiled.sql, parameters, held.dialect) from error
+        answer, _ = await self._execute(session, parameters)
         return answer.rowcount
 
     async def run_many(self, session: AsyncSession, parameter_sets: Sequence[Mapping[str, Any]]) -> None:

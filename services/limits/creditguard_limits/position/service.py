@@ -1,8 +1,9 @@
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import TypeVar
 
 from creditguard_limits.context import LimitsContext
 from creditguard_limits.fx.rules import RateTable
@@ -14,6 +15,8 @@ from creditguard_shared.errors import NotFound
 from creditguard_shared.events.contracts import ExposureChangedV1, LimitBreachedV1
 from creditguard_shared.held import Held
 from creditguard_shared.unit_of_work import UnitOfWork
+
+T = TypeVar("T")
 
 
 async def lock_or_create_account(uow: UnitOfWork, *, context: LimitsContext, buyer_id: str) -> CreditAccount:
@@ -67,16 +70,24 @@ class LockedAccount:
     rates: RateTable
 
 
-async def lock_with_terms(uow: UnitOfWork, *, context: LimitsContext, buyer_id: str) -> tuple[CreditAccount, LimitTerms]:
-    """Lock the buyer's account (creating it if new) and read its limit terms, in one statement."""
+async def _lock_creating(uow: UnitOfWork, *, context: LimitsContext, buyer_id: str, lock_and_read: Callable[[str, date], Awaitable[T | None]]) -> T:
+    """``lock_and_read`` locks the buyer's account and reads it (None if the buyer has none): a
+    new buyer's account is created first (active, without a limit)."""
     today = context.clock.today()
-    repository = PositionRepository(uow.session)
-    found = await repository.locked_account_with_terms(buyer_id=buyer_id, today=today)
+    found = await lock_and_read(buyer_id, today)
     if found is None:
-        await repository.lock_or_create(buyer_id, now=context.clock.now())
-        found = await repository.locked_account_with_terms(buyer_id=buyer_id, today=today)
+        await PositionRepository(uow.session).lock_or_create(buyer_id, now=context.clock.now())
+        found = await lock_and_read(buyer_id, today)
         assert found is not None
     return found
+
+
+async def lock_with_terms(uow: UnitOfWork, *, context: LimitsContext, buyer_id: str) -> tuple[CreditAccount, LimitTerms]:
+    """Lock the buyer's account (creating it if new) and read its limit terms, in one statement."""
+    repository = PositionRepository(uow.session)
+    return await _lock_creating(
+        uow, context=context, buyer_id=buyer_id, lock_and_read=lambda buyer, today: repository.locked_account_with_terms(buyer_id=buyer, today=today)
+    )
 
 
 # Accounts a batch locked and read at once (``lock_accounts_ahead``), by buyer.
@@ -253,12 +264,9 @@ async def locked_snapshot_position(
     statements sent to the driver (no ORM entity, no session statement)."""
     today = context.clock.today()
     repository = PositionRepository(uow.session)
-    found = await repository.locked_snapshot_with_terms(buyer_id=buyer_id, today=today)
-    if found is None:
-        await repository.lock_or_create(buyer_id, now=context.clock.now())
-        found = await repository.locked_snapshot_with_terms(buyer_id=buyer_id, today=today)
-        assert found is not None
-    account, terms = found
+    account, terms = await _lock_creating(
+        uow, context=context, buyer_id=buyer_id, lock_and_read=lambda buyer, day: repository.locked_snapshot_with_terms(buyer_id=buyer, today=day)
+    )
     totals = await repository.totals(today=today, buyer_id=buyer_id, with_rates=True)
     assert totals.rates is not None
     rates = RateTable(reporting_currency=context.settings.reporting_currency, rates=totals.rates)
