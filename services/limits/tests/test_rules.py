@@ -85,3 +85,14 @@ def test_payment_experience_lifts_a_thin_balance_sheets_capacity_up_to_the_grade
     )
     assert capacity_limit(grade, equity=None, sales=None, experienced=grade.max_limit * 3) == grade.max_limit
     assert experienced_exposure(PaymentExperience(enabled=False), purchases_12m=Decimal("365000"), terms_days=45, expected_days_late=Decimal(10)) == 0
+
+
+def test_the_account_snapshot_has_every_column_of_the_account() -> None:
+    """The credit check reads the account as an AccountSnapshot: a column added to credit_accounts
+    must be added to it too, or the check would decide without it."""
+    from dataclasses import fields
+
+    from creditguard_limits.models.accounts import CreditAccount
+    from creditguard_limits.position.repository import AccountSnapshot
+
+    assert [f.name for f in fields(AccountSnapshot)] == [column.key for column in CreditAccount.__table__.columns]
