@@ -99,6 +99,16 @@ async def test_statements_run_in_the_unit_of_works_transaction(new_uow) -> None:
         assert [row[0] for row in await _BY_DUE.rows(uow.session, {"due_by": date(2026, 1, 1)})] == ["kept"]
 
 
+async def test_a_session_committed_directly_gets_a_new_transaction(new_uow) -> None:
+    async with new_uow() as uow:
+        await _INSERT.run(uow.session, _entry("committed", "1.00", date(2026, 1, 1), 1))
+        await uow.session.commit()  # not through the unit of work
+        await _INSERT.run(uow.session, _entry("rolled-back", "1.00", date(2026, 1, 1), 2))
+        await uow.session.rollback()
+    async with new_uow() as uow:
+        assert [row[0] for row in await _BY_DUE.rows(uow.session, {"due_by": date(2026, 1, 1)})] == ["committed"]
+
+
 async def test_driver_errors_are_sqlalchemys_and_lose_the_transaction(new_uow) -> None:
     async with new_uow() as uow:
         await _INSERT.run(uow.session, _entry("a", "1.00", date(2026, 1, 1), 1))

@@ -131,9 +131,13 @@ class _AsyncpgDriver:
 class _Connection:
     driver: _Driver
     dialect: Dialect
+    # The session transaction it belongs to.
+    transaction: object
 
 
-# The driver connection of the session's current transaction; dropped when it ends.
+# The driver connection of the session's current transaction; the unit of work drops it when the
+# transaction ends, and one that belongs to an earlier transaction (a session committed directly)
+# is not used.
 _CONNECTION: Held[_Connection] = Held("prepared.connection")
 
 
@@ -141,11 +145,11 @@ async def _connection(session: AsyncSession) -> _Connection:
     if not session.sync_session._is_clean():
         await session.flush()
     held = _CONNECTION.peek(session)
-    if held is None:
+    if held is None or held.transaction is not session.sync_session.get_transaction():
         connection = await session.connection()  # begins the session's transaction if it has not
         adapted = connection.sync_connection.connection.dbapi_connection  # type: ignore[union-attr]  # an open AsyncConnection has its sync one
         driver: _Driver = _SQLiteDriver(adapted) if isinstance(adapted, EventLoopConnection) else _AsyncpgDriver(adapted, connection.dialect)
-        held = _CONNECTION.put(session, _Connection(driver=driver, dialect=connection.dialect))
+        held = _CONNECTION.put(session, _Connection(driver=driver, dialect=connection.dialect, transaction=session.sync_session.get_transaction()))
     return held
 
 
