@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from creditguard_limits.accounts.repository import AccountsRepository
+from creditguard_limits.ledger import service as ledger_service
+from creditguard_limits.ledger.schemas import PaymentIn
 from services.limits.tests.helpers import check, emitted, exposure, money, new_buyer, post_invoice, set_limit
 
 
@@ -131,3 +133,66 @@ async def test_a_batch_with_a_document_that_cannot_be_recorded_records_nothing(l
         assert response.status_code == 422, response.text
     assert (await limits.client.post("/v1/payments/batch", headers=limits.auth("sales"), json=unknown_invoice)).status_code == 403
     assert await _open_amounts(limits, buyer) == {f"{buyer}-INV0": Decimal("500.00")}
+
+
+async def test_batches_written_together_settle_as_documents_posted_one_by_one(limits):
+    """An invoice run's new invoices are written together at its end: payments consumed before their
+    invoice still settle them, an invoice repeated in the run is recorded once, and what the
+    run wrote reads back as posted one by one."""
+    buyer = new_buyer()
+    await set_limit(limits, buyer, "100000.00")
+    async with limits.runtime.uow_factory() as uow:
+        # As the Kafka handler records a payment of an invoice not posted yet.
+        for payment in (_payment(buyer, f"{buyer}-P1", f"{buyer}-INV1", "600.00"), _payment(buyer, f"{buyer}-P2", f"{buyer}-INV2", "300.00")):
+            await ledger_service.record_payment(uow, context=limits.app.state.limits, payment=PaymentIn(**payment), invoice_must_exist=False)
+        await uow.commit()
+    run = {
+        "invoices": [
+            _invoice(buyer, f"{buyer}-INV1", "1000.00"),
+            _invoice(buyer, f"{buyer}-INV2", "300.00", due_on="2026-12-31"),
+            _invoice(buyer, f"{buyer}-INV3", "250.00"),
+            _invoice(buyer, f"{buyer}-INV1", "1000.00"),
+        ]
+    }
+
+    response = await limits.client.post("/v1/invoices/batch", headers=limits.auth("erp"), json=run)
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert [(item["created"], item["invoice"]["invoice_id"], money(item["invoice"]["open_amount"])) for item in body["items"]] == [
+        (True, f"{buyer}-INV1", Decimal("400.00")),
+        (True, f"{buyer}-INV2", Decimal("0.00")),
+        (True, f"{buyer}-INV3", Decimal("250.00")),
+        (False, f"{buyer}-INV1", Decimal("400.00")),
+    ]
+    assert await _open_amounts(limits, buyer) == {f"{buyer}-INV1": Decimal("400.00"), f"{buyer}-INV2": Decimal("0.00"), f"{buyer}-INV3": Decimal("250.00")}
+    assert money((await exposure(limits, buyer))["exposure"]) == Decimal("650.00")
+    async with limits.runtime.uow_factory() as uow:
+        account = await AccountsRepository(uow.session).get(buyer)
+        assert (account.invoices_settled, account.invoices_paid_on_time) == (1, 1)
+    settled = (await limits.client.get(f"/v1/invoices/{buyer}-INV2", headers=limits.auth("sales"))).json()
+    assert (settled["order_id"], money(settled["amount"]), settled["issued_on"], settled["due_on"]) == (None, Decimal("300.00"), "2026-11-01", "2026-12-31")
+    assert sorted(e["invoice_id"] for e in await emitted(limits, "invoice-posted", buyer)) == [f"{buyer}-INV1", f"{buyer}-INV2", f"{buyer}-INV3"]
+
+    # A bank statement's new payments are written together too: a payment repeated in it counts
+    # once, an overpayment leaves unapplied cash, and what it wrote reads back.
+    statement = [
+        _payment(buyer, f"{buyer}-P3", f"{buyer}-INV1", "500.00"),
+        _payment(buyer, f"{buyer}-P4", f"{buyer}-INV3", "250.00"),
+        _payment(buyer, f"{buyer}-P3", f"{buyer}-INV1", "500.00"),
+    ]
+    response = await limits.client.post("/v1/payments/batch", headers=limits.auth("erp"), json={"payments": statement})
+    assert response.status_code == 200, response.text
+    assert [(item["created"], item["payment"]["payment_id"]) for item in response.json()["items"]] == [
+        (True, f"{buyer}-P3"),
+        (True, f"{buyer}-P4"),
+        (False, f"{buyer}-P3"),
+    ]
+    assert set((await _open_amounts(limits, buyer)).values()) == {Decimal("0.00")}
+    cash = (await limits.client.get(f"/v1/buyers/{buyer}/cash", headers=limits.auth("sales"))).json()["balances"]
+    assert [(c["currency"], money(c["received"]), money(c["unapplied_cash"])) for c in cash] == [("EUR", Decimal("1650.00"), Decimal("100.00"))]
+    assert money((await exposure(limits, buyer))["exposure"]) == 0
+    async with limits.runtime.uow_factory() as uow:
+        account = await AccountsRepository(uow.session).get(buyer)
+        assert (account.invoices_settled, account.invoices_paid_on_time) == (3, 3)
+    assert [e["payment_id"] for e in await emitted(limits, "payment-received", buyer)] == [f"{buyer}-P3", f"{buyer}-P4"]

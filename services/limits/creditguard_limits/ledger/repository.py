@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+import contextlib
+import functools
+from collections.abc import AsyncIterator
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, field
-from datetime import date, timedelta
+from dataclasses import dataclass, field, fields
+from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import TypeVar, cast
+from typing import Any, cast
 
-from sqlalchemy import and_, case, func, literal, or_, select, type_coerce, union_all
+from sqlalchemy import Table, and_, bindparam, case, func, insert, literal, or_, select, type_coerce, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from creditguard_limits.database import Base
@@ -16,10 +19,58 @@ from creditguard_limits.models.ledger import CreditNote, Invoice, Payment, Refun
 from creditguard_limits.position.repository import unapplied_cash_rows
 from creditguard_shared.database import Money
 from creditguard_shared.held import Held
+from creditguard_shared.prepared import PreparedStatement
 
 SettlementModel = type[Payment] | type[CreditNote]
-# Payment or CreditNote: a document of the model the caller names.
-Settlement = TypeVar("Settlement", bound=Payment | CreditNote)
+
+
+@dataclass(slots=True)
+class NewInvoice:
+    """An invoice a batch records, as a plain row: the columns of ``invoices``. A batch's new
+    documents are written together, one statement per table (``new_documents_as_rows``), where
+    ORM entities would cost their construction and their flush each."""
+
+    invoice_id: str
+    buyer_id: str
+    amount: Decimal
+    currency: str
+    issued_on: date
+    due_on: date
+    open_amount: Decimal
+    settled_on: date | None
+    order_id: str | None
+    late_bucket_announced: int
+    created_at: datetime
+
+
+@dataclass(slots=True)
+class NewPayment:
+    """A payment a batch records, as a plain row: the columns of ``payments`` (see ``NewInvoice``)."""
+
+    payment_id: str
+    buyer_id: str
+    invoice_id: str
+    amount: Decimal
+    currency: str
+    paid_on: date
+    applied_amount: Decimal | None
+    from_unapplied_cash: bool
+    created_at: datetime
+
+
+# An invoice or payment as the ledger's rules read and settle it: loaded (or new) as an entity,
+# or new as a row.
+InvoiceRecord = Invoice | NewInvoice
+PaymentRecord = Payment | NewPayment
+SettlementRecord = Payment | NewPayment | CreditNote
+
+
+_COLUMNS = {row_type: tuple(f.name for f in fields(row_type)) for row_type in (NewInvoice, NewPayment)}
+
+
+@functools.cache
+def _insert_statement(table: Table) -> PreparedStatement:
+    return PreparedStatement(insert(table).values({column.key: bindparam(column.key, type_=column.type) for column in table.columns}))
 
 
 @dataclass
@@ -27,24 +78,26 @@ class _LedgerRead:
     """Every invoice and settlement of the ids read, None where there is none; the settlements of
     each invoice read. What the batch records joins in, so later documents of the batch see it."""
 
-    invoices: dict[str, Invoice | None] = field(default_factory=dict)
+    invoices: dict[str, InvoiceRecord | None] = field(default_factory=dict)
     # Keyed by the settlement's model (Payment or CreditNote), each holding that model's documents.
-    settlements: dict[type[Base], dict[str, Payment | CreditNote | None]] = field(default_factory=dict)
+    settlements: dict[type[Base], dict[str, SettlementRecord | None]] = field(default_factory=dict)
     settlements_of_invoice: dict[str, list[tuple[date, Decimal]]] = field(default_factory=dict)
+    # While a batch records its new documents as rows (``new_documents_as_rows``): those not written yet.
+    unwritten: list[NewInvoice | NewPayment] | None = None
 
 
 # The documents a batch read at once (see LedgerRepository.read_ahead).
 _READ_AHEAD: Held[_LedgerRead] = Held("limits.ledger_read_ahead", _LedgerRead)
 
 
-def _settled_on(document: Payment | CreditNote) -> date:
-    return document.paid_on if isinstance(document, Payment) else document.issued_on
+def _settled_on(document: SettlementRecord) -> date:
+    return document.issued_on if isinstance(document, CreditNote) else document.paid_on
 
 
-def _settling_amount(document: Payment | CreditNote) -> Decimal:
+def _settling_amount(document: SettlementRecord) -> Decimal:
     """What the document takes off its invoice: a payment only its applied part (the rest is
     unapplied cash), a payment still held for its invoice all of it."""
-    if isinstance(document, Payment) and document.applied_amount is not None:
+    if not isinstance(document, CreditNote) and document.applied_amount is not None:
         return document.applied_amount
     return document.amount
 
@@ -76,7 +129,53 @@ class LedgerRepository:
             documents: dict[str, Payment | CreditNote] = {getattr(d, str(key.key)): cast("Payment | CreditNote", d) for d in found_settlements}
             read.settlements.setdefault(settlement_model, {}).update({i: documents.get(i) for i in settlement_ids})
 
-    async def get_invoice(self, invoice_id: str, *, for_update: bool = False) -> Invoice | None:
+    @contextlib.asynccontextmanager
+    async def new_documents_as_rows(self) -> AsyncIterator[None]:
+        """Within: ``new_invoice`` and ``new_payment`` answer plain rows, written when the block
+        ends without an error, one statement per table (after an error nothing is written: the
+        transaction is rolled back). Only for a batch whose every question about an invoice or a
+        payment is answered by ``read_ahead``: until the block ends, the database does not hold
+        the new documents."""
+        read = _READ_AHEAD.get(self.session)
+        read.unwritten = []
+        try:
+            yield
+            rows = read.unwritten
+        finally:
+            read.unwritten = None
+        for row_type, table in ((NewInvoice, Invoice.__table__), (NewPayment, Payment.__table__)):
+            names = _COLUMNS[row_type]
+            await _insert_statement(table).run_many(self.session, [{name: getattr(row, name) for name in names} for row in rows if type(row) is row_type])
+
+    def new_invoice(self, **columns: Any) -> InvoiceRecord:
+        """A new invoice of these columns: an entity written at the next flush, or a row (see
+        ``new_documents_as_rows``). Later documents of a batch see it."""
+        read = self._read
+        invoice: InvoiceRecord
+        if read is not None and read.unwritten is not None:
+            invoice = NewInvoice(**columns)
+            read.unwritten.append(invoice)
+        else:
+            invoice = Invoice(**columns)
+            self.session.add(invoice)
+        if read is not None:
+            read.invoices[invoice.invoice_id] = invoice
+            read.settlements_of_invoice.setdefault(invoice.invoice_id, [])
+        return invoice
+
+    def new_payment(self, **columns: Any) -> PaymentRecord:
+        """A new payment of these columns, as ``new_invoice`` makes invoices."""
+        read = self._read
+        if read is not None and read.unwritten is not None:
+            payment = NewPayment(**columns)
+            read.unwritten.append(payment)
+            self._joins_read_ahead(payment, model=Payment)
+            return payment
+        entity = Payment(**columns)
+        self.add(entity)
+        return entity
+
+    async def get_invoice(self, invoice_id: str, *, for_update: bool = False) -> InvoiceRecord | None:
         read = self._read
         if read is not None and invoice_id in read.invoices:
             return read.invoices[invoice_id]
@@ -85,29 +184,32 @@ class LedgerRepository:
             statement = statement.with_for_update()
         return (await self.session.execute(statement)).scalar_one_or_none()
 
-    async def get_settlement(self, model: type[Settlement], document_id: str) -> Settlement | None:
+    async def get_settlement(self, model: SettlementModel, document_id: str) -> SettlementRecord | None:
         read = self._read
         if read is not None and document_id in read.settlements.get(model, {}):
             # Each model's documents are kept under that model.
-            return cast("Settlement | None", read.settlements[model][document_id])
+            return read.settlements[model][document_id]
         return await self.session.get(model, document_id)
 
-    def add(self, entity: Invoice | Payment | CreditNote) -> None:
+    async def get_payment(self, payment_id: str) -> PaymentRecord | None:
+        found = await self.get_settlement(Payment, payment_id)
+        assert not isinstance(found, CreditNote)
+        return found
+
+    def add(self, entity: Payment | CreditNote) -> None:
         """Written at the next flush: the next query, or the commit. A batch's documents go
         to the database together."""
         self.session.add(entity)
+        self._joins_read_ahead(entity, model=type(entity))
+
+    def _joins_read_ahead(self, document: SettlementRecord, *, model: SettlementModel) -> None:
         read = self._read
         if read is None:
             return
-        if isinstance(entity, Invoice):
-            read.invoices[entity.invoice_id] = entity
-            read.settlements_of_invoice.setdefault(entity.invoice_id, [])
-            return
-        model = type(entity)
         if model in read.settlements:
-            read.settlements[model][entity.payment_id if isinstance(entity, Payment) else entity.credit_note_id] = entity
-        if entity.invoice_id in read.settlements_of_invoice:
-            read.settlements_of_invoice[entity.invoice_id].append((_settled_on(entity), _settling_amount(entity)))
+            read.settlements[model][document.credit_note_id if isinstance(document, CreditNote) else document.payment_id] = document
+        if document.invoice_id in read.settlements_of_invoice:
+            read.settlements_of_invoice[document.invoice_id].append((_settled_on(document), _settling_amount(document)))
 
     async def settlements(self, invoice_id: str) -> list[tuple[date, Decimal]]:
         """Payments and credit notes recorded against an invoice, with their dates."""

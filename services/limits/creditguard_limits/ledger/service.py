@@ -13,7 +13,7 @@ from creditguard_limits.accounts.service import announce_ended_increases, follow
 from creditguard_limits.checks.repository import ChecksRepository
 from creditguard_limits.checks.service import expire_reservations, release_order_quietly
 from creditguard_limits.context import LimitsContext
-from creditguard_limits.ledger.repository import LedgerRepository, Settlement
+from creditguard_limits.ledger.repository import InvoiceRecord, LedgerRepository, PaymentRecord, SettlementModel, SettlementRecord
 from creditguard_limits.ledger.rules import invoice_date_problem, late_threshold_to_announce, refund_date_problem, settlement_date_problem
 from creditguard_limits.ledger.schemas import (
     BuyerCashOut,
@@ -59,7 +59,7 @@ async def _refresh_open_amount(
     uow: UnitOfWork,
     *,
     context: LimitsContext,
-    invoice: Invoice,
+    invoice: InvoiceRecord,
     account: CreditAccount,
     historical: bool = False,
     settlements: list[tuple[date, Decimal]] | None = None,
@@ -80,7 +80,7 @@ async def _refresh_open_amount(
             await follow_policy_limit(uow, context=context, account=account, reason=f"invoice {invoice.invoice_id} paid on time")
 
 
-def _record_settlement_on(account: CreditAccount, *, invoice: Invoice) -> None:
+def _record_settlement_on(account: CreditAccount, *, invoice: InvoiceRecord) -> None:
     """Keep the buyer's payment record (for ramp-up and the cash-in forecast) on its account row."""
     assert invoice.settled_on is not None
     days_late = (invoice.settled_on - invoice.due_on).days
@@ -127,7 +127,7 @@ def _exposure_changed(
     uow.before_commit(("exposure", buyer_id), publish)
 
 
-def _check_settles_invoice(kind: str, invoice: Invoice, *, buyer_id: str, currency: str) -> None:
+def _check_settles_invoice(kind: str, invoice: InvoiceRecord, *, buyer_id: str, currency: str) -> None:
     if invoice.buyer_id != buyer_id:
         raise Unprocessable(f"{kind} names buyer {buyer_id}, but invoice {invoice.invoice_id} belongs to {invoice.buyer_id}.")
     if invoice.currency != currency:
@@ -141,7 +141,7 @@ async def record_invoice(
     invoice: InvoiceIn,
     locked: tuple[CreditAccount, LimitTerms] | None = None,
     historical: bool = False,
-) -> tuple[Invoice, bool]:
+) -> tuple[InvoiceRecord, bool]:
     """``locked``: the buyer's account and terms, if the caller locked it in this transaction."""
     repository = LedgerRepository(uow.session)
     # The account lock first: every change to one buyer's exposure queues behind the same row.
@@ -154,8 +154,9 @@ async def record_invoice(
     problem = invoice_date_problem(issued_on=invoice.issued_on, due_on=invoice.due_on, today=context.clock.today())
     if problem is not None:
         raise Unprocessable(f"Invoice {invoice.invoice_id}: {problem[1]}.", field=problem[0])
-    entity = Invoice(**invoice.model_dump(), open_amount=invoice.amount, late_bucket_announced=0, created_at=context.clock.now())
-    repository.add(entity)
+    entity = repository.new_invoice(
+        **invoice.model_dump(), open_amount=invoice.amount, settled_on=None, late_bucket_announced=0, created_at=context.clock.now()
+    )
     settlements = await repository.settlements(entity.invoice_id)
     if settlements:
         # Payments or credit notes consumed before their invoice (another topic) count at once.
@@ -171,7 +172,7 @@ async def record_invoice(
     return entity, True
 
 
-async def _apply_held_payments(repository: LedgerRepository, *, invoice: Invoice) -> list[tuple[date, Decimal]]:
+async def _apply_held_payments(repository: LedgerRepository, *, invoice: InvoiceRecord) -> list[tuple[date, Decimal]]:
     """Payments consumed before their invoice were held whole as unapplied cash. Now the invoice
     is here, its credit notes count first and then the payments by date (and id), each applied
     up to what is still open: the same split, whatever order the documents came in. A payment
@@ -200,7 +201,7 @@ async def post_invoice(
     invoice: InvoiceIn,
     locked: tuple[CreditAccount, LimitTerms] | None = None,
     historical: bool = False,
-) -> tuple[Invoice, bool]:
+) -> tuple[InvoiceRecord, bool]:
     entity, created = await record_invoice(uow, context=context, invoice=invoice, locked=locked, historical=historical)
     if created:
         uow.emit(InvoicePostedV1(**invoice.model_dump(), historical=historical), subject=invoice.buyer_id)
@@ -214,19 +215,19 @@ async def _apply_settlement_document(
     kind: str,
     document_id: str,
     document: PaymentIn | CreditNoteIn,
-    model: type[Settlement],
+    model: SettlementModel,
     fields: tuple[str, ...],
     invoice_must_exist: bool,
     locked: tuple[CreditAccount, LimitTerms] | None = None,
     historical: bool = False,
-) -> tuple[Settlement, bool]:
+) -> tuple[SettlementRecord, bool]:
     """A payment or credit note against an invoice: both reduce its open amount the same way."""
     repository = LedgerRepository(uow.session)
     locked = locked or await lock_with_terms(uow, context=context, buyer_id=document.buyer_id)
     account = locked[0]
     existing = await repository.get_settlement(model, document_id)
     if existing is not None:
-        if isinstance(existing, Payment) and existing.from_unapplied_cash:
+        if not isinstance(existing, CreditNote) and existing.from_unapplied_cash:
             raise Conflict(f"{kind} {document_id}: the id is a cash application's, not a payment's.", conflicting_fields=["payment_id"])
         _ensure_same_document(kind, document_id, existing, document, fields)
         return existing, False
@@ -248,13 +249,15 @@ async def _apply_settlement_document(
             f"still open on invoice {invoice.invoice_id}.",
             field="amount",
         )
-    split = {}
+    entity: SettlementRecord
     if isinstance(document, PaymentIn):
         # Cash application: the invoice takes what is open on it; the rest is the buyer's
         # unapplied cash. A payment of an invoice not recorded yet is held whole until it is.
-        split = {"applied_amount": None if invoice is None else min(document.amount, invoice.open_amount)}
-    entity = model(**document.model_dump(), **split, created_at=context.clock.now())
-    repository.add(entity)
+        applied = None if invoice is None else min(document.amount, invoice.open_amount)
+        entity = repository.new_payment(**document.model_dump(), applied_amount=applied, from_unapplied_cash=False, created_at=context.clock.now())
+    else:
+        entity = CreditNote(**document.model_dump(), created_at=context.clock.now())
+        repository.add(entity)
     if invoice is not None:
         await _refresh_open_amount(uow, context=context, invoice=invoice, account=account, historical=historical)
     if invoice is not None or isinstance(document, PaymentIn):
@@ -271,8 +274,8 @@ async def record_payment(
     invoice_must_exist: bool,
     locked: tuple[CreditAccount, LimitTerms] | None = None,
     historical: bool = False,
-) -> tuple[Payment, bool]:
-    return await _apply_settlement_document(
+) -> tuple[PaymentRecord, bool]:
+    entity, created = await _apply_settlement_document(
         uow,
         context=context,
         kind="Payment",
@@ -284,6 +287,8 @@ async def record_payment(
         locked=locked,
         historical=historical,
     )
+    assert not isinstance(entity, CreditNote)
+    return entity, created
 
 
 async def post_payment(
@@ -293,7 +298,7 @@ async def post_payment(
     payment: PaymentIn,
     locked: tuple[CreditAccount, LimitTerms] | None = None,
     historical: bool = False,
-) -> tuple[Payment, bool]:
+) -> tuple[PaymentRecord, bool]:
     entity, created = await record_payment(uow, context=context, payment=payment, invoice_must_exist=True, locked=locked, historical=historical)
     if created:
         assert entity.applied_amount is not None  # the API records payments of known invoices only
@@ -304,7 +309,7 @@ async def post_payment(
 
 
 async def record_credit_note(uow: UnitOfWork, *, context: LimitsContext, credit_note: CreditNoteIn, invoice_must_exist: bool) -> tuple[CreditNote, bool]:
-    return await _apply_settlement_document(
+    entity, created = await _apply_settlement_document(
         uow,
         context=context,
         kind="Credit note",
@@ -314,6 +319,8 @@ async def record_credit_note(uow: UnitOfWork, *, context: LimitsContext, credit_
         fields=CREDIT_NOTE_FIELDS,
         invoice_must_exist=invoice_must_exist,
     )
+    assert isinstance(entity, CreditNote)
+    return entity, created
 
 
 async def post_credit_note(uow: UnitOfWork, *, context: LimitsContext, credit_note: CreditNoteIn) -> tuple[CreditNote, bool]:
@@ -376,7 +383,7 @@ async def apply_unapplied_cash(
         currency=application.currency,
         paid_on=application.applied_on,
     )
-    existing = await repository.get_settlement(Payment, application.application_id)
+    existing = await repository.get_payment(application.application_id)
     if existing is not None:
         if not existing.from_unapplied_cash:
             raise Conflict(f"Cash application {application.application_id}: the id is a payment's.", conflicting_fields=["application_id"])
@@ -414,7 +421,7 @@ async def apply_unapplied_cash(
     return _application_out(entity, invoice), True
 
 
-def _application_out(payment: Payment, invoice: Invoice | None) -> CashApplicationOut:
+def _application_out(payment: PaymentRecord, invoice: InvoiceRecord | None) -> CashApplicationOut:
     return CashApplicationOut(
         application_id=payment.payment_id,
         buyer_id=payment.buyer_id,
@@ -446,31 +453,34 @@ async def buyer_cash(uow: UnitOfWork, *, buyer_id: str) -> BuyerCashOut:
     return BuyerCashOut(buyer_id=buyer_id, balances=balances, refunds=refunds)
 
 
-async def post_invoices(uow: UnitOfWork, *, context: LimitsContext, invoices: list[InvoiceIn]) -> list[tuple[Invoice, bool]]:
+async def post_invoices(uow: UnitOfWork, *, context: LimitsContext, invoices: list[InvoiceIn]) -> list[tuple[InvoiceRecord, bool]]:
     """An ERP's invoice run in one transaction: each invoice recorded and published as
     ``post_invoice`` would, in the run's order, and each buyer's exposure published once. A
     document that cannot be recorded rejects the run; nothing of it is kept."""
+    repository = LedgerRepository(uow.session)
     locks = await lock_many_with_terms(uow, context=context, buyer_ids={i.buyer_id for i in invoices})
-    await LedgerRepository(uow.session).read_ahead(invoice_ids={i.invoice_id for i in invoices})
+    await repository.read_ahead(invoice_ids={i.invoice_id for i in invoices})
     await ChecksRepository(uow.session).load_reservations({i.order_id for i in invoices if i.order_id is not None})
-    return [
-        await document_of_batch(index, "Invoice", invoice.invoice_id, post_invoice(uow, context=context, invoice=invoice, locked=locks[invoice.buyer_id]))
-        for index, invoice in enumerate(invoices)
-    ]
+    # Every invoice the run asks about was read ahead (or is one of its own): its new invoices
+    # can be plain rows, written together.
+    async with repository.new_documents_as_rows():
+        return [
+            await document_of_batch(index, "Invoice", invoice.invoice_id, post_invoice(uow, context=context, invoice=invoice, locked=locks[invoice.buyer_id]))
+            for index, invoice in enumerate(invoices)
+        ]
 
 
-async def post_payments(uow: UnitOfWork, *, context: LimitsContext, payments: list[PaymentIn]) -> list[tuple[Payment, bool]]:
+async def post_payments(uow: UnitOfWork, *, context: LimitsContext, payments: list[PaymentIn]) -> list[tuple[PaymentRecord, bool]]:
     """A bank statement's payments in one transaction, as ``post_invoices`` does invoices."""
+    repository = LedgerRepository(uow.session)
     locks = await lock_many_with_terms(uow, context=context, buyer_ids={p.buyer_id for p in payments})
-    await LedgerRepository(uow.session).read_ahead(
-        invoice_ids={p.invoice_id for p in payments},
-        settlement_model=Payment,
-        settlement_ids={p.payment_id for p in payments},
-    )
-    return [
-        await document_of_batch(index, "Payment", payment.payment_id, post_payment(uow, context=context, payment=payment, locked=locks[payment.buyer_id]))
-        for index, payment in enumerate(payments)
-    ]
+    await repository.read_ahead(invoice_ids={p.invoice_id for p in payments}, settlement_model=Payment, settlement_ids={p.payment_id for p in payments})
+    # As in an invoice run: every payment and invoice the statement asks about was read ahead.
+    async with repository.new_documents_as_rows():
+        return [
+            await document_of_batch(index, "Payment", payment.payment_id, post_payment(uow, context=context, payment=payment, locked=locks[payment.buyer_id]))
+            for index, payment in enumerate(payments)
+        ]
 
 
 async def document_of_batch(index: int, kind: str, document_id: str, recording: Awaitable[T]) -> T:
@@ -484,7 +494,7 @@ async def document_of_batch(index: int, kind: str, document_id: str, recording: 
         raise
 
 
-async def get_invoice(uow: UnitOfWork, *, invoice_id: str) -> Invoice:
+async def get_invoice(uow: UnitOfWork, *, invoice_id: str) -> InvoiceRecord:
     invoice = await LedgerRepository(uow.session).get_invoice(invoice_id)
     if invoice is None:
         raise NotFound(f"Invoice {invoice_id} not found.")
