@@ -34,7 +34,7 @@ from creditguard_alerts.app import create_app
 from creditguard_alerts.models.receivables import Receivable
 from creditguard_alerts.settings import Settings
 from creditguard_alerts.webhooks.secret_keys import new_key
-from creditguard_local.stack import LOCAL_BROKER_HEARTBEAT_INTERVAL_MS, LOCAL_BROKER_SESSION_TIMEOUT_MS, Broker, create_topics
+from creditguard_local.stack import LOCAL_BROKER_FETCH_MAX_WAIT_MS, LOCAL_BROKER_HEARTBEAT_INTERVAL_MS, LOCAL_BROKER_SESSION_TIMEOUT_MS, Broker, create_topics
 from creditguard_shared.auth.keys import Role, add_key
 from creditguard_shared.clock import Clock
 from creditguard_shared.events.catalogue import topic_for
@@ -84,6 +84,7 @@ async def run(events: int, database_url: str, workdir: Path) -> None:
                 bootstrap_servers=broker.bootstrap_servers,
                 consumer_session_timeout_ms=LOCAL_BROKER_SESSION_TIMEOUT_MS,
                 consumer_heartbeat_interval_ms=LOCAL_BROKER_HEARTBEAT_INTERVAL_MS,
+                consumer_fetch_max_wait_ms=LOCAL_BROKER_FETCH_MAX_WAIT_MS,
             ),
             webhook_allowed_networks="127.0.0.0/8",
             webhook_dispatch_interval_seconds=0.05,

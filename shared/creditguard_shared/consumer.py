@@ -113,6 +113,7 @@ class EventConsumer:
                 request_timeout_ms=max(self.settings.request_timeout_ms, 40_000),
                 session_timeout_ms=self.settings.consumer_session_timeout_ms,
                 heartbeat_interval_ms=self.settings.consumer_heartbeat_interval_ms,
+                fetch_max_wait_ms=self.settings.consumer_fetch_max_wait_ms,
             )
             try:
                 await consumer.start()

@@ -23,6 +23,10 @@ class KafkaSettings(BaseSettings):
     # (make run, tests) uses 1 s; Apache Kafka refuses sessions under group.min.session.timeout.ms (6 s).
     consumer_session_timeout_ms: int = 10_000
     consumer_heartbeat_interval_ms: int = 3_000
+    # How long the broker may hold a fetch that finds no new message (Kafka's default). Apache
+    # Kafka answers as soon as one arrives; the local tansu broker only about 115 ms later, so
+    # make run, the simulator and the tests use 50 ms (a message then arrives in 5-7 ms).
+    consumer_fetch_max_wait_ms: int = 500
 
 
 class ServiceSettingsMixin(BaseSettings):
