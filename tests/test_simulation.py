@@ -4,12 +4,14 @@ and, at a small size, a run through the real broker and services asserting the i
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from aiokafka.structs import TopicPartition
 
 from creditguard_scoring.buyers.rules import is_country
 from creditguard_scoring.statements.rules import compute_ratios, statement_problems
@@ -25,6 +27,7 @@ from creditguard_simulation.figures import compute_figures
 from creditguard_simulation.orders import buyer_orders, history_orders
 from creditguard_simulation.report import CHARTS, FRONTIER_CHART, summary_lines, write_report
 from creditguard_simulation.run import Outcome
+from creditguard_simulation.settling import Backlog, consumer_lag, wait_until_settled
 from creditguard_simulation.statements import statement_lines, total_assets_eur
 from creditguard_simulation.system import ApproveEverything, CheckOutcome, StaticLimits
 
@@ -338,3 +341,40 @@ async def test_a_small_book_through_the_live_system_keeps_the_invariants(tmp_pat
     assert outcome.creditguard.history_invoices and any(r.decision == "approved" for r in outcome.creditguard.orders)
     document = json.loads((tmp_path / "report" / "report.json").read_text())
     assert document["policies"]["creditguard"]["credit_sales"] == float(outcome.creditguard.invoiced_total)
+    # Twice a day (before the nightly passes and after them) the simulator waited for the events to
+    # reach every service, on every consumer group of the three, and no wait ran out of time.
+    waits = next(n for n in outcome.notes if n.startswith("the simulator waited"))
+    assert re.search(rf"waited {2 * (config.days + 1)} times .* the lag of ([3-9]|\d\d) consumer groups\); 0 of the waits ran out", waits), waits
+
+
+async def test_a_day_goes_on_once_two_readings_in_a_row_find_nothing_left_to_do():
+    readings = iter(
+        [
+            Backlog(outbox_pending=3, consumer_lag={"creditguard-alerts-receivables": 0}),
+            Backlog(outbox_pending=0, consumer_lag={"creditguard-alerts-receivables": 2}),
+            Backlog(outbox_pending=0, consumer_lag={"creditguard-alerts-receivables": 0}),
+            # A relay published between two readings: the next one sees it.
+            Backlog(outbox_pending=0, consumer_lag={"creditguard-limits-accounts": 1}),
+            Backlog(outbox_pending=0, consumer_lag={"creditguard-limits-accounts": 0}),
+            Backlog(outbox_pending=0, consumer_lag={"creditguard-limits-accounts": 0}),
+        ]
+    )
+    read = []
+
+    async def backlog() -> Backlog:
+        read.append(next(readings))
+        return read[-1]
+
+    assert await wait_until_settled(backlog) is True
+    assert len(read) == 6
+
+    async def never_settles() -> Backlog:
+        return Backlog(outbox_pending=1, consumer_lag={})
+
+    assert await wait_until_settled(never_settles, timeout=0.05) is False
+
+
+def test_consumer_lag_counts_from_the_start_where_a_group_has_not_committed():
+    first, second = TopicPartition("payment-received", 0), TopicPartition("payment-received", 1)
+    assert consumer_lag(ends={first: 10, second: 4}, committed={first: 7}) == 3 + 4
+    assert consumer_lag(ends={first: 10}, committed={first: 12}) == 0

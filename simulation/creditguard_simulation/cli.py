@@ -99,6 +99,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--scoring-url", help="with --against running (default: from var/stack.json, else http://127.0.0.1:8001)")
     p.add_argument("--limits-url", help="with --against running (default: from var/stack.json, else http://127.0.0.1:8002)")
     p.add_argument("--alerts-url", help="with --against running (default: from var/stack.json, else http://127.0.0.1:8003)")
+    p.add_argument(
+        "--bootstrap-servers",
+        help="with --against running: the services' Kafka broker, on which the simulator waits for each day's events (default: from var/stack.json)",
+    )
     p.add_argument("--no-progress", action="store_true")
     return p
 
@@ -129,6 +133,18 @@ def _running_urls(var_dir: Path, **given: str | None) -> dict[str, str]:
     return {name: value or running.get(name) or defaults[name] for name, value in given.items()}
 
 
+def _running_broker(var_dir: Path, given: str | None) -> str | None:
+    """The broker given, else the one make run wrote to its ports file; None if neither is known."""
+    from creditguard_local.stack import read_stack_file
+
+    if given:
+        return given
+    try:
+        return read_stack_file(var_dir).get("bootstrap_servers") or None
+    except (OSError, ValueError):
+        return None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     root = _repo_root()
@@ -157,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         downturn, sweep = args.downturn, args.sweep
     else:
         urls = _running_urls(args.keys_file.parent, scoring=args.scoring_url, limits=args.limits_url, alerts=args.alerts_url)
-        endpoints = running_stack(args.keys_file, **urls)
+        endpoints = running_stack(args.keys_file, **urls, bootstrap_servers=_running_broker(args.keys_file.parent, args.bootstrap_servers))
 
         def stack(policy: dict | None, label: str) -> AbstractContextManager[Endpoints]:
             return _Given(endpoints)

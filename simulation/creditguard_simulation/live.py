@@ -20,6 +20,7 @@ from creditguard_simulation import policies
 from creditguard_simulation.book import CURRENCY, BookConfig, Buyer
 from creditguard_simulation.calendar import SimulatedCalendar
 from creditguard_simulation.orders import Order
+from creditguard_simulation.settling import Backlog, EventFlow, wait_until_settled
 from creditguard_simulation.stack import Endpoints
 from creditguard_simulation.system import (
     CheckOutcome,
@@ -92,6 +93,12 @@ class LiveSystem:
         self._http: aiohttp.ClientSession | None = None
         self._auth = {role: {"Authorization": f"Bearer {key}"} for role, key in endpoints.keys.items()}
         self.assess_wait_seconds = 120.0
+        self._event_flow = EventFlow(bootstrap_servers=endpoints.bootstrap_servers) if endpoints.bootstrap_servers else None
+        # Consumer group -> topics, as the services report them.
+        self._groups: dict[str, list[str]] = {}
+        # Waits for the day's events (see settling.py), and those that ran out of time.
+        self.settle_waits = 0
+        self.unsettled_waits = 0
 
     def _session(self) -> aiohttp.ClientSession:
         # aiohttp, not httpx: the simulator sends hundreds of thousands of requests, and httpx spent
@@ -106,8 +113,44 @@ class LiveSystem:
         return self._http
 
     async def close(self) -> None:
+        if self._event_flow is not None:
+            await self._event_flow.stop()
         if self._http is not None:
             await self._http.close()
+
+    async def _backlog(self) -> Backlog:
+        """The consumer groups' lag first (asked of the broker); the outboxes (asked of the services,
+        whose CPU the day's events need) only when no group lags."""
+        assert self._event_flow is not None
+        if self._groups:
+            lag = await self._event_flow.lag(self._groups)
+            if any(lag.values()):
+                return Backlog(outbox_pending=0, consumer_lag=lag)
+        services = (self.endpoints.scoring, self.endpoints.limits, self.endpoints.alerts)
+        details = await self._each(services, lambda base: self._call("GET", f"{base}/health/details", role="admin", route="GET /health/details"))
+        if not self._groups:
+            # The first reading learns the consumer groups; the next one asks for their lag.
+            for answer in details:
+                for group, by_topic in (answer.json() if answer is not None else {}).get("consumer_lag", {}).items():
+                    self._groups.setdefault(group, sorted(by_topic))
+            return Backlog(outbox_pending=1, consumer_lag={})
+        # A service that did not answer has an unknown backlog: counted as one still to go.
+        pending = sum(answer.json().get("outbox", {}).get("pending", 1) if answer is not None else 1 for answer in details)
+        return Backlog(outbox_pending=pending, consumer_lag=lag)
+
+    async def settle(self) -> None:
+        """Wait until every event published so far has reached every service (see settling.py);
+        without the broker's address (a system started elsewhere, none given) there is nothing to
+        wait on."""
+        if self._event_flow is None:
+            return
+        self.settle_waits += 1
+        if not await wait_until_settled(self._backlog):
+            self.unsettled_waits += 1
+
+    @property
+    def watched_groups(self) -> int:
+        return len(self._groups)
 
     # -- plumbing ---------------------------------------------------------------------------
     async def _call(self, method: str, url: str, *, role: str, route: str, ok: Iterable[int] = (200, 201), **kwargs: Any) -> ApiResponse | None:
@@ -460,11 +503,16 @@ class LiveSystem:
         waits for another (what one tells the others travels over Kafka, in its own time). Then
         the webhooks they raised go out, so the credit managers see them before their day ends."""
         e = self.endpoints
+        # The day's documents, checks and decisions have reached every service by nightfall.
+        await self.settle()
         await asyncio.gather(
             self._call("POST", f"{e.limits}/v1/sweeps/daily", role="credit_manager", route="POST /v1/sweeps/daily"),
             self._call("POST", f"{e.scoring}/v1/assessments/due/run", role="credit_manager", route="POST /v1/assessments/due/run"),
             self._call("POST", f"{e.alerts}/v1/alerts/sweep", role="credit_manager", route="POST /v1/alerts/sweep"),
         )
+        # What the passes published (payment-late, new grades, collection levels, holds) arrives
+        # overnight, before the credit managers read their webhooks and the next day's orders.
+        await self.settle()
         await self._call("POST", f"{e.alerts}/v1/webhooks/dispatch", role="credit_manager", route="POST /v1/webhooks/dispatch")
 
     def _day_of(self, moment: str | None) -> int:

@@ -22,6 +22,7 @@ from creditguard_simulation.engine import RunResult, Simulation
 from creditguard_simulation.figures import Figures, compute_figures
 from creditguard_simulation.live import LiveSystem
 from creditguard_simulation.report import write_report
+from creditguard_simulation.settling import SETTLE_TIMEOUT_SECONDS
 from creditguard_simulation.stack import Endpoints
 from creditguard_simulation.system import ApproveEverything, StaticLimits
 from creditguard_simulation.webhook_receiver import WebhookReceiver
@@ -190,6 +191,14 @@ async def run_book(
         "invariants held: ledger = invoices - payments for every buyer; every default with a loss had a collection case; no approved exposure above its limit"
     ]
     notes += [f"API call not answered as expected: {p}" for p in api_problems]
+    if live.settle_waits:
+        notes.append(
+            f"the simulator waited {live.settle_waits} times for every event published so far to reach every service "
+            f"(the outboxes of the three services and the lag of {live.watched_groups} consumer groups); "
+            f"{live.unsettled_waits} of the waits ran out of time ({SETTLE_TIMEOUT_SECONDS:.0f} s) and the day went on"
+        )
+    else:
+        notes.append("the simulator did not wait for the services' events between the steps of a day (no broker address known)")
     return Outcome(
         config=config,
         book=book,

@@ -20,6 +20,8 @@ class Endpoints:
     limits: str
     alerts: str
     keys: dict[str, str]
+    # The services' broker: the simulator waits on it for each day's events (see settling.py).
+    bootstrap_servers: str | None = None
 
 
 def simulation_env(*, webhook_networks: str = "127.0.0.1/32") -> dict[str, str]:
@@ -64,12 +66,12 @@ def own_stack(var_dir: Path, policy: dict | None = None) -> Iterator[Endpoints]:
         for process in processes:
             process.wait_ready(timeout=60)
         urls = {p.name: p.base_url for p in processes}
-        yield Endpoints(scoring=urls["scoring"], limits=urls["limits"], alerts=urls["alerts"], keys=keys)
+        yield Endpoints(scoring=urls["scoring"], limits=urls["limits"], alerts=urls["alerts"], keys=keys, bootstrap_servers=broker.bootstrap_servers)
     finally:
         for process in reversed(processes):
             process.stop()
         broker.stop()
 
 
-def running_stack(keys_file: Path, *, scoring: str, limits: str, alerts: str) -> Endpoints:
-    return Endpoints(scoring=scoring, limits=limits, alerts=alerts, keys=json.loads(keys_file.read_text()))
+def running_stack(keys_file: Path, *, scoring: str, limits: str, alerts: str, bootstrap_servers: str | None = None) -> Endpoints:
+    return Endpoints(scoring=scoring, limits=limits, alerts=alerts, keys=json.loads(keys_file.read_text()), bootstrap_servers=bootstrap_servers)
