@@ -20,12 +20,13 @@ Only statements without expanding (``IN``-list) parameters can be prepared.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn, Protocol
 
-from sqlalchemy import exc
+from sqlalchemy import Table, bindparam, exc, insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.base import Executable
@@ -223,6 +224,12 @@ class PreparedStatement:
             await held.driver.execute_many(compiled.sql, [self._arguments(compiled, parameters) for parameters in parameter_sets])
         except Exception as error:
             raise _translated(error, compiled.sql, parameter_sets, held.dialect) from error
+
+
+@functools.cache
+def insert_of_every_column(table: Table) -> PreparedStatement:
+    """An INSERT of a whole row of ``table``, each column bound by its key; prepared once per table."""
+    return PreparedStatement(insert(table).values({column.key: bindparam(column.key, type_=column.type) for column in table.columns}))
 
 
 def _translated(error: Exception, sql: str, parameters: Mapping[str, Any] | Sequence[Mapping[str, Any]], dialect: Dialect) -> BaseException:

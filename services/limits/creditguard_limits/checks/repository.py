@@ -1,25 +1,19 @@
 from __future__ import annotations
 
-import functools
 from datetime import date
 
-from sqlalchemy import String, Table, bindparam, func, insert, select, update
+from sqlalchemy import String, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from creditguard_limits.models.checks import CreditCheck, OrderReservation
-from creditguard_shared.prepared import PreparedStatement
+from creditguard_shared.prepared import PreparedStatement, insert_of_every_column
 
 # Every credit check runs these: prepared once and sent to the driver (creditguard_shared.prepared).
 _LATEST_FOR_ORDER = PreparedStatement(
     select(CreditCheck.check_id).where(CreditCheck.order_id == bindparam("order_id", type_=String)).order_by(CreditCheck.created_at.desc()).limit(1)
 )
-
-
-@functools.cache
-def _insert_statement(table: Table) -> PreparedStatement:
-    return PreparedStatement(insert(table).values({column.key: bindparam(column.key, type_=column.type) for column in table.columns}))
 
 
 class ChecksRepository:
@@ -85,7 +79,7 @@ class ChecksRepository:
         On the credit-check path the ORM's unit-of-work INSERT cost more than the statement itself."""
         table = type(entity).__table__
         values = {column.key: getattr(entity, column.key) for column in table.columns}
-        await _insert_statement(table).run(self.session, values)
+        await insert_of_every_column(table).run(self.session, values)
         # Every column set on the object, so none is left expired (a lazy load cannot run here).
         for key, value in values.items():
             set_committed_value(entity, key, value)

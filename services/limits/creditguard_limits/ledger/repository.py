@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 from collections.abc import AsyncIterator
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, fields
@@ -9,7 +8,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, case, func, insert, literal, or_, select, type_coerce, union_all
+from sqlalchemy import and_, case, func, literal, or_, select, type_coerce, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from creditguard_limits.database import Base
@@ -19,7 +18,7 @@ from creditguard_limits.models.ledger import CreditNote, Invoice, Payment, Refun
 from creditguard_limits.position.repository import unapplied_cash_rows
 from creditguard_shared.database import Money
 from creditguard_shared.held import Held
-from creditguard_shared.prepared import PreparedStatement
+from creditguard_shared.prepared import insert_of_every_column
 
 SettlementModel = type[Payment] | type[CreditNote]
 
@@ -66,11 +65,6 @@ SettlementRecord = Payment | NewPayment | CreditNote
 
 
 _COLUMNS = {row_type: tuple(f.name for f in fields(row_type)) for row_type in (NewInvoice, NewPayment)}
-
-
-@functools.cache
-def _insert_statement(table: Table) -> PreparedStatement:
-    return PreparedStatement(insert(table).values({column.key: bindparam(column.key, type_=column.type) for column in table.columns}))
 
 
 @dataclass
@@ -145,7 +139,7 @@ class LedgerRepository:
             read.unwritten = None
         for row_type, table in ((NewInvoice, Invoice.__table__), (NewPayment, Payment.__table__)):
             names = _COLUMNS[row_type]
-            await _insert_statement(table).run_many(self.session, [{name: getattr(row, name) for name in names} for row in rows if type(row) is row_type])
+            await insert_of_every_column(table).run_many(self.session, [{name: getattr(row, name) for name in names} for row in rows if type(row) is row_type])
 
     def new_invoice(self, **columns: Any) -> InvoiceRecord:
         """A new invoice of these columns: an entity written at the next flush, or a row (see
