@@ -378,3 +378,45 @@ def test_consumer_lag_counts_from_the_start_where_a_group_has_not_committed():
     first, second = TopicPartition("payment-received", 0), TopicPartition("payment-received", 1)
     assert consumer_lag(ends={first: 10, second: 4}, committed={first: 7}) == 3 + 4
     assert consumer_lag(ends={first: 10}, committed={first: 12}) == 0
+
+
+@pytest.mark.e2e
+def test_a_stopped_run_stops_the_services_and_broker_it_started(tmp_path):
+    """kill (or a CI timeout) stops the simulator as Ctrl-C would: no service or broker of its
+    stack is left running."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    var_dir = tmp_path / "var"
+    options = ["--buyers", "10", "--days", "300", "--no-downturn", "--sweep", "none", "--no-progress"]
+    run = subprocess.Popen(
+        [sys.executable, "-m", "creditguard_simulation.cli", *options, "--out", str(tmp_path / "report"), "--var-dir", str(var_dir)],
+        cwd=REPO_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+    def stack_processes() -> list[int]:
+        found = []
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                if str(var_dir) in (Path("/proc", pid, "environ").read_bytes() + Path("/proc", pid, "cmdline").read_bytes()).decode(errors="replace") or any(
+                    str(var_dir) in os.readlink(fd) for fd in Path("/proc", pid, "fd").iterdir()
+                ):
+                    found.append(int(pid))
+            except OSError:
+                continue
+        return [pid for pid in found if pid != run.pid]
+
+    deadline = time.monotonic() + 120
+    # Stopped once the live run is under way: the three services answer and the book is imported.
+    while not (var_dir / "base" / "limits.db").exists() or len(stack_processes()) < 4:
+        assert run.poll() is None and time.monotonic() < deadline, run.stderr.read() if run.stderr else ""
+        time.sleep(0.5)
+    run.send_signal(signal.SIGTERM)
+
+    assert run.wait(timeout=120) == 130
+    assert stack_processes() == []

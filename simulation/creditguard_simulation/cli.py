@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import shlex
+import signal
 import sys
 from contextlib import AbstractContextManager
 from datetime import date
@@ -180,22 +181,31 @@ def main(argv: list[str] | None = None) -> int:
 
         downturn, sweep = False, ()
     command = "creditguard-simulate " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
-    demo = asyncio.run(
-        simulate(
-            config=config,
-            data_path=resolve_data_path(args.data, repo_root=root),
-            stack=stack,
-            out_dir=args.out.resolve(),
-            command=command,
-            economics=economics,
-            risk_appetite=args.risk_appetite[0] if args.risk_appetite else None,
-            downturn=downturn,
-            sweep=sweep,
-            sweep_buyers=args.sweep_buyers or min(args.buyers, DEFAULT_SWEEP_BUYERS),
-            concurrency=args.concurrency,
-            progress=not args.no_progress,
+    # Stopped (kill, a CI timeout) as by Ctrl-C: the run unwinds and stops the services and the
+    # broker it started, where the default would leave them running.
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        demo = asyncio.run(
+            simulate(
+                config=config,
+                data_path=resolve_data_path(args.data, repo_root=root),
+                stack=stack,
+                out_dir=args.out.resolve(),
+                command=command,
+                economics=economics,
+                risk_appetite=args.risk_appetite[0] if args.risk_appetite else None,
+                downturn=downturn,
+                sweep=sweep,
+                sweep_buyers=args.sweep_buyers or min(args.buyers, DEFAULT_SWEEP_BUYERS),
+                concurrency=args.concurrency,
+                progress=not args.no_progress,
+            )
         )
-    )
+    except KeyboardInterrupt:
+        print("stopped: no report written", file=sys.stderr)
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     for outcome in (demo.base, demo.downturn, *demo.sweep):
         if outcome is None:
             continue
