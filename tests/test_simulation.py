@@ -384,6 +384,7 @@ def test_consumer_lag_counts_from_the_start_where_a_group_has_not_committed():
 def test_a_stopped_run_stops_the_services_and_broker_it_started(tmp_path):
     """kill (or a CI timeout) stops the simulator as Ctrl-C would: no service or broker of its
     stack is left running."""
+    import contextlib
     import os
     import signal
     import subprocess
@@ -411,12 +412,22 @@ def test_a_stopped_run_stops_the_services_and_broker_it_started(tmp_path):
                 continue
         return [pid for pid in found if pid != run.pid]
 
-    deadline = time.monotonic() + 120
-    # Stopped once the live run is under way: the three services answer and the book is imported.
-    while not (var_dir / "base" / "limits.db").exists() or len(stack_processes()) < 4:
-        assert run.poll() is None and time.monotonic() < deadline, run.stderr.read() if run.stderr else ""
-        time.sleep(0.5)
-    run.send_signal(signal.SIGTERM)
+    try:
+        deadline = time.monotonic() + 120
+        # Stopped once the live run is under way: the three services answer and the book is imported.
+        while not (var_dir / "base" / "limits.db").exists() or len(stack_processes()) < 4:
+            assert run.poll() is None and time.monotonic() < deadline, run.stderr.read() if run.stderr else ""
+            time.sleep(0.5)
+        run.send_signal(signal.SIGTERM)
 
-    assert run.wait(timeout=120) == 130
-    assert stack_processes() == []
+        assert run.wait(timeout=120) == 130
+        assert stack_processes() == []
+    finally:
+        # Whatever the outcome, nothing of this run outlives the test (a regression would
+        # otherwise leave services and a broker holding ports for the rest of the suite).
+        if run.poll() is None:
+            run.kill()
+            run.wait(timeout=30)
+        for pid in stack_processes():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
