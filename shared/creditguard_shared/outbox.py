@@ -95,7 +95,7 @@ class OutboxRepository:
                 "topic": e.topic,
                 "message_key": e.envelope.subject,
                 "event_type": e.envelope.type,
-                "payload": e.envelope.to_bytes().decode(),
+                "payload": e.envelope.to_json(),
                 "correlation_id": e.envelope.correlationid,
                 "created_at": now,
             }

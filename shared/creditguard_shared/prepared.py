@@ -36,16 +36,16 @@ from sqlalchemy.sql.elements import ClauseElement
 from creditguard_shared.held import Held
 from creditguard_shared.sqlite_driver import EventLoopConnection
 
-_Processor = Callable[[Any], Any] | None
 _ROWCOUNT = re.compile(r"(?:SELECT|UPDATE|DELETE|INSERT \d+) (\d+)")
 
 
 @dataclass(frozen=True)
 class _Compiled:
     sql: str
-    # The bound parameters' names in the order the driver takes them, with their converters.
+    # The bound parameters' names, in the order the driver takes them.
     names: tuple[str, ...]
-    binders: tuple[_Processor, ...]
+    # (position, converter) of the parameters that have a converter: most (text, integers) have none.
+    binders: tuple[tuple[int, Callable[[Any], Any]], ...]
     # Values the statement carries itself (a LIMIT's), used where the caller gives none.
     defaults: Mapping[str, Any]
     # The returned columns' types: their converters depend on what the driver says it returns.
@@ -175,7 +175,11 @@ class PreparedStatement:
             compiled = _Compiled(
                 sql=sql.string,
                 names=names,
-                binders=tuple(sql.binds[name].type._cached_bind_processor(dialect) for name in names),
+                binders=tuple(
+                    (position, binder)
+                    for position, binder in enumerate(sql.binds[name].type._cached_bind_processor(dialect) for name in names)
+                    if binder is not None
+                ),
                 defaults={name: sql.binds[name].value for name in names if sql.binds[name].value is not None},
                 result_types=tuple(column.type for column in getattr(self.statement, "exported_columns", ())),
             )
@@ -185,10 +189,11 @@ class PreparedStatement:
     def _arguments(self, compiled: _Compiled, parameters: Mapping[str, Any]) -> list[Any]:
         if compiled.defaults:
             parameters = {**compiled.defaults, **parameters}
-        return [
-            value if binder is None or value is None else binder(value)
-            for binder, value in zip(compiled.binders, (parameters[name] for name in compiled.names), strict=True)
-        ]
+        values = [parameters[name] for name in compiled.names]
+        for position, binder in compiled.binders:
+            if (value := values[position]) is not None:
+                values[position] = binder(value)
+        return values
 
     async def _execute(self, session: AsyncSession, parameters: Mapping[str, Any]) -> tuple[_Answer, Dialect]:
         held = await _connection(session)

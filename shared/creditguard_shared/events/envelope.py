@@ -34,8 +34,11 @@ class EventEnvelope(BaseModel):
     correlationid: str | None = None
     data: dict[str, Any]
 
+    def to_json(self) -> str:
+        return self.model_dump_json(exclude_none=True)
+
     def to_bytes(self) -> bytes:
-        return self.model_dump_json(exclude_none=True).encode()
+        return self.to_json().encode()
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> EventEnvelope:

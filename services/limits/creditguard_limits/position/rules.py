@@ -61,24 +61,25 @@ def compute_exposure(
     today: date,
     cash: dict[str, Decimal] | None = None,
 ) -> Exposure:
-    """``cash``: unapplied cash by currency."""
+    """``cash``: unapplied cash by currency. Runs for every buyer whose position a change
+    publishes (hundreds per ledger batch), so amounts already in ``currency`` skip conversion."""
 
-    def convert(amount: Decimal, from_currency: str) -> Decimal:
-        return rates.convert(Decimal(amount), from_currency=from_currency, to_currency=currency)
+    def total(amounts: list[tuple[Decimal, str]]) -> Decimal:
+        converted = ZERO
+        for amount, from_currency in amounts:
+            converted += amount if from_currency == currency else rates.convert(Decimal(amount), from_currency=from_currency, to_currency=currency)
+        return to_cents(converted)
 
-    open_invoices = sum((convert(t.open_amount, t.currency) for t in invoices), ZERO)
-    cumulative = {start: sum((convert(t.past_due_at_least.get(start, ZERO), t.currency) for t in invoices), ZERO) for _, start in OVERDUE_BUCKET_STARTS}
-    starts = [start for _, start in OVERDUE_BUCKET_STARTS]
-    buckets = {}
-    for index, (name, start) in enumerate(OVERDUE_BUCKET_STARTS):
-        following = cumulative[starts[index + 1]] if index + 1 < len(starts) else ZERO
-        buckets[name] = to_cents(cumulative[start] - following)
+    cumulative = [total([(t.past_due_at_least.get(start, ZERO), t.currency) for t in invoices]) for _, start in OVERDUE_BUCKET_STARTS]
+    buckets = {
+        name: cumulative[index] - (cumulative[index + 1] if index + 1 < len(cumulative) else ZERO) for index, (name, _) in enumerate(OVERDUE_BUCKET_STARTS)
+    }
     oldest = min((t.oldest_overdue_due_on for t in invoices if t.oldest_overdue_due_on is not None), default=None)
     return Exposure(
         currency=currency,
-        open_invoices=to_cents(open_invoices),
-        open_orders=to_cents(sum((convert(a, c) for c, a in orders.items()), ZERO)),
-        unapplied_cash=to_cents(sum((convert(a, c) for c, a in (cash or {}).items()), ZERO)),
+        open_invoices=total([(t.open_amount, t.currency) for t in invoices]),
+        open_orders=total([(a, c) for c, a in orders.items()]),
+        unapplied_cash=total([(a, c) for c, a in (cash or {}).items()]),
         overdue_by_bucket=buckets,
         oldest_overdue_days=(today - oldest).days if oldest is not None else 0,
     )
