@@ -13,9 +13,9 @@ sends ``--batches`` invoice batches of ``--batch-size`` new invoices of random b
 ``--clients`` concurrent clients, then as many payment batches paying those invoices in full.
 The baseline, measured the same way in the same run, is an app that parses and validates the
 same bodies and stores nothing (bench/ledger_batches_trivial_app.py). On SQLite the floor is
-measured too: the batch's own statements through the stdlib sqlite3 module on the event loop,
-without the ORM, the unit of work or a model per document (bench/ledger_batches_raw_app.py;
-``--no-raw`` leaves it out). Then the open loop: at each ``--rates`` offered load (documents/s)
+measured too, on a database of its own seeded the same way: the batch's own statements through
+the stdlib sqlite3 module on the event loop, without the ORM, the unit of work or a model per
+document (bench/ledger_batches_raw_app.py; ``--no-raw`` leaves it out). Then the open loop: at each ``--rates`` offered load (documents/s)
 the batches leave on a fixed schedule for ``--seconds`` and each is timed from its scheduled
 send time, so queueing counts (p50, p99 and max per batch). Prints documents/s and the ratios;
 asserts nothing about time.
@@ -146,13 +146,17 @@ async def run(args: argparse.Namespace) -> None:
                 trivial.wait(timeout=10)
             floor, floor_open = None, []
             if args.raw and backend == "sqlite":
-                raw, raw_url = serve("bench.ledger_batches_raw_app:app", {"RAW_DATABASE_URL": url.replace("sqlite+aiosqlite:", "sqlite:")}, factory=False)
-                try:
-                    floor = await drive(raw_url, erp_key, buyers, args, run="raw")
-                    floor_open = await drive_open_loop(raw_url, erp_key, buyers, args, run="raw")
-                finally:
-                    raw.terminate()
-                    raw.wait(timeout=10)
+                # A database of its own, seeded the same: on the service's, the floor's documents
+                # would make every later statement of the service work on a larger book.
+                async with seeded_database(backend, workdir, buyers=args.buyers, invoices_per_buyer=1) as (floor_url, _):
+                    raw_database = floor_url.replace("sqlite+aiosqlite:", "sqlite:")
+                    raw, raw_url = serve("bench.ledger_batches_raw_app:app", {"RAW_DATABASE_URL": raw_database}, factory=False)
+                    try:
+                        floor = await drive(raw_url, erp_key, buyers, args, run="raw")
+                        floor_open = await drive_open_loop(raw_url, erp_key, buyers, args, run="raw")
+                    finally:
+                        raw.terminate()
+                        raw.wait(timeout=10)
             service, service_url = serve("creditguard_limits.app:create_app", env, factory=True)
             try:
                 measured = await drive(service_url, erp_key, buyers, args, run=backend)
