@@ -15,9 +15,10 @@ The baseline, measured the same way in the same run, is an app that parses and v
 same bodies and stores nothing (bench/ledger_batches_trivial_app.py). On SQLite the floor is
 measured too, on a database of its own seeded the same way: the batch's own statements through
 the stdlib sqlite3 module on the event loop, without the ORM, the unit of work or a model per
-document (bench/ledger_batches_raw_app.py; ``--no-raw`` leaves it out). Then the open loop: at each ``--rates`` offered load (documents/s)
-the batches leave on a fixed schedule for ``--seconds`` and each is timed from its scheduled
-send time, so queueing counts (p50, p99 and max per batch). Prints documents/s and the ratios;
+document (bench/ledger_batches_raw_app.py; ``--no-raw`` leaves it out). Then the open loop: at
+each ``--rates`` offered load (documents/s) the batches leave on a fixed schedule for
+``--seconds`` and each is timed from its scheduled send time, so queueing counts (p50, p99 and
+max per batch). Prints documents/s and the ratios;
 asserts nothing about time.
 """
 

@@ -6,11 +6,12 @@ from datetime import date
 from decimal import Decimal
 
 from creditguard_limits.checks.rules import AccountFacts, CheckRequest, Rates, evaluate
+from creditguard_limits.fx.rules import RateTable
 from creditguard_limits.ledger.rules import late_threshold_to_announce
 from creditguard_limits.policy.rules import ConditionTemplate, PaymentExperience, capacity_limit, experienced_exposure, ramp_up_fraction
 from creditguard_limits.policy.service import PolicyStore
 from creditguard_limits.portfolio.rules import herfindahl, utilisation_bucket
-from creditguard_limits.position.rules import Exposure, Position
+from creditguard_limits.position.rules import Exposure, InvoiceTotals, Position, compute_exposure
 
 POLICY = PolicyStore(None).current
 
@@ -109,3 +110,38 @@ def test_new_document_rows_have_every_column_of_their_tables():
 
     for row_type, model in ((NewInvoice, Invoice), (NewPayment, Payment)):
         assert sorted(f.name for f in fields(row_type)) == sorted(column.key for column in model.__table__.columns)
+
+
+def test_exposure_converts_each_currency_then_splits_overdue_into_buckets():
+    """Invoices, orders and unapplied cash in two currencies: each foreign amount converted to
+    cents, the cumulative past-due amounts split into their buckets, the oldest due date counted."""
+    usd_in_eur = RateTable(reporting_currency="EUR", rates={"USD": Decimal("0.9")})
+    past_due = (1, 16, 31, 61, 91)
+    exposure = compute_exposure(
+        invoices=[
+            InvoiceTotals(
+                "EUR", Decimal("1000.00"), dict(zip(past_due, map(Decimal, ("600.00", "400.00", "100.00", "0", "0")), strict=True)), date(2026, 11, 1)
+            ),
+            InvoiceTotals(
+                "USD", Decimal("500.00"), dict(zip(past_due, map(Decimal, ("500.00", "500.00", "200.00", "200.00", "50.00")), strict=True)), date(2026, 8, 15)
+            ),
+        ],
+        orders={"EUR": Decimal("250.00"), "USD": Decimal("100.00")},
+        cash={"USD": Decimal("10.01")},
+        rates=usd_in_eur,
+        currency="EUR",
+        today=date(2026, 12, 1),
+    )
+    assert exposure.open_invoices == Decimal("1450.00")
+    assert exposure.open_orders == Decimal("340.00")
+    assert exposure.unapplied_cash == Decimal("9.01")  # 9.009 rounded to the cent
+    assert exposure.overdue_by_bucket == {
+        "1-15": Decimal("200.00"),
+        "16-30": Decimal("570.00"),
+        "31-60": Decimal("100.00"),
+        "61-90": Decimal("135.00"),
+        "90+": Decimal("45.00"),
+    }
+    assert exposure.overdue == Decimal("1050.00")
+    assert exposure.oldest_overdue_days == 108
+    assert exposure.total == Decimal("1780.99")
