@@ -16,6 +16,7 @@ from creditguard_limits.position.rules import ZERO, Position
 SEVERITY: dict[str, int] = {"approved": 0, "approved_with_conditions": 1, "referred": 2, "rejected": 3}
 # Reasons of the limit check a positive expected contribution may outweigh (a group limit may not).
 LIMIT_CODES = frozenset({"limit_exceeded", "no_limit"})
+OVERDUE_BEYOND_USUAL = "overdue_beyond_usual"
 # Scoring's PD of a buyer in default (insolvent, or 90+ days past due): its limit is never
 # outweighed by a contribution, whatever its grade's row says. A weak but paying grade-10 buyer's is.
 IN_DEFAULT_PD = Decimal(1)
@@ -129,17 +130,29 @@ def _pd(policy: CreditPolicy, account: AccountFacts) -> Decimal:
 def _contribution(outcome: Outcome, policy: CreditPolicy, request: CheckRequest, account: AccountFacts, position: Position) -> None:
     """Decisions that know money. Hard stops (any blocking reason but the buyer's own limit) stay as
     they are, with the figures. A limit is outweighed when the order earns (EC > 0) and the
-    exposure stays within the economic capacity. An order expected to lose gets the first
-    condition that makes it earn, or is referred with the figures."""
+    exposure stays within the economic capacity. Where the policy allows it, lateness beyond the
+    buyer's habit is outweighed when the order earns and the exposure after it stays within the
+    insurance cover: the insurer carries all but its retention, which the expected contribution
+    already counts. An order expected to lose gets the first condition that makes it earn, or is
+    referred with the figures."""
     order = outcome.economics = price_order(policy, request=request, account=account, position=position)
     rules = policy.economics.decisions
     blocking = outcome.blocking()
-    if any(code not in LIMIT_CODES for code in blocking) or order.amount <= 0:
+    if order.amount <= 0:
         return
     after = position.exposure.with_order(order.amount)
+    late_but_insured = (
+        OVERDUE_BEYOND_USUAL in blocking
+        and policy.checks.overdue.beyond_usual_within_cover_on_contribution
+        and order.expected_contribution > 0
+        and _within_cover(position, exposure_after=after, terms_days=request.payment_terms_days)
+    )
+    if any(code not in LIMIT_CODES and not (late_but_insured and code == OVERDUE_BEYOND_USUAL) for code in blocking):
+        return
+    over_limit = any(code in LIMIT_CODES for code in blocking)
     capacity = account.economic_capacity
     ceiling = None if capacity is None else to_cents(capacity * (1 + rules.capacity_tolerance))
-    if blocking:
+    if over_limit:
         eligible = (
             rules.approve_within_economic_capacity
             and ceiling is not None
@@ -167,7 +180,15 @@ def _contribution(outcome: Outcome, policy: CreditPolicy, request: CheckRequest,
             return
     figures = _figures(order)
     if order.expected_contribution > 0:
-        if blocking:
+        if late_but_insured:
+            outcome.waive(frozenset({OVERDUE_BEYOND_USUAL}))
+            outcome.add(
+                "approved",
+                "overdue_within_cover",
+                f"Expected contribution {figures}; exposure after the order {to_cents(after)} {position.currency} stays within the "
+                f"cover: approved although the buyer pays later than usual.",
+            )
+        if over_limit:
             assert capacity is not None  # an outweighed limit had a ceiling
             _outweigh_limit(outcome, capacity=ceiling, currency=position.currency)
             outcome.add(
@@ -186,7 +207,7 @@ def _contribution(outcome: Outcome, policy: CreditPolicy, request: CheckRequest,
         insured_for=lambda credit: position.insured_part(position.exposure.with_order(credit)) - position.insured_part(position.exposure.total),
     )
     if rescue is not None and rescue.code != "credit_insurance":
-        if blocking:
+        if over_limit:
             _outweigh_limit(outcome, capacity=ceiling, currency=position.currency)
         outcome.add(
             "approved_with_conditions", "negative_contribution", f"Expected contribution {figures}; {_rescue_text(rescue)}.", [_rescue_condition(rescue, order)]
@@ -239,6 +260,11 @@ def _prepay_above_capacity(
     )
     outcome.prepaid = order.amount - rescue.economics.credit_amount
     return True
+
+
+def _within_cover(position: Position, *, exposure_after: Decimal, terms_days: int) -> bool:
+    cover = position.cover
+    return cover is not None and exposure_after <= cover.granted and terms_days <= cover.max_credit_period_days
 
 
 def _outweigh_limit(outcome: Outcome, *, capacity: Decimal | None, currency: str) -> None:
@@ -348,7 +374,7 @@ def _overdue(outcome: Outcome, policy: CreditPolicy, request: CheckRequest, acco
         allowed = to_cents(account.expected_days_late * config.usual_lateness_factor + config.max_days_beyond_usual)
         outcome.add(
             config.action,
-            "overdue_beyond_usual",
+            OVERDUE_BEYOND_USUAL,
             f"The oldest open invoice is {exposure.oldest_overdue_days} days past due; the buyer usually pays "
             f"{account.expected_days_late} days late (allowed: {config.usual_lateness_factor} x that + {config.max_days_beyond_usual} = {allowed}).",
             [{"code": "settle_overdue", "message": "Settle the overdue invoices before delivery.", "amount": str(exposure.overdue)}],

@@ -62,6 +62,13 @@ class OverdueCheck(_Strict):
     usual_lateness_factor: Decimal = Field(default=Decimal("1.5"), ge=1)
     max_overdue_share_of_limit: Decimal | None = None
     action: Action = "referred"
+    # A buyer late beyond its habit whose exposure after the order stays within its credit-insurance
+    # cover (amount and credit period) risks only the insurer's retention: when on, an order with a
+    # positive expected contribution is approved (reason ``overdue_within_cover``) instead of taking
+    # ``action``. Off by default: it trusts the granted cover to be current, and the lateness
+    # referral is the credit manager's moment to call the buyer. ``max_days_past_due`` stays a hard
+    # stop either way: keep it within the insurance policy's maximum extension period.
+    beyond_usual_within_cover_on_contribution: bool = False
 
 
 class SimpleCheck(_Strict):
