@@ -1,7 +1,7 @@
 """The unit of work (shared/creditguard_shared/unit_of_work.py): before-commit work asked for many
 times under one key runs once, after every change, inside the same transaction; a batch of
 consumed events is claimed in one statement, each id once, and only with its transaction; what it
-holds under a typed key lives until its transaction ends."""
+holds under a typed key lives until its transaction ends; effects after commit run only when it commits."""
 
 from __future__ import annotations
 
@@ -100,6 +100,36 @@ async def test_rolled_back_or_failing_work_leaves_nothing(new_uow) -> None:
             uow.before_commit("k", fail)
             await uow.commit()
     assert await _kinds(new_uow) == []
+
+
+async def test_effects_after_commit_run_only_for_what_the_database_kept(new_uow) -> None:
+    # Metrics count through on_commit: a deadlocked attempt that a consumer retries must not count twice.
+    counted: list[str] = []
+    async with new_uow() as uow:
+        await uow.session.execute(insert(entries).values(kind="kept"))
+        uow.on_commit(lambda: counted.append("kept"))
+        assert counted == []  # not before the commit
+        await uow.commit()
+        assert counted == ["kept"]
+        await uow.commit()  # a second commit of the same unit of work runs nothing again
+    assert counted == ["kept"]
+
+    async with new_uow() as uow:
+        uow.on_commit(lambda: counted.append("rolled back"))
+        await uow.rollback()
+        await uow.commit()
+    async with new_uow() as uow:
+        uow.on_commit(lambda: counted.append("never committed"))
+
+    async def fail() -> None:
+        raise RuntimeError("check failed")
+
+    with pytest.raises(RuntimeError):  # noqa: PT012 - the unit of work as a whole is what fails
+        async with new_uow() as uow:
+            uow.on_commit(lambda: counted.append("failed commit"))
+            uow.before_commit("k", fail)
+            await uow.commit()
+    assert counted == ["kept"] and await _kinds(new_uow) == ["kept"]
 
 
 async def test_a_batch_of_events_is_claimed_once_each_on_both_databases(databases) -> None:

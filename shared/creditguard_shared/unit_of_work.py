@@ -37,6 +37,7 @@ class UnitOfWork:
         self._after_commit = after_commit
         self._events: list[PendingEvent] = []
         self._before_commit: dict[Hashable, Callable[[], Awaitable[None]]] = {}
+        self._on_commit: list[Callable[[], None]] = []
         self.session: AsyncSession
 
     async def __aenter__(self) -> UnitOfWork:
@@ -44,6 +45,7 @@ class UnitOfWork:
         await self.session.begin()
         self._events = []
         self._before_commit = {}
+        self._on_commit = []
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
@@ -90,6 +92,12 @@ class UnitOfWork:
         for (a batch of events moving exposures): they see every change and run once."""
         self._before_commit.setdefault(key, work)
 
+    def on_commit(self, work: Callable[[], None]) -> None:
+        """Run ``work`` once this transaction has committed, and never if it rolls back: for
+        in-process effects such as metrics, which must count what the database kept, not a
+        deadlocked attempt that a consumer retries."""
+        self._on_commit.append(work)
+
     async def commit(self) -> None:
         while self._before_commit:
             # Work may ask for more work; each key still runs once per round.
@@ -101,12 +109,16 @@ class UnitOfWork:
         self._events = []
         await self.session.commit()
         drop_held(self.session)
+        committed, self._on_commit = self._on_commit, []
+        for effect in committed:
+            effect()
         if wrote_events and self._after_commit is not None:
             self._after_commit()
 
     async def rollback(self) -> None:
         self._events = []
         self._before_commit = {}
+        self._on_commit = []
         drop_held(self.session)
         await self.session.rollback()
 

@@ -175,7 +175,7 @@ async def raise_condition(
         updated_at=context.now,
     )
     await repository.add(alert)
-    context.metrics.alerts_raised.labels(context.metrics.service, rule.rule_type, severity).inc()
+    uow.on_commit(context.metrics.alerts_raised.labels(context.metrics.service, rule.rule_type, severity).inc)
     await _announce(uow, context=context, event_type="alert.raised", alert=alert)
     return alert
 

@@ -4,6 +4,7 @@ the exposure with two aggregates, decide, reserve, publish."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import time
 import uuid
@@ -43,7 +44,7 @@ async def run_credit_check(uow: UnitOfWork, *, context: LimitsContext, request: 
             return previous, False
         if previous.state == "pending":
             previous.state = "superseded"
-            context.metrics.referred_pending.dec()
+            uow.on_commit(context.metrics.referred_pending.dec)
         # Only a checked order can hold a reservation.
         reservation = await checks.reservation(request.order_id)
     reserved = _open_amount(reservation, rates=rates, currency=position.currency, today=context.clock.today())
@@ -85,9 +86,9 @@ async def run_credit_check(uow: UnitOfWork, *, context: LimitsContext, request: 
         group = position.group and dataclasses.replace(position.group, exposure=position.group.exposure + added)
         await publish_snapshot_position(uow, account=account, position=dataclasses.replace(position, exposure=exposure, group=group))
     elif outcome.decision == "referred":
-        context.metrics.referred_pending.inc()
+        uow.on_commit(context.metrics.referred_pending.inc)
     _publish_decision(uow, check=check)
-    _count(context, check=check, seconds=time.perf_counter() - started)
+    uow.on_commit(functools.partial(_count, context, check=check, seconds=time.perf_counter() - started))
     return check, True
 
 
@@ -240,7 +241,7 @@ async def decide_referral(uow: UnitOfWork, *, context: LimitsContext, check_id: 
     if check.state != "pending":
         raise Conflict(f"Credit check {check_id} is {check.state}, not waiting for a decision.", decision=check.decision)
     check.decision, check.state, check.decided_by, check.decision_comment, check.decided_at = decision, "decided", decided_by, comment, context.clock.now()
-    context.metrics.referred_pending.dec()
+    uow.on_commit(context.metrics.referred_pending.dec)
     if decision == "approved":
         reservation = await ChecksRepository(uow.session).reservation(check.order_id)
         await _reserve(uow, context=context, check=check, reservation=reservation)

@@ -238,7 +238,7 @@ async def assess_buyer(uow: UnitOfWork, *, context: AssessmentContext, buyer_id:
             subject=buyer_id,
         )
         if old_grade is not None and old_grade != outcome.grade:
-            context.metrics.grade_changed(old_grade=old_grade, new_grade=outcome.grade)
+            uow.on_commit(functools.partial(context.metrics.grade_changed, old_grade=old_grade, new_grade=outcome.grade))
     uow.emit(
         BuyerAssessedV1(
             buyer_id=buyer_id,
@@ -261,7 +261,7 @@ async def assess_buyer(uow: UnitOfWork, *, context: AssessmentContext, buyer_id:
         ),
         subject=buyer_id,
     )
-    context.metrics.assessed(trigger=trigger, seconds=time.perf_counter() - started)
+    uow.on_commit(functools.partial(context.metrics.assessed, trigger=trigger, seconds=time.perf_counter() - started))
     return assessment
 
 
