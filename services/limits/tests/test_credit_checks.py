@@ -11,7 +11,7 @@ import httpx
 import creditguard_limits
 from creditguard_shared.clock import Clock
 from services.limits.tests.conftest import TODAY
-from services.limits.tests.helpers import check, codes, exposure, money, new_buyer, post_invoice, set_limit
+from services.limits.tests.helpers import assess, check, codes, exposure, money, new_buyer, post_invoice, set_limit
 
 
 async def test_approval_reserves_and_limit_excess_is_referred_then_rejected(limits):
@@ -94,16 +94,12 @@ async def test_account_status_overdue_review_and_terms_checks(limits):
     assert held["decision"] == "referred" and codes(held) == {"account_on_hold"}
 
 
-async def test_a_late_buyer_gets_orders_its_insurance_cover_carries_when_the_policy_says_so(limits, start_service, databases, broker, tmp_path):
-    # 20 days past due with no habit of lateness: referred uninsured (above), and by default insured
-    # too. With beyond_usual_within_cover_on_contribution on, an order that keeps the exposure within
-    # the cover risks only the insurer's 10 % retention, and earns: approved with the figures.
-    # Beyond the cover, at terms beyond its credit period, or 60 days past due, it is referred.
+async def _limits_with_late_mode(start_service, databases, broker, tmp_path, mode: str):
     packaged = json.loads((Path(creditguard_limits.__file__).parent / "credit_policy.json").read_text())
-    packaged["checks"]["overdue"]["beyond_usual_within_cover_on_contribution"] = True
-    policy_file = tmp_path / "late_within_cover_policy.json"
+    packaged["checks"]["overdue"]["beyond_usual_on_contribution"] = mode
+    policy_file = tmp_path / f"late_{mode}_policy.json"
     policy_file.write_text(json.dumps(packaged))
-    opted_in = await start_service(
+    return await start_service(
         "limits",
         database_url=await databases.create("limits"),
         bootstrap_servers=broker.bootstrap_servers,
@@ -111,43 +107,78 @@ async def test_a_late_buyer_gets_orders_its_insurance_cover_carries_when_the_pol
         consumers_enabled=False,
         policy_file=str(policy_file),
     )
-    insurance_policy = {
-        "insurer": "Atradius",
-        "indemnity_percentage": "90",
-        "max_credit_period_days": 90,
-        "report_overdue_within_days": 60,
-        "file_claim_within_days": 150,
-        "uninsured_action": "none",
-    }
-    cover = {"policy_id": "P-LATE", "currency": "EUR", "requested_amount": "10000.00", "granted_amount": "10000.00"}
 
-    async def insured_buyer_late(service, *, issued_on: str, due_on: str) -> str:
-        buyer = new_buyer()
+
+LATE_INSURANCE_POLICY = {
+    "insurer": "Atradius",
+    "indemnity_percentage": "90",
+    "max_credit_period_days": 90,
+    "report_overdue_within_days": 60,
+    "file_claim_within_days": 150,
+    "uninsured_action": "none",
+}
+LATE_COVER = {"policy_id": "P-LATE", "currency": "EUR", "requested_amount": "10000.00", "granted_amount": "10000.00"}
+
+
+async def _late_buyer(service, *, insured: bool, issued_on: str = "2026-10-02", due_on: str = "2026-11-11", pd: str | None = None) -> str:
+    """A buyer with a 5,000 invoice (by default 20 days past due, no habit of lateness)."""
+    buyer = new_buyer()
+    if pd is None:
         await set_limit(service, buyer, "100000.00", terms=30)
-        assert (await service.client.put(f"/v1/buyers/{buyer}/insurance-cover", headers=service.auth("credit_manager"), json=cover)).status_code == 200
-        await post_invoice(service, buyer, f"{buyer}-I1", "5000.00", issued_on=issued_on, due_on=due_on)
-        return buyer
+    else:
+        await assess(service, buyer, grade=10 if Decimal(pd) > Decimal("0.3") else 3, pd=pd)
+        await set_limit(service, buyer, "100000.00", terms=30)
+    if insured:
+        response = await service.client.put("/v1/insurance/policies/P-LATE", headers=service.auth("credit_manager"), json=LATE_INSURANCE_POLICY)
+        assert response.status_code == 200
+        response = await service.client.put(f"/v1/buyers/{buyer}/insurance-cover", headers=service.auth("credit_manager"), json=LATE_COVER)
+        assert response.status_code == 200
+    await post_invoice(service, buyer, f"{buyer}-I1", "5000.00", issued_on=issued_on, due_on=due_on)
+    return buyer
 
-    for service in (limits, opted_in):
-        assert (await service.client.put("/v1/insurance/policies/P-LATE", headers=service.auth("credit_manager"), json=insurance_policy)).status_code == 200
-    by_default = await insured_buyer_late(limits, issued_on="2026-10-02", due_on="2026-11-11")
-    default = await check(limits, by_default, f"{by_default}-O1", "1000.00", terms=30)
+
+async def test_a_late_buyer_is_referred_by_default_even_within_its_insurance_cover(limits):
+    buyer = await _late_buyer(limits, insured=True)
+    default = await check(limits, buyer, f"{buyer}-O1", "1000.00", terms=30)
     assert default["decision"] == "referred" and codes(default) == {"overdue_beyond_usual"}, default
 
-    insured = await insured_buyer_late(opted_in, issued_on="2026-10-02", due_on="2026-11-11")
-    within = await check(opted_in, insured, f"{insured}-O1", "1000.00", terms=30)
+
+async def test_within_cover_mode_approves_a_late_buyers_earning_order_its_insurance_carries(start_service, databases, broker, tmp_path):
+    # An order that keeps the exposure within the cover risks only the insurer's 10 % retention, and
+    # earns: approved with the figures. Beyond the cover, at terms beyond its credit period,
+    # uninsured, or 60 days past due, the referral stands.
+    service = await _limits_with_late_mode(start_service, databases, broker, tmp_path, "within_cover")
+    insured = await _late_buyer(service, insured=True)
+    within = await check(service, insured, f"{insured}-O1", "1000.00", terms=30)
     assert within["decision"] == "approved" and codes(within) == {"overdue_beyond_usual", "overdue_within_cover"}, within
     assert money(within["economics"]["expected_contribution"]) > 0 and money(within["economics"]["uninsured"]) == 0
     # 6,000 open; 5,000 more would take the exposure to 11,000, above the 10,000 cover.
-    above = await check(opted_in, insured, f"{insured}-O2", "5000.00", terms=30)
+    above = await check(service, insured, f"{insured}-O2", "5000.00", terms=30)
     assert above["decision"] == "referred" and codes(above) == {"overdue_beyond_usual"}, above
-    # Terms beyond the insured credit period are not covered either.
-    long_terms = await check(opted_in, insured, f"{insured}-O3", "1000.00", terms=120)
+    long_terms = await check(service, insured, f"{insured}-O3", "1000.00", terms=120)
     assert long_terms["decision"] == "referred" and "overdue_within_cover" not in codes(long_terms), long_terms
-
-    stopped = await insured_buyer_late(opted_in, issued_on="2026-08-01", due_on="2026-09-30")
-    hard = await check(opted_in, stopped, f"{stopped}-O1", "1000.00", terms=30)
+    uninsured = await _late_buyer(service, insured=False)
+    bare = await check(service, uninsured, f"{uninsured}-O1", "1000.00", terms=30)
+    assert bare["decision"] == "referred" and codes(bare) == {"overdue_beyond_usual"}, bare
+    stopped = await _late_buyer(service, insured=True, issued_on="2026-08-01", due_on="2026-09-30")
+    hard = await check(service, stopped, f"{stopped}-O1", "1000.00", terms=30)
     assert hard["decision"] == "referred" and codes(hard) == {"overdue_days"}, hard
+
+
+async def test_always_mode_approves_a_late_buyers_order_that_earns_at_its_pd(start_service, databases, broker, tmp_path):
+    service = await _limits_with_late_mode(start_service, databases, broker, tmp_path, "always")
+    earning = await _late_buyer(service, insured=False, pd="0.02")
+    approved = await check(service, earning, f"{earning}-O1", "1000.00", terms=30)
+    assert approved["decision"] == "approved" and codes(approved) == {"overdue_beyond_usual", "overdue_on_contribution"}, approved
+    assert money(approved["economics"]["expected_contribution"]) > 0 and money(approved["economics"]["uninsured"]) == Decimal("1000.00")
+    # At a PD of 95 % the uninsured order loses: the lateness referral stands, with the figures.
+    losing = await _late_buyer(service, insured=False, pd="0.95")
+    referred = await check(service, losing, f"{losing}-O1", "1000.00", terms=30)
+    assert referred["decision"] == "referred" and "overdue_beyond_usual" in codes(referred), referred
+    assert "overdue_on_contribution" not in codes(referred) and money(referred["economics"]["expected_contribution"]) < 0
+    stopped = await _late_buyer(service, insured=False, pd="0.02", issued_on="2026-08-01", due_on="2026-09-30")
+    hard = await check(service, stopped, f"{stopped}-O1", "1000.00", terms=30)
+    assert hard["decision"] == "referred" and "overdue_days" in codes(hard) and "overdue_on_contribution" not in codes(hard), hard
 
 
 async def test_unknown_buyer_is_approved_up_to_a_first_order_then_referred(limits):

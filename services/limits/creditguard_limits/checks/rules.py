@@ -130,10 +130,9 @@ def _pd(policy: CreditPolicy, account: AccountFacts) -> Decimal:
 def _contribution(outcome: Outcome, policy: CreditPolicy, request: CheckRequest, account: AccountFacts, position: Position) -> None:
     """Decisions that know money. Hard stops (any blocking reason but the buyer's own limit) stay as
     they are, with the figures. A limit is outweighed when the order earns (EC > 0) and the
-    exposure stays within the economic capacity. Where the policy allows it, lateness beyond the
-    buyer's habit is outweighed when the order earns and the exposure after it stays within the
-    insurance cover: the insurer carries all but its retention, which the expected contribution
-    already counts. An order expected to lose gets the first condition that makes it earn, or is
+    exposure stays within the economic capacity. Lateness beyond the buyer's habit is outweighed
+    when the order earns as far as the policy's ``beyond_usual_on_contribution`` allows (within the
+    insurance cover, where the insurer carries all but its retention, or always). An order expected to lose gets the first condition that makes it earn, or is
     referred with the figures."""
     order = outcome.economics = price_order(policy, request=request, account=account, position=position)
     rules = policy.economics.decisions
@@ -141,13 +140,8 @@ def _contribution(outcome: Outcome, policy: CreditPolicy, request: CheckRequest,
     if order.amount <= 0:
         return
     after = position.exposure.with_order(order.amount)
-    late_but_insured = (
-        OVERDUE_BEYOND_USUAL in blocking
-        and policy.checks.overdue.beyond_usual_within_cover_on_contribution
-        and order.expected_contribution > 0
-        and _within_cover(position, exposure_after=after, terms_days=request.payment_terms_days)
-    )
-    if any(code not in LIMIT_CODES and not (late_but_insured and code == OVERDUE_BEYOND_USUAL) for code in blocking):
+    late_waiver = _late_waiver(policy, blocking=blocking, order=order, position=position, exposure_after=after, terms_days=request.payment_terms_days)
+    if any(code not in LIMIT_CODES and not (late_waiver and code == OVERDUE_BEYOND_USUAL) for code in blocking):
         return
     over_limit = any(code in LIMIT_CODES for code in blocking)
     capacity = account.economic_capacity
@@ -180,13 +174,20 @@ def _contribution(outcome: Outcome, policy: CreditPolicy, request: CheckRequest,
             return
     figures = _figures(order)
     if order.expected_contribution > 0:
-        if late_but_insured:
+        if late_waiver == "overdue_within_cover":
             outcome.waive(frozenset({OVERDUE_BEYOND_USUAL}))
             outcome.add(
                 "approved",
-                "overdue_within_cover",
+                late_waiver,
                 f"Expected contribution {figures}; exposure after the order {to_cents(after)} {position.currency} stays within the "
                 f"cover: approved although the buyer pays later than usual.",
+            )
+        elif late_waiver == "overdue_on_contribution":
+            outcome.waive(frozenset({OVERDUE_BEYOND_USUAL}))
+            outcome.add(
+                "approved",
+                late_waiver,
+                f"Expected contribution {figures}, with the PD that reads the buyer's lateness: approved although the buyer pays later than usual.",
             )
         if over_limit:
             assert capacity is not None  # an outweighed limit had a ceiling
@@ -260,6 +261,19 @@ def _prepay_above_capacity(
     )
     outcome.prepaid = order.amount - rescue.economics.credit_amount
     return True
+
+
+def _late_waiver(
+    policy: CreditPolicy, *, blocking: list[str], order: OrderEconomics, position: Position, exposure_after: Decimal, terms_days: int
+) -> str | None:
+    """The reason an earning order of a buyer late beyond its habit is approved, if the policy's
+    ``beyond_usual_on_contribution`` lets it be."""
+    mode = policy.checks.overdue.beyond_usual_on_contribution
+    if OVERDUE_BEYOND_USUAL not in blocking or mode == "never" or order.expected_contribution <= 0:
+        return None
+    if _within_cover(position, exposure_after=exposure_after, terms_days=terms_days):
+        return "overdue_within_cover"
+    return "overdue_on_contribution" if mode == "always" else None
 
 
 def _within_cover(position: Position, *, exposure_after: Decimal, terms_days: int) -> bool:

@@ -13,6 +13,7 @@ Decision = Literal["approved", "approved_with_conditions", "referred", "rejected
 Action = Literal["approved_with_conditions", "referred", "rejected"]
 # What an order that adds exposure beyond the buyer's insurance cover gets, set per insurance policy ("none": nothing).
 UninsuredAction = Literal["referred", "approved_with_conditions", "none"]
+BeyondUsualOnContribution = Literal["never", "within_cover", "always"]
 CHECK_NAMES = ("account_status", "limit", "overdue", "single_order", "grade", "review_date", "terms", "insurance")
 CENT = Decimal("0.01")
 
@@ -62,13 +63,13 @@ class OverdueCheck(_Strict):
     usual_lateness_factor: Decimal = Field(default=Decimal("1.5"), ge=1)
     max_overdue_share_of_limit: Decimal | None = None
     action: Action = "referred"
-    # A buyer late beyond its habit whose exposure after the order stays within its credit-insurance
-    # cover (amount and credit period) risks only the insurer's retention: when on, an order with a
-    # positive expected contribution is approved (reason ``overdue_within_cover``) instead of taking
-    # ``action``. Off by default: it trusts the granted cover to be current, and the lateness
-    # referral is the credit manager's moment to call the buyer. ``max_days_past_due`` stays a hard
-    # stop either way: keep it within the insurance policy's maximum extension period.
-    beyond_usual_within_cover_on_contribution: bool = False
+    # When an order of a buyer late beyond its habit earns (EC > 0) anyway, instead of ``action``:
+    # "within_cover" approves it while the exposure after it stays within the buyer's
+    # credit-insurance cover (amount and credit period), where only the insurer's retention is at
+    # risk; "always" approves it whenever it earns, since the PD already reads the lateness (days
+    # past due move the grade); "never" keeps the referral, the credit manager's moment to call.
+    # ``max_days_past_due`` stays a hard stop in every mode.
+    beyond_usual_on_contribution: BeyondUsualOnContribution = "never"
 
 
 class SimpleCheck(_Strict):
