@@ -5,11 +5,27 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import overload
+
+from creditguard_shared.clock import Clock
+from services.limits.tests.conftest import TODAY
 
 
 def new_buyer() -> str:
     return f"B-{uuid.uuid4().hex[:10]}"
+
+
+async def start_limits_with_policy(start_service, databases, broker, policy_file: Path):
+    """The limits service on a fresh database, consumers off, under a policy file of the test's own."""
+    return await start_service(
+        "limits",
+        database_url=await databases.create("limits"),
+        bootstrap_servers=broker.bootstrap_servers,
+        clock=Clock(fixed=TODAY),
+        consumers_enabled=False,
+        policy_file=str(policy_file),
+    )
 
 
 async def set_limit(service, buyer_id: str, amount: str, *, currency: str = "EUR", terms: int = 60, review_on: str | None = "2027-06-30") -> dict:

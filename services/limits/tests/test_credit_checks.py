@@ -9,9 +9,7 @@ from pathlib import Path
 import httpx
 
 import creditguard_limits
-from creditguard_shared.clock import Clock
-from services.limits.tests.conftest import TODAY
-from services.limits.tests.helpers import assess, check, codes, exposure, money, new_buyer, post_invoice, set_limit
+from services.limits.tests.helpers import assess, check, codes, exposure, money, new_buyer, post_invoice, set_limit, start_limits_with_policy
 
 
 async def test_approval_reserves_and_limit_excess_is_referred_then_rejected(limits):
@@ -99,14 +97,7 @@ async def _limits_with_late_mode(start_service, databases, broker, tmp_path, mod
     packaged["checks"]["overdue"]["beyond_usual_on_contribution"] = mode
     policy_file = tmp_path / f"late_{mode}_policy.json"
     policy_file.write_text(json.dumps(packaged))
-    return await start_service(
-        "limits",
-        database_url=await databases.create("limits"),
-        bootstrap_servers=broker.bootstrap_servers,
-        clock=Clock(fixed=TODAY),
-        consumers_enabled=False,
-        policy_file=str(policy_file),
-    )
+    return await start_limits_with_policy(start_service, databases, broker, policy_file)
 
 
 LATE_INSURANCE_POLICY = {

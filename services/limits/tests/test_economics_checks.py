@@ -12,22 +12,13 @@ from decimal import Decimal
 
 import pytest
 
-from creditguard_shared.clock import Clock
-from services.limits.tests.conftest import TODAY
-from services.limits.tests.helpers import assess, check, codes, exposure, money, new_buyer
+from services.limits.tests.helpers import assess, check, codes, exposure, money, new_buyer, start_limits_with_policy
 from services.limits.tests.test_economics_rules import TEST_POLICY_FILE
 
 
 @pytest.fixture
 async def limits(start_service, databases, broker):
-    return await start_service(
-        "limits",
-        database_url=await databases.create("limits"),
-        bootstrap_servers=broker.bootstrap_servers,
-        clock=Clock(fixed=TODAY),
-        consumers_enabled=False,
-        policy_file=str(TEST_POLICY_FILE),
-    )
+    return await start_limits_with_policy(start_service, databases, broker, TEST_POLICY_FILE)
 
 
 async def test_a_known_order_shows_its_expected_contribution_and_a_ramp_up_does_not_stop_an_earning_order(limits):
@@ -165,14 +156,7 @@ async def test_the_policy_file_setting_carries_the_economics(start_service, data
     policy["economics"]["gross_margin"] = {"default": "0.01", "by_industry": {"C": "0.02"}, "by_product_line": {"services": "0.30"}}
     path = tmp_path / "thin_margin_policy.json"
     path.write_text(json.dumps(policy))
-    service = await start_service(
-        "limits",
-        database_url=await databases.create("limits"),
-        bootstrap_servers=broker.bootstrap_servers,
-        clock=Clock(fixed=TODAY),
-        consumers_enabled=False,
-        policy_file=str(path),
-    )
+    service = await start_limits_with_policy(start_service, databases, broker, path)
     buyer = new_buyer()
     limit = await assess(service, buyer, grade=3, pd="0.20", industry="C25", sales="90000000")
     # 2 % margin at 90 days: M = 0.0811 < E 0.17 + C 0.06: the exposure earns nothing, no policy limit.
