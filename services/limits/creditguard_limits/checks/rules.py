@@ -132,8 +132,8 @@ def _contribution(outcome: Outcome, policy: CreditPolicy, request: CheckRequest,
     they are, with the figures. A limit is outweighed when the order earns (EC > 0) and the
     exposure stays within the economic capacity. Lateness beyond the buyer's habit is outweighed
     when the order earns as far as the policy's ``beyond_usual_on_contribution`` allows (within the
-    insurance cover, where the insurer carries all but its retention, or always). An order expected to lose gets the first condition that makes it earn, or is
-    referred with the figures."""
+    insurance cover, where the insurer carries all but its retention, or always). An order
+    expected to lose gets the first condition that makes it earn, or is referred with the figures."""
     order = outcome.economics = price_order(policy, request=request, account=account, position=position)
     rules = policy.economics.decisions
     blocking = outcome.blocking()
