@@ -3,12 +3,14 @@ payment events and profiles, their reasons, events, history, peers and bad input
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
+from creditguard_scoring.assessment.repository import AssessmentRepository
 from creditguard_shared.clock import Clock
 from creditguard_shared.events.contracts import InvoicePostedV1, PaymentLateV1, PaymentReceivedV1, PromiseBrokenV1
 from creditguard_shared.events.envelope import EventEnvelope
@@ -466,3 +468,42 @@ async def test_due_pass_reads_each_batch_at_once_and_assesses_as_one_by_one(star
         assert by_pass["trigger"] == "payment_behaviour"
         compared = ("pd", "grade", "risk_class", "reasons", "components")
         assert {k: by_pass[k] for k in compared} == {k: alone[k] for k in compared}, buyer
+
+
+async def test_two_batches_marking_the_same_buyers_in_opposite_orders_do_not_deadlock(start_service, databases, broker):
+    # Two consumers' batches (say payment-received and payment-late) mark the same two buyers for
+    # re-assessment in opposite orders. Their read-ahead locks the due marks in buyer order first,
+    # so the second batch waits for the first instead of PostgreSQL aborting one as a deadlock
+    # (and its handlers running again, message by message). SQLite serialises writers anyway.
+    if databases.backend != "postgresql":
+        pytest.skip("row locks and deadlocks are PostgreSQL's; SQLite has one writer at a time")
+    scoring = await _scoring(start_service, databases, broker, consumers_enabled=False)
+    context, new_uow = scoring.app.state.scoring, scoring.runtime.uow_factory
+    first, second = f"B-A-{uuid.uuid4().hex[:6]}", f"B-Z-{uuid.uuid4().hex[:6]}"
+    async with new_uow() as uow:
+        for buyer in (first, second):
+            await context.reassessment.mark_due(uow, buyer_id=buyer, now=NOW)
+        await uow.commit()
+
+    async def batch(order: tuple[str, str], *, between=None) -> None:
+        async with new_uow() as uow:
+            await context.reassessment.read_ahead_dues(uow, buyer_ids=set(order))
+            await context.reassessment.mark_due(uow, buyer_id=order[0], now=NOW)
+            if between is not None:
+                await between()
+            await context.reassessment.mark_due(uow, buyer_id=order[1], now=NOW)
+            await uow.commit()
+
+    other: asyncio.Task[None] | None = None
+
+    async def start_the_other_batch() -> None:
+        nonlocal other
+        other = asyncio.create_task(batch((first, second)))
+        await asyncio.sleep(0.5)  # long enough for it to lock what it can
+
+    await batch((second, first), between=start_the_other_batch)
+    assert other is not None
+    await asyncio.wait_for(other, timeout=30)
+    async with new_uow() as uow:
+        marks = {buyer: (await AssessmentRepository(uow.session).get_due(buyer)).marks for buyer in (first, second)}
+    assert marks == {first: 3, second: 3}

@@ -39,9 +39,13 @@ class AssessmentRepository:
         _SCORES.put(self.session, dict.fromkeys(ids) | {s.buyer_id: s for s in (await self.session.execute(scores)).scalars()})
 
     async def load_dues(self, buyer_ids: set[str]) -> None:
-        """Read the due marks of these buyers at once, for a batch of events that marks them."""
-        dues = select(ReassessmentDue).where(ReassessmentDue.buyer_id.in_(buyer_ids))
-        _DUES.put(self.session, dict.fromkeys(buyer_ids) | {d.buyer_id: d for d in (await self.session.execute(dues)).scalars()})
+        """Read and lock the due marks of these buyers at once, in buyer order, for a batch of
+        events that marks them: the batch then updates them in event order on rows it already
+        holds, so two batches (or a batch and a pass) marking the same buyers in different orders
+        wait for each other instead of deadlocking."""
+        ids = sorted(buyer_ids)
+        dues = select(ReassessmentDue).where(ReassessmentDue.buyer_id.in_(ids)).order_by(ReassessmentDue.buyer_id).with_for_update()
+        _DUES.put(self.session, dict.fromkeys(ids) | {d.buyer_id: d for d in (await self.session.execute(dues)).scalars()})
 
     @staticmethod
     def _loaded(session: AsyncSession, key: Held[Any], buyer_id: str) -> tuple[bool, Any]:
