@@ -114,11 +114,9 @@ LATE_COVER = {"policy_id": "P-LATE", "currency": "EUR", "requested_amount": "100
 async def _late_buyer(service, *, insured: bool, issued_on: str = "2026-10-02", due_on: str = "2026-11-11", pd: str | None = None) -> str:
     """A buyer with a 5,000 invoice (by default 20 days past due, no habit of lateness)."""
     buyer = new_buyer()
-    if pd is None:
-        await set_limit(service, buyer, "100000.00", terms=30)
-    else:
+    if pd is not None:
         await assess(service, buyer, grade=10 if Decimal(pd) > Decimal("0.3") else 3, pd=pd)
-        await set_limit(service, buyer, "100000.00", terms=30)
+    await set_limit(service, buyer, "100000.00", terms=30)
     if insured:
         response = await service.client.put("/v1/insurance/policies/P-LATE", headers=service.auth("credit_manager"), json=LATE_INSURANCE_POLICY)
         assert response.status_code == 200
