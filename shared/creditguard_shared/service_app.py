@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -120,6 +121,9 @@ def create_service_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(service=service, level=settings.log_level, json_format=settings.log_json)
+        if settings.gc_threshold:
+            # Older generations keep Python's ratios (every 10 collections of the one below).
+            gc.set_threshold(settings.gc_threshold, 10, 10)
         engine = create_engine(settings.database_url)
         session_factory = create_session_factory(engine)
         kafka = KafkaConnection(settings=settings.kafka, service=service, metrics=metrics)
