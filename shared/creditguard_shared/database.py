@@ -92,6 +92,9 @@ def _to_cents(value: Decimal | int | str | None) -> int | None:
 def _from_cents(value: int | float | str | None) -> Decimal | None:
     if value is None:
         return None
+    if type(value) is int:
+        # The common case, and exact: whole cents scaled to units keep two decimal places.
+        return Decimal(value).scaleb(-2)
     cents = Decimal(value)
     if cents != cents.to_integral_value():
         # A fraction of a cent means a REAL left by an unmigrated database or arithmetic with a

@@ -186,13 +186,24 @@ class PreparedStatement:
             self._by_dialect[dialect.name] = compiled
         return compiled
 
-    def _arguments(self, compiled: _Compiled, parameters: Mapping[str, Any]) -> list[Any]:
+    def _arguments(self, compiled: _Compiled, parameters: Mapping[str, Any], *, last_bound: dict[int, tuple[Any, Any]] | None = None) -> list[Any]:
+        """``last_bound``: for the parameter sets of one ``run_many``, each position's last value
+        and what it bound to; the same object again (a batch's one timestamp, its currency) is
+        not converted again. Values are not changed while a statement's arguments are built."""
         if compiled.defaults:
             parameters = {**compiled.defaults, **parameters}
         values = [parameters[name] for name in compiled.names]
         for position, binder in compiled.binders:
             if (value := values[position]) is not None:
-                values[position] = binder(value)
+                if last_bound is None:
+                    values[position] = binder(value)
+                    continue
+                last = last_bound.get(position)
+                if last is not None and last[0] is value:
+                    values[position] = last[1]
+                else:
+                    values[position] = bound = binder(value)
+                    last_bound[position] = (value, bound)
         return values
 
     async def _execute(self, session: AsyncSession, parameters: Mapping[str, Any]) -> tuple[_Answer, Dialect]:
@@ -225,8 +236,10 @@ class PreparedStatement:
             return
         held = await _connection(session)
         compiled = self._compiled(held.dialect)
+        last_bound: dict[int, tuple[Any, Any]] = {}
         try:
-            await held.driver.execute_many(compiled.sql, [self._arguments(compiled, parameters) for parameters in parameter_sets])
+            arguments = [self._arguments(compiled, parameters, last_bound=last_bound) for parameters in parameter_sets]
+            await held.driver.execute_many(compiled.sql, arguments)
         except Exception as error:
             raise _translated(error, compiled.sql, parameter_sets, held.dialect) from error
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -37,7 +38,7 @@ class Exposure:
     overdue_by_bucket: dict[str, Decimal] = field(default_factory=lambda: {name: ZERO for name, _ in OVERDUE_BUCKET_STARTS})
     oldest_overdue_days: int = 0
 
-    @property
+    @functools.cached_property
     def total(self) -> Decimal:
         """Never below zero: cash held for a buyer covers what it owes and orders, but a credit
         balance is not credit on top of its limit."""
@@ -62,24 +63,35 @@ def compute_exposure(
     cash: dict[str, Decimal] | None = None,
 ) -> Exposure:
     """``cash``: unapplied cash by currency. Runs for every buyer whose position a change
-    publishes (hundreds per ledger batch), so amounts already in ``currency`` skip conversion."""
+    publishes (hundreds per ledger batch): one pass over the totals, and amounts already in
+    ``currency`` skip conversion."""
 
-    def total(amounts: list[tuple[Decimal, str]]) -> Decimal:
-        converted = ZERO
-        for amount, from_currency in amounts:
-            converted += amount if from_currency == currency else rates.convert(Decimal(amount), from_currency=from_currency, to_currency=currency)
-        return to_cents(converted)
+    def converted(amount: Decimal, from_currency: str) -> Decimal:
+        return amount if from_currency == currency else rates.convert(Decimal(amount), from_currency=from_currency, to_currency=currency)
 
-    cumulative = [total([(t.past_due_at_least.get(start, ZERO), t.currency) for t in invoices]) for _, start in OVERDUE_BUCKET_STARTS]
+    open_invoices = ZERO
+    # Amount at least N days past due, for each bucket start in order (cumulative).
+    past_due = [ZERO] * len(OVERDUE_BUCKET_STARTS)
+    oldest: date | None = None
+    for totals in invoices:
+        open_invoices += converted(totals.open_amount, totals.currency)
+        if totals.oldest_overdue_due_on is None:
+            # Nothing of this currency is past due: every bucket is zero.
+            continue
+        if oldest is None or totals.oldest_overdue_due_on < oldest:
+            oldest = totals.oldest_overdue_due_on
+        for index, (_, start) in enumerate(OVERDUE_BUCKET_STARTS):
+            if amount := totals.past_due_at_least.get(start):
+                past_due[index] += converted(amount, totals.currency)
+    cumulative = [to_cents(amount) for amount in past_due]
     buckets = {
         name: cumulative[index] - (cumulative[index + 1] if index + 1 < len(cumulative) else ZERO) for index, (name, _) in enumerate(OVERDUE_BUCKET_STARTS)
     }
-    oldest = min((t.oldest_overdue_due_on for t in invoices if t.oldest_overdue_due_on is not None), default=None)
     return Exposure(
         currency=currency,
-        open_invoices=total([(t.open_amount, t.currency) for t in invoices]),
-        open_orders=total([(a, c) for c, a in orders.items()]),
-        unapplied_cash=total([(a, c) for c, a in (cash or {}).items()]),
+        open_invoices=to_cents(open_invoices),
+        open_orders=to_cents(sum((converted(amount, from_currency) for from_currency, amount in orders.items()), ZERO)),
+        unapplied_cash=to_cents(sum((converted(amount, from_currency) for from_currency, amount in (cash or {}).items()), ZERO)),
         overdue_by_bucket=buckets,
         oldest_overdue_days=(today - oldest).days if oldest is not None else 0,
     )

@@ -253,7 +253,9 @@ def publish_position(uow: UnitOfWork, *, account: CreditAccount | AccountSnapsho
             ),
             subject=account.buyer_id,
         )
-    account.breached = over
+    if account.breached != over:
+        # Assigned only when it changes: an ORM attribute set costs its events even when equal.
+        account.breached = over
 
 
 async def locked_snapshot_position(
