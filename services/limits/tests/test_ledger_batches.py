@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from creditguard_limits.accounts.repository import AccountsRepository
 from creditguard_limits.ledger import service as ledger_service
+from creditguard_limits.ledger.repository import LedgerRepository
 from creditguard_limits.ledger.schemas import PaymentIn
 from services.limits.tests.helpers import check, emitted, exposure, money, new_buyer, post_invoice, set_limit
 
@@ -90,6 +91,12 @@ async def test_a_bank_statement_settles_invoices_as_the_same_payments_posted_one
     assert (response.json()["created"], response.json()["unchanged"]) == (3, 0)
     assert await _open_amounts(limits, batched) == {f"{batched}-INV1": Decimal("0.00"), f"{batched}-INV2": Decimal("0.00")}
     assert await _open_amounts(limits, one_by_one) == {f"{one_by_one}-INV1": Decimal("0.00"), f"{one_by_one}-INV2": Decimal("0.00")}
+    # The invoices a batch settles are written back with the day each was settled.
+    async with limits.runtime.uow_factory() as uow:
+        for invoice in ("INV1", "INV2"):
+            single, batch = [await LedgerRepository(uow.session).get_invoice(f"{b}-{invoice}") for b in (one_by_one, batched)]
+            assert single is not None and batch is not None
+            assert (batch.open_amount, batch.settled_on) == (single.open_amount, single.settled_on) != (Decimal("0.00"), None)
     single, batch = await exposure(limits, one_by_one), await exposure(limits, batched)
     assert (money(batch["exposure"]), money(batch["overdue"])) == (money(single["exposure"]), money(single["overdue"])) == (0, 0)
     # Settled invoices count in the payment record the same way (one paid late, one on time).

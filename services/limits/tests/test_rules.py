@@ -100,15 +100,15 @@ def test_the_account_snapshot_has_every_column_of_the_account() -> None:
 
 
 def test_new_document_rows_have_every_column_of_their_tables():
-    """Invoice runs and bank statements write their new documents from NewInvoice and NewPayment
+    """Invoice runs and bank statements write their new documents from InvoiceRow and PaymentRow
     rows: a column added to invoices or payments must be added to them too, or a batch would
     write without it."""
     from dataclasses import fields
 
-    from creditguard_limits.ledger.repository import NewInvoice, NewPayment
+    from creditguard_limits.ledger.repository import InvoiceRow, PaymentRow
     from creditguard_limits.models.ledger import Invoice, Payment
 
-    for row_type, model in ((NewInvoice, Invoice), (NewPayment, Payment)):
+    for row_type, model in ((InvoiceRow, Invoice), (PaymentRow, Payment)):
         assert sorted(f.name for f in fields(row_type)) == sorted(column.key for column in model.__table__.columns)
 
 

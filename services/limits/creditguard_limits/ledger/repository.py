@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import and_, case, func, literal, or_, select, type_coerce, union_all
+from sqlalchemy import String, and_, bindparam, case, func, literal, or_, select, type_coerce, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from creditguard_limits.database import Base
@@ -18,16 +18,17 @@ from creditguard_limits.models.ledger import CreditNote, Invoice, Payment, Refun
 from creditguard_limits.position.repository import unapplied_cash_rows
 from creditguard_shared.database import Money
 from creditguard_shared.held import Held
-from creditguard_shared.prepared import insert_of_every_column
+from creditguard_shared.prepared import PreparedStatement, insert_of_every_column
 
 SettlementModel = type[Payment] | type[CreditNote]
 
 
 @dataclass(slots=True)
-class NewInvoice:
-    """An invoice a batch records, as a plain row: the columns of ``invoices``. A batch's new
-    documents are written together, one statement per table (``new_documents_as_rows``), where
-    ORM entities would cost their construction and their flush each."""
+class InvoiceRow:
+    """An invoice of a batch as a plain row: the columns of ``invoices``. Inside
+    ``documents_as_rows`` a batch's new invoices are made as rows and the invoices it reads ahead
+    come back as rows; the new ones are written together (one INSERT) and the changed ones too
+    (one UPDATE), where ORM entities would cost their construction, change tracking and flush each."""
 
     invoice_id: str
     buyer_id: str
@@ -43,8 +44,8 @@ class NewInvoice:
 
 
 @dataclass(slots=True)
-class NewPayment:
-    """A payment a batch records, as a plain row: the columns of ``payments`` (see ``NewInvoice``)."""
+class PaymentRow:
+    """A payment a batch records, as a plain row: the columns of ``payments`` (see ``InvoiceRow``)."""
 
     payment_id: str
     buyer_id: str
@@ -57,14 +58,19 @@ class NewPayment:
     created_at: datetime
 
 
-# An invoice or payment as the ledger's rules read and settle it: loaded (or new) as an entity,
-# or new as a row.
-InvoiceRecord = Invoice | NewInvoice
-PaymentRecord = Payment | NewPayment
-SettlementRecord = Payment | NewPayment | CreditNote
+# An invoice or payment as the ledger's rules read and settle it: an entity, or a batch's row.
+InvoiceRecord = Invoice | InvoiceRow
+PaymentRecord = Payment | PaymentRow
+SettlementRecord = Payment | PaymentRow | CreditNote
 
 
-_COLUMNS = {row_type: tuple(f.name for f in fields(row_type)) for row_type in (NewInvoice, NewPayment)}
+_COLUMNS = {row_type: tuple(f.name for f in fields(row_type)) for row_type in (InvoiceRow, PaymentRow)}
+_INVOICE_ROW_COLUMNS = [Invoice.__table__.c[name] for name in _COLUMNS[InvoiceRow]]
+_SETTLE_INVOICE = PreparedStatement(
+    update(Invoice)
+    .where(Invoice.invoice_id == bindparam("settled_invoice_id", type_=String))
+    .values(open_amount=bindparam("open_amount", type_=Invoice.open_amount.type), settled_on=bindparam("settled_on", type_=Invoice.settled_on.type))
+)
 
 
 @dataclass
@@ -76,8 +82,11 @@ class _LedgerRead:
     # Keyed by the settlement's model (Payment or CreditNote), each holding that model's documents.
     settlements: dict[type[Base], dict[str, SettlementRecord | None]] = field(default_factory=dict)
     settlements_of_invoice: dict[str, list[tuple[date, Decimal]]] = field(default_factory=dict)
-    # While a batch records its new documents as rows (``new_documents_as_rows``): those not written yet.
-    unwritten: list[NewInvoice | NewPayment] | None = None
+    # While a batch works on rows (``documents_as_rows``): its new documents, not written yet; the
+    # ids of the invoices it read as rows, and those of them it changed.
+    unwritten: list[InvoiceRow | PaymentRow] | None = None
+    invoices_read_as_rows: set[str] = field(default_factory=set)
+    changed_invoices: dict[str, InvoiceRow] = field(default_factory=dict)
 
 
 # The documents a batch read at once (see LedgerRepository.read_ahead).
@@ -109,9 +118,16 @@ class LedgerRepository:
     ) -> None:
         """Read a batch's invoices, their settlements and the batch's settlement ids in three
         statements, for the questions its documents will ask one by one. Call it with the
-        documents' buyers locked: what is read must not change before the batch writes."""
+        documents' buyers locked: what is read must not change before the batch writes. Inside
+        ``documents_as_rows`` the invoices come back as rows (``InvoiceRow``)."""
         read = _READ_AHEAD.get(self.session)
-        found = {i.invoice_id: i for i in (await self.session.execute(select(Invoice).where(Invoice.invoice_id.in_(invoice_ids)))).scalars()}
+        found: dict[str, InvoiceRecord]
+        if read.unwritten is not None:
+            statement = select(*_INVOICE_ROW_COLUMNS).where(Invoice.invoice_id.in_(invoice_ids))
+            found = {row.invoice_id: row for row in (InvoiceRow(*values) for values in (await self.session.execute(statement)).all())}
+            read.invoices_read_as_rows.update(found)
+        else:
+            found = {i.invoice_id: i for i in (await self.session.execute(select(Invoice).where(Invoice.invoice_id.in_(invoice_ids)))).scalars()}
         read.invoices.update({invoice_id: found.get(invoice_id) for invoice_id in invoice_ids})
         settlements_of_invoice: dict[str, list[tuple[date, Decimal]]] = {invoice_id: [] for invoice_id in invoice_ids}
         for invoice_id, on, amount in (await self.session.execute(_settlements_of(invoice_ids))).all():
@@ -124,30 +140,46 @@ class LedgerRepository:
             read.settlements.setdefault(settlement_model, {}).update({i: documents.get(i) for i in settlement_ids})
 
     @contextlib.asynccontextmanager
-    async def new_documents_as_rows(self) -> AsyncIterator[None]:
-        """Within: ``new_invoice`` and ``new_payment`` answer plain rows, written when the block
-        ends without an error, one statement per table (after an error nothing is written: the
-        transaction is rolled back). Only for a batch whose every question about an invoice or a
-        payment is answered by ``read_ahead``: until the block ends, the database does not hold
-        the new documents."""
+    async def documents_as_rows(self) -> AsyncIterator[None]:
+        """Within: ``new_invoice`` and ``new_payment`` answer plain rows, and ``read_ahead`` reads
+        invoices as rows; the new documents and the changes to the invoices read (``settle``) are
+        written when the block ends without an error, one statement per table (after an error
+        nothing is written: the transaction is rolled back). Only for a batch whose every
+        question about an invoice or a payment is answered by ``read_ahead``, called inside:
+        until the block ends, the database does not hold the batch's documents."""
         read = _READ_AHEAD.get(self.session)
         read.unwritten = []
         try:
             yield
-            rows = read.unwritten
+            rows, changed = read.unwritten, list(read.changed_invoices.values())
         finally:
             read.unwritten = None
-        for row_type, table in ((NewInvoice, Invoice.__table__), (NewPayment, Payment.__table__)):
+            read.invoices_read_as_rows, read.changed_invoices = set(), {}
+            # A later question about one of the batch's invoices goes to the database, which holds
+            # it now, and gets an entity whose changes the session writes.
+            for invoice_id in [i for i, invoice in read.invoices.items() if isinstance(invoice, InvoiceRow)]:
+                del read.invoices[invoice_id]
+        for row_type, table in ((InvoiceRow, Invoice.__table__), (PaymentRow, Payment.__table__)):
             names = _COLUMNS[row_type]
             await insert_of_every_column(table).run_many(self.session, [{name: getattr(row, name) for name in names} for row in rows if type(row) is row_type])
+        await _SETTLE_INVOICE.run_many(
+            self.session, [{"settled_invoice_id": i.invoice_id, "open_amount": i.open_amount, "settled_on": i.settled_on} for i in changed]
+        )
+
+    def settle(self, invoice: InvoiceRecord, *, open_amount: Decimal, settled_on: date | None) -> None:
+        """What is still open on the invoice, and the day it was settled (None while open)."""
+        invoice.open_amount, invoice.settled_on = open_amount, settled_on
+        read = self._read
+        if read is not None and isinstance(invoice, InvoiceRow) and invoice.invoice_id in read.invoices_read_as_rows:
+            read.changed_invoices[invoice.invoice_id] = invoice
 
     def new_invoice(self, **columns: Any) -> InvoiceRecord:
         """A new invoice of these columns: an entity written at the next flush, or a row (see
-        ``new_documents_as_rows``). Later documents of a batch see it."""
+        ``documents_as_rows``). Later documents of a batch see it."""
         read = self._read
         invoice: InvoiceRecord
         if read is not None and read.unwritten is not None:
-            invoice = NewInvoice(**columns)
+            invoice = InvoiceRow(**columns)
             read.unwritten.append(invoice)
         else:
             invoice = Invoice(**columns)
@@ -161,7 +193,7 @@ class LedgerRepository:
         """A new payment of these columns, as ``new_invoice`` makes invoices."""
         read = self._read
         if read is not None and read.unwritten is not None:
-            payment = NewPayment(**columns)
+            payment = PaymentRow(**columns)
             read.unwritten.append(payment)
             self._joins_read_ahead(payment, model=Payment)
             return payment

@@ -71,9 +71,9 @@ async def _refresh_open_amount(
         settlements = await LedgerRepository(uow.session).settlements(invoice.invoice_id)
     state = settle(invoice.amount, settlements)
     newly_settled = invoice.settled_on is None and state.settled_on is not None
-    # Assigned only when changed: a new invoice with nothing against it would be written twice.
+    # Set only when changed: a new invoice with nothing against it would be written twice.
     if (invoice.open_amount, invoice.settled_on) != (state.open_amount, state.settled_on):
-        invoice.open_amount, invoice.settled_on = state.open_amount, state.settled_on
+        LedgerRepository(uow.session).settle(invoice, open_amount=state.open_amount, settled_on=state.settled_on)
     if newly_settled:
         _record_settlement_on(account, invoice=invoice)
         if invoice.settled_on is not None and invoice.settled_on <= invoice.due_on and not historical:
@@ -459,11 +459,11 @@ async def post_invoices(uow: UnitOfWork, *, context: LimitsContext, invoices: li
     document that cannot be recorded rejects the run; nothing of it is kept."""
     repository = LedgerRepository(uow.session)
     locks = await lock_many_with_terms(uow, context=context, buyer_ids={i.buyer_id for i in invoices})
-    await repository.read_ahead(invoice_ids={i.invoice_id for i in invoices})
     await ChecksRepository(uow.session).load_reservations({i.order_id for i in invoices if i.order_id is not None})
-    # Every invoice the run asks about was read ahead (or is one of its own): its new invoices
-    # can be plain rows, written together.
-    async with repository.new_documents_as_rows():
+    # Every invoice the run asks about is read ahead (or is one of its own): its invoices can be
+    # plain rows, written together.
+    async with repository.documents_as_rows():
+        await repository.read_ahead(invoice_ids={i.invoice_id for i in invoices})
         return [
             await document_of_batch(index, "Invoice", invoice.invoice_id, post_invoice(uow, context=context, invoice=invoice, locked=locks[invoice.buyer_id]))
             for index, invoice in enumerate(invoices)
@@ -474,9 +474,9 @@ async def post_payments(uow: UnitOfWork, *, context: LimitsContext, payments: li
     """A bank statement's payments in one transaction, as ``post_invoices`` does invoices."""
     repository = LedgerRepository(uow.session)
     locks = await lock_many_with_terms(uow, context=context, buyer_ids={p.buyer_id for p in payments})
-    await repository.read_ahead(invoice_ids={p.invoice_id for p in payments}, settlement_model=Payment, settlement_ids={p.payment_id for p in payments})
-    # As in an invoice run: every payment and invoice the statement asks about was read ahead.
-    async with repository.new_documents_as_rows():
+    # As in an invoice run: every payment and invoice the statement asks about is read ahead.
+    async with repository.documents_as_rows():
+        await repository.read_ahead(invoice_ids={p.invoice_id for p in payments}, settlement_model=Payment, settlement_ids={p.payment_id for p in payments})
         return [
             await document_of_batch(index, "Payment", payment.payment_id, post_payment(uow, context=context, payment=payment, locked=locks[payment.buyer_id]))
             for index, payment in enumerate(payments)
