@@ -3,12 +3,20 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select, update
+from sqlalchemy import String, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from creditguard_limits.models.accounts import CreditAccount, CreditGroup, LimitAudit, TemporaryIncrease
 from creditguard_limits.models.ledger import Invoice
+from creditguard_shared.prepared import PreparedStatement
+
+_PAYMENT_RECORD = ("invoices_settled", "invoices_paid_on_time", "days_late_total")
+_SAVE_PAYMENT_RECORD = PreparedStatement(
+    update(CreditAccount)
+    .where(CreditAccount.buyer_id == bindparam("record_buyer_id", type_=String))
+    .values({name: bindparam(name, type_=CreditAccount.__table__.c[name].type) for name in _PAYMENT_RECORD})
+)
 
 
 class AccountsRepository:
@@ -44,6 +52,13 @@ class AccountsRepository:
         if not purchases:
             return
         await self.session.execute(update(CreditAccount), [{"buyer_id": buyer_id, "purchases_12m": value} for buyer_id, value in purchases.items()])
+
+    async def save_payment_records(self, accounts: list[CreditAccount]) -> None:
+        """Write the accounts' payment records (invoices settled, paid on time, days late) in one
+        statement: for a batch that set them as committed values rather than ORM changes."""
+        await _SAVE_PAYMENT_RECORD.run_many(
+            self.session, [{"record_buyer_id": a.buyer_id, **{name: getattr(a, name) for name in _PAYMENT_RECORD}} for a in accounts]
+        )
 
     async def get_group(self, group_id: str) -> CreditGroup | None:
         return await self.session.get(CreditGroup, group_id)

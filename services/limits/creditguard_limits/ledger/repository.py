@@ -10,10 +10,13 @@ from typing import Any, cast
 
 from sqlalchemy import String, and_, bindparam, case, func, literal, or_, select, type_coerce, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
+from creditguard_limits.accounts.repository import AccountsRepository
 from creditguard_limits.database import Base
 from creditguard_limits.fx.rules import to_cents
 from creditguard_limits.ledger.rules import LATE_THRESHOLDS
+from creditguard_limits.models.accounts import CreditAccount
 from creditguard_limits.models.ledger import CreditNote, Invoice, Payment, Refund
 from creditguard_limits.position.repository import unapplied_cash_rows
 from creditguard_shared.database import Money
@@ -87,6 +90,8 @@ class _LedgerRead:
     unwritten: list[InvoiceRow | PaymentRow] | None = None
     invoices_read_as_rows: set[str] = field(default_factory=set)
     changed_invoices: dict[str, InvoiceRow] = field(default_factory=dict)
+    # The accounts whose payment record the batch changed (``count_settlement``).
+    changed_payment_records: dict[str, CreditAccount] = field(default_factory=dict)
 
 
 # The documents a batch read at once (see LedgerRepository.read_ahead).
@@ -151,10 +156,10 @@ class LedgerRepository:
         read.unwritten = []
         try:
             yield
-            rows, changed = read.unwritten, list(read.changed_invoices.values())
+            rows, changed, payment_records = read.unwritten, list(read.changed_invoices.values()), list(read.changed_payment_records.values())
         finally:
             read.unwritten = None
-            read.invoices_read_as_rows, read.changed_invoices = set(), {}
+            read.invoices_read_as_rows, read.changed_invoices, read.changed_payment_records = set(), {}, {}
             # A later question about one of the batch's invoices goes to the database, which holds
             # it now, and gets an entity whose changes the session writes.
             for invoice_id in [i for i, invoice in read.invoices.items() if isinstance(invoice, InvoiceRow)]:
@@ -165,6 +170,26 @@ class LedgerRepository:
         await _SETTLE_INVOICE.run_many(
             self.session, [{"settled_invoice_id": i.invoice_id, "open_amount": i.open_amount, "settled_on": i.settled_on} for i in changed]
         )
+        await AccountsRepository(self.session).save_payment_records(payment_records)
+
+    def count_settlement(self, account: CreditAccount, *, days_late: int) -> None:
+        """One more invoice settled in the buyer's payment record (for ramp-up and the cash-in
+        forecast). Inside ``documents_as_rows`` the entity takes the new values as committed ones,
+        which the session does not flush, and the block writes every changed record in one
+        statement; outside, they are ordinary changes."""
+        record = {
+            "invoices_settled": account.invoices_settled + 1,
+            "days_late_total": account.days_late_total + max(days_late, 0),
+            "invoices_paid_on_time": account.invoices_paid_on_time + (1 if days_late <= 0 else 0),
+        }
+        read = self._read
+        if read is None or read.unwritten is None:
+            for name, value in record.items():
+                setattr(account, name, value)
+            return
+        for name, value in record.items():
+            set_committed_value(account, name, value)
+        read.changed_payment_records[account.buyer_id] = account
 
     def settle(self, invoice: InvoiceRecord, *, open_amount: Decimal, settled_on: date | None) -> None:
         """What is still open on the invoice, and the day it was settled (None while open)."""

@@ -75,19 +75,11 @@ async def _refresh_open_amount(
     if (invoice.open_amount, invoice.settled_on) != (state.open_amount, state.settled_on):
         LedgerRepository(uow.session).settle(invoice, open_amount=state.open_amount, settled_on=state.settled_on)
     if newly_settled:
-        _record_settlement_on(account, invoice=invoice)
-        if invoice.settled_on is not None and invoice.settled_on <= invoice.due_on and not historical:
+        assert invoice.settled_on is not None
+        # The buyer's payment record, for ramp-up and the cash-in forecast.
+        LedgerRepository(uow.session).count_settlement(account, days_late=(invoice.settled_on - invoice.due_on).days)
+        if invoice.settled_on <= invoice.due_on and not historical:
             await follow_policy_limit(uow, context=context, account=account, reason=f"invoice {invoice.invoice_id} paid on time")
-
-
-def _record_settlement_on(account: CreditAccount, *, invoice: InvoiceRecord) -> None:
-    """Keep the buyer's payment record (for ramp-up and the cash-in forecast) on its account row."""
-    assert invoice.settled_on is not None
-    days_late = (invoice.settled_on - invoice.due_on).days
-    account.invoices_settled += 1
-    account.days_late_total += max(days_late, 0)
-    if days_late <= 0:
-        account.invoices_paid_on_time += 1
 
 
 # The buyers whose exposure this unit of work publishes before it commits, with their account
