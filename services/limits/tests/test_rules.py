@@ -145,3 +145,13 @@ def test_exposure_converts_each_currency_then_splits_overdue_into_buckets():
     assert exposure.overdue == Decimal("1050.00")
     assert exposure.oldest_overdue_days == 108
     assert exposure.total == Decimal("1780.99")
+
+
+def test_a_settled_invoice_adds_to_the_buyers_payment_record():
+    """Paid early or on the due date counts as on time and adds no days late; paid late adds its days."""
+    from creditguard_limits.ledger.rules import BuyerPaymentRecord
+
+    record = BuyerPaymentRecord(invoices_settled=4, invoices_paid_on_time=3, days_late_total=10)
+    assert record.after_settlement(days_late=-5) == BuyerPaymentRecord(5, 4, 10)
+    assert record.after_settlement(days_late=0) == BuyerPaymentRecord(5, 4, 10)
+    assert record.after_settlement(days_late=16) == BuyerPaymentRecord(5, 3, 26)

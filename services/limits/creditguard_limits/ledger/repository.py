@@ -15,7 +15,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from creditguard_limits.accounts.repository import AccountsRepository
 from creditguard_limits.database import Base
 from creditguard_limits.fx.rules import to_cents
-from creditguard_limits.ledger.rules import LATE_THRESHOLDS
+from creditguard_limits.ledger.rules import LATE_THRESHOLDS, BuyerPaymentRecord
 from creditguard_limits.models.accounts import CreditAccount
 from creditguard_limits.models.ledger import CreditNote, Invoice, Payment, Refund
 from creditguard_limits.position.repository import unapplied_cash_rows
@@ -90,7 +90,7 @@ class _LedgerRead:
     unwritten: list[InvoiceRow | PaymentRow] | None = None
     invoices_read_as_rows: set[str] = field(default_factory=set)
     changed_invoices: dict[str, InvoiceRow] = field(default_factory=dict)
-    # The accounts whose payment record the batch changed (``count_settlement``).
+    # The accounts whose payment record the batch changed (``set_payment_record``).
     changed_payment_records: dict[str, CreditAccount] = field(default_factory=dict)
 
 
@@ -172,22 +172,15 @@ class LedgerRepository:
         )
         await AccountsRepository(self.session).save_payment_records(payment_records)
 
-    def count_settlement(self, account: CreditAccount, *, days_late: int) -> None:
-        """One more invoice settled in the buyer's payment record (for ramp-up and the cash-in
-        forecast). Inside ``documents_as_rows`` the entity takes the new values as committed ones,
-        which the session does not flush, and the block writes every changed record in one
-        statement; outside, they are ordinary changes."""
-        record = {
-            "invoices_settled": account.invoices_settled + 1,
-            "days_late_total": account.days_late_total + max(days_late, 0),
-            "invoices_paid_on_time": account.invoices_paid_on_time + (1 if days_late <= 0 else 0),
-        }
+    def set_payment_record(self, account: CreditAccount, record: BuyerPaymentRecord) -> None:
+        """Inside ``documents_as_rows`` the entity takes the record as committed values, which the
+        session does not flush, and the block writes every changed record in one statement;
+        outside, they are ordinary changes."""
         read = self._read
         if read is None or read.unwritten is None:
-            for name, value in record.items():
-                setattr(account, name, value)
+            account.invoices_settled, account.invoices_paid_on_time, account.days_late_total = record
             return
-        for name, value in record.items():
+        for name, value in record._asdict().items():
             set_committed_value(account, name, value)
         read.changed_payment_records[account.buyer_id] = account
 

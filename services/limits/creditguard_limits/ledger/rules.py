@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import NamedTuple
 
 LATE_THRESHOLDS = (1, 15, 30, 60, 90)
 
@@ -11,6 +12,23 @@ def late_threshold_to_announce(*, due_on: date, today: date, announced: int) -> 
     days_past_due = (today - due_on).days
     crossed = [t for t in LATE_THRESHOLDS if t <= days_past_due and t > announced]
     return crossed[-1] if crossed else None
+
+
+class BuyerPaymentRecord(NamedTuple):
+    """A buyer's payment record on its account, for ramp-up and the cash-in forecast."""
+
+    invoices_settled: int
+    invoices_paid_on_time: int
+    days_late_total: int
+
+    def after_settlement(self, *, days_late: int) -> BuyerPaymentRecord:
+        """The record once one more invoice is settled, ``days_late`` after its due date (at
+        most 0: on time)."""
+        return BuyerPaymentRecord(
+            invoices_settled=self.invoices_settled + 1,
+            invoices_paid_on_time=self.invoices_paid_on_time + (1 if days_late <= 0 else 0),
+            days_late_total=self.days_late_total + max(days_late, 0),
+        )
 
 
 # How far past the service's clock a document may be dated (docs/limits.md): an invoice run or a

@@ -14,7 +14,13 @@ from creditguard_limits.checks.repository import ChecksRepository
 from creditguard_limits.checks.service import expire_reservations, release_order_quietly
 from creditguard_limits.context import LimitsContext
 from creditguard_limits.ledger.repository import InvoiceRecord, LedgerRepository, PaymentRecord, SettlementModel, SettlementRecord
-from creditguard_limits.ledger.rules import invoice_date_problem, late_threshold_to_announce, refund_date_problem, settlement_date_problem
+from creditguard_limits.ledger.rules import (
+    BuyerPaymentRecord,
+    invoice_date_problem,
+    late_threshold_to_announce,
+    refund_date_problem,
+    settlement_date_problem,
+)
 from creditguard_limits.ledger.schemas import (
     BuyerCashOut,
     CashApplicationIn,
@@ -76,8 +82,8 @@ async def _refresh_open_amount(
         LedgerRepository(uow.session).settle(invoice, open_amount=state.open_amount, settled_on=state.settled_on)
     if newly_settled:
         assert invoice.settled_on is not None
-        # The buyer's payment record, for ramp-up and the cash-in forecast.
-        LedgerRepository(uow.session).count_settlement(account, days_late=(invoice.settled_on - invoice.due_on).days)
+        record = BuyerPaymentRecord(account.invoices_settled, account.invoices_paid_on_time, account.days_late_total)
+        LedgerRepository(uow.session).set_payment_record(account, record.after_settlement(days_late=(invoice.settled_on - invoice.due_on).days))
         if invoice.settled_on <= invoice.due_on and not historical:
             await follow_policy_limit(uow, context=context, account=account, reason=f"invoice {invoice.invoice_id} paid on time")
 
