@@ -203,3 +203,12 @@ async def test_batches_written_together_settle_as_documents_posted_one_by_one(li
         account = await AccountsRepository(uow.session).get(buyer)
         assert (account.invoices_settled, account.invoices_paid_on_time) == (3, 3)
     assert [e["payment_id"] for e in await emitted(limits, "payment-received", buyer)] == [f"{buyer}-P3", f"{buyer}-P4"]
+
+
+async def test_a_started_service_runs_the_cycle_collector_at_its_threshold(limits):
+    """GC_THRESHOLD (README): at Python's default young-generation threshold the collector ran
+    hundreds of times per batch of 500 documents; a started service raises it."""
+    import gc
+
+    assert limits.runtime.settings.gc_threshold == 50_000
+    assert gc.get_threshold()[0] == limits.runtime.settings.gc_threshold
