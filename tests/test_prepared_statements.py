@@ -5,6 +5,7 @@ driver errors as SQLAlchemy's exceptions, the statement's own LIMIT, and execute
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from decimal import Decimal
 
@@ -97,6 +98,52 @@ async def test_statements_run_in_the_unit_of_works_transaction(new_uow) -> None:
         await _INSERT.run(uow.session, _entry("dropped", "1.00", date(2026, 1, 1), 2))
     async with new_uow() as uow:
         assert [row[0] for row in await _BY_DUE.rows(uow.session, {"due_by": date(2026, 1, 1)})] == ["kept"]
+
+
+async def test_rows_inserted_at_commit_go_in_with_the_events_in_order(new_uow) -> None:
+    """``UnitOfWork.insert_at_commit``: the rows and the outbox rows are written together at
+    commit (one statement on PostgreSQL, ``insert_together``), values converted as usual, the
+    events numbered in the order they were emitted; a rollback writes neither, and an error in
+    the combined statement loses the whole transaction."""
+    from creditguard_shared.events.contracts import CreditCheckDecidedV1
+
+    table = Entry.__table__
+
+    def decided(order_id: str) -> CreditCheckDecidedV1:
+        return CreditCheckDecidedV1(
+            check_id=order_id, buyer_id="B-1", order_id=order_id, decision="approved", amount=Decimal("1.00"), currency="EUR", decided_by=None
+        )
+
+    async with new_uow() as uow:
+        uow.insert_at_commit(table, _entry("rolled-back", "1.00", date(2026, 1, 1), 1))
+        uow.emit(decided("O-0"), subject="B-1")
+        await uow.rollback()
+    for count in (1, 3, 12):  # 12: more rows than one combined statement takes
+        async with new_uow() as uow:
+            uow.insert_at_commit(table, _entry(f"first-{count}", "12.34", date(2026, 2, 1), 1))
+            uow.insert_at_commit(table, _entry(f"second-{count}", "0.01", date(2026, 3, 1), 2))
+            for n in range(count):
+                uow.emit(decided(f"O-{count}-{n}"), subject="B-1")
+            await uow.commit()
+    async with new_uow() as uow:
+        stored = (await uow.session.execute(select(Entry.entry_id, Entry.amount, Entry.due_on).order_by(Entry.entry_id))).all()
+        keys = (await uow.session.execute(select(tables.outbox.c.payload).order_by(tables.outbox.c.seq))).scalars().all()
+    assert [tuple(row) for row in stored] == [
+        (f"{which}-{count}", amount, due_on)
+        for which, amount, due_on in (("first", Decimal("12.34"), date(2026, 2, 1)), ("second", Decimal("0.01"), date(2026, 3, 1)))
+        for count in (1, 12, 3)
+    ]
+    assert [json.loads(payload)["data"]["order_id"] for payload in keys] == [f"O-{count}-{n}" for count in (1, 3, 12) for n in range(count)]
+
+    async with new_uow() as uow:
+        uow.insert_at_commit(table, _entry("third", "1.00", date(2026, 1, 1), 3))
+        uow.insert_at_commit(table, _entry("first-1", "1.00", date(2026, 1, 1), 4))  # its key is taken
+        uow.emit(decided("O-lost"), subject="B-1")
+        with pytest.raises(exc.IntegrityError):
+            await uow.commit()
+    async with new_uow() as uow:
+        assert (await uow.session.execute(select(func.count()).select_from(Entry).where(Entry.entry_id == "third"))).scalar_one() == 0
+        assert (await uow.session.execute(select(func.count()).select_from(tables.outbox))).scalar_one() == 16
 
 
 async def test_a_session_committed_directly_gets_a_new_transaction(new_uow) -> None:

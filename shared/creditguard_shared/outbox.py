@@ -5,14 +5,14 @@ per key; consumers make duplicates harmless."""
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import zlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, Table, and_, bindparam, delete, func, insert, select, text, update
+from sqlalchemy import ColumnElement, CursorResult, Table, and_, bindparam, delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from creditguard_shared.database import is_sqlite
@@ -20,7 +20,7 @@ from creditguard_shared.events.envelope import CLOUDEVENTS_CONTENT_TYPE, EventEn
 from creditguard_shared.kafka import KafkaConnection
 from creditguard_shared.messaging_tables import MessagingTables
 from creditguard_shared.metrics import ServiceMetrics
-from creditguard_shared.prepared import PreparedStatement
+from creditguard_shared.prepared import insert_together
 from creditguard_shared.timing import cancelling_current_task, raise_if_cancel_was_swallowed, wait_at_most
 
 logger = logging.getLogger(__name__)
@@ -74,19 +74,15 @@ class ReplayFilter:
 _NEW_ROW_COLUMNS = ("event_id", "topic", "message_key", "event_type", "payload", "correlation_id", "created_at")
 
 
-@functools.cache
-def _insert_statement(table: Table) -> PreparedStatement:
-    """Prepared once per table: every unit of work that emits runs it."""
-    return PreparedStatement(insert(table).values({name: bindparam(name, type_=table.c[name].type) for name in _NEW_ROW_COLUMNS}))
-
-
 class OutboxRepository:
     def __init__(self, session: AsyncSession, tables: MessagingTables) -> None:
         self.session = session
         self.table = tables.outbox
 
-    async def add_many(self, events: list[PendingEvent]) -> None:
-        if not events:
+    async def add_many(self, events: list[PendingEvent], *, leading: Sequence[tuple[Table, Mapping[str, Any]]] = ()) -> None:
+        """Write the events' rows in order; ``leading``: whole rows of other tables inserted with
+        them, in the same statement where the database allows (``insert_together``)."""
+        if not events and not leading:
             return
         now = datetime.now(UTC)
         rows = [
@@ -101,11 +97,7 @@ class OutboxRepository:
             }
             for e in events
         ]
-        # One row as a plain execute: the executemany path costs more for a single parameter set.
-        if len(rows) == 1:
-            await _insert_statement(self.table).run(self.session, rows[0])
-        else:
-            await _insert_statement(self.table).run_many(self.session, rows)
+        await insert_together(self.session, leading=leading, table=self.table, columns=_NEW_ROW_COLUMNS, rows=rows)
 
     async def unpublished(self, limit: int) -> list[OutboxRow]:
         t = self.table

@@ -5,7 +5,7 @@ same service functions."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable, Mapping
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, cast
@@ -36,6 +36,7 @@ class UnitOfWork:
         self._source = source
         self._after_commit = after_commit
         self._events: list[PendingEvent] = []
+        self._rows_at_commit: list[tuple[Table, Mapping[str, Any]]] = []
         self._before_commit: dict[Hashable, Callable[[], Awaitable[None]]] = {}
         self._on_commit: list[Callable[[], None]] = []
         self.session: AsyncSession
@@ -44,6 +45,7 @@ class UnitOfWork:
         self.session = self._session_factory()
         await self.session.begin()
         self._events = []
+        self._rows_at_commit = []
         self._before_commit = {}
         self._on_commit = []
         return self
@@ -61,6 +63,13 @@ class UnitOfWork:
         envelope = new_event(source=self._source, payload=payload, subject=subject, time=time)
         self._events.append(PendingEvent(topic=topic_for(type(payload)).name, envelope=envelope))
         return envelope
+
+    def insert_at_commit(self, table: Table, row: Mapping[str, Any]) -> None:
+        """Insert ``row`` (a value for every column of ``table``) when this transaction commits,
+        in the same statement as its events where the database allows: for a row that nothing
+        in the transaction reads after it (a credit check's decision and reservation), it saves
+        a round trip to PostgreSQL. A rollback writes nothing."""
+        self._rows_at_commit.append((table, row))
 
     @property
     def emitted(self) -> list[EventEnvelope]:
@@ -105,8 +114,8 @@ class UnitOfWork:
             for work in pending.values():
                 await work()
         wrote_events = bool(self._events)
-        await OutboxRepository(self.session, self._tables).add_many(self._events)
-        self._events = []
+        await OutboxRepository(self.session, self._tables).add_many(self._events, leading=self._rows_at_commit)
+        self._events, self._rows_at_commit = [], []
         await self.session.commit()
         drop_held(self.session)
         committed, self._on_commit = self._on_commit, []
@@ -117,6 +126,7 @@ class UnitOfWork:
 
     async def rollback(self) -> None:
         self._events = []
+        self._rows_at_commit = []
         self._before_commit = {}
         self._on_commit = []
         drop_held(self.session)
