@@ -263,29 +263,38 @@ async def test_bad_input_and_metrics(limits):
     assert buyer not in metrics
 
 
-async def test_a_check_and_its_reservation_changed_after_they_were_written_keep_the_change(limits):
-    """The check's rows are written with plain INSERTs on the hot path; the objects then belong to
-    the transaction like loaded ones, so a later change in the same transaction is not lost."""
+async def test_a_checks_rows_are_written_with_its_commit_and_not_by_a_rollback(limits):
+    """The hot path queues the decision and the reservation on the unit of work, which writes
+    them with the events at commit (one statement on PostgreSQL): a rolled-back check leaves no
+    row and no event; a committed one is found, and a changed order in a later transaction
+    supersedes its reservation."""
     from creditguard_limits.checks import service as checks_service
     from creditguard_limits.checks.schemas import CreditCheckIn
 
     buyer = new_buyer()
     await set_limit(limits, buyer, "50000.00")
     order = f"{buyer}-O1"
-    async with limits.runtime.uow_factory() as uow:
-        decided, created = await checks_service.run_credit_check(
-            uow,
-            context=limits.app.state.limits,
-            request=CreditCheckIn(buyer_id=buyer, order_id=order, amount=Decimal("1000.00"), currency="EUR", payment_terms_days=30),
-            requested_by="test",
-        )
-        assert created and decided.decision == "approved"
-        decided.decision_comment = "confirmed by phone"
-        reservation = await checks_service.ChecksRepository(uow.session).reservation(order)
-        assert reservation is not None
-        reservation.amount = Decimal("900.00")
-        await uow.commit()
 
+    def request(amount: str) -> CreditCheckIn:
+        return CreditCheckIn(buyer_id=buyer, order_id=order, amount=Decimal(amount), currency="EUR", payment_terms_days=30)
+
+    async with limits.runtime.uow_factory() as uow:
+        decided, created = await checks_service.run_credit_check(uow, context=limits.app.state.limits, request=request("1000.00"), requested_by="test")
+        assert created and decided.decision == "approved"
+        await uow.rollback()
+    assert (await limits.client.get(f"/v1/credit-checks/{decided.check_id}", headers=limits.auth("credit_manager"))).status_code == 404
+    assert money((await exposure(limits, buyer))["open_orders"]) == Decimal("0.00")
+
+    async with limits.runtime.uow_factory() as uow:
+        decided, created = await checks_service.run_credit_check(uow, context=limits.app.state.limits, request=request("1000.00"), requested_by="test")
+        assert [event.type for event in uow.emitted] == ["creditguard.exposure.changed.v1", "creditguard.credit-check.decided.v1"]
+        await uow.commit()
     stored = (await limits.client.get(f"/v1/credit-checks/{decided.check_id}", headers=limits.auth("credit_manager"))).json()
-    assert stored["decision_comment"] == "confirmed by phone"
+    assert (stored["decision"], stored["amount"]) == ("approved", "1000.00")
+    assert money((await exposure(limits, buyer))["open_orders"]) == Decimal("1000.00")
+
+    async with limits.runtime.uow_factory() as uow:
+        again, created = await checks_service.run_credit_check(uow, context=limits.app.state.limits, request=request("900.00"), requested_by="test")
+        await uow.commit()
+    assert created and again.check_id != decided.check_id
     assert money((await exposure(limits, buyer))["open_orders"]) == Decimal("900.00")

@@ -1,19 +1,86 @@
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass, fields
+from datetime import date, datetime
+from decimal import Decimal
+from typing import cast
 
-from sqlalchemy import String, bindparam, func, select, update
+from sqlalchemy import String, Table, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
 
 from creditguard_limits.models.checks import CreditCheck, OrderReservation
 from creditguard_shared.prepared import PreparedStatement, insert_of_every_column
+from creditguard_shared.unit_of_work import UnitOfWork
 
 # Every credit check runs these: prepared once and sent to the driver (creditguard_shared.prepared).
 _LATEST_FOR_ORDER = PreparedStatement(
     select(CreditCheck.check_id).where(CreditCheck.order_id == bindparam("order_id", type_=String)).order_by(CreditCheck.created_at.desc()).limit(1)
 )
+
+
+@dataclass(slots=True)
+class CheckRecord:
+    """A new credit check as written: the ``credit_checks`` row without an ORM entity (same fields
+    as ``CreditCheck``). The check's path builds one per order, where an entity's instrumented
+    construction and its place in the session cost more than the INSERT. It is written when the
+    transaction commits (``ChecksRepository.insert_check``); changing it changes nothing."""
+
+    check_id: str
+    buyer_id: str
+    order_id: str
+    amount: Decimal
+    currency: str
+    payment_terms_days: int
+    decision: str
+    state: str
+    reasons: str
+    conditions: str
+    limit_currency: str
+    limit_amount: Decimal | None
+    limit_basis: str | None
+    exposure_before: Decimal
+    exposure_after: Decimal
+    available_credit: Decimal | None
+    breakdown: str
+    economics: str | None
+    rules_version: str
+    requested_by: str
+    decided_by: str | None
+    decision_comment: str | None
+    created_at: datetime
+    decided_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReservationRecord:
+    """A new open reservation for an order that has none: the ``order_reservations`` row."""
+
+    order_id: str
+    buyer_id: str
+    check_id: str
+    amount: Decimal
+    currency: str
+    expires_on: date
+    created_at: datetime
+
+    def row(self) -> dict[str, object]:
+        return {
+            "order_id": self.order_id,
+            "buyer_id": self.buyer_id,
+            "check_id": self.check_id,
+            "amount": self.amount,
+            "currency": self.currency,
+            "status": "open",
+            "expires_on": self.expires_on,
+            "created_at": self.created_at,
+            "released_at": None,
+        }
+
+
+_CHECKS = cast(Table, CreditCheck.__table__)
+_RESERVATIONS = cast(Table, OrderReservation.__table__)
+_CHECK_COLUMNS = tuple(field.name for field in fields(CheckRecord))
+assert set(_CHECK_COLUMNS) == {column.key for column in _CHECKS.columns}, "CheckRecord must have CreditCheck's columns"
 
 
 class ChecksRepository:
@@ -73,18 +140,21 @@ class ChecksRepository:
         if order_ids:
             (await self.session.execute(select(OrderReservation).where(OrderReservation.order_id.in_(order_ids)))).scalars().all()
 
-    async def insert(self, entity: CreditCheck | OrderReservation) -> None:
-        """A plain INSERT of a new check or reservation, then the object joins the session as if
-        loaded: a later change to it in the transaction is flushed as an UPDATE like any other.
-        On the credit-check path the ORM's unit-of-work INSERT cost more than the statement itself."""
-        table = type(entity).__table__
-        values = {column.key: getattr(entity, column.key) for column in table.columns}
-        await insert_of_every_column(table).run(self.session, values)
-        # Every column set on the object, so none is left expired (a lazy load cannot run here).
-        for key, value in values.items():
-            set_committed_value(entity, key, value)
-        make_transient_to_detached(entity)
-        self.session.add(entity)
+    # A new check's rows are written at the unit of work's commit, with its events: one round trip
+    # to PostgreSQL for the decision, the reservation and the outbox rows. Nothing in the check's
+    # transaction reads them back.
+
+    @staticmethod
+    def insert_check(uow: UnitOfWork, check: CheckRecord) -> None:
+        uow.insert_at_commit(_CHECKS, {name: getattr(check, name) for name in _CHECK_COLUMNS})
+
+    @staticmethod
+    def insert_reservation_at_commit(uow: UnitOfWork, reservation: ReservationRecord) -> None:
+        uow.insert_at_commit(_RESERVATIONS, reservation.row())
+
+    async def insert_reservation(self, reservation: ReservationRecord) -> None:
+        """Now, for a transaction that reads the exposure again before it commits."""
+        await insert_of_every_column(_RESERVATIONS).run(self.session, reservation.row())
 
     async def expire_reservations(self, *, before: date, now: object) -> list[str]:
         """Mark reservations past their expiry; returns the buyers whose exposure changed."""

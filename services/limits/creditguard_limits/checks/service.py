@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from creditguard_limits.accounts.service import recommendation_for
-from creditguard_limits.checks.repository import ChecksRepository
+from creditguard_limits.checks.repository import CheckRecord, ChecksRepository, ReservationRecord
 from creditguard_limits.checks.rules import AccountFacts, CheckRequest, Outcome, Rates, evaluate
 from creditguard_limits.checks.schemas import CreditCheckIn
 from creditguard_limits.context import LimitsContext
@@ -29,9 +29,10 @@ from creditguard_shared.unit_of_work import UnitOfWork
 APPROVALS = ("approved", "approved_with_conditions")
 
 
-async def run_credit_check(uow: UnitOfWork, *, context: LimitsContext, request: CreditCheckIn, requested_by: str) -> tuple[CreditCheck, bool]:
-    """Returns the decision and whether it is new. The same order sent again gets the stored
-    decision; a changed order is checked again for the difference."""
+async def run_credit_check(uow: UnitOfWork, *, context: LimitsContext, request: CreditCheckIn, requested_by: str) -> tuple[CreditCheck | CheckRecord, bool]:
+    """Returns the decision and whether it is new (a new one as the record written: see
+    ``CheckRecord``). The same order sent again gets the stored decision; a changed order is
+    checked again for the difference."""
     started = time.perf_counter()
     account, position, rates = await locked_snapshot_position(uow, context=context, buyer_id=request.buyer_id, lock_group=True)
     checks = ChecksRepository(uow.session)
@@ -75,11 +76,11 @@ async def run_credit_check(uow: UnitOfWork, *, context: LimitsContext, request: 
         requested_by=requested_by,
         capacity=facts.economic_capacity,
     )
-    await checks.insert(check)
+    checks.insert_check(uow, check)
     if outcome.decision in APPROVALS:
         # A prepaid part is paid with the order: only the rest is credit to reserve.
         on_credit = request.amount if outcome.prepaid <= 0 or amount <= 0 else to_cents(request.amount * (amount - outcome.prepaid) / amount)
-        await _reserve(uow, context=context, check=check, reservation=reservation, on_credit=on_credit)
+        await _reserve(uow, context=context, check=check, reservation=reservation, on_credit=on_credit, at_commit=True)
         # The position was read under the lock a moment ago: adjust it rather than query again.
         added = amount - reserved - outcome.prepaid
         exposure = dataclasses.replace(position.exposure, open_orders=position.exposure.open_orders + added)
@@ -137,7 +138,7 @@ def _record(
     reserved: Decimal,
     requested_by: str,
     capacity: Decimal | None,
-) -> CreditCheck:
+) -> CheckRecord:
     before = position.exposure.total
     approved = outcome.decision in APPROVALS
     after = before + amount - reserved - (outcome.prepaid if approved else ZERO)
@@ -152,7 +153,7 @@ def _record(
     if outcome.economics is not None:
         economics = json.dumps(outcome.economics.as_json() | {"economic_capacity": None if capacity is None else str(to_cents(capacity))})
     now = context.clock.now()
-    return CreditCheck(
+    return CheckRecord(
         check_id=str(uuid.uuid4()),
         buyer_id=request.buyer_id,
         order_id=request.order_id,
@@ -180,37 +181,48 @@ def _record(
         ),
         rules_version=context.policy.rules_version,
         requested_by=requested_by,
+        decided_by=None,
+        decision_comment=None,
         created_at=now,
         decided_at=None if outcome.decision == "referred" else now,
     )
 
 
 async def _reserve(
-    uow: UnitOfWork, *, context: LimitsContext, check: CreditCheck, reservation: OrderReservation | None, on_credit: Decimal | None = None
+    uow: UnitOfWork,
+    *,
+    context: LimitsContext,
+    check: CreditCheck | CheckRecord,
+    reservation: OrderReservation | None,
+    on_credit: Decimal | None = None,
+    at_commit: bool = False,
 ) -> None:
     """Reserve the order's credit (the caller publishes the position). ``on_credit``: the part of
-    the order (its currency) sold on credit; all of it by default."""
+    the order (its currency) sold on credit; all of it by default. ``at_commit``: a new
+    reservation is written with the transaction's events, for a caller that does not read the
+    exposure again before it commits."""
     expires_on = context.clock.today() + timedelta(days=context.policy.current.reservation_valid_days)
     amount = check.amount if on_credit is None else on_credit
     if reservation is None:
-        await ChecksRepository(uow.session).insert(
-            OrderReservation(
-                order_id=check.order_id,
-                buyer_id=check.buyer_id,
-                check_id=check.check_id,
-                amount=amount,
-                currency=check.currency,
-                status="open",
-                expires_on=expires_on,
-                created_at=context.clock.now(),
-            )
+        new = ReservationRecord(
+            order_id=check.order_id,
+            buyer_id=check.buyer_id,
+            check_id=check.check_id,
+            amount=amount,
+            currency=check.currency,
+            expires_on=expires_on,
+            created_at=context.clock.now(),
         )
+        if at_commit:
+            ChecksRepository.insert_reservation_at_commit(uow, new)
+        else:
+            await ChecksRepository(uow.session).insert_reservation(new)
     else:
         reservation.check_id, reservation.amount, reservation.currency = check.check_id, amount, check.currency
         reservation.status, reservation.expires_on, reservation.released_at = "open", expires_on, None
 
 
-def _publish_decision(uow: UnitOfWork, *, check: CreditCheck) -> None:
+def _publish_decision(uow: UnitOfWork, *, check: CreditCheck | CheckRecord) -> None:
     uow.emit(
         CreditCheckDecidedV1(
             check_id=check.check_id,
@@ -225,7 +237,7 @@ def _publish_decision(uow: UnitOfWork, *, check: CreditCheck) -> None:
     )
 
 
-def _count(context: LimitsContext, *, check: CreditCheck, seconds: float) -> None:
+def _count(context: LimitsContext, *, check: CreditCheck | CheckRecord, seconds: float) -> None:
     context.metrics.checks.labels(check.decision).inc()
     for reason in json.loads(check.reasons):
         context.metrics.reasons.labels(reason["code"]).inc()
