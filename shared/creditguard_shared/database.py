@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
 
-from creditguard_shared.sqlite_driver import BEGIN_IMMEDIATE, event_loop_dbapi
+from creditguard_shared.sqlite_driver import BEGIN_IMMEDIATE, EventLoopConnection, event_loop_dbapi
 
 # Explicit names so Alembic migrations are stable on both databases.
 NAMING_CONVENTION = {
@@ -193,7 +193,13 @@ def _make_sqlite_transactions_serialisable(engine: AsyncEngine) -> None:
 
     @event.listens_for(sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql(BEGIN_IMMEDIATE)
+        dbapi_connection = connection.connection.dbapi_connection
+        if isinstance(dbapi_connection, EventLoopConnection):
+            # What the statement below would do, without a statement's execution context: the
+            # BEGIN IMMEDIATE is sent with the transaction's first statement (sqlite_driver.py).
+            dbapi_connection.begin_pending = True
+        else:
+            connection.exec_driver_sql(BEGIN_IMMEDIATE)
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
