@@ -146,6 +146,22 @@ async def test_rows_inserted_at_commit_go_in_with_the_events_in_order(new_uow) -
         assert (await uow.session.execute(select(func.count()).select_from(tables.outbox))).scalar_one() == 16
 
 
+async def test_run_many_converts_a_repeated_value_once_and_every_other_value_afresh(new_uow) -> None:
+    """``run_many`` reuses a converted value while the next parameter set holds the very same
+    object (a batch's one date, its currency): every row still gets its own value, whether the
+    object repeats, changes, comes back after another, or an equal but distinct one follows."""
+    shared_amount, shared_day = Decimal("19.99"), date(2026, 4, 30)
+    amounts = [shared_amount, shared_amount, Decimal("0.01"), shared_amount, Decimal("19.99"), Decimal("1234567.89")]
+    days = [shared_day, shared_day, shared_day, date(2026, 5, 1), shared_day, date(2026, 4, 30)]
+    rows = [{**_entry(f"r{n}", "0", day, n), "amount": amount} for n, (amount, day) in enumerate(zip(amounts, days, strict=True))]
+    async with new_uow() as uow:
+        await _INSERT.run_many(uow.session, rows)
+        await uow.commit()
+    async with new_uow() as uow:
+        stored = (await uow.session.execute(select(Entry.entry_id, Entry.amount, Entry.due_on).order_by(Entry.rank))).all()
+    assert [tuple(row) for row in stored] == [(f"r{n}", amount, day) for n, (amount, day) in enumerate(zip(amounts, days, strict=True))]
+
+
 async def test_a_session_committed_directly_gets_a_new_transaction(new_uow) -> None:
     async with new_uow() as uow:
         await _INSERT.run(uow.session, _entry("committed", "1.00", date(2026, 1, 1), 1))
