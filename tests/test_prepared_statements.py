@@ -118,7 +118,7 @@ async def test_rows_inserted_at_commit_go_in_with_the_events_in_order(new_uow) -
         uow.insert_at_commit(table, _entry("rolled-back", "1.00", date(2026, 1, 1), 1))
         uow.emit(decided("O-0"), subject="B-1")
         await uow.rollback()
-    for count in (1, 3, 12):  # 12: more rows than one combined statement takes
+    for count in (0, 1, 3, 12):  # 0: rows without events; 12: more events than one combined statement takes
         async with new_uow() as uow:
             uow.insert_at_commit(table, _entry(f"first-{count}", "12.34", date(2026, 2, 1), 1))
             uow.insert_at_commit(table, _entry(f"second-{count}", "0.01", date(2026, 3, 1), 2))
@@ -131,7 +131,7 @@ async def test_rows_inserted_at_commit_go_in_with_the_events_in_order(new_uow) -
     assert [tuple(row) for row in stored] == [
         (f"{which}-{count}", amount, due_on)
         for which, amount, due_on in (("first", Decimal("12.34"), date(2026, 2, 1)), ("second", Decimal("0.01"), date(2026, 3, 1)))
-        for count in (1, 12, 3)
+        for count in (0, 1, 12, 3)
     ]
     assert [json.loads(payload)["data"]["order_id"] for payload in keys] == [f"O-{count}-{n}" for count in (1, 3, 12) for n in range(count)]
 

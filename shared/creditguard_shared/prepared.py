@@ -287,11 +287,11 @@ async def insert_together(
 ) -> None:
     """Insert each ``leading`` row (a value for every column of its table), then ``rows`` (their
     ``columns``) into ``table``, in as few round trips as the database allows: on PostgreSQL one
-    statement for a few rows, where each INSERT costs a round trip of its own (a tenth of a
-    credit check's time); on SQLite, where a statement costs no round trip, one each (the
-    ``rows`` in one driver call). ``rows`` go in in their order, so a serial key numbers them so."""
+    statement for a few rows, where each INSERT would cost a round trip of its own; on SQLite,
+    where a statement costs no round trip, one each (the ``rows`` in one driver call). ``rows`` go
+    in in their order, so a serial key numbers them so."""
     held = await _connection(session)
-    if leading and held.dialect.name == "postgresql" and len(rows) <= _MOST_ROWS_COMBINED:
+    if leading and rows and held.dialect.name == "postgresql" and len(rows) <= _MOST_ROWS_COMBINED:
         statement = _inserts_in_one_statement(tuple(leading_table for leading_table, _ in leading), table, columns, len(rows))
         parameters = {f"row{n}_{name}": row[name] for n, row in enumerate(rows) for name in columns}
         for position, (_, values) in enumerate(leading):
