@@ -23,7 +23,7 @@ class CheckRecord:
     """A new credit check as written: the ``credit_checks`` row without an ORM entity (same fields
     as ``CreditCheck``). The check's path builds one per order, where an entity's instrumented
     construction and its place in the session cost more than the INSERT. It is written when the
-    transaction commits (``ChecksRepository.insert_check``); changing it changes nothing."""
+    transaction commits (``ChecksRepository.insert_check_at_commit``); changing it changes nothing."""
 
     check_id: str
     buyer_id: str
@@ -140,16 +140,16 @@ class ChecksRepository:
         if order_ids:
             (await self.session.execute(select(OrderReservation).where(OrderReservation.order_id.in_(order_ids)))).scalars().all()
 
-    # A new check's rows are written at the unit of work's commit, with its events: one round trip
-    # to PostgreSQL for the decision, the reservation and the outbox rows. Nothing in the check's
-    # transaction reads them back.
-
     @staticmethod
-    def insert_check(uow: UnitOfWork, check: CheckRecord) -> None:
+    def insert_check_at_commit(uow: UnitOfWork, check: CheckRecord) -> None:
+        """Written at the unit of work's commit with its events: on PostgreSQL the decision, the
+        reservation and the outbox rows in one round trip. Nothing in the check's transaction
+        reads them back."""
         uow.insert_at_commit(_CHECKS, {name: getattr(check, name) for name in _CHECK_COLUMNS})
 
     @staticmethod
     def insert_reservation_at_commit(uow: UnitOfWork, reservation: ReservationRecord) -> None:
+        """See ``insert_check_at_commit``."""
         uow.insert_at_commit(_RESERVATIONS, reservation.row())
 
     async def insert_reservation(self, reservation: ReservationRecord) -> None:

@@ -76,7 +76,7 @@ async def run_credit_check(uow: UnitOfWork, *, context: LimitsContext, request: 
         requested_by=requested_by,
         capacity=facts.economic_capacity,
     )
-    checks.insert_check(uow, check)
+    checks.insert_check_at_commit(uow, check)
     if outcome.decision in APPROVALS:
         # A prepaid part is paid with the order: only the rest is credit to reserve.
         on_credit = request.amount if outcome.prepaid <= 0 or amount <= 0 else to_cents(request.amount * (amount - outcome.prepaid) / amount)
