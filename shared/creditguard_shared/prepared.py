@@ -24,7 +24,7 @@ import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NoReturn, Protocol
+from typing import Any, NoReturn, Protocol, cast
 
 from sqlalchemy import Table, bindparam, exc, insert
 from sqlalchemy.engine import Dialect
@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
+from sqlalchemy.sql.selectable import FromClause
 
 from creditguard_shared.held import Held
 from creditguard_shared.sqlite_driver import EventLoopConnection
@@ -252,14 +253,14 @@ class PreparedStatement:
 
 
 @functools.cache
-def insert_of_every_column(table: Table) -> PreparedStatement:
-    """An INSERT of a whole row of ``table``, each column bound by its key; prepared once per table."""
-    return PreparedStatement(insert(table).values({column.key: bindparam(column.key, type_=column.type) for column in table.columns}))
-
-
-@functools.cache
 def _insert_of(table: Table, columns: tuple[str, ...]) -> PreparedStatement:
+    """An INSERT of these columns of ``table``, each bound by its key; prepared once per column set."""
     return PreparedStatement(insert(table).values({name: bindparam(name, type_=table.c[name].type) for name in columns}))
+
+
+def insert_of_every_column(table: FromClause) -> PreparedStatement:
+    """An INSERT of a whole row of ``table`` (a mapped class's ``__table__``), each column bound by its key."""
+    return _insert_of(cast(Table, table), tuple(column.key for column in table.columns))
 
 
 # Beyond this many rows the combined statement is not worth a cached statement of its own shape.
